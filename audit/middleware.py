@@ -1,0 +1,21 @@
+import uuid
+
+from audit.context import RequestContext, reset_request_context, set_request_context
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        # REMOTE_ADDR only: X-Forwarded-For is trusted solely behind a configured proxy.
+        token = set_request_context(
+            RequestContext(request_id=request_id[:64], source_ip=request.META.get("REMOTE_ADDR"))
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_context(token)
+        response["X-Request-ID"] = request_id[:64]
+        return response

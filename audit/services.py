@@ -1,0 +1,96 @@
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from audit.context import current_request_context
+from audit.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+# Arbitrary constant naming the PostgreSQL advisory lock that serialises appends.
+_APPEND_LOCK_KEY = 7_301_946_201
+
+
+def _canonical(event: AuditEvent) -> str:
+    content = {
+        "position": event.position,
+        "occurred_at": event.occurred_at.astimezone(datetime.UTC).isoformat(),
+        "actor": event.actor_id,
+        "event_type": event.event_type,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "outcome": event.outcome,
+        "data": event.data,
+        "source_ip": event.source_ip,
+        "request_id": event.request_id,
+    }
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def audit_event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256((event.prev_hash + _canonical(event)).encode()).hexdigest()
+
+
+def audit_event_record(
+    *,
+    event_type: str,
+    actor=None,
+    obj: models.Model | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    data: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction.
+
+    Appends are serialised (an advisory lock on PostgreSQL; SQLite transactions are
+    already exclusive) so two writers never chain onto the same predecessor.
+    """
+    context = current_request_context()
+    normalised = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_KEY])
+        last = AuditEvent.objects.order_by("-position").values("position", "hash").first()
+        event = AuditEvent(
+            position=(last["position"] + 1) if last else 1,
+            # Truncated to the microsecond so the stored value hashes the same on reload.
+            occurred_at=timezone.now(),
+            actor=actor if getattr(actor, "pk", None) else None,
+            event_type=event_type,
+            object_type=obj._meta.label_lower if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            outcome=outcome,
+            data=normalised,
+            source_ip=context.source_ip,
+            request_id=context.request_id,
+            prev_hash=last["hash"] if last else GENESIS_HASH,
+        )
+        event.hash = audit_event_hash(event)
+        event.save(force_insert=True)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    position: int
+    reason: str
+
+
+def audit_log_verify() -> ChainBreak | None:
+    """Recompute the chain; return the first position where it breaks, or None."""
+    expected_prev = GENESIS_HASH
+    expected_position = 1
+    for event in AuditEvent.objects.order_by("position").iterator(chunk_size=2000):
+        if event.position != expected_position:
+            return ChainBreak(expected_position, "missing")
+        if event.prev_hash != expected_prev:
+            return ChainBreak(event.position, "inserted or reordered")
+        if audit_event_hash(event) != event.hash:
+            return ChainBreak(event.position, "content changed")
+        expected_prev = event.hash
+        expected_position += 1
+    return None

@@ -1,0 +1,130 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class InsuranceCategory(models.Model):
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=64)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("insurance category")
+        verbose_name_plural = _("insurance categories")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceItem(models.Model):
+    class HandlingType(models.TextChoices):
+        ON_THE_SPOT = "on_the_spot", _("On-the-spot item")
+        PROMISED = "promised", _("Promised item")
+
+    class Retention(models.TextChoices):
+        PERMANENT = "permanent", _("Permanent")
+        YEARS_100 = "100y", _("100 years")
+        YEARS_50 = "50y", _("50 years")
+        YEARS_30 = "30y", _("30 years")
+        YEARS_10 = "10y", _("10 years")
+
+    class Source(models.TextChoices):
+        PUBLISHED = "published", _("Published")
+        ESTIMATED = "estimated", _("Estimated")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=128)
+    category = models.ForeignKey(
+        InsuranceCategory,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        related_name="items",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sub_items",
+    )
+    at_counter = models.BooleanField(_("handled at the comprehensive counter"), default=True)
+    risk_level = models.PositiveSmallIntegerField(_("risk level"), default=0)
+    handling_type = models.CharField(
+        _("handling type"),
+        max_length=16,
+        choices=HandlingType.choices,
+        default=HandlingType.ON_THE_SPOT,
+    )
+    statutory_days = models.PositiveSmallIntegerField(_("statutory time limit (working days)"))
+    promised_days = models.PositiveSmallIntegerField(_("promised time limit (working days)"))
+    visits_required = models.PositiveSmallIntegerField(_("in-person visits required"), default=1)
+    fee = models.CharField(_("fee"), max_length=128, default="", blank=True)
+    legal_basis = models.TextField(_("legal basis"), blank=True)
+    conditions = models.TextField(_("conditions"), blank=True)
+    steps = models.TextField(_("steps"), blank=True)
+    result = models.CharField(_("result and delivery"), max_length=256, blank=True)
+    retention = models.CharField(
+        _("archive retention"), max_length=16, choices=Retention.choices, default="30y"
+    )
+    source = models.CharField(
+        _("source of the values"), max_length=16, choices=Source.choices, default="estimated"
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("service item")
+        verbose_name_plural = _("service items")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(risk_level__gte=0, risk_level__lte=3),
+                name="catalog_item_risk_level_0_3",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(promised_days__lte=models.F("statutory_days")),
+                name="catalog_item_promised_within_statutory",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Material(models.Model):
+    class Form(models.TextChoices):
+        ORIGINAL = "original", _("Original")
+        COPY = "copy", _("Copy")
+        ORIGINAL_AND_COPY = "original_and_copy", _("Original and copy")
+
+    item = models.ForeignKey(
+        ServiceItem, verbose_name=_("item"), on_delete=models.CASCADE, related_name="materials"
+    )
+    name = models.CharField(_("name"), max_length=128)
+    form = models.CharField(_("form"), max_length=20, choices=Form.choices, default=Form.ORIGINAL)
+    copies = models.PositiveSmallIntegerField(_("copies"), default=1)
+    required = models.BooleanField(_("required"), default=True)
+    # A key material can never be deferred under 容缺受理.
+    is_key = models.BooleanField(_("key material"), default=True)
+    notes = models.CharField(_("notes"), max_length=256, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("material")
+        verbose_name_plural = _("materials")
+        ordering = ["item", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "name"], name="catalog_material_unique_name"),
+            # A key material is by definition required.
+            models.CheckConstraint(
+                condition=models.Q(is_key=False) | models.Q(required=True),
+                name="catalog_material_key_is_required",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

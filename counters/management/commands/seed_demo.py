@@ -1,0 +1,88 @@
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from counters.models import Queue, Window
+from staff.roles import Role
+from staff.services import staff_member_create
+
+# (username, display name, employee number, roles, review level, approval level, team)
+DEMO_STAFF = [
+    *[
+        (f"clerk{n}", name, f"G{n:03d}", [Role.CLERK], 0, 0, "综合柜员组")
+        for n, name in enumerate(["李娜", "王磊", "张静", "刘洋", "陈敏", "杨帆", "赵丽", "黄涛"], 1)
+    ],
+    ("reviewer1", "周建国", "S001", [Role.REVIEWER, Role.APPROVER], 3, 3, "审核审批组"),
+    ("reviewer2", "吴秀英", "S002", [Role.REVIEWER, Role.APPROVER], 3, 2, "审核审批组"),
+    ("reviewer3", "郑海燕", "S003", [Role.REVIEWER], 2, 0, "审核审批组"),
+    ("reviewer4", "孙志强", "S004", [Role.REVIEWER], 1, 0, "审核审批组"),
+    ("approver1", "马玉兰", "S005", [Role.APPROVER], 0, 3, "审核审批组"),
+    ("approver2", "朱文斌", "S006", [Role.REVIEWER, Role.APPROVER], 2, 2, "审核审批组"),
+    ("teamlead", "何志明", "L001", [Role.TEAM_LEAD], 0, 0, "柜员团队"),
+    ("windowlead", "高红梅", "L002", [Role.WINDOW_LEAD], 0, 0, "综合受理区"),
+    ("auditor", "罗晓东", "A001", [Role.AUDITOR], 0, 0, "稽核组"),
+    ("sysadmin", "系统管理员", "X001", [Role.SYSTEM_ADMINISTRATOR], 0, 0, ""),
+    ("secadmin", "安全管理员", "X002", [Role.SECURITY_ADMINISTRATOR], 0, 0, ""),
+    ("auditadmin", "审计管理员", "X003", [Role.AUDIT_ADMINISTRATOR], 0, 0, ""),
+]
+# Window 6 serves the back-office queue; 1-5 the comprehensive counter.
+DEMO_WINDOWS = [(n, "综合受理区", Queue.HALL) for n in range(1, 6)] + [(6, "后台事项区", Queue.BACK_OFFICE)]
+# What the team lead may edit in the admin (the catalog and the roster).
+TEAM_LEAD_PERMISSIONS = [
+    "view_serviceitem", "change_serviceitem", "view_material", "change_material",
+    "add_material", "view_insurancecategory", "view_staffprofile", "change_staffprofile",
+    "view_window",
+]
+
+
+class Command(BaseCommand):
+    help = "Create a demo hall: windows, staff with mixed qualifications, the catalog. Idempotent."
+
+    def handle(self, *args, **options):
+        call_command("load_catalog", stdout=self.stdout)
+        created = self._seed()
+        logins = Path(settings.VAR_DIR) / "demo-logins.txt"
+        if created:
+            logins.write_text(
+                "".join(f"{user:<12} {password}\n" for user, password in created), encoding="utf-8"
+            )
+            logins.chmod(0o600)
+            self.stdout.write(self.style.SUCCESS("Demo logins (shown once, kept in %s):" % logins))
+            for user, password in created:
+                self.stdout.write(f"  {user:<12} {password}")
+        else:
+            self.stdout.write(f"Demo hall already seeded; logins are in {logins}")
+
+    @transaction.atomic
+    def _seed(self) -> list[tuple[str, str]]:
+        for number, zone, queue in DEMO_WINDOWS:
+            Window.objects.get_or_create(number=number, defaults={"zone": zone, "queue": queue})
+        lead_group = Group.objects.get(name=Role.TEAM_LEAD.value)
+        lead_group.permissions.add(*Permission.objects.filter(codename__in=TEAM_LEAD_PERMISSIONS))
+        users = get_user_model().objects
+        created = []
+        for username, name, number, roles, review, approval, team in DEMO_STAFF:
+            if users.filter(username=username).exists():
+                continue
+            password = secrets.token_urlsafe(9)
+            user = staff_member_create(
+                username=username,
+                password=password,
+                display_name=name,
+                employee_number=number,
+                roles=roles,
+                review_level=review,
+                approval_level=approval,
+                window_team=team,
+            )
+            if Role.TEAM_LEAD in roles:
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
+            created.append((username, password))
+        return created

@@ -1,0 +1,238 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class Queue(models.TextChoices):
+    HALL = "A", _("Comprehensive counter")
+    BACK_OFFICE = "B", _("Back-office items")
+
+
+class NumberSequence(models.Model):
+    """Per-day counters for queue numbers and case numbers, taken under a row lock."""
+
+    day = models.DateField(_("day"))
+    key = models.CharField(_("sequence"), max_length=16)
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "key"], name="counters_sequence_unique_day_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.key}"
+
+
+class Window(models.Model):
+    """A physical counter position. The clerk signed on to it is the one the hall
+    dispatch may draw while the window is ready."""
+
+    class State(models.TextChoices):
+        OFFLINE = "offline", _("Offline")
+        READY = "ready", _("Ready")
+        SERVING = "serving", _("Serving")
+        PAUSED = "paused", _("Paused")
+
+    number = models.PositiveSmallIntegerField(_("window number"), unique=True)
+    zone = models.CharField(_("functional zone"), max_length=64, blank=True)
+    queue = models.CharField(_("queue served"), max_length=1, choices=Queue.choices)
+    clerk = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("clerk signed on"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="window",
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.OFFLINE
+    )
+    state_since = models.DateTimeField(_("state since"), null=True, blank=True)
+    pause_reason = models.CharField(_("pause reason"), max_length=64, blank=True)
+    current_ticket = models.OneToOneField(
+        "counters.Ticket",
+        verbose_name=_("ticket being served"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("window")
+        verbose_name_plural = _("windows")
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state="offline") | models.Q(clerk__isnull=False),
+                name="counters_window_staffed_unless_offline",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(state="serving", current_ticket__isnull=False)
+                    | (~models.Q(state="serving") & models.Q(current_ticket__isnull=True))
+                ),
+                name="counters_window_serving_iff_ticket",
+            ),
+        ]
+        indexes = [
+            # The dispatch's ready pool for one queue.
+            models.Index(fields=["queue", "state"], name="counters_window_ready_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.number)
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        SERVING = "serving", _("Being served")
+        DONE = "done", _("Done")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    service_date = models.DateField(_("service date"))
+    queue = models.CharField(_("queue"), max_length=1, choices=Queue.choices)
+    sequence = models.PositiveIntegerField(_("sequence"))
+    item = models.ForeignKey(
+        "catalog.ServiceItem",
+        verbose_name=_("item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    is_consultation = models.BooleanField(_("consultation"), default=False)
+    is_priority = models.BooleanField(_("priority"), default=False)
+    # Keyed hash only: lets the hall spot a citizen re-taking tickets without storing the number.
+    applicant_id_digest = models.CharField(_("applicant ID digest"), max_length=64, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.WAITING
+    )
+    issued_at = models.DateTimeField(_("issued at"))
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    window = models.ForeignKey(
+        Window,
+        verbose_name=_("window"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("clerk"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recall_count = models.PositiveSmallIntegerField(_("recalls"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_date", "queue", "sequence"], name="counters_ticket_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="waiting") | models.Q(status="cancelled")
+                | models.Q(clerk__isnull=False),
+                name="counters_ticket_called_has_clerk",
+            ),
+        ]
+        indexes = [
+            # The dispatch's "next waiting ticket": priority first, then order of issue.
+            models.Index(
+                fields=["service_date", "queue", "-is_priority", "issued_at"],
+                name="counters_ticket_waiting_idx",
+                condition=models.Q(status="waiting"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"{self.queue}{self.sequence:03d}"
+
+
+class Case(models.Model):
+    """One application (办件) for one item by one applicant."""
+
+    class Status(models.TextChoices):
+        NOTIFIED = "notified", _("Notified, not accepted")
+        FINISHED = "finished", _("Finished on the spot")
+        IN_REVIEW = "in_review", _("Under review")
+        RETURNED = "returned", _("Returned for correction")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        FORWARDED = "forwarded", _("Forwarded to the back office")
+
+    number = models.CharField(_("case number"), max_length=20, unique=True)
+    ticket = models.ForeignKey(
+        Ticket,
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    item = models.ForeignKey(
+        "catalog.ServiceItem", verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The guide as it stood at acceptance: later catalog edits never rewrite an old case.
+    guide_snapshot = models.JSONField(_("guide at acceptance"))
+    risk_level = models.PositiveSmallIntegerField(_("risk level"))
+    applicant_name = models.CharField(_("applicant name"), max_length=64)
+    applicant_id_encrypted = models.TextField(_("applicant ID number (encrypted)"))
+    applicant_id_digest = models.CharField(_("applicant ID digest"), max_length=64)
+    applicant_id_masked = models.CharField(_("applicant ID number (masked)"), max_length=18)
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handling clerk"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # [{"material_id", "name", "is_key", "required", "received"}] as ticked at intake.
+    checklist = models.JSONField(_("materials checklist"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    # The submission round: a returned case resubmitted starts round + 1 with fresh draws.
+    review_round = models.PositiveSmallIntegerField(_("review round"), default=0)
+    current_step = models.PositiveSmallIntegerField(_("current step"), default=0)
+    accepted_at = models.DateTimeField(_("accepted at"))
+    due_date = models.DateField(_("promised completion date"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(risk_level__lte=3), name="counters_case_risk_level_0_3"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="in_review") | models.Q(current_step__gte=1),
+                name="counters_case_in_review_has_step",
+            ),
+        ]
+        indexes = [
+            # A citizen's cases (progress look-up, recusal of relatives).
+            models.Index(fields=["applicant_id_digest"], name="counters_case_applicant_idx"),
+            # The clerk's own recent cases.
+            models.Index(fields=["handler", "-accepted_at"], name="counters_case_handler_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -1,0 +1,50 @@
+"""The case state machine: the only place a case's status changes."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from audit.services import audit_event_record
+from counters.models import Case
+
+S = Case.Status
+
+# Allowed moves. A case is created directly in its first state by intake.
+CASE_TRANSITIONS: dict[str, set[str]] = {
+    S.IN_REVIEW: {S.IN_REVIEW, S.APPROVED, S.RETURNED, S.REJECTED},
+    S.RETURNED: {S.IN_REVIEW},
+    S.NOTIFIED: set(),
+    S.FINISHED: set(),
+    S.APPROVED: set(),
+    S.REJECTED: set(),
+    S.FORWARDED: set(),
+}
+INITIAL_STATES = {S.NOTIFIED, S.FINISHED, S.IN_REVIEW, S.FORWARDED}
+
+
+class CaseStateError(ValidationError):
+    pass
+
+
+def case_transition(
+    *, case: Case, to: str, actor, fields: tuple[str, ...] = (), data: dict | None = None
+) -> Case:
+    """Move `case` to state `to`, saving `fields` as well, and record the event.
+
+    The caller holds the case row lock and has already set the other fields.
+    """
+    source = case.status
+    if to not in CASE_TRANSITIONS[source]:
+        raise CaseStateError(
+            _("A case that is %(source)s cannot become %(target)s.")
+            % {"source": S(source).label, "target": S(to).label},
+            code="case_state",
+        )
+    case.status = to
+    case.save(update_fields=["status", *fields])
+    audit_event_record(
+        event_type="case.status_changed",
+        actor=actor,
+        obj=case,
+        data={"from": source, "to": to, "step": case.current_step, **(data or {})},
+    )
+    return case

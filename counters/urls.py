@@ -1,0 +1,23 @@
+from django.urls import path
+
+from counters import views
+
+app_name = "counters"
+urlpatterns = [
+    path("kiosk/", views.kiosk, name="kiosk"),
+    path("kiosk/tickets/<int:ticket_id>/", views.ticket_print, name="ticket_print"),
+    path("display/", views.call_display, name="call_display"),
+    path("display/calls/", views.call_display_calls, name="call_display_calls"),
+    path("counter/", views.workbench, name="workbench"),
+    path("counter/panel/", views.workbench_panel, name="workbench_panel"),
+    path("counter/sign-on/", views.sign_on, name="sign_on"),
+    path("counter/sign-off/", views.sign_off, name="sign_off"),
+    path("counter/ready/", views.ready, name="ready"),
+    path("counter/pause/", views.pause, name="pause"),
+    path("counter/recall/", views.recall, name="recall"),
+    path("counter/no-show/", views.no_show, name="no_show"),
+    path("counter/finish/", views.finish, name="finish"),
+    path("counter/intake/", views.intake, name="intake"),
+    path("counter/cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("counter/cases/<int:case_id>/resubmit/", views.case_resubmit, name="case_resubmit"),
+]

@@ -1,0 +1,236 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog.models import ServiceItem
+from catalog.selectors import categories_with_items, counter_items
+from counters import selectors, services
+from counters.forms import IntakeForm, KioskTicketForm, PauseForm
+from counters.models import Case, Ticket, Window
+from staff.decorators import role_required
+from staff.roles import Role
+
+
+def _messages_from(request, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+# --- Kiosk and call display (public hall devices) ---------------------------------------
+
+
+def kiosk(request):
+    form = KioskTicketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        item = None
+        if form.cleaned_data.get("item"):
+            item = ServiceItem.objects.filter(pk=form.cleaned_data["item"], enabled=True).first()
+            if item is None:
+                raise Http404
+        ticket = services.ticket_issue(
+            item=item,
+            is_consultation=bool(form.cleaned_data.get("consultation")) and item is None,
+            id_number=form.cleaned_data.get("id_number") or "",
+        )
+        return redirect("counters:ticket_print", ticket_id=ticket.pk)
+    return render(
+        request, "counters/kiosk.html", {"form": form, "categories": categories_with_items()}
+    )
+
+
+@require_GET
+def ticket_print(request, ticket_id: int):
+    ticket = get_object_or_404(Ticket.objects.select_related("item"), pk=ticket_id)
+    return render(
+        request,
+        "counters/ticket_print.html",
+        {"ticket": ticket, "ahead": selectors.tickets_ahead(ticket)},
+    )
+
+
+@require_GET
+def call_display(request):
+    return render(request, "counters/call_display.html", _call_display_context())
+
+
+@require_GET
+def call_display_calls(request):
+    return render(request, "counters/_call_display_calls.html", _call_display_context())
+
+
+def _call_display_context() -> dict:
+    calls = list(selectors.recent_calls())
+    return {"calls": calls, "waiting": selectors.waiting_counts(), "now": timezone.now()}
+
+
+# --- The clerk's workbench -----------------------------------------------------------------
+
+
+@role_required(Role.CLERK)
+def workbench(request):
+    window = selectors.window_of(request.user)
+    if window is None:
+        return render(
+            request, "counters/sign_on.html", {"windows": selectors.windows_for_sign_on()}
+        )
+    context = {"window": window, "recent_cases": selectors.clerk_recent_cases(request.user)}
+    if window.current_ticket is not None:
+        context.update(_intake_context(request, window.current_ticket))
+    context["pause_form"] = PauseForm()
+    return render(request, "counters/workbench.html", context)
+
+
+@role_required(Role.CLERK)
+def workbench_panel(request):
+    window = selectors.window_of(request.user)
+    return render(request, "counters/_workbench_state.html", {"window": window})
+
+
+def _intake_context(request, ticket: Ticket, form: IntakeForm | None = None) -> dict:
+    item_id = request.GET.get("item") or (ticket.item_id and str(ticket.item_id))
+    item = None
+    if item_id and item_id.isdigit():
+        item = ServiceItem.objects.filter(pk=int(item_id), enabled=True).first()
+    materials = list(item.materials.all()) if item else []
+    if form is None:
+        form = IntakeForm(initial={"item": item.pk if item else None}, materials=materials)
+    return {
+        "items": counter_items(),
+        "item": item,
+        "materials": materials,
+        "intake_form": form,
+    }
+
+
+def _clerk_action(request, action, success_message: str | None = None):
+    try:
+        action(clerk=request.user)
+    except ValidationError as error:
+        _messages_from(request, error)
+    else:
+        if success_message:
+            messages.success(request, success_message)
+    return redirect("counters:workbench")
+
+
+@require_POST
+@role_required(Role.CLERK)
+def sign_on(request):
+    window_id = request.POST.get("window", "")
+    if not window_id.isdigit():
+        messages.error(request, _("Choose a window."))
+        return redirect("counters:workbench")
+    try:
+        services.window_sign_on(clerk=request.user, window_id=int(window_id))
+    except Window.DoesNotExist:
+        messages.error(request, _("No such window."))
+    except ValidationError as error:
+        _messages_from(request, error)
+    return redirect("counters:workbench")
+
+
+@require_POST
+@role_required(Role.CLERK)
+def sign_off(request):
+    return _clerk_action(request, services.window_sign_off)
+
+
+@require_POST
+@role_required(Role.CLERK)
+def ready(request):
+    return _clerk_action(request, services.window_declare_ready)
+
+
+@require_POST
+@role_required(Role.CLERK)
+def pause(request):
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason for the pause."))
+        return redirect("counters:workbench")
+    reason = form.cleaned_data["reason"]
+    return _clerk_action(
+        request, lambda clerk: services.window_pause(clerk=clerk, reason=reason)
+    )
+
+
+@require_POST
+@role_required(Role.CLERK)
+def recall(request):
+    return _clerk_action(request, services.ticket_recall, _("Called again."))
+
+
+@require_POST
+@role_required(Role.CLERK)
+def no_show(request):
+    return _clerk_action(request, services.ticket_no_show, _("Recorded as a no-show."))
+
+
+@require_POST
+@role_required(Role.CLERK)
+def finish(request):
+    return _clerk_action(request, services.ticket_finish, _("Service finished."))
+
+
+@require_POST
+@role_required(Role.CLERK)
+def intake(request):
+    window = selectors.window_of(request.user)
+    if window is None or window.current_ticket is None:
+        messages.error(request, _("No ticket is being served at your window."))
+        return redirect("counters:workbench")
+    item = ServiceItem.objects.filter(pk=request.POST.get("item") or 0, enabled=True).first()
+    materials = list(item.materials.all()) if item else []
+    form = IntakeForm(request.POST, materials=materials)
+    if item is not None and form.is_valid():
+        try:
+            case = services.case_accept(
+                clerk=request.user,
+                item_id=item.pk,
+                applicant_name=form.cleaned_data["applicant_name"],
+                id_number=form.cleaned_data["id_number"],
+                received_material_ids=set(form.cleaned_data["materials"]),
+            )
+        except ValidationError as error:
+            _messages_from(request, error)
+        else:
+            messages.success(
+                request,
+                _("Case %(number)s: %(status)s.")
+                % {"number": case.number, "status": case.get_status_display()},
+            )
+            return redirect("counters:case_detail", case_id=case.pk)
+    elif item is None:
+        messages.error(request, _("Choose the service item."))
+    context = {"window": window, "recent_cases": selectors.clerk_recent_cases(request.user)}
+    request.GET = request.GET.copy()
+    request.GET["item"] = str(item.pk) if item else ""
+    context.update(_intake_context(request, window.current_ticket, form if item else None))
+    context["pause_form"] = PauseForm()
+    return render(request, "counters/workbench.html", context, status=400)
+
+
+@role_required(Role.CLERK)
+def case_detail(request, case_id: int):
+    try:
+        case = selectors.clerk_case(clerk=request.user, case_id=case_id)
+    except Case.DoesNotExist:
+        raise Http404 from None
+    missing = [row for row in case.checklist if row["required"] and not row["received"]]
+    return render(request, "counters/case_detail.html", {"case": case, "missing": missing})
+
+
+@require_POST
+@role_required(Role.CLERK)
+def case_resubmit(request, case_id: int):
+    if not Case.objects.filter(pk=case_id, handler=request.user).exists():
+        raise Http404
+    try:
+        services.case_resubmit(clerk=request.user, case_id=case_id)
+    except ValidationError as error:
+        _messages_from(request, error)
+    return redirect("counters:case_detail", case_id=case_id)

@@ -1,0 +1,3 @@
+from langzhong_si.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,16 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from staff.roles import Role
+from staff.selectors import user_roles
+
+
+@login_required
+def home(request):
+    """Send each person to the screen of their main role."""
+    roles = user_roles(request.user)
+    if Role.CLERK in roles:
+        return redirect("counters:workbench")
+    if Role.REVIEWER in roles or Role.APPROVER in roles:
+        return redirect("risk:inbox")
+    return render(request, "home.html")

@@ -1,0 +1,146 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class StepRole(models.TextChoices):
+    REVIEW = "review", _("Review")
+    APPROVAL = "approval", _("Approval")
+    SECOND_APPROVAL = "second_approval", _("Second approval")
+
+
+# DOMAIN.md's default policy: the chain after the clerk for each risk level.
+DEFAULT_CHAIN: dict[int, list[StepRole]] = {
+    0: [],
+    1: [StepRole.REVIEW],
+    2: [StepRole.REVIEW, StepRole.APPROVAL],
+    3: [StepRole.REVIEW, StepRole.APPROVAL, StepRole.SECOND_APPROVAL],
+}
+
+
+class DailySeed(models.Model):
+    """The secret behind one day's draws. Its SHA-256 commitment is published before
+    the first draw; the seed itself is revealed after the day closes, so anyone can
+    recompute every draw of that day."""
+
+    day = models.DateField(_("day"), unique=True)
+    seed = models.CharField(_("seed (hex)"), max_length=64)
+    commitment = models.CharField(_("SHA-256 commitment"), max_length=64)
+    next_number = models.PositiveIntegerField(_("next draw number"), default=1)
+    revealed_at = models.DateTimeField(_("revealed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("daily seed")
+        verbose_name_plural = _("daily seeds")
+
+    def __str__(self) -> str:
+        return str(self.day)
+
+
+class Draw(models.Model):
+    class Purpose(models.TextChoices):
+        TICKET_DISPATCH = "ticket_dispatch", _("Ticket to clerk")
+        REVIEW = "review", _("Reviewer")
+        APPROVAL = "approval", _("Approver")
+        SECOND_APPROVAL = "second_approval", _("Second approver")
+
+    day = models.DateField(_("day"))
+    number = models.PositiveIntegerField(_("number within the day"))
+    purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
+    subject = models.CharField(_("drawn for"), max_length=64)
+    # Sorted user ids of the eligible pool, exactly as fed to the choice function.
+    pool = models.JSONField(_("eligible pool"))
+    # [{"user": id, "reason": code}] for everyone considered and left out.
+    excluded = models.JSONField(_("excluded"), default=list)
+    chosen = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("chosen"), on_delete=models.PROTECT, related_name="+"
+    )
+    chosen_index = models.PositiveIntegerField(_("chosen index"))
+    drawn_at = models.DateTimeField(_("drawn at"))
+
+    class Meta:
+        verbose_name = _("draw")
+        verbose_name_plural = _("draws")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "number"], name="risk_draw_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} #{self.number}"
+
+
+class ReviewTask(models.Model):
+    """One step of one case's review chain, for one drawn person (attempt)."""
+
+    class Status(models.TextChoices):
+        AWAITING_DRAW = "awaiting_draw", _("Awaiting a qualified person")
+        OPEN = "open", _("Open")
+        APPROVED = "approved", _("Approved")
+        RETURNED = "returned", _("Returned")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Re-drawn after the time limit")
+
+    OPEN_STATES = (Status.AWAITING_DRAW, Status.OPEN)
+
+    case = models.ForeignKey(
+        "counters.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    review_round = models.PositiveSmallIntegerField(_("review round"))
+    step = models.PositiveSmallIntegerField(_("step"))
+    role = models.CharField(_("role"), max_length=16, choices=StepRole.choices)
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.AWAITING_DRAW
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("drawn person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="review_tasks",
+    )
+    draw = models.OneToOneField(
+        Draw, verbose_name=_("draw"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("review task")
+        verbose_name_plural = _("review tasks")
+        constraints = [
+            # The idempotency key of a draw: one task per case, round, step and attempt.
+            models.UniqueConstraint(
+                fields=["case", "review_round", "step", "attempt"],
+                name="risk_task_unique_attempt",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "review_round", "step"],
+                condition=models.Q(status__in=["awaiting_draw", "open"]),
+                name="risk_task_one_open_per_step",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="awaiting_draw") | models.Q(assignee__isnull=False),
+                name="risk_task_drawn_has_assignee",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(step__gte=1, step__lte=3), name="risk_task_step_1_3"
+            ),
+        ]
+        indexes = [
+            # A person's inbox: their open tasks.
+            models.Index(fields=["assignee", "status"], name="risk_task_inbox_idx"),
+            # The beat job's overdue scan.
+            models.Index(
+                fields=["due_at"], name="risk_task_open_due_idx", condition=models.Q(status="open")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}/{self.review_round}/{self.step}/{self.attempt}"

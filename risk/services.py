@@ -1,0 +1,300 @@
+import datetime
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import AuditEvent
+from audit.services import audit_event_record
+from counters.models import Case
+from counters.transitions import case_transition
+from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
+from outbox.services import outbox_enqueue
+from risk.draws import draw_choice_index, draw_message, seed_commitment
+from risk.models import DEFAULT_CHAIN, DailySeed, Draw, ReviewTask, StepRole
+from risk.selectors import review_pool
+
+REVIEW_DRAW_TASK = "risk.tasks.review_task_draw"
+
+
+class EmptyPoolError(Exception):
+    """Nobody is eligible: the caller waits rather than fall back to anyone else."""
+
+
+# --- Daily seeds and draws -------------------------------------------------------------
+
+
+def daily_seed_commit(*, day: datetime.date) -> DailySeed:
+    """Create the day's secret seed and publish its commitment (idempotent)."""
+    existing = DailySeed.objects.filter(day=day).first()
+    if existing:
+        return existing
+    seed_hex = secrets.token_hex(32)
+    try:
+        with transaction.atomic():
+            seed = DailySeed.objects.create(
+                day=day, seed=personal_data_encrypt(seed_hex), commitment=seed_commitment(seed_hex)
+            )
+            audit_event_record(
+                event_type="seed.committed",
+                obj=seed,
+                data={"day": day, "commitment": seed.commitment},
+            )
+    except IntegrityError:
+        # Another process committed the same day's seed first; theirs stands.
+        return DailySeed.objects.get(day=day)
+    return seed
+
+
+def daily_seed_reveal(*, day: datetime.date) -> DailySeed | None:
+    """Publish a closed day's seed so its draws can be recomputed (idempotent)."""
+    with transaction.atomic():
+        seed = DailySeed.objects.select_for_update().filter(day=day, revealed_at=None).first()
+        if seed is None:
+            return None
+        if day >= timezone.localdate():
+            raise ValidationError(_("A day's seed is revealed only after the day closes."))
+        seed.revealed_at = timezone.now()
+        seed.save(update_fields=["revealed_at"])
+        audit_event_record(
+            event_type="seed.revealed",
+            obj=seed,
+            data={"day": day, "seed": personal_data_decrypt(seed.seed)},
+        )
+    return seed
+
+
+def daily_seeds_rotate() -> None:
+    """Commit today's and tomorrow's seeds in advance; reveal every closed day's."""
+    today = timezone.localdate()
+    daily_seed_commit(day=today)
+    daily_seed_commit(day=today + timedelta(days=1))
+    for day in DailySeed.objects.filter(day__lt=today, revealed_at=None).values_list(
+        "day", flat=True
+    ):
+        daily_seed_reveal(day=day)
+
+
+def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[dict]) -> Draw:
+    """Choose one person from `pool` by the day's seed and record the draw.
+
+    Must run inside the caller's transaction (the seed row lock numbers the draws).
+    """
+    if not pool:
+        raise EmptyPoolError(subject)
+    pool = sorted(pool)
+    day = timezone.localdate()
+    daily_seed_commit(day=day)
+    seed = DailySeed.objects.select_for_update().get(day=day)
+    number = seed.next_number
+    seed.next_number = number + 1
+    seed.save(update_fields=["next_number"])
+    message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=pool)
+    index = draw_choice_index(
+        seed_hex=personal_data_decrypt(seed.seed), message=message, pool_size=len(pool)
+    )
+    draw = Draw.objects.create(
+        day=day,
+        number=number,
+        purpose=purpose,
+        subject=subject,
+        pool=pool,
+        excluded=excluded,
+        chosen_id=pool[index],
+        chosen_index=index,
+        drawn_at=timezone.now(),
+    )
+    audit_event_record(
+        event_type="draw.made",
+        obj=draw,
+        data={
+            "purpose": purpose,
+            "subject": subject,
+            "number": number,
+            "pool": pool,
+            "excluded": excluded,
+            "chosen": draw.chosen_id,
+        },
+    )
+    return draw
+
+
+# --- The review chain ------------------------------------------------------------------
+
+
+def case_chain(case: Case) -> list[StepRole]:
+    return DEFAULT_CHAIN[case.risk_level]
+
+
+def review_step_open(*, case: Case, step: int, attempt: int = 1) -> ReviewTask:
+    """Create the task for `step` and record its draw in the outbox (same transaction)."""
+    task = ReviewTask.objects.create(
+        case=case,
+        review_round=case.review_round,
+        step=step,
+        role=case_chain(case)[step - 1],
+        attempt=attempt,
+    )
+    outbox_enqueue(
+        task_name=REVIEW_DRAW_TASK, kwargs={"task_id": task.pk}, dedupe_key=f"review-draw:{task.pk}"
+    )
+    return task
+
+
+def review_task_draw(*, task_id: int) -> ReviewTask:
+    """Draw the task's person. Safe to run any number of times: only a task still
+    awaiting its draw is drawn, under a row lock."""
+    with transaction.atomic(durable=True):
+        task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
+        if task.status != ReviewTask.Status.AWAITING_DRAW:
+            return task
+        pool, excluded = review_pool(task=task)
+        try:
+            draw = draw_record(
+                purpose=task.role, subject=f"review-task:{task.pk}", pool=pool, excluded=excluded
+            )
+        except EmptyPoolError:
+            audit_event_record(
+                event_type="draw.pool_empty",
+                obj=task,
+                outcome=AuditEvent.Outcome.FAILURE,
+                data={"excluded": excluded},
+            )
+            return task
+        now = timezone.now()
+        task.draw = draw
+        task.assignee_id = draw.chosen_id
+        task.status = ReviewTask.Status.OPEN
+        task.assigned_at = now
+        task.due_at = now + timedelta(minutes=settings.REVIEW_STEP_MINUTES)
+        task.save(update_fields=["draw", "assignee", "status", "assigned_at", "due_at"])
+        audit_event_record(
+            event_type="review_task.assigned",
+            obj=task,
+            data={"case": task.case_id, "step": task.step, "draw": draw.pk},
+        )
+    return task
+
+
+class Decision:
+    APPROVE = "approve"
+    RETURN = "return"
+    REJECT = "reject"
+    ALL = (APPROVE, RETURN, REJECT)
+
+
+def review_task_decide(*, task_id: int, actor, decision: str, comment: str = "") -> ReviewTask:
+    """Record the drawn person's decision and move the case along its chain.
+
+    Only the drawn person, only while the task is open, only once: superusers are
+    not exempt. Returning or rejecting needs a reason.
+    """
+    if decision not in Decision.ALL:
+        raise ValidationError(_("Unknown decision."), code="decision")
+    comment = comment.strip()
+    if decision != Decision.APPROVE and not comment:
+        raise ValidationError(_("Give the reason for returning or rejecting."), code="reason")
+    with transaction.atomic(durable=True):
+        task = ReviewTask.objects.select_for_update().get(pk=task_id)
+        if task.assignee_id != actor.pk:
+            refused = task
+        else:
+            refused = None
+            _review_task_apply_decision(task=task, actor=actor, decision=decision, comment=comment)
+    if refused is not None:
+        # Recorded in its own transaction: the refusal itself must not roll back.
+        with transaction.atomic(durable=True):
+            audit_event_record(
+                event_type="review_task.decision_refused",
+                actor=actor,
+                obj=refused,
+                outcome=AuditEvent.Outcome.REFUSED,
+                data={"decision": decision},
+            )
+        raise PermissionDenied(_("Only the person drawn for this task may decide it."))
+    return task
+
+
+def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comment: str) -> None:
+    if task.status != ReviewTask.Status.OPEN:
+        raise ValidationError(_("This task has already been decided."), code="task_closed")
+    case = Case.objects.select_for_update().get(pk=task.case_id)
+    task.status = {
+        Decision.APPROVE: ReviewTask.Status.APPROVED,
+        Decision.RETURN: ReviewTask.Status.RETURNED,
+        Decision.REJECT: ReviewTask.Status.REJECTED,
+    }[decision]
+    task.comment = comment
+    task.decided_at = timezone.now()
+    task.save(update_fields=["status", "comment", "decided_at"])
+    audit_event_record(
+        event_type="review_task.decided",
+        actor=actor,
+        obj=task,
+        data={"case": case.pk, "step": task.step, "decision": decision, "comment": comment},
+    )
+    if decision == Decision.APPROVE:
+        _case_after_approval(case=case, task=task, actor=actor)
+    elif decision == Decision.RETURN:
+        case_transition(case=case, to=Case.Status.RETURNED, actor=actor)
+    else:
+        case.finished_at = task.decided_at
+        case_transition(case=case, to=Case.Status.REJECTED, actor=actor, fields=("finished_at",))
+
+
+def _case_after_approval(*, case: Case, task: ReviewTask, actor) -> None:
+    chain = case_chain(case)
+    approved_steps = set(
+        ReviewTask.objects.filter(
+            case=case, review_round=case.review_round, status=ReviewTask.Status.APPROVED
+        ).values_list("step", flat=True)
+    )
+    if task.step < len(chain):
+        case.current_step = task.step + 1
+        case_transition(case=case, to=Case.Status.IN_REVIEW, actor=actor, fields=("current_step",))
+        review_step_open(case=case, step=case.current_step)
+        return
+    # The final approval: every step of the chain must have been approved in this round.
+    if approved_steps != set(range(1, len(chain) + 1)):
+        raise ValidationError(_("A step of the chain is missing."), code="chain_incomplete")
+    case.finished_at = task.decided_at
+    case_transition(case=case, to=Case.Status.APPROVED, actor=actor, fields=("finished_at",))
+
+
+def review_tasks_redraw_overdue() -> int:
+    """Re-draw every open task past its time limit, excluding the absent person;
+    retry draws that found nobody eligible. Returns the number of tasks re-drawn."""
+    now = timezone.now()
+    redrawn = 0
+    for task_id in ReviewTask.objects.filter(
+        status=ReviewTask.Status.OPEN, due_at__lt=now
+    ).values_list("pk", flat=True):
+        if review_task_expire(task_id=task_id):
+            redrawn += 1
+    stale = now - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
+    for task_id in ReviewTask.objects.filter(
+        status=ReviewTask.Status.AWAITING_DRAW, created_at__lt=stale
+    ).values_list("pk", flat=True):
+        review_task_draw(task_id=task_id)
+    return redrawn
+
+
+def review_task_expire(*, task_id: int) -> ReviewTask | None:
+    with transaction.atomic(durable=True):
+        task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
+        if task.status != ReviewTask.Status.OPEN or task.due_at >= timezone.now():
+            return None
+        task.status = ReviewTask.Status.EXPIRED
+        task.decided_at = timezone.now()
+        task.save(update_fields=["status", "decided_at"])
+        audit_event_record(
+            event_type="review_task.expired",
+            obj=task,
+            data={"case": task.case_id, "step": task.step, "absent": task.assignee_id},
+        )
+        return review_step_open(case=task.case, step=task.step, attempt=task.attempt + 1)
+

@@ -1,0 +1,31 @@
+"""Celery adapters: take ids, call one service, own the retry policy.
+
+Every service called here is idempotent, and the broker redelivers a task whose
+worker died (acks_late + reject_on_worker_lost in settings), so each runs to its
+effect exactly once.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from risk import services
+
+
+@shared_task(
+    name="risk.tasks.review_task_draw",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def review_task_draw(task_id: int) -> None:
+    services.review_task_draw(task_id=task_id)
+
+
+@shared_task(name="risk.tasks.review_tasks_redraw_overdue")
+def review_tasks_redraw_overdue() -> int:
+    return services.review_tasks_redraw_overdue()
+
+
+@shared_task(name="risk.tasks.daily_seeds_rotate")
+def daily_seeds_rotate() -> None:
+    services.daily_seeds_rotate()

@@ -1,0 +1,84 @@
+"""Test data. Staff are created through the staff service so roles and profiles are
+always consistent; catalog data is built directly (it is reference data)."""
+
+import datetime
+import itertools
+
+import factory
+from django.utils import timezone
+
+from catalog.models import InsuranceCategory, Material, ServiceItem
+from counters.models import Queue, Window
+from langzhong_si.identity import id_number_check_char
+from staff.roles import Role
+from staff.services import staff_member_create
+
+_numbers = itertools.count(1)
+
+
+def make_id_number(birth: datetime.date = datetime.date(1980, 5, 17), serial: int | None = None):
+    """A valid 18-character ID number (Langzhong's area code 511381)."""
+    serial = next(_numbers) % 1000 if serial is None else serial
+    first17 = f"511381{birth:%Y%m%d}{serial:03d}"
+    return first17 + id_number_check_char(first17)
+
+
+def make_staff(role: Role | list[Role], *, review_level=0, approval_level=0, name=None, **extra):
+    n = next(_numbers)
+    roles = role if isinstance(role, list) else [role]
+    return staff_member_create(
+        username=f"{roles[0].value}{n}",
+        password="Demo-pass-123",
+        display_name=name or f"Person{n}",
+        employee_number=f"E{n:05d}",
+        roles=roles,
+        review_level=review_level,
+        approval_level=approval_level,
+        **extra,
+    )
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InsuranceCategory
+        django_get_or_create = ["code"]
+
+    code = "QYYL"
+    name = "企业职工基本养老保险"
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceItem
+
+    code = factory.Sequence(lambda n: f"T-{n:03d}")
+    name = factory.Sequence(lambda n: f"测试事项{n}")
+    category = factory.SubFactory(CategoryFactory)
+    at_counter = True
+    risk_level = 2
+    handling_type = ServiceItem.HandlingType.PROMISED
+    statutory_days = 15
+    promised_days = 7
+
+
+class MaterialFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Material
+
+    item = factory.SubFactory(ItemFactory)
+    name = factory.Sequence(lambda n: f"材料{n}")
+    required = True
+    is_key = True
+
+
+class WindowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Window
+
+    number = factory.Sequence(lambda n: n + 1)
+    zone = "综合受理区"
+    queue = Queue.HALL
+
+
+def today():
+    return timezone.localdate()
