@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from counters.models import Case
+from risk.models import DEFAULT_CHAIN, ReviewTask
 
 S = Case.Status
 
@@ -33,7 +34,7 @@ def case_transition(
     The caller holds the case row lock and has already set the other fields.
     """
     source = case.status
-    if to not in CASE_TRANSITIONS[source]:
+    if to not in CASE_TRANSITIONS[source] or (to == S.APPROVED and not _chain_complete(case)):
         raise CaseStateError(
             _("A case that is %(source)s cannot become %(target)s.")
             % {"source": S(source).label, "target": S(to).label},
@@ -48,3 +49,13 @@ def case_transition(
         data={"from": source, "to": to, "step": case.current_step, **(data or {})},
     )
     return case
+
+
+def _chain_complete(case: Case) -> bool:
+    """Every step the case's risk level requires was approved in the current round."""
+    approved = set(
+        ReviewTask.objects.filter(
+            case=case, review_round=case.review_round, status=ReviewTask.Status.APPROVED
+        ).values_list("step", flat=True)
+    )
+    return approved == set(range(1, len(DEFAULT_CHAIN[case.risk_level]) + 1))

@@ -143,6 +143,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "langzhong")
 # With the broker down a staff action must not hang: publishing fails fast and the
 # outbox sweep sends the work once the broker is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

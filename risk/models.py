@@ -25,7 +25,8 @@ class DailySeed(models.Model):
     recompute every draw of that day."""
 
     day = models.DateField(_("day"), unique=True)
-    seed = models.CharField(_("seed (hex)"), max_length=64)
+    # Encrypted at rest like personal data, so a database reader cannot predict draws.
+    seed = models.TextField(_("seed (encrypted)"))
     commitment = models.CharField(_("SHA-256 commitment"), max_length=64)
     next_number = models.PositiveIntegerField(_("next draw number"), default=1)
     revealed_at = models.DateTimeField(_("revealed at"), null=True, blank=True)
