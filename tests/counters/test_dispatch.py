@@ -1,0 +1,115 @@
+import threading
+from collections import Counter
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from counters import services
+from counters.models import Queue, Ticket, Window
+from risk.models import Draw
+from staff.roles import Role
+from tests.factories import ItemFactory, WindowFactory, make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+def _clerk_at(number, state="ready"):
+    clerk = make_staff(Role.CLERK)
+    window = WindowFactory(number=number)
+    services.window_sign_on(clerk=clerk, window_id=window.pk)
+    if state == "ready":
+        services.window_declare_ready(clerk=clerk)
+    return clerk
+
+
+def test_a_ticket_goes_to_one_of_the_ready_clerks_by_a_recorded_draw():
+    ready = [_clerk_at(1), _clerk_at(2)]
+    paused = _clerk_at(3, state="paused")
+    ticket = services.ticket_issue(item=ItemFactory())
+    ticket.refresh_from_db()
+    draw = Draw.objects.get(subject=f"ticket:{ticket.pk}")
+    assert ticket.clerk in ready
+    assert sorted(draw.pool) == sorted(c.pk for c in ready)
+    assert paused.pk not in draw.pool
+
+
+def test_a_ticket_waits_until_a_clerk_declares_ready():
+    clerk = _clerk_at(1, state="paused")
+    ticket = services.ticket_issue(item=ItemFactory())
+    assert ticket.status == Ticket.Status.WAITING
+    services.window_declare_ready(clerk=clerk)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.clerk) == (Ticket.Status.SERVING, clerk)
+
+
+def test_back_office_items_queue_apart_from_the_counter():
+    ticket = services.ticket_issue(item=ItemFactory(at_counter=False))
+    assert ticket.queue == Queue.BACK_OFFICE
+    assert ticket.display_number == "B001"
+
+
+def test_a_clerk_cannot_declare_ready_while_serving():
+    clerk = _clerk_at(1)
+    services.ticket_issue(item=ItemFactory())
+    with pytest.raises(ValidationError):
+        services.window_declare_ready(clerk=clerk)
+
+
+def test_recalls_stop_at_three_then_a_no_show_is_recorded():
+    clerk = _clerk_at(1)
+    ticket = services.ticket_issue(item=ItemFactory())
+    for _ in range(3):
+        services.ticket_recall(clerk=clerk)
+    with pytest.raises(ValidationError):
+        services.ticket_recall(clerk=clerk)
+    services.ticket_no_show(clerk=clerk)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.recall_count) == (Ticket.Status.NO_SHOW, 3)
+    assert Window.objects.get(clerk=clerk).state == Window.State.PAUSED
+
+
+def test_a_consultation_ticket_needs_no_item():
+    ticket = services.ticket_issue(item=None, is_consultation=True)
+    assert ticket.queue == Queue.HALL
+
+
+def test_the_kiosk_refuses_a_bad_id_number_with_a_message(client):
+    item = ItemFactory()
+    response = client.post("/kiosk/", {"item": item.pk, "id_number": "110105194912310021"})
+    assert response.status_code == 200
+    assert "check digit" in response.content.decode() or "校验" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_ready_calls_over_twenty_tickets_pair_each_ticket_once():
+    clerks = [_clerk_at(n, state="paused") for n in range(1, 51)]
+    item = ItemFactory()
+    tickets = [services.ticket_issue(item=item) for _ in range(20)]
+    barrier = threading.Barrier(len(clerks))
+    errors = []
+
+    def declare(clerk):
+        try:
+            barrier.wait()
+            services.window_declare_ready(clerk=clerk)
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=declare, args=(c,)) for c in clerks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    served = Ticket.objects.filter(pk__in=[t.pk for t in tickets], status=Ticket.Status.SERVING)
+    assert served.count() == 20
+    per_clerk = Counter(served.values_list("clerk_id", flat=True))
+    assert max(per_clerk.values()) == 1
+    assert Window.objects.filter(state=Window.State.SERVING).count() == 20
+    assert Draw.objects.filter(purpose="ticket_dispatch").count() == 20
