@@ -11,11 +11,14 @@ class RequestContext:
     source_ip: str | None = None
 
 
-_current = contextvars.ContextVar("audit_request_context", default=RequestContext())
+_NO_REQUEST = RequestContext()
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "audit_request_context", default=None
+)
 
 
 def current_request_context() -> RequestContext:
-    return _current.get()
+    return _current.get() or _NO_REQUEST
 
 
 def set_request_context(context: RequestContext) -> contextvars.Token:

@@ -12,6 +12,8 @@ def categories_with_items():
 
 
 def item_with_materials(item_id: int) -> ServiceItem:
-    return ServiceItem.objects.prefetch_related("materials").select_related("category").get(
-        pk=item_id, enabled=True
+    return (
+        ServiceItem.objects.prefetch_related("materials")
+        .select_related("category")
+        .get(pk=item_id, enabled=True)
     )

@@ -75,7 +75,9 @@ def catalog_import(*, data: dict, actor=None) -> CatalogReport:
         for row in data["items"]:
             defaults = {name: row[name] for name in _ITEM_FIELDS if name in row}
             defaults["category"] = categories[row["category"]]
-            item, created = ServiceItem.objects.update_or_create(code=row["code"], defaults=defaults)
+            item, created = ServiceItem.objects.update_or_create(
+                code=row["code"], defaults=defaults
+            )
             report.created += created
             report.updated += not created
             wanted = {m["name"] for m in row.get("materials", [])}

@@ -145,7 +145,8 @@ class Ticket(models.Model):
                 fields=["service_date", "queue", "sequence"], name="counters_ticket_unique_number"
             ),
             models.CheckConstraint(
-                condition=models.Q(status="waiting") | models.Q(status="cancelled")
+                condition=models.Q(status="waiting")
+                | models.Q(status="cancelled")
                 | models.Q(clerk__isnull=False),
                 name="counters_ticket_called_has_clerk",
             ),

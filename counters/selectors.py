@@ -5,9 +5,11 @@ from counters.models import Case, Queue, Ticket, Window
 
 
 def window_of(clerk) -> Window | None:
-    return Window.objects.select_related("current_ticket", "current_ticket__item").filter(
-        clerk=clerk
-    ).first()
+    return (
+        Window.objects.select_related("current_ticket", "current_ticket__item")
+        .filter(clerk=clerk)
+        .first()
+    )
 
 
 def windows_for_sign_on():
@@ -18,8 +20,10 @@ def tickets_ahead(ticket: Ticket) -> int:
     """Waiting tickets that the dispatch will serve before this one."""
     if ticket.status != Ticket.Status.WAITING:
         return 0
-    before = Q(is_priority=True, issued_at__lt=ticket.issued_at) if ticket.is_priority else (
-        Q(is_priority=True) | Q(issued_at__lt=ticket.issued_at)
+    before = (
+        Q(is_priority=True, issued_at__lt=ticket.issued_at)
+        if ticket.is_priority
+        else (Q(is_priority=True) | Q(issued_at__lt=ticket.issued_at))
     )
     return Ticket.objects.filter(
         before,
@@ -49,9 +53,9 @@ def waiting_counts() -> dict[str, int]:
 
 
 def clerk_recent_cases(clerk, limit: int = 10):
-    return Case.objects.filter(handler=clerk).select_related("item").order_by("-accepted_at")[
-        :limit
-    ]
+    return (
+        Case.objects.filter(handler=clerk).select_related("item").order_by("-accepted_at")[:limit]
+    )
 
 
 def clerk_case(*, clerk, case_id: int) -> Case:

@@ -360,7 +360,10 @@ def case_resubmit(*, clerk, case_id: int) -> Case:
         case.review_round += 1
         case.current_step = 1
         case_transition(
-            case=case, to=Case.Status.IN_REVIEW, actor=clerk, fields=("review_round", "current_step")
+            case=case,
+            to=Case.Status.IN_REVIEW,
+            actor=clerk,
+            fields=("review_round", "current_step"),
         )
         review_step_open(case=case, step=1)
     return case

@@ -153,9 +153,7 @@ def pause(request):
         messages.error(request, _("Give a reason for the pause."))
         return redirect("counters:workbench")
     reason = form.cleaned_data["reason"]
-    return _clerk_action(
-        request, lambda clerk: services.window_pause(clerk=clerk, reason=reason)
-    )
+    return _clerk_action(request, lambda clerk: services.window_pause(clerk=clerk, reason=reason))
 
 
 @require_POST

@@ -55,7 +55,10 @@ class Draw(models.Model):
     # [{"user": id, "reason": code}] for everyone considered and left out.
     excluded = models.JSONField(_("excluded"), default=list)
     chosen = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("chosen"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("chosen"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     chosen_index = models.PositiveIntegerField(_("chosen index"))
     drawn_at = models.DateTimeField(_("drawn at"))

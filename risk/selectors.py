@@ -45,7 +45,9 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     pool: list[int] = []
     excluded: list[dict] = []
     for user in candidates:
-        reason = _recusal_reason(user, task=task, case=case, earlier=earlier, open_counts=open_counts)
+        reason = _recusal_reason(
+            user, task=task, case=case, earlier=earlier, open_counts=open_counts
+        )
         if reason:
             excluded.append({"user": user.pk, "reason": reason})
         else:
@@ -96,11 +98,20 @@ def chain_pseudonym(*, case: Case, user_id: int) -> str:
 
 def case_earlier_steps(*, case: Case, before_task: ReviewTask) -> list[dict]:
     """Earlier decisions of this case for a chain member, people as pseudonyms only."""
-    rows = [{"role": "handle", "pseudonym": chain_pseudonym(case=case, user_id=case.handler_id),
-             "status": "", "comment": "", "decided_at": case.accepted_at}]
-    earlier = ReviewTask.objects.filter(case=case, decided_at__isnull=False).exclude(
-        pk=before_task.pk
-    ).order_by("decided_at")
+    rows = [
+        {
+            "role": "handle",
+            "pseudonym": chain_pseudonym(case=case, user_id=case.handler_id),
+            "status": "",
+            "comment": "",
+            "decided_at": case.accepted_at,
+        }
+    ]
+    earlier = (
+        ReviewTask.objects.filter(case=case, decided_at__isnull=False)
+        .exclude(pk=before_task.pk)
+        .order_by("decided_at")
+    )
     for task in earlier:
         rows.append(
             {

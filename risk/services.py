@@ -291,7 +291,6 @@ def review_task_expire(*, task_id: int) -> ReviewTask | None:
         return review_step_open(case=task.case, step=task.step, attempt=task.attempt + 1)
 
 
-
 @dataclass(frozen=True)
 class DrawMismatch:
     number: int

@@ -12,7 +12,6 @@ from risk.services import Decision
 from staff.decorators import role_required
 from staff.roles import Role
 
-
 _DECISION_MESSAGES = {
     Decision.APPROVE: _("Approved. The case moves to its next step."),
     Decision.RETURN: _("Returned to the handling clerk."),

@@ -83,8 +83,9 @@ def hall(db):
     material = MaterialFactory(item=item, name="居民身份证")
     return SimpleNamespace(
         li_na=make_staff(Role.CLERK, name="李娜"),
-        zhou=make_staff([Role.REVIEWER, Role.APPROVER], review_level=3, approval_level=3,
-                        name="周建国"),
+        zhou=make_staff(
+            [Role.REVIEWER, Role.APPROVER], review_level=3, approval_level=3, name="周建国"
+        ),
         ma=make_staff(Role.APPROVER, approval_level=3, name="马玉兰"),
         sun=make_staff(Role.REVIEWER, review_level=1, name="孙志强"),
         item=item,

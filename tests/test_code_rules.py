@@ -18,8 +18,7 @@ def test_a_case_status_changes_only_in_the_state_machine():
     offenders = [
         str(path.relative_to(ROOT))
         for path in _sources()
-        if re.search(r"\bcase\.status\s*=[^=]", path.read_text())
-        and path.name != "transitions.py"
+        if re.search(r"\bcase\.status\s*=[^=]", path.read_text()) and path.name != "transitions.py"
     ]
     assert offenders == []
 

@@ -23,9 +23,7 @@ def test_an_untouched_chain_verifies():
 def test_it_names_the_row_whose_content_was_changed():
     _three_events()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE audit_auditevent SET event_type = 'forged' WHERE position = 2"
-        )
+        cursor.execute("UPDATE audit_auditevent SET event_type = 'forged' WHERE position = 2")
     broken = audit_log_verify()
     assert (broken.position, broken.reason) == (2, "content changed")
     with pytest.raises(CommandError, match="position 2"):

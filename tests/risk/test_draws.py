@@ -131,7 +131,9 @@ def test_a_second_decision_on_the_same_task_is_refused(hall, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=False):
         services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="approve")
     with pytest.raises(ValidationError):
-        services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="reject", comment="x")
+        services.review_task_decide(
+            task_id=task.pk, actor=hall.zhou, decision="reject", comment="x"
+        )
     assert case.tasks.filter(step=2).count() == 1
 
 
@@ -144,14 +146,19 @@ def test_returning_needs_a_reason(hall, django_capture_on_commit_callbacks):
         services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="return")
 
 
-def test_a_draw_recomputes_from_the_revealed_seed(hall, fixed_seed, django_capture_on_commit_callbacks):
+def test_a_draw_recomputes_from_the_revealed_seed(
+    hall, fixed_seed, django_capture_on_commit_callbacks
+):
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     draw = task.draw
     message = draw_message(
         day=draw.day, number=draw.number, purpose=draw.purpose, subject=draw.subject, pool=draw.pool
     )
-    assert draw.pool[draw_choice_index(seed_hex=FIXED_SEED, message=message, pool_size=len(draw.pool))] == draw.chosen_id
+    assert (
+        draw.pool[draw_choice_index(seed_hex=FIXED_SEED, message=message, pool_size=len(draw.pool))]
+        == draw.chosen_id
+    )
 
 
 def test_verify_draws_catches_a_draw_altered_in_the_database(
@@ -170,13 +177,17 @@ def test_verify_draws_catches_a_draw_altered_in_the_database(
         call_command("verify_draws", yesterday.isoformat())
 
 
-def test_verify_draws_refuses_a_day_whose_seed_is_still_secret(hall, django_capture_on_commit_callbacks):
+def test_verify_draws_refuses_a_day_whose_seed_is_still_secret(
+    hall, django_capture_on_commit_callbacks
+):
     _submitted_case(hall, django_capture_on_commit_callbacks)
     with pytest.raises(CommandError, match="not been revealed"):
         call_command("verify_draws", timezone.localdate().isoformat())
 
 
-def test_the_seed_commitment_is_logged_before_the_first_draw(hall, django_capture_on_commit_callbacks):
+def test_the_seed_commitment_is_logged_before_the_first_draw(
+    hall, django_capture_on_commit_callbacks
+):
     from audit.models import AuditEvent
 
     _submitted_case(hall, django_capture_on_commit_callbacks)
@@ -201,7 +212,9 @@ def test_the_choice_is_uniform_over_equally_eligible_people():
     assert chi_square < 24.32, counts
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     people=st.lists(
         st.tuples(

@@ -16,7 +16,9 @@ from staff.services import staff_member_create
 DEMO_STAFF = [
     *[
         (f"clerk{n}", name, f"G{n:03d}", [Role.CLERK], 0, 0, "综合柜员组")
-        for n, name in enumerate(["李娜", "王磊", "张静", "刘洋", "陈敏", "杨帆", "赵丽", "黄涛"], 1)
+        for n, name in enumerate(
+            ["李娜", "王磊", "张静", "刘洋", "陈敏", "杨帆", "赵丽", "黄涛"], 1
+        )
     ],
     ("reviewer1", "周建国", "S001", [Role.REVIEWER, Role.APPROVER], 3, 3, "审核审批组"),
     ("reviewer2", "吴秀英", "S002", [Role.REVIEWER, Role.APPROVER], 3, 2, "审核审批组"),
@@ -32,11 +34,19 @@ DEMO_STAFF = [
     ("auditadmin", "审计管理员", "X003", [Role.AUDIT_ADMINISTRATOR], 0, 0, ""),
 ]
 # Window 6 serves the back-office queue; 1-5 the comprehensive counter.
-DEMO_WINDOWS = [(n, "综合受理区", Queue.HALL) for n in range(1, 6)] + [(6, "后台事项区", Queue.BACK_OFFICE)]
+DEMO_WINDOWS = [(n, "综合受理区", Queue.HALL) for n in range(1, 6)] + [
+    (6, "后台事项区", Queue.BACK_OFFICE)
+]
 # What the team lead may edit in the admin (the catalog and the roster).
 TEAM_LEAD_PERMISSIONS = [
-    "view_serviceitem", "change_serviceitem", "view_material", "change_material",
-    "add_material", "view_insurancecategory", "view_staffprofile", "change_staffprofile",
+    "view_serviceitem",
+    "change_serviceitem",
+    "view_material",
+    "change_material",
+    "add_material",
+    "view_insurancecategory",
+    "view_staffprofile",
+    "change_staffprofile",
     "view_window",
 ]
 
@@ -53,7 +63,7 @@ class Command(BaseCommand):
                 "".join(f"{user:<12} {password}\n" for user, password in created), encoding="utf-8"
             )
             logins.chmod(0o600)
-            self.stdout.write(self.style.SUCCESS("Demo logins (shown once, kept in %s):" % logins))
+            self.stdout.write(self.style.SUCCESS(f"Demo logins (shown once, kept in {logins}):"))
             for user, password in created:
                 self.stdout.write(f"  {user:<12} {password}")
         else:

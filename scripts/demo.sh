@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The demo hall on the embedded default: SQLite under var/, and a real Celery worker
+# (with beat) fed through kombu's filesystem broker, so no database or Redis server
+# is needed. Open http://127.0.0.1:8000 when it says so; Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-venv.sh
+.venv/bin/python manage.py migrate --no-input -v0
+.venv/bin/python manage.py seed_demo
+mkdir -p var
+.venv/bin/celery -A langzhong_si worker -B --pool=solo --loglevel=INFO \
+  --schedule var/celerybeat-schedule > var/worker.log 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+echo
+echo "Background worker and beat running (log: var/worker.log)."
+echo "Open http://127.0.0.1:8000/  (kiosk: /kiosk/  call display: /display/)"
+echo
+.venv/bin/python manage.py runserver --insecure 127.0.0.1:8000
