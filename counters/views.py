@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,7 +44,7 @@ def kiosk(request):
 
 @require_GET
 def ticket_print(request, ticket_id: int):
-    ticket = get_object_or_404(Ticket.objects.select_related("item"), pk=ticket_id)
+    ticket = get_object_or_404(Ticket.objects.select_related("item", "window"), pk=ticket_id)
     return render(
         request,
         "counters/ticket_print.html",
@@ -86,7 +86,13 @@ def workbench(request):
 
 @role_required(Role.CLERK)
 def workbench_panel(request):
+    """The polled state card. When the state changed (a ticket was handed over), the
+    whole workbench reloads so the intake form appears."""
     window = selectors.window_of(request.user)
+    if window is None or request.GET.get("state") != window.state:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     return render(request, "counters/_workbench_state.html", {"window": window})
 
 

@@ -4,7 +4,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -181,7 +181,7 @@ def test_verify_draws_refuses_a_day_whose_seed_is_still_secret(
     hall, django_capture_on_commit_callbacks
 ):
     _submitted_case(hall, django_capture_on_commit_callbacks)
-    with pytest.raises(CommandError, match="not been revealed"):
+    with translation.override("en"), pytest.raises(CommandError, match="not been revealed"):
         call_command("verify_draws", timezone.localdate().isoformat())
 
 

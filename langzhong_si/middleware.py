@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.utils import translation
+
+
+class HallLanguageMiddleware:
+    """The hall's language is zh-hans unless a person picked another one with the
+    language switch (a cookie). A browser's Accept-Language is ignored on purpose:
+    kiosks and counter PCs are often set up with an English system locale."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.supported = {code for code, _name in settings.LANGUAGES}
+
+    def __call__(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response

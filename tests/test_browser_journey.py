@@ -1,0 +1,87 @@
+"""End-to-end in headless Chromium (Debian's package, never a downloaded browser):
+kiosk → call display → clerk workbench → reviewer → approver. Screenshots are kept in
+test-artifacts/ for a person to look at."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from risk.models import ReviewTask
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls
+    # are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("needs Debian's chromium package at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def _sign_in(browser, live_server, user, viewport=(1440, 900)):
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "Demo-pass-123")
+    page.click("form button.btn-primary")
+    return page
+
+
+def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, live_server, hall):
+    clerk = _sign_in(browser, live_server, hall.li_na)
+    clerk.click(f"button[name=window][value='{hall.window.pk}']")
+    clerk.keyboard.press("F2")
+    clerk.wait_for_selector(".state-card.state-ready")
+
+    kiosk = browser.new_page(viewport={"width": 1080, "height": 1920})
+    kiosk.goto(f"{live_server.url}/kiosk/")
+    kiosk.screenshot(path=ARTIFACTS / "kiosk.png", full_page=True)
+    kiosk.click(f"button[name=item][value='{hall.item.pk}']")
+    assert kiosk.inner_text("[data-testid=ticket-number]") == "A001"
+    kiosk.screenshot(path=ARTIFACTS / "ticket.png")
+
+    display = browser.new_page(viewport={"width": 1920, "height": 1080})
+    display.goto(f"{live_server.url}/display/")
+    assert "A001" in display.inner_text(".display-current")
+    display.screenshot(path=ARTIFACTS / "call-display.png")
+
+    # The polled state card notices the handed-over ticket and reloads the workbench.
+    clerk.wait_for_selector("#id_applicant_name", timeout=10_000)
+    assert clerk.inner_text("[data-testid=current-ticket]") == "A001"
+    clerk.fill("#id_applicant_name", "王大山")
+    clerk.fill("#id_id_number", "11010519491231002x")
+    clerk.check(f"#material-{hall.material.pk}")
+    clerk.screenshot(path=ARTIFACTS / "workbench-intake.png", full_page=True)
+    clerk.keyboard.press("F9")
+    clerk.wait_for_selector("[data-testid=case-status]")
+    assert "110105********002X" in clerk.content()
+    clerk.screenshot(path=ARTIFACTS / "case-under-review.png", full_page=True)
+
+    for step, person in ((1, hall.zhou), (2, hall.ma)):
+        task = ReviewTask.objects.get(step=step)
+        assert task.assignee == person
+        page = _sign_in(browser, live_server, person)
+        page.goto(f"{live_server.url}/inbox/tasks/{task.pk}/")
+        assert "李娜" not in page.content()
+        page.screenshot(path=ARTIFACTS / f"task-step-{step}.png", full_page=True)
+        page.click("button[value=approve]")
+        page.wait_for_selector("table.inbox")
+
+    clerk.reload()
+    assert clerk.get_attribute("[data-testid=case-status]", "class").endswith("status-approved")
