@@ -18,7 +18,8 @@ def role_grant(*, user, role: Role, granted_by=None) -> None:
             _("One account may hold only one of the three administrator roles."),
             code="administrator_separation",
         )
-    user.groups.add(Group.objects.get(name=role.value))
+    group, _created = Group.objects.get_or_create(name=role.value)
+    user.groups.add(group)
     user._role_cache = None
     audit_event_record(
         event_type="role.granted", actor=granted_by, obj=user, data={"role": role.value}

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from risk.models import ReviewTask
 
@@ -32,6 +33,9 @@ def browser(monkeypatch):
         )
         yield chromium
         chromium.close()
+        # ORM calls made while Playwright's loop runs use their own connection (asgiref's
+        # context-local storage): close it here, or the test database cannot be dropped.
+        connections.close_all()
 
 
 def _sign_in(browser, live_server, user, viewport=(1440, 900)):
