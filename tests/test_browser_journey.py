@@ -50,6 +50,8 @@ def _sign_in(browser, live_server, user, viewport=(1440, 900)):
 def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, live_server, hall):
     clerk = _sign_in(browser, live_server, hall.li_na)
     clerk.click(f"button[name=window][value='{hall.window.pk}']")
+    clerk.wait_for_selector("[data-shortcut=F2]")
+    clerk.wait_for_load_state("load")  # the shortcut handler is a deferred script
     clerk.keyboard.press("F2")
     clerk.wait_for_selector(".state-card.state-ready")
 
@@ -72,6 +74,7 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     clerk.fill("#id_id_number", "11010519491231002x")
     clerk.check(f"#material-{hall.material.pk}")
     clerk.screenshot(path=ARTIFACTS / "workbench-intake.png", full_page=True)
+    clerk.wait_for_load_state("load")
     clerk.keyboard.press("F9")
     clerk.wait_for_selector("[data-testid=case-status]")
     assert "110105********002X" in clerk.content()
