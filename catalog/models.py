@@ -42,14 +42,9 @@ class ServiceItem(models.Model):
         on_delete=models.PROTECT,
         related_name="items",
     )
-    parent = models.ForeignKey(
-        "self",
-        verbose_name=_("parent item"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="sub_items",
-    )
+    # The 主项 this item is a sub-item of. A 主项 is a heading in the published list,
+    # not an item a citizen applies for, so it is a name rather than a row.
+    parent_name = models.CharField(_("parent item"), max_length=128, blank=True)
     at_counter = models.BooleanField(_("handled at the comprehensive counter"), default=True)
     risk_level = models.PositiveSmallIntegerField(_("risk level"), default=0)
     handling_type = models.CharField(
@@ -72,8 +67,13 @@ class ServiceItem(models.Model):
     source = models.CharField(
         _("source of the values"), max_length=16, choices=Source.choices, default="estimated"
     )
+    # Space-separated field names whose values are estimates, not published facts.
+    estimated_fields = models.CharField(_("estimated fields"), max_length=200, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
-    history = HistoricalRecords()
+    # Name, code and pinyin initials (of the name and its common abbreviations), so
+    # "ylbx" finds 养老保险 and "sbk" finds 社保卡 items; kept by catalog.services.
+    search_text = models.TextField(_("search text"), blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("service item")

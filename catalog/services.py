@@ -1,27 +1,17 @@
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from catalog.models import InsuranceCategory, Material, ServiceItem
+from catalog.search import search_text_for
+from catalog.spreadsheets import CatalogSheets
 
-_ITEM_FIELDS = [
-    "name",
-    "at_counter",
-    "risk_level",
-    "handling_type",
-    "statutory_days",
-    "promised_days",
-    "visits_required",
-    "fee",
-    "legal_basis",
-    "conditions",
-    "steps",
-    "result",
-    "retention",
-    "source",
-]
-_MATERIAL_FIELDS = ["form", "copies", "required", "is_key", "notes"]
+_YES = {"yes", "y", "true", "1", "是"}
+_NO = {"no", "n", "false", "0", "否", ""}
+_TEXT_FIELDS = ["name", "parent_name", "fee", "legal_basis", "conditions", "steps", "result",
+                "estimated_fields"]  # fmt: skip
 
 
 @dataclass
@@ -29,71 +19,249 @@ class CatalogReport:
     errors: list[str] = field(default_factory=list)
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
 
 
-def catalog_validate(data: dict) -> list[str]:
-    """Every problem in the catalog data, one line each; empty when it can be imported."""
-    errors: list[str] = []
-    category_codes = {row.get("code") for row in data.get("categories", [])}
-    seen: set[str] = set()
-    for number, row in enumerate(data.get("items", []), start=1):
-        where = f"item {number} ({row.get('code', '?')})"
-        code = row.get("code")
-        if not code:
-            errors.append(f"{where}: missing code")
-        elif code in seen:
-            errors.append(f"{where}: duplicate code")
-        seen.add(code)
-        if row.get("category") not in category_codes:
-            errors.append(f"{where}: unknown category {row.get('category')!r}")
-        if row.get("risk_level") not in (0, 1, 2, 3):
-            errors.append(f"{where}: risk level must be 0-3, got {row.get('risk_level')!r}")
-        for limit in ("statutory_days", "promised_days"):
-            value = row.get(limit)
-            if not isinstance(value, int) or value < 0:
-                errors.append(f"{where}: {limit} must be a whole number of days >= 0")
-        materials = row.get("materials", [])
-        if row.get("at_counter") and not materials:
-            errors.append(f"{where}: a counter item needs at least one material")
-        for material in materials:
-            if material.get("is_key") and not material.get("required"):
-                errors.append(f"{where}: key material {material.get('name')!r} marked optional")
-    return errors
+@dataclass
+class _Parsed:
+    categories: dict[str, dict] = field(default_factory=dict)
+    items: list[dict] = field(default_factory=list)
+    materials: dict[str, list[dict]] = field(default_factory=dict)
 
 
-def catalog_import(*, data: dict, actor=None) -> CatalogReport:
-    """Import categories and items all or nothing, updating existing ones by code."""
-    report = CatalogReport(errors=catalog_validate(data))
-    if report.errors:
-        return report
-    with transaction.atomic():
-        categories = {}
-        for row in data.get("categories", []):
-            categories[row["code"]], _created = InsuranceCategory.objects.update_or_create(
-                code=row["code"], defaults={"name": row["name"], "order": row.get("order", 0)}
-            )
-        for row in data["items"]:
-            defaults = {name: row[name] for name in _ITEM_FIELDS if name in row}
-            defaults["category"] = categories[row["category"]]
-            item, created = ServiceItem.objects.update_or_create(
-                code=row["code"], defaults=defaults
-            )
-            report.created += created
-            report.updated += not created
-            wanted = {m["name"] for m in row.get("materials", [])}
-            item.materials.exclude(name__in=wanted).delete()
-            for order, material in enumerate(row.get("materials", [])):
-                Material.objects.update_or_create(
-                    item=item,
-                    name=material["name"],
-                    defaults={
-                        **{name: material[name] for name in _MATERIAL_FIELDS if name in material},
-                        "order": order,
-                    },
-                )
-        audit_event_record(
-            event_type="catalog.imported",
-            actor=actor,
-            data={"created": report.created, "updated": report.updated},
+class _RowErrors:
+    def __init__(self, sheet: str, number: int, code: str):
+        self.where = _("%(sheet)s row %(row)d (%(code)s)") % {
+            "sheet": sheet,
+            "row": number,
+            "code": code or "?",
+        }
+        self.errors: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.errors.append(f"{self.where}: {message}")
+
+
+def _flag(value: str, row: _RowErrors, column: str) -> bool:
+    if value.lower() in _YES:
+        return True
+    if value.lower() in _NO:
+        return False
+    row.add(_("%(column)s must be yes or no, got %(value)r") % {"column": column, "value": value})
+    return False
+
+
+def _whole(value: str, row: _RowErrors, column: str, *, minimum: int = 0) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        row.add(
+            _("%(column)s must be a whole number of at least %(minimum)d, got %(value)r")
+            % {"column": column, "minimum": minimum, "value": value}
         )
+        return minimum
+    return number
+
+
+def _choice(value: str, choices, row: _RowErrors, column: str) -> str:
+    allowed = [choice.value for choice in choices]
+    if value not in allowed:
+        row.add(
+            _("%(column)s must be one of %(allowed)s, got %(value)r")
+            % {"column": column, "allowed": ", ".join(allowed), "value": value}
+        )
+    return value
+
+
+def _parse(sheets: CatalogSheets) -> tuple[_Parsed, list[str]]:
+    parsed = _Parsed()
+    errors: list[str] = []
+    known_categories = {c.code: c for c in InsuranceCategory.objects.all()}
+    codes: set[str] = set()
+    for number, raw in enumerate(sheets.items, start=2):
+        row = _RowErrors(_("items"), number, raw.get("code", ""))
+        code = raw["code"]
+        if not code:
+            row.add(_("the code is missing"))
+        elif code in codes:
+            row.add(_("the code appears more than once"))
+        codes.add(code)
+        if not raw["name"]:
+            row.add(_("the name is missing"))
+        category = raw["category_code"]
+        if raw["category_name"]:
+            parsed.categories.setdefault(
+                category,
+                {"name": raw["category_name"], "order": _whole(raw["category_order"] or "0", row,
+                                                               "category_order")},
+            )  # fmt: skip
+        elif category not in known_categories:
+            row.add(_("unknown category %(category)r") % {"category": category})
+        item = {name: raw[name] for name in _TEXT_FIELDS}
+        item.update(
+            code=code,
+            category=category,
+            at_counter=_flag(raw["at_counter"], row, "at_counter"),
+            enabled=_flag(raw["enabled"] or "yes", row, "enabled"),
+            handling_type=_choice(raw["handling_type"], ServiceItem.HandlingType, row,
+                                  "handling_type"),
+            retention=_choice(raw["retention"], ServiceItem.Retention, row, "retention"),
+            source=_choice(raw["source"], ServiceItem.Source, row, "source"),
+            statutory_days=_whole(raw["statutory_days"], row, "statutory_days"),
+            promised_days=_whole(raw["promised_days"], row, "promised_days"),
+            visits_required=_whole(raw["visits_required"] or "1", row, "visits_required"),
+        )  # fmt: skip
+        if raw["risk_level"] not in {"0", "1", "2", "3"}:
+            row.add(
+                _("risk level must be 0, 1, 2 or 3, got %(value)r") % {"value": raw["risk_level"]}
+            )
+        item["risk_level"] = (
+            int(raw["risk_level"]) if raw["risk_level"] in {"0", "1", "2", "3"} else 0
+        )
+        if item["promised_days"] > item["statutory_days"]:
+            row.add(_("the promised time limit is longer than the statutory one"))
+        if item["at_counter"]:
+            for column in ("conditions", "legal_basis"):
+                if not item[column]:
+                    row.add(_("a counter item's guide needs %(column)s") % {"column": column})
+        errors.extend(row.errors)
+        parsed.items.append(item)
+        parsed.materials[code] = []
+    for number, raw in enumerate(sheets.materials, start=2):
+        row = _RowErrors(_("materials"), number, raw.get("item_code", ""))
+        if raw["item_code"] not in parsed.materials:
+            row.add(_("no item has the code %(code)r") % {"code": raw["item_code"]})
+            errors.extend(row.errors)
+            continue
+        material = {
+            "name": raw["name"],
+            "form": _choice(raw["form"], Material.Form, row, "form"),
+            "copies": _whole(raw["copies"] or "1", row, "copies", minimum=1),
+            "required": _flag(raw["required"], row, "required"),
+            "is_key": _flag(raw["is_key"], row, "is_key"),
+            "notes": raw["notes"],
+        }
+        if not material["name"]:
+            row.add(_("the material's name is missing"))
+        if material["is_key"] and not material["required"]:
+            row.add(_("a key material cannot be optional"))
+        siblings = parsed.materials[raw["item_code"]]
+        if any(other["name"] == material["name"] for other in siblings):
+            row.add(_("the item lists this material twice"))
+        siblings.append(material)
+        errors.extend(row.errors)
+    for number, item in enumerate(parsed.items, start=2):
+        if item["at_counter"] and item["code"] and not parsed.materials.get(item["code"]):
+            errors.append(
+                _("items row %(row)d (%(code)s): a counter item needs at least one material")
+                % {"row": number, "code": item["code"]}
+            )
+    return parsed, errors
+
+
+def catalog_validate(sheets: CatalogSheets) -> list[str]:
+    """Every problem in the sheets, one line each; empty when they can be imported."""
+    return _parse(sheets)[1]
+
+
+def _apply(instance, values: dict) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed = True
+    return changed
+
+
+def catalog_import(*, sheets: CatalogSheets, reason: str, actor=None) -> CatalogReport:
+    """Import all or nothing, updating by code. Only rows whose values change are saved,
+    so importing an unchanged export writes nothing and adds no history."""
+    parsed, errors = _parse(sheets)
+    report = CatalogReport(errors=errors)
+    if errors:
+        return report
+    with transaction.atomic(durable=True):
+        categories = {c.code: c for c in InsuranceCategory.objects.all()}
+        for code, values in parsed.categories.items():
+            category = categories.get(code) or InsuranceCategory(code=code)
+            if _apply(category, values) or category.pk is None:
+                category._change_reason = reason
+                category.save()
+            categories[code] = category
+        existing = {item.code: item for item in ServiceItem.objects.prefetch_related("materials")}
+        for values in parsed.items:
+            code = values["code"]
+            item = existing.get(code) or ServiceItem(code=code)
+            created = item.pk is None
+            fields = {k: v for k, v in values.items() if k not in {"code", "category"}}
+            fields["category_id"] = categories[values["category"]].pk
+            fields["search_text"] = search_text_for(code=code, name=values["name"])
+            changed = _apply(item, fields)
+            if changed or created:
+                item._change_reason = reason
+                item.save()
+            materials_changed = _materials_sync(item, parsed.materials[code], reason, created)
+            if created:
+                report.created += 1
+            elif changed or materials_changed:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        if report.created or report.updated:
+            audit_event_record(
+                event_type="catalog.imported",
+                actor=actor,
+                data={"created": report.created, "updated": report.updated, "reason": reason},
+            )
     return report
+
+
+def _materials_sync(item: ServiceItem, wanted: list[dict], reason: str, created: bool) -> bool:
+    current = {} if created else {m.name: m for m in item.materials.all()}
+    changed = False
+    for order, values in enumerate(wanted):
+        material = current.pop(values["name"], None) or Material(item=item)
+        if _apply(material, {**values, "order": order}) or material.pk is None:
+            material._change_reason = reason
+            material.save()
+            changed = True
+    for stale in current.values():
+        stale._change_reason = reason
+        stale.delete()
+        changed = True
+    return changed
+
+
+def service_item_reindex(*, item: ServiceItem) -> None:
+    """Refresh the search text after an edit outside the import (the admin)."""
+    text = search_text_for(code=item.code, name=item.name)
+    if item.search_text != text:
+        ServiceItem.objects.filter(pk=item.pk).update(search_text=text)
+        item.search_text = text
+
+
+@transaction.atomic
+def catalog_record_edit(*, instance, reason: str, actor) -> None:
+    """Save an item, material or category edited in the admin, with the reason in its
+    history and an audit event; a guide's search text follows its name."""
+    instance._change_reason = reason
+    instance.save()
+    if isinstance(instance, ServiceItem):
+        service_item_reindex(item=instance)
+    audit_event_record(
+        event_type="catalog.edited",
+        actor=actor,
+        obj=instance,
+        data={"reason": reason},
+    )
+
+
+@transaction.atomic
+def catalog_record_delete(*, instance, reason: str, actor) -> None:
+    instance._change_reason = reason
+    audit_event_record(
+        event_type="catalog.deleted", actor=actor, obj=instance, data={"reason": reason}
+    )
+    instance.delete()

@@ -18,6 +18,7 @@ urlpatterns = [
     path("counter/no-show/", views.no_show, name="no_show"),
     path("counter/finish/", views.finish, name="finish"),
     path("counter/intake/", views.intake, name="intake"),
+    path("counter/items/", views.item_picker, name="item_picker"),
     path("counter/cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("counter/cases/<int:case_id>/resubmit/", views.case_resubmit, name="case_resubmit"),
 ]

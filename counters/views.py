@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import ServiceItem
-from catalog.selectors import categories_with_items, counter_items
+from catalog.selectors import catalog_search, categories_with_items
 from counters import selectors, services
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
 from counters.models import Case, Ticket, Window
@@ -105,7 +105,6 @@ def _intake_context(request, ticket: Ticket, form: IntakeForm | None = None) -> 
     if form is None:
         form = IntakeForm(initial={"item": item.pk if item else None}, materials=materials)
     return {
-        "items": counter_items(),
         "item": item,
         "materials": materials,
         "intake_form": form,
@@ -216,6 +215,18 @@ def intake(request):
     context.update(_intake_context(request, window.current_ticket, form if item else None))
     context["pause_form"] = PauseForm()
     return render(request, "counters/workbench.html", context, status=400)
+
+
+@role_required(Role.CLERK)
+def item_picker(request):
+    """The workbench's item search: the public catalog search, as links that load the
+    item's checklist into the intake form."""
+    query = request.GET.get("q", "")[:50]
+    return render(
+        request,
+        "counters/_item_picker_results.html",
+        {"query": query, "items": list(catalog_search(query, limit=12))},
+    )
 
 
 @role_required(Role.CLERK)

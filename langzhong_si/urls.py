@@ -11,6 +11,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/", include("langzhong_si.api_urls")),
+    path("", include("catalog.urls")),
     path("", include("counters.urls")),
     path("", include("risk.urls")),
 ]

@@ -11,6 +11,19 @@
     }
   });
 
+  // Item picker: ↓ from the search box moves into the results, ↑/↓ between them.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    var picker = event.target.closest(".item-picker");
+    if (!picker) return;
+    var links = Array.prototype.slice.call(picker.querySelectorAll(".picker-results a"));
+    if (!links.length) return;
+    event.preventDefault();
+    var index = links.indexOf(document.activeElement);
+    index = event.key === "ArrowDown" ? Math.min(index + 1, links.length - 1) : index - 1;
+    (index < 0 ? picker.querySelector("[data-picker]") : links[index]).focus();
+  });
+
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) {
       event.target.form.submit();
