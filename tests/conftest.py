@@ -1,8 +1,10 @@
 import os
+import shutil
 import socket
+from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from langzhong_si.celery import app as celery_app
 
@@ -98,3 +100,29 @@ def hall(db):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness is for production logins, not for test set-up.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls
+    # are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("needs Debian's chromium package at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+        # ORM calls made while Playwright's loop runs use their own connection (asgiref's
+        # context-local storage): close it here, or the test database cannot be dropped.
+        connections.close_all()

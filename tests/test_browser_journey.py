@@ -2,40 +2,12 @@
 kiosk → call display → clerk workbench → reviewer → approver. Screenshots are kept in
 test-artifacts/ for a person to look at."""
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.db import connections
 
 from risk.models import ReviewTask
+from tests.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls
-    # are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not shutil.which(CHROMIUM):
-        pytest.skip("needs Debian's chromium package at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-        # ORM calls made while Playwright's loop runs use their own connection (asgiref's
-        # context-local storage): close it here, or the test database cannot be dropped.
-        connections.close_all()
 
 
 def _sign_in(browser, live_server, user, viewport=(1440, 900)):
