@@ -66,7 +66,8 @@ def _sheet(**changes):
         "code": "X-001", "name": "测试事项", "category_code": "TY", "category_name": "社会保险通用",
         "category_order": "1", "parent_name": "", "at_counter": "yes", "risk_level": "1",
         "handling_type": "promised", "statutory_days": "15", "promised_days": "5",
-        "visits_required": "1", "fee": "不收费", "legal_basis": "社会保险法", "conditions": "参保人员",
+        "visits_required": "1", "fee": "不收费", "legal_basis": "社会保险法",
+        "conditions": "参保人员",
         "steps": "受理→审核→办结", "result": "短信告知", "retention": "30y", "source": "estimated",
         "estimated_fields": "", "enabled": "yes",
     }  # fmt: skip
@@ -210,8 +211,13 @@ def test_a_case_keeps_the_guide_it_was_accepted_under(hall, django_capture_on_co
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=False):
-        case = services.case_accept(clerk=hall.li_na, item_id=hall.item.pk, applicant_name="王",
-                                    id_number=make_id_number(), received_material_ids={hall.material.pk})  # fmt: skip
+        case = services.case_accept(
+            clerk=hall.li_na,
+            item_id=hall.item.pk,
+            applicant_name="王",
+            id_number=make_id_number(),
+            received_material_ids={hall.material.pk},
+        )
     Material.objects.create(item=hall.item, name="新增材料")
     hall.item.promised_days = 1
     hall.item.save()
