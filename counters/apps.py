@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class CountersConfig(AppConfig):
     name = "counters"
     verbose_name = _("Counters")
+
+    def ready(self):
+        # Register the tasks in every process, so the outbox relay can run them inline.
+        from counters import tasks  # noqa: F401

@@ -23,3 +23,35 @@ def working_days_after(start: datetime.date, days: int) -> datetime.date:
         if is_working_day(current):
             remaining -= 1
     return current
+
+
+# The hall's office hours on a working day (local time): morning and afternoon sessions.
+OFFICE_SESSIONS = [
+    (datetime.time(8, 30), datetime.time(12, 0)),
+    (datetime.time(14, 0), datetime.time(17, 30)),
+]
+
+
+def working_hours_after(start: datetime.datetime, hours: float) -> datetime.datetime:
+    """The moment `hours` office hours after `start` (timezone-aware, local sessions),
+    skipping nights, lunch breaks, weekends and public holidays."""
+    tz = start.tzinfo
+    remaining = datetime.timedelta(hours=hours)
+    moment = start
+    while True:
+        day = moment.date()
+        if is_working_day(day):
+            for opens, closes in OFFICE_SESSIONS:
+                session_start = datetime.datetime.combine(day, opens, tzinfo=tz)
+                session_end = datetime.datetime.combine(day, closes, tzinfo=tz)
+                if moment >= session_end:
+                    continue
+                begin = max(moment, session_start)
+                available = session_end - begin
+                if remaining <= available:
+                    return begin + remaining
+                remaining -= available
+                moment = session_end
+        moment = datetime.datetime.combine(
+            day + datetime.timedelta(days=1), datetime.time(0), tzinfo=tz
+        )

@@ -199,6 +199,8 @@ class Case(models.Model):
     applicant_id_encrypted = models.TextField(_("applicant ID number (encrypted)"))
     applicant_id_digest = models.CharField(_("applicant ID digest"), max_length=64)
     applicant_id_masked = models.CharField(_("applicant ID number (masked)"), max_length=18)
+    # Only for result notices by SMS; optional, shown masked.
+    applicant_phone = models.CharField(_("applicant mobile number"), max_length=11, blank=True)
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("handling clerk"),
@@ -208,6 +210,10 @@ class Case(models.Model):
     # [{"material_id", "name", "is_key", "required", "received"}] as ticked at intake.
     checklist = models.JSONField(_("materials checklist"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    # The chain after the clerk (step roles) and each step's office hours, fixed when the
+    # case is submitted so later policy edits never change a running case.
+    review_chain = models.JSONField(_("review chain"), default=list)
+    step_hours = models.PositiveSmallIntegerField(_("office hours per step"), default=4)
     # The submission round: a returned case resubmitted starts round + 1 with fresh draws.
     review_round = models.PositiveSmallIntegerField(_("review round"), default=0)
     current_step = models.PositiveSmallIntegerField(_("current step"), default=0)
@@ -237,3 +243,23 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class SmsMessage(models.Model):
+    """A text message to a citizen, recorded before it is sent so it is sent exactly once."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="sms"
+    )
+    phone = models.CharField(_("mobile number"), max_length=11)
+    text = models.CharField(_("text"), max_length=300)
+    dedupe_key = models.CharField(_("deduplication key"), max_length=128, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS messages")
+
+    def __str__(self) -> str:
+        return self.dedupe_key

@@ -1,3 +1,5 @@
+import re
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +17,7 @@ from langzhong_si.identity import (
     personal_data_encrypt,
 )
 from risk.models import Draw
+from risk.selectors import chain_for_item
 from risk.services import draw_record, review_step_open
 
 W = Window.State
@@ -286,6 +289,7 @@ def case_accept(
     applicant_name: str,
     id_number: str,
     received_material_ids: set[int],
+    applicant_phone: str = "",
 ) -> Case:
     """Open the case for the ticket being served and take exactly one outcome.
 
@@ -297,6 +301,9 @@ def case_accept(
     applicant_name = applicant_name.strip()
     if not applicant_name:
         raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
+    applicant_phone = applicant_phone.strip()
+    if applicant_phone and not re.fullmatch(r"1\d{10}", applicant_phone):
+        raise ValidationError(_("A mobile number has 11 digits and starts with 1."), code="phone")
     with transaction.atomic(durable=True):
         window, ticket = _serving_ticket(clerk)
         item = ServiceItem.objects.prefetch_related("materials").get(pk=item_id, enabled=True)
@@ -321,6 +328,7 @@ def case_accept(
             status = Case.Status.FINISHED
         else:
             status = Case.Status.IN_REVIEW
+        chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
             number=_next_case_number(timezone.localdate()),
             ticket=ticket,
@@ -331,7 +339,10 @@ def case_accept(
             applicant_id_encrypted=personal_data_encrypt(number),
             applicant_id_digest=id_number_digest(number),
             applicant_id_masked=id_number_mask(number),
+            applicant_phone=applicant_phone,
             handler=clerk,
+            review_chain=chain,
+            step_hours=step_hours or 4,
             checklist=checklist,
             status=status,
             review_round=1 if status == Case.Status.IN_REVIEW else 0,

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from counters.models import Case
-from risk.models import DEFAULT_CHAIN, ReviewTask
+from risk.models import ReviewTask
 
 S = Case.Status
 
@@ -58,4 +58,4 @@ def _chain_complete(case: Case) -> bool:
             case=case, review_round=case.review_round, status=ReviewTask.Status.APPROVED
         ).values_list("step", flat=True)
     )
-    return approved == set(range(1, len(DEFAULT_CHAIN[case.risk_level]) + 1))
+    return bool(case.review_chain) and approved == set(range(1, len(case.review_chain) + 1))

@@ -181,6 +181,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.review_tasks_redraw_overdue",
         "schedule": 60.0,
     },
+    "review-tasks-warn-due-soon": {
+        "task": "risk.tasks.review_tasks_warn_due_soon",
+        "schedule": 300.0,
+    },
     "daily-seeds-rotate": {
         "task": "risk.tasks.daily_seeds_rotate",
         "schedule": crontab(minute="*/10"),
@@ -188,12 +192,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Domain settings ----------------------------------------------------------------------
-# Time a drawn reviewer or approver has to act before the step is re-drawn.
-REVIEW_STEP_MINUTES = env_int("REVIEW_STEP_MINUTES", 4 * 60, minimum=1)
+# A drawn person is warned this many minutes before their step's time limit.
+REVIEW_WARN_MINUTES = env_int("REVIEW_WARN_MINUTES", 60, minimum=1)
 # The most open review/approval tasks one person may hold; full people are left out of draws.
 REVIEW_OPEN_TASK_CAP = env_int("REVIEW_OPEN_TASK_CAP", 20, minimum=1)
 # An outbox message not relayed within this many seconds is picked up by the sweep.
 OUTBOX_RELAY_GRACE_SECONDS = env_int("OUTBOX_RELAY_GRACE_SECONDS", 10, minimum=1)
+# Dotted path of the SMS gateway class (see langzhong_si/sms.py); the default only logs.
+SMS_GATEWAY = env_str("SMS_GATEWAY", "langzhong_si.sms.LoggingSmsGateway")
 # Key for keyed hashes (look-ups) and encryption of personal data at rest.
 PERSONAL_DATA_KEY = env_str("PERSONAL_DATA_KEY", SECRET_KEY)
 ID_NUMBER_MASK_HEAD = 6

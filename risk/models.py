@@ -148,3 +148,165 @@ class ReviewTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}/{self.review_round}/{self.step}/{self.attempt}"
+
+
+def _chain_prefixes() -> list[list[str]]:
+    full = [role.value for role in DEFAULT_CHAIN[3]]
+    return [full[:n] for n in range(len(full) + 1)]
+
+
+class RiskPolicy(models.Model):
+    """The chain after the clerk for one risk level, and each step's time limit in
+    office hours. Defaults follow DOMAIN.md; the team lead edits them with a reason."""
+
+    level = models.PositiveSmallIntegerField(_("risk level"), unique=True)
+    steps = models.JSONField(_("steps after the clerk"))
+    step_hours = models.PositiveSmallIntegerField(
+        _("time limit per step (office hours)"), default=4
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("risk policy")
+        verbose_name_plural = _("risk policies")
+        ordering = ["level"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(level__lte=3), name="risk_policy_level_0_3"),
+            models.CheckConstraint(
+                condition=models.Q(step_hours__gte=1), name="risk_policy_hours_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.level)
+
+
+class ItemRiskPolicy(models.Model):
+    """A per-item override of its level's chain (e.g. a level-2 item that also needs
+    a second approval)."""
+
+    item = models.OneToOneField(
+        "catalog.ServiceItem",
+        verbose_name=_("item"),
+        on_delete=models.CASCADE,
+        related_name="risk_policy",
+    )
+    steps = models.JSONField(_("steps after the clerk"))
+    step_hours = models.PositiveSmallIntegerField(
+        _("time limit per step (office hours)"), default=4
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("item risk policy")
+        verbose_name_plural = _("item risk policies")
+
+    def __str__(self) -> str:
+        return str(self.item)
+
+
+class Qualification(models.Model):
+    """A grant of the right to review or approve cases up to a risk level, for a period."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", _("Review")
+        APPROVAL = "approval", _("Approval")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="qualifications",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    level = models.PositiveSmallIntegerField(_("up to risk level"))
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(level__gte=1, level__lte=3), name="risk_qualification_level_1_3"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True)
+                | models.Q(valid_to__gte=models.F("valid_from")),
+                name="risk_qualification_period",
+            ),
+        ]
+        indexes = [
+            # The draw's pool: qualifications of one kind in force.
+            models.Index(fields=["kind", "user"], name="risk_qualification_pool_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind} ≤{self.level}"
+
+
+class LeavePeriod(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("last day"))
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("leave")
+        verbose_name_plural = _("leave")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="risk_leave_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.start}–{self.end}"
+
+
+class StaffRelative(models.Model):
+    """A relative a staff member declared, so the draws recuse them from the relative's
+    cases. Only the keyed hash of the relative's ID number is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff member"), on_delete=models.PROTECT,
+        related_name="declared_relatives",
+    )  # fmt: skip
+    id_number_digest = models.CharField(_("relative's ID digest"), max_length=64)
+    relation = models.CharField(_("relation"), max_length=32)
+    declared_at = models.DateTimeField(_("declared at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("declared relative")
+        verbose_name_plural = _("declared relatives")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "id_number_digest"], name="risk_relative_unique"
+            )
+        ]
+        indexes = [
+            # Recusal look-up: who is related to this applicant.
+            models.Index(fields=["id_number_digest"], name="risk_relative_digest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.relation}"

@@ -1,12 +1,23 @@
+import datetime
 import hashlib
 import hmac
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.db.models import Count, Max, Q
+from django.utils import timezone
 
 from counters.models import Case
-from risk.models import ReviewTask, StepRole
+from risk.models import (
+    DEFAULT_CHAIN,
+    ItemRiskPolicy,
+    LeavePeriod,
+    Qualification,
+    ReviewTask,
+    RiskPolicy,
+    StaffRelative,
+    StepRole,
+)
 from staff.models import StaffProfile
 from staff.roles import Role
 
@@ -17,37 +28,75 @@ _ROLE_GROUP = {
 }
 
 
+def qualification_levels(*, kind: str, on: datetime.date, users=None) -> dict[int, int]:
+    """Each person's highest level of `kind` in force on a day."""
+    grants = Qualification.objects.filter(kind=kind, valid_from__lte=on, revoked_at__isnull=True)
+    grants = grants.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+    if users is not None:
+        grants = grants.filter(user__in=users)
+    return dict(grants.values("user").annotate(top=Max("level")).values_list("user", "top"))
+
+
+def chain_for_item(item) -> tuple[list[str], int]:
+    """The item's review chain and office hours per step: its own override, else its
+    level's policy, else DOMAIN.md's default."""
+    override = ItemRiskPolicy.objects.filter(item=item).first()
+    if override is not None:
+        return list(override.steps), override.step_hours
+    policy = RiskPolicy.objects.filter(level=item.risk_level).first()
+    if policy is not None:
+        return list(policy.steps), policy.step_hours
+    return [role.value for role in DEFAULT_CHAIN[item.risk_level]], 4
+
+
 def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     """The eligible pool for one task's draw and everyone left out, with the reason.
 
-    Eligible: active, in the step's role, on duty, qualified for the case's level,
-    under the open-task cap, and not recused (the handling clerk, the applicant, or
-    anyone who already held a task on this case).
+    Eligible: active, in the step's role, qualified for the case's level today, on duty
+    and not on leave, under the open-task cap, and not recused (the handling clerk,
+    the applicant, a declared relative of the applicant, or anyone who already held a
+    task on this case).
     """
     case = task.case
-    candidates = (
+    today = timezone.localdate()
+    candidates = list(
         get_user_model()
         .objects.filter(is_active=True, groups__name=_ROLE_GROUP[StepRole(task.role)].value)
         .select_related("staff_profile")
         .order_by("pk")
     )
-    earlier = dict(
-        ReviewTask.objects.filter(case=case, assignee__isnull=False)
-        .exclude(pk=task.pk)
-        .values_list("assignee_id", "status")
+    kind = (
+        Qualification.Kind.REVIEW if task.role == StepRole.REVIEW else Qualification.Kind.APPROVAL
     )
-    open_counts = dict(
-        ReviewTask.objects.filter(status=ReviewTask.Status.OPEN, assignee__in=candidates)
-        .values("assignee")
-        .annotate(n=Count("pk"))
-        .values_list("assignee", "n")
-    )
+    context = {
+        "case": case,
+        "levels": qualification_levels(kind=kind, on=today, users=candidates),
+        "earlier": dict(
+            ReviewTask.objects.filter(case=case, assignee__isnull=False)
+            .exclude(pk=task.pk)
+            .values_list("assignee_id", "status")
+        ),
+        "open_counts": dict(
+            ReviewTask.objects.filter(status=ReviewTask.Status.OPEN, assignee__in=candidates)
+            .values("assignee")
+            .annotate(n=Count("pk"))
+            .values_list("assignee", "n")
+        ),
+        "relatives": set(
+            StaffRelative.objects.filter(id_number_digest=case.applicant_id_digest).values_list(
+                "user_id", flat=True
+            )
+        ),
+        "on_leave": set(
+            LeavePeriod.objects.filter(start__lte=today, end__gte=today).values_list(
+                "user_id", flat=True
+            )
+        ),
+    }
     pool: list[int] = []
     excluded: list[dict] = []
     for user in candidates:
-        reason = _recusal_reason(
-            user, task=task, case=case, earlier=earlier, open_counts=open_counts
-        )
+        reason = _recusal_reason(user, **context)
         if reason:
             excluded.append({"user": user.pk, "reason": reason})
         else:
@@ -55,7 +104,7 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     return pool, excluded
 
 
-def _recusal_reason(user, *, task, case, earlier, open_counts) -> str:
+def _recusal_reason(user, *, case, levels, earlier, open_counts, relatives, on_leave) -> str:
     profile: StaffProfile | None = getattr(user, "staff_profile", None)
     if profile is None:
         return "no_staff_profile"
@@ -63,11 +112,14 @@ def _recusal_reason(user, *, task, case, earlier, open_counts) -> str:
         return "handling_clerk"
     if profile.id_number_digest and profile.id_number_digest == case.applicant_id_digest:
         return "applicant"
+    if user.pk in relatives:
+        return "relative"
     if user.pk in earlier:
         return "absent_earlier" if earlier[user.pk] == ReviewTask.Status.EXPIRED else "in_chain"
-    level = profile.review_level if task.role == StepRole.REVIEW else profile.approval_level
-    if level < case.risk_level:
+    if levels.get(user.pk, 0) < case.risk_level:
         return "not_qualified"
+    if user.pk in on_leave or profile.availability == StaffProfile.Availability.ON_LEAVE:
+        return "on_leave"
     if profile.availability != StaffProfile.Availability.ON_DUTY:
         return "unavailable"
     if open_counts.get(user.pk, 0) >= settings.REVIEW_OPEN_TASK_CAP:

@@ -6,18 +6,34 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from counters.calendar import working_hours_after
 from counters.models import Case
+from counters.notices import case_sms_queue
 from counters.transitions import case_transition
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from outbox.services import outbox_enqueue
 from risk.draws import draw_choice_index, draw_message, seed_commitment
-from risk.models import DEFAULT_CHAIN, DailySeed, Draw, ReviewTask, StepRole
+from risk.models import (
+    DEFAULT_CHAIN,
+    DailySeed,
+    Draw,
+    ItemRiskPolicy,
+    LeavePeriod,
+    Qualification,
+    ReviewTask,
+    RiskPolicy,
+    StaffRelative,
+)
 from risk.selectors import review_pool
+from staff.roles import Role
+from staff.selectors import user_has_role, users_with_role
+from staff.services import notification_send
 
 REVIEW_DRAW_TASK = "risk.tasks.review_task_draw"
 
@@ -127,8 +143,8 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
 # --- The review chain ------------------------------------------------------------------
 
 
-def case_chain(case: Case) -> list[StepRole]:
-    return DEFAULT_CHAIN[case.risk_level]
+def case_chain(case: Case) -> list[str]:
+    return case.review_chain
 
 
 def review_step_open(*, case: Case, step: int, attempt: int = 1) -> ReviewTask:
@@ -165,20 +181,45 @@ def review_task_draw(*, task_id: int) -> ReviewTask:
                 outcome=AuditEvent.Outcome.FAILURE,
                 data={"excluded": excluded},
             )
+            _team_leads_alert_empty_pool(task)
             return task
         now = timezone.now()
         task.draw = draw
         task.assignee_id = draw.chosen_id
         task.status = ReviewTask.Status.OPEN
         task.assigned_at = now
-        task.due_at = now + timedelta(minutes=settings.REVIEW_STEP_MINUTES)
+        task.due_at = working_hours_after(timezone.localtime(now), task.case.step_hours)
         task.save(update_fields=["draw", "assignee", "status", "assigned_at", "due_at"])
         audit_event_record(
             event_type="review_task.assigned",
             obj=task,
             data={"case": task.case_id, "step": task.step, "draw": draw.pk},
         )
+        notification_send(
+            recipient=task.assignee,
+            message=_("A case was drawn to you: %(number)s (%(role)s), due %(due)s.")
+            % {
+                "number": task.case.number,
+                "role": task.get_role_display(),
+                "due": timezone.localtime(task.due_at).strftime("%m-%d %H:%M"),
+            },
+            link=reverse("risk:task_detail", args=[task.pk]),
+            dedupe_key=f"task-assigned:{task.pk}",
+        )
     return task
+
+
+def _team_leads_alert_empty_pool(task: ReviewTask) -> None:
+    for lead in users_with_role(Role.TEAM_LEAD):
+        notification_send(
+            recipient=lead,
+            message=_(
+                "Case %(number)s is awaiting a qualified %(role)s: nobody is eligible. "
+                "It is drawn as soon as someone is."
+            )
+            % {"number": task.case.number, "role": task.get_role_display()},
+            dedupe_key=f"pool-empty:{task.pk}:{lead.pk}",
+        )
 
 
 class Decision:
@@ -245,6 +286,12 @@ def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comme
     else:
         case.finished_at = task.decided_at
         case_transition(case=case, to=Case.Status.REJECTED, actor=actor, fields=("finished_at",))
+        case_sms_queue(
+            case=case,
+            event="rejected",
+            text=_("Your application %(number)s (%(item)s) was not approved: %(reason)s")
+            % {"number": case.number, "item": case.item.name, "reason": comment},
+        )
 
 
 def _case_after_approval(*, case: Case, task: ReviewTask, actor) -> None:
@@ -255,6 +302,12 @@ def _case_after_approval(*, case: Case, task: ReviewTask, actor) -> None:
         return
     case.finished_at = task.decided_at
     case_transition(case=case, to=Case.Status.APPROVED, actor=actor, fields=("finished_at",))
+    case_sms_queue(
+        case=case,
+        event="approved",
+        text=_("Your application %(number)s (%(item)s) has been approved.")
+        % {"number": case.number, "item": case.item.name},
+    )
 
 
 def review_tasks_redraw_overdue() -> int:
@@ -267,12 +320,42 @@ def review_tasks_redraw_overdue() -> int:
     ).values_list("pk", flat=True):
         if review_task_expire(task_id=task_id):
             redrawn += 1
-    stale = now - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
+    review_tasks_retry_awaiting()
+    return redrawn
+
+
+def review_tasks_retry_awaiting() -> int:
+    """Draw again every task still awaiting a qualified person (the pool was empty, or
+    its first draw message has not arrived yet). Returns the number now drawn."""
+    stale = timezone.now() - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
+    drawn = 0
     for task_id in ReviewTask.objects.filter(
         status=ReviewTask.Status.AWAITING_DRAW, created_at__lt=stale
     ).values_list("pk", flat=True):
-        review_task_draw(task_id=task_id)
-    return redrawn
+        if review_task_draw(task_id=task_id).status == ReviewTask.Status.OPEN:
+            drawn += 1
+    return drawn
+
+
+def review_tasks_warn_due_soon() -> int:
+    """Warn each drawn person once when their task's time limit is near."""
+    soon = timezone.now() + timedelta(minutes=settings.REVIEW_WARN_MINUTES)
+    warned = 0
+    for task in ReviewTask.objects.filter(
+        status=ReviewTask.Status.OPEN, due_at__lte=soon, due_at__gt=timezone.now()
+    ).select_related("case", "assignee"):
+        notification_send(
+            recipient=task.assignee,
+            message=_("Time limit near: case %(number)s is due at %(due)s, then it is re-drawn.")
+            % {
+                "number": task.case.number,
+                "due": timezone.localtime(task.due_at).strftime("%H:%M"),
+            },
+            link=reverse("risk:task_detail", args=[task.pk]),
+            dedupe_key=f"task-due-soon:{task.pk}",
+        )
+        warned += 1
+    return warned
 
 
 def review_task_expire(*, task_id: int) -> ReviewTask | None:
@@ -322,3 +405,130 @@ def draws_verify(*, day: datetime.date) -> list[DrawMismatch]:
         if index != draw.chosen_index or pool[index] != draw.chosen_id:
             mismatches.append(DrawMismatch(draw.number, "chosen person differs from the seed's"))
     return mismatches
+
+
+# --- Policy, qualifications, availability, relatives ----------------------------------------
+
+_CHAIN_PREFIXES = [
+    [role.value for role in DEFAULT_CHAIN[3]][:n] for n in range(len(DEFAULT_CHAIN[3]) + 1)
+]
+_RETRY_AWAITING_TASK = "risk.tasks.review_tasks_retry_awaiting"
+
+
+def risk_chain_validate(*, level: int, steps: list[str]) -> None:
+    """A chain is review, then approval, then second approval, cut anywhere; every
+    level from 1 up needs at least a review."""
+    if list(steps) not in _CHAIN_PREFIXES:
+        raise ValidationError(
+            _(
+                "Steps must be [], [review], [review, approval] or [review, approval, second_approval]."
+            ),
+            code="chain_shape",
+        )
+    if level >= 1 and not steps:
+        raise ValidationError(_("A level 1–3 item needs at least a review."), code="chain_empty")
+
+
+def _granting_allowed(granted_by, user) -> None:
+    if granted_by is None:
+        return  # set-up commands (seed_demo, data migrations)
+    if granted_by.pk == user.pk:
+        raise PermissionDenied(_("Nobody may grant themselves a qualification."))
+    if not (
+        user_has_role(granted_by, Role.TEAM_LEAD)
+        or user_has_role(granted_by, Role.SECURITY_ADMINISTRATOR)
+    ):
+        raise PermissionDenied(
+            _("Only the team lead or the security administrator grants qualifications.")
+        )
+
+
+def _retry_awaiting_after_commit(key: str) -> None:
+    outbox_enqueue(task_name=_RETRY_AWAITING_TASK, kwargs={}, dedupe_key=f"retry-awaiting:{key}")
+
+
+@transaction.atomic
+def qualification_grant(
+    *,
+    user,
+    kind: str,
+    level: int,
+    reason: str,
+    granted_by=None,
+    valid_from: datetime.date | None = None,
+    valid_to: datetime.date | None = None,
+) -> Qualification:
+    _granting_allowed(granted_by, user)
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the grant."), code="reason")
+    qualification = Qualification(
+        user=user,
+        kind=kind,
+        level=level,
+        valid_from=valid_from or timezone.localdate(),
+        valid_to=valid_to,
+        granted_by=granted_by,
+        reason=reason,
+    )
+    qualification.full_clean()
+    qualification._change_reason = reason
+    qualification.save()
+    audit_event_record(
+        event_type="qualification.granted",
+        actor=granted_by,
+        obj=qualification,
+        data={"user": user.pk, "kind": kind, "level": level, "reason": reason,
+              "valid_from": qualification.valid_from, "valid_to": valid_to},
+    )  # fmt: skip
+    _retry_awaiting_after_commit(f"qualification:{qualification.pk}")
+    return qualification
+
+
+@transaction.atomic
+def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Qualification:
+    qualification = Qualification.objects.select_for_update().get(pk=qualification_id)
+    _granting_allowed(revoked_by, qualification.user)
+    if qualification.revoked_at is None:
+        qualification.revoked_at = timezone.now()
+        qualification._change_reason = reason
+        qualification.save(update_fields=["revoked_at"])
+        audit_event_record(
+            event_type="qualification.revoked",
+            actor=revoked_by,
+            obj=qualification,
+            data={"reason": reason},
+        )
+    return qualification
+
+
+@transaction.atomic
+def leave_record(*, user, start: datetime.date, end: datetime.date, reason: str, recorded_by=None):
+    period = LeavePeriod(user=user, start=start, end=end, reason=reason)
+    period.full_clean()
+    period.save()
+    audit_event_record(
+        event_type="staff.leave_recorded",
+        actor=recorded_by,
+        obj=period,
+        data={"user": user.pk, "start": start, "end": end},
+    )
+    return period
+
+
+@transaction.atomic
+def relative_declare(*, user, id_number: str, relation: str) -> StaffRelative:
+    from langzhong_si.identity import id_number_digest, id_number_validate
+
+    digest = id_number_digest(id_number_validate(id_number))
+    relative, _created = StaffRelative.objects.get_or_create(
+        user=user, id_number_digest=digest, defaults={"relation": relation}
+    )
+    audit_event_record(
+        event_type="staff.relative_declared", actor=user, obj=relative, data={"relation": relation}
+    )
+    return relative
+
+
+def risk_policy_validate(policy: RiskPolicy | ItemRiskPolicy) -> None:
+    level = policy.level if isinstance(policy, RiskPolicy) else policy.item.risk_level
+    risk_chain_validate(level=level, steps=policy.steps)

@@ -29,3 +29,13 @@ def review_tasks_redraw_overdue() -> int:
 @shared_task(name="risk.tasks.daily_seeds_rotate")
 def daily_seeds_rotate() -> None:
     services.daily_seeds_rotate()
+
+
+@shared_task(name="risk.tasks.review_tasks_retry_awaiting")
+def review_tasks_retry_awaiting() -> int:
+    return services.review_tasks_retry_awaiting()
+
+
+@shared_task(name="risk.tasks.review_tasks_warn_due_soon")
+def review_tasks_warn_due_soon() -> int:
+    return services.review_tasks_warn_due_soon()

@@ -10,9 +10,7 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
         "employee_number",
         "display_name",
         "window_team",
-        "review_level",
-        "approval_level",
         "availability",
     ]
-    list_filter = ["availability", "review_level", "approval_level"]
+    list_filter = ["availability"]
     search_fields = ["employee_number", "display_name"]

@@ -3,8 +3,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-QUALIFICATION_LEVELS = [(level, str(level)) for level in range(4)]
-
 
 class StaffProfile(models.Model):
     class Availability(models.TextChoices):
@@ -24,13 +22,6 @@ class StaffProfile(models.Model):
     # their own application without storing the number.
     id_number_digest = models.CharField(_("ID number digest"), max_length=64, blank=True)
     window_team = models.CharField(_("window team"), max_length=64, blank=True)
-    # The highest risk level this person may review / approve; 0 means not at all.
-    review_level = models.PositiveSmallIntegerField(
-        _("review qualification"), choices=QUALIFICATION_LEVELS, default=0
-    )
-    approval_level = models.PositiveSmallIntegerField(
-        _("approval qualification"), choices=QUALIFICATION_LEVELS, default=0
-    )
     availability = models.CharField(
         _("availability"),
         max_length=16,
@@ -42,14 +33,39 @@ class StaffProfile(models.Model):
     class Meta:
         verbose_name = _("staff profile")
         verbose_name_plural = _("staff profiles")
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(review_level__lte=3), name="staff_review_level_0_3"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(approval_level__lte=3), name="staff_approval_level_0_3"
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.employee_number})"
+
+
+class Notification(models.Model):
+    """An in-app notice for a staff member (new task, time limit near, empty pool...)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    message = models.CharField(_("message"), max_length=300)
+    link = models.CharField(_("link"), max_length=200, blank=True)
+    # The business event it reports, so a repeated message never doubles a notice.
+    dedupe_key = models.CharField(_("deduplication key"), max_length=128, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [
+            # The badge: a person's unread notices.
+            models.Index(
+                fields=["recipient"],
+                name="staff_notification_unread_idx",
+                condition=models.Q(read_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message

@@ -19,3 +19,11 @@ def user_has_role(user, role: Role) -> bool:
 
 def users_with_role(role: Role):
     return get_user_model().objects.filter(groups__name=role.value, is_active=True)
+
+
+def unread_notification_count(user) -> int:
+    return user.notifications.filter(read_at__isnull=True).count()
+
+
+def recent_notifications(user, limit: int = 50):
+    return user.notifications.order_by("-created_at")[:limit]

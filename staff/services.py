@@ -2,10 +2,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
-from staff.models import StaffProfile
+from staff.models import Notification, StaffProfile
 from staff.roles import SEPARATED_ADMINISTRATOR_ROLES, Role
 from staff.selectors import user_roles
 
@@ -34,8 +35,6 @@ def staff_member_create(
     display_name: str,
     employee_number: str,
     roles: list[Role],
-    review_level: int = 0,
-    approval_level: int = 0,
     window_team: str = "",
     created_by=None,
 ):
@@ -44,8 +43,6 @@ def staff_member_create(
         user=user,
         display_name=display_name,
         employee_number=employee_number,
-        review_level=review_level,
-        approval_level=approval_level,
         window_team=window_team,
     )
     audit_event_record(
@@ -57,3 +54,17 @@ def staff_member_create(
     for role in roles:
         role_grant(user=user, role=role, granted_by=created_by)
     return user
+
+
+def notification_send(*, recipient, message: str, link: str = "", dedupe_key: str) -> None:
+    """Notify a staff member once per business event (the key makes it idempotent)."""
+    Notification.objects.get_or_create(
+        dedupe_key=dedupe_key[:128],
+        defaults={"recipient": recipient, "message": message[:300], "link": link},
+    )
+
+
+def notifications_mark_read(*, recipient) -> int:
+    return Notification.objects.filter(recipient=recipient, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

@@ -11,6 +11,7 @@ from catalog.models import InsuranceCategory, Material, ServiceItem
 from counters.models import Queue, Window
 from langzhong_si.identity import id_number_check_char
 from staff.roles import Role
+from risk.services import qualification_grant
 from staff.services import staff_member_create
 
 _numbers = itertools.count(1)
@@ -24,18 +25,21 @@ def make_id_number(birth: datetime.date = datetime.date(1980, 5, 17), serial: in
 
 
 def make_staff(role: Role | list[Role], *, review_level=0, approval_level=0, name=None, **extra):
+    """A staff member with roles and, where given, review/approval qualifications."""
     n = next(_numbers)
     roles = role if isinstance(role, list) else [role]
-    return staff_member_create(
+    user = staff_member_create(
         username=f"{roles[0].value}{n}",
         password="Demo-pass-123",
         display_name=name or f"Person{n}",
         employee_number=f"E{n:05d}",
         roles=roles,
-        review_level=review_level,
-        approval_level=approval_level,
         **extra,
     )
+    for kind, level in (("review", review_level), ("approval", approval_level)):
+        if level:
+            qualification_grant(user=user, kind=kind, level=level, reason="test set-up")
+    return user
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):

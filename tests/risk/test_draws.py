@@ -13,7 +13,7 @@ from counters.models import Case
 from langzhong_si.identity import id_number_digest, personal_data_encrypt
 from risk import services
 from risk.draws import draw_choice_index, draw_message, seed_commitment
-from risk.models import DailySeed, Draw, ReviewTask
+from risk.models import DailySeed, Draw, Qualification, ReviewTask
 from staff.models import StaffProfile
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff
@@ -52,7 +52,7 @@ def test_it_excludes_the_handler_from_the_review_draw(hall, django_capture_on_co
     from staff.services import role_grant
 
     role_grant(user=hall.li_na, role=Role.REVIEWER)
-    StaffProfile.objects.filter(user=hall.li_na).update(review_level=3)
+    services.qualification_grant(user=hall.li_na, kind="review", level=3, reason="test")
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     assert task.draw.pool == [hall.zhou.pk]
@@ -165,6 +165,7 @@ def test_verify_draws_catches_a_draw_altered_in_the_database(
     hall, django_capture_on_commit_callbacks
 ):
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    Qualification.objects.update(valid_from=yesterday)
     with mock.patch("django.utils.timezone.localdate", return_value=yesterday):
         case = _submitted_case(hall, django_capture_on_commit_callbacks)
         services.review_task_draw(task_id=case.tasks.get().pk)
@@ -172,7 +173,7 @@ def test_verify_draws_catches_a_draw_altered_in_the_database(
     call_command("verify_draws", yesterday.isoformat())
 
     # Someone rewrites who was chosen, as a database administrator could.
-    Draw.objects.filter(purpose="review").update(chosen=hall.ma)
+    assert Draw.objects.filter(purpose="review").update(chosen=hall.ma) == 1
     with pytest.raises(CommandError, match="do not verify"):
         call_command("verify_draws", yesterday.isoformat())
 
@@ -227,7 +228,7 @@ def test_the_choice_is_uniform_over_equally_eligible_people():
     risk_level=st.integers(1, 3),
 )
 def test_a_draw_never_returns_an_ineligible_person(hall, people, risk_level):
-    from risk.selectors import review_pool
+    from risk.selectors import qualification_levels, review_pool
 
     case = Case.objects.create(
         number=f"P{Case.objects.count():09d}",
@@ -251,9 +252,10 @@ def test_a_draw_never_returns_an_ineligible_person(hall, people, risk_level):
         StaffProfile.objects.filter(user=user).update(availability=availability)
     task = ReviewTask.objects.create(case=case, review_round=1, step=1, role="review")
     pool, excluded = review_pool(task=task)
+    levels = qualification_levels(kind="review", on=timezone.localdate())
     for user_id in pool:
         profile = StaffProfile.objects.get(user_id=user_id)
-        assert profile.review_level >= risk_level
+        assert levels.get(user_id, 0) >= risk_level
         assert profile.availability == "on_duty"
         assert user_id != hall.li_na.pk
     assert set(pool).isdisjoint({row["user"] for row in excluded})

@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from counters.models import Queue, Window
+from risk.models import Qualification
+from risk.services import qualification_grant
 from staff.roles import Role
 from staff.services import staff_member_create
 
@@ -48,6 +50,15 @@ TEAM_LEAD_PERMISSIONS = [
     "view_staffprofile",
     "change_staffprofile",
     "view_window",
+    "view_riskpolicy",
+    "change_riskpolicy",
+    "view_itemriskpolicy",
+    "change_itemriskpolicy",
+    "add_itemriskpolicy",
+    "view_qualification",
+    "add_qualification",
+    "view_leaveperiod",
+    "add_leaveperiod",
 ]
 
 
@@ -87,10 +98,16 @@ class Command(BaseCommand):
                 display_name=name,
                 employee_number=number,
                 roles=roles,
-                review_level=review,
-                approval_level=approval,
                 window_team=team,
             )
+            for kind, level in (
+                (Qualification.Kind.REVIEW, review),
+                (Qualification.Kind.APPROVAL, approval),
+            ):
+                if level:
+                    qualification_grant(
+                        user=user, kind=kind, level=level, reason="demo hall set-up"
+                    )
             if Role.TEAM_LEAD in roles:
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])

@@ -1,0 +1,43 @@
+"""Notices to citizens (SMS), recorded in the caller's transaction and sent after commit."""
+
+from django.utils import timezone
+
+from counters.models import Case, SmsMessage
+from langzhong_si.sms import sms_gateway
+from outbox.services import outbox_enqueue
+
+
+SMS_SEND_TASK = "counters.tasks.sms_message_send"
+
+
+def case_sms_queue(*, case: Case, text: str, event: str) -> None:
+    """Record a text to the applicant in the caller's transaction; it is sent after commit."""
+    if not case.applicant_phone:
+        return
+    message, created = SmsMessage.objects.get_or_create(
+        dedupe_key=f"case-sms:{case.pk}:{event}",
+        defaults={"case": case, "phone": case.applicant_phone, "text": text[:300]},
+    )
+    if created:
+        outbox_enqueue(
+            task_name=SMS_SEND_TASK,
+            kwargs={"message_id": message.pk},
+            dedupe_key=message.dedupe_key,
+        )
+
+
+def sms_message_send(*, message_id: int) -> bool:
+    """Send once: the row is claimed with a conditional update before the gateway call."""
+    claimed = SmsMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
+        sent_at=timezone.now()
+    )
+    if claimed != 1:
+        return False
+    message = SmsMessage.objects.get(pk=message_id)
+    try:
+        sms_gateway().send(phone=message.phone, text=message.text)
+    except Exception:
+        # Release the claim so a retry can send it.
+        SmsMessage.objects.filter(pk=message_id).update(sent_at=None)
+        raise
+    return True
