@@ -94,3 +94,23 @@ def audit_log_verify() -> ChainBreak | None:
         expected_prev = event.hash
         expected_position += 1
     return None
+
+
+def audited_record_save(*, instance: models.Model, reason: str, actor) -> None:
+    """Save reference data edited by a person (catalog, policies, qualifications in the
+    admin): the reason goes into the row history and an audit event."""
+    with transaction.atomic():
+        instance._change_reason = reason
+        instance.save()
+        audit_event_record(
+            event_type="record.edited", actor=actor, obj=instance, data={"reason": reason}
+        )
+
+
+def audited_record_delete(*, instance: models.Model, reason: str, actor) -> None:
+    with transaction.atomic():
+        instance._change_reason = reason
+        audit_event_record(
+            event_type="record.deleted", actor=actor, obj=instance, data={"reason": reason}
+        )
+        instance.delete()

@@ -1,37 +1,13 @@
-from django import forms
 from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin_mixins import ReasonAdmin
 from catalog.models import InsuranceCategory, Material, ServiceItem
-from catalog.services import catalog_record_delete, catalog_record_edit
+from catalog.services import catalog_record_edit
 
 
-class ReasonForm(forms.ModelForm):
-    """Every catalog change asks why; the reason lands in the row history and the audit log."""
-
-    change_reason = forms.CharField(
-        label=_("Reason for this change"), max_length=100, required=True
-    )
-
-
-class ReasonAdmin(SimpleHistoryAdmin):
-    form = ReasonForm
-
-    def save_model(self, request, obj, form, change):
-        catalog_record_edit(
-            instance=obj, reason=form.cleaned_data["change_reason"], actor=request.user
-        )
-
-    def save_formset(self, request, form, formset, change):
-        reason = form.cleaned_data["change_reason"]
-        for instance in formset.save(commit=False):
-            catalog_record_edit(instance=instance, reason=reason, actor=request.user)
-        for instance in formset.deleted_objects:
-            catalog_record_delete(instance=instance, reason=reason, actor=request.user)
-
-    def delete_model(self, request, obj):
-        catalog_record_delete(instance=obj, reason=_("deleted in the admin"), actor=request.user)
+class CatalogReasonAdmin(ReasonAdmin):
+    def record_save(self, *, instance, reason, actor):
+        catalog_record_edit(instance=instance, reason=reason, actor=actor)
 
 
 class MaterialInline(admin.TabularInline):
@@ -41,7 +17,7 @@ class MaterialInline(admin.TabularInline):
 
 
 @admin.register(ServiceItem)
-class ServiceItemAdmin(ReasonAdmin):
+class ServiceItemAdmin(CatalogReasonAdmin):
     list_display = [
         "code",
         "name",
@@ -52,11 +28,11 @@ class ServiceItemAdmin(ReasonAdmin):
         "source",
     ]
     list_filter = ["category", "at_counter", "risk_level", "handling_type", "source", "enabled"]
-    search_fields = ["code", "name", "search_text"]
+    search_fields = ["code", "name", "search_text"]  # also serves the policy autocomplete
     inlines = [MaterialInline]
     history_list_display = ["risk_level", "promised_days", "at_counter"]
 
 
 @admin.register(InsuranceCategory)
-class InsuranceCategoryAdmin(ReasonAdmin):
+class InsuranceCategoryAdmin(CatalogReasonAdmin):
     list_display = ["code", "name", "order"]

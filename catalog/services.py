@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from audit.services import audit_event_record
+from audit.services import audit_event_record, audited_record_save
 from catalog.models import InsuranceCategory, Material, ServiceItem
 from catalog.search import search_text_for
 from catalog.spreadsheets import CatalogSheets
@@ -242,26 +242,8 @@ def service_item_reindex(*, item: ServiceItem) -> None:
         item.search_text = text
 
 
-@transaction.atomic
 def catalog_record_edit(*, instance, reason: str, actor) -> None:
-    """Save an item, material or category edited in the admin, with the reason in its
-    history and an audit event; a guide's search text follows its name."""
-    instance._change_reason = reason
-    instance.save()
+    """Save a catalog record edited in the admin; a guide's search text follows its name."""
+    audited_record_save(instance=instance, reason=reason, actor=actor)
     if isinstance(instance, ServiceItem):
         service_item_reindex(item=instance)
-    audit_event_record(
-        event_type="catalog.edited",
-        actor=actor,
-        obj=instance,
-        data={"reason": reason},
-    )
-
-
-@transaction.atomic
-def catalog_record_delete(*, instance, reason: str, actor) -> None:
-    instance._change_reason = reason
-    audit_event_record(
-        event_type="catalog.deleted", actor=actor, obj=instance, data={"reason": reason}
-    )
-    instance.delete()

@@ -6,7 +6,6 @@ from counters.models import Case, SmsMessage
 from langzhong_si.sms import sms_gateway
 from outbox.services import outbox_enqueue
 
-
 SMS_SEND_TASK = "counters.tasks.sms_message_send"
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("langzhong_si.api_urls")),
     path("", include("catalog.urls")),
     path("", include("counters.urls")),
+    path("", include("staff.urls")),
     path("", include("risk.urls")),
 ]
 

@@ -421,7 +421,8 @@ def risk_chain_validate(*, level: int, steps: list[str]) -> None:
     if list(steps) not in _CHAIN_PREFIXES:
         raise ValidationError(
             _(
-                "Steps must be [], [review], [review, approval] or [review, approval, second_approval]."
+                "Steps must be [], [review], [review, approval] "
+                "or [review, approval, second_approval]."
             ),
             code="chain_shape",
         )

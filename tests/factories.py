@@ -10,8 +10,8 @@ from django.utils import timezone
 from catalog.models import InsuranceCategory, Material, ServiceItem
 from counters.models import Queue, Window
 from langzhong_si.identity import id_number_check_char
-from staff.roles import Role
 from risk.services import qualification_grant
+from staff.roles import Role
 from staff.services import staff_member_create
 
 _numbers = itertools.count(1)

@@ -1,0 +1,38 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from audit.services import audited_record_delete, audited_record_save
+
+
+class ReasonForm(forms.ModelForm):
+    """Every change asks why; the reason lands in the row history and the audit log."""
+
+    change_reason = forms.CharField(label=_("Reason for this change"), max_length=100)
+
+
+class ReasonAdmin(SimpleHistoryAdmin):
+    """Admin whose saves go through the audited save service, with a required reason.
+    Subclasses may override `record_save` to add their own follow-up."""
+
+    form = ReasonForm
+
+    def record_save(self, *, instance, reason, actor):
+        audited_record_save(instance=instance, reason=reason, actor=actor)
+
+    def save_model(self, request, obj, form, change):
+        self.record_save(
+            instance=obj, reason=form.cleaned_data["change_reason"], actor=request.user
+        )
+
+    def save_formset(self, request, form, formset, change):
+        reason = form.cleaned_data["change_reason"]
+        for instance in formset.save(commit=False):
+            self.record_save(instance=instance, reason=reason, actor=request.user)
+        for instance in formset.deleted_objects:
+            audited_record_delete(instance=instance, reason=reason, actor=request.user)
+
+    def delete_model(self, request, obj):
+        audited_record_delete(
+            instance=obj, reason=str(_("deleted in the admin")), actor=request.user
+        )

@@ -1,0 +1,110 @@
+"""The reviewer's and approver's inbox over HTTP: the same selectors and services as
+the screens, the same checks, and the same blindness (people appear as pseudonyms)."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from risk import selectors, services
+from risk.models import ReviewTask
+from staff.roles import Role
+from staff.selectors import user_roles
+
+
+class IsReviewerOrApprover(BasePermission):
+    def has_permission(self, request, view):
+        return bool({Role.REVIEWER.value, Role.APPROVER.value} & user_roles(request.user))
+
+
+class TaskSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    case_number = serializers.CharField(source="case.number")
+    item = serializers.CharField(source="case.item.name")
+    risk_level = serializers.IntegerField(source="case.risk_level")
+    role = serializers.CharField()
+    step = serializers.IntegerField()
+    status = serializers.CharField()
+    due_at = serializers.DateTimeField()
+
+
+class EarlierStepOutput(serializers.Serializer):
+    role = serializers.CharField()
+    pseudonym = serializers.CharField()
+    status = serializers.CharField()
+    comment = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
+class ChecklistRowOutput(serializers.Serializer):
+    name = serializers.CharField()
+    required = serializers.BooleanField()
+    is_key = serializers.BooleanField()
+    received = serializers.BooleanField()
+
+
+class TaskDetailOutput(TaskSummaryOutput):
+    applicant_name = serializers.CharField(source="case.applicant_name")
+    applicant_id_masked = serializers.CharField(source="case.applicant_id_masked")
+    accepted_at = serializers.DateTimeField(source="case.accepted_at")
+    due_date = serializers.DateField(source="case.due_date")
+    checklist = ChecklistRowOutput(many=True, source="case.checklist")
+    earlier_steps = serializers.SerializerMethodField()
+
+    def get_earlier_steps(self, task) -> list[dict]:
+        rows = selectors.case_earlier_steps(case=task.case, before_task=task)
+        return EarlierStepOutput(rows, many=True).data
+
+
+class DecisionInput(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=list(services.Decision.ALL))
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _own_task(request, task_id: int) -> ReviewTask:
+    try:
+        return selectors.inbox_task(user=request.user, task_id=task_id)
+    except ReviewTask.DoesNotExist:
+        raise Http404 from None
+
+
+class InboxListApi(APIView):
+    permission_classes = [IsReviewerOrApprover]
+
+    @extend_schema(responses=TaskSummaryOutput(many=True))
+    def get(self, request):
+        return Response(TaskSummaryOutput(selectors.inbox_tasks(user=request.user), many=True).data)
+
+
+class InboxTaskApi(APIView):
+    permission_classes = [IsReviewerOrApprover]
+
+    @extend_schema(responses=TaskDetailOutput)
+    def get(self, request, task_id: int):
+        return Response(TaskDetailOutput(_own_task(request, task_id)).data)
+
+
+class InboxDecisionApi(APIView):
+    permission_classes = [IsReviewerOrApprover]
+
+    @extend_schema(request=DecisionInput, responses=TaskSummaryOutput)
+    def post(self, request, task_id: int):
+        task = _own_task(request, task_id)
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.review_task_decide(
+                task_id=task.pk,
+                actor=request.user,
+                decision=data.validated_data["decision"],
+                comment=data.validated_data["comment"],
+            )
+        except PermissionDenied as error:
+            return Response({"detail": str(error)}, status=status.HTTP_403_FORBIDDEN)
+        except ValidationError as error:
+            return Response({"detail": " ".join(error.messages)}, status=status.HTTP_409_CONFLICT)
+        task.refresh_from_db()
+        return Response(TaskSummaryOutput(task).data)
