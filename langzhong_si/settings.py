@@ -162,7 +162,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        # How often a worker looks for messages whose worker died unacknowledged:
+        # every interval × throttle seconds (kombu's defaults, 10 × 10).
+        "unacked_restore_interval": env_int("CELERY_BROKER_RESTORE_INTERVAL", 10, minimum=1),
+        "unacked_restore_throttle": env_int("CELERY_BROKER_RESTORE_THROTTLE", 10, minimum=1),
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "langzhong")
 # With the broker down a staff action must not hang: publishing fails fast and the
