@@ -34,6 +34,12 @@ class IntakeForm(forms.Form):
     item = forms.IntegerField(widget=forms.HiddenInput)
     applicant_name = forms.CharField(label=_("Applicant's name"), max_length=64)
     id_number = IdNumberField(label=_("Applicant's ID number"), required=True)
+    applicant_phone = forms.RegexField(
+        label=_("Mobile number for the result (optional)"),
+        regex=r"^1\d{10}$",
+        required=False,
+        error_messages={"invalid": _("A mobile number has 11 digits and starts with 1.")},
+    )
     materials = forms.TypedMultipleChoiceField(
         label=_("Materials received"),
         coerce=int,

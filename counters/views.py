@@ -11,6 +11,7 @@ from catalog.selectors import catalog_search, categories_with_items
 from counters import selectors, services
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
 from counters.models import Case, Ticket, Window
+from risk.selectors import case_progress_for_clerk
 from staff.decorators import role_required
 from staff.roles import Role
 
@@ -197,6 +198,7 @@ def intake(request):
                 applicant_name=form.cleaned_data["applicant_name"],
                 id_number=form.cleaned_data["id_number"],
                 received_material_ids=set(form.cleaned_data["materials"]),
+                applicant_phone=form.cleaned_data["applicant_phone"],
             )
         except ValidationError as error:
             _messages_from(request, error)
@@ -236,7 +238,8 @@ def case_detail(request, case_id: int):
     except Case.DoesNotExist:
         raise Http404 from None
     missing = [row for row in case.checklist if row["required"] and not row["received"]]
-    return render(request, "counters/case_detail.html", {"case": case, "missing": missing})
+    context = {"case": case, "missing": missing, **case_progress_for_clerk(case=case)}
+    return render(request, "counters/case_detail.html", context)
 
 
 @require_POST

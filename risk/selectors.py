@@ -175,3 +175,21 @@ def case_earlier_steps(*, case: Case, before_task: ReviewTask) -> list[dict]:
             }
         )
     return rows
+
+
+def case_progress_for_clerk(*, case: Case) -> dict:
+    """What the handling clerk may know of the chain: whether the current step waits for a
+    qualified person, and the reasons given for a return, never who gave them."""
+    current = ReviewTask.objects.filter(
+        case=case, review_round=case.review_round, status__in=ReviewTask.OPEN_STATES
+    ).first()
+    returned = (
+        ReviewTask.objects.filter(case=case, status=ReviewTask.Status.RETURNED)
+        .order_by("-decided_at")
+        .values_list("comment", flat=True)
+    )
+    return {
+        "awaiting_qualified": current is not None
+        and current.status == ReviewTask.Status.AWAITING_DRAW,
+        "return_reasons": list(returned),
+    }

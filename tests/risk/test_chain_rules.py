@@ -271,3 +271,30 @@ def test_a_new_item_without_policy_uses_the_domain_default(
     MaterialFactory(item=item)
     case = _submit(hall, django_capture_on_commit_callbacks, item=item)
     assert case.review_chain == ["review", "approval", "second_approval"]
+
+
+def test_the_clerk_sees_awaiting_and_return_reasons_but_no_names(
+    hall, client, django_capture_on_commit_callbacks
+):
+    Qualification.objects.filter(user=hall.zhou).update(revoked_at=timezone.now())
+    case = _submit(hall, django_capture_on_commit_callbacks)
+    services.review_task_draw(task_id=case.tasks.get().pk)
+    client.force_login(hall.li_na)
+    page = client.get(f"/counter/cases/{case.pk}/").content.decode()
+    assert 'data-testid="case-progress"' in page and "总负责人" in page
+
+    Qualification.objects.filter(user=hall.zhou).update(revoked_at=None)
+    task = services.review_task_draw(task_id=case.tasks.get().pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_task_decide(
+            task_id=task.pk, actor=hall.zhou, decision="return", comment="缺少签字"
+        )
+    page = client.get(f"/counter/cases/{case.pk}/").content.decode()
+    assert "缺少签字" in page
+    assert "周建国" not in page and hall.zhou.username not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/counter/cases/{case.pk}/resubmit/")
+    case.refresh_from_db()
+    assert (case.status, case.review_round) == (Case.Status.IN_REVIEW, 2)
+    fresh = case.tasks.get(review_round=2)
+    assert fresh.assignee is None or fresh.assignee != hall.zhou, "a fresh draw, without zhou"
