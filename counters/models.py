@@ -263,3 +263,32 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return self.dedupe_key
+
+
+class CaseDocument(models.Model):
+    """A scanned material in the case file. Stored under a random name, served only
+    through a permission check; immutable once its case has left intake."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="documents"
+    )
+    material_name = models.CharField(_("material"), max_length=128)
+    file = models.FileField(_("file"), upload_to="scans/")
+    content_type = models.CharField(_("content type"), max_length=32)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("case document")
+        verbose_name_plural = _("case documents")
+
+    def __str__(self) -> str:
+        return self.material_name

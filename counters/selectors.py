@@ -1,7 +1,7 @@
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from counters.models import Case, Queue, Ticket, Window
+from counters.models import Case, CaseDocument, Queue, Ticket, Window
 
 
 def window_of(clerk) -> Window | None:
@@ -61,3 +61,46 @@ def clerk_recent_cases(clerk, limit: int = 10):
 def clerk_case(*, clerk, case_id: int) -> Case:
     """A case as its handling clerk may see it; other clerks get DoesNotExist (404)."""
     return Case.objects.select_related("item").get(pk=case_id, handler=clerk)
+
+
+def document_for_viewer(*, user, document_id: int):
+    """A scan as one of its case's chain may open it: the handling clerk or anyone
+    drawn for a task on the case. Others get DoesNotExist (a 404)."""
+    from risk.models import ReviewTask
+
+    document = CaseDocument.objects.select_related("case").get(pk=document_id)
+    case = document.case
+    allowed = (
+        case.handler_id == user.pk or ReviewTask.objects.filter(case=case, assignee=user).exists()
+    )
+    if not allowed:
+        raise CaseDocument.DoesNotExist
+    return document
+
+
+def case_for_citizen(*, number: str, id_suffix: str) -> Case | None:
+    """The case a citizen may follow: its number and the last four characters of the
+    applicant's ID number must both match."""
+    case = Case.objects.select_related("item").filter(number=number.strip()).first()
+    if case is None or case.applicant_id_masked[-4:] != id_suffix.strip().upper():
+        return None
+    return case
+
+
+def case_public_progress(case: Case) -> dict:
+    from risk.models import ReviewTask
+
+    rejection = (
+        ReviewTask.objects.filter(case=case, status=ReviewTask.Status.REJECTED)
+        .values_list("comment", flat=True)
+        .first()
+    )
+    name = case.applicant_name
+    return {
+        "case": case,
+        "masked_name": name[0] + "*" * (len(name) - 1) if len(name) > 1 else name,
+        "missing": [
+            row["name"] for row in case.checklist if row["required"] and not row["received"]
+        ],
+        "rejection": rejection or "",
+    }

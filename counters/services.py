@@ -1,6 +1,11 @@
+from __future__ import annotations
+
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -8,8 +13,9 @@ from django.utils.translation import gettext as _
 from audit.services import audit_event_record
 from catalog.models import ServiceItem
 from counters.calendar import working_days_after
-from counters.models import Case, NumberSequence, Queue, Ticket, Window
+from counters.models import Case, CaseDocument, NumberSequence, Queue, Ticket, Window
 from counters.transitions import case_transition
+from counters.uploads import content_digest, upload_storage_name
 from langzhong_si.identity import (
     id_number_digest,
     id_number_mask,
@@ -290,6 +296,7 @@ def case_accept(
     id_number: str,
     received_material_ids: set[int],
     applicant_phone: str = "",
+    scans: list[VettedScan] = (),
 ) -> Case:
     """Open the case for the ticket being served and take exactly one outcome.
 
@@ -351,6 +358,8 @@ def case_accept(
             due_date=working_days_after(timezone.localdate(), item.promised_days),
             finished_at=now if status == Case.Status.FINISHED else None,
         )
+        for scan in scans:
+            _case_document_store(case=case, scan=scan, clerk=clerk)
         audit_event_record(
             event_type="case.accepted",
             actor=clerk,
@@ -360,6 +369,35 @@ def case_accept(
         if status == Case.Status.IN_REVIEW:
             review_step_open(case=case, step=1)
     return case
+
+
+@dataclass(frozen=True)
+class VettedScan:
+    """An uploaded scan that passed counters.uploads.upload_check."""
+
+    material_name: str
+    content: bytes
+    content_type: str
+
+
+def _case_document_store(*, case: Case, scan: VettedScan, clerk) -> CaseDocument:
+    name = default_storage.save(upload_storage_name(scan.content_type), ContentFile(scan.content))
+    document = CaseDocument.objects.create(
+        case=case,
+        material_name=scan.material_name[:128],
+        file=name,
+        content_type=scan.content_type,
+        size=len(scan.content),
+        sha256=content_digest(scan.content),
+        uploaded_by=clerk,
+    )
+    audit_event_record(
+        event_type="case.document_added",
+        actor=clerk,
+        obj=document,
+        data={"case": case.pk, "sha256": document.sha256, "size": document.size},
+    )
+    return document
 
 
 def case_resubmit(*, clerk, case_id: int) -> Case:
@@ -378,3 +416,14 @@ def case_resubmit(*, clerk, case_id: int) -> Case:
         )
         review_step_open(case=case, step=1)
     return case
+
+
+def case_document_viewed(*, document: CaseDocument, viewer) -> None:
+    """Opening a scan is a personal-data access: who, when, which case."""
+    with transaction.atomic():
+        audit_event_record(
+            event_type="personal_data.document_viewed",
+            actor=viewer,
+            obj=document,
+            data={"case": document.case_id},
+        )

@@ -6,6 +6,7 @@ app_name = "counters"
 urlpatterns = [
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/tickets/<int:ticket_id>/", views.ticket_print, name="ticket_print"),
+    path("progress/", views.progress, name="progress"),
     path("display/", views.call_display, name="call_display"),
     path("display/calls/", views.call_display_calls, name="call_display_calls"),
     path("counter/", views.workbench, name="workbench"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("counter/finish/", views.finish, name="finish"),
     path("counter/intake/", views.intake, name="intake"),
     path("counter/items/", views.item_picker, name="item_picker"),
+    path("files/<int:document_id>/", views.document_download, name="document_download"),
     path("counter/cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("counter/cases/<int:case_id>/resubmit/", views.case_resubmit, name="case_resubmit"),
 ]

@@ -1,6 +1,8 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,7 +12,8 @@ from catalog.models import ServiceItem
 from catalog.selectors import catalog_search, categories_with_items
 from counters import selectors, services
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
-from counters.models import Case, Ticket, Window
+from counters.models import Case, CaseDocument, Ticket, Window
+from counters.uploads import upload_check
 from risk.selectors import case_progress_for_clerk
 from staff.decorators import role_required
 from staff.roles import Role
@@ -192,6 +195,11 @@ def intake(request):
     form = IntakeForm(request.POST, materials=materials)
     if item is not None and form.is_valid():
         try:
+            scans = [
+                services.VettedScan(material_name=upload.name, content=content, content_type=kind)
+                for upload in request.FILES.getlist("scans")
+                for content, kind in [upload_check(upload)]
+            ]
             case = services.case_accept(
                 clerk=request.user,
                 item_id=item.pk,
@@ -199,6 +207,7 @@ def intake(request):
                 id_number=form.cleaned_data["id_number"],
                 received_material_ids=set(form.cleaned_data["materials"]),
                 applicant_phone=form.cleaned_data["applicant_phone"],
+                scans=scans,
             )
         except ValidationError as error:
             _messages_from(request, error)
@@ -231,6 +240,25 @@ def item_picker(request):
     )
 
 
+@login_required
+def document_download(request, document_id: int):
+    """A scan, only for its case's chain, always as an attachment, and logged."""
+    try:
+        document = selectors.document_for_viewer(user=request.user, document_id=document_id)
+    except CaseDocument.DoesNotExist:
+        raise Http404 from None
+    services.case_document_viewed(document=document, viewer=request.user)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=f"{document.case.number}-{document.pk}.{document.file.name.rsplit('.', 1)[-1]}",
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 @role_required(Role.CLERK)
 def case_detail(request, case_id: int):
     try:
@@ -252,3 +280,28 @@ def case_resubmit(request, case_id: int):
     except ValidationError as error:
         _messages_from(request, error)
     return redirect("counters:case_detail", case_id=case_id)
+
+
+PROGRESS_ATTEMPTS = 10  # look-ups per address per window, against guessing case numbers
+PROGRESS_WINDOW_SECONDS = 600
+
+
+def progress(request):
+    """The citizen's progress page: case number plus the ID number's last four characters."""
+    context = {}
+    number = request.GET.get("case", "")[:20]
+    suffix = request.GET.get("id4", "")[:4]
+    if number or suffix:
+        key = f"progress-lookups:{request.META.get('REMOTE_ADDR', '')}"
+        attempts = cache.get_or_set(key, 0, PROGRESS_WINDOW_SECONDS)
+        if attempts >= PROGRESS_ATTEMPTS:
+            context["error"] = _("Too many look-ups from this device. Try again in 10 minutes.")
+            return render(request, "counters/progress.html", context, status=429)
+        cache.incr(key)
+        case = selectors.case_for_citizen(number=number, id_suffix=suffix)
+        if case is None:
+            context["error"] = _("No case matches this number and ID number ending.")
+        else:
+            context.update(selectors.case_public_progress(case))
+    context.update(number=number)
+    return render(request, "counters/progress.html", context)

@@ -126,3 +126,14 @@ def browser(monkeypatch):
         # ORM calls made while Playwright's loop runs use their own connection (asgiref's
         # context-local storage): close it here, or the test database cannot be dropped.
         connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_and_media(settings, tmp_path):
+    """Rate-limit counters and uploaded scans never leak from one test into another."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    yield
+    cache.clear()
