@@ -22,5 +22,6 @@ urlpatterns = [
     path("counter/items/", views.item_picker, name="item_picker"),
     path("files/<int:document_id>/", views.document_download, name="document_download"),
     path("counter/cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("counter/cases/<int:case_id>/receipt/", views.case_receipt, name="case_receipt"),
     path("counter/cases/<int:case_id>/resubmit/", views.case_resubmit, name="case_resubmit"),
 ]

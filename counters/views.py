@@ -4,7 +4,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,6 +16,7 @@ from counters import selectors, services
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
 from counters.models import Case, CaseDocument, Ticket, Window
 from counters.uploads import upload_check
+from langzhong_si.qr import qr_svg
 from risk.selectors import case_progress_for_clerk
 from staff.decorators import role_required
 from staff.roles import Role
@@ -305,3 +308,22 @@ def progress(request):
             context.update(selectors.case_public_progress(case))
     context.update(number=number)
     return render(request, "counters/progress.html", context)
+
+
+@role_required(Role.CLERK)
+def case_receipt(request, case_id: int):
+    """The printable receipt (受理回执), or for a case not accepted, the one-time notice
+    (一次性告知书) listing every missing material from the guide it was judged by."""
+    try:
+        case = selectors.clerk_case(clerk=request.user, case_id=case_id)
+    except Case.DoesNotExist:
+        raise Http404 from None
+    progress_url = request.build_absolute_uri(reverse("counters:progress") + f"?case={case.number}")
+    context = {
+        "case": case,
+        "missing": [row for row in case.checklist if row["required"] and not row["received"]],
+        "clerk_number": request.user.staff_profile.employee_number,
+        "qr_svg": mark_safe(qr_svg(progress_url).decode()),  # noqa: S308 - generated SVG, no input
+        "progress_url": progress_url,
+    }
+    return render(request, "counters/receipt.html", context)

@@ -116,3 +116,45 @@ def test_the_progress_page_is_rate_limited(client):
     for _ in range(10):
         client.get("/progress/", {"case": "20260101-00001", "id4": "1234"})
     assert client.get("/progress/", {"case": "x", "id4": "1234"}).status_code == 429
+
+
+def test_the_one_time_notice_lists_exactly_the_missing_materials(client, hall):
+    from catalog.models import Material
+
+    extra = Material.objects.create(item=hall.item, name="解除劳动关系证明", is_key=True)
+    optional = Material.objects.create(item=hall.item, name="照片", required=False, is_key=False)
+    client.force_login(hall.li_na)
+    client.post("/counter/sign-on/", {"window": hall.window.pk})
+    client.post("/counter/ready/")
+    services.ticket_issue(item=hall.item)
+    client.post(
+        "/counter/intake/",
+        {"item": hall.item.pk, "applicant_name": "王大山", "id_number": make_id_number(),
+         "materials": [hall.material.pk]},
+    )  # fmt: skip
+    from counters.models import Case
+
+    case = Case.objects.get()
+    assert case.status == Case.Status.NOTIFIED
+    page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    listed = page.split('data-testid="missing-materials">')[1].split("</ol>")[0]
+    assert extra.name in listed and hall.material.name not in listed and optional.name not in listed
+    assert "<svg" in page
+
+
+def test_a_receipt_shows_the_promised_date_and_the_clerk_number_only_to_its_clerk(
+    client, hall, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _intake(client, hall, [])
+    from counters.models import Case
+
+    case = Case.objects.get()
+    page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    assert case.due_date.isoformat() in page
+    assert hall.li_na.staff_profile.employee_number in page
+    from staff.roles import Role
+    from tests.factories import make_staff
+
+    client.force_login(make_staff(Role.CLERK))
+    assert client.get(f"/counter/cases/{case.pk}/receipt/").status_code == 404
