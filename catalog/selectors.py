@@ -39,14 +39,6 @@ def item_guide(code: str) -> ServiceItem:
     )
 
 
-def item_with_materials(item_id: int) -> ServiceItem:
-    return (
-        ServiceItem.objects.prefetch_related("materials")
-        .select_related("category")
-        .get(pk=item_id, enabled=True)
-    )
-
-
 def catalog_export_sheets() -> CatalogSheets:
     sheets = CatalogSheets()
     items = ServiceItem.objects.select_related("category").prefetch_related(

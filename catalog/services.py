@@ -161,11 +161,6 @@ def _parse(sheets: CatalogSheets) -> tuple[_Parsed, list[str]]:
     return parsed, errors
 
 
-def catalog_validate(sheets: CatalogSheets) -> list[str]:
-    """Every problem in the sheets, one line each; empty when they can be imported."""
-    return _parse(sheets)[1]
-
-
 def _apply(instance, values: dict) -> bool:
     changed = False
     for name, value in values.items():

@@ -118,9 +118,14 @@ def _hall_dispatch(*, queue: str) -> int:
         paired += 1
 
 
-def hall_dispatch(*, queue: str) -> int:
-    with transaction.atomic(durable=True):
-        return _hall_dispatch(queue=queue)
+def hall_dispatch_sweep() -> int:
+    """Pair any ticket still waiting while a window is ready (a dispatch that skipped a
+    row locked by a concurrent one); run by beat every few seconds."""
+    paired = 0
+    for queue in Queue:
+        with transaction.atomic(durable=True):
+            paired += _hall_dispatch(queue=queue)
+    return paired
 
 
 def _locked_window_of(clerk) -> Window:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from counters import notices
+from counters import notices, services
 
 
 @shared_task(
@@ -11,3 +11,8 @@ from counters import notices
 )
 def sms_message_send(message_id: int) -> bool:
     return notices.sms_message_send(message_id=message_id)
+
+
+@shared_task(name="counters.tasks.hall_dispatch_sweep", ignore_result=True, expires=5)
+def hall_dispatch_sweep() -> int:
+    return services.hall_dispatch_sweep()

@@ -150,11 +150,6 @@ class ReviewTask(models.Model):
         return f"{self.case_id}/{self.review_round}/{self.step}/{self.attempt}"
 
 
-def _chain_prefixes() -> list[list[str]]:
-    full = [role.value for role in DEFAULT_CHAIN[3]]
-    return [full[:n] for n in range(len(full) + 1)]
-
-
 class RiskPolicy(models.Model):
     """The chain after the clerk for one risk level, and each step's time limit in
     office hours. Defaults follow DOMAIN.md; the team lead edits them with a reason."""

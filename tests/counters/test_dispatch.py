@@ -113,3 +113,14 @@ def test_fifty_concurrent_ready_calls_over_twenty_tickets_pair_each_ticket_once(
     assert max(per_clerk.values()) == 1
     assert Window.objects.filter(state=Window.State.SERVING).count() == 20
     assert Draw.objects.filter(purpose="ticket_dispatch").count() == 20
+
+
+def test_the_sweep_pairs_a_ticket_left_waiting_beside_a_ready_window():
+    clerk = _clerk_at(1, state="paused")
+    ticket = services.ticket_issue(item=ItemFactory())
+    # As if the ready window's dispatch had skipped this ticket's locked row.
+    Window.objects.filter(clerk=clerk).update(state=Window.State.READY)
+    assert services.hall_dispatch_sweep() == 1
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.clerk) == (Ticket.Status.SERVING, clerk)
+    assert services.hall_dispatch_sweep() == 0
