@@ -22,6 +22,9 @@ class KioskTicketForm(forms.Form):
     item = forms.IntegerField(required=False)
     consultation = forms.BooleanField(required=False)
     id_number = IdNumberField(label=_("ID number (optional)"), required=False)
+    priority_request = forms.ChoiceField(
+        choices=[("", ""), ("disabled", _("Disabled")), ("veteran", _("Veteran"))], required=False
+    )
 
     def clean(self):
         data = super().clean()
@@ -39,6 +42,10 @@ class IntakeForm(forms.Form):
         regex=r"^1\d{10}$",
         required=False,
         error_messages={"invalid": _("A mobile number has 11 digits and starts with 1.")},
+    )
+    defer_missing = forms.BooleanField(
+        label=_("容缺受理: accept now, the citizen promises the missing non-key materials"),
+        required=False,
     )
     materials = forms.TypedMultipleChoiceField(
         label=_("Materials received"),

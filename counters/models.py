@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +9,10 @@ from simple_history.models import HistoricalRecords
 class Queue(models.TextChoices):
     HALL = "A", _("Comprehensive counter")
     BACK_OFFICE = "B", _("Back-office items")
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class NumberSequence(models.Model):
@@ -61,6 +67,10 @@ class Window(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # The rating pad at this window opens /rating/<token>/: a narrow device credential.
+    rating_pad_token = models.CharField(
+        _("rating pad token"), max_length=43, unique=True, default=_new_token, editable=False
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -109,7 +119,36 @@ class Ticket(models.Model):
         related_name="+",
     )
     is_consultation = models.BooleanField(_("consultation"), default=False)
+
+    class PriorityReason(models.TextChoices):
+        NONE = "", _("None")
+        AGE_70 = "age_70", _("Aged 70 or over")
+        DISABLED = "disabled", _("Disabled")
+        VETERAN = "veteran", _("Veteran")
+
     is_priority = models.BooleanField(_("priority"), default=False)
+    # Disabled and veteran requests wait for a window lead's confirmation; age is read
+    # from the ID number and needs none.
+    priority_reason = models.CharField(
+        _("priority reason"), max_length=16, choices=PriorityReason.choices, blank=True
+    )
+    priority_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("priority confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Opens the citizen's ticket page (from the slip's QR code): status, cancel, rating.
+    public_token = models.CharField(
+        _("public token"), max_length=43, unique=True, default=_new_token, editable=False
+    )
+    requeue_count = models.PositiveSmallIntegerField(_("re-queued"), default=0)
+    # Tickets this citizen cancelled earlier the same day; past the limit the ticket is
+    # flagged as possible fishing for another clerk.
+    earlier_cancellations = models.PositiveSmallIntegerField(_("earlier cancellations"), default=0)
+    flagged_retake = models.BooleanField(_("flagged: repeated re-taking"), default=False)
     # Keyed hash only: lets the hall spot a citizen re-taking tickets without storing the number.
     applicant_id_digest = models.CharField(_("applicant ID digest"), max_length=64, blank=True)
     status = models.CharField(
@@ -173,6 +212,8 @@ class Case(models.Model):
 
     class Status(models.TextChoices):
         NOTIFIED = "notified", _("Notified, not accepted")
+        AWAITING_MATERIALS = "awaiting_materials", _("Accepted, materials to follow")
+        ENDED_UNSUPPLIED = "ended_unsupplied", _("Ended: promised materials not supplied")
         FINISHED = "finished", _("Finished on the spot")
         IN_REVIEW = "in_review", _("Under review")
         RETURNED = "returned", _("Returned for correction")
@@ -209,7 +250,7 @@ class Case(models.Model):
     )
     # [{"material_id", "name", "is_key", "required", "received"}] as ticked at intake.
     checklist = models.JSONField(_("materials checklist"))
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     # The chain after the clerk (step roles) and each step's office hours, fixed when the
     # case is submitted so later policy edits never change a running case.
     review_chain = models.JSONField(_("review chain"), default=list)
@@ -218,6 +259,8 @@ class Case(models.Model):
     review_round = models.PositiveSmallIntegerField(_("review round"), default=0)
     current_step = models.PositiveSmallIntegerField(_("current step"), default=0)
     accepted_at = models.DateTimeField(_("accepted at"))
+    # 容缺受理: the date by which the promised non-key materials must be in.
+    deferred_due = models.DateField(_("materials due"), null=True, blank=True)
     due_date = models.DateField(_("promised completion date"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     history = HistoricalRecords()
@@ -292,3 +335,85 @@ class CaseDocument(models.Model):
 
     def __str__(self) -> str:
         return self.material_name
+
+
+class Rating(models.Model):
+    """好差评: the citizen's rating of one service, from the window's rating pad or later
+    from the ticket page. No staff screen creates, edits or deletes one."""
+
+    class Level(models.IntegerChoices):
+        VERY_SATISFIED = 5, _("Very satisfied")
+        SATISFIED = 4, _("Satisfied")
+        FAIRLY_SATISFIED = 3, _("Fairly satisfied")
+        DISSATISFIED = 2, _("Dissatisfied")
+        VERY_DISSATISFIED = 1, _("Very dissatisfied")
+
+    BAD_LEVELS = (Level.DISSATISFIED, Level.VERY_DISSATISFIED)
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.PROTECT, related_name="ratings"
+    )
+    window = models.ForeignKey(
+        Window, verbose_name=_("window"), on_delete=models.PROTECT, related_name="+"
+    )
+    clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("clerk rated"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # 1 = the rating at the window; 2 = the one later rating the citizen may add.
+    sequence = models.PositiveSmallIntegerField(_("sequence"), default=1)
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("rated at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "sequence"], name="counters_rating_once"),
+            models.CheckConstraint(
+                condition=models.Q(sequence__in=[1, 2]), name="counters_rating_sequence"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level__gte=1, level__lte=5), name="counters_rating_level_1_5"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level__gte=3) | ~models.Q(reason=""),
+                name="counters_rating_bad_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} {self.level}"
+
+
+class FollowUp(models.Model):
+    """The team lead's follow-up of a bad rating: a callback, then a written reply."""
+
+    rating = models.OneToOneField(
+        Rating, verbose_name=_("rating"), on_delete=models.PROTECT, related_name="follow_up"
+    )
+    callback_due = models.DateField(_("callback due"))
+    reply_due = models.DateField(_("reply due"))
+    callback_at = models.DateTimeField(_("called back at"), null=True, blank=True)
+    callback_note = models.TextField(_("callback note"), blank=True)
+    reply = models.TextField(_("reply"), blank=True)
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+
+    def __str__(self) -> str:
+        return str(self.rating)

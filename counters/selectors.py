@@ -104,3 +104,45 @@ def case_public_progress(case: Case) -> dict:
         ],
         "rejection": rejection or "",
     }
+
+
+def pad_window(token: str) -> Window:
+    return Window.objects.get(rating_pad_token=token)
+
+
+def ticket_awaiting_pad_rating(window: Window, *, within_minutes: int = 15) -> Ticket | None:
+    """The service the window's pad offers for rating: its latest finished ticket, if
+    recent and not yet rated."""
+    since = timezone.now() - timezone.timedelta(minutes=within_minutes)
+    return (
+        Ticket.objects.filter(window=window, status=Ticket.Status.DONE, finished_at__gte=since)
+        .exclude(ratings__isnull=False)
+        .order_by("-finished_at")
+        .first()
+    )
+
+
+def ticket_for_citizen(token: str) -> Ticket:
+    return Ticket.objects.select_related("item", "window").get(public_token=token)
+
+
+def lead_queue_today() -> dict:
+    today = timezone.localdate()
+    tickets = Ticket.objects.filter(service_date=today).select_related("item", "window")
+    return {
+        "pending_priority": tickets.filter(status=Ticket.Status.WAITING, is_priority=False).exclude(
+            priority_reason=""
+        ),
+        "no_shows": tickets.filter(status=Ticket.Status.NO_SHOW).order_by("-finished_at"),
+        "flagged": tickets.filter(flagged_retake=True).order_by("-issued_at"),
+    }
+
+
+def open_follow_ups():
+    from counters.models import FollowUp
+
+    return (
+        FollowUp.objects.filter(replied_at__isnull=True)
+        .select_related("rating", "rating__ticket", "rating__window")
+        .order_by("callback_due")
+    )

@@ -3,20 +3,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from catalog.models import ServiceItem
 from counters.calendar import working_days_after
-from counters.models import Case, CaseDocument, NumberSequence, Queue, Ticket, Window
+from counters.models import (
+    Case,
+    CaseDocument,
+    FollowUp,
+    NumberSequence,
+    Queue,
+    Rating,
+    Ticket,
+    Window,
+)
 from counters.transitions import case_transition
 from counters.uploads import content_digest, upload_storage_name
 from langzhong_si.identity import (
+    id_number_birth_date,
     id_number_digest,
     id_number_mask,
     id_number_validate,
@@ -25,6 +37,9 @@ from langzhong_si.identity import (
 from risk.models import Draw
 from risk.selectors import chain_for_item
 from risk.services import draw_record, review_step_open
+from staff.roles import Role
+from staff.selectors import user_has_role, users_with_role
+from staff.services import notification_send
 
 W = Window.State
 
@@ -41,30 +56,145 @@ def _next_in_sequence(*, day, key: str) -> int:
 
 
 def ticket_issue(
-    *, item: ServiceItem | None, is_consultation: bool = False, id_number: str = ""
+    *,
+    item: ServiceItem | None,
+    is_consultation: bool = False,
+    id_number: str = "",
+    priority_request: str = "",
 ) -> Ticket:
-    """Issue the next queue number and hand it to a ready clerk if there is one."""
-    digest = id_number_digest(id_number_validate(id_number)) if id_number else ""
+    """Issue the next queue number and hand it to a ready clerk if there is one.
+
+    Citizens aged 70 or over (read from the ID number) are served first at once; a
+    disabled or veteran request waits for a window lead's confirmation.
+    """
+    number = id_number_validate(id_number) if id_number else ""
+    digest = id_number_digest(number) if number else ""
+    priority_reason, is_priority = "", False
+    if number and _age_on(id_number_birth_date(number), timezone.localdate()) >= 70:
+        priority_reason, is_priority = Ticket.PriorityReason.AGE_70, True
+    elif priority_request in (Ticket.PriorityReason.DISABLED, Ticket.PriorityReason.VETERAN):
+        priority_reason = priority_request
     if item is None and not is_consultation:
         raise ValidationError(_("Choose a service item or consultation."), code="item")
     queue = Queue.BACK_OFFICE if item is not None and not item.at_counter else Queue.HALL
     with transaction.atomic(durable=True):
         today = timezone.localdate()
+        cancelled = (
+            Ticket.objects.filter(
+                service_date=today, applicant_id_digest=digest, status=Ticket.Status.CANCELLED
+            ).count()
+            if digest
+            else 0
+        )
         ticket = Ticket.objects.create(
             service_date=today,
             queue=queue,
             sequence=_next_in_sequence(day=today, key=f"ticket-{queue}"),
             item=item,
             is_consultation=is_consultation,
+            is_priority=is_priority,
+            priority_reason=priority_reason,
             applicant_id_digest=digest,
+            earlier_cancellations=cancelled,
+            flagged_retake=cancelled >= settings.RETAKE_FLAG_AFTER_CANCELLATIONS,
             issued_at=timezone.now(),
         )
+        if ticket.flagged_retake:
+            audit_event_record(
+                event_type="ticket.retake_flagged",
+                obj=ticket,
+                data={"earlier_cancellations": cancelled},
+            )
         audit_event_record(
             event_type="ticket.issued",
             obj=ticket,
             data={"number": ticket.display_number, "item": item.code if item else ""},
         )
         _hall_dispatch(queue=queue)
+    return ticket
+
+
+def _age_on(birth, day) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def ticket_cancel(*, public_token: str) -> Ticket:
+    """The citizen gives up a ticket (from the ticket page). Counted, so that cancelling
+    and re-taking to fish for another clerk shows up."""
+    with transaction.atomic(durable=True):
+        ticket = Ticket.objects.select_for_update().get(public_token=public_token)
+        if ticket.status not in (Ticket.Status.WAITING, Ticket.Status.SERVING):
+            raise ValidationError(
+                _("This ticket can no longer be cancelled."), code="ticket_closed"
+            )
+        if ticket.cases.exists():
+            raise ValidationError(_("A case was opened for this ticket."), code="ticket_has_case")
+        if ticket.status == Ticket.Status.SERVING:
+            window = Window.objects.select_for_update().get(pk=ticket.window_id)
+            _window_release(window, ticket, status=Ticket.Status.CANCELLED)
+        else:
+            ticket.status = Ticket.Status.CANCELLED
+            ticket.finished_at = timezone.now()
+            ticket.save(update_fields=["status", "finished_at"])
+        audit_event_record(
+            event_type="ticket.cancelled", obj=ticket, data={"number": ticket.display_number}
+        )
+    return ticket
+
+
+def ticket_priority_confirm(*, ticket_id: int, lead) -> Ticket:
+    """A window lead confirms a disabled or veteran citizen's priority request."""
+    if not user_has_role(lead, Role.WINDOW_LEAD):
+        raise PermissionDenied(_("Only a window lead confirms priority service."))
+    with transaction.atomic(durable=True):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        if (
+            ticket.status != Ticket.Status.WAITING
+            or ticket.is_priority
+            or not ticket.priority_reason
+        ):
+            raise ValidationError(
+                _("This ticket has no pending priority request."), code="no_request"
+            )
+        ticket.is_priority = True
+        ticket.priority_confirmed_by = lead
+        ticket.save(update_fields=["is_priority", "priority_confirmed_by"])
+        audit_event_record(
+            event_type="ticket.priority_confirmed",
+            actor=lead,
+            obj=ticket,
+            data={"reason": ticket.priority_reason},
+        )
+    return ticket
+
+
+def ticket_requeue(*, ticket_id: int, lead, reason: str) -> Ticket:
+    """A window lead puts a no-show back in the queue, once, with a reason."""
+    if not user_has_role(lead, Role.WINDOW_LEAD):
+        raise PermissionDenied(_("Only a window lead re-queues a ticket."))
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for re-queuing."), code="reason")
+    with transaction.atomic(durable=True):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        if ticket.status != Ticket.Status.NO_SHOW or ticket.service_date != timezone.localdate():
+            raise ValidationError(_("Only today's no-shows can be re-queued."), code="not_no_show")
+        if ticket.requeue_count >= 1:
+            raise ValidationError(_("A ticket is re-queued at most once."), code="requeued")
+        ticket.status = Ticket.Status.WAITING
+        ticket.requeue_count = 1
+        ticket.recall_count = 0
+        ticket.window = None
+        ticket.clerk = None
+        ticket.called_at = None
+        ticket.finished_at = None
+        # Back of the queue: a re-queued citizen does not overtake those who waited.
+        ticket.issued_at = timezone.now()
+        ticket.save(update_fields=["status", "requeue_count", "recall_count", "window", "clerk",
+                                   "called_at", "finished_at", "issued_at"])  # fmt: skip
+        audit_event_record(
+            event_type="ticket.requeued", actor=lead, obj=ticket, data={"reason": reason}
+        )
+        _hall_dispatch(queue=ticket.queue)
     return ticket
 
 
@@ -265,6 +395,73 @@ def ticket_finish(*, clerk) -> Ticket:
 # --- Intake --------------------------------------------------------------------------------
 
 
+def _status_when_complete(item: ServiceItem) -> str:
+    if not item.at_counter:
+        return Case.Status.FORWARDED
+    if item.risk_level == 0:
+        return Case.Status.FINISHED
+    return Case.Status.IN_REVIEW
+
+
+def case_materials_supplied(*, clerk, case_id: int, material_ids: set[int]) -> Case:
+    """Record promised materials handed in; once all are in, the case goes on as if it
+    had been complete at intake (finished, forwarded or into the review chain)."""
+    with transaction.atomic(durable=True):
+        case = Case.objects.select_for_update().select_related("item").get(pk=case_id)
+        if case.handler_id != clerk.pk:
+            raise PermissionDenied(_("Only the handling clerk may record materials for this case."))
+        if case.status != Case.Status.AWAITING_MATERIALS:
+            raise ValidationError(_("This case is not waiting for materials."), code="not_awaiting")
+        for row in case.checklist:
+            if row["material_id"] in material_ids:
+                row["received"] = True
+        case.save(update_fields=["checklist"])
+        audit_event_record(
+            event_type="case.materials_supplied",
+            actor=clerk,
+            obj=case,
+            data={"materials": sorted(material_ids)},
+        )
+        if any(row["required"] and not row["received"] for row in case.checklist):
+            return case
+        target = _status_when_complete(case.item)
+        fields: tuple[str, ...] = ()
+        if target == Case.Status.FINISHED:
+            case.finished_at = timezone.now()
+            fields = ("finished_at",)
+        elif target == Case.Status.IN_REVIEW:
+            case.review_chain, case.step_hours = chain_for_item(case.item)
+            case.review_round, case.current_step = 1, 1
+            fields = ("review_chain", "step_hours", "review_round", "current_step")
+        case_transition(case=case, to=target, actor=clerk, fields=fields)
+        if target == Case.Status.IN_REVIEW:
+            review_step_open(case=case, step=1)
+    return case
+
+
+def cases_deferral_expire() -> int:
+    """End every 容缺 case whose promised materials did not arrive in time."""
+    ended = 0
+    overdue = Case.objects.filter(
+        status=Case.Status.AWAITING_MATERIALS, deferred_due__lt=timezone.localdate()
+    ).values_list("pk", flat=True)
+    for case_id in overdue:
+        with transaction.atomic(durable=True):
+            case = Case.objects.select_for_update().get(pk=case_id)
+            if case.status != Case.Status.AWAITING_MATERIALS:
+                continue
+            case.finished_at = timezone.now()
+            case_transition(
+                case=case,
+                to=Case.Status.ENDED_UNSUPPLIED,
+                actor=None,
+                fields=("finished_at",),
+                data={"deferred_due": case.deferred_due},
+            )
+            ended += 1
+    return ended
+
+
 def _guide_snapshot(item: ServiceItem) -> dict:
     materials = list(item.materials.all())
     latest = item.history.order_by("-history_id").values_list("history_id", flat=True).first()
@@ -302,12 +499,15 @@ def case_accept(
     received_material_ids: set[int],
     applicant_phone: str = "",
     scans: list[VettedScan] = (),
+    defer_missing: bool = False,
 ) -> Case:
     """Open the case for the ticket being served and take exactly one outcome.
 
-    Missing required materials → notified, not accepted (the notice lists them);
-    a back-office item → forwarded; level 0 → finished on the spot; level 1–3 →
-    submitted to the review chain, whose first draw is recorded in the outbox.
+    Missing key materials (or any, without `defer_missing`) → notified, not accepted
+    (the notice lists them); only non-key materials missing and `defer_missing` →
+    accepted with the materials to follow (容缺); otherwise a back-office item →
+    forwarded; level 0 → finished on the spot; level 1–3 → submitted to the review
+    chain, whose first draw is recorded in the outbox.
     """
     number = id_number_validate(id_number)
     applicant_name = applicant_name.strip()
@@ -330,16 +530,20 @@ def case_accept(
             }
             for m in guide["materials"]
         ]
-        missing = [row["name"] for row in checklist if row["required"] and not row["received"]]
-        now = timezone.now()
-        if missing:
+        missing = [row for row in checklist if row["required"] and not row["received"]]
+        today = timezone.localdate()
+        due_date = working_days_after(today, item.promised_days)
+        deferred_due = None
+        if missing and (defer_missing and not any(row["is_key"] for row in missing)):
+            status = Case.Status.AWAITING_MATERIALS
+            deferred_due = min(
+                working_days_after(today, settings.DEFERRED_MATERIALS_DAYS), due_date
+            )
+        elif missing:
             status = Case.Status.NOTIFIED
-        elif not item.at_counter:
-            status = Case.Status.FORWARDED
-        elif item.risk_level == 0:
-            status = Case.Status.FINISHED
         else:
-            status = Case.Status.IN_REVIEW
+            status = _status_when_complete(item)
+        now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
             number=_next_case_number(timezone.localdate()),
@@ -360,7 +564,8 @@ def case_accept(
             review_round=1 if status == Case.Status.IN_REVIEW else 0,
             current_step=1 if status == Case.Status.IN_REVIEW else 0,
             accepted_at=now,
-            due_date=working_days_after(timezone.localdate(), item.promised_days),
+            due_date=due_date,
+            deferred_due=deferred_due,
             finished_at=now if status == Case.Status.FINISHED else None,
         )
         for scan in scans:
@@ -369,7 +574,12 @@ def case_accept(
             event_type="case.accepted",
             actor=clerk,
             obj=case,
-            data={"item": item.code, "status": status, "missing": missing, "ticket": ticket.pk},
+            data={
+                "item": item.code,
+                "status": status,
+                "missing": [row["name"] for row in missing],
+                "ticket": ticket.pk,
+            },
         )
         if status == Case.Status.IN_REVIEW:
             review_step_open(case=case, step=1)
@@ -432,3 +642,83 @@ def case_document_viewed(*, document: CaseDocument, viewer) -> None:
             obj=document,
             data={"case": document.case_id},
         )
+
+
+# --- 好差评: ratings and follow-ups -------------------------------------------------------------
+
+
+def rating_submit(*, ticket_id: int, level: int, reason: str = "", window=None) -> Rating:
+    """Record the citizen's rating of a finished service: the first from the window's
+    pad (`window` given, and it must be that service's window), one later addition from
+    the ticket page. A bad rating needs a reason and opens a follow-up."""
+    reason = reason.strip()[:300]
+    if level not in Rating.Level.values:
+        raise ValidationError(_("Choose one of the five levels."), code="level")
+    if level in Rating.BAD_LEVELS and not reason:
+        raise ValidationError(_("Please tell us what went wrong."), code="reason")
+    with transaction.atomic(durable=True):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        if ticket.status != Ticket.Status.DONE:
+            raise ValidationError(_("Only a finished service can be rated."), code="not_done")
+        if window is not None and ticket.window_id != window.pk:
+            raise PermissionDenied(_("This pad rates only its own window's services."))
+        taken = set(ticket.ratings.values_list("sequence", flat=True))
+        sequence = 1 if not taken else 2
+        if sequence in taken or (window is not None and taken):
+            raise ValidationError(_("This service has already been rated."), code="rated")
+        rating = Rating.objects.create(
+            ticket=ticket,
+            window_id=ticket.window_id,
+            clerk_id=ticket.clerk_id,
+            sequence=sequence,
+            level=level,
+            reason=reason,
+        )
+        audit_event_record(
+            event_type="rating.submitted",
+            obj=rating,
+            data={"ticket": ticket.pk, "level": level, "sequence": sequence},
+        )
+        if level in Rating.BAD_LEVELS:
+            today = timezone.localdate()
+            follow_up = FollowUp.objects.create(
+                rating=rating,
+                callback_due=working_days_after(today, settings.FOLLOW_UP_CALLBACK_DAYS),
+                reply_due=working_days_after(today, settings.FOLLOW_UP_REPLY_DAYS),
+            )
+            audit_event_record(event_type="follow_up.opened", obj=follow_up)
+            for lead in users_with_role(Role.TEAM_LEAD):
+                notification_send(
+                    recipient=lead,
+                    message=_("A bad rating for ticket %(number)s needs a callback by %(due)s.")
+                    % {"number": ticket.display_number, "due": follow_up.callback_due},
+                    link=reverse("counters:follow_ups"),
+                    dedupe_key=f"follow-up:{follow_up.pk}:{lead.pk}",
+                )
+    return rating
+
+
+def follow_up_record(
+    *, follow_up_id: int, lead, callback_note: str = "", reply: str = ""
+) -> FollowUp:
+    """The team lead records the callback and, later, the written reply."""
+    if not user_has_role(lead, Role.TEAM_LEAD):
+        raise PermissionDenied(_("Only the team lead handles rating follow-ups."))
+    with transaction.atomic(durable=True):
+        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up_id)
+        now = timezone.now()
+        changed = []
+        if callback_note.strip() and follow_up.callback_at is None:
+            follow_up.callback_at, follow_up.callback_note = now, callback_note.strip()
+            changed += ["callback_at", "callback_note"]
+        if reply.strip() and follow_up.replied_at is None:
+            follow_up.replied_at, follow_up.reply = now, reply.strip()
+            changed += ["replied_at", "reply"]
+        if not changed:
+            raise ValidationError(_("Nothing new to record."), code="nothing")
+        follow_up.handled_by = lead
+        follow_up.save(update_fields=[*changed, "handled_by"])
+        audit_event_record(
+            event_type="follow_up.updated", actor=lead, obj=follow_up, data={"fields": changed}
+        )
+    return follow_up

@@ -7,6 +7,10 @@ urlpatterns = [
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/tickets/<int:ticket_id>/", views.ticket_print, name="ticket_print"),
     path("progress/", views.progress, name="progress"),
+    path("t/<str:token>/", views.ticket_page, name="ticket_page"),
+    path("rating/<str:token>/", views.rating_pad, name="rating_pad"),
+    path("lead/queue/", views.lead_queue, name="lead_queue"),
+    path("lead/follow-ups/", views.follow_ups, name="follow_ups"),
     path("display/", views.call_display, name="call_display"),
     path("display/calls/", views.call_display_calls, name="call_display_calls"),
     path("counter/", views.workbench, name="workbench"),
@@ -23,5 +27,6 @@ urlpatterns = [
     path("files/<int:document_id>/", views.document_download, name="document_download"),
     path("counter/cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("counter/cases/<int:case_id>/receipt/", views.case_receipt, name="case_receipt"),
+    path("counter/cases/<int:case_id>/supply/", views.case_supply, name="case_supply"),
     path("counter/cases/<int:case_id>/resubmit/", views.case_resubmit, name="case_resubmit"),
 ]

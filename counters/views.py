@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +14,7 @@ from catalog.models import ServiceItem
 from catalog.selectors import catalog_search, categories_with_items
 from counters import selectors, services
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
-from counters.models import Case, CaseDocument, Ticket, Window
+from counters.models import Case, CaseDocument, Rating, Ticket, Window
 from counters.uploads import upload_check
 from langzhong_si.qr import qr_svg
 from risk.selectors import case_progress_for_clerk
@@ -42,6 +42,7 @@ def kiosk(request):
             item=item,
             is_consultation=bool(form.cleaned_data.get("consultation")) and item is None,
             id_number=form.cleaned_data.get("id_number") or "",
+            priority_request=form.cleaned_data.get("priority_request") or "",
         )
         return redirect("counters:ticket_print", ticket_id=ticket.pk)
     return render(
@@ -52,10 +53,17 @@ def kiosk(request):
 @require_GET
 def ticket_print(request, ticket_id: int):
     ticket = get_object_or_404(Ticket.objects.select_related("item", "window"), pk=ticket_id)
+    page_url = request.build_absolute_uri(
+        reverse("counters:ticket_page", args=[ticket.public_token])
+    )
     return render(
         request,
         "counters/ticket_print.html",
-        {"ticket": ticket, "ahead": selectors.tickets_ahead(ticket)},
+        {
+            "ticket": ticket,
+            "ahead": selectors.tickets_ahead(ticket),
+            "qr_svg": mark_safe(qr_svg(page_url).decode()),  # noqa: S308 - generated SVG
+        },
     )
 
 
@@ -211,6 +219,7 @@ def intake(request):
                 received_material_ids=set(form.cleaned_data["materials"]),
                 applicant_phone=form.cleaned_data["applicant_phone"],
                 scans=scans,
+                defer_missing=form.cleaned_data["defer_missing"],
             )
         except ValidationError as error:
             _messages_from(request, error)
@@ -275,6 +284,23 @@ def case_detail(request, case_id: int):
 
 @require_POST
 @role_required(Role.CLERK)
+def case_supply(request, case_id: int):
+    if not Case.objects.filter(pk=case_id, handler=request.user).exists():
+        raise Http404
+    ids = {int(value) for value in request.POST.getlist("materials") if value.isdigit()}
+    try:
+        case = services.case_materials_supplied(
+            clerk=request.user, case_id=case_id, material_ids=ids
+        )
+    except ValidationError as error:
+        _messages_from(request, error)
+    else:
+        messages.success(request, case.get_status_display())
+    return redirect("counters:case_detail", case_id=case_id)
+
+
+@require_POST
+@role_required(Role.CLERK)
 def case_resubmit(request, case_id: int):
     if not Case.objects.filter(pk=case_id, handler=request.user).exists():
         raise Http404
@@ -327,3 +353,117 @@ def case_receipt(request, case_id: int):
         "progress_url": progress_url,
     }
     return render(request, "counters/receipt.html", context)
+
+
+# --- Rating pad, the citizen's ticket page, window lead and follow-ups ----------------------
+
+
+def rating_pad(request, token: str):
+    """The tablet at a window (opened with its device token, no staff login)."""
+    try:
+        window = selectors.pad_window(token)
+    except Window.DoesNotExist:
+        raise Http404 from None
+    ticket = selectors.ticket_awaiting_pad_rating(window)
+    if request.method == "POST" and ticket is not None:
+        try:
+            services.rating_submit(
+                ticket_id=ticket.pk,
+                level=int(request.POST.get("level", 0) or 0),
+                reason=request.POST.get("reason", ""),
+                window=window,
+            )
+        except ValidationError as error:
+            return render(
+                request,
+                "counters/rating_pad.html",
+                {"window": window, "ticket": ticket, "levels": Rating.Level.choices,
+                 "error": " ".join(error.messages), "chosen": request.POST.get("level")},
+                status=400,
+            )  # fmt: skip
+        return render(request, "counters/rating_pad.html", {"window": window, "thanks": True})
+    template = (
+        "counters/_rating_pad_body.html"
+        if request.headers.get("HX-Request")
+        else ("counters/rating_pad.html")
+    )
+    return render(
+        request, template, {"window": window, "ticket": ticket, "levels": Rating.Level.choices}
+    )
+
+
+def ticket_page(request, token: str):
+    """What the QR code on the slip opens: the ticket's place, its cases, cancel, rate."""
+    try:
+        ticket = selectors.ticket_for_citizen(token)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "cancel":
+                services.ticket_cancel(public_token=token)
+            elif request.POST.get("action") == "rate":
+                services.rating_submit(
+                    ticket_id=ticket.pk,
+                    level=int(request.POST.get("level", 0) or 0),
+                    reason=request.POST.get("reason", ""),
+                )
+        except (ValidationError, PermissionDenied) as error_:
+            error = " ".join(getattr(error_, "messages", [str(error_)]))
+        else:
+            return redirect("counters:ticket_page", token=token)
+        ticket.refresh_from_db()
+    context = {
+        "ticket": ticket,
+        "ahead": selectors.tickets_ahead(ticket),
+        "cases": [selectors.case_public_progress(case) for case in ticket.cases.all()],
+        "ratings": list(ticket.ratings.order_by("sequence")),
+        "levels": Rating.Level.choices,
+        "error": error,
+    }
+    return render(request, "counters/ticket_page.html", context, status=400 if error else 200)
+
+
+@role_required(Role.WINDOW_LEAD)
+def lead_queue(request):
+    if request.method == "POST":
+        ticket_id = int(request.POST.get("ticket", 0) or 0)
+        try:
+            if request.POST.get("action") == "confirm":
+                services.ticket_priority_confirm(ticket_id=ticket_id, lead=request.user)
+                messages.success(request, _("Priority confirmed."))
+            elif request.POST.get("action") == "requeue":
+                services.ticket_requeue(
+                    ticket_id=ticket_id, lead=request.user, reason=request.POST.get("reason", "")
+                )
+                messages.success(request, _("The ticket is back in the queue."))
+        except (ValidationError, Ticket.DoesNotExist) as error:
+            _messages_from(
+                request,
+                error
+                if isinstance(error, ValidationError)
+                else ValidationError(_("No such ticket.")),
+            )
+        return redirect("counters:lead_queue")
+    return render(request, "counters/lead_queue.html", selectors.lead_queue_today())
+
+
+@role_required(Role.TEAM_LEAD)
+def follow_ups(request):
+    if request.method == "POST":
+        try:
+            services.follow_up_record(
+                follow_up_id=int(request.POST.get("follow_up", 0) or 0),
+                lead=request.user,
+                callback_note=request.POST.get("callback_note", ""),
+                reply=request.POST.get("reply", ""),
+            )
+        except ValidationError as error:
+            _messages_from(request, error)
+        return redirect("counters:follow_ups")
+    return render(
+        request,
+        "counters/follow_ups.html",
+        {"follow_ups": selectors.open_follow_ups(), "today": timezone.localdate()},
+    )

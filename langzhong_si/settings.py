@@ -192,6 +192,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "outbox.tasks.outbox_relay_sweep", "schedule": 15.0},
     "hall-dispatch-sweep": {"task": "counters.tasks.hall_dispatch_sweep", "schedule": 5.0},
+    "cases-deferral-expire": {
+        "task": "counters.tasks.cases_deferral_expire",
+        "schedule": crontab(minute=5),
+    },
     "review-tasks-redraw-overdue": {
         "task": "risk.tasks.review_tasks_redraw_overdue",
         "schedule": 60.0,
@@ -218,6 +222,14 @@ OUTBOX_RELAY_GRACE_SECONDS = env_int("OUTBOX_RELAY_GRACE_SECONDS", 10, minimum=1
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10_000_000, minimum=100_000)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000, minimum=1_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1_000_000
+# A citizen who cancelled this many tickets today is flagged on the next one (fishing
+# for another clerk).
+RETAKE_FLAG_AFTER_CANCELLATIONS = env_int("RETAKE_FLAG_AFTER_CANCELLATIONS", 2, minimum=1)
+# 容缺受理: working days to supply promised non-key materials (never past the case's date).
+DEFERRED_MATERIALS_DAYS = env_int("DEFERRED_MATERIALS_DAYS", 5, minimum=1)
+# 好差评 follow-ups of a bad rating: callback and written reply, in working days.
+FOLLOW_UP_CALLBACK_DAYS = env_int("FOLLOW_UP_CALLBACK_DAYS", 1, minimum=1)
+FOLLOW_UP_REPLY_DAYS = env_int("FOLLOW_UP_REPLY_DAYS", 15, minimum=1)
 # Dotted path of the SMS gateway class (see langzhong_si/sms.py); the default only logs.
 SMS_GATEWAY = env_str("SMS_GATEWAY", "langzhong_si.sms.LoggingSmsGateway")
 # Key for keyed hashes (look-ups) and encryption of personal data at rest.

@@ -1,0 +1,245 @@
+"""Priority service, re-queue, fishing, 容缺受理, 好差评, working days, and the first random."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import get_resolver
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from counters import services
+from counters.calendar import working_days_after
+from counters.models import Case, FollowUp, Rating, Ticket, Window
+from risk.draws import draw_choice_index, draw_message
+from staff.roles import Role
+from tests.factories import ItemFactory, MaterialFactory, WindowFactory, make_id_number, make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clerk_at_window(hall):
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    return hall.li_na
+
+
+def _serve_and_finish(clerk, item):
+    services.window_declare_ready(clerk=clerk)
+    ticket = services.ticket_issue(item=item)
+    services.ticket_finish(clerk=clerk)
+    ticket.refresh_from_db()
+    return ticket
+
+
+def test_a_citizen_aged_70_is_served_before_earlier_tickets(clerk_at_window, hall):
+    first = services.ticket_issue(item=hall.item)
+    elder = services.ticket_issue(
+        item=hall.item, id_number=make_id_number(datetime.date(1950, 1, 2))
+    )
+    assert (elder.is_priority, elder.priority_reason) == (True, "age_70")
+    services.window_declare_ready(clerk=clerk_at_window)
+    elder.refresh_from_db()
+    first.refresh_from_db()
+    assert elder.status == Ticket.Status.SERVING and first.status == Ticket.Status.WAITING
+
+
+def test_a_disabled_citizens_priority_waits_for_a_window_lead(hall):
+    ticket = services.ticket_issue(item=hall.item, priority_request="disabled")
+    assert (ticket.is_priority, ticket.priority_reason) == (False, "disabled")
+    with pytest.raises(PermissionDenied):
+        services.ticket_priority_confirm(ticket_id=ticket.pk, lead=hall.li_na)
+    lead = make_staff(Role.WINDOW_LEAD)
+    assert services.ticket_priority_confirm(ticket_id=ticket.pk, lead=lead).is_priority
+
+
+def test_a_window_lead_requeues_a_no_show_once_with_a_reason(clerk_at_window, hall):
+    lead = make_staff(Role.WINDOW_LEAD)
+    services.window_declare_ready(clerk=clerk_at_window)
+    ticket = services.ticket_issue(item=hall.item)
+    services.ticket_no_show(clerk=clerk_at_window)
+    with pytest.raises(ValidationError):
+        services.ticket_requeue(ticket_id=ticket.pk, lead=lead, reason=" ")
+    services.ticket_requeue(ticket_id=ticket.pk, lead=lead, reason="群众在卫生间，未听到叫号")
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.requeue_count) == (Ticket.Status.WAITING, 1)
+    services.window_declare_ready(clerk=clerk_at_window)
+    services.ticket_no_show(clerk=clerk_at_window)
+    with pytest.raises(ValidationError):
+        services.ticket_requeue(ticket_id=ticket.pk, lead=lead, reason="再次")
+
+
+def test_cancelling_and_retaking_is_counted_and_flagged(clerk_at_window, hall):
+    number = make_id_number()
+    for _ in range(2):
+        ticket = services.ticket_issue(item=hall.item, id_number=number)
+        services.ticket_cancel(public_token=ticket.public_token)
+    third = services.ticket_issue(item=hall.item, id_number=number)
+    assert (third.earlier_cancellations, third.flagged_retake) == (2, True)
+    assert AuditEvent.objects.filter(event_type="ticket.retake_flagged").count() == 1
+
+
+def test_a_citizen_called_to_a_clerk_can_cancel_and_the_window_is_freed(clerk_at_window, hall):
+    services.window_declare_ready(clerk=clerk_at_window)
+    ticket = services.ticket_issue(item=hall.item)
+    services.ticket_cancel(public_token=ticket.public_token)
+    assert Window.objects.get(pk=hall.window.pk).state == Window.State.PAUSED
+
+
+def _accept(clerk, item, received, *, defer):
+    services.window_declare_ready(clerk=clerk)
+    services.ticket_issue(item=item)
+    case = services.case_accept(
+        clerk=clerk, item_id=item.pk, applicant_name="王", id_number=make_id_number(),
+        received_material_ids=received, defer_missing=defer,
+    )  # fmt: skip
+    services.ticket_finish(clerk=clerk)
+    return case
+
+
+def test_only_non_key_materials_may_be_deferred(
+    clerk_at_window, hall, django_capture_on_commit_callbacks
+):
+    optional_key = MaterialFactory(item=hall.item, name="劳动合同", is_key=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        deferred = _accept(clerk_at_window, hall.item, {hall.material.pk}, defer=True)
+        refused = _accept(clerk_at_window, hall.item, {optional_key.pk}, defer=True)
+    assert deferred.status == Case.Status.AWAITING_MATERIALS
+    assert deferred.deferred_due <= deferred.due_date
+    assert refused.status == Case.Status.NOTIFIED, "a key material cannot be deferred"
+    assert not deferred.tasks.exists(), "no review before the promised materials are in"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_materials_supplied(
+            clerk=clerk_at_window, case_id=deferred.pk, material_ids={optional_key.pk}
+        )
+    deferred.refresh_from_db()
+    assert deferred.status == Case.Status.IN_REVIEW
+    assert (
+        deferred.review_chain == ["review", "approval"]
+        and deferred.tasks.get().assignee == hall.zhou
+    )
+
+
+def test_a_deferral_past_its_date_ends_the_case_with_an_audit_event(clerk_at_window, hall):
+    MaterialFactory(item=hall.item, name="劳动合同", is_key=False)
+    case = _accept(clerk_at_window, hall.item, {hall.material.pk}, defer=True)
+    Case.objects.filter(pk=case.pk).update(
+        deferred_due=timezone.localdate() - datetime.timedelta(days=1)
+    )
+    assert services.cases_deferral_expire() == 1
+    case.refresh_from_db()
+    assert case.status == Case.Status.ENDED_UNSUPPLIED
+    assert AuditEvent.objects.filter(
+        event_type="case.status_changed", data__to="ended_unsupplied"
+    ).exists()
+
+
+def test_the_pad_rates_its_windows_last_service_once(client, clerk_at_window, hall):
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    pad = f"/rating/{Window.objects.get(pk=hall.window.pk).rating_pad_token}/"
+    assert ticket.display_number in client.get(pad).content.decode()
+    assert client.post(pad, {"level": 5}).status_code == 200
+    assert Rating.objects.get().level == 5
+    assert ticket.display_number not in client.get(pad).content.decode(), "nothing left to rate"
+    other_window = WindowFactory(number=9)
+    with pytest.raises(PermissionDenied):
+        services.rating_submit(ticket_id=ticket.pk, level=4, window=other_window)
+
+
+def test_a_bad_rating_needs_a_reason_and_opens_a_follow_up(clerk_at_window, hall):
+    lead = make_staff(Role.TEAM_LEAD)
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    with pytest.raises(ValidationError):
+        services.rating_submit(ticket_id=ticket.pk, level=1, window=hall.window)
+    rating = services.rating_submit(
+        ticket_id=ticket.pk, level=2, reason="等候太久", window=hall.window
+    )
+    follow_up = FollowUp.objects.get(rating=rating)
+    today = timezone.localdate()
+    assert follow_up.callback_due == working_days_after(today, 1)
+    assert follow_up.reply_due == working_days_after(today, 15)
+    assert lead.notifications.count() == 1
+    with pytest.raises(PermissionDenied):
+        services.follow_up_record(follow_up_id=follow_up.pk, lead=hall.li_na, callback_note="x")
+    services.follow_up_record(follow_up_id=follow_up.pk, lead=lead, callback_note="已电话回访")
+    services.follow_up_record(follow_up_id=follow_up.pk, lead=lead, reply="已书面答复")
+    follow_up.refresh_from_db()
+    assert follow_up.callback_at and follow_up.replied_at
+
+
+def test_the_citizen_may_add_one_later_rating_from_the_ticket_page(client, clerk_at_window, hall):
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    services.rating_submit(ticket_id=ticket.pk, level=5, window=hall.window)
+    page = f"/t/{ticket.public_token}/"
+    assert client.post(page, {"action": "rate", "level": 3}).status_code == 302
+    assert client.post(page, {"action": "rate", "level": 1, "reason": "x"}).status_code == 400
+    assert list(Rating.objects.order_by("sequence").values_list("level", flat=True)) == [5, 3]
+
+
+def test_no_staff_screen_creates_edits_or_deletes_a_rating():
+    from django.contrib import admin
+
+    assert Rating not in admin.site._registry
+
+
+def test_deadlines_skip_the_national_day_holiday_and_count_an_adjusted_saturday():
+    # 2026: 1–7 October are holidays; Saturday 10 October is an adjusted working day.
+    assert working_days_after(datetime.date(2026, 9, 29), 3) == datetime.date(2026, 10, 9)
+    assert working_days_after(datetime.date(2026, 9, 29), 4) == datetime.date(2026, 10, 10)
+    assert working_days_after(datetime.date(2026, 9, 29), 5) == datetime.date(2026, 10, 12)
+
+
+def test_the_clerk_draw_is_uniform_over_10000_calls_among_equally_ready_clerks():
+    import secrets
+
+    clerks = list(range(101, 107))
+    counts = dict.fromkeys(clerks, 0)
+    seed, day = secrets.token_hex(32), datetime.date(2026, 11, 27)
+    for number in range(1, 10_001):
+        message = draw_message(day=day, number=number, purpose="ticket_dispatch",
+                               subject=f"ticket:{number}", pool=clerks)  # fmt: skip
+        counts[clerks[draw_choice_index(seed_hex=seed, message=message, pool_size=6)]] += 1
+    expected = 10_000 / 6
+    chi_square = sum((seen - expected) ** 2 / expected for seen in counts.values())
+    assert chi_square < 20.52, counts  # 5 degrees of freedom, p = 0.001
+
+
+def test_no_endpoint_lets_a_clerk_take_a_chosen_ticket(client, clerk_at_window, hall):
+    first = services.ticket_issue(item=hall.item)
+    chosen = services.ticket_issue(item=hall.item)
+    client.force_login(clerk_at_window)
+    routes = [_route(p) for p in _patterns(get_resolver())]
+    for route in routes:
+        if "<" in route or route.startswith(("admin", "api/schema", "api/docs", "i18n", "logout")):
+            continue
+        for params in ({"ticket": chosen.pk}, {"ticket_id": chosen.pk}, {"number": "A002"},
+                       {"window": hall.window.pk, "ticket": chosen.pk}):  # fmt: skip
+            client.post("/" + route, params)
+            chosen.refresh_from_db()
+            assert chosen.clerk_id != clerk_at_window.pk or first_was_served(first), route
+    client.post("/counter/sign-on/", {"window": hall.window.pk})
+    client.post("/counter/ready/")
+    first.refresh_from_db()
+    assert first.clerk_id == clerk_at_window.pk, "ready takes the head of the queue, not a choice"
+
+
+def first_was_served(first):
+    first.refresh_from_db()
+    return first.status != Ticket.Status.WAITING
+
+
+def _patterns(resolver, prefix=""):
+    for pattern in resolver.url_patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from _patterns(pattern, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern)
+
+
+def _route(pattern: str) -> str:
+    return pattern.lstrip("^").rstrip("$")
+
+
+def test_the_items_factory_works_for_back_office():
+    assert ItemFactory(at_counter=False).at_counter is False
