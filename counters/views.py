@@ -45,8 +45,12 @@ def kiosk(request):
             priority_request=form.cleaned_data.get("priority_request") or "",
         )
         return redirect("counters:ticket_print", ticket_id=ticket.pk)
+    categories = list(categories_with_items())
+    chosen = next((c for c in categories if c.code == request.GET.get("category")), None)
     return render(
-        request, "counters/kiosk.html", {"form": form, "categories": categories_with_items()}
+        request,
+        "counters/kiosk.html",
+        {"form": form, "categories": categories, "chosen": chosen},
     )
 
 

@@ -4,6 +4,7 @@ test-artifacts/ for a person to look at."""
 
 import pytest
 
+from counters.models import Rating
 from risk.models import ReviewTask
 from tests.conftest import ARTIFACTS
 
@@ -28,7 +29,7 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     clerk.wait_for_selector(".state-card.state-ready")
 
     kiosk = browser.new_page(viewport={"width": 1080, "height": 1920})
-    kiosk.goto(f"{live_server.url}/kiosk/")
+    kiosk.goto(f"{live_server.url}/kiosk/?category={hall.item.category.code}")
     kiosk.screenshot(path=ARTIFACTS / "kiosk.png", full_page=True)
     kiosk.click(f"button[name=item][value='{hall.item.pk}']")
     assert kiosk.inner_text("[data-testid=ticket-number]") == "A001"
@@ -51,6 +52,23 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     clerk.wait_for_selector("[data-testid=case-status]")
     assert "110105********002X" in clerk.content()
     clerk.screenshot(path=ARTIFACTS / "case-under-review.png", full_page=True)
+    clerk.click("[data-testid=receipt-link]")
+    assert "A001" not in clerk.inner_text("[data-testid=receipt]")  # the receipt names the case
+    clerk.screenshot(path=ARTIFACTS / "receipt.png", full_page=True)
+
+    # The service ends; the citizen rates it on the window's pad.
+    clerk.goto(f"{live_server.url}/counter/")
+    clerk.wait_for_load_state("load")
+    clerk.keyboard.press("F8")
+    clerk.wait_for_selector(".state-card.state-paused")
+    pad = browser.new_page(viewport={"width": 1280, "height": 800})
+    hall.window.refresh_from_db()
+    pad.goto(f"{live_server.url}/rating/{hall.window.rating_pad_token}/")
+    pad.screenshot(path=ARTIFACTS / "rating-pad.png")
+    pad.click(".pad-level.level-5")
+    pad.click("button.kiosk-consult")
+    pad.wait_for_selector(".pad-message")
+    assert Rating.objects.get().level == 5
 
     for step, person in ((1, hall.zhou), (2, hall.ma)):
         task = ReviewTask.objects.get(step=step)
@@ -62,5 +80,5 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
         page.click("button[value=approve]")
         page.wait_for_selector("table.inbox")
 
-    clerk.reload()
+    clerk.goto(f"{live_server.url}/counter/cases/{task.case_id}/")
     assert clerk.get_attribute("[data-testid=case-status]", "class").endswith("status-approved")
