@@ -27,12 +27,19 @@ def main() -> None:
     parser.add_argument("--clerk", default="clerk8")
     parser.add_argument("--window", type=int, default=5)
     args = parser.parse_args()
-    logins = dict(line.split() for line in (ROOT / "var" / "demo-logins.txt").read_text().splitlines())
+    logins = dict(
+        line.split() for line in (ROOT / "var" / "demo-logins.txt").read_text().splitlines()
+    )
+    devices = {
+        line.split()[0]: line.split()[-1]
+        for line in (ROOT / "var" / "demo-devices.txt").read_text().splitlines()
+    }
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        display = browser.new_page()
-        display.goto(f"{args.base}/display/")
+        context = browser.new_context()
+        display = context.new_page()
+        display.goto(devices["display"].replace("http://127.0.0.1:8000", args.base))
         # Record, in the display's own clock, when each call first appears.
         display.evaluate(
             """() => { window.seen = {}; const note = () => {
@@ -40,14 +47,15 @@ def main() -> None:
                  if (call && !(call.dataset.callId in window.seen)) window.seen[call.dataset.callId] = Date.now(); };
                note(); new MutationObserver(note).observe(document.body, {subtree: true, childList: true}); }"""
         )
-        clerk = browser.new_page()
+        clerk = browser.new_context().new_page()
         clerk.goto(f"{args.base}/login/")
         clerk.fill("#id_username", args.clerk)
         clerk.fill("#id_password", logins[args.clerk])
         clerk.click("form button.btn-primary")
         if clerk.query_selector(f"button[name=window][value='{args.window}']"):
             clerk.click(f"button[name=window][value='{args.window}']")
-        kiosk = browser.new_page()
+        kiosk = browser.new_context().new_page()
+        kiosk.goto(devices["kiosk"].replace("http://127.0.0.1:8000", args.base))
         kiosk.goto(f"{args.base}/kiosk/?category=SBK")
         item = kiosk.get_attribute("button[name=item]", "value")
 
@@ -61,13 +69,17 @@ def main() -> None:
             called_at = kiosk.evaluate("() => Date.now()")
             kiosk.click(f"button[name=item][value='{item}']")
             number = kiosk.inner_text("[data-testid=ticket-number]")
-            if "窗口" not in kiosk.inner_text(".ticket-slip") and "window" not in kiosk.inner_text(".ticket-slip"):
+            if "窗口" not in kiosk.inner_text(".ticket-slip") and "window" not in kiosk.inner_text(
+                ".ticket-slip"
+            ):
                 raise SystemExit("the ticket was not called at once: is the clerk's window ready?")
             deadline = time.monotonic() + 10
             shown = None
             while time.monotonic() < deadline and shown is None:
                 seen = display.evaluate("() => window.seen")
-                shown = next((t for key, t in seen.items() if key.startswith(_ticket_pk(kiosk.url))), None)
+                shown = next(
+                    (t for key, t in seen.items() if key.startswith(_ticket_pk(kiosk.url))), None
+                )
                 time.sleep(0.05)
             if shown is None:
                 raise SystemExit(f"{number} never reached the display")
@@ -76,8 +88,10 @@ def main() -> None:
 
     latencies.sort()
     print(f"call-to-display latency over {len(latencies)} calls (the display polls every 500 ms):")
-    print(f"  p50 {statistics.median(latencies):.0f} ms, p95 {latencies[int(0.95 * (len(latencies) - 1))]:.0f} ms, "
-          f"max {latencies[-1]:.0f} ms")
+    print(
+        f"  p50 {statistics.median(latencies):.0f} ms, p95 {latencies[int(0.95 * (len(latencies) - 1))]:.0f} ms, "
+        f"max {latencies[-1]:.0f} ms"
+    )
 
 
 def _ticket_pk(url: str) -> str:

@@ -417,3 +417,27 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return str(self.rating)
+
+
+class HallDevice(models.Model):
+    """A registered hall screen (kiosk or call display). It carries a long-lived cookie
+    set from its one-time registration link; no staff login runs on it."""
+
+    class Kind(models.TextChoices):
+        KIOSK = "kiosk", _("Ticket kiosk")
+        DISPLAY = "display", _("Call display")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=64)
+    token = models.CharField(
+        _("token"), max_length=43, unique=True, default=_new_token, editable=False
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("hall device")
+        verbose_name_plural = _("hall devices")
+
+    def __str__(self) -> str:
+        return self.name

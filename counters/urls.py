@@ -4,6 +4,7 @@ from counters import views
 
 app_name = "counters"
 urlpatterns = [
+    path("devices/<str:token>/register/", views.device_register, name="device_register"),
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/tickets/<int:ticket_id>/", views.ticket_print, name="ticket_print"),
     path("progress/", views.progress, name="progress"),

@@ -13,8 +13,14 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.models import ServiceItem
 from catalog.selectors import catalog_search, categories_with_items
 from counters import selectors, services
+from counters.devices import (
+    COOKIE_MAX_AGE,
+    DEVICE_COOKIE,
+    device_required,
+    hall_device_register,
+)
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
-from counters.models import Case, CaseDocument, Rating, Ticket, Window
+from counters.models import Case, CaseDocument, HallDevice, Rating, Ticket, Window
 from counters.uploads import upload_check
 from langzhong_si.qr import qr_svg
 from risk.selectors import case_progress_for_clerk
@@ -30,6 +36,7 @@ def _messages_from(request, error: ValidationError) -> None:
 # --- Kiosk and call display (public hall devices) ---------------------------------------
 
 
+@device_required(HallDevice.Kind.KIOSK)
 def kiosk(request):
     form = KioskTicketForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -55,6 +62,7 @@ def kiosk(request):
 
 
 @require_GET
+@device_required(HallDevice.Kind.KIOSK)
 def ticket_print(request, ticket_id: int):
     ticket = get_object_or_404(Ticket.objects.select_related("item", "window"), pk=ticket_id)
     page_url = request.build_absolute_uri(
@@ -72,11 +80,13 @@ def ticket_print(request, ticket_id: int):
 
 
 @require_GET
+@device_required(HallDevice.Kind.DISPLAY)
 def call_display(request):
     return render(request, "counters/call_display.html", _call_display_context())
 
 
 @require_GET
+@device_required(HallDevice.Kind.DISPLAY)
 def call_display_calls(request):
     return render(request, "counters/_call_display_calls.html", _call_display_context())
 
@@ -471,3 +481,19 @@ def follow_ups(request):
         "counters/follow_ups.html",
         {"follow_ups": selectors.open_follow_ups(), "today": timezone.localdate()},
     )
+
+
+def device_register(request, token: str):
+    """Opened once on a new kiosk or display screen: remembers the screen as that device."""
+    device = hall_device_register(token=token)
+    target = "counters:kiosk" if device.kind == HallDevice.Kind.KIOSK else "counters:call_display"
+    response = redirect(target)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device.token,
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return response

@@ -14,6 +14,7 @@ worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 echo
 echo "Background worker and beat running (log: var/worker.log)."
-echo "Open http://127.0.0.1:8000/  (kiosk: /kiosk/  call display: /display/)"
+echo "Open http://127.0.0.1:8000/ to sign in; the kiosk, call display and rating pads open"
+echo "from their links above (kept in var/demo-devices.txt)."
 echo
 .venv/bin/python manage.py runserver --insecure 127.0.0.1:8000

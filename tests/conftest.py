@@ -137,3 +137,17 @@ def _isolated_cache_and_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     yield
     cache.clear()
+
+
+@pytest.fixture
+def register_device(db):
+    """Make a test client (or return a cookie) count as a registered kiosk or display."""
+    from counters.devices import DEVICE_COOKIE
+    from counters.models import HallDevice
+
+    def register(client, kind="kiosk"):
+        device = HallDevice.objects.create(kind=kind, name=f"test {kind}")
+        client.cookies[DEVICE_COOKIE] = device.token
+        return device
+
+    return register

@@ -4,7 +4,7 @@ test-artifacts/ for a person to look at."""
 
 import pytest
 
-from counters.models import Rating
+from counters.models import HallDevice, Rating
 from risk.models import ReviewTask
 from tests.conftest import ARTIFACTS
 
@@ -28,7 +28,10 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     clerk.keyboard.press("F2")
     clerk.wait_for_selector(".state-card.state-ready")
 
+    kiosk_device = HallDevice.objects.create(kind="kiosk", name="kiosk")
+    display_device = HallDevice.objects.create(kind="display", name="display")
     kiosk = browser.new_page(viewport={"width": 1080, "height": 1920})
+    kiosk.goto(f"{live_server.url}/devices/{kiosk_device.token}/register/")
     kiosk.goto(f"{live_server.url}/kiosk/?category={hall.item.category.code}")
     kiosk.screenshot(path=ARTIFACTS / "kiosk.png", full_page=True)
     kiosk.click(f"button[name=item][value='{hall.item.pk}']")
@@ -36,7 +39,7 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     kiosk.screenshot(path=ARTIFACTS / "ticket.png")
 
     display = browser.new_page(viewport={"width": 1920, "height": 1080})
-    display.goto(f"{live_server.url}/display/")
+    display.goto(f"{live_server.url}/devices/{display_device.token}/register/")
     assert "A001" in display.inner_text(".display-current")
     display.screenshot(path=ARTIFACTS / "call-display.png")
 

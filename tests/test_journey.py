@@ -20,11 +20,12 @@ def _client_for(client_factory, user):
 
 
 def test_a_level_2_case_walks_from_kiosk_to_approval(
-    hall, client, django_capture_on_commit_callbacks
+    hall, client, django_capture_on_commit_callbacks, register_device
 ):
     from django.test import Client
 
     kiosk = Client()
+    register_device(kiosk, "kiosk")
     clerk = _client_for(Client, hall.li_na)
 
     clerk.post(reverse("counters:sign_on"), {"window": hall.window.pk})

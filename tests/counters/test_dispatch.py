@@ -74,7 +74,8 @@ def test_a_consultation_ticket_needs_no_item():
     assert ticket.queue == Queue.HALL
 
 
-def test_the_kiosk_refuses_a_bad_id_number_with_a_message(client):
+def test_the_kiosk_refuses_a_bad_id_number_with_a_message(client, register_device):
+    register_device(client, "kiosk")
     item = ItemFactory()
     response = client.post("/kiosk/", {"item": item.pk, "id_number": "110105194912310021"})
     assert response.status_code == 200
@@ -124,3 +125,19 @@ def test_the_sweep_pairs_a_ticket_left_waiting_beside_a_ready_window():
     ticket.refresh_from_db()
     assert (ticket.status, ticket.clerk) == (Ticket.Status.SERVING, clerk)
     assert services.hall_dispatch_sweep() == 0
+
+
+def test_kiosk_and_display_work_only_on_registered_devices(client):
+    from counters.models import HallDevice
+
+    assert client.get("/kiosk/").status_code == 403
+    assert client.get("/display/").status_code == 403
+    display = HallDevice.objects.create(kind="display", name="叫号屏")
+    response = client.get(f"/devices/{display.token}/register/")
+    assert response.status_code == 302 and response.cookies["hall_device"]["httponly"]
+    assert client.get("/display/").status_code == 200
+    assert client.get("/kiosk/").status_code == 403, "a display is not a kiosk"
+    display.enabled = False
+    display.save()
+    assert client.get("/display/").status_code == 403
+    assert client.get("/devices/not-a-token/register/").status_code == 403

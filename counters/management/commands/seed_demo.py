@@ -7,8 +7,9 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 
-from counters.models import Queue, Window
+from counters.models import HallDevice, Queue, Window
 from risk.models import Qualification
 from risk.services import qualification_grant
 from staff.roles import Role
@@ -79,9 +80,29 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {user:<12} {password}")
         else:
             self.stdout.write(f"Demo hall already seeded; logins are in {logins}")
+        devices = Path(settings.VAR_DIR) / "demo-devices.txt"
+        lines = [
+            f"{device.kind:<8} {device.name}: http://127.0.0.1:8000"
+            f"{reverse('counters:device_register', args=[device.token])}"
+            for device in HallDevice.objects.order_by("kind", "pk")
+        ] + [
+            f"pad      窗口 {window.number} 评价器: http://127.0.0.1:8000"
+            f"{reverse('counters:rating_pad', args=[window.rating_pad_token])}"
+            for window in Window.objects.order_by("number")
+        ]
+        devices.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        devices.chmod(0o600)
+        self.stdout.write(f"Hall devices: open each link once on its screen (kept in {devices}):")
+        for line in lines:
+            self.stdout.write(f"  {line}")
 
     @transaction.atomic
     def _seed(self) -> list[tuple[str, str]]:
+        for kind, name in (
+            (HallDevice.Kind.KIOSK, "大厅取号机 1"),
+            (HallDevice.Kind.DISPLAY, "叫号屏 1"),
+        ):
+            HallDevice.objects.get_or_create(kind=kind, name=name)
         for number, zone, queue in DEMO_WINDOWS:
             Window.objects.get_or_create(number=number, defaults={"zone": zone, "queue": queue})
         lead_group = Group.objects.get(name=Role.TEAM_LEAD.value)
