@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = _("Audit")
+
+    def ready(self):
+        from audit import tasks  # noqa: F401 - registers the Celery tasks

@@ -114,3 +114,14 @@ def audited_record_delete(*, instance: models.Model, reason: str, actor) -> None
             event_type="record.deleted", actor=actor, obj=instance, data={"reason": reason}
         )
         instance.delete()
+
+
+def audit_chain_head() -> dict | None:
+    head = AuditEvent.objects.order_by("-position").values("position", "hash").first()
+    return dict(head) if head else None
+
+
+def audit_head_matches(*, position: int, hash_: str) -> bool:
+    """An exported head still stands in the chain: rewriting the whole chain after the
+    export (recomputing every hash) changes the hash at that position."""
+    return AuditEvent.objects.filter(position=position, hash=hash_).exists()

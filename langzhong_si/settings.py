@@ -204,6 +204,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.review_tasks_warn_due_soon",
         "schedule": 300.0,
     },
+    "audit-head-export": {
+        "task": "audit.tasks.export_audit_head",
+        "schedule": crontab(minute=55, hour=23),
+    },
     "daily-seeds-rotate": {
         "task": "risk.tasks.daily_seeds_rotate",
         "schedule": crontab(minute="*/10"),

@@ -22,6 +22,19 @@ def redis_reachable() -> bool:
         return False
 
 
+def pytest_configure(config):
+    # Test-database flushes TRUNCATE every table; the audit table's trigger allows that
+    # only to sessions that ask for it explicitly.
+    from django.db.backends.signals import connection_created
+
+    def allow_flush(sender, connection, **kwargs):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET langzhong.allow_audit_truncate = 'on'")
+
+    connection_created.connect(allow_flush, weak=False)
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests that need PostgreSQL or Redis skip on a laptop without them, but in CI
     a missing service fails the run rather than silently skipping."""

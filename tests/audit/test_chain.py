@@ -14,6 +14,18 @@ def _three_events():
         audit_event_record(event_type="test.event", data={"n": n})
 
 
+def _as_database_administrator(sql: str, params=None) -> None:
+    """Tamper the way a database administrator could: switch the trigger off first."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Deferred foreign-key checks of this test's inserts would block ALTER TABLE.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+
+
 def test_an_untouched_chain_verifies():
     _three_events()
     assert audit_log_verify() is None
@@ -22,8 +34,9 @@ def test_an_untouched_chain_verifies():
 
 def test_it_names_the_row_whose_content_was_changed():
     _three_events()
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET event_type = 'forged' WHERE position = 2")
+    _as_database_administrator(
+        "UPDATE audit_auditevent SET event_type = 'forged' WHERE position = 2"
+    )
     broken = audit_log_verify()
     assert (broken.position, broken.reason) == (2, "content changed")
     with pytest.raises(CommandError, match="position 2"):
@@ -32,8 +45,7 @@ def test_it_names_the_row_whose_content_was_changed():
 
 def test_it_names_the_position_of_a_deleted_row():
     _three_events()
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent WHERE position = 2")
+    _as_database_administrator("DELETE FROM audit_auditevent WHERE position = 2")
     assert audit_log_verify().position == 2
 
 
@@ -58,3 +70,81 @@ def test_each_event_carries_the_request_id_and_source_ip(client, hall):
     assert event.request_id == "req-42"
     assert event.source_ip == "127.0.0.1"
     assert event.actor == hall.li_na
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_auditevent SET event_type = 'forged'",
+        "DELETE FROM audit_auditevent",
+        "TRUNCATE audit_auditevent",
+    ],
+    ids=["update", "delete", "truncate"],
+)
+def test_postgresql_refuses_changing_the_log(sql):
+    from django.db import InternalError, transaction
+
+    _three_events()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL langzhong.allow_audit_truncate = 'off'")
+    with (
+        pytest.raises(InternalError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    assert AuditEvent.objects.count() == 3
+
+
+def test_a_whole_chain_rewritten_after_an_export_is_caught(tmp_path):
+    from audit.services import audit_event_hash
+
+    _three_events()
+    call_command("export_audit_head", directory=str(tmp_path), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    head_file = next(tmp_path.glob("*.json"))
+    # Rewrite history and recompute every hash, so the chain itself verifies again.
+    events = list(AuditEvent.objects.order_by("position"))
+    _as_database_administrator(
+        "UPDATE audit_auditevent SET event_type = 'forged' WHERE position = 1"
+    )
+    previous = "0" * 64
+    for event in events:
+        event.refresh_from_db()
+        event.prev_hash = previous
+        event.hash = audit_event_hash(event)
+        _as_database_administrator(
+            "UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE position = %s",
+            [event.prev_hash, event.hash, event.position],
+        )
+        previous = event.hash
+    assert audit_log_verify() is None
+    with pytest.raises(CommandError, match="rewritten"):
+        call_command("verify_audit_log", head=[str(head_file)])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_concurrent_writers_leave_a_valid_chain():
+    import threading
+
+    from django.db import connections, transaction
+
+    def write(worker):
+        try:
+            for n in range(1000):
+                with transaction.atomic():
+                    audit_event_record(
+                        event_type="test.concurrent", data={"worker": worker, "n": n}
+                    )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AuditEvent.objects.count() == 8000
+    assert audit_log_verify() is None
