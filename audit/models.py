@@ -52,3 +52,57 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.position} {self.event_type}"
+
+
+class Finding(models.Model):
+    """Something continuous audit (a rule, or a random sample) puts in the auditors'
+    queue. Findings are never deleted; an auditor records a result and closes them."""
+
+    class Severity(models.TextChoices):
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+
+    class Result(models.TextChoices):
+        OPEN = "", _("Not yet inspected")
+        NO_ISSUE = "no_issue", _("No issue")
+        ERROR = "error", _("Error")
+        IRREGULARITY = "irregularity", _("Irregularity")
+
+    rule = models.CharField(_("rule"), max_length=48)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    case = models.ForeignKey(
+        "counters.Case", verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="findings",
+    )  # fmt: skip
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff member concerned"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="audit_findings",
+    )  # fmt: skip
+    evidence = models.JSONField(_("evidence"), default=dict)
+    # One finding per rule and object (and day for the nightly rules): re-running is harmless.
+    dedupe_key = models.CharField(_("deduplication key"), max_length=128, unique=True)
+    created_at = models.DateTimeField(_("found at"), auto_now_add=True)
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices, blank=True)
+    error_kind = models.CharField(_("kind of error"), max_length=64, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    inspected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("inspected by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )  # fmt: skip
+    inspected_at = models.DateTimeField(_("inspected at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit finding")
+        verbose_name_plural = _("audit findings")
+        ordering = ["result", "-created_at"]
+        indexes = [
+            # The auditors' queue: open findings, newest first.
+            models.Index(fields=["result", "-created_at"], name="audit_finding_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} #{self.pk}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit findings are never deleted")

@@ -125,3 +125,41 @@ def audit_head_matches(*, position: int, hash_: str) -> bool:
     """An exported head still stands in the chain: rewriting the whole chain after the
     export (recomputing every hash) changes the hash at that position."""
     return AuditEvent.objects.filter(position=position, hash=hash_).exists()
+
+
+def finding_inspect(
+    *, finding_id: int, auditor, result: str, error_kind: str = "", comment: str = ""
+):
+    """An auditor records the result of re-inspecting a finding or a sampled case, once."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.utils.translation import gettext as _
+
+    from audit.models import Finding
+    from staff.roles import Role
+    from staff.selectors import user_has_role
+
+    if not user_has_role(auditor, Role.AUDITOR):
+        raise PermissionDenied(_("Only an auditor records inspection results."))
+    if result not in (Finding.Result.NO_ISSUE, Finding.Result.ERROR, Finding.Result.IRREGULARITY):
+        raise ValidationError(_("Choose a result."), code="result")
+    if result == Finding.Result.ERROR and not error_kind.strip():
+        raise ValidationError(_("Name the kind of error."), code="error_kind")
+    with transaction.atomic(durable=True):
+        finding = Finding.objects.select_for_update().get(pk=finding_id)
+        if finding.result:
+            raise ValidationError(_("This finding has already been inspected."), code="done")
+        finding.result = result
+        finding.error_kind = error_kind.strip()[:64]
+        finding.comment = comment.strip()
+        finding.inspected_by = auditor
+        finding.inspected_at = timezone.now()
+        finding.save(
+            update_fields=["result", "error_kind", "comment", "inspected_by", "inspected_at"]
+        )
+        audit_event_record(
+            event_type="audit.inspected",
+            actor=auditor,
+            obj=finding,
+            data={"result": result, "error_kind": finding.error_kind},
+        )
+    return finding

@@ -25,7 +25,7 @@ from counters.models import (
     Ticket,
     Window,
 )
-from counters.transitions import case_transition
+from counters.transitions import case_audit_schedule, case_transition
 from counters.uploads import content_digest, upload_storage_name
 from langzhong_si.identity import (
     id_number_birth_date,
@@ -583,6 +583,7 @@ def case_accept(
         )
         if status == Case.Status.IN_REVIEW:
             review_step_open(case=case, step=1)
+        case_audit_schedule(case)
     return case
 
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from counters.models import Case
+from outbox.services import outbox_enqueue
 from risk.models import ReviewTask
 
 S = Case.Status
@@ -50,7 +51,21 @@ def case_transition(
         obj=case,
         data={"from": source, "to": to, "step": case.current_step, **(data or {})},
     )
+    case_audit_schedule(case)
     return case
+
+
+FINISHED_STATES = {S.FINISHED, S.APPROVED, S.REJECTED, S.FORWARDED}
+
+
+def case_audit_schedule(case: Case) -> None:
+    """Continuous audit: every finished case is checked by the rules, after commit."""
+    if case.status in FINISHED_STATES:
+        outbox_enqueue(
+            task_name="audit.tasks.case_audit",
+            kwargs={"case_id": case.pk},
+            dedupe_key=f"case-audit:{case.pk}",
+        )
 
 
 def _chain_complete(case: Case) -> bool:

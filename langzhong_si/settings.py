@@ -204,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.review_tasks_warn_due_soon",
         "schedule": 300.0,
     },
+    "audit-nightly": {"task": "audit.tasks.nightly_audit", "schedule": crontab(minute=30, hour=23)},
     "audit-head-export": {
         "task": "audit.tasks.export_audit_head",
         "schedule": crontab(minute=55, hour=23),
@@ -234,6 +235,13 @@ DEFERRED_MATERIALS_DAYS = env_int("DEFERRED_MATERIALS_DAYS", 5, minimum=1)
 # 好差评 follow-ups of a bad rating: callback and written reply, in working days.
 FOLLOW_UP_CALLBACK_DAYS = env_int("FOLLOW_UP_CALLBACK_DAYS", 1, minimum=1)
 FOLLOW_UP_REPLY_DAYS = env_int("FOLLOW_UP_REPLY_DAYS", 15, minimum=1)
+# Share of finished cases drawn for manual re-inspection, by risk level 0-3 (percent).
+AUDIT_SAMPLE_RATES = {
+    level: int(percent) / 100
+    for level, percent in enumerate(env_list("AUDIT_SAMPLE_RATES", ["5", "10", "20", "50"]))
+}
+if len(AUDIT_SAMPLE_RATES) != 4:
+    raise ImproperlyConfigured("AUDIT_SAMPLE_RATES needs four percentages, for levels 0-3")
 # Dotted path of the SMS gateway class (see langzhong_si/sms.py); the default only logs.
 SMS_GATEWAY = env_str("SMS_GATEWAY", "langzhong_si.sms.LoggingSmsGateway")
 # Key for keyed hashes (look-ups) and encryption of personal data at rest.

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("counters.urls")),
     path("", include("staff.urls")),
+    path("", include("audit.urls")),
     path("", include("risk.urls")),
 ]
 

@@ -13,4 +13,8 @@ def home(request):
         return redirect("counters:workbench")
     if Role.REVIEWER in roles or Role.APPROVER in roles:
         return redirect("risk:inbox")
+    if Role.AUDITOR in roles:
+        return redirect("audit:finding_queue")
+    if Role.WINDOW_LEAD in roles:
+        return redirect("counters:lead_queue")
     return render(request, "home.html")

@@ -28,3 +28,9 @@ def draw_choice_index(*, seed_hex: str, message: bytes, pool_size: int) -> int:
         raise ValueError("cannot draw from an empty pool")
     digest = hmac.new(bytes.fromhex(seed_hex), message, hashlib.sha256).digest()
     return int.from_bytes(digest, "big") % pool_size
+
+
+def sample_fraction(*, seed_hex: str, subject: str) -> float:
+    """A verifiable number in [0, 1) for a sampling decision about `subject`."""
+    digest = hmac.new(bytes.fromhex(seed_hex), f"sample|{subject}".encode(), hashlib.sha256)
+    return int.from_bytes(digest.digest()[:8], "big") / 2**64

@@ -1,0 +1,166 @@
+"""Continuous audit (综合稽核): rules run on every finished case and nightly over the day,
+and a verifiable random sample of finished cases for manual re-inspection. Everything
+found lands in the auditors' queue as a Finding."""
+
+import datetime
+import json
+import statistics
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from audit.models import AuditEvent, Finding
+from audit.services import audit_event_record
+
+FINISHED = ("finished", "approved", "rejected", "forwarded")
+CASE_AUDIT_TASK = "audit.tasks.case_audit"
+
+
+def _find(*, rule: str, severity: str, key: str, evidence: dict, case=None, subject=None) -> bool:
+    """Record a finding once (the key makes re-runs harmless); True if it is new."""
+    evidence = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
+    try:
+        with transaction.atomic():
+            finding = Finding.objects.create(
+                rule=rule, severity=severity, case=case, subject=subject, evidence=evidence,
+                dedupe_key=f"{rule}:{key}"[:128],
+            )  # fmt: skip
+            audit_event_record(
+                event_type="audit.finding", obj=finding, data={"rule": rule, "severity": severity}
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def case_audit(*, case_id: int) -> list[str]:
+    """Run the per-case rules and the sampling draw on one finished case."""
+    from counters.models import Case
+    from risk.models import ReviewTask
+
+    case = Case.objects.select_related("item").get(pk=case_id)
+    if case.status not in FINISHED:
+        return []
+    missing = [r["name"] for r in case.checklist if r["required"] and not r["received"]]
+    chain = [case.handler_id] + list(
+        ReviewTask.objects.filter(case=case, review_round=case.review_round)
+        .exclude(assignee=None)
+        .exclude(status=ReviewTask.Status.EXPIRED)
+        .values_list("assignee_id", flat=True)
+    )
+    pair = Case.objects.filter(
+        handler_id=case.handler_id,
+        applicant_id_digest=case.applicant_id_digest,
+        accepted_at__gte=case.accepted_at - timedelta(days=30),
+        accepted_at__lte=case.accepted_at,
+    ).count()
+    late = bool(case.finished_at) and timezone.localdate(case.finished_at) > case.due_date
+    checks = [
+        # (rule, severity, fires, key, evidence, staff member concerned)
+        ("material_missing", "high", bool(missing) and case.deferred_due is None,
+         f"case:{case.pk}", {"missing": missing, "status": case.status}, None),
+        ("finished_late", "medium", late, f"case:{case.pk}",
+         {"due": case.due_date, "finished": case.finished_at}, None),
+        ("chain_not_distinct", "high", len(chain) != len(set(chain)), f"case:{case.pk}",
+         {"chain": chain}, None),
+        ("repeated_pair", "medium", pair >= 3,
+         f"pair:{case.handler_id}:{case.applicant_id_digest[:16]}:{case.accepted_at:%Y%m}",
+         {"cases_in_30_days": pair}, case.handler),
+    ]  # fmt: skip
+    fired = [
+        rule
+        for rule, severity, fires, key, evidence, subject in checks
+        if fires
+        and _find(
+            rule=rule, severity=severity, key=key, case=case, subject=subject, evidence=evidence
+        )  # fmt: skip
+    ]
+    if _sample(case):
+        fired.append("sample")
+    return fired
+
+
+def _sample(case) -> bool:
+    """Select the case for re-inspection with its level's probability, drawn from the
+    day's committed seed so an auditor can recompute the choice after the reveal."""
+    from langzhong_si.identity import personal_data_decrypt
+    from risk.draws import sample_fraction
+    from risk.models import DailySeed
+    from risk.services import daily_seed_commit
+
+    if AuditEvent.objects.filter(event_type="audit.sampled", object_id=str(case.pk)).exists():
+        return False
+    day = timezone.localdate()
+    daily_seed_commit(day=day)
+    seed = personal_data_decrypt(DailySeed.objects.get(day=day).seed)
+    value = sample_fraction(seed_hex=seed, subject=f"case:{case.pk}")
+    rate = settings.AUDIT_SAMPLE_RATES[case.risk_level]
+    selected = value < rate
+    with transaction.atomic():
+        audit_event_record(
+            event_type="audit.sampled",
+            obj=case,
+            data={"day": day, "value": round(value, 12), "rate": rate, "selected": selected},
+        )
+    if selected:
+        _find(rule="sample", severity="low", key=f"case:{case.pk}", case=case,
+              evidence={"rate": rate, "value": round(value, 12), "day": day})  # fmt: skip
+    return selected
+
+
+def nightly_audit(*, day: datetime.date | None = None) -> int:
+    """The day-level rules: no-show rates, actions outside office hours, re-taking."""
+    from counters.calendar import OFFICE_SESSIONS, is_working_day
+    from counters.models import Ticket
+
+    day = day or timezone.localdate()
+    fired = 0
+    tickets = Ticket.objects.filter(service_date=day, clerk__isnull=False)
+    rates = {
+        row["clerk"]: row["no_show"] / row["total"]
+        for row in tickets.values("clerk").annotate(
+            total=Count("pk"), no_show=Count("pk", filter=Q(status=Ticket.Status.NO_SHOW))
+        )
+        if row["total"] >= 5
+    }
+    if len(rates) >= 3:
+        typical = statistics.median(rates.values())
+        for clerk_id, rate in rates.items():
+            if rate >= max(3 * typical, 0.2):
+                fired += _find(
+                    rule="no_show_rate",
+                    severity="medium",
+                    key=f"{day}:{clerk_id}",
+                    subject=_user(clerk_id),
+                    evidence={"rate": round(rate, 3), "median": round(typical, 3)},
+                )
+    for ticket in Ticket.objects.filter(service_date=day, flagged_retake=True):
+        evidence = {"ticket": ticket.display_number, "cancelled": ticket.earlier_cancellations}
+        fired += _find(
+            rule="repeated_retake", severity="medium", key=f"ticket:{ticket.pk}", evidence=evidence
+        )
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    staff_events = AuditEvent.objects.filter(
+        occurred_at__gte=start, occurred_at__lt=start + timedelta(days=1), actor__isnull=False
+    ).exclude(event_type__startswith="audit.")
+    for event in staff_events.iterator():
+        local = timezone.localtime(event.occurred_at)
+        inside = is_working_day(local.date()) and any(
+            opens <= local.time() <= closes for opens, closes in OFFICE_SESSIONS
+        )
+        if not inside:
+            fired += _find(rule="outside_office_hours", severity="low",
+                           key=f"{day}:{event.actor_id}", subject=event.actor,
+                           evidence={"first_event": event.position, "at": local.isoformat(),
+                                     "type": event.event_type})  # fmt: skip
+    return fired
+
+
+def _user(user_id: int):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(pk=user_id)

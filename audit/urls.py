@@ -1,0 +1,9 @@
+from django.urls import path
+
+from audit import views
+
+app_name = "audit"
+urlpatterns = [
+    path("audit/findings/", views.finding_queue, name="finding_queue"),
+    path("audit/findings/<int:finding_id>/", views.finding_detail, name="finding_detail"),
+]

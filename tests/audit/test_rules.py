@@ -1,0 +1,195 @@
+"""Continuous audit: each rule fires on a crafted case and stays silent on a clean one;
+sampling follows its rates; auditors record results; findings are never deleted."""
+
+import datetime
+import math
+import secrets
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from audit.models import AuditEvent, Finding
+from audit.rules import case_audit, nightly_audit
+from audit.services import finding_inspect
+from counters.models import Case, Ticket
+from langzhong_si.identity import id_number_digest
+from risk.draws import sample_fraction
+from risk.models import ReviewTask
+from staff.roles import Role
+from tests.factories import make_id_number, make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_sampling(settings):
+    settings.AUDIT_SAMPLE_RATES = {0: 0, 1: 0, 2: 0, 3: 0}
+
+
+def _case(
+    hall, *, status="approved", received=True, days_late=0, digest=None, accepted=None, **extra
+):
+    now = timezone.now()
+    accepted = accepted or now
+    return Case.objects.create(
+        number=f"T{Case.objects.count():011d}",
+        item=hall.item,
+        guide_snapshot={},
+        risk_level=2,
+        applicant_name="王",
+        applicant_id_encrypted="",
+        applicant_id_digest=digest or id_number_digest(make_id_number()),
+        applicant_id_masked="",
+        handler=hall.li_na,
+        checklist=[
+            {
+                "material_id": hall.material.pk,
+                "name": "居民身份证",
+                "required": True,
+                "is_key": True,
+                "received": received,
+            }
+        ],  # fmt: skip
+        status=status,
+        review_round=1,
+        current_step=2,
+        accepted_at=accepted,
+        due_date=timezone.localdate(accepted),
+        finished_at=now + datetime.timedelta(days=days_late),
+        **extra,
+    )
+
+
+def _rules(case):
+    return set(case_audit(case_id=case.pk))
+
+
+def test_a_clean_case_raises_nothing(hall):
+    case = _case(hall)
+    ReviewTask.objects.create(
+        case=case, review_round=1, step=1, role="review", status="approved", assignee=hall.zhou
+    )
+    assert _rules(case) == set()
+
+
+def test_a_missing_required_material_without_deferral_is_found(hall):
+    assert _rules(_case(hall, received=False)) == {"material_missing"}
+
+
+def test_a_case_finished_after_its_date_is_found(hall):
+    assert _rules(_case(hall, days_late=3)) == {"finished_late"}
+
+
+def test_a_chain_with_a_repeated_person_is_found(hall):
+    case = _case(hall)
+    ReviewTask.objects.create(
+        case=case, review_round=1, step=1, role="review", status="approved", assignee=hall.li_na
+    )
+    assert _rules(case) == {"chain_not_distinct"}
+
+
+def test_the_same_clerk_and_applicant_three_times_in_30_days_is_found(hall):
+    digest = id_number_digest(make_id_number())
+    for days_ago in (20, 10):
+        _case(hall, digest=digest, accepted=timezone.now() - datetime.timedelta(days=days_ago))
+    assert _rules(_case(hall, digest=digest)) == {"repeated_pair"}
+
+
+def test_rules_skip_unfinished_cases_and_never_double_a_finding(hall):
+    assert _rules(_case(hall, status="in_review", received=False)) == set()
+    case = _case(hall, received=False)
+    case_audit(case_id=case.pk)
+    case_audit(case_id=case.pk)
+    assert Finding.objects.filter(case=case).count() == 1
+
+
+def test_nightly_rules_find_high_no_show_rates_and_repeated_retaking(hall, django_user_model):
+    from tests.factories import ItemFactory, WindowFactory
+
+    today = timezone.localdate()
+    clerks = [make_staff(Role.CLERK) for _ in range(3)]
+    window = WindowFactory(number=20)
+    for index, clerk in enumerate(clerks):
+        for n in range(10):
+            Ticket.objects.create(
+                service_date=today, queue="A", sequence=index * 100 + n, item=ItemFactory(),
+                issued_at=timezone.now(), clerk=clerk, window=window,
+                status="no_show" if (index == 0 and n < 6) or n == 0 else "done",
+            )  # fmt: skip
+    Ticket.objects.create(service_date=today, queue="A", sequence=999, issued_at=timezone.now(),
+                          flagged_retake=True, earlier_cancellations=2)  # fmt: skip
+    nightly_audit(day=today)
+    assert set(Finding.objects.values_list("rule", flat=True)) >= {
+        "no_show_rate",
+        "repeated_retake",
+    }
+    assert Finding.objects.get(rule="no_show_rate").subject == clerks[0]
+
+
+def test_sampling_selects_each_level_at_its_rate():
+    """Over 20,000 cases the selected share stays within 4 standard deviations."""
+    seed = secrets.token_hex(32)
+    values = [sample_fraction(seed_hex=seed, subject=f"case:{n}") for n in range(20_000)]
+    for rate in (0.05, 0.10, 0.20, 0.50):
+        selected = sum(value < rate for value in values)
+        sigma = math.sqrt(20_000 * rate * (1 - rate))
+        assert abs(selected - 20_000 * rate) < 4 * sigma, (rate, selected)
+
+
+def test_a_sampled_case_is_queued_and_its_draw_recorded(hall, settings):
+    settings.AUDIT_SAMPLE_RATES = {0: 1, 1: 1, 2: 1, 3: 1}
+    case = _case(hall)
+    assert "sample" in _rules(case)
+    event = AuditEvent.objects.get(event_type="audit.sampled", object_id=str(case.pk))
+    assert event.data["selected"] is True and event.data["rate"] == 1
+    assert Finding.objects.get(rule="sample").case == case
+
+
+def test_a_finished_case_is_audited_after_commit(
+    hall, settings, django_capture_on_commit_callbacks
+):
+    from counters import services
+    from tests.factories import ItemFactory, MaterialFactory
+
+    settings.AUDIT_SAMPLE_RATES = {0: 1, 1: 1, 2: 1, 3: 1}
+    item = ItemFactory(risk_level=0, promised_days=0)
+    material = MaterialFactory(item=item)
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    services.window_declare_ready(clerk=hall.li_na)
+    services.ticket_issue(item=item)
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.case_accept(
+            clerk=hall.li_na,
+            item_id=item.pk,
+            applicant_name="王",
+            id_number=make_id_number(),
+            received_material_ids={material.pk},
+        )
+    assert case.status == Case.Status.FINISHED
+    assert Finding.objects.filter(case=case, rule="sample").exists()
+
+
+def test_only_an_auditor_records_a_result_once_and_nobody_deletes_a_finding(hall):
+    auditor = make_staff(Role.AUDITOR)
+    case = _case(hall, received=False)
+    case_audit(case_id=case.pk)
+    finding = Finding.objects.get()
+    with pytest.raises(PermissionDenied):
+        finding_inspect(finding_id=finding.pk, auditor=hall.li_na, result="no_issue")
+    with pytest.raises(ValidationError):
+        finding_inspect(finding_id=finding.pk, auditor=auditor, result="error")
+    finding_inspect(finding_id=finding.pk, auditor=auditor, result="error", error_kind="材料缺失")
+    with pytest.raises(ValidationError):
+        finding_inspect(finding_id=finding.pk, auditor=auditor, result="no_issue")
+    with pytest.raises(PermissionError):
+        finding.delete()
+    assert Finding.objects.count() == 1
+
+
+def test_the_auditor_queue_shows_findings_to_auditors_only(hall, client):
+    case_audit(case_id=_case(hall, received=False).pk)
+    client.force_login(hall.li_na)
+    assert client.get("/audit/findings/").status_code == 403
+    client.force_login(make_staff(Role.AUDITOR))
+    assert "material_missing" in client.get("/audit/findings/").content.decode()
