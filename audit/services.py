@@ -163,3 +163,13 @@ def finding_inspect(
             data={"result": result, "error_kind": finding.error_kind},
         )
     return finding
+
+
+def case_archive_exported(*, case, viewer) -> None:
+    with transaction.atomic():
+        audit_event_record(
+            event_type="personal_data.archive_exported",
+            actor=viewer,
+            obj=case,
+            data={"case": case.number},
+        )

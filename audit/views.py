@@ -1,9 +1,10 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
 from audit import selectors, services
+from audit.archive import case_archive_zip
 from audit.models import Finding
 from staff.decorators import role_required
 from staff.roles import Role
@@ -37,3 +38,20 @@ def finding_detail(request, finding_id: int):
     return render(
         request, "audit/finding.html", {"finding": finding, "results": Finding.Result.choices[1:]}
     )
+
+
+@role_required(Role.AUDITOR, Role.TEAM_LEAD)
+def case_archive(request, case_id: int):
+    """Download one case's e-archive; the export is itself a personal-data access event."""
+    from counters.models import Case
+
+    try:
+        case = Case.objects.select_related("item", "handler__staff_profile").get(pk=case_id)
+    except Case.DoesNotExist:
+        raise Http404 from None
+    data = case_archive_zip(case)
+    services.case_archive_exported(case=case, viewer=request.user)
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{case.number}.zip"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

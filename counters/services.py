@@ -32,6 +32,7 @@ from langzhong_si.identity import (
     id_number_digest,
     id_number_mask,
     id_number_validate,
+    personal_data_decrypt,
     personal_data_encrypt,
 )
 from risk.models import Draw
@@ -597,7 +598,9 @@ class VettedScan:
 
 
 def _case_document_store(*, case: Case, scan: VettedScan, clerk) -> CaseDocument:
-    name = default_storage.save(upload_storage_name(scan.content_type), ContentFile(scan.content))
+    name = default_storage.save(
+        upload_storage_name(scan.content, scan.content_type), ContentFile(scan.content)
+    )
     document = CaseDocument.objects.create(
         case=case,
         material_name=scan.material_name[:128],
@@ -723,3 +726,21 @@ def follow_up_record(
             event_type="follow_up.updated", actor=lead, obj=follow_up, data={"fields": changed}
         )
     return follow_up
+
+
+def case_id_number_reveal(*, case: Case, viewer, reason: str) -> str:
+    """The full ID number, for a stated reason, logged with viewer and citizen."""
+    reason = reason.strip()
+    if len(reason) < 2:
+        raise ValidationError(_("State why you need the full ID number."), code="reason")
+    allowed = case.handler_id == viewer.pk or user_has_role(viewer, Role.AUDITOR)
+    if not allowed:
+        raise PermissionDenied(_("Only the handling clerk or an auditor may see the full number."))
+    with transaction.atomic():
+        audit_event_record(
+            event_type="personal_data.id_revealed",
+            actor=viewer,
+            obj=case,
+            data={"case": case.number, "reason": reason, "applicant": case.applicant_id_digest},
+        )
+    return personal_data_decrypt(case.applicant_id_encrypted)

@@ -2,7 +2,6 @@
 
 import hashlib
 import io
-import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -62,8 +61,10 @@ def _image_check(content: bytes, name: str) -> None:
         )
 
 
-def upload_storage_name(content_type: str) -> str:
-    return f"scans/{secrets.token_hex(16)}.{_EXTENSIONS[content_type]}"
+def upload_storage_name(content: bytes, content_type: str) -> str:
+    """Content-addressed: the name is the file's SHA-256, which reveals nothing of the
+    citizen or the original file name and proves the bytes have not changed."""
+    return f"scans/{content_digest(content)}.{_EXTENSIONS[content_type]}"
 
 
 def content_digest(content: bytes) -> str:

@@ -497,3 +497,23 @@ def device_register(request, token: str):
         secure=request.is_secure(),
     )
     return response
+
+
+@require_POST
+@login_required
+def case_reveal_id(request, case_id: int):
+    case = get_object_or_404(Case.objects.select_related("item"), pk=case_id)
+    try:
+        number = services.case_id_number_reveal(
+            case=case, viewer=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as error:
+        return render(
+            request,
+            "counters/id_reveal.html",
+            {"case": case, "error": " ".join(error.messages)},
+            status=400,
+        )
+    response = render(request, "counters/id_reveal.html", {"case": case, "number": number})
+    response["Cache-Control"] = "no-store"
+    return response
