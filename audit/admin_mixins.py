@@ -17,6 +17,12 @@ class ReasonAdmin(SimpleHistoryAdmin):
 
     form = ReasonForm
 
+    def get_actions(self, request):
+        # "Delete selected" is a bulk delete: it would bypass reasons and row history.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def record_save(self, *, instance, reason, actor):
         audited_record_save(instance=instance, reason=reason, actor=actor)
 

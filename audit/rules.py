@@ -138,6 +138,7 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
                     subject=_user(clerk_id),
                     evidence={"rate": round(rate, 3), "median": round(typical, 3)},
                 )
+    fired += _decision_outliers(day)
     for ticket in Ticket.objects.filter(service_date=day, flagged_retake=True):
         evidence = {"ticket": ticket.display_number, "cancelled": ticket.earlier_cancellations}
         fired += _find(
@@ -157,6 +158,52 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
                            key=f"{day}:{event.actor_id}", subject=event.actor,
                            evidence={"first_event": event.position, "at": local.isoformat(),
                                      "type": event.event_type})  # fmt: skip
+    return fired
+
+
+def _decision_outliers(day: datetime.date) -> int:
+    """Reviewers and approvers far from their peers over 30 days: approving everything
+    while peers return some, or deciding in a fifth of the peers' typical time."""
+    from risk.models import ReviewTask
+
+    start = timezone.make_aware(
+        datetime.datetime.combine(day - timedelta(days=30), datetime.time.min)
+    )
+    decided = ReviewTask.objects.filter(
+        decided_at__gte=start,
+        assigned_at__isnull=False,
+        status__in=[
+            ReviewTask.Status.APPROVED,
+            ReviewTask.Status.RETURNED,
+            ReviewTask.Status.REJECTED,
+        ],
+    ).values_list("assignee_id", "status", "assigned_at", "decided_at")
+    people: dict[int, list] = {}
+    for assignee, status, assigned, decided_at in decided:
+        people.setdefault(assignee, []).append(
+            (status == ReviewTask.Status.APPROVED, (decided_at - assigned).total_seconds())
+        )
+    stats = {
+        person: (sum(ok for ok, _ in rows) / len(rows), statistics.median(s for _, s in rows))
+        for person, rows in people.items()
+        if len(rows) >= 10
+    }
+    if len(stats) < 3:
+        return 0
+    fired = 0
+    for person, (rate, seconds) in stats.items():
+        peers = [value for other, value in stats.items() if other != person]
+        peer_rate = statistics.median(r for r, _ in peers)
+        peer_seconds = statistics.median(s for _, s in peers)
+        if (rate == 1.0 and peer_rate < 0.9) or seconds < 0.2 * peer_seconds:
+            fired += _find(
+                rule="decision_outlier",
+                severity="medium",
+                key=f"{day}:{person}",
+                subject=_user(person),
+                evidence={"approval_rate": round(rate, 3), "median_seconds": round(seconds),
+                          "peer_rate": round(peer_rate, 3), "peer_seconds": round(peer_seconds)},
+            )  # fmt: skip
     return fired
 
 

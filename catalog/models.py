@@ -2,11 +2,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from audit.bulk import AuditedManager
+
 
 class InsuranceCategory(models.Model):
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=64)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -73,6 +76,7 @@ class ServiceItem(models.Model):
     # Name, code and pinyin initials (of the name and its common abbreviations), so
     # "ylbx" finds 养老保险 and "sbk" finds 社保卡 items; kept by catalog.services.
     search_text = models.TextField(_("search text"), blank=True, editable=False)
+    objects = AuditedManager()
     history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
@@ -111,6 +115,7 @@ class Material(models.Model):
     is_key = models.BooleanField(_("key material"), default=True)
     notes = models.CharField(_("notes"), max_length=256, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:

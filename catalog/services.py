@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.bulk import bulk_writes_allowed
 from audit.services import audit_event_record, audited_record_save
 from catalog.models import InsuranceCategory, Material, ServiceItem
 from catalog.search import search_text_for
@@ -233,7 +234,9 @@ def service_item_reindex(*, item: ServiceItem) -> None:
     """Refresh the search text after an edit outside the import (the admin)."""
     text = search_text_for(code=item.code, name=item.name)
     if item.search_text != text:
-        ServiceItem.objects.filter(pk=item.pk).update(search_text=text)
+        # search_text is derived and kept out of the row history on purpose.
+        with bulk_writes_allowed():
+            ServiceItem.objects.filter(pk=item.pk).update(search_text=text)
         item.search_text = text
 
 

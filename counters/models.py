@@ -5,6 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from audit.bulk import AuditedManager
+
 
 class Queue(models.TextChoices):
     HALL = "A", _("Comprehensive counter")
@@ -71,6 +73,7 @@ class Window(models.Model):
     rating_pad_token = models.CharField(
         _("rating pad token"), max_length=43, unique=True, default=_new_token, editable=False
     )
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -174,6 +177,7 @@ class Ticket(models.Model):
         related_name="+",
     )
     recall_count = models.PositiveSmallIntegerField(_("recalls"), default=0)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -263,6 +267,7 @@ class Case(models.Model):
     deferred_due = models.DateField(_("materials due"), null=True, blank=True)
     due_date = models.DateField(_("promised completion date"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -327,6 +332,7 @@ class CaseDocument(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -409,6 +415,7 @@ class FollowUp(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:

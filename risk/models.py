@@ -3,6 +3,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from audit.bulk import AuditedManager
+
 
 class StepRole(models.TextChoices):
     REVIEW = "review", _("Review")
@@ -113,6 +115,7 @@ class ReviewTask(models.Model):
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -159,6 +162,7 @@ class RiskPolicy(models.Model):
     step_hours = models.PositiveSmallIntegerField(
         _("time limit per step (office hours)"), default=4
     )
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -190,6 +194,7 @@ class ItemRiskPolicy(models.Model):
     step_hours = models.PositiveSmallIntegerField(
         _("time limit per step (office hours)"), default=4
     )
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -228,6 +233,7 @@ class Qualification(models.Model):
     reason = models.CharField(_("reason"), max_length=200)
     granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -262,6 +268,7 @@ class LeavePeriod(models.Model):
     start = models.DateField(_("first day"))
     end = models.DateField(_("last day"))
     reason = models.CharField(_("reason"), max_length=100, blank=True)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
@@ -288,6 +295,7 @@ class StaffRelative(models.Model):
     id_number_digest = models.CharField(_("relative's ID digest"), max_length=64)
     relation = models.CharField(_("relation"), max_length=32)
     declared_at = models.DateTimeField(_("declared at"), auto_now_add=True)
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:

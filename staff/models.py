@@ -3,6 +3,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from audit.bulk import AuditedManager
+
 
 class StaffProfile(models.Model):
     class Availability(models.TextChoices):
@@ -28,6 +30,7 @@ class StaffProfile(models.Model):
         choices=Availability.choices,
         default=Availability.ON_DUTY,
     )
+    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:

@@ -193,3 +193,24 @@ def test_the_auditor_queue_shows_findings_to_auditors_only(hall, client):
     assert client.get("/audit/findings/").status_code == 403
     client.force_login(make_staff(Role.AUDITOR))
     assert "material_missing" in client.get("/audit/findings/").content.decode()
+
+
+def test_a_reviewer_who_approves_everything_at_once_is_found(hall):
+    from datetime import timedelta
+
+    reviewers = [make_staff(Role.REVIEWER, review_level=3) for _ in range(3)]
+    now = timezone.now()
+    for index, reviewer in enumerate(reviewers):
+        for n in range(10):
+            rubber_stamp = index == 0
+            took = timedelta(seconds=20 if rubber_stamp else 3600)
+            ReviewTask.objects.create(
+                case=_case(hall, status="in_review"), review_round=1, step=1, role="review",
+                assignee=reviewer, assigned_at=now - timedelta(hours=2),
+                decided_at=now - timedelta(hours=2) + took,
+                status="approved" if rubber_stamp or n % 3 else "returned",
+            )  # fmt: skip
+    nightly_audit(day=timezone.localdate())
+    finding = Finding.objects.get(rule="decision_outlier")
+    assert finding.subject == reviewers[0]
+    assert finding.evidence["approval_rate"] == 1.0

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import get_resolver
 from django.utils import timezone
 
+from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from counters import services
 from counters.calendar import working_days_after
@@ -124,9 +125,11 @@ def test_only_non_key_materials_may_be_deferred(
 def test_a_deferral_past_its_date_ends_the_case_with_an_audit_event(clerk_at_window, hall):
     MaterialFactory(item=hall.item, name="劳动合同", is_key=False)
     case = _accept(clerk_at_window, hall.item, {hall.material.pk}, defer=True)
-    Case.objects.filter(pk=case.pk).update(
-        deferred_due=timezone.localdate() - datetime.timedelta(days=1)
-    )
+    # Crafting the scenario directly in the database, past the services.
+    with bulk_writes_allowed():
+        Case.objects.filter(pk=case.pk).update(
+            deferred_due=timezone.localdate() - datetime.timedelta(days=1)
+        )
     assert services.cases_deferral_expire() == 1
     case.refresh_from_db()
     assert case.status == Case.Status.ENDED_UNSUPPLIED
