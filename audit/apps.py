@@ -7,4 +7,4 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit")
 
     def ready(self):
-        from audit import tasks  # noqa: F401 - registers the Celery tasks
+        from audit import signals, tasks  # noqa: F401 - registers receivers and Celery tasks

@@ -148,3 +148,18 @@ def test_eight_concurrent_writers_leave_a_valid_chain():
         thread.join()
     assert AuditEvent.objects.count() == 8000
     assert audit_log_verify() is None
+
+
+def test_sign_ins_sign_outs_and_failures_are_events_without_the_password(client, hall):
+    client.post("/login/", {"username": hall.li_na.username, "password": "wrong-Pass-1"})
+    client.post("/login/", {"username": hall.li_na.username, "password": "Demo-pass-123"})
+    client.post("/logout/")
+    kinds = list(
+        AuditEvent.objects.filter(event_type__startswith="auth.").values_list(
+            "event_type", flat=True
+        )
+    )
+    assert kinds == ["auth.sign_in_failed", "auth.signed_in", "auth.signed_out"]
+    failed = AuditEvent.objects.get(event_type="auth.sign_in_failed")
+    assert failed.data == {"username": hall.li_na.username} and failed.source_ip == "127.0.0.1"
+    assert "wrong-Pass-1" not in str(list(AuditEvent.objects.values_list("data", flat=True)))

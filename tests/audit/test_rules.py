@@ -214,3 +214,19 @@ def test_a_reviewer_who_approves_everything_at_once_is_found(hall):
     finding = Finding.objects.get(rule="decision_outlier")
     assert finding.subject == reviewers[0]
     assert finding.evidence["approval_rate"] == 1.0
+
+
+def test_nightly_rules_stay_silent_on_an_ordinary_day(hall):
+    from tests.factories import ItemFactory, WindowFactory
+
+    day = timezone.localdate() - datetime.timedelta(days=7)
+    window = WindowFactory(number=21)
+    for index, clerk in enumerate(make_staff(Role.CLERK) for _ in range(3)):
+        for n in range(10):
+            Ticket.objects.create(
+                service_date=day, queue="A", sequence=index * 100 + n, item=ItemFactory(),
+                issued_at=timezone.now(), clerk=clerk, window=window,
+                status="no_show" if n == 0 else "done",
+            )  # fmt: skip
+    assert nightly_audit(day=day) == 0
+    assert not Finding.objects.exists()
