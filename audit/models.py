@@ -69,6 +69,18 @@ class Finding(models.Model):
         ERROR = "error", _("Error")
         IRREGULARITY = "irregularity", _("Irregularity")
 
+    RULE_LABELS = {
+        "material_missing": _("Required material missing without 容缺"),
+        "finished_late": _("Finished after its promised date"),
+        "chain_not_distinct": _("The chain is not distinct people"),
+        "repeated_pair": _("Same clerk and applicant 3+ times in 30 days"),
+        "no_show_rate": _("No-show rate far above peers'"),
+        "decision_outlier": _("Review decisions far from peers'"),
+        "outside_office_hours": _("Action outside office hours"),
+        "repeated_retake": _("Repeated cancel and re-take"),
+        "sample": _("Random sample for re-inspection"),
+    }
+
     rule = models.CharField(_("rule"), max_length=48)
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     case = models.ForeignKey(
@@ -106,3 +118,7 @@ class Finding(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit findings are never deleted")
+
+    @property
+    def rule_label(self) -> str:
+        return str(self.RULE_LABELS.get(self.rule, self.rule))

@@ -192,7 +192,7 @@ def test_the_auditor_queue_shows_findings_to_auditors_only(hall, client):
     client.force_login(hall.li_na)
     assert client.get("/audit/findings/").status_code == 403
     client.force_login(make_staff(Role.AUDITOR))
-    assert "material_missing" in client.get("/audit/findings/").content.decode()
+    assert "缺少必需材料且无容缺记录" in client.get("/audit/findings/").content.decode()
 
 
 def test_a_reviewer_who_approves_everything_at_once_is_found(hall):
