@@ -3,7 +3,6 @@ sampling follows its rates; auditors record results; findings are never deleted.
 
 import datetime
 import math
-import secrets
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -129,7 +128,7 @@ def test_nightly_rules_find_high_no_show_rates_and_repeated_retaking(hall, djang
 
 def test_sampling_selects_each_level_at_its_rate():
     """Over 20,000 cases the selected share stays within 4 standard deviations."""
-    seed = secrets.token_hex(32)
+    seed = "a7" * 32  # a fixed, injected seed: the test is deterministic
     values = [sample_fraction(seed_hex=seed, subject=f"case:{n}") for n in range(20_000)]
     for rate in (0.05, 0.10, 0.20, 0.50):
         selected = sum(value < rate for value in values)

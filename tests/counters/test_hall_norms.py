@@ -194,11 +194,9 @@ def test_deadlines_skip_the_national_day_holiday_and_count_an_adjusted_saturday(
 
 
 def test_the_clerk_draw_is_uniform_over_10000_calls_among_equally_ready_clerks():
-    import secrets
-
     clerks = list(range(101, 107))
     counts = dict.fromkeys(clerks, 0)
-    seed, day = secrets.token_hex(32), datetime.date(2026, 11, 27)
+    seed, day = "5e" * 32, datetime.date(2026, 11, 27)  # a fixed, injected seed
     for number in range(1, 10_001):
         message = draw_message(day=day, number=number, purpose="ticket_dispatch",
                                subject=f"ticket:{number}", pool=clerks)  # fmt: skip

@@ -210,11 +210,9 @@ def test_the_seed_commitment_is_logged_before_the_first_draw(
 def test_the_choice_is_uniform_over_equally_eligible_people():
     """Chi-square over 10,000 draws among 8 people: the statistic stays below the
     0.1% critical value for 7 degrees of freedom (24.32)."""
-    import secrets
-
     pool = list(range(1, 9))
     counts = dict.fromkeys(pool, 0)
-    seed = secrets.token_hex(32)
+    seed = "a7" * 32  # a fixed, injected seed: the test is deterministic
     day = datetime.date(2026, 11, 27)
     for number in range(1, 10_001):
         message = draw_message(day=day, number=number, purpose="review", subject="s", pool=pool)
