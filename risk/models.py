@@ -153,16 +153,24 @@ class ReviewTask(models.Model):
         return f"{self.case_id}/{self.review_round}/{self.step}/{self.attempt}"
 
 
-class RiskPolicy(models.Model):
-    """The chain after the clerk for one risk level, and each step's time limit in
-    office hours. Defaults follow DOMAIN.md; the team lead edits them with a reason."""
+class ChainPolicy(models.Model):
+    """A review chain: the steps after the clerk and each step's limit in office hours."""
 
-    level = models.PositiveSmallIntegerField(_("risk level"), unique=True)
     steps = models.JSONField(_("steps after the clerk"))
     step_hours = models.PositiveSmallIntegerField(
         _("time limit per step (office hours)"), default=4
     )
     objects = AuditedManager()
+
+    class Meta:
+        abstract = True
+
+
+class RiskPolicy(ChainPolicy):
+    """The chain after the clerk for one risk level, and each step's time limit in
+    office hours. Defaults follow DOMAIN.md; the team lead edits them with a reason."""
+
+    level = models.PositiveSmallIntegerField(_("risk level"), unique=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -180,7 +188,7 @@ class RiskPolicy(models.Model):
         return str(self.level)
 
 
-class ItemRiskPolicy(models.Model):
+class ItemRiskPolicy(ChainPolicy):
     """A per-item override of its level's chain (e.g. a level-2 item that also needs
     a second approval)."""
 
@@ -190,11 +198,6 @@ class ItemRiskPolicy(models.Model):
         on_delete=models.CASCADE,
         related_name="risk_policy",
     )
-    steps = models.JSONField(_("steps after the clerk"))
-    step_hours = models.PositiveSmallIntegerField(
-        _("time limit per step (office hours)"), default=4
-    )
-    objects = AuditedManager()
     history = HistoricalRecords()
 
     class Meta:
