@@ -180,6 +180,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_QUEUE_DIR / "out"),
         "data_folder_out": str(_QUEUE_DIR / "out"),
         "processed_folder": str(_QUEUE_DIR / "processed"),
+        # Exchange tables; kombu's default is ./control in whatever directory we run from.
+        "control_folder": str(_QUEUE_DIR / "control"),
         "store_processed": False,
     }
 else:
