@@ -111,6 +111,8 @@ class Finding(models.Model):
         indexes = [
             # The auditors' queue: open findings, newest first.
             models.Index(fields=["result", "-created_at"], name="audit_finding_queue_idx"),
+            # Period reports: findings raised in a date range.
+            models.Index(fields=["created_at"], name="audit_finding_created_idx"),
         ]
 
     def __str__(self) -> str:

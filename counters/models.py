@@ -201,6 +201,8 @@ class Ticket(models.Model):
                 name="counters_ticket_waiting_idx",
                 condition=models.Q(status="waiting"),
             ),
+            # Staff evaluation: the services a clerk called in a period.
+            models.Index(fields=["called_at"], name="counters_ticket_called_idx"),
         ]
 
     def __str__(self) -> str:
@@ -287,6 +289,20 @@ class Case(models.Model):
             models.Index(fields=["applicant_id_digest"], name="counters_case_applicant_idx"),
             # The clerk's own recent cases.
             models.Index(fields=["handler", "-accepted_at"], name="counters_case_handler_idx"),
+            # Period reports: the cases accepted in a date range.
+            models.Index(fields=["accepted_at"], name="counters_case_accepted_idx"),
+            # The one-visit figure: did this citizen get a notice for this item before?
+            models.Index(
+                fields=["applicant_id_digest", "item", "accepted_at"],
+                name="counters_case_notice_idx",
+                condition=models.Q(status="notified"),
+            ),
+            # The live view: open cases past their promised date.
+            models.Index(
+                fields=["due_date"],
+                name="counters_case_open_due_idx",
+                condition=models.Q(status__in=["in_review", "returned", "awaiting_materials"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -389,6 +405,10 @@ class Rating(models.Model):
                 condition=models.Q(level__gte=3) | ~models.Q(reason=""),
                 name="counters_rating_bad_has_reason",
             ),
+        ]
+        indexes = [
+            # Period reports and evaluation: the ratings given in a date range.
+            models.Index(fields=["created_at"], name="counters_rating_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "catalog",
     "counters",
     "risk",
+    "evaluation",
 ]
 
 MIDDLEWARE = [

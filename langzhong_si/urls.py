@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("staff.urls")),
     path("", include("audit.urls")),
     path("", include("risk.urls")),
+    path("", include("evaluation.urls")),
 ]
 
 if settings.DEBUG:

@@ -15,6 +15,8 @@ def home(request):
         return redirect("risk:inbox")
     if Role.AUDITOR in roles:
         return redirect("audit:finding_queue")
+    if Role.TEAM_LEAD in roles:
+        return redirect("evaluation:dashboard")
     if Role.WINDOW_LEAD in roles:
         return redirect("counters:lead_queue")
     return render(request, "home.html")

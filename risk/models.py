@@ -147,6 +147,15 @@ class ReviewTask(models.Model):
             models.Index(
                 fields=["due_at"], name="risk_task_open_due_idx", condition=models.Q(status="open")
             ),
+            # The live view: tasks still waiting for a person or a decision.
+            models.Index(
+                fields=["created_at"],
+                name="risk_task_unfinished_idx",
+                condition=models.Q(status__in=["awaiting_draw", "open"]),
+            ),
+            # Period reports and evaluation: tasks created / decided in a date range.
+            models.Index(fields=["created_at"], name="risk_task_created_idx"),
+            models.Index(fields=["decided_at"], name="risk_task_decided_idx"),
         ]
 
     def __str__(self) -> str:

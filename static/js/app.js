@@ -67,4 +67,43 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.id === "calls") announce(event.target);
   });
+  // Report charts: <canvas data-chart="key" data-chart-type="bar|line"> drawn from the
+  // page's <script type="application/json" id="chart-data"> (no inline script).
+  var palette = ["#0b3d91", "#e07b00", "#198754", "#6f42c1", "#b02a37", "#0aa2c0"];
+  function drawCharts() {
+    var source = document.getElementById("chart-data");
+    if (!source || typeof window.Chart === "undefined") return;
+    var data = JSON.parse(source.textContent);
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var chart = data[canvas.getAttribute("data-chart")];
+      if (!chart) return;
+      var type = canvas.getAttribute("data-chart-type") || "bar";
+      new window.Chart(canvas, {
+        type: type,
+        data: {
+          labels: chart.labels,
+          datasets: chart.series.map(function (series, index) {
+            return {
+              label: series.label,
+              data: series.data,
+              backgroundColor: palette[index % palette.length],
+              borderColor: palette[index % palette.length],
+              tension: 0.2
+            };
+          })
+        },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          indexAxis: canvas.hasAttribute("data-chart-horizontal") ? "y" : "x",
+          plugins: { legend: { display: chart.series.length > 1 } },
+          scales: {
+            y: { beginAtZero: true, ticks: { precision: 0 } },
+            x: { beginAtZero: true, ticks: { precision: 0 } }
+          }
+        }
+      });
+    });
+  }
+  window.addEventListener("load", drawCharts);
 })();

@@ -24,11 +24,14 @@ DEMO_STAFF = [
         )
     ],
     ("reviewer1", "周建国", "S001", [Role.REVIEWER, Role.APPROVER], 3, 3, "审核审批组"),
-    ("reviewer2", "吴秀英", "S002", [Role.REVIEWER, Role.APPROVER], 3, 2, "审核审批组"),
+    ("reviewer2", "吴秀英", "S002", [Role.REVIEWER, Role.APPROVER], 3, 3, "审核审批组"),
     ("reviewer3", "郑海燕", "S003", [Role.REVIEWER], 2, 0, "审核审批组"),
     ("reviewer4", "孙志强", "S004", [Role.REVIEWER], 1, 0, "审核审批组"),
     ("approver1", "马玉兰", "S005", [Role.APPROVER], 0, 3, "审核审批组"),
     ("approver2", "朱文斌", "S006", [Role.REVIEWER, Role.APPROVER], 2, 2, "审核审批组"),
+    # Agency leadership: the second approval of level-3 cases (lump sums, death benefits).
+    ("leader1", "蒲永强", "S007", [Role.APPROVER], 0, 3, "局领导"),
+    ("leader2", "杜春梅", "S008", [Role.APPROVER], 0, 3, "局领导"),
     ("teamlead", "何志明", "L001", [Role.TEAM_LEAD], 0, 0, "柜员团队"),
     ("windowlead", "高红梅", "L002", [Role.WINDOW_LEAD], 0, 0, "综合受理区"),
     ("auditor", "罗晓东", "A001", [Role.AUDITOR], 0, 0, "稽核组"),
@@ -105,7 +108,7 @@ class Command(BaseCommand):
             HallDevice.objects.get_or_create(kind=kind, name=name)
         for number, zone, queue in DEMO_WINDOWS:
             Window.objects.get_or_create(number=number, defaults={"zone": zone, "queue": queue})
-        lead_group = Group.objects.get(name=Role.TEAM_LEAD.value)
+        lead_group, _created = Group.objects.get_or_create(name=Role.TEAM_LEAD.value)
         lead_group.permissions.add(*Permission.objects.filter(codename__in=TEAM_LEAD_PERMISSIONS))
         users = get_user_model().objects
         created = []

@@ -1,0 +1,44 @@
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_event_record
+from evaluation.models import COMPONENTS, EvaluationWeights
+from staff.roles import Role
+from staff.selectors import user_has_role
+
+
+def evaluation_weights_set(*, lead, weights: dict[str, int], reason: str) -> EvaluationWeights:
+    """The team lead sets the composite score's weights: whole numbers adding up to 100,
+    with a reason. The previous weights stay on record."""
+    if not user_has_role(lead, Role.TEAM_LEAD):
+        raise PermissionDenied(_("Only the team lead sets the evaluation weights."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for the change."), code="reason")
+    values = {}
+    for name in COMPONENTS:
+        try:
+            values[name] = int(weights.get(name, ""))
+        except (TypeError, ValueError) as error:
+            raise ValidationError(_("Each weight is a whole number."), code="weight") from error
+        if not 0 <= values[name] <= 100:
+            raise ValidationError(_("Each weight is between 0 and 100."), code="weight")
+    if sum(values.values()) != 100:
+        raise ValidationError(
+            _("The weights add up to %(total)d; they must add up to 100.")
+            % {"total": sum(values.values())},
+            code="sum",
+        )
+    with transaction.atomic(durable=True):
+        row = EvaluationWeights.objects.create(
+            **values, set_by=lead, set_at=timezone.now(), reason=reason
+        )
+        audit_event_record(
+            event_type="evaluation.weights_set",
+            actor=lead,
+            obj=row,
+            data={**values, "reason": reason},
+        )
+    return row
