@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -55,3 +56,33 @@ def case_archive(request, case_id: int):
     response["Content-Disposition"] = f'attachment; filename="{case.number}.zip"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@role_required(Role.AUDIT_ADMINISTRATOR)
+def audit_log(request):
+    """The audit administrator reads the tamper-evident log (and nothing else); the
+    system and security administrators cannot open it."""
+    try:
+        before = int(request.GET.get("before") or 0) or None
+    except ValueError:
+        before = None
+    event_type = request.GET.get("type", "").strip()[:64]
+    events = selectors.audit_log_page(event_type=event_type, before=before)
+    with transaction.atomic():  # reading the log is itself on the record
+        services.audit_event_record(
+            event_type="audit.log_read",
+            actor=request.user,
+            data={"type": event_type, "before": before, "verify": bool(request.GET.get("verify"))},
+        )
+    return render(
+        request,
+        "audit/log.html",
+        {
+            "events": events,
+            "event_type": event_type,
+            "next_before": events[-1].position if len(events) == 100 else None,
+            "head": services.audit_chain_head(),
+            "broken": services.audit_log_verify() if request.GET.get("verify") else None,
+            "verified": bool(request.GET.get("verify")),
+        },
+    )

@@ -6,6 +6,7 @@ embedded default: a SQLite file under var/ and a Celery broker that needs no ser
 only by variables: DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS, DEBUG, ...
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
@@ -57,10 +62,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "staff.middleware.AccountSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "langzhong_si.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: turns a lockout into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "langzhong_si.urls"
@@ -110,17 +120,56 @@ CACHES = {
 }
 
 # --- Auth ---------------------------------------------------------------------------------
+# CHECKLIST 1: 8+ characters, 3 of 4 classes, not one of the last 5, changed every 90 days.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 8, minimum=8)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "staff.passwords.CharacterClassesValidator", "OPTIONS": {"minimum": 3}},
+    {
+        "NAME": "staff.passwords.PasswordHistoryValidator",
+        "OPTIONS": {"count": env_int("PASSWORD_HISTORY", 5, minimum=1)},
+    },
 ]
+PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 90, minimum=1)
+# CHECKLIST 2: 5 failed sign-ins lock the account for 30 minutes (django-axes), or until
+# the security administrator unlocks it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+# Lockout is per account, not per address: every counter PC of a hall shares one NAT
+# address, and one clerk's typos must not lock the whole hall out.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_LOCKOUT_CALLABLE = "staff.views.locked_out"
+AXES_VERBOSE = False
+# CHECKLIST 4: these roles confirm every sign-in with a TOTP code (django-otp).
+TWO_FACTOR_ROLES = env_list(
+    "TWO_FACTOR_ROLES",
+    [
+        "system_administrator",
+        "security_administrator",
+        "audit_administrator",
+        "team_lead",
+        "approver",
+    ],
+)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Langzhong SI")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 20 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: each request extends the session
+# CHECKLIST 3: however active, a session ends this long after sign-in.
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")

@@ -15,6 +15,12 @@ def home(request):
         return redirect("risk:inbox")
     if Role.AUDITOR in roles:
         return redirect("audit:finding_queue")
+    if Role.SECURITY_ADMINISTRATOR in roles:
+        return redirect("staff:security")
+    if Role.AUDIT_ADMINISTRATOR in roles:
+        return redirect("audit:audit_log")
+    if Role.SYSTEM_ADMINISTRATOR in roles and request.user.is_staff:
+        return redirect("admin:index")
     if Role.TEAM_LEAD in roles:
         return redirect("evaluation:dashboard")
     if Role.WINDOW_LEAD in roles:

@@ -72,3 +72,25 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class PasswordRecord(models.Model):
+    """A password a staff member has set (its hash only): for "no reuse of the last
+    five" and for the 90-day change. Written by the password validator's hook."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="password_records",
+    )
+    password_hash = models.CharField(_("password hash"), max_length=128)
+    set_at = models.DateTimeField(_("set at"))
+
+    class Meta:
+        verbose_name = _("password record")
+        verbose_name_plural = _("password records")
+        indexes = [models.Index(fields=["user", "-set_at"], name="staff_password_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.set_at:%Y-%m-%d}"

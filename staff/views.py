@@ -1,9 +1,19 @@
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from staff.selectors import recent_notifications
-from staff.services import notifications_mark_read
+from langzhong_si.qr import qr_svg
+from staff import services
+from staff.decorators import role_required
+from staff.roles import Role
+from staff.selectors import locked_accounts, recent_notifications, sign_in_history
 
 
 @login_required
@@ -18,5 +28,103 @@ def notifications(request):
 @require_POST
 @login_required
 def notifications_read(request):
-    notifications_mark_read(recipient=request.user)
+    services.notifications_mark_read(recipient=request.user)
     return redirect("staff:notifications")
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse_lazy("home")
+
+
+@login_required
+def two_factor(request):
+    """Second step of signing in: the code from the person's authenticator app; on the
+    first sign-in, the app is enrolled from the QR code shown here."""
+    if request.user.is_verified():
+        return redirect(_next_url(request))
+    device = services.second_factor_device(request.user)
+    if request.method == "POST":
+        if services.second_factor_verify(request=request, code=request.POST.get("code", "")):
+            return redirect(_next_url(request))
+        messages.error(request, _("That code is not right (or has expired). Try the current one."))
+    return render(
+        request,
+        "staff/two_factor.html",
+        {
+            "enrolling": not device.confirmed,
+            "qr": qr_svg(device.config_url).decode() if not device.confirmed else "",
+            "secret": _base32(device.bin_key) if not device.confirmed else "",
+            "next": _next_url(request),
+        },
+    )
+
+
+def _base32(key: bytes) -> str:
+    import base64
+
+    text = base64.b32encode(key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "staff/password_change.html"
+    success_url = reverse_lazy("staff:account")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password has been changed."))
+        return response
+
+
+@login_required
+def account(request):
+    return render(request, "staff/account.html", {"history": sign_in_history(request.user)})
+
+
+@role_required(Role.SECURITY_ADMINISTRATOR)
+def security(request):
+    """The security administrator's desk: roles, lockouts and second factors."""
+    if request.method == "POST":
+        users = get_user_model().objects
+        action = request.POST.get("action", "")
+        try:
+            if action == "unlock":
+                services.account_unlock(
+                    username=request.POST.get("username", ""), unlocked_by=request.user
+                )
+                messages.success(request, _("The account is unlocked."))
+            else:
+                user = users.get(username=request.POST.get("username", ""))
+                if action in ("grant", "revoke"):
+                    role = Role(request.POST.get("role", ""))
+                    if action == "grant":
+                        services.role_grant(user=user, role=role, granted_by=request.user)
+                    else:
+                        services.role_revoke(user=user, role=role, revoked_by=request.user)
+                    messages.success(request, _("The roles are updated."))
+                elif action == "reset_second_factor":
+                    services.second_factor_reset(user=user, reset_by=request.user)
+                    messages.success(request, _("The authenticator is removed; they enrol again."))
+        except get_user_model().DoesNotExist:
+            messages.error(request, _("No such user."))
+        except ValueError:
+            messages.error(request, _("Choose a role."))
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, error.messages[0] if hasattr(error, "messages") else str(error))
+        return redirect("staff:security")
+    return render(
+        request,
+        "staff/security.html",
+        {"locked": locked_accounts(), "roles": Role.choices},
+    )
+
+
+def locked_out(request, credentials=None, *args, **kwargs):
+    """django-axes's lockout page (AXES_LOCKOUT_CALLABLE)."""
+    from django.conf import settings
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)

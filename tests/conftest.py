@@ -164,3 +164,21 @@ def register_device(db):
         return device
 
     return register
+
+
+def browser_sign_in(browser, live_server, user, viewport=(1440, 900)):
+    """Sign in through the real form; a role that needs a second factor enrols the
+    authenticator from the page and types its current code, as a person would."""
+    from tests.factories import totp_code
+
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "Demo-pass-123")
+    page.click("form button.btn-primary")
+    page.wait_for_load_state("load")
+    if "/account/two-factor/" in page.url:
+        page.fill("#id_code", totp_code(user))
+        page.click("form button.btn-primary")
+        page.wait_for_load_state("load")
+    return page

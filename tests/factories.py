@@ -86,3 +86,32 @@ class WindowFactory(factory.django.DjangoModelFactory):
 
 def today():
     return timezone.localdate()
+
+
+def sign_in(client, user):
+    """Sign a test client in as `user`, confirming the second factor as the person
+    would with their authenticator when their role needs one."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from staff.selectors import needs_second_factor
+
+    client.force_login(user)
+    if needs_second_factor(user):
+        device, _created = TOTPDevice.objects.get_or_create(
+            user=user, defaults={"name": "authenticator", "confirmed": True}
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return user
+
+
+def totp_code(user) -> str:
+    """The code the person's authenticator app shows now."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user).order_by("-pk").first()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"

@@ -6,22 +6,13 @@ import pytest
 
 from counters.models import HallDevice, Rating
 from risk.models import ReviewTask
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, browser_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _sign_in(browser, live_server, user, viewport=(1440, 900)):
-    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "Demo-pass-123")
-    page.click("form button.btn-primary")
-    return page
-
-
 def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, live_server, hall):
-    clerk = _sign_in(browser, live_server, hall.li_na)
+    clerk = browser_sign_in(browser, live_server, hall.li_na)
     clerk.click(f"button[name=window][value='{hall.window.pk}']")
     clerk.wait_for_selector("[data-shortcut=F2]")
     clerk.wait_for_load_state("load")  # the shortcut handler is a deferred script
@@ -76,7 +67,7 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     for step, person in ((1, hall.zhou), (2, hall.ma)):
         task = ReviewTask.objects.get(step=step)
         assert task.assignee == person
-        page = _sign_in(browser, live_server, person)
+        page = browser_sign_in(browser, live_server, person)
         page.goto(f"{live_server.url}/inbox/tasks/{task.pk}/")
         assert "李娜" not in page.content()
         page.screenshot(path=ARTIFACTS / f"task-step-{step}.png", full_page=True)

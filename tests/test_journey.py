@@ -8,14 +8,14 @@ from django.urls import reverse
 
 from counters.models import Case, Ticket
 from risk.models import Draw, ReviewTask
-from tests.factories import make_id_number
+from tests.factories import make_id_number, sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 def _client_for(client_factory, user):
     client = client_factory()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 
@@ -97,7 +97,7 @@ def test_the_clerk_sees_under_review_but_not_who_was_drawn(
             id_number=make_id_number(),
             received_material_ids={hall.material.pk},
         )
-    client.force_login(hall.li_na)
+    sign_in(client, hall.li_na)
     page = client.get(reverse("counters:case_detail", args=[case.pk])).content.decode()
     assert "周建国" not in page and hall.zhou.username not in page
 
@@ -119,7 +119,7 @@ def test_a_reviewer_cannot_open_a_task_drawn_for_someone_else(
             received_material_ids={hall.material.pk},
         )
     task = ReviewTask.objects.get()
-    client.force_login(hall.sun)
+    sign_in(client, hall.sun)
     assert client.get(reverse("risk:task_detail", args=[task.pk])).status_code == 404
     response = client.post(reverse("risk:task_decide", args=[task.pk]), {"decision": "approve"})
     assert response.status_code == 404

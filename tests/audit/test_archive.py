@@ -8,7 +8,7 @@ import pytest
 from audit.models import AuditEvent
 from counters import services
 from staff.roles import Role
-from tests.factories import make_id_number, make_staff
+from tests.factories import make_id_number, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_a_case_archive_manifest_matches_its_files_byte_for_byte(
     document = case.documents.get()
     assert document.file.name.startswith(f"scans/{hashlib.sha256(PDF).hexdigest()}")
 
-    client.force_login(hall.li_na)
+    sign_in(client, hall.li_na)
     assert client.get(f"/audit/cases/{case.pk}/archive.zip").status_code == 403
     client.force_login(make_staff(Role.AUDITOR))
     response = client.get(f"/audit/cases/{case.pk}/archive.zip")
@@ -70,7 +70,7 @@ def test_revealing_a_full_id_number_needs_a_reason_and_is_logged(
             id_number=id_number,
             received_material_ids={hall.material.pk},
         )
-    client.force_login(hall.li_na)
+    sign_in(client, hall.li_na)
     page = client.get(f"/counter/cases/{case.pk}/").content.decode()
     assert id_number not in page and case.applicant_id_masked in page
     assert client.post(f"/cases/{case.pk}/reveal-id/", {"reason": ""}).status_code == 400
@@ -78,5 +78,5 @@ def test_revealing_a_full_id_number_needs_a_reason_and_is_logged(
     assert id_number in shown.content.decode()
     event = AuditEvent.objects.get(event_type="personal_data.id_revealed")
     assert (event.actor, event.data["reason"]) == (hall.li_na, "核对户籍信息")
-    client.force_login(hall.zhou)
+    sign_in(client, hall.zhou)
     assert client.post(f"/cases/{case.pk}/reveal-id/", {"reason": "想看"}).status_code == 403

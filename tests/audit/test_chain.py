@@ -5,6 +5,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_log_verify
+from tests.factories import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_it_names_a_row_inserted_with_a_forged_predecessor():
 
 
 def test_each_event_carries_the_request_id_and_source_ip(client, hall):
-    client.force_login(hall.li_na)
+    sign_in(client, hall.li_na)
     client.post("/counter/sign-on/", {"window": hall.window.pk}, HTTP_X_REQUEST_ID="req-42")
     event = AuditEvent.objects.get(event_type="window.signed_on")
     assert event.request_id == "req-42"

@@ -16,7 +16,7 @@ from langzhong_si.identity import id_number_digest
 from risk.draws import sample_fraction
 from risk.models import ReviewTask
 from staff.roles import Role
-from tests.factories import make_id_number, make_staff
+from tests.factories import make_id_number, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -188,7 +188,7 @@ def test_only_an_auditor_records_a_result_once_and_nobody_deletes_a_finding(hall
 
 def test_the_auditor_queue_shows_findings_to_auditors_only(hall, client):
     case_audit(case_id=_case(hall, received=False).pk)
-    client.force_login(hall.li_na)
+    sign_in(client, hall.li_na)
     assert client.get("/audit/findings/").status_code == 403
     client.force_login(make_staff(Role.AUDITOR))
     assert "缺少必需材料且无容缺记录" in client.get("/audit/findings/").content.decode()

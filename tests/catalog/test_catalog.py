@@ -10,6 +10,7 @@ from catalog.models import Material, ServiceItem
 from catalog.selectors import catalog_export_sheets, catalog_search
 from catalog.services import catalog_import
 from catalog.spreadsheets import CatalogSheets, catalog_file_read, catalog_file_write
+from tests.factories import sign_in
 
 pytestmark = pytest.mark.django_db
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "catalog"
@@ -185,7 +186,7 @@ def test_an_admin_edit_needs_a_reason_and_keeps_it_in_history(catalog, client, d
     lead.user_permissions.add(
         *Permission.objects.filter(codename__in=["change_serviceitem", "view_serviceitem"])
     )
-    client.force_login(lead)
+    sign_in(client, lead)
     item = ServiceItem.objects.get(code="SYBX-001")
     url = f"/admin/catalog/serviceitem/{item.pk}/change/"
     form = client.get(url).context["adminform"].form

@@ -14,7 +14,14 @@ from counters.calendar import working_days_after
 from counters.models import Case, FollowUp, Rating, Ticket, Window
 from risk.draws import draw_choice_index, draw_message
 from staff.roles import Role
-from tests.factories import ItemFactory, MaterialFactory, WindowFactory, make_id_number, make_staff
+from tests.factories import (
+    ItemFactory,
+    MaterialFactory,
+    WindowFactory,
+    make_id_number,
+    make_staff,
+    sign_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +216,7 @@ def test_the_clerk_draw_is_uniform_over_10000_calls_among_equally_ready_clerks()
 def test_no_endpoint_lets_a_clerk_take_a_chosen_ticket(client, clerk_at_window, hall):
     first = services.ticket_issue(item=hall.item)
     chosen = services.ticket_issue(item=hall.item)
-    client.force_login(clerk_at_window)
+    sign_in(client, clerk_at_window)
     routes = [_route(p) for p in _patterns(get_resolver())]
     for route in routes:
         if "<" in route or route.startswith(("admin", "api/schema", "api/docs", "i18n", "logout")):

@@ -8,7 +8,7 @@ from audit.models import AuditEvent
 from counters import services
 from counters.models import CaseDocument
 from risk import services as risk_services
-from tests.factories import make_id_number
+from tests.factories import make_id_number, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def _png(width=20, height=20) -> bytes:
 
 
 def _intake(client, hall, files):
-    client.force_login(hall.li_na)
+    sign_in(client, hall.li_na)
     client.post("/counter/sign-on/", {"window": hall.window.pk})
     client.post("/counter/ready/")
     services.ticket_issue(item=hall.item)
@@ -80,7 +80,7 @@ def test_scans_are_stored_under_random_names_and_served_only_to_the_chain(
     assert "身份证" not in documents[0].file.name
     task = risk_services.review_task_draw(task_id=documents[0].case.tasks.get().pk)
 
-    client.force_login(task.assignee)
+    sign_in(client, task.assignee)
     page = client.get(f"/inbox/tasks/{task.pk}/").content.decode()
     assert f"/files/{documents[0].pk}/" in page
     download = client.get(f"/files/{documents[0].pk}/")
@@ -89,7 +89,7 @@ def test_scans_are_stored_under_random_names_and_served_only_to_the_chain(
     assert download["X-Content-Type-Options"] == "nosniff"
     assert AuditEvent.objects.filter(event_type="personal_data.document_viewed").count() == 1
 
-    client.force_login(hall.sun)
+    sign_in(client, hall.sun)
     assert client.get(f"/files/{documents[0].pk}/").status_code == 404
 
 
@@ -123,7 +123,7 @@ def test_the_one_time_notice_lists_exactly_the_missing_materials(client, hall):
 
     extra = Material.objects.create(item=hall.item, name="解除劳动关系证明", is_key=True)
     optional = Material.objects.create(item=hall.item, name="照片", required=False, is_key=False)
-    client.force_login(hall.li_na)
+    sign_in(client, hall.li_na)
     client.post("/counter/sign-on/", {"window": hall.window.pk})
     client.post("/counter/ready/")
     services.ticket_issue(item=hall.item)

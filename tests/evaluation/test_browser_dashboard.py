@@ -4,7 +4,7 @@ and a printed sheet. Screenshots go to test-artifacts/ for a person to judge."""
 import pytest
 
 from staff.roles import Role
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, browser_sign_in
 from tests.factories import make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -12,11 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_the_team_lead_reads_the_hall_the_report_and_the_evaluation(browser, live_server, week):
     lead = make_staff(Role.TEAM_LEAD, name="何志明")
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", lead.username)
-    page.fill("#id_password", "Demo-pass-123")
-    page.click("form button.btn-primary")
+    page = browser_sign_in(browser, live_server, lead)
     page.wait_for_selector("[data-testid=window-1]")
     assert "李娜" in page.inner_text("[data-testid=window-1]")
     page.screenshot(path=ARTIFACTS / "lead-live-hall.png", full_page=True)

@@ -12,7 +12,7 @@ from evaluation.models import EvaluationWeights
 from evaluation.selectors import period_report
 from staff.roles import Role
 from tests.evaluation.conftest import WEEK
-from tests.factories import make_staff
+from tests.factories import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ WEEK_QUERY = {"from": "2026-03-02", "to": "2026-03-06"}
 @pytest.fixture
 def lead(client):
     user = make_staff(Role.TEAM_LEAD, name="何志明")
-    client.force_login(user)
+    sign_in(client, user)
     return user
 
 
@@ -44,7 +44,7 @@ def test_the_live_view_runs_a_fixed_number_of_queries(
     client, lead, week, django_assert_max_num_queries
 ):
     client.get(reverse("evaluation:dashboard_live"))  # warm the session and role caches
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         client.get(reverse("evaluation:dashboard_live"))
 
 
@@ -76,13 +76,13 @@ def test_a_bad_date_gives_a_message_and_this_month(client, lead):
 
 
 def test_a_clerk_cannot_open_the_dashboard_or_the_reports(client, week):
-    client.force_login(week.hall.li_na)
+    sign_in(client, week.hall.li_na)
     for name in ("evaluation:dashboard", "evaluation:report", "evaluation:report_export"):
         assert client.get(reverse(name)).status_code == 403
 
 
 def test_a_clerk_sees_only_her_own_evaluation_sheet(client, week):
-    client.force_login(week.hall.li_na)
+    sign_in(client, week.hall.li_na)
     response = client.get(reverse("evaluation:evaluation_list"), {"month": "2026-03"})
     own = reverse("evaluation:evaluation_sheet", args=[week.hall.li_na.pk])
     assert response.status_code == 302 and response.url.startswith(own)
@@ -97,7 +97,7 @@ def test_a_clerk_sees_only_her_own_evaluation_sheet(client, week):
 
 def test_a_window_lead_sees_the_clerks_of_her_zone_only(client, week):
     lead = make_staff(Role.WINDOW_LEAD, window_team="综合受理区")
-    client.force_login(lead)
+    sign_in(client, lead)
     html = client.get(reverse("evaluation:evaluation_list"), {"month": "2026-03"}).content
     assert "李娜" in html.decode() and "王磊" not in html.decode()
     peer = reverse("evaluation:evaluation_sheet", args=[week.wang.pk])
@@ -129,7 +129,7 @@ def test_the_team_lead_sets_weights_that_add_up_to_100_with_a_reason(client, lea
 
 
 def test_only_the_team_lead_sets_weights(client, week):
-    client.force_login(week.hall.li_na)
+    sign_in(client, week.hall.li_na)
     assert client.get(reverse("evaluation:evaluation_weights")).status_code == 403
 
 

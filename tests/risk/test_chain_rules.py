@@ -17,7 +17,7 @@ from risk.models import ItemRiskPolicy, Qualification, ReviewTask, RiskPolicy
 from risk.selectors import review_pool
 from staff.models import Notification
 from staff.roles import Role
-from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff
+from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -235,7 +235,7 @@ def test_the_inbox_api_shows_the_case_without_other_chain_members(
             task_id=review.pk, actor=hall.zhou, decision="approve", comment="材料齐全"
         )
     approval = case.tasks.get(step=2)
-    client.force_login(approval.assignee)
+    sign_in(client, approval.assignee)
     listing = client.get("/api/inbox/tasks/")
     detail = client.get(f"/api/inbox/tasks/{approval.pk}/")
     body = json.dumps([listing.json(), detail.json()], ensure_ascii=False)
@@ -255,13 +255,13 @@ def test_every_decision_endpoint_refuses_everyone_but_the_drawn_person(
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     root = django_user_model.objects.create_superuser("root2", password="x")
     for intruder in (hall.li_na, hall.ma, hall.sun, root):
-        client.force_login(intruder)
+        sign_in(client, intruder)
         api = client.post(f"/api/inbox/tasks/{task.pk}/decision/", {"decision": "approve"})
         page = client.post(f"/inbox/tasks/{task.pk}/decide/", {"decision": "approve"})
         assert api.status_code in (403, 404) and page.status_code in (403, 404)
     task.refresh_from_db()
     assert task.status == ReviewTask.Status.OPEN
-    client.force_login(hall.zhou)
+    sign_in(client, hall.zhou)
     assert (
         client.post(f"/api/inbox/tasks/{task.pk}/decision/", {"decision": "approve"}).status_code
         == 200
@@ -290,7 +290,7 @@ def test_the_clerk_sees_awaiting_and_return_reasons_but_no_names(
         Qualification.objects.filter(user=hall.zhou).update(revoked_at=timezone.now())
     case = _submit(hall, django_capture_on_commit_callbacks)
     services.review_task_draw(task_id=case.tasks.get().pk)
-    client.force_login(hall.li_na)
+    sign_in(client, hall.li_na)
     page = client.get(f"/counter/cases/{case.pk}/").content.decode()
     assert 'data-testid="case-progress"' in page and "总负责人" in page
 

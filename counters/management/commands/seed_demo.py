@@ -1,4 +1,3 @@
-import secrets
 from pathlib import Path
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.urls import reverse
 from counters.models import HallDevice, Queue, Window
 from risk.models import Qualification
 from risk.services import qualification_grant
+from staff.passwords import password_generate
 from staff.roles import Role
 from staff.services import staff_member_create
 
@@ -42,6 +42,21 @@ DEMO_STAFF = [
 # Window 6 serves the back-office queue; 1-5 the comprehensive counter.
 DEMO_WINDOWS = [(n, "综合受理区", Queue.HALL) for n in range(1, 6)] + [
     (6, "后台事项区", Queue.BACK_OFFICE)
+]
+# What the system administrator keeps in the admin: accounts and the hall's equipment.
+SYSTEM_ADMINISTRATOR_PERMISSIONS = [
+    "view_user",
+    "add_user",
+    "change_user",
+    "view_staffprofile",
+    "add_staffprofile",
+    "change_staffprofile",
+    "view_window",
+    "add_window",
+    "change_window",
+    "view_halldevice",
+    "add_halldevice",
+    "change_halldevice",
 ]
 # What the team lead may edit in the admin (the catalog and the roster).
 TEAM_LEAD_PERMISSIONS = [
@@ -110,12 +125,16 @@ class Command(BaseCommand):
             Window.objects.get_or_create(number=number, defaults={"zone": zone, "queue": queue})
         lead_group, _created = Group.objects.get_or_create(name=Role.TEAM_LEAD.value)
         lead_group.permissions.add(*Permission.objects.filter(codename__in=TEAM_LEAD_PERMISSIONS))
+        admin_group, _created = Group.objects.get_or_create(name=Role.SYSTEM_ADMINISTRATOR.value)
+        admin_group.permissions.add(
+            *Permission.objects.filter(codename__in=SYSTEM_ADMINISTRATOR_PERMISSIONS)
+        )
         users = get_user_model().objects
         created = []
         for username, name, number, roles, review, approval, team in DEMO_STAFF:
             if users.filter(username=username).exists():
                 continue
-            password = secrets.token_urlsafe(9)
+            password = password_generate()
             user = staff_member_create(
                 username=username,
                 password=password,
@@ -132,7 +151,7 @@ class Command(BaseCommand):
                     qualification_grant(
                         user=user, kind=kind, level=level, reason="demo hall set-up"
                     )
-            if Role.TEAM_LEAD in roles:
+            if Role.TEAM_LEAD in roles or Role.SYSTEM_ADMINISTRATOR in roles:
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
             created.append((username, password))

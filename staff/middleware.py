@@ -1,0 +1,71 @@
+"""Account security on every request (CHECKLIST 1, 3, 4): the absolute session
+lifetime, the second factor for the roles that need it, and the 90-day password change,
+each before any other page is served."""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from staff.passwords import password_expired
+from staff.selectors import needs_second_factor
+
+SIGNED_IN_AT = "signed_in_at"
+
+
+def _exempt(path: str) -> bool:
+    return path.startswith(
+        (
+            settings.STATIC_URL
+            if settings.STATIC_URL.startswith("/")
+            else f"/{settings.STATIC_URL}",
+            "/account/two-factor/",
+            "/account/password/",
+            "/logout/",
+            "/login/",
+            "/i18n/",
+        )
+    )
+
+
+def _refuse(request, url: str, message: str):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "account_action_required", "message": message}}, status=403
+        )
+    return redirect(f"{url}?next={request.get_full_path()}")
+
+
+class AccountSecurityMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and not _exempt(request.path):
+            signed_in_at = request.session.get(SIGNED_IN_AT)
+            if (
+                signed_in_at is None
+                or time.time() - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS
+            ):
+                logout(request)
+                messages.info(request, _("Your session has ended; please sign in again."))
+                return _refuse(request, reverse("login"), _("Your session has ended."))
+            if needs_second_factor(user) and not user.is_verified():
+                return _refuse(
+                    request,
+                    reverse("staff:two_factor"),
+                    _("Confirm your sign-in with your authenticator code first."),
+                )
+            if password_expired(user):
+                return _refuse(
+                    request,
+                    reverse("staff:password_change"),
+                    _("Your password has expired; set a new one first."),
+                )
+        return self.get_response(request)

@@ -1,0 +1,104 @@
+"""Password rules (CHECKLIST 1): at least three of four character classes, no reuse of
+the last five passwords, and a change every 90 days (enforced by the middleware)."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+CLASSES = (
+    ("upper", str.isupper),
+    ("lower", str.islower),
+    ("digit", str.isdigit),
+    ("symbol", lambda char: not char.isalnum()),
+)
+
+
+class CharacterClassesValidator:
+    """At least `minimum` of: upper-case letters, lower-case letters, digits, symbols."""
+
+    def __init__(self, minimum: int = 3):
+        self.minimum = minimum
+
+    def validate(self, password, user=None):
+        present = sum(any(test(char) for char in password) for _name, test in CLASSES)
+        if present < self.minimum:
+            raise ValidationError(self.get_help_text(), code="password_classes")
+
+    def get_help_text(self):
+        return _(
+            "Use at least %(minimum)d of: upper-case letters, lower-case letters, digits "
+            "and symbols."
+        ) % {"minimum": self.minimum}
+
+
+class PasswordHistoryValidator:
+    """Refuses any of the user's last `count` passwords; records each new one."""
+
+    def __init__(self, count: int = 5):
+        self.count = count
+
+    def _recent(self, user):
+        from staff.models import PasswordRecord
+
+        return PasswordRecord.objects.filter(user=user).order_by("-set_at", "-pk")[: self.count]
+
+    def validate(self, password, user=None):
+        if user is None or user.pk is None:
+            return
+        if any(check_password(password, record.password_hash) for record in self._recent(user)):
+            raise ValidationError(
+                ngettext(
+                    "Choose a password you have not used before.",
+                    "Choose a password different from your last %(count)d.",
+                    self.count,
+                )
+                % {"count": self.count},
+                code="password_reused",
+            )
+
+    def password_changed(self, password, user=None):
+        from staff.models import PasswordRecord
+
+        if user is not None and user.pk is not None:
+            PasswordRecord.objects.create(
+                user=user, password_hash=user.password, set_at=timezone.now()
+            )
+
+    def get_help_text(self):
+        return _("It must differ from your last %(count)d passwords.") % {"count": self.count}
+
+
+def password_age(user) -> datetime.timedelta:
+    """How long ago the user last set their password (from sign-up if never)."""
+    from staff.models import PasswordRecord
+
+    latest = (
+        PasswordRecord.objects.filter(user=user)
+        .order_by("-set_at")
+        .values_list("set_at", flat=True)
+        .first()
+    )
+    return timezone.now() - (latest or user.date_joined)
+
+
+def password_expired(user) -> bool:
+    return password_age(user) > datetime.timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+
+
+def password_generate() -> str:
+    """A random password that passes the rules (for set-up and resets)."""
+    import secrets
+    import string
+
+    required = [
+        secrets.choice(chars)
+        for chars in (string.ascii_uppercase, string.ascii_lowercase, string.digits, "-_.!")
+    ]
+    characters = list(secrets.token_urlsafe(10)) + required
+    secrets.SystemRandom().shuffle(characters)
+    return "".join(characters)
