@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import password_changed, validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -53,6 +53,7 @@ def staff_member_create(
 ):
     validate_password(password, get_user_model()(username=username))
     user = get_user_model().objects.create_user(username=username, password=password)
+    password_changed(password, user)  # the first entry of the password history
     StaffProfile.objects.create(
         user=user,
         display_name=display_name,
