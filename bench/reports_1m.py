@@ -134,7 +134,6 @@ def fill(cases: int) -> None:
     from catalog.models import ServiceItem
     from counters.models import Window
     from staff.roles import Role
-    from tests.factories import sign_in
 
     users = get_user_model().objects
     params = {

@@ -1,20 +1,103 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from audit import api as audit_api
 from catalog import api as catalog_api
+from counters import api as counters_api
+from evaluation import api as evaluation_api
 from risk import api as risk_api
+from staff import api as staff_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up code as a file: no inline script (CSP).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Public: the catalog, the citizen's progress, the window's rating pad.
     path("catalog/categories/", catalog_api.CategoryListApi.as_view(), name="api-categories"),
     path("catalog/items/", catalog_api.ItemListApi.as_view(), name="api-items"),
     path("catalog/items/<str:code>/", catalog_api.ItemGuideApi.as_view(), name="api-item"),
+    path("progress/", counters_api.CaseProgressApi.as_view(), name="api-progress"),
+    path("rating-pads/<str:token>/", counters_api.RatingPadApi.as_view(), name="api-rating-pad"),
+    # Hall devices (device token).
+    path("kiosk/tickets/", counters_api.KioskTicketApi.as_view(), name="api-kiosk-tickets"),
+    path("display/", counters_api.CallDisplayApi.as_view(), name="api-display"),
+    # The clerk's workbench.
+    path("counter/", counters_api.WorkbenchApi.as_view(), name="api-counter"),
+    path("counter/sign-on/", counters_api.SignOnApi.as_view(), name="api-sign-on"),
+    path("counter/sign-off/", counters_api.SignOffApi.as_view(), name="api-sign-off"),
+    path("counter/ready/", counters_api.ReadyApi.as_view(), name="api-ready"),
+    path("counter/pause/", counters_api.PauseApi.as_view(), name="api-pause"),
+    path("counter/recall/", counters_api.RecallApi.as_view(), name="api-recall"),
+    path("counter/no-show/", counters_api.NoShowApi.as_view(), name="api-no-show"),
+    path("counter/finish/", counters_api.FinishApi.as_view(), name="api-finish"),
+    path("counter/intake/", counters_api.IntakeApi.as_view(), name="api-intake"),
+    path("counter/cases/", counters_api.ClerkCaseListApi.as_view(), name="api-cases"),
+    path("counter/cases/<int:case_id>/", counters_api.ClerkCaseApi.as_view(), name="api-case"),
+    path(
+        "counter/cases/<int:case_id>/supply/",
+        counters_api.CaseSupplyApi.as_view(),
+        name="api-case-supply",
+    ),
+    path(
+        "counter/cases/<int:case_id>/resubmit/",
+        counters_api.CaseResubmitApi.as_view(),
+        name="api-case-resubmit",
+    ),
+    path(
+        "cases/<int:case_id>/reveal-id/",
+        counters_api.CaseRevealIdApi.as_view(),
+        name="api-case-reveal-id",
+    ),
+    # Reviewers and approvers.
     path("inbox/tasks/", risk_api.InboxListApi.as_view(), name="api-inbox"),
     path("inbox/tasks/<int:task_id>/", risk_api.InboxTaskApi.as_view(), name="api-inbox-task"),
     path(
         "inbox/tasks/<int:task_id>/decision/",
         risk_api.InboxDecisionApi.as_view(),
         name="api-inbox-decision",
+    ),
+    # Window lead and team lead.
+    path("lead/queue/", counters_api.LeadQueueApi.as_view(), name="api-lead-queue"),
+    path(
+        "lead/tickets/<int:ticket_id>/confirm-priority/",
+        counters_api.PriorityConfirmApi.as_view(),
+        name="api-priority-confirm",
+    ),
+    path(
+        "lead/tickets/<int:ticket_id>/requeue/",
+        counters_api.RequeueApi.as_view(),
+        name="api-requeue",
+    ),
+    path("lead/follow-ups/", counters_api.FollowUpListApi.as_view(), name="api-follow-ups"),
+    path(
+        "lead/follow-ups/<int:follow_up_id>/",
+        counters_api.FollowUpApi.as_view(),
+        name="api-follow-up",
+    ),
+    path("lead/hall/", evaluation_api.HallNowApi.as_view(), name="api-hall"),
+    path("reports/", evaluation_api.ReportApi.as_view(), name="api-report"),
+    path("evaluation/", evaluation_api.EvaluationApi.as_view(), name="api-evaluation"),
+    path("evaluation/weights/", evaluation_api.WeightsApi.as_view(), name="api-weights"),
+    # Auditors and the audit administrator.
+    path("audit/findings/", audit_api.FindingListApi.as_view(), name="api-findings"),
+    path(
+        "audit/findings/<int:finding_id>/inspection/",
+        audit_api.FindingInspectionApi.as_view(),
+        name="api-finding-inspection",
+    ),
+    path("audit/log/", audit_api.AuditLogApi.as_view(), name="api-audit-log"),
+    # Everyone's notifications; the security administrator's desk.
+    path("notifications/", staff_api.NotificationListApi.as_view(), name="api-notifications"),
+    path(
+        "notifications/read/",
+        staff_api.NotificationsReadApi.as_view(),
+        name="api-notifications-read",
+    ),
+    path("security/roles/", staff_api.RoleChangeApi.as_view(), name="api-roles"),
+    path("security/unlock/", staff_api.UnlockApi.as_view(), name="api-unlock"),
+    path(
+        "security/second-factor-reset/",
+        staff_api.SecondFactorResetApi.as_view(),
+        name="api-second-factor-reset",
     ),
 ]

@@ -204,11 +204,23 @@ if env_bool("BEHIND_TLS_PROXY", default=False):
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "langzhong_si.api_auth.StaffTokenAuthentication",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "120/minute")},
+    "EXCEPTION_HANDLER": "langzhong_si.api.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_ANON_RATE", "120/minute"),
+        # The citizen's progress look-up, against guessing case numbers.
+        "progress": env_str("API_PROGRESS_RATE", "20/hour"),
+        "device": env_str("API_DEVICE_RATE", "600/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Langzhong service hall API",
@@ -217,6 +229,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the vendored sidecar package: halls run on intranets, no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "counters.models.Ticket.Status",
+        "CaseStatusEnum": "counters.models.Case.Status",
+        "FindingResultEnum": ["no_issue", "error", "irregularity"],
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------

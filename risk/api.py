@@ -9,6 +9,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from counters.api import ChecklistRowOutput
 from risk import selectors, services
 from risk.models import ReviewTask
 from staff.roles import Role
@@ -37,13 +38,6 @@ class EarlierStepOutput(serializers.Serializer):
     status = serializers.CharField()
     comment = serializers.CharField()
     decided_at = serializers.DateTimeField()
-
-
-class ChecklistRowOutput(serializers.Serializer):
-    name = serializers.CharField()
-    required = serializers.BooleanField()
-    is_key = serializers.BooleanField()
-    received = serializers.BooleanField()
 
 
 class TaskDetailOutput(TaskSummaryOutput):

@@ -1,0 +1,97 @@
+"""The auditors' queue and the audit administrator's log over HTTP."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit import selectors, services
+from audit.models import Finding
+from langzhong_si.api import errors, role_permission
+from staff.roles import Role
+
+
+class FindingOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    rule = serializers.CharField()
+    rule_label = serializers.CharField()
+    severity = serializers.CharField()
+    case_number = serializers.CharField(source="case.number", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    result = serializers.CharField()
+    error_kind = serializers.CharField()
+    comment = serializers.CharField()
+
+
+class InspectionInput(serializers.Serializer):
+    result = serializers.ChoiceField(
+        choices=[Finding.Result.NO_ISSUE, Finding.Result.ERROR, Finding.Result.IRREGULARITY]
+    )
+    error_kind = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AuditEventOutput(serializers.Serializer):
+    position = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    actor = serializers.IntegerField(source="actor_id", allow_null=True)
+    event_type = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    outcome = serializers.CharField()
+    source_ip = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class FindingListApi(APIView):
+    permission_classes = [role_permission(Role.AUDITOR)]
+
+    @extend_schema(responses={200: FindingOutput(many=True), **errors(401, 403)})
+    def get(self, request):
+        return Response(FindingOutput(selectors.finding_queue(), many=True).data)
+
+
+class FindingInspectionApi(APIView):
+    permission_classes = [role_permission(Role.AUDITOR)]
+
+    @extend_schema(
+        request=InspectionInput, responses={200: FindingOutput, **errors(400, 403, 404, 409)}
+    )
+    def post(self, request, finding_id: int):
+        selectors.finding_detail(finding_id)
+        data = InspectionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        finding = services.finding_inspect(
+            finding_id=finding_id, auditor=request.user, **data.validated_data
+        )
+        return Response(FindingOutput(finding).data)
+
+
+class AuditLogApi(APIView):
+    """The audit administrator reads the log, newest first, 100 at a time."""
+
+    permission_classes = [role_permission(Role.AUDIT_ADMINISTRATOR)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("type", str, description="Event type prefix, e.g. auth."),
+            OpenApiParameter("before", int, description="Only events before this position"),
+        ],
+        responses={200: AuditEventOutput(many=True), **errors(401, 403)},
+    )
+    def get(self, request):
+        try:
+            before = int(request.query_params.get("before") or 0) or None
+        except ValueError:
+            before = None
+        event_type = request.query_params.get("type", "")[:64]
+        events = selectors.audit_log_page(event_type=event_type, before=before)
+        with transaction.atomic():
+            services.audit_event_record(
+                event_type="audit.log_read",
+                actor=request.user,
+                data={"type": event_type, "before": before, "api": True},
+            )
+        return Response(AuditEventOutput(events, many=True).data)

@@ -1,0 +1,530 @@
+"""The hall over HTTP: kiosks and call displays (device tokens), the citizen's progress
+and rating, the clerk's workbench, the window lead's queue and the team lead's rating
+follow-ups. Each operation calls the same service as its screen, with the same checks."""
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import ServiceItem
+from counters import selectors, services
+from counters.models import Case, FollowUp, HallDevice, Queue, Rating, Ticket, Window
+from langzhong_si.api import (
+    HallDeviceAuthentication,
+    device_permission,
+    errors,
+    role_permission,
+)
+from risk.selectors import case_progress_for_clerk
+from staff.roles import Role
+
+IsClerk = role_permission(Role.CLERK)
+
+
+# --- Serializers -------------------------------------------------------------------------
+
+
+class TicketOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    number = serializers.CharField(source="display_number")
+    queue = serializers.ChoiceField(choices=Queue.choices)
+    item = serializers.CharField(source="item.name", allow_null=True, default=None)
+    is_consultation = serializers.BooleanField()
+    is_priority = serializers.BooleanField()
+    priority_reason = serializers.CharField()
+    status = serializers.ChoiceField(choices=Ticket.Status.choices)
+    issued_at = serializers.DateTimeField()
+    called_at = serializers.DateTimeField(allow_null=True)
+    window = serializers.IntegerField(source="window.number", allow_null=True, default=None)
+
+
+class IssuedTicketOutput(TicketOutput):
+    ahead = serializers.IntegerField(help_text="Tickets the dispatch serves before this one.")
+    page_token = serializers.CharField(
+        source="public_token", help_text="Opens /t/<token>/: the citizen's ticket page."
+    )
+
+
+class TicketInput(serializers.Serializer):
+    item = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
+    consultation = serializers.BooleanField(required=False, default=False)
+    id_number = serializers.CharField(required=False, allow_blank=True, max_length=18, default="")
+    priority_request = serializers.ChoiceField(
+        choices=["", Ticket.PriorityReason.DISABLED, Ticket.PriorityReason.VETERAN],
+        required=False,
+        default="",
+    )
+
+
+class CallOutput(serializers.Serializer):
+    number = serializers.CharField(source="display_number")
+    window = serializers.IntegerField(source="window.number")
+    called_at = serializers.DateTimeField()
+
+
+class DisplayOutput(serializers.Serializer):
+    calls = CallOutput(many=True)
+    waiting = serializers.DictField(child=serializers.IntegerField())
+
+
+class ProgressOutput(serializers.Serializer):
+    number = serializers.CharField(source="case.number")
+    item = serializers.CharField(source="case.item.name")
+    status = serializers.ChoiceField(source="case.status", choices=Case.Status.choices)
+    status_label = serializers.CharField(source="case.get_status_display")
+    accepted_at = serializers.DateTimeField(source="case.accepted_at")
+    due_date = serializers.DateField(source="case.due_date")
+    finished_at = serializers.DateTimeField(source="case.finished_at", allow_null=True)
+    applicant = serializers.CharField(source="masked_name")
+    missing = serializers.ListField(child=serializers.CharField())
+    rejection = serializers.CharField()
+
+
+class RatingInput(serializers.Serializer):
+    level = serializers.ChoiceField(choices=Rating.Level.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class RatingOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    ticket = serializers.CharField(source="ticket.display_number")
+    sequence = serializers.IntegerField()
+    level = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class WindowOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    zone = serializers.CharField()
+    queue = serializers.ChoiceField(choices=Queue.choices)
+    state = serializers.ChoiceField(choices=Window.State.choices)
+    state_since = serializers.DateTimeField(allow_null=True)
+    pause_reason = serializers.CharField()
+    current_ticket = TicketOutput(allow_null=True)
+
+
+class WorkbenchOutput(serializers.Serializer):
+    window = WindowOutput(allow_null=True)
+    free_windows = serializers.ListField(child=serializers.IntegerField())
+
+
+class SignOnInput(serializers.Serializer):
+    window = serializers.IntegerField(min_value=1, help_text="The window's number.")
+
+
+class PauseInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=64)
+
+
+class ChecklistRowOutput(serializers.Serializer):
+    material_id = serializers.IntegerField()
+    name = serializers.CharField()
+    required = serializers.BooleanField()
+    is_key = serializers.BooleanField()
+    received = serializers.BooleanField()
+
+
+class CaseOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    number = serializers.CharField()
+    item_code = serializers.CharField(source="item.code")
+    item = serializers.CharField(source="item.name")
+    risk_level = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Case.Status.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    applicant_name = serializers.CharField()
+    applicant_id_masked = serializers.CharField()
+    accepted_at = serializers.DateTimeField()
+    due_date = serializers.DateField()
+    deferred_due = serializers.DateField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    checklist = ChecklistRowOutput(many=True)
+
+
+class CaseDetailOutput(CaseOutput):
+    awaiting_qualified = serializers.BooleanField(
+        help_text="The current step waits for a qualified person (nobody eligible yet)."
+    )
+    return_reasons = serializers.ListField(child=serializers.CharField())
+
+
+class IntakeInput(serializers.Serializer):
+    item = serializers.IntegerField(min_value=1)
+    applicant_name = serializers.CharField(max_length=64)
+    id_number = serializers.CharField(max_length=18)
+    applicant_phone = serializers.CharField(
+        required=False, allow_blank=True, max_length=11, default=""
+    )
+    received_material_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=100
+    )
+    defer_missing = serializers.BooleanField(required=False, default=False)
+
+
+class SupplyInput(serializers.Serializer):
+    material_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=100
+    )
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class RevealOutput(serializers.Serializer):
+    id_number = serializers.CharField()
+
+
+class LeadQueueOutput(serializers.Serializer):
+    pending_priority = TicketOutput(many=True)
+    no_shows = TicketOutput(many=True)
+    flagged = TicketOutput(many=True)
+
+
+class FollowUpOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    ticket = serializers.CharField(source="rating.ticket.display_number")
+    window = serializers.IntegerField(source="rating.window.number")
+    level = serializers.IntegerField(source="rating.level")
+    reason = serializers.CharField(source="rating.reason")
+    callback_due = serializers.DateField()
+    reply_due = serializers.DateField()
+    callback_at = serializers.DateTimeField(allow_null=True)
+    replied_at = serializers.DateTimeField(allow_null=True)
+
+
+class FollowUpInput(serializers.Serializer):
+    callback_note = serializers.CharField(required=False, allow_blank=True, default="")
+    reply = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --- Kiosk, call display, citizen ----------------------------------------------------------
+
+
+class KioskTicketApi(APIView):
+    """A kiosk issues a ticket (its device token, no staff login)."""
+
+    authentication_classes = [HallDeviceAuthentication]
+    permission_classes = [device_permission(HallDevice.Kind.KIOSK)]
+    throttle_scope = "device"
+
+    @extend_schema(
+        request=TicketInput, responses={201: IssuedTicketOutput, **errors(400, 401, 403, 404)}
+    )
+    def post(self, request):
+        data = _valid(TicketInput, request.data)
+        item = None
+        if data["item"] is not None:
+            item = get_object_or_404(ServiceItem, pk=data["item"], enabled=True)
+        ticket = services.ticket_issue(
+            item=item,
+            is_consultation=data["consultation"] and item is None,
+            id_number=data["id_number"],
+            priority_request=data["priority_request"],
+        )
+        ticket.ahead = selectors.tickets_ahead(ticket)
+        return Response(IssuedTicketOutput(ticket).data, status=201)
+
+
+class CallDisplayApi(APIView):
+    """What the hall's call display shows: the latest calls and the queues' lengths."""
+
+    authentication_classes = [HallDeviceAuthentication]
+    permission_classes = [device_permission(HallDevice.Kind.DISPLAY)]
+    throttle_scope = "device"
+
+    @extend_schema(responses={200: DisplayOutput, **errors(401, 403)})
+    def get(self, request):
+        return Response(
+            DisplayOutput(
+                {"calls": list(selectors.recent_calls()), "waiting": selectors.waiting_counts()}
+            ).data
+        )
+
+
+class CaseProgressApi(APIView):
+    """The citizen's progress look-up (mobile status page): case number plus the last
+    four characters of the applicant's ID number. Rate-limited against guessing."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_scope = "progress"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("number", str, required=True, description="Case number"),
+            OpenApiParameter("id_suffix", str, required=True, description="Last 4 of the ID"),
+        ],
+        responses={200: ProgressOutput, **errors(400, 404, 429)},
+    )
+    def get(self, request):
+        number = request.query_params.get("number", "")[:20]
+        suffix = request.query_params.get("id_suffix", "")[:4]
+        if not number or len(suffix) != 4:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError("Give the case number and the last 4 of the ID number.")
+        case = selectors.case_for_citizen(number=number, id_suffix=suffix)
+        if case is None:
+            raise Case.DoesNotExist
+        return Response(ProgressOutput(selectors.case_public_progress(case)).data)
+
+
+class RatingPadApi(APIView):
+    """The rating pad at a window (its pad token in the path): rate the window's latest
+    service."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_scope = "device"
+
+    @extend_schema(responses={200: TicketOutput, 204: None, **errors(404)})
+    def get(self, request, token: str):
+        window = selectors.pad_window(token)
+        ticket = selectors.ticket_awaiting_pad_rating(window)
+        return Response(TicketOutput(ticket).data) if ticket else Response(status=204)
+
+    @extend_schema(request=RatingInput, responses={201: RatingOutput, **errors(400, 404, 409)})
+    def post(self, request, token: str):
+        window = selectors.pad_window(token)
+        data = _valid(RatingInput, request.data)
+        ticket = selectors.ticket_awaiting_pad_rating(window)
+        if ticket is None:
+            raise Ticket.DoesNotExist
+        rating = services.rating_submit(
+            ticket_id=ticket.pk, level=data["level"], reason=data["reason"], window=window
+        )
+        return Response(RatingOutput(rating).data, status=201)
+
+
+# --- The clerk's workbench ------------------------------------------------------------------
+
+
+def _workbench(clerk) -> dict:
+    window = selectors.window_of(clerk)
+    free = Window.objects.filter(clerk__isnull=True).order_by("number")
+    return {
+        "window": window,
+        "free_windows": [] if window else list(free.values_list("number", flat=True)),
+    }
+
+
+class WorkbenchApi(APIView):
+    """The clerk's window: its state and the ticket being served."""
+
+    permission_classes = [IsClerk]
+
+    @extend_schema(responses={200: WorkbenchOutput, **errors(401, 403)})
+    def get(self, request):
+        return Response(WorkbenchOutput(_workbench(request.user)).data)
+
+
+class _ClerkActionApi(APIView):
+    permission_classes = [IsClerk]
+    service = None
+
+    @extend_schema(request=None, responses={200: WorkbenchOutput, **errors(401, 403, 409)})
+    def post(self, request):
+        type(self).service(clerk=request.user)
+        return Response(WorkbenchOutput(_workbench(request.user)).data)
+
+
+class SignOffApi(_ClerkActionApi):
+    service = services.window_sign_off
+
+
+class ReadyApi(_ClerkActionApi):
+    """Ready for the next ticket: the dispatch (not the clerk) decides which one comes."""
+
+    service = services.window_declare_ready
+
+
+class RecallApi(_ClerkActionApi):
+    service = services.ticket_recall
+
+
+class NoShowApi(_ClerkActionApi):
+    service = services.ticket_no_show
+
+
+class FinishApi(_ClerkActionApi):
+    service = services.ticket_finish
+
+
+class SignOnApi(APIView):
+    permission_classes = [IsClerk]
+
+    @extend_schema(
+        request=SignOnInput, responses={200: WorkbenchOutput, **errors(400, 401, 403, 404)}
+    )
+    def post(self, request):
+        data = _valid(SignOnInput, request.data)
+        window = Window.objects.get(number=data["window"])
+        services.window_sign_on(clerk=request.user, window_id=window.pk)
+        return Response(WorkbenchOutput(_workbench(request.user)).data)
+
+
+class PauseApi(APIView):
+    permission_classes = [IsClerk]
+
+    @extend_schema(request=PauseInput, responses={200: WorkbenchOutput, **errors(400, 403, 409)})
+    def post(self, request):
+        data = _valid(PauseInput, request.data)
+        services.window_pause(clerk=request.user, reason=data["reason"])
+        return Response(WorkbenchOutput(_workbench(request.user)).data)
+
+
+class IntakeApi(APIView):
+    """Open the case for the ticket being served (the checklist as ticked). Scanned
+    materials are uploaded on the workbench screen."""
+
+    permission_classes = [IsClerk]
+
+    @extend_schema(
+        request=IntakeInput, responses={201: CaseOutput, **errors(400, 401, 403, 404, 409)}
+    )
+    def post(self, request):
+        data = _valid(IntakeInput, request.data)
+        case = services.case_accept(
+            clerk=request.user,
+            item_id=data["item"],
+            applicant_name=data["applicant_name"],
+            id_number=data["id_number"],
+            received_material_ids=set(data["received_material_ids"]),
+            applicant_phone=data["applicant_phone"],
+            defer_missing=data["defer_missing"],
+        )
+        return Response(CaseOutput(case).data, status=201)
+
+
+class ClerkCaseListApi(APIView):
+    permission_classes = [IsClerk]
+
+    @extend_schema(responses={200: CaseOutput(many=True), **errors(401, 403)})
+    def get(self, request):
+        return Response(
+            CaseOutput(selectors.clerk_recent_cases(request.user, limit=50), many=True).data
+        )
+
+
+def _clerk_case(request, case_id: int) -> Case:
+    return selectors.clerk_case(clerk=request.user, case_id=case_id)
+
+
+class ClerkCaseApi(APIView):
+    permission_classes = [IsClerk]
+
+    @extend_schema(responses={200: CaseDetailOutput, **errors(401, 403, 404)})
+    def get(self, request, case_id: int):
+        case = _clerk_case(request, case_id)
+        case.__dict__.update(case_progress_for_clerk(case=case))
+        return Response(CaseDetailOutput(case).data)
+
+
+class CaseSupplyApi(APIView):
+    """Record promised (容缺) materials handed in."""
+
+    permission_classes = [IsClerk]
+
+    @extend_schema(request=SupplyInput, responses={200: CaseOutput, **errors(400, 403, 404, 409)})
+    def post(self, request, case_id: int):
+        _clerk_case(request, case_id)
+        data = _valid(SupplyInput, request.data)
+        case = services.case_materials_supplied(
+            clerk=request.user, case_id=case_id, material_ids=set(data["material_ids"])
+        )
+        return Response(CaseOutput(case).data)
+
+
+class CaseResubmitApi(APIView):
+    """Resubmit a returned case: a new round with fresh draws."""
+
+    permission_classes = [IsClerk]
+
+    @extend_schema(request=None, responses={200: CaseOutput, **errors(403, 404, 409)})
+    def post(self, request, case_id: int):
+        _clerk_case(request, case_id)
+        return Response(
+            CaseOutput(services.case_resubmit(clerk=request.user, case_id=case_id)).data
+        )
+
+
+class CaseRevealIdApi(APIView):
+    """The full ID number, for a stated reason, logged (handling clerk or auditor)."""
+
+    permission_classes = [role_permission(Role.CLERK, Role.AUDITOR)]
+
+    @extend_schema(request=ReasonInput, responses={200: RevealOutput, **errors(400, 403, 404)})
+    def post(self, request, case_id: int):
+        case = get_object_or_404(Case, pk=case_id)
+        data = _valid(ReasonInput, request.data)
+        number = services.case_id_number_reveal(
+            case=case, viewer=request.user, reason=data["reason"]
+        )
+        return Response({"id_number": number})
+
+
+# --- Window lead and team lead -------------------------------------------------------------------
+
+
+class LeadQueueApi(APIView):
+    permission_classes = [role_permission(Role.WINDOW_LEAD)]
+
+    @extend_schema(responses={200: LeadQueueOutput, **errors(401, 403)})
+    def get(self, request):
+        return Response(LeadQueueOutput(selectors.lead_queue_today()).data)
+
+
+class PriorityConfirmApi(APIView):
+    permission_classes = [role_permission(Role.WINDOW_LEAD)]
+
+    @extend_schema(request=None, responses={200: TicketOutput, **errors(403, 404, 409)})
+    def post(self, request, ticket_id: int):
+        ticket = services.ticket_priority_confirm(ticket_id=ticket_id, lead=request.user)
+        return Response(TicketOutput(ticket).data)
+
+
+class RequeueApi(APIView):
+    permission_classes = [role_permission(Role.WINDOW_LEAD)]
+
+    @extend_schema(request=ReasonInput, responses={200: TicketOutput, **errors(400, 403, 404)})
+    def post(self, request, ticket_id: int):
+        data = _valid(ReasonInput, request.data)
+        ticket = services.ticket_requeue(
+            ticket_id=ticket_id, lead=request.user, reason=data["reason"]
+        )
+        return Response(TicketOutput(ticket).data)
+
+
+class FollowUpListApi(APIView):
+    permission_classes = [role_permission(Role.TEAM_LEAD)]
+
+    @extend_schema(responses={200: FollowUpOutput(many=True), **errors(401, 403)})
+    def get(self, request):
+        return Response(FollowUpOutput(selectors.open_follow_ups(), many=True).data)
+
+
+class FollowUpApi(APIView):
+    permission_classes = [role_permission(Role.TEAM_LEAD)]
+
+    @extend_schema(request=FollowUpInput, responses={200: FollowUpOutput, **errors(400, 403, 404)})
+    def post(self, request, follow_up_id: int):
+        get_object_or_404(FollowUp.objects.filter(Q(pk=follow_up_id)))
+        data = _valid(FollowUpInput, request.data)
+        follow_up = services.follow_up_record(
+            follow_up_id=follow_up_id,
+            lead=request.user,
+            callback_note=data["callback_note"],
+            reply=data["reply"],
+        )
+        return Response(FollowUpOutput(follow_up).data)

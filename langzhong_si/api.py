@@ -1,0 +1,134 @@
+"""What every API view shares: one error shape, role and device permissions, and the
+authentication rules. Views call the same services as the screens; the services'
+ValidationError and PermissionDenied become 400/409 and 403 here, in one place."""
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from langzhong_si.api_auth import HallDeviceAuthentication, StaffTokenAuthentication
+from staff.roles import Role
+from staff.selectors import user_roles
+
+# Service refusals that mean "the state does not allow it now" rather than bad input.
+CONFLICT_CODES = {
+    "serving",
+    "not_serving",
+    "task_closed",
+    "not_awaiting",
+    "not_done",
+    "rated",
+    "done",
+    "no_window",
+}
+
+
+class ErrorOutput(serializers.Serializer):
+    """Every error: {"error": {"code": ..., "message": ..., "fields": {...}}}."""
+
+    error = inline_serializer(
+        "ErrorBody",
+        {
+            "code": serializers.CharField(),
+            "message": serializers.CharField(),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()), required=False
+            ),
+        },
+    )
+
+
+def errors(*codes: int) -> dict:
+    """drf-spectacular responses for the error statuses an operation can give."""
+    return {code: OpenApiResponse(ErrorOutput) for code in codes}
+
+
+def _body(code: str, message: str, fields: dict | None = None) -> dict:
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ValidationError):
+        code = getattr(exc, "code", None) or "invalid"
+        http = status.HTTP_409_CONFLICT if code in CONFLICT_CODES else status.HTTP_400_BAD_REQUEST
+        return Response(_body(code, " ".join(exc.messages)), status=http)
+    if isinstance(exc, PermissionDenied):
+        message = str(exc) or _("You may not do this.")
+        return Response(_body("permission_denied", message), status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, (ObjectDoesNotExist, Http404)):
+        return Response(_body("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500 page (which shows nothing in production)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = (
+            {key: [str(item) for item in value] for key, value in exc.detail.items()}
+            if isinstance(exc.detail, dict)
+            else {"non_field_errors": [str(item) for item in exc.detail]}
+        )
+        response.data = _body("invalid", _("Some fields are not valid."), fields)
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        response.data = _body(str(code), str(detail))
+    return response
+
+
+def role_permission(*roles: Role) -> type[BasePermission]:
+    """A permission class admitting people who hold one of `roles` (superusers are not
+    exempt: they hold no business role)."""
+    wanted = {role.value for role in roles}
+
+    class HasRole(BasePermission):
+        def has_permission(self, request, view):
+            return bool(wanted & user_roles(request.user))
+
+    HasRole.__name__ = "Has" + "Or".join(role.name.title().replace("_", "") for role in roles)
+    return HasRole
+
+
+def device_permission(kind: str) -> type[BasePermission]:
+    class IsHallDevice(BasePermission):
+        def has_permission(self, request, view):
+            return getattr(request.auth, "kind", None) == kind
+
+    IsHallDevice.__name__ = f"Is{kind.title()}Device"
+    return IsHallDevice
+
+
+class HallDeviceScheme(OpenApiAuthenticationExtension):
+    target_class = "langzhong_si.api_auth.HallDeviceAuthentication"
+    name = "hallDevice"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Device <token>` of a registered kiosk or call display.",
+        }
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "langzhong_si.api_auth.StaffTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>` of an integration account (no second-factor roles).",
+        }
+
+
+__all__ = ["HallDeviceAuthentication", "StaffTokenAuthentication"]
