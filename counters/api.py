@@ -15,6 +15,7 @@ from counters import selectors, services
 from counters.models import Case, FollowUp, HallDevice, Queue, Rating, Ticket, Window
 from langzhong_si.api import (
     HallDeviceAuthentication,
+    StrictBooleanField,
     device_permission,
     errors,
     role_permission,
@@ -51,7 +52,7 @@ class IssuedTicketOutput(TicketOutput):
 
 class TicketInput(serializers.Serializer):
     item = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
-    consultation = serializers.BooleanField(required=False, default=False)
+    consultation = StrictBooleanField(required=False, default=False)
     id_number = serializers.CharField(required=False, allow_blank=True, max_length=18, default="")
     priority_request = serializers.ChoiceField(
         choices=["", Ticket.PriorityReason.DISABLED, Ticket.PriorityReason.VETERAN],
@@ -162,7 +163,7 @@ class IntakeInput(serializers.Serializer):
     received_material_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=100
     )
-    defer_missing = serializers.BooleanField(required=False, default=False)
+    defer_missing = StrictBooleanField(required=False, default=False)
 
 
 class SupplyInput(serializers.Serializer):

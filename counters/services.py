@@ -730,12 +730,12 @@ def follow_up_record(
 
 def case_id_number_reveal(*, case: Case, viewer, reason: str) -> str:
     """The full ID number, for a stated reason, logged with viewer and citizen."""
+    allowed = case.handler_id == viewer.pk or user_has_role(viewer, Role.AUDITOR)
+    if not allowed:  # checked first: nobody else learns anything, not even "give a reason"
+        raise PermissionDenied(_("Only the handling clerk or an auditor may see the full number."))
     reason = reason.strip()
     if len(reason) < 2:
         raise ValidationError(_("State why you need the full ID number."), code="reason")
-    allowed = case.handler_id == viewer.pk or user_has_role(viewer, Role.AUDITOR)
-    if not allowed:
-        raise PermissionDenied(_("Only the handling clerk or an auditor may see the full number."))
     with transaction.atomic():
         audit_event_record(
             event_type="personal_data.id_revealed",

@@ -132,3 +132,77 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
 
 
 __all__ = ["HallDeviceAuthentication", "StaffTokenAuthentication"]
+
+
+COMMON_ERRORS = {
+    "400": "The request is not valid.",
+    "401": "Not signed in.",
+    "403": "Not allowed for this role or device.",
+    "404": "Not found.",
+    "405": "Method not allowed.",
+    "415": "Unsupported media type.",
+    "429": "Too many requests.",
+}
+
+
+def add_common_errors(result, generator, request, public):
+    """drf-spectacular post-processing: every operation documents the errors any request
+    can meet (bad input, no or wrong credentials, unknown object, throttling), all in
+    the one error shape."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    if "Error" not in schemas:
+        schemas["Error"] = {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                    "required": ["code", "message"],
+                }
+            },
+            "required": ["error"],
+        }
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in COMMON_ERRORS.items():
+                responses.setdefault(code, {"description": description, "content": reference})
+    return result
+
+
+def api_not_found(request, exception=None):
+    """404 for unknown API paths in the API's error shape (the HTML page elsewhere)."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(_body("not_found", _("Not found.")), status=404)
+    return page_not_found(request, exception)
+
+
+def api_server_error(request):
+    """500 in the API's error shape; never a traceback or internal detail."""
+    from django.http import JsonResponse
+    from django.views.defaults import server_error
+
+    if request.path.startswith("/api/"):
+        message = _("Something went wrong on our side; nothing was changed. Please retry.")
+        return JsonResponse(_body("server_error", message), status=500)
+    return server_error(request)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (DRF also takes 0, 1, "yes"...: the schema says boolean)."""
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -72,13 +72,19 @@ def id_number_mask(number: str) -> str:
 
 def id_number_digest(number: str) -> str:
     """Keyed hash used to find a citizen's records without storing the number."""
-    key = settings.PERSONAL_DATA_KEY.encode()
+    key = settings.PERSONAL_DATA_HASH_KEY.encode()
     return hmac.new(key, b"id-number:" + number.encode(), hashlib.sha256).hexdigest()
 
 
-def _fernet() -> Fernet:
-    raw = hashlib.sha256(b"encryption:" + settings.PERSONAL_DATA_KEY.encode()).digest()
+def _fernet_of(secret: str) -> Fernet:
+    raw = hashlib.sha256(b"encryption:" + secret.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(raw))
+
+
+def _fernet() -> MultiFernet:
+    """The current key encrypts; older keys (during a rotation) still decrypt."""
+    keys = [settings.PERSONAL_DATA_KEY, *settings.PERSONAL_DATA_OLD_KEYS]
+    return MultiFernet([_fernet_of(secret) for secret in keys])
 
 
 def personal_data_encrypt(plain: str) -> str:
@@ -87,3 +93,8 @@ def personal_data_encrypt(plain: str) -> str:
 
 def personal_data_decrypt(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
+
+
+def personal_data_reencrypt(token: str) -> str:
+    """The same value under the current key (for key rotation)."""
+    return _fernet().rotate(token.encode()).decode()

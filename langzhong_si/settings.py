@@ -208,7 +208,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "langzhong_si.api_auth.StaffTokenAuthentication",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "langzhong_si.api_pagination.StrictLimitOffsetPagination",
+    # JSON only: scans are uploaded on the workbench screen, not through the API.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "langzhong_si.api.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -229,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the vendored sidecar package: halls run on intranets, no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "langzhong_si.api.add_common_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "counters.models.Ticket.Status",
         "CaseStatusEnum": "counters.models.Case.Status",
@@ -328,6 +334,12 @@ if len(AUDIT_SAMPLE_RATES) != 4:
 SMS_GATEWAY = env_str("SMS_GATEWAY", "langzhong_si.sms.LoggingSmsGateway")
 # Key for keyed hashes (look-ups) and encryption of personal data at rest.
 PERSONAL_DATA_KEY = env_str("PERSONAL_DATA_KEY", SECRET_KEY)
+# Rotation (README): the previous keys, still accepted for decryption until
+# `manage.py rotate_personal_data_key` has re-encrypted everything under the new one.
+PERSONAL_DATA_OLD_KEYS = env_list("PERSONAL_DATA_OLD_KEYS", [])
+# The keyed hash for look-ups (applicants, relatives) is not rotated with the
+# encryption key: the relatives' register holds only hashes and could not be rebuilt.
+PERSONAL_DATA_HASH_KEY = env_str("PERSONAL_DATA_HASH_KEY", PERSONAL_DATA_KEY)
 ID_NUMBER_MASK_HEAD = 6
 ID_NUMBER_MASK_TAIL = 4
 

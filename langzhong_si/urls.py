@@ -20,6 +20,9 @@ urlpatterns = [
     path("", include("evaluation.urls")),
 ]
 
+handler404 = "langzhong_si.api.api_not_found"
+handler500 = "langzhong_si.api.api_server_error"
+
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 

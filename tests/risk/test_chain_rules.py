@@ -248,6 +248,9 @@ def test_the_inbox_api_shows_the_case_without_other_chain_members(
     assert detail.json()["earlier_steps"][1]["comment"] == "材料齐全"
 
 
+APPROVE, JSON = {"decision": "approve"}, "application/json"
+
+
 def test_every_decision_endpoint_refuses_everyone_but_the_drawn_person(
     hall, client, django_user_model, django_capture_on_commit_callbacks
 ):
@@ -256,17 +259,17 @@ def test_every_decision_endpoint_refuses_everyone_but_the_drawn_person(
     root = django_user_model.objects.create_superuser("root2", password="x")
     for intruder in (hall.li_na, hall.ma, hall.sun, root):
         sign_in(client, intruder)
-        api = client.post(f"/api/inbox/tasks/{task.pk}/decision/", {"decision": "approve"})
+        api = client.post(f"/api/inbox/tasks/{task.pk}/decision/", APPROVE, content_type=JSON)
         page = client.post(f"/inbox/tasks/{task.pk}/decide/", {"decision": "approve"})
         assert api.status_code in (403, 404) and page.status_code in (403, 404)
     task.refresh_from_db()
     assert task.status == ReviewTask.Status.OPEN
     sign_in(client, hall.zhou)
     assert (
-        client.post(f"/api/inbox/tasks/{task.pk}/decision/", {"decision": "approve"}).status_code
+        client.post(f"/api/inbox/tasks/{task.pk}/decision/", APPROVE, content_type=JSON).status_code
         == 200
     )
-    again = client.post(f"/api/inbox/tasks/{task.pk}/decision/", {"decision": "approve"})
+    again = client.post(f"/api/inbox/tasks/{task.pk}/decision/", APPROVE, content_type=JSON)
     assert again.status_code == 409, "a double click changes nothing"
 
 

@@ -1,0 +1,39 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from audit.bulk import bulk_writes_allowed
+from audit.services import audit_event_record
+from counters.models import Case
+from langzhong_si.identity import personal_data_reencrypt
+from risk.models import DailySeed
+
+BATCH = 2000
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-encrypt every encrypted value (applicants' ID numbers, draw seeds) under "
+        "PERSONAL_DATA_KEY, reading old values with PERSONAL_DATA_OLD_KEYS. Safe to re-run."
+    )
+
+    def handle(self, *args, **options):
+        counts = {
+            "cases": self._rotate(Case, "applicant_id_encrypted"),
+            "daily_seeds": self._rotate(DailySeed, "seed"),
+        }
+        with transaction.atomic():
+            audit_event_record(event_type="personal_data.key_rotated", data=counts)
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted under the current key: {counts}"))
+
+    def _rotate(self, model, field: str) -> int:
+        done, last = 0, 0
+        while True:
+            rows = list(model.objects.filter(pk__gt=last).order_by("pk").only("pk", field)[:BATCH])
+            if not rows:
+                return done
+            for row in rows:
+                setattr(row, field, personal_data_reencrypt(getattr(row, field)))
+            # One audited event for the whole rotation instead of a history row per case.
+            with transaction.atomic(), bulk_writes_allowed():
+                model.objects.bulk_update(rows, [field])
+            done, last = done + len(rows), rows[-1].pk

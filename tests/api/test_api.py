@@ -1,0 +1,195 @@
+"""The REST API: the same services and checks as the screens, one error shape, device and
+token rules, throttled public look-ups, and masked personal data in JSON."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from counters.models import Case, HallDevice, Ticket
+from risk.models import ReviewTask
+from staff.roles import Role
+from tests.factories import make_id_number, make_staff, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def kiosk(db):
+    return HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="api kiosk")
+
+
+def _device(api, device):
+    api.credentials(HTTP_AUTHORIZATION=f"Device {device.token}")
+    return api
+
+
+def test_a_kiosk_issues_a_ticket_with_its_device_token(api, kiosk, hall):
+    response = _device(api, kiosk).post(
+        "/api/kiosk/tickets/", {"item": hall.item.pk}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["number"] == "A001" and response.json()["ahead"] == 0
+
+
+def test_a_display_token_cannot_issue_tickets_and_no_token_is_refused(api, hall):
+    display = HallDevice.objects.create(kind=HallDevice.Kind.DISPLAY, name="display")
+    assert _device(api, display).post("/api/kiosk/tickets/", {}, format="json").status_code == 403
+    api.credentials()
+    assert api.post("/api/kiosk/tickets/", {}, format="json").status_code in (401, 403)
+    assert Ticket.objects.count() == 0
+
+
+def test_errors_have_one_shape(api, kiosk, hall):
+    bad_id = _device(api, kiosk).post(
+        "/api/kiosk/tickets/",
+        {"item": hall.item.pk, "id_number": "110105194912310021"},
+        format="json",
+    )
+    assert bad_id.status_code == 400
+    assert set(bad_id.json()["error"]) >= {"code", "message"}
+    missing = _device(api, kiosk).post("/api/kiosk/tickets/", {"item": 99999}, format="json")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    invalid = _device(api, kiosk).post("/api/kiosk/tickets/", {"item": "x"}, format="json")
+    assert invalid.status_code == 400 and "item" in invalid.json()["error"]["fields"]
+
+
+def test_a_clerk_serves_a_ticket_end_to_end_through_the_api(
+    api, hall, kiosk, django_capture_on_commit_callbacks
+):
+    sign_in(api, hall.li_na)
+    assert api.post("/api/counter/sign-on/", {"window": 1}, format="json").status_code == 200
+    api.post("/api/counter/ready/")
+    kiosk_client = _device(APIClient(), kiosk)
+    kiosk_client.post("/api/kiosk/tickets/", {"item": hall.item.pk}, format="json")
+    state = api.get("/api/counter/").json()
+    assert state["window"]["state"] == "serving"
+    id_number = make_id_number()
+    with django_capture_on_commit_callbacks(execute=True):
+        intake = api.post(
+            "/api/counter/intake/",
+            {
+                "item": hall.item.pk,
+                "applicant_name": "王大山",
+                "id_number": id_number,
+                "received_material_ids": [hall.material.pk],
+            },
+            format="json",
+        )
+    assert intake.status_code == 201, intake.json()
+    body = intake.json()
+    assert body["status"] == "in_review" and id_number not in intake.content.decode()
+    assert body["applicant_id_masked"].startswith(id_number[:6])
+    assert api.post("/api/counter/finish/").status_code == 200
+    assert api.post("/api/counter/finish/").status_code == 409  # nothing being served now
+    detail = api.get(f"/api/counter/cases/{body['id']}/").json()
+    assert detail["awaiting_qualified"] is False
+    task = ReviewTask.objects.get(case_id=body["id"])
+    assert hall.zhou.username not in str(detail) and task.assignee.username not in str(detail)
+
+
+def test_a_clerk_cannot_read_another_clerks_case_by_its_id(api, hall):
+    other = make_staff(Role.CLERK)
+    sign_in(api, other)
+    case_id = 1
+    assert api.get(f"/api/counter/cases/{case_id}/").status_code == 404
+
+
+def test_the_citizens_progress_needs_the_id_suffix_and_is_throttled(api, hall, settings):
+    from django.core.cache import cache
+
+    from counters import services
+
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    services.window_declare_ready(clerk=hall.li_na)
+    services.ticket_issue(item=hall.item)
+    number = make_id_number()
+    case = services.case_accept(
+        clerk=hall.li_na,
+        item_id=hall.item.pk,
+        applicant_name="王大山",
+        id_number=number,
+        received_material_ids=set(),
+    )
+    wrong = api.get("/api/progress/", {"number": case.number, "id_suffix": "0000"})
+    assert wrong.status_code == 404
+    right = api.get("/api/progress/", {"number": case.number, "id_suffix": number[-4:]})
+    assert right.status_code == 200 and right.json()["applicant"] == "王**"
+    assert right.json()["missing"] == [hall.material.name]
+    cache.clear()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
+    from rest_framework.throttling import ScopedRateThrottle
+
+    ScopedRateThrottle.THROTTLE_RATES = {**ScopedRateThrottle.THROTTLE_RATES, "progress": "3/hour"}
+    try:
+        codes = [
+            api.get("/api/progress/", {"number": case.number, "id_suffix": "1111"}).status_code
+            for _ in range(4)
+        ]
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = {
+            **ScopedRateThrottle.THROTTLE_RATES,
+            "progress": settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["progress"],
+        }
+    assert codes[-1] == 429 and Case.objects.count() == 1
+
+
+def test_a_token_works_for_a_clerk_but_never_for_a_second_factor_role(api, hall):
+    clerk_token = Token.objects.create(user=hall.li_na)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {clerk_token.key}")
+    assert api.get("/api/counter/").status_code == 200
+    approver_token = Token.objects.create(user=hall.ma)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {approver_token.key}")
+    refused = api.get("/api/inbox/tasks/")
+    assert refused.status_code in (401, 403)
+    assert refused.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_clerk_cannot_use_the_team_leads_or_the_auditors_operations(api, hall):
+    sign_in(api, hall.li_na)
+    for path in ("/api/lead/hall/", "/api/reports/", "/api/audit/findings/", "/api/audit/log/"):
+        response = api.get(path)
+        assert response.status_code == 403 and response.json()["error"]["code"]
+
+
+def test_the_docs_page_lists_every_operation_the_screens_can_do(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operations = {
+        f"{method.upper()} {path}" for path, item in schema["paths"].items() for method in item
+    }
+    for expected in [
+        "POST /api/kiosk/tickets/",
+        "GET /api/display/",
+        "GET /api/progress/",
+        "POST /api/rating-pads/{token}/",
+        "POST /api/counter/sign-on/",
+        "POST /api/counter/ready/",
+        "POST /api/counter/pause/",
+        "POST /api/counter/recall/",
+        "POST /api/counter/no-show/",
+        "POST /api/counter/finish/",
+        "POST /api/counter/intake/",
+        "POST /api/counter/cases/{case_id}/supply/",
+        "POST /api/counter/cases/{case_id}/resubmit/",
+        "POST /api/cases/{case_id}/reveal-id/",
+        "POST /api/inbox/tasks/{task_id}/decision/",
+        "POST /api/lead/tickets/{ticket_id}/confirm-priority/",
+        "POST /api/lead/tickets/{ticket_id}/requeue/",
+        "POST /api/lead/follow-ups/{follow_up_id}/",
+        "GET /api/lead/hall/",
+        "GET /api/reports/",
+        "GET /api/evaluation/",
+        "POST /api/evaluation/weights/",
+        "POST /api/audit/findings/{finding_id}/inspection/",
+        "GET /api/audit/log/",
+        "POST /api/security/roles/",
+        "POST /api/security/unlock/",
+    ]:
+        assert expected in operations, expected
+    docs = client.get(reverse("api-docs"))
+    assert docs.status_code == 200 and "<script>" not in docs.content.decode()

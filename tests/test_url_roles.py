@@ -1,0 +1,250 @@
+"""Every URL of the project against every role (CHECKLIST 5, 7): the table below says who
+may use each one; everyone else is refused (403, 404 for another's object, or sent to
+sign in). A URL missing from the table fails the test, so new screens must be added."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from audit.models import Finding
+from counters import services
+from counters.models import CaseDocument, FollowUp, HallDevice, Ticket
+from risk.services import review_task_draw
+from staff.roles import Role
+from tests.factories import make_id_number, make_staff, sign_in
+
+pytestmark = pytest.mark.django_db
+
+ANON, CLERK, REVIEWER, APPROVER = "anonymous", "clerk", "reviewer", "approver"
+TEAM_LEAD, WINDOW_LEAD, AUDITOR = "team_lead", "window_lead", "auditor"
+SYSTEM, SECURITY, AUDIT_ADMIN = "system_admin", "security_admin", "audit_admin"
+STAFF = {CLERK, REVIEWER, APPROVER, TEAM_LEAD, WINDOW_LEAD, AUDITOR, SYSTEM, SECURITY, AUDIT_ADMIN}
+EVERYONE = STAFF | {ANON}
+NOBODY: set[str] = set()  # device screens: only a registered device, never a person
+EVALUATED = {TEAM_LEAD, WINDOW_LEAD, CLERK, REVIEWER, APPROVER}
+
+# URL name → (method, who may use it). Object URLs point at the clerk's case, the task
+# drawn to the reviewer, and so on (see `objects`).
+TABLE = {
+    "home": ("GET", STAFF),
+    "login": ("GET", EVERYONE),
+    "api-schema": ("GET", EVERYONE),
+    "api-docs": ("GET", EVERYONE),
+    "api-categories": ("GET", EVERYONE),
+    "api-items": ("GET", EVERYONE),
+    "api-item": ("GET", EVERYONE),
+    "api-progress": ("GET", EVERYONE),
+    "api-rating-pad": ("GET", EVERYONE),
+    "api-kiosk-tickets": ("POST", NOBODY),
+    "api-display": ("GET", NOBODY),
+    "api-counter": ("GET", {CLERK}),
+    "api-sign-on": ("POST", {CLERK}),
+    "api-sign-off": ("POST", {CLERK}),
+    "api-ready": ("POST", {CLERK}),
+    "api-pause": ("POST", {CLERK}),
+    "api-recall": ("POST", {CLERK}),
+    "api-no-show": ("POST", {CLERK}),
+    "api-finish": ("POST", {CLERK}),
+    "api-intake": ("POST", {CLERK}),
+    "api-cases": ("GET", {CLERK}),
+    "api-case": ("GET", {CLERK}),
+    "api-case-supply": ("POST", {CLERK}),
+    "api-case-resubmit": ("POST", {CLERK}),
+    "api-case-reveal-id": ("POST", {CLERK, AUDITOR}),
+    "api-inbox": ("GET", {REVIEWER, APPROVER}),
+    "api-inbox-task": ("GET", {REVIEWER}),
+    "api-inbox-decision": ("POST", {REVIEWER}),
+    "api-lead-queue": ("GET", {WINDOW_LEAD}),
+    "api-priority-confirm": ("POST", {WINDOW_LEAD}),
+    "api-requeue": ("POST", {WINDOW_LEAD}),
+    "api-follow-ups": ("GET", {TEAM_LEAD}),
+    "api-follow-up": ("POST", {TEAM_LEAD}),
+    "api-hall": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
+    "api-report": ("GET", {TEAM_LEAD, WINDOW_LEAD, AUDITOR}),
+    "api-evaluation": ("GET", EVALUATED),
+    "api-weights": ("GET", {TEAM_LEAD}),
+    "api-findings": ("GET", {AUDITOR}),
+    "api-finding-inspection": ("POST", {AUDITOR}),
+    "api-audit-log": ("GET", {AUDIT_ADMIN}),
+    "api-notifications": ("GET", STAFF),
+    "api-notifications-read": ("POST", STAFF),
+    "api-roles": ("POST", {SECURITY}),
+    "api-unlock": ("POST", {SECURITY}),
+    "api-second-factor-reset": ("POST", {SECURITY}),
+    "catalog:guide_index": ("GET", EVERYONE),
+    "catalog:guide_search": ("GET", EVERYONE),
+    "catalog:guide_detail": ("GET", EVERYONE),
+    "catalog:guide_qr": ("GET", EVERYONE),
+    "counters:device_register": ("GET", EVERYONE),
+    "counters:kiosk": ("GET", NOBODY),
+    "counters:ticket_print": ("GET", NOBODY),
+    "counters:call_display": ("GET", NOBODY),
+    "counters:call_display_calls": ("GET", NOBODY),
+    "counters:progress": ("GET", EVERYONE),
+    "counters:ticket_page": ("GET", EVERYONE),
+    "counters:rating_pad": ("GET", EVERYONE),
+    "counters:lead_queue": ("GET", {WINDOW_LEAD}),
+    "counters:follow_ups": ("GET", {TEAM_LEAD}),
+    "counters:workbench": ("GET", {CLERK}),
+    "counters:workbench_panel": ("GET", {CLERK}),
+    "counters:sign_on": ("POST", {CLERK}),
+    "counters:sign_off": ("POST", {CLERK}),
+    "counters:ready": ("POST", {CLERK}),
+    "counters:pause": ("POST", {CLERK}),
+    "counters:recall": ("POST", {CLERK}),
+    "counters:no_show": ("POST", {CLERK}),
+    "counters:finish": ("POST", {CLERK}),
+    "counters:intake": ("POST", {CLERK}),
+    "counters:item_picker": ("GET", {CLERK}),
+    "counters:document_download": ("GET", {CLERK, REVIEWER}),
+    "counters:case_detail": ("GET", {CLERK}),
+    "counters:case_receipt": ("GET", {CLERK}),
+    "counters:case_supply": ("POST", {CLERK}),
+    "counters:case_reveal_id": ("POST", {CLERK, AUDITOR}),
+    "counters:case_resubmit": ("POST", {CLERK}),
+    "staff:notifications": ("GET", STAFF),
+    "staff:notifications_read": ("POST", STAFF),
+    "staff:account": ("GET", STAFF),
+    "staff:two_factor": ("GET", STAFF),
+    "staff:password_change": ("GET", STAFF),
+    "staff:security": ("GET", {SECURITY}),
+    "audit:finding_queue": ("GET", {AUDITOR}),
+    "audit:finding_detail": ("GET", {AUDITOR}),
+    "audit:case_archive": ("GET", {AUDITOR, TEAM_LEAD}),
+    "audit:audit_log": ("GET", {AUDIT_ADMIN}),
+    "risk:inbox": ("GET", {REVIEWER, APPROVER}),
+    "risk:task_detail": ("GET", {REVIEWER}),
+    "risk:task_decide": ("POST", {REVIEWER}),
+    "evaluation:dashboard": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
+    "evaluation:dashboard_live": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
+    "evaluation:report": ("GET", {TEAM_LEAD, WINDOW_LEAD, AUDITOR}),
+    "evaluation:report_export": ("GET", {TEAM_LEAD, WINDOW_LEAD, AUDITOR}),
+    "evaluation:evaluation_list": ("GET", EVALUATED),
+    "evaluation:evaluation_export": ("GET", EVALUATED),
+    "evaluation:evaluation_weights": ("GET", {TEAM_LEAD}),
+    "evaluation:evaluation_sheet": ("GET", {TEAM_LEAD, WINDOW_LEAD, CLERK}),
+}
+# Not about permissions: anyone may sign out or pick a language; the admin site has its
+# own permission system (staff flag and model permissions), tested in staff tests.
+UNCHECKED = {"logout", "set_language"}
+
+
+def _url_names():
+    def walk(patterns, namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue
+                yield from walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def test_every_url_is_in_the_table():
+    assert _url_names() - UNCHECKED - set(TABLE) == set()
+    assert set(TABLE) - _url_names() == set()
+
+
+@pytest.fixture
+def people(hall, django_capture_on_commit_callbacks):
+    clerk, reviewer, approver = hall.li_na, hall.zhou, hall.ma
+    services.window_sign_on(clerk=clerk, window_id=hall.window.pk)
+    services.window_declare_ready(clerk=clerk)
+    ticket = services.ticket_issue(item=hall.item)
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.case_accept(
+            clerk=clerk,
+            item_id=hall.item.pk,
+            applicant_name="王大山",
+            id_number=make_id_number(),
+            received_material_ids={hall.material.pk},
+        )
+    task = review_task_draw(task_id=case.tasks.get().pk)
+    assert task.assignee == reviewer
+    services.ticket_finish(clerk=clerk)
+    rating = services.rating_submit(ticket_id=ticket.pk, level=1, reason="太慢", window=hall.window)
+    document = CaseDocument.objects.create(
+        case=case,
+        material_name="身份证",
+        file=ContentFile(b"%PDF-1.4 test", name="scan.pdf"),
+        content_type="application/pdf",
+        size=13,
+        sha256="0" * 64,
+        uploaded_by=clerk,
+    )
+    finding = Finding.objects.create(rule="sample", severity="low", case=case, dedupe_key="t:1")
+    device = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="new kiosk")
+    people = {
+        ANON: None,
+        CLERK: clerk,
+        REVIEWER: reviewer,
+        APPROVER: approver,
+        TEAM_LEAD: make_staff(Role.TEAM_LEAD),
+        WINDOW_LEAD: make_staff(Role.WINDOW_LEAD, window_team=hall.window.zone),
+        AUDITOR: make_staff(Role.AUDITOR),
+        SYSTEM: make_staff(Role.SYSTEM_ADMINISTRATOR),
+        SECURITY: make_staff(Role.SECURITY_ADMINISTRATOR),
+        AUDIT_ADMIN: make_staff(Role.AUDIT_ADMINISTRATOR),
+    }
+    kwargs = {
+        "code": hall.item.code,
+        "token": hall.window.rating_pad_token,
+        "case_id": case.pk,
+        "task_id": task.pk,
+        "ticket_id": ticket.pk,
+        "follow_up_id": FollowUp.objects.get(rating=rating).pk,
+        "finding_id": finding.pk,
+        "document_id": document.pk,
+        "user_id": clerk.pk,
+    }
+    special = {
+        "counters:ticket_page": {"token": Ticket.objects.get(pk=ticket.pk).public_token},
+        "counters:device_register": {"token": device.token},
+    }
+    return people, kwargs, special
+
+
+def _url(name: str, kwargs: dict, special: dict) -> str:
+    from django.urls import NoReverseMatch
+
+    wanted = special.get(name, kwargs)
+    for size in range(len(wanted), -1, -1):
+        from itertools import combinations
+
+        for keys in combinations(wanted, size):
+            try:
+                return reverse(name, kwargs={key: wanted[key] for key in keys})
+            except NoReverseMatch:
+                continue
+    raise AssertionError(f"cannot build {name}")
+
+
+def _refused(response) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    location = response.get("Location", "")
+    return response.status_code == 302 and location.startswith(reverse("login"))
+
+
+def test_each_url_admits_exactly_its_roles(people):
+    persons, kwargs, special = people
+    wrong = []
+    for name, (method, allowed) in sorted(TABLE.items()):
+        url = _url(name, kwargs, special)
+        for role, person in persons.items():
+            client = Client()
+            if person is not None:
+                sign_in(client, person)
+            if method == "GET":
+                response = client.get(url)
+            elif url.startswith("/api/"):
+                response = client.post(url, "{}", content_type="application/json")
+            else:
+                response = client.post(url, {})
+            assert response.status_code < 500, (name, role, response.status_code)
+            if _refused(response) == (role in allowed):
+                wrong.append(f"{name} {role}: {response.status_code}")
+    assert wrong == [], "\n".join(wrong)
