@@ -57,6 +57,10 @@ SYSTEM_ADMINISTRATOR_PERMISSIONS = [
     "view_halldevice",
     "add_halldevice",
     "change_halldevice",
+    # API tokens for integration accounts (never for second-factor roles).
+    "view_tokenproxy",
+    "add_tokenproxy",
+    "delete_tokenproxy",
 ]
 # What the team lead may edit in the admin (the catalog and the roster).
 TEAM_LEAD_PERMISSIONS = [
