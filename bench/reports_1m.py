@@ -127,7 +127,7 @@ WHERE case_id IN (SELECT id FROM counters_case WHERE status = 'in_review');
 """
 
 
-def fill(cases: int) -> None:
+def fill(cases: int, *, busy_today: bool = True) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -149,7 +149,7 @@ def fill(cases: int) -> None:
     with connection.cursor() as cursor:
         # The audit trigger and the audited managers guard the real tables; this is a
         # benchmark database filled by SQL on purpose.
-        for statement in (FILL_SQL + TODAY_SQL).split(";\n"):
+        for statement in (FILL_SQL + (TODAY_SQL if busy_today else "")).split(";\n"):
             if statement.strip():
                 started = time.monotonic()
                 cursor.execute(statement, params)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from evaluation import exports, selectors, services
 from evaluation.models import COMPONENTS
 from evaluation.periods import month_of, month_parse, period_parse
+from langzhong_si.db_router import replica_reads
 from staff.decorators import role_required
 from staff.roles import Role
 from staff.selectors import user_has_role
@@ -52,7 +53,8 @@ def dashboard_live(request):
 @require_GET
 def report(request):
     period = _period_from(request)
-    figures = selectors.period_report(period)
+    with replica_reads():
+        figures = selectors.period_report(period)
     return render(
         request,
         "evaluation/report.html",
@@ -69,7 +71,8 @@ def report(request):
 @require_GET
 def report_export(request):
     period = _period_from(request)
-    content = exports.report_workbook(selectors.period_report(period))
+    with replica_reads():
+        content = exports.report_workbook(selectors.period_report(period))
     return _xlsx(content, f"report-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx")
 
 
@@ -135,7 +138,8 @@ def evaluation_list(request):
         sheet = reverse("evaluation:evaluation_sheet", args=[request.user.pk])
         return redirect(f"{sheet}?month={period.first:%Y-%m}")
     weights = selectors.evaluation_weights_current()
-    rows = selectors.staff_evaluation(period, scope=scope, weights=weights)
+    with replica_reads():
+        rows = selectors.staff_evaluation(period, scope=scope, weights=weights)
     return render(
         request,
         "evaluation/evaluation_list.html",

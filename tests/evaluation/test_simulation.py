@@ -21,7 +21,8 @@ FIRST, LAST = datetime.date(2018, 6, 25), datetime.date(2018, 6, 26)
 
 
 @pytest.fixture
-def simulated(db):
+def simulated(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path / "var"  # the demo logins it prints stay out of the checkout
     output = StringIO()
     call_command(
         "simulate_hall",

@@ -91,6 +91,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         call_command("load_catalog", stdout=self.stdout)
         created = self._seed()
+        Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
         logins = Path(settings.VAR_DIR) / "demo-logins.txt"
         if created:
             logins.write_text(

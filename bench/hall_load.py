@@ -1,0 +1,523 @@
+"""The whole hall under load, through HTTP only, against the production stack.
+
+    .venv/bin/python bench/hall_load.py [--clerks 200] [--seconds 60] [--level 2|0]
+                                        [--existing 0] [--web-workers 5]
+
+Creates the database `langzhong_load` (PostgreSQL), optionally pre-fills it with
+`--existing` finished cases (bulk SQL, as bench/reports_1m.py), sets up N clerks at N
+windows, 40 reviewers/approvers, a kiosk and a call display; starts gunicorn, a Celery
+worker and beat on Redis; then drives the hall for `--seconds`: clerks loop ready →
+intake → finish through the API (token auth), the kiosk keeps the queue filled,
+reviewers and approvers decide their inbox, the call display polls. Then it prints one
+table: complete cases per second (ticket issued → final decision), p50/p95/p99 per
+action, draw latency, call-to-display latency, audit-append cost, peak memory per
+process, and pgbench's TPS on the same server as the reference, with the ratio.
+
+Not part of the test suite. Needs PostgreSQL and Redis at 127.0.0.1 (as CI has).
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg2
+import requests
+
+from langzhong_si.identity import id_number_check_char
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB = "langzhong_load"
+ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PORT = 8765
+BASE = f"http://127.0.0.1:{PORT}"
+PASSWORD = "Load-test-pass-1"  # noqa: S105 - accounts of a throw-away benchmark database
+QUEUE = "langzhong_load"
+
+
+def environment(url: str) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "langzhong_si.settings",
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/5",
+        "CACHE_URL": "redis://127.0.0.1:6379/6",
+        "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
+        # Machines, not people, drive this hall: no second factor for approvers (tokens),
+        # and throttles far above the load.
+        "TWO_FACTOR_ROLES": "system_administrator",
+        "API_DEVICE_RATE": "1000000/minute",
+        "API_ANON_RATE": "1000000/minute",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_CONN_MAX_AGE": "60",
+    }
+
+
+# --- set-up --------------------------------------------------------------------------------
+
+
+def recreate_database() -> str:
+    connection = psycopg2.connect(ADMIN_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
+        cursor.execute(f"CREATE DATABASE {DB}")
+    connection.close()
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{DB}"
+
+
+def set_up(clerks: int, existing: int, level: int) -> dict:
+    """Staff, windows, devices and tokens, through the services (and, for the existing
+    cases only, bulk SQL)."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from catalog.models import ServiceItem
+    from counters.models import HallDevice, Queue, Window
+    from risk.services import qualification_grant
+    from staff.roles import Role
+    from staff.services import staff_member_create
+
+    call_command("migrate", verbosity=0)
+    call_command("load_catalog", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    tokens = {"clerks": [], "deciders": []}
+    for n in range(1, clerks + 1):
+        Window.objects.create(number=n, zone="综合受理区", queue=Queue.HALL)
+        user = staff_member_create(
+            username=f"clerk{n}",
+            password=PASSWORD,
+            display_name=f"柜员{n}",
+            employee_number=f"G{n:04d}",
+            roles=[Role.CLERK],
+        )
+        tokens["clerks"].append((n, Token.objects.create(user=user).key))
+    for n in range(1, 41):
+        user = staff_member_create(
+            username=f"decider{n}",
+            password=PASSWORD,
+            display_name=f"审核审批{n}",
+            employee_number=f"S{n:04d}",
+            roles=[Role.REVIEWER, Role.APPROVER],
+        )
+        for kind in ("review", "approval"):
+            qualification_grant(user=user, kind=kind, level=3, reason="load test")
+        tokens["deciders"].append(Token.objects.create(user=user).key)
+    tokens["kiosk"] = HallDevice.objects.create(kind="kiosk", name="load kiosk").token
+    tokens["display"] = HallDevice.objects.create(kind="display", name="load display").token
+    items = ServiceItem.objects.filter(at_counter=True, risk_level=level).prefetch_related(
+        "materials"
+    )
+    tokens["items"] = [
+        (item.pk, [m.pk for m in item.materials.all() if m.required]) for item in items
+    ]
+    if existing:
+        from bench.reports_1m import fill
+
+        fill(existing, busy_today=False)
+    return tokens
+
+
+# --- the stack -------------------------------------------------------------------------------
+
+
+def start_stack(env: dict, web_workers: int) -> list[subprocess.Popen]:
+    venv = ROOT / ".venv" / "bin"
+    logs = ROOT / "var" / "load"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    def spawn(name, *command):
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / f"{name}.log", "w"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    processes = [
+        spawn(
+            "gunicorn",
+            str(venv / "gunicorn"),
+            "langzhong_si.wsgi",
+            "--workers",
+            str(web_workers),
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            "%(m)s %(U)s %(s)s %(M)s",
+        ),
+        spawn(
+            "worker",
+            str(venv / "celery"),
+            "-A",
+            "langzhong_si",
+            "worker",
+            "-Q",
+            QUEUE,
+            "-c",
+            "2",
+            "--loglevel",
+            "WARNING",
+        ),
+        spawn(
+            "beat",
+            str(venv / "celery"),
+            "-A",
+            "langzhong_si",
+            "beat",
+            "--loglevel",
+            "WARNING",
+            "-s",
+            str(logs / "beat-schedule"),
+        ),
+    ]
+    for _ in range(100):
+        try:
+            if requests.get(f"{BASE}/login/", timeout=1).status_code == 200:
+                return processes
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer; see var/load/gunicorn.log")
+
+
+def peak_memory_mb(processes: list[subprocess.Popen]) -> dict[str, float]:
+    """VmHWM (peak resident set) of each process and its children, in MB."""
+    peaks = {}
+    for name, process in zip(("web", "worker", "beat"), processes, strict=True):
+        pids = [process.pid] + _children(process.pid)
+        values = []
+        for pid in pids:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            line = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+            values.append(int(line.split()[1]) / 1024)
+        peaks[name] = max(values) if values else 0.0
+    return peaks
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        output = subprocess.run(
+            ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+        ).stdout
+    except OSError:
+        return []
+    return [int(value) for value in output.split()]
+
+
+def stop_stack(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- the load ------------------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self):
+        self.samples = defaultdict(list)
+        self.errors = defaultdict(int)
+        self.lock = threading.Lock()
+
+    def timed(self, action: str, call):
+        started = time.perf_counter()
+        try:
+            response = call()
+        except requests.RequestException:
+            with self.lock:
+                self.errors[action] += 1
+            return None
+        elapsed = (time.perf_counter() - started) * 1000
+        with self.lock:
+            self.samples[action].append(elapsed)
+            if response.status_code >= 500:
+                self.errors[action] += 1
+        return response
+
+
+def clerk_loop(number, token, items, recorder, stop, rng):
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    sign_on = {"window": number}
+    recorder.timed("sign on", lambda: session.post(f"{BASE}/api/counter/sign-on/", json=sign_on))
+    while not stop.is_set():
+        state = recorder.timed("ready", lambda: session.post(f"{BASE}/api/counter/ready/"))
+        if state is None or state.status_code != 200:
+            time.sleep(0.2)
+            continue
+        window = state.json()["window"]
+        while window and window["state"] != "serving" and not stop.is_set():
+            time.sleep(0.1)
+            polled = recorder.timed("poll window", lambda: session.get(f"{BASE}/api/counter/"))
+            window = polled.json()["window"] if polled is not None and polled.ok else None
+        if stop.is_set() or not window:
+            break
+        item, materials = rng.choice(items)
+        birth = f"{rng.randrange(1950, 2000)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
+        first17 = f"511381{birth}{rng.randrange(1, 999):03d}"
+        body = {
+            "item": item,
+            "applicant_name": "压测",
+            "id_number": first17 + id_number_check_char(first17),
+            "received_material_ids": materials,
+        }
+        recorder.timed(
+            "intake", lambda body=body: session.post(f"{BASE}/api/counter/intake/", json=body)
+        )
+        recorder.timed("finish", lambda: session.post(f"{BASE}/api/counter/finish/"))
+
+
+def kiosk_loop(token, items, clerks, recorder, stop, rng):
+    session = requests.Session()
+    session.headers["Authorization"] = f"Device {token}"
+    while not stop.is_set():
+        board = session.get(f"{BASE}/api/display/").json()  # the device's own view
+        if board["waiting"].get("A", 0) >= clerks // 2:
+            time.sleep(0.05)
+            continue
+        recorder.timed(
+            "kiosk ticket",
+            lambda: session.post(f"{BASE}/api/kiosk/tickets/", json={"item": rng.choice(items)[0]}),
+        )
+
+
+def decider_loop(token, recorder, stop):
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    while not stop.is_set():
+        inbox = recorder.timed("inbox", lambda: session.get(f"{BASE}/api/inbox/tasks/"))
+        tasks = inbox.json() if inbox is not None and inbox.ok else []
+        if not tasks:
+            time.sleep(0.3)
+        for task in tasks:
+            recorder.timed(
+                "decide",
+                lambda task=task: session.post(
+                    f"{BASE}/api/inbox/tasks/{task['id']}/decision/", json={"decision": "approve"}
+                ),
+            )
+
+
+def display_loop(token, stop, latencies):
+    """Call-to-display latency: from a ticket's call to the display first showing it."""
+    import datetime
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Device {token}"
+    seen = set()
+    while not stop.is_set():
+        try:
+            calls = session.get(f"{BASE}/api/display/", timeout=5).json()["calls"]
+        except (requests.RequestException, ValueError):
+            continue
+        now = datetime.datetime.now(datetime.UTC)
+        for call in calls:
+            key = (call["number"], call["called_at"])
+            if key not in seen:
+                seen.add(key)
+                called = datetime.datetime.fromisoformat(call["called_at"])
+                latencies.append((now - called).total_seconds() * 1000)
+        time.sleep(0.5)
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def database_figures(started_at, ended_at) -> dict:
+    from django.db import connection
+    from django.db.models import F
+
+    from counters.models import Case, Ticket
+    from risk.models import ReviewTask
+
+    connection.close()
+    final = Case.objects.filter(
+        finished_at__gte=started_at, finished_at__lt=ended_at, status__in=["approved", "finished"]
+    )
+    draws = [
+        (row.total_seconds() * 1000)
+        for row in ReviewTask.objects.filter(
+            created_at__gte=started_at, assigned_at__isnull=False
+        ).values_list(F("assigned_at") - F("created_at"), flat=True)
+    ]
+    return {
+        "complete": final.count(),
+        "tickets": Ticket.objects.filter(issued_at__gte=started_at).count(),
+        "draws": draws,
+    }
+
+
+def audit_append_cost(threads: int = 8, per_thread: int = 50) -> float:
+    """Milliseconds per audit event with `threads` concurrent writers (the chain lock)."""
+    from django.db import connection, transaction
+
+    from audit.services import audit_event_record
+
+    def writer():
+        for _ in range(per_thread):
+            with transaction.atomic():
+                audit_event_record(event_type="bench.append", data={"n": 1})
+        connection.close()
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=writer) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return (time.perf_counter() - started) * 1000 / (threads * per_thread)
+
+
+def pgbench_tps(seconds: int = 20) -> float:
+    """TPC-B-like pgbench on the same server: the database's own limit as reference."""
+    connection = psycopg2.connect(ADMIN_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS langzhong_pgbench")
+        cursor.execute("CREATE DATABASE langzhong_pgbench")
+    connection.close()
+    args = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(
+        ["pgbench", *args, "-i", "-q", "-s", "10", "langzhong_pgbench"],
+        check=True,
+        capture_output=True,
+    )
+    output = subprocess.run(
+        ["pgbench", *args, "-c", "16", "-j", "2", "-T", str(seconds), "langzhong_pgbench"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("tps"))
+    return float(line.split("=")[1].split()[0])
+
+
+def main() -> None:
+    import random
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clerks", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--level", type=int, choices=[0, 1, 2, 3], default=2)
+    parser.add_argument("--existing", type=int, default=0, help="finished cases already there")
+    parser.add_argument("--web-workers", type=int, default=2 * os.cpu_count() + 1)
+    parser.add_argument("--no-pgbench", action="store_true")
+    args = parser.parse_args()
+
+    url = recreate_database()
+    env = environment(url)
+    os.environ.update(env)
+    print(f"Setting up {args.clerks} clerks, 40 deciders, {args.existing:,} existing cases …")
+    tokens = set_up(args.clerks, args.existing, args.level)
+    processes = start_stack(env, args.web_workers)
+    recorder, stop, display_latencies = Recorder(), threading.Event(), []
+    rng = random.Random(1)  # noqa: S311 - load shape, not a draw
+    threads = [
+        threading.Thread(
+            target=clerk_loop,
+            args=(n, token, tokens["items"], recorder, stop, random.Random(n)),  # noqa: S311
+            daemon=True,
+        )
+        for n, token in tokens["clerks"]
+    ]
+    threads += [
+        threading.Thread(target=decider_loop, args=(token, recorder, stop), daemon=True)
+        for token in tokens["deciders"]
+    ]
+    threads += [
+        threading.Thread(
+            target=kiosk_loop,
+            args=(tokens["kiosk"], tokens["items"], args.clerks, recorder, stop, rng),
+            daemon=True,
+        ),
+        threading.Thread(
+            target=display_loop, args=(tokens["display"], stop, display_latencies), daemon=True
+        ),
+    ]
+    import datetime
+
+    print(f"Load for {args.seconds} s (level-{args.level} items) …")
+    started_at = datetime.datetime.now(datetime.UTC)
+    for thread in threads:
+        thread.start()
+    time.sleep(args.seconds)
+    ended_at = datetime.datetime.now(datetime.UTC)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    memory = peak_memory_mb(processes)
+    time.sleep(3)  # let the last draws land
+    figures = database_figures(started_at, ended_at)
+    stop_stack(processes)
+    audit_ms = audit_append_cost()
+    tps = None if args.no_pgbench else pgbench_tps()
+    report(args, recorder, figures, display_latencies, memory, audit_ms, tps)
+
+
+def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) -> None:
+    rate = figures["complete"] / args.seconds
+    print()
+    print(
+        f"{args.clerks} clerks, level-{args.level} mix, {args.seconds} s, "
+        f"{args.existing:,} existing cases, {args.web_workers} web workers × 4 threads"
+    )
+    print(f"complete cases per second (issued → final decision): {rate:.1f}")
+    print(f"tickets issued: {figures['tickets']}, cases completed: {figures['complete']}")
+    print(f"{'action':<16}{'count':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for action, values in sorted(recorder.samples.items()):
+        print(
+            f"{action:<16}{len(values):>8}{percentile(values, 0.5):>9.1f}"
+            f"{percentile(values, 0.95):>9.1f}{percentile(values, 0.99):>9.1f}"
+            f"{recorder.errors.get(action, 0):>8}"
+        )
+    for label, values in (("draw", figures["draws"]), ("call→display", display_latencies)):
+        if values:
+            print(
+                f"{label:<16}{len(values):>8}{percentile(values, 0.5):>9.1f}"
+                f"{percentile(values, 0.95):>9.1f}{percentile(values, 0.99):>9.1f}"
+            )
+    print(f"audit append, 8 concurrent writers: {audit_ms:.2f} ms per event")
+    print(
+        "peak memory (MB, largest process): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items())
+    )
+    if tps:
+        requests_per_second = sum(len(v) for v in recorder.samples.values()) / args.seconds
+        print(
+            f"pgbench TPC-B-like on the same server: {tps:.0f} TPS; the hall made "
+            f"{requests_per_second:.0f} HTTP requests/s ({requests_per_second / tps:.2f} of it) "
+            f"and {rate:.1f} complete cases/s"
+        )
+    print(f"statistics: mean intake {statistics.mean(recorder.samples.get('intake', [0])):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
