@@ -35,6 +35,18 @@ def audit_event_hash(event: AuditEvent) -> str:
     return hashlib.sha256((event.prev_hash + _canonical(event)).encode()).hexdigest()
 
 
+def audit_append_lock() -> None:
+    """Take the chain's append lock for the rest of the caller's transaction (re-entrant).
+
+    Lock order: a transaction that will lock a row other transactions lock *after*
+    appending (the daily seed, in every draw) takes this lock first, so two
+    transactions never wait on each other in opposite orders (a deadlock the load
+    benchmark found: ticket issued → dispatch draw, against review draw → assigned)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_KEY])
+
+
 def audit_event_record(
     *,
     event_type: str,
@@ -51,9 +63,7 @@ def audit_event_record(
     context = current_request_context()
     normalised = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_KEY])
+        audit_append_lock()
         last = AuditEvent.objects.order_by("-position").values("position", "hash").first()
         event = AuditEvent(
             position=(last["position"] + 1) if last else 1,

@@ -31,8 +31,6 @@ from pathlib import Path
 import psycopg2
 import requests
 
-from langzhong_si.identity import id_number_check_char
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB = "langzhong_load"
@@ -260,6 +258,8 @@ class Recorder:
 
 
 def clerk_loop(number, token, items, recorder, stop, rng):
+    from langzhong_si.identity import id_number_check_char
+
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     sign_on = {"window": number}
@@ -291,12 +291,14 @@ def clerk_loop(number, token, items, recorder, stop, rng):
         recorder.timed("finish", lambda: session.post(f"{BASE}/api/counter/finish/"))
 
 
-def kiosk_loop(token, items, clerks, recorder, stop, rng):
-    session = requests.Session()
+def kiosk_loop(token, display_token, items, clerks, recorder, stop, rng):
+    """Keep about half as many citizens waiting as there are clerks."""
+    session, board = requests.Session(), requests.Session()
     session.headers["Authorization"] = f"Device {token}"
+    board.headers["Authorization"] = f"Device {display_token}"
     while not stop.is_set():
-        board = session.get(f"{BASE}/api/display/").json()  # the device's own view
-        if board["waiting"].get("A", 0) >= clerks // 2:
+        waiting = board.get(f"{BASE}/api/display/").json()["waiting"]
+        if waiting.get("A", 0) >= max(1, clerks // 2):
             time.sleep(0.05)
             continue
         recorder.timed(
@@ -456,7 +458,15 @@ def main() -> None:
     threads += [
         threading.Thread(
             target=kiosk_loop,
-            args=(tokens["kiosk"], tokens["items"], args.clerks, recorder, stop, rng),
+            args=(
+                tokens["kiosk"],
+                tokens["display"],
+                tokens["items"],
+                args.clerks,
+                recorder,
+                stop,
+                rng,
+            ),
             daemon=True,
         ),
         threading.Thread(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from audit.services import audit_event_record
+from audit.services import audit_append_lock, audit_event_record
 from counters.calendar import working_hours_after
 from counters.models import Case
 from counters.notices import case_sms_queue
@@ -105,6 +105,7 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
         raise EmptyPoolError(subject)
     pool = sorted(pool)
     day = timezone.localdate()
+    audit_append_lock()  # before the seed row: the one lock order (see audit_append_lock)
     daily_seed_commit(day=day)
     seed = DailySeed.objects.select_for_update().get(day=day)
     number = seed.next_number

@@ -144,3 +144,54 @@ def test_kiosk_and_display_work_only_on_registered_devices(client):
     display.save()
     assert client.get("/display/").status_code == 403
     assert client.get("/devices/not-a-token/register/").status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_draws_and_review_draws_running_together_never_deadlock(hall):
+    """Found by bench/hall_load.py: issuing a ticket appends to the audit chain and then
+    draws a clerk (the day's seed row), while a review draw locks the seed row and then
+    appends. Both now take the chain's lock first."""
+    from unittest import mock
+
+    from risk.services import review_task_draw
+
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    tasks = []
+    with mock.patch("outbox.services.transaction.on_commit"):  # keep the draws for below
+        for _ in range(10):
+            services.window_declare_ready(clerk=hall.li_na)
+            services.ticket_issue(item=hall.item)
+            case = services.case_accept(
+                clerk=hall.li_na,
+                item_id=hall.item.pk,
+                applicant_name="王",
+                id_number="11010519491231002X",
+                received_material_ids={hall.material.pk},
+            )
+            services.ticket_finish(clerk=hall.li_na)
+            tasks.append(case.tasks.get().pk)
+    services.window_pause(clerk=hall.li_na, reason="x")
+    clerks = [_clerk_at(n) for n in range(2, 12)]
+    barrier = threading.Barrier(20)
+    errors = []
+
+    def run(work):
+        try:
+            barrier.wait()
+            work()
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    work = [lambda: services.ticket_issue(item=hall.item) for _ in clerks] + [
+        (lambda task_id=task_id: review_task_draw(task_id=task_id)) for task_id in tasks
+    ]
+    threads = [threading.Thread(target=run, args=(item,)) for item in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Ticket.objects.filter(status=Ticket.Status.SERVING).count() == len(clerks)
