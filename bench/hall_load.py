@@ -78,7 +78,11 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
+
+    # The accounts sign in with API tokens; a slow password hash would only slow set-up.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from rest_framework.authtoken.models import Token
 
     from catalog.models import ServiceItem
@@ -153,6 +157,8 @@ def start_stack(env: dict, web_workers: int) -> list[subprocess.Popen]:
             str(web_workers),
             "--threads",
             "4",
+            "--keep-alive",
+            "30",
             "--bind",
             f"127.0.0.1:{PORT}",
             "--access-logfile",
@@ -271,7 +277,7 @@ def clerk_loop(number, token, items, recorder, stop, rng):
             continue
         window = state.json()["window"]
         while window and window["state"] != "serving" and not stop.is_set():
-            time.sleep(0.1)
+            time.sleep(2.0)  # the workbench's own polling interval
             polled = recorder.timed("poll window", lambda: session.get(f"{BASE}/api/counter/"))
             window = polled.json()["window"] if polled is not None and polled.ok else None
         if stop.is_set() or not window:
@@ -291,19 +297,23 @@ def clerk_loop(number, token, items, recorder, stop, rng):
         recorder.timed("finish", lambda: session.post(f"{BASE}/api/counter/finish/"))
 
 
-def kiosk_loop(token, display_token, items, clerks, recorder, stop, rng):
-    """Keep about half as many citizens waiting as there are clerks."""
-    session, board = requests.Session(), requests.Session()
+# What the call display last showed: how many wait, per queue (the kiosks read it).
+BOARD = {"waiting": 0}
+
+
+def kiosk_loop(token, items, target_waiting, recorder, stop, rng):
+    """One of the hall's kiosks: citizens take tickets while fewer than `target_waiting`
+    wait (so clerks are seldom idle, as in a busy hall)."""
+    session = requests.Session()
     session.headers["Authorization"] = f"Device {token}"
-    board.headers["Authorization"] = f"Device {display_token}"
     while not stop.is_set():
-        waiting = board.get(f"{BASE}/api/display/").json()["waiting"]
-        if waiting.get("A", 0) >= max(1, clerks // 2):
-            time.sleep(0.05)
+        if BOARD["waiting"] >= target_waiting:
+            time.sleep(0.1)
             continue
+        BOARD["waiting"] += 1  # until the display's next look
+        body = {"item": rng.choice(items)[0]}
         recorder.timed(
-            "kiosk ticket",
-            lambda: session.post(f"{BASE}/api/kiosk/tickets/", json={"item": rng.choice(items)[0]}),
+            "kiosk ticket", lambda body=body: session.post(f"{BASE}/api/kiosk/tickets/", json=body)
         )
 
 
@@ -314,7 +324,7 @@ def decider_loop(token, recorder, stop):
         inbox = recorder.timed("inbox", lambda: session.get(f"{BASE}/api/inbox/tasks/"))
         tasks = inbox.json() if inbox is not None and inbox.ok else []
         if not tasks:
-            time.sleep(0.3)
+            time.sleep(2.0)  # an inbox screen refreshes every few seconds
         for task in tasks:
             recorder.timed(
                 "decide",
@@ -333,10 +343,12 @@ def display_loop(token, stop, latencies):
     seen = set()
     while not stop.is_set():
         try:
-            calls = session.get(f"{BASE}/api/display/", timeout=5).json()["calls"]
+            board = session.get(f"{BASE}/api/display/", timeout=5).json()
         except (requests.RequestException, ValueError):
             continue
+        calls = board["calls"]
         now = datetime.datetime.now(datetime.UTC)
+        BOARD["waiting"] = board["waiting"].get("A", 0)
         for call in calls:
             key = (call["number"], call["called_at"])
             if key not in seen:
@@ -433,6 +445,11 @@ def main() -> None:
     parser.add_argument("--existing", type=int, default=0, help="finished cases already there")
     parser.add_argument("--web-workers", type=int, default=2 * os.cpu_count() + 1)
     parser.add_argument("--no-pgbench", action="store_true")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the web and worker processes (pip install py-spy): var/load/*.txt",
+    )
     args = parser.parse_args()
 
     url = recreate_database()
@@ -442,7 +459,6 @@ def main() -> None:
     tokens = set_up(args.clerks, args.existing, args.level)
     processes = start_stack(env, args.web_workers)
     recorder, stop, display_latencies = Recorder(), threading.Event(), []
-    rng = random.Random(1)  # noqa: S311 - load shape, not a draw
     threads = [
         threading.Thread(
             target=clerk_loop,
@@ -455,20 +471,17 @@ def main() -> None:
         threading.Thread(target=decider_loop, args=(token, recorder, stop), daemon=True)
         for token in tokens["deciders"]
     ]
+    kiosks = max(2, args.clerks // 20)
     threads += [
         threading.Thread(
             target=kiosk_loop,
-            args=(
-                tokens["kiosk"],
-                tokens["display"],
-                tokens["items"],
-                args.clerks,
-                recorder,
-                stop,
-                rng,
-            ),
+            args=(tokens["kiosk"], tokens["items"], args.clerks // 2, recorder, stop,
+                  random.Random(100 + n)),  # noqa: S311
             daemon=True,
-        ),
+        )
+        for n in range(kiosks)
+    ]  # fmt: skip
+    threads += [
         threading.Thread(
             target=display_loop, args=(tokens["display"], stop, display_latencies), daemon=True
         ),
@@ -477,6 +490,18 @@ def main() -> None:
 
     print(f"Load for {args.seconds} s (level-{args.level} items) …")
     started_at = datetime.datetime.now(datetime.UTC)
+    profilers = []
+    if args.profile:
+        for name, process in (("web", processes[0]), ("worker", processes[1])):
+            profilers.append(
+                subprocess.Popen(
+                    [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid),
+                     "--subprocesses", "--nonblocking", "--duration", str(args.seconds),
+                     "--format", "raw", "--output", str(ROOT / "var" / "load" / f"{name}.txt")],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )  # fmt: skip
     for thread in threads:
         thread.start()
     time.sleep(args.seconds)
@@ -484,6 +509,8 @@ def main() -> None:
     stop.set()
     for thread in threads:
         thread.join(timeout=10)
+    for profiler in profilers:
+        profiler.wait(timeout=60)
     memory = peak_memory_mb(processes)
     time.sleep(3)  # let the last draws land
     figures = database_figures(started_at, ended_at)

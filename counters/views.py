@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +22,7 @@ from counters.forms import IntakeForm, KioskTicketForm, PauseForm
 from counters.models import Case, CaseDocument, HallDevice, Rating, Ticket, Window
 from counters.uploads import upload_check
 from langzhong_si.qr import qr_svg
+from langzhong_si.ratelimit import counter_hit
 from risk.selectors import case_progress_for_clerk
 from staff.decorators import role_required
 from staff.roles import Role
@@ -336,11 +336,10 @@ def progress(request):
     suffix = request.GET.get("id4", "")[:4]
     if number or suffix:
         key = f"progress-lookups:{request.META.get('REMOTE_ADDR', '')}"
-        attempts = cache.get_or_set(key, 0, PROGRESS_WINDOW_SECONDS)
-        if attempts >= PROGRESS_ATTEMPTS:
+        attempts = counter_hit(key, PROGRESS_WINDOW_SECONDS)
+        if attempts is not None and attempts > PROGRESS_ATTEMPTS:
             context["error"] = _("Too many look-ups from this device. Try again in 10 minutes.")
             return render(request, "counters/progress.html", context, status=429)
-        cache.incr(key)
         case = selectors.case_for_citizen(number=number, id_suffix=suffix)
         if case is None:
             context["error"] = _("No case matches this number and ID number ending.")
