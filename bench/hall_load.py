@@ -28,7 +28,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import psycopg2
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,13 +62,9 @@ def environment(url: str) -> dict:
 
 
 def recreate_database() -> str:
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
-        cursor.execute(f"CREATE DATABASE {DB}")
-    connection.close()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{DB}"
+    from bench.reports_1m import recreate_database as recreate
+
+    return recreate(ADMIN_URL, DB)
 
 
 def set_up(clerks: int, existing: int, level: int) -> dict:
@@ -227,6 +222,25 @@ def _children(pid: int) -> list[int]:
     return [int(value) for value in output.split()]
 
 
+def server_cpu_seconds(processes: list[subprocess.Popen]) -> float:
+    """CPU time used so far by the stack (web, worker, beat and their children) and by
+    every PostgreSQL process: the server side of the hall's cost."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = set()
+    for process in processes:
+        pids |= {process.pid, *_children(process.pid)}
+    postgres = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
+    pids |= {int(value) for value in postgres.stdout.split()}
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / ticks
+
+
 def stop_stack(processes: list[subprocess.Popen]) -> None:
     for process in processes:
         with contextlib.suppress(ProcessLookupError):
@@ -346,6 +360,9 @@ def display_loop(token, stop, latencies):
             board = session.get(f"{BASE}/api/display/", timeout=5).json()
         except (requests.RequestException, ValueError):
             continue
+        if "calls" not in board:  # an error answer (say, while the database restarts)
+            time.sleep(0.5)
+            continue
         calls = board["calls"]
         now = datetime.datetime.now(datetime.UTC)
         BOARD["waiting"] = board["waiting"].get("A", 0)
@@ -413,12 +430,9 @@ def audit_append_cost(threads: int = 8, per_thread: int = 50) -> float:
 
 def pgbench_tps(seconds: int = 20) -> float:
     """TPC-B-like pgbench on the same server: the database's own limit as reference."""
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS langzhong_pgbench")
-        cursor.execute("CREATE DATABASE langzhong_pgbench")
-    connection.close()
+    from bench.reports_1m import recreate_database as recreate
+
+    recreate(ADMIN_URL, "langzhong_pgbench")
     args = ["-h", "127.0.0.1", "-U", "postgres"]
     subprocess.run(
         ["pgbench", *args, "-i", "-q", "-s", "10", "langzhong_pgbench"],
@@ -502,9 +516,11 @@ def main() -> None:
                     stderr=subprocess.DEVNULL,
                 )
             )  # fmt: skip
+    cpu_before = server_cpu_seconds(processes)
     for thread in threads:
         thread.start()
     time.sleep(args.seconds)
+    cpu_used = server_cpu_seconds(processes) - cpu_before
     ended_at = datetime.datetime.now(datetime.UTC)
     stop.set()
     for thread in threads:
@@ -517,6 +533,7 @@ def main() -> None:
     stop_stack(processes)
     audit_ms = audit_append_cost()
     tps = None if args.no_pgbench else pgbench_tps()
+    figures["cpu"] = cpu_used
     report(args, recorder, figures, display_latencies, memory, audit_ms, tps)
 
 
@@ -529,6 +546,9 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
     )
     print(f"complete cases per second (issued → final decision): {rate:.1f}")
     print(f"tickets issued: {figures['tickets']}, cases completed: {figures['complete']}")
+    if figures["complete"]:
+        per_case = 1000 * figures["cpu"] / figures["complete"]
+        print(f"server CPU (web, worker, PostgreSQL) per complete case: {per_case:.0f} ms")
     print(f"{'action':<16}{'count':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for action, values in sorted(recorder.samples.items()):
         print(

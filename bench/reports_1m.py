@@ -26,14 +26,15 @@ sys.path.insert(0, str(ROOT))
 BENCH_DB = "langzhong_bench"
 
 
-def recreate_database(admin_url: str) -> str:
+def recreate_database(admin_url: str, name: str = BENCH_DB) -> str:
+    """Drop and create the benchmark database `name`; return its URL."""
     connection = psycopg2.connect(admin_url)
     connection.autocommit = True
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name}")
     connection.close()
-    return admin_url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 FILL_SQL = """

@@ -182,3 +182,26 @@ def browser_sign_in(browser, live_server, user, viewport=(1440, 900)):
         page.click("form button.btn-primary")
         page.wait_for_load_state("load")
     return page
+
+
+@pytest.fixture
+def submitted_case(hall, django_capture_on_commit_callbacks):
+    """li_na served a ticket and submitted a complete level-2 case (its first draw done).
+    Returns (case, the applicant's full ID number)."""
+    from counters import services
+    from tests.factories import make_id_number
+
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    services.window_declare_ready(clerk=hall.li_na)
+    services.ticket_issue(item=hall.item)
+    number = make_id_number()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.case_accept(
+            clerk=hall.li_na,
+            item_id=hall.item.pk,
+            applicant_name="王大山",
+            id_number=number,
+            received_material_ids={hall.material.pk},
+        )
+    services.ticket_finish(clerk=hall.li_na)
+    return case, number

@@ -11,36 +11,17 @@ from django.db import connection
 from django.test import Client
 from openpyxl import load_workbook
 
-from counters import services
 from counters.models import Case
 from langzhong_si.identity import personal_data_decrypt
 from risk.models import DailySeed
 from staff.roles import Role
-from tests.factories import make_id_number, make_staff, sign_in
+from tests.factories import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def accepted(hall, django_capture_on_commit_callbacks):
-    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
-    services.window_declare_ready(clerk=hall.li_na)
-    services.ticket_issue(item=hall.item)
-    number = make_id_number()
-    with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=number,
-            received_material_ids={hall.material.pk},
-        )
-    services.ticket_finish(clerk=hall.li_na)
-    return case, number
-
-
-def test_a_raw_sql_read_shows_no_plaintext_id_number(accepted):
-    _case, number = accepted
+def test_a_raw_sql_read_shows_no_plaintext_id_number(submitted_case):
+    _case, number = submitted_case
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM counters_case")
         rows = cursor.fetchall()
@@ -49,8 +30,8 @@ def test_a_raw_sql_read_shows_no_plaintext_id_number(accepted):
     assert rows and number not in repr(rows) and number not in repr(events)
 
 
-def test_exports_carry_only_masked_id_numbers(accepted, hall):
-    case, number = accepted
+def test_exports_carry_only_masked_id_numbers(submitted_case, hall):
+    case, number = submitted_case
     lead = make_staff(Role.TEAM_LEAD)
     client = Client()
     sign_in(client, lead)
@@ -65,8 +46,8 @@ def test_exports_carry_only_masked_id_numbers(accepted, hall):
         assert not any(number in cell for cell in cells)
 
 
-def test_rotating_the_key_re_encrypts_everything_and_old_keys_can_go(accepted, settings):
-    case, number = accepted
+def test_rotating_the_key_re_encrypts_everything_and_old_keys_can_go(submitted_case, settings):
+    case, number = submitted_case
     old = settings.PERSONAL_DATA_KEY
     settings.PERSONAL_DATA_HASH_KEY = old  # look-ups keep their key
     settings.PERSONAL_DATA_KEY, settings.PERSONAL_DATA_OLD_KEYS = "a-brand-new-key-1", [old]

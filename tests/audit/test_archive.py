@@ -55,21 +55,8 @@ def test_a_case_archive_manifest_matches_its_files_byte_for_byte(
     assert AuditEvent.objects.filter(event_type="personal_data.archive_exported").count() == 1
 
 
-def test_revealing_a_full_id_number_needs_a_reason_and_is_logged(
-    client, hall, django_capture_on_commit_callbacks
-):
-    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
-    services.window_declare_ready(clerk=hall.li_na)
-    services.ticket_issue(item=hall.item)
-    id_number = make_id_number()
-    with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王",
-            id_number=id_number,
-            received_material_ids={hall.material.pk},
-        )
+def test_revealing_a_full_id_number_needs_a_reason_and_is_logged(client, hall, submitted_case):
+    case, id_number = submitted_case
     sign_in(client, hall.li_na)
     page = client.get(f"/counter/cases/{case.pk}/").content.decode()
     assert id_number not in page and case.applicant_id_masked in page
