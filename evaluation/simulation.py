@@ -37,6 +37,7 @@ from counters.models import Case, FollowUp, Rating, Ticket, Window
 from langzhong_si.celery import app as celery_app
 from langzhong_si.identity import id_number_check_char
 from risk.models import Qualification, ReviewTask
+from risk.selectors import review_pool
 from risk.services import (
     Decision,
     daily_seeds_rotate,
@@ -120,6 +121,7 @@ class HallSimulation:
         self.scheduled_tasks: set[int] = set()
         self.scheduled_cases: set[int] = set()
         self.tickets_planned: dict[int, tuple] = {}
+        self.pools_filled: set[int] = set()
         self.closing = False  # clerks take no new ticket (lunch or evening)
         self.pending_work = 0  # returns, supplies, resubmits and follow-ups still to come
         self._load_people()
@@ -308,7 +310,39 @@ class HallSimulation:
 
     def _beat_tick(self) -> None:
         self.summary.counts["redrawn"] += review_tasks_redraw_overdue()
+        self._lead_fills_empty_pools()
         self._watch_tasks()
+
+    def _lead_fills_empty_pools(self) -> None:
+        """The team lead's answer to "awaiting a qualified person" (notified by the draw):
+        after an office hour, a one-day qualification for someone in the role who is
+        free of the case. A resubmitted level-3 case needs up to six distinct people."""
+        if self.lead is None:
+            return
+        stale = self.clock.moment - datetime.timedelta(hours=1)
+        for task in ReviewTask.objects.filter(
+            status=ReviewTask.Status.AWAITING_DRAW, created_at__lt=stale
+        ).select_related("case"):
+            if task.pk in self.pools_filled:
+                continue
+            _pool, excluded = review_pool(task=task)
+            unqualified = [row["user"] for row in excluded if row["reason"] == "not_qualified"]
+            if not unqualified:
+                continue
+            self.pools_filled.add(task.pk)
+            today = timezone.localdate()
+            qualification_grant(
+                user=get_user_model().objects.get(pk=unqualified[0]),
+                kind=Qualification.Kind.REVIEW
+                if task.role == "review"
+                else Qualification.Kind.APPROVAL,
+                level=task.case.risk_level,
+                reason="顶岗：本件无其他合格人员可抽取",
+                granted_by=self.lead,
+                valid_from=today,
+                valid_to=today,
+            )
+            self.summary.counts["stand_in_grants"] += 1
 
     # --- citizens and clerks ------------------------------------------------------------
 
