@@ -308,6 +308,60 @@ class RatingPadApi(APIView):
         return Response(RatingOutput(rating).data, status=201)
 
 
+class CitizenTicketOutput(IssuedTicketOutput):
+    cases = ProgressOutput(many=True, source="cases_progress")
+
+
+def _citizen_ticket(token: str) -> Ticket:
+    ticket = selectors.ticket_for_citizen(token)
+    ticket.ahead = selectors.tickets_ahead(ticket)
+    ticket.cases_progress = [selectors.case_public_progress(case) for case in ticket.cases.all()]
+    return ticket
+
+
+class CitizenTicketApi(APIView):
+    """What the slip's QR code opens, for a mobile page: the ticket's place in the queue
+    and its cases (the token in the path is the credential)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_scope = "progress"
+
+    @extend_schema(responses={200: CitizenTicketOutput, **errors(404, 429)})
+    def get(self, request, token: str):
+        return Response(CitizenTicketOutput(_citizen_ticket(token)).data)
+
+
+class CitizenTicketCancelApi(APIView):
+    """The citizen gives up the ticket (counted against fishing for another clerk)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_scope = "progress"
+
+    @extend_schema(request=None, responses={200: TicketOutput, **errors(404, 409, 429)})
+    def post(self, request, token: str):
+        selectors.ticket_for_citizen(token)
+        return Response(TicketOutput(services.ticket_cancel(public_token=token)).data)
+
+
+class CitizenRatingApi(APIView):
+    """The citizen's rating of a finished service, or the one later addition."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_scope = "progress"
+
+    @extend_schema(request=RatingInput, responses={201: RatingOutput, **errors(400, 404, 409)})
+    def post(self, request, token: str):
+        ticket = selectors.ticket_for_citizen(token)
+        data = _valid(RatingInput, request.data)
+        rating = services.rating_submit(
+            ticket_id=ticket.pk, level=data["level"], reason=data["reason"]
+        )
+        return Response(RatingOutput(rating).data, status=201)
+
+
 # --- The clerk's workbench ------------------------------------------------------------------
 
 

@@ -26,6 +26,8 @@ CONFLICT_CODES = {
     "rated",
     "done",
     "no_window",
+    "ticket_closed",
+    "ticket_has_case",
 }
 
 

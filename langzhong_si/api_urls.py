@@ -18,6 +18,17 @@ urlpatterns = [
     path("catalog/items/<str:code>/", catalog_api.ItemGuideApi.as_view(), name="api-item"),
     path("progress/", counters_api.CaseProgressApi.as_view(), name="api-progress"),
     path("rating-pads/<str:token>/", counters_api.RatingPadApi.as_view(), name="api-rating-pad"),
+    path("tickets/<str:token>/", counters_api.CitizenTicketApi.as_view(), name="api-ticket"),
+    path(
+        "tickets/<str:token>/cancel/",
+        counters_api.CitizenTicketCancelApi.as_view(),
+        name="api-ticket-cancel",
+    ),
+    path(
+        "tickets/<str:token>/rating/",
+        counters_api.CitizenRatingApi.as_view(),
+        name="api-ticket-rating",
+    ),
     # Hall devices (device token).
     path("kiosk/tickets/", counters_api.KioskTicketApi.as_view(), name="api-kiosk-tickets"),
     path("display/", counters_api.CallDisplayApi.as_view(), name="api-display"),

@@ -36,6 +36,9 @@ TABLE = {
     "api-item": ("GET", EVERYONE),
     "api-progress": ("GET", EVERYONE),
     "api-rating-pad": ("GET", EVERYONE),
+    "api-ticket": ("GET", EVERYONE),
+    "api-ticket-cancel": ("POST", EVERYONE),
+    "api-ticket-rating": ("POST", EVERYONE),
     "api-kiosk-tickets": ("POST", NOBODY),
     "api-display": ("GET", NOBODY),
     "api-counter": ("GET", {CLERK}),
@@ -202,6 +205,9 @@ def people(hall, django_capture_on_commit_callbacks):
     }
     special = {
         "counters:ticket_page": {"token": Ticket.objects.get(pk=ticket.pk).public_token},
+        "api-ticket": {"token": ticket.public_token},
+        "api-ticket-cancel": {"token": ticket.public_token},
+        "api-ticket-rating": {"token": ticket.public_token},
         "counters:device_register": {"token": device.token},
     }
     return people, kwargs, special

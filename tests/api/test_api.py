@@ -167,6 +167,9 @@ def test_the_docs_page_lists_every_operation_the_screens_can_do(client):
         "GET /api/display/",
         "GET /api/progress/",
         "POST /api/rating-pads/{token}/",
+        "GET /api/tickets/{token}/",
+        "POST /api/tickets/{token}/cancel/",
+        "POST /api/tickets/{token}/rating/",
         "POST /api/counter/sign-on/",
         "POST /api/counter/ready/",
         "POST /api/counter/pause/",
@@ -193,3 +196,17 @@ def test_the_docs_page_lists_every_operation_the_screens_can_do(client):
         assert expected in operations, expected
     docs = client.get(reverse("api-docs"))
     assert docs.status_code == 200 and "<script>" not in docs.content.decode()
+
+
+def test_a_citizen_follows_cancels_and_cannot_rate_an_unfinished_ticket(api, kiosk, hall):
+    issued = _device(api, kiosk).post("/api/kiosk/tickets/", {"item": hall.item.pk}, format="json")
+    issued = issued.json()
+    citizen, url = APIClient(), f"/api/tickets/{issued['page_token']}/"
+    page = citizen.get(url)
+    assert page.status_code == 200 and page.json()["status"] == "waiting"
+    assert page.json()["cases"] == []
+    rating = citizen.post(f"{url}rating/", {"level": 5}, format="json")
+    assert rating.status_code == 409 and rating.json()["error"]["code"] == "not_done"
+    assert citizen.post(f"{url}cancel/").json()["status"] == "cancelled"
+    assert citizen.post(f"{url}cancel/").status_code == 409
+    assert citizen.get("/api/tickets/not-a-token/").status_code == 404
