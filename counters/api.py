@@ -2,7 +2,6 @@
 and rating, the clerk's workbench, the window lead's queue and the team lead's rating
 follow-ups. Each operation calls the same service as its screen, with the same checks."""
 
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -14,12 +13,11 @@ from catalog.models import ServiceItem
 from counters import selectors, services
 from counters.models import Case, FollowUp, HallDevice, Queue, Rating, Ticket, Window
 from langzhong_si.api import (
-    HallDeviceAuthentication,
     StrictBooleanField,
     device_permission,
-    errors,
     role_permission,
 )
+from langzhong_si.api_auth import HallDeviceAuthentication
 from risk.selectors import case_progress_for_clerk
 from staff.roles import Role
 
@@ -219,9 +217,7 @@ class KioskTicketApi(APIView):
     permission_classes = [device_permission(HallDevice.Kind.KIOSK)]
     throttle_scope = "device"
 
-    @extend_schema(
-        request=TicketInput, responses={201: IssuedTicketOutput, **errors(400, 401, 403, 404)}
-    )
+    @extend_schema(request=TicketInput, responses={201: IssuedTicketOutput})
     def post(self, request):
         data = _valid(TicketInput, request.data)
         item = None
@@ -244,7 +240,7 @@ class CallDisplayApi(APIView):
     permission_classes = [device_permission(HallDevice.Kind.DISPLAY)]
     throttle_scope = "device"
 
-    @extend_schema(responses={200: DisplayOutput, **errors(401, 403)})
+    @extend_schema(responses={200: DisplayOutput})
     def get(self, request):
         return Response(
             DisplayOutput(
@@ -266,7 +262,7 @@ class CaseProgressApi(APIView):
             OpenApiParameter("number", str, required=True, description="Case number"),
             OpenApiParameter("id_suffix", str, required=True, description="Last 4 of the ID"),
         ],
-        responses={200: ProgressOutput, **errors(400, 404, 429)},
+        responses={200: ProgressOutput},
     )
     def get(self, request):
         number = request.query_params.get("number", "")[:20]
@@ -289,13 +285,13 @@ class RatingPadApi(APIView):
     permission_classes = [AllowAny]
     throttle_scope = "device"
 
-    @extend_schema(responses={200: TicketOutput, 204: None, **errors(404)})
+    @extend_schema(responses={200: TicketOutput, 204: None})
     def get(self, request, token: str):
         window = selectors.pad_window(token)
         ticket = selectors.ticket_awaiting_pad_rating(window)
         return Response(TicketOutput(ticket).data) if ticket else Response(status=204)
 
-    @extend_schema(request=RatingInput, responses={201: RatingOutput, **errors(400, 404, 409)})
+    @extend_schema(request=RatingInput, responses={201: RatingOutput})
     def post(self, request, token: str):
         window = selectors.pad_window(token)
         data = _valid(RatingInput, request.data)
@@ -327,7 +323,7 @@ class CitizenTicketApi(APIView):
     permission_classes = [AllowAny]
     throttle_scope = "progress"
 
-    @extend_schema(responses={200: CitizenTicketOutput, **errors(404, 429)})
+    @extend_schema(responses={200: CitizenTicketOutput})
     def get(self, request, token: str):
         return Response(CitizenTicketOutput(_citizen_ticket(token)).data)
 
@@ -339,9 +335,8 @@ class CitizenTicketCancelApi(APIView):
     permission_classes = [AllowAny]
     throttle_scope = "progress"
 
-    @extend_schema(request=None, responses={200: TicketOutput, **errors(404, 409, 429)})
+    @extend_schema(request=None, responses={200: TicketOutput})
     def post(self, request, token: str):
-        selectors.ticket_for_citizen(token)
         return Response(TicketOutput(services.ticket_cancel(public_token=token)).data)
 
 
@@ -352,7 +347,7 @@ class CitizenRatingApi(APIView):
     permission_classes = [AllowAny]
     throttle_scope = "progress"
 
-    @extend_schema(request=RatingInput, responses={201: RatingOutput, **errors(400, 404, 409)})
+    @extend_schema(request=RatingInput, responses={201: RatingOutput})
     def post(self, request, token: str):
         ticket = selectors.ticket_for_citizen(token)
         data = _valid(RatingInput, request.data)
@@ -379,7 +374,7 @@ class WorkbenchApi(APIView):
 
     permission_classes = [IsClerk]
 
-    @extend_schema(responses={200: WorkbenchOutput, **errors(401, 403)})
+    @extend_schema(responses={200: WorkbenchOutput})
     def get(self, request):
         return Response(WorkbenchOutput(_workbench(request.user)).data)
 
@@ -388,7 +383,7 @@ class _ClerkActionApi(APIView):
     permission_classes = [IsClerk]
     service = None
 
-    @extend_schema(request=None, responses={200: WorkbenchOutput, **errors(401, 403, 409)})
+    @extend_schema(request=None, responses={200: WorkbenchOutput})
     def post(self, request):
         type(self).service(clerk=request.user)
         return Response(WorkbenchOutput(_workbench(request.user)).data)
@@ -419,9 +414,7 @@ class FinishApi(_ClerkActionApi):
 class SignOnApi(APIView):
     permission_classes = [IsClerk]
 
-    @extend_schema(
-        request=SignOnInput, responses={200: WorkbenchOutput, **errors(400, 401, 403, 404)}
-    )
+    @extend_schema(request=SignOnInput, responses={200: WorkbenchOutput})
     def post(self, request):
         data = _valid(SignOnInput, request.data)
         window = Window.objects.get(number=data["window"])
@@ -432,7 +425,7 @@ class SignOnApi(APIView):
 class PauseApi(APIView):
     permission_classes = [IsClerk]
 
-    @extend_schema(request=PauseInput, responses={200: WorkbenchOutput, **errors(400, 403, 409)})
+    @extend_schema(request=PauseInput, responses={200: WorkbenchOutput})
     def post(self, request):
         data = _valid(PauseInput, request.data)
         services.window_pause(clerk=request.user, reason=data["reason"])
@@ -445,9 +438,7 @@ class IntakeApi(APIView):
 
     permission_classes = [IsClerk]
 
-    @extend_schema(
-        request=IntakeInput, responses={201: CaseOutput, **errors(400, 401, 403, 404, 409)}
-    )
+    @extend_schema(request=IntakeInput, responses={201: CaseOutput})
     def post(self, request):
         data = _valid(IntakeInput, request.data)
         case = services.case_accept(
@@ -465,7 +456,7 @@ class IntakeApi(APIView):
 class ClerkCaseListApi(APIView):
     permission_classes = [IsClerk]
 
-    @extend_schema(responses={200: CaseOutput(many=True), **errors(401, 403)})
+    @extend_schema(responses={200: CaseOutput(many=True)})
     def get(self, request):
         return Response(
             CaseOutput(selectors.clerk_recent_cases(request.user, limit=50), many=True).data
@@ -479,7 +470,7 @@ def _clerk_case(request, case_id: int) -> Case:
 class ClerkCaseApi(APIView):
     permission_classes = [IsClerk]
 
-    @extend_schema(responses={200: CaseDetailOutput, **errors(401, 403, 404)})
+    @extend_schema(responses={200: CaseDetailOutput})
     def get(self, request, case_id: int):
         case = _clerk_case(request, case_id)
         case.__dict__.update(case_progress_for_clerk(case=case))
@@ -491,7 +482,7 @@ class CaseSupplyApi(APIView):
 
     permission_classes = [IsClerk]
 
-    @extend_schema(request=SupplyInput, responses={200: CaseOutput, **errors(400, 403, 404, 409)})
+    @extend_schema(request=SupplyInput, responses={200: CaseOutput})
     def post(self, request, case_id: int):
         _clerk_case(request, case_id)
         data = _valid(SupplyInput, request.data)
@@ -506,7 +497,7 @@ class CaseResubmitApi(APIView):
 
     permission_classes = [IsClerk]
 
-    @extend_schema(request=None, responses={200: CaseOutput, **errors(403, 404, 409)})
+    @extend_schema(request=None, responses={200: CaseOutput})
     def post(self, request, case_id: int):
         _clerk_case(request, case_id)
         return Response(
@@ -519,7 +510,7 @@ class CaseRevealIdApi(APIView):
 
     permission_classes = [role_permission(Role.CLERK, Role.AUDITOR)]
 
-    @extend_schema(request=ReasonInput, responses={200: RevealOutput, **errors(400, 403, 404)})
+    @extend_schema(request=ReasonInput, responses={200: RevealOutput})
     def post(self, request, case_id: int):
         case = get_object_or_404(Case, pk=case_id)
         data = _valid(ReasonInput, request.data)
@@ -535,7 +526,7 @@ class CaseRevealIdApi(APIView):
 class LeadQueueApi(APIView):
     permission_classes = [role_permission(Role.WINDOW_LEAD)]
 
-    @extend_schema(responses={200: LeadQueueOutput, **errors(401, 403)})
+    @extend_schema(responses={200: LeadQueueOutput})
     def get(self, request):
         return Response(LeadQueueOutput(selectors.lead_queue_today()).data)
 
@@ -543,7 +534,7 @@ class LeadQueueApi(APIView):
 class PriorityConfirmApi(APIView):
     permission_classes = [role_permission(Role.WINDOW_LEAD)]
 
-    @extend_schema(request=None, responses={200: TicketOutput, **errors(403, 404, 409)})
+    @extend_schema(request=None, responses={200: TicketOutput})
     def post(self, request, ticket_id: int):
         ticket = services.ticket_priority_confirm(ticket_id=ticket_id, lead=request.user)
         return Response(TicketOutput(ticket).data)
@@ -552,7 +543,7 @@ class PriorityConfirmApi(APIView):
 class RequeueApi(APIView):
     permission_classes = [role_permission(Role.WINDOW_LEAD)]
 
-    @extend_schema(request=ReasonInput, responses={200: TicketOutput, **errors(400, 403, 404)})
+    @extend_schema(request=ReasonInput, responses={200: TicketOutput})
     def post(self, request, ticket_id: int):
         data = _valid(ReasonInput, request.data)
         ticket = services.ticket_requeue(
@@ -564,7 +555,7 @@ class RequeueApi(APIView):
 class FollowUpListApi(APIView):
     permission_classes = [role_permission(Role.TEAM_LEAD)]
 
-    @extend_schema(responses={200: FollowUpOutput(many=True), **errors(401, 403)})
+    @extend_schema(responses={200: FollowUpOutput(many=True)})
     def get(self, request):
         return Response(FollowUpOutput(selectors.open_follow_ups(), many=True).data)
 
@@ -572,9 +563,9 @@ class FollowUpListApi(APIView):
 class FollowUpApi(APIView):
     permission_classes = [role_permission(Role.TEAM_LEAD)]
 
-    @extend_schema(request=FollowUpInput, responses={200: FollowUpOutput, **errors(400, 403, 404)})
+    @extend_schema(request=FollowUpInput, responses={200: FollowUpOutput})
     def post(self, request, follow_up_id: int):
-        get_object_or_404(FollowUp.objects.filter(Q(pk=follow_up_id)))
+        get_object_or_404(FollowUp, pk=follow_up_id)
         data = _valid(FollowUpInput, request.data)
         follow_up = services.follow_up_record(
             follow_up_id=follow_up_id,

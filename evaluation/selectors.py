@@ -18,7 +18,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Max,
-    Min,
     OuterRef,
     Q,
 )
@@ -67,23 +66,24 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
     """What the team lead watches during opening hours (a handful of queries)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    waiting = {
-        row["queue"]: row
-        for row in Ticket.objects.filter(service_date=today, status=Ticket.Status.WAITING)
-        .values("queue")
-        .annotate(n=Count("pk"), oldest=Min("issued_at"))
-    }
-    queues = []
-    for queue in Queue:
-        row = waiting.get(queue.value)
-        queues.append(
-            {
-                "queue": queue,
-                "waiting": row["n"] if row else 0,
-                "longest_wait": _minutes(now - row["oldest"]) if row else None,
-                "average_wait": _average_wait(today, queue.value, now) if row else None,
-            }
-        )
+    waits: dict[str, list[datetime.timedelta]] = {queue.value: [] for queue in Queue}
+    for queue, issued_at in Ticket.objects.filter(
+        service_date=today, status=Ticket.Status.WAITING
+    ).values_list("queue", "issued_at"):
+        waits[queue].append(now - issued_at)
+    queues = [
+        {
+            "queue": queue,
+            "waiting": len(waits[queue.value]),
+            "longest_wait": _minutes(max(waits[queue.value], default=None)),
+            "average_wait": _minutes(
+                sum(waits[queue.value], datetime.timedelta()) / len(waits[queue.value])
+                if waits[queue.value]
+                else None
+            ),
+        }
+        for queue in Queue
+    ]
     windows = [
         {
             "window": window,
@@ -129,14 +129,6 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
         ),
         "follow_ups_open": FollowUp.objects.filter(replied_at__isnull=True).count(),
     }
-
-
-def _average_wait(today: datetime.date, queue: str, now: datetime.datetime) -> float | None:
-    issued = Ticket.objects.filter(
-        service_date=today, queue=queue, status=Ticket.Status.WAITING
-    ).values_list("issued_at", flat=True)
-    waits = [now - moment for moment in issued]
-    return _minutes(sum(waits, datetime.timedelta()) / len(waits)) if waits else None
 
 
 # --- Period reports --------------------------------------------------------------------

@@ -6,13 +6,11 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from langzhong_si.api_auth import HallDeviceAuthentication, StaffTokenAuthentication
 from staff.roles import Role
 from staff.selectors import user_roles
 
@@ -29,26 +27,6 @@ CONFLICT_CODES = {
     "ticket_closed",
     "ticket_has_case",
 }
-
-
-class ErrorOutput(serializers.Serializer):
-    """Every error: {"error": {"code": ..., "message": ..., "fields": {...}}}."""
-
-    error = inline_serializer(
-        "ErrorBody",
-        {
-            "code": serializers.CharField(),
-            "message": serializers.CharField(),
-            "fields": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField()), required=False
-            ),
-        },
-    )
-
-
-def errors(*codes: int) -> dict:
-    """drf-spectacular responses for the error statuses an operation can give."""
-    return {code: OpenApiResponse(ErrorOutput) for code in codes}
 
 
 def _body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -133,24 +111,22 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-__all__ = ["HallDeviceAuthentication", "StaffTokenAuthentication"]
-
-
 COMMON_ERRORS = {
     "400": "The request is not valid.",
     "401": "Not signed in.",
     "403": "Not allowed for this role or device.",
     "404": "Not found.",
     "405": "Method not allowed.",
+    "409": "Not possible in the current state (for example, nothing is being served).",
     "415": "Unsupported media type.",
     "429": "Too many requests.",
 }
 
 
 def add_common_errors(result, generator, request, public):
-    """drf-spectacular post-processing: every operation documents the errors any request
-    can meet (bad input, no or wrong credentials, unknown object, throttling), all in
-    the one error shape."""
+    """drf-spectacular post-processing: every operation documents the errors a request
+    can meet (bad input, no or wrong credentials, unknown object, a state that does not
+    allow it, throttling), all in the one error shape: the one place errors are documented."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     if "Error" not in schemas:
         schemas["Error"] = {
