@@ -55,8 +55,12 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
 
     Eligible: active, in the step's role, qualified for the case's level today, on duty
     and not on leave, under the open-task cap, and not recused (the handling clerk,
-    the applicant, a declared relative of the applicant, or anyone who already held a
-    task on this case).
+    the applicant, a declared relative of the applicant, anyone holding another step of
+    this round, or anyone who once let a task of this case run out).
+
+    Continuity: in a resubmitted round a step goes back to the person who decided it in
+    the round before, if they are still eligible; only otherwise is it drawn afresh. A
+    return therefore never gives anyone a new throw of the dice.
     """
     case = task.case
     today = timezone.localdate()
@@ -80,11 +84,7 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     context = {
         "case": case,
         "levels": qualification_levels(kind=kind, on=today, users=people.values("pk")),
-        "earlier": dict(
-            ReviewTask.objects.filter(case=case, assignee__isnull=False)
-            .exclude(pk=task.pk)
-            .values_list("assignee_id", "status")
-        ),
+        "earlier": _earlier_holders(task),
         "open_counts": dict(
             ReviewTask.objects.filter(status=ReviewTask.Status.OPEN)
             .values("assignee")
@@ -110,7 +110,45 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
             excluded.append({"user": user.pk, "reason": reason})
         else:
             pool.append(user.pk)
+    previous = _previous_round_holder(task)
+    if previous in pool:
+        excluded += [{"user": pk, "reason": "continuity"} for pk in pool if pk != previous]
+        pool = [previous]
     return pool, excluded
+
+
+def _earlier_holders(task: ReviewTask) -> dict[int, str]:
+    """Who is recused for having held a task of this case: anyone who let one expire
+    (any round), and the holders of this round's other steps (distinct people)."""
+    holders: dict[int, str] = {}
+    for assignee, status, review_round in (
+        ReviewTask.objects.filter(case_id=task.case_id, assignee__isnull=False)
+        .exclude(pk=task.pk)
+        .values_list("assignee_id", "status", "review_round")
+    ):
+        if status == ReviewTask.Status.EXPIRED:
+            holders[assignee] = "absent_earlier"
+        elif review_round == task.review_round:
+            holders.setdefault(assignee, "in_chain")
+    return holders
+
+
+def _previous_round_holder(task: ReviewTask) -> int | None:
+    """The person who decided this step in the case's latest earlier round, for the
+    first attempt of a resubmitted round."""
+    if task.review_round <= 1 or task.attempt != 1:
+        return None
+    return (
+        ReviewTask.objects.filter(
+            case_id=task.case_id,
+            step=task.step,
+            review_round__lt=task.review_round,
+            status__in=[ReviewTask.Status.APPROVED, ReviewTask.Status.RETURNED],
+        )
+        .order_by("-review_round")
+        .values_list("assignee_id", flat=True)
+        .first()
+    )
 
 
 class Candidate(NamedTuple):
@@ -130,7 +168,7 @@ def _recusal_reason(user, *, case, levels, earlier, open_counts, relatives, on_l
     if user.pk in relatives:
         return "relative"
     if user.pk in earlier:
-        return "absent_earlier" if earlier[user.pk] == ReviewTask.Status.EXPIRED else "in_chain"
+        return earlier[user.pk]
     if levels.get(user.pk, 0) < case.risk_level:
         return "not_qualified"
     if user.pk in on_leave or user.availability == StaffProfile.Availability.ON_LEAVE:

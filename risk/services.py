@@ -15,7 +15,7 @@ from audit.services import audit_append_lock, audit_event_record
 from counters.calendar import working_hours_after
 from counters.models import Case
 from counters.notices import case_sms_queue
-from counters.transitions import case_transition
+from counters.transitions import case_step_advance, case_transition
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from outbox.services import outbox_enqueue
 from risk.draws import draw_choice_index, draw_message, seed_commitment
@@ -31,6 +31,7 @@ from risk.models import (
     StaffRelative,
 )
 from risk.selectors import review_pool
+from risk.transitions import ReviewTaskStateError, review_task_transition
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
@@ -187,14 +188,14 @@ def review_task_draw(*, task_id: int) -> ReviewTask:
         now = timezone.now()
         task.draw = draw
         task.assignee_id = draw.chosen_id
-        task.status = ReviewTask.Status.OPEN
         task.assigned_at = now
         task.due_at = working_hours_after(timezone.localtime(now), task.case.step_hours)
-        task.save(update_fields=["draw", "assignee", "status", "assigned_at", "due_at"])
-        audit_event_record(
-            event_type="review_task.assigned",
-            obj=task,
-            data={"case": task.case_id, "step": task.step, "draw": draw.pk},
+        review_task_transition(
+            task=task,
+            to=ReviewTask.Status.OPEN,
+            actor=None,
+            fields=("draw", "assignee", "assigned_at", "due_at"),
+            data={"draw": draw.pk},
         )
         notification_send(
             recipient=task.assignee,
@@ -263,22 +264,37 @@ def review_task_decide(*, task_id: int, actor, decision: str, comment: str = "")
 
 
 def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comment: str) -> None:
+    if task.status == ReviewTask.Status.SUPERSEDED:
+        raise ReviewTaskStateError(
+            _("This task was superseded when the case was resubmitted; it can no longer be "
+              "decided."),
+            code="task_superseded",
+        )  # fmt: skip
     if task.status != ReviewTask.Status.OPEN:
-        raise ValidationError(_("This task has already been decided."), code="task_closed")
+        raise ReviewTaskStateError(_("This task has already been decided."), code="task_closed")
     case = Case.objects.select_for_update().get(pk=task.case_id)
-    task.status = {
-        Decision.APPROVE: ReviewTask.Status.APPROVED,
-        Decision.RETURN: ReviewTask.Status.RETURNED,
-        Decision.REJECT: ReviewTask.Status.REJECTED,
-    }[decision]
+    if (
+        case.status != Case.Status.IN_REVIEW
+        or task.review_round != case.review_round
+        or task.step != case.current_step
+    ):
+        # Defence in depth: the one-open-task constraint already rules this out.
+        raise ReviewTaskStateError(
+            _("This task is not the case's current step; it can no longer be decided."),
+            code="task_superseded",
+        )
     task.comment = comment
     task.decided_at = timezone.now()
-    task.save(update_fields=["status", "comment", "decided_at"])
-    audit_event_record(
-        event_type="review_task.decided",
+    review_task_transition(
+        task=task,
+        to={
+            Decision.APPROVE: ReviewTask.Status.APPROVED,
+            Decision.RETURN: ReviewTask.Status.RETURNED,
+            Decision.REJECT: ReviewTask.Status.REJECTED,
+        }[decision],
         actor=actor,
-        obj=task,
-        data={"case": case.pk, "step": task.step, "decision": decision, "comment": comment},
+        fields=("comment", "decided_at"),
+        data={"decision": decision, "comment": comment},
     )
     if decision == Decision.APPROVE:
         _case_after_approval(case=case, task=task, actor=actor)
@@ -297,8 +313,7 @@ def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comme
 
 def _case_after_approval(*, case: Case, task: ReviewTask, actor) -> None:
     if task.step < len(case_chain(case)):
-        case.current_step = task.step + 1
-        case_transition(case=case, to=Case.Status.IN_REVIEW, actor=actor, fields=("current_step",))
+        case_step_advance(case=case, actor=actor)
         review_step_open(case=case, step=case.current_step)
         return
     case.finished_at = task.decided_at
@@ -364,15 +379,31 @@ def review_task_expire(*, task_id: int) -> ReviewTask | None:
         task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
         if task.status != ReviewTask.Status.OPEN or task.due_at >= timezone.now():
             return None
-        task.status = ReviewTask.Status.EXPIRED
         task.decided_at = timezone.now()
-        task.save(update_fields=["status", "decided_at"])
-        audit_event_record(
-            event_type="review_task.expired",
-            obj=task,
-            data={"case": task.case_id, "step": task.step, "absent": task.assignee_id},
+        review_task_transition(
+            task=task,
+            to=ReviewTask.Status.EXPIRED,
+            actor=None,
+            fields=("decided_at",),
+            data={"absent": task.assignee_id},
         )
         return review_step_open(case=task.case, step=task.step, attempt=task.attempt + 1)
+
+
+def review_round_open(*, case: Case, actor) -> ReviewTask:
+    """Start the next round of a returned case's chain: every task still open from an
+    earlier round is superseded (it can never be decided), then step 1 is opened.
+    The caller holds the case row lock and has moved the case back into review."""
+    for task in ReviewTask.objects.select_for_update().filter(
+        case=case, review_round__lt=case.review_round, status__in=ReviewTask.OPEN_STATES
+    ):
+        review_task_transition(
+            task=task,
+            to=ReviewTask.Status.SUPERSEDED,
+            actor=actor,
+            data={"by_round": case.review_round},
+        )
+    return review_step_open(case=case, step=1)
 
 
 @dataclass(frozen=True)
