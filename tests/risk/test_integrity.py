@@ -224,7 +224,9 @@ def _task_in(status: str, hall, capture) -> ReviewTask:
     return task
 
 
-ALLOWED = [(source, target) for source, moves in REVIEW_TASK_TRANSITIONS.items() for target in moves]
+ALLOWED = [
+    (source, target) for source, moves in REVIEW_TASK_TRANSITIONS.items() for target in moves
+]
 REFUSED = [
     (source, target)
     for source in REVIEW_TASK_TRANSITIONS
@@ -275,7 +277,9 @@ def test_moving_a_case_in_review_into_review_is_refused(hall, django_capture_on_
 
 
 def test_a_colluding_clerk_reaches_a_chosen_reviewer_no_more_often_than_chance(
-    hall, django_capture_on_commit_callbacks, fixed_seed  # noqa: F811
+    hall,
+    django_capture_on_commit_callbacks,
+    fixed_seed,  # noqa: F811
 ):
     """A clerk who wants every case judged by one friendly reviewer uses every lever
     the API gives a clerk: resubmitting while in review, pausing, signing off and on,
@@ -287,7 +291,7 @@ def test_a_colluding_clerk_reaches_a_chosen_reviewer_no_more_often_than_chance(
     reviewers = [hall.zhou] + [make_staff(Role.REVIEWER, review_level=3) for _ in range(3)]
     friend = reviewers[-1]
     api = _clerk_api(hall.li_na)
-    cases, reached = 80, 0
+    cases, reached = 60, 0
     for _ in range(cases):
         case = _serve_and_submit(hall, capture, item=item, material=material)
         for _attempt in range(3):
