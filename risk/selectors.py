@@ -63,44 +63,16 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     return therefore never gives anyone a new throw of the dice.
     """
     case = task.case
-    today = timezone.localdate()
-    # Plain rows, not model instances: with thousands of eligible staff, building the
-    # objects cost most of a draw (bench/draw_pool.py: 319 ms → see the issue notes).
-    people = get_user_model().objects.filter(
-        is_active=True, groups__name=_ROLE_GROUP[StepRole(task.role)].value
-    )
-    candidates = [
-        Candidate(*row)
-        for row in people.order_by("pk").values_list(
-            "pk",
-            "staff_profile__pk",
-            "staff_profile__id_number_digest",
-            "staff_profile__availability",
-        )
-    ]
-    kind = (
-        Qualification.Kind.REVIEW if task.role == StepRole.REVIEW else Qualification.Kind.APPROVAL
-    )
+    people, candidates = _candidates(task.role)
     context = {
         "case": case,
-        "levels": qualification_levels(kind=kind, on=today, users=people.values("pk")),
         "earlier": _earlier_holders(task),
-        "open_counts": dict(
-            ReviewTask.objects.filter(status=ReviewTask.Status.OPEN)
-            .values("assignee")
-            .annotate(n=Count("pk"))
-            .values_list("assignee", "n")
-        ),
         "relatives": set(
             StaffRelative.objects.filter(id_number_digest=case.applicant_id_digest).values_list(
                 "user_id", flat=True
             )
         ),
-        "on_leave": set(
-            LeavePeriod.objects.filter(start__lte=today, end__gte=today).values_list(
-                "user_id", flat=True
-            )
-        ),
+        "standing": _standing(people=people, role=task.role),
     }
     pool: list[int] = []
     excluded: list[dict] = []
@@ -115,6 +87,108 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
         excluded += [{"user": pk, "reason": "continuity"} for pk in pool if pk != previous]
         pool = [previous]
     return pool, excluded
+
+
+def pool_sizes() -> list[dict]:
+    """How many people a draw could choose from right now, per step role and risk level,
+    before any one case's recusals (the team lead's live hall; the pool-shrink rule).
+    A second approval draws from the approvers' pool."""
+    sizes = []
+    today = timezone.localdate()
+    shared = {"open_counts": _open_counts(), "on_leave": _on_leave(today)}
+    for role in (StepRole.REVIEW, StepRole.APPROVAL):
+        people, candidates = _candidates(role)
+        standing = {"levels": _levels(people=people, role=role, today=today), **shared}
+        for level in (1, 2, 3):
+            size = sum(
+                1
+                for user in candidates
+                if user.profile_pk is not None and not _standing_reason(user, level, **standing)
+            )
+            sizes.append({"role": role.value, "level": level, "size": size})
+    return sizes
+
+
+def pool_people() -> list[dict]:
+    """Everyone who can hold a review or approval step, with what decides whether they
+    can be drawn today (the team lead's pool page). No ID numbers, no relatives."""
+    today = timezone.localdate()
+    people = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[Role.REVIEWER.value, Role.APPROVER.value])
+        .distinct()
+        .select_related("staff_profile")
+        .prefetch_related("groups")
+        .order_by("staff_profile__employee_number", "pk")
+    )
+    review = qualification_levels(kind=Qualification.Kind.REVIEW, on=today)
+    approval = qualification_levels(kind=Qualification.Kind.APPROVAL, on=today)
+    on_leave = _on_leave(today)
+    open_counts = _open_counts()
+    rows = []
+    for person in people:
+        profile = getattr(person, "staff_profile", None)
+        if profile is None:
+            continue
+        groups = {group.name for group in person.groups.all()}
+        rows.append({
+            "user": person, "profile": profile,
+            "reviewer": Role.REVIEWER.value in groups, "approver": Role.APPROVER.value in groups,
+            "review_level": review.get(person.pk, 0), "approval_level": approval.get(person.pk, 0),
+            "on_leave_today": person.pk in on_leave, "open_tasks": open_counts.get(person.pk, 0),
+            "over_cap": open_counts.get(person.pk, 0) >= settings.REVIEW_OPEN_TASK_CAP,
+        })  # fmt: skip
+    return rows
+
+
+def _candidates(role: str):
+    # Plain rows, not model instances: with thousands of eligible staff, building the
+    # objects cost most of a draw (bench/draw_pool.py: 319 ms → 64 ms).
+    people = get_user_model().objects.filter(
+        is_active=True, groups__name=_ROLE_GROUP[StepRole(role)].value
+    )
+    candidates = [
+        Candidate(*row)
+        for row in people.order_by("pk").values_list(
+            "pk",
+            "staff_profile__pk",
+            "staff_profile__id_number_digest",
+            "staff_profile__availability",
+        )
+    ]
+    return people, candidates
+
+
+def _standing(*, people, role: str) -> dict:
+    """What decides, case apart, whether a person can be drawn today."""
+    today = timezone.localdate()
+    return {
+        "levels": _levels(people=people, role=role, today=today),
+        "open_counts": _open_counts(),
+        "on_leave": _on_leave(today),
+    }
+
+
+def _levels(*, people, role: str, today: datetime.date) -> dict[int, int]:
+    kind = Qualification.Kind.REVIEW if role == StepRole.REVIEW else Qualification.Kind.APPROVAL
+    return qualification_levels(kind=kind, on=today, users=people.values("pk"))
+
+
+def _open_counts() -> dict[int, int]:
+    return dict(
+        ReviewTask.objects.filter(status=ReviewTask.Status.OPEN)
+        .values("assignee")
+        .annotate(n=Count("pk"))
+        .values_list("assignee", "n")
+    )
+
+
+def _on_leave(today: datetime.date) -> set[int]:
+    return set(
+        LeavePeriod.objects.filter(start__lte=today, end__gte=today).values_list(
+            "user_id", flat=True
+        )
+    )
 
 
 def _earlier_holders(task: ReviewTask) -> dict[int, str]:
@@ -158,7 +232,7 @@ class Candidate(NamedTuple):
     availability: str | None
 
 
-def _recusal_reason(user, *, case, levels, earlier, open_counts, relatives, on_leave) -> str:
+def _recusal_reason(user, *, case, earlier, relatives, standing) -> str:
     if user.profile_pk is None:
         return "no_staff_profile"
     if user.pk == case.handler_id:
@@ -169,7 +243,11 @@ def _recusal_reason(user, *, case, levels, earlier, open_counts, relatives, on_l
         return "relative"
     if user.pk in earlier:
         return earlier[user.pk]
-    if levels.get(user.pk, 0) < case.risk_level:
+    return _standing_reason(user, case.risk_level, **standing)
+
+
+def _standing_reason(user, level: int, *, levels, open_counts, on_leave) -> str:
+    if levels.get(user.pk, 0) < level:
         return "not_qualified"
     if user.pk in on_leave or user.availability == StaffProfile.Availability.ON_LEAVE:
         return "on_leave"

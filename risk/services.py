@@ -1,5 +1,6 @@
 import datetime
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from audit.services import audit_append_lock, audit_event_record
+from audit.rules import finding_raise
+from audit.services import (
+    audit_append_lock,
+    audit_event_record,
+    audited_record_delete,
+    audited_record_save,
+)
 from counters.calendar import working_hours_after
 from counters.models import Case
 from counters.notices import case_sms_queue
@@ -30,8 +37,9 @@ from risk.models import (
     RiskPolicy,
     StaffRelative,
 )
-from risk.selectors import review_pool
+from risk.selectors import pool_sizes, review_pool
 from risk.transitions import ReviewTaskStateError, review_task_transition
+from staff.models import StaffProfile
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
@@ -504,8 +512,10 @@ def qualification_grant(
         reason=reason,
     )
     qualification.full_clean()
-    qualification._change_reason = reason
-    qualification.save()
+    with _eligibility_change(actor=granted_by, user=user, change="qualification_granted",
+                             reason=reason):  # fmt: skip
+        qualification._change_reason = reason
+        qualification.save()
     audit_event_record(
         event_type="qualification.granted",
         actor=granted_by,
@@ -521,10 +531,14 @@ def qualification_grant(
 def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Qualification:
     qualification = Qualification.objects.select_for_update().get(pk=qualification_id)
     _granting_allowed(revoked_by, qualification.user)
+    _reason_required(reason)
     if qualification.revoked_at is None:
-        qualification.revoked_at = timezone.now()
-        qualification._change_reason = reason
-        qualification.save(update_fields=["revoked_at"])
+        with _eligibility_change(
+            actor=revoked_by, user=qualification.user, change="qualification_revoked", reason=reason
+        ):
+            qualification.revoked_at = timezone.now()
+            qualification._change_reason = reason
+            qualification.save(update_fields=["revoked_at"])
         audit_event_record(
             event_type="qualification.revoked",
             actor=revoked_by,
@@ -536,16 +550,115 @@ def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Q
 
 @transaction.atomic
 def leave_record(*, user, start: datetime.date, end: datetime.date, reason: str, recorded_by=None):
+    _granting_allowed(recorded_by, user)
+    _reason_required(reason)
     period = LeavePeriod(user=user, start=start, end=end, reason=reason)
     period.full_clean()
-    period.save()
+    with _eligibility_change(actor=recorded_by, user=user, change="leave_recorded", reason=reason):
+        period.save()
     audit_event_record(
         event_type="staff.leave_recorded",
         actor=recorded_by,
         obj=period,
-        data={"user": user.pk, "start": start, "end": end},
+        data={"user": user.pk, "start": start, "end": end, "reason": reason},
     )
     return period
+
+
+@transaction.atomic
+def availability_set(*, user, availability: str, reason: str, actor) -> StaffProfile:
+    """Put a reviewer or approver on duty, pause them or mark them on leave: who can be
+    drawn changes, so only the team lead (or the security administrator) does it, with
+    a reason, never for themselves, and it is recorded."""
+    _granting_allowed(actor, user)
+    _reason_required(reason)
+    if availability not in StaffProfile.Availability.values:
+        raise ValidationError(_("Unknown availability."), code="availability")
+    profile = StaffProfile.objects.select_for_update().get(user=user)
+    if profile.availability == availability:
+        return profile
+    before = profile.availability
+    with _eligibility_change(actor=actor, user=user, change="availability", reason=reason):
+        profile.availability = availability
+        profile._change_reason = reason
+        profile.save(update_fields=["availability"])
+    audit_event_record(
+        event_type="staff.availability_changed",
+        actor=actor,
+        obj=profile,
+        data={"user": user.pk, "from": before, "to": availability, "reason": reason},
+    )
+    return profile
+
+
+@transaction.atomic
+def eligibility_record_save(*, instance: Qualification | LeavePeriod, reason: str, actor) -> None:
+    """An edit of an existing qualification or leave in the admin: same rights, reason
+    and record as the services that create them."""
+    _granting_allowed(actor, instance.user)
+    _reason_required(reason)
+    change = f"{instance._meta.model_name}_edited"
+    with _eligibility_change(actor=actor, user=instance.user, change=change, reason=reason):
+        audited_record_save(instance=instance, reason=reason, actor=actor)
+
+
+@transaction.atomic
+def eligibility_record_delete(*, instance: Qualification | LeavePeriod, reason: str, actor) -> None:
+    _granting_allowed(actor, instance.user)
+    _reason_required(reason)
+    change = f"{instance._meta.model_name}_deleted"
+    with _eligibility_change(actor=actor, user=instance.user, change=change, reason=reason):
+        audited_record_delete(instance=instance, reason=reason, actor=actor)
+
+
+def _reason_required(reason: str) -> None:
+    if not (reason or "").strip():
+        raise ValidationError(_("Give the reason for this change."), code="reason")
+
+
+# A role's pool at or below this share of its size earlier the same day (or down to one
+# person) is a sudden shrink: the auditors look at who narrowed it and why.
+POOL_SHRINK_SHARE = 0.5
+
+
+@contextmanager
+def _eligibility_change(*, actor, user, change: str, reason: str):
+    """Wrap one change to who can be drawn: record it with the pools before and after,
+    and raise a finding when a pool shrank suddenly."""
+    before = pool_sizes()
+    yield
+    after = pool_sizes()
+    event = audit_event_record(
+        event_type="pool.changed",
+        actor=actor,
+        obj=user,
+        data={"user": user.pk, "change": change, "reason": reason,
+              "before": before, "after": after},
+    )  # fmt: skip
+    _pool_shrink_check(event=event, after=after)
+
+
+def _pool_shrink_check(*, event: AuditEvent, after: list[dict]) -> None:
+    today = timezone.localdate()
+    earlier = AuditEvent.objects.filter(
+        event_type="pool.changed", occurred_at__date=today
+    ).values_list("data", flat=True)
+    usual: dict[tuple[str, int], int] = {}
+    for data in earlier:
+        for row in data.get("before", []):
+            key = (row["role"], row["level"])
+            usual[key] = max(usual.get(key, 0), row["size"])
+    for row in after:
+        largest = usual.get((row["role"], row["level"]), 0)
+        if largest >= 2 and (row["size"] <= largest * POOL_SHRINK_SHARE or row["size"] <= 1):
+            finding_raise(
+                rule="pool_shrink",
+                severity="high",
+                key=f"{row['role']}:{row['level']}:{today}",
+                subject=event.actor,
+                evidence={"role": row["role"], "level": row["level"], "earlier_today": largest,
+                          "now": row["size"], "event": event.position},
+            )  # fmt: skip
 
 
 @transaction.atomic
