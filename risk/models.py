@@ -135,8 +135,11 @@ class ReviewTask(models.Model):
                 condition=models.Q(status__in=["awaiting_draw", "open"]),
                 name="risk_task_one_open_per_case",
             ),
+            # Only a task still awaiting its draw (or superseded while it waited) has
+            # nobody.
             models.CheckConstraint(
-                condition=models.Q(status="awaiting_draw") | models.Q(assignee__isnull=False),
+                condition=models.Q(status__in=["awaiting_draw", "superseded"])
+                | models.Q(assignee__isnull=False),
                 name="risk_task_drawn_has_assignee",
             ),
             models.CheckConstraint(

@@ -75,6 +75,21 @@ class Migration(migrations.Migration):
                 verbose_name="status",
             ),
         ),
+        migrations.RemoveConstraint(
+            model_name="reviewtask",
+            name="risk_task_drawn_has_assignee",
+        ),
+        migrations.AddConstraint(
+            model_name="reviewtask",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["awaiting_draw", "superseded"]),
+                    ("assignee__isnull", False),
+                    _connector="OR",
+                ),
+                name="risk_task_drawn_has_assignee",
+            ),
+        ),
         migrations.RunPython(supersede_stale_tasks, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name="reviewtask",

@@ -311,3 +311,18 @@ def test_a_colluding_clerk_reaches_a_chosen_reviewer_no_more_often_than_chance(
     k = len(reviewers)
     bound = cases / k + 4 * math.sqrt(cases * (1 / k) * (1 - 1 / k))
     assert reached <= bound, f"the friend held {reached} of {cases} cases (chance: {cases / k})"
+
+
+def test_a_task_still_awaiting_its_draw_is_superseded_by_a_new_round(
+    hall, django_capture_on_commit_callbacks
+):
+    case = _serve_and_submit(hall, django_capture_on_commit_callbacks)
+    _decide(_open_task(case), "return", django_capture_on_commit_callbacks)
+    with bulk_writes_allowed():
+        waiting = ReviewTask.objects.create(
+            case=case, review_round=1, step=2, role="approval", status=T.AWAITING_DRAW
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.assignee) == (T.SUPERSEDED, None)
