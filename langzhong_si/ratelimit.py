@@ -5,6 +5,7 @@ progress look-up failing while Redis restarts (found by bench/faults.py).
 Every limit keys clients by langzhong_si.clientip.client_ip, so a forged
 X-Forwarded-For header never resets one (only a configured trusted proxy is believed)."""
 
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -15,19 +16,6 @@ from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from langzhong_si.clientip import client_ip
 
 logger = logging.getLogger(__name__)
-
-
-def counter_hit(key: str, window_seconds: int) -> int | None:
-    """Count one more hit for `key` in its window; None when the cache is unreachable."""
-    try:
-        cache.add(key, 0, window_seconds)
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window_seconds)
-        return 1
-    except Exception as error:  # noqa: BLE001 - any cache failure: fail open, logged
-        logger.warning("rate-limit cache unavailable, not limiting: %s", error)
-        return None
 
 
 @dataclass(frozen=True)
@@ -46,18 +34,18 @@ class FailureBudget:
         return f"failures:{self.name}:{digest}"
 
 
-def _cache_add_one(key: str, window_seconds: int, delta: int) -> int:
-    if delta > 0:
-        cache.add(key, 0, window_seconds)
-        try:
-            return cache.incr(key, delta)
-        except ValueError:  # expired between add and incr
-            cache.set(key, delta, window_seconds)
-            return delta
+def _charge(budget: FailureBudget) -> int:
+    cache.add(budget.key, 0, budget.window_seconds)
     try:
-        return cache.decr(key, -delta)
-    except ValueError:  # already expired: nothing to give back
-        return 0
+        return cache.incr(budget.key)
+    except ValueError:  # expired between add and incr
+        cache.set(budget.key, 1, budget.window_seconds)
+        return 1
+
+
+def _refund(budget: FailureBudget) -> None:
+    with contextlib.suppress(ValueError):  # already expired: nothing to give back
+        cache.decr(budget.key)
 
 
 def failure_budgets_reserve(budgets: list[FailureBudget]) -> bool:
@@ -70,7 +58,7 @@ def failure_budgets_reserve(budgets: list[FailureBudget]) -> bool:
     reserved = []
     try:
         for budget in budgets:
-            count = _cache_add_one(budget.key, budget.window_seconds, 1)
+            count = _charge(budget)
             reserved.append(budget)
             if count > budget.limit:
                 failure_budgets_release(reserved)
@@ -85,7 +73,7 @@ def failure_budgets_release(budgets: list[FailureBudget]) -> None:
     """Give back a reservation: the attempt succeeded (or was refused before trying)."""
     for budget in budgets:
         try:
-            _cache_add_one(budget.key, budget.window_seconds, -1)
+            _refund(budget)
         except Exception as error:  # noqa: BLE001 - any cache failure: fail open, logged
             logger.warning("rate-limit cache unavailable, not limiting: %s", error)
 

@@ -11,7 +11,11 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from counters.models import HallDevice
 from langzhong_si.clientip import client_ip
-from langzhong_si.ratelimit import counter_hit
+from langzhong_si.ratelimit import (
+    FailureBudget,
+    failure_budgets_release,
+    failure_budgets_reserve,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +27,27 @@ def _cache_down():
     return broken
 
 
-def test_the_counter_lets_through_when_the_cache_is_down(caplog):
+def test_a_failure_budget_lets_through_when_the_cache_is_down(caplog):
+    budget = FailureBudget("test", "x", 1, 60)
     with mock.patch("langzhong_si.ratelimit.cache", _cache_down()):
-        assert counter_hit("x", 60) is None
+        assert all(failure_budgets_reserve([budget]) for _ in range(3))
     assert "not limiting" in caplog.text
+
+
+def test_a_failure_budget_counts_unreleased_attempts_only():
+    budget = FailureBudget("test", "case 1", 2, 60)
+    for _ in range(5):  # successes give their reservation back
+        assert failure_budgets_reserve([budget])
+        failure_budgets_release([budget])
+    assert failure_budgets_reserve([budget]) and failure_budgets_reserve([budget])
+    assert not failure_budgets_reserve([budget])
+
+
+def test_a_spent_budget_refuses_without_charging_the_others():
+    spent, other = FailureBudget("test", "a", 1, 60), FailureBudget("test", "b", 1, 60)
+    assert failure_budgets_reserve([spent])
+    assert not failure_budgets_reserve([other, spent])
+    assert failure_budgets_reserve([other])
 
 
 def test_the_kiosk_issues_tickets_while_the_cache_is_down(hall):
