@@ -161,3 +161,16 @@ def test_the_audit_log_records_the_same_client_address(settings, hall):
     assert issue(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="1.2.3.4") == "203.0.113.9"
     settings.TRUSTED_PROXIES = ["10.0.0.1"]
     assert issue(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4") == "1.2.3.4"
+
+
+def test_sign_in_attempts_record_the_same_client_address(settings, client, db):
+    from axes.models import AccessAttempt
+
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    client.post(
+        "/login/",
+        {"username": "nobody", "password": "wrong"},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7",
+    )
+    assert AccessAttempt.objects.get().ip_address == "198.51.100.7"
