@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from audit.context import current_request_context
 from audit.models import AuditEvent
-from langzhong_si.text import COMMENT_MAX_LENGTH, REASON_MAX_LENGTH, text_clean
+from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, COMMENT_MAX_LENGTH, text_clean
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises appends.
@@ -181,7 +181,7 @@ def audit_exported_head_read(*, path: Path) -> ExportedHead:
 def audited_record_save(*, instance: models.Model, reason: str, actor) -> None:
     """Save reference data edited by a person (catalog, policies, qualifications in the
     admin): the reason goes into the row history and an audit event."""
-    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     with transaction.atomic():
         instance._change_reason = reason
         instance.save()
@@ -191,7 +191,7 @@ def audited_record_save(*, instance: models.Model, reason: str, actor) -> None:
 
 
 def audited_record_delete(*, instance: models.Model, reason: str, actor) -> None:
-    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     with transaction.atomic():
         instance._change_reason = reason
         audit_event_record(

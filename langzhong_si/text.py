@@ -17,8 +17,10 @@ from django.utils.translation import gettext as _
 NAME_MAX_LENGTH = 64  # applicant names, staff display names (CharField(64))
 PAUSE_REASON_MAX_LENGTH = 64  # Window.pause_reason
 RELATION_MAX_LENGTH = 32  # StaffRelative.relation
-LEAVE_REASON_MAX_LENGTH = 100  # LeavePeriod.reason
-REASON_MAX_LENGTH = 200  # reveal, re-queue, grants, weights, admin changes
+# Reasons that also go into a row's history (django-simple-history's change reason is a
+# 100-character column): admin edits, qualifications, leave, availability.
+CHANGE_REASON_MAX_LENGTH = 100
+REASON_MAX_LENGTH = 200  # reveal, re-queue, evaluation weights
 RATING_REASON_MAX_LENGTH = 300  # Rating.reason
 COMMENT_MAX_LENGTH = 2000  # review decisions, inspections, follow-up notes and replies
 

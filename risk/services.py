@@ -25,9 +25,8 @@ from counters.notices import case_sms_queue
 from counters.transitions import case_step_advance, case_transition
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from langzhong_si.text import (
+    CHANGE_REASON_MAX_LENGTH,
     COMMENT_MAX_LENGTH,
-    LEAVE_REASON_MAX_LENGTH,
-    REASON_MAX_LENGTH,
     RELATION_MAX_LENGTH,
     text_clean,
 )
@@ -506,7 +505,7 @@ def qualification_grant(
     valid_from: datetime.date | None = None,
     valid_to: datetime.date | None = None,
 ) -> Qualification:
-    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     _granting_allowed(granted_by, user)
     if not reason.strip():
         raise ValidationError(_("Give the reason for the grant."), code="reason")
@@ -537,7 +536,7 @@ def qualification_grant(
 
 @transaction.atomic
 def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Qualification:
-    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     qualification = Qualification.objects.select_for_update().get(pk=qualification_id)
     _granting_allowed(revoked_by, qualification.user)
     _reason_required(reason)
@@ -559,7 +558,7 @@ def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Q
 
 @transaction.atomic
 def leave_record(*, user, start: datetime.date, end: datetime.date, reason: str, recorded_by=None):
-    reason = text_clean(reason, field=_("Reason"), max_length=LEAVE_REASON_MAX_LENGTH)
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     _granting_allowed(recorded_by, user)
     _reason_required(reason)
     period = LeavePeriod(user=user, start=start, end=end, reason=reason)
@@ -622,7 +621,7 @@ def eligibility_record_delete(*, instance: Qualification | LeavePeriod, reason: 
 
 
 def _reason_required(reason: str) -> None:
-    text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)  # bounded, visible
+    text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)  # bounded, visible
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for this change."), code="reason")
 

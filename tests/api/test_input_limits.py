@@ -188,3 +188,18 @@ def test_a_hall_device_token_alone_cannot_bypass_the_limit(world):
         format="json",
     )
     assert response.status_code == 400
+
+
+def test_a_pool_change_reason_longer_than_the_row_history_holds_is_refused_not_cut(hall):
+    from django.core.exceptions import ValidationError
+
+    from risk import services as risk_services
+    from staff.models import StaffProfile
+
+    lead = make_staff(Role.TEAM_LEAD)
+    with pytest.raises(ValidationError) as refused:
+        risk_services.availability_set(
+            user=hall.zhou, availability="paused", reason="因" * 101, actor=lead
+        )
+    assert refused.value.code == "too_long"
+    assert StaffProfile.objects.get(user=hall.zhou).availability != "paused"
