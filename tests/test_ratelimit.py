@@ -174,3 +174,12 @@ def test_sign_in_attempts_record_the_same_client_address(settings, client, db):
         HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7",
     )
     assert AccessAttempt.objects.get().ip_address == "198.51.100.7"
+
+
+def test_parallel_guesses_cannot_spend_more_than_the_budget():
+    from concurrent.futures import ThreadPoolExecutor
+
+    budget = FailureBudget("test", "one case", 5, 60)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(lambda _: failure_budgets_reserve([budget]), range(64)))
+    assert outcomes.count(True) == 5
