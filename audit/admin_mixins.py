@@ -3,12 +3,23 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.services import audited_record_delete, audited_record_save
+from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 
 
 class ReasonForm(forms.ModelForm):
     """Every change asks why; the reason lands in the row history and the audit log."""
 
-    change_reason = forms.CharField(label=_("Reason for this change"), max_length=100)
+    change_reason = forms.CharField(
+        label=_("Reason for this change"), max_length=CHANGE_REASON_MAX_LENGTH
+    )
+
+    def clean_change_reason(self):
+        # The audited save refuses the same text; refusing here shows it on the form.
+        return text_clean(
+            self.cleaned_data["change_reason"],
+            field=_("Reason for this change"),
+            max_length=CHANGE_REASON_MAX_LENGTH,
+        )
 
 
 class ReasonAdmin(SimpleHistoryAdmin):

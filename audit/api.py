@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from audit import selectors, services
 from audit.models import Finding
 from langzhong_si.api import role_permission
+from langzhong_si.text import COMMENT_MAX_LENGTH
 from staff.roles import Role
 
 
@@ -29,7 +30,9 @@ class InspectionInput(serializers.Serializer):
         choices=[Finding.Result.NO_ISSUE, Finding.Result.ERROR, Finding.Result.IRREGULARITY]
     )
     error_kind = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH, default=""
+    )
 
 
 class AuditEventOutput(serializers.Serializer):

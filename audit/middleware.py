@@ -1,6 +1,7 @@
 import uuid
 
 from audit.context import RequestContext, reset_request_context, set_request_context
+from langzhong_si.clientip import client_ip
 
 
 class RequestContextMiddleware:
@@ -9,9 +10,10 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        # REMOTE_ADDR only: X-Forwarded-For is trusted solely behind a configured proxy.
+        # The same client address as the throttles: X-Forwarded-For is believed only
+        # from a configured trusted proxy.
         token = set_request_context(
-            RequestContext(request_id=request_id[:64], source_ip=request.META.get("REMOTE_ADDR"))
+            RequestContext(request_id=request_id[:64], source_ip=client_ip(request) or None)
         )
         try:
             response = self.get_response(request)

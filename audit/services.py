@@ -9,9 +9,11 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import current_request_context
 from audit.models import AuditEvent
+from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, COMMENT_MAX_LENGTH, text_clean
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises appends.
@@ -179,6 +181,7 @@ def audit_exported_head_read(*, path: Path) -> ExportedHead:
 def audited_record_save(*, instance: models.Model, reason: str, actor) -> None:
     """Save reference data edited by a person (catalog, policies, qualifications in the
     admin): the reason goes into the row history and an audit event."""
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     with transaction.atomic():
         instance._change_reason = reason
         instance.save()
@@ -188,6 +191,7 @@ def audited_record_save(*, instance: models.Model, reason: str, actor) -> None:
 
 
 def audited_record_delete(*, instance: models.Model, reason: str, actor) -> None:
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     with transaction.atomic():
         instance._change_reason = reason
         audit_event_record(
@@ -216,6 +220,8 @@ def finding_inspect(
         raise PermissionDenied(_("Only an auditor records inspection results."))
     if result not in (Finding.Result.NO_ISSUE, Finding.Result.ERROR, Finding.Result.IRREGULARITY):
         raise ValidationError(_("Choose a result."), code="result")
+    error_kind = text_clean(error_kind, field=_("Kind of error"), max_length=64)
+    comment = text_clean(comment, field=_("Comment"), max_length=COMMENT_MAX_LENGTH)
     if result == Finding.Result.ERROR and not error_kind.strip():
         raise ValidationError(_("Name the kind of error."), code="error_kind")
     with transaction.atomic(durable=True):
@@ -223,8 +229,8 @@ def finding_inspect(
         if finding.result:
             raise ValidationError(_("This finding has already been inspected."), code="done")
         finding.result = result
-        finding.error_kind = error_kind.strip()[:64]
-        finding.comment = comment.strip()
+        finding.error_kind = error_kind
+        finding.comment = comment
         finding.inspected_by = auditor
         finding.inspected_at = timezone.now()
         finding.save(

@@ -2,9 +2,13 @@
 and rating, the clerk's workbench, the window lead's queue and the team lead's rating
 follow-ups. Each operation calls the same service as its screen, with the same checks."""
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +22,15 @@ from langzhong_si.api import (
     role_permission,
 )
 from langzhong_si.api_auth import HallDeviceAuthentication
+from langzhong_si.clientip import client_ip
+from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH, PHONE_INPUT_MAX_LENGTH
+from langzhong_si.text import (
+    COMMENT_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PAUSE_REASON_MAX_LENGTH,
+    RATING_REASON_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+)
 from risk.selectors import case_progress_for_clerk
 from staff.roles import Role
 
@@ -51,7 +64,9 @@ class IssuedTicketOutput(TicketOutput):
 class TicketInput(serializers.Serializer):
     item = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
     consultation = StrictBooleanField(required=False, default=False)
-    id_number = serializers.CharField(required=False, allow_blank=True, max_length=18, default="")
+    id_number = serializers.CharField(
+        required=False, allow_blank=True, max_length=ID_NUMBER_INPUT_MAX_LENGTH, default=""
+    )
     priority_request = serializers.ChoiceField(
         choices=["", Ticket.PriorityReason.DISABLED, Ticket.PriorityReason.VETERAN],
         required=False,
@@ -85,7 +100,9 @@ class ProgressOutput(serializers.Serializer):
 
 class RatingInput(serializers.Serializer):
     level = serializers.ChoiceField(choices=Rating.Level.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=RATING_REASON_MAX_LENGTH, default=""
+    )
 
 
 class RatingOutput(serializers.Serializer):
@@ -116,7 +133,7 @@ class SignOnInput(serializers.Serializer):
 
 
 class PauseInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=64)
+    reason = serializers.CharField(max_length=PAUSE_REASON_MAX_LENGTH)
 
 
 class ChecklistRowOutput(serializers.Serializer):
@@ -153,10 +170,10 @@ class CaseDetailOutput(CaseOutput):
 
 class IntakeInput(serializers.Serializer):
     item = serializers.IntegerField(min_value=1)
-    applicant_name = serializers.CharField(max_length=64)
-    id_number = serializers.CharField(max_length=18)
+    applicant_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    id_number = serializers.CharField(max_length=ID_NUMBER_INPUT_MAX_LENGTH)
     applicant_phone = serializers.CharField(
-        required=False, allow_blank=True, max_length=11, default=""
+        required=False, allow_blank=True, max_length=PHONE_INPUT_MAX_LENGTH, default=""
     )
     received_material_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=100
@@ -171,7 +188,7 @@ class SupplyInput(serializers.Serializer):
 
 
 class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=200)
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
 
 
 class RevealOutput(serializers.Serializer):
@@ -197,8 +214,12 @@ class FollowUpOutput(serializers.Serializer):
 
 
 class FollowUpInput(serializers.Serializer):
-    callback_note = serializers.CharField(required=False, allow_blank=True, default="")
-    reply = serializers.CharField(required=False, allow_blank=True, default="")
+    callback_note = serializers.CharField(
+        required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH, default=""
+    )
+    reply = serializers.CharField(
+        required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH, default=""
+    )
 
 
 def _valid(serializer_class, data):
@@ -251,11 +272,11 @@ class CallDisplayApi(APIView):
 
 class CaseProgressApi(APIView):
     """The citizen's progress look-up (mobile status page): case number plus the last
-    four characters of the applicant's ID number. Rate-limited against guessing."""
+    four characters of the applicant's ID number. Failed look-ups are limited per case
+    number and per client (429); successful ones never count."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_scope = "progress"
 
     @extend_schema(
         parameters=[
@@ -266,12 +287,17 @@ class CaseProgressApi(APIView):
     )
     def get(self, request):
         number = request.query_params.get("number", "")[:20]
-        suffix = request.query_params.get("id_suffix", "")[:4]
-        if not number or len(suffix) != 4:
-            from django.core.exceptions import ValidationError
-
-            raise ValidationError("Give the case number and the last 4 of the ID number.")
-        case = selectors.case_for_citizen(number=number, id_suffix=suffix)
+        suffix = request.query_params.get("id_suffix", "")[:8]
+        if not number or not suffix:
+            raise ValidationError(
+                _("Give the case number and the last 4 of the ID number."), code="invalid"
+            )
+        try:
+            case = selectors.case_for_citizen_limited(
+                number=number, id_suffix=suffix, client=client_ip(request)
+            )
+        except selectors.ProgressLookupsExhausted:
+            raise Throttled(wait=settings.PROGRESS_FAILURE_WINDOW_SECONDS) from None
         if case is None:
             raise Case.DoesNotExist
         return Response(ProgressOutput(selectors.case_public_progress(case)).data)

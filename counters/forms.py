@@ -2,12 +2,26 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from langzhong_si.identity import id_number_validate
+from langzhong_si.identity import (
+    ID_NUMBER_INPUT_MAX_LENGTH,
+    PHONE_INPUT_MAX_LENGTH,
+    id_number_validate,
+    phone_number_validate,
+)
+from langzhong_si.text import (
+    COMMENT_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PAUSE_REASON_MAX_LENGTH,
+    name_clean,
+)
 
 
 class IdNumberField(forms.CharField):
+    """The canonical number (langzhong_si.identity): full-width digits are the same
+    number; other scripts' digits are refused."""
+
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 18)
+        kwargs.setdefault("max_length", ID_NUMBER_INPUT_MAX_LENGTH)
         kwargs.setdefault("min_length", 0)
         super().__init__(**kwargs)
 
@@ -16,6 +30,26 @@ class IdNumberField(forms.CharField):
         if not value:
             return value
         return id_number_validate(value)
+
+
+class PhoneNumberField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", PHONE_INPUT_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return phone_number_validate(super().clean(value))
+
+
+class NameField(forms.CharField):
+    """A person's name: no control, zero-width or bidirectional formatting characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return name_clean(super().clean(value), field=str(self.label or ""))
 
 
 class KioskTicketForm(forms.Form):
@@ -35,13 +69,10 @@ class KioskTicketForm(forms.Form):
 
 class IntakeForm(forms.Form):
     item = forms.IntegerField(widget=forms.HiddenInput)
-    applicant_name = forms.CharField(label=_("Applicant's name"), max_length=64)
+    applicant_name = NameField(label=_("Applicant's name"))
     id_number = IdNumberField(label=_("Applicant's ID number"), required=True)
-    applicant_phone = forms.RegexField(
-        label=_("Mobile number for the result (optional)"),
-        regex=r"^1\d{10}$",
-        required=False,
-        error_messages={"invalid": _("A mobile number has 11 digits and starts with 1.")},
+    applicant_phone = PhoneNumberField(
+        label=_("Mobile number for the result (optional)"), required=False
     )
     defer_missing = forms.BooleanField(
         label=_("容缺受理: accept now, the citizen promises the missing non-key materials"),
@@ -60,11 +91,13 @@ class IntakeForm(forms.Form):
 
 
 class PauseForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=64)
+    reason = forms.CharField(label=_("Reason"), max_length=PAUSE_REASON_MAX_LENGTH)
 
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[("approve", _("Approve")), ("return", _("Return")), ("reject", _("Reject"))]
     )
-    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea)
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea
+    )

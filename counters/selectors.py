@@ -1,7 +1,14 @@
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from counters.models import Case, CaseDocument, Queue, Ticket, Window
+from langzhong_si.identity import id_suffix_normalise
+from langzhong_si.ratelimit import (
+    FailureBudget,
+    failure_budgets_release,
+    failure_budgets_reserve,
+)
 
 
 def window_of(clerk) -> Window | None:
@@ -81,9 +88,32 @@ def document_for_viewer(*, user, document_id: int):
 def case_for_citizen(*, number: str, id_suffix: str) -> Case | None:
     """The case a citizen may follow: its number and the last four characters of the
     applicant's ID number must both match."""
+    suffix = id_suffix_normalise(id_suffix)
     case = Case.objects.select_related("item").filter(number=number.strip()).first()
-    if case is None or case.applicant_id_masked[-4:] != id_suffix.strip().upper():
+    if case is None or len(suffix) != 4 or case.applicant_id_masked[-4:] != suffix:
         return None
+    return case
+
+
+class ProgressLookupsExhausted(Exception):
+    """Too many failed look-ups of this case number, or from this client, lately."""
+
+
+def case_for_citizen_limited(*, number: str, id_suffix: str, client: str) -> Case | None:
+    """case_for_citizen, counting only failures: per case number (guessing one case's
+    ID suffix from however many addresses) and per client (one address trying many
+    cases). A citizen's successful look-ups never count, so they are never blocked;
+    once a budget is spent, every look-up it covers is refused until the window ends."""
+    window = settings.PROGRESS_FAILURE_WINDOW_SECONDS
+    budgets = [
+        FailureBudget("progress-case", number.strip(), settings.PROGRESS_FAILURES_PER_CASE, window),
+        FailureBudget("progress-client", client, settings.PROGRESS_FAILURES_PER_CLIENT, window),
+    ]
+    if not failure_budgets_reserve(budgets):
+        raise ProgressLookupsExhausted
+    case = case_for_citizen(number=number, id_suffix=id_suffix)
+    if case is not None:
+        failure_budgets_release(budgets)
     return case
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -39,6 +38,15 @@ from langzhong_si.identity import (
     id_number_validate,
     personal_data_decrypt,
     personal_data_encrypt,
+    phone_number_validate,
+)
+from langzhong_si.text import (
+    COMMENT_MAX_LENGTH,
+    PAUSE_REASON_MAX_LENGTH,
+    RATING_REASON_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    name_clean,
+    text_clean,
 )
 from risk.models import Draw
 from risk.selectors import chain_for_item
@@ -176,6 +184,7 @@ def ticket_priority_confirm(*, ticket_id: int, lead) -> Ticket:
 
 def ticket_requeue(*, ticket_id: int, lead, reason: str) -> Ticket:
     """A window lead puts a no-show back in the queue, once, with a reason."""
+    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
     if not user_has_role(lead, Role.WINDOW_LEAD):
         raise PermissionDenied(_("Only a window lead re-queues a ticket."))
     if not reason.strip():
@@ -316,13 +325,14 @@ def window_declare_ready(*, clerk) -> Window:
 
 
 def window_pause(*, clerk, reason: str) -> Window:
+    reason = text_clean(reason, field=_("Reason"), max_length=PAUSE_REASON_MAX_LENGTH)
     with transaction.atomic(durable=True):
         window = _locked_window_of(clerk)
         if window.state == W.SERVING:
             raise ValidationError(_("Finish the current ticket first."), code="serving")
         window.state = W.PAUSED
         window.state_since = timezone.now()
-        window.pause_reason = reason[:64]
+        window.pause_reason = reason
         window.save(update_fields=["state", "state_since", "pause_reason"])
         audit_event_record(
             event_type="window.paused", actor=clerk, obj=window, data={"reason": reason}
@@ -516,12 +526,10 @@ def case_accept(
     chain, whose first draw is recorded in the outbox.
     """
     number = id_number_validate(id_number)
-    applicant_name = applicant_name.strip()
+    applicant_name = name_clean(applicant_name, field=_("Applicant's name"))
     if not applicant_name:
         raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
-    applicant_phone = applicant_phone.strip()
-    if applicant_phone and not re.fullmatch(r"1\d{10}", applicant_phone):
-        raise ValidationError(_("A mobile number has 11 digits and starts with 1."), code="phone")
+    applicant_phone = phone_number_validate(applicant_phone)
     with transaction.atomic(durable=True):
         window, ticket = _serving_ticket(clerk)
         item = ServiceItem.objects.prefetch_related("materials").get(pk=item_id, enabled=True)
@@ -667,7 +675,7 @@ def rating_submit(*, ticket_id: int, level: int, reason: str = "", window=None) 
     """Record the citizen's rating of a finished service: the first from the window's
     pad (`window` given, and it must be that service's window), one later addition from
     the ticket page. A bad rating needs a reason and opens a follow-up."""
-    reason = reason.strip()[:300]
+    reason = text_clean(reason, field=_("Reason"), max_length=RATING_REASON_MAX_LENGTH)
     if level not in Rating.Level.values:
         raise ValidationError(_("Choose one of the five levels."), code="level")
     if level in Rating.BAD_LEVELS and not reason:
@@ -718,6 +726,10 @@ def follow_up_record(
     *, follow_up_id: int, lead, callback_note: str = "", reply: str = ""
 ) -> FollowUp:
     """The team lead records the callback and, later, the written reply."""
+    callback_note = text_clean(
+        callback_note, field=_("Callback note"), max_length=COMMENT_MAX_LENGTH
+    )
+    reply = text_clean(reply, field=_("Reply"), max_length=COMMENT_MAX_LENGTH)
     if not user_has_role(lead, Role.TEAM_LEAD):
         raise PermissionDenied(_("Only the team lead handles rating follow-ups."))
     with transaction.atomic(durable=True):
@@ -745,7 +757,7 @@ def case_id_number_reveal(*, case: Case, viewer, reason: str) -> str:
     allowed = case.handler_id == viewer.pk or user_has_role(viewer, Role.AUDITOR)
     if not allowed:  # checked first: nobody else learns anything, not even "give a reason"
         raise PermissionDenied(_("Only the handling clerk or an auditor may see the full number."))
-    reason = reason.strip()
+    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
     if len(reason) < 2:
         raise ValidationError(_("State why you need the full ID number."), code="reason")
     with transaction.atomic():

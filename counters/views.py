@@ -21,8 +21,8 @@ from counters.devices import (
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
 from counters.models import Case, CaseDocument, HallDevice, Rating, Ticket, Window
 from counters.uploads import upload_check
+from langzhong_si.clientip import client_ip
 from langzhong_si.qr import qr_svg
-from langzhong_si.ratelimit import counter_hit
 from risk.selectors import case_progress_for_clerk
 from staff.decorators import role_required
 from staff.roles import Role
@@ -184,7 +184,10 @@ def ready(request):
 def pause(request):
     form = PauseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give a reason for the pause."))
+        if request.POST.get("reason", "").strip():  # given, but too long
+            _messages_from(request, ValidationError(form.errors["reason"]))
+        else:
+            messages.error(request, _("Give a reason for the pause."))
         return redirect("counters:workbench")
     reason = form.cleaned_data["reason"]
     return _clerk_action(request, lambda clerk: services.window_pause(clerk=clerk, reason=reason))
@@ -325,22 +328,20 @@ def case_resubmit(request, case_id: int):
     return redirect("counters:case_detail", case_id=case_id)
 
 
-PROGRESS_ATTEMPTS = 10  # look-ups per address per window, against guessing case numbers
-PROGRESS_WINDOW_SECONDS = 600
-
-
 def progress(request):
-    """The citizen's progress page: case number plus the ID number's last four characters."""
+    """The citizen's progress page: case number plus the ID number's last four characters.
+    Only failed look-ups count against the limits (selectors.case_for_citizen_limited)."""
     context = {}
     number = request.GET.get("case", "")[:20]
-    suffix = request.GET.get("id4", "")[:4]
+    suffix = request.GET.get("id4", "")[:8]
     if number or suffix:
-        key = f"progress-lookups:{request.META.get('REMOTE_ADDR', '')}"
-        attempts = counter_hit(key, PROGRESS_WINDOW_SECONDS)
-        if attempts is not None and attempts > PROGRESS_ATTEMPTS:
-            context["error"] = _("Too many look-ups from this device. Try again in 10 minutes.")
+        try:
+            case = selectors.case_for_citizen_limited(
+                number=number, id_suffix=suffix, client=client_ip(request)
+            )
+        except selectors.ProgressLookupsExhausted:
+            context["error"] = _("Too many failed look-ups. Please try again later.")
             return render(request, "counters/progress.html", context, status=429)
-        case = selectors.case_for_citizen(number=number, id_suffix=suffix)
         if case is None:
             context["error"] = _("No case matches this number and ID number ending.")
         else:

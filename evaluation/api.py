@@ -13,6 +13,7 @@ from evaluation.models import COMPONENTS
 from evaluation.periods import month_of, month_parse, period_parse
 from evaluation.views import EVALUATED_ROLES, LIVE_ROLES, REPORT_ROLES
 from langzhong_si.api import role_permission
+from langzhong_si.text import REASON_MAX_LENGTH
 from staff.roles import Role
 
 
@@ -79,7 +80,7 @@ class WeightsInput(serializers.Serializer):
     satisfaction = serializers.IntegerField(min_value=0, max_value=100)
     quality = serializers.IntegerField(min_value=0, max_value=100)
     audit = serializers.IntegerField(min_value=0, max_value=100)
-    reason = serializers.CharField(max_length=200)
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
 
 
 class WeightsOutput(serializers.Serializer):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from evaluation.models import COMPONENTS, EvaluationWeights
+from langzhong_si.text import REASON_MAX_LENGTH, text_clean
 from staff.roles import Role
 from staff.selectors import user_has_role
 
@@ -14,7 +15,7 @@ def evaluation_weights_set(*, lead, weights: dict[str, int], reason: str) -> Eva
     with a reason. The previous weights stay on record."""
     if not user_has_role(lead, Role.TEAM_LEAD):
         raise PermissionDenied(_("Only the team lead sets the evaluation weights."))
-    reason = reason.strip()
+    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
     if not reason:
         raise ValidationError(_("Give the reason for the change."), code="reason")
     values = {}

@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
@@ -19,7 +20,13 @@ from django.utils.translation import gettext as _
 
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_ID_CHARACTERS = frozenset("0123456789X")
+_PHONE = re.compile(r"1[0-9]{10}")
+# Room for an 18-character number typed with spaces between its groups; anything longer
+# is refused before any normalisation work.
+ID_NUMBER_INPUT_MAX_LENGTH = 40
+PHONE_INPUT_MAX_LENGTH = 20
 
 
 def id_number_check_char(first17: str) -> str:
@@ -28,8 +35,27 @@ def id_number_check_char(first17: str) -> str:
     return _CHECK_CHARS[total % 11]
 
 
+def _canonical(raw: str) -> str:
+    """NFKC (full-width ０-９ and Ｘ become ASCII), every space removed, upper case.
+    Other scripts' digits (Arabic-Indic ٠-٩, Devanagari ०-९) are NOT mapped by NFKC and
+    are left as they are, for the caller to refuse."""
+    return "".join(unicodedata.normalize("NFKC", raw or "").split()).upper()
+
+
 def id_number_normalise(raw: str) -> str:
-    return (raw or "").strip().upper()
+    """The one canonical form every digest and comparison is computed on; refuses any
+    character but the ASCII digits and X, so one person can never have two digests."""
+    if len(raw or "") > ID_NUMBER_INPUT_MAX_LENGTH:
+        raise ValidationError(
+            _("An ID number has 18 characters: 17 digits and a final digit or X."),
+            code="id_number_shape",
+        )
+    number = _canonical(raw)
+    if not set(number) <= _ID_CHARACTERS:
+        raise ValidationError(
+            _("ID numbers use the digits 0–9 and X only."), code="id_number_characters"
+        )
+    return number
 
 
 def id_number_birth_date(number: str) -> datetime.date:
@@ -40,7 +66,7 @@ def id_number_validate(raw: str) -> str:
     """Return the normalised number or raise ValidationError with a message a citizen
     or clerk can act on."""
     number = id_number_normalise(raw)
-    if not _SHAPE.match(number):
+    if not _SHAPE.fullmatch(number):
         raise ValidationError(
             _("An ID number has 18 characters: 17 digits and a final digit or X."),
             code="id_number_shape",
@@ -63,6 +89,28 @@ def id_number_validate(raw: str) -> str:
     return number
 
 
+def id_suffix_normalise(raw: str) -> str:
+    """The last characters of an ID number as a citizen types them (progress look-up):
+    the same canonical form as the number, or "" when it could not be part of one."""
+    try:
+        return id_number_normalise(raw)
+    except ValidationError:
+        return ""
+
+
+def phone_number_validate(raw: str) -> str:
+    """A mainland mobile number in its canonical form (11 ASCII digits), or "" for none.
+    NFKC first, so full-width digits are the same number; any other character refused."""
+    if len(raw or "") > PHONE_INPUT_MAX_LENGTH:
+        raise ValidationError(_("A mobile number has 11 digits and starts with 1."), code="phone")
+    number = "".join(unicodedata.normalize("NFKC", raw or "").split())
+    if not number:
+        return ""
+    if not _PHONE.fullmatch(number):
+        raise ValidationError(_("A mobile number has 11 digits and starts with 1."), code="phone")
+    return number
+
+
 def id_number_mask(number: str) -> str:
     head, tail = settings.ID_NUMBER_MASK_HEAD, settings.ID_NUMBER_MASK_TAIL
     if len(number) <= head + tail:
@@ -71,7 +119,10 @@ def id_number_mask(number: str) -> str:
 
 
 def id_number_digest(number: str) -> str:
-    """Keyed hash used to find a citizen's records without storing the number."""
+    """Keyed hash used to find a citizen's records without storing the number. Computed
+    on the canonical form, so the same number typed with full-width digits, spaces or a
+    lower-case x has the same digest (and a number in other characters is refused)."""
+    number = id_number_normalise(number)
     key = settings.PERSONAL_DATA_HASH_KEY.encode()
     return hmac.new(key, b"id-number:" + number.encode(), hashlib.sha256).hexdigest()
 

@@ -7,6 +7,7 @@ only by variables: DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS, D
 """
 
 import datetime
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -158,6 +159,8 @@ AXES_RESET_ON_SUCCESS = True
 # address, and one clerk's typos must not lock the whole hall out.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_LOCKOUT_CALLABLE = "staff.views.locked_out"
+# Sign-in attempts record the same client address as the audit log and the throttles.
+AXES_CLIENT_IP_CALLABLE = "langzhong_si.clientip.client_ip"
 AXES_VERBOSE = False
 # CHECKLIST 4: these roles confirm every sign-in with a TOTP code (django-otp).
 TWO_FACTOR_ROLES = env_list(
@@ -204,6 +207,17 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed, for the
+# throttles, rate limits, sign-in records and audit source IP alike (langzhong_si/
+# clientip.py). Empty: the header is ignored and the peer address is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must list IP addresses or CIDR ranges, got {_proxy!r}"
+        ) from None
 if env_bool("BEHIND_TLS_PROXY", default=False):
     # The proxy terminates TLS and says so in this header; trust it only behind one.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -227,7 +241,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_RATE", "120/minute"),
-        # The citizen's progress look-up, against guessing case numbers.
+        # The citizen's ticket page operations (the look-up by case number counts
+        # failures instead: PROGRESS_FAILURES_PER_*).
         "progress": env_str("API_PROGRESS_RATE", "20/hour"),
         "device": env_str("API_DEVICE_RATE", "600/minute"),
     },
@@ -338,6 +353,13 @@ AUDIT_SAMPLE_RATES = {
 }
 if len(AUDIT_SAMPLE_RATES) != 4:
     raise ImproperlyConfigured("AUDIT_SAMPLE_RATES needs four percentages, for levels 0-3")
+# The citizen's progress look-up (case number + last 4 of the ID number) counts only
+# failures, per case number (stops guessing one case's suffix from many addresses) and
+# per client (stops one address trying many cases), within a window; successful
+# look-ups never count.
+PROGRESS_FAILURES_PER_CASE = env_int("PROGRESS_FAILURES_PER_CASE", 10, minimum=1)
+PROGRESS_FAILURES_PER_CLIENT = env_int("PROGRESS_FAILURES_PER_CLIENT", 20, minimum=1)
+PROGRESS_FAILURE_WINDOW_SECONDS = env_int("PROGRESS_FAILURE_WINDOW_SECONDS", 3600, minimum=60)
 # Dotted path of the SMS gateway class (see langzhong_si/sms.py); the default only logs.
 SMS_GATEWAY = env_str("SMS_GATEWAY", "langzhong_si.sms.LoggingSmsGateway")
 # Key for keyed hashes (look-ups) and encryption of personal data at rest.

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from counters.api import ChecklistRowOutput
+from langzhong_si.text import COMMENT_MAX_LENGTH
 from risk import selectors, services
 from risk.models import ReviewTask
 from staff.roles import Role
@@ -54,7 +55,9 @@ class TaskDetailOutput(TaskSummaryOutput):
 
 class DecisionInput(serializers.Serializer):
     decision = serializers.ChoiceField(choices=list(services.Decision.ALL))
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH, default=""
+    )
 
 
 def _own_task(request, task_id: int) -> ReviewTask:

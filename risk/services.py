@@ -24,6 +24,12 @@ from counters.models import Case
 from counters.notices import case_sms_queue
 from counters.transitions import case_step_advance, case_transition
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
+from langzhong_si.text import (
+    CHANGE_REASON_MAX_LENGTH,
+    COMMENT_MAX_LENGTH,
+    RELATION_MAX_LENGTH,
+    text_clean,
+)
 from outbox.services import outbox_enqueue
 from risk.draws import draw_choice_index, draw_message, seed_commitment
 from risk.models import (
@@ -247,7 +253,7 @@ def review_task_decide(*, task_id: int, actor, decision: str, comment: str = "")
     """
     if decision not in Decision.ALL:
         raise ValidationError(_("Unknown decision."), code="decision")
-    comment = comment.strip()
+    comment = text_clean(comment, field=_("Comment"), max_length=COMMENT_MAX_LENGTH)
     if decision != Decision.APPROVE and not comment:
         raise ValidationError(_("Give the reason for returning or rejecting."), code="reason")
     with transaction.atomic(durable=True):
@@ -499,6 +505,7 @@ def qualification_grant(
     valid_from: datetime.date | None = None,
     valid_to: datetime.date | None = None,
 ) -> Qualification:
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     _granting_allowed(granted_by, user)
     if not reason.strip():
         raise ValidationError(_("Give the reason for the grant."), code="reason")
@@ -529,6 +536,7 @@ def qualification_grant(
 
 @transaction.atomic
 def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Qualification:
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     qualification = Qualification.objects.select_for_update().get(pk=qualification_id)
     _granting_allowed(revoked_by, qualification.user)
     _reason_required(reason)
@@ -550,6 +558,7 @@ def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Q
 
 @transaction.atomic
 def leave_record(*, user, start: datetime.date, end: datetime.date, reason: str, recorded_by=None):
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     _granting_allowed(recorded_by, user)
     _reason_required(reason)
     period = LeavePeriod(user=user, start=start, end=end, reason=reason)
@@ -612,6 +621,7 @@ def eligibility_record_delete(*, instance: Qualification | LeavePeriod, reason: 
 
 
 def _reason_required(reason: str) -> None:
+    text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)  # bounded, visible
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for this change."), code="reason")
 
@@ -663,6 +673,7 @@ def _pool_shrink_check(*, event: AuditEvent, after: list[dict]) -> None:
 
 @transaction.atomic
 def relative_declare(*, user, id_number: str, relation: str) -> StaffRelative:
+    relation = text_clean(relation, field=_("Relation"), max_length=RELATION_MAX_LENGTH)
     from langzhong_si.identity import id_number_digest, id_number_validate
 
     digest = id_number_digest(id_number_validate(id_number))

@@ -90,7 +90,7 @@ def pool_availability(request, user_id: int):
         services.availability_set(
             user=person,
             availability=request.POST.get("availability", ""),
-            reason=request.POST.get("reason", "")[:100],
+            reason=request.POST.get("reason", ""),
             actor=request.user,
         )
     except (ValidationError, PermissionDenied) as error:

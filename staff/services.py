@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
+from langzhong_si.text import name_clean
 from staff.models import Notification, StaffProfile
 from staff.roles import SEPARATED_ADMINISTRATOR_ROLES, Role
 from staff.selectors import user_roles
@@ -51,6 +52,7 @@ def staff_member_create(
     window_team: str = "",
     created_by=None,
 ):
+    display_name = name_clean(display_name, field=_("Display name"))
     validate_password(password, get_user_model()(username=username))
     user = get_user_model().objects.create_user(username=username, password=password)
     password_changed(password, user)  # the first entry of the password history

@@ -68,3 +68,70 @@ def test_encryption_round_trips_and_hides_the_number():
 def test_the_look_up_digest_is_stable_and_keyed():
     assert id_number_digest("11010519491231002X") == id_number_digest("11010519491231002X")
     assert "11010519491231002X" not in id_number_digest("11010519491231002X")
+
+
+# --- One person, one identity: the canonical form (issue 14) ------------------------------
+
+FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+def test_it_accepts_full_width_digits_as_the_same_number():
+    assert id_number_validate("11010519491231002X".translate(FULL_WIDTH)) == "11010519491231002X"
+
+
+def test_it_accepts_spaces_between_the_groups_and_a_full_width_lowercase_x():
+    typed = "110105 19491231 002ｘ"
+    assert id_number_validate(typed) == "11010519491231002X"
+
+
+@pytest.mark.parametrize("script", [ARABIC_INDIC, DEVANAGARI], ids=["arabic-indic", "devanagari"])
+def test_it_refuses_other_scripts_digits_with_a_clear_message(script):
+    with pytest.raises(ValidationError) as refused:
+        id_number_validate("440524188001010014".translate(script))
+    assert refused.value.code == "id_number_characters"
+    assert "0–9" in refused.value.messages[0]
+
+
+def test_it_refuses_a_single_foreign_digit_hidden_in_an_ascii_number():
+    with pytest.raises(ValidationError) as refused:
+        id_number_validate("44052418800101001٤")
+    assert refused.value.code == "id_number_characters"
+
+
+def test_a_full_width_number_has_the_same_digest_as_the_ascii_one():
+    assert id_number_digest("11010519491231002X".translate(FULL_WIDTH)) == id_number_digest(
+        "11010519491231002X"
+    )
+
+
+def test_the_digest_refuses_a_number_in_other_scripts_digits():
+    with pytest.raises(ValidationError):
+        id_number_digest("440524188001010014".translate(ARABIC_INDIC))
+
+
+def test_it_refuses_a_huge_input_before_normalising_it():
+    with pytest.raises(ValidationError) as refused:
+        id_number_validate("1" * 100_000)
+    assert refused.value.code == "id_number_shape"
+
+
+def test_a_full_width_mobile_number_is_the_same_number():
+    from langzhong_si.identity import phone_number_validate
+
+    assert phone_number_validate("１３８ ００１３ ８０００") == "13800138000"
+    assert phone_number_validate("  ") == ""
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["13800138000".translate(ARABIC_INDIC), "13800138000".translate(DEVANAGARI), "1380013800O"],
+    ids=["arabic-indic", "devanagari", "letter O"],
+)
+def test_a_mobile_number_in_other_characters_is_refused(typed):
+    from langzhong_si.identity import phone_number_validate
+
+    with pytest.raises(ValidationError) as refused:
+        phone_number_validate(typed)
+    assert refused.value.code == "phone"

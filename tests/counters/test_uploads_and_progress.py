@@ -112,9 +112,10 @@ def test_the_progress_page_needs_the_id_suffix_and_shows_only_masked_data(
     del number
 
 
-def test_the_progress_page_is_rate_limited(client):
-    for _ in range(10):
-        client.get("/progress/", {"case": "20260101-00001", "id4": "1234"})
+def test_the_progress_page_limits_one_clients_failed_look_ups(client, settings):
+    settings.PROGRESS_FAILURES_PER_CLIENT = 10
+    for index in range(10):
+        client.get("/progress/", {"case": f"2026010100{index:03d}", "id4": "1234"})
     assert client.get("/progress/", {"case": "x", "id4": "1234"}).status_code == 429
 
 
