@@ -29,6 +29,8 @@ from counters.transitions import (
     case_audit_schedule,
     case_initial_check,
     case_transition,
+    ticket_transition,
+    window_transition,
 )
 from counters.uploads import content_digest, upload_storage_name
 from langzhong_si.identity import (
@@ -145,14 +147,12 @@ def ticket_cancel(*, public_token: str) -> Ticket:
             raise ValidationError(_("A case was opened for this ticket."), code="ticket_has_case")
         if ticket.status == Ticket.Status.SERVING:
             window = Window.objects.select_for_update().get(pk=ticket.window_id)
-            _window_release(window, ticket, status=Ticket.Status.CANCELLED)
+            _window_release(window, ticket, status=Ticket.Status.CANCELLED, actor=None)
         else:
-            ticket.status = Ticket.Status.CANCELLED
             ticket.finished_at = timezone.now()
-            ticket.save(update_fields=["status", "finished_at"])
-        audit_event_record(
-            event_type="ticket.cancelled", obj=ticket, data={"number": ticket.display_number}
-        )
+            ticket_transition(
+                ticket=ticket, to=Ticket.Status.CANCELLED, actor=None, fields=("finished_at",)
+            )
     return ticket
 
 
@@ -195,7 +195,6 @@ def ticket_requeue(*, ticket_id: int, lead, reason: str) -> Ticket:
             raise ValidationError(_("Only today's no-shows can be re-queued."), code="not_no_show")
         if ticket.requeue_count >= 1:
             raise ValidationError(_("A ticket is re-queued at most once."), code="requeued")
-        ticket.status = Ticket.Status.WAITING
         ticket.requeue_count = 1
         ticket.recall_count = 0
         ticket.window = None
@@ -204,11 +203,11 @@ def ticket_requeue(*, ticket_id: int, lead, reason: str) -> Ticket:
         ticket.finished_at = None
         # Back of the queue: a re-queued citizen does not overtake those who waited.
         ticket.issued_at = timezone.now()
-        ticket.save(update_fields=["status", "requeue_count", "recall_count", "window", "clerk",
-                                   "called_at", "finished_at", "issued_at"])  # fmt: skip
-        audit_event_record(
-            event_type="ticket.requeued", actor=lead, obj=ticket, data={"reason": reason}
-        )
+        ticket_transition(
+            ticket=ticket, to=Ticket.Status.WAITING, actor=lead, data={"reason": reason},
+            fields=("requeue_count", "recall_count", "window", "clerk", "called_at",
+                    "finished_at", "issued_at"),
+        )  # fmt: skip
         _hall_dispatch(queue=ticket.queue)
     return ticket
 
@@ -245,21 +244,16 @@ def _hall_dispatch(*, queue: str) -> int:
             excluded=[],
         )
         window = by_clerk[draw.chosen_id]
-        now = timezone.now()
-        ticket.status = Ticket.Status.SERVING
         ticket.window = window
         ticket.clerk_id = window.clerk_id
-        ticket.called_at = now
-        ticket.save(update_fields=["status", "window", "clerk", "called_at"])
-        window.state = W.SERVING
-        window.state_since = now
+        ticket.called_at = timezone.now()
         window.current_ticket = ticket
-        window.save(update_fields=["state", "state_since", "current_ticket"])
-        audit_event_record(
-            event_type="ticket.called",
-            obj=ticket,
+        window_transition(window=window, to=W.SERVING, actor=None, fields=("current_ticket",))
+        ticket_transition(
+            ticket=ticket, to=Ticket.Status.SERVING, actor=None,
+            fields=("window", "clerk", "called_at"),
             data={"window": window.number, "clerk": window.clerk_id, "draw": draw.pk},
-        )
+        )  # fmt: skip
         paired += 1
 
 
@@ -287,11 +281,10 @@ def window_sign_on(*, clerk, window_id: int) -> Window:
         window = Window.objects.select_for_update().get(pk=window_id)
         if window.clerk_id not in (None, clerk.pk):
             raise ValidationError(_("Another clerk is signed on to this window."))
+        if window.clerk_id == clerk.pk:
+            return window  # already signed on here: nothing changes
         window.clerk = clerk
-        window.state = W.PAUSED
-        window.state_since = timezone.now()
-        window.save(update_fields=["clerk", "state", "state_since"])
-        audit_event_record(event_type="window.signed_on", actor=clerk, obj=window)
+        window_transition(window=window, to=W.PAUSED, actor=clerk, fields=("clerk",))
     return window
 
 
@@ -301,10 +294,7 @@ def window_sign_off(*, clerk) -> None:
         if window.state == W.SERVING:
             raise ValidationError(_("Finish the current ticket before signing off."))
         window.clerk = None
-        window.state = W.OFFLINE
-        window.state_since = timezone.now()
-        window.save(update_fields=["clerk", "state", "state_since"])
-        audit_event_record(event_type="window.signed_off", actor=clerk, obj=window)
+        window_transition(window=window, to=W.OFFLINE, actor=clerk, fields=("clerk",))
 
 
 def window_declare_ready(*, clerk) -> Window:
@@ -314,11 +304,8 @@ def window_declare_ready(*, clerk) -> Window:
         if window.state == W.SERVING:
             raise ValidationError(_("Finish the current ticket first."), code="serving")
         if window.state != W.READY:
-            window.state = W.READY
-            window.state_since = timezone.now()
             window.pause_reason = ""
-            window.save(update_fields=["state", "state_since", "pause_reason"])
-            audit_event_record(event_type="window.ready", actor=clerk, obj=window)
+            window_transition(window=window, to=W.READY, actor=clerk, fields=("pause_reason",))
         _hall_dispatch(queue=window.queue)
     window.refresh_from_db()
     return window
@@ -330,13 +317,11 @@ def window_pause(*, clerk, reason: str) -> Window:
         window = _locked_window_of(clerk)
         if window.state == W.SERVING:
             raise ValidationError(_("Finish the current ticket first."), code="serving")
-        window.state = W.PAUSED
-        window.state_since = timezone.now()
         window.pause_reason = reason
-        window.save(update_fields=["state", "state_since", "pause_reason"])
-        audit_event_record(
-            event_type="window.paused", actor=clerk, obj=window, data={"reason": reason}
-        )
+        window_transition(
+            window=window, to=W.PAUSED, actor=clerk, fields=("pause_reason",),
+            data={"reason": reason},
+        )  # fmt: skip
     return window
 
 
@@ -348,15 +333,14 @@ def _serving_ticket(clerk) -> tuple[Window, Ticket]:
     return window, ticket
 
 
-def _window_release(window: Window, ticket: Ticket, *, status: str) -> None:
-    now = timezone.now()
-    ticket.status = status
-    ticket.finished_at = now
-    ticket.save(update_fields=["status", "finished_at"])
-    window.state = W.PAUSED
-    window.state_since = now
+def _window_release(
+    window: Window, ticket: Ticket, *, status: str, actor, data: dict | None = None
+) -> None:
+    """The ticket being served ends (`status`, recorded) and its window pauses."""
     window.current_ticket = None
-    window.save(update_fields=["state", "state_since", "current_ticket"])
+    window_transition(window=window, to=W.PAUSED, actor=actor, fields=("current_ticket",))
+    ticket.finished_at = timezone.now()
+    ticket_transition(ticket=ticket, to=status, actor=actor, fields=("finished_at",), data=data)
 
 
 MAX_RECALLS = 3
@@ -388,22 +372,18 @@ def ticket_no_show(*, clerk) -> Ticket:
         window, ticket = _serving_ticket(clerk)
         if ticket.cases.exists():
             raise ValidationError(_("A case was opened for this ticket: finish it instead."))
-        _window_release(window, ticket, status=Ticket.Status.NO_SHOW)
-        audit_event_record(
-            event_type="ticket.no_show",
-            actor=clerk,
-            obj=ticket,
+        _window_release(
+            window, ticket, status=Ticket.Status.NO_SHOW, actor=clerk,
             data={"window": window.number, "recalls": ticket.recall_count},
-        )
+        )  # fmt: skip
     return ticket
 
 
 def ticket_finish(*, clerk) -> Ticket:
     with transaction.atomic(durable=True):
         window, ticket = _serving_ticket(clerk)
-        _window_release(window, ticket, status=Ticket.Status.DONE)
-        audit_event_record(
-            event_type="ticket.finished", actor=clerk, obj=ticket, data={"window": window.number}
+        _window_release(
+            window, ticket, status=Ticket.Status.DONE, actor=clerk, data={"window": window.number}
         )
     return ticket
 

@@ -1,10 +1,11 @@
 """The case state machine: the only place a case's status changes."""
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
-from counters.models import Case
+from counters.models import Case, Ticket, Window
 from outbox.services import outbox_enqueue
 from risk.models import ReviewTask
 
@@ -108,3 +109,88 @@ def _chain_complete(case: Case) -> bool:
         ).values_list("step", flat=True)
     )
     return bool(case.review_chain) and approved == set(range(1, len(case.review_chain) + 1))
+
+
+# --- Tickets and windows --------------------------------------------------------------
+
+TS = Ticket.Status
+WS = Window.State
+
+# Allowed moves and the audit event each records. A ticket is issued waiting.
+TICKET_TRANSITIONS: dict[str, dict[str, str]] = {
+    TS.WAITING: {TS.SERVING: "ticket.called", TS.CANCELLED: "ticket.cancelled"},
+    TS.SERVING: {
+        TS.DONE: "ticket.finished",
+        TS.NO_SHOW: "ticket.no_show",
+        TS.CANCELLED: "ticket.cancelled",
+    },
+    TS.NO_SHOW: {TS.WAITING: "ticket.requeued"},
+    TS.DONE: {},
+    TS.CANCELLED: {},
+}
+
+# A window's move to serving and back is recorded by its ticket's event in the same
+# transaction (None here); the clerk's own moves are events of their own. Pausing a
+# paused window records a new reason.
+WINDOW_TRANSITIONS: dict[str, dict[str, str | None]] = {
+    WS.OFFLINE: {WS.PAUSED: "window.signed_on"},
+    WS.PAUSED: {
+        WS.READY: "window.ready",
+        WS.PAUSED: "window.paused",
+        WS.OFFLINE: "window.signed_off",
+    },
+    WS.READY: {
+        WS.SERVING: None,
+        WS.PAUSED: "window.paused",
+        WS.OFFLINE: "window.signed_off",
+    },
+    WS.SERVING: {WS.PAUSED: None},
+}
+
+
+class HallStateError(ValidationError):
+    """A ticket or window move the table does not allow (the API answers 409)."""
+
+
+def ticket_transition(
+    *, ticket: Ticket, to: str, actor, fields: tuple[str, ...] = (), data: dict | None = None
+) -> Ticket:
+    """Move `ticket` to `to`, saving `fields` as well, and record the event. The caller
+    holds the ticket row lock and has already set the other fields."""
+    source = ticket.status
+    if to not in TICKET_TRANSITIONS[source]:
+        raise HallStateError(
+            _("A ticket that is %(source)s cannot become %(target)s.")
+            % {"source": TS(source).label, "target": TS(to).label},
+            code="ticket_closed",
+        )
+    ticket.status = to
+    ticket.save(update_fields=["status", *fields])
+    audit_event_record(
+        event_type=TICKET_TRANSITIONS[source][to],
+        actor=actor,
+        obj=ticket,
+        data={"number": ticket.display_number, **(data or {})},
+    )
+    return ticket
+
+
+def window_transition(
+    *, window: Window, to: str, actor, fields: tuple[str, ...] = (), data: dict | None = None
+) -> Window:
+    """Move `window` to `to` (stamping the time), saving `fields` as well, and record the
+    clerk's event. The caller holds the window row lock."""
+    source = window.state
+    if to not in WINDOW_TRANSITIONS[source]:
+        raise HallStateError(
+            _("A window that is %(source)s cannot become %(target)s.")
+            % {"source": WS(source).label, "target": WS(to).label},
+            code="serving" if source == WS.SERVING else "window_state",
+        )
+    window.state = to
+    window.state_since = timezone.now()
+    window.save(update_fields=["state", "state_since", *fields])
+    event_type = WINDOW_TRANSITIONS[source][to]
+    if event_type is not None:
+        audit_event_record(event_type=event_type, actor=actor, obj=window, data=data)
+    return window

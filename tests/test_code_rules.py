@@ -1,5 +1,6 @@
 """Rules about the code itself that keep the fairness rules enforceable."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -7,20 +8,57 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ["langzhong_si", "staff", "catalog", "counters", "risk", "audit", "outbox"]
 
 
-def _sources():
-    for app in APPS:
+def _sources(apps=APPS):
+    for app in apps:
         for path in (ROOT / app).rglob("*.py"):
             if "migrations" not in path.parts:
                 yield path
 
 
-def test_a_case_status_changes_only_in_the_state_machine():
+def _status_writes(path: Path) -> list[str]:
+    """Assignments to a status/state attribute, and bulk updates naming one."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, ast.Attribute) and target.attr in STATUS_FIELDS:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"update", "bulk_update"}
+            and any(keyword.arg in STATUS_FIELDS for keyword in node.keywords)
+        ):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+# Every record with a status changes it only in its app's transitions.py (its declared
+# table); Finding.result is written once, by the inspection service.
+STATUS_FIELDS = {"status", "state"}
+
+
+def test_every_status_changes_only_in_its_declared_transition_table():
     offenders = [
-        str(path.relative_to(ROOT))
-        for path in _sources()
-        if re.search(r"\bcase\.status\s*=[^=]", path.read_text()) and path.name != "transitions.py"
+        write
+        for path in _sources([*APPS, "evaluation"])
+        if path.name != "transitions.py"
+        for write in _status_writes(path)
     ]
     assert offenders == []
+
+
+def test_the_status_rule_sees_a_direct_write():
+    sample = ROOT / "counters" / "_status_rule_sample.py"
+    try:
+        sample.write_text("def f(ticket):\n    ticket.status = 'done'\n")
+        assert _status_writes(sample) == ["counters/_status_rule_sample.py:2"]
+    finally:
+        sample.unlink()
 
 
 def test_no_code_uses_the_guessable_random_module():

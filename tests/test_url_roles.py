@@ -3,6 +3,7 @@ may use each one; everyone else is refused (403, 404 for another's object, or se
 sign in). A URL missing from the table fails the test, so new screens must be added."""
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -239,13 +240,18 @@ def _refused(response) -> bool:
 
 def test_each_url_admits_exactly_its_roles(people):
     persons, kwargs, special = people
+    # One signed-in client per role for the whole table: signing in again for each URL
+    # cost most of this test's time.
+    clients = {}
+    for role, person in persons.items():
+        clients[role] = Client()
+        if person is not None:
+            sign_in(clients[role], person)
     wrong = []
     for name, (method, allowed) in sorted(TABLE.items()):
         url = _url(name, kwargs, special)
-        for role, person in persons.items():
-            client = Client()
-            if person is not None:
-                sign_in(client, person)
+        for role in persons:
+            client = clients[role]
             if method == "GET":
                 response = client.get(url)
             elif url.startswith("/api/"):
@@ -253,6 +259,9 @@ def test_each_url_admits_exactly_its_roles(people):
             else:
                 response = client.post(url, {})
             assert response.status_code < 500, (name, role, response.status_code)
+            # Only the sign-in carries over to the next URL, never a device cookie.
+            for cookie in set(client.cookies) - {settings.SESSION_COOKIE_NAME}:
+                del client.cookies[cookie]
             if _refused(response) == (role in allowed):
                 wrong.append(f"{name} {role}: {response.status_code}")
     assert wrong == [], "\n".join(wrong)
