@@ -324,3 +324,12 @@ def test_retire_superuser_refuses_an_ordinary_account():
         call_command("retire_superuser", username=clerk.username)
     clerk.refresh_from_db()
     assert clerk.is_active
+
+
+def test_the_unlock_api_refuses_an_unknown_username_with_a_clear_400():
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    sign_in(api, make_staff(Role.SECURITY_ADMINISTRATOR))
+    response = api.post("/api/security/unlock/", {"username": "nobody-such"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["message"]
