@@ -30,10 +30,11 @@ def recent_notifications(user, limit: int = 50):
 
 
 def needs_second_factor(user) -> bool:
-    """Administrators, team leads and approvers confirm each sign-in with a TOTP code."""
+    """Administrators, team leads and approvers confirm each sign-in with a TOTP code,
+    and so does a superuser (the installer's account, the most powerful of all)."""
     from django.conf import settings
 
-    return bool(user_roles(user) & set(settings.TWO_FACTOR_ROLES))
+    return user.is_superuser or bool(user_roles(user) & set(settings.TWO_FACTOR_ROLES))
 
 
 def sign_in_history(user, limit: int = 20):

@@ -184,7 +184,7 @@ def test_the_admin_and_its_log_never_hold_a_key(client, system, machine):
 
     _token, key = services.api_token_issue(user=machine, issued_by=system)
     root = get_user_model().objects.create_superuser("root", password="Root-pass-123")
-    client.force_login(root)
+    sign_in(client, root)
     listing = client.get(reverse("admin:staff_apitoken_changelist")).content.decode()
     assert key[:8] in listing and key not in listing
     assert client.get(reverse("admin:staff_apitoken_add")).status_code == 403

@@ -32,8 +32,12 @@ def root(db):
 
 @pytest.fixture
 def root_client(root):
+    return _signed_in(root)
+
+
+def _signed_in(user):
     browser = Client()
-    browser.force_login(root)
+    sign_in(browser, user)
     return browser
 
 
@@ -297,6 +301,12 @@ def test_a_second_factor_reset_is_an_event_naming_actor_and_target():
 
 
 # --- The superuser ---------------------------------------------------------------------------
+
+
+def test_a_superuser_needs_the_second_factor_before_the_admin(client, root):
+    client.post(reverse("login"), {"username": "root", "password": "Root-pass-123"})
+    page = client.get(reverse("admin:index"))
+    assert page.status_code == 302 and page.url.startswith(reverse("staff:two_factor"))
 
 
 def test_a_superuser_cannot_read_second_factor_secrets_in_the_admin(root_client):
