@@ -256,7 +256,6 @@ def api_token_issue(*, user, issued_by) -> tuple[ApiToken, str]:
         raise PermissionDenied(_("Nobody issues a token to their own account."))
     with transaction.atomic(durable=True):
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
-        user._role_cache = None
         if Role.INTEGRATION.value not in user_roles(user):
             raise ValidationError(
                 _("API tokens are only for integration accounts, never for a person."),

@@ -62,6 +62,22 @@ def test_the_system_administrator_cannot_issue_a_token_for_the_auditor(system):
     assert not ApiToken.objects.exists()
 
 
+def test_a_token_written_straight_into_the_database_for_the_auditor_is_refused(system):
+    from staff.selectors import api_token_digest
+
+    auditor = make_staff(Role.AUDITOR)
+    now = timezone.now()
+    ApiToken.objects.create(
+        user=auditor,
+        prefix="planted0",
+        digest=api_token_digest("planted-key"),
+        created_at=now,
+        expires_at=now + datetime.timedelta(days=1),
+        created_by=system,
+    )
+    assert _refused(_get("planted-key", "/api/audit/findings/"))
+
+
 def test_a_person_in_a_business_role_gets_no_token(system):
     with pytest.raises(ValidationError):
         services.api_token_issue(user=make_staff(Role.CLERK), issued_by=system)

@@ -343,3 +343,10 @@ def test_the_unlock_api_refuses_an_unknown_username_with_a_clear_400():
     sign_in(api, make_staff(Role.SECURITY_ADMINISTRATOR))
     response = api.post("/api/security/unlock/", {"username": "nobody-such"}, format="json")
     assert response.status_code == 400 and response.json()["error"]["message"]
+
+
+def test_retire_superuser_asks_for_the_username(root, monkeypatch):
+    monkeypatch.setattr("builtins.input", lambda prompt: "root")
+    call_command("retire_superuser", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    root.refresh_from_db()
+    assert not root.is_superuser

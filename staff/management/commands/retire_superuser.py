@@ -15,9 +15,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, username: str | None, **options):
         if not username:
-            if not options.get("interactive", True):
-                raise CommandError("name the superuser with --username")
-            username = input("Superuser to retire: ").strip()
+            try:
+                username = input("Superuser to retire: ").strip()
+            except EOFError:
+                raise CommandError("name the superuser with --username") from None
         try:
             superuser_retire(username=username)
         except ValidationError as error:
