@@ -96,7 +96,11 @@ def test_postgresql_refuses_an_auditor_a_business_post_written_in_sql(post):
 @pytest.mark.postgres
 def test_postgresql_refuses_renaming_a_role_group():
     assert connection.vendor == "postgresql"
-    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="role groups keep their names"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE auth_group SET name = 'auditor' WHERE name = 'reviewer'")
 
 
