@@ -5,6 +5,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db import transaction
 from django.dispatch import receiver
 
+from audit import admin_log  # noqa: F401 - registers the admin's audit receiver
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 

@@ -7,8 +7,9 @@ Creates the database `langzhong_load` (PostgreSQL), optionally pre-fills it with
 `--existing` finished cases (bulk SQL, as bench/reports_1m.py), sets up N clerks at N
 windows, 40 reviewers/approvers, a kiosk and a call display; starts gunicorn, a Celery
 worker and beat on Redis; then drives the hall for `--seconds`: clerks loop ready →
-intake → finish through the API (token auth), the kiosk keeps the queue filled,
-reviewers and approvers decide their inbox, the call display polls. Then it prints one
+intake → finish through the API (as integration accounts with API tokens), the kiosk
+keeps the queue filled, reviewers and approvers (people: signed-in sessions) decide
+their inbox, the call display polls. Then it prints one
 table: complete cases per second (ticket issued → final decision), p50/p95/p99 per
 action, draw latency, call-to-display latency, audit-append cost, peak memory per
 process, and pgbench's TPS on the same server as the reference, with the ratio.
@@ -48,8 +49,8 @@ def environment(url: str) -> dict:
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/5",
         "CACHE_URL": "redis://127.0.0.1:6379/6",
         "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
-        # Machines, not people, drive this hall: no second factor for approvers (tokens),
-        # and throttles far above the load.
+        # Machines, not people, drive this hall: no second factor for approvers (they sign
+        # in with the form), and throttles far above the load.
         "TWO_FACTOR_ROLES": "system_administrator",
         "API_DEVICE_RATE": "1000000/minute",
         "API_ANON_RATE": "1000000/minute",
@@ -73,32 +74,38 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
-
-    # The accounts sign in with API tokens; a slow password hash would only slow set-up.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    from rest_framework.authtoken.models import Token
+    from django.test.utils import override_settings
 
     from catalog.models import ServiceItem
     from counters.models import HallDevice, Queue, Window
     from risk.services import qualification_grant
     from staff.roles import Role
-    from staff.services import staff_member_create
+    from staff.services import api_token_issue, staff_member_create
 
     call_command("migrate", verbosity=0)
     call_command("load_catalog", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     tokens = {"clerks": [], "deciders": []}
-    for n in range(1, clerks + 1):
-        Window.objects.create(number=n, zone="综合受理区", queue=Queue.HALL)
-        user = staff_member_create(
-            username=f"clerk{n}",
+    # The clerks are integration accounts with API tokens (their passwords are never
+    # used, and a slow hash would only slow set-up); the deciders sign in as people.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        system = staff_member_create(
+            username="loadadmin",
             password=PASSWORD,
-            display_name=f"柜员{n}",
-            employee_number=f"G{n:04d}",
-            roles=[Role.CLERK],
+            display_name="系统管理员",
+            employee_number="X0001",
+            roles=[Role.SYSTEM_ADMINISTRATOR],
         )
-        tokens["clerks"].append((n, Token.objects.create(user=user).key))
+        for n in range(1, clerks + 1):
+            Window.objects.create(number=n, zone="综合受理区", queue=Queue.HALL)
+            user = staff_member_create(
+                username=f"clerk{n}",
+                password=PASSWORD,
+                display_name=f"柜员{n}",
+                employee_number=f"G{n:04d}",
+                roles=[Role.INTEGRATION, Role.CLERK],
+            )
+            tokens["clerks"].append((n, api_token_issue(user=user, issued_by=system)[1]))
     for n in range(1, 41):
         user = staff_member_create(
             username=f"decider{n}",
@@ -109,7 +116,7 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
         )
         for kind in ("review", "approval"):
             qualification_grant(user=user, kind=kind, level=3, reason="load test")
-        tokens["deciders"].append(Token.objects.create(user=user).key)
+        tokens["deciders"].append(user.username)
     tokens["kiosk"] = HallDevice.objects.create(kind="kiosk", name="load kiosk").token
     tokens["display"] = HallDevice.objects.create(kind="display", name="load display").token
     items = ServiceItem.objects.filter(at_counter=True, risk_level=level).prefetch_related(
@@ -331,9 +338,26 @@ def kiosk_loop(token, items, target_waiting, recorder, stop, rng):
         )
 
 
-def decider_loop(token, recorder, stop):
+def signed_in_session(username: str) -> requests.Session:
+    """A person at their screen: signs in with the form, then sends the CSRF token with
+    each API call (session authentication)."""
     session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
+    session.get(f"{BASE}/login/", timeout=30)
+    session.post(
+        f"{BASE}/login/",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        timeout=30,
+    )
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]  # rotated at sign-in
+    return session
+
+
+def decider_loop(username, recorder, stop):
+    session = signed_in_session(username)
     while not stop.is_set():
         inbox = recorder.timed("inbox", lambda: session.get(f"{BASE}/api/inbox/tasks/"))
         tasks = inbox.json() if inbox is not None and inbox.ok else []
@@ -482,8 +506,8 @@ def main() -> None:
         for n, token in tokens["clerks"]
     ]
     threads += [
-        threading.Thread(target=decider_loop, args=(token, recorder, stop), daemon=True)
-        for token in tokens["deciders"]
+        threading.Thread(target=decider_loop, args=(username, recorder, stop), daemon=True)
+        for username in tokens["deciders"]
     ]
     kiosks = max(2, args.clerks // 20)
     threads += [

@@ -2,22 +2,43 @@
 
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, TokenAuthentication
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from staff.selectors import needs_second_factor
+from staff.selectors import api_token_for_key, api_token_refusal
 
 
-class StaffTokenAuthentication(TokenAuthentication):
-    """API tokens for integrations. A token never stands in for a second factor: the
-    roles that need one (administrators, team leads, approvers) use their session."""
+class StaffTokenAuthentication(BaseAuthentication):
+    """`Authorization: Token <key>`: an integration account's API key (staff.ApiToken,
+    stored as a digest). Refused when revoked or expired, when the account is disabled
+    or its password must be changed, and for any account that is not an integration
+    account or needs a second factor (a token never stands in for one). One query finds
+    the token, its account and the password state."""
 
-    def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
-        if needs_second_factor(user):
-            raise exceptions.AuthenticationFailed(
-                _("This account signs in with a second factor; use a session, not a token.")
-            )
-        return user, token
+    keyword = "Token"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(_("Invalid token header."))
+        try:
+            key = parts[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(_("Invalid token header.")) from None
+        return self.authenticate_credentials(key)
+
+    def authenticate_credentials(self, key: str):
+        token = api_token_for_key(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        refusal = api_token_refusal(token)
+        if refusal:
+            raise exceptions.AuthenticationFailed(refusal)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword
 
 
 class HallDeviceAuthentication(BaseAuthentication):

@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -173,6 +172,8 @@ TWO_FACTOR_ROLES = env_list(
         "approver",
     ],
 )
+# API tokens (integration accounts only) expire this many days after issue.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Langzhong SI")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -16,6 +16,7 @@ from staff.passwords import password_expired
 from staff.selectors import needs_second_factor
 
 SIGNED_IN_AT = "signed_in_at"
+CHANGE_PAGE = "/account/password/"
 
 
 def _exempt(path: str) -> bool:
@@ -25,7 +26,6 @@ def _exempt(path: str) -> bool:
             if settings.STATIC_URL.startswith("/")
             else f"/{settings.STATIC_URL}",
             "/account/two-factor/",
-            "/account/password/",
             "/logout/",
             "/login/",
             "/i18n/",
@@ -62,7 +62,9 @@ class AccountSecurityMiddleware:
                     reverse("staff:two_factor"),
                     _("Confirm your sign-in with your authenticator code first."),
                 )
-            if password_expired(user):
+            # The password page comes after the second factor (whoever has only the
+            # password must not change it), and is the one page an expired password opens.
+            if not request.path.startswith(CHANGE_PAGE) and password_expired(user):
                 return _refuse(
                     request,
                     reverse("staff:password_change"),

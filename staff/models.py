@@ -86,6 +86,16 @@ class PasswordRecord(models.Model):
     )
     password_hash = models.CharField(_("password hash"), max_length=128)
     set_at = models.DateTimeField(_("set at"))
+    # Someone else (an administrator) set it: the person must choose their own at their
+    # next sign-in, before any other page (staff.passwords.password_expired).
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("password record")
@@ -94,3 +104,51 @@ class PasswordRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.set_at:%Y-%m-%d}"
+
+
+class ApiToken(models.Model):
+    """An integration account's API key. Only its SHA-256 digest is stored (the key is
+    shown once, at issue) with a short prefix to tell keys apart; it expires and can be
+    revoked. Issued and revoked through staff.services, each an audit event."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="api_tokens",
+    )
+    prefix = models.CharField(_("key prefix"), max_length=8)
+    # Unique: its index is the authentication's one look-up per request.
+    digest = models.CharField(_("key digest"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="staff_apitoken_expires_after_creation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        # Never the key (the admin's log and lists show this).
+        return f"{self.prefix}… ({self.user_id})"

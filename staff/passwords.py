@@ -75,19 +75,35 @@ class PasswordHistoryValidator:
 
 def password_age(user) -> datetime.timedelta:
     """How long ago the user last set their password (from sign-up if never)."""
+    latest = _latest_record(user)
+    return timezone.now() - (latest["set_at"] if latest else user.date_joined)
+
+
+def _latest_record(user) -> dict | None:
     from staff.models import PasswordRecord
 
-    latest = (
+    return (
         PasswordRecord.objects.filter(user=user)
-        .order_by("-set_at")
-        .values_list("set_at", flat=True)
+        .order_by("-set_at", "-pk")
+        .values("set_at", "set_by_id")
         .first()
     )
-    return timezone.now() - (latest or user.date_joined)
+
+
+def password_state_expired(*, user, set_at, set_by_id) -> bool:
+    """A password must be changed when it is older than the maximum age or someone
+    else set it (an administrator's reset: only its owner may know a password)."""
+    if set_by_id is not None and set_by_id != user.pk:
+        return True
+    age = timezone.now() - (set_at or user.date_joined)
+    return age > datetime.timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
 
 
 def password_expired(user) -> bool:
-    return password_age(user) > datetime.timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+    latest = _latest_record(user) or {}
+    return password_state_expired(
+        user=user, set_at=latest.get("set_at"), set_by_id=latest.get("set_by_id")
+    )
 
 
 def password_generate() -> str:

@@ -30,10 +30,11 @@ def recent_notifications(user, limit: int = 50):
 
 
 def needs_second_factor(user) -> bool:
-    """Administrators, team leads and approvers confirm each sign-in with a TOTP code."""
+    """Administrators, team leads and approvers confirm each sign-in with a TOTP code,
+    and so does a superuser (the installer's account, the most powerful of all)."""
     from django.conf import settings
 
-    return bool(user_roles(user) & set(settings.TWO_FACTOR_ROLES))
+    return user.is_superuser or bool(user_roles(user) & set(settings.TWO_FACTOR_ROLES))
 
 
 def sign_in_history(user, limit: int = 20):
@@ -60,3 +61,71 @@ def locked_accounts():
     return AccessAttempt.objects.filter(
         failures_since_start__gte=settings.AXES_FAILURE_LIMIT
     ).order_by("-attempt_time")
+
+
+def api_token_digest(key: str) -> str:
+    """Keys are 256 random bits, so a plain SHA-256 is enough to store them safely."""
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_for_key(key: str):
+    """The token a presented key belongs to, with its account and the account's latest
+    password record (for the expiry check), in one query; None if unknown."""
+    import hmac
+
+    from django.db.models import OuterRef, Subquery
+
+    from staff.models import ApiToken, PasswordRecord
+
+    digest = api_token_digest(key)
+    latest = PasswordRecord.objects.filter(user=OuterRef("user")).order_by("-set_at", "-pk")
+    token = (
+        ApiToken.objects.select_related("user")
+        .annotate(
+            password_set_at=Subquery(latest.values("set_at")[:1]),
+            password_set_by=Subquery(latest.values("set_by")[:1]),
+        )
+        .filter(digest=digest)
+        .first()
+    )
+    # The index finds the row by digest; comparing again in constant time costs nothing.
+    if token is None or not hmac.compare_digest(token.digest, digest):
+        return None
+    return token
+
+
+def api_token_refusal(token) -> str | None:
+    """Why a token may not be used now, or None: revoked, expired, a disabled account,
+    an expired (or someone else's) password, or not an integration account."""
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from staff.passwords import password_state_expired
+
+    user = token.user
+    if token.revoked_at is not None:
+        return _("This API token has been revoked.")
+    if token.expires_at <= timezone.now():
+        return _("This API token has expired.")
+    if not user.is_active:
+        return _("This account is disabled.")
+    if user.has_usable_password() and password_state_expired(
+        user=user, set_at=token.password_set_at, set_by_id=token.password_set_by
+    ):
+        return _("This account's password must be changed first (sign in to change it).")
+    if needs_second_factor(user) or user.is_superuser:
+        return _("This account signs in with a second factor; use a session, not a token.")
+    if not user_has_role(user, Role.INTEGRATION):
+        return _("API tokens are only for integration accounts, never for a person.")
+    return None
+
+
+def api_tokens_list():
+    """The system administrator's list: prefixes, never keys."""
+    from staff.models import ApiToken
+
+    return ApiToken.objects.select_related("user", "created_by", "revoked_by").order_by(
+        "-created_at"
+    )

@@ -8,9 +8,29 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from langzhong_si.text import name_clean
-from staff.models import Notification, StaffProfile
-from staff.roles import SEPARATED_ADMINISTRATOR_ROLES, Role
-from staff.selectors import user_roles
+from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
+from staff.roles import SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
+from staff.selectors import api_token_digest, needs_second_factor, user_roles
+
+SEPARATED = {role.value for role in SEPARATED_ADMINISTRATOR_ROLES}
+
+
+def roles_compatible_check(held: set[str]) -> None:
+    """Refuse a set of role names holding an incompatible pair (staff.roles)."""
+    pair = incompatible_pair(held)
+    if pair is None:
+        return
+    if set(pair) <= SEPARATED:
+        raise ValidationError(
+            _("One account may hold only one of the three administrator roles."),
+            code="administrator_separation",
+        )
+    first, second = (Role(name).label for name in pair)
+    raise ValidationError(
+        _("One account may not hold both %(first)s and %(second)s.")
+        % {"first": first, "second": second},
+        code="incompatible_roles",
+    )
 
 
 def _role_manager_check(granted_by, user) -> None:
@@ -27,12 +47,7 @@ def _role_manager_check(granted_by, user) -> None:
 @transaction.atomic
 def role_grant(*, user, role: Role, granted_by=None) -> None:
     _role_manager_check(granted_by, user)
-    held = user_roles(user) | {role.value}
-    if len(held & {r.value for r in SEPARATED_ADMINISTRATOR_ROLES}) > 1:
-        raise ValidationError(
-            _("One account may hold only one of the three administrator roles."),
-            code="administrator_separation",
-        )
+    roles_compatible_check(user_roles(user) | {role.value})
     group, _created = Group.objects.get_or_create(name=role.value)
     user.groups.add(group)
     user._role_cache = None
@@ -70,6 +85,8 @@ def staff_member_create(
     )
     for role in roles:
         role_grant(user=user, role=role, granted_by=created_by)
+    if created_by is not None:  # the person chooses their own password at first sign-in
+        password_must_change(user=user, set_by=created_by)
     return user
 
 
@@ -98,17 +115,86 @@ def role_revoke(*, user, role: Role, revoked_by) -> None:
 
 
 def account_unlock(*, username: str, unlocked_by) -> int:
-    """The security administrator lifts a sign-in lockout before it expires."""
+    """The security administrator lifts one account's sign-in lockout before it expires
+    (named exactly: an empty name would clear every lockout)."""
     from axes.utils import reset
 
     if Role.SECURITY_ADMINISTRATOR.value not in user_roles(unlocked_by):
         raise PermissionDenied(_("Only the security administrator unlocks accounts."))
+    username = username.strip()
+    if not username:
+        raise ValidationError(_("Name the account to unlock."), code="username")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError(_("No such user."), code="username")
     with transaction.atomic():
         cleared = reset(username=username)
         audit_event_record(
-            event_type="auth.unlocked", actor=unlocked_by, data={"username": username[:150]}
+            event_type="auth.unlocked",
+            actor=unlocked_by,
+            obj=user,
+            data={"username": username[:150], "attempts_cleared": cleared},
         )
     return cleared
+
+
+def _account_manager_check(actor, user) -> None:
+    """Accounts (passwords, activation) are the system administrator's to keep, or the
+    installing superuser's; nobody uses this power on their own account."""
+    if actor is None or not actor.is_authenticated:
+        raise PermissionDenied(_("Only the system administrator manages accounts."))
+    if not (actor.is_superuser or Role.SYSTEM_ADMINISTRATOR.value in user_roles(actor)):
+        raise PermissionDenied(_("Only the system administrator manages accounts."))
+    if actor.pk == user.pk:
+        raise PermissionDenied(_("Use your account page to change your own password."))
+
+
+def password_must_change(*, user, set_by) -> None:
+    """Record that `set_by` set `user`'s current password: it works for one sign-in,
+    which leads straight to choosing a new one (staff.passwords.password_expired)."""
+    with transaction.atomic():
+        latest = PasswordRecord.objects.filter(user=user).order_by("-set_at", "-pk").first()
+        if latest is None or latest.password_hash != user.password:
+            latest = PasswordRecord(user=user, password_hash=user.password)
+        latest.set_at = timezone.now()
+        latest.set_by = set_by
+        latest.save()
+        audit_event_record(
+            event_type="auth.password_set",
+            actor=set_by,
+            obj=user,
+            data={"must_change": True},
+        )
+
+
+def password_set(*, user, password: str, set_by) -> None:
+    """Someone else sets a person's password (a reset in the admin): audited, and the
+    person must change it at their next sign-in."""
+    _account_manager_check(set_by, user)
+    validate_password(password, user)
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        locked.set_password(password)
+        locked.save(update_fields=["password"])  # the validators' hook records it
+        password_must_change(user=locked, set_by=set_by)
+    user.password = locked.password
+
+
+def account_active_set(*, user, active: bool, changed_by) -> None:
+    """Enable or disable an account; disabling also ends API access (tokens check it)."""
+    _account_manager_check(changed_by, user)
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        if locked.is_active == active:
+            return
+        locked.is_active = active
+        locked.save(update_fields=["is_active"])
+        audit_event_record(
+            event_type="account.activated" if active else "account.deactivated",
+            actor=changed_by,
+            obj=locked,
+        )
+    user.is_active = active
 
 
 @transaction.atomic
@@ -156,3 +242,86 @@ def second_factor_device(user):
 
     device = TOTPDevice.objects.filter(user=user).order_by("-confirmed", "pk").first()
     return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+
+
+def api_token_issue(*, user, issued_by) -> tuple[ApiToken, str]:
+    """The system administrator issues an API key to an integration account. Returns the
+    stored token and the key, which is shown this once and kept only as a digest."""
+    import datetime
+    import secrets
+
+    from django.conf import settings
+
+    if issued_by is None or Role.SYSTEM_ADMINISTRATOR.value not in user_roles(issued_by):
+        raise PermissionDenied(_("Only the system administrator issues API tokens."))
+    if issued_by.pk == user.pk:
+        raise PermissionDenied(_("Nobody issues a token to their own account."))
+    with transaction.atomic(durable=True):
+        user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        if Role.INTEGRATION.value not in user_roles(user):
+            raise ValidationError(
+                _("API tokens are only for integration accounts, never for a person."),
+                code="not_integration",
+            )
+        if user.is_superuser or needs_second_factor(user):
+            raise ValidationError(
+                _("This account signs in with a second factor; it gets no token."),
+                code="second_factor",
+            )
+        if not user.is_active:
+            raise ValidationError(_("This account is disabled."), code="inactive")
+        key = secrets.token_urlsafe(32)
+        now = timezone.now()
+        token = ApiToken.objects.create(
+            user=user,
+            prefix=key[:8],
+            digest=api_token_digest(key),
+            created_at=now,
+            expires_at=now + datetime.timedelta(days=settings.API_TOKEN_DAYS),
+            created_by=issued_by,
+        )
+        audit_event_record(
+            event_type="api_token.issued",
+            actor=issued_by,
+            obj=user,
+            data={"token": token.pk, "prefix": token.prefix, "expires_at": token.expires_at},
+        )
+    return token, key
+
+
+def api_token_revoke(*, token_id: int, revoked_by) -> ApiToken:
+    if revoked_by is None or Role.SYSTEM_ADMINISTRATOR.value not in user_roles(revoked_by):
+        raise PermissionDenied(_("Only the system administrator revokes API tokens."))
+    with transaction.atomic(durable=True):
+        token = ApiToken.objects.select_for_update().get(pk=token_id)
+        if token.revoked_at is not None:
+            raise ValidationError(_("This token is already revoked."), code="revoked")
+        token.revoked_at = timezone.now()
+        token.revoked_by = revoked_by
+        token.save(update_fields=["revoked_at", "revoked_by"])
+        audit_event_record(
+            event_type="api_token.revoked",
+            actor=revoked_by,
+            obj=token.user,
+            data={"token": token.pk, "prefix": token.prefix},
+        )
+    return token
+
+
+def superuser_retire(*, username: str) -> None:
+    """After installation the superuser is retired: no longer superuser, disabled, no
+    usable password. Run from the server's shell (manage.py retire_superuser)."""
+    with transaction.atomic(durable=True):
+        user = get_user_model().objects.select_for_update().filter(username=username).first()
+        if user is None:
+            raise ValidationError(_("No such user."), code="username")
+        if not user.is_superuser:
+            raise ValidationError(_("This account is not a superuser."), code="not_superuser")
+        user.is_superuser = False
+        user.is_staff = False
+        user.is_active = False
+        user.set_unusable_password()
+        user.save(update_fields=["is_superuser", "is_staff", "is_active", "password"])
+        audit_event_record(
+            event_type="auth.superuser_retired", obj=user, data={"username": username}
+        )

@@ -1,6 +1,7 @@
 """Account events: the session's sign-in time (absolute lifetime), superuser sign-ins
-and lockouts in the audit log, and 三员分立 on every change of a user's groups, however
-it is made (services, admin, shell)."""
+and lockouts in the audit log, and incompatible roles (三员分立, auditor against the
+business posts, integration accounts) refused on every change of a user's groups,
+however it is made (services, admin, shell)."""
 
 import time
 
@@ -8,18 +9,17 @@ from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
-from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from staff.middleware import SIGNED_IN_AT
-from staff.roles import SEPARATED_ADMINISTRATOR_ROLES
+from staff.roles import INCOMPATIBLE_ROLES
+from staff.services import roles_compatible_check
 
-SEPARATED = {role.value for role in SEPARATED_ADMINISTRATOR_ROLES}
+CONSTRAINED = {role.value for pair in INCOMPATIBLE_ROLES for role in pair}
 
 
 @receiver(user_logged_in)
@@ -42,23 +42,15 @@ def _locked_out(sender, request, username=None, ip_address=None, **kwargs):
 
 
 @receiver(m2m_changed, sender=get_user_model().groups.through)
-def _administrators_stay_separate(sender, instance, action, pk_set, reverse, **kwargs):
+def _roles_stay_compatible(sender, instance, action, pk_set, reverse, **kwargs):
     if action != "pre_add" or not pk_set:
         return
     if reverse:  # group.user_set.add(...): each user gains `instance`
-        if instance.name not in SEPARATED:
+        if instance.name not in CONSTRAINED:
             return
         for user in get_user_model().objects.filter(pk__in=pk_set):
             held = set(user.groups.values_list("name", flat=True)) | {instance.name}
-            _check(held)
+            roles_compatible_check(held)
         return
     added = set(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True))
-    _check(set(instance.groups.values_list("name", flat=True)) | added)
-
-
-def _check(names: set[str]) -> None:
-    if len(names & SEPARATED) > 1:
-        raise ValidationError(
-            _("One account may hold only one of the three administrator roles."),
-            code="administrator_separation",
-        )
+    roles_compatible_check(set(instance.groups.values_list("name", flat=True)) | added)

@@ -12,8 +12,14 @@ from django.views.decorators.http import require_POST
 from langzhong_si.qr import qr_svg
 from staff import services
 from staff.decorators import role_required
+from staff.models import ApiToken
 from staff.roles import Role
-from staff.selectors import locked_accounts, recent_notifications, sign_in_history
+from staff.selectors import (
+    api_tokens_list,
+    locked_accounts,
+    recent_notifications,
+    sign_in_history,
+)
 
 
 @login_required
@@ -120,6 +126,39 @@ def security(request):
         "staff/security.html",
         {"locked": locked_accounts(), "roles": Role.choices},
     )
+
+
+@role_required(Role.SYSTEM_ADMINISTRATOR)
+def api_tokens(request):
+    """The system administrator issues and revokes integration accounts' API keys. A new
+    key is shown on this response only (never stored, never redirected with)."""
+    issued_key = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "issue":
+                user = get_user_model().objects.get(username=request.POST.get("username", ""))
+                token, issued_key = services.api_token_issue(user=user, issued_by=request.user)
+                messages.success(request, _("The key is shown once: copy it now."))
+            elif action == "revoke":
+                services.api_token_revoke(
+                    token_id=int(request.POST.get("token", "")), revoked_by=request.user
+                )
+                messages.success(request, _("The token is revoked."))
+                return redirect("staff:api_tokens")
+        except get_user_model().DoesNotExist:
+            messages.error(request, _("No such user."))
+        except (ValueError, ApiToken.DoesNotExist):
+            messages.error(request, _("No such token."))
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, error.messages[0] if hasattr(error, "messages") else str(error))
+    response = render(
+        request,
+        "staff/api_tokens.html",
+        {"tokens": api_tokens_list()[:200], "issued_key": issued_key},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def locked_out(request, credentials=None, *args, **kwargs):

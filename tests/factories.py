@@ -115,3 +115,13 @@ def totp_code(user) -> str:
     device = TOTPDevice.objects.filter(user=user).order_by("-pk").first()
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
+
+
+def integration_token(user=None) -> str:
+    """An API key for an integration account (by default a new one acting as an intake
+    channel), issued by a system administrator as in the hall."""
+    from staff.services import api_token_issue
+
+    user = user or make_staff([Role.INTEGRATION, Role.CLERK])
+    _token, key = api_token_issue(user=user, issued_by=make_staff(Role.SYSTEM_ADMINISTRATOR))
+    return key

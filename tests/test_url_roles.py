@@ -113,6 +113,7 @@ TABLE = {
     "staff:two_factor": ("GET", STAFF),
     "staff:password_change": ("GET", STAFF),
     "staff:security": ("GET", {SECURITY}),
+    "staff:api_tokens": ("GET", {SYSTEM}),
     "audit:finding_queue": ("GET", {AUDITOR}),
     "audit:finding_detail": ("GET", {AUDITOR}),
     "audit:case_archive": ("GET", {AUDITOR, TEAM_LEAD}),

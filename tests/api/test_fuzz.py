@@ -6,12 +6,11 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from counters.models import HallDevice
 from staff.roles import Role
-from tests.factories import make_staff, sign_in
+from tests.factories import integration_token, make_staff, sign_in
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
@@ -52,23 +51,29 @@ def credentials(db, hall, _connection_kept_open):
     lead = make_staff(Role.TEAM_LEAD)
     browser = Client()
     sign_in(browser, lead)
+    # One integration account (acting as an intake channel) for the counter and cases.
+    counter = {"headers": {"Authorization": f"Token {integration_token()}"}}
     return {
         "/api/kiosk/": {"headers": {"Authorization": f"Device {kiosk.token}"}},
         "/api/display/": {"headers": {"Authorization": f"Device {display.token}"}},
-        "/api/counter/": _token(hall.li_na),
-        "/api/cases/": _token(hall.li_na),
-        "/api/inbox/": _token(hall.sun),
-        "/api/audit/": _token(auditor),
-        "/api/notifications/": _token(hall.li_na),
+        "/api/counter/": counter,
+        "/api/cases/": counter,
+        # Tokens are for integration accounts only: people use their session.
+        "/api/inbox/": _session(hall.sun),
+        "/api/audit/": _session(auditor),
+        "/api/notifications/": _session(hall.li_na),
         "/api/lead/": {"cookies": {"sessionid": browser.cookies["sessionid"].value}},
         "/api/reports/": {"cookies": {"sessionid": browser.cookies["sessionid"].value}},
         "/api/evaluation/": {"cookies": {"sessionid": browser.cookies["sessionid"].value}},
     }
 
 
-def _token(user) -> dict:
-    key = Token.objects.get_or_create(user=user)[0].key
-    return {"headers": {"Authorization": f"Token {key}"}}
+def _session(user) -> dict:
+    from django.test import Client
+
+    browser = Client()
+    sign_in(browser, user)
+    return {"cookies": {"sessionid": browser.cookies["sessionid"].value}}
 
 
 @pytest.mark.django_db

@@ -57,10 +57,8 @@ SYSTEM_ADMINISTRATOR_PERMISSIONS = [
     "view_halldevice",
     "add_halldevice",
     "change_halldevice",
-    # API tokens for integration accounts (never for second-factor roles).
-    "view_tokenproxy",
-    "add_tokenproxy",
-    "delete_tokenproxy",
+    # API tokens: listed read-only (issued and revoked on the API tokens page).
+    "view_apitoken",
 ]
 # What the team lead may edit in the admin (the catalog and the roster).
 TEAM_LEAD_PERMISSIONS = [
