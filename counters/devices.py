@@ -110,9 +110,7 @@ def hall_device_register(*, secret: str) -> HallDevice:
     machine, is refused and recorded."""
     with transaction.atomic(durable=True):
         device = (
-            HallDevice.objects.select_for_update()
-            .filter(link_digest=_link_digest(secret))
-            .first()
+            HallDevice.objects.select_for_update().filter(link_digest=_link_digest(secret)).first()
         )
         if device is None:
             raise LinkRefused

@@ -170,9 +170,7 @@ def test_the_reviewers_page_shows_the_neutral_names_never_the_original(client, u
     assert download.getvalue() == _stored(uploaded["材料1-居民身份证.jpg"])
 
 
-def test_the_archive_names_scans_neutrally_and_its_hashes_match_the_stored_bytes(
-    client, uploaded
-):
+def test_the_archive_names_scans_neutrally_and_its_hashes_match_the_stored_bytes(client, uploaded):
     case = next(iter(uploaded.values())).case
     client.force_login(make_staff(Role.AUDITOR))
     archive = zipfile.ZipFile(io.BytesIO(client.get(f"/audit/cases/{case.pk}/archive.zip").content))
@@ -180,9 +178,11 @@ def test_the_archive_names_scans_neutrally_and_its_hashes_match_the_stored_bytes
     scans = {path for path in manifest if path.startswith("scans/")}
     assert scans == {f"scans/{name}" for name in uploaded}
     for name, document in uploaded.items():
-        assert manifest[f"scans/{name}"] == document.sha256 == hashlib.sha256(
-            archive.read(f"scans/{name}")
-        ).hexdigest()
+        assert (
+            manifest[f"scans/{name}"]
+            == document.sha256
+            == hashlib.sha256(archive.read(f"scans/{name}")).hexdigest()
+        )
     assert all("李娜" not in path for path in archive.namelist())
 
 

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _link(device) -> str:
-    return f"/devices/{hall_device_link_issue(device_id=device.pk, actor=None, reason='t')}/register/"
+    secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="new screen")
+    return f"/devices/{secret}/register/"
 
 
 # --- Registration links ----------------------------------------------------------------
@@ -202,7 +203,9 @@ def test_a_pad_rates_the_service_just_finished_at_its_window(served, pad):
 
 
 def test_a_pad_cannot_rate_an_older_ticket(served, pad):
-    response = _pad_client(pad).post("/rating/", {"ticket": served[0].pk, "level": 1, "reason": "x"})
+    response = _pad_client(pad).post(
+        "/rating/", {"ticket": served[0].pk, "level": 1, "reason": "x"}
+    )
     assert response.status_code == 400
     with pytest.raises(ValidationError) as refused:
         services.rating_pad_submit(pad=pad, ticket_id=served[0].pk, level=5)
@@ -213,7 +216,10 @@ def test_a_pad_cannot_rate_an_older_ticket(served, pad):
 def test_a_pad_cannot_rate_twice(served, pad):
     client = _pad_client(pad)
     client.post("/rating/", {"ticket": served[1].pk, "level": 5})
-    assert client.post("/rating/", {"ticket": served[1].pk, "level": 1, "reason": "x"}).status_code == 400
+    assert (
+        client.post("/rating/", {"ticket": served[1].pk, "level": 1, "reason": "x"}).status_code
+        == 400
+    )
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Device {pad.token}")
     assert api.get("/api/rating-pad/").status_code == 204
@@ -253,9 +259,13 @@ def test_the_pad_of_window_1_cannot_rate_window_2s_ticket(hall, pad, served):
 def test_the_citizen_still_rates_later_from_the_ticket_page(client, served, pad):
     services.rating_pad_submit(pad=pad, ticket_id=served[1].pk, level=5)
     older = served[0]
-    assert client.post(f"/t/{older.public_token}/", {"action": "rate", "level": 4}).status_code == 302
+    assert (
+        client.post(f"/t/{older.public_token}/", {"action": "rate", "level": 4}).status_code == 302
+    )
     latest = served[1]
-    assert client.post(f"/t/{latest.public_token}/", {"action": "rate", "level": 3}).status_code == 302
+    assert (
+        client.post(f"/t/{latest.public_token}/", {"action": "rate", "level": 3}).status_code == 302
+    )
     assert sorted(Rating.objects.values_list("ticket_id", "sequence")) == [
         (older.pk, 1),
         (latest.pk, 1),

@@ -126,9 +126,7 @@ class Command(BaseCommand):
                     f" http://127.0.0.1:8000{reverse('counters:hall_devices')} (teamlead)"
                 )
             elif device.enabled:
-                secret = hall_device_link_issue(
-                    device_id=device.pk, actor=None, reason="seed_demo"
-                )
+                secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="seed_demo")
                 lines.append(
                     f"{label}: http://127.0.0.1:8000"
                     f"{reverse('counters:device_register', args=[secret])}"
