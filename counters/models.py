@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -518,3 +519,10 @@ class HallDevice(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The admin's form error for what counters_device_pad_iff_window refuses.
+        if (self.kind == self.Kind.PAD) != (self.window_id is not None):
+            raise ValidationError(
+                {"window": _("A rating pad belongs to one window; other devices to none.")}
+            )

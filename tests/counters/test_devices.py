@@ -106,6 +106,15 @@ def test_a_clerk_cannot_issue_a_device_link(client, hall):
     assert not AuditEvent.objects.filter(event_type="device.link_issued").exists()
 
 
+def test_a_pad_without_a_window_or_a_kiosk_with_one_is_refused(hall):
+    for device in (
+        HallDevice(kind=HallDevice.Kind.PAD, name="评价器"),
+        HallDevice(kind=HallDevice.Kind.KIOSK, name="取号机", window=hall.window),
+    ):
+        with pytest.raises(ValidationError):
+            device.full_clean()
+
+
 # --- The kiosk's slip --------------------------------------------------------------------
 
 

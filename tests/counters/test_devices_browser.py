@@ -18,9 +18,7 @@ def _open_link(page, live_server, device) -> str:
     return url
 
 
-def test_a_kiosk_and_a_pad_register_once_print_and_rate_in_the_browser(
-    browser, live_server, hall
-):
+def test_a_kiosk_and_a_pad_register_once_print_and_rate_in_the_browser(browser, live_server, hall):
     kiosk = browser.new_page(viewport={"width": 1080, "height": 1920})
     link = _open_link(kiosk, live_server, HallDevice.objects.create(kind="kiosk", name="取号机 1"))
     kiosk.screenshot(path=ARTIFACTS / "device-register.png")
