@@ -79,6 +79,7 @@ class Finding(models.Model):
         "outside_office_hours": _("Action outside office hours"),
         "repeated_retake": _("Repeated cancel and re-take"),
         "sample": _("Random sample for re-inspection"),
+        "pool_shrink": _("A draw pool shrank suddenly"),
     }
 
     rule = models.CharField(_("rule"), max_length=48)

@@ -37,6 +37,16 @@ def _find(*, rule: str, severity: str, key: str, evidence: dict, case=None, subj
     return True
 
 
+def finding_raise(
+    *, rule: str, severity: str, key: str, evidence: dict, case=None, subject=None
+) -> bool:
+    """For higher layers whose own checks put something in the auditors' queue (the
+    pool-shrink check after a change to who can be drawn)."""
+    return _find(
+        rule=rule, severity=severity, key=key, evidence=evidence, case=case, subject=subject
+    )
+
+
 def case_audit(*, case_id: int) -> list[str]:
     """Run the per-case rules and the sampling draw on one finished case."""
     from counters.models import Case

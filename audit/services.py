@@ -1,8 +1,11 @@
 import datetime
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -90,8 +93,21 @@ class ChainBreak:
     reason: str
 
 
-def audit_log_verify() -> ChainBreak | None:
-    """Recompute the chain; return the first position where it breaks, or None."""
+@dataclass(frozen=True)
+class ExportedHead:
+    """A chain head written by `export_audit_head` to a file kept off the database."""
+
+    position: int
+    hash: str
+    source: str
+
+
+def audit_log_verify(*, heads: Iterable[ExportedHead] = ()) -> ChainBreak | None:
+    """Recompute the chain; return the first position where it breaks, or None.
+
+    A chain cut short still verifies on its own, and so does one rewritten wholesale:
+    the exported `heads` catch both. The log must reach the last exported head, and
+    every exported head must still stand at its position."""
     expected_prev = GENESIS_HASH
     expected_position = 1
     for event in AuditEvent.objects.order_by("position").iterator(chunk_size=2000):
@@ -103,7 +119,61 @@ def audit_log_verify() -> ChainBreak | None:
             return ChainBreak(event.position, "content changed")
         expected_prev = event.hash
         expected_position += 1
+    return audit_heads_verify(heads=list(heads), length=expected_position - 1)
+
+
+def audit_heads_verify(
+    *, heads: list[ExportedHead], length: int | None = None
+) -> ChainBreak | None:
+    """The log (of `length` events, by default its last position) reaches the last
+    exported head, and every exported head still stands at its position."""
+    if not heads:
+        return None
+    if length is None:
+        length = (audit_chain_head() or {"position": 0})["position"]
+    last = max(heads, key=lambda head: head.position)
+    if last.position > length:
+        return ChainBreak(
+            length + 1,
+            f"the log ends at #{length}, shorter than the head #{last.position} exported "
+            f"in {last.source}: events were deleted from its end",
+        )
+    stored = dict(
+        AuditEvent.objects.filter(position__in={head.position for head in heads}).values_list(
+            "position", "hash"
+        )
+    )
+    for head in sorted(heads, key=lambda head: head.position):
+        if stored.get(head.position) != head.hash:
+            return ChainBreak(
+                head.position,
+                f"the chain was rewritten: the head exported in {head.source} no longer matches",
+            )
     return None
+
+
+def audit_heads_directory() -> Path:
+    """Where beat's daily export writes chain heads (keep it off the database host)."""
+    return Path(settings.VAR_DIR) / "audit-heads"
+
+
+def audit_exported_heads(*, directory: Path | None = None) -> list[ExportedHead]:
+    """Every head exported to `directory` (none if it does not exist yet). A file that
+    cannot be read as a head raises ValueError naming it: verification fails closed."""
+    folder = directory or audit_heads_directory()
+    if not folder.is_dir():
+        return []
+    return [audit_exported_head_read(path=path) for path in sorted(folder.glob("*.json"))]
+
+
+def audit_exported_head_read(*, path: Path) -> ExportedHead:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return ExportedHead(
+            position=int(record["position"]), hash=str(record["hash"]), source=str(path)
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a readable audit head: {error}") from error
 
 
 def audited_record_save(*, instance: models.Model, reason: str, actor) -> None:
@@ -129,12 +199,6 @@ def audited_record_delete(*, instance: models.Model, reason: str, actor) -> None
 def audit_chain_head() -> dict | None:
     head = AuditEvent.objects.order_by("-position").values("position", "hash").first()
     return dict(head) if head else None
-
-
-def audit_head_matches(*, position: int, hash_: str) -> bool:
-    """An exported head still stands in the chain: rewriting the whole chain after the
-    export (recomputing every hash) changes the hash at that position."""
-    return AuditEvent.objects.filter(position=position, hash=hash_).exists()
 
 
 def finding_inspect(

@@ -26,7 +26,12 @@ from counters.models import (
     Ticket,
     Window,
 )
-from counters.transitions import case_audit_schedule, case_transition
+from counters.transitions import (
+    CaseStateError,
+    case_audit_schedule,
+    case_initial_check,
+    case_transition,
+)
 from counters.uploads import content_digest, scan_display_name, upload_storage_name
 from langzhong_si.identity import (
     id_number_birth_date,
@@ -38,7 +43,7 @@ from langzhong_si.identity import (
 )
 from risk.models import Draw
 from risk.selectors import chain_for_item
-from risk.services import draw_record, review_step_open
+from risk.services import draw_record, review_round_open, review_step_open
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
@@ -552,6 +557,7 @@ def case_accept(
             status = Case.Status.NOTIFIED
         else:
             status = _status_when_complete(item)
+        case_initial_check(status)
         now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
@@ -649,11 +655,17 @@ def _case_document_store(*, case: Case, scan: VettedScan, clerk) -> CaseDocument
 
 
 def case_resubmit(*, clerk, case_id: int) -> Case:
-    """The handling clerk resubmits a returned case: a new round with fresh draws."""
+    """The handling clerk resubmits a returned case, once per return: a new round whose
+    steps go back to the people who decided them where they still can (risk's pool
+    rule), so a resubmission is never a fresh throw of the dice."""
     with transaction.atomic(durable=True):
         case = Case.objects.select_for_update().get(pk=case_id)
         if case.handler_id != clerk.pk:
             raise PermissionDenied(_("Only the handling clerk may resubmit this case."))
+        if case.status != Case.Status.RETURNED:
+            raise CaseStateError(
+                _("Only a case returned for correction can be resubmitted."), code="not_returned"
+            )
         case.review_round += 1
         case.current_step = 1
         case_transition(
@@ -662,7 +674,7 @@ def case_resubmit(*, clerk, case_id: int) -> Case:
             actor=clerk,
             fields=("review_round", "current_step"),
         )
-        review_step_open(case=case, step=1)
+        review_round_open(case=case, actor=clerk)
     return case
 
 

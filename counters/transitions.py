@@ -10,9 +10,12 @@ from risk.models import ReviewTask
 
 S = Case.Status
 
-# Allowed moves. A case is created directly in its first state by intake.
+# Allowed moves. A case is created directly in one of INITIAL_STATES by intake. Moving
+# from one step of the chain to the next is not a status change (case_step_advance);
+# in particular nothing leads from "in review" back into "in review", so a case under
+# review can never be resubmitted (which would re-draw its reviewer).
 CASE_TRANSITIONS: dict[str, set[str]] = {
-    S.IN_REVIEW: {S.IN_REVIEW, S.APPROVED, S.RETURNED, S.REJECTED},
+    S.IN_REVIEW: {S.APPROVED, S.RETURNED, S.REJECTED},
     S.RETURNED: {S.IN_REVIEW},
     S.AWAITING_MATERIALS: {S.FINISHED, S.FORWARDED, S.IN_REVIEW, S.ENDED_UNSUPPLIED},
     S.ENDED_UNSUPPLIED: set(),
@@ -26,7 +29,24 @@ INITIAL_STATES = {S.NOTIFIED, S.AWAITING_MATERIALS, S.FINISHED, S.IN_REVIEW, S.F
 
 
 class CaseStateError(ValidationError):
-    pass
+    """A move the table does not allow (the API answers 409)."""
+
+
+def _refuse(source: str, target: str) -> CaseStateError:
+    return CaseStateError(
+        _("A case that is %(source)s cannot become %(target)s.")
+        % {"source": S(source).label, "target": S(target).label},
+        code="case_state",
+    )
+
+
+def case_initial_check(status: str) -> None:
+    """Intake creates a case directly in its first state: only these are allowed."""
+    if status not in INITIAL_STATES:
+        raise CaseStateError(
+            _("A case cannot start as %(status)s.") % {"status": S(status).label},
+            code="case_state",
+        )
 
 
 def case_transition(
@@ -38,11 +58,7 @@ def case_transition(
     """
     source = case.status
     if to not in CASE_TRANSITIONS[source] or (to == S.APPROVED and not _chain_complete(case)):
-        raise CaseStateError(
-            _("A case that is %(source)s cannot become %(target)s.")
-            % {"source": S(source).label, "target": S(to).label},
-            code="case_state",
-        )
+        raise _refuse(source, to)
     case.status = to
     case.save(update_fields=["status", *fields])
     audit_event_record(
@@ -52,6 +68,22 @@ def case_transition(
         data={"from": source, "to": to, "step": case.current_step, **(data or {})},
     )
     case_audit_schedule(case)
+    return case
+
+
+def case_step_advance(*, case: Case, actor) -> Case:
+    """The current step was approved and another follows: the case stays in review at
+    the next step. The caller holds the case row lock."""
+    if case.status != S.IN_REVIEW or not 1 <= case.current_step < len(case.review_chain):
+        raise _refuse(case.status, S.IN_REVIEW)
+    case.current_step += 1
+    case.save(update_fields=["current_step"])
+    audit_event_record(
+        event_type="case.step_advanced",
+        actor=actor,
+        obj=case,
+        data={"step": case.current_step, "round": case.review_round},
+    )
     return case
 
 

@@ -29,6 +29,7 @@ from counters.models import Case, FollowUp, Queue, Rating, Ticket, Window
 from evaluation.models import COMPONENTS, EvaluationWeights
 from evaluation.periods import Period
 from risk.models import Draw, ReviewTask
+from risk.selectors import pool_sizes
 from staff.roles import Role
 from staff.selectors import user_roles
 
@@ -128,6 +129,7 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
             .order_by("reply_due", "pk")[:8]
         ),
         "follow_ups_open": FollowUp.objects.filter(replied_at__isnull=True).count(),
+        "sizes": pool_sizes(),
     }
 
 

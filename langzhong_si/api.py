@@ -26,6 +26,9 @@ CONFLICT_CODES = {
     "no_window",
     "ticket_closed",
     "ticket_has_case",
+    "task_superseded",
+    "not_returned",
+    "case_state",
 }
 
 

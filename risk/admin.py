@@ -1,9 +1,29 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import ReasonAdmin, ReasonForm
 from risk.models import ItemRiskPolicy, LeavePeriod, Qualification, RiskPolicy
-from risk.services import qualification_grant, risk_policy_validate
+from risk.services import (
+    eligibility_record_delete,
+    eligibility_record_save,
+    leave_record,
+    qualification_grant,
+    risk_policy_validate,
+)
+
+
+class EligibilityAdmin(ReasonAdmin):
+    """Qualifications and leave decide who can be drawn: every edit goes through the
+    services that check the editor's right, ask the reason and record the pools."""
+
+    def record_save(self, *, instance, reason, actor):
+        eligibility_record_save(instance=instance, reason=reason, actor=actor)
+
+    def delete_model(self, request, obj):
+        eligibility_record_delete(
+            instance=obj, reason=str(_("deleted in the admin")), actor=request.user
+        )
 
 
 class PolicyForm(ReasonForm):
@@ -34,7 +54,7 @@ class ItemRiskPolicyAdmin(ReasonAdmin):
 
 
 @admin.register(Qualification)
-class QualificationAdmin(ReasonAdmin):
+class QualificationAdmin(EligibilityAdmin):
     list_display = ["user", "kind", "level", "valid_from", "valid_to", "granted_by", "revoked_at"]
     list_filter = ["kind", "level"]
     fields = ["user", "kind", "level", "valid_from", "valid_to", "reason", "change_reason"]
@@ -57,5 +77,17 @@ class QualificationAdmin(ReasonAdmin):
 
 
 @admin.register(LeavePeriod)
-class LeavePeriodAdmin(ReasonAdmin):
+class LeavePeriodAdmin(EligibilityAdmin):
     list_display = ["user", "start", "end", "reason"]
+
+    def record_save(self, *, instance, reason, actor):
+        if instance.pk is None:
+            leave_record(
+                user=instance.user,
+                start=instance.start,
+                end=instance.end,
+                reason=instance.reason or reason,
+                recorded_by=actor,
+            )
+        else:
+            super().record_save(instance=instance, reason=reason, actor=actor)

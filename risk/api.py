@@ -1,10 +1,9 @@
 """The reviewer's and approver's inbox over HTTP: the same selectors and services as
 the screens, the same checks, and the same blindness (people appear as pseudonyms)."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -89,16 +88,13 @@ class InboxDecisionApi(APIView):
         task = _own_task(request, task_id)
         data = DecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.review_task_decide(
-                task_id=task.pk,
-                actor=request.user,
-                decision=data.validated_data["decision"],
-                comment=data.validated_data["comment"],
-            )
-        except PermissionDenied as error:
-            return Response({"detail": str(error)}, status=status.HTTP_403_FORBIDDEN)
-        except ValidationError as error:
-            return Response({"detail": " ".join(error.messages)}, status=status.HTTP_409_CONFLICT)
+        # Refusals take the API's one error shape: 400 bad input, 403 not the drawn
+        # person, 409 a task already decided or superseded.
+        services.review_task_decide(
+            task_id=task.pk,
+            actor=request.user,
+            decision=data.validated_data["decision"],
+            comment=data.validated_data["comment"],
+        )
         task.refresh_from_db()
         return Response(TaskSummaryOutput(task).data)

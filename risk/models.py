@@ -86,6 +86,7 @@ class ReviewTask(models.Model):
         RETURNED = "returned", _("Returned")
         REJECTED = "rejected", _("Rejected")
         EXPIRED = "expired", _("Re-drawn after the time limit")
+        SUPERSEDED = "superseded", _("Superseded by a resubmission")
 
     OPEN_STATES = (Status.AWAITING_DRAW, Status.OPEN)
 
@@ -127,10 +128,12 @@ class ReviewTask(models.Model):
                 fields=["case", "review_round", "step", "attempt"],
                 name="risk_task_unique_attempt",
             ),
+            # A case's chain is walked one step at a time: at most one task of a case
+            # is waiting for a draw or a decision, whatever its round or step.
             models.UniqueConstraint(
-                fields=["case", "review_round", "step"],
+                fields=["case"],
                 condition=models.Q(status__in=["awaiting_draw", "open"]),
-                name="risk_task_one_open_per_step",
+                name="risk_task_one_open_per_case",
             ),
             models.CheckConstraint(
                 condition=models.Q(status="awaiting_draw") | models.Q(assignee__isnull=False),

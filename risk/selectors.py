@@ -55,15 +55,97 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
 
     Eligible: active, in the step's role, qualified for the case's level today, on duty
     and not on leave, under the open-task cap, and not recused (the handling clerk,
-    the applicant, a declared relative of the applicant, or anyone who already held a
-    task on this case).
+    the applicant, a declared relative of the applicant, anyone holding another step of
+    this round, or anyone who once let a task of this case run out).
+
+    Continuity: in a resubmitted round a step goes back to the person who decided it in
+    the round before, if they are still eligible; only otherwise is it drawn afresh. A
+    return therefore never gives anyone a new throw of the dice.
     """
     case = task.case
+    people, candidates = _candidates(task.role)
+    context = {
+        "case": case,
+        "earlier": _earlier_holders(task),
+        "relatives": set(
+            StaffRelative.objects.filter(id_number_digest=case.applicant_id_digest).values_list(
+                "user_id", flat=True
+            )
+        ),
+        "standing": _standing(people=people, role=task.role),
+    }
+    pool: list[int] = []
+    excluded: list[dict] = []
+    for user in candidates:
+        reason = _recusal_reason(user, **context)
+        if reason:
+            excluded.append({"user": user.pk, "reason": reason})
+        else:
+            pool.append(user.pk)
+    previous = _previous_round_holder(task)
+    if previous in pool:
+        excluded += [{"user": pk, "reason": "continuity"} for pk in pool if pk != previous]
+        pool = [previous]
+    return pool, excluded
+
+
+def pool_sizes() -> list[dict]:
+    """How many people a draw could choose from right now, per step role and risk level,
+    before any one case's recusals (the team lead's live hall; the pool-shrink rule).
+    A second approval draws from the approvers' pool."""
+    sizes = []
     today = timezone.localdate()
+    shared = {"open_counts": _open_counts(), "on_leave": _on_leave(today)}
+    for role in (StepRole.REVIEW, StepRole.APPROVAL):
+        people, candidates = _candidates(role)
+        standing = {"levels": _levels(people=people, role=role, today=today), **shared}
+        for level in (1, 2, 3):
+            size = sum(
+                1
+                for user in candidates
+                if user.profile_pk is not None and not _standing_reason(user, level, **standing)
+            )
+            sizes.append({"role": role.value, "level": level, "size": size})
+    return sizes
+
+
+def pool_people() -> list[dict]:
+    """Everyone who can hold a review or approval step, with what decides whether they
+    can be drawn today (the team lead's pool page). No ID numbers, no relatives."""
+    today = timezone.localdate()
+    people = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[Role.REVIEWER.value, Role.APPROVER.value])
+        .distinct()
+        .select_related("staff_profile")
+        .prefetch_related("groups")
+        .order_by("staff_profile__employee_number", "pk")
+    )
+    review = qualification_levels(kind=Qualification.Kind.REVIEW, on=today)
+    approval = qualification_levels(kind=Qualification.Kind.APPROVAL, on=today)
+    on_leave = _on_leave(today)
+    open_counts = _open_counts()
+    rows = []
+    for person in people:
+        profile = getattr(person, "staff_profile", None)
+        if profile is None:
+            continue
+        groups = {group.name for group in person.groups.all()}
+        rows.append({
+            "user": person, "profile": profile,
+            "reviewer": Role.REVIEWER.value in groups, "approver": Role.APPROVER.value in groups,
+            "review_level": review.get(person.pk, 0), "approval_level": approval.get(person.pk, 0),
+            "on_leave_today": person.pk in on_leave, "open_tasks": open_counts.get(person.pk, 0),
+            "over_cap": open_counts.get(person.pk, 0) >= settings.REVIEW_OPEN_TASK_CAP,
+        })  # fmt: skip
+    return rows
+
+
+def _candidates(role: str):
     # Plain rows, not model instances: with thousands of eligible staff, building the
-    # objects cost most of a draw (bench/draw_pool.py: 319 ms → see the issue notes).
+    # objects cost most of a draw (bench/draw_pool.py: 319 ms → 64 ms).
     people = get_user_model().objects.filter(
-        is_active=True, groups__name=_ROLE_GROUP[StepRole(task.role)].value
+        is_active=True, groups__name=_ROLE_GROUP[StepRole(role)].value
     )
     candidates = [
         Candidate(*row)
@@ -74,43 +156,73 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
             "staff_profile__availability",
         )
     ]
-    kind = (
-        Qualification.Kind.REVIEW if task.role == StepRole.REVIEW else Qualification.Kind.APPROVAL
-    )
-    context = {
-        "case": case,
-        "levels": qualification_levels(kind=kind, on=today, users=people.values("pk")),
-        "earlier": dict(
-            ReviewTask.objects.filter(case=case, assignee__isnull=False)
-            .exclude(pk=task.pk)
-            .values_list("assignee_id", "status")
-        ),
-        "open_counts": dict(
-            ReviewTask.objects.filter(status=ReviewTask.Status.OPEN)
-            .values("assignee")
-            .annotate(n=Count("pk"))
-            .values_list("assignee", "n")
-        ),
-        "relatives": set(
-            StaffRelative.objects.filter(id_number_digest=case.applicant_id_digest).values_list(
-                "user_id", flat=True
-            )
-        ),
-        "on_leave": set(
-            LeavePeriod.objects.filter(start__lte=today, end__gte=today).values_list(
-                "user_id", flat=True
-            )
-        ),
+    return people, candidates
+
+
+def _standing(*, people, role: str) -> dict:
+    """What decides, case apart, whether a person can be drawn today."""
+    today = timezone.localdate()
+    return {
+        "levels": _levels(people=people, role=role, today=today),
+        "open_counts": _open_counts(),
+        "on_leave": _on_leave(today),
     }
-    pool: list[int] = []
-    excluded: list[dict] = []
-    for user in candidates:
-        reason = _recusal_reason(user, **context)
-        if reason:
-            excluded.append({"user": user.pk, "reason": reason})
-        else:
-            pool.append(user.pk)
-    return pool, excluded
+
+
+def _levels(*, people, role: str, today: datetime.date) -> dict[int, int]:
+    kind = Qualification.Kind.REVIEW if role == StepRole.REVIEW else Qualification.Kind.APPROVAL
+    return qualification_levels(kind=kind, on=today, users=people.values("pk"))
+
+
+def _open_counts() -> dict[int, int]:
+    return dict(
+        ReviewTask.objects.filter(status=ReviewTask.Status.OPEN)
+        .values("assignee")
+        .annotate(n=Count("pk"))
+        .values_list("assignee", "n")
+    )
+
+
+def _on_leave(today: datetime.date) -> set[int]:
+    return set(
+        LeavePeriod.objects.filter(start__lte=today, end__gte=today).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _earlier_holders(task: ReviewTask) -> dict[int, str]:
+    """Who is recused for having held a task of this case: anyone who let one expire
+    (any round), and the holders of this round's other steps (distinct people)."""
+    holders: dict[int, str] = {}
+    for assignee, status, review_round in (
+        ReviewTask.objects.filter(case_id=task.case_id, assignee__isnull=False)
+        .exclude(pk=task.pk)
+        .values_list("assignee_id", "status", "review_round")
+    ):
+        if status == ReviewTask.Status.EXPIRED:
+            holders[assignee] = "absent_earlier"
+        elif review_round == task.review_round:
+            holders.setdefault(assignee, "in_chain")
+    return holders
+
+
+def _previous_round_holder(task: ReviewTask) -> int | None:
+    """The person who decided this step in the case's latest earlier round, for the
+    first attempt of a resubmitted round."""
+    if task.review_round <= 1 or task.attempt != 1:
+        return None
+    return (
+        ReviewTask.objects.filter(
+            case_id=task.case_id,
+            step=task.step,
+            review_round__lt=task.review_round,
+            status__in=[ReviewTask.Status.APPROVED, ReviewTask.Status.RETURNED],
+        )
+        .order_by("-review_round")
+        .values_list("assignee_id", flat=True)
+        .first()
+    )
 
 
 class Candidate(NamedTuple):
@@ -120,7 +232,7 @@ class Candidate(NamedTuple):
     availability: str | None
 
 
-def _recusal_reason(user, *, case, levels, earlier, open_counts, relatives, on_leave) -> str:
+def _recusal_reason(user, *, case, earlier, relatives, standing) -> str:
     if user.profile_pk is None:
         return "no_staff_profile"
     if user.pk == case.handler_id:
@@ -130,8 +242,12 @@ def _recusal_reason(user, *, case, levels, earlier, open_counts, relatives, on_l
     if user.pk in relatives:
         return "relative"
     if user.pk in earlier:
-        return "absent_earlier" if earlier[user.pk] == ReviewTask.Status.EXPIRED else "in_chain"
-    if levels.get(user.pk, 0) < case.risk_level:
+        return earlier[user.pk]
+    return _standing_reason(user, case.risk_level, **standing)
+
+
+def _standing_reason(user, level: int, *, levels, open_counts, on_leave) -> str:
+    if levels.get(user.pk, 0) < level:
         return "not_qualified"
     if user.pk in on_leave or user.availability == StaffProfile.Availability.ON_LEAVE:
         return "on_leave"

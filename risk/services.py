@@ -1,5 +1,6 @@
 import datetime
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,11 +12,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from audit.services import audit_append_lock, audit_event_record
+from audit.rules import finding_raise
+from audit.services import (
+    audit_append_lock,
+    audit_event_record,
+    audited_record_delete,
+    audited_record_save,
+)
 from counters.calendar import working_hours_after
 from counters.models import Case
 from counters.notices import case_sms_queue
-from counters.transitions import case_transition
+from counters.transitions import case_step_advance, case_transition
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from outbox.services import outbox_enqueue
 from risk.draws import draw_choice_index, draw_message, seed_commitment
@@ -30,7 +37,9 @@ from risk.models import (
     RiskPolicy,
     StaffRelative,
 )
-from risk.selectors import review_pool
+from risk.selectors import pool_sizes, review_pool
+from risk.transitions import ReviewTaskStateError, review_task_transition
+from staff.models import StaffProfile
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
@@ -187,14 +196,14 @@ def review_task_draw(*, task_id: int) -> ReviewTask:
         now = timezone.now()
         task.draw = draw
         task.assignee_id = draw.chosen_id
-        task.status = ReviewTask.Status.OPEN
         task.assigned_at = now
         task.due_at = working_hours_after(timezone.localtime(now), task.case.step_hours)
-        task.save(update_fields=["draw", "assignee", "status", "assigned_at", "due_at"])
-        audit_event_record(
-            event_type="review_task.assigned",
-            obj=task,
-            data={"case": task.case_id, "step": task.step, "draw": draw.pk},
+        review_task_transition(
+            task=task,
+            to=ReviewTask.Status.OPEN,
+            actor=None,
+            fields=("draw", "assignee", "assigned_at", "due_at"),
+            data={"draw": draw.pk},
         )
         notification_send(
             recipient=task.assignee,
@@ -263,22 +272,37 @@ def review_task_decide(*, task_id: int, actor, decision: str, comment: str = "")
 
 
 def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comment: str) -> None:
+    if task.status == ReviewTask.Status.SUPERSEDED:
+        raise ReviewTaskStateError(
+            _("This task was superseded when the case was resubmitted; it can no longer be "
+              "decided."),
+            code="task_superseded",
+        )  # fmt: skip
     if task.status != ReviewTask.Status.OPEN:
-        raise ValidationError(_("This task has already been decided."), code="task_closed")
+        raise ReviewTaskStateError(_("This task has already been decided."), code="task_closed")
     case = Case.objects.select_for_update().get(pk=task.case_id)
-    task.status = {
-        Decision.APPROVE: ReviewTask.Status.APPROVED,
-        Decision.RETURN: ReviewTask.Status.RETURNED,
-        Decision.REJECT: ReviewTask.Status.REJECTED,
-    }[decision]
+    if (
+        case.status != Case.Status.IN_REVIEW
+        or task.review_round != case.review_round
+        or task.step != case.current_step
+    ):
+        # Defence in depth: the one-open-task constraint already rules this out.
+        raise ReviewTaskStateError(
+            _("This task is not the case's current step; it can no longer be decided."),
+            code="task_superseded",
+        )
     task.comment = comment
     task.decided_at = timezone.now()
-    task.save(update_fields=["status", "comment", "decided_at"])
-    audit_event_record(
-        event_type="review_task.decided",
+    review_task_transition(
+        task=task,
+        to={
+            Decision.APPROVE: ReviewTask.Status.APPROVED,
+            Decision.RETURN: ReviewTask.Status.RETURNED,
+            Decision.REJECT: ReviewTask.Status.REJECTED,
+        }[decision],
         actor=actor,
-        obj=task,
-        data={"case": case.pk, "step": task.step, "decision": decision, "comment": comment},
+        fields=("comment", "decided_at"),
+        data={"decision": decision, "comment": comment},
     )
     if decision == Decision.APPROVE:
         _case_after_approval(case=case, task=task, actor=actor)
@@ -297,8 +321,7 @@ def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comme
 
 def _case_after_approval(*, case: Case, task: ReviewTask, actor) -> None:
     if task.step < len(case_chain(case)):
-        case.current_step = task.step + 1
-        case_transition(case=case, to=Case.Status.IN_REVIEW, actor=actor, fields=("current_step",))
+        case_step_advance(case=case, actor=actor)
         review_step_open(case=case, step=case.current_step)
         return
     case.finished_at = task.decided_at
@@ -364,15 +387,31 @@ def review_task_expire(*, task_id: int) -> ReviewTask | None:
         task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
         if task.status != ReviewTask.Status.OPEN or task.due_at >= timezone.now():
             return None
-        task.status = ReviewTask.Status.EXPIRED
         task.decided_at = timezone.now()
-        task.save(update_fields=["status", "decided_at"])
-        audit_event_record(
-            event_type="review_task.expired",
-            obj=task,
-            data={"case": task.case_id, "step": task.step, "absent": task.assignee_id},
+        review_task_transition(
+            task=task,
+            to=ReviewTask.Status.EXPIRED,
+            actor=None,
+            fields=("decided_at",),
+            data={"absent": task.assignee_id},
         )
         return review_step_open(case=task.case, step=task.step, attempt=task.attempt + 1)
+
+
+def review_round_open(*, case: Case, actor) -> ReviewTask:
+    """Start the next round of a returned case's chain: every task still open from an
+    earlier round is superseded (it can never be decided), then step 1 is opened.
+    The caller holds the case row lock and has moved the case back into review."""
+    for task in ReviewTask.objects.select_for_update().filter(
+        case=case, review_round__lt=case.review_round, status__in=ReviewTask.OPEN_STATES
+    ):
+        review_task_transition(
+            task=task,
+            to=ReviewTask.Status.SUPERSEDED,
+            actor=actor,
+            data={"by_round": case.review_round},
+        )
+    return review_step_open(case=case, step=1)
 
 
 @dataclass(frozen=True)
@@ -473,8 +512,10 @@ def qualification_grant(
         reason=reason,
     )
     qualification.full_clean()
-    qualification._change_reason = reason
-    qualification.save()
+    with _eligibility_change(actor=granted_by, user=user, change="qualification_granted",
+                             reason=reason):  # fmt: skip
+        qualification._change_reason = reason
+        qualification.save()
     audit_event_record(
         event_type="qualification.granted",
         actor=granted_by,
@@ -490,10 +531,14 @@ def qualification_grant(
 def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Qualification:
     qualification = Qualification.objects.select_for_update().get(pk=qualification_id)
     _granting_allowed(revoked_by, qualification.user)
+    _reason_required(reason)
     if qualification.revoked_at is None:
-        qualification.revoked_at = timezone.now()
-        qualification._change_reason = reason
-        qualification.save(update_fields=["revoked_at"])
+        with _eligibility_change(
+            actor=revoked_by, user=qualification.user, change="qualification_revoked", reason=reason
+        ):
+            qualification.revoked_at = timezone.now()
+            qualification._change_reason = reason
+            qualification.save(update_fields=["revoked_at"])
         audit_event_record(
             event_type="qualification.revoked",
             actor=revoked_by,
@@ -505,16 +550,115 @@ def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Q
 
 @transaction.atomic
 def leave_record(*, user, start: datetime.date, end: datetime.date, reason: str, recorded_by=None):
+    _granting_allowed(recorded_by, user)
+    _reason_required(reason)
     period = LeavePeriod(user=user, start=start, end=end, reason=reason)
     period.full_clean()
-    period.save()
+    with _eligibility_change(actor=recorded_by, user=user, change="leave_recorded", reason=reason):
+        period.save()
     audit_event_record(
         event_type="staff.leave_recorded",
         actor=recorded_by,
         obj=period,
-        data={"user": user.pk, "start": start, "end": end},
+        data={"user": user.pk, "start": start, "end": end, "reason": reason},
     )
     return period
+
+
+@transaction.atomic
+def availability_set(*, user, availability: str, reason: str, actor) -> StaffProfile:
+    """Put a reviewer or approver on duty, pause them or mark them on leave: who can be
+    drawn changes, so only the team lead (or the security administrator) does it, with
+    a reason, never for themselves, and it is recorded."""
+    _granting_allowed(actor, user)
+    _reason_required(reason)
+    if availability not in StaffProfile.Availability.values:
+        raise ValidationError(_("Unknown availability."), code="availability")
+    profile = StaffProfile.objects.select_for_update().get(user=user)
+    if profile.availability == availability:
+        return profile
+    before = profile.availability
+    with _eligibility_change(actor=actor, user=user, change="availability", reason=reason):
+        profile.availability = availability
+        profile._change_reason = reason
+        profile.save(update_fields=["availability"])
+    audit_event_record(
+        event_type="staff.availability_changed",
+        actor=actor,
+        obj=profile,
+        data={"user": user.pk, "from": before, "to": availability, "reason": reason},
+    )
+    return profile
+
+
+@transaction.atomic
+def eligibility_record_save(*, instance: Qualification | LeavePeriod, reason: str, actor) -> None:
+    """An edit of an existing qualification or leave in the admin: same rights, reason
+    and record as the services that create them."""
+    _granting_allowed(actor, instance.user)
+    _reason_required(reason)
+    change = f"{instance._meta.model_name}_edited"
+    with _eligibility_change(actor=actor, user=instance.user, change=change, reason=reason):
+        audited_record_save(instance=instance, reason=reason, actor=actor)
+
+
+@transaction.atomic
+def eligibility_record_delete(*, instance: Qualification | LeavePeriod, reason: str, actor) -> None:
+    _granting_allowed(actor, instance.user)
+    _reason_required(reason)
+    change = f"{instance._meta.model_name}_deleted"
+    with _eligibility_change(actor=actor, user=instance.user, change=change, reason=reason):
+        audited_record_delete(instance=instance, reason=reason, actor=actor)
+
+
+def _reason_required(reason: str) -> None:
+    if not (reason or "").strip():
+        raise ValidationError(_("Give the reason for this change."), code="reason")
+
+
+# A role's pool at or below this share of its size earlier the same day (or down to one
+# person) is a sudden shrink: the auditors look at who narrowed it and why.
+POOL_SHRINK_SHARE = 0.5
+
+
+@contextmanager
+def _eligibility_change(*, actor, user, change: str, reason: str):
+    """Wrap one change to who can be drawn: record it with the pools before and after,
+    and raise a finding when a pool shrank suddenly."""
+    before = pool_sizes()
+    yield
+    after = pool_sizes()
+    event = audit_event_record(
+        event_type="pool.changed",
+        actor=actor,
+        obj=user,
+        data={"user": user.pk, "change": change, "reason": reason,
+              "before": before, "after": after},
+    )  # fmt: skip
+    _pool_shrink_check(event=event, after=after)
+
+
+def _pool_shrink_check(*, event: AuditEvent, after: list[dict]) -> None:
+    today = timezone.localdate()
+    earlier = AuditEvent.objects.filter(
+        event_type="pool.changed", occurred_at__date=today
+    ).values_list("data", flat=True)
+    usual: dict[tuple[str, int], int] = {}
+    for data in earlier:
+        for row in data.get("before", []):
+            key = (row["role"], row["level"])
+            usual[key] = max(usual.get(key, 0), row["size"])
+    for row in after:
+        largest = usual.get((row["role"], row["level"]), 0)
+        if largest >= 2 and (row["size"] <= largest * POOL_SHRINK_SHARE or row["size"] <= 1):
+            finding_raise(
+                rule="pool_shrink",
+                severity="high",
+                key=f"{row['role']}:{row['level']}:{today}",
+                subject=event.actor,
+                evidence={"role": row["role"], "level": row["level"], "earlier_today": largest,
+                          "now": row["size"], "event": event.position},
+            )  # fmt: skip
 
 
 @transaction.atomic

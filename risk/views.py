@@ -1,7 +1,8 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -10,6 +11,7 @@ from risk import selectors, services
 from risk.models import ReviewTask
 from risk.services import Decision
 from staff.decorators import role_required
+from staff.models import StaffProfile
 from staff.roles import Role
 
 _DECISION_MESSAGES = {
@@ -66,3 +68,37 @@ def task_decide(request, task_id: int):
         return redirect("risk:inbox")
     messages.success(request, _DECISION_MESSAGES[form.cleaned_data["decision"]])
     return redirect("risk:inbox")
+
+
+@role_required(Role.TEAM_LEAD)
+def pool(request):
+    """Who can be drawn: each reviewer's and approver's standing today, the pool sizes,
+    and availability changes (with a reason, recorded, never one's own)."""
+    context = {
+        "people": selectors.pool_people(),
+        "sizes": selectors.pool_sizes(),
+        "availability_choices": StaffProfile.Availability.choices,
+    }
+    return render(request, "risk/pool.html", context)
+
+
+@require_POST
+@role_required(Role.TEAM_LEAD)
+def pool_availability(request, user_id: int):
+    person = get_object_or_404(get_user_model(), pk=user_id, staff_profile__isnull=False)
+    try:
+        services.availability_set(
+            user=person,
+            availability=request.POST.get("availability", ""),
+            reason=request.POST.get("reason", "")[:100],
+            actor=request.user,
+        )
+    except (ValidationError, PermissionDenied) as error:
+        for message in getattr(error, "messages", None) or [str(error)]:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("Availability of %(name)s changed.") % {"name": person.staff_profile.display_name},
+        )
+    return redirect("risk:pool")

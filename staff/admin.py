@@ -18,6 +18,8 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
     ]
     list_filter = ["availability"]
     search_fields = ["employee_number", "display_name"]
+    # Who can be drawn changes only on the team lead's pool page, with a reason.
+    readonly_fields = ["availability"]
 
 
 admin.site.unregister(get_user_model())

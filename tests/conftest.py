@@ -23,16 +23,25 @@ def redis_reachable() -> bool:
 
 
 def pytest_configure(config):
-    # Test-database flushes TRUNCATE every table; the audit table's trigger allows that
-    # only to sessions that ask for it explicitly.
-    from django.db.backends.signals import connection_created
+    """Test-database flushes (TransactionTestCase, `transactional_db`, `live_server`)
+    TRUNCATE every table, and the audit table's trigger refuses that to every session.
+    The test connection is the superuser, so its flushes run in replica mode, where
+    ordinary triggers do not fire: a power only a superuser has (the application's role
+    cannot SET session_replication_role), confined to the flush's own transaction."""
+    if connection.vendor != "postgresql":
+        return
+    from django.db import transaction
+    from django.db.backends.postgresql.operations import DatabaseOperations
 
-    def allow_flush(sender, connection, **kwargs):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET langzhong.allow_audit_truncate = 'on'")
+    flush = DatabaseOperations.execute_sql_flush
 
-    connection_created.connect(allow_flush, weak=False)
+    def execute_sql_flush_as_superuser(self, sql_list):
+        with transaction.atomic(using=self.connection.alias):
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            flush(self, sql_list)
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush_as_superuser
 
 
 def pytest_collection_modifyitems(config, items):
@@ -143,11 +152,13 @@ def browser(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_media(settings, tmp_path):
-    """Rate-limit counters and uploaded scans never leak from one test into another."""
+    """Rate-limit counters, uploaded scans and exported audit heads never leak from one
+    test into another (nor into the checkout's var/, which verify_audit_log reads)."""
     from django.core.cache import cache
 
     cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.VAR_DIR = tmp_path / "var"
     yield
     cache.clear()
 

@@ -121,6 +121,8 @@ TABLE = {
     "risk:inbox": ("GET", {REVIEWER, APPROVER}),
     "risk:task_detail": ("GET", {REVIEWER}),
     "risk:task_decide": ("POST", {REVIEWER}),
+    "risk:pool": ("GET", {TEAM_LEAD}),
+    "risk:pool_availability": ("POST", {TEAM_LEAD}),
     "evaluation:dashboard": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
     "evaluation:dashboard_live": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
     "evaluation:report": ("GET", {TEAM_LEAD, WINDOW_LEAD, AUDITOR}),

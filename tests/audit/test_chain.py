@@ -1,3 +1,5 @@
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -88,8 +90,8 @@ def test_postgresql_refuses_changing_the_log(sql):
 
     _three_events()
     with connection.cursor() as cursor:
+        # Deferred foreign-key checks of this test's inserts would block TRUNCATE.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET LOCAL langzhong.allow_audit_truncate = 'off'")
     with (
         pytest.raises(InternalError, match="append-only"),
         transaction.atomic(),
@@ -99,11 +101,28 @@ def test_postgresql_refuses_changing_the_log(sql):
     assert AuditEvent.objects.count() == 3
 
 
+@pytest.mark.postgres
+def test_the_old_truncate_setting_no_longer_opens_the_log():
+    from django.db import InternalError, transaction
+
+    _three_events()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with (
+        pytest.raises(InternalError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET LOCAL langzhong.allow_audit_truncate = 'on'")
+        cursor.execute("TRUNCATE audit_auditevent")
+    assert AuditEvent.objects.count() == 3
+
+
 def test_a_whole_chain_rewritten_after_an_export_is_caught(tmp_path):
     from audit.services import audit_event_hash
 
     _three_events()
-    call_command("export_audit_head", directory=str(tmp_path), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("export_audit_head", directory=str(tmp_path), stdout=StringIO())
     head_file = next(tmp_path.glob("*.json"))
     # Rewrite history and recompute every hash, so the chain itself verifies again.
     events = list(AuditEvent.objects.order_by("position"))
@@ -123,6 +142,73 @@ def test_a_whole_chain_rewritten_after_an_export_is_caught(tmp_path):
     assert audit_log_verify() is None
     with pytest.raises(CommandError, match="rewritten"):
         call_command("verify_audit_log", head=[str(head_file)])
+
+
+def _export_head():
+    call_command("export_audit_head", stdout=StringIO())
+
+
+def test_verify_fails_when_the_log_is_shorter_than_the_last_exported_head():
+    _three_events()
+    _export_head()
+    _as_database_administrator("DELETE FROM audit_auditevent WHERE position = 3")
+    assert audit_log_verify() is None  # what is left is a valid chain on its own
+    with pytest.raises(CommandError, match=r"position 3: the log ends at #2, shorter than"):
+        call_command("verify_audit_log")
+
+
+def test_a_deleted_tail_refilled_with_new_events_is_caught_as_a_rewrite():
+    _three_events()
+    _export_head()
+    _as_database_administrator("DELETE FROM audit_auditevent WHERE position = 3")
+    audit_event_record(event_type="test.refill")
+    with pytest.raises(CommandError, match="position 3: the chain was rewritten"):
+        call_command("verify_audit_log")
+
+
+def test_export_refuses_to_replace_a_head_with_a_shorter_log():
+    from audit.services import audit_heads_directory
+
+    _three_events()
+    _export_head()
+    _as_database_administrator("DELETE FROM audit_auditevent WHERE position = 3")
+    with pytest.raises(CommandError, match="not exported: the log ends at #2"):
+        _export_head()
+    [head_file] = audit_heads_directory().glob("*.json")
+    assert '"position": 3' in head_file.read_text()
+
+
+def test_verify_fails_on_an_unreadable_head_file():
+    from audit.services import audit_heads_directory
+
+    _three_events()
+    audit_heads_directory().mkdir(parents=True)
+    (audit_heads_directory() / "2026-01-01.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(CommandError, match="not a readable audit head"):
+        call_command("verify_audit_log")
+
+
+def test_verify_reads_heads_from_the_directory_it_is_given(tmp_path):
+    _three_events()
+    call_command("export_audit_head", directory=str(tmp_path), stdout=StringIO())
+    _as_database_administrator("DELETE FROM audit_auditevent WHERE position = 3")
+    call_command("verify_audit_log", stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError, match="shorter than the head #3"):
+        call_command("verify_audit_log", heads_dir=str(tmp_path))
+
+
+def test_the_audit_administrators_page_also_checks_the_exported_heads(client):
+    from staff.roles import Role
+    from tests.factories import make_staff
+
+    administrator = make_staff(Role.AUDIT_ADMINISTRATOR)
+    _three_events()
+    _export_head()
+    last = AuditEvent.objects.order_by("-position").first().position
+    _as_database_administrator("DELETE FROM audit_auditevent WHERE position = %s", [last])
+    sign_in(client, administrator)
+    page = client.get("/audit/log/?verify=1").content.decode()
+    assert 'data-testid="chain-broken"' in page
 
 
 @pytest.mark.postgres

@@ -1,11 +1,15 @@
 import json
 from pathlib import Path
 
-from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from audit.services import audit_chain_head
+from audit.services import (
+    audit_chain_head,
+    audit_exported_heads,
+    audit_heads_directory,
+    audit_heads_verify,
+)
 
 
 class Command(BaseCommand):
@@ -14,14 +18,22 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--directory", default=str(Path(settings.VAR_DIR) / "audit-heads"))
+        parser.add_argument("--directory", default=None)
 
-    def handle(self, *args, directory: str, **options):
+    def handle(self, *args, directory: str | None, **options):
+        folder = Path(directory) if directory else audit_heads_directory()
+        # A log cut short since the last export must not overwrite today's head with the
+        # shorter one: refuse, and leave the earlier heads as the evidence.
+        try:
+            broken = audit_heads_verify(heads=audit_exported_heads(directory=folder))
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        if broken is not None:
+            raise CommandError(f"not exported: {broken.reason}")
         head = audit_chain_head()
         if head is None:
             self.stdout.write("the audit log is empty")
             return
-        folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
         now = timezone.localtime()
         record = {**head, "exported_at": now.isoformat()}
