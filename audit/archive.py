@@ -84,7 +84,8 @@ def case_archive_zip(case) -> bytes:
     ).encode()
     for document in case.documents.order_by("pk"):
         with document.file.open("rb") as handle:
-            files[f"scans/{document.pk}-{document.file.name.rsplit('/', 1)[-1]}"] = handle.read()
+            # The neutral checklist name (unique per case), never the uploaded file's.
+            files[f"scans/{document.display_name}"] = handle.read()
     manifest = [
         {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
         for path, data in files.items()

@@ -1,6 +1,4 @@
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from counters.models import HallDevice, Window
@@ -8,21 +6,22 @@ from counters.models import HallDevice, Window
 
 @admin.register(HallDevice)
 class HallDeviceAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "enabled", "registered_at", "registration_link"]
-    fields = ["name", "kind", "enabled"]
+    """Adding and disabling devices. Registration links are issued (once each, audited)
+    on the hall devices page, never shown here."""
 
-    @admin.display(description=_("registration link (open it once on the device)"))
-    def registration_link(self, device):
-        url = reverse("counters:device_register", args=[device.token])
-        return format_html('<a href="{}">{}</a>', url, url)
+    list_display = ["name", "kind", "window", "enabled", "registered_at", "link_issued_at"]
+    fields = ["name", "kind", "window", "enabled"]
 
 
 @admin.register(Window)
 class WindowAdmin(admin.ModelAdmin):
-    list_display = ["number", "zone", "queue", "state", "clerk", "rating_pad_link"]
+    list_display = ["number", "zone", "queue", "state", "clerk", "rating_pad"]
     readonly_fields = ["state", "clerk", "current_ticket"]
 
-    @admin.display(description=_("rating pad link"))
-    def rating_pad_link(self, window):
-        url = reverse("counters:rating_pad", args=[window.rating_pad_token])
-        return format_html('<a href="{}">{}</a>', url, url)
+    @admin.display(description=_("rating pad"))
+    def rating_pad(self, window):
+        pads = [pad.name for pad in window.pads.all()]
+        return ", ".join(pads) or "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("pads")

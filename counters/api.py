@@ -1,4 +1,4 @@
-"""The hall over HTTP: kiosks and call displays (device tokens), the citizen's progress
+"""The hall over HTTP: kiosks, call displays and rating pads (device tokens), the citizen's progress
 and rating, the clerk's workbench, the window lead's queue and the team lead's rating
 follow-ups. Each operation calls the same service as its screen, with the same checks."""
 
@@ -249,6 +249,7 @@ class KioskTicketApi(APIView):
             is_consultation=data["consultation"] and item is None,
             id_number=data["id_number"],
             priority_request=data["priority_request"],
+            kiosk=request.auth,
         )
         ticket.ahead = selectors.tickets_ahead(ticket)
         return Response(IssuedTicketOutput(ticket).data, status=201)
@@ -303,29 +304,30 @@ class CaseProgressApi(APIView):
         return Response(ProgressOutput(selectors.case_public_progress(case)).data)
 
 
-class RatingPadApi(APIView):
-    """The rating pad at a window (its pad token in the path): rate the window's latest
-    service."""
+class PadRatingInput(RatingInput):
+    ticket = serializers.IntegerField(
+        min_value=1, help_text="The service shown by GET: the window's one just finished."
+    )
 
-    authentication_classes = []
-    permission_classes = [AllowAny]
+
+class RatingPadApi(APIView):
+    """A window's rating pad (its device credential): the service just finished at its
+    window, rated once within RATING_PAD_MINUTES."""
+
+    authentication_classes = [HallDeviceAuthentication]
+    permission_classes = [device_permission(HallDevice.Kind.PAD)]
     throttle_scope = "device"
 
     @extend_schema(responses={200: TicketOutput, 204: None})
-    def get(self, request, token: str):
-        window = selectors.pad_window(token)
-        ticket = selectors.ticket_awaiting_pad_rating(window)
+    def get(self, request):
+        ticket = selectors.ticket_awaiting_pad_rating(request.auth.window)
         return Response(TicketOutput(ticket).data) if ticket else Response(status=204)
 
-    @extend_schema(request=RatingInput, responses={201: RatingOutput})
-    def post(self, request, token: str):
-        window = selectors.pad_window(token)
-        data = _valid(RatingInput, request.data)
-        ticket = selectors.ticket_awaiting_pad_rating(window)
-        if ticket is None:
-            raise Ticket.DoesNotExist
-        rating = services.rating_submit(
-            ticket_id=ticket.pk, level=data["level"], reason=data["reason"], window=window
+    @extend_schema(request=PadRatingInput, responses={201: RatingOutput})
+    def post(self, request):
+        data = _valid(PadRatingInput, request.data)
+        rating = services.rating_pad_submit(
+            pad=request.auth, ticket_id=data["ticket"], level=data["level"], reason=data["reason"]
         )
         return Response(RatingOutput(rating).data, status=201)
 

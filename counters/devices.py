@@ -1,33 +1,55 @@
-"""Hall devices: the kiosk and the call display run on registered screens, identified by
-a cookie set once from their registration link, never by a staff login."""
+"""Hall devices: the kiosk, the call display and the windows' rating pads run on registered
+screens, identified by a credential (a cookie) that a one-time registration link creates,
+never by a staff login."""
 
+import hashlib
+import secrets
 from functools import wraps
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import HallDevice
+from staff.roles import Role
+from staff.selectors import user_has_role
 
 DEVICE_COOKIE = "hall_device"
 COOKIE_MAX_AGE = 5 * 365 * 24 * 3600
+# Who may hand a screen its registration link.
+LINK_ISSUERS = (Role.TEAM_LEAD, Role.SYSTEM_ADMINISTRATOR)
+
+
+class LinkRefused(Exception):
+    """The registration link is unknown, already used, or its device is disabled."""
 
 
 def device_of(request, kind: str) -> HallDevice | None:
     token = request.COOKIES.get(DEVICE_COOKIE, "")
     if not token:
         return None
-    return HallDevice.objects.filter(token=token, kind=kind, enabled=True).first()
+    return (
+        HallDevice.objects.select_related("window")
+        .filter(token=token, kind=kind, enabled=True)
+        .first()
+    )
 
 
 def device_required(kind: str):
+    """Serve the view only on a registered device of `kind`; the device is
+    `request.hall_device`."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            if device_of(request, kind) is None:
+            device = device_of(request, kind)
+            if device is None:
                 return render(request, "counters/device_unregistered.html", status=403)
+            request.hall_device = device
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -35,12 +57,84 @@ def device_required(kind: str):
     return decorator
 
 
-def hall_device_register(*, token: str) -> HallDevice:
-    with transaction.atomic():
-        device = HallDevice.objects.select_for_update().filter(token=token, enabled=True).first()
+def _link_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def hall_device_link_issue(*, device_id: int, actor, reason: str) -> str:
+    """Issue a new registration link for a device and return its secret, which is shown
+    once and stored only as a hash. Any earlier unused link stops working; the device's
+    current screen keeps working until the new link is used. `actor` None is an
+    installation command (seed_demo)."""
+    if actor is not None and not any(user_has_role(actor, role) for role in LINK_ISSUERS):
+        raise PermissionDenied(
+            _("Only the team lead or the system administrator issues device links.")
+        )
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for a new registration link."), code="reason")
+    secret = secrets.token_urlsafe(24)
+    with transaction.atomic(durable=True):
+        device = HallDevice.objects.select_for_update().get(pk=device_id)
+        if not device.enabled:
+            raise ValidationError(_("This device is disabled."), code="disabled")
+        device.link_digest = _link_digest(secret)
+        device.link_issued_at = timezone.now()
+        device.link_used_at = None
+        device.save(update_fields=["link_digest", "link_issued_at", "link_used_at"])
+        audit_event_record(
+            event_type="device.link_issued",
+            actor=actor,
+            obj=device,
+            data={"kind": device.kind, "window": device.window_id, "reason": reason},
+        )
+    return secret
+
+
+def hall_device_for_link(secret: str) -> HallDevice:
+    """The device a still-valid registration link would register (for the confirmation
+    page); raises LinkRefused otherwise."""
+    device = (
+        HallDevice.objects.select_related("window")
+        .filter(link_digest=_link_digest(secret), enabled=True, link_used_at__isnull=True)
+        .first()
+    )
+    if device is None:
+        raise LinkRefused
+    return device
+
+
+def hall_device_register(*, secret: str) -> HallDevice:
+    """Use a registration link: the device gets a new credential (returned as
+    `device.token`, for the cookie) and the link is spent. A second use, from any
+    machine, is refused and recorded."""
+    with transaction.atomic(durable=True):
+        device = (
+            HallDevice.objects.select_for_update().filter(link_digest=_link_digest(secret)).first()
+        )
         if device is None:
-            raise PermissionDenied
-        device.registered_at = timezone.now()
-        device.save(update_fields=["registered_at"])
-        audit_event_record(event_type="device.registered", obj=device, data={"kind": device.kind})
+            raise LinkRefused
+        if device.link_used_at is not None or not device.enabled:
+            audit_event_record(
+                event_type="device.registration_refused",
+                obj=device,
+                outcome=AuditEvent.Outcome.REFUSED,
+                data={"link_used_at": device.link_used_at, "enabled": device.enabled},
+            )
+            refused = True
+        else:
+            now = timezone.now()
+            device.token = secrets.token_urlsafe(24)
+            device.registered_at = now
+            device.link_used_at = now
+            device.save(update_fields=["token", "registered_at", "link_used_at"])
+            audit_event_record(
+                event_type="device.registered",
+                obj=device,
+                data={"kind": device.kind, "window": device.window_id},
+            )
+            refused = False
+    # Raised after the commit, so the refusal's audit event is kept.
+    if refused:
+        raise LinkRefused
     return device

@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -68,10 +69,6 @@ class Window(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-    )
-    # The rating pad at this window opens /rating/<token>/: a narrow device credential.
-    rating_pad_token = models.CharField(
-        _("rating pad token"), max_length=43, unique=True, default=_new_token, editable=False
     )
     objects = AuditedManager()
     history = HistoricalRecords()
@@ -177,6 +174,15 @@ class Ticket(models.Model):
         related_name="+",
     )
     recall_count = models.PositiveSmallIntegerField(_("recalls"), default=0)
+    # The kiosk that printed the slip: only it may show the slip, and only for a moment.
+    issued_by = models.ForeignKey(
+        "counters.HallDevice",
+        verbose_name=_("issued by kiosk"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     objects = AuditedManager()
     history = HistoricalRecords()
 
@@ -330,13 +336,17 @@ class SmsMessage(models.Model):
 
 
 class CaseDocument(models.Model):
-    """A scanned material in the case file. Stored under a random name, served only
-    through a permission check; immutable once its case has left intake."""
+    """A scanned material in the case file. Stored under its content hash with its
+    metadata stripped, served only through a permission check; immutable once its case
+    has left intake. The uploaded file's own name is never kept: it may name the clerk."""
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="documents"
     )
-    material_name = models.CharField(_("material"), max_length=128)
+    # The checklist row it scans (None: a supplementary scan), and the neutral name shown
+    # to the chain and in the archive, e.g. "材料2-解除劳动关系证明.pdf".
+    material_id = models.PositiveIntegerField(_("material"), null=True, blank=True)
+    display_name = models.CharField(_("name"), max_length=160)
     file = models.FileField(_("file"), upload_to="scans/")
     content_type = models.CharField(_("content type"), max_length=32)
     size = models.PositiveIntegerField(_("size in bytes"))
@@ -354,9 +364,14 @@ class CaseDocument(models.Model):
     class Meta:
         verbose_name = _("case document")
         verbose_name_plural = _("case documents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "display_name"], name="counters_document_unique_name"
+            )
+        ]
 
     def __str__(self) -> str:
-        return self.material_name
+        return self.display_name
 
 
 class Rating(models.Model):
@@ -447,24 +462,67 @@ class FollowUp(models.Model):
 
 
 class HallDevice(models.Model):
-    """A registered hall screen (kiosk or call display). It carries a long-lived cookie
-    set from its one-time registration link; no staff login runs on it."""
+    """A registered hall screen: a kiosk, the call display, or the rating pad at one
+    window. It carries a long-lived credential (a cookie, or `Authorization: Device`)
+    that is made when its one-time registration link is used; no staff login runs on it."""
 
     class Kind(models.TextChoices):
         KIOSK = "kiosk", _("Ticket kiosk")
         DISPLAY = "display", _("Call display")
+        PAD = "pad", _("Rating pad")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=64)
+    # A rating pad rates only the services of its own window.
+    window = models.ForeignKey(
+        Window,
+        verbose_name=_("window"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pads",
+    )
+    # The device's credential, replaced each time a registration link is used, so a
+    # screen registered earlier (or a copied cookie) stops working.
     token = models.CharField(
         _("token"), max_length=43, unique=True, default=_new_token, editable=False
     )
     enabled = models.BooleanField(_("enabled"), default=True)
     registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
+    # The registration link's secret, as a SHA-256 only: the link is shown once when
+    # issued and works once (link_used_at is then set).
+    link_digest = models.CharField(
+        _("registration link digest"), max_length=64, blank=True, editable=False
+    )
+    link_issued_at = models.DateTimeField(_("link issued at"), null=True, blank=True)
+    link_used_at = models.DateTimeField(_("link used at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("hall device")
         verbose_name_plural = _("hall devices")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="pad") & models.Q(window__isnull=False))
+                | (~models.Q(kind="pad") & models.Q(window__isnull=True)),
+                name="counters_device_pad_iff_window",
+            ),
+            models.UniqueConstraint(fields=["window"], name="counters_device_one_pad_per_window"),
+        ]
+        indexes = [
+            # The registration page: the device whose link is being opened.
+            models.Index(
+                fields=["link_digest"],
+                name="counters_device_link_idx",
+                condition=~models.Q(link_digest=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The admin's form error for what counters_device_pad_iff_window refuses.
+        if (self.kind == self.Kind.PAD) != (self.window_id is not None):
+            raise ValidationError(
+                {"window": _("A rating pad belongs to one window; other devices to none.")}
+            )

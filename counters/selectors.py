@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from counters.models import Case, CaseDocument, Queue, Ticket, Window
+from counters.models import Case, CaseDocument, HallDevice, Queue, Ticket, Window
 from langzhong_si.identity import id_suffix_normalise
 from langzhong_si.ratelimit import (
     FailureBudget,
@@ -136,20 +136,39 @@ def case_public_progress(case: Case) -> dict:
     }
 
 
-def pad_window(token: str) -> Window:
-    return Window.objects.get(rating_pad_token=token)
-
-
-def ticket_awaiting_pad_rating(window: Window, *, within_minutes: int = 15) -> Ticket | None:
-    """The service the window's pad offers for rating: its latest finished ticket, if
-    recent and not yet rated."""
-    since = timezone.now() - timezone.timedelta(minutes=within_minutes)
-    return (
-        Ticket.objects.filter(window=window, status=Ticket.Status.DONE, finished_at__gte=since)
-        .exclude(ratings__isnull=False)
-        .order_by("-finished_at")
+def ticket_awaiting_pad_rating(window: Window) -> Ticket | None:
+    """The service a window's pad offers for rating: the window's most recently finished
+    ticket, if it was served to the end within RATING_PAD_MINUTES and is not yet rated
+    (counters.services._pad_may_rate holds the same rule under lock)."""
+    latest = (
+        Ticket.objects.filter(window=window, finished_at__isnull=False)
+        .select_related("item")
+        .order_by("-finished_at", "-pk")
         .first()
     )
+    since = timezone.now() - timezone.timedelta(minutes=settings.RATING_PAD_MINUTES)
+    if (
+        latest is None
+        or latest.status != Ticket.Status.DONE
+        or latest.finished_at < since
+        or latest.ratings.exists()
+    ):
+        return None
+    return latest
+
+
+def kiosk_slip(*, kiosk, ticket_id: int) -> Ticket:
+    """The slip a kiosk may show: a ticket it issued itself within KIOSK_SLIP_SECONDS.
+    Any other ticket is DoesNotExist (its QR code would let the next person at the kiosk
+    cancel or rate someone else's ticket)."""
+    since = timezone.now() - timezone.timedelta(seconds=settings.KIOSK_SLIP_SECONDS)
+    return Ticket.objects.select_related("item", "window").get(
+        pk=ticket_id, issued_by=kiosk, issued_at__gte=since
+    )
+
+
+def hall_devices():
+    return HallDevice.objects.select_related("window").order_by("kind", "window__number", "pk")
 
 
 def ticket_for_citizen(token: str) -> Ticket:

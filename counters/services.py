@@ -18,6 +18,7 @@ from counters.models import (
     Case,
     CaseDocument,
     FollowUp,
+    HallDevice,
     NumberSequence,
     Queue,
     Rating,
@@ -32,7 +33,7 @@ from counters.transitions import (
     ticket_transition,
     window_transition,
 )
-from counters.uploads import content_digest, upload_storage_name
+from counters.uploads import content_digest, scan_display_name, upload_storage_name
 from langzhong_si.identity import (
     id_number_birth_date,
     id_number_digest,
@@ -77,11 +78,13 @@ def ticket_issue(
     is_consultation: bool = False,
     id_number: str = "",
     priority_request: str = "",
+    kiosk: HallDevice | None = None,
 ) -> Ticket:
     """Issue the next queue number and hand it to a ready clerk if there is one.
 
     Citizens aged 70 or over (read from the ID number) are served first at once; a
-    disabled or veteran request waits for a window lead's confirmation.
+    disabled or veteran request waits for a window lead's confirmation. The issuing
+    `kiosk` is recorded: only it may show the slip, for KIOSK_SLIP_SECONDS.
     """
     number = id_number_validate(id_number) if id_number else ""
     digest = id_number_digest(number) if number else ""
@@ -114,6 +117,7 @@ def ticket_issue(
             earlier_cancellations=cancelled,
             flagged_retake=cancelled >= settings.RETAKE_FLAG_AFTER_CANCELLATIONS,
             issued_at=timezone.now(),
+            issued_by=kiosk,
         )
         if ticket.flagged_retake:
             audit_event_record(
@@ -124,7 +128,11 @@ def ticket_issue(
         audit_event_record(
             event_type="ticket.issued",
             obj=ticket,
-            data={"number": ticket.display_number, "item": item.code if item else ""},
+            data={
+                "number": ticket.display_number,
+                "item": item.code if item else "",
+                "kiosk": kiosk.pk if kiosk else None,
+            },
         )
         _hall_dispatch(queue=queue)
     return ticket
@@ -584,20 +592,36 @@ def case_accept(
 
 @dataclass(frozen=True)
 class VettedScan:
-    """An uploaded scan that passed counters.uploads.upload_check."""
+    """An uploaded scan that passed counters.uploads.upload_check (stripped of its
+    metadata), for one material of the checklist or, with material_id None, a
+    supplementary scan. It carries no file name: the stored name is made from the
+    checklist."""
 
-    material_name: str
+    material_id: int | None
     content: bytes
     content_type: str
 
 
 def _case_document_store(*, case: Case, scan: VettedScan, clerk) -> CaseDocument:
+    positions = {row["material_id"]: (n, row["name"]) for n, row in enumerate(case.checklist, 1)}
+    if scan.material_id is not None and scan.material_id not in positions:
+        raise ValidationError(
+            _("A scan was given for a material this item does not list."), code="scan_material"
+        )
+    position, material_name = positions.get(scan.material_id, (None, ""))
+    display_name = scan_display_name(
+        position=position,
+        material_name=material_name,
+        content_type=scan.content_type,
+        taken=set(case.documents.values_list("display_name", flat=True)),
+    )
     name = default_storage.save(
         upload_storage_name(scan.content, scan.content_type), ContentFile(scan.content)
     )
     document = CaseDocument.objects.create(
         case=case,
-        material_name=scan.material_name[:128],
+        material_id=scan.material_id,
+        display_name=display_name,
         file=name,
         content_type=scan.content_type,
         size=len(scan.content),
@@ -608,7 +632,12 @@ def _case_document_store(*, case: Case, scan: VettedScan, clerk) -> CaseDocument
         event_type="case.document_added",
         actor=clerk,
         obj=document,
-        data={"case": case.pk, "sha256": document.sha256, "size": document.size},
+        data={
+            "case": case.pk,
+            "name": display_name,
+            "sha256": document.sha256,
+            "size": document.size,
+        },
     )
     return document
 
@@ -652,24 +681,47 @@ def case_document_viewed(*, document: CaseDocument, viewer) -> None:
 
 
 def rating_submit(*, ticket_id: int, level: int, reason: str = "", window=None) -> Rating:
-    """Record the citizen's rating of a finished service: the first from the window's
-    pad (`window` given, and it must be that service's window), one later addition from
-    the ticket page. A bad rating needs a reason and opens a follow-up."""
+    """Record the citizen's rating of a finished service: the first at the window
+    (`window` given: see rating_pad_submit), one later addition from the ticket page.
+    A bad rating needs a reason and opens a follow-up."""
+    return _rating_record(ticket_id=ticket_id, level=level, reason=reason, window=window)
+
+
+def rating_pad_submit(*, pad: HallDevice, ticket_id: int, level: int, reason: str = "") -> Rating:
+    """A rating from a window's pad (the device authenticated by its credential). The pad
+    rates only its window's most recently finished service, once, within
+    RATING_PAD_MINUTES: never an older one, another window's, or one already rated."""
+    if pad.kind != HallDevice.Kind.PAD or not pad.enabled or pad.window_id is None:
+        raise PermissionDenied(_("Only a registered rating pad rates at a window."))
+    return _rating_record(
+        ticket_id=ticket_id, level=level, reason=reason, window=pad.window, pad=pad
+    )
+
+
+def _rating_record(
+    *, ticket_id: int, level: int, reason: str, window: Window | None, pad=None
+) -> Rating:
     reason = text_clean(reason, field=_("Reason"), max_length=RATING_REASON_MAX_LENGTH)
     if level not in Rating.Level.values:
         raise ValidationError(_("Choose one of the five levels."), code="level")
     if level in Rating.BAD_LEVELS and not reason:
         raise ValidationError(_("Please tell us what went wrong."), code="reason")
     with transaction.atomic(durable=True):
+        if window is not None:
+            # The window's row first, as finishing a service does: the "latest finished"
+            # read below cannot race a finish at the same window.
+            Window.objects.select_for_update().get(pk=window.pk)
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
-        if ticket.status != Ticket.Status.DONE:
-            raise ValidationError(_("Only a finished service can be rated."), code="not_done")
         if window is not None and ticket.window_id != window.pk:
             raise PermissionDenied(_("This pad rates only its own window's services."))
+        if ticket.status != Ticket.Status.DONE:
+            raise ValidationError(_("Only a finished service can be rated."), code="not_done")
         taken = set(ticket.ratings.values_list("sequence", flat=True))
         sequence = 1 if not taken else 2
         if sequence in taken or (window is not None and taken):
             raise ValidationError(_("This service has already been rated."), code="rated")
+        if window is not None:
+            _pad_may_rate(window_id=window.pk, ticket=ticket)
         rating = Rating.objects.create(
             ticket=ticket,
             window_id=ticket.window_id,
@@ -681,7 +733,12 @@ def rating_submit(*, ticket_id: int, level: int, reason: str = "", window=None) 
         audit_event_record(
             event_type="rating.submitted",
             obj=rating,
-            data={"ticket": ticket.pk, "level": level, "sequence": sequence},
+            data={
+                "ticket": ticket.pk,
+                "level": level,
+                "sequence": sequence,
+                "pad": pad.pk if pad is not None else None,
+            },
         )
         if level in Rating.BAD_LEVELS:
             today = timezone.localdate()
@@ -700,6 +757,29 @@ def rating_submit(*, ticket_id: int, level: int, reason: str = "", window=None) 
                     dedupe_key=f"follow-up:{follow_up.pk}:{lead.pk}",
                 )
     return rating
+
+
+def _pad_may_rate(*, window_id: int, ticket: Ticket) -> None:
+    latest = (
+        Ticket.objects.filter(window_id=window_id, finished_at__isnull=False)
+        .order_by("-finished_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if latest != ticket.pk:
+        raise ValidationError(
+            _("Only the service just finished at this window can be rated here."),
+            code="not_latest",
+        )
+    since = timezone.now() - timezone.timedelta(minutes=settings.RATING_PAD_MINUTES)
+    if ticket.finished_at < since:
+        raise ValidationError(
+            _(
+                "The time to rate this service at the window has passed; it can still be "
+                "rated from the QR code on the ticket."
+            ),
+            code="pad_expired",
+        )
 
 
 def follow_up_record(

@@ -15,7 +15,11 @@ from counters import selectors, services
 from counters.devices import (
     COOKIE_MAX_AGE,
     DEVICE_COOKIE,
+    LINK_ISSUERS,
+    LinkRefused,
     device_required,
+    hall_device_for_link,
+    hall_device_link_issue,
     hall_device_register,
 )
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
@@ -50,6 +54,7 @@ def kiosk(request):
             is_consultation=bool(form.cleaned_data.get("consultation")) and item is None,
             id_number=form.cleaned_data.get("id_number") or "",
             priority_request=form.cleaned_data.get("priority_request") or "",
+            kiosk=request.hall_device,
         )
         return redirect("counters:ticket_print", ticket_id=ticket.pk)
     categories = list(categories_with_items())
@@ -64,7 +69,12 @@ def kiosk(request):
 @require_GET
 @device_required(HallDevice.Kind.KIOSK)
 def ticket_print(request, ticket_id: int):
-    ticket = get_object_or_404(Ticket.objects.select_related("item", "window"), pk=ticket_id)
+    """The slip just issued, on the kiosk that issued it, for KIOSK_SLIP_SECONDS; the
+    page returns to the start screen by itself so the next person never sees its QR."""
+    try:
+        ticket = selectors.kiosk_slip(kiosk=request.hall_device, ticket_id=ticket_id)
+    except Ticket.DoesNotExist:
+        return render(request, "counters/slip_gone.html", status=404)
     page_url = request.build_absolute_uri(
         reverse("counters:ticket_page", args=[ticket.public_token])
     )
@@ -75,8 +85,12 @@ def ticket_print(request, ticket_id: int):
             "ticket": ticket,
             "ahead": selectors.tickets_ahead(ticket),
             "qr_svg": mark_safe(qr_svg(page_url).decode()),  # noqa: S308 - generated SVG
+            "return_seconds": SLIP_RETURN_SECONDS,
         },
     )
+
+
+SLIP_RETURN_SECONDS = 30  # the slip page goes back to the start screen after this
 
 
 @require_GET
@@ -223,11 +237,7 @@ def intake(request):
     form = IntakeForm(request.POST, materials=materials)
     if item is not None and form.is_valid():
         try:
-            scans = [
-                services.VettedScan(material_name=upload.name, content=content, content_type=kind)
-                for upload in request.FILES.getlist("scans")
-                for content, kind in [upload_check(upload)]
-            ]
+            scans = _vetted_scans(request, materials)
             case = services.case_accept(
                 clerk=request.user,
                 item_id=item.pk,
@@ -257,6 +267,18 @@ def intake(request):
     return render(request, "counters/workbench.html", context, status=400)
 
 
+def _vetted_scans(request, materials) -> list[services.VettedScan]:
+    """Each material's scans (field scan-<material id>) and the supplementary ones
+    (field scans), vetted and stripped. Only their content goes on, never their names."""
+    fields = [(f"scan-{material.pk}", material.pk) for material in materials]
+    return [
+        services.VettedScan(material_id=material_id, content=content, content_type=kind)
+        for field, material_id in [*fields, ("scans", None)]
+        for upload in request.FILES.getlist(field)
+        for content, kind in [upload_check(upload)]
+    ]
+
+
 @role_required(Role.CLERK)
 def item_picker(request):
     """The workbench's item search: the public catalog search, as links that load the
@@ -280,7 +302,7 @@ def document_download(request, document_id: int):
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
-        filename=f"{document.case.number}-{document.pk}.{document.file.name.rsplit('.', 1)[-1]}",
+        filename=f"{document.case.number}-{document.display_name}",
         content_type=document.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
@@ -372,38 +394,38 @@ def case_receipt(request, case_id: int):
 # --- Rating pad, the citizen's ticket page, window lead and follow-ups ----------------------
 
 
-def rating_pad(request, token: str):
-    """The tablet at a window (opened with its device token, no staff login)."""
-    try:
-        window = selectors.pad_window(token)
-    except Window.DoesNotExist:
-        raise Http404 from None
-    ticket = selectors.ticket_awaiting_pad_rating(window)
-    if request.method == "POST" and ticket is not None:
+@device_required(HallDevice.Kind.PAD)
+def rating_pad(request):
+    """The tablet at a window, registered as that window's pad: it offers the service
+    just finished there, once, for a few minutes."""
+    pad = request.hall_device
+    context = {"window": pad.window, "levels": Rating.Level.choices}
+    if request.method == "POST":
+        ticket_id, level = request.POST.get("ticket", ""), request.POST.get("level", "")
         try:
-            services.rating_submit(
-                ticket_id=ticket.pk,
-                level=int(request.POST.get("level", 0) or 0),
+            services.rating_pad_submit(
+                pad=pad,
+                ticket_id=int(ticket_id) if ticket_id.isdigit() else 0,
+                level=int(level) if level.isdigit() else 0,
                 reason=request.POST.get("reason", ""),
-                window=window,
             )
-        except ValidationError as error:
-            return render(
-                request,
-                "counters/rating_pad.html",
-                {"window": window, "ticket": ticket, "levels": Rating.Level.choices,
-                 "error": " ".join(error.messages), "chosen": request.POST.get("level")},
-                status=400,
-            )  # fmt: skip
-        return render(request, "counters/rating_pad.html", {"window": window, "thanks": True})
+        except (ValidationError, Ticket.DoesNotExist) as error:
+            context.update(
+                ticket=selectors.ticket_awaiting_pad_rating(pad.window),
+                error=" ".join(getattr(error, "messages", []))
+                or _("Only the service just finished at this window can be rated here."),
+                chosen=request.POST.get("level"),
+                reason=request.POST.get("reason", ""),
+            )
+            return render(request, "counters/rating_pad.html", context, status=400)
+        return render(request, "counters/rating_pad.html", {**context, "thanks": True})
+    context["ticket"] = selectors.ticket_awaiting_pad_rating(pad.window)
     template = (
         "counters/_rating_pad_body.html"
         if request.headers.get("HX-Request")
-        else ("counters/rating_pad.html")
+        else "counters/rating_pad.html"
     )
-    return render(
-        request, template, {"window": window, "ticket": ticket, "levels": Rating.Level.choices}
-    )
+    return render(request, template, context)
 
 
 def ticket_page(request, token: str):
@@ -483,19 +505,76 @@ def follow_ups(request):
     )
 
 
+_DEVICE_HOME = {
+    HallDevice.Kind.KIOSK: "counters:kiosk",
+    HallDevice.Kind.DISPLAY: "counters:call_display",
+    HallDevice.Kind.PAD: "counters:rating_pad",
+}
+
+
 def device_register(request, token: str):
-    """Opened once on a new kiosk or display screen: remembers the screen as that device."""
-    device = hall_device_register(token=token)
-    target = "counters:kiosk" if device.kind == HallDevice.Kind.KIOSK else "counters:call_display"
-    response = redirect(target)
-    response.set_cookie(
-        DEVICE_COOKIE,
-        device.token,
-        max_age=COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure(),
-    )
+    """A registration link, opened on the new screen: a confirmation page (so a link
+    preview cannot spend it), then the device's credential as a cookie. The link works
+    once; any later use, from any machine, gets a refusal page."""
+    if request.method == "POST":
+        try:
+            device = hall_device_register(secret=token)
+        except LinkRefused:
+            return _link_refused(request)
+        response = redirect(_DEVICE_HOME[device.kind])
+        response.set_cookie(
+            DEVICE_COOKIE,
+            device.token,
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+        return response
+    try:
+        device = hall_device_for_link(token)
+    except LinkRefused:
+        return _link_refused(request)
+    response = render(request, "counters/device_register.html", {"device": device})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _link_refused(request):
+    response = render(request, "counters/device_link_refused.html", status=403)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@role_required(*LINK_ISSUERS)
+def hall_devices(request):
+    """The hall's screens and pads, and a new registration link for one of them (shown
+    once on this page, never stored in clear)."""
+    context = {"devices": selectors.hall_devices(), "issued": None, "error": ""}
+    status = 200
+    if request.method == "POST":
+        device_id = request.POST.get("device", "")
+        try:
+            secret = hall_device_link_issue(
+                device_id=int(device_id) if device_id.isdigit() else 0,
+                actor=request.user,
+                reason=request.POST.get("reason", "")[:200],
+            )
+        except HallDevice.DoesNotExist:
+            raise Http404 from None
+        except ValidationError as error:
+            context["error"], status = " ".join(error.messages), 400
+        else:
+            device = HallDevice.objects.get(pk=int(device_id))
+            context["issued"] = {
+                "device": device,
+                "url": request.build_absolute_uri(
+                    reverse("counters:device_register", args=[secret])
+                ),
+            }
+        context["devices"] = selectors.hall_devices()
+    response = render(request, "counters/hall_devices.html", context, status=status)
+    response["Cache-Control"] = "no-store"
     return response
 
 

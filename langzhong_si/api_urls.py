@@ -17,7 +17,7 @@ urlpatterns = [
     path("catalog/items/", catalog_api.ItemListApi.as_view(), name="api-items"),
     path("catalog/items/<str:code>/", catalog_api.ItemGuideApi.as_view(), name="api-item"),
     path("progress/", counters_api.CaseProgressApi.as_view(), name="api-progress"),
-    path("rating-pads/<str:token>/", counters_api.RatingPadApi.as_view(), name="api-rating-pad"),
+    path("rating-pad/", counters_api.RatingPadApi.as_view(), name="api-rating-pad"),
     path("tickets/<str:token>/", counters_api.CitizenTicketApi.as_view(), name="api-ticket"),
     path(
         "tickets/<str:token>/cancel/",

@@ -347,6 +347,11 @@ DEFERRED_MATERIALS_DAYS = env_int("DEFERRED_MATERIALS_DAYS", 5, minimum=1)
 # 好差评 follow-ups of a bad rating: callback and written reply, in working days.
 FOLLOW_UP_CALLBACK_DAYS = env_int("FOLLOW_UP_CALLBACK_DAYS", 1, minimum=1)
 FOLLOW_UP_REPLY_DAYS = env_int("FOLLOW_UP_REPLY_DAYS", 15, minimum=1)
+# Hall devices: a window's rating pad rates the service just finished there for this many
+# minutes; a kiosk shows the slip it printed for this many seconds (then only the QR
+# code's holder can open the ticket).
+RATING_PAD_MINUTES = env_int("RATING_PAD_MINUTES", 5, minimum=1)
+KIOSK_SLIP_SECONDS = env_int("KIOSK_SLIP_SECONDS", 120, minimum=30)
 # Share of finished cases drawn for manual re-inspection, by risk level 0-3 (percent).
 AUDIT_SAMPLE_RATES = {
     level: int(percent) / 100

@@ -165,12 +165,12 @@ def _isolated_cache_and_media(settings, tmp_path):
 
 @pytest.fixture
 def register_device(db):
-    """Make a test client (or return a cookie) count as a registered kiosk or display."""
+    """Make a test client count as a registered kiosk, display or (with its window) pad."""
     from counters.devices import DEVICE_COOKIE
     from counters.models import HallDevice
 
-    def register(client, kind="kiosk"):
-        device = HallDevice.objects.create(kind=kind, name=f"test {kind}")
+    def register(client, kind="kiosk", window=None):
+        device = HallDevice.objects.create(kind=kind, name=f"test {kind}", window=window)
         client.cookies[DEVICE_COOKIE] = device.token
         return device
 

@@ -4,6 +4,7 @@ test-artifacts/ for a person to look at."""
 
 import pytest
 
+from counters.devices import hall_device_link_issue
 from counters.models import HallDevice, Rating
 from risk.models import ReviewTask
 from tests.conftest import ARTIFACTS, browser_sign_in
@@ -22,7 +23,7 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     kiosk_device = HallDevice.objects.create(kind="kiosk", name="kiosk")
     display_device = HallDevice.objects.create(kind="display", name="display")
     kiosk = browser.new_page(viewport={"width": 1080, "height": 1920})
-    kiosk.goto(f"{live_server.url}/devices/{kiosk_device.token}/register/")
+    _register(kiosk, live_server, kiosk_device)
     kiosk.goto(f"{live_server.url}/kiosk/?category={hall.item.category.code}")
     kiosk.screenshot(path=ARTIFACTS / "kiosk.png", full_page=True)
     kiosk.click(f"button[name=item][value='{hall.item.pk}']")
@@ -30,7 +31,7 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     kiosk.screenshot(path=ARTIFACTS / "ticket.png")
 
     display = browser.new_page(viewport={"width": 1920, "height": 1080})
-    display.goto(f"{live_server.url}/devices/{display_device.token}/register/")
+    _register(display, live_server, display_device)
     assert "A001" in display.inner_text(".display-current")
     display.screenshot(path=ARTIFACTS / "call-display.png")
 
@@ -56,8 +57,9 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     clerk.keyboard.press("F8")
     clerk.wait_for_selector(".state-card.state-paused")
     pad = browser.new_page(viewport={"width": 1280, "height": 800})
-    hall.window.refresh_from_db()
-    pad.goto(f"{live_server.url}/rating/{hall.window.rating_pad_token}/")
+    _register(
+        pad, live_server, HallDevice.objects.create(kind="pad", name="pad", window=hall.window)
+    )
     pad.screenshot(path=ARTIFACTS / "rating-pad.png")
     pad.click(".pad-level.level-5")
     pad.click("button.kiosk-consult")
@@ -76,3 +78,11 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
 
     clerk.goto(f"{live_server.url}/counter/cases/{task.case_id}/")
     assert clerk.get_attribute("[data-testid=case-status]", "class").endswith("status-approved")
+
+
+def _register(page, live_server, device):
+    """Open the device's one-time link on the screen and confirm, as the team lead would."""
+    secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="journey")
+    page.goto(f"{live_server.url}/devices/{secret}/register/")
+    page.click("[data-testid=device-register] button")
+    page.wait_for_load_state("load")

@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from audit.models import Finding
 from counters import services
+from counters.devices import hall_device_link_issue
 from counters.models import CaseDocument, FollowUp, HallDevice, Ticket
 from risk.services import review_task_draw
 from staff.roles import Role
@@ -36,7 +37,7 @@ TABLE = {
     "api-items": ("GET", EVERYONE),
     "api-item": ("GET", EVERYONE),
     "api-progress": ("GET", EVERYONE),
-    "api-rating-pad": ("GET", EVERYONE),
+    "api-rating-pad": ("GET", NOBODY),
     "api-ticket": ("GET", EVERYONE),
     "api-ticket-cancel": ("POST", EVERYONE),
     "api-ticket-rating": ("POST", EVERYONE),
@@ -87,9 +88,10 @@ TABLE = {
     "counters:call_display_calls": ("GET", NOBODY),
     "counters:progress": ("GET", EVERYONE),
     "counters:ticket_page": ("GET", EVERYONE),
-    "counters:rating_pad": ("GET", EVERYONE),
+    "counters:rating_pad": ("GET", NOBODY),
     "counters:lead_queue": ("GET", {WINDOW_LEAD}),
     "counters:follow_ups": ("GET", {TEAM_LEAD}),
+    "counters:hall_devices": ("GET", {TEAM_LEAD, SYSTEM}),
     "counters:workbench": ("GET", {CLERK}),
     "counters:workbench_panel": ("GET", {CLERK}),
     "counters:sign_on": ("POST", {CLERK}),
@@ -175,7 +177,7 @@ def people(hall, django_capture_on_commit_callbacks):
     rating = services.rating_submit(ticket_id=ticket.pk, level=1, reason="太慢", window=hall.window)
     document = CaseDocument.objects.create(
         case=case,
-        material_name="身份证",
+        display_name="材料1-身份证.pdf",
         file=ContentFile(b"%PDF-1.4 test", name="scan.pdf"),
         content_type="application/pdf",
         size=13,
@@ -184,6 +186,7 @@ def people(hall, django_capture_on_commit_callbacks):
     )
     finding = Finding.objects.create(rule="sample", severity="low", case=case, dedupe_key="t:1")
     device = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="new kiosk")
+    link = hall_device_link_issue(device_id=device.pk, actor=None, reason="test")
     people = {
         ANON: None,
         CLERK: clerk,
@@ -198,7 +201,6 @@ def people(hall, django_capture_on_commit_callbacks):
     }
     kwargs = {
         "code": hall.item.code,
-        "token": hall.window.rating_pad_token,
         "case_id": case.pk,
         "task_id": task.pk,
         "ticket_id": ticket.pk,
@@ -212,7 +214,7 @@ def people(hall, django_capture_on_commit_callbacks):
         "api-ticket": {"token": ticket.public_token},
         "api-ticket-cancel": {"token": ticket.public_token},
         "api-ticket-rating": {"token": ticket.public_token},
-        "counters:device_register": {"token": device.token},
+        "counters:device_register": {"token": link},
     }
     return people, kwargs, special
 

@@ -150,7 +150,7 @@ def test_the_docs_page_lists_every_operation_the_screens_can_do(client):
         "POST /api/kiosk/tickets/",
         "GET /api/display/",
         "GET /api/progress/",
-        "POST /api/rating-pads/{token}/",
+        "POST /api/rating-pad/",
         "GET /api/tickets/{token}/",
         "POST /api/tickets/{token}/cancel/",
         "POST /api/tickets/{token}/rating/",

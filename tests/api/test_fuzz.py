@@ -47,6 +47,7 @@ def credentials(db, hall, _connection_kept_open):
 
     kiosk = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="fuzz kiosk")
     display = HallDevice.objects.create(kind=HallDevice.Kind.DISPLAY, name="fuzz display")
+    pad = HallDevice.objects.create(kind=HallDevice.Kind.PAD, name="fuzz pad", window=hall.window)
     auditor = make_staff(Role.AUDITOR)
     lead = make_staff(Role.TEAM_LEAD)
     browser = Client()
@@ -56,6 +57,7 @@ def credentials(db, hall, _connection_kept_open):
     return {
         "/api/kiosk/": {"headers": {"Authorization": f"Device {kiosk.token}"}},
         "/api/display/": {"headers": {"Authorization": f"Device {display.token}"}},
+        "/api/rating-pad/": {"headers": {"Authorization": f"Device {pad.token}"}},
         "/api/counter/": counter,
         "/api/cases/": counter,
         # Tokens are for integration accounts only: people use their session.

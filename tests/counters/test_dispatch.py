@@ -135,9 +135,13 @@ def test_kiosk_and_display_work_only_on_registered_devices(client):
 
     assert client.get("/kiosk/").status_code == 403
     assert client.get("/display/").status_code == 403
+    from counters.devices import hall_device_link_issue
+
     display = HallDevice.objects.create(kind="display", name="叫号屏")
-    response = client.get(f"/devices/{display.token}/register/")
+    link = hall_device_link_issue(device_id=display.pk, actor=None, reason="new screen")
+    response = client.post(f"/devices/{link}/register/")
     assert response.status_code == 302 and response.cookies["hall_device"]["httponly"]
+    display.refresh_from_db()
     assert client.get("/display/").status_code == 200
     assert client.get("/kiosk/").status_code == 403, "a display is not a kiosk"
     display.enabled = False

@@ -145,13 +145,16 @@ def test_a_deferral_past_its_date_ends_the_case_with_an_audit_event(clerk_at_win
     ).exists()
 
 
-def test_the_pad_rates_its_windows_last_service_once(client, clerk_at_window, hall):
+def test_the_pad_rates_its_windows_last_service_once(
+    client, clerk_at_window, hall, register_device
+):
+    register_device(client, "pad", window=hall.window)
     ticket = _serve_and_finish(clerk_at_window, hall.item)
-    pad = f"/rating/{Window.objects.get(pk=hall.window.pk).rating_pad_token}/"
-    assert ticket.display_number in client.get(pad).content.decode()
-    assert client.post(pad, {"level": 5}).status_code == 200
+    assert ticket.display_number in client.get("/rating/").content.decode()
+    assert client.post("/rating/", {"ticket": ticket.pk, "level": 5}).status_code == 200
     assert Rating.objects.get().level == 5
-    assert ticket.display_number not in client.get(pad).content.decode(), "nothing left to rate"
+    page = client.get("/rating/").content.decode()
+    assert ticket.display_number not in page, "nothing left to rate"
     other_window = WindowFactory(number=9)
     with pytest.raises(PermissionDenied):
         services.rating_submit(ticket_id=ticket.pk, level=4, window=other_window)

@@ -3,6 +3,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+from pypdf import PdfWriter
 
 from audit.models import AuditEvent
 from counters import services
@@ -13,6 +14,14 @@ from tests.factories import make_id_number, sign_in
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(100, 100)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def _png(width=20, height=20) -> bytes:
@@ -72,7 +81,7 @@ def test_scans_are_stored_under_random_names_and_served_only_to_the_chain(
         response = _intake(
             client, hall,
             [SimpleUploadedFile("身份证.png", _png(), "image/png"),
-             SimpleUploadedFile("表.pdf", PDF, "application/pdf")],
+             SimpleUploadedFile("表.pdf", _pdf(), "application/pdf")],
         )  # fmt: skip
     assert response.status_code == 302
     documents = list(CaseDocument.objects.order_by("pk"))

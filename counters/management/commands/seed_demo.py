@@ -7,7 +7,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
+from django.utils.timezone import localtime
 
+from counters.devices import hall_device_link_issue
 from counters.models import HallDevice, Queue, Window
 from risk.models import Qualification
 from risk.services import qualification_grant
@@ -102,20 +104,32 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Demo hall already seeded; logins are in {logins}")
         devices = Path(settings.VAR_DIR) / "demo-devices.txt"
-        lines = [
-            f"{device.kind:<8} {device.name}: http://127.0.0.1:8000"
-            f"{reverse('counters:device_register', args=[device.token])}"
-            for device in HallDevice.objects.order_by("kind", "pk")
-        ] + [
-            f"pad      窗口 {window.number} 评价器: http://127.0.0.1:8000"
-            f"{reverse('counters:rating_pad', args=[window.rating_pad_token])}"
-            for window in Window.objects.order_by("number")
-        ]
+        lines = self._device_links()
         devices.write_text("\n".join(lines) + "\n", encoding="utf-8")
         devices.chmod(0o600)
         self.stdout.write(f"Hall devices: open each link once on its screen (kept in {devices}):")
         for line in lines:
             self.stdout.write(f"  {line}")
+
+    def _device_links(self) -> list[str]:
+        """A fresh one-time link for each device not registered yet (an earlier unused
+        link stops working); a registered screen keeps its cookie and needs none."""
+        lines = []
+        for device in HallDevice.objects.select_related("window").order_by("kind", "pk"):
+            label = f"{device.kind:<8} {device.name}"
+            if device.registered_at is not None:
+                lines.append(
+                    f"{label}: registered {localtime(device.registered_at):%Y-%m-%d %H:%M};"
+                    " a new link:"
+                    f" http://127.0.0.1:8000{reverse('counters:hall_devices')} (teamlead)"
+                )
+            elif device.enabled:
+                secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="seed_demo")
+                lines.append(
+                    f"{label}: http://127.0.0.1:8000"
+                    f"{reverse('counters:device_register', args=[secret])}"
+                )
+        return lines
 
     @transaction.atomic
     def _seed(self) -> list[tuple[str, str]]:
@@ -125,7 +139,12 @@ class Command(BaseCommand):
         ):
             HallDevice.objects.get_or_create(kind=kind, name=name)
         for number, zone, queue in DEMO_WINDOWS:
-            Window.objects.get_or_create(number=number, defaults={"zone": zone, "queue": queue})
+            window, _created = Window.objects.get_or_create(
+                number=number, defaults={"zone": zone, "queue": queue}
+            )
+            HallDevice.objects.get_or_create(
+                kind=HallDevice.Kind.PAD, window=window, defaults={"name": f"窗口 {number} 评价器"}
+            )
         lead_group, _created = Group.objects.get_or_create(name=Role.TEAM_LEAD.value)
         lead_group.permissions.add(*Permission.objects.filter(codename__in=TEAM_LEAD_PERMISSIONS))
         admin_group, _created = Group.objects.get_or_create(name=Role.SYSTEM_ADMINISTRATOR.value)
