@@ -7,4 +7,8 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/tasks/<int:task_id>/", views.task_detail, name="task_detail"),
     path("inbox/tasks/<int:task_id>/decide/", views.task_decide, name="task_decide"),
+    path("account/recusal/", views.recusal, name="recusal"),
+    path("recusal/declarations/", views.recusal_overview, name="recusal_overview"),
+    path("draws/", views.draw_days, name="draw_days"),
+    path("draws/bundle/", views.draw_bundle, name="draw_bundle"),
 ]
