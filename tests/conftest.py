@@ -143,11 +143,13 @@ def browser(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_media(settings, tmp_path):
-    """Rate-limit counters and uploaded scans never leak from one test into another."""
+    """Rate-limit counters, uploaded scans and exported draw commitments never leak from
+    one test into another."""
     from django.core.cache import cache
 
     cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DRAW_COMMITMENT_DIR = tmp_path / "draw-commitments"
     yield
     cache.clear()
 

@@ -32,10 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPT = ROOT / "scripts" / "verify_draws_bundle.py"
 
 
-@pytest.fixture(autouse=True)
-def _commitments_folder(settings, tmp_path):
-    settings.DRAW_COMMITMENT_DIR = tmp_path / "draw-commitments"
-    return settings.DRAW_COMMITMENT_DIR
+@pytest.fixture
+def _commitments_folder(settings):
+    return settings.DRAW_COMMITMENT_DIR  # a fresh folder per test (tests/conftest.py)
 
 
 def _case_drawn(hall, capture):
