@@ -184,8 +184,13 @@ def daily_seed_reveal(*, day: datetime.date) -> DailySeed | None:
 
 
 def daily_seeds_rotate() -> None:
-    """Commit today's and tomorrow's seeds in advance; reveal every closed day's."""
-    daily_seed_commit(day=timezone.localdate())
+    """Commit today's and tomorrow's seeds in advance (writing any commitment file an
+    earlier export missed); reveal every closed day's."""
+    today = timezone.localdate()
+    daily_seed_commit(day=today)
+    for day in (today, today + timedelta(days=1)):
+        if draw_commitment_exported(day=day) is None:
+            transaction.on_commit(partial(draw_commitment_export, day=day))
     for day in DailySeed.objects.filter(day__lt=timezone.localdate(), revealed_at=None).values_list(
         "day", flat=True
     ):

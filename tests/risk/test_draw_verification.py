@@ -153,6 +153,18 @@ def test_the_exported_commitment_file_holds_the_days_commitment_and_its_audit_po
     assert (record["audit_position"], record["audit_hash"]) == (event.position, event.hash)
 
 
+def test_beat_writes_a_commitment_file_an_earlier_export_missed(
+    _commitments_folder, django_capture_on_commit_callbacks
+):
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks(execute=False):
+        seed = services.daily_seed_commit(day=today)  # its export never ran (disk full...)
+    assert services.draw_commitment_exported(day=today) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        services.daily_seeds_rotate()
+    assert services.draw_commitment_exported(day=today) == seed.commitment
+
+
 def test_verify_draws_catches_a_seed_and_commitment_rewritten_after_the_export(
     yesterday_drawn,
 ):
