@@ -306,11 +306,8 @@ def test_the_standalone_script_reports_a_tampered_draw(yesterday_drawn, tmp_path
     day, task = yesterday_drawn
     bundle, _auditor = _download(day)
     review = next(draw for draw in bundle["draws"] if draw["subject"] == f"review-task:{task.pk}")
-    # Someone claims another member of the pool was chosen.
-    review["chosen_index"] = (review["chosen_index"] + 1) % len(review["pool"])
-    review["chosen"] = review["pool"][review["chosen_index"]]
-    if len(review["pool"]) == 1:
-        review["pool"].append("f" * 20)
+    # Someone claims a person left out of the pool was the one chosen.
+    review["chosen"] = review["excluded"][0]["member"]
     result = _run_script(tmp_path, bundle)
     assert result.returncode == 1
     assert f"MISMATCH: draw #{review['number']}" in result.stdout
