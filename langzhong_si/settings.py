@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "staff.middleware.AccountSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    # Before any view that may draw: the day's seed committed in its own transaction.
+    "risk.middleware.DailySeedMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "langzhong_si.middleware.ContentSecurityPolicyMiddleware",
     # Last, as django-axes requires: turns a lockout into its page.
@@ -325,6 +327,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.daily_seeds_rotate",
         "schedule": crontab(minute="*/10"),
     },
+    "recusal-reminders": {
+        "task": "risk.tasks.recusal_reminders_send",
+        "schedule": crontab(minute=0, hour=8),
+    },
 }
 
 # --- Domain settings ----------------------------------------------------------------------
@@ -376,6 +382,11 @@ PERSONAL_DATA_OLD_KEYS = env_list("PERSONAL_DATA_OLD_KEYS", [])
 # The keyed hash for look-ups (applicants, relatives) is not rotated with the
 # encryption key: the relatives' register holds only hashes and could not be rebuilt.
 PERSONAL_DATA_HASH_KEY = env_str("PERSONAL_DATA_HASH_KEY", PERSONAL_DATA_KEY)
+# Each day's draw commitment is also written here (a file per day), like the audit heads:
+# keep the folder off the database host; verify_draws compares it with the database.
+DRAW_COMMITMENT_DIR = Path(env_str("DRAW_COMMITMENT_DIR", str(VAR_DIR / "draw-commitments")))
+# Staff re-confirm their own ID number and relatives (recusal) at least this often.
+RECUSAL_CONFIRM_DAYS = env_int("RECUSAL_CONFIRM_DAYS", 365, minimum=1)
 ID_NUMBER_MASK_HEAD = 6
 ID_NUMBER_MASK_TAIL = 4
 

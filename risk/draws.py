@@ -1,23 +1,53 @@
 """The verifiable choice behind every draw: pure functions, shared by the draw
-service and by `verify_draws`, so what is checked is exactly what was run.
+service, by `verify_draws` and (re-implemented with the standard library only) by
+scripts/verify_draws_bundle.py, so what is checked is exactly what was run.
 
 choice = HMAC-SHA256(seed, message) as an integer, modulo the pool size, where the
-message binds the day, the draw's number, its purpose, its subject and the sorted
-pool. With the seed secret nobody can predict a choice; with it revealed anybody can
-recompute one. The modulo bias for pools below 10^6 is under 2^-230: negligible.
+message binds the day, the draw's number, its purpose, its subject and the pool in
+its canonical order. With the seed secret nobody can predict a choice; with it
+revealed anybody can recompute one. The modulo bias for pools below 10^6 is under
+2^-230: negligible.
+
+Two schemes of pool members (Draw.scheme):
+1. the user ids, sorted by id (draws recorded before scheme 2);
+2. per-day pseudonyms (a keyed hash of day and user id), sorted by pseudonym, so a
+   day's bundle can be published for recomputation without user ids, and ranks in
+   a pool do not link a person across days.
 """
 
 import datetime
 import hashlib
 import hmac
 
+SCHEME_IDS = 1
+SCHEME_PSEUDONYMS = 2
+# 80 bits: a collision inside one pool is as likely as guessing a 2^-70 event.
+_PSEUDONYM_HEX = 20
+
 
 def seed_commitment(seed_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest()
 
 
+def draw_member_pseudonym(*, key: bytes, day: datetime.date, user_id: int) -> str:
+    """A person's stand-in in one day's draws: stable for the day, unlinkable across days
+    without the key."""
+    message = f"draw-member|{day.isoformat()}|{user_id}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:_PSEUDONYM_HEX]
+
+
+def draw_pool_canonical(
+    *, key: bytes, day: datetime.date, pool: list[int]
+) -> tuple[list[int], list[str]]:
+    """The pool in scheme 2's order (by pseudonym) and the pseudonyms in that order."""
+    named = sorted(
+        (draw_member_pseudonym(key=key, day=day, user_id=user_id), user_id) for user_id in pool
+    )
+    return [user_id for _, user_id in named], [pseudonym for pseudonym, _ in named]
+
+
 def draw_message(
-    *, day: datetime.date, number: int, purpose: str, subject: str, pool: list[int]
+    *, day: datetime.date, number: int, purpose: str, subject: str, pool: list
 ) -> bytes:
     members = ",".join(str(member) for member in pool)
     return f"{day.isoformat()}|{number}|{purpose}|{subject}|{members}".encode()

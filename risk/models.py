@@ -31,6 +31,10 @@ class DailySeed(models.Model):
     seed = models.TextField(_("seed (encrypted)"))
     commitment = models.CharField(_("SHA-256 commitment"), max_length=64)
     next_number = models.PositiveIntegerField(_("next draw number"), default=1)
+    committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
+    # True only when no request or task committed the day's seed before its first draw
+    # (a draw run from a shell on a day nothing else ran): verify_draws reports it.
+    committed_in_draw = models.BooleanField(_("committed in its first draw"), default=False)
     revealed_at = models.DateTimeField(_("revealed at"), null=True, blank=True)
 
     class Meta:
@@ -50,9 +54,12 @@ class Draw(models.Model):
 
     day = models.DateField(_("day"))
     number = models.PositiveIntegerField(_("number within the day"))
+    # How pool members enter the message (risk/draws.py): 1 user ids, 2 day pseudonyms.
+    scheme = models.PositiveSmallIntegerField(_("scheme"), default=2)
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
     subject = models.CharField(_("drawn for"), max_length=64)
-    # Sorted user ids of the eligible pool, exactly as fed to the choice function.
+    # User ids of the eligible pool in the canonical order of the scheme, as indexed
+    # by the choice function.
     pool = models.JSONField(_("eligible pool"))
     # [{"user": id, "reason": code}] for everyone considered and left out.
     excluded = models.JSONField(_("excluded"), default=list)
@@ -306,6 +313,17 @@ class StaffRelative(models.Model):
     """A relative a staff member declared, so the draws recuse them from the relative's
     cases. Only the keyed hash of the relative's ID number is stored."""
 
+    class Relation(models.TextChoices):
+        # 公务员回避: spouse, lineal blood relatives, collateral within three generations
+        # and close relatives by marriage.
+        SPOUSE = "spouse", _("Spouse")
+        PARENT = "parent", _("Parent")
+        CHILD = "child", _("Child")
+        SIBLING = "sibling", _("Brother or sister")
+        GRANDPARENT = "grandparent", _("Grandparent or grandchild")
+        COLLATERAL = "collateral", _("Other blood relative within three generations")
+        IN_LAW = "in_law", _("Close relative by marriage")
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("staff member"), on_delete=models.PROTECT,
         related_name="declared_relatives",
@@ -331,3 +349,30 @@ class StaffRelative(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.relation}"
+
+
+class RecusalDeclaration(models.Model):
+    """When a staff member last confirmed their recusal data (own ID number and
+    relatives) complete and current. The data itself is keyed hashes elsewhere:
+    StaffProfile.id_number_digest and StaffRelative."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        on_delete=models.PROTECT,
+        related_name="recusal_declaration",
+    )
+    confirmed_at = models.DateTimeField(_("last confirmed at"))
+    objects = AuditedManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("recusal declaration")
+        verbose_name_plural = _("recusal declarations")
+        indexes = [
+            # The yearly reminder: declarations confirmed before a cut-off.
+            models.Index(fields=["confirmed_at"], name="risk_recusal_confirmed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.confirmed_at:%Y-%m-%d}"

@@ -11,9 +11,11 @@ from django.utils import timezone
 from counters.models import Case
 from risk.models import (
     DEFAULT_CHAIN,
+    DailySeed,
     ItemRiskPolicy,
     LeavePeriod,
     Qualification,
+    RecusalDeclaration,
     ReviewTask,
     RiskPolicy,
     StaffRelative,
@@ -324,3 +326,72 @@ def case_progress_for_clerk(*, case: Case) -> dict:
         and current.status == ReviewTask.Status.AWAITING_DRAW,
         "return_reasons": list(returned),
     }
+
+
+def draw_days_revealed(limit: int = 90) -> list[dict]:
+    """The latest days whose seed is revealed, for the auditor's download page."""
+    return list(
+        DailySeed.objects.filter(revealed_at__isnull=False)
+        .order_by("-day")
+        .values("day", "commitment", "next_number")[:limit]
+    )
+
+
+def recusal_is_due(confirmed_at: datetime.datetime | None) -> bool:
+    if confirmed_at is None:
+        return True
+    return confirmed_at < timezone.now() - datetime.timedelta(days=settings.RECUSAL_CONFIRM_DAYS)
+
+
+def recusal_status(*, user) -> dict:
+    """What a staff member sees of their own declaration: whether their ID number is
+    recorded, their relatives (relation and date, never a number) and the last
+    confirmation."""
+    profile = StaffProfile.objects.filter(user=user).first()
+    declaration = RecusalDeclaration.objects.filter(user=user).first()
+    confirmed_at = declaration.confirmed_at if declaration else None
+    labels = dict(StaffRelative.Relation.choices)
+    return {
+        "has_profile": profile is not None,
+        "own_id_recorded": bool(profile and profile.id_number_digest),
+        "relatives": [
+            {"pk": pk, "relation": labels.get(relation, relation), "declared_at": declared_at}
+            for pk, relation, declared_at in StaffRelative.objects.filter(user=user)
+            .order_by("declared_at", "pk")
+            .values_list("pk", "relation", "declared_at")
+        ],
+        "confirmed_at": confirmed_at,
+        "due": recusal_is_due(confirmed_at),
+    }
+
+
+def recusal_overview() -> list[dict]:
+    """The team lead's list: who has declared and when they last confirmed. Counts and
+    dates only; no number or digest leaves this function."""
+    relatives = dict(
+        StaffRelative.objects.values("user").annotate(n=Count("pk")).values_list("user", "n")
+    )
+    rows = []
+    for user_id, name, number, has_own, confirmed_at in (
+        StaffProfile.objects.filter(user__is_active=True)
+        .annotate(has_own=~Q(id_number_digest=""))
+        .order_by("employee_number")
+        .values_list(
+            "user_id",
+            "display_name",
+            "employee_number",
+            "has_own",
+            "user__recusal_declaration__confirmed_at",
+        )
+    ):
+        rows.append(
+            {
+                "name": name,
+                "employee_number": number,
+                "own_id_recorded": bool(has_own),
+                "relatives": relatives.get(user_id, 0),
+                "confirmed_at": confirmed_at,
+                "due": recusal_is_due(confirmed_at),
+            }
+        )
+    return rows

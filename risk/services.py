@@ -1,12 +1,17 @@
 import datetime
+import json
+import logging
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,10 +25,20 @@ from audit.services import (
     audited_record_save,
 )
 from counters.calendar import working_hours_after
-from counters.models import Case
+from counters.models import Case, Ticket
 from counters.notices import case_sms_queue
 from counters.transitions import case_step_advance, case_transition
-from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
+from langzhong_si.identity import (
+    id_number_digest,
+    id_number_validate,
+    personal_data_decrypt,
+    personal_data_encrypt,
+)
+from langzhong_si.ratelimit import (
+    FailureBudget,
+    failure_budgets_release,
+    failure_budgets_reserve,
+)
 from langzhong_si.text import (
     CHANGE_REASON_MAX_LENGTH,
     COMMENT_MAX_LENGTH,
@@ -31,7 +46,14 @@ from langzhong_si.text import (
     text_clean,
 )
 from outbox.services import outbox_enqueue
-from risk.draws import draw_choice_index, draw_message, seed_commitment
+from risk.draws import (
+    SCHEME_PSEUDONYMS,
+    draw_choice_index,
+    draw_member_pseudonym,
+    draw_message,
+    draw_pool_canonical,
+    seed_commitment,
+)
 from risk.models import (
     DEFAULT_CHAIN,
     DailySeed,
@@ -39,6 +61,7 @@ from risk.models import (
     ItemRiskPolicy,
     LeavePeriod,
     Qualification,
+    RecusalDeclaration,
     ReviewTask,
     RiskPolicy,
     StaffRelative,
@@ -51,6 +74,7 @@ from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
 
 REVIEW_DRAW_TASK = "risk.tasks.review_task_draw"
+logger = logging.getLogger(__name__)
 
 
 class EmptyPoolError(Exception):
@@ -60,26 +84,102 @@ class EmptyPoolError(Exception):
 # --- Daily seeds and draws -------------------------------------------------------------
 
 
-def daily_seed_commit(*, day: datetime.date) -> DailySeed:
-    """Create the day's secret seed and publish its commitment (idempotent)."""
+def _daily_seed_create(*, day: datetime.date, in_draw: bool = False) -> DailySeed:
+    """Create one day's secret seed and log its commitment (idempotent); the commitment
+    file is written once the transaction commits."""
     existing = DailySeed.objects.filter(day=day).first()
     if existing:
         return existing
     seed_hex = secrets.token_hex(32)
     try:
         with transaction.atomic():
+            # The chain's lock before the seed row's unique key: the one lock order.
+            audit_append_lock()
             seed = DailySeed.objects.create(
-                day=day, seed=personal_data_encrypt(seed_hex), commitment=seed_commitment(seed_hex)
+                day=day,
+                seed=personal_data_encrypt(seed_hex),
+                commitment=seed_commitment(seed_hex),
+                committed_at=timezone.now(),
+                committed_in_draw=in_draw,
             )
             audit_event_record(
                 event_type="seed.committed",
                 obj=seed,
-                data={"day": day, "commitment": seed.commitment},
+                data={"day": day, "commitment": seed.commitment, "in_draw": in_draw},
             )
     except IntegrityError:
         # Another process committed the same day's seed first; theirs stands.
         return DailySeed.objects.get(day=day)
+    transaction.on_commit(partial(draw_commitment_export, day=day))
     return seed
+
+
+def daily_seed_commit(*, day: datetime.date) -> DailySeed:
+    """Commit `day`'s seed and the next day's (idempotent): whoever commits a day also
+    commits the next, so a day's first draw finds its commitment already published
+    even when beat was down."""
+    seed = _daily_seed_create(day=day)
+    _daily_seed_create(day=day + timedelta(days=1))
+    return seed
+
+
+def daily_seeds_ensure() -> None:
+    """Commit today's and tomorrow's seeds in a transaction of their own, before any
+    work that may draw (run by the middleware on every unsafe request and before every
+    Celery task). Inside a transaction it does nothing: the draw's own fallback then
+    applies (see draw_record)."""
+    if transaction.get_connection().in_atomic_block:
+        return
+    today = timezone.localdate()
+    if DailySeed.objects.filter(day__in=[today, today + timedelta(days=1)]).count() == 2:
+        return
+    with transaction.atomic(durable=True):
+        daily_seed_commit(day=today)
+
+
+def draw_commitment_export(*, day: datetime.date, directory: Path | None = None) -> Path | None:
+    """Write a day's commitment to a file of its own, off the database (like the audit
+    heads). A file once written is never overwritten: a database rewritten later is
+    caught by verify_draws comparing the two."""
+    seed = DailySeed.objects.filter(day=day).first()
+    if seed is None:
+        return None
+    folder = Path(directory or settings.DRAW_COMMITMENT_DIR)
+    path = folder / f"{day.isoformat()}.json"
+    event = (
+        AuditEvent.objects.filter(event_type="seed.committed", object_id=str(seed.pk))
+        .values("position", "hash")
+        .first()
+    )
+    record = {
+        "day": day.isoformat(),
+        "commitment": seed.commitment,
+        "committed_at": seed.committed_at.isoformat() if seed.committed_at else None,
+        "audit_position": event["position"] if event else None,
+        "audit_hash": event["hash"] if event else None,
+        "exported_at": timezone.now().isoformat(),
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as file:
+            json.dump(record, file, indent=2)
+    except FileExistsError:
+        if draw_commitment_exported(day=day, directory=folder) != seed.commitment:
+            logger.error("the exported commitment of %s differs from the database's", day)
+    except OSError as error:
+        # The commitment stands in the hash chain; `export_draw_commitments` retries.
+        logger.error("could not export the commitment of %s: %s", day, error)
+        return None
+    return path
+
+
+def draw_commitment_exported(*, day: datetime.date, directory: Path | None = None) -> str | None:
+    """The commitment exported for `day`, or None when no file was written."""
+    path = Path(directory or settings.DRAW_COMMITMENT_DIR) / f"{day.isoformat()}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("commitment")
+    except (OSError, ValueError):
+        return None
 
 
 def daily_seed_reveal(*, day: datetime.date) -> DailySeed | None:
@@ -101,38 +201,55 @@ def daily_seed_reveal(*, day: datetime.date) -> DailySeed | None:
 
 
 def daily_seeds_rotate() -> None:
-    """Commit today's and tomorrow's seeds in advance; reveal every closed day's."""
+    """Commit today's and tomorrow's seeds in advance (writing any commitment file an
+    earlier export missed); reveal every closed day's."""
     today = timezone.localdate()
     daily_seed_commit(day=today)
-    daily_seed_commit(day=today + timedelta(days=1))
-    for day in DailySeed.objects.filter(day__lt=today, revealed_at=None).values_list(
+    for day in (today, today + timedelta(days=1)):
+        if draw_commitment_exported(day=day) is None:
+            transaction.on_commit(partial(draw_commitment_export, day=day))
+    for day in DailySeed.objects.filter(day__lt=timezone.localdate(), revealed_at=None).values_list(
         "day", flat=True
     ):
         daily_seed_reveal(day=day)
+
+
+def _draw_pseudonym_key() -> bytes:
+    return settings.PERSONAL_DATA_HASH_KEY.encode()
 
 
 def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[dict]) -> Draw:
     """Choose one person from `pool` by the day's seed and record the draw.
 
     Must run inside the caller's transaction (the seed row lock numbers the draws).
+    The day's seed is normally committed already, in an earlier transaction (by the
+    previous day's commit, beat, or daily_seeds_ensure before the request or task);
+    only a draw run outside both (a shell or command on a day nothing else ran)
+    commits it here, flagged `committed_in_draw` and reported by verify_draws.
     """
     if not pool:
         raise EmptyPoolError(subject)
-    pool = sorted(pool)
     day = timezone.localdate()
     audit_append_lock()  # before the seed row: the one lock order (see audit_append_lock)
-    daily_seed_commit(day=day)
-    seed = DailySeed.objects.select_for_update().get(day=day)
+    seed = DailySeed.objects.select_for_update().filter(day=day).first()
+    if seed is None:
+        _daily_seed_create(day=day, in_draw=True)
+        seed = DailySeed.objects.select_for_update().get(day=day)
     number = seed.next_number
+    if number == 1:
+        # The day's first draw commits tomorrow's seed, should beat be down all day.
+        _daily_seed_create(day=day + timedelta(days=1))
     seed.next_number = number + 1
     seed.save(update_fields=["next_number"])
-    message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=pool)
+    pool, members = draw_pool_canonical(key=_draw_pseudonym_key(), day=day, pool=pool)
+    message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=members)
     index = draw_choice_index(
         seed_hex=personal_data_decrypt(seed.seed), message=message, pool_size=len(pool)
     )
     draw = Draw.objects.create(
         day=day,
         number=number,
+        scheme=SCHEME_PSEUDONYMS,
         purpose=purpose,
         subject=subject,
         pool=pool,
@@ -426,8 +543,13 @@ class DrawMismatch:
     reason: str
 
 
-def draws_verify(*, day: datetime.date) -> list[DrawMismatch]:
-    """Recompute every draw of a revealed day from its seed and recorded pool."""
+def draws_verify(*, day: datetime.date, commitment_dir: Path | None = None) -> list[DrawMismatch]:
+    """Recompute every draw of a revealed day from its seed and recorded pool, and check
+    that every review task and every called ticket is held by the person its draw chose.
+
+    The seed must match its commitment, and the commitment the one exported to
+    `commitment_dir` (if that file exists; verify_draws says when it does not).
+    """
     seed = DailySeed.objects.filter(day=day).first()
     if seed is None or seed.revealed_at is None:
         raise ValidationError(_("The seed of %(day)s has not been revealed.") % {"day": day})
@@ -435,22 +557,167 @@ def draws_verify(*, day: datetime.date) -> list[DrawMismatch]:
     if seed_commitment(seed_hex) != seed.commitment:
         return [DrawMismatch(0, "seed does not match its published commitment")]
     mismatches = []
+    exported = draw_commitment_exported(day=day, directory=commitment_dir)
+    if exported is not None and exported != seed.commitment:
+        mismatches.append(DrawMismatch(0, "commitment differs from the one exported"))
+    if seed.committed_in_draw:
+        mismatches.append(
+            DrawMismatch(0, "commitment recorded with the day's first draw, not published before")
+        )
+    draws = list(Draw.objects.filter(day=day).order_by("number"))
     expected_number = 1
-    for draw in Draw.objects.filter(day=day).order_by("number"):
+    for draw in draws:
         if draw.number != expected_number:
             mismatches.append(DrawMismatch(expected_number, "missing draw number"))
         expected_number = draw.number + 1
-        pool = list(draw.pool)
-        if pool != sorted(pool):
-            mismatches.append(DrawMismatch(draw.number, "pool not in canonical order"))
-            continue
-        message = draw_message(
-            day=day, number=draw.number, purpose=draw.purpose, subject=draw.subject, pool=pool
-        )
-        index = draw_choice_index(seed_hex=seed_hex, message=message, pool_size=len(pool))
-        if index != draw.chosen_index or pool[index] != draw.chosen_id:
-            mismatches.append(DrawMismatch(draw.number, "chosen person differs from the seed's"))
+        reason = _draw_recompute(draw, seed_hex)
+        if reason:
+            mismatches.append(DrawMismatch(draw.number, reason))
+    mismatches += _review_tasks_verify(day=day, draws=draws)
+    mismatches += _tickets_verify(day=day, draws=draws)
     return mismatches
+
+
+def _draw_recompute(draw: Draw, seed_hex: str) -> str:
+    """Why the recorded choice is not the seed's, or "" when it is."""
+    pool = list(draw.pool)
+    if draw.scheme == SCHEME_PSEUDONYMS:
+        canonical, members = draw_pool_canonical(key=_draw_pseudonym_key(), day=draw.day, pool=pool)
+    else:
+        canonical, members = sorted(pool), sorted(pool)
+    if pool != canonical:
+        return "pool not in canonical order"
+    message = draw_message(
+        day=draw.day, number=draw.number, purpose=draw.purpose, subject=draw.subject, pool=members
+    )
+    index = draw_choice_index(seed_hex=seed_hex, message=message, pool_size=len(pool))
+    if index != draw.chosen_index or pool[index] != draw.chosen_id:
+        return "chosen person differs from the seed's"
+    return ""
+
+
+def _review_tasks_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
+    """Every task drawn that day is held by its draw's chosen person, and points at
+    the draw made for it; no task assigned that day lacks a draw."""
+    mismatches = []
+    review_draws = {draw.pk: draw for draw in draws if draw.purpose != Draw.Purpose.TICKET_DISPATCH}
+    subject_ids = [
+        int(draw.subject.removeprefix("review-task:"))
+        for draw in review_draws.values()
+        if draw.subject.startswith("review-task:")
+    ]
+    tasks = ReviewTask.objects.filter(
+        Q(draw__in=list(review_draws))
+        | Q(pk__in=subject_ids)
+        | Q(draw__isnull=True, assignee__isnull=False, assigned_at__date=day)
+    )
+    pointed = set()
+    for task in tasks.select_related("draw", "case").order_by("pk"):
+        draw = task.draw
+        if draw is None:
+            if task.assignee_id is not None:
+                mismatches.append(
+                    DrawMismatch(0, f"review task {task.pk} (case {task.case.number}) "
+                                    "has an assignee but no draw")
+                )  # fmt: skip
+            continue
+        if draw.day == day:
+            pointed.add(draw.pk)
+        if draw.subject != f"review-task:{task.pk}":
+            mismatches.append(
+                DrawMismatch(draw.number, f"review task {task.pk} (case {task.case.number}) "
+                                          f"points at the draw made for {draw.subject}")
+            )  # fmt: skip
+        elif task.assignee_id != draw.chosen_id:
+            mismatches.append(
+                DrawMismatch(draw.number, f"review task {task.pk} (case {task.case.number}) "
+                                          f"is held by user {task.assignee_id}, "
+                                          f"not the drawn user {draw.chosen_id}")
+            )  # fmt: skip
+    for draw in review_draws.values():
+        if draw.pk not in pointed:
+            mismatches.append(
+                DrawMismatch(draw.number, f"{draw.subject} no longer points at its draw")
+            )
+    return mismatches
+
+
+def _tickets_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
+    """Every ticket called that day is served by the clerk its latest dispatch draw
+    chose (a re-queued ticket is drawn again; its last draw counts)."""
+    latest: dict[str, Draw] = {}
+    for draw in draws:
+        if draw.purpose == Draw.Purpose.TICKET_DISPATCH:
+            latest[draw.subject] = draw  # `draws` is in number order: the last one wins
+    mismatches = []
+    called = Ticket.objects.filter(service_date=day, clerk__isnull=False).order_by("pk")
+    for ticket_id, number, clerk_id in called.values_list("pk", "sequence", "clerk_id"):
+        draw = latest.get(f"ticket:{ticket_id}")
+        if draw is None:
+            mismatches.append(DrawMismatch(0, f"ticket {ticket_id} has a clerk but no draw"))
+        elif draw.chosen_id != clerk_id:
+            mismatches.append(
+                DrawMismatch(draw.number, f"ticket {ticket_id} (#{number}) is served by user "
+                                          f"{clerk_id}, not the drawn clerk {draw.chosen_id}")
+            )  # fmt: skip
+    return mismatches
+
+
+BUNDLE_FORMAT = "langzhong-draws-bundle/1"
+
+
+def draws_bundle(*, day: datetime.date, actor) -> dict:
+    """A revealed day's draws for an auditor to recompute outside the system
+    (scripts/verify_draws_bundle.py, README): the seed, its commitment and every draw,
+    people as pseudonyms of that day only. The download is an audit event."""
+    if not user_has_role(actor, Role.AUDITOR):
+        raise PermissionDenied(_("Only an auditor downloads a day's draws."))
+    seed = DailySeed.objects.filter(day=day).first()
+    if seed is None or seed.revealed_at is None:
+        raise ValidationError(
+            _("The seed of %(day)s has not been revealed.") % {"day": day}, code="not_revealed"
+        )
+    key = _draw_pseudonym_key()
+
+    def member(draw: Draw, user_id: int) -> str | int:
+        if draw.scheme == SCHEME_PSEUDONYMS:
+            return draw_member_pseudonym(key=key, day=day, user_id=user_id)
+        return user_id  # scheme 1 (older draws): the message binds the user ids
+
+    draws = [
+        {
+            "number": draw.number,
+            "scheme": draw.scheme,
+            "purpose": draw.purpose,
+            "subject": draw.subject,
+            "pool": [member(draw, user_id) for user_id in draw.pool],
+            "chosen_index": draw.chosen_index,
+            "chosen": member(draw, draw.chosen_id),
+            "excluded": [
+                {"member": member(draw, row["user"]), "reason": row["reason"]}
+                for row in draw.excluded
+            ],
+            "drawn_at": draw.drawn_at.isoformat(),
+        }
+        for draw in Draw.objects.filter(day=day).order_by("number")
+    ]
+    with transaction.atomic(durable=True):
+        audit_event_record(
+            event_type="draws.bundle_downloaded",
+            actor=actor,
+            obj=seed,
+            data={"day": day, "draws": len(draws)},
+        )
+    return {
+        "format": BUNDLE_FORMAT,
+        "day": day.isoformat(),
+        "seed": personal_data_decrypt(seed.seed),
+        "commitment": seed.commitment,
+        "committed_at": seed.committed_at.isoformat() if seed.committed_at else None,
+        "committed_in_draw": seed.committed_in_draw,
+        "revealed_at": seed.revealed_at.isoformat(),
+        "draws": draws,
+    }
 
 
 # --- Policy, qualifications, availability, relatives ----------------------------------------
@@ -689,3 +956,160 @@ def relative_declare(*, user, id_number: str, relation: str) -> StaffRelative:
 def risk_policy_validate(policy: RiskPolicy | ItemRiskPolicy) -> None:
     level = policy.level if isinstance(policy, RiskPolicy) else policy.item.risk_level
     risk_chain_validate(level=level, steps=policy.steps)
+
+
+# --- Recusal declarations: own ID number and relatives --------------------------------
+# A staff member records them on /account/recusal/ after re-entering their password;
+# only keyed hashes are stored, and no audit event carries a number or a digest.
+
+_RECUSAL_PASSWORD_TRIES = 5
+_RECUSAL_PASSWORD_WINDOW_SECONDS = 15 * 60
+
+
+def _recusal_password_check(*, user, password: str) -> None:
+    """The person at the screen must be the account holder, not whoever finds a session
+    left open: a wrong password is refused and logged, and five in 15 minutes close the
+    form for the rest of the window."""
+    budget = FailureBudget(
+        name="recusal-password", subject=str(user.pk),
+        limit=_RECUSAL_PASSWORD_TRIES, window_seconds=_RECUSAL_PASSWORD_WINDOW_SECONDS,
+    )  # fmt: skip
+    allowed = failure_budgets_reserve([budget])
+    if allowed and user.check_password(password or ""):
+        failure_budgets_release([budget])
+        return
+    with transaction.atomic(durable=True):
+        audit_event_record(
+            event_type="recusal.password_refused",
+            actor=user,
+            obj=user,
+            outcome=AuditEvent.Outcome.REFUSED,
+        )
+    if not allowed:
+        raise PermissionDenied(_("Too many wrong passwords. Try again in 15 minutes."))
+    raise PermissionDenied(_("The password is not right. Nothing was changed."))
+
+
+def _recusal_confirmed(*, user) -> RecusalDeclaration:
+    """Every change, and the explicit confirmation, counts as confirming the whole."""
+    now = timezone.now()
+    declaration = RecusalDeclaration.objects.select_for_update().filter(user=user).first()
+    if declaration is None:
+        return RecusalDeclaration.objects.create(user=user, confirmed_at=now)
+    declaration.confirmed_at = now
+    declaration.save(update_fields=["confirmed_at"])
+    return declaration
+
+
+def _recusal_profile(user) -> StaffProfile:
+    profile = StaffProfile.objects.select_for_update().filter(user=user).first()
+    if profile is None:
+        raise ValidationError(
+            _("Only staff members with a staff profile declare recusal data."), code="no_profile"
+        )
+    return profile
+
+
+def recusal_own_id_record(*, user, password: str, id_number: str) -> None:
+    """A staff member records their own ID number, so no draw gives them their own case."""
+    number = id_number_validate(id_number)
+    _recusal_password_check(user=user, password=password)
+    with transaction.atomic(durable=True):
+        profile = _recusal_profile(user)
+        replaced = bool(profile.id_number_digest)
+        profile.id_number_digest = id_number_digest(number)
+        profile._change_reason = "recusal declaration"
+        profile.save(update_fields=["id_number_digest"])
+        _recusal_confirmed(user=user)
+        audit_event_record(
+            event_type="recusal.own_id_recorded",
+            actor=user,
+            obj=profile,
+            data={"replaced": replaced},
+        )
+
+
+def recusal_relative_add(*, user, password: str, id_number: str, relation: str) -> StaffRelative:
+    """A staff member declares a relative, so no draw gives them the relative's case."""
+    if relation not in StaffRelative.Relation.values:
+        raise ValidationError(_("Choose the relation."), code="relation")
+    digest = id_number_digest(id_number_validate(id_number))
+    _recusal_password_check(user=user, password=password)
+    with transaction.atomic(durable=True):
+        profile = _recusal_profile(user)
+        if profile.id_number_digest == digest:
+            raise ValidationError(
+                _("That is your own ID number: record it above, not as a relative."), code="own"
+            )
+        if StaffRelative.objects.filter(user=user, id_number_digest=digest).exists():
+            raise ValidationError(_("This relative is already declared."), code="duplicate")
+        relative = StaffRelative.objects.create(
+            user=user, id_number_digest=digest, relation=relation
+        )
+        _recusal_confirmed(user=user)
+        audit_event_record(
+            event_type="recusal.relative_added",
+            actor=user,
+            obj=relative,
+            data={"relation": relation},
+        )
+    return relative
+
+
+def recusal_relative_remove(*, user, password: str, relative_id: int) -> None:
+    _recusal_password_check(user=user, password=password)
+    with transaction.atomic(durable=True):
+        relative = StaffRelative.objects.select_for_update().filter(pk=relative_id, user=user)
+        relative = relative.first()
+        if relative is None:
+            raise ValidationError(_("No such declared relative."), code="not_found")
+        relation, relative_pk = relative.relation, relative.pk
+        relative._change_reason = "recusal declaration"
+        relative.delete()
+        _recusal_confirmed(user=user)
+        audit_event_record(
+            event_type="recusal.relative_removed",
+            actor=user,
+            obj=user,
+            data={"relative": relative_pk, "relation": relation},
+        )
+        # Someone fewer recused: a task waiting for an eligible person may now be drawn.
+        _retry_awaiting_after_commit(f"relative-removed:{relative_pk}")
+
+
+def recusal_confirm(*, user, password: str) -> RecusalDeclaration:
+    """A staff member confirms their declarations are complete and current (yearly)."""
+    _recusal_password_check(user=user, password=password)
+    with transaction.atomic(durable=True):
+        _recusal_profile(user)
+        declaration = _recusal_confirmed(user=user)
+        audit_event_record(event_type="recusal.confirmed", actor=user, obj=declaration)
+    return declaration
+
+
+def recusal_reminders_send() -> int:
+    """Remind every active staff member whose declaration is older than a year (or
+    missing) to re-confirm it; once per person and year. Returns the people due."""
+    from django.contrib.auth import get_user_model
+
+    cutoff = timezone.now() - timedelta(days=settings.RECUSAL_CONFIRM_DAYS)
+    year = timezone.localdate().year
+    due = (
+        get_user_model()
+        .objects.filter(is_active=True, staff_profile__isnull=False)
+        .exclude(recusal_declaration__confirmed_at__gte=cutoff)
+        .order_by("pk")
+    )
+    count = 0
+    for user in due:
+        notification_send(
+            recipient=user,
+            message=_(
+                "Please confirm your recusal declaration (your own ID number and your "
+                "relatives): it is checked once a year."
+            ),
+            link=reverse("risk:recusal"),
+            dedupe_key=f"recusal-reminder:{user.pk}:{year}",
+        )
+        count += 1
+    return count

@@ -39,3 +39,8 @@ def review_tasks_retry_awaiting() -> int:
 @shared_task(name="risk.tasks.review_tasks_warn_due_soon")
 def review_tasks_warn_due_soon() -> int:
     return services.review_tasks_warn_due_soon()
+
+
+@shared_task(name="risk.tasks.recusal_reminders_send")
+def recusal_reminders_send() -> int:
+    return services.recusal_reminders_send()

@@ -11,4 +11,8 @@ urlpatterns = [
     path(
         "lead/pool/<int:user_id>/availability/", views.pool_availability, name="pool_availability"
     ),
+    path("account/recusal/", views.recusal, name="recusal"),
+    path("recusal/declarations/", views.recusal_overview, name="recusal_overview"),
+    path("draws/", views.draw_days, name="draw_days"),
+    path("draws/bundle/", views.draw_bundle, name="draw_bundle"),
 ]

@@ -1,18 +1,21 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from counters.forms import DecisionForm
 from risk import selectors, services
+from risk.forms import BundleDayForm, ConfirmForm, OwnIdForm, RelativeAddForm, RelativeRemoveForm
 from risk.models import ReviewTask
 from risk.services import Decision
 from staff.decorators import role_required
 from staff.models import StaffProfile
 from staff.roles import Role
+from staff.selectors import user_roles
 
 _DECISION_MESSAGES = {
     Decision.APPROVE: _("Approved. The case moves to its next step."),
@@ -102,3 +105,100 @@ def pool_availability(request, user_id: int):
             _("Availability of %(name)s changed.") % {"name": person.staff_profile.display_name},
         )
     return redirect("risk:pool")
+
+
+# --- Recusal declarations (any staff member) and the team lead's overview --------------
+
+_RECUSAL_DONE = {
+    "own_id": _("Your ID number is recorded (only its keyed hash is kept)."),
+    "add_relative": _("The relative is declared (only a keyed hash of the number is kept)."),
+    "remove_relative": _("The relative is removed from your declaration."),
+    "confirm": _("Your declaration is confirmed."),
+}
+
+
+def _recusal_apply(request, action: str) -> None:
+    """Run one declaration change; raises ValidationError or PermissionDenied."""
+    user = request.user
+    form_class = {
+        "own_id": OwnIdForm,
+        "add_relative": RelativeAddForm,
+        "remove_relative": RelativeRemoveForm,
+        "confirm": ConfirmForm,
+    }.get(action)
+    if form_class is None:
+        raise ValidationError(_("Unknown action."))
+    form = form_class(request.POST)
+    if not form.is_valid():
+        raise ValidationError([str(error) for errors in form.errors.values() for error in errors])
+    data = form.cleaned_data
+    if action == "own_id":
+        services.recusal_own_id_record(
+            user=user, password=data["password"], id_number=data["id_number"]
+        )
+    elif action == "add_relative":
+        services.recusal_relative_add(
+            user=user,
+            password=data["password"],
+            id_number=data["id_number"],
+            relation=data["relation"],
+        )
+    elif action == "remove_relative":
+        services.recusal_relative_remove(
+            user=user, password=data["password"], relative_id=data["relative"]
+        )
+    else:
+        services.recusal_confirm(user=user, password=data["password"])
+
+
+@login_required
+def recusal(request):
+    """A staff member's own ID number and relatives, for the draws' recusal. Every change
+    needs the password again; after a POST the page is always reloaded, so a typed ID
+    number never comes back in a response."""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            _recusal_apply(request, action)
+        except (ValidationError, PermissionDenied) as error:
+            for message in getattr(error, "messages", None) or [str(error)]:
+                messages.error(request, message)
+        else:
+            messages.success(request, _RECUSAL_DONE[action])
+        return redirect("risk:recusal")
+    context = {
+        "status": selectors.recusal_status(user=request.user),
+        "own_form": OwnIdForm(),
+        "relative_form": RelativeAddForm(),
+        "confirm_form": ConfirmForm(),
+        "is_team_lead": Role.TEAM_LEAD.value in user_roles(request.user),
+    }
+    return render(request, "risk/recusal.html", context)
+
+
+@role_required(Role.TEAM_LEAD)
+def recusal_overview(request):
+    return render(request, "risk/recusal_overview.html", {"rows": selectors.recusal_overview()})
+
+
+# --- A day's draws for the auditor to recompute outside the system ----------------------
+
+
+@role_required(Role.AUDITOR)
+def draw_days(request):
+    return render(request, "risk/draw_days.html", {"days": selectors.draw_days_revealed()})
+
+
+@role_required(Role.AUDITOR)
+def draw_bundle(request):
+    form = BundleDayForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(str(_("Give the day as YYYY-MM-DD.")))
+    day = form.cleaned_data["day"]
+    try:
+        bundle = services.draws_bundle(day=day, actor=request.user)
+    except ValidationError as error:
+        return HttpResponseBadRequest(" ".join(error.messages))
+    response = JsonResponse(bundle, json_dumps_params={"indent": 1, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="draws-{day.isoformat()}.json"'
+    return response

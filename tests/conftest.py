@@ -152,13 +152,15 @@ def browser(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_media(settings, tmp_path):
-    """Rate-limit counters, uploaded scans and exported audit heads never leak from one
-    test into another (nor into the checkout's var/, which verify_audit_log reads)."""
+    """Rate-limit counters, uploaded scans, exported audit heads and draw commitments never
+    leak from one test into another (nor into the checkout's var/, which verify_audit_log
+    reads)."""
     from django.core.cache import cache
 
     cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.VAR_DIR = tmp_path / "var"
+    settings.DRAW_COMMITMENT_DIR = tmp_path / "draw-commitments"
     yield
     cache.clear()
 

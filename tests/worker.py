@@ -57,6 +57,8 @@ def _worker_process(tmp_path: Path, queue: str, name: str, env_extra: dict):
         "DATABASE_URL": test_database_url(),
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "PYTHONUNBUFFERED": "1",
+        # The worker commits draw seeds too: their files stay out of the checkout's var/.
+        "DRAW_COMMITMENT_DIR": str(tmp_path / "draw-commitments"),
         **env_extra,
     }
     log = (tmp_path / f"{name}.log").open("w")

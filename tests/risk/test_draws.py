@@ -2,6 +2,7 @@ import datetime
 from unittest import mock
 
 import pytest
+from django.conf import settings as settings_module
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone, translation
@@ -13,7 +14,7 @@ from counters import services as counter_services
 from counters.models import Case
 from langzhong_si.identity import id_number_digest, personal_data_encrypt
 from risk import services
-from risk.draws import draw_choice_index, draw_message, seed_commitment
+from risk.draws import draw_choice_index, draw_member_pseudonym, draw_message, seed_commitment
 from risk.models import DailySeed, Draw, Qualification, ReviewTask
 from staff.models import StaffProfile
 from staff.roles import Role
@@ -161,8 +162,11 @@ def test_a_draw_recomputes_from_the_revealed_seed(
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     draw = task.draw
+    key = settings_module.PERSONAL_DATA_HASH_KEY.encode()
+    members = [draw_member_pseudonym(key=key, day=draw.day, user_id=user) for user in draw.pool]
+    assert members == sorted(members), "scheme 2: the pool in the order of its pseudonyms"
     message = draw_message(
-        day=draw.day, number=draw.number, purpose=draw.purpose, subject=draw.subject, pool=draw.pool
+        day=draw.day, number=draw.number, purpose=draw.purpose, subject=draw.subject, pool=members
     )
     assert (
         draw.pool[draw_choice_index(seed_hex=FIXED_SEED, message=message, pool_size=len(draw.pool))]
@@ -178,6 +182,8 @@ def test_verify_draws_catches_a_draw_altered_in_the_database(
     with bulk_writes_allowed():
         Qualification.objects.update(valid_from=yesterday)
     with mock.patch("django.utils.timezone.localdate", return_value=yesterday):
+        # Committed before the day's first draw, as the middleware or beat would.
+        services.daily_seed_commit(day=yesterday)
         case = _submitted_case(hall, django_capture_on_commit_callbacks)
         services.review_task_draw(task_id=case.tasks.get().pk)
     services.daily_seeds_rotate()  # reveals every closed day

@@ -23,14 +23,14 @@ def supersede_stale_tasks(apps, schema_editor):
             event_type="review_task.superseded",
             obj=task,
             data={"case": case.pk, "round": task.review_round, "step": task.step,
-                  "by_round": case.review_round, "migration": "risk.0005"},
+                  "by_round": case.review_round, "migration": "risk.0006"},
         )  # fmt: skip
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("counters", "0006_report_indexes"),
-        ("risk", "0004_report_indexes"),
+        ("risk", "0005_draws_verifiable_recusal_declarations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
