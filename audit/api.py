@@ -40,6 +40,7 @@ class AuditEventOutput(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
     event_type = serializers.CharField()
+    event_label = serializers.CharField()
     object_type = serializers.CharField()
     object_id = serializers.CharField()
     outcome = serializers.CharField()

@@ -7,4 +7,8 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit")
 
     def ready(self):
-        from audit import signals, tasks  # noqa: F401 - registers receivers and Celery tasks
+        from audit import (  # noqa: F401 - registers receivers and Celery tasks
+            events,  # noqa: F401 - declares its audit event kinds
+            signals,
+            tasks,
+        )

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.kinds import event_kind_label
+
 
 class AuditEvent(models.Model):
     """One business event in the append-only, hash-chained log.
@@ -49,6 +51,11 @@ class AuditEvent(models.Model):
             # Reports and the daily export filter by time and kind.
             models.Index(fields=["event_type", "occurred_at"], name="audit_event_type_time_idx"),
         ]
+
+    @property
+    def event_label(self) -> str:
+        """The kind's translated label from its app's declaration (audit.kinds)."""
+        return event_kind_label(self.event_type)
 
     def __str__(self) -> str:
         return f"#{self.position} {self.event_type}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.context import current_request_context
+from audit.kinds import event_kind_check
 from audit.models import AuditEvent
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, COMMENT_MAX_LENGTH, text_clean
 
@@ -65,6 +66,7 @@ def audit_event_record(
     Appends are serialised (an advisory lock on PostgreSQL; SQLite transactions are
     already exclusive) so two writers never chain onto the same predecessor.
     """
+    event_kind_check(event_type)
     context = current_request_context()
     normalised = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
     with transaction.atomic():

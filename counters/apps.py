@@ -8,4 +8,7 @@ class CountersConfig(AppConfig):
 
     def ready(self):
         # Register the tasks in every process, so the outbox relay can run them inline.
-        from counters import tasks  # noqa: F401
+        from counters import (
+            events,  # noqa: F401 - declares its audit event kinds
+            tasks,  # noqa: F401
+        )

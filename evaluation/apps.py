@@ -7,3 +7,6 @@ class EvaluationConfig(AppConfig):
 
     name = "evaluation"
     verbose_name = _("Evaluation and reports")
+
+    def ready(self):
+        from evaluation import events  # noqa: F401 - declares its audit event kinds

@@ -10,7 +10,10 @@ class RiskConfig(AppConfig):
         from celery.signals import task_prerun
 
         # Register the tasks in every process, so the outbox relay can run them inline.
-        from risk import tasks  # noqa: F401
+        from risk import (
+            events,  # noqa: F401 - declares its audit event kinds
+            tasks,  # noqa: F401
+        )
 
         # Before any task that may draw, as the middleware does for requests.
         task_prerun.connect(_seeds_before_task, weak=False, dispatch_uid="risk-daily-seeds")

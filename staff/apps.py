@@ -7,4 +7,7 @@ class StaffConfig(AppConfig):
     verbose_name = _("Staff")
 
     def ready(self):
-        from staff import signals  # noqa: F401
+        from staff import (
+            events,  # noqa: F401 - declares its audit event kinds
+            signals,  # noqa: F401
+        )

@@ -71,6 +71,17 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _test_event_kinds():
+    """Kinds that only tests record (the chain's own tests)."""
+    from audit.kinds import event_kinds_declare
+
+    event_kinds_declare(
+        {kind: kind for kind in ("test.event", "test.concurrent", "test.refill",
+                                 "test.as_application")}
+    )  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery(request):
     """Unit and HTTP tests run background tasks inline after commit; tests marked

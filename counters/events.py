@@ -1,0 +1,36 @@
+"""Audit event kinds recorded by the hall: tickets, windows, cases, devices, ratings."""
+
+from django.utils.translation import gettext_lazy as _
+
+from audit.kinds import event_kinds_declare
+
+KINDS = {
+    "ticket.issued": _("Ticket issued"),
+    "ticket.called": _("Ticket called to a window"),
+    "ticket.recalled": _("Ticket called again"),
+    "ticket.finished": _("Ticket served"),
+    "ticket.no_show": _("Ticket marked no-show"),
+    "ticket.cancelled": _("Ticket cancelled"),
+    "ticket.requeued": _("No-show put back in the queue"),
+    "ticket.priority_confirmed": _("Priority service confirmed"),
+    "ticket.retake_flagged": _("Repeated cancel and re-take flagged"),
+    "window.signed_on": _("Signed on to a window"),
+    "window.signed_off": _("Signed off from a window"),
+    "window.ready": _("Window ready"),
+    "window.paused": _("Window paused"),
+    "case.accepted": _("Case accepted"),
+    "case.status_changed": _("Case status changed"),
+    "case.step_advanced": _("Case moved to its next step"),
+    "case.materials_supplied": _("Promised materials supplied"),
+    "case.document_added": _("Scan added to a case"),
+    "device.link_issued": _("Device registration link issued"),
+    "device.registered": _("Hall device registered"),
+    "device.registration_refused": _("Device registration refused"),
+    "rating.submitted": _("Rating submitted"),
+    "follow_up.opened": _("Bad-rating follow-up opened"),
+    "follow_up.updated": _("Bad-rating follow-up updated"),
+    "personal_data.document_viewed": _("Scan opened"),
+    "personal_data.id_revealed": _("Full ID number revealed"),
+    "personal_data.key_rotated": _("Personal-data key rotated"),
+}
+event_kinds_declare(KINDS)

@@ -1,0 +1,30 @@
+"""Audit event kinds recorded by the review chain: seeds, draws, tasks, pools, recusal."""
+
+from django.utils.translation import gettext_lazy as _
+
+from audit.kinds import event_kinds_declare
+
+KINDS = {
+    "seed.committed": _("Day's seed committed"),
+    "seed.revealed": _("Day's seed revealed"),
+    "draw.made": _("Random draw made"),
+    "draw.pool_empty": _("Draw found nobody eligible"),
+    "draws.bundle_downloaded": _("Day's draws downloaded for verification"),
+    "review_task.assigned": _("Task drawn to a person"),
+    "review_task.decided": _("Task decided"),
+    "review_task.decision_refused": _("Decision refused (not the drawn person)"),
+    "review_task.expired": _("Task past its time limit"),
+    "review_task.superseded": _("Task superseded by a resubmission"),
+    "pool.changed": _("Draw pool changed"),
+    "qualification.granted": _("Qualification granted"),
+    "qualification.revoked": _("Qualification revoked"),
+    "staff.availability_changed": _("Availability changed"),
+    "staff.leave_recorded": _("Leave recorded"),
+    "staff.relative_declared": _("Relative declared"),
+    "recusal.own_id_recorded": _("Own ID number recorded for recusal"),
+    "recusal.relative_added": _("Relative declared for recusal"),
+    "recusal.relative_removed": _("Relative removed from recusal"),
+    "recusal.confirmed": _("Recusal declaration confirmed"),
+    "recusal.password_refused": _("Wrong password on the recusal page"),
+}
+event_kinds_declare(KINDS)
