@@ -52,13 +52,13 @@ class AuditEvent(models.Model):
             models.Index(fields=["event_type", "occurred_at"], name="audit_event_type_time_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"#{self.position} {self.event_type}"
+
     @property
     def event_label(self) -> str:
         """The kind's translated label from its app's declaration (audit.kinds)."""
         return event_kind_label(self.event_type)
-
-    def __str__(self) -> str:
-        return f"#{self.position} {self.event_type}"
 
 
 class Finding(models.Model):

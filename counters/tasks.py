@@ -4,7 +4,7 @@ from counters import notices, services
 
 
 @shared_task(
-    name="counters.tasks.sms_message_send",
+    name=notices.SMS_SEND_TASK,
     autoretry_for=(Exception,),
     retry_backoff=True,
     max_retries=8,

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.rules import CASE_AUDIT_TASK
 from audit.services import audit_event_record
 from counters.models import Case, Ticket, Window
 from outbox.services import outbox_enqueue
@@ -95,7 +96,7 @@ def case_audit_schedule(case: Case) -> None:
     """Continuous audit: every finished case is checked by the rules, after commit."""
     if case.status in FINISHED_STATES:
         outbox_enqueue(
-            task_name="audit.tasks.case_audit",
+            task_name=CASE_AUDIT_TASK,
             kwargs={"case_id": case.pk},
             dedupe_key=f"case-audit:{case.pk}",
         )

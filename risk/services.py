@@ -725,7 +725,7 @@ def draws_bundle(*, day: datetime.date, actor) -> dict:
 _CHAIN_PREFIXES = [
     [role.value for role in DEFAULT_CHAIN[3]][:n] for n in range(len(DEFAULT_CHAIN[3]) + 1)
 ]
-_RETRY_AWAITING_TASK = "risk.tasks.review_tasks_retry_awaiting"
+RETRY_AWAITING_TASK = "risk.tasks.review_tasks_retry_awaiting"
 
 
 def risk_chain_validate(*, level: int, steps: list[str]) -> None:
@@ -758,7 +758,7 @@ def _granting_allowed(granted_by, user) -> None:
 
 
 def _retry_awaiting_after_commit(key: str) -> None:
-    outbox_enqueue(task_name=_RETRY_AWAITING_TASK, kwargs={}, dedupe_key=f"retry-awaiting:{key}")
+    outbox_enqueue(task_name=RETRY_AWAITING_TASK, kwargs={}, dedupe_key=f"retry-awaiting:{key}")
 
 
 @transaction.atomic

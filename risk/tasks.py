@@ -12,7 +12,7 @@ from risk import services
 
 
 @shared_task(
-    name="risk.tasks.review_task_draw",
+    name=services.REVIEW_DRAW_TASK,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
@@ -31,7 +31,7 @@ def daily_seeds_rotate() -> None:
     services.daily_seeds_rotate()
 
 
-@shared_task(name="risk.tasks.review_tasks_retry_awaiting")
+@shared_task(name=services.RETRY_AWAITING_TASK)
 def review_tasks_retry_awaiting() -> int:
     return services.review_tasks_retry_awaiting()
 
