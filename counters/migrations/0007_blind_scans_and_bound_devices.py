@@ -108,7 +108,6 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[('kiosk', 'Ticket kiosk'), ('display', 'Call display'), ('pad', 'Rating pad')], max_length=16, verbose_name='kind'),
         ),
         migrations.RunPython(_name_existing_scans, migrations.RunPython.noop),
-        migrations.RunPython(_add_a_pad_to_each_window, migrations.RunPython.noop),
         migrations.RemoveField(
             model_name='casedocument',
             name='material_name',
@@ -133,4 +132,8 @@ class Migration(migrations.Migration):
             model_name='halldevice',
             constraint=models.UniqueConstraint(fields=('window',), name='counters_device_one_pad_per_window'),
         ),
+        # Last: on PostgreSQL, rows inserted here may leave deferred foreign-key checks
+        # pending, and a table with pending checks cannot be altered in the same
+        # transaction.
+        migrations.RunPython(_add_a_pad_to_each_window, migrations.RunPython.noop),
     ]
