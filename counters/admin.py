@@ -12,6 +12,13 @@ class HallDeviceAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "window", "enabled", "registered_at", "link_issued_at"]
     fields = ["name", "kind", "window", "enabled"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A registered device keeps what it is and where: a kiosk's credential never
+        # becomes a window's rating pad, nor a pad another window's.
+        if obj is not None and obj.registered_at is not None:
+            return ["kind", "window"]
+        return []
+
 
 @admin.register(Window)
 class WindowAdmin(admin.ModelAdmin):

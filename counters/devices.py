@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import HallDevice
+from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 from staff.roles import Role
 from staff.selectors import user_has_role
 
@@ -70,7 +71,7 @@ def hall_device_link_issue(*, device_id: int, actor, reason: str) -> str:
         raise PermissionDenied(
             _("Only the team lead or the system administrator issues device links.")
         )
-    reason = reason.strip()
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH).strip()
     if not reason:
         raise ValidationError(_("Give the reason for a new registration link."), code="reason")
     secret = secrets.token_urlsafe(24)

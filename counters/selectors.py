@@ -102,8 +102,10 @@ class ProgressLookupsExhausted(Exception):
 def case_for_citizen_limited(*, number: str, id_suffix: str, client: str) -> Case | None:
     """case_for_citizen, counting only failures: per case number (guessing one case's
     ID suffix from however many addresses) and per client (one address trying many
-    cases). A citizen's successful look-ups never count, so they are never blocked;
-    once a budget is spent, every look-up it covers is refused until the window ends."""
+    cases). A successful look-up never counts against a budget; but once a budget is
+    spent, every look-up it covers, right or wrong, is refused until the window ends, so
+    wrong guesses at one case number can hold its citizen off the page for that long
+    (the ticket slip's QR page stays open to them)."""
     window = settings.PROGRESS_FAILURE_WINDOW_SECONDS
     budgets = [
         FailureBudget("progress-case", number.strip(), settings.PROGRESS_FAILURES_PER_CASE, window),

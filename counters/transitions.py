@@ -1,12 +1,12 @@
 """The case state machine: the only place a case's status changes."""
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.rules import CASE_AUDIT_TASK
 from audit.services import audit_event_record
 from counters.models import Case, Ticket, Window
+from langzhong_si.errors import StateConflict
 from outbox.services import outbox_enqueue
 from risk.models import ReviewTask
 
@@ -30,7 +30,7 @@ CASE_TRANSITIONS: dict[str, set[str]] = {
 INITIAL_STATES = {S.NOTIFIED, S.AWAITING_MATERIALS, S.FINISHED, S.IN_REVIEW, S.FORWARDED}
 
 
-class CaseStateError(ValidationError):
+class CaseStateError(StateConflict):
     """A move the table does not allow (the API answers 409)."""
 
 
@@ -149,7 +149,7 @@ WINDOW_TRANSITIONS: dict[str, dict[str, str | None]] = {
 }
 
 
-class HallStateError(ValidationError):
+class HallStateError(StateConflict):
     """A ticket or window move the table does not allow (the API answers 409)."""
 
 

@@ -558,7 +558,7 @@ def hall_devices(request):
             secret = hall_device_link_issue(
                 device_id=int(device_id) if device_id.isdigit() else 0,
                 actor=request.user,
-                reason=request.POST.get("reason", "")[:200],
+                reason=request.POST.get("reason", ""),
             )
         except HallDevice.DoesNotExist:
             raise Http404 from None

@@ -11,10 +11,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from langzhong_si.errors import StateConflict
 from staff.roles import Role
 from staff.selectors import user_roles
 
-# Service refusals that mean "the state does not allow it now" rather than bad input.
+# Refusals raised as plain ValidationError that mean "the state does not allow it now"
+# rather than bad input; refusals raised as StateConflict need no entry here.
 CONFLICT_CODES = {
     "serving",
     "not_serving",
@@ -26,6 +28,11 @@ CONFLICT_CODES = {
     "no_window",
     "ticket_closed",
     "ticket_has_case",
+    "not_latest",
+    "pad_expired",
+    "requeued",
+    "not_no_show",
+    "own_id_recorded",
     "task_superseded",
     "not_returned",
     "case_state",
@@ -42,7 +49,8 @@ def _body(code: str, message: str, fields: dict | None = None) -> dict:
 def api_exception_handler(exc, context):
     if isinstance(exc, ValidationError):
         code = getattr(exc, "code", None) or "invalid"
-        http = status.HTTP_409_CONFLICT if code in CONFLICT_CODES else status.HTTP_400_BAD_REQUEST
+        conflict = isinstance(exc, StateConflict) or code in CONFLICT_CODES
+        http = status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST
         return Response(_body(code, " ".join(exc.messages)), status=http)
     if isinstance(exc, PermissionDenied):
         message = str(exc) or _("You may not do this.")

@@ -1,11 +1,9 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import ReasonAdmin, ReasonForm
 from risk.models import ItemRiskPolicy, LeavePeriod, Qualification, RiskPolicy
 from risk.services import (
-    eligibility_record_delete,
     eligibility_record_save,
     leave_record,
     qualification_grant,
@@ -20,10 +18,10 @@ class EligibilityAdmin(ReasonAdmin):
     def record_save(self, *, instance, reason, actor):
         eligibility_record_save(instance=instance, reason=reason, actor=actor)
 
-    def delete_model(self, request, obj):
-        eligibility_record_delete(
-            instance=obj, reason=str(_("deleted in the admin")), actor=request.user
-        )
+    def has_delete_permission(self, request, obj=None):
+        # A deletion would change the pool without a reason: qualifications are revoked
+        # and leave is shortened instead, each through its service.
+        return False
 
 
 class PolicyForm(ReasonForm):

@@ -33,6 +33,7 @@ class RelativeAddForm(_PasswordForm):
 
 class RelativeRemoveForm(_PasswordForm):
     relative = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason"), max_length=100)
 
 
 class ConfirmForm(_PasswordForm):

@@ -21,7 +21,6 @@ from audit.rules import finding_raise
 from audit.services import (
     audit_append_lock,
     audit_event_record,
-    audited_record_delete,
     audited_record_save,
 )
 from counters.calendar import working_hours_after
@@ -42,7 +41,6 @@ from langzhong_si.ratelimit import (
 from langzhong_si.text import (
     CHANGE_REASON_MAX_LENGTH,
     COMMENT_MAX_LENGTH,
-    RELATION_MAX_LENGTH,
     text_clean,
 )
 from outbox.services import outbox_enqueue
@@ -747,7 +745,7 @@ def _granting_allowed(granted_by, user) -> None:
     if granted_by is None:
         return  # set-up commands (seed_demo, data migrations)
     if granted_by.pk == user.pk:
-        raise PermissionDenied(_("Nobody may grant themselves a qualification."))
+        raise PermissionDenied(_("Nobody changes whether they themselves can be drawn."))
     if not (
         user_has_role(granted_by, Role.TEAM_LEAD)
         or user_has_role(granted_by, Role.SECURITY_ADMINISTRATOR)
@@ -806,7 +804,7 @@ def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Q
     reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     qualification = Qualification.objects.select_for_update().get(pk=qualification_id)
     _granting_allowed(revoked_by, qualification.user)
-    _reason_required(reason)
+    reason = _reason_required(reason)
     if qualification.revoked_at is None:
         with _eligibility_change(
             actor=revoked_by, user=qualification.user, change="qualification_revoked", reason=reason
@@ -827,7 +825,7 @@ def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Q
 def leave_record(*, user, start: datetime.date, end: datetime.date, reason: str, recorded_by=None):
     reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     _granting_allowed(recorded_by, user)
-    _reason_required(reason)
+    reason = _reason_required(reason)
     period = LeavePeriod(user=user, start=start, end=end, reason=reason)
     period.full_clean()
     with _eligibility_change(actor=recorded_by, user=user, change="leave_recorded", reason=reason):
@@ -847,7 +845,7 @@ def availability_set(*, user, availability: str, reason: str, actor) -> StaffPro
     drawn changes, so only the team lead (or the security administrator) does it, with
     a reason, never for themselves, and it is recorded."""
     _granting_allowed(actor, user)
-    _reason_required(reason)
+    reason = _reason_required(reason)
     if availability not in StaffProfile.Availability.values:
         raise ValidationError(_("Unknown availability."), code="availability")
     profile = StaffProfile.objects.select_for_update().get(user=user)
@@ -872,25 +870,18 @@ def eligibility_record_save(*, instance: Qualification | LeavePeriod, reason: st
     """An edit of an existing qualification or leave in the admin: same rights, reason
     and record as the services that create them."""
     _granting_allowed(actor, instance.user)
-    _reason_required(reason)
+    reason = _reason_required(reason)
     change = f"{instance._meta.model_name}_edited"
     with _eligibility_change(actor=actor, user=instance.user, change=change, reason=reason):
         audited_record_save(instance=instance, reason=reason, actor=actor)
 
 
-@transaction.atomic
-def eligibility_record_delete(*, instance: Qualification | LeavePeriod, reason: str, actor) -> None:
-    _granting_allowed(actor, instance.user)
-    _reason_required(reason)
-    change = f"{instance._meta.model_name}_deleted"
-    with _eligibility_change(actor=actor, user=instance.user, change=change, reason=reason):
-        audited_record_delete(instance=instance, reason=reason, actor=actor)
-
-
-def _reason_required(reason: str) -> None:
-    text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)  # bounded, visible
-    if not (reason or "").strip():
+def _reason_required(reason: str) -> str:
+    """The change's reason, cleaned and bounded (it goes into row history too)."""
+    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
+    if not reason.strip():
         raise ValidationError(_("Give the reason for this change."), code="reason")
+    return reason
 
 
 # A role's pool at or below this share of its size earlier the same day (or down to one
@@ -936,21 +927,6 @@ def _pool_shrink_check(*, event: AuditEvent, after: list[dict]) -> None:
                 evidence={"role": row["role"], "level": row["level"], "earlier_today": largest,
                           "now": row["size"], "event": event.position},
             )  # fmt: skip
-
-
-@transaction.atomic
-def relative_declare(*, user, id_number: str, relation: str) -> StaffRelative:
-    relation = text_clean(relation, field=_("Relation"), max_length=RELATION_MAX_LENGTH)
-    from langzhong_si.identity import id_number_digest, id_number_validate
-
-    digest = id_number_digest(id_number_validate(id_number))
-    relative, _created = StaffRelative.objects.get_or_create(
-        user=user, id_number_digest=digest, defaults={"relation": relation}
-    )
-    audit_event_record(
-        event_type="staff.relative_declared", actor=user, obj=relative, data={"relation": relation}
-    )
-    return relative
 
 
 def risk_policy_validate(policy: RiskPolicy | ItemRiskPolicy) -> None:
@@ -1016,7 +992,15 @@ def recusal_own_id_record(*, user, password: str, id_number: str) -> None:
     _recusal_password_check(user=user, password=password)
     with transaction.atomic(durable=True):
         profile = _recusal_profile(user)
-        replaced = bool(profile.id_number_digest)
+        if profile.id_number_digest:
+            # Replacing it would put the person back into the draws for their own
+            # cases: a person's ID number does not change, so it is recorded once.
+            raise ValidationError(
+                _("Your ID number is already recorded. If it is wrong, ask the security "
+                  "administrator to correct it."),
+                code="own_id_recorded",
+            )  # fmt: skip
+        replaced = False
         profile.id_number_digest = id_number_digest(number)
         profile._change_reason = "recusal declaration"
         profile.save(update_fields=["id_number_digest"])
@@ -1056,9 +1040,15 @@ def recusal_relative_add(*, user, password: str, id_number: str, relation: str) 
     return relative
 
 
-def recusal_relative_remove(*, user, password: str, relative_id: int) -> None:
+def recusal_relative_remove(*, user, password: str, relative_id: int, reason: str) -> None:
+    """Removing a relative puts the declarer back into the draws for that relative's
+    cases: a reason is asked and it is recorded as a change to who can be drawn."""
+    reason = _reason_required(reason)
     _recusal_password_check(user=user, password=password)
-    with transaction.atomic(durable=True):
+    with (
+        transaction.atomic(durable=True),
+        _eligibility_change(actor=user, user=user, change="relative_removed", reason=reason),
+    ):
         relative = StaffRelative.objects.select_for_update().filter(pk=relative_id, user=user)
         relative = relative.first()
         if relative is None:
@@ -1071,7 +1061,7 @@ def recusal_relative_remove(*, user, password: str, relative_id: int) -> None:
             event_type="recusal.relative_removed",
             actor=user,
             obj=user,
-            data={"relative": relative_pk, "relation": relation},
+            data={"relative": relative_pk, "relation": relation, "reason": reason},
         )
         # Someone fewer recused: a task waiting for an eligible person may now be drawn.
         _retry_awaiting_after_commit(f"relative-removed:{relative_pk}")

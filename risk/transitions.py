@@ -1,9 +1,9 @@
 """The review task state machine: the only place a task's status changes."""
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
+from langzhong_si.errors import StateConflict
 from risk.models import ReviewTask
 
 T = ReviewTask.Status
@@ -26,7 +26,7 @@ REVIEW_TASK_TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 
-class ReviewTaskStateError(ValidationError):
+class ReviewTaskStateError(StateConflict):
     """A move the table does not allow (the API answers 409)."""
 
 

@@ -145,8 +145,9 @@ def _recusal_apply(request, action: str) -> None:
         )
     elif action == "remove_relative":
         services.recusal_relative_remove(
-            user=user, password=data["password"], relative_id=data["relative"]
-        )
+            user=user, password=data["password"], relative_id=data["relative"],
+            reason=data["reason"],
+        )  # fmt: skip
     else:
         services.recusal_confirm(user=user, password=data["password"])
 

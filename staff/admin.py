@@ -29,8 +29,10 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
     ]
     list_filter = ["availability"]
     search_fields = ["employee_number", "display_name"]
-    # Who can be drawn changes only on the team lead's pool page, with a reason.
-    readonly_fields = ["availability"]
+    # Who can be drawn changes only on the team lead's pool page, with a reason; the
+    # own-ID digest (recusal) only on its owner's declaration page; never reassigned.
+    readonly_fields = ["user", "availability"]
+    exclude = ["id_number_digest"]
 
 
 admin.site.unregister(get_user_model())

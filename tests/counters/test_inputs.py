@@ -66,7 +66,9 @@ def test_a_declared_relative_typed_in_full_width_at_intake_is_still_recused(
 ):
     other = make_staff(Role.REVIEWER, review_level=3)  # so the draw has someone to choose
     number = make_id_number()
-    risk_services.relative_declare(user=at_window.zhou, id_number=number, relation="配偶")
+    risk_services.recusal_relative_add(
+        user=at_window.zhou, password="Demo-pass-123", id_number=number, relation="spouse"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         case = _accept(at_window, number.translate(FULL_WIDTH))
     task = case.tasks.get()

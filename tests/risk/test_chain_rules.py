@@ -98,7 +98,9 @@ def test_an_expired_qualification_leaves_a_person_out(hall, django_capture_on_co
 
 def test_a_declared_relative_of_the_applicant_is_recused(hall, django_capture_on_commit_callbacks):
     number = make_id_number()
-    services.relative_declare(user=hall.zhou, id_number=number, relation="配偶")
+    services.recusal_relative_add(
+        user=hall.zhou, password="Demo-pass-123", id_number=number, relation="spouse"
+    )
     case = _submit(hall, django_capture_on_commit_callbacks, id_number=number)
     pool, excluded = review_pool(task=case.tasks.get())
     assert {"user": hall.zhou.pk, "reason": "relative"} in excluded

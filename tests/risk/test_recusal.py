@@ -4,6 +4,7 @@ password); the draws then recuse them; the team lead sees who declared, never a 
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -121,7 +122,8 @@ def test_a_removed_relative_no_longer_recuses(hall):
     relative = services.recusal_relative_add(
         user=hall.zhou, password=PASSWORD, id_number=number, relation="sibling"
     )
-    _post(hall.zhou, action="remove_relative", relative=relative.pk, password=PASSWORD)
+    _post(hall.zhou, action="remove_relative", relative=relative.pk, password=PASSWORD,
+          reason="已离婚")  # fmt: skip
     assert not StaffRelative.objects.exists()
     pool, _excluded = review_pool(task=_task_for_applicant(hall, number))
     assert hall.zhou.pk in pool
@@ -132,7 +134,8 @@ def test_nobody_removes_another_persons_relative(hall):
     relative = services.recusal_relative_add(
         user=hall.zhou, password=PASSWORD, id_number=make_id_number(), relation="sibling"
     )
-    _post(hall.ma, action="remove_relative", relative=relative.pk, password=PASSWORD)
+    _post(hall.ma, action="remove_relative", relative=relative.pk, password=PASSWORD,
+          reason="试图移除他人")  # fmt: skip
     assert StaffRelative.objects.filter(pk=relative.pk).exists()
 
 
@@ -195,3 +198,33 @@ def test_the_account_page_links_to_the_declaration(hall):
     client = Client()
     sign_in(client, hall.sun)
     assert reverse("risk:recusal") in client.get(reverse("staff:account")).content.decode()
+
+
+def test_removing_a_relative_needs_a_reason_and_is_a_pool_change(hall):
+    relative = services.recusal_relative_add(
+        user=hall.zhou, password=PASSWORD, id_number=make_id_number(), relation="sibling"
+    )
+    with pytest.raises(ValidationError):
+        services.recusal_relative_remove(
+            user=hall.zhou, password=PASSWORD, relative_id=relative.pk, reason=" "
+        )
+    assert StaffRelative.objects.filter(pk=relative.pk).exists()
+    services.recusal_relative_remove(
+        user=hall.zhou, password=PASSWORD, relative_id=relative.pk, reason="已离婚"
+    )
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    assert (event.actor, event.data["change"], event.data["reason"]) == (
+        hall.zhou,
+        "relative_removed",
+        "已离婚",
+    )
+
+
+def test_an_own_id_number_once_recorded_cannot_be_replaced_by_its_owner(hall):
+    services.recusal_own_id_record(user=hall.zhou, password=PASSWORD, id_number=make_id_number())
+    digest = StaffProfile.objects.get(user=hall.zhou).id_number_digest
+    with pytest.raises(ValidationError):
+        services.recusal_own_id_record(
+            user=hall.zhou, password=PASSWORD, id_number=make_id_number()
+        )
+    assert StaffProfile.objects.get(user=hall.zhou).id_number_digest == digest
