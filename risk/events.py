@@ -25,6 +25,7 @@ KINDS = {
     "recusal.relative_added": _("Relative declared for recusal"),
     "recusal.relative_removed": _("Relative removed from recusal"),
     "recusal.confirmed": _("Recusal declaration confirmed"),
+    "recusal.own_id_cleared": _("Own ID number cleared for correction"),
     "recusal.password_refused": _("Wrong password on the recusal page"),
 }
 event_kinds_declare(KINDS)

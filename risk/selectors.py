@@ -386,6 +386,7 @@ def recusal_overview() -> list[dict]:
     ):
         rows.append(
             {
+                "user_id": user_id,
                 "name": name,
                 "employee_number": number,
                 "own_id_recorded": bool(has_own),

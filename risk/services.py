@@ -1013,6 +1013,33 @@ def recusal_own_id_record(*, user, password: str, id_number: str) -> None:
         )
 
 
+def recusal_own_id_clear(*, user, cleared_by, reason: str) -> None:
+    """The security administrator clears a wrongly recorded own ID number (never their
+    own), with a reason, so its owner can record the right one. Until then the owner is
+    not recused from their own cases: it is a change to who can be drawn, recorded."""
+    if not user_has_role(cleared_by, Role.SECURITY_ADMINISTRATOR) or cleared_by.pk == user.pk:
+        raise PermissionDenied(
+            _("Only the security administrator corrects another person's ID number.")
+        )
+    reason = _reason_required(reason)
+    with (
+        transaction.atomic(durable=True),
+        _eligibility_change(actor=cleared_by, user=user, change="own_id_cleared", reason=reason),
+    ):
+        profile = StaffProfile.objects.select_for_update().get(user=user)
+        if not profile.id_number_digest:
+            raise ValidationError(_("No ID number is recorded."), code="own_id_missing")
+        profile.id_number_digest = ""
+        profile._change_reason = reason
+        profile.save(update_fields=["id_number_digest"])
+        audit_event_record(
+            event_type="recusal.own_id_cleared",
+            actor=cleared_by,
+            obj=profile,
+            data={"user": user.pk, "reason": reason},
+        )
+
+
 def recusal_relative_add(*, user, password: str, id_number: str, relation: str) -> StaffRelative:
     """A staff member declares a relative, so no draw gives them the relative's case."""
     if relation not in StaffRelative.Relation.values:

@@ -13,6 +13,11 @@ urlpatterns = [
     ),
     path("account/recusal/", views.recusal, name="recusal"),
     path("recusal/declarations/", views.recusal_overview, name="recusal_overview"),
+    path(
+        "recusal/declarations/<int:user_id>/clear-own-id/",
+        views.recusal_own_id_clear,
+        name="recusal_own_id_clear",
+    ),
     path("draws/", views.draw_days, name="draw_days"),
     path("draws/bundle/", views.draw_bundle, name="draw_bundle"),
 ]

@@ -177,9 +177,33 @@ def recusal(request):
     return render(request, "risk/recusal.html", context)
 
 
-@role_required(Role.TEAM_LEAD)
+@role_required(Role.TEAM_LEAD, Role.SECURITY_ADMINISTRATOR)
 def recusal_overview(request):
-    return render(request, "risk/recusal_overview.html", {"rows": selectors.recusal_overview()})
+    context = {
+        "rows": selectors.recusal_overview(),
+        "may_correct": Role.SECURITY_ADMINISTRATOR.value in user_roles(request.user),
+    }
+    return render(request, "risk/recusal_overview.html", context)
+
+
+@require_POST
+@role_required(Role.SECURITY_ADMINISTRATOR)
+def recusal_own_id_clear(request, user_id: int):
+    person = get_object_or_404(get_user_model(), pk=user_id, staff_profile__isnull=False)
+    try:
+        services.recusal_own_id_clear(
+            user=person, cleared_by=request.user, reason=request.POST.get("reason", "")
+        )
+    except (ValidationError, PermissionDenied) as error:
+        for message in getattr(error, "messages", None) or [str(error)]:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("The ID number of %(name)s is cleared; they can record it again.")
+            % {"name": person.staff_profile.display_name},
+        )
+    return redirect("risk:recusal_overview")
 
 
 # --- A day's draws for the auditor to recompute outside the system ----------------------

@@ -4,7 +4,7 @@ password); the draws then recuse them; the team lead sees who declared, never a 
 import datetime
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -228,3 +228,24 @@ def test_an_own_id_number_once_recorded_cannot_be_replaced_by_its_owner(hall):
             user=hall.zhou, password=PASSWORD, id_number=make_id_number()
         )
     assert StaffProfile.objects.get(user=hall.zhou).id_number_digest == digest
+
+
+def test_the_security_administrator_clears_a_wrong_own_id_with_a_reason(hall, client):
+    services.recusal_own_id_record(user=hall.zhou, password=PASSWORD, id_number=make_id_number())
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    sign_in(client, security)
+    client.post(reverse("risk:recusal_own_id_clear", args=[hall.zhou.pk]), {"reason": "登记时输错"})
+    assert StaffProfile.objects.get(user=hall.zhou).id_number_digest == ""
+    event = AuditEvent.objects.get(event_type="recusal.own_id_cleared")
+    assert (event.actor, event.data["reason"]) == (security, "登记时输错")
+    assert AuditEvent.objects.filter(
+        event_type="pool.changed", data__change="own_id_cleared"
+    ).exists()
+
+
+@pytest.mark.parametrize("role", [Role.TEAM_LEAD, Role.SYSTEM_ADMINISTRATOR, Role.REVIEWER])
+def test_only_the_security_administrator_clears_an_own_id(hall, role):
+    services.recusal_own_id_record(user=hall.zhou, password=PASSWORD, id_number=make_id_number())
+    with pytest.raises(PermissionDenied):
+        services.recusal_own_id_clear(user=hall.zhou, cleared_by=make_staff(role), reason="x")
+    assert StaffProfile.objects.get(user=hall.zhou).id_number_digest != ""
