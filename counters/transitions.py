@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from audit.rules import CASE_AUDIT_TASK
 from audit.services import audit_event_record
+from audit.states import StateTable, state_move
 from counters.models import Case, Ticket, Window
 from langzhong_si.errors import StateConflict
 from outbox.services import outbox_enqueue
@@ -16,16 +17,22 @@ S = Case.Status
 # from one step of the chain to the next is not a status change (case_step_advance);
 # in particular nothing leads from "in review" back into "in review", so a case under
 # review can never be resubmitted (which would re-draw its reviewer).
-CASE_TRANSITIONS: dict[str, set[str]] = {
-    S.IN_REVIEW: {S.APPROVED, S.RETURNED, S.REJECTED},
-    S.RETURNED: {S.IN_REVIEW},
-    S.AWAITING_MATERIALS: {S.FINISHED, S.FORWARDED, S.IN_REVIEW, S.ENDED_UNSUPPLIED},
-    S.ENDED_UNSUPPLIED: set(),
-    S.NOTIFIED: set(),
-    S.FINISHED: set(),
-    S.APPROVED: set(),
-    S.REJECTED: set(),
-    S.FORWARDED: set(),
+_CHANGED = "case.status_changed"
+CASE_TRANSITIONS: StateTable = {
+    S.IN_REVIEW: {S.APPROVED: _CHANGED, S.RETURNED: _CHANGED, S.REJECTED: _CHANGED},
+    S.RETURNED: {S.IN_REVIEW: _CHANGED},
+    S.AWAITING_MATERIALS: {
+        S.FINISHED: _CHANGED,
+        S.FORWARDED: _CHANGED,
+        S.IN_REVIEW: _CHANGED,
+        S.ENDED_UNSUPPLIED: _CHANGED,
+    },
+    S.ENDED_UNSUPPLIED: {},
+    S.NOTIFIED: {},
+    S.FINISHED: {},
+    S.APPROVED: {},
+    S.REJECTED: {},
+    S.FORWARDED: {},
 }
 INITIAL_STATES = {S.NOTIFIED, S.AWAITING_MATERIALS, S.FINISHED, S.IN_REVIEW, S.FORWARDED}
 
@@ -58,17 +65,12 @@ def case_transition(
 
     The caller holds the case row lock and has already set the other fields.
     """
-    source = case.status
-    if to not in CASE_TRANSITIONS[source] or (to == S.APPROVED and not _chain_complete(case)):
-        raise _refuse(source, to)
-    case.status = to
-    case.save(update_fields=["status", *fields])
-    audit_event_record(
-        event_type="case.status_changed",
-        actor=actor,
-        obj=case,
-        data={"from": source, "to": to, "step": case.current_step, **(data or {})},
-    )
+    if to == S.APPROVED and not _chain_complete(case):
+        raise _refuse(case.status, to)
+    state_move(
+        obj=case, field="status", table=CASE_TRANSITIONS, to=to, actor=actor, refusal=_refuse,
+        fields=fields, data={"step": case.current_step, **(data or {})},
+    )  # fmt: skip
     case_audit_schedule(case)
     return case
 
@@ -118,7 +120,7 @@ TS = Ticket.Status
 WS = Window.State
 
 # Allowed moves and the audit event each records. A ticket is issued waiting.
-TICKET_TRANSITIONS: dict[str, dict[str, str]] = {
+TICKET_TRANSITIONS: StateTable = {
     TS.WAITING: {TS.SERVING: "ticket.called", TS.CANCELLED: "ticket.cancelled"},
     TS.SERVING: {
         TS.DONE: "ticket.finished",
@@ -133,7 +135,7 @@ TICKET_TRANSITIONS: dict[str, dict[str, str]] = {
 # A window's move to serving and back is recorded by its ticket's event in the same
 # transaction (None here); the clerk's own moves are events of their own. Pausing a
 # paused window records a new reason.
-WINDOW_TRANSITIONS: dict[str, dict[str, str | None]] = {
+WINDOW_TRANSITIONS: StateTable = {
     WS.OFFLINE: {WS.PAUSED: "window.signed_on"},
     WS.PAUSED: {
         WS.READY: "window.ready",
@@ -153,26 +155,32 @@ class HallStateError(StateConflict):
     """A ticket or window move the table does not allow (the API answers 409)."""
 
 
+def _ticket_refusal(source: str, target: str) -> HallStateError:
+    return HallStateError(
+        _("A ticket that is %(source)s cannot become %(target)s.")
+        % {"source": TS(source).label, "target": TS(target).label},
+        code="ticket_closed",
+    )
+
+
+def _window_refusal(source: str, target: str) -> HallStateError:
+    return HallStateError(
+        _("A window that is %(source)s cannot become %(target)s.")
+        % {"source": WS(source).label, "target": WS(target).label},
+        code="serving" if source == WS.SERVING else "window_state",
+    )
+
+
 def ticket_transition(
     *, ticket: Ticket, to: str, actor, fields: tuple[str, ...] = (), data: dict | None = None
 ) -> Ticket:
     """Move `ticket` to `to`, saving `fields` as well, and record the event. The caller
     holds the ticket row lock and has already set the other fields."""
-    source = ticket.status
-    if to not in TICKET_TRANSITIONS[source]:
-        raise HallStateError(
-            _("A ticket that is %(source)s cannot become %(target)s.")
-            % {"source": TS(source).label, "target": TS(to).label},
-            code="ticket_closed",
-        )
-    ticket.status = to
-    ticket.save(update_fields=["status", *fields])
-    audit_event_record(
-        event_type=TICKET_TRANSITIONS[source][to],
-        actor=actor,
-        obj=ticket,
+    state_move(
+        obj=ticket, field="status", table=TICKET_TRANSITIONS, to=to, actor=actor,
+        refusal=_ticket_refusal, fields=fields,
         data={"number": ticket.display_number, **(data or {})},
-    )
+    )  # fmt: skip
     return ticket
 
 
@@ -181,17 +189,9 @@ def window_transition(
 ) -> Window:
     """Move `window` to `to` (stamping the time), saving `fields` as well, and record the
     clerk's event. The caller holds the window row lock."""
-    source = window.state
-    if to not in WINDOW_TRANSITIONS[source]:
-        raise HallStateError(
-            _("A window that is %(source)s cannot become %(target)s.")
-            % {"source": WS(source).label, "target": WS(to).label},
-            code="serving" if source == WS.SERVING else "window_state",
-        )
-    window.state = to
     window.state_since = timezone.now()
-    window.save(update_fields=["state", "state_since", *fields])
-    event_type = WINDOW_TRANSITIONS[source][to]
-    if event_type is not None:
-        audit_event_record(event_type=event_type, actor=actor, obj=window, data=data)
+    state_move(
+        obj=window, field="state", table=WINDOW_TRANSITIONS, to=to, actor=actor,
+        refusal=_window_refusal, fields=("state_since", *fields), data=data,
+    )  # fmt: skip
     return window

@@ -2,14 +2,14 @@
 
 from django.utils.translation import gettext as _
 
-from audit.services import audit_event_record
+from audit.states import StateTable, state_move
 from langzhong_si.errors import StateConflict
 from risk.models import ReviewTask
 
 T = ReviewTask.Status
 
 # Allowed moves, and the audit event each records. A task is created awaiting its draw.
-REVIEW_TASK_TRANSITIONS: dict[str, dict[str, str]] = {
+REVIEW_TASK_TRANSITIONS: StateTable = {
     T.AWAITING_DRAW: {T.OPEN: "review_task.assigned", T.SUPERSEDED: "review_task.superseded"},
     T.OPEN: {
         T.APPROVED: "review_task.decided",
@@ -30,6 +30,14 @@ class ReviewTaskStateError(StateConflict):
     """A move the table does not allow (the API answers 409)."""
 
 
+def _refusal(source: str, target: str) -> ReviewTaskStateError:
+    return ReviewTaskStateError(
+        _("A task that is %(source)s cannot become %(target)s.")
+        % {"source": T(source).label, "target": T(target).label},
+        code="task_superseded" if source == T.SUPERSEDED else "task_closed",
+    )
+
+
 def review_task_transition(
     *, task: ReviewTask, to: str, actor, fields: tuple[str, ...] = (), data: dict | None = None
 ) -> ReviewTask:
@@ -37,22 +45,10 @@ def review_task_transition(
 
     The caller holds the task row lock and has already set the other fields.
     """
-    source = task.status
-    event_type = REVIEW_TASK_TRANSITIONS[source].get(to)
-    if event_type is None:
-        code = "task_superseded" if source == T.SUPERSEDED else "task_closed"
-        raise ReviewTaskStateError(
-            _("A task that is %(source)s cannot become %(target)s.")
-            % {"source": T(source).label, "target": T(to).label},
-            code=code,
-        )
-    task.status = to
-    task.save(update_fields=["status", *fields])
-    audit_event_record(
-        event_type=event_type,
-        actor=actor,
-        obj=task,
+    state_move(
+        obj=task, field="status", table=REVIEW_TASK_TRANSITIONS, to=to, actor=actor,
+        refusal=_refusal, fields=fields,
         data={"case": task.case_id, "round": task.review_round, "step": task.step,
-              "from": source, "to": to, **(data or {})},
+              **(data or {})},
     )  # fmt: skip
     return task

@@ -1,0 +1,39 @@
+"""Declared state machines: every record with a status changes it only through its
+table, {source: {target: audit event kind, or None when another event of the same
+transaction records the move}}. One function checks, writes and records for them all."""
+
+from collections.abc import Callable
+
+from django.db import models
+
+from audit.services import audit_event_record
+
+StateTable = dict[str, dict[str, str | None]]
+
+
+def state_move(
+    *,
+    obj: models.Model,
+    field: str,
+    table: StateTable,
+    to: str,
+    actor,
+    refusal: Callable[[str, str], Exception],
+    fields: tuple[str, ...] = (),
+    data: dict | None = None,
+) -> str:
+    """Move `obj.<field>` to `to` if its table allows it, saving `fields` as well, and
+    record the move's event; returns the state it left. The caller holds the row lock
+    and has already set the other fields; a refused move raises `refusal(source, to)`
+    and changes nothing."""
+    source = getattr(obj, field)
+    if to not in table.get(source, {}):
+        raise refusal(source, to)
+    setattr(obj, field, to)
+    obj.save(update_fields=[field, *fields])
+    kind = table[source][to]
+    if kind is not None:
+        audit_event_record(
+            event_type=kind, actor=actor, obj=obj, data={"from": source, "to": to, **(data or {})}
+        )
+    return source
