@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from audit.context import current_request_context
 from audit.kinds import event_kind_check
 from audit.models import AuditEvent
+from audit.states import state_move
+from langzhong_si.errors import StateConflict
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, COMMENT_MAX_LENGTH, text_clean
 
 GENESIS_HASH = "0" * 64
@@ -207,6 +209,21 @@ def audit_chain_head() -> dict | None:
     return dict(head) if head else None
 
 
+# A finding is inspected once: from "not yet inspected" to its result, never again.
+FINDING_TRANSITIONS = {
+    "": {result: "audit.inspected" for result in ("no_issue", "error", "irregularity")},
+    "no_issue": {},
+    "error": {},
+    "irregularity": {},
+}
+
+
+def _finding_refusal(source: str, target: str) -> StateConflict:
+    if source:
+        return StateConflict(_("This finding has already been inspected."), code="done")
+    return StateConflict(_("Choose a result."), code="result")
+
+
 def finding_inspect(
     *, finding_id: int, auditor, result: str, error_kind: str = "", comment: str = ""
 ):
@@ -228,22 +245,16 @@ def finding_inspect(
         raise ValidationError(_("Name the kind of error."), code="error_kind")
     with transaction.atomic(durable=True):
         finding = Finding.objects.select_for_update().get(pk=finding_id)
-        if finding.result:
-            raise ValidationError(_("This finding has already been inspected."), code="done")
-        finding.result = result
         finding.error_kind = error_kind
         finding.comment = comment
         finding.inspected_by = auditor
         finding.inspected_at = timezone.now()
-        finding.save(
-            update_fields=["result", "error_kind", "comment", "inspected_by", "inspected_at"]
-        )
-        audit_event_record(
-            event_type="audit.inspected",
-            actor=auditor,
-            obj=finding,
-            data={"result": result, "error_kind": finding.error_kind},
-        )
+        state_move(
+            obj=finding, field="result", table=FINDING_TRANSITIONS, to=result, actor=auditor,
+            refusal=_finding_refusal,
+            fields=("error_kind", "comment", "inspected_by", "inspected_at"),
+            data={"error_kind": error_kind},
+        )  # fmt: skip
     return finding
 
 

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from django.db import models
 
-from audit.services import audit_event_record
+# A module reference, not the function: audit.services uses state_move too.
+from audit import services
 
 StateTable = dict[str, dict[str, str | None]]
 
@@ -33,7 +34,7 @@ def state_move(
     obj.save(update_fields=[field, *fields])
     kind = table[source][to]
     if kind is not None:
-        audit_event_record(
+        services.audit_event_record(
             event_type=kind, actor=actor, obj=obj, data={"from": source, "to": to, **(data or {})}
         )
     return source

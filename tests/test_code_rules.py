@@ -38,8 +38,8 @@ def _status_writes(path: Path) -> list[str]:
 
 
 # Every record with a status changes it only in its app's transitions.py (its declared
-# table); Finding.result is written once, by the inspection service.
-STATUS_FIELDS = {"status", "state"}
+# table (audit.states.state_move), Finding.result included.
+STATUS_FIELDS = {"status", "state", "result"}
 
 
 def test_every_status_changes_only_in_its_declared_transition_table():
