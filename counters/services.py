@@ -52,7 +52,7 @@ from langzhong_si.text import (
     text_clean,
 )
 from risk.models import Draw
-from risk.selectors import chain_for_item
+from risk.selectors import chain_for_item, conflict_of_interest
 from risk.services import draw_record, review_round_open, review_step_open
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
@@ -518,6 +518,14 @@ def case_accept(
     if not applicant_name:
         raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
     applicant_phone = phone_number_validate(applicant_phone)
+    if conflict_of_interest(user=clerk, applicant_id_digest=id_number_digest(number)):
+        # The counter's own recusal: the draws already leave the applicant and their
+        # declared relatives out of the review chain; the clerk steps aside too.
+        raise ValidationError(
+            _("You may not handle your own application or a declared relative's. Finish "
+              "this ticket and ask the window lead to have another clerk serve the citizen."),
+            code="recused",
+        )  # fmt: skip
     with transaction.atomic(durable=True):
         window, ticket = _serving_ticket(clerk)
         item = ServiceItem.objects.prefetch_related("materials").get(pk=item_id, enabled=True)

@@ -91,6 +91,17 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     return pool, excluded
 
 
+def conflict_of_interest(*, user, applicant_id_digest: str) -> str:
+    """Why `user` may not handle an applicant's case at all ("applicant": their own;
+    "relative": a relative they declared), or "" when nothing stands in the way."""
+    own = StaffProfile.objects.filter(user=user).values_list("id_number_digest", flat=True).first()
+    if own and own == applicant_id_digest:
+        return "applicant"
+    if StaffRelative.objects.filter(user=user, id_number_digest=applicant_id_digest).exists():
+        return "relative"
+    return ""
+
+
 def pool_sizes() -> list[dict]:
     """How many people a draw could choose from right now, per step role and risk level,
     before any one case's recusals (the team lead's live hall; the pool-shrink rule).

@@ -89,21 +89,31 @@ def pool(request):
 @role_required(Role.TEAM_LEAD)
 def pool_availability(request, user_id: int):
     person = get_object_or_404(get_user_model(), pk=user_id, staff_profile__isnull=False)
-    try:
-        services.availability_set(
-            user=person,
-            availability=request.POST.get("availability", ""),
-            reason=request.POST.get("reason", ""),
-            actor=request.user,
+    profile = person.staff_profile
+    before = profile.get_availability_display()
+    wanted = request.POST.get("availability", "")
+    if wanted == profile.availability:
+        messages.info(
+            request,
+            _("%(name)s is already %(state)s: nothing changed.")
+            % {"name": profile.display_name, "state": before},
         )
+        return redirect("risk:pool")
+    try:
+        profile = services.availability_set(
+            user=person, availability=wanted, reason=request.POST.get("reason", ""),
+            actor=request.user,
+        )  # fmt: skip
     except (ValidationError, PermissionDenied) as error:
         for message in getattr(error, "messages", None) or [str(error)]:
-            messages.error(request, message)
+            messages.error(request, f"{profile.display_name}: {message}")
     else:
         messages.success(
             request,
-            _("Availability of %(name)s changed.") % {"name": person.staff_profile.display_name},
-        )
+            _("%(name)s: %(before)s → %(after)s.")
+            % {"name": profile.display_name, "before": before,
+               "after": profile.get_availability_display()},
+        )  # fmt: skip
     return redirect("risk:pool")
 
 

@@ -249,3 +249,31 @@ def test_only_the_security_administrator_clears_an_own_id(hall, role):
     with pytest.raises(PermissionDenied):
         services.recusal_own_id_clear(user=hall.zhou, cleared_by=make_staff(role), reason="x")
     assert StaffProfile.objects.get(user=hall.zhou).id_number_digest != ""
+
+
+def _serving(hall):
+    from counters import services as counter_services
+
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    counter_services.window_declare_ready(clerk=hall.li_na)
+    counter_services.ticket_issue(item=hall.item)
+    return counter_services
+
+
+@pytest.mark.parametrize("declared_as", ["own", "relative"])
+def test_a_clerk_cannot_take_in_their_own_or_a_relatives_case(hall, declared_as):
+    number = make_id_number()
+    if declared_as == "own":
+        services.recusal_own_id_record(user=hall.li_na, password=PASSWORD, id_number=number)
+    else:
+        services.recusal_relative_add(
+            user=hall.li_na, password=PASSWORD, id_number=number, relation="parent"
+        )
+    counter_services = _serving(hall)
+    with pytest.raises(ValidationError) as refused:
+        counter_services.case_accept(
+            clerk=hall.li_na, item_id=hall.item.pk, applicant_name="李父",
+            id_number=number, received_material_ids={hall.material.pk},
+        )  # fmt: skip
+    assert refused.value.code == "recused"
+    assert not Case.objects.exists()
