@@ -34,6 +34,7 @@ from counters.transitions import (
     window_transition,
 )
 from counters.uploads import content_digest, scan_display_name, upload_storage_name
+from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
     id_number_birth_date,
     id_number_digest,
@@ -518,7 +519,8 @@ def case_accept(
     if not applicant_name:
         raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
     applicant_phone = phone_number_validate(applicant_phone)
-    if conflict_of_interest(user=clerk, applicant_id_digest=id_number_digest(number)):
+    digest = id_number_digest(number)
+    if conflict_of_interest(user=clerk, applicant_id_digest=digest):
         # The counter's own recusal: the draws already leave the applicant and their
         # declared relatives out of the review chain; the clerk steps aside too.
         raise ValidationError(
@@ -529,6 +531,23 @@ def case_accept(
     with transaction.atomic(durable=True):
         window, ticket = _serving_ticket(clerk)
         item = ServiceItem.objects.prefetch_related("materials").get(pk=item_id, enabled=True)
+        # F9 pressed twice, or two requests at once (serialised by the ticket row lock),
+        # never opens a second case, and so never a second review chain. A one-time
+        # notice does not count: the citizen may return with the material in the same
+        # visit. (No database constraint: databases from before this check may hold such
+        # pairs already.)
+        earlier = (
+            Case.objects.filter(ticket=ticket, item=item, applicant_id_digest=digest)
+            .exclude(status=Case.Status.NOTIFIED)
+            .values_list("number", flat=True)
+            .first()
+        )
+        if earlier:
+            raise StateConflict(
+                _("This application was already accepted for this ticket as case %(number)s.")
+                % {"number": earlier},
+                code="duplicate_case",
+            )
         guide = _guide_snapshot(item)
         checklist = [
             {
@@ -564,7 +583,7 @@ def case_accept(
             risk_level=item.risk_level,
             applicant_name=applicant_name,
             applicant_id_encrypted=personal_data_encrypt(number),
-            applicant_id_digest=id_number_digest(number),
+            applicant_id_digest=digest,
             applicant_id_masked=id_number_mask(number),
             applicant_phone=applicant_phone,
             handler=clerk,

@@ -203,3 +203,24 @@ def test_the_progress_page_never_blocks_successful_look_ups(progress_case, setti
     for _ in range(30):
         page = client.get("/progress/", {"case": case.number, "id4": number[-4:]})
         assert page.status_code == 200 and 'data-testid="progress"' in page.content.decode()
+
+
+def test_pressing_f9_twice_opens_one_case_and_one_review_chain(
+    at_window, django_capture_on_commit_callbacks
+):
+    from langzhong_si.errors import StateConflict
+    from risk.models import ReviewTask
+
+    services.window_declare_ready(clerk=at_window.li_na)
+    services.ticket_issue(item=at_window.item)
+    intake = {
+        "clerk": at_window.li_na, "item_id": at_window.item.pk, "applicant_name": "王大山",
+        "id_number": make_id_number(),
+        "received_material_ids": {m.pk for m in at_window.item.materials.all()},
+    }  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.case_accept(**intake)
+    with pytest.raises(StateConflict) as refused:
+        services.case_accept(**intake)
+    assert refused.value.code == "duplicate_case" and first.number in refused.value.messages[0]
+    assert Case.objects.count() == 1 and ReviewTask.objects.count() == 1
