@@ -163,8 +163,9 @@ class CaseOutput(serializers.Serializer):
 
 class CaseDetailOutput(CaseOutput):
     awaiting_qualified = serializers.BooleanField(
-        help_text="The current step waits for a qualified person (nobody eligible yet)."
+        help_text="The current step's draw found nobody eligible; the team lead was alerted."
     )
+    drawing = serializers.BooleanField(help_text="The current step's draw is on its way.")
     return_reasons = serializers.ListField(child=serializers.CharField())
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from counters.models import Case
 from risk.models import (
     DEFAULT_CHAIN,
@@ -332,9 +333,18 @@ def case_progress_for_clerk(*, case: Case) -> dict:
         .order_by("-decided_at")
         .values_list("comment", flat=True)
     )
+    waiting = current is not None and current.status == ReviewTask.Status.AWAITING_DRAW
+    # Only a draw that ran and found nobody means "no eligible person"; before that the
+    # draw is simply on its way (the worker runs it within seconds).
+    pool_empty = (
+        waiting
+        and AuditEvent.objects.filter(
+            event_type="draw.pool_empty", object_type="risk.reviewtask", object_id=str(current.pk)
+        ).exists()
+    )
     return {
-        "awaiting_qualified": current is not None
-        and current.status == ReviewTask.Status.AWAITING_DRAW,
+        "awaiting_qualified": pool_empty,
+        "drawing": waiting and not pool_empty,
         "return_reasons": list(returned),
     }
 

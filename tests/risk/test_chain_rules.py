@@ -316,3 +316,12 @@ def test_the_clerk_sees_awaiting_and_return_reasons_but_no_names(
     assert (case.status, case.review_round) == (Case.Status.IN_REVIEW, 2)
     again = case.tasks.get(review_round=2)
     assert again.assignee == hall.zhou, "the correction goes back to the reviewer who returned it"
+
+
+def test_a_case_whose_draw_has_not_run_yet_says_so_and_alarms_nobody(
+    hall, client, django_capture_on_commit_callbacks
+):
+    case = _submit(hall, django_capture_on_commit_callbacks)  # the draw waits in the outbox
+    sign_in(client, hall.li_na)
+    page = client.get(f"/counter/cases/{case.pk}/").content.decode()
+    assert "正在随机抽取审核人" in page and "总负责人" not in page
