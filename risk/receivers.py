@@ -18,6 +18,4 @@ def _pools_before(sender, state: dict, **kwargs) -> None:
 
 @receiver(eligibility_changed, dispatch_uid="risk-pools-after")
 def _pools_after(sender, state: dict, actor, user, change: str, reason: str, **kwargs) -> None:
-    pool_change_record(
-        actor=actor, user=user, change=change, reason=reason, before=state[_BEFORE]
-    )
+    pool_change_record(actor=actor, user=user, change=change, reason=reason, before=state[_BEFORE])

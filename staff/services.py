@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from langzhong_si.text import name_clean
-from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
 from staff import signals as staff_signals  # a module reference: signals imports this one
+from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
 from staff.roles import DRAWN_ROLES, SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
 from staff.selectors import api_token_digest, needs_second_factor, user_roles
 

@@ -127,9 +127,7 @@ def _roles_changing(instance, action, pk_set, reverse) -> None:
         services._role_manager_check(actor, user)
         if action == "pre_add":
             added = {name for holder, name in changes if holder.pk == user.pk}
-            services.roles_compatible_check(
-                set(user.groups.values_list("name", flat=True)) | added
-            )
+            services.roles_compatible_check(set(user.groups.values_list("name", flat=True)) | added)
     verb = "granted" if action == "pre_add" else "revoked"
     announced = []
     for user, name in changes:
