@@ -36,7 +36,7 @@ def roles_compatible_check(held: set[str]) -> None:
     )
 
 
-def _role_manager_check(granted_by, user) -> None:
+def role_manager_check(granted_by, user) -> None:
     """Roles are the security administrator's to manage, never their own (set-up
     scripts pass no one)."""
     if granted_by is None:
@@ -51,7 +51,7 @@ def _role_manager_check(granted_by, user) -> None:
 def role_grant(*, user, role: Role, granted_by=None) -> None:
     """Grant a role. The groups signal (staff.signals) records `role.granted` once, as it
     does for a change made in the admin or in code; a role already held records nothing."""
-    _role_manager_check(granted_by, user)
+    role_manager_check(granted_by, user)
     roles_compatible_check(user_roles(user) | {role.value})
     group, _created = Group.objects.get_or_create(name=role.value)
     with staff_signals.roles_changed_by(granted_by):
@@ -110,7 +110,7 @@ def notifications_mark_read(*, recipient) -> int:
 @transaction.atomic
 def role_revoke(*, user, role: Role, revoked_by) -> None:
     """Revoke a role; the groups signal records `role.revoked` once (if it was held)."""
-    _role_manager_check(revoked_by, user)
+    role_manager_check(revoked_by, user)
     with staff_signals.roles_changed_by(revoked_by):
         user.groups.remove(*Group.objects.filter(name=role.value))
     user._role_cache = None
@@ -217,7 +217,7 @@ def second_factor_reset(*, user, reset_by) -> None:
     """Remove a person's authenticator (lost phone): they enrol again at next sign-in."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    _role_manager_check(reset_by, user)
+    role_manager_check(reset_by, user)
     if reset_by is None:
         raise PermissionDenied(_("Only the security administrator resets a second factor."))
     TOTPDevice.objects.filter(user=user).delete()

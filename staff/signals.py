@@ -114,6 +114,8 @@ def _roles_changed(sender, instance, action, pk_set, reverse, **kwargs):
 
 
 def _roles_changing(instance, action, pk_set, reverse) -> None:
+    # Left over from a change whose write failed after its pre_ signal: never record it.
+    instance.__dict__.pop("_staff_role_changes", None)
     if action not in ("pre_add", "pre_remove", "pre_clear"):
         return
     if action != "pre_clear" and not pk_set:
@@ -124,7 +126,7 @@ def _roles_changing(instance, action, pk_set, reverse) -> None:
     actor = _role_actor.get()
     users = {user.pk: user for user, _name in changes}
     for user in users.values():
-        services._role_manager_check(actor, user)
+        services.role_manager_check(actor, user)
         if action == "pre_add":
             added = {name for holder, name in changes if holder.pk == user.pk}
             services.roles_compatible_check(set(user.groups.values_list("name", flat=True)) | added)
