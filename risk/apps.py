@@ -12,6 +12,7 @@ class RiskConfig(AppConfig):
         # Register the tasks in every process, so the outbox relay can run them inline.
         from risk import (
             events,  # noqa: F401 - declares its audit event kinds
+            receivers,  # noqa: F401 - records staff's changes to who can be drawn
             tasks,  # noqa: F401
         )
 

@@ -895,6 +895,14 @@ def _eligibility_change(*, actor, user, change: str, reason: str):
     and raise a finding when a pool shrank suddenly."""
     before = pool_sizes()
     yield
+    pool_change_record(actor=actor, user=user, change=change, reason=reason, before=before)
+
+
+def pool_change_record(*, actor, user, change: str, reason: str, before: list[dict]):
+    """Record one change to who can be drawn, measured before it as `before`
+    (pool_sizes), with the pools now, and raise a finding when a pool shrank suddenly.
+    The services wrap their changes in _eligibility_change; staff's changes arrive
+    through its eligibility signals (risk.receivers)."""
     after = pool_sizes()
     event = audit_event_record(
         event_type="pool.changed",
@@ -904,6 +912,7 @@ def _eligibility_change(*, actor, user, change: str, reason: str):
               "before": before, "after": after},
     )  # fmt: skip
     _pool_shrink_check(event=event, after=after)
+    return event
 
 
 def _pool_shrink_check(*, event: AuditEvent, after: list[dict]) -> None:

@@ -1,8 +1,10 @@
-import json
+import contextvars
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
@@ -11,6 +13,7 @@ from staff import services
 from staff.models import ApiToken, StaffProfile
 from staff.roles import Role
 from staff.selectors import user_roles
+from staff.signals import roles_changed_by
 
 # The TOTP admin shows each authenticator's secret (and a QR code of it): with it anyone
 # with admin access, a superuser included, could pass as an administrator. Authenticators
@@ -38,13 +41,26 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
 admin.site.unregister(get_user_model())
 
 
-def _password_changed(message) -> bool:
-    entries = json.loads(message) if isinstance(message, str) and message else message or []
-    return any(
-        "password" in entry.get("changed", {}).get("fields", [])
-        for entry in entries
-        if isinstance(entry, dict)
-    )
+# Who is setting a password on the admin's password page (read by the form's save).
+_password_set_by: contextvars.ContextVar = contextvars.ContextVar("admin_password_set_by")
+
+
+class PasswordSetForm(AdminPasswordChangeForm):
+    """A new password only (no switch that disables password sign-in), set through
+    staff.services.password_set: the system administrator's right, the audit event and
+    the forced change at next sign-in, once."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.fields.pop("usable_password", None)
+        self.fields["password1"].required = True
+        self.fields["password2"].required = True
+
+    def save(self, commit=True):
+        services.password_set(
+            user=self.user, password=self.cleaned_data["password1"], set_by=_password_set_by.get()
+        )
+        return self.user
 
 
 @admin.register(get_user_model())
@@ -53,7 +69,8 @@ class StaffUserAdmin(UserAdmin):
     roles and privileges are the security administrator's, on the security page, and
     nobody edits their own. Groups, permissions and superuser status are read-only here.
     A password set here works for one sign-in, which asks its owner for a new one;
-    setting it and (de)activating an account are audit events."""
+    setting it and (de)activating an account are audit events. Role changes in the
+    groups field go through the same checks and events as the security page's."""
 
     PRIVILEGE_FIELDS = ("groups", "user_permissions", "is_superuser", "is_staff")
 
@@ -77,17 +94,27 @@ class StaffUserAdmin(UserAdmin):
         if not change and obj.has_usable_password():
             services.password_must_change(user=obj, set_by=request.user)
 
-    def user_change_password(self, request, id, form_url=""):
-        # The form sets the hash and log_change (below) records who set it: both in one
-        # transaction with the admin's log entry and its audit event.
-        with transaction.atomic():
-            return super().user_change_password(request, id, form_url)
+    change_password_form = PasswordSetForm
 
-    def log_change(self, request, obj, message):
-        entry = super().log_change(request, obj, message)
-        if _password_changed(message) and request.user.pk != obj.pk:
-            services.password_must_change(user=obj, set_by=request.user)
-        return entry
+    def user_change_password(self, request, id, form_url=""):
+        # auth.change_user is not enough: only the system administrator (or the installing
+        # superuser) sets another person's password, and nobody their own here.
+        user = self.get_object(request, unquote(id))
+        if user is not None:
+            services.account_manager_check(request.user, user)
+        token = _password_set_by.set(request.user)
+        try:
+            # The service's event and the admin's log entry in one transaction.
+            with transaction.atomic():
+                return super().user_change_password(request, id, form_url)
+        finally:
+            _password_set_by.reset(token)
+
+    def save_related(self, request, form, formsets, change):
+        # The groups field: the signal checks that the security administrator changes
+        # someone else's roles and records each grant and revocation in their name.
+        with roles_changed_by(request.user):
+            super().save_related(request, form, formsets, change)
 
 
 @admin.register(ApiToken)

@@ -25,6 +25,10 @@ SEPARATED_ADMINISTRATOR_ROLES = frozenset(
     {Role.SYSTEM_ADMINISTRATOR, Role.SECURITY_ADMINISTRATOR, Role.AUDIT_ADMINISTRATOR}
 )
 
+# The roles a review or approval step is drawn from: granting or revoking them, or
+# (de)activating an account that holds one, changes who can be drawn.
+DRAWN_ROLES = frozenset({Role.REVIEWER, Role.APPROVER})
+
 # Roles that need a person's judgement or a person's accountability. An integration
 # account holds none of them: it may act as an intake channel (the clerk's operations)
 # and nothing else.

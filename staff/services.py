@@ -1,3 +1,5 @@
+from contextlib import nullcontext
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import password_changed, validate_password
@@ -8,8 +10,9 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from langzhong_si.text import name_clean
+from staff import signals as staff_signals  # a module reference: signals imports this one
 from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
-from staff.roles import SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
+from staff.roles import DRAWN_ROLES, SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
 from staff.selectors import api_token_digest, needs_second_factor, user_roles
 
 SEPARATED = {role.value for role in SEPARATED_ADMINISTRATOR_ROLES}
@@ -33,7 +36,7 @@ def roles_compatible_check(held: set[str]) -> None:
     )
 
 
-def _role_manager_check(granted_by, user) -> None:
+def role_manager_check(granted_by, user) -> None:
     """Roles are the security administrator's to manage, never their own (set-up
     scripts pass no one)."""
     if granted_by is None:
@@ -46,14 +49,14 @@ def _role_manager_check(granted_by, user) -> None:
 
 @transaction.atomic
 def role_grant(*, user, role: Role, granted_by=None) -> None:
-    _role_manager_check(granted_by, user)
+    """Grant a role. The groups signal (staff.signals) records `role.granted` once, as it
+    does for a change made in the admin or in code; a role already held records nothing."""
+    role_manager_check(granted_by, user)
     roles_compatible_check(user_roles(user) | {role.value})
     group, _created = Group.objects.get_or_create(name=role.value)
-    user.groups.add(group)
+    with staff_signals.roles_changed_by(granted_by):
+        user.groups.add(group)
     user._role_cache = None
-    audit_event_record(
-        event_type="role.granted", actor=granted_by, obj=user, data={"role": role.value}
-    )
 
 
 @transaction.atomic
@@ -106,12 +109,11 @@ def notifications_mark_read(*, recipient) -> int:
 
 @transaction.atomic
 def role_revoke(*, user, role: Role, revoked_by) -> None:
-    _role_manager_check(revoked_by, user)
-    user.groups.remove(*Group.objects.filter(name=role.value))
+    """Revoke a role; the groups signal records `role.revoked` once (if it was held)."""
+    role_manager_check(revoked_by, user)
+    with staff_signals.roles_changed_by(revoked_by):
+        user.groups.remove(*Group.objects.filter(name=role.value))
     user._role_cache = None
-    audit_event_record(
-        event_type="role.revoked", actor=revoked_by, obj=user, data={"role": role.value}
-    )
 
 
 def account_unlock(*, username: str, unlocked_by) -> int:
@@ -138,7 +140,7 @@ def account_unlock(*, username: str, unlocked_by) -> int:
     return cleared
 
 
-def _account_manager_check(actor, user) -> None:
+def account_manager_check(actor, user) -> None:
     """Accounts (passwords, activation) are the system administrator's to keep, or the
     installing superuser's; nobody uses this power on their own account."""
     if actor is None or not actor.is_authenticated:
@@ -170,7 +172,7 @@ def password_must_change(*, user, set_by) -> None:
 def password_set(*, user, password: str, set_by) -> None:
     """Someone else sets a person's password (a reset in the admin): audited, and the
     person must change it at their next sign-in."""
-    _account_manager_check(set_by, user)
+    account_manager_check(set_by, user)
     validate_password(password, user)
     with transaction.atomic():
         locked = get_user_model().objects.select_for_update().get(pk=user.pk)
@@ -182,13 +184,26 @@ def password_set(*, user, password: str, set_by) -> None:
 
 def account_active_set(*, user, active: bool, changed_by) -> None:
     """Enable or disable an account; disabling also ends API access (tokens check it)."""
-    _account_manager_check(changed_by, user)
+    account_manager_check(changed_by, user)
     with transaction.atomic():
         locked = get_user_model().objects.select_for_update().get(pk=user.pk)
         if locked.is_active == active:
             return
-        locked.is_active = active
-        locked.save(update_fields=["is_active"])
+        drawn = {role.value for role in DRAWN_ROLES} & set(
+            locked.groups.values_list("name", flat=True)
+        )
+        announce = (
+            staff_signals.eligibility_change(
+                actor=changed_by,
+                user=locked,
+                change="account_activated" if active else "account_deactivated",
+            )
+            if drawn
+            else nullcontext()
+        )
+        with announce:  # a reviewer or approver enters or leaves the draw pools
+            locked.is_active = active
+            locked.save(update_fields=["is_active"])
         audit_event_record(
             event_type="account.activated" if active else "account.deactivated",
             actor=changed_by,
@@ -202,7 +217,7 @@ def second_factor_reset(*, user, reset_by) -> None:
     """Remove a person's authenticator (lost phone): they enrol again at next sign-in."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    _role_manager_check(reset_by, user)
+    role_manager_check(reset_by, user)
     if reset_by is None:
         raise PermissionDenied(_("Only the security administrator resets a second factor."))
     TOTPDevice.objects.filter(user=user).delete()

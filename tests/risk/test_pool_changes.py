@@ -14,6 +14,7 @@ from risk.models import LeavePeriod
 from risk.selectors import pool_sizes
 from staff.models import StaffProfile
 from staff.roles import Role
+from staff.services import account_active_set, role_revoke
 from tests.factories import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +151,54 @@ def test_the_live_hall_shows_the_pool_sizes(client, lead, reviewers):
     page = client.get(reverse("evaluation:dashboard_live")).content.decode()
     assert 'data-testid="pool-review-1">4<' in page
     assert 'data-testid="pool-approval-1">0<' in page
+
+
+# --- Changes made in staff (which cannot import risk) reach the pool record ------------------
+
+
+def test_deactivating_half_the_reviewers_in_a_day_raises_a_pool_shrink_finding(reviewers):
+    system = make_staff(Role.SYSTEM_ADMINISTRATOR)
+    account_active_set(user=reviewers[0], active=False, changed_by=system)
+    assert not Finding.objects.filter(rule="pool_shrink").exists()
+    account_active_set(user=reviewers[1], active=False, changed_by=system)
+    finding = Finding.objects.get(rule="pool_shrink", evidence__role="review", evidence__level=3)
+    assert finding.subject == system
+    assert (finding.evidence["earlier_today"], finding.evidence["now"]) == (4, 2)
+
+
+def test_deactivating_a_reviewer_is_a_pool_change_with_the_pools_before_and_after(reviewers):
+    system = make_staff(Role.SYSTEM_ADMINISTRATOR)
+    account_active_set(user=reviewers[0], active=False, changed_by=system)
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    assert (event.actor, event.object_id) == (system, str(reviewers[0].pk))
+    assert event.data["change"] == "account_deactivated"
+    before = {(r["role"], r["level"]): r["size"] for r in event.data["before"]}
+    after = {(r["role"], r["level"]): r["size"] for r in event.data["after"]}
+    assert (before[("review", 3)], after[("review", 3)]) == (4, 3)
+
+
+def test_revoking_half_the_reviewer_roles_in_a_day_raises_a_pool_shrink_finding(reviewers):
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    role_revoke(user=reviewers[0], role=Role.REVIEWER, revoked_by=security)
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    assert (event.actor, event.data["change"]) == (security, "role_revoked:reviewer")
+    assert not Finding.objects.filter(rule="pool_shrink").exists()
+    role_revoke(user=reviewers[1], role=Role.REVIEWER, revoked_by=security)
+    finding = Finding.objects.get(rule="pool_shrink", evidence__role="review", evidence__level=3)
+    assert finding.subject == security
+
+
+def test_a_reviewer_role_removed_in_code_is_a_pool_change_too(reviewers):
+    reviewers[0].groups.clear()
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    assert event.object_id == str(reviewers[0].pk)
+    assert event.data["change"] == "role_revoked:reviewer"
+    assert _size("review", 3) == 3
+
+
+def test_deactivating_a_clerk_is_no_pool_change(reviewers):
+    system = make_staff(Role.SYSTEM_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    changes = AuditEvent.objects.filter(event_type="pool.changed").count()
+    account_active_set(user=clerk, active=False, changed_by=system)
+    assert AuditEvent.objects.filter(event_type="pool.changed").count() == changes

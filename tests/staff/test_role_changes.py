@@ -1,0 +1,197 @@
+"""Role grants and revocations, whatever path makes them (the security page's service,
+the admin's groups field, `user.groups.add` in code), are each one `role.granted` or
+`role.revoked` event naming actor, target and role, and only the security administrator
+changes someone else's roles. The admin's password page sets a password only through
+the system administrator's service (issue 14)."""
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from staff import services
+from staff.models import PasswordRecord
+from staff.roles import Role
+from staff.selectors import user_roles
+from staff.signals import roles_changed_by
+from tests.factories import make_staff, sign_in
+
+pytestmark = pytest.mark.django_db
+NEW = "Reset-pass-456"
+
+
+def _in_admin(role: Role):
+    """Someone with the admin's account permissions (view, change and add users)."""
+    person = make_staff(role)
+    person.is_staff = True
+    person.save(update_fields=["is_staff"])
+    person.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_user", "change_user", "add_user"])
+    )
+    browser = Client()
+    sign_in(browser, person)
+    return person, browser
+
+
+def _user_form(user, groups: list[Group]) -> dict:
+    return {
+        "username": user.username,
+        "is_active": "on",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "groups": [group.pk for group in groups],
+    }
+
+
+def _role_events(user) -> list[tuple]:
+    return list(
+        AuditEvent.objects.filter(object_id=str(user.pk), event_type__startswith="role.")
+        .order_by("position")
+        .values_list("event_type", "actor_id", "data__role")
+    )
+
+
+def _group(role: Role) -> Group:
+    return Group.objects.get_or_create(name=role.value)[0]
+
+
+# --- One event per grant or revocation, whatever the path ------------------------------------
+
+
+def test_a_role_granted_in_the_admin_groups_field_is_a_role_granted_event_naming_the_role():
+    security, browser = _in_admin(Role.SECURITY_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    response = browser.post(
+        reverse("admin:auth_user_change", args=[clerk.pk]),
+        _user_form(clerk, [_group(Role.CLERK), _group(Role.WINDOW_LEAD)]),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert _role_events(clerk)[1:] == [("role.granted", security.pk, "window_lead")]
+
+
+def test_a_role_removed_in_the_admin_groups_field_is_a_role_revoked_event():
+    security, browser = _in_admin(Role.SECURITY_ADMINISTRATOR)
+    lead = make_staff([Role.CLERK, Role.WINDOW_LEAD])
+    response = browser.post(
+        reverse("admin:auth_user_change", args=[lead.pk]), _user_form(lead, [_group(Role.CLERK)])
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert _role_events(lead)[2:] == [("role.revoked", security.pk, "window_lead")]
+    assert user_roles(type(lead).objects.get(pk=lead.pk)) == {"clerk"}
+
+
+def test_the_role_services_record_exactly_one_event_per_grant_and_revocation():
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    services.role_grant(user=clerk, role=Role.WINDOW_LEAD, granted_by=security)
+    services.role_revoke(user=clerk, role=Role.WINDOW_LEAD, revoked_by=security)
+    assert _role_events(clerk)[1:] == [
+        ("role.granted", security.pk, "window_lead"),
+        ("role.revoked", security.pk, "window_lead"),
+    ]
+
+
+def test_granting_a_role_already_held_or_revoking_one_not_held_records_nothing():
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    events = AuditEvent.objects.count()
+    services.role_grant(user=clerk, role=Role.CLERK, granted_by=security)
+    services.role_revoke(user=clerk, role=Role.WINDOW_LEAD, revoked_by=security)
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_role_added_in_code_is_recorded_even_without_the_service():
+    clerk = make_staff(Role.CLERK)
+    clerk.groups.add(_group(Role.WINDOW_LEAD))
+    _group(Role.REVIEWER).user_set.add(clerk)
+    clerk.groups.clear()
+    assert _role_events(clerk)[1:] == [
+        ("role.granted", None, "window_lead"),
+        ("role.granted", None, "reviewer"),
+        *[("role.revoked", None, name) for name in ("clerk", "reviewer", "window_lead")],
+    ]
+
+
+# --- Only the security administrator, never on their own account -----------------------------
+
+
+@pytest.mark.parametrize("role", [Role.SYSTEM_ADMINISTRATOR, Role.TEAM_LEAD])
+def test_a_group_edit_in_the_name_of_anyone_but_the_security_administrator_is_refused(role):
+    someone = make_staff(role)
+    clerk = make_staff(Role.CLERK)
+    with pytest.raises(PermissionDenied), roles_changed_by(someone), transaction.atomic():
+        clerk.groups.add(_group(Role.WINDOW_LEAD))
+    with pytest.raises(PermissionDenied), roles_changed_by(someone), transaction.atomic():
+        clerk.groups.clear()
+    assert user_roles(type(clerk).objects.get(pk=clerk.pk)) == {"clerk"}
+
+
+def test_the_security_administrator_cannot_edit_their_own_groups_in_code():
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    with pytest.raises(PermissionDenied), roles_changed_by(security), transaction.atomic():
+        security.groups.add(_group(Role.WINDOW_LEAD))
+
+
+def test_the_system_administrator_cannot_grant_a_role_in_the_admin_groups_field():
+    system, browser = _in_admin(Role.SYSTEM_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    browser.post(
+        reverse("admin:auth_user_change", args=[clerk.pk]),
+        _user_form(clerk, [_group(Role.CLERK), _group(Role.WINDOW_LEAD)]),
+    )
+    assert user_roles(type(clerk).objects.get(pk=clerk.pk)) == {"clerk"}
+    assert len(_role_events(clerk)) == 1  # the grant at creation
+
+
+# --- The admin's password page ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [Role.SECURITY_ADMINISTRATOR, Role.TEAM_LEAD])
+def test_change_user_permission_alone_cannot_set_a_password_in_the_admin(role):
+    _someone, browser = _in_admin(role)
+    clerk = make_staff(Role.CLERK)
+    events = AuditEvent.objects.count()
+    url = reverse("admin:auth_user_password_change", args=[clerk.pk])
+    assert browser.get(url).status_code == 403
+    response = browser.post(url, {"password1": NEW, "password2": NEW, "usable_password": "true"})
+    assert response.status_code == 403
+    clerk.refresh_from_db()
+    assert not clerk.check_password(NEW)
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_password_set_in_the_admin_is_one_event_and_one_forced_change():
+    system, browser = _in_admin(Role.SYSTEM_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    response = browser.post(
+        reverse("admin:auth_user_password_change", args=[clerk.pk]),
+        {"password1": NEW, "password2": NEW, "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    clerk.refresh_from_db()
+    assert clerk.check_password(NEW)
+    events = AuditEvent.objects.filter(event_type="auth.password_set", object_id=str(clerk.pk))
+    assert list(events.values_list("actor_id", flat=True)) == [system.pk]
+    latest = PasswordRecord.objects.filter(user=clerk).order_by("-set_at", "-pk").first()
+    assert (latest.set_by, latest.password_hash) == (system, clerk.password)
+
+
+def test_the_admin_password_page_cannot_disable_password_sign_in():
+    _system, browser = _in_admin(Role.SYSTEM_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    response = browser.post(
+        reverse("admin:auth_user_password_change", args=[clerk.pk]),
+        {"usable_password": "false", "unset-password": "1"},
+    )
+    assert response.status_code == 200  # the form again, asking for the new password
+    clerk.refresh_from_db()
+    assert clerk.has_usable_password() and clerk.check_password("Demo-pass-123")
+
+
+def test_the_system_administrator_cannot_set_their_own_password_in_the_admin():
+    system, browser = _in_admin(Role.SYSTEM_ADMINISTRATOR)
+    url = reverse("admin:auth_user_password_change", args=[system.pk])
+    assert browser.post(url, {"password1": NEW, "password2": NEW}).status_code == 403

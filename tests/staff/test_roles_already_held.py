@@ -1,0 +1,52 @@
+"""Incompatible roles held before the database refused them (issue 14): migration 0008
+stops and names every account and pair, so the operator resolves them first."""
+
+import importlib
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from staff.roles import incompatible_pairs
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BEFORE_TRIGGER = [("staff", "0006_api_tokens_hashed_and_passwords_set_by")]
+CHECK = ("staff", "0008_no_incompatible_roles_already_held")
+MIGRATION = importlib.import_module("staff.migrations.0008_no_incompatible_roles_already_held")
+
+
+def _membership(apps, username: str, roles: list[str]) -> None:
+    user = apps.get_model("auth", "User").objects.create(username=username)
+    groups = apps.get_model("auth", "Group").objects
+    user.groups.add(*(groups.get_or_create(name=name)[0] for name in roles))
+
+
+def test_the_migrations_table_of_pairs_is_the_declared_one():
+    assert sorted(MIGRATION.PAIRS) == incompatible_pairs()
+
+
+def test_migrating_over_an_auditor_who_is_also_a_clerk_fails_naming_the_account_and_pair():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_TRIGGER)  # before 0007's trigger: the clash could be written
+    old = executor.loader.project_state(BEFORE_TRIGGER).apps
+    _membership(old, "wang-both", ["auditor", "clerk"])
+    _membership(old, "li-fine", ["reviewer", "approver"])
+    try:
+        executor = MigrationExecutor(connection)
+        with pytest.raises(RuntimeError) as refused:
+            executor.migrate([CHECK])
+        assert "wang-both: auditor + clerk" in str(refused.value)
+        assert "li-fine" not in str(refused.value)
+        executor = MigrationExecutor(connection)
+        assert CHECK not in executor.loader.applied_migrations
+    finally:
+        # The operator's fix: one of the two roles revoked; then the migration passes.
+        _revoke(old, "wang-both", "clerk")
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert CHECK in MigrationExecutor(connection).loader.applied_migrations
+
+
+def _revoke(apps, username: str, role: str) -> None:
+    user = apps.get_model("auth", "User").objects.get(username=username)
+    user.groups.remove(*apps.get_model("auth", "Group").objects.filter(name=role))
