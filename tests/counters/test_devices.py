@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from counters import services
-from counters.devices import DEVICE_COOKIE, hall_device_link_issue
+from counters.devices import DEVICE_COOKIE, hall_device_for_credential, hall_device_link_issue
 from counters.models import HallDevice, Rating, Ticket
 from langzhong_si.credentials import credential_digest
 from staff.roles import Role
@@ -96,6 +96,14 @@ def test_a_digest_copied_from_the_table_is_not_a_credential(hall):
     assert refused.status_code in (401, 403) and not Ticket.objects.exists()
     api.credentials(HTTP_AUTHORIZATION=f"Device {credential}")
     assert api.post("/api/kiosk/tickets/", {"item": hall.item.pk}, format="json").status_code == 201
+
+
+def test_a_device_is_found_by_its_credential_in_one_query(hall, django_assert_num_queries):
+    device, credential = registered_device(HallDevice.Kind.PAD, hall.window)
+    with django_assert_num_queries(1):
+        found = hall_device_for_credential(credential, HallDevice.Kind.PAD)
+        assert (found, found.window) == (device, hall.window)
+    assert hall_device_for_credential(credential, HallDevice.Kind.KIOSK) is None
 
 
 def test_a_cloned_pad_digest_cannot_rate_a_chosen_clerk(served, pad):
