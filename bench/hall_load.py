@@ -78,6 +78,7 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
     from django.test.utils import override_settings
 
     from catalog.models import ServiceItem
+    from counters.devices import hall_device_link_issue, hall_device_register
     from counters.models import HallDevice, Queue, Window
     from risk.services import qualification_grant
     from staff.roles import Role
@@ -117,8 +118,11 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
         for kind in ("review", "approval"):
             qualification_grant(user=user, kind=kind, level=3, reason="load test")
         tokens["deciders"].append(user.username)
-    tokens["kiosk"] = HallDevice.objects.create(kind="kiosk", name="load kiosk").token
-    tokens["display"] = HallDevice.objects.create(kind="display", name="load display").token
+    for kind, name in (("kiosk", "load kiosk"), ("display", "load display")):
+        # Registered as a screen is: the credential is handed out once, never stored.
+        device = HallDevice.objects.create(kind=kind, name=name)
+        secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="load test")
+        tokens[kind] = hall_device_register(secret=secret).credential
     items = ServiceItem.objects.filter(at_counter=True, risk_level=level).prefetch_related(
         "materials"
     )

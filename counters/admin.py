@@ -9,7 +9,15 @@ class HallDeviceAdmin(admin.ModelAdmin):
     """Adding and disabling devices. Registration links are issued (once each, audited)
     on the hall devices page, never shown here."""
 
-    list_display = ["name", "kind", "window", "enabled", "registered_at", "link_issued_at"]
+    list_display = [
+        "name",
+        "kind",
+        "window",
+        "enabled",
+        "registered_at",
+        "credential_prefix",
+        "link_issued_at",
+    ]
     fields = ["name", "kind", "window", "enabled"]
 
     def get_readonly_fields(self, request, obj=None):

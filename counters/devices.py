@@ -2,9 +2,8 @@
 screens, identified by a credential (a cookie) that a one-time registration link creates,
 never by a staff login."""
 
-import hashlib
-import secrets
 from functools import wraps
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import HallDevice
+from langzhong_si.credentials import credential_digest, credential_new
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 from staff.roles import Role
 from staff.selectors import user_has_role
@@ -29,15 +29,30 @@ class LinkRefused(Exception):
     """The registration link is unknown, already used, or its device is disabled."""
 
 
-def device_of(request, kind: str) -> HallDevice | None:
-    token = request.COOKIES.get(DEVICE_COOKIE, "")
-    if not token:
+class Registration(NamedTuple):
+    device: HallDevice
+    credential: str  # for the screen's cookie, this once; only its digest is stored
+
+
+def hall_device_for_credential(credential: str, kind: str | None = None) -> HallDevice | None:
+    """The enabled device a presented credential belongs to (of `kind`, if given), in one
+    query; None if there is none. Found by the credential's digest: a digest read from
+    the table is not a credential, since it would be hashed again. No constant-time
+    comparison is needed: the index compares digests, and how long that takes can at
+    most reveal part of a digest, which brings no one closer to a secret that hashes
+    to it."""
+    if not credential:
         return None
-    return (
-        HallDevice.objects.select_related("window")
-        .filter(token=token, kind=kind, enabled=True)
-        .first()
+    devices = HallDevice.objects.select_related("window").filter(
+        credential_digest=credential_digest(credential), enabled=True
     )
+    if kind is not None:
+        devices = devices.filter(kind=kind)
+    return devices.first()
+
+
+def device_of(request, kind: str) -> HallDevice | None:
+    return hall_device_for_credential(request.COOKIES.get(DEVICE_COOKIE, ""), kind)
 
 
 def device_required(kind: str):
@@ -58,10 +73,6 @@ def device_required(kind: str):
     return decorator
 
 
-def _link_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def hall_device_link_issue(*, device_id: int, actor, reason: str) -> str:
     """Issue a new registration link for a device and return its secret, which is shown
     once and stored only as a hash. Any earlier unused link stops working; the device's
@@ -74,12 +85,12 @@ def hall_device_link_issue(*, device_id: int, actor, reason: str) -> str:
     reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH).strip()
     if not reason:
         raise ValidationError(_("Give the reason for a new registration link."), code="reason")
-    secret = secrets.token_urlsafe(24)
+    secret, _prefix, digest = credential_new()
     with transaction.atomic(durable=True):
         device = HallDevice.objects.select_for_update().get(pk=device_id)
         if not device.enabled:
             raise ValidationError(_("This device is disabled."), code="disabled")
-        device.link_digest = _link_digest(secret)
+        device.link_digest = digest
         device.link_issued_at = timezone.now()
         device.link_used_at = None
         device.save(update_fields=["link_digest", "link_issued_at", "link_used_at"])
@@ -97,7 +108,7 @@ def hall_device_for_link(secret: str) -> HallDevice:
     page); raises LinkRefused otherwise."""
     device = (
         HallDevice.objects.select_related("window")
-        .filter(link_digest=_link_digest(secret), enabled=True, link_used_at__isnull=True)
+        .filter(link_digest=credential_digest(secret), enabled=True, link_used_at__isnull=True)
         .first()
     )
     if device is None:
@@ -105,13 +116,15 @@ def hall_device_for_link(secret: str) -> HallDevice:
     return device
 
 
-def hall_device_register(*, secret: str) -> HallDevice:
-    """Use a registration link: the device gets a new credential (returned as
-    `device.token`, for the cookie) and the link is spent. A second use, from any
-    machine, is refused and recorded."""
+def hall_device_register(*, secret: str) -> Registration:
+    """Use a registration link: the device gets a new credential, returned this once
+    for the screen's cookie and stored only as a digest, and the link is spent. A second
+    use, from any machine, is refused and recorded."""
     with transaction.atomic(durable=True):
         device = (
-            HallDevice.objects.select_for_update().filter(link_digest=_link_digest(secret)).first()
+            HallDevice.objects.select_for_update()
+            .filter(link_digest=credential_digest(secret))
+            .first()
         )
         if device is None:
             raise LinkRefused
@@ -125,17 +138,30 @@ def hall_device_register(*, secret: str) -> HallDevice:
             refused = True
         else:
             now = timezone.now()
-            device.token = secrets.token_urlsafe(24)
+            credential = credential_new()
+            device.credential_digest = credential.digest
+            device.credential_prefix = credential.prefix
             device.registered_at = now
             device.link_used_at = now
-            device.save(update_fields=["token", "registered_at", "link_used_at"])
+            device.save(
+                update_fields=[
+                    "credential_digest",
+                    "credential_prefix",
+                    "registered_at",
+                    "link_used_at",
+                ]
+            )
             audit_event_record(
                 event_type="device.registered",
                 obj=device,
-                data={"kind": device.kind, "window": device.window_id},
+                data={
+                    "kind": device.kind,
+                    "window": device.window_id,
+                    "credential_prefix": credential.prefix,
+                },
             )
             refused = False
     # Raised after the commit, so the refusal's audit event is kept.
     if refused:
         raise LinkRefused
-    return device
+    return Registration(device, credential.secret)

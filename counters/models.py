@@ -482,10 +482,17 @@ class HallDevice(models.Model):
         on_delete=models.PROTECT,
         related_name="pads",
     )
-    # The device's credential, replaced each time a registration link is used, so a
-    # screen registered earlier (or a copied cookie) stops working.
-    token = models.CharField(
-        _("token"), max_length=43, unique=True, default=_new_token, editable=False
+    # The device's credential as a SHA-256 only (langzhong_si.credentials): it is made
+    # when a registration link is used, set as the screen's cookie and never shown again,
+    # so reading this table (or a backup) gives nothing a screen could present. Replaced
+    # at each registration, so a screen registered earlier (or a copied cookie) stops
+    # working. Blank until the device is first registered.
+    credential_digest = models.CharField(
+        _("credential digest"), max_length=64, blank=True, editable=False
+    )
+    # The credential's first characters, to tell which screen holds which cookie.
+    credential_prefix = models.CharField(
+        _("credential prefix"), max_length=8, blank=True, editable=False
     )
     enabled = models.BooleanField(_("enabled"), default=True)
     registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
@@ -507,6 +514,13 @@ class HallDevice(models.Model):
                 name="counters_device_pad_iff_window",
             ),
             models.UniqueConstraint(fields=["window"], name="counters_device_one_pad_per_window"),
+            # Its index serves the one look-up per device request (devices.device_of,
+            # the API's HallDeviceAuthentication).
+            models.UniqueConstraint(
+                fields=["credential_digest"],
+                condition=~models.Q(credential_digest=""),
+                name="counters_device_credential_unique",
+            ),
         ]
         indexes = [
             # The registration page: the device whose link is being opened.

@@ -518,13 +518,13 @@ def device_register(request, token: str):
     once; any later use, from any machine, gets a refusal page."""
     if request.method == "POST":
         try:
-            device = hall_device_register(secret=token)
+            device, credential = hall_device_register(secret=token)
         except LinkRefused:
             return _link_refused(request)
         response = redirect(_DEVICE_HOME[device.kind])
         response.set_cookie(
             DEVICE_COOKIE,
-            device.token,
+            credential,
             max_age=COOKIE_MAX_AGE,
             httponly=True,
             samesite="Lax",

@@ -42,20 +42,19 @@ class StaffTokenAuthentication(BaseAuthentication):
 
 
 class HallDeviceAuthentication(BaseAuthentication):
-    """`Authorization: Device <token>`: a registered kiosk or call display. The device is
-    not a person: request.user stays anonymous and request.auth is the device."""
+    """`Authorization: Device <credential>`: a registered kiosk, call display or rating
+    pad, found by its credential's digest (counters.devices). The device is not a person:
+    request.user stays anonymous and request.auth is the device."""
 
     keyword = "Device"
 
     def authenticate(self, request):
-        from counters.models import HallDevice
+        from counters.devices import hall_device_for_credential
 
         header = request.headers.get("Authorization", "")
         if not header.startswith(f"{self.keyword} "):
             return None
-        device = HallDevice.objects.filter(
-            token=header[len(self.keyword) + 1 :].strip(), enabled=True
-        ).first()
+        device = hall_device_for_credential(header[len(self.keyword) + 1 :].strip())
         if device is None:
             raise exceptions.AuthenticationFailed(_("Unknown or disabled hall device."))
         from django.contrib.auth.models import AnonymousUser

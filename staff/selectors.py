@@ -63,13 +63,6 @@ def locked_accounts():
     ).order_by("-attempt_time")
 
 
-def api_token_digest(key: str) -> str:
-    """Keys are 256 random bits, so a plain SHA-256 is enough to store them safely."""
-    import hashlib
-
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def api_token_for_key(key: str):
     """The token a presented key belongs to, with its account and the account's latest
     password record (for the expiry check), in one query; None if unknown."""
@@ -77,9 +70,10 @@ def api_token_for_key(key: str):
 
     from django.db.models import OuterRef, Subquery
 
+    from langzhong_si.credentials import credential_digest
     from staff.models import ApiToken, PasswordRecord
 
-    digest = api_token_digest(key)
+    digest = credential_digest(key)
     latest = PasswordRecord.objects.filter(user=OuterRef("user")).order_by("-set_at", "-pk")
     token = (
         ApiToken.objects.select_related("user")

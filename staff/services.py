@@ -9,11 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
+from langzhong_si.credentials import credential_new
 from langzhong_si.text import name_clean
 from staff import signals as staff_signals  # a module reference: signals imports this one
 from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
 from staff.roles import DRAWN_ROLES, SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
-from staff.selectors import api_token_digest, needs_second_factor, user_roles
+from staff.selectors import needs_second_factor, user_roles
 
 SEPARATED = {role.value for role in SEPARATED_ADMINISTRATOR_ROLES}
 
@@ -263,7 +264,6 @@ def api_token_issue(*, user, issued_by) -> tuple[ApiToken, str]:
     """The system administrator issues an API key to an integration account. Returns the
     stored token and the key, which is shown this once and kept only as a digest."""
     import datetime
-    import secrets
 
     from django.conf import settings
 
@@ -285,12 +285,12 @@ def api_token_issue(*, user, issued_by) -> tuple[ApiToken, str]:
             )
         if not user.is_active:
             raise ValidationError(_("This account is disabled."), code="inactive")
-        key = secrets.token_urlsafe(32)
+        key, prefix, digest = credential_new()
         now = timezone.now()
         token = ApiToken.objects.create(
             user=user,
-            prefix=key[:8],
-            digest=api_token_digest(key),
+            prefix=prefix,
+            digest=digest,
             created_at=now,
             expires_at=now + datetime.timedelta(days=settings.API_TOKEN_DAYS),
             created_by=issued_by,

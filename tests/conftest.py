@@ -180,11 +180,11 @@ def _isolated_cache_and_media(settings, tmp_path):
 def register_device(db):
     """Make a test client count as a registered kiosk, display or (with its window) pad."""
     from counters.devices import DEVICE_COOKIE
-    from counters.models import HallDevice
+    from tests.factories import registered_device
 
     def register(client, kind="kiosk", window=None):
-        device = HallDevice.objects.create(kind=kind, name=f"test {kind}", window=window)
-        client.cookies[DEVICE_COOKIE] = device.token
+        device, credential = registered_device(kind, window)
+        client.cookies[DEVICE_COOKIE] = credential
         return device
 
     return register

@@ -125,3 +125,15 @@ def integration_token(user=None) -> str:
     user = user or make_staff([Role.INTEGRATION, Role.CLERK])
     _token, key = api_token_issue(user=user, issued_by=make_staff(Role.SYSTEM_ADMINISTRATOR))
     return key
+
+
+def registered_device(kind="kiosk", window=None, name=None):
+    """A hall device registered as a screen is: a link issued, then used. Returns the
+    device and its credential (the cookie / `Authorization: Device` value), which only the
+    registration hands out; the database keeps a digest."""
+    from counters.devices import hall_device_link_issue, hall_device_register
+    from counters.models import HallDevice
+
+    device = HallDevice.objects.create(kind=kind, name=name or f"test {kind}", window=window)
+    secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="test screen")
+    return hall_device_register(secret=secret)

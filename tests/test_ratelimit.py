@@ -16,6 +16,7 @@ from langzhong_si.ratelimit import (
     failure_budgets_release,
     failure_budgets_reserve,
 )
+from tests.factories import registered_device
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,9 @@ def test_a_spent_budget_refuses_without_charging_the_others():
 
 
 def test_the_kiosk_issues_tickets_while_the_cache_is_down(hall):
-    kiosk = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="k")
+    _kiosk, credential = registered_device(HallDevice.Kind.KIOSK, name="k")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Device {kiosk.token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Device {credential}")
     with mock.patch("rest_framework.throttling.SimpleRateThrottle.cache", _cache_down()):
         response = client.post("/api/kiosk/tickets/", {"item": hall.item.pk}, format="json")
     assert response.status_code == 201
@@ -149,9 +150,9 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_throttle(settings, monke
 
 
 def test_the_audit_log_records_the_same_client_address(settings, hall):
-    kiosk = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="k")
+    _kiosk, credential = registered_device(HallDevice.Kind.KIOSK, name="k")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Device {kiosk.token}")
+    api.credentials(HTTP_AUTHORIZATION=f"Device {credential}")
 
     def issue(**headers):
         api.post("/api/kiosk/tickets/", {"item": hall.item.pk}, format="json", **headers)

@@ -8,7 +8,13 @@ from rest_framework.test import APIClient
 from counters.models import Case, HallDevice, Ticket
 from risk.models import ReviewTask
 from staff.roles import Role
-from tests.factories import integration_token, make_id_number, make_staff, sign_in
+from tests.factories import (
+    integration_token,
+    make_id_number,
+    make_staff,
+    registered_device,
+    sign_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +26,12 @@ def api():
 
 @pytest.fixture
 def kiosk(db):
-    return HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="api kiosk")
+    """A registered kiosk: (device, credential)."""
+    return registered_device(HallDevice.Kind.KIOSK, name="api kiosk")
 
 
-def _device(api, device):
-    api.credentials(HTTP_AUTHORIZATION=f"Device {device.token}")
+def _device(api, registration):
+    api.credentials(HTTP_AUTHORIZATION=f"Device {registration.credential}")
     return api
 
 
@@ -37,7 +44,7 @@ def test_a_kiosk_issues_a_ticket_with_its_device_token(api, kiosk, hall):
 
 
 def test_a_display_token_cannot_issue_tickets_and_no_token_is_refused(api, hall):
-    display = HallDevice.objects.create(kind=HallDevice.Kind.DISPLAY, name="display")
+    display = registered_device(HallDevice.Kind.DISPLAY, name="display")
     assert _device(api, display).post("/api/kiosk/tickets/", {}, format="json").status_code == 403
     api.credentials()
     assert api.post("/api/kiosk/tickets/", {}, format="json").status_code in (401, 403)

@@ -63,14 +63,14 @@ def test_the_system_administrator_cannot_issue_a_token_for_the_auditor(system):
 
 
 def test_a_token_written_straight_into_the_database_for_the_auditor_is_refused(system):
-    from staff.selectors import api_token_digest
+    from langzhong_si.credentials import credential_digest
 
     auditor = make_staff(Role.AUDITOR)
     now = timezone.now()
     ApiToken.objects.create(
         user=auditor,
         prefix="planted0",
-        digest=api_token_digest("planted-key"),
+        digest=credential_digest("planted-key"),
         created_at=now,
         expires_at=now + datetime.timedelta(days=1),
         created_by=system,

@@ -10,7 +10,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from counters.models import HallDevice
 from staff.roles import Role
-from tests.factories import integration_token, make_staff, sign_in
+from tests.factories import integration_token, make_staff, registered_device, sign_in
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
@@ -45,9 +45,9 @@ def _connection_kept_open():
 def credentials(db, hall, _connection_kept_open):
     from django.test import Client
 
-    kiosk = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="fuzz kiosk")
-    display = HallDevice.objects.create(kind=HallDevice.Kind.DISPLAY, name="fuzz display")
-    pad = HallDevice.objects.create(kind=HallDevice.Kind.PAD, name="fuzz pad", window=hall.window)
+    _kiosk, kiosk = registered_device(HallDevice.Kind.KIOSK, name="fuzz kiosk")
+    _display, display = registered_device(HallDevice.Kind.DISPLAY, name="fuzz display")
+    _pad, pad = registered_device(HallDevice.Kind.PAD, hall.window, name="fuzz pad")
     auditor = make_staff(Role.AUDITOR)
     lead = make_staff(Role.TEAM_LEAD)
     browser = Client()
@@ -55,9 +55,9 @@ def credentials(db, hall, _connection_kept_open):
     # One integration account (acting as an intake channel) for the counter and cases.
     counter = {"headers": {"Authorization": f"Token {integration_token()}"}}
     return {
-        "/api/kiosk/": {"headers": {"Authorization": f"Device {kiosk.token}"}},
-        "/api/display/": {"headers": {"Authorization": f"Device {display.token}"}},
-        "/api/rating-pad/": {"headers": {"Authorization": f"Device {pad.token}"}},
+        "/api/kiosk/": {"headers": {"Authorization": f"Device {kiosk}"}},
+        "/api/display/": {"headers": {"Authorization": f"Device {display}"}},
+        "/api/rating-pad/": {"headers": {"Authorization": f"Device {pad}"}},
         "/api/counter/": counter,
         "/api/cases/": counter,
         # Tokens are for integration accounts only: people use their session.

@@ -11,7 +11,7 @@ from counters.models import Case, FollowUp, HallDevice, Rating, Ticket, Window
 from evaluation.models import EvaluationWeights
 from risk.models import ReviewTask
 from staff.roles import Role
-from tests.factories import make_id_number, make_staff, sign_in
+from tests.factories import make_id_number, make_staff, registered_device, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -179,9 +179,9 @@ def test_the_follow_up_screen_refuses_a_huge_note_and_says_why(world, client):
 
 
 def test_a_hall_device_token_alone_cannot_bypass_the_limit(world):
-    kiosk = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="k")
+    _kiosk, credential = registered_device(HallDevice.Kind.KIOSK, name="k")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Device {kiosk.token}")
+    api.credentials(HTTP_AUTHORIZATION=f"Device {credential}")
     response = api.post(
         "/api/kiosk/tickets/",
         {"item": world["hall"].item.pk, "id_number": "1" * 100_000},

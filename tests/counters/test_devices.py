@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -12,10 +13,11 @@ from rest_framework.test import APIClient
 from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from counters import services
-from counters.devices import DEVICE_COOKIE, hall_device_link_issue
+from counters.devices import DEVICE_COOKIE, hall_device_for_credential, hall_device_link_issue
 from counters.models import HallDevice, Rating, Ticket
+from langzhong_si.credentials import credential_digest
 from staff.roles import Role
-from tests.factories import WindowFactory, make_staff, sign_in
+from tests.factories import WindowFactory, make_staff, registered_device, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +38,9 @@ def test_a_registration_link_yields_the_devices_credential_once():
     response = first.post(link)
     kiosk.refresh_from_db()
     assert response.status_code == 302 and response["Location"] == "/kiosk/"
-    assert response.cookies[DEVICE_COOKIE].value == kiosk.token
+    credential = response.cookies[DEVICE_COOKIE].value
+    assert kiosk.credential_digest == credential_digest(credential)
+    assert kiosk.credential_prefix == credential[:8]
     assert first.get("/kiosk/").status_code == 200
     assert AuditEvent.objects.filter(event_type="device.registered").count() == 1
 
@@ -44,28 +48,74 @@ def test_a_registration_link_yields_the_devices_credential_once():
 def test_a_reused_registration_link_is_refused_from_any_machine_with_a_clear_page():
     kiosk = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="取号机")
     link = _link(kiosk)
-    Client().post(link)
-    kiosk.refresh_from_db()
-    credential = kiosk.token
+    screen = Client()
+    screen.post(link)
     other = Client()
     assert other.get(link).status_code == 403
     refused = other.post(link)
     assert refused.status_code == 403 and 'data-testid="link-refused"' in refused.content.decode()
     assert DEVICE_COOKIE not in refused.cookies
     assert other.get("/kiosk/").status_code == 403
-    kiosk.refresh_from_db()
-    assert kiosk.token == credential, "the registered screen keeps working"
+    assert screen.get("/kiosk/").status_code == 200, "the registered screen keeps working"
     assert AuditEvent.objects.filter(
         event_type="device.registration_refused", outcome="refused"
     ).exists()
 
 
-def test_the_credential_made_before_registration_is_not_the_one_handed_out():
+def test_a_device_has_no_credential_until_its_link_is_used():
     kiosk = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="取号机")
-    before = kiosk.token
-    Client().post(_link(kiosk))
-    kiosk.refresh_from_db()
-    assert kiosk.token != before
+    assert (kiosk.credential_digest, kiosk.credential_prefix) == ("", "")
+    for presented in ("", " ", credential_digest("")):
+        screen = Client()
+        screen.cookies[DEVICE_COOKIE] = presented
+        assert screen.get("/kiosk/").status_code == 403
+
+
+def test_the_database_row_holds_no_device_credential():
+    device, credential = registered_device(HallDevice.Kind.KIOSK)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM counters_halldevice WHERE id = %s", [device.pk])
+        row = cursor.fetchone()
+        columns = [column[0] for column in cursor.description]
+    assert "token" not in columns
+    assert not [value for value in row if isinstance(value, str) and credential in value]
+    assert credential_digest(credential) in row
+    events = AuditEvent.objects.filter(object_id=str(device.pk), object_type="counters.halldevice")
+    assert events.count() == 2 and all(credential not in str(event.data) for event in events)
+
+
+def test_a_digest_copied_from_the_table_is_not_a_credential(hall):
+    device, credential = registered_device(HallDevice.Kind.KIOSK)
+    stolen = HallDevice.objects.values_list("credential_digest", flat=True).get(pk=device.pk)
+    clone = Client()
+    clone.cookies[DEVICE_COOKIE] = stolen
+    assert clone.get("/kiosk/").status_code == 403
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {stolen}")
+    refused = api.post("/api/kiosk/tickets/", {"item": hall.item.pk}, format="json")
+    assert refused.status_code in (401, 403) and not Ticket.objects.exists()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {credential}")
+    assert api.post("/api/kiosk/tickets/", {"item": hall.item.pk}, format="json").status_code == 201
+
+
+def test_a_device_is_found_by_its_credential_in_one_query(hall, django_assert_num_queries):
+    device, credential = registered_device(HallDevice.Kind.PAD, hall.window)
+    with django_assert_num_queries(1):
+        found = hall_device_for_credential(credential, HallDevice.Kind.PAD)
+        assert (found, found.window) == (device, hall.window)
+    assert hall_device_for_credential(credential, HallDevice.Kind.KIOSK) is None
+
+
+def test_a_cloned_pad_digest_cannot_rate_a_chosen_clerk(served, pad):
+    stolen = HallDevice.objects.values_list("credential_digest", flat=True).get(pk=pad.device.pk)
+    clone = Client()
+    clone.cookies[DEVICE_COOKIE] = stolen
+    assert clone.post("/rating/", {"ticket": served[1].pk, "level": 5}).status_code == 403
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {stolen}")
+    refused = api.post("/api/rating-pad/", {"ticket": served[1].pk, "level": 5}, format="json")
+    assert refused.status_code in (401, 403)
+    assert not Rating.objects.exists()
 
 
 def test_a_new_link_replaces_the_unused_one_and_then_the_old_screen():
@@ -172,12 +222,13 @@ def served(hall):
 
 @pytest.fixture
 def pad(hall):
-    return HallDevice.objects.create(kind=HallDevice.Kind.PAD, name="评价器", window=hall.window)
+    """Window 1's registered pad: (device, credential)."""
+    return registered_device(HallDevice.Kind.PAD, hall.window, name="评价器")
 
 
-def _pad_client(device):
+def _pad_client(pad):
     client = Client()
-    client.cookies[DEVICE_COOKIE] = device.token
+    client.cookies[DEVICE_COOKIE] = pad.credential
     return client
 
 
@@ -208,7 +259,7 @@ def test_a_pad_rates_the_service_just_finished_at_its_window(served, pad):
     rating = Rating.objects.get()
     assert (rating.ticket_id, rating.sequence) == (served[1].pk, 1)
     event = AuditEvent.objects.get(event_type="rating.submitted")
-    assert event.data["pad"] == pad.pk
+    assert event.data["pad"] == pad.device.pk
 
 
 def test_a_pad_cannot_rate_an_older_ticket(served, pad):
@@ -217,7 +268,7 @@ def test_a_pad_cannot_rate_an_older_ticket(served, pad):
     )
     assert response.status_code == 400
     with pytest.raises(ValidationError) as refused:
-        services.rating_pad_submit(pad=pad, ticket_id=served[0].pk, level=5)
+        services.rating_pad_submit(pad=pad.device, ticket_id=served[0].pk, level=5)
     assert refused.value.code == "not_latest"
     assert not Rating.objects.exists()
 
@@ -230,7 +281,7 @@ def test_a_pad_cannot_rate_twice(served, pad):
         == 400
     )
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Device {pad.token}")
+    api.credentials(HTTP_AUTHORIZATION=f"Device {pad.credential}")
     assert api.get("/api/rating-pad/").status_code == 204
     again = api.post("/api/rating-pad/", {"ticket": served[1].pk, "level": 4}, format="json")
     assert again.status_code == 409
@@ -259,14 +310,14 @@ def test_the_pad_of_window_1_cannot_rate_window_2s_ticket(hall, pad, served):
     response = _pad_client(pad).post("/rating/", {"ticket": ticket.pk, "level": 5})
     assert response.status_code == 403
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Device {pad.token}")
+    api.credentials(HTTP_AUTHORIZATION=f"Device {pad.credential}")
     refused = api.post("/api/rating-pad/", {"ticket": ticket.pk, "level": 5}, format="json")
     assert refused.status_code == 403
     assert not Rating.objects.exists()
 
 
 def test_the_citizen_still_rates_later_from_the_ticket_page(client, served, pad):
-    services.rating_pad_submit(pad=pad, ticket_id=served[1].pk, level=5)
+    services.rating_pad_submit(pad=pad.device, ticket_id=served[1].pk, level=5)
     older = served[0]
     assert (
         client.post(f"/t/{older.public_token}/", {"action": "rate", "level": 4}).status_code == 302

@@ -12,7 +12,7 @@ from counters.models import Case, HallDevice, Ticket
 from langzhong_si.identity import id_number_digest
 from risk import services as risk_services
 from staff.roles import Role
-from tests.factories import ItemFactory, make_id_number, make_staff, sign_in
+from tests.factories import ItemFactory, make_id_number, make_staff, registered_device, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -87,9 +87,9 @@ def test_cancelled_tickets_in_different_spellings_flag_the_retake(hall, settings
 
 
 def test_a_kiosk_ticket_with_arabic_indic_digits_is_refused(hall):
-    kiosk = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="k")
+    _kiosk, credential = registered_device(HallDevice.Kind.KIOSK, name="k")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Device {kiosk.token}")
+    api.credentials(HTTP_AUTHORIZATION=f"Device {credential}")
     typed = make_id_number().translate(ARABIC_INDIC)
     response = api.post(
         "/api/kiosk/tickets/", {"item": hall.item.pk, "id_number": typed}, format="json"
