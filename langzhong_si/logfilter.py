@@ -1,5 +1,5 @@
 """Logs never carry a full ID number, a password, a one-time code or a session id
-(CHECKLIST 19): every record is scrubbed before any handler writes it."""
+(req. 19): every record is scrubbed before any handler writes it."""
 
 import logging
 import re

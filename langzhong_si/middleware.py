@@ -23,7 +23,7 @@ class HallLanguageMiddleware:
 
 class ContentSecurityPolicyMiddleware:
     """Scripts, styles, images and fonts only from this site; no inline script, no
-    framing, forms post only here (CHECKLIST 6; the templates carry no inline code)."""
+    framing, forms post only here (req. 6; the templates carry no inline code)."""
 
     POLICY = "; ".join(
         [

@@ -130,7 +130,7 @@ CACHES = {
 }
 
 # --- Auth ---------------------------------------------------------------------------------
-# CHECKLIST 1: 8+ characters, 3 of 4 classes, not one of the last 5, changed every 90 days.
+# req. 1: 8+ characters, 3 of 4 classes, not one of the last 5, changed every 90 days.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -146,7 +146,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
 ]
 PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 90, minimum=1)
-# CHECKLIST 2: 5 failed sign-ins lock the account for 30 minutes (django-axes), or until
+# req. 2: 5 failed sign-ins lock the account for 30 minutes (django-axes), or until
 # the security administrator unlocks it.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -163,7 +163,7 @@ AXES_LOCKOUT_CALLABLE = "staff.views.locked_out"
 # Sign-in attempts record the same client address as the audit log and the throttles.
 AXES_CLIENT_IP_CALLABLE = "langzhong_si.clientip.client_ip"
 AXES_VERBOSE = False
-# CHECKLIST 4: these roles confirm every sign-in with a TOTP code (django-otp).
+# req. 4: these roles confirm every sign-in with a TOTP code (django-otp).
 TWO_FACTOR_ROLES = env_list(
     "TWO_FACTOR_ROLES",
     [
@@ -182,7 +182,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 20 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: each request extends the session
-# CHECKLIST 3: however active, a session ends this long after sign-in.
+# req. 3: however active, a session ends this long after sign-in.
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 
 # --- Internationalisation -----------------------------------------------------------------

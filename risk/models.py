@@ -12,7 +12,7 @@ class StepRole(models.TextChoices):
     SECOND_APPROVAL = "second_approval", _("Second approval")
 
 
-# DOMAIN.md's default policy: the chain after the clerk for each risk level.
+# the default policy (docs/glossary.md): the chain after the clerk for each risk level.
 DEFAULT_CHAIN: dict[int, list[StepRole]] = {
     0: [],
     1: [StepRole.REVIEW],
@@ -190,7 +190,7 @@ class ChainPolicy(models.Model):
 
 class RiskPolicy(ChainPolicy):
     """The chain after the clerk for one risk level, and each step's time limit in
-    office hours. Defaults follow DOMAIN.md; the team lead edits them with a reason."""
+    office hours. Defaults follow docs/glossary.md; the team lead edits them with a reason."""
 
     level = models.PositiveSmallIntegerField(_("risk level"), unique=True)
     history = HistoricalRecords()

@@ -43,7 +43,7 @@ def qualification_levels(*, kind: str, on: datetime.date, users=None) -> dict[in
 
 def chain_for_item(item) -> tuple[list[str], int]:
     """The item's review chain and office hours per step: its own override, else its
-    level's policy, else DOMAIN.md's default."""
+    level's policy, else the default of docs/glossary.md."""
     override = ItemRiskPolicy.objects.filter(item=item).first()
     if override is not None:
         return list(override.steps), override.step_hours

@@ -1,4 +1,4 @@
-"""Account security on every request (CHECKLIST 1, 3, 4): the absolute session
+"""Account security on every request (req. 1, 3, 4): the absolute session
 lifetime, the second factor for the roles that need it, and the 90-day password change,
 each before any other page is served."""
 

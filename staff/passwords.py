@@ -1,4 +1,4 @@
-"""Password rules (CHECKLIST 1): at least three of four character classes, no reuse of
+"""Password rules (req. 1): at least three of four character classes, no reuse of
 the last five passwords, and a change every 90 days (enforced by the middleware)."""
 
 import datetime

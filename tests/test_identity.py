@@ -70,7 +70,7 @@ def test_the_look_up_digest_is_stable_and_keyed():
     assert "11010519491231002X" not in id_number_digest("11010519491231002X")
 
 
-# --- One person, one identity: the canonical form (issue 14) ------------------------------
+# --- One person, one identity: the canonical form ------------------------------
 
 FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")

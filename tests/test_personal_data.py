@@ -1,4 +1,4 @@
-"""Personal data at rest and in every way out (CHECKLIST 16, 18; issue 8): encrypted in
+"""Personal data at rest and in every way out (req. 16, 18): encrypted in
 the database, masked in HTML, JSON and exports, key rotation, error pages that leak
 nothing."""
 

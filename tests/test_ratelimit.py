@@ -66,7 +66,7 @@ def test_the_progress_page_answers_while_the_cache_is_down(client):
     assert response.status_code == 200
 
 
-# --- Throttles behind proxies (issue 14) -------------------------------------------------
+# --- Throttles behind proxies -------------------------------------------------
 
 
 def _request(peer: str, forwarded: str | None = None):

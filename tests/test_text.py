@@ -1,4 +1,4 @@
-"""Names and free text: normalised, bounded, refused when they hide characters (issue 14)."""
+"""Names and free text: normalised, bounded, refused when they hide characters."""
 
 import pytest
 from django.core.exceptions import ValidationError

@@ -1,4 +1,4 @@
-"""Every URL of the project against every role (CHECKLIST 5, 7): the table below says who
+"""Every URL of the project against every role (req. 5, 7): the table below says who
 may use each one; everyone else is refused (403, 404 for another's object, or sent to
 sign in). A URL missing from the table fails the test, so new screens must be added."""
 

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# DOMAIN.md's default policy: the chain after the clerk per level, 4 office hours a step.
+# the default policy (docs/glossary.md): the chain after the clerk per level, 4 office hours a step.
 DEFAULTS = {
     0: [],
     1: ["review"],

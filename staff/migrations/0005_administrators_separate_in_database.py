@@ -1,5 +1,5 @@
 """三员分立 in the database: no account holds two of the system, security and audit
-administrator groups, whatever writes the membership (CHECKLIST 7)."""
+administrator groups, whatever writes the membership (req. 7)."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""API tokens stored as digests (issue 14). DRF's authtoken table kept every key in
+"""API tokens stored as digests. DRF's authtoken table kept every key in
 plain text and is no longer installed: its rows cannot be carried over (they belonged to
 people, not integration accounts), so they are deleted with the table, and the system
 administrator issues new tokens to integration accounts."""

@@ -1,4 +1,4 @@
-"""Incompatible roles in the database (issue 14): besides 三员分立 (0005), the auditor
+"""Incompatible roles in the database: besides 三员分立 (0005), the auditor
 holds no business post it inspects, and an integration account no role a person must
 hold, whatever writes the membership. The pairs are written out here, frozen with the
 migration; a test checks them against staff.roles.INCOMPATIBLE_ROLES, so changing the

@@ -1,4 +1,4 @@
-"""Incompatible roles already held (issue 14): 0005 and 0007 refuse new memberships, but
+"""Incompatible roles already held: 0005 and 0007 refuse new memberships, but
 an account that held, say, auditor and clerk before them keeps both. This migration
 stops on such accounts and names them with their pairs; the operator revokes one role of
 each pair (the security page) and migrates again. The pairs are frozen here, as in 0007;

@@ -1,4 +1,4 @@
-"""API tokens (issue 14): integration accounts only, shown once, stored as a digest,
+"""API tokens: integration accounts only, shown once, stored as a digest,
 expiring, revocable, refused for disabled accounts and expired passwords; issuing and
 revoking are audit events; neither the admin nor its log ever holds a key."""
 

@@ -1,4 +1,4 @@
-"""Schemathesis against the OpenAPI schema (CHECKLIST 32): generated and mutated
+"""Schemathesis against the OpenAPI schema (req. 32): generated and mutated
 requests to every operation, as the roles that use it, give no 5xx and nothing the
 schema does not document."""
 

@@ -1,4 +1,4 @@
-"""Every free-text field has a maximum length (issue 14): a huge text is refused with a
+"""Every free-text field has a maximum length: a huge text is refused with a
 clear 400 on every API surface that takes one, and nothing changes; the screens refuse
 it through the same service checks."""
 

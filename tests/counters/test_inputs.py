@@ -1,4 +1,4 @@
-"""One person, one identity (issue 14): the same ID number typed with full-width digits,
+"""One person, one identity: the same ID number typed with full-width digits,
 spaces or a lower-case x is the same citizen everywhere (digest, recusal, repeated-pair
 finding, re-take flag, progress look-up); other scripts' digits are refused. And the
 progress look-up counts failures, per case number and per client."""

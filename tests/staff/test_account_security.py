@@ -1,4 +1,4 @@
-"""Login protection, sessions, the second factor and 三员分立 (CHECKLIST 1–4, 6, 7, 19)."""
+"""Login protection, sessions, the second factor and 三员分立 (req. 1–4, 6, 7, 19)."""
 
 import datetime
 import logging

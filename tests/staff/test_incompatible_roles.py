@@ -1,4 +1,4 @@
-"""Incompatible roles (issue 14, CHECKLIST 7): besides 三员分立, the auditor (稽核) holds
+"""Incompatible roles (req. 7): besides 三员分立, the auditor (稽核) holds
 none of the business posts they inspect, and an integration account no role a person must
 hold. Refused by the service, by a signal on any group change and by the database."""
 

@@ -1,4 +1,4 @@
-"""Every use of power is an event in the hash chain (issue 14): admin actions by anyone,
+"""Every use of power is an event in the hash chain: admin actions by anyone,
 password resets (which force a change), (de)activation, unlock, second-factor reset, and
 the superuser, who cannot read second-factor secrets and can be retired."""
 

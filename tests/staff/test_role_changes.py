@@ -2,7 +2,7 @@
 the admin's groups field, `user.groups.add` in code), are each one `role.granted` or
 `role.revoked` event naming actor, target and role, and only the security administrator
 changes someone else's roles. The admin's password page sets a password only through
-the system administrator's service (issue 14)."""
+the system administrator's service."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission

@@ -1,4 +1,4 @@
-"""Incompatible roles held before the database refused them (issue 14): migration 0008
+"""Incompatible roles held before the database refused them: migration 0008
 stops and names every account and pair, so the operator resolves them first."""
 
 import importlib
