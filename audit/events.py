@@ -10,14 +10,10 @@ KINDS = {
     "admin.deleted": _("Deleted in the admin"),
     "admin.action": _("Admin action"),
     "audit.finding": _("Audit finding raised"),
-    "audit.inspected": _("Finding inspected"),
-    "audit.log_read": _("Audit log read"),
-    "audit.sampled": _("Case sampled for re-inspection"),
     "auth.signed_in": _("Signed in"),
     "auth.signed_out": _("Signed out"),
     "auth.sign_in_failed": _("Sign-in failed"),
     "record.edited": _("Reference data edited"),
     "record.deleted": _("Reference data deleted"),
-    "personal_data.archive_exported": _("Case e-archive exported"),
 }
 event_kinds_declare(KINDS)

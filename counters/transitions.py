@@ -3,7 +3,7 @@
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.rules import CASE_AUDIT_TASK
+from audit.findings import CASE_AUDIT_TASK
 from audit.services import audit_event_record
 from audit.states import StateTable, state_move
 from counters.models import Case, Ticket, Window

@@ -28,12 +28,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.models import Finding
-from audit.rules import nightly_audit
-from audit.services import finding_inspect
 from catalog.models import ServiceItem
 from counters import services as counter_services
 from counters.calendar import is_working_day, working_days_after, working_hours_after
 from counters.models import Case, FollowUp, Rating, Ticket, Window
+from inspection.rules import nightly_audit
+from inspection.services import finding_inspect
 from langzhong_si.celery import app as celery_app
 from langzhong_si.identity import id_number_check_char
 from risk.models import Qualification, ReviewTask

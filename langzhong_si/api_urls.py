@@ -1,10 +1,10 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from audit import api as audit_api
 from catalog import api as catalog_api
 from counters import api as counters_api
 from evaluation import api as evaluation_api
+from inspection import api as audit_api
 from risk import api as risk_api
 from staff import api as staff_api
 

@@ -15,7 +15,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("counters.urls")),
     path("", include("staff.urls")),
-    path("", include("audit.urls")),
+    path("", include("inspection.urls")),
     path("", include("risk.urls")),
     path("", include("evaluation.urls")),
 ]

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.findings import finding_raise
 from audit.models import AuditEvent
-from audit.rules import finding_raise
 from audit.services import (
     audit_append_lock,
     audit_event_record,

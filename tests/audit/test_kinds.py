@@ -17,7 +17,10 @@ from staff.roles import Role
 from tests.factories import make_staff, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-APPS = ["audit", "outbox", "staff", "catalog", "counters", "risk", "evaluation", "langzhong_si"]
+APPS = [
+    "audit", "outbox", "staff", "catalog", "counters", "risk", "inspection", "evaluation",
+    "langzhong_si",
+]  # fmt: skip
 
 
 def _kinds_in_the_source() -> set[str]:

@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit.models import AuditEvent, Finding
-from audit.rules import case_audit, nightly_audit
-from audit.services import finding_inspect
 from counters.models import Case, Ticket
+from inspection.rules import case_audit, nightly_audit
+from inspection.services import finding_inspect
 from langzhong_si.identity import id_number_digest
 from risk.draws import sample_fraction
 from risk.models import ReviewTask

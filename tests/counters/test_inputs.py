@@ -6,9 +6,9 @@ progress look-up counts failures, per case number and per client."""
 import pytest
 from rest_framework.test import APIClient
 
-from audit.rules import case_audit
 from counters import services
 from counters.models import Case, HallDevice, Ticket
+from inspection.rules import case_audit
 from langzhong_si.identity import id_number_digest
 from risk import services as risk_services
 from staff.roles import Role

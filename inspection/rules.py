@@ -3,54 +3,30 @@ and a verifiable random sample of finished cases for manual re-inspection. Every
 found lands in the auditors' queue as a Finding."""
 
 import datetime
-import json
 import statistics
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from audit.models import AuditEvent, Finding
+from audit.findings import finding_raise
+from audit.models import AuditEvent
 from audit.services import audit_event_record
+from counters.calendar import OFFICE_SESSIONS, is_working_day
+from counters.models import Case, Ticket
+from langzhong_si.identity import personal_data_decrypt
+from risk.draws import sample_fraction
+from risk.models import DailySeed, ReviewTask
+from risk.services import daily_seed_commit
 
 FINISHED = ("finished", "approved", "rejected", "forwarded")
-CASE_AUDIT_TASK = "audit.tasks.case_audit"
-
-
-def _find(*, rule: str, severity: str, key: str, evidence: dict, case=None, subject=None) -> bool:
-    """Record a finding once (the key makes re-runs harmless); True if it is new."""
-    evidence = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
-    try:
-        with transaction.atomic():
-            finding = Finding.objects.create(
-                rule=rule, severity=severity, case=case, subject=subject, evidence=evidence,
-                dedupe_key=f"{rule}:{key}"[:128],
-            )  # fmt: skip
-            audit_event_record(
-                event_type="audit.finding", obj=finding, data={"rule": rule, "severity": severity}
-            )
-    except IntegrityError:
-        return False
-    return True
-
-
-def finding_raise(
-    *, rule: str, severity: str, key: str, evidence: dict, case=None, subject=None
-) -> bool:
-    """For higher layers whose own checks put something in the auditors' queue (the
-    pool-shrink check after a change to who can be drawn)."""
-    return _find(
-        rule=rule, severity=severity, key=key, evidence=evidence, case=case, subject=subject
-    )
 
 
 def case_audit(*, case_id: int) -> list[str]:
     """Run the per-case rules and the sampling draw on one finished case."""
-    from counters.models import Case
-    from risk.models import ReviewTask
 
     case = Case.objects.select_related("item").get(pk=case_id)
     if case.status not in FINISHED:
@@ -85,7 +61,7 @@ def case_audit(*, case_id: int) -> list[str]:
         rule
         for rule, severity, fires, key, evidence, subject in checks
         if fires
-        and _find(
+        and finding_raise(
             rule=rule, severity=severity, key=key, case=case, subject=subject, evidence=evidence
         )  # fmt: skip
     ]
@@ -97,10 +73,6 @@ def case_audit(*, case_id: int) -> list[str]:
 def _sample(case) -> bool:
     """Select the case for re-inspection with its level's probability, drawn from the
     day's committed seed so an auditor can recompute the choice after the reveal."""
-    from langzhong_si.identity import personal_data_decrypt
-    from risk.draws import sample_fraction
-    from risk.models import DailySeed
-    from risk.services import daily_seed_commit
 
     if AuditEvent.objects.filter(event_type="audit.sampled", object_id=str(case.pk)).exists():
         return False
@@ -117,15 +89,13 @@ def _sample(case) -> bool:
             data={"day": day, "value": round(value, 12), "rate": rate, "selected": selected},
         )
     if selected:
-        _find(rule="sample", severity="low", key=f"case:{case.pk}", case=case,
+        finding_raise(rule="sample", severity="low", key=f"case:{case.pk}", case=case,
               evidence={"rate": rate, "value": round(value, 12), "day": day})  # fmt: skip
     return selected
 
 
 def nightly_audit(*, day: datetime.date | None = None) -> int:
     """The day-level rules: no-show rates, actions outside office hours, re-taking."""
-    from counters.calendar import OFFICE_SESSIONS, is_working_day
-    from counters.models import Ticket
 
     day = day or timezone.localdate()
     fired = 0
@@ -141,7 +111,7 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
         typical = statistics.median(rates.values())
         for clerk_id, rate in rates.items():
             if rate >= max(3 * typical, 0.2):
-                fired += _find(
+                fired += finding_raise(
                     rule="no_show_rate",
                     severity="medium",
                     key=f"{day}:{clerk_id}",
@@ -151,7 +121,7 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
     fired += _decision_outliers(day)
     for ticket in Ticket.objects.filter(service_date=day, flagged_retake=True):
         evidence = {"ticket": ticket.display_number, "cancelled": ticket.earlier_cancellations}
-        fired += _find(
+        fired += finding_raise(
             rule="repeated_retake", severity="medium", key=f"ticket:{ticket.pk}", evidence=evidence
         )
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
@@ -164,7 +134,7 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
             opens <= local.time() <= closes for opens, closes in OFFICE_SESSIONS
         )
         if not inside:
-            fired += _find(rule="outside_office_hours", severity="low",
+            fired += finding_raise(rule="outside_office_hours", severity="low",
                            key=f"{day}:{event.actor_id}", subject=event.actor,
                            evidence={"first_event": event.position, "at": local.isoformat(),
                                      "type": event.event_type})  # fmt: skip
@@ -174,7 +144,6 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
 def _decision_outliers(day: datetime.date) -> int:
     """Reviewers and approvers far from their peers over 30 days: approving everything
     while peers return some, or deciding in a fifth of the peers' typical time."""
-    from risk.models import ReviewTask
 
     start = timezone.make_aware(
         datetime.datetime.combine(day - timedelta(days=30), datetime.time.min)
@@ -206,7 +175,7 @@ def _decision_outliers(day: datetime.date) -> int:
         peer_rate = statistics.median(r for r, _ in peers)
         peer_seconds = statistics.median(s for _, s in peers)
         if (rate == 1.0 and peer_rate < 0.9) or seconds < 0.2 * peer_seconds:
-            fired += _find(
+            fired += finding_raise(
                 rule="decision_outlier",
                 severity="medium",
                 key=f"{day}:{person}",
@@ -218,6 +187,5 @@ def _decision_outliers(day: datetime.date) -> int:
 
 
 def _user(user_id: int):
-    from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(pk=user_id)

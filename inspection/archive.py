@@ -9,10 +9,11 @@ import zipfile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
 
+from audit.models import AuditEvent
+from risk.models import Draw, ReviewTask
+
 
 def case_archive_contents(case) -> dict:
-    from audit.models import AuditEvent
-    from risk.models import Draw, ReviewTask
 
     tasks = list(
         ReviewTask.objects.filter(case=case)

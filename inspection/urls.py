@@ -1,7 +1,8 @@
 from django.urls import path
 
-from audit import views
+from inspection import views
 
+# The namespace keeps its name: the screens were the audit app's, and links say "audit:".
 app_name = "audit"
 urlpatterns = [
     path("audit/findings/", views.finding_queue, name="finding_queue"),

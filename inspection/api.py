@@ -6,8 +6,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import selectors, services
+from audit import selectors as audit_selectors
+from audit import services as audit_services
 from audit.models import Finding
+from inspection import selectors, services
 from langzhong_si.api import role_permission
 from langzhong_si.text import COMMENT_MAX_LENGTH
 from staff.roles import Role
@@ -89,9 +91,9 @@ class AuditLogApi(APIView):
         except ValueError:
             before = None
         event_type = request.query_params.get("type", "")[:64]
-        events = selectors.audit_log_page(event_type=event_type, before=before)
+        events = audit_selectors.audit_log_page(event_type=event_type, before=before)
         with transaction.atomic():
-            services.audit_event_record(
+            audit_services.audit_event_record(
                 event_type="audit.log_read",
                 actor=request.user,
                 data={"type": event_type, "before": before, "api": True},

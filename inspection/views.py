@@ -4,9 +4,12 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from audit import selectors, services
-from audit.archive import case_archive_zip
+from audit import selectors as audit_selectors
+from audit import services as audit_services
 from audit.models import Finding
+from counters.models import Case
+from inspection import selectors, services
+from inspection.archive import case_archive_zip
 from staff.decorators import role_required
 from staff.roles import Role
 
@@ -44,7 +47,6 @@ def finding_detail(request, finding_id: int):
 @role_required(Role.AUDITOR, Role.TEAM_LEAD)
 def case_archive(request, case_id: int):
     """Download one case's e-archive; the export is itself a personal-data access event."""
-    from counters.models import Case
 
     try:
         case = Case.objects.select_related("item", "handler__staff_profile").get(pk=case_id)
@@ -67,9 +69,9 @@ def audit_log(request):
     except ValueError:
         before = None
     event_type = request.GET.get("type", "").strip()[:64]
-    events = selectors.audit_log_page(event_type=event_type, before=before)
+    events = audit_selectors.audit_log_page(event_type=event_type, before=before)
     with transaction.atomic():  # reading the log is itself on the record
-        services.audit_event_record(
+        audit_services.audit_event_record(
             event_type="audit.log_read",
             actor=request.user,
             data={"type": event_type, "before": before, "verify": bool(request.GET.get("verify"))},
@@ -81,9 +83,9 @@ def audit_log(request):
             "events": events,
             "event_type": event_type,
             "next_before": events[-1].position if len(events) == 100 else None,
-            "head": services.audit_chain_head(),
+            "head": audit_services.audit_chain_head(),
             # The page checks the exported heads too, as verify_audit_log does.
-            "broken": services.audit_log_verify(heads=services.audit_exported_heads())
+            "broken": audit_services.audit_log_verify(heads=audit_services.audit_exported_heads())
             if request.GET.get("verify")
             else None,
             "verified": bool(request.GET.get("verify")),

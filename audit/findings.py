@@ -1,0 +1,32 @@
+"""The auditors' queue: how any layer puts a finding in it, and the name of the task that
+inspects a finished case (run by the inspection app; started through the outbox by the
+lower layers that finish cases)."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+
+from audit.models import Finding
+from audit.services import audit_event_record
+
+CASE_AUDIT_TASK = "audit.tasks.case_audit"
+
+
+def finding_raise(
+    *, rule: str, severity: str, key: str, evidence: dict, case=None, subject=None
+) -> bool:
+    """Record a finding once (the key makes re-runs harmless); True if it is new."""
+    evidence = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
+    try:
+        with transaction.atomic():
+            finding = Finding.objects.create(
+                rule=rule, severity=severity, case=case, subject=subject, evidence=evidence,
+                dedupe_key=f"{rule}:{key}"[:128],
+            )  # fmt: skip
+            audit_event_record(
+                event_type="audit.finding", obj=finding, data={"rule": rule, "severity": severity}
+            )
+    except IntegrityError:
+        return False
+    return True

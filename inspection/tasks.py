@@ -1,0 +1,17 @@
+"""Celery adapters of continuous audit. The names stay those of the outbox rows and beat
+entries already written (CASE_AUDIT_TASK is what lower layers enqueue)."""
+
+from celery import shared_task
+
+from audit.findings import CASE_AUDIT_TASK
+from inspection import rules
+
+
+@shared_task(name=CASE_AUDIT_TASK)
+def case_audit(case_id: int) -> list[str]:
+    return rules.case_audit(case_id=case_id)
+
+
+@shared_task(name="audit.tasks.nightly_audit")
+def nightly_audit() -> int:
+    return rules.nightly_audit()
