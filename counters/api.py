@@ -15,13 +15,9 @@ from rest_framework.views import APIView
 
 from catalog.models import ServiceItem
 from counters import selectors, services
+from counters.api_access import HallDeviceAuthentication, device_permission
 from counters.models import Case, FollowUp, HallDevice, Queue, Rating, Ticket, Window
-from langzhong_si.api import (
-    StrictBooleanField,
-    device_permission,
-    role_permission,
-)
-from langzhong_si.api_auth import HallDeviceAuthentication
+from langzhong_si.api import StrictBooleanField
 from langzhong_si.clientip import client_ip
 from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH, PHONE_INPUT_MAX_LENGTH
 from langzhong_si.text import (
@@ -32,6 +28,7 @@ from langzhong_si.text import (
     REASON_MAX_LENGTH,
 )
 from risk.selectors import case_progress_for_clerk
+from staff.api_access import role_permission
 from staff.roles import Role
 
 IsClerk = role_permission(Role.CLERK)

@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
 from catalog.models import ServiceItem
-from counters.calendar import working_days_after
 from counters.models import (
     Case,
     CaseDocument,
@@ -34,6 +33,7 @@ from counters.transitions import (
     window_transition,
 )
 from counters.uploads import content_digest, scan_display_name, upload_storage_name
+from langzhong_si.calendar import working_days_after
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
     id_number_birth_date,

@@ -12,8 +12,8 @@ from evaluation import selectors, services
 from evaluation.models import COMPONENTS
 from evaluation.periods import month_of, month_parse, period_parse
 from evaluation.views import EVALUATED_ROLES, LIVE_ROLES, REPORT_ROLES
-from langzhong_si.api import role_permission
 from langzhong_si.text import REASON_MAX_LENGTH
+from staff.api_access import role_permission
 from staff.roles import Role
 
 

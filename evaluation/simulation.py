@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from unittest import mock
 
+from celery import current_app as celery_app
 from django.contrib.auth import get_user_model
 from django.db.models import Max
 from django.utils import timezone
@@ -30,11 +31,10 @@ from django.utils import timezone
 from audit.models import Finding
 from catalog.models import ServiceItem
 from counters import services as counter_services
-from counters.calendar import is_working_day, working_days_after, working_hours_after
 from counters.models import Case, FollowUp, Rating, Ticket, Window
 from inspection.rules import nightly_audit
 from inspection.services import finding_inspect
-from langzhong_si.celery import app as celery_app
+from langzhong_si.calendar import is_working_day, working_days_after, working_hours_after
 from langzhong_si.identity import id_number_check_char
 from risk.models import Qualification, ReviewTask
 from risk.selectors import review_pool

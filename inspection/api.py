@@ -10,8 +10,8 @@ from audit import selectors as audit_selectors
 from audit import services as audit_services
 from audit.models import Finding
 from inspection import selectors, services
-from langzhong_si.api import role_permission
 from langzhong_si.text import COMMENT_MAX_LENGTH
+from staff.api_access import role_permission
 from staff.roles import Role
 
 

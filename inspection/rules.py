@@ -15,8 +15,8 @@ from django.utils import timezone
 from audit.findings import finding_raise
 from audit.models import AuditEvent
 from audit.services import audit_event_record
-from counters.calendar import OFFICE_SESSIONS, is_working_day
 from counters.models import Case, Ticket
+from langzhong_si.calendar import OFFICE_SESSIONS, is_working_day
 from langzhong_si.identity import personal_data_decrypt
 from risk.draws import sample_fraction
 from risk.models import DailySeed, ReviewTask

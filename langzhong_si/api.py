@@ -5,15 +5,11 @@ ValidationError and PermissionDenied become 400/409 and 403 here, in one place."
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from langzhong_si.errors import StateConflict
-from staff.roles import Role
-from staff.selectors import user_roles
 
 # Refusals raised as plain ValidationError that mean "the state does not allow it now"
 # rather than bad input; refusals raised as StateConflict need no entry here.
@@ -72,54 +68,6 @@ def api_exception_handler(exc, context):
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         response.data = _body(str(code), str(detail))
     return response
-
-
-def role_permission(*roles: Role) -> type[BasePermission]:
-    """A permission class admitting people who hold one of `roles` (superusers are not
-    exempt: they hold no business role)."""
-    wanted = {role.value for role in roles}
-
-    class HasRole(BasePermission):
-        def has_permission(self, request, view):
-            return bool(wanted & user_roles(request.user))
-
-    HasRole.__name__ = "Has" + "Or".join(role.name.title().replace("_", "") for role in roles)
-    return HasRole
-
-
-def device_permission(kind: str) -> type[BasePermission]:
-    class IsHallDevice(BasePermission):
-        def has_permission(self, request, view):
-            return getattr(request.auth, "kind", None) == kind
-
-    IsHallDevice.__name__ = f"Is{kind.title()}Device"
-    return IsHallDevice
-
-
-class HallDeviceScheme(OpenApiAuthenticationExtension):
-    target_class = "langzhong_si.api_auth.HallDeviceAuthentication"
-    name = "hallDevice"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Device <token>` of a registered kiosk or call display.",
-        }
-
-
-class StaffTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "langzhong_si.api_auth.StaffTokenAuthentication"
-    name = "tokenAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Token <key>` of an integration account (no second-factor roles).",
-        }
 
 
 COMMON_ERRORS = {

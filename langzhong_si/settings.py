@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "langzhong_si.api_auth.StaffTokenAuthentication",
+        "staff.api_access.StaffTokenAuthentication",
     ],
     "DEFAULT_PAGINATION_CLASS": "langzhong_si.api_pagination.StrictLimitOffsetPagination",
     # JSON only: scans are uploaded on the workbench screen, not through the API.

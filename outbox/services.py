@@ -1,6 +1,7 @@
 import logging
 from datetime import timedelta
 
+from celery import current_app as app  # the project's app (langzhong_si.celery), by reference
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -27,8 +28,6 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> OutboxMe
 
 def outbox_message_relay(*, message_id: int) -> bool:
     """Send one message to the broker and mark it sent; False if the broker refused."""
-    from langzhong_si.celery import app
-
     message = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
     if message is None:
         return True

@@ -23,10 +23,10 @@ from audit.services import (
     audit_event_record,
     audited_record_save,
 )
-from counters.calendar import working_hours_after
 from counters.models import Case, Ticket
 from counters.notices import case_sms_queue
 from counters.transitions import case_step_advance, case_transition
+from langzhong_si.calendar import working_hours_after
 from langzhong_si.identity import (
     id_number_digest,
     id_number_validate,

@@ -6,8 +6,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from langzhong_si.api import role_permission
 from staff import services
+from staff.api_access import role_permission
 from staff.roles import Role
 from staff.selectors import recent_notifications
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from langzhong_si.api_auth import StaffTokenAuthentication
 from staff import services
+from staff.api_access import StaffTokenAuthentication
 from staff.models import ApiToken, PasswordRecord
 from staff.roles import Role
 from tests.factories import make_staff, sign_in

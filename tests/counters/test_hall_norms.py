@@ -10,8 +10,8 @@ from django.utils import timezone
 from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from counters import services
-from counters.calendar import working_days_after
 from counters.models import Case, FollowUp, Rating, Ticket, Window
+from langzhong_si.calendar import working_days_after
 from risk.draws import draw_choice_index, draw_message
 from staff.roles import Role
 from tests.factories import (

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from audit.bulk import bulk_writes_allowed
 from counters import services as counter_services
-from counters.calendar import working_hours_after
 from counters.models import Case, SmsMessage
+from langzhong_si.calendar import working_hours_after
 from risk import services
 from risk.models import ItemRiskPolicy, Qualification, ReviewTask, RiskPolicy
 from risk.selectors import review_pool

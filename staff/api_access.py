@@ -1,10 +1,13 @@
-"""API authentication, kept apart from the views so DRF's settings can import it early."""
+"""The API's access for people: integration tokens (stored as digests) and role checks."""
 
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
 
-from staff.selectors import api_token_for_key, api_token_refusal
+from staff.roles import Role
+from staff.selectors import api_token_for_key, api_token_refusal, user_roles
 
 
 class StaffTokenAuthentication(BaseAuthentication):
@@ -41,25 +44,27 @@ class StaffTokenAuthentication(BaseAuthentication):
         return self.keyword
 
 
-class HallDeviceAuthentication(BaseAuthentication):
-    """`Authorization: Device <credential>`: a registered kiosk, call display or rating
-    pad, found by its credential's digest (counters.devices). The device is not a person:
-    request.user stays anonymous and request.auth is the device."""
+def role_permission(*roles: Role) -> type[BasePermission]:
+    """A permission class admitting people who hold one of `roles` (superusers are not
+    exempt: they hold no business role)."""
+    wanted = {role.value for role in roles}
 
-    keyword = "Device"
+    class HasRole(BasePermission):
+        def has_permission(self, request, view):
+            return bool(wanted & user_roles(request.user))
 
-    def authenticate(self, request):
-        from counters.devices import hall_device_for_credential
+    HasRole.__name__ = "Has" + "Or".join(role.name.title().replace("_", "") for role in roles)
+    return HasRole
 
-        header = request.headers.get("Authorization", "")
-        if not header.startswith(f"{self.keyword} "):
-            return None
-        device = hall_device_for_credential(header[len(self.keyword) + 1 :].strip())
-        if device is None:
-            raise exceptions.AuthenticationFailed(_("Unknown or disabled hall device."))
-        from django.contrib.auth.models import AnonymousUser
 
-        return AnonymousUser(), device
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "staff.api_access.StaffTokenAuthentication"
+    name = "tokenAuth"
 
-    def authenticate_header(self, request):
-        return self.keyword
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>` of an integration account (no second-factor roles).",
+        }

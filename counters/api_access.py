@@ -1,0 +1,52 @@
+"""The API's access for hall devices: `Authorization: Device <credential>`."""
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from counters.devices import hall_device_for_credential
+
+
+class HallDeviceAuthentication(BaseAuthentication):
+    """`Authorization: Device <credential>`: a registered kiosk, call display or rating
+    pad, found by its credential's digest (counters.devices). The device is not a person:
+    request.user stays anonymous and request.auth is the device."""
+
+    keyword = "Device"
+
+    def authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        if not header.startswith(f"{self.keyword} "):
+            return None
+        device = hall_device_for_credential(header[len(self.keyword) + 1 :].strip())
+        if device is None:
+            raise exceptions.AuthenticationFailed(_("Unknown or disabled hall device."))
+        return AnonymousUser(), device
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+def device_permission(kind: str) -> type[BasePermission]:
+    class IsHallDevice(BasePermission):
+        def has_permission(self, request, view):
+            return getattr(request.auth, "kind", None) == kind
+
+    IsHallDevice.__name__ = f"Is{kind.title()}Device"
+    return IsHallDevice
+
+
+class HallDeviceScheme(OpenApiAuthenticationExtension):
+    target_class = "counters.api_access.HallDeviceAuthentication"
+    name = "hallDevice"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Device <token>` of a registered kiosk or call display.",
+        }
