@@ -9,7 +9,6 @@ from langzhong_si.identity import (
     phone_number_validate,
 )
 from langzhong_si.text import (
-    COMMENT_MAX_LENGTH,
     NAME_MAX_LENGTH,
     PAUSE_REASON_MAX_LENGTH,
     name_clean,
@@ -92,12 +91,3 @@ class IntakeForm(forms.Form):
 
 class PauseForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=PAUSE_REASON_MAX_LENGTH)
-
-
-class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        choices=[("approve", _("Approve")), ("return", _("Return")), ("reject", _("Reject"))]
-    )
-    comment = forms.CharField(
-        label=_("Comment"), required=False, max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea
-    )

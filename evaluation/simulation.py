@@ -29,6 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.models import Finding
+from cases.services import Decision, review_task_decide
 from catalog.models import ServiceItem
 from counters import services as counter_services
 from counters.models import Case, FollowUp, Rating, Ticket, Window
@@ -38,13 +39,7 @@ from langzhong_si.calendar import is_working_day, working_days_after, working_ho
 from langzhong_si.identity import id_number_check_char
 from risk.models import Qualification, ReviewTask
 from risk.selectors import review_pool
-from risk.services import (
-    Decision,
-    daily_seeds_rotate,
-    qualification_grant,
-    review_task_decide,
-    review_tasks_redraw_overdue,
-)
+from risk.services import daily_seeds_rotate, qualification_grant, review_tasks_redraw_overdue
 from staff.roles import Role
 from staff.selectors import users_with_role
 

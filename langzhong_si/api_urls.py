@@ -1,11 +1,11 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from cases import api as cases_api
 from catalog import api as catalog_api
 from counters import api as counters_api
 from evaluation import api as evaluation_api
 from inspection import api as audit_api
-from risk import api as risk_api
 from staff import api as staff_api
 
 urlpatterns = [
@@ -60,11 +60,11 @@ urlpatterns = [
         name="api-case-reveal-id",
     ),
     # Reviewers and approvers.
-    path("inbox/tasks/", risk_api.InboxListApi.as_view(), name="api-inbox"),
-    path("inbox/tasks/<int:task_id>/", risk_api.InboxTaskApi.as_view(), name="api-inbox-task"),
+    path("inbox/tasks/", cases_api.InboxListApi.as_view(), name="api-inbox"),
+    path("inbox/tasks/<int:task_id>/", cases_api.InboxTaskApi.as_view(), name="api-inbox-task"),
     path(
         "inbox/tasks/<int:task_id>/decision/",
-        risk_api.InboxDecisionApi.as_view(),
+        cases_api.InboxDecisionApi.as_view(),
         name="api-inbox-decision",
     ),
     # Window lead and team lead.

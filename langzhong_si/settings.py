@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "catalog",
     "counters",
     "risk",
+    "cases",
     "inspection",
     "evaluation",
 ]

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("staff.urls")),
     path("", include("inspection.urls")),
     path("", include("risk.urls")),
+    path("", include("cases.urls")),
     path("", include("evaluation.urls")),
 ]
 

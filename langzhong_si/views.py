@@ -12,7 +12,7 @@ def home(request):
     if Role.CLERK in roles:
         return redirect("counters:workbench")
     if Role.REVIEWER in roles or Role.APPROVER in roles:
-        return redirect("risk:inbox")
+        return redirect("cases:inbox")
     if Role.AUDITOR in roles:
         return redirect("audit:finding_queue")
     if Role.SECURITY_ADMINISTRATOR in roles:

@@ -9,7 +9,6 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from counters.models import Case
 from risk.models import (
     DEFAULT_CHAIN,
     DailySeed,
@@ -285,7 +284,7 @@ def inbox_task(*, user, task_id: int) -> ReviewTask:
     return ReviewTask.objects.select_related("case", "case__item").get(pk=task_id, assignee=user)
 
 
-def chain_pseudonym(*, case: Case, user_id: int) -> str:
+def chain_pseudonym(*, case, user_id: int) -> str:
     """A stable stand-in for a chain member, the same on every page of one case and
     unlinkable across cases."""
     key = settings.SECRET_KEY.encode()
@@ -293,7 +292,7 @@ def chain_pseudonym(*, case: Case, user_id: int) -> str:
     return digest.hexdigest()[:4].upper()
 
 
-def case_earlier_steps(*, case: Case, before_task: ReviewTask) -> list[dict]:
+def case_earlier_steps(*, case, before_task: ReviewTask) -> list[dict]:
     """Earlier decisions of this case for a chain member, people as pseudonyms only."""
     rows = [
         {
@@ -322,7 +321,7 @@ def case_earlier_steps(*, case: Case, before_task: ReviewTask) -> list[dict]:
     return rows
 
 
-def case_progress_for_clerk(*, case: Case) -> dict:
+def case_progress_for_clerk(*, case) -> dict:
     """What the handling clerk may know of the chain: whether the current step waits for a
     qualified person, and the reasons given for a return, never who gave them."""
     current = ReviewTask.objects.filter(

@@ -3,7 +3,6 @@ import json
 import logging
 import secrets
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,9 +21,6 @@ from audit.services import (
     audit_event_record,
     audited_record_save,
 )
-from counters.models import Case, Ticket
-from counters.notices import case_sms_queue
-from counters.transitions import case_step_advance, case_transition
 from langzhong_si.calendar import working_hours_after
 from langzhong_si.identity import (
     id_number_digest,
@@ -40,7 +35,6 @@ from langzhong_si.ratelimit import (
 )
 from langzhong_si.text import (
     CHANGE_REASON_MAX_LENGTH,
-    COMMENT_MAX_LENGTH,
     text_clean,
 )
 from outbox.services import outbox_enqueue
@@ -65,7 +59,7 @@ from risk.models import (
     StaffRelative,
 )
 from risk.selectors import pool_sizes, review_pool
-from risk.transitions import ReviewTaskStateError, review_task_transition
+from risk.transitions import review_task_transition
 from staff.models import StaffProfile
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
@@ -212,7 +206,7 @@ def daily_seeds_rotate() -> None:
         daily_seed_reveal(day=day)
 
 
-def _draw_pseudonym_key() -> bytes:
+def draw_pseudonym_key() -> bytes:
     return settings.PERSONAL_DATA_HASH_KEY.encode()
 
 
@@ -239,7 +233,7 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
         _daily_seed_create(day=day + timedelta(days=1))
     seed.next_number = number + 1
     seed.save(update_fields=["next_number"])
-    pool, members = draw_pool_canonical(key=_draw_pseudonym_key(), day=day, pool=pool)
+    pool, members = draw_pool_canonical(key=draw_pseudonym_key(), day=day, pool=pool)
     message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=members)
     index = draw_choice_index(
         seed_hex=personal_data_decrypt(seed.seed), message=message, pool_size=len(pool)
@@ -274,11 +268,11 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
 # --- The review chain ------------------------------------------------------------------
 
 
-def case_chain(case: Case) -> list[str]:
+def case_chain(case) -> list[str]:
     return case.review_chain
 
 
-def review_step_open(*, case: Case, step: int, attempt: int = 1) -> ReviewTask:
+def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
     """Create the task for `step` and record its draw in the outbox (same transaction)."""
     task = ReviewTask.objects.create(
         case=case,
@@ -334,7 +328,7 @@ def review_task_draw(*, task_id: int) -> ReviewTask:
                 "role": task.get_role_display(),
                 "due": timezone.localtime(task.due_at).strftime("%m-%d %H:%M"),
             },
-            link=reverse("risk:task_detail", args=[task.pk]),
+            link=reverse("cases:task_detail", args=[task.pk]),
             dedupe_key=f"task-assigned:{task.pk}",
         )
     return task
@@ -351,108 +345,6 @@ def _team_leads_alert_empty_pool(task: ReviewTask) -> None:
             % {"number": task.case.number, "role": task.get_role_display()},
             dedupe_key=f"pool-empty:{task.pk}:{lead.pk}",
         )
-
-
-class Decision:
-    APPROVE = "approve"
-    RETURN = "return"
-    REJECT = "reject"
-    ALL = (APPROVE, RETURN, REJECT)
-
-
-def review_task_decide(*, task_id: int, actor, decision: str, comment: str = "") -> ReviewTask:
-    """Record the drawn person's decision and move the case along its chain.
-
-    Only the drawn person, only while the task is open, only once: superusers are
-    not exempt. Returning or rejecting needs a reason.
-    """
-    if decision not in Decision.ALL:
-        raise ValidationError(_("Unknown decision."), code="decision")
-    comment = text_clean(comment, field=_("Comment"), max_length=COMMENT_MAX_LENGTH)
-    if decision != Decision.APPROVE and not comment:
-        raise ValidationError(_("Give the reason for returning or rejecting."), code="reason")
-    with transaction.atomic(durable=True):
-        task = ReviewTask.objects.select_for_update().get(pk=task_id)
-        if task.assignee_id != actor.pk:
-            refused = task
-        else:
-            refused = None
-            _review_task_apply_decision(task=task, actor=actor, decision=decision, comment=comment)
-    if refused is not None:
-        # Recorded in its own transaction: the refusal itself must not roll back.
-        with transaction.atomic(durable=True):
-            audit_event_record(
-                event_type="review_task.decision_refused",
-                actor=actor,
-                obj=refused,
-                outcome=AuditEvent.Outcome.REFUSED,
-                data={"decision": decision},
-            )
-        raise PermissionDenied(_("Only the person drawn for this task may decide it."))
-    return task
-
-
-def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comment: str) -> None:
-    if task.status == ReviewTask.Status.SUPERSEDED:
-        raise ReviewTaskStateError(
-            _("This task was superseded when the case was resubmitted; it can no longer be "
-              "decided."),
-            code="task_superseded",
-        )  # fmt: skip
-    if task.status != ReviewTask.Status.OPEN:
-        raise ReviewTaskStateError(_("This task has already been decided."), code="task_closed")
-    case = Case.objects.select_for_update().get(pk=task.case_id)
-    if (
-        case.status != Case.Status.IN_REVIEW
-        or task.review_round != case.review_round
-        or task.step != case.current_step
-    ):
-        # Defence in depth: the one-open-task constraint already rules this out.
-        raise ReviewTaskStateError(
-            _("This task is not the case's current step; it can no longer be decided."),
-            code="task_superseded",
-        )
-    task.comment = comment
-    task.decided_at = timezone.now()
-    review_task_transition(
-        task=task,
-        to={
-            Decision.APPROVE: ReviewTask.Status.APPROVED,
-            Decision.RETURN: ReviewTask.Status.RETURNED,
-            Decision.REJECT: ReviewTask.Status.REJECTED,
-        }[decision],
-        actor=actor,
-        fields=("comment", "decided_at"),
-        data={"decision": decision, "comment": comment},
-    )
-    if decision == Decision.APPROVE:
-        _case_after_approval(case=case, task=task, actor=actor)
-    elif decision == Decision.RETURN:
-        case_transition(case=case, to=Case.Status.RETURNED, actor=actor)
-    else:
-        case.finished_at = task.decided_at
-        case_transition(case=case, to=Case.Status.REJECTED, actor=actor, fields=("finished_at",))
-        case_sms_queue(
-            case=case,
-            event="rejected",
-            text=_("Your application %(number)s (%(item)s) was not approved: %(reason)s")
-            % {"number": case.number, "item": case.item.name, "reason": comment},
-        )
-
-
-def _case_after_approval(*, case: Case, task: ReviewTask, actor) -> None:
-    if task.step < len(case_chain(case)):
-        case_step_advance(case=case, actor=actor)
-        review_step_open(case=case, step=case.current_step)
-        return
-    case.finished_at = task.decided_at
-    case_transition(case=case, to=Case.Status.APPROVED, actor=actor, fields=("finished_at",))
-    case_sms_queue(
-        case=case,
-        event="approved",
-        text=_("Your application %(number)s (%(item)s) has been approved.")
-        % {"number": case.number, "item": case.item.name},
-    )
 
 
 def review_tasks_redraw_overdue() -> int:
@@ -496,7 +388,7 @@ def review_tasks_warn_due_soon() -> int:
                 "number": task.case.number,
                 "due": timezone.localtime(task.due_at).strftime("%H:%M"),
             },
-            link=reverse("risk:task_detail", args=[task.pk]),
+            link=reverse("cases:task_detail", args=[task.pk]),
             dedupe_key=f"task-due-soon:{task.pk}",
         )
         warned += 1
@@ -519,7 +411,7 @@ def review_task_expire(*, task_id: int) -> ReviewTask | None:
         return review_step_open(case=task.case, step=task.step, attempt=task.attempt + 1)
 
 
-def review_round_open(*, case: Case, actor) -> ReviewTask:
+def review_round_open(*, case, actor) -> ReviewTask:
     """Start the next round of a returned case's chain: every task still open from an
     earlier round is superseded (it can never be decided), then step 1 is opened.
     The caller holds the case row lock and has moved the case back into review."""
@@ -533,132 +425,6 @@ def review_round_open(*, case: Case, actor) -> ReviewTask:
             data={"by_round": case.review_round},
         )
     return review_step_open(case=case, step=1)
-
-
-@dataclass(frozen=True)
-class DrawMismatch:
-    number: int
-    reason: str
-
-
-def draws_verify(*, day: datetime.date, commitment_dir: Path | None = None) -> list[DrawMismatch]:
-    """Recompute every draw of a revealed day from its seed and recorded pool, and check
-    that every review task and every called ticket is held by the person its draw chose.
-
-    The seed must match its commitment, and the commitment the one exported to
-    `commitment_dir` (if that file exists; verify_draws says when it does not).
-    """
-    seed = DailySeed.objects.filter(day=day).first()
-    if seed is None or seed.revealed_at is None:
-        raise ValidationError(_("The seed of %(day)s has not been revealed.") % {"day": day})
-    seed_hex = personal_data_decrypt(seed.seed)
-    if seed_commitment(seed_hex) != seed.commitment:
-        return [DrawMismatch(0, "seed does not match its published commitment")]
-    mismatches = []
-    exported = draw_commitment_exported(day=day, directory=commitment_dir)
-    if exported is not None and exported != seed.commitment:
-        mismatches.append(DrawMismatch(0, "commitment differs from the one exported"))
-    if seed.committed_in_draw:
-        mismatches.append(
-            DrawMismatch(0, "commitment recorded with the day's first draw, not published before")
-        )
-    draws = list(Draw.objects.filter(day=day).order_by("number"))
-    expected_number = 1
-    for draw in draws:
-        if draw.number != expected_number:
-            mismatches.append(DrawMismatch(expected_number, "missing draw number"))
-        expected_number = draw.number + 1
-        reason = _draw_recompute(draw, seed_hex)
-        if reason:
-            mismatches.append(DrawMismatch(draw.number, reason))
-    mismatches += _review_tasks_verify(day=day, draws=draws)
-    mismatches += _tickets_verify(day=day, draws=draws)
-    return mismatches
-
-
-def _draw_recompute(draw: Draw, seed_hex: str) -> str:
-    """Why the recorded choice is not the seed's, or "" when it is."""
-    pool = list(draw.pool)
-    if draw.scheme == SCHEME_PSEUDONYMS:
-        canonical, members = draw_pool_canonical(key=_draw_pseudonym_key(), day=draw.day, pool=pool)
-    else:
-        canonical, members = sorted(pool), sorted(pool)
-    if pool != canonical:
-        return "pool not in canonical order"
-    message = draw_message(
-        day=draw.day, number=draw.number, purpose=draw.purpose, subject=draw.subject, pool=members
-    )
-    index = draw_choice_index(seed_hex=seed_hex, message=message, pool_size=len(pool))
-    if index != draw.chosen_index or pool[index] != draw.chosen_id:
-        return "chosen person differs from the seed's"
-    return ""
-
-
-def _review_tasks_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
-    """Every task drawn that day is held by its draw's chosen person, and points at
-    the draw made for it; no task assigned that day lacks a draw."""
-    mismatches = []
-    review_draws = {draw.pk: draw for draw in draws if draw.purpose != Draw.Purpose.TICKET_DISPATCH}
-    subject_ids = [
-        int(draw.subject.removeprefix("review-task:"))
-        for draw in review_draws.values()
-        if draw.subject.startswith("review-task:")
-    ]
-    tasks = ReviewTask.objects.filter(
-        Q(draw__in=list(review_draws))
-        | Q(pk__in=subject_ids)
-        | Q(draw__isnull=True, assignee__isnull=False, assigned_at__date=day)
-    )
-    pointed = set()
-    for task in tasks.select_related("draw", "case").order_by("pk"):
-        draw = task.draw
-        if draw is None:
-            if task.assignee_id is not None:
-                mismatches.append(
-                    DrawMismatch(0, f"review task {task.pk} (case {task.case.number}) "
-                                    "has an assignee but no draw")
-                )  # fmt: skip
-            continue
-        if draw.day == day:
-            pointed.add(draw.pk)
-        if draw.subject != f"review-task:{task.pk}":
-            mismatches.append(
-                DrawMismatch(draw.number, f"review task {task.pk} (case {task.case.number}) "
-                                          f"points at the draw made for {draw.subject}")
-            )  # fmt: skip
-        elif task.assignee_id != draw.chosen_id:
-            mismatches.append(
-                DrawMismatch(draw.number, f"review task {task.pk} (case {task.case.number}) "
-                                          f"is held by user {task.assignee_id}, "
-                                          f"not the drawn user {draw.chosen_id}")
-            )  # fmt: skip
-    for draw in review_draws.values():
-        if draw.pk not in pointed:
-            mismatches.append(
-                DrawMismatch(draw.number, f"{draw.subject} no longer points at its draw")
-            )
-    return mismatches
-
-
-def _tickets_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
-    """Every ticket called that day is served by the clerk its latest dispatch draw
-    chose (a re-queued ticket is drawn again; its last draw counts)."""
-    latest: dict[str, Draw] = {}
-    for draw in draws:
-        if draw.purpose == Draw.Purpose.TICKET_DISPATCH:
-            latest[draw.subject] = draw  # `draws` is in number order: the last one wins
-    mismatches = []
-    called = Ticket.objects.filter(service_date=day, clerk__isnull=False).order_by("pk")
-    for ticket_id, number, clerk_id in called.values_list("pk", "sequence", "clerk_id"):
-        draw = latest.get(f"ticket:{ticket_id}")
-        if draw is None:
-            mismatches.append(DrawMismatch(0, f"ticket {ticket_id} has a clerk but no draw"))
-        elif draw.chosen_id != clerk_id:
-            mismatches.append(
-                DrawMismatch(draw.number, f"ticket {ticket_id} (#{number}) is served by user "
-                                          f"{clerk_id}, not the drawn clerk {draw.chosen_id}")
-            )  # fmt: skip
-    return mismatches
 
 
 BUNDLE_FORMAT = "langzhong-draws-bundle/1"
@@ -675,7 +441,7 @@ def draws_bundle(*, day: datetime.date, actor) -> dict:
         raise ValidationError(
             _("The seed of %(day)s has not been revealed.") % {"day": day}, code="not_revealed"
         )
-    key = _draw_pseudonym_key()
+    key = draw_pseudonym_key()
 
     def member(draw: Draw, user_id: int) -> str | int:
         if draw.scheme == SCHEME_PSEUDONYMS:

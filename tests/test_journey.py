@@ -60,21 +60,21 @@ def test_a_level_2_case_walks_from_kiosk_to_approval(
     # Only zhou holds a level ≥ 2 review qualification (sun stops at level 1).
     assert review.assignee == hall.zhou
     reviewer = _client_for(Client, hall.zhou)
-    page = reviewer.get(reverse("risk:task_detail", args=[review.pk])).content.decode()
+    page = reviewer.get(reverse("cases:task_detail", args=[review.pk])).content.decode()
     assert case.number in page
     for clue in ("李娜", hall.li_na.username, hall.li_na.staff_profile.employee_number):
         assert clue not in page, f"the reviewer must not see who handled the case ({clue})"
     assert re.search(r"#[0-9A-F]{4}", page), "the handler appears as a pseudonym"
 
     with django_capture_on_commit_callbacks(execute=True):
-        reviewer.post(reverse("risk:task_decide", args=[review.pk]), {"decision": "approve"})
+        reviewer.post(reverse("cases:task_decide", args=[review.pk]), {"decision": "approve"})
     approval = ReviewTask.objects.get(step=2)
     # zhou already acted on this case, so only ma is left for the approval.
     assert approval.assignee == hall.ma
 
     approver = _client_for(Client, hall.ma)
     with django_capture_on_commit_callbacks(execute=True):
-        approver.post(reverse("risk:task_decide", args=[approval.pk]), {"decision": "approve"})
+        approver.post(reverse("cases:task_decide", args=[approval.pk]), {"decision": "approve"})
 
     case.refresh_from_db()
     assert case.status == Case.Status.APPROVED
@@ -120,8 +120,8 @@ def test_a_reviewer_cannot_open_a_task_drawn_for_someone_else(
         )
     task = ReviewTask.objects.get()
     sign_in(client, hall.sun)
-    assert client.get(reverse("risk:task_detail", args=[task.pk])).status_code == 404
-    response = client.post(reverse("risk:task_decide", args=[task.pk]), {"decision": "approve"})
+    assert client.get(reverse("cases:task_detail", args=[task.pk])).status_code == 404
+    response = client.post(reverse("cases:task_decide", args=[task.pk]), {"decision": "approve"})
     assert response.status_code == 404
     task.refresh_from_db()
     assert task.status == ReviewTask.Status.OPEN

@@ -18,12 +18,12 @@ import pytest
 from django.utils import timezone
 
 from audit.bulk import bulk_writes_allowed
+from cases.services import review_task_decide
 from counters import services
 from counters.models import Queue
 from evaluation.periods import Period
 from evaluation.simulation import SimulationClock, simulated_time
 from risk.models import Qualification, ReviewTask
-from risk.services import review_task_decide
 from staff.roles import Role
 from tests.factories import ItemFactory, MaterialFactory, WindowFactory, make_id_number, make_staff
 

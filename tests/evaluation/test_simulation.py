@@ -12,8 +12,8 @@ from audit.services import audit_log_verify
 from counters.models import Case, Ticket, Window
 from evaluation.periods import Period
 from evaluation.selectors import period_report
+from inspection.draws import draws_verify
 from risk.models import DailySeed, Draw, ReviewTask
-from risk.services import draws_verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

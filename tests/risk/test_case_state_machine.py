@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from audit.bulk import bulk_writes_allowed
+from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case
 from risk import services
@@ -64,7 +65,7 @@ def _machine(hall, item, material):
         def decide(self, decision):
             task = self._task(T.OPEN)
             if task is not None:
-                services.review_task_decide(
+                case_services.review_task_decide(
                     task_id=task.pk, actor=task.assignee, decision=decision, comment="理由"
                 )
 
@@ -101,7 +102,7 @@ def _machine(hall, item, material):
             task = data.draw(st.sampled_from(closed))
             before = self._snapshot()
             with pytest.raises((ValidationError, PermissionDenied)):
-                services.review_task_decide(
+                case_services.review_task_decide(
                     task_id=task.pk, actor=task.assignee, decision="approve"
                 )
             assert self._snapshot() == before, "a decision on a closed task changes nothing"

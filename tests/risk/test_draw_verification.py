@@ -21,6 +21,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from counters import services as counter_services
 from counters.models import Ticket
+from inspection.draws import draws_verify
 from risk import services
 from risk.models import DailySeed, Draw, ReviewTask
 from staff.roles import Role
@@ -135,7 +136,7 @@ def test_a_draw_run_outside_any_request_or_task_is_flagged_by_verify_draws(
         _case_drawn(hall, django_capture_on_commit_callbacks)  # no seed committed first
     assert DailySeed.objects.get(day=yesterday).committed_in_draw
     services.daily_seeds_rotate()
-    mismatches = services.draws_verify(day=yesterday)
+    mismatches = draws_verify(day=yesterday)
     assert [m.reason for m in mismatches] == [
         "commitment recorded with the day's first draw, not published before"
     ]
@@ -180,7 +181,7 @@ def test_verify_draws_catches_a_seed_and_commitment_rewritten_after_the_export(
             "UPDATE risk_dailyseed SET seed = %s, commitment = %s WHERE day = %s",
             [personal_data_encrypt(forged), seed_commitment(forged), day],
         )
-    reasons = [m.reason for m in services.draws_verify(day=day)]
+    reasons = [m.reason for m in draws_verify(day=day)]
     assert "commitment differs from the one exported" in reasons
 
 
@@ -213,7 +214,7 @@ def test_verify_draws_catches_a_task_pointed_at_another_draw(yesterday_drawn):
             "UPDATE risk_reviewtask SET draw_id = %s, assignee_id = %s WHERE id = %s",
             [dispatch.pk, dispatch.chosen_id, task.pk],
         )
-    reasons = " / ".join(m.reason for m in services.draws_verify(day=day))
+    reasons = " / ".join(m.reason for m in draws_verify(day=day))
     assert f"review task {task.pk}" in reasons and "points at the draw made for ticket:" in reasons
     assert f"review-task:{task.pk} no longer points at its draw" in reasons
 
@@ -239,7 +240,7 @@ def test_verify_draws_catches_a_task_assigned_without_any_draw(yesterday_drawn, 
     day, task = yesterday_drawn
     with connection.cursor() as cursor:
         cursor.execute("UPDATE risk_reviewtask SET draw_id = NULL WHERE id = %s", [task.pk])
-    reasons = " / ".join(m.reason for m in services.draws_verify(day=day))
+    reasons = " / ".join(m.reason for m in draws_verify(day=day))
     assert f"review task {task.pk} (case {task.case.number}) has an assignee but no draw" in (
         reasons
     )

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.bulk import bulk_writes_allowed
+from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case
 from langzhong_si.identity import id_number_digest, personal_data_encrypt
@@ -103,7 +104,9 @@ def test_every_person_in_one_chain_is_different(hall, django_capture_on_commit_c
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     review = services.review_task_draw(task_id=case.tasks.get().pk)
     with django_capture_on_commit_callbacks(execute=True):
-        services.review_task_decide(task_id=review.pk, actor=review.assignee, decision="approve")
+        case_services.review_task_decide(
+            task_id=review.pk, actor=review.assignee, decision="approve"
+        )
     approval = case.tasks.get(step=2)
     assert approval.assignee not in (None, hall.li_na, review.assignee)
 
@@ -128,7 +131,7 @@ def test_only_the_drawn_person_may_decide_not_even_a_superuser(
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     for intruder in (root, hall.li_na, hall.ma):
         with pytest.raises(PermissionDenied):
-            services.review_task_decide(task_id=task.pk, actor=intruder, decision="approve")
+            case_services.review_task_decide(task_id=task.pk, actor=intruder, decision="approve")
     task.refresh_from_db()
     assert task.status == ReviewTask.Status.OPEN
 
@@ -139,9 +142,9 @@ def test_a_second_decision_on_the_same_task_is_refused(hall, django_capture_on_c
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     with django_capture_on_commit_callbacks(execute=False):
-        services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="approve")
+        case_services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="approve")
     with pytest.raises(ValidationError):
-        services.review_task_decide(
+        case_services.review_task_decide(
             task_id=task.pk, actor=hall.zhou, decision="reject", comment="x"
         )
     assert case.tasks.filter(step=2).count() == 1
@@ -153,7 +156,7 @@ def test_returning_needs_a_reason(hall, django_capture_on_commit_callbacks):
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     with pytest.raises(ValidationError):
-        services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="return")
+        case_services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="return")
 
 
 def test_a_draw_recomputes_from_the_revealed_seed(

@@ -12,10 +12,10 @@ from rest_framework.test import APIClient
 
 from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
+from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case, Window
 from counters.transitions import CASE_TRANSITIONS, CaseStateError, case_transition
-from risk import services
 from risk.models import Draw, ReviewTask
 from risk.transitions import (
     REVIEW_TASK_TRANSITIONS,
@@ -58,7 +58,7 @@ def _open_task(case) -> ReviewTask:
 
 def _decide(task, decision, capture, comment="请补正"):
     with capture(execute=True):
-        return services.review_task_decide(
+        return case_services.review_task_decide(
             task_id=task.pk, actor=task.assignee, decision=decision, comment=comment
         )
 
@@ -200,7 +200,7 @@ def test_a_task_that_is_not_the_current_step_cannot_be_decided(
     with bulk_writes_allowed():
         Case.objects.filter(pk=case.pk).update(review_round=5)
     with pytest.raises(ReviewTaskStateError) as refused:
-        services.review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
+        case_services.review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
     assert refused.value.code == "task_superseded"
     task.refresh_from_db()
     assert task.status == T.OPEN

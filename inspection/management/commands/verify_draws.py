@@ -5,7 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from risk.services import draw_commitment_exported, draws_verify
+from inspection.draws import draws_verify
+from risk.services import draw_commitment_exported
 
 
 class Command(BaseCommand):

@@ -8,9 +8,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cases import services
 from counters.api import ChecklistRowOutput
 from langzhong_si.text import COMMENT_MAX_LENGTH
-from risk import selectors, services
+from risk import selectors
 from risk.models import ReviewTask
 from staff.roles import Role
 from staff.selectors import user_roles

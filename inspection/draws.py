@@ -1,0 +1,148 @@
+"""Verifying a closed day's draws (verify_draws): each recomputed from the revealed seed,
+and each review task and called ticket held by the person its draw chose."""
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from counters.models import Ticket
+from langzhong_si.identity import personal_data_decrypt
+from risk.draws import (
+    SCHEME_PSEUDONYMS,
+    draw_choice_index,
+    draw_message,
+    draw_pool_canonical,
+    seed_commitment,
+)
+from risk.models import DailySeed, Draw, ReviewTask
+from risk.services import draw_commitment_exported, draw_pseudonym_key
+
+
+@dataclass(frozen=True)
+class DrawMismatch:
+    number: int
+    reason: str
+
+
+def draws_verify(*, day: datetime.date, commitment_dir: Path | None = None) -> list[DrawMismatch]:
+    """Recompute every draw of a revealed day from its seed and recorded pool, and check
+    that every review task and every called ticket is held by the person its draw chose.
+
+    The seed must match its commitment, and the commitment the one exported to
+    `commitment_dir` (if that file exists; verify_draws says when it does not).
+    """
+    seed = DailySeed.objects.filter(day=day).first()
+    if seed is None or seed.revealed_at is None:
+        raise ValidationError(_("The seed of %(day)s has not been revealed.") % {"day": day})
+    seed_hex = personal_data_decrypt(seed.seed)
+    if seed_commitment(seed_hex) != seed.commitment:
+        return [DrawMismatch(0, "seed does not match its published commitment")]
+    mismatches = []
+    exported = draw_commitment_exported(day=day, directory=commitment_dir)
+    if exported is not None and exported != seed.commitment:
+        mismatches.append(DrawMismatch(0, "commitment differs from the one exported"))
+    if seed.committed_in_draw:
+        mismatches.append(
+            DrawMismatch(0, "commitment recorded with the day's first draw, not published before")
+        )
+    draws = list(Draw.objects.filter(day=day).order_by("number"))
+    expected_number = 1
+    for draw in draws:
+        if draw.number != expected_number:
+            mismatches.append(DrawMismatch(expected_number, "missing draw number"))
+        expected_number = draw.number + 1
+        reason = _draw_recompute(draw, seed_hex)
+        if reason:
+            mismatches.append(DrawMismatch(draw.number, reason))
+    mismatches += _review_tasks_verify(day=day, draws=draws)
+    mismatches += _tickets_verify(day=day, draws=draws)
+    return mismatches
+
+
+def _draw_recompute(draw: Draw, seed_hex: str) -> str:
+    """Why the recorded choice is not the seed's, or "" when it is."""
+    pool = list(draw.pool)
+    if draw.scheme == SCHEME_PSEUDONYMS:
+        canonical, members = draw_pool_canonical(key=draw_pseudonym_key(), day=draw.day, pool=pool)
+    else:
+        canonical, members = sorted(pool), sorted(pool)
+    if pool != canonical:
+        return "pool not in canonical order"
+    message = draw_message(
+        day=draw.day, number=draw.number, purpose=draw.purpose, subject=draw.subject, pool=members
+    )
+    index = draw_choice_index(seed_hex=seed_hex, message=message, pool_size=len(pool))
+    if index != draw.chosen_index or pool[index] != draw.chosen_id:
+        return "chosen person differs from the seed's"
+    return ""
+
+
+def _review_tasks_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
+    """Every task drawn that day is held by its draw's chosen person, and points at
+    the draw made for it; no task assigned that day lacks a draw."""
+    mismatches = []
+    review_draws = {draw.pk: draw for draw in draws if draw.purpose != Draw.Purpose.TICKET_DISPATCH}
+    subject_ids = [
+        int(draw.subject.removeprefix("review-task:"))
+        for draw in review_draws.values()
+        if draw.subject.startswith("review-task:")
+    ]
+    tasks = ReviewTask.objects.filter(
+        Q(draw__in=list(review_draws))
+        | Q(pk__in=subject_ids)
+        | Q(draw__isnull=True, assignee__isnull=False, assigned_at__date=day)
+    )
+    pointed = set()
+    for task in tasks.select_related("draw", "case").order_by("pk"):
+        draw = task.draw
+        if draw is None:
+            if task.assignee_id is not None:
+                mismatches.append(
+                    DrawMismatch(0, f"review task {task.pk} (case {task.case.number}) "
+                                    "has an assignee but no draw")
+                )  # fmt: skip
+            continue
+        if draw.day == day:
+            pointed.add(draw.pk)
+        if draw.subject != f"review-task:{task.pk}":
+            mismatches.append(
+                DrawMismatch(draw.number, f"review task {task.pk} (case {task.case.number}) "
+                                          f"points at the draw made for {draw.subject}")
+            )  # fmt: skip
+        elif task.assignee_id != draw.chosen_id:
+            mismatches.append(
+                DrawMismatch(draw.number, f"review task {task.pk} (case {task.case.number}) "
+                                          f"is held by user {task.assignee_id}, "
+                                          f"not the drawn user {draw.chosen_id}")
+            )  # fmt: skip
+    for draw in review_draws.values():
+        if draw.pk not in pointed:
+            mismatches.append(
+                DrawMismatch(draw.number, f"{draw.subject} no longer points at its draw")
+            )
+    return mismatches
+
+
+def _tickets_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
+    """Every ticket called that day is served by the clerk its latest dispatch draw
+    chose (a re-queued ticket is drawn again; its last draw counts)."""
+    latest: dict[str, Draw] = {}
+    for draw in draws:
+        if draw.purpose == Draw.Purpose.TICKET_DISPATCH:
+            latest[draw.subject] = draw  # `draws` is in number order: the last one wins
+    mismatches = []
+    called = Ticket.objects.filter(service_date=day, clerk__isnull=False).order_by("pk")
+    for ticket_id, number, clerk_id in called.values_list("pk", "sequence", "clerk_id"):
+        draw = latest.get(f"ticket:{ticket_id}")
+        if draw is None:
+            mismatches.append(DrawMismatch(0, f"ticket {ticket_id} has a clerk but no draw"))
+        elif draw.chosen_id != clerk_id:
+            mismatches.append(
+                DrawMismatch(draw.number, f"ticket {ticket_id} (#{number}) is served by user "
+                                          f"{clerk_id}, not the drawn clerk {draw.chosen_id}")
+            )  # fmt: skip
+    return mismatches
