@@ -8,3 +8,6 @@ class CasesConfig(AppConfig):
 
     name = "cases"
     verbose_name = _("Cases")
+
+    def ready(self):
+        from cases import events  # noqa: F401 - declares its audit event kinds

@@ -12,7 +12,6 @@ KINDS = {
     "draws.bundle_downloaded": _("Day's draws downloaded for verification"),
     "review_task.assigned": _("Task drawn to a person"),
     "review_task.decided": _("Task decided"),
-    "review_task.decision_refused": _("Decision refused (not the drawn person)"),
     "review_task.expired": _("Task past its time limit"),
     "review_task.superseded": _("Task superseded by a resubmission"),
     "pool.changed": _("Draw pool changed"),
