@@ -18,7 +18,7 @@ from tests.factories import make_staff, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPS = [
-    "audit", "outbox", "staff", "catalog", "counters", "risk", "inspection", "evaluation",
+    "audit", "outbox", "staff", "catalog", "counters", "risk", "cases", "inspection", "evaluation",
     "langzhong_si",
 ]  # fmt: skip
 
