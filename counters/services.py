@@ -106,10 +106,30 @@ def ticket_issue(
             if digest
             else 0
         )
+        # Taken first: the sequence row's lock makes a second kiosk request for the same
+        # ID number wait for this one, and then see its ticket.
+        sequence = _next_in_sequence(day=today, key=f"ticket-{queue}")
+        held = (
+            Ticket.objects.filter(
+                service_date=today,
+                applicant_id_digest=digest,
+                status__in=[Ticket.Status.WAITING, Ticket.Status.SERVING],
+            ).first()
+            if digest
+            else None
+        )
+        if held is not None:
+            # One place in the queue per person: a second ticket would only be a way to
+            # wait twice, or to try for another clerk.
+            raise StateConflict(
+                _("This ID number already holds ticket %(number)s. Wait to be called, or "
+                  "cancel that ticket first.") % {"number": held.display_number},
+                code="already_waiting",
+            )  # fmt: skip
         ticket = Ticket.objects.create(
             service_date=today,
             queue=queue,
-            sequence=_next_in_sequence(day=today, key=f"ticket-{queue}"),
+            sequence=sequence,
             item=item,
             is_consultation=is_consultation,
             is_priority=is_priority,

@@ -254,3 +254,18 @@ def _route(pattern: str) -> str:
 
 def test_the_items_factory_works_for_back_office():
     assert ItemFactory(at_counter=False).at_counter is False
+
+
+def test_one_id_number_holds_one_place_in_the_queue(hall):
+    from langzhong_si.errors import StateConflict
+
+    number = make_id_number()
+    first = services.ticket_issue(item=hall.item, id_number=number)
+    with pytest.raises(StateConflict) as refused:
+        services.ticket_issue(item=hall.item, id_number=number)
+    assert refused.value.code == "already_waiting"
+    assert first.display_number in refused.value.messages[0]
+    assert Ticket.objects.count() == 1
+    services.ticket_cancel(public_token=first.public_token)
+    services.ticket_issue(item=hall.item, id_number=number)  # after cancelling, one more
+    assert Ticket.objects.filter(status=Ticket.Status.WAITING).count() == 1
