@@ -401,6 +401,14 @@ def ticket_no_show(*, clerk) -> Ticket:
         window, ticket = _serving_ticket(clerk)
         if ticket.cases.exists():
             raise ValidationError(_("A case was opened for this ticket: finish it instead."))
+        missing = settings.NO_SHOW_MIN_RECALLS - ticket.recall_count
+        if missing > 0:
+            # One key must not send a citizen away: they are called again first.
+            raise StateConflict(
+                _("Call the citizen again first: %(n)d more call(s) before a no-show.")
+                % {"n": missing},
+                code="recall_first",
+            )
         _window_release(
             window, ticket, status=Ticket.Status.NO_SHOW, actor=clerk,
             data={"window": window.number, "recalls": ticket.recall_count},

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from unittest import mock
 
 from celery import current_app as celery_app
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Max
 from django.utils import timezone
@@ -414,6 +415,8 @@ class HallSimulation:
         clerk = self.users[clerk_id]
         citizen, item, _plan = self.tickets_planned.pop(ticket_id)
         if plan == "no_show":
+            for _call in range(settings.NO_SHOW_MIN_RECALLS):
+                counter_services.ticket_recall(clerk=clerk)
             counter_services.ticket_no_show(clerk=clerk)
             self.summary.counts["no_shows"] += 1
         else:

@@ -350,6 +350,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1_000_000
 # A citizen who cancelled this many tickets today is flagged on the next one (fishing
 # for another clerk).
 RETAKE_FLAG_AFTER_CANCELLATIONS = env_int("RETAKE_FLAG_AFTER_CANCELLATIONS", 2, minimum=1)
+# A no-show is recorded only after the citizen was called again this many times (at most
+# counters.services.MAX_RECALLS, 3).
+NO_SHOW_MIN_RECALLS = env_int("NO_SHOW_MIN_RECALLS", 2, minimum=0)
 # 容缺受理: working days to supply promised non-key materials (never past the case's date).
 DEFERRED_MATERIALS_DAYS = env_int("DEFERRED_MATERIALS_DAYS", 5, minimum=1)
 # 好差评 follow-ups of a bad rating: callback and written reply, in working days.

@@ -41,6 +41,8 @@ def world(hall, django_capture_on_commit_callbacks):
     services.ticket_finish(clerk=clerk)
     services.window_declare_ready(clerk=clerk)
     absent = services.ticket_issue(item=hall.item)
+    for _call in range(2):  # called again before a no-show
+        services.ticket_recall(clerk=clerk)
     services.ticket_no_show(clerk=clerk)
     services.window_declare_ready(clerk=clerk)
     finding = Finding.objects.create(rule="sample", severity="low", case=case, dedupe_key="t:1")

@@ -65,6 +65,8 @@ def test_a_window_lead_requeues_a_no_show_once_with_a_reason(clerk_at_window, ha
     lead = make_staff(Role.WINDOW_LEAD)
     services.window_declare_ready(clerk=clerk_at_window)
     ticket = services.ticket_issue(item=hall.item)
+    for _call in range(2):  # called again before a no-show
+        services.ticket_recall(clerk=clerk_at_window)
     services.ticket_no_show(clerk=clerk_at_window)
     with pytest.raises(ValidationError):
         services.ticket_requeue(ticket_id=ticket.pk, lead=lead, reason=" ")
@@ -72,6 +74,8 @@ def test_a_window_lead_requeues_a_no_show_once_with_a_reason(clerk_at_window, ha
     ticket.refresh_from_db()
     assert (ticket.status, ticket.requeue_count) == (Ticket.Status.WAITING, 1)
     services.window_declare_ready(clerk=clerk_at_window)
+    for _call in range(2):  # called again before a no-show
+        services.ticket_recall(clerk=clerk_at_window)
     services.ticket_no_show(clerk=clerk_at_window)
     with pytest.raises(ValidationError):
         services.ticket_requeue(ticket_id=ticket.pk, lead=lead, reason="再次")
@@ -269,3 +273,18 @@ def test_one_id_number_holds_one_place_in_the_queue(hall):
     services.ticket_cancel(public_token=first.public_token)
     services.ticket_issue(item=hall.item, id_number=number)  # after cancelling, one more
     assert Ticket.objects.filter(status=Ticket.Status.WAITING).count() == 1
+
+
+def test_a_no_show_needs_the_citizen_called_again_first(hall):
+    from langzhong_si.errors import StateConflict
+
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    services.window_declare_ready(clerk=hall.li_na)
+    ticket = services.ticket_issue(item=hall.item)
+    with pytest.raises(StateConflict) as refused:
+        services.ticket_no_show(clerk=hall.li_na)
+    assert refused.value.code == "recall_first"
+    assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.SERVING
+    services.ticket_recall(clerk=hall.li_na)
+    services.ticket_recall(clerk=hall.li_na)
+    assert services.ticket_no_show(clerk=hall.li_na).status == Ticket.Status.NO_SHOW

@@ -99,6 +99,8 @@ def week(hall, django_capture_on_commit_callbacks):
         clock.moment = moment(2, 11, 30)
         services.window_declare_ready(clerk=clerk)
         services.ticket_issue(item=hall.item)
+        for _call in range(2):  # called again before a no-show
+            services.ticket_recall(clerk=clerk)
         services.ticket_no_show(clerk=clerk)
         _t3, c3 = _serve(clerk, clock, moment(3, 9), hall.item, **complete(hall.item, "A"))
         clock.moment = moment(3, 10)
