@@ -149,9 +149,9 @@ def test_the_application_role_appends_and_reads_through_the_service(app_role):
 
 def test_the_application_role_runs_a_case_through_the_hall(app_role, hall):
     """Counter, draw, outbox, row history and the log, all as the application's role."""
+    from cases.services import review_task_decide
     from counters import services
     from risk.models import ReviewTask
-    from risk.services import review_task_decide
     from tests.factories import make_id_number
 
     with _django_as(app_role):
