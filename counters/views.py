@@ -49,14 +49,19 @@ def kiosk(request):
             item = ServiceItem.objects.filter(pk=form.cleaned_data["item"], enabled=True).first()
             if item is None:
                 raise Http404
-        ticket = services.ticket_issue(
-            item=item,
-            is_consultation=bool(form.cleaned_data.get("consultation")) and item is None,
-            id_number=form.cleaned_data.get("id_number") or "",
-            priority_request=form.cleaned_data.get("priority_request") or "",
-            kiosk=request.hall_device,
-        )
-        return redirect("counters:ticket_print", ticket_id=ticket.pk)
+        try:
+            ticket = services.ticket_issue(
+                item=item,
+                is_consultation=bool(form.cleaned_data.get("consultation")) and item is None,
+                id_number=form.cleaned_data.get("id_number") or "",
+                priority_request=form.cleaned_data.get("priority_request") or "",
+                kiosk=request.hall_device,
+            )
+        except ValidationError as error:  # e.g. this ID number already holds a ticket
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            return redirect("counters:ticket_print", ticket_id=ticket.pk)
     categories = list(categories_with_items())
     chosen = next((c for c in categories if c.code == request.GET.get("category")), None)
     return render(

@@ -288,3 +288,13 @@ def test_a_no_show_needs_the_citizen_called_again_first(hall):
     services.ticket_recall(clerk=hall.li_na)
     services.ticket_recall(clerk=hall.li_na)
     assert services.ticket_no_show(clerk=hall.li_na).status == Ticket.Status.NO_SHOW
+
+
+def test_the_kiosk_says_so_when_an_id_number_already_holds_a_ticket(hall, client, register_device):
+    register_device(client, kind="kiosk")
+    number = make_id_number()
+    services.ticket_issue(item=hall.item, id_number=number)
+    response = client.post("/kiosk/", {"item": hall.item.pk, "id_number": number})
+    assert response.status_code == 200
+    assert "该身份证号码已持有" in response.content.decode()
+    assert Ticket.objects.count() == 1
