@@ -182,8 +182,11 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Langzhong SI")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 20 * 60, minimum=60)
-SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: each request extends the session
+# req. 3: a session ends after this long without a person's own request; a screen's
+# automatic refresh (X-Poll) does not count (staff.middleware).
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 20 * 60, minimum=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True  # each request extends the cookie; the idle check is ours
 # req. 3: however active, a session ends this long after sign-in.
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 

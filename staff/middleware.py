@@ -7,7 +7,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +16,10 @@ from staff.passwords import password_expired
 from staff.selectors import needs_second_factor
 
 SIGNED_IN_AT = "signed_in_at"
+LAST_ACTIVE_AT = "last_active_at"
+# Sent by a screen's automatic refresh (htmx `hx-headers`): it keeps the screen current but
+# is not the person at work, so it never keeps an unattended session alive.
+POLL_HEADER = "X-Poll"
 CHANGE_PAGE = "/account/password/"
 
 
@@ -38,6 +42,11 @@ def _refuse(request, url: str, message: str):
         return JsonResponse(
             {"error": {"code": "account_action_required", "message": message}}, status=403
         )
+    if request.headers.get("HX-Request"):
+        # A partial refresh: the whole page goes to the sign-in, not the panel.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
     return redirect(f"{url}?next={request.get_full_path()}")
 
 
@@ -48,14 +57,19 @@ class AccountSecurityMiddleware:
     def __call__(self, request):
         user = request.user
         if user.is_authenticated and not _exempt(request.path):
+            now = time.time()
             signed_in_at = request.session.get(SIGNED_IN_AT)
+            last_active_at = request.session.get(LAST_ACTIVE_AT, signed_in_at)
             if (
                 signed_in_at is None
-                or time.time() - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS
+                or now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS
+                or now - last_active_at > settings.SESSION_IDLE_SECONDS
             ):
                 logout(request)
                 messages.info(request, _("Your session has ended; please sign in again."))
                 return _refuse(request, reverse("login"), _("Your session has ended."))
+            if not request.headers.get(POLL_HEADER):
+                request.session[LAST_ACTIVE_AT] = now
             if needs_second_factor(user) and not user.is_verified():
                 return _refuse(
                     request,

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from staff import services
-from staff.middleware import SIGNED_IN_AT
+from staff.middleware import LAST_ACTIVE_AT, SIGNED_IN_AT
 from staff.models import PasswordRecord
 from staff.roles import Role
 from tests.factories import make_staff, sign_in, totp_code
@@ -120,6 +120,34 @@ def test_an_idle_session_ends(client, settings):
     Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
     response = client.get(reverse("counters:workbench"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_a_screens_automatic_refresh_does_not_keep_an_idle_session_alive(client, settings):
+    clerk = make_staff(Role.CLERK)
+    sign_in(client, clerk)
+    client.get(reverse("home"))
+    session = client.session
+    session[LAST_ACTIVE_AT] = time.time() - 60
+    session.save()
+    poll = {"HTTP_X_POLL": "1", "HTTP_HX_REQUEST": "true"}
+    client.get(reverse("counters:workbench_panel"), **poll)
+    assert abs(client.session[LAST_ACTIVE_AT] - (time.time() - 60)) < 5, "a poll is no activity"
+    session = client.session
+    session[LAST_ACTIVE_AT] = time.time() - settings.SESSION_IDLE_SECONDS - 1
+    session.save()
+    response = client.get(reverse("counters:workbench_panel"), **poll)
+    assert response.status_code == 204 and response["HX-Redirect"] == reverse("login")
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_persons_own_request_counts_as_activity(client):
+    sign_in(client, make_staff(Role.CLERK))
+    client.get(reverse("home"))
+    session = client.session
+    session[LAST_ACTIVE_AT] = time.time() - 600
+    session.save()
+    client.get(reverse("counters:workbench"))
+    assert time.time() - client.session[LAST_ACTIVE_AT] < 5
 
 
 def test_a_session_ends_eight_hours_after_sign_in_however_active(client, settings):
