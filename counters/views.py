@@ -60,6 +60,9 @@ def kiosk(request):
         except ValidationError as error:  # e.g. this ID number already holds a ticket
             for message in error.messages:
                 form.add_error(None, message)
+            # A public screen: the number typed is not left on it for the next person.
+            form.data = form.data.copy()
+            form.data["id_number"] = ""
         else:
             return redirect("counters:ticket_print", ticket_id=ticket.pk)
     categories = list(categories_with_items())

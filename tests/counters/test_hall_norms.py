@@ -296,5 +296,6 @@ def test_the_kiosk_says_so_when_an_id_number_already_holds_a_ticket(hall, client
     services.ticket_issue(item=hall.item, id_number=number)
     response = client.post("/kiosk/", {"item": hall.item.pk, "id_number": number})
     assert response.status_code == 200
-    assert "该身份证号码已持有" in response.content.decode()
+    page = response.content.decode()
+    assert "该身份证号码已持有" in page and number not in page
     assert Ticket.objects.count() == 1
