@@ -69,6 +69,7 @@ def main() -> None:
 
     from unittest import mock
 
+    from cases import services as case_services
     from catalog.models import ServiceItem
     from counters import services
     from counters.models import Queue, Window
@@ -96,7 +97,7 @@ def main() -> None:
             first17 = f"51138119800101{n % 1000:03d}"
             from langzhong_si.identity import id_number_check_char
 
-            case = services.case_accept(
+            case = case_services.case_accept(
                 clerk=clerk,
                 item_id=item.pk,
                 applicant_name="压测",

@@ -1,10 +1,16 @@
-"""Audit event kinds recorded by the chain advance."""
+"""Audit event kinds recorded by the case file and the chain advance."""
 
 from django.utils.translation import gettext_lazy as _
 
 from audit.kinds import event_kinds_declare
 
 KINDS = {
+    "case.accepted": _("Case accepted"),
+    "case.materials_supplied": _("Promised materials supplied"),
+    "case.document_added": _("Scan added to a case"),
+    "personal_data.document_viewed": _("Scan opened"),
+    "personal_data.id_revealed": _("Full ID number revealed"),
+    "personal_data.key_rotated": _("Personal-data key rotated"),
     "review_task.decision_refused": _("Decision refused (not the drawn person)"),
 }
 event_kinds_declare(KINDS)

@@ -1,22 +1,36 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy as _
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from cases import selectors as case_selectors
 from cases import services
 from cases.forms import DecisionForm
 from cases.services import Decision
+from cases.uploads import upload_check
+from catalog.models import ServiceItem
+from counters import selectors as counter_selectors
+from counters.forms import IntakeForm, PauseForm
+from counters.models import Case, CaseDocument
+from counters.views import workbench_intake_context
+from langzhong_si.clientip import client_ip
+from langzhong_si.qr import qr_svg
 from risk import selectors
 from risk.models import ReviewTask
+from risk.selectors import case_progress_for_clerk
 from staff.decorators import role_required
 from staff.roles import Role
 
 _DECISION_MESSAGES = {
-    Decision.APPROVE: _("Approved. The case moves to its next step."),
-    Decision.RETURN: _("Returned to the handling clerk."),
-    Decision.REJECT: _("Rejected. The applicant will be told."),
+    Decision.APPROVE: gettext_lazy("Approved. The case moves to its next step."),
+    Decision.RETURN: gettext_lazy("Returned to the handling clerk."),
+    Decision.REJECT: gettext_lazy("Rejected. The applicant will be told."),
 }
 
 
@@ -67,3 +81,185 @@ def task_decide(request, task_id: int):
         return redirect("cases:inbox")
     messages.success(request, _DECISION_MESSAGES[form.cleaned_data["decision"]])
     return redirect("cases:inbox")
+
+
+# --- The case file: intake at the workbench, the case page, scans, the citizen's progress --
+
+
+def _messages_from(request, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+@require_POST
+@role_required(Role.CLERK)
+def intake(request):
+    window = counter_selectors.window_of(request.user)
+    if window is None or window.current_ticket is None:
+        messages.error(request, _("No ticket is being served at your window."))
+        return redirect("counters:workbench")
+    item = ServiceItem.objects.filter(pk=request.POST.get("item") or 0, enabled=True).first()
+    materials = list(item.materials.all()) if item else []
+    form = IntakeForm(request.POST, materials=materials)
+    if item is not None and form.is_valid():
+        try:
+            scans = _vetted_scans(request, materials)
+            case = services.case_accept(
+                clerk=request.user,
+                item_id=item.pk,
+                applicant_name=form.cleaned_data["applicant_name"],
+                id_number=form.cleaned_data["id_number"],
+                received_material_ids=set(form.cleaned_data["materials"]),
+                applicant_phone=form.cleaned_data["applicant_phone"],
+                scans=scans,
+                defer_missing=form.cleaned_data["defer_missing"],
+            )
+        except ValidationError as error:
+            _messages_from(request, error)
+        else:
+            messages.success(
+                request,
+                _("Case %(number)s: %(status)s.")
+                % {"number": case.number, "status": case.get_status_display()},
+            )
+            return redirect("cases:case_detail", case_id=case.pk)
+    elif item is None:
+        messages.error(request, _("Choose the service item."))
+    context = {"window": window, "recent_cases": counter_selectors.clerk_recent_cases(request.user)}
+    request.GET = request.GET.copy()
+    request.GET["item"] = str(item.pk) if item else ""
+    context.update(workbench_intake_context(request, window.current_ticket, form if item else None))
+    context["pause_form"] = PauseForm()
+    return render(request, "counters/workbench.html", context, status=400)
+
+
+def _vetted_scans(request, materials) -> list[services.VettedScan]:
+    """Each material's scans (field scan-<material id>) and the supplementary ones
+    (field scans), vetted and stripped. Only their content goes on, never their names."""
+    fields = [(f"scan-{material.pk}", material.pk) for material in materials]
+    return [
+        services.VettedScan(material_id=material_id, content=content, content_type=kind)
+        for field, material_id in [*fields, ("scans", None)]
+        for upload in request.FILES.getlist(field)
+        for content, kind in [upload_check(upload)]
+    ]
+
+
+@login_required
+def document_download(request, document_id: int):
+    """A scan, only for its case's chain, always as an attachment, and logged."""
+    try:
+        document = case_selectors.document_for_viewer(user=request.user, document_id=document_id)
+    except CaseDocument.DoesNotExist:
+        raise Http404 from None
+    services.case_document_viewed(document=document, viewer=request.user)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=f"{document.case.number}-{document.display_name}",
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@role_required(Role.CLERK)
+def case_detail(request, case_id: int):
+    try:
+        case = case_selectors.clerk_case(clerk=request.user, case_id=case_id)
+    except Case.DoesNotExist:
+        raise Http404 from None
+    missing = [row for row in case.checklist if row["required"] and not row["received"]]
+    context = {"case": case, "missing": missing, **case_progress_for_clerk(case=case)}
+    return render(request, "cases/case_detail.html", context)
+
+
+@require_POST
+@role_required(Role.CLERK)
+def case_supply(request, case_id: int):
+    if not Case.objects.filter(pk=case_id, handler=request.user).exists():
+        raise Http404
+    ids = {int(value) for value in request.POST.getlist("materials") if value.isdigit()}
+    try:
+        case = services.case_materials_supplied(
+            clerk=request.user, case_id=case_id, material_ids=ids
+        )
+    except ValidationError as error:
+        _messages_from(request, error)
+    else:
+        messages.success(request, case.get_status_display())
+    return redirect("cases:case_detail", case_id=case_id)
+
+
+@require_POST
+@role_required(Role.CLERK)
+def case_resubmit(request, case_id: int):
+    if not Case.objects.filter(pk=case_id, handler=request.user).exists():
+        raise Http404
+    try:
+        services.case_resubmit(clerk=request.user, case_id=case_id)
+    except ValidationError as error:
+        _messages_from(request, error)
+    return redirect("cases:case_detail", case_id=case_id)
+
+
+def progress(request):
+    """The citizen's progress page: case number plus the ID number's last four characters.
+    Only failed look-ups count against the limits (cases.selectors.case_for_citizen_limited)."""
+    context = {}
+    number = request.GET.get("case", "")[:20]
+    suffix = request.GET.get("id4", "")[:8]
+    if number or suffix:
+        try:
+            case = case_selectors.case_for_citizen_limited(
+                number=number, id_suffix=suffix, client=client_ip(request)
+            )
+        except case_selectors.ProgressLookupsExhausted:
+            context["error"] = _("Too many failed look-ups. Please try again later.")
+            return render(request, "cases/progress.html", context, status=429)
+        if case is None:
+            context["error"] = _("No case matches this number and ID number ending.")
+        else:
+            context.update(counter_selectors.case_public_progress(case))
+    context.update(number=number)
+    return render(request, "cases/progress.html", context)
+
+
+@role_required(Role.CLERK)
+def case_receipt(request, case_id: int):
+    """The printable receipt (受理回执), or for a case not accepted, the one-time notice
+    (一次性告知书) listing every missing material from the guide it was judged by."""
+    try:
+        case = case_selectors.clerk_case(clerk=request.user, case_id=case_id)
+    except Case.DoesNotExist:
+        raise Http404 from None
+    progress_url = request.build_absolute_uri(reverse("cases:progress") + f"?case={case.number}")
+    context = {
+        "case": case,
+        "missing": [row for row in case.checklist if row["required"] and not row["received"]],
+        "clerk_number": request.user.staff_profile.employee_number,
+        "qr_svg": mark_safe(qr_svg(progress_url).decode()),  # noqa: S308 - generated SVG, no input
+        "progress_url": progress_url,
+    }
+    return render(request, "cases/receipt.html", context)
+
+
+@require_POST
+@login_required
+def case_reveal_id(request, case_id: int):
+    case = get_object_or_404(Case.objects.select_related("item"), pk=case_id)
+    try:
+        number = services.case_id_number_reveal(
+            case=case, viewer=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as error:
+        return render(
+            request,
+            "cases/id_reveal.html",
+            {"case": case, "error": " ".join(error.messages)},
+            status=400,
+        )
+    response = render(request, "cases/id_reveal.html", {"case": case, "number": number})
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,14 +1,11 @@
-"""The hall over HTTP: kiosks, call displays and rating pads (device tokens), the citizen's progress
-and rating, the clerk's workbench, the window lead's queue and the team lead's rating
-follow-ups. Each operation calls the same service as its screen, with the same checks."""
+"""The hall over HTTP: kiosks, call displays and rating pads (device tokens), the citizen's
+ticket and rating, the clerk's workbench, the window lead's queue and the team lead's rating
+follow-ups. Each operation calls the same service as its screen, with the same checks. The
+case file's operations (intake, cases, progress) are in cases.api."""
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,16 +15,13 @@ from counters import selectors, services
 from counters.api_access import HallDeviceAuthentication, device_permission
 from counters.models import Case, FollowUp, HallDevice, Queue, Rating, Ticket, Window
 from langzhong_si.api import StrictBooleanField
-from langzhong_si.clientip import client_ip
-from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH, PHONE_INPUT_MAX_LENGTH
+from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH
 from langzhong_si.text import (
     COMMENT_MAX_LENGTH,
-    NAME_MAX_LENGTH,
     PAUSE_REASON_MAX_LENGTH,
     RATING_REASON_MAX_LENGTH,
     REASON_MAX_LENGTH,
 )
-from risk.selectors import case_progress_for_clerk
 from staff.api_access import role_permission
 from staff.roles import Role
 
@@ -133,64 +127,8 @@ class PauseInput(serializers.Serializer):
     reason = serializers.CharField(max_length=PAUSE_REASON_MAX_LENGTH)
 
 
-class ChecklistRowOutput(serializers.Serializer):
-    material_id = serializers.IntegerField()
-    name = serializers.CharField()
-    required = serializers.BooleanField()
-    is_key = serializers.BooleanField()
-    received = serializers.BooleanField()
-
-
-class CaseOutput(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
-    number = serializers.CharField()
-    item_code = serializers.CharField(source="item.code")
-    item = serializers.CharField(source="item.name")
-    risk_level = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Case.Status.choices)
-    status_label = serializers.CharField(source="get_status_display")
-    applicant_name = serializers.CharField()
-    applicant_id_masked = serializers.CharField()
-    accepted_at = serializers.DateTimeField()
-    due_date = serializers.DateField()
-    deferred_due = serializers.DateField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    checklist = ChecklistRowOutput(many=True)
-
-
-class CaseDetailOutput(CaseOutput):
-    awaiting_qualified = serializers.BooleanField(
-        help_text="The current step's draw found nobody eligible; the team lead was alerted."
-    )
-    drawing = serializers.BooleanField(help_text="The current step's draw is on its way.")
-    return_reasons = serializers.ListField(child=serializers.CharField())
-
-
-class IntakeInput(serializers.Serializer):
-    item = serializers.IntegerField(min_value=1)
-    applicant_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
-    id_number = serializers.CharField(max_length=ID_NUMBER_INPUT_MAX_LENGTH)
-    applicant_phone = serializers.CharField(
-        required=False, allow_blank=True, max_length=PHONE_INPUT_MAX_LENGTH, default=""
-    )
-    received_material_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=100
-    )
-    defer_missing = StrictBooleanField(required=False, default=False)
-
-
-class SupplyInput(serializers.Serializer):
-    material_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=100
-    )
-
-
 class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
-
-
-class RevealOutput(serializers.Serializer):
-    id_number = serializers.CharField()
 
 
 class LeadQueueOutput(serializers.Serializer):
@@ -267,39 +205,6 @@ class CallDisplayApi(APIView):
                 {"calls": list(selectors.recent_calls()), "waiting": selectors.waiting_counts()}
             ).data
         )
-
-
-class CaseProgressApi(APIView):
-    """The citizen's progress look-up (mobile status page): case number plus the last
-    four characters of the applicant's ID number. Failed look-ups are limited per case
-    number and per client (429); successful ones never count."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("number", str, required=True, description="Case number"),
-            OpenApiParameter("id_suffix", str, required=True, description="Last 4 of the ID"),
-        ],
-        responses={200: ProgressOutput},
-    )
-    def get(self, request):
-        number = request.query_params.get("number", "")[:20]
-        suffix = request.query_params.get("id_suffix", "")[:8]
-        if not number or not suffix:
-            raise ValidationError(
-                _("Give the case number and the last 4 of the ID number."), code="invalid"
-            )
-        try:
-            case = selectors.case_for_citizen_limited(
-                number=number, id_suffix=suffix, client=client_ip(request)
-            )
-        except selectors.ProgressLookupsExhausted:
-            raise Throttled(wait=settings.PROGRESS_FAILURE_WINDOW_SECONDS) from None
-        if case is None:
-            raise Case.DoesNotExist
-        return Response(ProgressOutput(selectors.case_public_progress(case)).data)
 
 
 class PadRatingInput(RatingInput):
@@ -456,94 +361,6 @@ class PauseApi(APIView):
         data = _valid(PauseInput, request.data)
         services.window_pause(clerk=request.user, reason=data["reason"])
         return Response(WorkbenchOutput(_workbench(request.user)).data)
-
-
-class IntakeApi(APIView):
-    """Open the case for the ticket being served (the checklist as ticked). Scanned
-    materials are uploaded on the workbench screen."""
-
-    permission_classes = [IsClerk]
-
-    @extend_schema(request=IntakeInput, responses={201: CaseOutput})
-    def post(self, request):
-        data = _valid(IntakeInput, request.data)
-        case = services.case_accept(
-            clerk=request.user,
-            item_id=data["item"],
-            applicant_name=data["applicant_name"],
-            id_number=data["id_number"],
-            received_material_ids=set(data["received_material_ids"]),
-            applicant_phone=data["applicant_phone"],
-            defer_missing=data["defer_missing"],
-        )
-        return Response(CaseOutput(case).data, status=201)
-
-
-class ClerkCaseListApi(APIView):
-    permission_classes = [IsClerk]
-
-    @extend_schema(responses={200: CaseOutput(many=True)})
-    def get(self, request):
-        return Response(
-            CaseOutput(selectors.clerk_recent_cases(request.user, limit=50), many=True).data
-        )
-
-
-def _clerk_case(request, case_id: int) -> Case:
-    return selectors.clerk_case(clerk=request.user, case_id=case_id)
-
-
-class ClerkCaseApi(APIView):
-    permission_classes = [IsClerk]
-
-    @extend_schema(responses={200: CaseDetailOutput})
-    def get(self, request, case_id: int):
-        case = _clerk_case(request, case_id)
-        case.__dict__.update(case_progress_for_clerk(case=case))
-        return Response(CaseDetailOutput(case).data)
-
-
-class CaseSupplyApi(APIView):
-    """Record promised (容缺) materials handed in."""
-
-    permission_classes = [IsClerk]
-
-    @extend_schema(request=SupplyInput, responses={200: CaseOutput})
-    def post(self, request, case_id: int):
-        _clerk_case(request, case_id)
-        data = _valid(SupplyInput, request.data)
-        case = services.case_materials_supplied(
-            clerk=request.user, case_id=case_id, material_ids=set(data["material_ids"])
-        )
-        return Response(CaseOutput(case).data)
-
-
-class CaseResubmitApi(APIView):
-    """Resubmit a returned case: a new round with fresh draws."""
-
-    permission_classes = [IsClerk]
-
-    @extend_schema(request=None, responses={200: CaseOutput})
-    def post(self, request, case_id: int):
-        _clerk_case(request, case_id)
-        return Response(
-            CaseOutput(services.case_resubmit(clerk=request.user, case_id=case_id)).data
-        )
-
-
-class CaseRevealIdApi(APIView):
-    """The full ID number, for a stated reason, logged (handling clerk or auditor)."""
-
-    permission_classes = [role_permission(Role.CLERK, Role.AUDITOR)]
-
-    @extend_schema(request=ReasonInput, responses={200: RevealOutput})
-    def post(self, request, case_id: int):
-        case = get_object_or_404(Case, pk=case_id)
-        data = _valid(ReasonInput, request.data)
-        number = services.case_id_number_reveal(
-            case=case, viewer=request.user, reason=data["reason"]
-        )
-        return Response({"id_number": number})
 
 
 # --- Window lead and team lead -------------------------------------------------------------------

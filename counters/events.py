@@ -1,4 +1,5 @@
-"""Audit event kinds recorded by the hall: tickets, windows, cases, devices, ratings."""
+"""Audit event kinds recorded by the hall (tickets, windows, devices, ratings) and by the
+case state machine kept with the Case record."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -18,19 +19,13 @@ KINDS = {
     "window.signed_off": _("Signed off from a window"),
     "window.ready": _("Window ready"),
     "window.paused": _("Window paused"),
-    "case.accepted": _("Case accepted"),
     "case.status_changed": _("Case status changed"),
     "case.step_advanced": _("Case moved to its next step"),
-    "case.materials_supplied": _("Promised materials supplied"),
-    "case.document_added": _("Scan added to a case"),
     "device.link_issued": _("Device registration link issued"),
     "device.registered": _("Hall device registered"),
     "device.registration_refused": _("Device registration refused"),
     "rating.submitted": _("Rating submitted"),
     "follow_up.opened": _("Bad-rating follow-up opened"),
     "follow_up.updated": _("Bad-rating follow-up updated"),
-    "personal_data.document_viewed": _("Scan opened"),
-    "personal_data.id_revealed": _("Full ID number revealed"),
-    "personal_data.key_rotated": _("Personal-data key rotated"),
 }
 event_kinds_declare(KINDS)

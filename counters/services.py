@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -14,8 +10,6 @@ from django.utils.translation import gettext as _
 from audit.services import audit_event_record
 from catalog.models import ServiceItem
 from counters.models import (
-    Case,
-    CaseDocument,
     FollowUp,
     HallDevice,
     NumberSequence,
@@ -25,36 +19,25 @@ from counters.models import (
     Window,
 )
 from counters.transitions import (
-    CaseStateError,
-    case_audit_schedule,
-    case_initial_check,
-    case_transition,
     ticket_transition,
     window_transition,
 )
-from counters.uploads import content_digest, scan_display_name, upload_storage_name
 from langzhong_si.calendar import working_days_after
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
     id_number_birth_date,
     id_number_digest,
-    id_number_mask,
     id_number_validate,
-    personal_data_decrypt,
-    personal_data_encrypt,
-    phone_number_validate,
 )
 from langzhong_si.text import (
     COMMENT_MAX_LENGTH,
     PAUSE_REASON_MAX_LENGTH,
     RATING_REASON_MAX_LENGTH,
     REASON_MAX_LENGTH,
-    name_clean,
     text_clean,
 )
 from risk.models import Draw
-from risk.selectors import chain_for_item, conflict_of_interest
-from risk.services import draw_record, review_round_open, review_step_open
+from risk.services import draw_record
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
@@ -62,8 +45,10 @@ from staff.services import notification_send
 W = Window.State
 
 
-def _next_in_sequence(*, day, key: str) -> int:
-    """The next number of a per-day sequence; the row lock serialises concurrent takers."""
+def next_in_sequence(*, day, key: str) -> int:
+    """The next number of the per-day sequence `key` (queue numbers here, case numbers in
+    cases.services); the row lock serialises concurrent takers until the caller's
+    transaction ends."""
     sequence, _created = NumberSequence.objects.select_for_update().get_or_create(day=day, key=key)
     sequence.last += 1
     sequence.save(update_fields=["last"])
@@ -108,7 +93,7 @@ def ticket_issue(
         )
         # Taken first: the sequence row's lock makes a second kiosk request for the same
         # ID number wait for this one, and then see its ticket.
-        sequence = _next_in_sequence(day=today, key=f"ticket-{queue}")
+        sequence = next_in_sequence(day=today, key=f"ticket-{queue}")
         held = (
             Ticket.objects.filter(
                 service_date=today,
@@ -354,7 +339,10 @@ def window_pause(*, clerk, reason: str) -> Window:
     return window
 
 
-def _serving_ticket(clerk) -> tuple[Window, Ticket]:
+def serving_ticket(clerk) -> tuple[Window, Ticket]:
+    """The clerk's window and the ticket it is serving, both row-locked until the caller's
+    transaction ends (the ticket's actions here, case intake in cases.services); refused
+    when no ticket is being served there."""
     window = _locked_window_of(clerk)
     if window.state != W.SERVING:
         raise ValidationError(_("No ticket is being served at your window."), code="not_serving")
@@ -377,7 +365,7 @@ MAX_RECALLS = 3
 
 def ticket_recall(*, clerk) -> Ticket:
     with transaction.atomic(durable=True):
-        window, ticket = _serving_ticket(clerk)
+        window, ticket = serving_ticket(clerk)
         if ticket.recall_count >= MAX_RECALLS:
             raise ValidationError(
                 _("This ticket has been recalled %(n)d times: record a no-show.")
@@ -398,7 +386,7 @@ def ticket_recall(*, clerk) -> Ticket:
 
 def ticket_no_show(*, clerk) -> Ticket:
     with transaction.atomic(durable=True):
-        window, ticket = _serving_ticket(clerk)
+        window, ticket = serving_ticket(clerk)
         if ticket.cases.exists():
             raise ValidationError(_("A case was opened for this ticket: finish it instead."))
         missing = settings.NO_SHOW_MIN_RECALLS - ticket.recall_count
@@ -418,318 +406,11 @@ def ticket_no_show(*, clerk) -> Ticket:
 
 def ticket_finish(*, clerk) -> Ticket:
     with transaction.atomic(durable=True):
-        window, ticket = _serving_ticket(clerk)
+        window, ticket = serving_ticket(clerk)
         _window_release(
             window, ticket, status=Ticket.Status.DONE, actor=clerk, data={"window": window.number}
         )
     return ticket
-
-
-# --- Intake --------------------------------------------------------------------------------
-
-
-def _status_when_complete(item: ServiceItem) -> str:
-    if not item.at_counter:
-        return Case.Status.FORWARDED
-    if item.risk_level == 0:
-        return Case.Status.FINISHED
-    return Case.Status.IN_REVIEW
-
-
-def case_materials_supplied(*, clerk, case_id: int, material_ids: set[int]) -> Case:
-    """Record promised materials handed in; once all are in, the case goes on as if it
-    had been complete at intake (finished, forwarded or into the review chain)."""
-    with transaction.atomic(durable=True):
-        case = Case.objects.select_for_update().select_related("item").get(pk=case_id)
-        if case.handler_id != clerk.pk:
-            raise PermissionDenied(_("Only the handling clerk may record materials for this case."))
-        if case.status != Case.Status.AWAITING_MATERIALS:
-            raise ValidationError(_("This case is not waiting for materials."), code="not_awaiting")
-        for row in case.checklist:
-            if row["material_id"] in material_ids:
-                row["received"] = True
-        case.save(update_fields=["checklist"])
-        audit_event_record(
-            event_type="case.materials_supplied",
-            actor=clerk,
-            obj=case,
-            data={"materials": sorted(material_ids)},
-        )
-        if any(row["required"] and not row["received"] for row in case.checklist):
-            return case
-        target = _status_when_complete(case.item)
-        fields: tuple[str, ...] = ()
-        if target == Case.Status.FINISHED:
-            case.finished_at = timezone.now()
-            fields = ("finished_at",)
-        elif target == Case.Status.IN_REVIEW:
-            case.review_chain, case.step_hours = chain_for_item(case.item)
-            case.review_round, case.current_step = 1, 1
-            fields = ("review_chain", "step_hours", "review_round", "current_step")
-        case_transition(case=case, to=target, actor=clerk, fields=fields)
-        if target == Case.Status.IN_REVIEW:
-            review_step_open(case=case, step=1)
-    return case
-
-
-def cases_deferral_expire() -> int:
-    """End every 容缺 case whose promised materials did not arrive in time."""
-    ended = 0
-    overdue = Case.objects.filter(
-        status=Case.Status.AWAITING_MATERIALS, deferred_due__lt=timezone.localdate()
-    ).values_list("pk", flat=True)
-    for case_id in overdue:
-        with transaction.atomic(durable=True):
-            case = Case.objects.select_for_update().get(pk=case_id)
-            if case.status != Case.Status.AWAITING_MATERIALS:
-                continue
-            case.finished_at = timezone.now()
-            case_transition(
-                case=case,
-                to=Case.Status.ENDED_UNSUPPLIED,
-                actor=None,
-                fields=("finished_at",),
-                data={"deferred_due": case.deferred_due},
-            )
-            ended += 1
-    return ended
-
-
-def _guide_snapshot(item: ServiceItem) -> dict:
-    materials = list(item.materials.all())
-    latest = item.history.order_by("-history_id").values_list("history_id", flat=True).first()
-    return {
-        "item_history_id": latest,
-        "code": item.code,
-        "name": item.name,
-        "risk_level": item.risk_level,
-        "at_counter": item.at_counter,
-        "promised_days": item.promised_days,
-        "materials": [
-            {
-                "material_id": m.pk,
-                "name": m.name,
-                "form": m.form,
-                "copies": m.copies,
-                "required": m.required,
-                "is_key": m.is_key,
-            }
-            for m in materials
-        ],
-    }
-
-
-def _next_case_number(today) -> str:
-    return f"{today:%Y%m%d}{_next_in_sequence(day=today, key='case'):05d}"
-
-
-def case_accept(
-    *,
-    clerk,
-    item_id: int,
-    applicant_name: str,
-    id_number: str,
-    received_material_ids: set[int],
-    applicant_phone: str = "",
-    scans: list[VettedScan] = (),
-    defer_missing: bool = False,
-) -> Case:
-    """Open the case for the ticket being served and take exactly one outcome.
-
-    Missing key materials (or any, without `defer_missing`) → notified, not accepted
-    (the notice lists them); only non-key materials missing and `defer_missing` →
-    accepted with the materials to follow (容缺); otherwise a back-office item →
-    forwarded; level 0 → finished on the spot; level 1–3 → submitted to the review
-    chain, whose first draw is recorded in the outbox.
-    """
-    number = id_number_validate(id_number)
-    applicant_name = name_clean(applicant_name, field=_("Applicant's name"))
-    if not applicant_name:
-        raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
-    applicant_phone = phone_number_validate(applicant_phone)
-    digest = id_number_digest(number)
-    if conflict_of_interest(user=clerk, applicant_id_digest=digest):
-        # The counter's own recusal: the draws already leave the applicant and their
-        # declared relatives out of the review chain; the clerk steps aside too.
-        raise ValidationError(
-            _("You may not handle your own application or a declared relative's. Finish "
-              "this ticket and ask the window lead to have another clerk serve the citizen."),
-            code="recused",
-        )  # fmt: skip
-    with transaction.atomic(durable=True):
-        window, ticket = _serving_ticket(clerk)
-        item = ServiceItem.objects.prefetch_related("materials").get(pk=item_id, enabled=True)
-        # F9 pressed twice, or two requests at once (serialised by the ticket row lock),
-        # never opens a second case, and so never a second review chain. A one-time
-        # notice does not count: the citizen may return with the material in the same
-        # visit. (No database constraint: databases from before this check may hold such
-        # pairs already.)
-        earlier = (
-            Case.objects.filter(ticket=ticket, item=item, applicant_id_digest=digest)
-            .exclude(status=Case.Status.NOTIFIED)
-            .values_list("number", flat=True)
-            .first()
-        )
-        if earlier:
-            raise StateConflict(
-                _("This application was already accepted for this ticket as case %(number)s.")
-                % {"number": earlier},
-                code="duplicate_case",
-            )
-        guide = _guide_snapshot(item)
-        checklist = [
-            {
-                "material_id": m["material_id"],
-                "name": m["name"],
-                "required": m["required"],
-                "is_key": m["is_key"],
-                "received": m["material_id"] in received_material_ids,
-            }
-            for m in guide["materials"]
-        ]
-        missing = [row for row in checklist if row["required"] and not row["received"]]
-        today = timezone.localdate()
-        due_date = working_days_after(today, item.promised_days)
-        deferred_due = None
-        if missing and (defer_missing and not any(row["is_key"] for row in missing)):
-            status = Case.Status.AWAITING_MATERIALS
-            deferred_due = min(
-                working_days_after(today, settings.DEFERRED_MATERIALS_DAYS), due_date
-            )
-        elif missing:
-            status = Case.Status.NOTIFIED
-        else:
-            status = _status_when_complete(item)
-        case_initial_check(status)
-        now = timezone.now()
-        chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
-        case = Case.objects.create(
-            number=_next_case_number(timezone.localdate()),
-            ticket=ticket,
-            item=item,
-            guide_snapshot=guide,
-            risk_level=item.risk_level,
-            applicant_name=applicant_name,
-            applicant_id_encrypted=personal_data_encrypt(number),
-            applicant_id_digest=digest,
-            applicant_id_masked=id_number_mask(number),
-            applicant_phone=applicant_phone,
-            handler=clerk,
-            review_chain=chain,
-            step_hours=step_hours or 4,
-            checklist=checklist,
-            status=status,
-            review_round=1 if status == Case.Status.IN_REVIEW else 0,
-            current_step=1 if status == Case.Status.IN_REVIEW else 0,
-            accepted_at=now,
-            due_date=due_date,
-            deferred_due=deferred_due,
-            finished_at=now if status == Case.Status.FINISHED else None,
-        )
-        for scan in scans:
-            _case_document_store(case=case, scan=scan, clerk=clerk)
-        audit_event_record(
-            event_type="case.accepted",
-            actor=clerk,
-            obj=case,
-            data={
-                "item": item.code,
-                "status": status,
-                "missing": [row["name"] for row in missing],
-                "ticket": ticket.pk,
-            },
-        )
-        if status == Case.Status.IN_REVIEW:
-            review_step_open(case=case, step=1)
-        case_audit_schedule(case)
-    return case
-
-
-@dataclass(frozen=True)
-class VettedScan:
-    """An uploaded scan that passed counters.uploads.upload_check (stripped of its
-    metadata), for one material of the checklist or, with material_id None, a
-    supplementary scan. It carries no file name: the stored name is made from the
-    checklist."""
-
-    material_id: int | None
-    content: bytes
-    content_type: str
-
-
-def _case_document_store(*, case: Case, scan: VettedScan, clerk) -> CaseDocument:
-    positions = {row["material_id"]: (n, row["name"]) for n, row in enumerate(case.checklist, 1)}
-    if scan.material_id is not None and scan.material_id not in positions:
-        raise ValidationError(
-            _("A scan was given for a material this item does not list."), code="scan_material"
-        )
-    position, material_name = positions.get(scan.material_id, (None, ""))
-    display_name = scan_display_name(
-        position=position,
-        material_name=material_name,
-        content_type=scan.content_type,
-        taken=set(case.documents.values_list("display_name", flat=True)),
-    )
-    name = default_storage.save(
-        upload_storage_name(scan.content, scan.content_type), ContentFile(scan.content)
-    )
-    document = CaseDocument.objects.create(
-        case=case,
-        material_id=scan.material_id,
-        display_name=display_name,
-        file=name,
-        content_type=scan.content_type,
-        size=len(scan.content),
-        sha256=content_digest(scan.content),
-        uploaded_by=clerk,
-    )
-    audit_event_record(
-        event_type="case.document_added",
-        actor=clerk,
-        obj=document,
-        data={
-            "case": case.pk,
-            "name": display_name,
-            "sha256": document.sha256,
-            "size": document.size,
-        },
-    )
-    return document
-
-
-def case_resubmit(*, clerk, case_id: int) -> Case:
-    """The handling clerk resubmits a returned case, once per return: a new round whose
-    steps go back to the people who decided them where they still can (risk's pool
-    rule), so a resubmission is never a fresh throw of the dice."""
-    with transaction.atomic(durable=True):
-        case = Case.objects.select_for_update().get(pk=case_id)
-        if case.handler_id != clerk.pk:
-            raise PermissionDenied(_("Only the handling clerk may resubmit this case."))
-        if case.status != Case.Status.RETURNED:
-            raise CaseStateError(
-                _("Only a case returned for correction can be resubmitted."), code="not_returned"
-            )
-        case.review_round += 1
-        case.current_step = 1
-        case_transition(
-            case=case,
-            to=Case.Status.IN_REVIEW,
-            actor=clerk,
-            fields=("review_round", "current_step"),
-        )
-        review_round_open(case=case, actor=clerk)
-    return case
-
-
-def case_document_viewed(*, document: CaseDocument, viewer) -> None:
-    """Opening a scan is a personal-data access: who, when, which case."""
-    with transaction.atomic():
-        audit_event_record(
-            event_type="personal_data.document_viewed",
-            actor=viewer,
-            obj=document,
-            data={"case": document.case_id},
-        )
 
 
 # --- 好差评: ratings and follow-ups -------------------------------------------------------------
@@ -865,21 +546,3 @@ def follow_up_record(
             event_type="follow_up.updated", actor=lead, obj=follow_up, data={"fields": changed}
         )
     return follow_up
-
-
-def case_id_number_reveal(*, case: Case, viewer, reason: str) -> str:
-    """The full ID number, for a stated reason, logged with viewer and citizen."""
-    allowed = case.handler_id == viewer.pk or user_has_role(viewer, Role.AUDITOR)
-    if not allowed:  # checked first: nobody else learns anything, not even "give a reason"
-        raise PermissionDenied(_("Only the handling clerk or an auditor may see the full number."))
-    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
-    if len(reason) < 2:
-        raise ValidationError(_("State why you need the full ID number."), code="reason")
-    with transaction.atomic():
-        audit_event_record(
-            event_type="personal_data.id_revealed",
-            actor=viewer,
-            obj=case,
-            data={"case": case.number, "reason": reason, "applicant": case.applicant_id_digest},
-        )
-    return personal_data_decrypt(case.applicant_id_encrypted)

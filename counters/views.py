@@ -1,8 +1,7 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -23,11 +22,8 @@ from counters.devices import (
     hall_device_register,
 )
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
-from counters.models import Case, CaseDocument, HallDevice, Rating, Ticket, Window
-from counters.uploads import upload_check
-from langzhong_si.clientip import client_ip
+from counters.models import HallDevice, Rating, Ticket, Window
 from langzhong_si.qr import qr_svg
-from risk.selectors import case_progress_for_clerk
 from staff.decorators import role_required
 from staff.roles import Role
 
@@ -130,7 +126,7 @@ def workbench(request):
         )
     context = {"window": window, "recent_cases": selectors.clerk_recent_cases(request.user)}
     if window.current_ticket is not None:
-        context.update(_intake_context(request, window.current_ticket))
+        context.update(workbench_intake_context(request, window.current_ticket))
     context["pause_form"] = PauseForm()
     return render(request, "counters/workbench.html", context)
 
@@ -147,7 +143,10 @@ def workbench_panel(request):
     return render(request, "counters/_workbench_state.html", {"window": window})
 
 
-def _intake_context(request, ticket: Ticket, form: IntakeForm | None = None) -> dict:
+def workbench_intake_context(request, ticket: Ticket, form: IntakeForm | None = None) -> dict:
+    """The workbench's intake part for the ticket being served: the item (from ?item= or
+    the ticket), its materials and the form; cases.views.intake shows it again, bound,
+    when the intake is refused."""
     item_id = request.GET.get("item") or (ticket.item_id and str(ticket.item_id))
     item = None
     if item_id and item_id.isdigit():
@@ -233,60 +232,6 @@ def finish(request):
     return _clerk_action(request, services.ticket_finish, _("Service finished."))
 
 
-@require_POST
-@role_required(Role.CLERK)
-def intake(request):
-    window = selectors.window_of(request.user)
-    if window is None or window.current_ticket is None:
-        messages.error(request, _("No ticket is being served at your window."))
-        return redirect("counters:workbench")
-    item = ServiceItem.objects.filter(pk=request.POST.get("item") or 0, enabled=True).first()
-    materials = list(item.materials.all()) if item else []
-    form = IntakeForm(request.POST, materials=materials)
-    if item is not None and form.is_valid():
-        try:
-            scans = _vetted_scans(request, materials)
-            case = services.case_accept(
-                clerk=request.user,
-                item_id=item.pk,
-                applicant_name=form.cleaned_data["applicant_name"],
-                id_number=form.cleaned_data["id_number"],
-                received_material_ids=set(form.cleaned_data["materials"]),
-                applicant_phone=form.cleaned_data["applicant_phone"],
-                scans=scans,
-                defer_missing=form.cleaned_data["defer_missing"],
-            )
-        except ValidationError as error:
-            _messages_from(request, error)
-        else:
-            messages.success(
-                request,
-                _("Case %(number)s: %(status)s.")
-                % {"number": case.number, "status": case.get_status_display()},
-            )
-            return redirect("counters:case_detail", case_id=case.pk)
-    elif item is None:
-        messages.error(request, _("Choose the service item."))
-    context = {"window": window, "recent_cases": selectors.clerk_recent_cases(request.user)}
-    request.GET = request.GET.copy()
-    request.GET["item"] = str(item.pk) if item else ""
-    context.update(_intake_context(request, window.current_ticket, form if item else None))
-    context["pause_form"] = PauseForm()
-    return render(request, "counters/workbench.html", context, status=400)
-
-
-def _vetted_scans(request, materials) -> list[services.VettedScan]:
-    """Each material's scans (field scan-<material id>) and the supplementary ones
-    (field scans), vetted and stripped. Only their content goes on, never their names."""
-    fields = [(f"scan-{material.pk}", material.pk) for material in materials]
-    return [
-        services.VettedScan(material_id=material_id, content=content, content_type=kind)
-        for field, material_id in [*fields, ("scans", None)]
-        for upload in request.FILES.getlist(field)
-        for content, kind in [upload_check(upload)]
-    ]
-
-
 @role_required(Role.CLERK)
 def item_picker(request):
     """The workbench's item search: the public catalog search, as links that load the
@@ -297,106 +242,6 @@ def item_picker(request):
         "counters/_item_picker_results.html",
         {"query": query, "items": list(catalog_search(query, limit=12))},
     )
-
-
-@login_required
-def document_download(request, document_id: int):
-    """A scan, only for its case's chain, always as an attachment, and logged."""
-    try:
-        document = selectors.document_for_viewer(user=request.user, document_id=document_id)
-    except CaseDocument.DoesNotExist:
-        raise Http404 from None
-    services.case_document_viewed(document=document, viewer=request.user)
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=f"{document.case.number}-{document.display_name}",
-        content_type=document.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@role_required(Role.CLERK)
-def case_detail(request, case_id: int):
-    try:
-        case = selectors.clerk_case(clerk=request.user, case_id=case_id)
-    except Case.DoesNotExist:
-        raise Http404 from None
-    missing = [row for row in case.checklist if row["required"] and not row["received"]]
-    context = {"case": case, "missing": missing, **case_progress_for_clerk(case=case)}
-    return render(request, "counters/case_detail.html", context)
-
-
-@require_POST
-@role_required(Role.CLERK)
-def case_supply(request, case_id: int):
-    if not Case.objects.filter(pk=case_id, handler=request.user).exists():
-        raise Http404
-    ids = {int(value) for value in request.POST.getlist("materials") if value.isdigit()}
-    try:
-        case = services.case_materials_supplied(
-            clerk=request.user, case_id=case_id, material_ids=ids
-        )
-    except ValidationError as error:
-        _messages_from(request, error)
-    else:
-        messages.success(request, case.get_status_display())
-    return redirect("counters:case_detail", case_id=case_id)
-
-
-@require_POST
-@role_required(Role.CLERK)
-def case_resubmit(request, case_id: int):
-    if not Case.objects.filter(pk=case_id, handler=request.user).exists():
-        raise Http404
-    try:
-        services.case_resubmit(clerk=request.user, case_id=case_id)
-    except ValidationError as error:
-        _messages_from(request, error)
-    return redirect("counters:case_detail", case_id=case_id)
-
-
-def progress(request):
-    """The citizen's progress page: case number plus the ID number's last four characters.
-    Only failed look-ups count against the limits (selectors.case_for_citizen_limited)."""
-    context = {}
-    number = request.GET.get("case", "")[:20]
-    suffix = request.GET.get("id4", "")[:8]
-    if number or suffix:
-        try:
-            case = selectors.case_for_citizen_limited(
-                number=number, id_suffix=suffix, client=client_ip(request)
-            )
-        except selectors.ProgressLookupsExhausted:
-            context["error"] = _("Too many failed look-ups. Please try again later.")
-            return render(request, "counters/progress.html", context, status=429)
-        if case is None:
-            context["error"] = _("No case matches this number and ID number ending.")
-        else:
-            context.update(selectors.case_public_progress(case))
-    context.update(number=number)
-    return render(request, "counters/progress.html", context)
-
-
-@role_required(Role.CLERK)
-def case_receipt(request, case_id: int):
-    """The printable receipt (受理回执), or for a case not accepted, the one-time notice
-    (一次性告知书) listing every missing material from the guide it was judged by."""
-    try:
-        case = selectors.clerk_case(clerk=request.user, case_id=case_id)
-    except Case.DoesNotExist:
-        raise Http404 from None
-    progress_url = request.build_absolute_uri(reverse("counters:progress") + f"?case={case.number}")
-    context = {
-        "case": case,
-        "missing": [row for row in case.checklist if row["required"] and not row["received"]],
-        "clerk_number": request.user.staff_profile.employee_number,
-        "qr_svg": mark_safe(qr_svg(progress_url).decode()),  # noqa: S308 - generated SVG, no input
-        "progress_url": progress_url,
-    }
-    return render(request, "counters/receipt.html", context)
 
 
 # --- Rating pad, the citizen's ticket page, window lead and follow-ups ----------------------
@@ -582,25 +427,5 @@ def hall_devices(request):
             }
         context["devices"] = selectors.hall_devices()
     response = render(request, "counters/hall_devices.html", context, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@require_POST
-@login_required
-def case_reveal_id(request, case_id: int):
-    case = get_object_or_404(Case.objects.select_related("item"), pk=case_id)
-    try:
-        number = services.case_id_number_reveal(
-            case=case, viewer=request.user, reason=request.POST.get("reason", "")
-        )
-    except ValidationError as error:
-        return render(
-            request,
-            "counters/id_reveal.html",
-            {"case": case, "error": " ".join(error.messages)},
-            status=400,
-        )
-    response = render(request, "counters/id_reveal.html", {"case": case, "number": number})
     response["Cache-Control"] = "no-store"
     return response

@@ -30,6 +30,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.models import Finding
+from cases import services as case_services
 from cases.services import Decision, review_task_decide
 from catalog.models import ServiceItem
 from counters import services as counter_services
@@ -266,7 +267,7 @@ class HallSimulation:
 
     def _day_open(self, day: datetime.date) -> None:
         daily_seeds_rotate()
-        counter_services.cases_deferral_expire()
+        case_services.cases_deferral_expire()
         self.clock.moment = self._at(day, datetime.time(8, 30))
         self.closing = False
         roster = list(self.clerks)
@@ -442,7 +443,7 @@ class HallSimulation:
         elif plan == "deferred":
             received -= {self.rng.choice([m for m in required if not m.is_key]).pk}
             defer = True
-        case = counter_services.case_accept(
+        case = case_services.case_accept(
             clerk=clerk,
             item_id=item.pk,
             applicant_name=citizen.name,
@@ -473,7 +474,7 @@ class HallSimulation:
         if case.status != Case.Status.AWAITING_MATERIALS:
             return  # the promised date passed first: the case was ended
         missing = {row["material_id"] for row in case.checklist if not row["received"]}
-        counter_services.case_materials_supplied(
+        case_services.case_materials_supplied(
             clerk=self.users[case.handler_id], case_id=case_id, material_ids=missing
         )
         self._watch_tasks()
@@ -547,7 +548,7 @@ class HallSimulation:
     def _resubmit(self, case_id: int, handler_id: int) -> None:
         self.pending_work -= 1
         self.scheduled_cases.discard(case_id)
-        counter_services.case_resubmit(clerk=self.users[handler_id], case_id=case_id)
+        case_services.case_resubmit(clerk=self.users[handler_id], case_id=case_id)
         self._watch_tasks()
 
     def _audit_inspection(self) -> None:

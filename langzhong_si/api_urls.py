@@ -16,7 +16,7 @@ urlpatterns = [
     path("catalog/categories/", catalog_api.CategoryListApi.as_view(), name="api-categories"),
     path("catalog/items/", catalog_api.ItemListApi.as_view(), name="api-items"),
     path("catalog/items/<str:code>/", catalog_api.ItemGuideApi.as_view(), name="api-item"),
-    path("progress/", counters_api.CaseProgressApi.as_view(), name="api-progress"),
+    path("progress/", cases_api.CaseProgressApi.as_view(), name="api-progress"),
     path("rating-pad/", counters_api.RatingPadApi.as_view(), name="api-rating-pad"),
     path("tickets/<str:token>/", counters_api.CitizenTicketApi.as_view(), name="api-ticket"),
     path(
@@ -41,22 +41,22 @@ urlpatterns = [
     path("counter/recall/", counters_api.RecallApi.as_view(), name="api-recall"),
     path("counter/no-show/", counters_api.NoShowApi.as_view(), name="api-no-show"),
     path("counter/finish/", counters_api.FinishApi.as_view(), name="api-finish"),
-    path("counter/intake/", counters_api.IntakeApi.as_view(), name="api-intake"),
-    path("counter/cases/", counters_api.ClerkCaseListApi.as_view(), name="api-cases"),
-    path("counter/cases/<int:case_id>/", counters_api.ClerkCaseApi.as_view(), name="api-case"),
+    path("counter/intake/", cases_api.IntakeApi.as_view(), name="api-intake"),
+    path("counter/cases/", cases_api.ClerkCaseListApi.as_view(), name="api-cases"),
+    path("counter/cases/<int:case_id>/", cases_api.ClerkCaseApi.as_view(), name="api-case"),
     path(
         "counter/cases/<int:case_id>/supply/",
-        counters_api.CaseSupplyApi.as_view(),
+        cases_api.CaseSupplyApi.as_view(),
         name="api-case-supply",
     ),
     path(
         "counter/cases/<int:case_id>/resubmit/",
-        counters_api.CaseResubmitApi.as_view(),
+        cases_api.CaseResubmitApi.as_view(),
         name="api-case-resubmit",
     ),
     path(
         "cases/<int:case_id>/reveal-id/",
-        counters_api.CaseRevealIdApi.as_view(),
+        cases_api.CaseRevealIdApi.as_view(),
         name="api-case-reveal-id",
     ),
     # Reviewers and approvers.

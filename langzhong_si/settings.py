@@ -312,7 +312,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "outbox.tasks.outbox_relay_sweep", "schedule": 15.0},
     "hall-dispatch-sweep": {"task": "counters.tasks.hall_dispatch_sweep", "schedule": 5.0},
     "cases-deferral-expire": {
-        "task": "counters.tasks.cases_deferral_expire",
+        "task": "cases.tasks.cases_deferral_expire",
         "schedule": crontab(minute=5),
     },
     "review-tasks-redraw-overdue": {

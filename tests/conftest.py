@@ -212,6 +212,7 @@ def browser_sign_in(browser, live_server, user, viewport=(1440, 900)):
 def submitted_case(hall, django_capture_on_commit_callbacks):
     """li_na served a ticket and submitted a complete level-2 case (its first draw done).
     Returns (case, the applicant's full ID number)."""
+    from cases import services as case_services
     from counters import services
     from tests.factories import make_id_number
 
@@ -220,7 +221,7 @@ def submitted_case(hall, django_capture_on_commit_callbacks):
     services.ticket_issue(item=hall.item)
     number = make_id_number()
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",

@@ -44,7 +44,7 @@ def test_a_level_2_case_walks_from_kiosk_to_approval(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = clerk.post(
-            reverse("counters:intake"),
+            reverse("cases:intake"),
             {
                 "item": hall.item.pk,
                 "applicant_name": "王大山",
@@ -84,13 +84,14 @@ def test_a_level_2_case_walks_from_kiosk_to_approval(
 def test_the_clerk_sees_under_review_but_not_who_was_drawn(
     hall, client, django_capture_on_commit_callbacks
 ):
+    from cases import services as case_services
     from counters import services
 
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",
@@ -98,20 +99,21 @@ def test_the_clerk_sees_under_review_but_not_who_was_drawn(
             received_material_ids={hall.material.pk},
         )
     sign_in(client, hall.li_na)
-    page = client.get(reverse("counters:case_detail", args=[case.pk])).content.decode()
+    page = client.get(reverse("cases:case_detail", args=[case.pk])).content.decode()
     assert "周建国" not in page and hall.zhou.username not in page
 
 
 def test_a_reviewer_cannot_open_a_task_drawn_for_someone_else(
     hall, client, django_capture_on_commit_callbacks
 ):
+    from cases import services as case_services
     from counters import services
 
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=True):
-        services.case_accept(
+        case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",

@@ -22,7 +22,7 @@ def test_a_real_worker_draws_the_reviewer_and_the_approver(hall, tmp_path):
         counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
         counter_services.window_declare_ready(clerk=hall.li_na)
         counter_services.ticket_issue(item=hall.item)
-        case = counter_services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from audit.models import Finding
+from cases import services as case_services
 from counters import services
 from counters.devices import hall_device_link_issue
 from counters.models import CaseDocument, FollowUp, HallDevice, Ticket
@@ -86,7 +87,7 @@ TABLE = {
     "counters:ticket_print": ("GET", NOBODY),
     "counters:call_display": ("GET", NOBODY),
     "counters:call_display_calls": ("GET", NOBODY),
-    "counters:progress": ("GET", EVERYONE),
+    "cases:progress": ("GET", EVERYONE),
     "counters:ticket_page": ("GET", EVERYONE),
     "counters:rating_pad": ("GET", NOBODY),
     "counters:lead_queue": ("GET", {WINDOW_LEAD}),
@@ -101,14 +102,14 @@ TABLE = {
     "counters:recall": ("POST", {CLERK}),
     "counters:no_show": ("POST", {CLERK}),
     "counters:finish": ("POST", {CLERK}),
-    "counters:intake": ("POST", {CLERK}),
+    "cases:intake": ("POST", {CLERK}),
     "counters:item_picker": ("GET", {CLERK}),
-    "counters:document_download": ("GET", {CLERK, REVIEWER}),
-    "counters:case_detail": ("GET", {CLERK}),
-    "counters:case_receipt": ("GET", {CLERK}),
-    "counters:case_supply": ("POST", {CLERK}),
-    "counters:case_reveal_id": ("POST", {CLERK, AUDITOR}),
-    "counters:case_resubmit": ("POST", {CLERK}),
+    "cases:document_download": ("GET", {CLERK, REVIEWER}),
+    "cases:case_detail": ("GET", {CLERK}),
+    "cases:case_receipt": ("GET", {CLERK}),
+    "cases:case_supply": ("POST", {CLERK}),
+    "cases:case_reveal_id": ("POST", {CLERK, AUDITOR}),
+    "cases:case_resubmit": ("POST", {CLERK}),
     "staff:notifications": ("GET", STAFF),
     "staff:notifications_read": ("POST", STAFF),
     "staff:account": ("GET", STAFF),
@@ -169,7 +170,7 @@ def people(hall, django_capture_on_commit_callbacks):
     services.window_declare_ready(clerk=clerk)
     ticket = services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=clerk,
             item_id=hall.item.pk,
             applicant_name="王大山",

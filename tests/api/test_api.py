@@ -109,13 +109,14 @@ def test_a_clerk_cannot_read_another_clerks_case_by_its_id(api, hall):
 def test_the_citizens_progress_needs_the_id_suffix_and_is_throttled(api, hall, settings):
     from django.core.cache import cache
 
+    from cases import services as case_services
     from counters import services
 
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
     number = make_id_number()
-    case = services.case_accept(
+    case = case_services.case_accept(
         clerk=hall.li_na,
         item_id=hall.item.pk,
         applicant_name="王大山",

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent, Finding
+from cases import services as case_services
 from counters import services
 from counters.models import Case, FollowUp, HallDevice, Rating, Ticket, Window
 from evaluation.models import EvaluationWeights
@@ -27,7 +28,7 @@ def world(hall, django_capture_on_commit_callbacks):
     services.window_declare_ready(clerk=clerk)
     rated = services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=clerk,
             item_id=hall.item.pk,
             applicant_name="王大山",
@@ -134,7 +135,7 @@ def test_a_huge_text_is_refused_with_a_400_and_changes_nothing(world, surface):
 # The service layer refuses the same texts for the screens (and any other caller).
 SERVICES = {
     "pause reason": lambda w: services.window_pause(clerk=w["hall"].li_na, reason=HUGE),
-    "reveal reason": lambda w: services.case_id_number_reveal(
+    "reveal reason": lambda w: case_services.case_id_number_reveal(
         case=w["case"], viewer=w["hall"].li_na, reason=HUGE),
     "re-queue reason": lambda w: services.ticket_requeue(
         ticket_id=w["absent"].pk, lead=w["window_lead"], reason=HUGE),

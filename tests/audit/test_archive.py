@@ -6,6 +6,7 @@ import zipfile
 import pytest
 
 from audit.models import AuditEvent
+from cases import services as case_services
 from counters import services
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, sign_in
@@ -21,12 +22,12 @@ def test_a_case_archive_manifest_matches_its_files_byte_for_byte(
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
-    scan = services.VettedScan(
+    scan = case_services.VettedScan(
         material_id=hall.material.pk, content=PDF, content_type="application/pdf"
     )
     id_number = make_id_number()
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",

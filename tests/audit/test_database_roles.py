@@ -149,6 +149,7 @@ def test_the_application_role_appends_and_reads_through_the_service(app_role):
 
 def test_the_application_role_runs_a_case_through_the_hall(app_role, hall):
     """Counter, draw, outbox, row history and the log, all as the application's role."""
+    from cases import services as case_services
     from cases.services import review_task_decide
     from counters import services
     from risk.models import ReviewTask
@@ -158,7 +159,7 @@ def test_the_application_role_runs_a_case_through_the_hall(app_role, hall):
         services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
         services.window_declare_ready(clerk=hall.li_na)
         services.ticket_issue(item=hall.item)
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",

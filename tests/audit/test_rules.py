@@ -148,6 +148,7 @@ def test_a_sampled_case_is_queued_and_its_draw_recorded(hall, settings):
 def test_a_finished_case_is_audited_after_commit(
     hall, settings, django_capture_on_commit_callbacks
 ):
+    from cases import services as case_services
     from counters import services
     from tests.factories import ItemFactory, MaterialFactory
 
@@ -158,7 +159,7 @@ def test_a_finished_case_is_audited_after_commit(
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=item)
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=item.pk,
             applicant_name="王",

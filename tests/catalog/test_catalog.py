@@ -205,6 +205,7 @@ def test_an_admin_edit_needs_a_reason_and_keeps_it_in_history(catalog, client, d
 
 
 def test_a_case_keeps_the_guide_it_was_accepted_under(hall, django_capture_on_commit_callbacks):
+    from cases import services as case_services
     from counters import services
     from tests.factories import make_id_number
 
@@ -212,7 +213,7 @@ def test_a_case_keeps_the_guide_it_was_accepted_under(hall, django_capture_on_co
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=False):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王",

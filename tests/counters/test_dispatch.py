@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from audit.bulk import bulk_writes_allowed
+from cases import services as case_services
 from counters import services
 from counters.models import Queue, Ticket, Window
 from risk.models import Draw
@@ -166,7 +167,7 @@ def test_dispatch_draws_and_review_draws_running_together_never_deadlock(hall):
         for _ in range(10):
             services.window_declare_ready(clerk=hall.li_na)
             services.ticket_issue(item=hall.item)
-            case = services.case_accept(
+            case = case_services.case_accept(
                 clerk=hall.li_na,
                 item_id=hall.item.pk,
                 applicant_name="王",

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
+from cases import services as case_services
 from counters import services
 from counters.models import Case, FollowUp, Rating, Ticket, Window
 from langzhong_si.calendar import working_days_after
@@ -101,7 +102,7 @@ def test_a_citizen_called_to_a_clerk_can_cancel_and_the_window_is_freed(clerk_at
 def _accept(clerk, item, received, *, defer):
     services.window_declare_ready(clerk=clerk)
     services.ticket_issue(item=item)
-    case = services.case_accept(
+    case = case_services.case_accept(
         clerk=clerk, item_id=item.pk, applicant_name="王", id_number=make_id_number(),
         received_material_ids=received, defer_missing=defer,
     )  # fmt: skip
@@ -122,7 +123,7 @@ def test_only_non_key_materials_may_be_deferred(
     assert not deferred.tasks.exists(), "no review before the promised materials are in"
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.case_materials_supplied(
+        case_services.case_materials_supplied(
             clerk=clerk_at_window, case_id=deferred.pk, material_ids={optional_key.pk}
         )
     deferred.refresh_from_db()
@@ -141,7 +142,7 @@ def test_a_deferral_past_its_date_ends_the_case_with_an_audit_event(clerk_at_win
         Case.objects.filter(pk=case.pk).update(
             deferred_due=timezone.localdate() - datetime.timedelta(days=1)
         )
-    assert services.cases_deferral_expire() == 1
+    assert case_services.cases_deferral_expire() == 1
     case.refresh_from_db()
     assert case.status == Case.Status.ENDED_UNSUPPLIED
     assert AuditEvent.objects.filter(

@@ -6,6 +6,7 @@ progress look-up counts failures, per case number and per client."""
 import pytest
 from rest_framework.test import APIClient
 
+from cases import services as case_services
 from counters import services
 from counters.models import Case, HallDevice, Ticket
 from inspection.rules import case_audit
@@ -28,7 +29,7 @@ def _accept(hall, id_number: str, *, item=None, django_capture_on_commit_callbac
     item = item or hall.item
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=item)
-    case = services.case_accept(
+    case = case_services.case_accept(
         clerk=hall.li_na,
         item_id=item.pk,
         applicant_name="王大山",
@@ -219,8 +220,8 @@ def test_pressing_f9_twice_opens_one_case_and_one_review_chain(
         "received_material_ids": {m.pk for m in at_window.item.materials.all()},
     }  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.case_accept(**intake)
+        first = case_services.case_accept(**intake)
     with pytest.raises(StateConflict) as refused:
-        services.case_accept(**intake)
+        case_services.case_accept(**intake)
     assert refused.value.code == "duplicate_case" and first.number in refused.value.messages[0]
     assert Case.objects.count() == 1 and ReviewTask.objects.count() == 1

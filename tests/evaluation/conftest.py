@@ -18,6 +18,7 @@ import pytest
 from django.utils import timezone
 
 from audit.bulk import bulk_writes_allowed
+from cases import services as case_services
 from cases.services import review_task_decide
 from counters import services
 from counters.models import Queue
@@ -39,7 +40,7 @@ def _serve(clerk, clock, when, item, **intake):
     services.window_declare_ready(clerk=clerk)
     ticket = services.ticket_issue(item=item)
     with _after_commit():
-        case = services.case_accept(clerk=clerk, item_id=item.pk, **intake) if intake else None
+        case = case_services.case_accept(clerk=clerk, item_id=item.pk, **intake) if intake else None
     services.ticket_finish(clerk=clerk)
     return ticket, case
 

@@ -32,7 +32,7 @@ def _machine(hall, item, material):
             super().__init__()
             counter_services.window_declare_ready(clerk=hall.li_na)
             counter_services.ticket_issue(item=item)
-            self.case = counter_services.case_accept(
+            self.case = case_services.case_accept(
                 clerk=hall.li_na,
                 item_id=item.pk,
                 applicant_name="王大山",
@@ -74,7 +74,7 @@ def _machine(hall, item, material):
             returned = self._reload().status == S.RETURNED
             before = self._snapshot()
             try:
-                counter_services.case_resubmit(clerk=hall.li_na, case_id=self.case.pk)
+                case_services.case_resubmit(clerk=hall.li_na, case_id=self.case.pk)
             except ValidationError:
                 assert not returned, "a returned case can always be resubmitted"
                 assert self._snapshot() == before, "a refused resubmission changes nothing"

@@ -29,7 +29,7 @@ def _submit(hall, capture, *, item=None, id_number=None, phone=""):
     counter_services.window_declare_ready(clerk=hall.li_na)
     counter_services.ticket_issue(item=item)
     with capture(execute=False):
-        return counter_services.case_accept(
+        return case_services.case_accept(
             clerk=hall.li_na,
             item_id=item.pk,
             applicant_name="王大山",
@@ -221,7 +221,7 @@ def test_a_rejection_is_texted_to_the_applicant_exactly_once(
         )
     message = SmsMessage.objects.get(case=case)
     assert message.sent_at is not None and "不符合条件" in message.text
-    from counters.notices import sms_message_send
+    from cases.notices import sms_message_send
 
     assert sms_message_send(message_id=message.pk) is False, "a repeated message sends nothing"
     assert "13800001111" not in caplog.text, "logs carry the number masked"

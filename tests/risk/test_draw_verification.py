@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Ticket
 from inspection.draws import draws_verify
@@ -44,7 +45,7 @@ def _case_drawn(hall, capture):
     counter_services.window_declare_ready(clerk=hall.li_na)
     counter_services.ticket_issue(item=hall.item)
     with capture(execute=False):
-        case = counter_services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",

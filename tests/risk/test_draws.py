@@ -41,7 +41,7 @@ def _submitted_case(hall, capture, *, id_number=None):
     counter_services.window_declare_ready(clerk=hall.li_na)
     counter_services.ticket_issue(item=hall.item)
     with capture(execute=False):
-        return counter_services.case_accept(
+        return case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",

@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from cases import services as case_services
 from counters import services as counter_services
 from langzhong_si.celery import app as celery_app
 from outbox.models import OutboxMessage
@@ -32,7 +33,7 @@ def _submit(hall, *, before_accept=None):
     counter_services.ticket_issue(item=hall.item)
     if before_accept:
         before_accept()
-    case = counter_services.case_accept(
+    case = case_services.case_accept(
         clerk=hall.li_na,
         item_id=hall.item.pk,
         applicant_name="王大山",

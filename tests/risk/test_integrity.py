@@ -41,7 +41,7 @@ def _serve_and_submit(hall, capture, *, item=None, material=None):
     counter_services.window_declare_ready(clerk=hall.li_na)
     counter_services.ticket_issue(item=item)
     with capture(execute=True):
-        case = counter_services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=item.pk,
             applicant_name="王大山",
@@ -100,9 +100,9 @@ def test_a_returned_case_is_resubmitted_once_per_return(hall, django_capture_on_
     case = _serve_and_submit(hall, django_capture_on_commit_callbacks)
     _decide(_open_task(case), "return", django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        counter_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
+        case_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
     with pytest.raises(CaseStateError) as refused:
-        counter_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
+        case_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
     assert refused.value.code == "not_returned"
     case.refresh_from_db()
     assert (case.review_round, case.tasks.count()) == (2, 2)
@@ -116,7 +116,7 @@ def test_a_resubmitted_step_goes_back_to_the_person_who_returned_it(
     first = _open_task(case)
     _decide(first, "return", django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        counter_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
+        case_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
     again = _open_task(case)
     assert again.review_round == 2 and again.assignee_id == first.assignee_id
     assert again.draw.pool == [first.assignee_id]
@@ -136,7 +136,7 @@ def test_a_resubmitted_step_is_drawn_afresh_when_its_previous_holder_is_away(
     with bulk_writes_allowed():
         StaffProfile.objects.filter(user_id=first.assignee_id).update(availability="on_leave")
     with django_capture_on_commit_callbacks(execute=True):
-        counter_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
+        case_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
     again = _open_task(case)
     remaining = {hall.zhou.pk, other.pk} - {first.assignee_id}
     assert again.assignee_id in remaining
@@ -166,7 +166,7 @@ def test_opening_a_new_round_supersedes_every_open_task_of_earlier_rounds(
 ):
     case, stale = _returned_case_with_a_stale_open_task(hall, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        counter_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
+        case_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
     stale.refresh_from_db()
     assert stale.status == T.SUPERSEDED
     assert AuditEvent.objects.filter(
@@ -179,7 +179,7 @@ def test_a_decision_on_a_superseded_task_is_refused_with_409(
 ):
     case, stale = _returned_case_with_a_stale_open_task(hall, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        counter_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
+        case_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
     api = APIClient()
     sign_in(api, hall.zhou)
     response = api.post(
@@ -323,6 +323,6 @@ def test_a_task_still_awaiting_its_draw_is_superseded_by_a_new_round(
             case=case, review_round=1, step=2, role="approval", status=T.AWAITING_DRAW
         )
     with django_capture_on_commit_callbacks(execute=True):
-        counter_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
+        case_services.case_resubmit(clerk=hall.li_na, case_id=case.pk)
     waiting.refresh_from_db()
     assert (waiting.status, waiting.assignee) == (T.SUPERSEDED, None)

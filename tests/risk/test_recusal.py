@@ -269,9 +269,11 @@ def test_a_clerk_cannot_take_in_their_own_or_a_relatives_case(hall, declared_as)
         services.recusal_relative_add(
             user=hall.li_na, password=PASSWORD, id_number=number, relation="parent"
         )
-    counter_services = _serving(hall)
+    from cases import services as case_services
+
+    _serving(hall)
     with pytest.raises(ValidationError) as refused:
-        counter_services.case_accept(
+        case_services.case_accept(
             clerk=hall.li_na, item_id=hall.item.pk, applicant_name="李父",
             id_number=number, received_material_ids={hall.material.pk},
         )  # fmt: skip

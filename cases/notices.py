@@ -6,6 +6,8 @@ from counters.models import Case, SmsMessage
 from langzhong_si.sms import sms_gateway
 from outbox.services import outbox_enqueue
 
+# The name it had when the notices lived in counters: outbox rows written before the move
+# still name it, and must still run.
 SMS_SEND_TASK = "counters.tasks.sms_message_send"
 
 

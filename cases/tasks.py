@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from cases import notices, services
+
+
+@shared_task(
+    name=notices.SMS_SEND_TASK,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def sms_message_send(message_id: int) -> bool:
+    return notices.sms_message_send(message_id=message_id)
+
+
+@shared_task(name="cases.tasks.cases_deferral_expire")
+def cases_deferral_expire() -> int:
+    return services.cases_deferral_expire()
