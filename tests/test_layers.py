@@ -13,8 +13,8 @@ LAYERS = [
     {"audit"},  # the hash-chained log, its kinds, the state-machine helper, the findings queue
     {"outbox", "staff", "catalog"},
     {"risk"},  # policies, qualifications, pools, seeds and draws, review tasks, recusal
-    {"counters"},  # the hall: windows, tickets, dispatch, devices, ratings, case intake
-    {"cases"},  # the chain advance and the reviewers' inbox
+    {"counters"},  # the hall: windows, tickets, dispatch, devices, ratings; the Case record
+    {"cases"},  # the case file (intake, scans, progress) and the chain advance, the inbox
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation, the simulated hall
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
