@@ -33,6 +33,8 @@ from counters.transitions import (
     window_transition,
 )
 from counters.uploads import content_digest, scan_display_name, upload_storage_name
+from draws.models import Draw
+from draws.services import draw_record
 from langzhong_si.calendar import working_days_after
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
@@ -52,9 +54,8 @@ from langzhong_si.text import (
     name_clean,
     text_clean,
 )
-from risk.models import Draw
 from risk.selectors import chain_for_item, conflict_of_interest
-from risk.services import draw_record, review_round_open, review_step_open
+from risk.services import review_round_open, review_step_open
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send

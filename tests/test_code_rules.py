@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["langzhong_si", "staff", "catalog", "counters", "risk", "audit", "outbox"]
+APPS = ["langzhong_si", "staff", "catalog", "draws", "counters", "risk", "audit", "outbox"]
 
 
 def _sources(apps=APPS):

@@ -12,7 +12,8 @@ LAYERS = [
     {"common"},  # langzhong_si's helpers: identity, text, calendar, API error shape, ...
     {"audit"},  # the hash-chained log, its kinds, the state-machine helper, the findings queue
     {"outbox", "staff", "catalog"},
-    {"risk"},  # policies, qualifications, pools, seeds and draws, review tasks, recusal
+    {"draws"},  # daily seeds, the one draw function, commitments, the auditor's bundles
+    {"risk"},  # policies, qualifications, pools, review tasks, recusal
     {"counters"},  # the hall: windows, tickets, dispatch, devices, ratings, case intake
     {"cases"},  # the chain advance and the reviewers' inbox
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens

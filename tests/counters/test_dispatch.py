@@ -8,7 +8,7 @@ from django.db import connection
 from audit.bulk import bulk_writes_allowed
 from counters import services
 from counters.models import Queue, Ticket, Window
-from risk.models import Draw
+from draws.models import Draw
 from staff.roles import Role
 from tests.factories import ItemFactory, WindowFactory, make_staff
 

@@ -11,8 +11,8 @@ from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from counters import services
 from counters.models import Case, FollowUp, Rating, Ticket, Window
+from draws.choice import draw_choice_index, draw_message
 from langzhong_si.calendar import working_days_after
-from risk.draws import draw_choice_index, draw_message
 from staff.roles import Role
 from tests.factories import (
     ItemFactory,
