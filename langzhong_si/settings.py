@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "cases",
     "inspection",
     "evaluation",
+    "simulation",
 ]
 
 MIDDLEWARE = [

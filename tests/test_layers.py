@@ -17,7 +17,8 @@ LAYERS = [
     {"counters"},  # the hall: windows, tickets, dispatch, devices, ratings, case intake
     {"cases"},  # the chain advance and the reviewers' inbox
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
-    {"evaluation"},  # live hall, reports, staff evaluation, the simulated hall
+    {"evaluation"},  # live hall, reports, staff evaluation
+    {"simulation"},  # the simulated hall, driving the real services of every layer below
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]
 WIRING = {"settings", "urls", "api_urls", "celery", "wsgi", "asgi", "views", "__init__"}
