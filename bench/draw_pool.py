@@ -73,7 +73,7 @@ def main() -> None:
     from catalog.models import ServiceItem
     from counters import services
     from counters.models import Queue, Window
-    from risk.draws import draw_choice_index, draw_message
+    from draws.choice import draw_choice_index, draw_message
     from risk.services import review_task_draw
     from staff.roles import Role
     from staff.services import staff_member_create

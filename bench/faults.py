@@ -126,7 +126,8 @@ def check(recorder: CleanFailures) -> list[str]:
 
     from audit.services import audit_log_verify
     from counters.models import Case, Ticket
-    from risk.models import Draw, ReviewTask
+    from draws.models import Draw
+    from risk.models import ReviewTask
 
     connection.close()
     problems = []

@@ -22,6 +22,8 @@ from counters.transitions import (
     ticket_transition,
     window_transition,
 )
+from draws.models import Draw
+from draws.services import draw_record
 from langzhong_si.calendar import working_days_after
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
@@ -36,8 +38,6 @@ from langzhong_si.text import (
     REASON_MAX_LENGTH,
     text_clean,
 )
-from risk.models import Draw
-from risk.services import draw_record
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send

@@ -26,9 +26,10 @@ from django.utils import timezone
 
 from audit.models import Finding
 from counters.models import Case, FollowUp, Queue, Rating, Ticket, Window
+from draws.models import Draw
 from evaluation.models import COMPONENTS, EvaluationWeights
 from evaluation.periods import Period
-from risk.models import Draw, ReviewTask
+from risk.models import ReviewTask
 from risk.selectors import pool_sizes
 from staff.roles import Role
 from staff.selectors import user_roles

@@ -10,7 +10,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
 
 from audit.models import AuditEvent
-from risk.models import Draw, ReviewTask
+from draws.models import Draw
+from risk.models import ReviewTask
 
 
 def case_archive_contents(case) -> dict:

@@ -10,16 +10,17 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from counters.models import Ticket
-from langzhong_si.identity import personal_data_decrypt
-from risk.draws import (
+from draws.choice import (
     SCHEME_PSEUDONYMS,
     draw_choice_index,
     draw_message,
     draw_pool_canonical,
     seed_commitment,
 )
-from risk.models import DailySeed, Draw, ReviewTask
-from risk.services import draw_commitment_exported, draw_pseudonym_key
+from draws.models import DailySeed, Draw
+from draws.services import draw_commitment_exported, draw_pseudonym_key
+from langzhong_si.identity import personal_data_decrypt
+from risk.models import ReviewTask
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from audit.findings import finding_raise
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import Case, Ticket
+from draws.choice import sample_fraction
+from draws.models import DailySeed
+from draws.services import daily_seed_commit
 from langzhong_si.calendar import OFFICE_SESSIONS, is_working_day
 from langzhong_si.identity import personal_data_decrypt
-from risk.draws import sample_fraction
-from risk.models import DailySeed, ReviewTask
-from risk.services import daily_seed_commit
+from risk.models import ReviewTask
 
 FINISHED = ("finished", "approved", "rejected", "forwarded")
 

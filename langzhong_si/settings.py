@@ -50,11 +50,13 @@ INSTALLED_APPS = [
     "outbox",
     "staff",
     "catalog",
+    "draws",
     "counters",
     "risk",
     "cases",
     "inspection",
     "evaluation",
+    "simulation",
 ]
 
 MIDDLEWARE = [
@@ -70,7 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
     # Before any view that may draw: the day's seed committed in its own transaction.
-    "risk.middleware.DailySeedMiddleware",
+    "draws.middleware.DailySeedMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "langzhong_si.middleware.ContentSecurityPolicyMiddleware",
     # Last, as django-axes requires: turns a lockout into its page.
@@ -329,7 +331,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=55, hour=23),
     },
     "daily-seeds-rotate": {
-        "task": "risk.tasks.daily_seeds_rotate",
+        "task": "draws.tasks.daily_seeds_rotate",
         "schedule": crontab(minute="*/10"),
     },
     "recusal-reminders": {

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("counters.urls")),
     path("", include("staff.urls")),
     path("", include("inspection.urls")),
+    path("", include("draws.urls")),
     path("", include("risk.urls")),
     path("", include("cases.urls")),
     path("", include("evaluation.urls")),

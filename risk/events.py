@@ -1,15 +1,11 @@
-"""Audit event kinds recorded by the review chain: seeds, draws, tasks, pools, recusal."""
+"""Audit event kinds recorded by the review chain: tasks, pools, recusal."""
 
 from django.utils.translation import gettext_lazy as _
 
 from audit.kinds import event_kinds_declare
 
 KINDS = {
-    "seed.committed": _("Day's seed committed"),
-    "seed.revealed": _("Day's seed revealed"),
-    "draw.made": _("Random draw made"),
     "draw.pool_empty": _("Draw found nobody eligible"),
-    "draws.bundle_downloaded": _("Day's draws downloaded for verification"),
     "review_task.assigned": _("Task drawn to a person"),
     "review_task.decided": _("Task decided"),
     "review_task.expired": _("Task past its time limit"),

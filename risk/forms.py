@@ -38,7 +38,3 @@ class RelativeRemoveForm(_PasswordForm):
 
 class ConfirmForm(_PasswordForm):
     pass
-
-
-class BundleDayForm(forms.Form):
-    day = forms.DateField(input_formats=["%Y-%m-%d"])

@@ -21,68 +21,6 @@ DEFAULT_CHAIN: dict[int, list[StepRole]] = {
 }
 
 
-class DailySeed(models.Model):
-    """The secret behind one day's draws. Its SHA-256 commitment is published before
-    the first draw; the seed itself is revealed after the day closes, so anyone can
-    recompute every draw of that day."""
-
-    day = models.DateField(_("day"), unique=True)
-    # Encrypted at rest like personal data, so a database reader cannot predict draws.
-    seed = models.TextField(_("seed (encrypted)"))
-    commitment = models.CharField(_("SHA-256 commitment"), max_length=64)
-    next_number = models.PositiveIntegerField(_("next draw number"), default=1)
-    committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
-    # True only when no request or task committed the day's seed before its first draw
-    # (a draw run from a shell on a day nothing else ran): verify_draws reports it.
-    committed_in_draw = models.BooleanField(_("committed in its first draw"), default=False)
-    revealed_at = models.DateTimeField(_("revealed at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("daily seed")
-        verbose_name_plural = _("daily seeds")
-
-    def __str__(self) -> str:
-        return str(self.day)
-
-
-class Draw(models.Model):
-    class Purpose(models.TextChoices):
-        TICKET_DISPATCH = "ticket_dispatch", _("Ticket to clerk")
-        REVIEW = "review", _("Reviewer")
-        APPROVAL = "approval", _("Approver")
-        SECOND_APPROVAL = "second_approval", _("Second approver")
-
-    day = models.DateField(_("day"))
-    number = models.PositiveIntegerField(_("number within the day"))
-    # How pool members enter the message (risk/draws.py): 1 user ids, 2 day pseudonyms.
-    scheme = models.PositiveSmallIntegerField(_("scheme"), default=2)
-    purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
-    subject = models.CharField(_("drawn for"), max_length=64)
-    # User ids of the eligible pool in the canonical order of the scheme, as indexed
-    # by the choice function.
-    pool = models.JSONField(_("eligible pool"))
-    # [{"user": id, "reason": code}] for everyone considered and left out.
-    excluded = models.JSONField(_("excluded"), default=list)
-    chosen = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("chosen"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    chosen_index = models.PositiveIntegerField(_("chosen index"))
-    drawn_at = models.DateTimeField(_("drawn at"))
-
-    class Meta:
-        verbose_name = _("draw")
-        verbose_name_plural = _("draws")
-        constraints = [
-            models.UniqueConstraint(fields=["day", "number"], name="risk_draw_unique_number"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} #{self.number}"
-
-
 class ReviewTask(models.Model):
     """One step of one case's review chain, for one drawn person (attempt)."""
 
@@ -116,7 +54,7 @@ class ReviewTask(models.Model):
         related_name="review_tasks",
     )
     draw = models.OneToOneField(
-        Draw, verbose_name=_("draw"), null=True, blank=True, on_delete=models.PROTECT
+        "draws.Draw", verbose_name=_("draw"), null=True, blank=True, on_delete=models.PROTECT
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)

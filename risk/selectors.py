@@ -11,7 +11,6 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from risk.models import (
     DEFAULT_CHAIN,
-    DailySeed,
     ItemRiskPolicy,
     LeavePeriod,
     Qualification,
@@ -346,15 +345,6 @@ def case_progress_for_clerk(*, case) -> dict:
         "drawing": waiting and not pool_empty,
         "return_reasons": list(returned),
     }
-
-
-def draw_days_revealed(limit: int = 90) -> list[dict]:
-    """The latest days whose seed is revealed, for the auditor's download page."""
-    return list(
-        DailySeed.objects.filter(revealed_at__isnull=False)
-        .order_by("-day")
-        .values("day", "commitment", "next_number")[:limit]
-    )
 
 
 def recusal_is_due(confirmed_at: datetime.datetime | None) -> bool:

@@ -1,33 +1,20 @@
 import datetime
-import json
-import logging
-import secrets
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import partial
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.findings import finding_raise
 from audit.models import AuditEvent
-from audit.services import (
-    audit_append_lock,
-    audit_event_record,
-    audited_record_save,
-)
+from audit.services import audit_event_record, audited_record_save
+from draws.services import EmptyPoolError, draw_record
 from langzhong_si.calendar import working_hours_after
-from langzhong_si.identity import (
-    id_number_digest,
-    id_number_validate,
-    personal_data_decrypt,
-    personal_data_encrypt,
-)
+from langzhong_si.identity import id_number_digest, id_number_validate
 from langzhong_si.ratelimit import (
     FailureBudget,
     failure_budgets_release,
@@ -38,18 +25,8 @@ from langzhong_si.text import (
     text_clean,
 )
 from outbox.services import outbox_enqueue
-from risk.draws import (
-    SCHEME_PSEUDONYMS,
-    draw_choice_index,
-    draw_member_pseudonym,
-    draw_message,
-    draw_pool_canonical,
-    seed_commitment,
-)
 from risk.models import (
     DEFAULT_CHAIN,
-    DailySeed,
-    Draw,
     ItemRiskPolicy,
     LeavePeriod,
     Qualification,
@@ -66,203 +43,6 @@ from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
 
 REVIEW_DRAW_TASK = "risk.tasks.review_task_draw"
-logger = logging.getLogger(__name__)
-
-
-class EmptyPoolError(Exception):
-    """Nobody is eligible: the caller waits rather than fall back to anyone else."""
-
-
-# --- Daily seeds and draws -------------------------------------------------------------
-
-
-def _daily_seed_create(*, day: datetime.date, in_draw: bool = False) -> DailySeed:
-    """Create one day's secret seed and log its commitment (idempotent); the commitment
-    file is written once the transaction commits."""
-    existing = DailySeed.objects.filter(day=day).first()
-    if existing:
-        return existing
-    seed_hex = secrets.token_hex(32)
-    try:
-        with transaction.atomic():
-            # The chain's lock before the seed row's unique key: the one lock order.
-            audit_append_lock()
-            seed = DailySeed.objects.create(
-                day=day,
-                seed=personal_data_encrypt(seed_hex),
-                commitment=seed_commitment(seed_hex),
-                committed_at=timezone.now(),
-                committed_in_draw=in_draw,
-            )
-            audit_event_record(
-                event_type="seed.committed",
-                obj=seed,
-                data={"day": day, "commitment": seed.commitment, "in_draw": in_draw},
-            )
-    except IntegrityError:
-        # Another process committed the same day's seed first; theirs stands.
-        return DailySeed.objects.get(day=day)
-    transaction.on_commit(partial(draw_commitment_export, day=day))
-    return seed
-
-
-def daily_seed_commit(*, day: datetime.date) -> DailySeed:
-    """Commit `day`'s seed and the next day's (idempotent): whoever commits a day also
-    commits the next, so a day's first draw finds its commitment already published
-    even when beat was down."""
-    seed = _daily_seed_create(day=day)
-    _daily_seed_create(day=day + timedelta(days=1))
-    return seed
-
-
-def daily_seeds_ensure() -> None:
-    """Commit today's and tomorrow's seeds in a transaction of their own, before any
-    work that may draw (run by the middleware on every unsafe request and before every
-    Celery task). Inside a transaction it does nothing: the draw's own fallback then
-    applies (see draw_record)."""
-    if transaction.get_connection().in_atomic_block:
-        return
-    today = timezone.localdate()
-    if DailySeed.objects.filter(day__in=[today, today + timedelta(days=1)]).count() == 2:
-        return
-    with transaction.atomic(durable=True):
-        daily_seed_commit(day=today)
-
-
-def draw_commitment_export(*, day: datetime.date, directory: Path | None = None) -> Path | None:
-    """Write a day's commitment to a file of its own, off the database (like the audit
-    heads). A file once written is never overwritten: a database rewritten later is
-    caught by verify_draws comparing the two."""
-    seed = DailySeed.objects.filter(day=day).first()
-    if seed is None:
-        return None
-    folder = Path(directory or settings.DRAW_COMMITMENT_DIR)
-    path = folder / f"{day.isoformat()}.json"
-    event = (
-        AuditEvent.objects.filter(event_type="seed.committed", object_id=str(seed.pk))
-        .values("position", "hash")
-        .first()
-    )
-    record = {
-        "day": day.isoformat(),
-        "commitment": seed.commitment,
-        "committed_at": seed.committed_at.isoformat() if seed.committed_at else None,
-        "audit_position": event["position"] if event else None,
-        "audit_hash": event["hash"] if event else None,
-        "exported_at": timezone.now().isoformat(),
-    }
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as file:
-            json.dump(record, file, indent=2)
-    except FileExistsError:
-        if draw_commitment_exported(day=day, directory=folder) != seed.commitment:
-            logger.error("the exported commitment of %s differs from the database's", day)
-    except OSError as error:
-        # The commitment stands in the hash chain; `export_draw_commitments` retries.
-        logger.error("could not export the commitment of %s: %s", day, error)
-        return None
-    return path
-
-
-def draw_commitment_exported(*, day: datetime.date, directory: Path | None = None) -> str | None:
-    """The commitment exported for `day`, or None when no file was written."""
-    path = Path(directory or settings.DRAW_COMMITMENT_DIR) / f"{day.isoformat()}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("commitment")
-    except (OSError, ValueError):
-        return None
-
-
-def daily_seed_reveal(*, day: datetime.date) -> DailySeed | None:
-    """Publish a closed day's seed so its draws can be recomputed (idempotent)."""
-    with transaction.atomic():
-        seed = DailySeed.objects.select_for_update().filter(day=day, revealed_at=None).first()
-        if seed is None:
-            return None
-        if day >= timezone.localdate():
-            raise ValidationError(_("A day's seed is revealed only after the day closes."))
-        seed.revealed_at = timezone.now()
-        seed.save(update_fields=["revealed_at"])
-        audit_event_record(
-            event_type="seed.revealed",
-            obj=seed,
-            data={"day": day, "seed": personal_data_decrypt(seed.seed)},
-        )
-    return seed
-
-
-def daily_seeds_rotate() -> None:
-    """Commit today's and tomorrow's seeds in advance (writing any commitment file an
-    earlier export missed); reveal every closed day's."""
-    today = timezone.localdate()
-    daily_seed_commit(day=today)
-    for day in (today, today + timedelta(days=1)):
-        if draw_commitment_exported(day=day) is None:
-            transaction.on_commit(partial(draw_commitment_export, day=day))
-    for day in DailySeed.objects.filter(day__lt=timezone.localdate(), revealed_at=None).values_list(
-        "day", flat=True
-    ):
-        daily_seed_reveal(day=day)
-
-
-def draw_pseudonym_key() -> bytes:
-    return settings.PERSONAL_DATA_HASH_KEY.encode()
-
-
-def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[dict]) -> Draw:
-    """Choose one person from `pool` by the day's seed and record the draw.
-
-    Must run inside the caller's transaction (the seed row lock numbers the draws).
-    The day's seed is normally committed already, in an earlier transaction (by the
-    previous day's commit, beat, or daily_seeds_ensure before the request or task);
-    only a draw run outside both (a shell or command on a day nothing else ran)
-    commits it here, flagged `committed_in_draw` and reported by verify_draws.
-    """
-    if not pool:
-        raise EmptyPoolError(subject)
-    day = timezone.localdate()
-    audit_append_lock()  # before the seed row: the one lock order (see audit_append_lock)
-    seed = DailySeed.objects.select_for_update().filter(day=day).first()
-    if seed is None:
-        _daily_seed_create(day=day, in_draw=True)
-        seed = DailySeed.objects.select_for_update().get(day=day)
-    number = seed.next_number
-    if number == 1:
-        # The day's first draw commits tomorrow's seed, should beat be down all day.
-        _daily_seed_create(day=day + timedelta(days=1))
-    seed.next_number = number + 1
-    seed.save(update_fields=["next_number"])
-    pool, members = draw_pool_canonical(key=draw_pseudonym_key(), day=day, pool=pool)
-    message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=members)
-    index = draw_choice_index(
-        seed_hex=personal_data_decrypt(seed.seed), message=message, pool_size=len(pool)
-    )
-    draw = Draw.objects.create(
-        day=day,
-        number=number,
-        scheme=SCHEME_PSEUDONYMS,
-        purpose=purpose,
-        subject=subject,
-        pool=pool,
-        excluded=excluded,
-        chosen_id=pool[index],
-        chosen_index=index,
-        drawn_at=timezone.now(),
-    )
-    audit_event_record(
-        event_type="draw.made",
-        obj=draw,
-        data={
-            "purpose": purpose,
-            "subject": subject,
-            "number": number,
-            "pool": pool,
-            "excluded": excluded,
-            "chosen": draw.chosen_id,
-        },
-    )
-    return draw
 
 
 # --- The review chain ------------------------------------------------------------------
@@ -425,63 +205,6 @@ def review_round_open(*, case, actor) -> ReviewTask:
             data={"by_round": case.review_round},
         )
     return review_step_open(case=case, step=1)
-
-
-BUNDLE_FORMAT = "langzhong-draws-bundle/1"
-
-
-def draws_bundle(*, day: datetime.date, actor) -> dict:
-    """A revealed day's draws for an auditor to recompute outside the system
-    (scripts/verify_draws_bundle.py, README): the seed, its commitment and every draw,
-    people as pseudonyms of that day only. The download is an audit event."""
-    if not user_has_role(actor, Role.AUDITOR):
-        raise PermissionDenied(_("Only an auditor downloads a day's draws."))
-    seed = DailySeed.objects.filter(day=day).first()
-    if seed is None or seed.revealed_at is None:
-        raise ValidationError(
-            _("The seed of %(day)s has not been revealed.") % {"day": day}, code="not_revealed"
-        )
-    key = draw_pseudonym_key()
-
-    def member(draw: Draw, user_id: int) -> str | int:
-        if draw.scheme == SCHEME_PSEUDONYMS:
-            return draw_member_pseudonym(key=key, day=day, user_id=user_id)
-        return user_id  # scheme 1 (older draws): the message binds the user ids
-
-    draws = [
-        {
-            "number": draw.number,
-            "scheme": draw.scheme,
-            "purpose": draw.purpose,
-            "subject": draw.subject,
-            "pool": [member(draw, user_id) for user_id in draw.pool],
-            "chosen_index": draw.chosen_index,
-            "chosen": member(draw, draw.chosen_id),
-            "excluded": [
-                {"member": member(draw, row["user"]), "reason": row["reason"]}
-                for row in draw.excluded
-            ],
-            "drawn_at": draw.drawn_at.isoformat(),
-        }
-        for draw in Draw.objects.filter(day=day).order_by("number")
-    ]
-    with transaction.atomic(durable=True):
-        audit_event_record(
-            event_type="draws.bundle_downloaded",
-            actor=actor,
-            obj=seed,
-            data={"day": day, "draws": len(draws)},
-        )
-    return {
-        "format": BUNDLE_FORMAT,
-        "day": day.isoformat(),
-        "seed": personal_data_decrypt(seed.seed),
-        "commitment": seed.commitment,
-        "committed_at": seed.committed_at.isoformat() if seed.committed_at else None,
-        "committed_in_draw": seed.committed_in_draw,
-        "revealed_at": seed.revealed_at.isoformat(),
-        "draws": draws,
-    }
 
 
 # --- Policy, qualifications, availability, relatives ----------------------------------------

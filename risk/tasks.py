@@ -26,11 +26,6 @@ def review_tasks_redraw_overdue() -> int:
     return services.review_tasks_redraw_overdue()
 
 
-@shared_task(name="risk.tasks.daily_seeds_rotate")
-def daily_seeds_rotate() -> None:
-    services.daily_seeds_rotate()
-
-
 @shared_task(name=services.RETRY_AWAITING_TASK)
 def review_tasks_retry_awaiting() -> int:
     return services.review_tasks_retry_awaiting()

@@ -15,6 +15,4 @@ urlpatterns = [
         views.recusal_own_id_clear,
         name="recusal_own_id_clear",
     ),
-    path("draws/", views.draw_days, name="draw_days"),
-    path("draws/bundle/", views.draw_bundle, name="draw_bundle"),
 ]

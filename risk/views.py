@@ -2,13 +2,12 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from risk import selectors, services
-from risk.forms import BundleDayForm, ConfirmForm, OwnIdForm, RelativeAddForm, RelativeRemoveForm
+from risk.forms import ConfirmForm, OwnIdForm, RelativeAddForm, RelativeRemoveForm
 from staff.decorators import role_required
 from staff.models import StaffProfile
 from staff.roles import Role
@@ -156,26 +155,3 @@ def recusal_own_id_clear(request, user_id: int):
             % {"name": person.staff_profile.display_name},
         )
     return redirect("risk:recusal_overview")
-
-
-# --- A day's draws for the auditor to recompute outside the system ----------------------
-
-
-@role_required(Role.AUDITOR)
-def draw_days(request):
-    return render(request, "risk/draw_days.html", {"days": selectors.draw_days_revealed()})
-
-
-@role_required(Role.AUDITOR)
-def draw_bundle(request):
-    form = BundleDayForm(request.GET)
-    if not form.is_valid():
-        return HttpResponseBadRequest(str(_("Give the day as YYYY-MM-DD.")))
-    day = form.cleaned_data["day"]
-    try:
-        bundle = services.draws_bundle(day=day, actor=request.user)
-    except ValidationError as error:
-        return HttpResponseBadRequest(" ".join(error.messages))
-    response = JsonResponse(bundle, json_dumps_params={"indent": 1, "ensure_ascii": False})
-    response["Content-Disposition"] = f'attachment; filename="draws-{day.isoformat()}.json"'
-    return response

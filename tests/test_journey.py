@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from counters.models import Case, Ticket
-from risk.models import Draw, ReviewTask
+from draws.models import Draw
+from risk.models import ReviewTask
 from tests.factories import make_id_number, sign_in
 
 pytestmark = pytest.mark.django_db

@@ -12,11 +12,13 @@ LAYERS = [
     {"common"},  # langzhong_si's helpers: identity, text, calendar, API error shape, ...
     {"audit"},  # the hash-chained log, its kinds, the state-machine helper, the findings queue
     {"outbox", "staff", "catalog"},
-    {"risk"},  # policies, qualifications, pools, seeds and draws, review tasks, recusal
+    {"draws"},  # daily seeds, the one draw function, commitments, the auditor's bundles
+    {"risk"},  # policies, qualifications, pools, review tasks, recusal
     {"counters"},  # the hall: windows, tickets, dispatch, devices, ratings; the Case record
     {"cases"},  # the case file (intake, scans, progress) and the chain advance, the inbox
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
-    {"evaluation"},  # live hall, reports, staff evaluation, the simulated hall
+    {"evaluation"},  # live hall, reports, staff evaluation
+    {"simulation"},  # the simulated hall, driving the real services of every layer below
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]
 WIRING = {"settings", "urls", "api_urls", "celery", "wsgi", "asgi", "views", "__init__"}

@@ -1,16 +1,24 @@
-"""A database populated at the previous release's schema migrates to today's head with
-nothing lost: windows get their rating pad, a task left open by the old resubmission hole
-is superseded (with its event), and the audit chain still verifies."""
+"""A database populated at an earlier schema migrates to today's head with nothing lost:
+windows get their rating pad, a task left open by the old resubmission hole is superseded
+(with its event), the seeds and draws moved to their own app keep every row, link and
+history, and the audit chain still verifies."""
 
 import datetime
 import itertools
+import json
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from audit.services import audit_log_verify
+from audit.models import AuditEvent
+from audit.services import audit_event_record, audit_log_verify
+from draws.choice import draw_choice_index, draw_message, draw_pool_canonical, seed_commitment
+from draws.services import draw_commitment_export, draw_pseudonym_key
+from inspection.draws import draws_verify
+from langzhong_si.identity import personal_data_encrypt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,3 +101,93 @@ def test_a_database_at_the_previous_release_migrates_with_nothing_lost():
     assert superseded.count() == 1
     assert new.get_model("audit", "AuditEvent").objects.count() == events_before + 1
     assert audit_log_verify() is None
+
+
+# The heads just before the daily seeds and draws moved from risk to the draws app.
+BEFORE_DRAWS_APP = [("draws", None), ("risk", "0006_review_task_superseded")]
+DRAW_DAY = datetime.date(2026, 11, 27)
+SEED = "5a" * 32
+
+
+def _draw_made_at_old_head(old, *, case, reviewers):
+    """A revealed seed and one review draw made with it, through the old risk models,
+    recorded in the audit chain and in the task's row history as the old code did."""
+    seed = old.get_model("risk", "DailySeed").objects.create(
+        day=DRAW_DAY, seed=personal_data_encrypt(SEED), commitment=seed_commitment(SEED),
+        next_number=2, committed_at=timezone.now(), revealed_at=timezone.now(),
+    )  # fmt: skip
+    audit_event_record(event_type="seed.committed", obj=seed, data={"day": DRAW_DAY})
+    task = _fill(old.get_model("risk", "ReviewTask"), case=case, review_round=1, step=1,
+                 role="review", status="awaiting_draw")  # fmt: skip
+    subject = f"review-task:{task.pk}"
+    pool, members = draw_pool_canonical(
+        key=draw_pseudonym_key(), day=DRAW_DAY, pool=[user.pk for user in reviewers]
+    )
+    message = draw_message(day=DRAW_DAY, number=1, purpose="review", subject=subject, pool=members)
+    index = draw_choice_index(seed_hex=SEED, message=message, pool_size=len(pool))
+    draw = old.get_model("risk", "Draw").objects.create(
+        day=DRAW_DAY, number=1, scheme=2, purpose="review", subject=subject, pool=pool,
+        excluded=[], chosen_id=pool[index], chosen_index=index, drawn_at=timezone.now(),
+    )  # fmt: skip
+    audit_event_record(event_type="draw.made", obj=draw, data={"chosen": pool[index]})
+    task.draw, task.assignee_id, task.status = draw, pool[index], "approved"
+    task.save(update_fields=["draw", "assignee", "status"])
+    History = old.get_model("risk", "HistoricalReviewTask")
+    for kind in "+~":
+        _fill(History, id=task.pk, case=case, draw=draw, assignee_id=pool[index],
+              review_round=1, step=1, role="review", status="approved",
+              history_date=timezone.now(), history_type=kind)  # fmt: skip
+    return task, draw
+
+
+def test_the_draws_app_takes_over_the_seeds_and_draws_with_nothing_lost(tmp_path):
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_DRAWS_APP)
+    executor.loader.build_graph()
+    old = executor.loader.project_state(list(executor.loader.applied_migrations)).apps
+    ContentType.objects.clear_cache()
+    old_types = {
+        model: ContentType.objects.get_or_create(app_label="risk", model=model)[0].pk
+        for model in ("dailyseed", "draw")
+    }
+    reviewers = [_fill(old.get_model("auth", "User"), username=f"reviewer-{n}") for n in (1, 2)]
+    category = _fill(old.get_model("catalog", "InsuranceCategory"))
+    item = _fill(old.get_model("catalog", "ServiceItem"), category=category, risk_level=1)
+    ticket = _fill(
+        old.get_model("counters", "Ticket"), item=item, status="done", clerk=reviewers[0]
+    )
+    case = _fill(
+        old.get_model("counters", "Case"), ticket=ticket, item=item, handler=reviewers[0],
+        status="approved", review_round=1, current_step=1, review_chain=["review"],
+    )  # fmt: skip
+    task, draw = _draw_made_at_old_head(old, case=case, reviewers=reviewers)
+    tables = [("risk", "DailySeed"), ("risk", "Draw"), ("risk", "ReviewTask"),
+              ("risk", "HistoricalReviewTask"), ("counters", "Case")]  # fmt: skip
+    before = [old.get_model(*table).objects.count() for table in tables]
+    events_before = AuditEvent.objects.count()
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    new = executor.loader.project_state(executor.loader.graph.leaf_nodes()).apps
+
+    moved = [("draws", "DailySeed"), ("draws", "Draw"), *tables[2:]]
+    assert [new.get_model(*table).objects.count() for table in moved] == before
+    new_task = new.get_model("risk", "ReviewTask").objects.select_related("draw").get(pk=task.pk)
+    assert (new_task.draw.pk, new_task.draw.chosen_id) == (draw.pk, new_task.assignee_id)
+    history = new.get_model("risk", "HistoricalReviewTask").objects.filter(id=task.pk)
+    assert [row.draw.pk for row in history.select_related("draw")] == [draw.pk, draw.pk]
+    ContentType.objects.clear_cache()
+    assert {
+        model: ContentType.objects.get(app_label="draws", model=model).pk for model in old_types
+    } == old_types
+    assert not ContentType.objects.filter(app_label="risk", model__in=old_types).exists()
+    assert AuditEvent.objects.count() == events_before
+    assert audit_log_verify() is None
+    assert draws_verify(day=DRAW_DAY, commitment_dir=tmp_path) == []
+    # The commitment file still finds the seed's event in the chain.
+    exported = json.loads(draw_commitment_export(day=DRAW_DAY, directory=tmp_path).read_text())
+    committed = AuditEvent.objects.get(event_type="seed.committed")
+    assert (exported["audit_position"], exported["commitment"]) == (
+        committed.position,
+        seed_commitment(SEED),
+    )

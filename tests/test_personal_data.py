@@ -12,8 +12,8 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from counters.models import Case
+from draws.models import DailySeed
 from langzhong_si.identity import personal_data_decrypt
-from risk.models import DailySeed
 from staff.roles import Role
 from tests.factories import make_staff, sign_in
 

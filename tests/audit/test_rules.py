@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, Finding
 from counters.models import Case, Ticket
+from draws.choice import sample_fraction
 from inspection.rules import case_audit, nightly_audit
 from inspection.services import finding_inspect
 from langzhong_si.identity import id_number_digest
-from risk.draws import sample_fraction
 from risk.models import ReviewTask
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, sign_in

@@ -9,7 +9,7 @@ from audit.bulk import bulk_writes_allowed
 from cases import services as case_services
 from counters import services
 from counters.models import Queue, Ticket, Window
-from risk.models import Draw
+from draws.models import Draw
 from staff.roles import Role
 from tests.factories import ItemFactory, WindowFactory, make_staff
 

@@ -12,8 +12,8 @@ from audit.models import AuditEvent
 from cases import services as case_services
 from counters import services
 from counters.models import Case, FollowUp, Rating, Ticket, Window
+from draws.choice import draw_choice_index, draw_message
 from langzhong_si.calendar import working_days_after
-from risk.draws import draw_choice_index, draw_message
 from staff.roles import Role
 from tests.factories import (
     ItemFactory,

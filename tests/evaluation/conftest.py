@@ -23,8 +23,8 @@ from cases.services import review_task_decide
 from counters import services
 from counters.models import Queue
 from evaluation.periods import Period
-from evaluation.simulation import SimulationClock, simulated_time
 from risk.models import Qualification, ReviewTask
+from simulation.hall import SimulationClock, simulated_time
 from staff.roles import Role
 from tests.factories import ItemFactory, MaterialFactory, WindowFactory, make_id_number, make_staff
 

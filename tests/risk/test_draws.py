@@ -13,10 +13,12 @@ from audit.bulk import bulk_writes_allowed
 from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case
+from draws import services as draw_services
+from draws.choice import draw_choice_index, draw_member_pseudonym, draw_message, seed_commitment
+from draws.models import DailySeed, Draw
 from langzhong_si.identity import id_number_digest, personal_data_encrypt
 from risk import services
-from risk.draws import draw_choice_index, draw_member_pseudonym, draw_message, seed_commitment
-from risk.models import DailySeed, Draw, Qualification, ReviewTask
+from risk.models import Qualification, ReviewTask
 from staff.models import StaffProfile
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff
@@ -186,10 +188,10 @@ def test_verify_draws_catches_a_draw_altered_in_the_database(
         Qualification.objects.update(valid_from=yesterday)
     with mock.patch("django.utils.timezone.localdate", return_value=yesterday):
         # Committed before the day's first draw, as the middleware or beat would.
-        services.daily_seed_commit(day=yesterday)
+        draw_services.daily_seed_commit(day=yesterday)
         case = _submitted_case(hall, django_capture_on_commit_callbacks)
         services.review_task_draw(task_id=case.tasks.get().pk)
-    services.daily_seeds_rotate()  # reveals every closed day
+    draw_services.daily_seeds_rotate()  # reveals every closed day
     call_command("verify_draws", yesterday.isoformat())
 
     # Someone rewrites who was chosen, as a database administrator could.

@@ -9,10 +9,11 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cases import services as case_services
 from counters import services as counter_services
+from draws.models import Draw
 from langzhong_si.celery import app as celery_app
 from outbox.models import OutboxMessage
 from outbox.services import outbox_relay_pending
-from risk.models import Draw, ReviewTask
+from risk.models import ReviewTask
 from tests.factories import make_id_number
 from tests.worker import (
     broker,

@@ -16,7 +16,8 @@ from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case, Window
 from counters.transitions import CASE_TRANSITIONS, CaseStateError, case_transition
-from risk.models import Draw, ReviewTask
+from draws.models import Draw
+from risk.models import ReviewTask
 from risk.transitions import (
     REVIEW_TASK_TRANSITIONS,
     ReviewTaskStateError,

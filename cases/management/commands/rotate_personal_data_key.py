@@ -4,8 +4,8 @@ from django.db import transaction
 from audit.bulk import bulk_writes_allowed
 from audit.services import audit_event_record
 from counters.models import Case
+from draws.models import DailySeed
 from langzhong_si.identity import personal_data_reencrypt
-from risk.models import DailySeed
 
 BATCH = 2000
 

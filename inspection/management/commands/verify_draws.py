@@ -5,8 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from draws.services import draw_commitment_exported
 from inspection.draws import draws_verify
-from risk.services import draw_commitment_exported
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from risk.models import DailySeed
-from risk.services import draw_commitment_export
+from draws.models import DailySeed
+from draws.services import draw_commitment_export
 
 
 class Command(BaseCommand):

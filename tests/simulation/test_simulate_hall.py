@@ -10,10 +10,11 @@ from django.core.management import call_command
 from audit.models import AuditEvent
 from audit.services import audit_log_verify
 from counters.models import Case, Ticket, Window
+from draws.models import DailySeed, Draw
 from evaluation.periods import Period
 from evaluation.selectors import period_report
 from inspection.draws import draws_verify
-from risk.models import DailySeed, Draw, ReviewTask
+from risk.models import ReviewTask
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from evaluation.periods import Period
 from evaluation.selectors import period_report
-from evaluation.simulation import HallSimulation
+from simulation.hall import HallSimulation
 
 
 class Command(BaseCommand):

@@ -22,9 +22,11 @@ from audit.models import AuditEvent
 from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Ticket
+from draws import services
+from draws.models import DailySeed, Draw
 from inspection.draws import draws_verify
-from risk import services
-from risk.models import DailySeed, Draw, ReviewTask
+from risk import services as risk_services
+from risk.models import ReviewTask
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, sign_in
 
@@ -52,7 +54,7 @@ def _case_drawn(hall, capture):
             id_number=make_id_number(),
             received_material_ids={hall.material.pk},
         )
-    return services.review_task_draw(task_id=case.tasks.get().pk)
+    return risk_services.review_task_draw(task_id=case.tasks.get().pk)
 
 
 @pytest.fixture
@@ -170,8 +172,8 @@ def test_beat_writes_a_commitment_file_an_earlier_export_missed(
 def test_verify_draws_catches_a_seed_and_commitment_rewritten_after_the_export(
     yesterday_drawn,
 ):
+    from draws.choice import seed_commitment
     from langzhong_si.identity import personal_data_encrypt
-    from risk.draws import seed_commitment
 
     day, _task = yesterday_drawn
     call_command("verify_draws", day.isoformat())
@@ -254,7 +256,7 @@ def _download(day) -> tuple[dict, object]:
     auditor = make_staff(Role.AUDITOR)
     client = Client()
     sign_in(client, auditor)
-    response = client.get(reverse("risk:draw_bundle"), {"day": day.isoformat()})
+    response = client.get(reverse("draws:draw_bundle"), {"day": day.isoformat()})
     assert response.status_code == 200
     assert f'filename="draws-{day.isoformat()}.json"' in response["Content-Disposition"]
     return json.loads(response.content), auditor
@@ -318,7 +320,7 @@ def test_the_standalone_script_reports_a_tampered_draw(yesterday_drawn, tmp_path
 def test_the_standalone_script_refuses_a_seed_not_matching_the_published_commitment(
     yesterday_drawn, tmp_path, _commitments_folder
 ):
-    from risk.draws import seed_commitment
+    from draws.choice import seed_commitment
 
     day, _task = yesterday_drawn
     bundle, _auditor = _download(day)
@@ -335,7 +337,7 @@ def test_a_bundle_of_a_day_still_secret_is_refused(hall):
     services.daily_seed_commit(day=timezone.localdate())
     client = Client()
     sign_in(client, auditor)
-    response = client.get(reverse("risk:draw_bundle"), {"day": timezone.localdate().isoformat()})
+    response = client.get(reverse("draws:draw_bundle"), {"day": timezone.localdate().isoformat()})
     assert response.status_code == 400
     assert not AuditEvent.objects.filter(event_type="draws.bundle_downloaded").exists()
     assert ReviewTask.objects.count() == 0

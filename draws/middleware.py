@@ -1,4 +1,4 @@
-from risk.services import daily_seeds_ensure
+from draws.services import daily_seeds_ensure
 
 # Draws happen only in requests that change something.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

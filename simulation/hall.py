@@ -35,13 +35,14 @@ from cases.services import Decision, review_task_decide
 from catalog.models import ServiceItem
 from counters import services as counter_services
 from counters.models import Case, FollowUp, Rating, Ticket, Window
+from draws.services import daily_seeds_rotate
 from inspection.rules import nightly_audit
 from inspection.services import finding_inspect
 from langzhong_si.calendar import is_working_day, working_days_after, working_hours_after
 from langzhong_si.identity import id_number_check_char
 from risk.models import Qualification, ReviewTask
 from risk.selectors import review_pool
-from risk.services import daily_seeds_rotate, qualification_grant, review_tasks_redraw_overdue
+from risk.services import qualification_grant, review_tasks_redraw_overdue
 from staff.roles import Role
 from staff.selectors import users_with_role
 

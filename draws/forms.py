@@ -1,0 +1,5 @@
+from django import forms
+
+
+class BundleDayForm(forms.Form):
+    day = forms.DateField(input_formats=["%Y-%m-%d"])

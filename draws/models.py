@@ -1,0 +1,71 @@
+"""The daily seeds and the draws made with them: the one record of all three randoms
+(ticket to clerk, reviewer, approver), below the pools that feed it."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DailySeed(models.Model):
+    """The secret behind one day's draws. Its SHA-256 commitment is published before
+    the first draw; the seed itself is revealed after the day closes, so anyone can
+    recompute every draw of that day."""
+
+    day = models.DateField(_("day"), unique=True)
+    # Encrypted at rest like personal data, so a database reader cannot predict draws.
+    seed = models.TextField(_("seed (encrypted)"))
+    commitment = models.CharField(_("SHA-256 commitment"), max_length=64)
+    next_number = models.PositiveIntegerField(_("next draw number"), default=1)
+    committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
+    # True only when no request or task committed the day's seed before its first draw
+    # (a draw run from a shell on a day nothing else ran): verify_draws reports it.
+    committed_in_draw = models.BooleanField(_("committed in its first draw"), default=False)
+    revealed_at = models.DateTimeField(_("revealed at"), null=True, blank=True)
+
+    class Meta:
+        # The table kept its name when the model moved from risk: no data moved.
+        db_table = "risk_dailyseed"
+        verbose_name = _("daily seed")
+        verbose_name_plural = _("daily seeds")
+
+    def __str__(self) -> str:
+        return str(self.day)
+
+
+class Draw(models.Model):
+    class Purpose(models.TextChoices):
+        TICKET_DISPATCH = "ticket_dispatch", _("Ticket to clerk")
+        REVIEW = "review", _("Reviewer")
+        APPROVAL = "approval", _("Approver")
+        SECOND_APPROVAL = "second_approval", _("Second approver")
+
+    day = models.DateField(_("day"))
+    number = models.PositiveIntegerField(_("number within the day"))
+    # How pool members enter the message (draws/choice.py): 1 user ids, 2 day pseudonyms.
+    scheme = models.PositiveSmallIntegerField(_("scheme"), default=2)
+    purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
+    subject = models.CharField(_("drawn for"), max_length=64)
+    # User ids of the eligible pool in the canonical order of the scheme, as indexed
+    # by the choice function.
+    pool = models.JSONField(_("eligible pool"))
+    # [{"user": id, "reason": code}] for everyone considered and left out.
+    excluded = models.JSONField(_("excluded"), default=list)
+    chosen = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("chosen"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    chosen_index = models.PositiveIntegerField(_("chosen index"))
+    drawn_at = models.DateTimeField(_("drawn at"))
+
+    class Meta:
+        db_table = "risk_draw"
+        verbose_name = _("draw")
+        verbose_name_plural = _("draws")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "number"], name="risk_draw_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} #{self.number}"
