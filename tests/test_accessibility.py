@@ -390,3 +390,17 @@ def test_the_large_text_mode_is_remembered_and_rendered_large_by_the_server(
     page.reload()
     assert _root_font_px(page) == normal
     assert page.get_attribute("[data-large-text-toggle]", "aria-pressed") == "false"
+
+
+def test_the_kiosk_slip_returns_to_the_start_screen_without_a_meta_refresh(
+    browser, live_server, hall, monkeypatch
+):
+    # A meta refresh is a critical axe violation (an unannounced page change); the
+    # slip's return is scripted instead, and still happens.
+    monkeypatch.setattr("counters.views.SLIP_RETURN_SECONDS", 1)
+    kiosk = _device_page(browser, live_server, "kiosk", viewport=(1080, 1920))
+    kiosk.goto(f"{live_server.url}/kiosk/?category={hall.item.category.code}")
+    kiosk.click(f"button[name=item][value='{hall.item.pk}']")
+    kiosk.wait_for_selector("[data-testid=ticket-number]")
+    assert kiosk.locator("head meta[http-equiv=refresh]").count() == 0
+    kiosk.wait_for_url(f"{live_server.url}/kiosk/", timeout=5_000)
