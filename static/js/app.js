@@ -67,6 +67,46 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.id === "calls") announce(event.target);
   });
+  // Large-text mode on the public screens: remembered in a cookie, so the server renders
+  // the next page large from its first paint (no flash), and in localStorage, which puts
+  // the cookie back if it was cleared.
+  var LARGE_TEXT = "large_text";
+  function largeTextSet(on) {
+    document.documentElement.classList.toggle("large-text", on);
+    document.cookie = LARGE_TEXT + "=" + (on ? "1" : "0") + "; path=/; max-age=31536000; SameSite=Lax" +
+      (window.location.protocol === "https:" ? "; Secure" : "");
+    try { window.localStorage.setItem(LARGE_TEXT, on ? "1" : "0"); } catch (e) { /* private mode */ }
+    document.querySelectorAll("[data-large-text-toggle]").forEach(function (button) {
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-large-text-toggle]")) {
+      largeTextSet(!document.documentElement.classList.contains("large-text"));
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var stored = null;
+    try { stored = window.localStorage.getItem(LARGE_TEXT); } catch (e) { /* private mode */ }
+    var cookie = document.cookie.match(/(?:^|; )large_text=([01])/);
+    if (stored === "1" && !cookie && document.querySelector("[data-large-text-toggle]")) {
+      largeTextSet(true);
+    }
+  });
+
+  // Device screens that go back to their start after a while (the kiosk's slip, the pad's
+  // thanks): <p data-return-after="30" data-return-to="/kiosk/">. A script rather than a
+  // meta refresh, which assistive technology announces as an unexpected page change.
+  function scheduleReturn(root) {
+    var element = root.querySelector("[data-return-after]");
+    if (!element) return;
+    var seconds = parseInt(element.getAttribute("data-return-after"), 10) || 30;
+    var target = element.getAttribute("data-return-to") || window.location.pathname;
+    setTimeout(function () { window.location.assign(target); }, seconds * 1000);
+  }
+  document.addEventListener("DOMContentLoaded", function () { scheduleReturn(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { scheduleReturn(event.target); });
+
   // Report charts: <canvas data-chart="key" data-chart-type="bar|line"> drawn from the
   // page's <script type="application/json" id="chart-data"> (no inline script).
   var palette = ["#0b3d91", "#e07b00", "#198754", "#6f42c1", "#b02a37", "#0aa2c0"];
