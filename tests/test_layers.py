@@ -17,6 +17,7 @@ LAYERS = [
     {"cases"},  # the chain advance and the reviewers' inbox
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation, the simulated hall
+    {"operations"},  # health, metrics, structured logs, backups and the restore drill
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]
 WIRING = {"settings", "urls", "api_urls", "celery", "wsgi", "asgi", "views", "__init__"}
