@@ -167,7 +167,7 @@ def test_a_drill_with_the_wrong_key_fails_naming_the_keys(small_day, settings):
 def test_a_drill_command_that_fails_names_the_cause_and_is_recorded(small_day, settings):
     bundle = backup_make(directory=small_day)
     settings.PERSONAL_DATA_KEY = "not the key the data was encrypted with"
-    with pytest.raises(CommandError, match="restore drill failed: keys: .* fail with the configured keys"):
+    with pytest.raises(CommandError, match="drill failed: keys: .* fail with the configured keys"):
         call_command("restore_drill", str(bundle.path))
     assert AuditEvent.objects.filter(event_type=RESTORE_DRILL_FAILED).count() == 1
     assert not restore_drill_last().passed
