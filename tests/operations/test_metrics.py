@@ -62,9 +62,12 @@ def test_a_scrape_counts_requests_by_view_and_status_with_latency(client, scrape
         (("method", "GET"), ("status", "200"), ("view", "operations:healthz")),
     )
     assert samples[key] >= 1
-    assert samples[
-        ("langzhong_http_request_duration_seconds_count", (("view", "operations:healthz"),))
-    ] >= 1
+    assert (
+        samples[
+            ("langzhong_http_request_duration_seconds_count", (("view", "operations:healthz"),))
+        ]
+        >= 1
+    )
 
 
 def test_a_scrape_reports_the_hall_from_the_database(hall, scrape):
@@ -106,7 +109,9 @@ def test_task_runs_are_counted_per_task_and_outcome(db):
     assert TaskRunCount.objects.get(task_name="t", outcome="succeeded").count == 3
 
 
-def test_no_personal_data_is_in_the_metrics(hall, client, scrape, django_capture_on_commit_callbacks):
+def test_no_personal_data_is_in_the_metrics(
+    hall, client, scrape, django_capture_on_commit_callbacks
+):
     """Names, ID numbers, usernames and case numbers never appear, whatever was done."""
     number = make_id_number()
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
