@@ -237,6 +237,7 @@ def restore_drill_run(
                 f"--bundle={bundle.resolve()}",
                 f"--live-heads-dir={live_heads}",
                 f"--key-sample={settings.RESTORE_DRILL_KEY_SAMPLE}",
+                *(["--migrated"] if migrate else []),
             ],
             env,
         )

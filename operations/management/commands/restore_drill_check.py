@@ -17,9 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--bundle", required=True)
         parser.add_argument("--live-heads-dir", default=None)
         parser.add_argument("--key-sample", type=int, default=20)
+        parser.add_argument("--migrated", action="store_true")
 
     def handle(self, *args, bundle: str, live_heads_dir: str | None, key_sample: int, **options):
         checks = restored_checks(
+            migrated=options["migrated"],
             bundle=Path(bundle),
             live_heads=Path(live_heads_dir) if live_heads_dir else None,
             key_sample=key_sample,
