@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
+case "$PYTHON" in /*) ;; *) PYTHON="$PWD/$PYTHON" ;; esac  # the old checkout runs it too
 tag="${1:-$(git describe --tags --abbrev=0 HEAD^ 2>/dev/null || true)}"
 if [ -z "$tag" ]; then
   echo "upgrade check: no release tag before HEAD yet, nothing to rehearse"
@@ -21,10 +22,10 @@ trap 'git worktree remove --force "$old" >/dev/null 2>&1 || true; rm -rf "$work"
 git worktree add --detach "$old" "$tag" >/dev/null
 psql "${base_url%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"$(basename "$url")\"" -c "CREATE DATABASE \"$(basename "$url")\""
 export LANGZHONG_VAR_DIR="$work/var" CELERY_TASK_ALWAYS_EAGER=true
-(cd "$old" && DATABASE_URL="$url" "$OLDPWD/$PYTHON" manage.py migrate --no-input -v 0 \
-  && DATABASE_URL="$url" "$OLDPWD/$PYTHON" manage.py load_catalog -v 0 \
-  && DATABASE_URL="$url" "$OLDPWD/$PYTHON" manage.py simulate_hall --from 2018-07-02 --to 2018-07-02 --seed 7 \
-  && DATABASE_URL="$url" "$OLDPWD/$PYTHON" manage.py export_audit_head)
+(cd "$old" && DATABASE_URL="$url" "$PYTHON" manage.py migrate --no-input -v 0 \
+  && DATABASE_URL="$url" "$PYTHON" manage.py load_catalog -v 0 \
+  && DATABASE_URL="$url" "$PYTHON" manage.py simulate_hall --from 2018-07-02 --to 2018-07-02 --seed 7 \
+  && DATABASE_URL="$url" "$PYTHON" manage.py export_audit_head)
 DATABASE_URL="$url" "$PYTHON" manage.py backup --directory "$work/backups"
 DATABASE_URL="$url" "$PYTHON" manage.py restore_drill --migrate --no-record "$(ls -d "$work"/backups/langzhong-* | tail -1)"
 psql "${base_url%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"$(basename "$url")\""

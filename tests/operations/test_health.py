@@ -130,3 +130,12 @@ def test_the_chaining_lag_is_zero_while_events_are_hashed_on_append():
 def test_the_worker_records_its_heartbeat_when_it_runs_the_heartbeat_task():
     celery_app.tasks["operations.tasks.heartbeat"].apply()
     assert health.check_worker().ok
+
+
+def test_the_readiness_command_exits_1_naming_what_is_not_ready(alive):
+    from django.core.management import CommandError, call_command
+
+    call_command("readiness", "beat", "worker")
+    Heartbeat.objects.filter(name=BEAT).delete()
+    with pytest.raises(CommandError, match="not ready: beat"):
+        call_command("readiness", "beat")

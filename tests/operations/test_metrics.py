@@ -130,3 +130,33 @@ def test_no_personal_data_is_in_the_metrics(
     text = scrape()
     for secret in (number, number[-4:] + "\n", "王大山", case.number, hall.li_na.username, "李娜"):
         assert secret not in text
+
+
+def test_the_vendored_dashboard_and_the_readme_alerts_use_only_metrics_that_exist(
+    client, scrape, settings
+):
+    import json
+    import re
+    from pathlib import Path
+
+    from django.db import transaction
+
+    from audit.services import audit_event_record
+    from operations.events import BACKUP_MADE, RESTORE_DRILL_PASSED
+    from operations.services import BEAT, WORKER, heartbeat_record
+
+    heartbeat_record(name=WORKER)
+    heartbeat_record(name=BEAT)
+    task_run_count(task_name="outbox.tasks.outbox_relay_sweep", outcome="failed")
+    with transaction.atomic():
+        audit_event_record(event_type=BACKUP_MADE, data={})
+        audit_event_record(event_type=RESTORE_DRILL_PASSED, data={})
+    client.get("/healthz")
+    exposed = {sample[0] for sample in _samples(scrape())}
+    root = Path(settings.BASE_DIR)
+    dashboard = json.loads((root / "docs/grafana/langzhong-dashboard.json").read_text())
+    expressions = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    readme = (root / "README.md").read_text()
+    alerts = readme[readme.index("Example alert rules") : readme.index("### Logs")]
+    used = set(re.findall(r"langzhong_[a-z_]+", " ".join(expressions) + alerts))
+    assert used and used <= exposed, used - exposed
