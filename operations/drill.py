@@ -29,6 +29,7 @@ from operations.backup import (
     MANIFEST,
     SQLITE_COPY,
     SUMS,
+    BackupError,
     file_sha256,
     pg_environment,
     pg_tool,
@@ -215,7 +216,15 @@ def restore_drill_run(
     try:
         if connection.vendor == "postgresql":
             database_name = scratch_database_name()
-            restored, url = _scratch_postgresql(bundle, manifest, database_name)
+            try:
+                restored, url = _scratch_postgresql(bundle, manifest, database_name)
+            except (psycopg2.Error, BackupError) as error:
+                # E.g. the application's role may not create databases: a failed drill,
+                # recorded as one, never a task that dies unrecorded.
+                database_name = None
+                detail = f"cannot create the scratch database: {str(error).strip()[:200]}"
+                checks.append(Check("restore", False, detail))
+                return DrillResult(bundle.name, checks)
         else:
             copy = scratch / "db.sqlite3"
             shutil.copyfile(bundle / SQLITE_COPY, copy)
