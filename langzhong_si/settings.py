@@ -57,9 +57,12 @@ INSTALLED_APPS = [
     "inspection",
     "evaluation",
     "simulation",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    # Outermost: one JSON log line and one metrics sample per request, timing everything.
+    "operations.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "langzhong_si.middleware.HallLanguageMiddleware",
@@ -310,6 +313,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# Workers and beat log through LOGGING below (JSON lines, the personal-data filter).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "outbox.tasks.outbox_relay_sweep", "schedule": 15.0},
     "hall-dispatch-sweep": {"task": "counters.tasks.hall_dispatch_sweep", "schedule": 5.0},
@@ -337,6 +342,19 @@ CELERY_BEAT_SCHEDULE = {
     "recusal-reminders": {
         "task": "risk.tasks.recusal_reminders_send",
         "schedule": crontab(minute=0, hour=8),
+    },
+    # Beat's and a worker's signs of life for /readyz and the live hall.
+    "operations-heartbeat": {
+        "task": "operations.tasks.heartbeat",
+        "schedule": float(env_int("HEARTBEAT_INTERVAL_SECONDS", 15, minimum=1)),
+    },
+    "operations-backup": {
+        "task": "operations.tasks.backup_nightly",
+        "schedule": crontab(minute=30, hour=1),
+    },
+    "operations-restore-drill": {
+        "task": "operations.tasks.restore_drill_weekly",
+        "schedule": crontab(minute=0, hour=3, day_of_week="sun"),
     },
 }
 
@@ -400,15 +418,50 @@ RECUSAL_CONFIRM_DAYS = env_int("RECUSAL_CONFIRM_DAYS", 365, minimum=1)
 ID_NUMBER_MASK_HEAD = 6
 ID_NUMBER_MASK_TAIL = 4
 
+# --- Operations (README: "Operating the hall") --------------------------------------------
+# /readyz: a worker and beat must have shown a heartbeat within this many seconds; the
+# outbox backlog and the audit chain's unchained events must stay within these limits.
+HEARTBEAT_MAX_AGE_SECONDS = env_int("HEARTBEAT_MAX_AGE_SECONDS", 60, minimum=5)
+OUTBOX_BACKLOG_LIMIT = env_int("OUTBOX_BACKLOG_LIMIT", 100, minimum=0)
+AUDIT_CHAINING_LAG_LIMIT = env_int("AUDIT_CHAINING_LAG_LIMIT", 1000, minimum=0)
+# /metrics answers only these addresses (CIDR ranges allowed) or a bearer token; neither
+# set: nobody (it answers 404).
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", [])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS must list IP addresses or CIDR ranges, got {_network!r}"
+        ) from None
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Probes and the scrape reach the web process directly over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Backups (manage.py backup, nightly by beat) and the weekly restore drill.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
+# The scratch database a drill restores into (default: "<database name>_restore_drill"
+# on the same server; the role needs CREATEDB there).
+RESTORE_DRILL_DATABASE = env_str("RESTORE_DRILL_DATABASE", "")
+RESTORE_DRILL_KEY_SAMPLE = env_int("RESTORE_DRILL_KEY_SAMPLE", 20, minimum=1)
+# The live hall turns red when no drill has passed within this many days.
+RESTORE_DRILL_MAX_AGE_DAYS = env_int("RESTORE_DRILL_MAX_AGE_DAYS", 8, minimum=1)
+# One JSON object per line (operations.logs) or the plain text format.
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "operations.logs.JsonFormatter"},
+    },
     "filters": {"personal_data": {"()": "langzhong_si.logfilter.PersonalDataFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["personal_data"],
         }
     },

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("risk.urls")),
     path("", include("cases.urls")),
     path("", include("evaluation.urls")),
+    path("", include("operations.urls")),
 ]
 
 handler404 = "langzhong_si.api.api_not_found"

@@ -18,7 +18,7 @@ LAYERS = [
     {"cases"},  # the case file (intake, scans, progress) and the chain advance, the inbox
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
-    {"simulation"},  # the simulated hall, driving the real services of every layer below
+    {"simulation", "operations"},  # the simulated hall; health, metrics, logs, backups, drills
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]
 WIRING = {"settings", "urls", "api_urls", "celery", "wsgi", "asgi", "views", "__init__"}

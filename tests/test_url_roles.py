@@ -139,10 +139,15 @@ TABLE = {
     "evaluation:evaluation_export": ("GET", EVALUATED),
     "evaluation:evaluation_weights": ("GET", {TEAM_LEAD}),
     "evaluation:evaluation_sheet": ("GET", {TEAM_LEAD, WINDOW_LEAD, CLERK}),
+    "operations:healthz": ("GET", EVERYONE),
+    # Only from METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN (neither set here): no person.
+    "operations:metrics": ("GET", NOBODY),
+    "operations:hall_banner": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
 }
 # Not about permissions: anyone may sign out or pick a language; the admin site has its
-# own permission system (staff flag and model permissions), tested in staff tests.
-UNCHECKED = {"logout", "set_language"}
+# own permission system (staff flag and model permissions), tested in staff tests;
+# /readyz is open to probes and answers 503 while the worker is not running (as here).
+UNCHECKED = {"logout", "set_language", "operations:readyz"}
 
 
 def _url_names():

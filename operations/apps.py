@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OperationsConfig(AppConfig):
+    """What the agency's IT staff run the system by: health and readiness, metrics,
+    structured logs, backups and the restore drill."""
+
+    name = "operations"
+    verbose_name = _("Operations")
+
+    def ready(self):
+        from operations import (  # noqa: F401
+            events,  # declares its audit event kinds
+            signals,  # Celery: request ids into tasks, task log lines, heartbeats
+            tasks,  # registered in every process
+        )
