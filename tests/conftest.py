@@ -161,6 +161,32 @@ def browser(monkeypatch):
         connections.close_all()
 
 
+@pytest.fixture
+def time_passes(monkeypatch):
+    """`time_passes(seconds=61)`: every service sees the clock that much later (e.g. a
+    clerk waiting for a called citizen before a no-show)."""
+    import datetime
+
+    from django.utils import timezone
+
+    real_now = timezone.now
+    offset = datetime.timedelta()
+
+    def advance(**delta):
+        nonlocal offset
+        offset += datetime.timedelta(**delta)
+
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + offset)
+    return advance
+
+
+@pytest.fixture(autouse=True)
+def _hall_always_open(settings):
+    """Tests issue tickets at whatever hour they run; the opening hours' own tests turn
+    HALL_HOURS_ENFORCED back on with a fixed clock."""
+    settings.HALL_HOURS_ENFORCED = False
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_media(settings, tmp_path):
     """Rate-limit counters, uploaded scans, exported audit heads and draw commitments never
