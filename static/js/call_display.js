@@ -18,7 +18,7 @@
 
   var STORE = "hall.display.sound";
   var clips = JSON.parse(document.getElementById("call-clips").textContent);
-  var state = { blocked: false, pending: null, audioContext: null, lastCall: null };
+  var state = { started: false, blocked: false, pending: null, audioContext: null, lastCall: null };
   var hooks = (window.hallDisplaySound = { events: [] });
   function log(kind, detail) {
     hooks.events.push({ kind: kind, detail: detail || "", at: Date.now() });
@@ -198,9 +198,8 @@
 
   function onCalls() {
     var call = readCall();
-    if (!call) return;
-    if (state.lastCall === null) { state.lastCall = call; return; } // not the one shown at load
-    if (call.id === state.lastCall.id) return;
+    if (!state.started) { state.started = true; state.lastCall = call; return; } // shown at load
+    if (!call || (state.lastCall && call.id === state.lastCall.id)) return;
     state.lastCall = call;
     call.element.classList.add("flash");
     if (state.blocked) { state.pending = call; return; }
