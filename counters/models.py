@@ -174,6 +174,8 @@ class Ticket(models.Model):
         related_name="+",
     )
     recall_count = models.PositiveSmallIntegerField(_("recalls"), default=0)
+    # called_at moves with every call again; a no-show's minimum wait counts from this.
+    first_called_at = models.DateTimeField(_("first called at"), null=True, blank=True)
     # The kiosk that printed the slip: only it may show the slip, and only for a moment.
     issued_by = models.ForeignKey(
         "counters.HallDevice",
@@ -198,6 +200,14 @@ class Ticket(models.Model):
                 | models.Q(status="cancelled")
                 | models.Q(clerk__isnull=False),
                 name="counters_ticket_called_has_clerk",
+            ),
+            # One open ticket per ID number and queue a day (services.ticket_issue checks
+            # first and says so; this is the guard against a race that slips past).
+            models.UniqueConstraint(
+                fields=["service_date", "queue", "applicant_id_digest"],
+                condition=models.Q(status__in=["waiting", "serving"])
+                & ~models.Q(applicant_id_digest=""),
+                name="counters_ticket_one_open_per_id_queue",
             ),
         ]
         indexes = [

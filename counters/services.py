@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
@@ -24,7 +27,7 @@ from counters.transitions import (
 )
 from draws.models import Draw
 from draws.services import draw_record
-from langzhong_si.calendar import working_days_after
+from langzhong_si.calendar import hall_is_open, hall_next_opening, working_days_after
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
     id_number_birth_date,
@@ -81,6 +84,7 @@ def ticket_issue(
         priority_reason = priority_request
     if item is None and not is_consultation:
         raise ValidationError(_("Choose a service item or consultation."), code="item")
+    hall_open_check(timezone.localtime())
     queue = Queue.BACK_OFFICE if item is not None and not item.at_counter else Queue.HALL
     with transaction.atomic(durable=True):
         today = timezone.localdate()
@@ -92,11 +96,13 @@ def ticket_issue(
             else 0
         )
         # Taken first: the sequence row's lock makes a second kiosk request for the same
-        # ID number wait for this one, and then see its ticket.
+        # ID number and queue wait for this one, and then see its ticket. (The database's
+        # counters_ticket_one_open_per_id_queue is the last guard.)
         sequence = next_in_sequence(day=today, key=f"ticket-{queue}")
         held = (
             Ticket.objects.filter(
                 service_date=today,
+                queue=queue,
                 applicant_id_digest=digest,
                 status__in=[Ticket.Status.WAITING, Ticket.Status.SERVING],
             ).first()
@@ -104,11 +110,12 @@ def ticket_issue(
             else None
         )
         if held is not None:
-            # One place in the queue per person: a second ticket would only be a way to
-            # wait twice, or to try for another clerk.
+            # One place in a queue per person: a second ticket would only be a way to
+            # wait twice, or to try for another clerk. (A back-office matter is another
+            # queue, and may be waited for at the same time.)
             raise StateConflict(
-                _("This ID number already holds ticket %(number)s. Wait to be called, or "
-                  "cancel that ticket first.") % {"number": held.display_number},
+                _("This ID number already holds ticket %(number)s in this queue. Wait to be "
+                  "called, or cancel that ticket first.") % {"number": held.display_number},
                 code="already_waiting",
             )  # fmt: skip
         ticket = Ticket.objects.create(
@@ -142,6 +149,34 @@ def ticket_issue(
         )
         _hall_dispatch(queue=queue)
     return ticket
+
+
+class HallClosed(StateConflict):
+    """A ticket asked for outside the hall's opening hours (the API answers 409)."""
+
+    def __init__(self, next_opening):
+        self.next_opening = next_opening
+        super().__init__(
+            _("The hall is closed. It opens again on %(when)s.")
+            % {"when": date_format(next_opening, "Y-m-d H:i")},
+            code="hall_closed",
+        )
+
+
+def hall_open_check(moment) -> None:
+    """Refuse (HallClosed, with the next opening) outside settings.HALL_HOURS on the
+    working-day calendar, unless HALL_HOURS_ENFORCED is off."""
+    if settings.HALL_HOURS_ENFORCED and not hall_is_open(moment, settings.HALL_HOURS):
+        raise HallClosed(hall_next_opening(moment, settings.HALL_HOURS))
+
+
+def hall_next_open(moment: datetime.datetime) -> datetime.datetime | None:
+    """When the hall opens next, if it is closed at `moment` (None: open now)."""
+    try:
+        hall_open_check(moment)
+    except HallClosed as closed:
+        return closed.next_opening
+    return None
 
 
 def _age_on(birth, day) -> int:
@@ -214,13 +249,14 @@ def ticket_requeue(*, ticket_id: int, lead, reason: str) -> Ticket:
         ticket.window = None
         ticket.clerk = None
         ticket.called_at = None
+        ticket.first_called_at = None
         ticket.finished_at = None
         # Back of the queue: a re-queued citizen does not overtake those who waited.
         ticket.issued_at = timezone.now()
         ticket_transition(
             ticket=ticket, to=Ticket.Status.WAITING, actor=lead, data={"reason": reason},
             fields=("requeue_count", "recall_count", "window", "clerk", "called_at",
-                    "finished_at", "issued_at"),
+                    "first_called_at", "finished_at", "issued_at"),
         )  # fmt: skip
         _hall_dispatch(queue=ticket.queue)
     return ticket
@@ -260,12 +296,12 @@ def _hall_dispatch(*, queue: str) -> int:
         window = by_clerk[draw.chosen_id]
         ticket.window = window
         ticket.clerk_id = window.clerk_id
-        ticket.called_at = timezone.now()
+        ticket.called_at = ticket.first_called_at = timezone.now()
         window.current_ticket = ticket
         window_transition(window=window, to=W.SERVING, actor=None, fields=("current_ticket",))
         ticket_transition(
             ticket=ticket, to=Ticket.Status.SERVING, actor=None,
-            fields=("window", "clerk", "called_at"),
+            fields=("window", "clerk", "called_at", "first_called_at"),
             data={"window": window.number, "clerk": window.clerk_id, "draw": draw.pk},
         )  # fmt: skip
         paired += 1
@@ -351,25 +387,64 @@ def serving_ticket(clerk) -> tuple[Window, Ticket]:
 
 
 def _window_release(
-    window: Window, ticket: Ticket, *, status: str, actor, data: dict | None = None
+    window: Window,
+    ticket: Ticket,
+    *,
+    status: str,
+    actor,
+    data: dict | None = None,
+    pause_reason: str = "",
 ) -> None:
-    """The ticket being served ends (`status`, recorded) and its window pauses."""
+    """The ticket being served ends (`status`, recorded) and the window goes back to
+    ready, as the clerk was before it came, and takes the next waiting ticket if the
+    draw gives it one; with a `pause_reason` (the clerk's "finish, then pause") it
+    pauses instead. A window never shows "paused" when its clerk did not pause."""
     window.current_ticket = None
-    window_transition(window=window, to=W.PAUSED, actor=actor, fields=("current_ticket",))
     ticket.finished_at = timezone.now()
     ticket_transition(ticket=ticket, to=status, actor=actor, fields=("finished_at",), data=data)
+    if pause_reason:
+        window.pause_reason = pause_reason
+        window_transition(
+            window=window, to=W.PAUSED, actor=actor, fields=("current_ticket", "pause_reason"),
+            data={"reason": pause_reason},
+        )  # fmt: skip
+        return
+    window.pause_reason = ""
+    window_transition(
+        window=window, to=W.READY, actor=actor, fields=("current_ticket", "pause_reason")
+    )
+    _hall_dispatch(queue=window.queue)
 
 
 MAX_RECALLS = 3
 
 
+def no_show_recalls_required(ticket: Ticket) -> int:
+    """Calls again (F3) before a no-show: NO_SHOW_MIN_RECALLS, one more for a citizen with
+    priority (aged 70+, or a disabled or veteran request), who may be slower to come."""
+    extra = 1 if ticket.is_priority or ticket.priority_reason else 0
+    return settings.NO_SHOW_MIN_RECALLS + extra
+
+
+def _recall_limit(ticket: Ticket) -> int:
+    return max(MAX_RECALLS, no_show_recalls_required(ticket))
+
+
+def no_show_allowed_at(ticket: Ticket) -> datetime.datetime | None:
+    """The earliest moment a no-show may be recorded, counted from the first call."""
+    first = ticket.first_called_at or ticket.called_at
+    if first is None:
+        return None
+    return first + datetime.timedelta(seconds=settings.NO_SHOW_MIN_WAIT_SECONDS)
+
+
 def ticket_recall(*, clerk) -> Ticket:
     with transaction.atomic(durable=True):
         window, ticket = serving_ticket(clerk)
-        if ticket.recall_count >= MAX_RECALLS:
+        limit = _recall_limit(ticket)
+        if ticket.recall_count >= limit:
             raise ValidationError(
-                _("This ticket has been recalled %(n)d times: record a no-show.")
-                % {"n": MAX_RECALLS},
+                _("This ticket has been recalled %(n)d times: record a no-show.") % {"n": limit},
                 code="recall_limit",
             )
         ticket.recall_count += 1
@@ -384,32 +459,51 @@ def ticket_recall(*, clerk) -> Ticket:
     return ticket
 
 
-def ticket_no_show(*, clerk) -> Ticket:
+def ticket_no_show(*, clerk, pause_reason: str = "") -> Ticket:
+    """Record that the citizen called did not come: only after NO_SHOW_MIN_RECALLS calls
+    again (one more for priority) and NO_SHOW_MIN_WAIT_SECONDS since the first call. A
+    refusal says what is still needed and changes nothing."""
+    pause_reason = text_clean(pause_reason, field=_("Reason"), max_length=PAUSE_REASON_MAX_LENGTH)
     with transaction.atomic(durable=True):
         window, ticket = serving_ticket(clerk)
         if ticket.cases.exists():
             raise ValidationError(_("A case was opened for this ticket: finish it instead."))
-        missing = settings.NO_SHOW_MIN_RECALLS - ticket.recall_count
+        missing = no_show_recalls_required(ticket) - ticket.recall_count
         if missing > 0:
             # One key must not send a citizen away: they are called again first.
             raise StateConflict(
-                _("Call the citizen again first: %(n)d more call(s) before a no-show.")
-                % {"n": missing},
+                _("Too early for a no-show: call %(number)s again first, %(n)d more call(s).")
+                % {"number": ticket.display_number, "n": missing},
                 code="recall_first",
             )
+        allowed_at = no_show_allowed_at(ticket)
+        now = timezone.now()
+        if allowed_at is not None and now < allowed_at:
+            # Called and recalled within seconds: the citizen may still be on the way.
+            wait = int((allowed_at - now).total_seconds()) + 1
+            raise StateConflict(
+                _("Too early for a no-show: give %(number)s %(n)d more second(s) to come to "
+                  "the window.") % {"number": ticket.display_number, "n": wait},
+                code="wait_first",
+            )  # fmt: skip
         _window_release(
             window, ticket, status=Ticket.Status.NO_SHOW, actor=clerk,
             data={"window": window.number, "recalls": ticket.recall_count},
+            pause_reason=pause_reason,
         )  # fmt: skip
     return ticket
 
 
-def ticket_finish(*, clerk) -> Ticket:
+def ticket_finish(*, clerk, pause_reason: str = "") -> Ticket:
+    """The service ends; the window is ready again (and may be handed the next ticket at
+    once), or paused when the clerk gives a `pause_reason`."""
+    pause_reason = text_clean(pause_reason, field=_("Reason"), max_length=PAUSE_REASON_MAX_LENGTH)
     with transaction.atomic(durable=True):
         window, ticket = serving_ticket(clerk)
         _window_release(
-            window, ticket, status=Ticket.Status.DONE, actor=clerk, data={"window": window.number}
-        )
+            window, ticket, status=Ticket.Status.DONE, actor=clerk,
+            data={"window": window.number}, pause_reason=pause_reason,
+        )  # fmt: skip
     return ticket
 
 

@@ -147,7 +147,9 @@ WINDOW_TRANSITIONS: StateTable = {
         WS.PAUSED: "window.paused",
         WS.OFFLINE: "window.signed_off",
     },
-    WS.SERVING: {WS.PAUSED: None},
+    # Finishing (or a no-show, or the citizen cancelling) returns the window to ready,
+    # recorded by the ticket's event; "finish, then pause" records the pause and reason.
+    WS.SERVING: {WS.READY: None, WS.PAUSED: "window.paused"},
 }
 
 

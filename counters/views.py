@@ -1,9 +1,12 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -38,6 +41,16 @@ def _messages_from(request, error: ValidationError) -> None:
 
 @device_required(HallDevice.Kind.KIOSK)
 def kiosk(request):
+    """The start screen. Outside the hall's opening hours it shows when the hall opens
+    next and issues nothing (the service refuses too, whatever the screen showed)."""
+    closed_until = services.hall_next_open(timezone.localtime())
+    if closed_until is not None:
+        return render(
+            request,
+            "counters/kiosk_closed.html",
+            {"next_opening": closed_until, "hours": settings.HALL_HOURS},
+            status=200 if request.method == "GET" else 409,
+        )
     form = KioskTicketForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         item = None
@@ -89,24 +102,38 @@ def ticket_print(request, ticket_id: int):
             "ticket": ticket,
             "ahead": selectors.tickets_ahead(ticket),
             "qr_svg": mark_safe(qr_svg(page_url).decode()),  # noqa: S308 - generated SVG
-            "return_seconds": SLIP_RETURN_SECONDS,
+            "return_seconds": settings.KIOSK_RETURN_SECONDS,
         },
     )
-
-
-SLIP_RETURN_SECONDS = 30  # the slip page goes back to the start screen after this
 
 
 @require_GET
 @device_required(HallDevice.Kind.DISPLAY)
 def call_display(request):
-    return render(request, "counters/call_display.html", _call_display_context())
+    context = {**_call_display_context(), "call_clips": _call_clip_urls()}
+    return render(request, "counters/call_display.html", context)
 
 
 @require_GET
 @device_required(HallDevice.Kind.DISPLAY)
 def call_display_calls(request):
     return render(request, "counters/_call_display_calls.html", _call_display_context())
+
+
+# The recorded clips the display plays when its browser has no Chinese voice
+# (scripts/make_call_clips.py makes them; real recordings can replace them).
+CALL_CLIPS = [
+    *"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "qing",
+    "hao",
+    "dao",
+    "chuangkou",
+    "banli",
+]
+
+
+def _call_clip_urls() -> dict[str, str]:
+    return {name: static(f"audio/calls/{name}.wav") for name in CALL_CLIPS}
 
 
 def _call_display_context() -> dict:
@@ -162,6 +189,8 @@ def workbench_intake_context(request, ticket: Ticket, form: IntakeForm | None = 
 
 
 def _clerk_action(request, action, success_message: str | None = None):
+    """Run a counter key's action and go back to the page it was pressed on (the counter
+    keys work on every counter page), or to the workbench."""
     try:
         action(clerk=request.user)
     except ValidationError as error:
@@ -169,6 +198,11 @@ def _clerk_action(request, action, success_message: str | None = None):
     else:
         if success_message:
             messages.success(request, success_message)
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("counters:workbench")
 
 
@@ -229,7 +263,14 @@ def no_show(request):
 @require_POST
 @role_required(Role.CLERK)
 def finish(request):
-    return _clerk_action(request, services.ticket_finish, _("Service finished."))
+    """F8: the service ends and the window is ready again; "finish, then pause" (a reason
+    given) pauses it instead."""
+    reason = request.POST.get("pause_reason", "")
+    return _clerk_action(
+        request,
+        lambda clerk: services.ticket_finish(clerk=clerk, pause_reason=reason),
+        _("Service finished."),
+    )
 
 
 @role_required(Role.CLERK)

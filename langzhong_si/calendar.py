@@ -55,3 +55,26 @@ def working_hours_after(start: datetime.datetime, hours: float) -> datetime.date
         moment = datetime.datetime.combine(
             day + datetime.timedelta(days=1), datetime.time(0), tzinfo=tz
         )
+
+
+def hall_is_open(moment: datetime.datetime, sessions) -> bool:
+    """Whether the hall is open at `moment` (timezone-aware, local): a working day of the
+    calendar and within one of `sessions` (settings.HALL_HOURS)."""
+    if not is_working_day(moment.date()):
+        return False
+    return any(opens <= moment.time() < closes for opens, closes in sessions)
+
+
+def hall_next_opening(moment: datetime.datetime, sessions) -> datetime.datetime:
+    """The next moment after `moment` at which the hall opens (the start of a session on
+    a working day): after lunch the same day, tomorrow morning, or after a holiday."""
+    tz = moment.tzinfo
+    day = moment.date()
+    for _ in range(60):  # the longest Chinese holiday with its weekends is well under this
+        if is_working_day(day):
+            for opens, _closes in sessions:
+                start = datetime.datetime.combine(day, opens, tzinfo=tz)
+                if start > moment:
+                    return start
+        day += datetime.timedelta(days=1)
+    raise ValueError("no working day in the next 60 days")

@@ -5,6 +5,7 @@ ImproperlyConfigured on a value it cannot read, so a typo in a deployment fails
 at start-up rather than silently falling back to a development default.
 """
 
+import datetime
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -47,3 +48,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_time_ranges(name: str, default: str) -> list[tuple[datetime.time, datetime.time]]:
+    """Comma-separated `HH:MM-HH:MM` ranges of one day, in order and not overlapping
+    (e.g. `08:30-12:00,14:00-17:30`)."""
+    raw = os.environ.get(name, default)
+    ranges: list[tuple[datetime.time, datetime.time]] = []
+    for part in (piece.strip() for piece in raw.split(",")):
+        try:
+            start, end = (datetime.time.fromisoformat(t.strip()) for t in part.split("-"))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be ranges like 08:30-12:00,14:00-17:30, got {raw!r}"
+            ) from None
+        if start >= end or (ranges and start < ranges[-1][1]):
+            raise ImproperlyConfigured(f"{name}: ranges must be in order, got {raw!r}")
+        ranges.append((start, end))
+    return ranges

@@ -15,7 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from langzhong_si.env import env_bool, env_int, env_list, env_str
+from langzhong_si.env import env_bool, env_int, env_list, env_str, env_time_ranges
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LANGZHONG_VAR_DIR", str(BASE_DIR / "var")))
@@ -376,6 +376,9 @@ RETAKE_FLAG_AFTER_CANCELLATIONS = env_int("RETAKE_FLAG_AFTER_CANCELLATIONS", 2, 
 # A no-show is recorded only after the citizen was called again this many times (at most
 # counters.services.MAX_RECALLS, 3).
 NO_SHOW_MIN_RECALLS = env_int("NO_SHOW_MIN_RECALLS", 2, minimum=0)
+# ... and only this many seconds after the first call, so a citizen on the way to the
+# window is not sent away. A priority ticket (aged 70+, disabled) needs one more call.
+NO_SHOW_MIN_WAIT_SECONDS = env_int("NO_SHOW_MIN_WAIT_SECONDS", 60, minimum=0)
 # 容缺受理: working days to supply promised non-key materials (never past the case's date).
 DEFERRED_MATERIALS_DAYS = env_int("DEFERRED_MATERIALS_DAYS", 5, minimum=1)
 # 好差评 follow-ups of a bad rating: callback and written reply, in working days.
@@ -386,6 +389,17 @@ FOLLOW_UP_REPLY_DAYS = env_int("FOLLOW_UP_REPLY_DAYS", 15, minimum=1)
 # code's holder can open the ticket).
 RATING_PAD_MINUTES = env_int("RATING_PAD_MINUTES", 5, minimum=1)
 KIOSK_SLIP_SECONDS = env_int("KIOSK_SLIP_SECONDS", 120, minimum=30)
+# The kiosk's slip screen goes back to the start screen after this many seconds, so the
+# next person never finds the previous citizen's QR code on it.
+KIOSK_RETURN_SECONDS = env_int("KIOSK_RETURN_SECONDS", 20, minimum=5)
+if KIOSK_RETURN_SECONDS > KIOSK_SLIP_SECONDS:
+    raise ImproperlyConfigured("KIOSK_RETURN_SECONDS must not exceed KIOSK_SLIP_SECONDS")
+# The hall's opening hours on working days of the calendar (langzhong_si.calendar), local
+# time, sessions separated by commas (the gap between them is the lunch break). Outside
+# them the kiosk shows the next opening and no ticket is issued (screen and API alike).
+# HALL_HOURS_ENFORCED=false issues tickets at any time (a demo in the evening).
+HALL_HOURS = env_time_ranges("HALL_HOURS", "08:30-12:00,14:00-17:30")
+HALL_HOURS_ENFORCED = env_bool("HALL_HOURS_ENFORCED", True)
 # Share of finished cases drawn for manual re-inspection, by risk level 0-3 (percent).
 AUDIT_SAMPLE_RATES = {
     level: int(percent) / 100

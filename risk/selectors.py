@@ -343,6 +343,7 @@ def case_progress_for_clerk(*, case) -> dict:
     return {
         "awaiting_qualified": pool_empty,
         "drawing": waiting and not pool_empty,
+        "drawing_approver": waiting and current.role == Role.APPROVER,
         "return_reasons": list(returned),
     }
 

@@ -403,8 +403,8 @@ class HallSimulation:
             else:
                 minutes = self.rng.lognormvariate(1.6 if item.risk_level == 0 else 2.2, 0.35)
             if self.rng.random() < 0.01:
-                plan = "no_show"
-                minutes = 2.0
+                plan = "no_show"  # recorded once the no-show's minimum wait has passed
+                minutes = max(2.0, settings.NO_SHOW_MIN_WAIT_SECONDS / 60 + 0.5)
             self._schedule(
                 self.clock.moment + datetime.timedelta(minutes=minutes),
                 self._service_end,
@@ -416,20 +416,20 @@ class HallSimulation:
     def _service_end(self, clerk_id: int, ticket_id: int, plan: str) -> None:
         clerk = self.users[clerk_id]
         citizen, item, _plan = self.tickets_planned.pop(ticket_id)
+        # Finishing makes the window ready again (and may hand it the next ticket); at
+        # lunch and in the evening the clerk finishes and pauses instead.
+        pause = "午休/下班" if self.closing else ""
         if plan == "no_show":
-            for _call in range(settings.NO_SHOW_MIN_RECALLS):
+            ticket = Ticket.objects.get(pk=ticket_id)
+            for _call in range(counter_services.no_show_recalls_required(ticket)):
                 counter_services.ticket_recall(clerk=clerk)
-            counter_services.ticket_no_show(clerk=clerk)
+            counter_services.ticket_no_show(clerk=clerk, pause_reason=pause)
             self.summary.counts["no_shows"] += 1
         else:
             if item is not None:
                 self._intake(clerk, citizen, item, plan)
-            ticket = counter_services.ticket_finish(clerk=clerk)
+            ticket = counter_services.ticket_finish(clerk=clerk, pause_reason=pause)
             self._rate(ticket)
-        if self.closing:
-            counter_services.window_pause(clerk=clerk, reason="午休/下班")
-        else:
-            counter_services.window_declare_ready(clerk=clerk)
         self._watch_windows()
         self._watch_tasks()
 

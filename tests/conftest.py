@@ -139,8 +139,12 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-@pytest.fixture
-def browser(monkeypatch):
+# The call display's browser flags, as README's "The call display" gives them: sound
+# without a tap, full screen.
+DISPLAY_FLAGS = ["--autoplay-policy=no-user-gesture-required", "--kiosk"]
+
+
+def _chromium(monkeypatch, extra_args=()):
     # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls
     # are still plain synchronous code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -152,13 +156,51 @@ def browser(monkeypatch):
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  *extra_args],
+        )  # fmt: skip
         yield chromium
         chromium.close()
         # ORM calls made while Playwright's loop runs use their own connection (asgiref's
         # context-local storage): close it here, or the test database cannot be dropped.
         connections.close_all()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    yield from _chromium(monkeypatch)
+
+
+@pytest.fixture
+def display_browser(monkeypatch):
+    """Chromium started as README says for the hall's call display."""
+    yield from _chromium(monkeypatch, DISPLAY_FLAGS)
+
+
+@pytest.fixture
+def time_passes(monkeypatch):
+    """`time_passes(seconds=61)`: every service sees the clock that much later (e.g. a
+    clerk waiting for a called citizen before a no-show)."""
+    import datetime
+
+    from django.utils import timezone
+
+    real_now = timezone.now
+    offset = datetime.timedelta()
+
+    def advance(**delta):
+        nonlocal offset
+        offset += datetime.timedelta(**delta)
+
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + offset)
+    return advance
+
+
+@pytest.fixture(autouse=True)
+def _hall_always_open(settings):
+    """Tests issue tickets at whatever hour they run; the opening hours' own tests turn
+    HALL_HOURS_ENFORCED back on with a fixed clock."""
+    settings.HALL_HOURS_ENFORCED = False
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, live_server, hall):
     clerk = browser_sign_in(browser, live_server, hall.li_na)
     clerk.click(f"button[name=window][value='{hall.window.pk}']")
-    clerk.wait_for_selector("[data-shortcut=F2]")
+    clerk.wait_for_selector("[data-counter-key=F2]")
     clerk.wait_for_load_state("load")  # the shortcut handler is a deferred script
     clerk.keyboard.press("F2")
     clerk.wait_for_selector(".state-card.state-ready")
@@ -55,7 +55,7 @@ def test_a_citizen_and_three_staff_walk_a_level_2_case_in_the_browser(browser, l
     clerk.goto(f"{live_server.url}/counter/")
     clerk.wait_for_load_state("load")
     clerk.keyboard.press("F8")
-    clerk.wait_for_selector(".state-card.state-paused")
+    clerk.wait_for_selector(".state-card.state-ready")  # F8: ready again, not paused
     pad = browser.new_page(viewport={"width": 1280, "height": 800})
     _register(
         pad, live_server, HallDevice.objects.create(kind="pad", name="pad", window=hall.window)

@@ -2,15 +2,6 @@
 (function () {
   "use strict";
 
-  // Keyboard shortcuts on the workbench: <button data-shortcut="F2">.
-  document.addEventListener("keydown", function (event) {
-    var button = document.querySelector('[data-shortcut="' + event.key + '"]:not([disabled])');
-    if (button) {
-      event.preventDefault();
-      button.click();
-    }
-  });
-
   // Item picker: ↓ from the search box moves into the results, ↑/↓ between them.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
@@ -36,37 +27,6 @@
     }
   });
 
-  // Call display: a chime, then the call spoken in Mandarin, once per new call.
-  var lastSpoken = null;
-  function announce(root) {
-    var call = root.querySelector("[data-call-id]");
-    if (!call) return;
-    var id = call.getAttribute("data-call-id");
-    if (lastSpoken === null) { lastSpoken = id; return; } // do not replay the call shown at load
-    if (id === lastSpoken) return;
-    lastSpoken = id;
-    call.classList.add("flash");
-    try {
-      var audio = new (window.AudioContext || window.webkitAudioContext)();
-      var tone = audio.createOscillator();
-      tone.frequency.value = 880;
-      tone.connect(audio.destination);
-      tone.start();
-      tone.stop(audio.currentTime + 0.35);
-    } catch (e) { /* no audio device: the text still shows */ }
-    if ("speechSynthesis" in window) {
-      var utterance = new SpeechSynthesisUtterance(call.getAttribute("data-speak"));
-      utterance.lang = document.documentElement.lang === "en" ? "en-US" : "zh-CN";
-      setTimeout(function () { window.speechSynthesis.speak(utterance); }, 400);
-    }
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    var calls = document.getElementById("calls");
-    if (calls) announce(calls);
-  });
-  document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target.id === "calls") announce(event.target);
-  });
   // Large-text mode on the public screens: remembered in a cookie, so the server renders
   // the next page large from its first paint (no flash), and in localStorage, which puts
   // the cookie back if it was cleared.

@@ -20,7 +20,7 @@ HUGE = "长" * 100_000
 
 
 @pytest.fixture
-def world(hall, django_capture_on_commit_callbacks):
+def world(hall, django_capture_on_commit_callbacks, settings, time_passes):
     """A case in review (zhou drawn), a finished ticket rated badly (its follow-up open),
     a finished ticket not yet rated, a no-show, a finding, and li_na's window free."""
     clerk = hall.li_na
@@ -44,6 +44,7 @@ def world(hall, django_capture_on_commit_callbacks):
     absent = services.ticket_issue(item=hall.item)
     for _call in range(2):  # called again before a no-show
         services.ticket_recall(clerk=clerk)
+    time_passes(seconds=settings.NO_SHOW_MIN_WAIT_SECONDS)
     services.ticket_no_show(clerk=clerk)
     services.window_declare_ready(clerk=clerk)
     finding = Finding.objects.create(rule="sample", severity="low", case=case, dedupe_key="t:1")

@@ -58,17 +58,18 @@ def test_a_clerk_cannot_declare_ready_while_serving():
         services.window_declare_ready(clerk=clerk)
 
 
-def test_recalls_stop_at_three_then_a_no_show_is_recorded():
+def test_recalls_stop_at_three_then_a_no_show_is_recorded(time_passes):
     clerk = _clerk_at(1)
     ticket = services.ticket_issue(item=ItemFactory())
     for _ in range(3):
         services.ticket_recall(clerk=clerk)
     with pytest.raises(ValidationError):
         services.ticket_recall(clerk=clerk)
+    time_passes(minutes=1)
     services.ticket_no_show(clerk=clerk)
     ticket.refresh_from_db()
     assert (ticket.status, ticket.recall_count) == (Ticket.Status.NO_SHOW, 3)
-    assert Window.objects.get(clerk=clerk).state == Window.State.PAUSED
+    assert Window.objects.get(clerk=clerk).state == Window.State.READY
 
 
 def test_a_consultation_ticket_needs_no_item():

@@ -62,13 +62,14 @@ def test_a_disabled_citizens_priority_waits_for_a_window_lead(hall):
     assert services.ticket_priority_confirm(ticket_id=ticket.pk, lead=lead).is_priority
 
 
-def test_a_window_lead_requeues_a_no_show_once_with_a_reason(clerk_at_window, hall):
+def test_a_window_lead_requeues_a_no_show_once_with_a_reason(clerk_at_window, hall, time_passes):
     lead = make_staff(Role.WINDOW_LEAD)
     services.window_declare_ready(clerk=clerk_at_window)
     ticket = services.ticket_issue(item=hall.item)
     for _call in range(2):  # called again before a no-show
         services.ticket_recall(clerk=clerk_at_window)
-    services.ticket_no_show(clerk=clerk_at_window)
+    time_passes(minutes=1)
+    services.ticket_no_show(clerk=clerk_at_window, pause_reason="整理材料")
     with pytest.raises(ValidationError):
         services.ticket_requeue(ticket_id=ticket.pk, lead=lead, reason=" ")
     services.ticket_requeue(ticket_id=ticket.pk, lead=lead, reason="群众在卫生间，未听到叫号")
@@ -77,6 +78,7 @@ def test_a_window_lead_requeues_a_no_show_once_with_a_reason(clerk_at_window, ha
     services.window_declare_ready(clerk=clerk_at_window)
     for _call in range(2):  # called again before a no-show
         services.ticket_recall(clerk=clerk_at_window)
+    time_passes(minutes=1)
     services.ticket_no_show(clerk=clerk_at_window)
     with pytest.raises(ValidationError):
         services.ticket_requeue(ticket_id=ticket.pk, lead=lead, reason="再次")
@@ -96,7 +98,7 @@ def test_a_citizen_called_to_a_clerk_can_cancel_and_the_window_is_freed(clerk_at
     services.window_declare_ready(clerk=clerk_at_window)
     ticket = services.ticket_issue(item=hall.item)
     services.ticket_cancel(public_token=ticket.public_token)
-    assert Window.objects.get(pk=hall.window.pk).state == Window.State.PAUSED
+    assert Window.objects.get(pk=hall.window.pk).state == Window.State.READY
 
 
 def _accept(clerk, item, received, *, defer):
@@ -276,7 +278,7 @@ def test_one_id_number_holds_one_place_in_the_queue(hall):
     assert Ticket.objects.filter(status=Ticket.Status.WAITING).count() == 1
 
 
-def test_a_no_show_needs_the_citizen_called_again_first(hall):
+def test_a_no_show_needs_the_citizen_called_again_first(hall, time_passes):
     from langzhong_si.errors import StateConflict
 
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
@@ -288,6 +290,7 @@ def test_a_no_show_needs_the_citizen_called_again_first(hall):
     assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.SERVING
     services.ticket_recall(clerk=hall.li_na)
     services.ticket_recall(clerk=hall.li_na)
+    time_passes(minutes=1)
     assert services.ticket_no_show(clerk=hall.li_na).status == Ticket.Status.NO_SHOW
 
 

@@ -15,6 +15,7 @@ import datetime
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from audit.bulk import bulk_writes_allowed
@@ -102,6 +103,7 @@ def week(hall, django_capture_on_commit_callbacks):
         services.ticket_issue(item=hall.item)
         for _call in range(2):  # called again before a no-show
             services.ticket_recall(clerk=clerk)
+        clock.moment += datetime.timedelta(seconds=settings.NO_SHOW_MIN_WAIT_SECONDS)
         services.ticket_no_show(clerk=clerk)
         _t3, c3 = _serve(clerk, clock, moment(3, 9), hall.item, **complete(hall.item, "A"))
         clock.moment = moment(3, 10)

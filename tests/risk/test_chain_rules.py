@@ -325,4 +325,4 @@ def test_a_case_whose_draw_has_not_run_yet_says_so_and_alarms_nobody(
     case = _submit(hall, django_capture_on_commit_callbacks)  # the draw waits in the outbox
     sign_in(client, hall.li_na)
     page = client.get(f"/counter/cases/{case.pk}/").content.decode()
-    assert "正在随机抽取审核人" in page and "总负责人" not in page
+    assert "正在抽取审核人" in page and "总负责人" not in page
