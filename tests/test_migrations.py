@@ -191,3 +191,25 @@ def test_the_draws_app_takes_over_the_seeds_and_draws_with_nothing_lost(tmp_path
         committed.position,
         seed_commitment(SEED),
     )
+
+
+def test_the_one_open_ticket_guard_names_duplicate_tickets_instead_of_failing_blindly():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("counters", "0008_hall_device_credential_digest")])
+    executor.loader.build_graph()
+    old = executor.loader.project_state(list(executor.loader.applied_migrations)).apps
+    category = _fill(old.get_model("catalog", "InsuranceCategory"))
+    item = _fill(old.get_model("catalog", "ServiceItem"), category=category)
+    Ticket = old.get_model("counters", "Ticket")
+    for sequence in (7, 9):
+        _fill(Ticket, item=item, status="waiting", queue="A", sequence=sequence,
+              applicant_id_digest="same-digest")  # fmt: skip
+
+    executor = MigrationExecutor(connection)
+    with pytest.raises(RuntimeError, match=r"A: 7, 9"):
+        executor.migrate([("counters", "0009_ticket_first_call_and_one_open_per_id_queue")])
+
+    Ticket.objects.filter(sequence=9).update(status="cancelled")
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert Ticket.objects.filter(status="waiting").count() == 1

@@ -4,6 +4,39 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def refuse_duplicate_open_tickets(apps, schema_editor):
+    """Before the guard: a database from before it may hold two open tickets for one ID
+    number in one queue on one day. Say which, instead of failing on the constraint; the
+    operator ends the extra ones (cancel or no-show at the counter) and migrates again."""
+    from django.db.models import Count
+
+    Ticket = apps.get_model("counters", "Ticket")
+    duplicates = (
+        Ticket.objects.filter(status__in=["waiting", "serving"])
+        .exclude(applicant_id_digest="")
+        .values("service_date", "queue", "applicant_id_digest")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    found = [
+        f"{row['service_date']} {row['queue']}: "
+        + ", ".join(str(n) for n in
+            Ticket.objects.filter(
+                status__in=["waiting", "serving"],
+                service_date=row["service_date"],
+                queue=row["queue"],
+                applicant_id_digest=row["applicant_id_digest"],
+            ).values_list("sequence", flat=True)
+        )
+        for row in duplicates
+    ]
+    if found:
+        raise RuntimeError(
+            "Open tickets share one ID number in one queue; end all but one of each group "
+            "(cancel or no-show), then migrate again: " + "; ".join(found)
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -13,6 +46,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(refuse_duplicate_open_tickets, migrations.RunPython.noop),
         migrations.AddField(
             model_name='historicalticket',
             name='first_called_at',
