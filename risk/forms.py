@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from langzhong_si.dates import date_range_validator
 from risk.models import StaffRelative
 
 
@@ -41,4 +42,4 @@ class ConfirmForm(_PasswordForm):
 
 
 class BundleDayForm(forms.Form):
-    day = forms.DateField(input_formats=["%Y-%m-%d"])
+    day = forms.DateField(input_formats=["%Y-%m-%d"], validators=[date_range_validator])
