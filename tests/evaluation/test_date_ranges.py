@@ -38,9 +38,7 @@ def _messages(response) -> list[str]:
 
 
 @pytest.mark.parametrize("query", [FAR_FUTURE, ANCIENT], ids=["9999", "0001"])
-def test_the_report_refuses_a_period_outside_the_accepted_range_with_a_message(
-    client, lead, query
-):
+def test_the_report_refuses_a_period_outside_the_accepted_range_with_a_message(client, lead, query):
     response = client.get(reverse("evaluation:report"), query)
     assert response.status_code == 200
     assert any(RANGE_MESSAGE in message for message in _messages(response))
