@@ -57,6 +57,9 @@ DATA_LABELS = {
     "expires_at": _("expires at"),
     "materials": _("materials"),
     "employee_number": _("employee number"),
+    "person": _("person"),
+    "verify": _("chain verified"),
+    "api": _("through the API"),
 }
 # Values never shown, whatever the event: secrets somebody might have put in the data.
 _SECRET_KEYS = ("password", "secret", "otp")
