@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.services import audited_record_delete, audited_record_save
+from langzhong_si.dates import date_range_validator
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 
 
@@ -12,6 +13,13 @@ class ReasonForm(forms.ModelForm):
     change_reason = forms.CharField(
         label=_("Reason for this change"), max_length=CHANGE_REASON_MAX_LENGTH
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every date typed in the admin (validity, leave) is within the accepted range.
+        for field in self.fields.values():
+            if isinstance(field, forms.DateField):
+                field.validators.append(date_range_validator)
 
     def clean_change_reason(self):
         # The audited save refuses the same text; refusing here shows it on the form.

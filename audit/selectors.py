@@ -1,12 +1,52 @@
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.kinds import event_kinds
 from audit.models import AuditEvent
 
 
-def audit_log_page(*, event_type: str = "", before: int | None = None, size: int = 100):
-    """One page of the audit log, newest first (keyset paging by position)."""
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def audit_log_page(
+    *,
+    event_type: str = "",
+    before: int | None = None,
+    person: str = "",
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+    size: int = 100,
+):
+    """One page of the audit log, newest first (keyset paging by position).
+
+    `event_type` is a declared kind (exactly) or a prefix such as "auth."; `person` a
+    username or display name, matched as the actor, the target account, or the account
+    named in a failed sign-in; `since`/`until` are inclusive local dates."""
 
     events = AuditEvent.objects.select_related("actor__staff_profile").order_by("-position")
-    if event_type:
+    if event_type in event_kinds():
+        events = events.filter(event_type=event_type)
+    elif event_type:
         events = events.filter(event_type__startswith=event_type)
+    if person:
+        people = list(
+            get_user_model()
+            .objects.filter(Q(username=person) | Q(staff_profile__display_name=person))
+            .values_list("pk", flat=True)
+        )
+        events = events.filter(
+            Q(actor_id__in=people)
+            | Q(object_type="auth.user", object_id__in=[str(pk) for pk in people])
+            | Q(event_type="auth.sign_in_failed", data__username=person)
+        )
+    if since:
+        events = events.filter(occurred_at__gte=_local_midnight(since))
+    if until:
+        events = events.filter(occurred_at__lt=_local_midnight(until + datetime.timedelta(days=1)))
     if before:
         events = events.filter(position__lt=before)
     return list(events[:size])

@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from langzhong_si.identity import (
     ID_NUMBER_INPUT_MAX_LENGTH,
@@ -56,7 +57,12 @@ class KioskTicketForm(forms.Form):
     consultation = forms.BooleanField(required=False)
     id_number = IdNumberField(label=_("ID number (optional)"), required=False)
     priority_request = forms.ChoiceField(
-        choices=[("", ""), ("disabled", _("Disabled")), ("veteran", _("Veteran"))], required=False
+        choices=[
+            ("", ""),
+            ("disabled", pgettext_lazy("priority", "Disabled")),
+            ("veteran", _("Veteran")),
+        ],
+        required=False,
     )
 
     def clean(self):

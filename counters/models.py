@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
@@ -123,7 +124,7 @@ class Ticket(models.Model):
     class PriorityReason(models.TextChoices):
         NONE = "", _("None")
         AGE_70 = "age_70", _("Aged 70 or over")
-        DISABLED = "disabled", _("Disabled")
+        DISABLED = "disabled", pgettext_lazy("priority", "Disabled")
         VETERAN = "veteran", _("Veteran")
 
     is_priority = models.BooleanField(_("priority"), default=False)
@@ -358,7 +359,7 @@ class CaseDocument(models.Model):
     material_id = models.PositiveIntegerField(_("material"), null=True, blank=True)
     display_name = models.CharField(_("name"), max_length=160)
     file = models.FileField(_("file"), upload_to="scans/")
-    content_type = models.CharField(_("content type"), max_length=32)
+    content_type = models.CharField(pgettext_lazy("file", "content type"), max_length=32)
     size = models.PositiveIntegerField(_("size in bytes"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     uploaded_by = models.ForeignKey(

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from langzhong_si.dates import date_parse, month_first_parse
+
 # A report over more than this many days is refused (it would be a bulk export).
 MAX_PERIOD_DAYS = 400
 
@@ -41,11 +43,8 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
 
 def period_parse(first: str | None, last: str | None, *, default: "Period") -> Period:
     """A period from two ISO dates (either may be blank: the default's is used)."""
-    try:
-        first_day = datetime.date.fromisoformat(first) if first else default.first
-        last_day = datetime.date.fromisoformat(last) if last else default.last
-    except ValueError as error:
-        raise ValidationError(_("Dates are written as YYYY-MM-DD."), code="date") from error
+    first_day = date_parse(first) if first else default.first
+    last_day = date_parse(last) if last else default.last
     if last_day < first_day:
         raise ValidationError(_("The period ends before it starts."), code="order")
     if (last_day - first_day).days >= MAX_PERIOD_DAYS:
@@ -66,8 +65,4 @@ def month_parse(value: str | None, *, default: datetime.date) -> Period:
     """A calendar month from 'YYYY-MM'."""
     if not value:
         return month_of(default)
-    try:
-        year, month = (int(part) for part in value.split("-"))
-        return month_of(datetime.date(year, month, 1))
-    except ValueError as error:
-        raise ValidationError(_("A month is written as YYYY-MM."), code="month") from error
+    return month_of(month_first_parse(value))

@@ -70,7 +70,14 @@ def report(request):
 @role_required(*REPORT_ROLES)
 @require_GET
 def report_export(request):
-    period = _period_from(request)
+    try:
+        period = period_parse(
+            request.GET.get("from"), request.GET.get("to"), default=month_of(timezone.localdate())
+        )
+    except ValidationError as error:
+        # No workbook of another period than the one asked for: back to the form, saying why.
+        messages.error(request, error.messages[0])
+        return redirect("evaluation:report")
     with replica_reads():
         content = exports.report_workbook(selectors.period_report(period))
     return _xlsx(content, f"report-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx")
@@ -157,7 +164,11 @@ def evaluation_list(request):
 @role_required(*EVALUATED_ROLES)
 @require_GET
 def evaluation_export(request):
-    period = _month_from(request)
+    try:
+        period = month_parse(request.GET.get("month"), default=timezone.localdate())
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("evaluation:evaluation_list")
     scope = selectors.evaluation_scope(request.user, period)
     weights = selectors.evaluation_weights_current()
     rows = selectors.staff_evaluation(period, scope=scope, weights=weights)

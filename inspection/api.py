@@ -10,6 +10,7 @@ from audit import selectors as audit_selectors
 from audit import services as audit_services
 from audit.models import Finding
 from inspection import selectors, services
+from langzhong_si.dates import date_parse
 from langzhong_si.text import COMMENT_MAX_LENGTH
 from staff.api_access import role_permission
 from staff.roles import Role
@@ -80,7 +81,10 @@ class AuditLogApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("type", str, description="Event type prefix, e.g. auth."),
+            OpenApiParameter("type", str, description="Event kind, or a prefix such as auth."),
+            OpenApiParameter("person", str, description="Username or name: actor or target"),
+            OpenApiParameter("from", str, description="First day, YYYY-MM-DD"),
+            OpenApiParameter("to", str, description="Last day, YYYY-MM-DD"),
             OpenApiParameter("before", int, description="Only events before this position"),
         ],
         responses={200: AuditEventOutput(many=True)},
@@ -91,11 +95,25 @@ class AuditLogApi(APIView):
         except ValueError:
             before = None
         event_type = request.query_params.get("type", "")[:64]
-        events = audit_selectors.audit_log_page(event_type=event_type, before=before)
+        person = request.query_params.get("person", "").strip()[:150]
+        since, until = (
+            date_parse(value) if (value := request.query_params.get(key, "").strip()) else None
+            for key in ("from", "to")
+        )  # a bad date is a 400 (ValidationError)
+        events = audit_selectors.audit_log_page(
+            event_type=event_type, before=before, person=person, since=since, until=until
+        )
         with transaction.atomic():
             audit_services.audit_event_record(
                 event_type="audit.log_read",
                 actor=request.user,
-                data={"type": event_type, "before": before, "api": True},
+                data={
+                    "type": event_type,
+                    "person": person,
+                    "from": since,
+                    "to": until,
+                    "before": before,
+                    "api": True,
+                },
             )
         return Response(AuditEventOutput(events, many=True).data)

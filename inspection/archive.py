@@ -6,12 +6,15 @@ import io
 import json
 import zipfile
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from audit.models import AuditEvent
+from counters.models import Rating
 from draws.models import Draw
-from risk.models import ReviewTask
+from risk.models import ReviewTask, StepRole
 
 
 def case_archive_contents(case) -> dict:
@@ -73,6 +76,39 @@ def case_archive_contents(case) -> dict:
     }
 
 
+def _label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def case_archive_summary(case, contents: dict) -> str:
+    """The printable page, in the hall's language (settings.LANGUAGE_CODE) whoever
+    exports it: the archive is the agency's record, not the reader's screen."""
+    with translation.override(settings.LANGUAGE_CODE):
+        decisions = [
+            {
+                **decision,
+                "role_label": _label(StepRole, decision["role"]),
+                "status_label": _label(ReviewTask.Status, decision["status"]),
+            }
+            for decision in contents["decisions"]
+        ]
+        return render_to_string(
+            "audit/archive_summary.html",
+            {
+                "case": case,
+                "chain": [_label(StepRole, role) for role in case.review_chain],
+                "decisions": decisions,
+                "ratings": [
+                    {**rating, "level_label": _label(Rating.Level, rating["level"])}
+                    for rating in contents["ratings"]
+                ],
+            },
+        )
+
+
 def case_archive_zip(case) -> bytes:
     """The ZIP: case.json, summary.html, every scan, and manifest.json listing each
     file's SHA-256 and size."""
@@ -81,9 +117,7 @@ def case_archive_zip(case) -> bytes:
     files["case.json"] = json.dumps(
         contents, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2
     ).encode()
-    files["summary.html"] = render_to_string(
-        "audit/archive_summary.html", {"case": case, **contents}
-    ).encode()
+    files["summary.html"] = case_archive_summary(case, contents).encode()
     for document in case.documents.order_by("pk"):
         with document.file.open("rb") as handle:
             # The neutral checklist name (unique per case), never the uploaded file's.

@@ -3,13 +3,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 
 from audit import selectors as audit_selectors
 from audit import services as audit_services
+from audit.kinds import event_kinds
 from audit.models import Finding
 from counters.models import Case
 from inspection import selectors, services
 from inspection.archive import case_archive_zip
+from langzhong_si.dates import date_parse
 from staff.decorators import role_required
 from staff.roles import Role
 
@@ -60,6 +63,24 @@ def case_archive(request, case_id: int):
     return response
 
 
+def _log_filters(request) -> dict:
+    """The audit log's filters from the query; a date outside the accepted range or
+    written wrongly is refused with a message and left out."""
+    filters = {
+        "event_type": request.GET.get("type", "").strip()[:64],
+        "person": request.GET.get("person", "").strip()[:150],
+    }
+    for name, key in (("since", "from"), ("until", "to")):
+        value = request.GET.get(key, "").strip()
+        filters[name] = None
+        if value:
+            try:
+                filters[name] = date_parse(value)
+            except ValidationError as error:
+                messages.error(request, error.messages[0])
+    return filters
+
+
 @role_required(Role.AUDIT_ADMINISTRATOR)
 def audit_log(request):
     """The audit administrator reads the tamper-evident log (and nothing else); the
@@ -68,20 +89,39 @@ def audit_log(request):
         before = int(request.GET.get("before") or 0) or None
     except ValueError:
         before = None
-    event_type = request.GET.get("type", "").strip()[:64]
-    events = audit_selectors.audit_log_page(event_type=event_type, before=before)
+    filters = _log_filters(request)
+    events = audit_selectors.audit_log_page(before=before, **filters)
     with transaction.atomic():  # reading the log is itself on the record
         audit_services.audit_event_record(
             event_type="audit.log_read",
             actor=request.user,
-            data={"type": event_type, "before": before, "verify": bool(request.GET.get("verify"))},
+            data={
+                "type": filters["event_type"],
+                "person": filters["person"],
+                "from": filters["since"],
+                "to": filters["until"],
+                "before": before,
+                "verify": bool(request.GET.get("verify")),
+            },
         )
+    query = {
+        key: value
+        for key, value in (
+            ("type", filters["event_type"]),
+            ("person", filters["person"]),
+            ("from", filters["since"] and f"{filters['since']:%Y-%m-%d}"),
+            ("to", filters["until"] and f"{filters['until']:%Y-%m-%d}"),
+        )
+        if value
+    }
     return render(
         request,
         "audit/log.html",
         {
-            "events": events,
-            "event_type": event_type,
+            "rows": selectors.audit_log_rows(events),
+            "kinds": sorted(event_kinds().items(), key=lambda kind: str(kind[1])),
+            "filters": filters,
+            "query": urlencode(query),
             "next_before": events[-1].position if len(events) == 100 else None,
             "head": audit_services.audit_chain_head(),
             # The page checks the exported heads too, as verify_audit_log does.

@@ -2,8 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from langzhong_si import views
+
+# The admin carries the system's name, not Django's.
+admin.site.site_header = _("Langzhong SI Service Hall — administration")
+admin.site.site_title = _("Langzhong SI Service Hall — administration")
+admin.site.index_title = _("Administration")
 
 urlpatterns = [
     path("", views.home, name="home"),

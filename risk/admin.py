@@ -1,8 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import ReasonAdmin, ReasonForm
-from risk.models import ItemRiskPolicy, LeavePeriod, Qualification, RiskPolicy
+from risk.models import ItemRiskPolicy, LeavePeriod, Qualification, RiskPolicy, StepRole
 from risk.services import (
     eligibility_record_save,
     leave_record,
@@ -24,30 +27,120 @@ class EligibilityAdmin(ReasonAdmin):
         return False
 
 
+# A step's time limit, in office hours (08:30-12:00, 14:00-17:30 on working days): one
+# working week at most; the database requires at least one.
+STEP_HOURS_MAX = 35
+_STEP_NAMES = ("step_1", "step_2", "step_3")
+
+
+def _interpolated(text, values: dict):
+    """`text % values` translated when shown, not when this module is imported."""
+    return lazy(lambda: str(text) % values, str)()
+
+
+def _step_field(number: int) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=_interpolated(_("Step %(number)d after the clerk"), {"number": number}),
+        choices=[("", _("— none —")), *StepRole.choices],
+        required=False,
+    )
+
+
 class PolicyForm(ReasonForm):
+    """The chain as up to three steps chosen in order from the roles (not typed as
+    JSON), and each step's limit in office hours. Saved through the admin's audited save
+    (a reason, row history and a record.edited event), checked by the risk service."""
+
+    step_1 = _step_field(1)
+    step_2 = _step_field(2)
+    step_3 = _step_field(3)
+    step_hours = forms.IntegerField(
+        label=_("Time limit per step (office hours)"),
+        min_value=1,
+        max_value=STEP_HOURS_MAX,
+        help_text=_interpolated(
+            _(
+                "Office hours are 08:30–12:00 and 14:00–17:30 on working days; "
+                "%(most)d hours are one working week."
+            ),
+            {"most": STEP_HOURS_MAX},
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        steps = list(self.instance.steps or []) if self.instance.pk else []
+        for name, role in zip(_STEP_NAMES, steps, strict=False):
+            self.fields[name].initial = role
+
+    def _chosen_steps(self) -> list[str] | None:
+        chosen = [self.cleaned_data.get(name, "") for name in _STEP_NAMES]
+        steps = [role for role in chosen if role]
+        if chosen[: len(steps)] != steps:
+            self.add_error(
+                _STEP_NAMES[chosen.index("")],
+                _(
+                    "Fill the steps in order, without a gap: this step is empty but a later "
+                    "one is not."
+                ),
+            )
+            return None
+        return steps
+
     def clean(self):
         data = super().clean()
+        steps = self._chosen_steps()
+        if steps is None:
+            return data
         policy = self.instance
-        for name in ("steps", "level", "item"):
+        policy.steps = steps
+        for name in ("level", "item"):
             if name in data:
                 setattr(policy, name, data[name])
+        if isinstance(policy, ItemRiskPolicy) and policy.item_id is None:
+            return data  # the item's own error is shown
         try:
             risk_policy_validate(policy)
         except ValidationError as error:
-            self.add_error("steps", error)
+            if error.code == "chain_shape":
+                error = ValidationError(
+                    _(
+                        "The steps go in this order: review, then approval, then second "
+                        "approval. Stop after any of them."
+                    )
+                )
+            self.add_error("step_1", error)
         return data
 
 
+class RiskPolicyForm(PolicyForm):
+    level = forms.TypedChoiceField(
+        label=_("risk level"), choices=[(level, level) for level in range(4)], coerce=int
+    )
+
+
+def _chain(policy) -> str:
+    return " → ".join(str(StepRole(role).label) for role in policy.steps) or str(_("none"))
+
+
+class PolicyAdmin(ReasonAdmin):
+    @admin.display(description=_("steps after the clerk"))
+    def chain(self, policy):
+        return _chain(policy)
+
+
 @admin.register(RiskPolicy)
-class RiskPolicyAdmin(ReasonAdmin):
-    form = PolicyForm
-    list_display = ["level", "steps", "step_hours"]
+class RiskPolicyAdmin(PolicyAdmin):
+    form = RiskPolicyForm
+    fields = ["level", *_STEP_NAMES, "step_hours", "change_reason"]
+    list_display = ["level", "chain", "step_hours"]
 
 
 @admin.register(ItemRiskPolicy)
-class ItemRiskPolicyAdmin(ReasonAdmin):
+class ItemRiskPolicyAdmin(PolicyAdmin):
     form = PolicyForm
-    list_display = ["item", "steps", "step_hours"]
+    fields = ["item", *_STEP_NAMES, "step_hours", "change_reason"]
+    list_display = ["item", "chain", "step_hours"]
     autocomplete_fields = ["item"]
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
@@ -27,7 +28,7 @@ class ReviewTask(models.Model):
     class Status(models.TextChoices):
         AWAITING_DRAW = "awaiting_draw", _("Awaiting a qualified person")
         OPEN = "open", _("Open")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", pgettext_lazy("review step", "Approved")
         RETURNED = "returned", _("Returned")
         REJECTED = "rejected", _("Rejected")
         EXPIRED = "expired", _("Re-drawn after the time limit")
@@ -145,7 +146,7 @@ class RiskPolicy(ChainPolicy):
         ]
 
     def __str__(self) -> str:
-        return str(self.level)
+        return _("Risk level %(level)s") % {"level": self.level}
 
 
 class ItemRiskPolicy(ChainPolicy):
@@ -218,7 +219,12 @@ class Qualification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.kind} ≤{self.level}"
+        # Shown in the admin's messages and history: a sentence, not the stored codes.
+        return _("%(person)s: %(kind)s up to risk level %(level)s") % {
+            "person": self.user,
+            "kind": self.get_kind_display(),
+            "level": self.level,
+        }
 
 
 class LeavePeriod(models.Model):

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo hall on the embedded default: SQLite under var/, and a real Celery worker
 # (with beat) fed through kombu's filesystem broker, so no database or Redis server
-# is needed. Open http://127.0.0.1:8000 when it says so; Ctrl-C stops everything.
+# is needed. The web is served as in production: gunicorn, with static files collected
+# and served by WhiteNoise. Open http://127.0.0.1:8000 when it says so; Ctrl-C stops
+# everything.
 set -euo pipefail
 # A demo is tried at any hour: the kiosk issues tickets outside the hall's opening hours
 # unless started with HALL_HOURS_ENFORCED=true (then it shows the closed screen).
@@ -10,6 +12,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py seed_demo
+.venv/bin/python manage.py collectstatic --no-input -v0
 mkdir -p var
 .venv/bin/celery -A langzhong_si worker -B --pool=solo --loglevel=INFO \
   --schedule var/celerybeat-schedule > var/worker.log 2>&1 &
@@ -20,4 +23,6 @@ echo "Background worker and beat running (log: var/worker.log)."
 echo "Open http://127.0.0.1:8000/ to sign in; the kiosk, call display and rating pads open"
 echo "from their links above (kept in var/demo-devices.txt)."
 echo
-.venv/bin/python manage.py runserver --insecure 127.0.0.1:8000
+# The production WSGI server (README, Production), sized for one machine.
+.venv/bin/gunicorn langzhong_si.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 \
+  --error-logfile -

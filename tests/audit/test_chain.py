@@ -248,5 +248,6 @@ def test_sign_ins_sign_outs_and_failures_are_events_without_the_password(client,
     )
     assert kinds == ["auth.sign_in_failed", "auth.signed_in", "auth.signed_out"]
     failed = AuditEvent.objects.get(event_type="auth.sign_in_failed")
-    assert failed.data == {"username": hall.li_na.username} and failed.source_ip == "127.0.0.1"
+    assert failed.data == {"username": hall.li_na.username, "account_exists": True}
+    assert failed.source_ip == "127.0.0.1" and failed.object_id == str(hall.li_na.pk)
     assert "wrong-Pass-1" not in str(list(AuditEvent.objects.values_list("data", flat=True)))
