@@ -8,6 +8,8 @@ set -euo pipefail
 # A demo is tried at any hour: the kiosk issues tickets outside the hall's opening hours
 # unless started with HALL_HOURS_ENFORCED=true (then it shows the closed screen).
 export HALL_HOURS_ENFORCED="${HALL_HOURS_ENFORCED:-false}"
+# Readable log lines on the console (production logs one JSON line per request and task).
+export LOG_FORMAT="${LOG_FORMAT:-plain}"
 cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh
 .venv/bin/python manage.py migrate --no-input -v0
