@@ -68,7 +68,8 @@ class HallCollector:
 
 def _hall_metrics():
     from counters.models import Queue, Ticket
-    from risk.models import Draw, ReviewTask
+    from draws.models import Draw
+    from risk.models import ReviewTask
     from risk.selectors import pool_sizes
 
     now = timezone.now()

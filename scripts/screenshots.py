@@ -54,6 +54,7 @@ def build_morning() -> dict:
     cases in review. Returns what the photographs need."""
     from django.contrib.auth import get_user_model
 
+    from cases import services as case_services
     from catalog.models import ServiceItem
     from counters import services
     from counters.devices import hall_device_link_issue, hall_device_register
@@ -80,7 +81,7 @@ def build_morning() -> dict:
         services.window_declare_ready(clerk=clerk)
         services.ticket_issue(item=unemployment)
         unemployment_materials = set(unemployment.materials.values_list("pk", flat=True))
-        services.case_accept(
+        case_services.case_accept(
             clerk=clerk,
             item_id=unemployment.pk,
             applicant_name=["王大山", "刘桂兰", "陈志明"][n - 1],

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from cases import services as case_services
 from counters import services
 from counters.models import Queue, Ticket, Window
 from counters.views import CALL_CLIPS
@@ -167,7 +168,7 @@ def test_the_workbench_asks_to_confirm_a_no_show(client, hall, serving):
 @pytest.fixture
 def case_at_window(hall, serving, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        return services.case_accept(
+        return case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",
@@ -345,7 +346,7 @@ def test_a_case_waiting_for_its_draw_says_drawing_and_updates_itself(
     client, hall, serving, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):  # the draw has not run yet
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",
@@ -370,7 +371,7 @@ def test_nobody_eligible_appears_only_after_the_draw_found_an_empty_pool(
     services.window_declare_ready(clerk=clerk)
     services.ticket_issue(item=item)
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=clerk,
             item_id=item.pk,
             applicant_name="王大山",

@@ -9,6 +9,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from cases import services as case_services
 from counters import services
 from counters.devices import DEVICE_COOKIE
 from counters.models import Ticket, Window
@@ -152,7 +153,7 @@ def test_the_counter_keys_work_on_a_case_page_and_f8_leaves_the_window_ready(
 ):
     ticket = _call(hall)
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",
@@ -270,7 +271,7 @@ def test_a_case_waiting_for_its_draw_updates_itself_when_the_reviewer_is_drawn(
     _call(hall)
     with monkeypatch.context() as slow_worker:  # the draw waits in the outbox
         slow_worker.setattr(outbox_services, "outbox_message_relay", lambda **kwargs: False)
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",

@@ -103,5 +103,5 @@ def test_a_report_up_to_the_last_accepted_day_is_served(client, lead):
 
 def test_the_draws_bundle_refuses_an_out_of_range_day_with_400(client):
     sign_in(client, make_staff(Role.AUDITOR))
-    response = client.get(reverse("risk:draw_bundle"), {"day": "9999-12-31"})
+    response = client.get(reverse("draws:draw_bundle"), {"day": "9999-12-31"})
     assert response.status_code == 400

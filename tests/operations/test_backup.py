@@ -14,8 +14,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.models import AuditEvent
+from cases import services as case_services
+from cases.services import VettedScan
 from counters import services
-from counters.services import VettedScan
 from langzhong_si.celery import app as celery_app
 from operations.backup import PG_DUMP, SQLITE_COPY, backup_make, pg_environment, pg_tool
 from operations.drill import restore_drill_last, restore_drill_run
@@ -33,7 +34,7 @@ def small_day(hall, settings):
     for n in range(2):
         services.window_declare_ready(clerk=hall.li_na)
         services.ticket_issue(item=hall.item)
-        services.case_accept(
+        case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name=f"王大山{n}",

@@ -4,6 +4,7 @@ with the token, and no personal data in it."""
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from cases import services as case_services
 from counters import services
 from operations.models import TaskRunCount
 from operations.services import task_run_count
@@ -118,7 +119,7 @@ def test_no_personal_data_is_in_the_metrics(
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
             applicant_name="王大山",
