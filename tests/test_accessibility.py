@@ -17,8 +17,11 @@ from django.core.files.base import ContentFile
 
 from audit.models import Finding
 from counters import services
-from counters.devices import DEVICE_COOKIE, hall_device_link_issue
-from counters.models import CaseDocument, HallDevice
+from counters.models import CaseDocument
+from devices.decorators import DEVICE_COOKIE
+from devices.models import HallDevice
+from devices.services import hall_device_link_issue
+from ratings import services as rating_services
 from risk.services import review_task_draw
 from staff.roles import Role
 from tests.conftest import ARTIFACTS
@@ -165,7 +168,7 @@ def screens(hall, django_capture_on_commit_callbacks):
         )
     task = review_task_draw(task_id=case.tasks.get().pk)
     services.ticket_finish(clerk=clerk)
-    services.rating_submit(ticket_id=ticket.pk, level=1, reason="太慢", window=hall.window)
+    rating_services.rating_submit(ticket_id=ticket.pk, level=1, reason="太慢", window=hall.window)
     CaseDocument.objects.create(
         case=case,
         display_name="材料1-身份证.pdf",
