@@ -16,6 +16,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from audit.models import Finding
+from cases import services as case_services
 from counters import services
 from counters.models import CaseDocument
 from devices.decorators import DEVICE_COOKIE
@@ -159,7 +160,7 @@ def screens(hall, django_capture_on_commit_callbacks):
     ticket = services.ticket_issue(item=hall.item)
     number = make_id_number()
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=clerk,
             item_id=hall.item.pk,
             applicant_name="王大山",

@@ -96,7 +96,7 @@ def test_an_admin_addition_and_deletion_are_events(root_client, root):
 
     device = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="old kiosk")
     deleted = root_client.post(
-        reverse("admin:counters_halldevice_delete", args=[device.pk]), {"post": "yes"}
+        reverse("admin:devices_halldevice_delete", args=[device.pk]), {"post": "yes"}
     )
     assert deleted.status_code == 302 and not HallDevice.objects.filter(pk=device.pk).exists()
     assert AuditEvent.objects.filter(
