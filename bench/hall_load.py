@@ -79,8 +79,9 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
     from django.test.utils import override_settings
 
     from catalog.models import ServiceItem
-    from counters.devices import hall_device_link_issue, hall_device_register
-    from counters.models import HallDevice, Queue, Window
+    from counters.models import Queue, Window
+    from devices.models import HallDevice
+    from devices.services import hall_device_link_issue, hall_device_register
     from risk.services import qualification_grant
     from staff.roles import Role
     from staff.services import api_token_issue, staff_member_create

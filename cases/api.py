@@ -24,7 +24,6 @@ from langzhong_si.api import StrictBooleanField
 from langzhong_si.clientip import client_ip
 from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH, PHONE_INPUT_MAX_LENGTH
 from langzhong_si.text import COMMENT_MAX_LENGTH, NAME_MAX_LENGTH
-from risk import selectors
 from risk.models import ReviewTask
 from risk.selectors import case_progress_for_clerk
 from staff.api_access import role_permission
@@ -253,7 +252,7 @@ class TaskDetailOutput(TaskSummaryOutput):
     earlier_steps = serializers.SerializerMethodField()
 
     def get_earlier_steps(self, task) -> list[dict]:
-        rows = selectors.case_earlier_steps(case=task.case, before_task=task)
+        rows = case_selectors.case_earlier_steps(case=task.case, before_task=task)
         return EarlierStepOutput(rows, many=True).data
 
 
@@ -266,7 +265,7 @@ class DecisionInput(serializers.Serializer):
 
 def _own_task(request, task_id: int) -> ReviewTask:
     try:
-        return selectors.inbox_task(user=request.user, task_id=task_id)
+        return case_selectors.inbox_task(user=request.user, task_id=task_id)
     except ReviewTask.DoesNotExist:
         raise Http404 from None
 
@@ -276,7 +275,9 @@ class InboxListApi(APIView):
 
     @extend_schema(responses=TaskSummaryOutput(many=True))
     def get(self, request):
-        return Response(TaskSummaryOutput(selectors.inbox_tasks(user=request.user), many=True).data)
+        return Response(
+            TaskSummaryOutput(case_selectors.inbox_tasks(user=request.user), many=True).data
+        )
 
 
 class InboxTaskApi(APIView):

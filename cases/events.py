@@ -1,4 +1,5 @@
-"""Audit event kinds recorded by the case file and the chain advance."""
+"""Audit event kinds recorded by the case file, the case state machine and the chain
+advance."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -6,6 +7,8 @@ from audit.kinds import event_kinds_declare
 
 KINDS = {
     "case.accepted": _("Case accepted"),
+    "case.status_changed": _("Case status changed"),
+    "case.step_advanced": _("Case moved to its next step"),
     "case.materials_supplied": _("Promised materials supplied"),
     "case.document_added": _("Scan added to a case"),
     "personal_data.document_viewed": _("Scan opened"),

@@ -1,4 +1,8 @@
-"""Reads of the case file: what the handling clerk, the chain and the citizen may see."""
+"""Reads of the case file: what the handling clerk, the chain and the citizen may see;
+the inbox of a drawn reviewer or approver."""
+
+import hashlib
+import hmac
 
 from django.conf import settings
 
@@ -62,3 +66,53 @@ def case_for_citizen_limited(*, number: str, id_suffix: str, client: str) -> Cas
     if case is not None:
         failure_budgets_release(budgets)
     return case
+
+
+def inbox_tasks(*, user):
+    return (
+        ReviewTask.objects.filter(assignee=user, status=ReviewTask.Status.OPEN)
+        .select_related("case", "case__item")
+        .order_by("due_at")
+    )
+
+
+def inbox_task(*, user, task_id: int) -> ReviewTask:
+    """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404)."""
+    return ReviewTask.objects.select_related("case", "case__item").get(pk=task_id, assignee=user)
+
+
+def chain_pseudonym(*, case, user_id: int) -> str:
+    """A stable stand-in for a chain member, the same on every page of one case and
+    unlinkable across cases."""
+    key = settings.SECRET_KEY.encode()
+    digest = hmac.new(key, f"pseudonym:{case.pk}:{user_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:4].upper()
+
+
+def case_earlier_steps(*, case, before_task: ReviewTask) -> list[dict]:
+    """Earlier decisions of this case for a chain member, people as pseudonyms only."""
+    rows = [
+        {
+            "role": "handle",
+            "pseudonym": chain_pseudonym(case=case, user_id=case.handler_id),
+            "status": "",
+            "comment": "",
+            "decided_at": case.accepted_at,
+        }
+    ]
+    earlier = (
+        ReviewTask.objects.filter(case=case, decided_at__isnull=False)
+        .exclude(pk=before_task.pk)
+        .order_by("decided_at")
+    )
+    for task in earlier:
+        rows.append(
+            {
+                "role": task.role,
+                "pseudonym": chain_pseudonym(case=case, user_id=task.assignee_id),
+                "status": task.status,
+                "comment": task.comment,
+                "decided_at": task.decided_at,
+            }
+        )
+    return rows

@@ -18,17 +18,17 @@ from django.utils.translation import gettext as _
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from cases.notices import case_sms_queue
-from cases.uploads import content_digest, scan_display_name, upload_storage_name
-from catalog.models import ServiceItem
-from counters import services as counter_services
-from counters.models import Case, CaseDocument
-from counters.transitions import (
+from cases.transitions import (
     CaseStateError,
     case_audit_schedule,
     case_initial_check,
     case_step_advance,
     case_transition,
 )
+from cases.uploads import content_digest, scan_display_name, upload_storage_name
+from catalog.models import ServiceItem
+from counters import services as counter_services
+from counters.models import Case, CaseDocument
 from langzhong_si.calendar import working_days_after
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (

@@ -21,7 +21,6 @@ from counters.models import Case, CaseDocument
 from counters.views import workbench_intake_context
 from langzhong_si.clientip import client_ip
 from langzhong_si.qr import qr_svg
-from risk import selectors
 from risk.models import ReviewTask
 from risk.selectors import case_progress_for_clerk
 from staff.decorators import role_required
@@ -36,12 +35,14 @@ _DECISION_MESSAGES = {
 
 @role_required(Role.REVIEWER, Role.APPROVER)
 def inbox(request):
-    return render(request, "risk/inbox.html", {"tasks": selectors.inbox_tasks(user=request.user)})
+    return render(
+        request, "risk/inbox.html", {"tasks": case_selectors.inbox_tasks(user=request.user)}
+    )
 
 
 def _task_for(request, task_id: int) -> ReviewTask:
     try:
-        return selectors.inbox_task(user=request.user, task_id=task_id)
+        return case_selectors.inbox_task(user=request.user, task_id=task_id)
     except ReviewTask.DoesNotExist:
         raise Http404 from None
 
@@ -53,7 +54,7 @@ def task_detail(request, task_id: int, form: DecisionForm | None = None, status:
     context = {
         "task": task,
         "case": case,
-        "earlier_steps": selectors.case_earlier_steps(case=case, before_task=task),
+        "earlier_steps": case_selectors.case_earlier_steps(case=case, before_task=task),
         "form": form or DecisionForm(),
     }
     return render(request, "risk/task_detail.html", context, status=status)

@@ -1,5 +1,4 @@
-"""Audit event kinds recorded by the hall (tickets, windows, devices, ratings) and by the
-case state machine kept with the Case record."""
+"""Audit event kinds recorded by the hall: tickets and windows."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -19,13 +18,5 @@ KINDS = {
     "window.signed_off": _("Signed off from a window"),
     "window.ready": _("Window ready"),
     "window.paused": _("Window paused"),
-    "case.status_changed": _("Case status changed"),
-    "case.step_advanced": _("Case moved to its next step"),
-    "device.link_issued": _("Device registration link issued"),
-    "device.registered": _("Hall device registered"),
-    "device.registration_refused": _("Device registration refused"),
-    "rating.submitted": _("Rating submitted"),
-    "follow_up.opened": _("Bad-rating follow-up opened"),
-    "follow_up.updated": _("Bad-rating follow-up updated"),
 }
 event_kinds_declare(KINDS)

@@ -1,7 +1,6 @@
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -179,7 +178,7 @@ class Ticket(models.Model):
     first_called_at = models.DateTimeField(_("first called at"), null=True, blank=True)
     # The kiosk that printed the slip: only it may show the slip, and only for a moment.
     issued_by = models.ForeignKey(
-        "counters.HallDevice",
+        "devices.HallDevice",
         verbose_name=_("issued by kiosk"),
         null=True,
         blank=True,
@@ -383,171 +382,3 @@ class CaseDocument(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
-
-
-class Rating(models.Model):
-    """好差评: the citizen's rating of one service, from the window's rating pad or later
-    from the ticket page. No staff screen creates, edits or deletes one."""
-
-    class Level(models.IntegerChoices):
-        VERY_SATISFIED = 5, _("Very satisfied")
-        SATISFIED = 4, _("Satisfied")
-        FAIRLY_SATISFIED = 3, _("Fairly satisfied")
-        DISSATISFIED = 2, _("Dissatisfied")
-        VERY_DISSATISFIED = 1, _("Very dissatisfied")
-
-    BAD_LEVELS = (Level.DISSATISFIED, Level.VERY_DISSATISFIED)
-
-    ticket = models.ForeignKey(
-        Ticket, verbose_name=_("ticket"), on_delete=models.PROTECT, related_name="ratings"
-    )
-    window = models.ForeignKey(
-        Window, verbose_name=_("window"), on_delete=models.PROTECT, related_name="+"
-    )
-    clerk = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("clerk rated"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    # 1 = the rating at the window; 2 = the one later rating the citizen may add.
-    sequence = models.PositiveSmallIntegerField(_("sequence"), default=1)
-    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
-    reason = models.CharField(_("reason"), max_length=300, blank=True)
-    created_at = models.DateTimeField(_("rated at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("rating")
-        verbose_name_plural = _("ratings")
-        constraints = [
-            models.UniqueConstraint(fields=["ticket", "sequence"], name="counters_rating_once"),
-            models.CheckConstraint(
-                condition=models.Q(sequence__in=[1, 2]), name="counters_rating_sequence"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(level__gte=1, level__lte=5), name="counters_rating_level_1_5"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(level__gte=3) | ~models.Q(reason=""),
-                name="counters_rating_bad_has_reason",
-            ),
-        ]
-        indexes = [
-            # Period reports and evaluation: the ratings given in a date range.
-            models.Index(fields=["created_at"], name="counters_rating_created_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.ticket} {self.level}"
-
-
-class FollowUp(models.Model):
-    """The team lead's follow-up of a bad rating: a callback, then a written reply."""
-
-    rating = models.OneToOneField(
-        Rating, verbose_name=_("rating"), on_delete=models.PROTECT, related_name="follow_up"
-    )
-    callback_due = models.DateField(_("callback due"))
-    reply_due = models.DateField(_("reply due"))
-    callback_at = models.DateTimeField(_("called back at"), null=True, blank=True)
-    callback_note = models.TextField(_("callback note"), blank=True)
-    reply = models.TextField(_("reply"), blank=True)
-    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
-    handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("handled by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    objects = AuditedManager()
-    history = HistoricalRecords()
-
-    class Meta:
-        verbose_name = _("follow-up")
-        verbose_name_plural = _("follow-ups")
-
-    def __str__(self) -> str:
-        return str(self.rating)
-
-
-class HallDevice(models.Model):
-    """A registered hall screen: a kiosk, the call display, or the rating pad at one
-    window. It carries a long-lived credential (a cookie, or `Authorization: Device`)
-    that is made when its one-time registration link is used; no staff login runs on it."""
-
-    class Kind(models.TextChoices):
-        KIOSK = "kiosk", _("Ticket kiosk")
-        DISPLAY = "display", _("Call display")
-        PAD = "pad", _("Rating pad")
-
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    name = models.CharField(_("name"), max_length=64)
-    # A rating pad rates only the services of its own window.
-    window = models.ForeignKey(
-        Window,
-        verbose_name=_("window"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="pads",
-    )
-    # The device's credential as a SHA-256 only (langzhong_si.credentials): it is made
-    # when a registration link is used, set as the screen's cookie and never shown again,
-    # so reading this table (or a backup) gives nothing a screen could present. Replaced
-    # at each registration, so a screen registered earlier (or a copied cookie) stops
-    # working. Blank until the device is first registered.
-    credential_digest = models.CharField(
-        _("credential digest"), max_length=64, blank=True, editable=False
-    )
-    # The credential's first characters, to tell which screen holds which cookie.
-    credential_prefix = models.CharField(
-        _("credential prefix"), max_length=8, blank=True, editable=False
-    )
-    enabled = models.BooleanField(_("enabled"), default=True)
-    registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
-    # The registration link's secret, as a SHA-256 only: the link is shown once when
-    # issued and works once (link_used_at is then set).
-    link_digest = models.CharField(
-        _("registration link digest"), max_length=64, blank=True, editable=False
-    )
-    link_issued_at = models.DateTimeField(_("link issued at"), null=True, blank=True)
-    link_used_at = models.DateTimeField(_("link used at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("hall device")
-        verbose_name_plural = _("hall devices")
-        constraints = [
-            models.CheckConstraint(
-                condition=(models.Q(kind="pad") & models.Q(window__isnull=False))
-                | (~models.Q(kind="pad") & models.Q(window__isnull=True)),
-                name="counters_device_pad_iff_window",
-            ),
-            models.UniqueConstraint(fields=["window"], name="counters_device_one_pad_per_window"),
-            # Its index serves the one look-up per device request (devices.device_of,
-            # the API's HallDeviceAuthentication).
-            models.UniqueConstraint(
-                fields=["credential_digest"],
-                condition=~models.Q(credential_digest=""),
-                name="counters_device_credential_unique",
-            ),
-        ]
-        indexes = [
-            # The registration page: the device whose link is being opened.
-            models.Index(
-                fields=["link_digest"],
-                name="counters_device_link_idx",
-                condition=~models.Q(link_digest=""),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def clean(self) -> None:
-        # The admin's form error for what counters_device_pad_iff_window refuses.
-        if (self.kind == self.Kind.PAD) != (self.window_id is not None):
-            raise ValidationError(
-                {"window": _("A rating pad belongs to one window; other devices to none.")}
-            )

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from counters.models import Case, HallDevice, Queue, Ticket, Window
+from counters.models import Case, Queue, Ticket, Window
 
 
 def window_of(clerk) -> Window | None:
@@ -78,27 +78,6 @@ def case_public_progress(case: Case) -> dict:
     }
 
 
-def ticket_awaiting_pad_rating(window: Window) -> Ticket | None:
-    """The service a window's pad offers for rating: the window's most recently finished
-    ticket, if it was served to the end within RATING_PAD_MINUTES and is not yet rated
-    (counters.services._pad_may_rate holds the same rule under lock)."""
-    latest = (
-        Ticket.objects.filter(window=window, finished_at__isnull=False)
-        .select_related("item")
-        .order_by("-finished_at", "-pk")
-        .first()
-    )
-    since = timezone.now() - timezone.timedelta(minutes=settings.RATING_PAD_MINUTES)
-    if (
-        latest is None
-        or latest.status != Ticket.Status.DONE
-        or latest.finished_at < since
-        or latest.ratings.exists()
-    ):
-        return None
-    return latest
-
-
 def kiosk_slip(*, kiosk, ticket_id: int) -> Ticket:
     """The slip a kiosk may show: a ticket it issued itself within KIOSK_SLIP_SECONDS.
     Any other ticket is DoesNotExist (its QR code would let the next person at the kiosk
@@ -107,10 +86,6 @@ def kiosk_slip(*, kiosk, ticket_id: int) -> Ticket:
     return Ticket.objects.select_related("item", "window").get(
         pk=ticket_id, issued_by=kiosk, issued_at__gte=since
     )
-
-
-def hall_devices():
-    return HallDevice.objects.select_related("window").order_by("kind", "window__number", "pk")
 
 
 def ticket_for_citizen(token: str) -> Ticket:
@@ -127,13 +102,3 @@ def lead_queue_today() -> dict:
         "no_shows": tickets.filter(status=Ticket.Status.NO_SHOW).order_by("-finished_at"),
         "flagged": tickets.filter(flagged_retake=True).order_by("-issued_at"),
     }
-
-
-def open_follow_ups():
-    from counters.models import FollowUp
-
-    return (
-        FollowUp.objects.filter(replied_at__isnull=True)
-        .select_related("rating", "rating__ticket", "rating__window")
-        .order_by("callback_due")
-    )

@@ -4,14 +4,9 @@ from counters import views
 
 app_name = "counters"
 urlpatterns = [
-    path("devices/<str:token>/register/", views.device_register, name="device_register"),
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/tickets/<int:ticket_id>/", views.ticket_print, name="ticket_print"),
-    path("t/<str:token>/", views.ticket_page, name="ticket_page"),
-    path("rating/", views.rating_pad, name="rating_pad"),
     path("lead/queue/", views.lead_queue, name="lead_queue"),
-    path("lead/follow-ups/", views.follow_ups, name="follow_ups"),
-    path("lead/devices/", views.hall_devices, name="hall_devices"),
     path("display/", views.call_display, name="call_display"),
     path("display/calls/", views.call_display_calls, name="call_display_calls"),
     path("counter/", views.workbench, name="workbench"),

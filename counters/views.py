@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -14,18 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.models import ServiceItem
 from catalog.selectors import catalog_search, categories_with_items
 from counters import selectors, services
-from counters.devices import (
-    COOKIE_MAX_AGE,
-    DEVICE_COOKIE,
-    LINK_ISSUERS,
-    LinkRefused,
-    device_required,
-    hall_device_for_link,
-    hall_device_link_issue,
-    hall_device_register,
-)
 from counters.forms import IntakeForm, KioskTicketForm, PauseForm
-from counters.models import HallDevice, Rating, Ticket, Window
+from counters.models import Ticket, Window
+from devices.decorators import device_required
+from devices.models import HallDevice
 from langzhong_si.qr import qr_svg
 from staff.decorators import role_required
 from staff.roles import Role
@@ -93,7 +85,7 @@ def ticket_print(request, ticket_id: int):
     except Ticket.DoesNotExist:
         return render(request, "counters/slip_gone.html", status=404)
     page_url = request.build_absolute_uri(
-        reverse("counters:ticket_page", args=[ticket.public_token])
+        reverse("ratings:ticket_page", args=[ticket.public_token])
     )
     return render(
         request,
@@ -285,74 +277,7 @@ def item_picker(request):
     )
 
 
-# --- Rating pad, the citizen's ticket page, window lead and follow-ups ----------------------
-
-
-@device_required(HallDevice.Kind.PAD)
-def rating_pad(request):
-    """The tablet at a window, registered as that window's pad: it offers the service
-    just finished there, once, for a few minutes."""
-    pad = request.hall_device
-    context = {"window": pad.window, "levels": Rating.Level.choices}
-    if request.method == "POST":
-        ticket_id, level = request.POST.get("ticket", ""), request.POST.get("level", "")
-        try:
-            services.rating_pad_submit(
-                pad=pad,
-                ticket_id=int(ticket_id) if ticket_id.isdigit() else 0,
-                level=int(level) if level.isdigit() else 0,
-                reason=request.POST.get("reason", ""),
-            )
-        except (ValidationError, Ticket.DoesNotExist) as error:
-            context.update(
-                ticket=selectors.ticket_awaiting_pad_rating(pad.window),
-                error=" ".join(getattr(error, "messages", []))
-                or _("Only the service just finished at this window can be rated here."),
-                chosen=request.POST.get("level"),
-                reason=request.POST.get("reason", ""),
-            )
-            return render(request, "counters/rating_pad.html", context, status=400)
-        return render(request, "counters/rating_pad.html", {**context, "thanks": True})
-    context["ticket"] = selectors.ticket_awaiting_pad_rating(pad.window)
-    template = (
-        "counters/_rating_pad_body.html"
-        if request.headers.get("HX-Request")
-        else "counters/rating_pad.html"
-    )
-    return render(request, template, context)
-
-
-def ticket_page(request, token: str):
-    """What the QR code on the slip opens: the ticket's place, its cases, cancel, rate."""
-    try:
-        ticket = selectors.ticket_for_citizen(token)
-    except Ticket.DoesNotExist:
-        raise Http404 from None
-    error = ""
-    if request.method == "POST":
-        try:
-            if request.POST.get("action") == "cancel":
-                services.ticket_cancel(public_token=token)
-            elif request.POST.get("action") == "rate":
-                services.rating_submit(
-                    ticket_id=ticket.pk,
-                    level=int(request.POST.get("level", 0) or 0),
-                    reason=request.POST.get("reason", ""),
-                )
-        except (ValidationError, PermissionDenied) as error_:
-            error = " ".join(getattr(error_, "messages", [str(error_)]))
-        else:
-            return redirect("counters:ticket_page", token=token)
-        ticket.refresh_from_db()
-    context = {
-        "ticket": ticket,
-        "ahead": selectors.tickets_ahead(ticket),
-        "cases": [selectors.case_public_progress(case) for case in ticket.cases.all()],
-        "ratings": list(ticket.ratings.order_by("sequence")),
-        "levels": Rating.Level.choices,
-        "error": error,
-    }
-    return render(request, "counters/ticket_page.html", context, status=400 if error else 200)
+# --- Window lead --------------------------------------------------------------------------
 
 
 @role_required(Role.WINDOW_LEAD)
@@ -377,96 +302,3 @@ def lead_queue(request):
             )
         return redirect("counters:lead_queue")
     return render(request, "counters/lead_queue.html", selectors.lead_queue_today())
-
-
-@role_required(Role.TEAM_LEAD)
-def follow_ups(request):
-    if request.method == "POST":
-        try:
-            services.follow_up_record(
-                follow_up_id=int(request.POST.get("follow_up", 0) or 0),
-                lead=request.user,
-                callback_note=request.POST.get("callback_note", ""),
-                reply=request.POST.get("reply", ""),
-            )
-        except ValidationError as error:
-            _messages_from(request, error)
-        return redirect("counters:follow_ups")
-    return render(
-        request,
-        "counters/follow_ups.html",
-        {"follow_ups": selectors.open_follow_ups(), "today": timezone.localdate()},
-    )
-
-
-_DEVICE_HOME = {
-    HallDevice.Kind.KIOSK: "counters:kiosk",
-    HallDevice.Kind.DISPLAY: "counters:call_display",
-    HallDevice.Kind.PAD: "counters:rating_pad",
-}
-
-
-def device_register(request, token: str):
-    """A registration link, opened on the new screen: a confirmation page (so a link
-    preview cannot spend it), then the device's credential as a cookie. The link works
-    once; any later use, from any machine, gets a refusal page."""
-    if request.method == "POST":
-        try:
-            device, credential = hall_device_register(secret=token)
-        except LinkRefused:
-            return _link_refused(request)
-        response = redirect(_DEVICE_HOME[device.kind])
-        response.set_cookie(
-            DEVICE_COOKIE,
-            credential,
-            max_age=COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=request.is_secure(),
-        )
-        return response
-    try:
-        device = hall_device_for_link(token)
-    except LinkRefused:
-        return _link_refused(request)
-    response = render(request, "counters/device_register.html", {"device": device})
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _link_refused(request):
-    response = render(request, "counters/device_link_refused.html", status=403)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@role_required(*LINK_ISSUERS)
-def hall_devices(request):
-    """The hall's screens and pads, and a new registration link for one of them (shown
-    once on this page, never stored in clear)."""
-    context = {"devices": selectors.hall_devices(), "issued": None, "error": ""}
-    status = 200
-    if request.method == "POST":
-        device_id = request.POST.get("device", "")
-        try:
-            secret = hall_device_link_issue(
-                device_id=int(device_id) if device_id.isdigit() else 0,
-                actor=request.user,
-                reason=request.POST.get("reason", ""),
-            )
-        except HallDevice.DoesNotExist:
-            raise Http404 from None
-        except ValidationError as error:
-            context["error"], status = " ".join(error.messages), 400
-        else:
-            device = HallDevice.objects.get(pk=int(device_id))
-            context["issued"] = {
-                "device": device,
-                "url": request.build_absolute_uri(
-                    reverse("counters:device_register", args=[secret])
-                ),
-            }
-        context["devices"] = selectors.hall_devices()
-    response = render(request, "counters/hall_devices.html", context, status=status)
-    response["Cache-Control"] = "no-store"
-    return response

@@ -25,10 +25,11 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from audit.models import Finding
-from counters.models import Case, FollowUp, Queue, Rating, Ticket, Window
+from counters.models import Case, Queue, Ticket, Window
 from draws.models import Draw
 from evaluation.models import COMPONENTS, EvaluationWeights
 from evaluation.periods import Period
+from ratings.models import FollowUp, Rating
 from risk.models import ReviewTask
 from risk.selectors import pool_sizes
 from staff.roles import Role

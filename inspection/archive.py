@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from audit.models import AuditEvent
-from counters.models import Rating
 from draws.models import Draw
+from ratings.models import Rating
 from risk.models import ReviewTask, StepRole
 
 

@@ -6,6 +6,7 @@ from catalog import api as catalog_api
 from counters import api as counters_api
 from evaluation import api as evaluation_api
 from inspection import api as audit_api
+from ratings import api as ratings_api
 from staff import api as staff_api
 
 urlpatterns = [
@@ -17,7 +18,7 @@ urlpatterns = [
     path("catalog/items/", catalog_api.ItemListApi.as_view(), name="api-items"),
     path("catalog/items/<str:code>/", catalog_api.ItemGuideApi.as_view(), name="api-item"),
     path("progress/", cases_api.CaseProgressApi.as_view(), name="api-progress"),
-    path("rating-pad/", counters_api.RatingPadApi.as_view(), name="api-rating-pad"),
+    path("rating-pad/", ratings_api.RatingPadApi.as_view(), name="api-rating-pad"),
     path("tickets/<str:token>/", counters_api.CitizenTicketApi.as_view(), name="api-ticket"),
     path(
         "tickets/<str:token>/cancel/",
@@ -26,7 +27,7 @@ urlpatterns = [
     ),
     path(
         "tickets/<str:token>/rating/",
-        counters_api.CitizenRatingApi.as_view(),
+        ratings_api.CitizenRatingApi.as_view(),
         name="api-ticket-rating",
     ),
     # Hall devices (device token).
@@ -79,10 +80,10 @@ urlpatterns = [
         counters_api.RequeueApi.as_view(),
         name="api-requeue",
     ),
-    path("lead/follow-ups/", counters_api.FollowUpListApi.as_view(), name="api-follow-ups"),
+    path("lead/follow-ups/", ratings_api.FollowUpListApi.as_view(), name="api-follow-ups"),
     path(
         "lead/follow-ups/<int:follow_up_id>/",
-        counters_api.FollowUpApi.as_view(),
+        ratings_api.FollowUpApi.as_view(),
         name="api-follow-up",
     ),
     path("lead/hall/", evaluation_api.HallNowApi.as_view(), name="api-hall"),

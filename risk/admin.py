@@ -22,8 +22,8 @@ class EligibilityAdmin(ReasonAdmin):
         eligibility_record_save(instance=instance, reason=reason, actor=actor)
 
     def has_delete_permission(self, request, obj=None):
-        # A deletion would change the pool without a reason: qualifications are revoked
-        # and leave is shortened instead, each through its service.
+        # A deletion would change the pool without a reason: a qualification is ended and
+        # leave is shortened instead, by an edit of its dates (eligibility_record_save).
         return False
 
 

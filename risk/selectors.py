@@ -1,6 +1,4 @@
 import datetime
-import hashlib
-import hmac
 from typing import NamedTuple
 
 from django.conf import settings
@@ -268,56 +266,6 @@ def _standing_reason(user, level: int, *, levels, open_counts, on_leave) -> str:
     if open_counts.get(user.pk, 0) >= settings.REVIEW_OPEN_TASK_CAP:
         return "over_cap"
     return ""
-
-
-def inbox_tasks(*, user):
-    return (
-        ReviewTask.objects.filter(assignee=user, status=ReviewTask.Status.OPEN)
-        .select_related("case", "case__item")
-        .order_by("due_at")
-    )
-
-
-def inbox_task(*, user, task_id: int) -> ReviewTask:
-    """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404)."""
-    return ReviewTask.objects.select_related("case", "case__item").get(pk=task_id, assignee=user)
-
-
-def chain_pseudonym(*, case, user_id: int) -> str:
-    """A stable stand-in for a chain member, the same on every page of one case and
-    unlinkable across cases."""
-    key = settings.SECRET_KEY.encode()
-    digest = hmac.new(key, f"pseudonym:{case.pk}:{user_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:4].upper()
-
-
-def case_earlier_steps(*, case, before_task: ReviewTask) -> list[dict]:
-    """Earlier decisions of this case for a chain member, people as pseudonyms only."""
-    rows = [
-        {
-            "role": "handle",
-            "pseudonym": chain_pseudonym(case=case, user_id=case.handler_id),
-            "status": "",
-            "comment": "",
-            "decided_at": case.accepted_at,
-        }
-    ]
-    earlier = (
-        ReviewTask.objects.filter(case=case, decided_at__isnull=False)
-        .exclude(pk=before_task.pk)
-        .order_by("decided_at")
-    )
-    for task in earlier:
-        rows.append(
-            {
-                "role": task.role,
-                "pseudonym": chain_pseudonym(case=case, user_id=task.assignee_id),
-                "status": task.status,
-                "comment": task.comment,
-                "decided_at": task.decided_at,
-            }
-        )
-    return rows
 
 
 def case_progress_for_clerk(*, case) -> dict:

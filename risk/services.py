@@ -289,28 +289,6 @@ def qualification_grant(
 
 
 @transaction.atomic
-def qualification_revoke(*, qualification_id: int, reason: str, revoked_by) -> Qualification:
-    reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
-    qualification = Qualification.objects.select_for_update().get(pk=qualification_id)
-    _granting_allowed(revoked_by, qualification.user)
-    reason = _reason_required(reason)
-    if qualification.revoked_at is None:
-        with _eligibility_change(
-            actor=revoked_by, user=qualification.user, change="qualification_revoked", reason=reason
-        ):
-            qualification.revoked_at = timezone.now()
-            qualification._change_reason = reason
-            qualification.save(update_fields=["revoked_at"])
-        audit_event_record(
-            event_type="qualification.revoked",
-            actor=revoked_by,
-            obj=qualification,
-            data={"reason": reason},
-        )
-    return qualification
-
-
-@transaction.atomic
 def leave_record(*, user, start: datetime.date, end: datetime.date, reason: str, recorded_by=None):
     reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     _granting_allowed(recorded_by, user)

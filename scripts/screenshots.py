@@ -57,8 +57,9 @@ def build_morning() -> dict:
     from cases import services as case_services
     from catalog.models import ServiceItem
     from counters import services
-    from counters.devices import hall_device_link_issue, hall_device_register
-    from counters.models import HallDevice, Window
+    from counters.models import Window
+    from devices.models import HallDevice
+    from devices.services import hall_device_link_issue, hall_device_register
     from langzhong_si.celery import app as celery_app
     from risk.models import ReviewTask
 
@@ -122,7 +123,7 @@ def _optimise(path: Path) -> None:
 def photograph(base: str, morning: dict, logins: dict, out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
-    from counters.devices import DEVICE_COOKIE
+    from devices.decorators import DEVICE_COOKIE
 
     shots = []
     with sync_playwright() as playwright:

@@ -34,12 +34,14 @@ from cases import services as case_services
 from cases.services import Decision, review_task_decide
 from catalog.models import ServiceItem
 from counters import services as counter_services
-from counters.models import Case, FollowUp, Rating, Ticket, Window
+from counters.models import Case, Ticket, Window
 from draws.services import daily_seeds_rotate
 from inspection.rules import nightly_audit
 from inspection.services import finding_inspect
 from langzhong_si.calendar import is_working_day, working_days_after, working_hours_after
 from langzhong_si.identity import id_number_check_char
+from ratings import services as rating_services
+from ratings.models import FollowUp, Rating
 from risk.models import Qualification, ReviewTask
 from risk.selectors import review_pool
 from risk.services import qualification_grant, review_tasks_redraw_overdue
@@ -484,7 +486,7 @@ class HallSimulation:
         if self.rng.random() > 0.93:
             return
         level = self.rng.choices([5, 4, 3, 2, 1], [86.0, 11.5, 2.2, 0.25, 0.05])[0]
-        rating = counter_services.rating_submit(
+        rating = rating_services.rating_submit(
             ticket_id=ticket.pk,
             level=level,
             reason=BAD_RATING_REASON if level in Rating.BAD_LEVELS else "",
@@ -497,14 +499,14 @@ class HallSimulation:
             self._schedule(moment, self._callback, follow_up.pk)
 
     def _callback(self, follow_up_id: int) -> None:
-        counter_services.follow_up_record(
+        rating_services.follow_up_record(
             follow_up_id=follow_up_id, lead=self.lead, callback_note="已电话回访，致歉并说明情况"
         )
         self._schedule(self._office_after(self.rng.uniform(120, 600)), self._reply, follow_up_id)
 
     def _reply(self, follow_up_id: int) -> None:
         self.pending_work -= 1
-        counter_services.follow_up_record(
+        rating_services.follow_up_record(
             follow_up_id=follow_up_id, lead=self.lead, reply="已书面答复：高峰时段增开窗口"
         )
 

@@ -221,7 +221,7 @@ def _isolated_cache_and_media(settings, tmp_path):
 @pytest.fixture
 def register_device(db):
     """Make a test client count as a registered kiosk, display or (with its window) pad."""
-    from counters.devices import DEVICE_COOKIE
+    from devices.decorators import DEVICE_COOKIE
     from tests.factories import registered_device
 
     def register(client, kind="kiosk", window=None):

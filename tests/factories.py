@@ -131,8 +131,8 @@ def registered_device(kind="kiosk", window=None, name=None):
     """A hall device registered as a screen is: a link issued, then used. Returns the
     device and its credential (the cookie / `Authorization: Device` value), which only the
     registration hands out; the database keeps a digest."""
-    from counters.devices import hall_device_link_issue, hall_device_register
-    from counters.models import HallDevice
+    from devices.models import HallDevice
+    from devices.services import hall_device_link_issue, hall_device_register
 
     device = HallDevice.objects.create(kind=kind, name=name or f"test {kind}", window=window)
     secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="test screen")

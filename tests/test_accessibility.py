@@ -16,9 +16,13 @@ import pytest
 from django.core.files.base import ContentFile
 
 from audit.models import Finding
+from cases import services as case_services
 from counters import services
-from counters.devices import DEVICE_COOKIE, hall_device_link_issue
-from counters.models import CaseDocument, HallDevice
+from counters.models import CaseDocument
+from devices.decorators import DEVICE_COOKIE
+from devices.models import HallDevice
+from devices.services import hall_device_link_issue
+from ratings import services as rating_services
 from risk.services import review_task_draw
 from staff.roles import Role
 from tests.conftest import ARTIFACTS
@@ -156,7 +160,7 @@ def screens(hall, django_capture_on_commit_callbacks):
     ticket = services.ticket_issue(item=hall.item)
     number = make_id_number()
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_accept(
+        case = case_services.case_accept(
             clerk=clerk,
             item_id=hall.item.pk,
             applicant_name="王大山",
@@ -165,7 +169,7 @@ def screens(hall, django_capture_on_commit_callbacks):
         )
     task = review_task_draw(task_id=case.tasks.get().pk)
     services.ticket_finish(clerk=clerk)
-    services.rating_submit(ticket_id=ticket.pk, level=1, reason="太慢", window=hall.window)
+    rating_services.rating_submit(ticket_id=ticket.pk, level=1, reason="太慢", window=hall.window)
     CaseDocument.objects.create(
         case=case,
         display_name="材料1-身份证.pdf",

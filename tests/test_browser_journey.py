@@ -4,8 +4,9 @@ test-artifacts/ for a person to look at."""
 
 import pytest
 
-from counters.devices import hall_device_link_issue
-from counters.models import HallDevice, Rating
+from devices.models import HallDevice
+from devices.services import hall_device_link_issue
+from ratings.models import Rating
 from risk.models import ReviewTask
 from tests.conftest import ARTIFACTS, browser_sign_in
 

@@ -14,8 +14,11 @@ LAYERS = [
     {"outbox", "staff", "catalog"},
     {"draws"},  # daily seeds, the one draw function, commitments, the auditor's bundles
     {"risk"},  # policies, qualifications, pools, review tasks, recusal
-    {"counters"},  # the hall: windows, tickets, dispatch, devices, ratings; the Case record
-    {"cases"},  # the case file (intake, scans, progress) and the chain advance, the inbox
+    {"devices"},  # the hall's registered screens: one-time links, hashed credentials
+    {"counters"},  # the hall: windows, tickets, dispatch, kiosk, call display; the Case record
+    # The case file (intake, scans, progress), the chain advance and the inbox · 好差评:
+    # ratings (the pad, the ticket page) and follow-ups. Neither needs the other.
+    {"cases", "ratings"},
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
     {"simulation", "operations"},  # the simulated hall; health, metrics, logs, backups, drills

@@ -1,7 +1,8 @@
 """A database populated at an earlier schema migrates to today's head with nothing lost:
 windows get their rating pad, a task left open by the old resubmission hole is superseded
-(with its event), the seeds and draws moved to their own app keep every row, link and
-history, and the audit chain still verifies."""
+(with its event), the seeds and draws moved to their own app and the ratings, follow-ups
+and hall devices moved out of counters keep every row, link and history, and the audit
+chain still verifies."""
 
 import datetime
 import itertools
@@ -15,10 +16,14 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_log_verify
+from devices.selectors import hall_device_for_credential
 from draws.choice import draw_choice_index, draw_message, draw_pool_canonical, seed_commitment
 from draws.services import draw_commitment_export, draw_pseudonym_key
 from inspection.draws import draws_verify
+from langzhong_si.credentials import credential_digest
 from langzhong_si.identity import personal_data_encrypt
+from ratings.models import FollowUp
+from ratings.selectors import open_follow_ups
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,7 +92,7 @@ def test_a_database_at_the_previous_release_migrates_with_nothing_lost():
     new = executor.loader.project_state(executor.loader.graph.leaf_nodes()).apps
 
     assert (
-        new.get_model("counters", "HallDevice")
+        new.get_model("devices", "HallDevice")
         .objects.filter(kind="pad", window_id=window.pk)
         .count()
         == 1
@@ -195,7 +200,7 @@ def test_the_draws_app_takes_over_the_seeds_and_draws_with_nothing_lost(tmp_path
 
 def test_the_one_open_ticket_guard_names_duplicate_tickets_instead_of_failing_blindly():
     executor = MigrationExecutor(connection)
-    executor.migrate([("counters", "0008_hall_device_credential_digest")])
+    executor.migrate([("counters", "0009_ratings_and_devices_move_to_their_apps")])
     executor.loader.build_graph()
     old = executor.loader.project_state(list(executor.loader.applied_migrations)).apps
     category = _fill(old.get_model("catalog", "InsuranceCategory"))
@@ -207,9 +212,90 @@ def test_the_one_open_ticket_guard_names_duplicate_tickets_instead_of_failing_bl
 
     executor = MigrationExecutor(connection)
     with pytest.raises(RuntimeError, match=r"A: 7, 9"):
-        executor.migrate([("counters", "0009_ticket_first_call_and_one_open_per_id_queue")])
+        executor.migrate([("counters", "0010_ticket_first_call_and_one_open_per_id_queue")])
 
     Ticket.objects.filter(sequence=9).update(status="cancelled")
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert Ticket.objects.filter(status="waiting").count() == 1
+
+
+# The heads just before the ratings and the hall devices moved from counters to their apps.
+BEFORE_SPLIT = [
+    ("ratings", None),
+    ("devices", None),
+    ("counters", "0008_hall_device_credential_digest"),
+]
+SPLIT_MODELS = {
+    "halldevice": "devices",
+    "rating": "ratings",
+    "followup": "ratings",
+    "historicalfollowup": "ratings",
+}
+
+
+def _hall_at_old_head(old):
+    """A kiosk and a pad, a ticket the kiosk issued, its bad rating and the follow-up
+    (with two history rows), recorded in the audit chain as the old code did."""
+    clerk = _fill(old.get_model("auth", "User"), username="clerk-old")
+    window = _fill(old.get_model("counters", "Window"), number=3, queue="A", state="offline")
+    HallDevice = old.get_model("counters", "HallDevice")
+    kiosk = _fill(HallDevice, kind="kiosk", window=None, credential_digest=credential_digest("k"))
+    _fill(HallDevice, kind="pad", window=window, credential_digest=credential_digest("p"))
+    audit_event_record(event_type="device.registered", obj=kiosk, data={"kind": "kiosk"})
+    ticket = _fill(
+        old.get_model("counters", "Ticket"), item=None, is_consultation=True, status="done",
+        clerk=clerk, window=window, issued_by=kiosk, priority_confirmed_by=None,
+    )  # fmt: skip
+    rating = _fill(old.get_model("counters", "Rating"), ticket=ticket, window=window,
+                   clerk=clerk, level=1, reason="等太久")  # fmt: skip
+    audit_event_record(event_type="rating.submitted", obj=rating, data={"level": 1})
+    follow_up = _fill(old.get_model("counters", "FollowUp"), rating=rating, handled_by=None)
+    audit_event_record(event_type="follow_up.opened", obj=follow_up)
+    for kind in "+~":
+        _fill(old.get_model("counters", "HistoricalFollowUp"), id=follow_up.pk, rating=rating,
+              handled_by=None, history_user=None, history_date=timezone.now(),
+              history_type=kind)  # fmt: skip
+    return ticket, kiosk, follow_up
+
+
+def test_the_ratings_and_devices_apps_take_over_their_rows_with_nothing_lost():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_SPLIT)
+    executor.loader.build_graph()
+    old = executor.loader.project_state(list(executor.loader.applied_migrations)).apps
+    ContentType.objects.clear_cache()
+    old_types = {
+        model: ContentType.objects.get_or_create(app_label="counters", model=model)[0].pk
+        for model in SPLIT_MODELS
+    }
+    ticket, kiosk, follow_up = _hall_at_old_head(old)
+    tables = [("counters", "HallDevice"), ("counters", "Rating"), ("counters", "FollowUp"),
+              ("counters", "HistoricalFollowUp"), ("counters", "Ticket")]  # fmt: skip
+    before = [old.get_model(*table).objects.count() for table in tables]
+    events_before = AuditEvent.objects.count()
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    new = executor.loader.project_state(executor.loader.graph.leaf_nodes()).apps
+
+    moved = [("devices", "HallDevice"), ("ratings", "Rating"), ("ratings", "FollowUp"),
+             ("ratings", "HistoricalFollowUp"), ("counters", "Ticket")]  # fmt: skip
+    assert [new.get_model(*table).objects.count() for table in moved] == before
+    assert before[:4] == [2, 1, 1, 2]
+    new_ticket = new.get_model("counters", "Ticket").objects.get(pk=ticket.pk)
+    assert new_ticket.issued_by.pk == kiosk.pk
+    rating = new.get_model("ratings", "Rating").objects.get(ticket_id=ticket.pk)
+    assert new.get_model("ratings", "FollowUp").objects.get(rating=rating).pk == follow_up.pk
+    ContentType.objects.clear_cache()
+    assert {
+        model: ContentType.objects.get(app_label=app, model=model).pk
+        for model, app in SPLIT_MODELS.items()
+    } == old_types
+    assert not ContentType.objects.filter(app_label="counters", model__in=SPLIT_MODELS).exists()
+    assert AuditEvent.objects.count() == events_before
+    assert audit_log_verify() is None
+    # Today's code reads the moved rows: the kiosk's credential, the follow-up's history.
+    assert hall_device_for_credential("k", "kiosk").pk == kiosk.pk
+    assert FollowUp.objects.get(pk=follow_up.pk).history.count() == 2
+    assert [row.pk for row in open_follow_ups()] == [follow_up.pk]

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from counters.models import HallDevice
+from devices.models import HallDevice
 from langzhong_si.clientip import client_ip
 from langzhong_si.ratelimit import (
     FailureBudget,

@@ -11,8 +11,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from audit.models import Finding
 from cases import services as case_services
 from counters import services
-from counters.devices import hall_device_link_issue
-from counters.models import CaseDocument, FollowUp, HallDevice, Ticket
+from counters.models import CaseDocument, Ticket
+from devices.models import HallDevice
+from devices.services import hall_device_link_issue
+from ratings import services as rating_services
+from ratings.models import FollowUp
 from risk.services import review_task_draw
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, sign_in
@@ -82,17 +85,17 @@ TABLE = {
     "catalog:guide_search": ("GET", EVERYONE),
     "catalog:guide_detail": ("GET", EVERYONE),
     "catalog:guide_qr": ("GET", EVERYONE),
-    "counters:device_register": ("GET", EVERYONE),
+    "devices:device_register": ("GET", EVERYONE),
     "counters:kiosk": ("GET", NOBODY),
     "counters:ticket_print": ("GET", NOBODY),
     "counters:call_display": ("GET", NOBODY),
     "counters:call_display_calls": ("GET", NOBODY),
     "cases:progress": ("GET", EVERYONE),
-    "counters:ticket_page": ("GET", EVERYONE),
-    "counters:rating_pad": ("GET", NOBODY),
+    "ratings:ticket_page": ("GET", EVERYONE),
+    "ratings:rating_pad": ("GET", NOBODY),
     "counters:lead_queue": ("GET", {WINDOW_LEAD}),
-    "counters:follow_ups": ("GET", {TEAM_LEAD}),
-    "counters:hall_devices": ("GET", {TEAM_LEAD, SYSTEM}),
+    "ratings:follow_ups": ("GET", {TEAM_LEAD}),
+    "devices:hall_devices": ("GET", {TEAM_LEAD, SYSTEM}),
     "counters:workbench": ("GET", {CLERK}),
     "counters:workbench_panel": ("GET", {CLERK}),
     "counters:sign_on": ("POST", {CLERK}),
@@ -185,7 +188,9 @@ def people(hall, django_capture_on_commit_callbacks):
     task = review_task_draw(task_id=case.tasks.get().pk)
     assert task.assignee == reviewer
     services.ticket_finish(clerk=clerk)
-    rating = services.rating_submit(ticket_id=ticket.pk, level=1, reason="太慢", window=hall.window)
+    rating = rating_services.rating_submit(
+        ticket_id=ticket.pk, level=1, reason="太慢", window=hall.window
+    )
     document = CaseDocument.objects.create(
         case=case,
         display_name="材料1-身份证.pdf",
@@ -221,11 +226,11 @@ def people(hall, django_capture_on_commit_callbacks):
         "user_id": clerk.pk,
     }
     special = {
-        "counters:ticket_page": {"token": Ticket.objects.get(pk=ticket.pk).public_token},
+        "ratings:ticket_page": {"token": Ticket.objects.get(pk=ticket.pk).public_token},
         "api-ticket": {"token": ticket.public_token},
         "api-ticket-cancel": {"token": ticket.public_token},
         "api-ticket-rating": {"token": ticket.public_token},
-        "counters:device_register": {"token": link},
+        "devices:device_register": {"token": link},
     }
     return people, kwargs, special
 

@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from counters.models import Case, HallDevice, Ticket
+from counters.models import Case, Ticket
+from devices.models import HallDevice
 from risk.models import ReviewTask
 from staff.roles import Role
 from tests.factories import (

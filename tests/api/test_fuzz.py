@@ -8,7 +8,7 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from counters.models import HallDevice
+from devices.models import HallDevice
 from staff.roles import Role
 from tests.factories import integration_token, make_staff, registered_device, sign_in
 

@@ -8,8 +8,11 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent, Finding
 from cases import services as case_services
 from counters import services
-from counters.models import Case, FollowUp, HallDevice, Rating, Ticket, Window
+from counters.models import Case, Ticket, Window
+from devices.models import HallDevice
 from evaluation.models import EvaluationWeights
+from ratings import services as rating_services
+from ratings.models import FollowUp, Rating
 from risk.models import ReviewTask
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, registered_device, sign_in
@@ -36,7 +39,9 @@ def world(hall, django_capture_on_commit_callbacks, settings, time_passes):
             received_material_ids={hall.material.pk},
         )
     services.ticket_finish(clerk=clerk)
-    rating = services.rating_submit(ticket_id=rated.pk, level=1, reason="太慢", window=hall.window)
+    rating = rating_services.rating_submit(
+        ticket_id=rated.pk, level=1, reason="太慢", window=hall.window
+    )
     services.window_declare_ready(clerk=clerk)
     unrated = services.ticket_issue(item=hall.item)
     services.ticket_finish(clerk=clerk)
@@ -140,9 +145,9 @@ SERVICES = {
         case=w["case"], viewer=w["hall"].li_na, reason=HUGE),
     "re-queue reason": lambda w: services.ticket_requeue(
         ticket_id=w["absent"].pk, lead=w["window_lead"], reason=HUGE),
-    "rating reason": lambda w: services.rating_submit(
+    "rating reason": lambda w: rating_services.rating_submit(
         ticket_id=w["unrated"].pk, level=1, reason=HUGE),
-    "follow-up reply": lambda w: services.follow_up_record(
+    "follow-up reply": lambda w: rating_services.follow_up_record(
         follow_up_id=w["follow_up"].pk, lead=w["team_lead"], reply=HUGE),
 }  # fmt: skip
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from cases import services as case_services
 from counters import services
-from counters.devices import DEVICE_COOKIE
 from counters.models import Ticket, Window
+from devices.decorators import DEVICE_COOKIE
 from tests.conftest import ARTIFACTS, browser_sign_in
 from tests.factories import make_id_number, registered_device
 

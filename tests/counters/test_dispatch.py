@@ -133,11 +133,11 @@ def test_the_sweep_pairs_a_ticket_left_waiting_beside_a_ready_window():
 
 
 def test_kiosk_and_display_work_only_on_registered_devices(client):
-    from counters.models import HallDevice
+    from devices.models import HallDevice
 
     assert client.get("/kiosk/").status_code == 403
     assert client.get("/display/").status_code == 403
-    from counters.devices import hall_device_link_issue
+    from devices.services import hall_device_link_issue
 
     display = HallDevice.objects.create(kind="display", name="叫号屏")
     link = hall_device_link_issue(device_id=display.pk, actor=None, reason="new screen")

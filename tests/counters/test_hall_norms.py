@@ -1,4 +1,4 @@
-"""Priority service, re-queue, fishing, 容缺受理, 好差评, working days, and the first random."""
+"""Priority service, re-queue, fishing, 容缺受理, working days, and the first random."""
 
 import datetime
 
@@ -11,14 +11,13 @@ from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from cases import services as case_services
 from counters import services
-from counters.models import Case, FollowUp, Rating, Ticket, Window
+from counters.models import Case, Ticket, Window
 from draws.choice import draw_choice_index, draw_message
 from langzhong_si.calendar import working_days_after
 from staff.roles import Role
 from tests.factories import (
     ItemFactory,
     MaterialFactory,
-    WindowFactory,
     make_id_number,
     make_staff,
     sign_in,
@@ -150,57 +149,6 @@ def test_a_deferral_past_its_date_ends_the_case_with_an_audit_event(clerk_at_win
     assert AuditEvent.objects.filter(
         event_type="case.status_changed", data__to="ended_unsupplied"
     ).exists()
-
-
-def test_the_pad_rates_its_windows_last_service_once(
-    client, clerk_at_window, hall, register_device
-):
-    register_device(client, "pad", window=hall.window)
-    ticket = _serve_and_finish(clerk_at_window, hall.item)
-    assert ticket.display_number in client.get("/rating/").content.decode()
-    assert client.post("/rating/", {"ticket": ticket.pk, "level": 5}).status_code == 200
-    assert Rating.objects.get().level == 5
-    page = client.get("/rating/").content.decode()
-    assert ticket.display_number not in page, "nothing left to rate"
-    other_window = WindowFactory(number=9)
-    with pytest.raises(PermissionDenied):
-        services.rating_submit(ticket_id=ticket.pk, level=4, window=other_window)
-
-
-def test_a_bad_rating_needs_a_reason_and_opens_a_follow_up(clerk_at_window, hall):
-    lead = make_staff(Role.TEAM_LEAD)
-    ticket = _serve_and_finish(clerk_at_window, hall.item)
-    with pytest.raises(ValidationError):
-        services.rating_submit(ticket_id=ticket.pk, level=1, window=hall.window)
-    rating = services.rating_submit(
-        ticket_id=ticket.pk, level=2, reason="等候太久", window=hall.window
-    )
-    follow_up = FollowUp.objects.get(rating=rating)
-    today = timezone.localdate()
-    assert follow_up.callback_due == working_days_after(today, 1)
-    assert follow_up.reply_due == working_days_after(today, 15)
-    assert lead.notifications.count() == 1
-    with pytest.raises(PermissionDenied):
-        services.follow_up_record(follow_up_id=follow_up.pk, lead=hall.li_na, callback_note="x")
-    services.follow_up_record(follow_up_id=follow_up.pk, lead=lead, callback_note="已电话回访")
-    services.follow_up_record(follow_up_id=follow_up.pk, lead=lead, reply="已书面答复")
-    follow_up.refresh_from_db()
-    assert follow_up.callback_at and follow_up.replied_at
-
-
-def test_the_citizen_may_add_one_later_rating_from_the_ticket_page(client, clerk_at_window, hall):
-    ticket = _serve_and_finish(clerk_at_window, hall.item)
-    services.rating_submit(ticket_id=ticket.pk, level=5, window=hall.window)
-    page = f"/t/{ticket.public_token}/"
-    assert client.post(page, {"action": "rate", "level": 3}).status_code == 302
-    assert client.post(page, {"action": "rate", "level": 1, "reason": "x"}).status_code == 400
-    assert list(Rating.objects.order_by("sequence").values_list("level", flat=True)) == [5, 3]
-
-
-def test_no_staff_screen_creates_edits_or_deletes_a_rating():
-    from django.contrib import admin
-
-    assert Rating not in admin.site._registry
 
 
 def test_deadlines_skip_the_national_day_holiday_and_count_an_adjusted_saturday():

@@ -8,7 +8,8 @@ from rest_framework.test import APIClient
 
 from cases import services as case_services
 from counters import services
-from counters.models import Case, HallDevice, Ticket
+from counters.models import Case, Ticket
+from devices.models import HallDevice
 from inspection.rules import case_audit
 from langzhong_si.identity import id_number_digest
 from risk import services as risk_services

@@ -24,6 +24,7 @@ from cases.services import review_task_decide
 from counters import services
 from counters.models import Queue
 from evaluation.periods import Period
+from ratings import services as rating_services
 from risk.models import Qualification, ReviewTask
 from simulation.hall import SimulationClock, simulated_time
 from staff.roles import Role
@@ -81,7 +82,7 @@ def week(hall, django_capture_on_commit_callbacks):
     with simulated_time(clock):
         services.window_sign_on(clerk=clerk, window_id=hall.window.pk)
         t1, c1 = _serve(clerk, clock, moment(2, 9), level0, **complete(level0, "A"))
-        services.rating_submit(ticket_id=t1.pk, level=5, window=hall.window)
+        rating_services.rating_submit(ticket_id=t1.pk, level=5, window=hall.window)
         t2, c2 = _serve(
             clerk,
             clock,
@@ -91,7 +92,7 @@ def week(hall, django_capture_on_commit_callbacks):
             id_number=citizens["A"],
             received_material_ids=set(),
         )
-        services.rating_submit(ticket_id=t2.pk, level=2, reason="等太久", window=hall.window)
+        rating_services.rating_submit(ticket_id=t2.pk, level=2, reason="等太久", window=hall.window)
         _t4, c4 = _serve(clerk, clock, moment(2, 10), hall.item, **complete(hall.item, "B", "李四"))
         services.window_sign_on(clerk=wang, window_id=back_window.pk)
         _t5, c5 = _serve(

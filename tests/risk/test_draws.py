@@ -114,7 +114,7 @@ def test_every_person_in_one_chain_is_different(hall, django_capture_on_commit_c
 
 
 def test_a_case_cannot_be_approved_without_every_step(hall, django_capture_on_commit_callbacks):
-    from counters.transitions import CaseStateError, case_transition
+    from cases.transitions import CaseStateError, case_transition
 
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     with pytest.raises(CaseStateError):

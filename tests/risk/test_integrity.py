@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from cases import services as case_services
+from cases.transitions import CASE_TRANSITIONS, CaseStateError, case_transition
 from counters import services as counter_services
 from counters.models import Case, Window
-from counters.transitions import CASE_TRANSITIONS, CaseStateError, case_transition
 from draws.models import Draw
 from risk.models import ReviewTask
 from risk.transitions import (

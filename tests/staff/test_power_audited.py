@@ -92,17 +92,17 @@ def test_an_admin_change_by_the_superuser_is_an_event_naming_actor_model_and_obj
 
 
 def test_an_admin_addition_and_deletion_are_events(root_client, root):
-    from counters.models import HallDevice
+    from devices.models import HallDevice
 
     device = HallDevice.objects.create(kind=HallDevice.Kind.KIOSK, name="old kiosk")
     deleted = root_client.post(
-        reverse("admin:counters_halldevice_delete", args=[device.pk]), {"post": "yes"}
+        reverse("admin:devices_halldevice_delete", args=[device.pk]), {"post": "yes"}
     )
     assert deleted.status_code == 302 and not HallDevice.objects.filter(pk=device.pk).exists()
     assert AuditEvent.objects.filter(
         event_type="admin.deleted",
         actor=root,
-        object_type="counters.halldevice",
+        object_type="devices.halldevice",
         object_id=str(device.pk),
     ).exists()
     added = root_client.post(

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.timezone import localtime
 
-from counters.devices import hall_device_link_issue
-from counters.models import HallDevice, Queue, Window
+from counters.models import Queue, Window
+from devices.models import HallDevice
+from devices.services import hall_device_link_issue
 from risk.models import Qualification
 from risk.services import qualification_grant
 from staff.passwords import password_generate
@@ -121,13 +122,13 @@ class Command(BaseCommand):
                 lines.append(
                     f"{label}: registered {localtime(device.registered_at):%Y-%m-%d %H:%M};"
                     " a new link:"
-                    f" http://127.0.0.1:8000{reverse('counters:hall_devices')} (teamlead)"
+                    f" http://127.0.0.1:8000{reverse('devices:hall_devices')} (teamlead)"
                 )
             elif device.enabled:
                 secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="seed_demo")
                 lines.append(
                     f"{label}: http://127.0.0.1:8000"
-                    f"{reverse('counters:device_register', args=[secret])}"
+                    f"{reverse('devices:device_register', args=[secret])}"
                 )
         return lines
 

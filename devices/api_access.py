@@ -7,12 +7,12 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from counters.devices import hall_device_for_credential
+from devices.selectors import hall_device_for_credential
 
 
 class HallDeviceAuthentication(BaseAuthentication):
     """`Authorization: Device <credential>`: a registered kiosk, call display or rating
-    pad, found by its credential's digest (counters.devices). The device is not a person:
+    pad, found by its credential's digest (devices.selectors). The device is not a person:
     request.user stays anonymous and request.auth is the device."""
 
     keyword = "Device"
@@ -40,7 +40,7 @@ def device_permission(kind: str) -> type[BasePermission]:
 
 
 class HallDeviceScheme(OpenApiAuthenticationExtension):
-    target_class = "counters.api_access.HallDeviceAuthentication"
+    target_class = "devices.api_access.HallDeviceAuthentication"
     name = "hallDevice"
 
     def get_security_definition(self, auto_schema):

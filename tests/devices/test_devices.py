@@ -13,9 +13,14 @@ from rest_framework.test import APIClient
 from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from counters import services
-from counters.devices import DEVICE_COOKIE, hall_device_for_credential, hall_device_link_issue
-from counters.models import HallDevice, Rating, Ticket
+from counters.models import Ticket
+from devices.decorators import DEVICE_COOKIE
+from devices.models import HallDevice
+from devices.selectors import hall_device_for_credential
+from devices.services import hall_device_link_issue
 from langzhong_si.credentials import credential_digest
+from ratings import services as rating_services
+from ratings.models import Rating
 from staff.roles import Role
 from tests.factories import WindowFactory, make_staff, registered_device, sign_in
 
@@ -80,7 +85,7 @@ def test_the_database_row_holds_no_device_credential():
     assert "token" not in columns
     assert not [value for value in row if isinstance(value, str) and credential in value]
     assert credential_digest(credential) in row
-    events = AuditEvent.objects.filter(object_id=str(device.pk), object_type="counters.halldevice")
+    events = AuditEvent.objects.filter(object_id=str(device.pk), object_type="devices.halldevice")
     assert events.count() == 2 and all(credential not in str(event.data) for event in events)
 
 
@@ -268,7 +273,7 @@ def test_a_pad_cannot_rate_an_older_ticket(served, pad):
     )
     assert response.status_code == 400
     with pytest.raises(ValidationError) as refused:
-        services.rating_pad_submit(pad=pad.device, ticket_id=served[0].pk, level=5)
+        rating_services.rating_pad_submit(pad=pad.device, ticket_id=served[0].pk, level=5)
     assert refused.value.code == "not_latest"
     assert not Rating.objects.exists()
 
@@ -318,7 +323,7 @@ def test_the_pad_of_window_1_cannot_rate_window_2s_ticket(hall, pad, served):
 
 
 def test_the_citizen_still_rates_later_from_the_ticket_page(client, served, pad):
-    services.rating_pad_submit(pad=pad.device, ticket_id=served[1].pk, level=5)
+    rating_services.rating_pad_submit(pad=pad.device, ticket_id=served[1].pk, level=5)
     older = served[0]
     assert (
         client.post(f"/t/{older.public_token}/", {"action": "rate", "level": 4}).status_code == 302

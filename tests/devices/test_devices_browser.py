@@ -4,8 +4,9 @@ links, the slip, the pad and the refusal page. Screenshots go to test-artifacts/
 import pytest
 
 from counters import services
-from counters.devices import hall_device_link_issue
-from counters.models import HallDevice, Rating
+from devices.models import HallDevice
+from devices.services import hall_device_link_issue
+from ratings.models import Rating
 from tests.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -2,25 +2,21 @@
 screens, identified by a credential (a cookie) that a one-time registration link creates,
 never by a staff login."""
 
-from functools import wraps
 from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record
-from counters.models import HallDevice
+from devices.models import HallDevice
 from langzhong_si.credentials import credential_digest, credential_new
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 from staff.roles import Role
 from staff.selectors import user_has_role
 
-DEVICE_COOKIE = "hall_device"
-COOKIE_MAX_AGE = 5 * 365 * 24 * 3600
 # Who may hand a screen its registration link.
 LINK_ISSUERS = (Role.TEAM_LEAD, Role.SYSTEM_ADMINISTRATOR)
 
@@ -32,45 +28,6 @@ class LinkRefused(Exception):
 class Registration(NamedTuple):
     device: HallDevice
     credential: str  # for the screen's cookie, this once; only its digest is stored
-
-
-def hall_device_for_credential(credential: str, kind: str | None = None) -> HallDevice | None:
-    """The enabled device a presented credential belongs to (of `kind`, if given), in one
-    query; None if there is none. Found by the credential's digest: a digest read from
-    the table is not a credential, since it would be hashed again. No constant-time
-    comparison is needed: the index compares digests, and how long that takes can at
-    most reveal part of a digest, which brings no one closer to a secret that hashes
-    to it."""
-    if not credential:
-        return None
-    devices = HallDevice.objects.select_related("window").filter(
-        credential_digest=credential_digest(credential), enabled=True
-    )
-    if kind is not None:
-        devices = devices.filter(kind=kind)
-    return devices.first()
-
-
-def device_of(request, kind: str) -> HallDevice | None:
-    return hall_device_for_credential(request.COOKIES.get(DEVICE_COOKIE, ""), kind)
-
-
-def device_required(kind: str):
-    """Serve the view only on a registered device of `kind`; the device is
-    `request.hall_device`."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            device = device_of(request, kind)
-            if device is None:
-                return render(request, "counters/device_unregistered.html", status=403)
-            request.hall_device = device
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def hall_device_link_issue(*, device_id: int, actor, reason: str) -> str:

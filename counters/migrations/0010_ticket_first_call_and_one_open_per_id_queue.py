@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0002_guide_search_and_estimates'),
-        ('counters', '0008_hall_device_credential_digest'),
+        ('counters', '0009_ratings_and_devices_move_to_their_apps'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from rest_framework.test import APIClient
 
-from counters.devices import DEVICE_COOKIE
+from devices.decorators import DEVICE_COOKIE
 from langzhong_si.credentials import credential_digest
 
 pytestmark = pytest.mark.django_db(transaction=True)

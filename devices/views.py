@@ -1,0 +1,93 @@
+"""Registering a hall screen from its one-time link, and the team lead's list of the
+hall's screens where new links are issued."""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from devices.decorators import COOKIE_MAX_AGE, DEVICE_COOKIE
+from devices.models import HallDevice
+from devices.selectors import hall_devices as hall_devices_list
+from devices.services import (
+    LINK_ISSUERS,
+    LinkRefused,
+    hall_device_for_link,
+    hall_device_link_issue,
+    hall_device_register,
+)
+from staff.decorators import role_required
+
+# Where a newly registered screen starts (the screens themselves are counters' and
+# ratings' views, above this app: named, not imported).
+_DEVICE_HOME = {
+    HallDevice.Kind.KIOSK: "counters:kiosk",
+    HallDevice.Kind.DISPLAY: "counters:call_display",
+    HallDevice.Kind.PAD: "ratings:rating_pad",
+}
+
+
+def device_register(request, token: str):
+    """A registration link, opened on the new screen: a confirmation page (so a link
+    preview cannot spend it), then the device's credential as a cookie. The link works
+    once; any later use, from any machine, gets a refusal page."""
+    if request.method == "POST":
+        try:
+            device, credential = hall_device_register(secret=token)
+        except LinkRefused:
+            return _link_refused(request)
+        response = redirect(_DEVICE_HOME[device.kind])
+        response.set_cookie(
+            DEVICE_COOKIE,
+            credential,
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+        return response
+    try:
+        device = hall_device_for_link(token)
+    except LinkRefused:
+        return _link_refused(request)
+    response = render(request, "devices/device_register.html", {"device": device})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _link_refused(request):
+    response = render(request, "devices/device_link_refused.html", status=403)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@role_required(*LINK_ISSUERS)
+def hall_devices(request):
+    """The hall's screens and pads, and a new registration link for one of them (shown
+    once on this page, never stored in clear)."""
+    context = {"devices": hall_devices_list(), "issued": None, "error": ""}
+    status = 200
+    if request.method == "POST":
+        device_id = request.POST.get("device", "")
+        try:
+            secret = hall_device_link_issue(
+                device_id=int(device_id) if device_id.isdigit() else 0,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+        except HallDevice.DoesNotExist:
+            raise Http404 from None
+        except ValidationError as error:
+            context["error"], status = " ".join(error.messages), 400
+        else:
+            device = HallDevice.objects.get(pk=int(device_id))
+            context["issued"] = {
+                "device": device,
+                "url": request.build_absolute_uri(
+                    reverse("devices:device_register", args=[secret])
+                ),
+            }
+        context["devices"] = hall_devices_list()
+    response = render(request, "devices/hall_devices.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

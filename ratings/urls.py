@@ -1,0 +1,10 @@
+from django.urls import path
+
+from ratings import views
+
+app_name = "ratings"
+urlpatterns = [
+    path("t/<str:token>/", views.ticket_page, name="ticket_page"),
+    path("rating/", views.rating_pad, name="rating_pad"),
+    path("lead/follow-ups/", views.follow_ups, name="follow_ups"),
+]

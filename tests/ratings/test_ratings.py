@@ -1,0 +1,84 @@
+"""好差评: the window's pad rates its last service once, a bad rating needs a reason and
+opens the team lead's follow-up, the citizen adds one later rating, staff never edit one."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from counters import services
+from langzhong_si.calendar import working_days_after
+from ratings import services as rating_services
+from ratings.models import FollowUp, Rating
+from staff.roles import Role
+from tests.factories import WindowFactory, make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clerk_at_window(hall):
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    return hall.li_na
+
+
+def _serve_and_finish(clerk, item):
+    services.window_declare_ready(clerk=clerk)
+    ticket = services.ticket_issue(item=item)
+    services.ticket_finish(clerk=clerk)
+    ticket.refresh_from_db()
+    return ticket
+
+
+def test_the_pad_rates_its_windows_last_service_once(
+    client, clerk_at_window, hall, register_device
+):
+    register_device(client, "pad", window=hall.window)
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    assert ticket.display_number in client.get("/rating/").content.decode()
+    assert client.post("/rating/", {"ticket": ticket.pk, "level": 5}).status_code == 200
+    assert Rating.objects.get().level == 5
+    page = client.get("/rating/").content.decode()
+    assert ticket.display_number not in page, "nothing left to rate"
+    other_window = WindowFactory(number=9)
+    with pytest.raises(PermissionDenied):
+        rating_services.rating_submit(ticket_id=ticket.pk, level=4, window=other_window)
+
+
+def test_a_bad_rating_needs_a_reason_and_opens_a_follow_up(clerk_at_window, hall):
+    lead = make_staff(Role.TEAM_LEAD)
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    with pytest.raises(ValidationError):
+        rating_services.rating_submit(ticket_id=ticket.pk, level=1, window=hall.window)
+    rating = rating_services.rating_submit(
+        ticket_id=ticket.pk, level=2, reason="等候太久", window=hall.window
+    )
+    follow_up = FollowUp.objects.get(rating=rating)
+    today = timezone.localdate()
+    assert follow_up.callback_due == working_days_after(today, 1)
+    assert follow_up.reply_due == working_days_after(today, 15)
+    assert lead.notifications.count() == 1
+    with pytest.raises(PermissionDenied):
+        rating_services.follow_up_record(
+            follow_up_id=follow_up.pk, lead=hall.li_na, callback_note="x"
+        )
+    rating_services.follow_up_record(
+        follow_up_id=follow_up.pk, lead=lead, callback_note="已电话回访"
+    )
+    rating_services.follow_up_record(follow_up_id=follow_up.pk, lead=lead, reply="已书面答复")
+    follow_up.refresh_from_db()
+    assert follow_up.callback_at and follow_up.replied_at
+
+
+def test_the_citizen_may_add_one_later_rating_from_the_ticket_page(client, clerk_at_window, hall):
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    rating_services.rating_submit(ticket_id=ticket.pk, level=5, window=hall.window)
+    page = f"/t/{ticket.public_token}/"
+    assert client.post(page, {"action": "rate", "level": 3}).status_code == 302
+    assert client.post(page, {"action": "rate", "level": 1, "reason": "x"}).status_code == 400
+    assert list(Rating.objects.order_by("sequence").values_list("level", flat=True)) == [5, 3]
+
+
+def test_no_staff_screen_creates_edits_or_deletes_a_rating():
+    from django.contrib import admin
+
+    assert Rating not in admin.site._registry
