@@ -38,7 +38,9 @@ class InspectionInput(serializers.Serializer):
 
 
 class AuditEventOutput(serializers.Serializer):
-    position = serializers.IntegerField()
+    key = serializers.IntegerField(source="pk")
+    # Null while the event waits for the sequencer to chain it.
+    position = serializers.IntegerField(allow_null=True)
     occurred_at = serializers.DateTimeField()
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
     event_type = serializers.CharField()
@@ -48,7 +50,7 @@ class AuditEventOutput(serializers.Serializer):
     outcome = serializers.CharField()
     source_ip = serializers.CharField(allow_null=True)
     request_id = serializers.CharField()
-    hash = serializers.CharField()
+    hash = serializers.CharField(allow_null=True)
 
 
 class FindingListApi(APIView):
@@ -81,7 +83,7 @@ class AuditLogApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("type", str, description="Event type prefix, e.g. auth."),
-            OpenApiParameter("before", int, description="Only events before this position"),
+            OpenApiParameter("before", int, description="Only events before this key"),
         ],
         responses={200: AuditEventOutput(many=True)},
     )

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
+from audit import chain as audit_chain
 from audit import selectors as audit_selectors
 from audit import services as audit_services
 from audit.models import Finding
@@ -82,8 +83,9 @@ def audit_log(request):
         {
             "events": events,
             "event_type": event_type,
-            "next_before": events[-1].position if len(events) == 100 else None,
+            "next_before": events[-1].pk if len(events) == 100 else None,
             "head": audit_services.audit_chain_head(),
+            "chain": audit_chain.audit_chain_status(),
             # The page checks the exported heads too, as verify_audit_log does.
             "broken": audit_services.audit_log_verify(heads=audit_services.audit_exported_heads())
             if request.GET.get("verify")

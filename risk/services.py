@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.findings import finding_raise
+from audit.chain import audit_chain_all
 from audit.models import AuditEvent
 from audit.services import (
     audit_append_lock,
@@ -138,6 +139,7 @@ def draw_commitment_export(*, day: datetime.date, directory: Path | None = None)
         return None
     folder = Path(directory or settings.DRAW_COMMITMENT_DIR)
     path = folder / f"{day.isoformat()}.json"
+    audit_chain_all()  # the commitment's event is chained before its position is exported
     event = (
         AuditEvent.objects.filter(event_type="seed.committed", object_id=str(seed.pk))
         .values("position", "hash")
@@ -700,7 +702,7 @@ def _pool_shrink_check(*, event: AuditEvent, after: list[dict]) -> None:
                 key=f"{row['role']}:{row['level']}:{today}",
                 subject=event.actor,
                 evidence={"role": row["role"], "level": row["level"], "earlier_today": largest,
-                          "now": row["size"], "event": event.position},
+                          "now": row["size"], "event": event.pk},
             )  # fmt: skip
 
 
