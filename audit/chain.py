@@ -138,9 +138,7 @@ def _keys_account(state: ChainSequencer, *, now, missing_after: timedelta) -> li
         )
         pending = [entry for entry in pending if entry[0] not in arrived]
     cutoff = now - missing_after
-    missing = [
-        key for key, seen in pending if datetime.datetime.fromisoformat(seen) <= cutoff
-    ]
+    missing = [key for key, seen in pending if datetime.datetime.fromisoformat(seen) <= cutoff]
     state.pending_keys = [entry for entry in pending if entry[0] not in set(missing)]
     return missing
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.findings import finding_raise
 from audit.chain import audit_chain_all
+from audit.findings import finding_raise
 from audit.models import AuditEvent
 from audit.services import (
     audit_append_lock,

@@ -84,10 +84,9 @@ def test_chain_audit_log_chains_everything_waiting():
 
 
 def test_a_commit_nudges_the_sequencer(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            event = audit_event_record(event_type="test.event")
-            audit_event_record(event_type="test.event")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        event = audit_event_record(event_type="test.event")
+        audit_event_record(event_type="test.event")
     assert len(callbacks) == 1  # one nudge per transaction, however many events
     event.refresh_from_db()
     assert event.position == 1
@@ -207,15 +206,19 @@ def _refused(sql: str, params=None) -> bool:
 def test_the_trigger_lets_chain_fields_be_set_once_on_an_unchained_row_and_nothing_else():
     chained, waiting = _events(2)
     audit_chain_run(batch_size=1)
-    fields = "position = 99, prev_hash = 'a', hash = 'b', chained_at = now()"
-    assert _refused(f"UPDATE audit_auditevent SET {fields} WHERE id = %s", [chained.pk])
+    chain = (
+        "UPDATE audit_auditevent SET position = 99, prev_hash = 'a', hash = 'b', "
+        "chained_at = now() WHERE id = %s"
+    )
+    assert _refused(chain, [chained.pk])
     assert _refused(  # chaining and changing the content together
-        f"UPDATE audit_auditevent SET {fields}, event_type = 'forged' WHERE id = %s",
+        "UPDATE audit_auditevent SET position = 99, prev_hash = 'a', hash = 'b', "
+        "chained_at = now(), event_type = 'forged' WHERE id = %s",
         [waiting.pk],
     )
     assert _refused("UPDATE audit_auditevent SET hash = 'b' WHERE id = %s", [waiting.pk])
     assert _refused("UPDATE audit_auditevent SET data = '{}' WHERE id = %s", [waiting.pk])
     assert _refused("DELETE FROM audit_auditevent WHERE id = %s", [waiting.pk])
     # The sequencer's own update: all four chain fields of an unchained row, once.
-    assert not _refused(f"UPDATE audit_auditevent SET {fields} WHERE id = %s", [waiting.pk])
+    assert not _refused(chain, [waiting.pk])
     assert _refused("UPDATE audit_auditevent SET position = 100 WHERE id = %s", [waiting.pk])
