@@ -150,7 +150,7 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
 
 
 def start_stack(env: dict, web_workers: int) -> list[subprocess.Popen]:
-    venv = ROOT / ".venv" / "bin"
+    venv = Path(sys.executable).parent  # the environment this runs in
     logs = ROOT / "var" / "load"
     logs.mkdir(parents=True, exist_ok=True)
 
@@ -535,7 +535,10 @@ def audit_append_cost(threads: int = 8, per_thread: int = 50) -> float:
     own transaction (recording only; the sequencer chains them afterwards)."""
     from django.db import connection, transaction
 
+    from audit.kinds import event_kinds_declare
     from audit.services import audit_event_record
+
+    event_kinds_declare({"bench.append": "bench.append"})  # this benchmark's own kind
 
     def writer():
         for _ in range(per_thread):
@@ -574,6 +577,7 @@ def pgbench_tps(seconds: int = 20) -> float:
 
 
 def main() -> None:
+    global DB
     import random
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -593,7 +597,6 @@ def main() -> None:
         help="py-spy the web and worker processes (pip install py-spy): var/load/*.txt",
     )
     args = parser.parse_args()
-    global DB
     DB = args.database
     if args.redis_db is not None:
         REDIS.update(broker=args.redis_db, cache=args.redis_db)
@@ -641,7 +644,8 @@ def main() -> None:
         for name, process in (("web", processes[0]), ("worker", processes[1])):
             profilers.append(
                 subprocess.Popen(
-                    [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid),
+                    [str(Path(sys.executable).parent / "py-spy"), "record",
+                     "--pid", str(process.pid),
                      "--subprocesses", "--nonblocking", "--duration", str(args.seconds),
                      "--format", "raw", "--output", str(ROOT / "var" / "load" / f"{name}.txt")],
                     stdout=subprocess.DEVNULL,
