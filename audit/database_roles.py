@@ -7,9 +7,11 @@ privileges cover tables that later migrations create, and re-running the command
 each migrate re-applies the restrictions below to them.
 
 What the application role gets, table by table:
-- the audit log (`audit_auditevent`): INSERT and SELECT only. UPDATE, DELETE and TRUNCATE
-  are refused twice: by the missing privilege and by the append-only trigger, which only
-  the owner or a superuser can disable;
+- the audit log (`audit_auditevent`): INSERT and SELECT, plus UPDATE of the four chain
+  columns only, which the sequencer sets once on an event not yet chained (the trigger
+  refuses any other UPDATE, even of those columns). UPDATE of any other column, DELETE
+  and TRUNCATE are refused twice: by the missing privilege and by the append-only
+  trigger, which only the owner or a superuser can disable;
 - row history (django-simple-history's historical tables): INSERT and SELECT, plus UPDATE
   of the one column `history_user_id`, which Django sets to NULL if an account is ever
   deleted; the recorded versions themselves cannot be changed or removed;
@@ -30,6 +32,8 @@ from audit.models import AuditEvent, Finding
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _DML = ("SELECT", "INSERT", "UPDATE", "DELETE")
 _NEVER_ON_APPEND_ONLY = ("UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "REFERENCES")
+# The sequencer's columns (audit/chain.py), set once per event under the trigger's rule.
+CHAIN_COLUMNS = ("position", "prev_hash", "hash", "chained_at")
 # Parameters that would let a session skip triggers; only a superuser may set them unless
 # someone granted it (PostgreSQL 15+ GRANT SET ON PARAMETER).
 _FORBIDDEN_PARAMETERS = ("session_replication_role",)
@@ -176,6 +180,8 @@ def _grant(*, role: str, schema: str, database: str, me: str, policy: TablePolic
     )
     for table in policy.append_only:
         _execute(f"REVOKE UPDATE, DELETE ON {_q(table)} FROM {app}")
+    chain_columns = ", ".join(_q(column) for column in CHAIN_COLUMNS)
+    _execute(f"GRANT UPDATE ({chain_columns}) ON {_q(AuditEvent._meta.db_table)} TO {app}")
     for table in policy.history:
         # Django's on_delete=SET_NULL when an account is deleted; nothing else.
         _execute(f"GRANT UPDATE (history_user_id) ON {_q(table)} TO {app}")
@@ -199,6 +205,8 @@ def _grant(*, role: str, schema: str, database: str, me: str, policy: TablePolic
     return [
         f"granted {', '.join(_DML)} on every table of schema {schema}, except:",
         f"  INSERT and SELECT only: {', '.join(policy.append_only)}",
+        f"  (and UPDATE of the chain columns {', '.join(CHAIN_COLUMNS)} of "
+        f"{AuditEvent._meta.db_table}, once per event: the trigger's rule)",
         f"  no DELETE: {', '.join(policy.no_delete)}; SELECT only: {', '.join(policy.read_only)}",
         f"default privileges for tables created later by {', '.join(owners)}",
     ]
@@ -238,6 +246,16 @@ def app_role_problems(*, role: str, policy: TablePolicy | None = None) -> list[s
                 cursor.execute("SELECT has_table_privilege(%s, %s, %s)", [role, table, privilege])
                 if cursor.fetchone()[0]:
                     problems.append(f"{privilege} {table}")
+            # Column privileges: history's history_user_id, the log's chain columns.
+            allowed = CHAIN_COLUMNS if table == AuditEvent._meta.db_table else ("history_user_id",)
+            cursor.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+                "AND NOT attisdropped AND has_column_privilege(%s, attrelid, attnum, 'UPDATE')",
+                [table, role],
+            )
+            for (column,) in cursor.fetchall():
+                if column not in allowed:
+                    problems.append(f"UPDATE {table}.{column}")
         # The schema's owner may drop any table in it (the log with its trigger).
         cursor.execute(
             "SELECT pg_has_role(%s, nspowner, 'MEMBER') FROM pg_namespace "

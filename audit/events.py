@@ -10,6 +10,7 @@ KINDS = {
     "admin.deleted": _("Deleted in the admin"),
     "admin.action": _("Admin action"),
     "audit.finding": _("Audit finding raised"),
+    "audit.keys_missing": _("Audit event keys missing before chaining"),
     "auth.signed_in": _("Signed in"),
     "auth.signed_out": _("Signed out"),
     "auth.sign_in_failed": _("Sign-in failed"),

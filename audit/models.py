@@ -8,6 +8,9 @@ from audit.kinds import event_kind_label
 class AuditEvent(models.Model):
     """One business event in the append-only, hash-chained log.
 
+    A business transaction inserts its events as plain rows (their `id`, from a database
+    sequence, is the event's key) with no chain fields; the sequencer (`audit.chain`)
+    later sets `position`, `prev_hash`, `hash` and `chained_at`, once, on committed rows.
     `hash` = SHA-256(prev_hash + canonical content); each row's prev_hash is the hash of
     the row at position - 1, so editing, deleting or inserting a row breaks the chain at
     that position (see `audit.services.audit_log_verify`).
@@ -18,7 +21,8 @@ class AuditEvent(models.Model):
         REFUSED = "refused", _("Refused")
         FAILURE = "failure", _("Failure")
 
-    position = models.BigIntegerField(_("position"), unique=True)
+    # Null while the event waits for the sequencer ("waiting" on the screens).
+    position = models.BigIntegerField(_("position"), unique=True, null=True, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -38,14 +42,22 @@ class AuditEvent(models.Model):
     data = models.JSONField(_("data"), default=dict)
     source_ip = models.GenericIPAddressField(_("source IP"), null=True, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
-    prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True)
+    hash = models.CharField(_("hash"), max_length=64, null=True, blank=True)
+    chained_at = models.DateTimeField(_("chained at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        ordering = ["position"]
+        # The key (commit-independent insertion order); the chain's order is `position`.
+        ordering = ["id"]
         indexes = [
+            # The sequencer's queue: events not yet chained, by key.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(position__isnull=True),
+                name="audit_event_waiting_idx",
+            ),
             # The archive and auditors list one object's events.
             models.Index(fields=["object_type", "object_id"], name="audit_event_object_idx"),
             # Reports and the daily export filter by time and kind.
@@ -53,7 +65,11 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.position} {self.event_type}"
+        return f"#{self.position or 'waiting'} {self.event_type}"
+
+    @property
+    def is_chained(self) -> bool:
+        return self.position is not None
 
     @property
     def event_label(self) -> str:
@@ -87,6 +103,7 @@ class Finding(models.Model):
         "repeated_retake": _("Repeated cancel and re-take"),
         "sample": _("Random sample for re-inspection"),
         "pool_shrink": _("A draw pool shrank suddenly"),
+        "audit_key_missing": _("An audit event vanished before it was chained"),
     }
 
     rule = models.CharField(_("rule"), max_length=48)
@@ -132,3 +149,23 @@ class Finding(models.Model):
     @property
     def rule_label(self) -> str:
         return str(self.RULE_LABELS.get(self.rule, self.rule))
+
+
+class ChainSequencer(models.Model):
+    """The audit chain sequencer's one row: whoever holds its row lock is the only
+    sequencer (a lease PostgreSQL frees when the holder's transaction or connection ends;
+    on SQLite the write transaction is already exclusive). It also remembers which event
+    keys it has looked at, so a key that never appears is reported, not skipped."""
+
+    # Every key up to here has been seen (present, or recorded missing)...
+    scanned_through = models.BigIntegerField(_("keys scanned through"), null=True, blank=True)
+    # ...except these: [key, first seen missing (ISO time)], still possibly in flight.
+    pending_keys = models.JSONField(_("keys not yet seen"), default=list, blank=True)
+    ran_at = models.DateTimeField(_("last run"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit chain sequencer")
+        verbose_name_plural = _("audit chain sequencer")
+
+    def __str__(self) -> str:
+        return f"sequencer through key {self.scanned_through}"

@@ -21,13 +21,14 @@ def audit_log_page(
     until: datetime.date | None = None,
     size: int = 100,
 ):
-    """One page of the audit log, newest first (keyset paging by position).
+    """One page of the audit log, newest first (keyset paging by the event's key, so
+    events still waiting for the sequencer are listed too, as "waiting").
 
     `event_type` is a declared kind (exactly) or a prefix such as "auth."; `person` a
     username or display name, matched as the actor, the target account, or the account
     named in a failed sign-in; `since`/`until` are inclusive local dates."""
 
-    events = AuditEvent.objects.select_related("actor__staff_profile").order_by("-position")
+    events = AuditEvent.objects.select_related("actor__staff_profile").order_by("-id")
     if event_type in event_kinds():
         events = events.filter(event_type=event_type)
     elif event_type:
@@ -48,5 +49,5 @@ def audit_log_page(
     if until:
         events = events.filter(occurred_at__lt=_local_midnight(until + datetime.timedelta(days=1)))
     if before:
-        events = events.filter(position__lt=before)
+        events = events.filter(id__lt=before)
     return list(events[:size])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,8 +17,6 @@ from audit.models import AuditEvent
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 
 GENESIS_HASH = "0" * 64
-# Arbitrary constant naming the PostgreSQL advisory lock that serialises appends.
-_APPEND_LOCK_KEY = 7_301_946_201
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -42,15 +40,9 @@ def audit_event_hash(event: AuditEvent) -> str:
 
 
 def audit_append_lock() -> None:
-    """Take the chain's append lock for the rest of the caller's transaction (re-entrant).
-
-    Lock order: a transaction that will lock a row other transactions lock *after*
-    appending (the daily seed, in every draw) takes this lock first, so two
-    transactions never wait on each other in opposite orders (a deadlock the load
-    benchmark found: ticket issued → dispatch draw, against review draw → assigned)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_KEY])
+    """Formerly the chain's append lock, taken by every business transaction that
+    recorded an event. Events no longer need it (they are chained after commit by
+    `audit.chain`), so this takes no lock; it stays until its callers drop it."""
 
 
 def audit_event_record(
@@ -61,34 +53,46 @@ def audit_event_record(
     outcome: str = AuditEvent.Outcome.SUCCESS,
     data: dict | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction.
+    """Record one event in the caller's transaction: one INSERT, no lock, no read.
 
-    Appends are serialised (an advisory lock on PostgreSQL; SQLite transactions are
-    already exclusive) so two writers never chain onto the same predecessor.
+    The event waits unchained (no position or hash) until the sequencer chains it,
+    after the transaction commits (`audit.chain.audit_chain_run`, nudged on commit and
+    run by beat every second); if the transaction rolls back, the event is gone with it.
     """
     event_kind_check(event_type)
     context = current_request_context()
     normalised = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
-    with transaction.atomic():
-        audit_append_lock()
-        last = AuditEvent.objects.order_by("-position").values("position", "hash").first()
-        event = AuditEvent(
-            position=(last["position"] + 1) if last else 1,
-            # Truncated to the microsecond so the stored value hashes the same on reload.
-            occurred_at=timezone.now(),
-            actor=actor if getattr(actor, "pk", None) else None,
-            event_type=event_type,
-            object_type=obj._meta.label_lower if obj is not None else "",
-            object_id=str(obj.pk) if obj is not None else "",
-            outcome=outcome,
-            data=normalised,
-            source_ip=context.source_ip,
-            request_id=context.request_id,
-            prev_hash=last["hash"] if last else GENESIS_HASH,
-        )
-        event.hash = audit_event_hash(event)
-        event.save(force_insert=True)
+    event = AuditEvent(
+        # Truncated to the microsecond so the stored value hashes the same on reload.
+        occurred_at=timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        event_type=event_type,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        outcome=outcome,
+        data=normalised,
+        source_ip=context.source_ip,
+        request_id=context.request_id,
+    )
+    event.save(force_insert=True)
+    _chain_nudge_on_commit()
     return event
+
+
+def _chain_nudge() -> None:
+    from audit.chain import audit_chain_nudge  # the sequencer records events itself
+
+    audit_chain_nudge()
+
+
+def _chain_nudge_on_commit() -> None:
+    """Ask for the sequencer once the caller's transaction commits (once per transaction)."""
+    connection_ = transaction.get_connection()
+    if connection_.in_atomic_block and any(
+        entry[1] is _chain_nudge for entry in connection_.run_on_commit
+    ):
+        return
+    transaction.on_commit(_chain_nudge, robust=True)
 
 
 @dataclass(frozen=True)
@@ -107,14 +111,17 @@ class ExportedHead:
 
 
 def audit_log_verify(*, heads: Iterable[ExportedHead] = ()) -> ChainBreak | None:
-    """Recompute the chain; return the first position where it breaks, or None.
+    """Recompute the chain of chained events; return the first position where it
+    breaks, or None. Events still waiting for the sequencer are not in the chain yet
+    (`audit.chain.audit_chain_status` counts them and any key that went missing).
 
     A chain cut short still verifies on its own, and so does one rewritten wholesale:
     the exported `heads` catch both. The log must reach the last exported head, and
     every exported head must still stand at its position."""
     expected_prev = GENESIS_HASH
     expected_position = 1
-    for event in AuditEvent.objects.order_by("position").iterator(chunk_size=2000):
+    chained = AuditEvent.objects.filter(position__isnull=False).order_by("position")
+    for event in chained.iterator(chunk_size=2000):
         if event.position != expected_position:
             return ChainBreak(expected_position, "missing")
         if event.prev_hash != expected_prev:
@@ -203,5 +210,11 @@ def audited_record_delete(*, instance: models.Model, reason: str, actor) -> None
 
 
 def audit_chain_head() -> dict | None:
-    head = AuditEvent.objects.order_by("-position").values("position", "hash").first()
+    """The last chained event's position and hash (events waiting are not in it)."""
+    head = (
+        AuditEvent.objects.filter(position__isnull=False)
+        .order_by("-position")
+        .values("position", "hash")
+        .first()
+    )
     return dict(head) if head else None

@@ -11,8 +11,15 @@ intake → finish through the API (as integration accounts with API tokens), the
 keeps the queue filled, reviewers and approvers (people: signed-in sessions) decide
 their inbox, the call display polls. Then it prints one
 table: complete cases per second (ticket issued → final decision), p50/p95/p99 per
-action, draw latency, call-to-display latency, audit-append cost, peak memory per
-process, and pgbench's TPS on the same server as the reference, with the ratio.
+action, draw latency, call-to-display latency, the audit chain's lag (commit → chained),
+peak memory per process, and pgbench's TPS on the same server as the reference.
+
+Accounting counts only what is its own: CPU of the processes it started (and of itself,
+the load generator, shown apart) and of the PostgreSQL backends serving its database
+(pg_stat_activity filtered by datname, sampled through the run), never another user's
+backends; commits per case from pg_stat_database for its database; statements per case
+from pg_stat_statements when the server has it (service-level counts: bench/peer.py);
+lock waits sampled from pg_stat_activity every 0.2 s (which kind, how many backends).
 
 Not part of the test suite. Needs PostgreSQL and Redis at 127.0.0.1 (as CI has).
 """
@@ -33,7 +40,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB = "langzhong_load"
+DB = "langzhong_load"  # --database
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
@@ -41,13 +48,16 @@ PASSWORD = "Load-test-pass-1"  # noqa: S105 - accounts of a throw-away benchmark
 QUEUE = "langzhong_load"
 
 
+REDIS = {"broker": 5, "cache": 6}  # --redis-db puts both in one
+
+
 def environment(url: str) -> dict:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "langzhong_si.settings",
         "DATABASE_URL": url,
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/5",
-        "CACHE_URL": "redis://127.0.0.1:6379/6",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS['broker']}",
+        "CACHE_URL": f"redis://127.0.0.1:6379/{REDIS['cache']}",
         "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
         # Machines, not people, drive this hall: no second factor for approvers (they sign
         # in with the form), and throttles far above the load.
@@ -142,7 +152,7 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
 
 
 def start_stack(env: dict, web_workers: int) -> list[subprocess.Popen]:
-    venv = ROOT / ".venv" / "bin"
+    venv = Path(sys.executable).parent  # the environment this runs in
     logs = ROOT / "var" / "load"
     logs.mkdir(parents=True, exist_ok=True)
 
@@ -235,23 +245,95 @@ def _children(pid: int) -> list[int]:
     return [int(value) for value in output.split()]
 
 
-def server_cpu_seconds(processes: list[subprocess.Popen]) -> float:
-    """CPU time used so far by the stack (web, worker, beat and their children) and by
-    every PostgreSQL process: the server side of the hall's cost."""
-    ticks = os.sysconf("SC_CLK_TCK")
+def _cpu_of(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def stack_cpu_seconds(processes: list[subprocess.Popen]) -> float:
+    """CPU used so far by the stack this benchmark started (web, worker, beat and their
+    children); never anyone else's processes."""
     pids = set()
     for process in processes:
         pids |= {process.pid, *_children(process.pid)}
-    postgres = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
-    pids |= {int(value) for value in postgres.stdout.split()}
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / ticks
+    return sum(_cpu_of(pid) or 0.0 for pid in pids)
+
+
+class DatabaseSampler(threading.Thread):
+    """Samples pg_stat_activity for this benchmark's database only (by datname, less its
+    own connection): each backend's CPU (from /proc: PostgreSQL is on this machine), and
+    what the active backends wait on."""
+
+    def __init__(self, url: str, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.url, self.interval = url, interval
+        self.stop = threading.Event()
+        self.first_cpu: dict[int, float] = {}
+        self.last_cpu: dict[int, float] = {}
+        self.samples = 0
+        self.waiting = defaultdict(int)  # "Lock:advisory" → backends waiting, summed
+        self.samples_with = defaultdict(int)  # "Lock:advisory" → samples with any
+        self.active = 0
+
+    def run(self):
+        import psycopg2
+
+        connection = psycopg2.connect(self.url)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            while not self.stop.is_set():
+                cursor.execute(
+                    "SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                rows = cursor.fetchall()
+                self.samples += 1
+                kinds = set()
+                for pid, state, wait_type, wait_event in rows:
+                    cpu = _cpu_of(pid)
+                    if cpu is not None:
+                        # A backend first seen mid-run started mid-run: count all of it.
+                        self.first_cpu.setdefault(pid, cpu if self.samples == 1 else 0.0)
+                        self.last_cpu[pid] = cpu
+                    if state == "active":
+                        self.active += 1
+                    if wait_type == "Lock":
+                        self.waiting[f"{wait_type}:{wait_event}"] += 1
+                        kinds.add(f"{wait_type}:{wait_event}")
+                for kind in kinds:
+                    self.samples_with[kind] += 1
+                self.stop.wait(self.interval)
+        connection.close()
+
+    def cpu_seconds(self) -> float:
+        return sum(self.last_cpu[pid] - self.first_cpu[pid] for pid in self.last_cpu)
+
+
+def database_counters(url: str) -> dict:
+    """Commits of this database (pg_stat_database) and, if the server has
+    pg_stat_statements, its statements."""
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        figures = {"commits": cursor.fetchone()[0], "statements": None}
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        if cursor.fetchone():
+            cursor.execute(
+                "SELECT sum(calls) FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            figures["statements"] = int(cursor.fetchone()[0] or 0)
+    connection.close()
+    return figures
 
 
 def stop_stack(processes: list[subprocess.Popen]) -> None:
@@ -434,18 +516,35 @@ def database_figures(started_at, ended_at) -> dict:
             created_at__gte=started_at, assigned_at__isnull=False
         ).values_list(F("assigned_at") - F("created_at"), flat=True)
     ]
+    from audit.models import AuditEvent, Finding
+
+    events = AuditEvent.objects.filter(occurred_at__gte=started_at, occurred_at__lt=ended_at)
+    lags = [
+        lag.total_seconds() * 1000
+        for lag in events.filter(chained_at__isnull=False).values_list(
+            F("chained_at") - F("occurred_at"), flat=True
+        )
+    ]
     return {
         "complete": final.count(),
         "tickets": Ticket.objects.filter(issued_at__gte=started_at).count(),
         "draws": draws,
+        "chain_lags": lags,
+        "events": events.count(),
+        "unchained": events.filter(position__isnull=True).count(),
+        "keys_missing": Finding.objects.filter(rule="audit_key_missing").count(),
     }
 
 
 def audit_append_cost(threads: int = 8, per_thread: int = 50) -> float:
-    """Milliseconds per audit event with `threads` concurrent writers (the chain lock)."""
+    """Milliseconds per audit event with `threads` concurrent writers, each event in its
+    own transaction (recording only; the sequencer chains them afterwards)."""
     from django.db import connection, transaction
 
+    from audit.kinds import event_kinds_declare
     from audit.services import audit_event_record
+
+    event_kinds_declare({"bench.append": "bench.append"})  # this benchmark's own kind
 
     def writer():
         for _ in range(per_thread):
@@ -484,6 +583,7 @@ def pgbench_tps(seconds: int = 20) -> float:
 
 
 def main() -> None:
+    global DB
     import random
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -493,12 +593,19 @@ def main() -> None:
     parser.add_argument("--existing", type=int, default=0, help="finished cases already there")
     parser.add_argument("--web-workers", type=int, default=2 * os.cpu_count() + 1)
     parser.add_argument("--no-pgbench", action="store_true")
+    parser.add_argument("--database", default=DB, help="the benchmark's own database")
+    parser.add_argument(
+        "--redis-db", type=int, default=None, help="one Redis database for broker and cache"
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
         help="py-spy the web and worker processes (pip install py-spy): var/load/*.txt",
     )
     args = parser.parse_args()
+    DB = args.database
+    if args.redis_db is not None:
+        REDIS.update(broker=args.redis_db, cache=args.redis_db)
 
     url = recreate_database()
     env = environment(url)
@@ -543,18 +650,25 @@ def main() -> None:
         for name, process in (("web", processes[0]), ("worker", processes[1])):
             profilers.append(
                 subprocess.Popen(
-                    [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid),
+                    [str(Path(sys.executable).parent / "py-spy"), "record",
+                     "--pid", str(process.pid),
                      "--subprocesses", "--nonblocking", "--duration", str(args.seconds),
                      "--format", "raw", "--output", str(ROOT / "var" / "load" / f"{name}.txt")],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
             )  # fmt: skip
-    cpu_before = server_cpu_seconds(processes)
+    sampler = DatabaseSampler(url)
+    counters_before = database_counters(url)
+    sampler.start()
+    cpu_before, own_before = stack_cpu_seconds(processes), time.process_time()
     for thread in threads:
         thread.start()
     time.sleep(args.seconds)
-    cpu_used = server_cpu_seconds(processes) - cpu_before
+    cpu_used = stack_cpu_seconds(processes) - cpu_before
+    own_used = time.process_time() - own_before
+    sampler.stop.set()
+    sampler.join()
     ended_at = datetime.datetime.now(datetime.UTC)
     stop.set()
     for thread in threads:
@@ -565,9 +679,17 @@ def main() -> None:
     time.sleep(3)  # let the last draws land
     figures = database_figures(started_at, ended_at)
     stop_stack(processes)
+    # After the stack has stopped: its backends have flushed their statistics.
+    counters_after = database_counters(url)
     audit_ms = audit_append_cost()
     tps = None if args.no_pgbench else pgbench_tps()
     figures["cpu"] = cpu_used
+    figures["database_cpu"] = sampler.cpu_seconds()
+    figures["generator_cpu"] = own_used
+    figures["sampler"] = sampler
+    figures["commits"] = counters_after["commits"] - counters_before["commits"]
+    if counters_before["statements"] is not None:
+        figures["statements"] = counters_after["statements"] - counters_before["statements"]
     report(args, recorder, figures, display_latencies, memory, audit_ms, tps)
 
 
@@ -581,8 +703,43 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
     print(f"complete cases per second (issued → final decision): {rate:.1f}")
     print(f"tickets issued: {figures['tickets']}, cases completed: {figures['complete']}")
     if figures["complete"]:
-        per_case = 1000 * figures["cpu"] / figures["complete"]
-        print(f"server CPU (web, worker, PostgreSQL) per complete case: {per_case:.0f} ms")
+        complete = figures["complete"]
+        stack, database = figures["cpu"], figures["database_cpu"]
+        print(
+            f"server CPU per complete case: {1000 * (stack + database) / complete:.0f} ms "
+            f"(web, worker and beat {1000 * stack / complete:.0f} ms, this database's "
+            f"backends {1000 * database / complete:.0f} ms); the load generator: "
+            f"{1000 * figures['generator_cpu'] / complete:.0f} ms"
+        )
+        statements = figures.get("statements")
+        print(
+            f"per complete case: {figures['commits'] / complete:.1f} commits (pg_stat_database, "
+            f"read-only transactions included), "
+            + (
+                f"{statements / complete:.0f} statements"
+                if statements is not None
+                else "statements: no pg_stat_statements here (see bench/peer.py)"
+            )
+        )
+    sampler = figures["sampler"]
+    if sampler.samples:
+        waits = ", ".join(
+            f"{kind} in {100 * sampler.samples_with[kind] / sampler.samples:.0f} % of samples "
+            f"(mean {count / sampler.samples:.1f} backends)"
+            for kind, count in sorted(sampler.waiting.items(), key=lambda item: -item[1])
+        )
+        print(
+            f"lock waits ({sampler.samples} samples of pg_stat_activity, mean "
+            f"{sampler.active / sampler.samples:.1f} active backends): {waits or 'none'}"
+        )
+    lags = figures["chain_lags"]
+    if lags:
+        print(
+            f"audit chain lag (event recorded → chained), {len(lags)} of {figures['events']} "
+            f"events: p50 {percentile(lags, 0.5):.0f} ms, p99 {percentile(lags, 0.99):.0f} ms, "
+            f"max {max(lags):.0f} ms; {figures['unchained']} still waiting at the end; "
+            f"{figures['keys_missing']} missing-key findings"
+        )
     print(f"{'action':<16}{'count':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for action, values in sorted(recorder.samples.items()):
         print(
@@ -596,7 +753,7 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
                 f"{label:<16}{len(values):>8}{percentile(values, 0.5):>9.1f}"
                 f"{percentile(values, 0.95):>9.1f}{percentile(values, 0.99):>9.1f}"
             )
-    print(f"audit append, 8 concurrent writers: {audit_ms:.2f} ms per event")
+    print(f"audit event recorded, 8 concurrent writers: {audit_ms:.2f} ms per event")
     print(
         "peak memory (MB, largest process): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items())
     )

@@ -5,7 +5,8 @@
 Creates (or re-creates) the database `langzhong_bench`, migrates it, seeds the demo
 hall, then fills it with bulk SQL — benchmarking only, nothing here goes through the
 services: N finished cases spread over three years, one ticket each, ratings for most,
-a review task for every level 1–3 case, findings for one case in twenty; plus a busy
+a review task for every level 1–3 case, findings for one case in twenty, the sampling
+record (`audit.sampled`) of every finished case; plus a busy
 "today" (waiting and serving tickets, open tasks, open cases past their date) so the
 live view has real work. Then it times the one-month report, the live view and the
 staff evaluation in-process and through HTTP (the full page), and prints the plans'
@@ -95,6 +96,16 @@ SELECT 1, 1, 'review', 1, CASE WHEN c.status = 'rejected' THEN 'rejected' ELSE '
     CASE WHEN c.status = 'rejected' THEN '不符' ELSE '' END,
     (%(deciders)s::int[])[1 + c.id %% cardinality(%(deciders)s::int[])], c.id
 FROM counters_case c WHERE c.review_round = 1;
+
+-- Every finished case was considered for re-inspection once (audit.sampled), as the
+-- continuous audit records it; chained with placeholder hashes (a bench database: its
+-- chain does not verify, the sequencer carries on after it).
+INSERT INTO audit_auditevent (position, occurred_at, event_type, object_type, object_id,
+    outcome, data, source_ip, request_id, prev_hash, hash, chained_at)
+SELECT row_number() OVER (ORDER BY id), finished_at, 'audit.sampled', 'counters.case',
+    id::text, 'success', jsonb_build_object('selected', id %% 20 = 0), NULL, '',
+    repeat('0', 64), md5(id::text) || md5(id::text), finished_at
+FROM counters_case WHERE finished_at IS NOT NULL;
 
 INSERT INTO audit_finding (rule, severity, evidence, dedupe_key, created_at, result,
     error_kind, comment, case_id)

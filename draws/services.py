@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.chain import audit_chain_all
 from audit.models import AuditEvent
 from audit.services import audit_append_lock, audit_event_record
 from draws.choice import (
@@ -99,6 +100,7 @@ def draw_commitment_export(*, day: datetime.date, directory: Path | None = None)
         return None
     folder = Path(directory or settings.DRAW_COMMITMENT_DIR)
     path = folder / f"{day.isoformat()}.json"
+    audit_chain_all()  # the commitment's event is chained before its position is exported
     event = (
         AuditEvent.objects.filter(event_type="seed.committed", object_id=str(seed.pk))
         .values("position", "hash")

@@ -39,7 +39,9 @@ class InspectionInput(serializers.Serializer):
 
 
 class AuditEventOutput(serializers.Serializer):
-    position = serializers.IntegerField()
+    key = serializers.IntegerField(source="pk")
+    # Null while the event waits for the sequencer to chain it.
+    position = serializers.IntegerField(allow_null=True)
     occurred_at = serializers.DateTimeField()
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
     event_type = serializers.CharField()
@@ -49,7 +51,7 @@ class AuditEventOutput(serializers.Serializer):
     outcome = serializers.CharField()
     source_ip = serializers.CharField(allow_null=True)
     request_id = serializers.CharField()
-    hash = serializers.CharField()
+    hash = serializers.CharField(allow_null=True)
 
 
 class FindingListApi(APIView):
@@ -85,7 +87,7 @@ class AuditLogApi(APIView):
             OpenApiParameter("person", str, description="Username or name: actor or target"),
             OpenApiParameter("from", str, description="First day, YYYY-MM-DD"),
             OpenApiParameter("to", str, description="Last day, YYYY-MM-DD"),
-            OpenApiParameter("before", int, description="Only events before this position"),
+            OpenApiParameter("before", int, description="Only events before this key"),
         ],
         responses={200: AuditEventOutput(many=True)},
     )

@@ -75,7 +75,11 @@ def _sample(case) -> bool:
     """Select the case for re-inspection with its level's probability, drawn from the
     day's committed seed so an auditor can recompute the choice after the reveal."""
 
-    if AuditEvent.objects.filter(event_type="audit.sampled", object_id=str(case.pk)).exists():
+    # One look-up through the object index (type and id), however long the log.
+    already = AuditEvent.objects.filter(
+        object_type=case._meta.label_lower, object_id=str(case.pk), event_type="audit.sampled"
+    )
+    if already.exists():
         return False
     day = timezone.localdate()
     daily_seed_commit(day=day)

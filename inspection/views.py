@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 
+from audit import chain as audit_chain
 from audit import selectors as audit_selectors
 from audit import services as audit_services
 from audit.kinds import event_kinds
@@ -122,8 +123,9 @@ def audit_log(request):
             "kinds": sorted(event_kinds().items(), key=lambda kind: str(kind[1])),
             "filters": filters,
             "query": urlencode(query),
-            "next_before": events[-1].position if len(events) == 100 else None,
+            "next_before": events[-1].pk if len(events) == 100 else None,
             "head": audit_services.audit_chain_head(),
+            "chain": audit_chain.audit_chain_status(),
             # The page checks the exported heads too, as verify_audit_log does.
             "broken": audit_services.audit_log_verify(heads=audit_services.audit_exported_heads())
             if request.GET.get("verify")

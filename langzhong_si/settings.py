@@ -336,6 +336,13 @@ CELERY_TIMEZONE = TIME_ZONE
 # Workers and beat log through LOGGING below (JSON lines, the personal-data filter).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
+    # The audit chain's sequencer (commits also nudge it); a run left waiting in a
+    # backed-up queue is dropped, the next one does its work.
+    "audit-chain": {
+        "task": "audit.tasks.chain_audit_log",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    },
     "outbox-relay-sweep": {"task": "outbox.tasks.outbox_relay_sweep", "schedule": 15.0},
     "hall-dispatch-sweep": {"task": "counters.tasks.hall_dispatch_sweep", "schedule": 5.0},
     "cases-deferral-expire": {

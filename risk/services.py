@@ -401,7 +401,7 @@ def _pool_shrink_check(*, event: AuditEvent, after: list[dict]) -> None:
                 key=f"{row['role']}:{row['level']}:{today}",
                 subject=event.actor,
                 evidence={"role": row["role"], "level": row["level"], "earlier_today": largest,
-                          "now": row["size"], "event": event.position},
+                          "now": row["size"], "event": event.pk},
             )  # fmt: skip
 
 

@@ -24,12 +24,12 @@ def reader(client):
 
 
 def _row(page: str, event: AuditEvent) -> str:
-    match = re.search(rf'<tr data-testid="event-{event.position}">(.*?)</tr>', page, re.S)
-    assert match, f"event {event.position} is not on the page"
+    match = re.search(rf'<tr data-testid="event-{event.pk}">(.*?)</tr>', page, re.S)
+    assert match, f"event {event.pk} is not on the page"
     return match.group(1)
 
 
-def _positions(page: str) -> set[int]:
+def _keys(page: str) -> set[int]:
     return {int(number) for number in re.findall(r'data-testid="event-(\d+)"', page)}
 
 
@@ -83,7 +83,7 @@ def test_the_audit_log_filters_by_kind(client, reader):
     paused = audit_event_record(event_type="window.paused", actor=clerk)
     granted = audit_event_record(event_type="role.granted", actor=reader, obj=clerk)
     page = client.get("/audit/log/", {"type": "window.paused"}).content.decode()
-    assert paused.position in _positions(page) and granted.position not in _positions(page)
+    assert paused.pk in _keys(page) and granted.pk not in _keys(page)
     assert '<option value="window.paused" selected>' in page
 
 
@@ -97,9 +97,9 @@ def test_the_audit_log_filters_by_person_as_actor_target_or_account_tried(client
     sign_in(client, reader)
     tried = AuditEvent.objects.get(event_type="auth.sign_in_failed")
     for person in (clerk.username, "李娜"):
-        shown = _positions(client.get("/audit/log/", {"person": person}).content.decode())
-        assert {acted.position, targeted.position, tried.position} <= shown
-        assert unrelated.position not in shown
+        shown = _keys(client.get("/audit/log/", {"person": person}).content.decode())
+        assert {acted.pk, targeted.pk, tried.pk} <= shown
+        assert unrelated.pk not in shown
 
 
 def test_the_audit_log_filters_by_date_range(client, reader, monkeypatch):
@@ -111,7 +111,7 @@ def test_the_audit_log_filters_by_date_range(client, reader, monkeypatch):
     today = timezone.localdate()
     since = today - datetime.timedelta(days=2)
     page = client.get("/audit/log/", {"from": f"{since}", "to": f"{today}"}).content.decode()
-    assert recent.position in _positions(page) and old.position not in _positions(page)
+    assert recent.pk in _keys(page) and old.pk not in _keys(page)
 
 
 def test_an_out_of_range_date_in_the_audit_log_filter_is_refused_with_a_message(client, reader):
@@ -125,7 +125,7 @@ def test_the_audit_log_api_filters_and_answers_400_for_a_bad_date(client, reader
     paused = audit_event_record(event_type="window.paused", actor=clerk)
     response = client.get("/api/audit/log/", {"person": clerk.username})
     events = response.json()
-    assert paused.position in [row["position"] for row in events]
+    assert paused.pk in [row["key"] for row in events]
     assert "audit.log_read" not in {row["event_type"] for row in events}  # the reader's own
     bad = client.get("/api/audit/log/", {"to": "0001-01-01"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "date_range"

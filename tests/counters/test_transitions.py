@@ -54,7 +54,7 @@ def test_every_allowed_ticket_move_is_recorded(source, target, hall):
         ticket_transition(ticket=ticket, to=target, actor=None, fields=("clerk", "window"))
     ticket.refresh_from_db()
     assert ticket.status == target
-    event = AuditEvent.objects.filter(object_id=str(ticket.pk)).latest("position")
+    event = AuditEvent.objects.filter(object_id=str(ticket.pk)).latest("id")
     assert event.event_type == TICKET_TRANSITIONS[source][target]
 
 
@@ -102,7 +102,7 @@ def test_every_allowed_window_move_is_made(source, target, hall):
     window.refresh_from_db()
     assert window.state == target
     if WINDOW_TRANSITIONS[source][target] is not None:
-        event = AuditEvent.objects.filter(object_id=str(window.pk)).latest("position")
+        event = AuditEvent.objects.filter(object_id=str(window.pk)).latest("id")
         assert event.event_type == WINDOW_TRANSITIONS[source][target]
 
 

@@ -109,7 +109,7 @@ def test_the_first_draw_of_a_day_finds_its_commitment_committed_in_an_earlier_tr
     assert seen["in_transaction"], "the draw runs inside the request's transaction..."
     assert seen["committed_in_draw"] is False, "...and its seed was committed before it"
     assert seen["exported"] == seen["commitment"], "and exported to its file"
-    events = list(AuditEvent.objects.order_by("position").values_list("event_type", flat=True))
+    events = list(AuditEvent.objects.order_by("id").values_list("event_type", flat=True))
     assert events.index("seed.committed") < events.index("draw.made")
     assert DailySeed.objects.filter(day=today + datetime.timedelta(days=1)).exists()
 

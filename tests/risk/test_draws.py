@@ -214,7 +214,7 @@ def test_the_seed_commitment_is_logged_before_the_first_draw(
     from audit.models import AuditEvent
 
     _submitted_case(hall, django_capture_on_commit_callbacks)
-    events = list(AuditEvent.objects.order_by("position").values_list("event_type", flat=True))
+    events = list(AuditEvent.objects.order_by("id").values_list("event_type", flat=True))
     assert events.index("seed.committed") < events.index("draw.made")
 
 

@@ -245,7 +245,7 @@ def test_every_allowed_review_task_move_is_recorded(
         review_task_transition(task=task, to=target, actor=None)
     task.refresh_from_db()
     assert task.status == target
-    event = AuditEvent.objects.filter(object_id=str(task.pk)).latest("position")
+    event = AuditEvent.objects.filter(object_id=str(task.pk)).latest("id")
     assert event.event_type == REVIEW_TASK_TRANSITIONS[source][target]
     assert (event.data["from"], event.data["to"]) == (source, target)
 

@@ -38,7 +38,7 @@ def test_pausing_a_reviewer_is_recorded_with_reason_and_pools(lead, reviewers):
     services.availability_set(
         user=reviewers[0], availability="paused", reason="外出培训", actor=lead
     )
-    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("id")
     assert (event.actor, event.object_id) == (lead, str(reviewers[0].pk))
     assert event.data["reason"] == "外出培训" and event.data["change"] == "availability"
     before = {(r["role"], r["level"]): r["size"] for r in event.data["before"]}
@@ -96,7 +96,7 @@ def test_leave_recorded_by_the_team_lead_shrinks_the_pool_and_is_recorded(lead, 
         reason="年休假", recorded_by=lead,
     )  # fmt: skip
     assert _size("review", 3) == 3
-    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("id")
     assert event.data["change"] == "leave_recorded" and event.actor == lead
 
 
@@ -169,7 +169,7 @@ def test_deactivating_half_the_reviewers_in_a_day_raises_a_pool_shrink_finding(r
 def test_deactivating_a_reviewer_is_a_pool_change_with_the_pools_before_and_after(reviewers):
     system = make_staff(Role.SYSTEM_ADMINISTRATOR)
     account_active_set(user=reviewers[0], active=False, changed_by=system)
-    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("id")
     assert (event.actor, event.object_id) == (system, str(reviewers[0].pk))
     assert event.data["change"] == "account_deactivated"
     before = {(r["role"], r["level"]): r["size"] for r in event.data["before"]}
@@ -180,7 +180,7 @@ def test_deactivating_a_reviewer_is_a_pool_change_with_the_pools_before_and_afte
 def test_revoking_half_the_reviewer_roles_in_a_day_raises_a_pool_shrink_finding(reviewers):
     security = make_staff(Role.SECURITY_ADMINISTRATOR)
     role_revoke(user=reviewers[0], role=Role.REVIEWER, revoked_by=security)
-    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("id")
     assert (event.actor, event.data["change"]) == (security, "role_revoked:reviewer")
     assert not Finding.objects.filter(rule="pool_shrink").exists()
     role_revoke(user=reviewers[1], role=Role.REVIEWER, revoked_by=security)
@@ -190,7 +190,7 @@ def test_revoking_half_the_reviewer_roles_in_a_day_raises_a_pool_shrink_finding(
 
 def test_a_reviewer_role_removed_in_code_is_a_pool_change_too(reviewers):
     reviewers[0].groups.clear()
-    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("id")
     assert event.object_id == str(reviewers[0].pk)
     assert event.data["change"] == "role_revoked:reviewer"
     assert _size("review", 3) == 3

@@ -212,7 +212,7 @@ def test_removing_a_relative_needs_a_reason_and_is_a_pool_change(hall):
     services.recusal_relative_remove(
         user=hall.zhou, password=PASSWORD, relative_id=relative.pk, reason="已离婚"
     )
-    event = AuditEvent.objects.filter(event_type="pool.changed").latest("position")
+    event = AuditEvent.objects.filter(event_type="pool.changed").latest("id")
     assert (event.actor, event.data["change"], event.data["reason"]) == (
         hall.zhou,
         "relative_removed",

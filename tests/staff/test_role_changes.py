@@ -49,7 +49,7 @@ def _user_form(user, groups: list[Group]) -> dict:
 def _role_events(user) -> list[tuple]:
     return list(
         AuditEvent.objects.filter(object_id=str(user.pk), event_type__startswith="role.")
-        .order_by("position")
+        .order_by("id")
         .values_list("event_type", "actor_id", "data__role")
     )
 

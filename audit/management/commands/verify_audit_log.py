@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.chain import audit_chain_status
 from audit.services import (
     audit_exported_head_read,
     audit_exported_heads,
@@ -40,3 +41,15 @@ class Command(BaseCommand):
             # not running (beat) or the directory is wrong, and a cut tail goes unseen.
             self.stderr.write(f"no exported heads in {directory}: a deleted tail cannot be seen")
         self.stdout.write(f"audit chain verifies ({len(heads)} exported heads checked)")
+        status = audit_chain_status()
+        waiting = f"{status.chained} events chained, {status.waiting} waiting to be chained"
+        if status.oldest_waiting_at:
+            waiting += f" (the oldest since {status.oldest_waiting_at.isoformat()})"
+        self.stdout.write(waiting)
+        if status.keys_missing:
+            # A rolled-back transaction, or an event deleted before it was chained: the
+            # sequencer recorded each in the chain and raised a finding.
+            self.stderr.write(
+                f"{status.keys_missing} event keys went missing before chaining "
+                "(audit.keys_missing events; see the auditors' findings)"
+            )

@@ -1,0 +1,245 @@
+"""This project's level-2 chain against django-viewflow's, at service level, same database.
+
+    pip install '.[bench]'     # django-viewflow, for this benchmark only
+    .venv/bin/python bench/peer.py [--cases 200] [--repetitions 3] [--database langzhong_peer]
+
+Creates the PostgreSQL database, migrates it with viewflow's tables added
+(bench/peer_settings.py), then runs, alternating, `--repetitions` times each: N complete
+level-2 cases through this project's services (ticket issued and called → intake →
+finished at the counter → review drawn and decided → approval drawn and decided; the
+draws run inline, as the worker would; the audit sequencer chains every 50 cases, its
+cost included) and N through viewflow (bench/peer_flow.py: start → intake handle → review
+→ approval, each person drawn at random). One process, one connection, one case at a
+time. It prints, per run, cases per second, CPU per case (this process plus its
+PostgreSQL backend, read from /proc), SQL statements and commits per case, and the ratio.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "Peer-bench-pass-1"  # noqa: S105 - accounts of a throw-away benchmark database
+
+
+class Counter:
+    """Statements and commits on Django's connection: savepoints count as statements; a
+    commit is a transaction's COMMIT, or a write outside a transaction (its own commit);
+    a read outside a transaction writes nothing and is not counted as one."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.statements = self.commits = 0
+        original = connection._commit
+
+        def commit():
+            self.commits += 1
+            return original()
+
+        connection._commit = commit
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        if not self.connection.in_atomic_block and not sql.lstrip().upper().startswith(
+            ("SELECT", "SAVEPOINT", "RELEASE", "SET")
+        ):
+            self.commits += 1
+        return execute(sql, params, many, context)
+
+
+def cpu_seconds(backend_pid: int) -> float:
+    """This process's CPU plus its PostgreSQL backend's (same machine)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return time.process_time() + (int(fields[11]) + int(fields[12])) / ticks
+
+
+def set_up(deciders: int = 10) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test.utils import override_settings
+
+    from catalog.models import ServiceItem
+    from counters.models import Queue, Window
+    from risk.services import daily_seeds_ensure, qualification_grant
+    from staff.roles import Role
+    from staff.services import staff_member_create
+
+    call_command("migrate", verbosity=0)
+    call_command("load_catalog", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        window = Window.objects.create(number=1, zone="综合受理区", queue=Queue.HALL)
+        clerk = staff_member_create(
+            username="peer-clerk", password=PASSWORD, display_name="柜员",
+            employee_number="G0001", roles=[Role.CLERK],
+        )  # fmt: skip
+        for n in range(1, deciders + 1):
+            user = staff_member_create(
+                username=f"peer-decider{n}", password=PASSWORD, display_name=f"审核审批{n}",
+                employee_number=f"S{n:04d}", roles=[Role.REVIEWER, Role.APPROVER],
+            )  # fmt: skip
+            for kind in ("review", "approval"):
+                qualification_grant(user=user, kind=kind, level=3, reason="peer bench")
+    from counters.services import window_sign_on
+
+    window_sign_on(clerk=clerk, window_id=window.pk)
+    daily_seeds_ensure()
+    item = (
+        ServiceItem.objects.filter(at_counter=True, risk_level=2)
+        .prefetch_related("materials")
+        .first()
+    )
+    materials = {m.pk for m in item.materials.all() if m.required}
+    return {
+        "clerk": get_user_model().objects.get(pk=clerk.pk),
+        "window": window,
+        "item": item,
+        "materials": materials,
+    }
+
+
+def id_numbers():
+    from langzhong_si.identity import id_number_check_char
+
+    n = 0
+    while True:
+        n += 1
+        first17 = f"511381{1950 + n % 50}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+        yield first17 + id_number_check_char(first17)
+
+
+def project_case(hall: dict, id_number: str) -> None:
+    from cases.services import review_task_decide
+    from counters import services
+    from risk.models import ReviewTask
+
+    clerk = hall["clerk"]
+    services.window_declare_ready(clerk=clerk)
+    services.ticket_issue(item=hall["item"])
+    case = services.case_accept(
+        clerk=clerk, item_id=hall["item"].pk, applicant_name="王大山", id_number=id_number,
+        received_material_ids=hall["materials"],
+    )  # fmt: skip
+    services.ticket_finish(clerk=clerk)
+    for step in (1, 2):
+        task = ReviewTask.objects.get(case=case, step=step, status=ReviewTask.Status.OPEN)
+        review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
+
+
+def viewflow_case(hall: dict, id_number: str) -> None:
+    from django.db import transaction
+    from viewflow.workflow.status import STATUS
+
+    from bench.peer_flow import HallChainFlow
+
+    with transaction.atomic():
+        process = HallChainFlow.start.run(item_id=hall["item"].pk, clerk_id=hall["clerk"].pk)
+    intake = process.task_set.get(flow_task=HallChainFlow.intake, status=STATUS.NEW)
+    with transaction.atomic():
+        HallChainFlow.intake.run(
+            intake, applicant_name="王大山", id_number=id_number,
+            materials=sorted(hall["materials"]),
+        )  # fmt: skip
+    for node in (HallChainFlow.review, HallChainFlow.approval):
+        task = process.task_set.get(flow_task=node, status=STATUS.ASSIGNED)
+        with transaction.atomic(), HallChainFlow.lock(process.pk):
+            activation = node.activation_class(task)
+            activation.start(None)
+            activation.execute()
+
+
+def measure(label: str, run_case, hall: dict, cases: int, numbers, chain: bool) -> dict:
+    from django.db import connections
+
+    from audit.chain import audit_chain_all
+
+    connection = connections["default"]
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    counter = Counter(connection)
+    cpu_before, started = cpu_seconds(backend), time.perf_counter()
+    with connection.execute_wrapper(counter):
+        for n in range(cases):
+            run_case(hall, next(numbers))
+            if chain and (n + 1) % 50 == 0:
+                audit_chain_all()
+        if chain:
+            audit_chain_all()
+    wall = time.perf_counter() - started
+    cpu = cpu_seconds(backend) - cpu_before
+    del connection._commit  # the class's own again
+    return {
+        "label": label,
+        "rate": cases / wall,
+        "cpu_ms": 1000 * cpu / cases,
+        "statements": counter.statements / cases,
+        "commits": counter.commits / cases,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--database", default="langzhong_peer")
+    parser.add_argument("--admin-url", default=ADMIN_URL)
+    args = parser.parse_args()
+
+    from bench.reports_1m import recreate_database
+
+    os.environ.update(
+        {
+            "DATABASE_URL": recreate_database(args.admin_url, args.database),
+            "DJANGO_SETTINGS_MODULE": "bench.peer_settings",
+            # The draws run inline after each commit, as the worker would run them.
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+            "TWO_FACTOR_ROLES": "system_administrator",
+            "LOG_LEVEL": "WARNING",
+            # Draw commitments of a throw-away database, not the checkout's var/.
+            "LANGZHONG_VAR_DIR": tempfile.mkdtemp(prefix="peer-bench-"),
+        }
+    )
+    import django
+
+    django.setup()
+    import audit.chain
+
+    # The hall's sequencer runs from beat, in batches; here every 50 cases (measured),
+    # not inline after every commit as the eager nudge would.
+    audit.chain.audit_chain_nudge = lambda: None
+    print(f"Setting up {args.database} …")
+    hall = set_up()
+    numbers = id_numbers()
+    for warm in (project_case, viewflow_case):  # imports, plans and caches
+        for _ in range(5):
+            warm(hall, next(numbers))
+    print(f"{args.cases} level-2 cases per run, one at a time, alternating:")
+    print(f"{'run':<14}{'cases/s':>9}{'CPU ms/case':>13}{'statements':>12}{'commits':>9}")
+    results = {"project": [], "viewflow": []}
+    for repetition in range(1, args.repetitions + 1):
+        for label, run_case in (("viewflow", viewflow_case), ("project", project_case)):
+            row = measure(label, run_case, hall, args.cases, numbers, chain=label == "project")
+            results[label].append(row)
+            print(
+                f"{label + ' #' + str(repetition):<14}{row['rate']:>9.1f}{row['cpu_ms']:>13.1f}"
+                f"{row['statements']:>12.1f}{row['commits']:>9.1f}"
+            )
+    ours, theirs = results["project"], results["viewflow"]
+    ratios = sorted(a["rate"] / b["rate"] for a, b in zip(ours, theirs, strict=True))
+    cpu = sorted(b["cpu_ms"] / a["cpu_ms"] for a, b in zip(ours, theirs, strict=True))
+    print(
+        f"throughput ratio project/viewflow per repetition: "
+        f"{', '.join(f'{r:.2f}' for r in ratios)} (median {ratios[len(ratios) // 2]:.2f}×); "
+        f"CPU per case viewflow/project: {', '.join(f'{r:.2f}' for r in cpu)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
