@@ -121,9 +121,16 @@ def test_readyz_turns_red_when_a_migration_is_not_applied(client, alive, monkeyp
     assert body["checks"]["migrations"] == {"ok": False, "detail": "1 not applied"}
 
 
-def test_the_chaining_lag_is_zero_while_events_are_hashed_on_append():
+def test_the_chaining_lag_counts_events_recorded_but_not_yet_chained():
+    from audit.chain import audit_chain_all
+    from audit.services import audit_event_record
     from operations.chaining import audit_events_unchained
 
+    audit_chain_all()
+    audit_event_record(event_type="auth.sign_in_failed", data={"username": "x"})
+    audit_event_record(event_type="auth.sign_in_failed", data={"username": "y"})
+    assert audit_events_unchained() == 2
+    audit_chain_all()
     assert audit_events_unchained() == 0
 
 
