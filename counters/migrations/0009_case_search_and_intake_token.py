@@ -3,56 +3,75 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from cryptography.fernet import InvalidToken
+
 from langzhong_si.identity import id_number_tail_digest, personal_data_decrypt
 
 
 def tail_digests_fill(apps, schema_editor):
     """Cases from before the search: their tail digest, from the encrypted number (once,
-    here; the search itself never decrypts)."""
+    here; the search itself never decrypts). A number no key in settings opens is left
+    without one: that case is still found by its number or name."""
     Case = apps.get_model("counters", "Case")
-    for case in Case.objects.filter(applicant_id_tail_digest="").only(
-        "pk", "applicant_id_encrypted"
-    ).iterator():
-        digest = id_number_tail_digest(personal_data_decrypt(case.applicant_id_encrypted))
-        Case.objects.filter(pk=case.pk).update(applicant_id_tail_digest=digest)
+    for case in (
+        Case.objects.filter(applicant_id_tail_digest="")
+        .only("pk", "applicant_id_encrypted")
+        .iterator()
+    ):
+        try:
+            number = personal_data_decrypt(case.applicant_id_encrypted)
+        except (InvalidToken, ValueError):
+            continue
+        Case.objects.filter(pk=case.pk).update(
+            applicant_id_tail_digest=id_number_tail_digest(number)
+        )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_guide_search_and_estimates'),
-        ('counters', '0008_hall_device_credential_digest'),
+        ("catalog", "0002_guide_search_and_estimates"),
+        ("counters", "0008_hall_device_credential_digest"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='applicant_id_tail_digest',
-            field=models.CharField(blank=True, max_length=64, verbose_name='applicant ID ending digest'),
+            model_name="case",
+            name="applicant_id_tail_digest",
+            field=models.CharField(
+                blank=True, max_length=64, verbose_name="applicant ID ending digest"
+            ),
         ),
         migrations.AddField(
-            model_name='case',
-            name='intake_token',
-            field=models.CharField(blank=True, max_length=64, verbose_name='intake form token'),
+            model_name="case",
+            name="intake_token",
+            field=models.CharField(blank=True, max_length=64, verbose_name="intake form token"),
         ),
         migrations.AddField(
-            model_name='historicalcase',
-            name='applicant_id_tail_digest',
-            field=models.CharField(blank=True, max_length=64, verbose_name='applicant ID ending digest'),
+            model_name="historicalcase",
+            name="applicant_id_tail_digest",
+            field=models.CharField(
+                blank=True, max_length=64, verbose_name="applicant ID ending digest"
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcase',
-            name='intake_token',
-            field=models.CharField(blank=True, max_length=64, verbose_name='intake form token'),
+            model_name="historicalcase",
+            name="intake_token",
+            field=models.CharField(blank=True, max_length=64, verbose_name="intake form token"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['applicant_id_tail_digest'], name='counters_case_id_tail_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["applicant_id_tail_digest"], name="counters_case_id_tail_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.UniqueConstraint(condition=models.Q(('intake_token', ''), _negated=True), fields=('intake_token',), name='counters_case_one_per_intake_token'),
+            model_name="case",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("intake_token", ""), _negated=True),
+                fields=("intake_token",),
+                name="counters_case_one_per_intake_token",
+            ),
         ),
         migrations.RunPython(tail_digests_fill, migrations.RunPython.noop),
     ]

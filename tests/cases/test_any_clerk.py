@@ -371,3 +371,28 @@ def test_a_level_0_item_needs_no_reviewer_to_be_notified(hall, django_capture_on
         received=set(item.materials.values_list("pk", flat=True)),
     )
     assert not Notification.objects.filter(dedupe_key__startswith="case-").exists()
+
+
+def test_cases_from_before_the_search_get_their_id_ending_digest_when_migrating(
+    client, hall, submitted_case
+):
+    import importlib
+
+    from django.apps import apps
+
+    from audit.bulk import bulk_writes_allowed
+
+    case, number = submitted_case
+    unreadable = Case.objects.get(pk=case.pk)
+    unreadable.pk, unreadable.number = None, "2099010100009"
+    unreadable.applicant_id_encrypted, unreadable.intake_token = "not a token", ""
+    unreadable.save()
+    with bulk_writes_allowed():
+        Case.objects.update(applicant_id_tail_digest="")
+    migration = importlib.import_module("counters.migrations.0009_case_search_and_intake_token")
+    with bulk_writes_allowed():  # a migration's historical model has a plain manager
+        migration.tail_digests_fill(apps, None)
+    sign_in(client, make_staff(Role.CLERK))
+    page = client.get("/counter/cases/", {"q": number[-5:]}).content.decode()
+    assert f"/counter/cases/{case.pk}/" in page
+    assert Case.objects.get(number="2099010100009").applicant_id_tail_digest == ""
