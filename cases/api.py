@@ -70,6 +70,7 @@ class CaseDetailOutput(CaseOutput):
     )
     drawing = serializers.BooleanField(help_text="The current step's draw is on its way.")
     return_reasons = serializers.ListField(child=serializers.CharField())
+    rejection = serializers.CharField(help_text="The reason given for a rejection, or empty.")
 
 
 class IntakeInput(serializers.Serializer):
@@ -83,6 +84,13 @@ class IntakeInput(serializers.Serializer):
         child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=100
     )
     defer_missing = StrictBooleanField(required=False, default=False)
+    intake_token = serializers.RegexField(
+        r"^[A-Za-z0-9_-]{16,64}$",
+        required=False,
+        default="",
+        help_text="A one-time token per intake: the same token again answers 409 "
+        "(code intake_repeated) instead of opening a second case.",
+    )
 
 
 class SupplyInput(serializers.Serializer):
@@ -145,6 +153,7 @@ class IntakeApi(APIView):
             received_material_ids=set(data["received_material_ids"]),
             applicant_phone=data["applicant_phone"],
             defer_missing=data["defer_missing"],
+            intake_token=data["intake_token"],
         )
         return Response(CaseOutput(case).data, status=201)
 
@@ -169,7 +178,9 @@ class ClerkCaseApi(APIView):
     @extend_schema(responses={200: CaseDetailOutput})
     def get(self, request, case_id: int):
         case = _clerk_case(request, case_id)
+        services.case_opened(viewer=request.user, case=case)
         case.__dict__.update(case_progress_for_clerk(case=case))
+        case.__dict__.update(case_selectors.case_chain_reasons(case=case))
         return Response(CaseDetailOutput(case).data)
 
 

@@ -1,33 +1,49 @@
-"""Reads of the case file: what the handling clerk, the chain and the citizen may see;
-the inbox of a drawn reviewer or approver."""
+"""Reads of the case file: what the clerks, the chain and the citizen may see; the
+inbox of a drawn reviewer or approver."""
 
 import hashlib
 import hmac
+import re
+import unicodedata
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent
 from counters.models import Case, CaseDocument
-from langzhong_si.identity import id_suffix_normalise
+from langzhong_si.identity import id_suffix_normalise, id_tail_digests
 from langzhong_si.ratelimit import (
     FailureBudget,
     failure_budgets_release,
     failure_budgets_reserve,
 )
+from langzhong_si.text import NAME_MAX_LENGTH, name_clean
 from risk.models import ReviewTask
+from staff.roles import Role
+from staff.selectors import user_has_role, users_with_role
 
 
 def clerk_case(*, clerk, case_id: int) -> Case:
-    """A case as its handling clerk may see it; other clerks get DoesNotExist (404)."""
-    return Case.objects.select_related("item").get(pk=case_id, handler=clerk)
+    """A case as the counter sees it. Any clerk may open any case (a citizen returning
+    with promised materials, or with a returned case, meets whichever clerk the draw
+    gives); opening another clerk's case is recorded (services.case_opened)."""
+    return Case.objects.select_related("item", "handler__staff_profile").get(pk=case_id)
 
 
 def document_for_viewer(*, user, document_id: int):
-    """A scan as one of its case's chain may open it: the handling clerk or anyone
-    drawn for a task on the case. Others get DoesNotExist (a 404)."""
+    """A scan as the case's chain or the counter may open it: any clerk (services'
+    recusal applies to what they do, the opening is logged) or anyone drawn for a task on
+    the case. Others get DoesNotExist (a 404)."""
     document = CaseDocument.objects.select_related("case").get(pk=document_id)
     case = document.case
     allowed = (
-        case.handler_id == user.pk or ReviewTask.objects.filter(case=case, assignee=user).exists()
+        case.handler_id == user.pk
+        or user_has_role(user, Role.CLERK)
+        or ReviewTask.objects.filter(case=case, assignee=user).exists()
     )
     if not allowed:
         raise CaseDocument.DoesNotExist
@@ -116,3 +132,219 @@ def case_earlier_steps(*, case, before_task: ReviewTask) -> list[dict]:
             }
         )
     return rows
+
+
+# --- The counter's case search -------------------------------------------------------------
+
+SEARCH_LIMIT = 20
+_CASE_NUMBER = re.compile(r"[0-9]{8,20}")
+_ID_TAIL = re.compile(r"[0-9]{3,5}[0-9X]")
+_DIGITS = re.compile(r"[0-9X]+")
+
+
+@dataclass
+class CaseSearch:
+    query: str = ""
+    terms: dict = field(default_factory=dict)  # kind -> the term as typed (normalised)
+    cases: list = field(default_factory=list)
+    more: bool = False  # more than SEARCH_LIMIT matched: narrow the search
+    error: str = ""
+
+    @property
+    def masked_terms(self) -> dict:
+        """The terms as the audit log keeps them: a name as its first character, an ID
+        ending as its last four characters (as every masked number shows them)."""
+        masked = dict(self.terms)
+        if "id_tail" in masked:
+            tail = masked["id_tail"]
+            masked["id_tail"] = "*" * (len(tail) - 4) + tail[-4:]
+        if "name" in masked:
+            name = masked["name"]
+            masked["name"] = name[0] + "*" * (len(name) - 1)
+        return masked
+
+
+def _search_terms(query: str) -> dict:
+    """Each space-separated part of the query is a case number (8+ digits), the last 4-6
+    characters of an ID number, or a name; the parts are combined."""
+    terms: dict = {}
+    for part in unicodedata.normalize("NFKC", query).upper().split():
+        if _CASE_NUMBER.fullmatch(part):
+            terms["number"] = part
+        elif _ID_TAIL.fullmatch(part):
+            terms["id_tail"] = part
+        elif _DIGITS.fullmatch(part):
+            raise ValidationError(
+                _("Type a whole case number, or the last 4 to 6 characters of the ID number."),
+                code="search_digits",
+            )
+        else:
+            terms["name"] = (terms.get("name", "") + part)[:NAME_MAX_LENGTH]
+    return terms
+
+
+def cases_matching(query: str) -> CaseSearch:
+    """Cases by number, by the ID number's last 4-6 characters (through the stored keyed
+    hash of the last six: no row is decrypted) and by the applicant's full name; newest
+    first, at most SEARCH_LIMIT."""
+    result = CaseSearch(query=(query or "")[:100])
+    try:
+        result.terms = _search_terms(result.query)
+        if "name" in result.terms:
+            result.terms["name"] = name_clean(result.terms["name"], field=_("Name"))
+    except ValidationError as error:
+        result.terms, result.error = {}, " ".join(error.messages)
+        return result
+    if not result.terms:
+        return result
+    if "name" in result.terms and len(result.terms["name"]) < 2:
+        result.error = _("Type the applicant's full name.")
+        return result
+    filters = Q()
+    if "number" in result.terms:
+        filters &= Q(number=result.terms["number"])
+    if "id_tail" in result.terms:
+        filters &= Q(applicant_id_tail_digest__in=id_tail_digests(result.terms["id_tail"]))
+    if "name" in result.terms:
+        filters &= Q(applicant_name=result.terms["name"])
+    found = list(
+        Case.objects.filter(filters)
+        .select_related("item", "handler__staff_profile")
+        .order_by("-accepted_at", "-pk")[: SEARCH_LIMIT + 1]
+    )
+    result.cases, result.more = found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT
+    return result
+
+
+# --- The case page ----------------------------------------------------------------------
+
+# The clerk-side events of a case, shown with who did them. The chain's decisions are shown
+# without a name: the clerk never learns who reviewed (blind).
+_CLERK_EVENTS = ("case.accepted", "case.materials_supplied", "case.corrected", "case.paper_printed")
+
+
+def _history_detail(kind: str, data: dict) -> str:
+    if kind == "case.materials_supplied":
+        return "、".join(data.get("names", []))
+    if kind == "case.document_added":
+        return data.get("name", "")
+    if kind == "case.corrected":
+        labels = {
+            "applicant_name": _("name"),
+            "applicant_phone": _("mobile number"),
+            "id_number": _("ID number"),
+            "checklist": _("materials"),
+        }
+        parts = [str(labels.get(name, name)) for name in data.get("fields", [])]
+        if data.get("scans"):
+            parts.append(_("%(count)s scan(s)") % {"count": data["scans"]})
+        return ", ".join(parts)
+    if kind == "case.paper_printed":
+        return {
+            "notice": _("one-time notice"),
+            "commitment": _("commitment letter"),
+            "result": _("result"),
+            "receipt": _("acceptance receipt"),
+        }.get(data.get("paper", ""), "")
+    return ""
+
+
+def case_history(*, case: Case) -> list[dict]:
+    """Who did what at the counter ("accepted by A, supplied by B, corrected by C"), with
+    the chain's returns and rejections as the clerk may know them (no name: blind)."""
+    events = (
+        AuditEvent.objects.filter(
+            Q(object_type="counters.case", object_id=str(case.pk))
+            & (Q(event_type__in=_CLERK_EVENTS) | Q(event_type="case.status_changed"))
+            | Q(event_type="case.document_added", data__case=case.pk)
+        )
+        .select_related("actor__staff_profile")
+        .order_by("id")
+    )
+    rows = []
+    for event in events:
+        kind, data, actor = event.event_type, event.data, event.actor
+        if kind == "case.status_changed":
+            if data.get("from") == Case.Status.RETURNED:
+                kind = "case.resubmitted"
+            elif data.get("to") in (Case.Status.RETURNED, Case.Status.REJECTED):
+                kind, actor = f"case.{data['to']}", None
+            else:
+                continue
+        rows.append(
+            {
+                "kind": kind.removeprefix("case."),
+                "at": event.occurred_at,
+                "actor": actor,
+                "detail": _history_detail(kind, data),
+            }
+        )
+    return rows
+
+
+def case_chain_reasons(*, case: Case) -> dict:
+    """The reasons given for each return (newest first) and for a rejection."""
+    decided = ReviewTask.objects.filter(
+        case=case, status__in=[ReviewTask.Status.RETURNED, ReviewTask.Status.REJECTED]
+    ).order_by("-decided_at")
+    returns = [t.comment for t in decided if t.status == ReviewTask.Status.RETURNED]
+    rejection = next((t.comment for t in decided if t.status == ReviewTask.Status.REJECTED), "")
+    return {"return_reasons": returns, "rejection": rejection}
+
+
+def case_decision_recipients(*, case: Case) -> list:
+    """Who hears of a return or rejection: the handling clerk, the clerk who last
+    resubmitted the case, and the window leads of the zone the case was accepted in."""
+    user_ids = {case.handler_id}
+    resubmitter = (
+        AuditEvent.objects.filter(
+            object_type="counters.case",
+            object_id=str(case.pk),
+            event_type="case.status_changed",
+            data__from=Case.Status.RETURNED,
+        )
+        .order_by("-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    if resubmitter:
+        user_ids.add(resubmitter)
+    zone = ""
+    if case.ticket_id and case.ticket.window_id:
+        zone = case.ticket.window.zone
+    if not zone:
+        zone = getattr(getattr(case.handler, "staff_profile", None), "window_team", "")
+    if zone:
+        user_ids |= set(
+            users_with_role(Role.WINDOW_LEAD)
+            .filter(staff_profile__window_team=zone)
+            .values_list("pk", flat=True)
+        )
+    return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True).order_by("pk"))
+
+
+def case_paper_kind(case: Case) -> str:
+    """Which paper the counter prints for a case in its current state (the names are
+    cases.services.PrintedPaper's)."""
+    if case.status == Case.Status.NOTIFIED:
+        return "notice"
+    if case.status in (Case.Status.AWAITING_MATERIALS, Case.Status.ENDED_UNSUPPLIED):
+        return "commitment"
+    if case.status == Case.Status.FINISHED:
+        return "result"
+    return "receipt"
+
+
+# Words of a guide's "result and delivery" (结果送达) saying a document is issued on the
+# spot: the paper is then the record of the document handed over, otherwise a notice of
+# completion (办结告知书).
+_ISSUED_WORDS = ("出具", "打印", "开具", "证明", "凭证")
+
+
+def result_paper_kind(case: Case) -> str:
+    result = case.guide_snapshot.get("result") or case.item.result or ""
+    name = case.guide_snapshot.get("name") or case.item.name
+    issued = any(word in result for word in _ISSUED_WORDS) or any(
+        word in name for word in ("证明", "凭证", "打印")
+    )
+    return "issued" if issued else "completion"

@@ -5,18 +5,21 @@ clerk, reject). Above both the hall (counters) and the draws (risk)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from cases import selectors as case_selectors
 from cases.notices import case_sms_queue
 from cases.transitions import (
     CaseStateError,
@@ -34,6 +37,7 @@ from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
     id_number_digest,
     id_number_mask,
+    id_number_tail_digest,
     id_number_validate,
     personal_data_decrypt,
     personal_data_encrypt,
@@ -46,6 +50,7 @@ from risk.services import case_chain, review_round_open, review_step_open
 from risk.transitions import ReviewTaskStateError, review_task_transition
 from staff.roles import Role
 from staff.selectors import user_has_role
+from staff.services import notification_send
 
 
 class Decision:
@@ -124,6 +129,7 @@ def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comme
         _case_after_approval(case=case, task=task, actor=actor)
     elif decision == Decision.RETURN:
         case_transition(case=case, to=Case.Status.RETURNED, actor=actor)
+        _case_decision_notify(case=case, task=task, decision=decision, reason=comment)
     else:
         case.finished_at = task.decided_at
         case_transition(case=case, to=Case.Status.REJECTED, actor=actor, fields=("finished_at",))
@@ -132,6 +138,26 @@ def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comme
             event="rejected",
             text=_("Your application %(number)s (%(item)s) was not approved: %(reason)s")
             % {"number": case.number, "item": case.item.name, "reason": comment},
+        )
+        _case_decision_notify(case=case, task=task, decision=decision, reason=comment)
+
+
+def _case_decision_notify(*, case: Case, task: ReviewTask, decision: str, reason: str) -> None:
+    """A return or a rejection reaches the handling clerk (and the clerk who last
+    resubmitted it) and the window leads of the zone it was accepted in, in the decision's
+    own transaction. Blind: the notice names the case and the reason, never who decided."""
+    if decision == Decision.RETURN:
+        text = _("Case %(number)s (%(item)s) was returned for correction: %(reason)s")
+    else:
+        text = _("Case %(number)s (%(item)s) was rejected: %(reason)s")
+    message = text % {"number": case.number, "item": case.item.name, "reason": reason}
+    link = reverse("cases:case_detail", args=[case.pk])
+    for recipient in case_selectors.case_decision_recipients(case=case):
+        notification_send(
+            recipient=recipient,
+            message=message,
+            link=link,
+            dedupe_key=f"case-{decision}:{task.pk}:{recipient.pk}",
         )
 
 
@@ -166,10 +192,14 @@ def case_materials_supplied(*, clerk, case_id: int, material_ids: set[int]) -> C
     had been complete at intake (finished, forwarded or into the review chain)."""
     with transaction.atomic(durable=True):
         case = Case.objects.select_for_update().select_related("item").get(pk=case_id)
-        if case.handler_id != clerk.pk:
-            raise PermissionDenied(_("Only the handling clerk may record materials for this case."))
+        case_clerk_check(clerk=clerk, case=case)
         if case.status != Case.Status.AWAITING_MATERIALS:
             raise ValidationError(_("This case is not waiting for materials."), code="not_awaiting")
+        promised = {row["material_id"] for row in case.checklist if not row["received"]}
+        if not material_ids & promised:
+            raise ValidationError(
+                _("Tick the materials the citizen handed in."), code="no_materials"
+            )
         for row in case.checklist:
             if row["material_id"] in material_ids:
                 row["received"] = True
@@ -178,7 +208,10 @@ def case_materials_supplied(*, clerk, case_id: int, material_ids: set[int]) -> C
             event_type="case.materials_supplied",
             actor=clerk,
             obj=case,
-            data={"materials": sorted(material_ids)},
+            data={
+                "materials": sorted(material_ids & promised),
+                "names": [r["name"] for r in case.checklist if r["material_id"] in material_ids],
+            },
         )
         if any(row["required"] and not row["received"] for row in case.checklist):
             return case
@@ -230,6 +263,7 @@ def _guide_snapshot(item: ServiceItem) -> dict:
         "risk_level": item.risk_level,
         "at_counter": item.at_counter,
         "promised_days": item.promised_days,
+        "result": item.result,
         "materials": [
             {
                 "material_id": m.pk,
@@ -242,6 +276,47 @@ def _guide_snapshot(item: ServiceItem) -> dict:
             for m in materials
         ],
     }
+
+
+# What the workbench form carries (secrets.token_urlsafe, counters.forms.IntakeForm).
+_INTAKE_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+class IntakeRepeated(StateConflict):
+    """The same intake form came in again: it already opened `case` (the API answers
+    409; the workbench shows that case)."""
+
+    def __init__(self, case: Case):
+        super().__init__(
+            _("This form was already submitted: it opened case %(number)s.")
+            % {"number": case.number},
+            code="intake_repeated",
+        )
+        self.case = case
+
+
+def _intake_repeat_check(token: str) -> None:
+    if token:
+        earlier = Case.objects.filter(intake_token=token).first()
+        if earlier is not None:
+            raise IntakeRepeated(earlier)
+
+
+class CaseRecused(PermissionDenied):
+    """The clerk is the applicant or a declared relative of the applicant."""
+
+
+def case_clerk_check(*, clerk, case: Case) -> None:
+    """Any clerk may continue any case (supply promised materials, correct and resubmit a
+    returned one, reprint its papers), except their own application or a declared
+    relative's: the counter's recusal, as at intake."""
+    if not user_has_role(clerk, Role.CLERK):
+        raise PermissionDenied(_("Only a clerk may work on a case at the counter."))
+    if conflict_of_interest(user=clerk, applicant_id_digest=case.applicant_id_digest):
+        raise CaseRecused(
+            _("You may not handle your own application or a declared relative's: ask "
+              "another clerk to take this case.")
+        )  # fmt: skip
 
 
 def _next_case_number(today) -> str:
@@ -258,6 +333,7 @@ def case_accept(
     applicant_phone: str = "",
     scans: list[VettedScan] = (),
     defer_missing: bool = False,
+    intake_token: str = "",
 ) -> Case:
     """Open the case for the ticket being served and take exactly one outcome.
 
@@ -266,7 +342,12 @@ def case_accept(
     accepted with the materials to follow (容缺); otherwise a back-office item →
     forwarded; level 0 → finished on the spot; level 1–3 → submitted to the review
     chain, whose first draw is recorded in the outbox.
+
+    `intake_token` is the workbench form's one-time token: a form that already opened a
+    case raises IntakeRepeated naming it (checked first, and guarded by a unique column).
     """
+    intake_token = intake_token if _INTAKE_TOKEN.fullmatch(intake_token or "") else ""
+    _intake_repeat_check(intake_token)
     number = id_number_validate(id_number)
     applicant_name = name_clean(applicant_name, field=_("Applicant's name"))
     if not applicant_name:
@@ -281,8 +362,42 @@ def case_accept(
               "this ticket and ask the window lead to have another clerk serve the citizen."),
             code="recused",
         )  # fmt: skip
+    try:
+        return _case_open(
+            clerk=clerk,
+            item_id=item_id,
+            applicant_name=applicant_name,
+            number=number,
+            digest=digest,
+            received_material_ids=received_material_ids,
+            applicant_phone=applicant_phone,
+            scans=scans,
+            defer_missing=defer_missing,
+            intake_token=intake_token,
+        )
+    except IntegrityError:
+        # Two submissions of one form raced past the check: the database let one in.
+        _intake_repeat_check(intake_token)
+        raise
+
+
+def _case_open(
+    *,
+    clerk,
+    item_id: int,
+    applicant_name: str,
+    number: str,
+    digest: str,
+    received_material_ids: set[int],
+    applicant_phone: str,
+    scans,
+    defer_missing: bool,
+    intake_token: str,
+) -> Case:
     with transaction.atomic(durable=True):
         window, ticket = counter_services.serving_ticket(clerk)
+        # Under the ticket's row lock, so a concurrent submission of the form waits here.
+        _intake_repeat_check(intake_token)
         item = ServiceItem.objects.prefetch_related("materials").get(pk=item_id, enabled=True)
         # F9 pressed twice, or two requests at once (serialised by the ticket row lock),
         # never opens a second case, and so never a second review chain. A one-time
@@ -338,6 +453,8 @@ def case_accept(
             applicant_id_encrypted=personal_data_encrypt(number),
             applicant_id_digest=digest,
             applicant_id_masked=id_number_mask(number),
+            applicant_id_tail_digest=id_number_tail_digest(number),
+            intake_token=intake_token,
             applicant_phone=applicant_phone,
             handler=clerk,
             review_chain=chain,
@@ -422,14 +539,93 @@ def _case_document_store(*, case: Case, scan: VettedScan, clerk) -> CaseDocument
     return document
 
 
-def case_resubmit(*, clerk, case_id: int) -> Case:
-    """The handling clerk resubmits a returned case, once per return: a new round whose
-    steps go back to the people who decided them where they still can (risk's pool
-    rule), so a resubmission is never a fresh throw of the dice."""
+def case_correct(
+    *,
+    clerk,
+    case_id: int,
+    applicant_name: str,
+    applicant_phone: str,
+    received_material_ids: set[int],
+    id_number: str = "",
+    scans: list[VettedScan] = (),
+) -> Case:
+    """Correct a returned case before it is resubmitted: the applicant's name, mobile
+    number and (when typed again) ID number, the materials ticked, and further scans (a
+    newer scan of a material stands beside the earlier one). Any clerk but a recused one,
+    only while the case is returned; what changed is recorded, the ID number masked."""
+    applicant_name = name_clean(applicant_name, field=_("Applicant's name"))
+    if not applicant_name:
+        raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
+    applicant_phone = phone_number_validate(applicant_phone)
+    number = id_number_validate(id_number) if (id_number or "").strip() else ""
     with transaction.atomic(durable=True):
         case = Case.objects.select_for_update().get(pk=case_id)
-        if case.handler_id != clerk.pk:
-            raise PermissionDenied(_("Only the handling clerk may resubmit this case."))
+        case_clerk_check(clerk=clerk, case=case)
+        if case.status != Case.Status.RETURNED:
+            raise CaseStateError(
+                _("Only a case returned for correction can be corrected."), code="not_returned"
+            )
+        changed: list[str] = []
+        if applicant_name != case.applicant_name:
+            case.applicant_name = applicant_name
+            changed.append("applicant_name")
+        if applicant_phone != case.applicant_phone:
+            case.applicant_phone = applicant_phone
+            changed.append("applicant_phone")
+        data: dict = {}
+        if number and id_number_digest(number) != case.applicant_id_digest:
+            digest = id_number_digest(number)
+            if conflict_of_interest(user=clerk, applicant_id_digest=digest):
+                raise CaseRecused(
+                    _("You may not handle your own application or a declared relative's.")
+                )
+            data["id_number"] = {"from": case.applicant_id_masked, "to": id_number_mask(number)}
+            case.applicant_id_encrypted = personal_data_encrypt(number)
+            case.applicant_id_digest = digest
+            case.applicant_id_masked = id_number_mask(number)
+            case.applicant_id_tail_digest = id_number_tail_digest(number)
+            changed += [
+                "applicant_id_encrypted",
+                "applicant_id_digest",
+                "applicant_id_masked",
+                "applicant_id_tail_digest",
+            ]
+        ticked = {row["material_id"] for row in case.checklist if row["received"]}
+        added, removed = received_material_ids - ticked, ticked - received_material_ids
+        known = {row["material_id"] for row in case.checklist}
+        if (added | removed) & known:
+            for row in case.checklist:
+                row["received"] = row["material_id"] in received_material_ids
+            changed.append("checklist")
+            data["materials"] = {"added": sorted(added & known), "removed": sorted(removed)}
+        if not changed and not scans:
+            raise ValidationError(_("Nothing was changed."), code="unchanged")
+        if changed:
+            case.save(update_fields=changed)
+        for scan in scans:
+            _case_document_store(case=case, scan=scan, clerk=clerk)
+        audit_event_record(
+            event_type="case.corrected",
+            actor=clerk,
+            obj=case,
+            data={
+                "fields": [f for f in changed if not f.startswith("applicant_id_")]
+                + (["id_number"] if "id_number" in data else []),
+                "scans": len(scans),
+                **data,
+            },
+        )
+    return case
+
+
+def case_resubmit(*, clerk, case_id: int) -> Case:
+    """A clerk resubmits a returned case, once per return: a new round whose steps go
+    back to the people who decided them where they still can (risk's pool rule), so a
+    resubmission is never a fresh throw of the dice. Any clerk but a recused one; the
+    draws leave out every clerk who worked on the case."""
+    with transaction.atomic(durable=True):
+        case = Case.objects.select_for_update().get(pk=case_id)
+        case_clerk_check(clerk=clerk, case=case)
         if case.status != Case.Status.RETURNED:
             raise CaseStateError(
                 _("Only a case returned for correction can be resubmitted."), code="not_returned"
@@ -444,6 +640,50 @@ def case_resubmit(*, clerk, case_id: int) -> Case:
         )
         review_round_open(case=case, actor=clerk)
     return case
+
+
+class PrintedPaper:
+    """The papers the counter prints for a case (cases.selectors.case_paper_kind)."""
+
+    NOTICE = "notice"  # 一次性告知书
+    COMMITMENT = "commitment"  # 容缺受理承诺书
+    RESULT = "result"  # 办结告知书 / the document issued on the spot
+    RECEIPT = "receipt"  # 受理回执
+
+
+def case_paper_printed(*, clerk, case: Case, paper: str) -> None:
+    """Printing (or reprinting) a case's paper is recorded with who printed it."""
+    case_clerk_check(clerk=clerk, case=case)
+    with transaction.atomic():
+        audit_event_record(
+            event_type="case.paper_printed", actor=clerk, obj=case, data={"paper": paper}
+        )
+
+
+def case_opened(*, viewer, case: Case) -> None:
+    """A clerk other than the handling one opened the case page: a personal-data access
+    (the case's applicant, masked ID number and materials), recorded."""
+    if viewer.pk == case.handler_id:
+        return
+    with transaction.atomic():
+        audit_event_record(event_type="personal_data.case_opened", actor=viewer, obj=case)
+
+
+def case_search(*, clerk, query: str) -> case_selectors.CaseSearch:
+    """The counter's case search (case number, the ID number's last 4-6 characters,
+    name). Every search is an event: what was searched, masked, and how many cases
+    matched."""
+    if not user_has_role(clerk, Role.CLERK):
+        raise PermissionDenied(_("Only a clerk may search the cases."))
+    result = case_selectors.cases_matching(query)
+    if result.terms:
+        with transaction.atomic():
+            audit_event_record(
+                event_type="case.searched",
+                actor=clerk,
+                data={"query": result.masked_terms, "results": len(result.cases)},
+            )
+    return result
 
 
 def case_document_viewed(*, document: CaseDocument, viewer) -> None:

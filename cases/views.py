@@ -1,18 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors as case_selectors
 from cases import services
-from cases.forms import DecisionForm
-from cases.services import Decision
+from cases.forms import CorrectionForm, DecisionForm
+from cases.services import Decision, IntakeRepeated, PrintedPaper
 from cases.uploads import upload_check
 from catalog.models import ServiceItem
 from counters import selectors as counter_selectors
@@ -20,11 +20,13 @@ from counters.forms import IntakeForm, PauseForm
 from counters.models import Case, CaseDocument
 from counters.views import workbench_intake_context
 from langzhong_si.clientip import client_ip
+from langzhong_si.hall import hall_contact
 from langzhong_si.qr import qr_svg
 from risk.models import ReviewTask
-from risk.selectors import case_progress_for_clerk
+from risk.selectors import case_progress_for_clerk, conflict_of_interest
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.selectors import user_has_role
 
 _DECISION_MESSAGES = {
     Decision.APPROVE: gettext_lazy("Approved. The case moves to its next step."),
@@ -104,7 +106,7 @@ def intake(request):
     form = IntakeForm(request.POST, materials=materials)
     if item is not None and form.is_valid():
         try:
-            scans = _vetted_scans(request, materials)
+            scans = _vetted_scans(request, [material.pk for material in materials])
             case = services.case_accept(
                 clerk=request.user,
                 item_id=item.pk,
@@ -114,7 +116,11 @@ def intake(request):
                 applicant_phone=form.cleaned_data["applicant_phone"],
                 scans=scans,
                 defer_missing=form.cleaned_data["defer_missing"],
+                intake_token=form.cleaned_data["intake_token"],
             )
+        except IntakeRepeated as repeated:
+            messages.warning(request, repeated.messages[0])
+            return redirect("cases:case_detail", case_id=repeated.case.pk)
         except ValidationError as error:
             _messages_from(request, error)
         else:
@@ -126,6 +132,9 @@ def intake(request):
             return redirect("cases:case_detail", case_id=case.pk)
     elif item is None:
         messages.error(request, _("Choose the service item."))
+    if request.FILES:
+        # A browser never fills a file field in again: say so, rather than lose them quietly.
+        messages.warning(request, _("Nothing was saved: choose the scans again."))
     context = {"window": window, "recent_cases": counter_selectors.clerk_recent_cases(request.user)}
     request.GET = request.GET.copy()
     request.GET["item"] = str(item.pk) if item else ""
@@ -134,10 +143,10 @@ def intake(request):
     return render(request, "counters/workbench.html", context, status=400)
 
 
-def _vetted_scans(request, materials) -> list[services.VettedScan]:
+def _vetted_scans(request, material_ids: list[int]) -> list[services.VettedScan]:
     """Each material's scans (field scan-<material id>) and the supplementary ones
     (field scans), vetted and stripped. Only their content goes on, never their names."""
-    fields = [(f"scan-{material.pk}", material.pk) for material in materials]
+    fields = [(f"scan-{material_id}", material_id) for material_id in material_ids]
     return [
         services.VettedScan(material_id=material_id, content=content, content_type=kind)
         for field, material_id in [*fields, ("scans", None)]
@@ -165,29 +174,69 @@ def document_download(request, document_id: int):
     return response
 
 
-@role_required(Role.CLERK)
-def case_detail(request, case_id: int):
+def _counter_case(request, case_id: int) -> Case:
     try:
-        case = case_selectors.clerk_case(clerk=request.user, case_id=case_id)
+        return case_selectors.clerk_case(clerk=request.user, case_id=case_id)
     except Case.DoesNotExist:
         raise Http404 from None
+
+
+def _refused(request, error: ValidationError | PermissionDenied) -> None:
+    if isinstance(error, ValidationError):
+        _messages_from(request, error)
+    else:
+        messages.error(request, str(error) or _("You may not do this."))
+
+
+@role_required(Role.CLERK, Role.WINDOW_LEAD)
+def case_detail(request, case_id: int, correction_form: CorrectionForm | None = None):
+    """The case page, for any clerk (a window lead reads it from a notification): its
+    state, the reasons of a return or rejection, who did what at the counter, and what
+    a clerk may do next. Opening another clerk's case is recorded."""
+    case = _counter_case(request, case_id)
+    services.case_opened(viewer=request.user, case=case)
     missing = [row for row in case.checklist if row["required"] and not row["received"]]
-    context = {"case": case, "missing": missing, **case_progress_for_clerk(case=case)}
-    return render(request, "cases/case_detail.html", context)
+    recused = bool(
+        conflict_of_interest(user=request.user, applicant_id_digest=case.applicant_id_digest)
+    )
+    may_act = user_has_role(request.user, Role.CLERK)
+    context = {
+        "case": case,
+        "missing": missing,
+        **case_progress_for_clerk(case=case),
+        **case_selectors.case_chain_reasons(case=case),
+        "history": case_selectors.case_history(case=case),
+        "recused": recused,
+        "may_act": may_act and not recused,
+        "paper": case_selectors.case_paper_kind(case),
+    }
+    if case.status == Case.Status.RETURNED and context["may_act"]:
+        context["correction_form"] = correction_form or CorrectionForm(case=case)
+    status = 400 if correction_form is not None else 200
+    return render(request, "cases/case_detail.html", context, status=status)
+
+
+@require_GET
+@role_required(Role.CLERK)
+def case_search(request):
+    """Any clerk finds a case: by its number, the ID number's last 4-6 characters or the
+    applicant's name. Results show the ID number masked; each search is recorded."""
+    query = request.GET.get("q", "")
+    result = services.case_search(clerk=request.user, query=query)
+    return render(request, "cases/case_search.html", {"search": result})
 
 
 @require_POST
 @role_required(Role.CLERK)
 def case_supply(request, case_id: int):
-    if not Case.objects.filter(pk=case_id, handler=request.user).exists():
-        raise Http404
+    _counter_case(request, case_id)
     ids = {int(value) for value in request.POST.getlist("materials") if value.isdigit()}
     try:
         case = services.case_materials_supplied(
             clerk=request.user, case_id=case_id, material_ids=ids
         )
-    except ValidationError as error:
-        _messages_from(request, error)
+    except (ValidationError, PermissionDenied) as error:
+        _refused(request, error)
     else:
         messages.success(request, case.get_status_display())
     return redirect("cases:case_detail", case_id=case_id)
@@ -195,13 +244,44 @@ def case_supply(request, case_id: int):
 
 @require_POST
 @role_required(Role.CLERK)
+def case_correct(request, case_id: int):
+    """Correct a returned case: the applicant's details, the materials ticked, more scans.
+    A refused correction shows the form again with everything typed."""
+    case = _counter_case(request, case_id)
+    form = CorrectionForm(request.POST, case=case)
+    if form.is_valid():
+        try:
+            services.case_correct(
+                clerk=request.user,
+                case_id=case.pk,
+                applicant_name=form.cleaned_data["applicant_name"],
+                applicant_phone=form.cleaned_data["applicant_phone"],
+                id_number=form.cleaned_data["id_number"],
+                received_material_ids=set(form.cleaned_data["materials"]),
+                scans=_vetted_scans(request, [row["material_id"] for row in case.checklist]),
+            )
+        except (ValidationError, PermissionDenied) as error:
+            _refused(request, error)
+        else:
+            messages.success(
+                request, _("The corrections were saved. Resubmit the case when it is complete.")
+            )
+            return redirect("cases:case_detail", case_id=case.pk)
+    if request.FILES:
+        messages.warning(request, _("Nothing was saved: choose the scans again."))
+    return case_detail(request, case_id, correction_form=form)
+
+
+@require_POST
+@role_required(Role.CLERK)
 def case_resubmit(request, case_id: int):
-    if not Case.objects.filter(pk=case_id, handler=request.user).exists():
-        raise Http404
+    _counter_case(request, case_id)
     try:
         services.case_resubmit(clerk=request.user, case_id=case_id)
-    except ValidationError as error:
-        _messages_from(request, error)
+    except (ValidationError, PermissionDenied) as error:
+        _refused(request, error)
+    else:
+        messages.success(request, _("Resubmitted. The case is under review again."))
     return redirect("cases:case_detail", case_id=case_id)
 
 
@@ -227,23 +307,47 @@ def progress(request):
     return render(request, "cases/progress.html", context)
 
 
+_PAPER_TEMPLATES = {
+    PrintedPaper.NOTICE: "cases/papers/notice.html",
+    PrintedPaper.COMMITMENT: "cases/papers/commitment.html",
+    PrintedPaper.RECEIPT: "cases/papers/receipt.html",
+}
+
+
 @role_required(Role.CLERK)
 def case_receipt(request, case_id: int):
-    """The printable receipt (受理回执), or for a case not accepted, the one-time notice
-    (一次性告知书) listing every missing material from the guide it was judged by."""
+    """The case's printable paper, for any clerk to print or reprint (recorded): the
+    one-time notice (一次性告知书) listing every missing material, the 容缺 commitment
+    letter (materials promised, due date, signatures), the result of an item finished on
+    the spot (the item's own template, or its kind's: a completion notice or the record of
+    a document issued), or the acceptance receipt."""
+    case = _counter_case(request, case_id)
+    paper = case_selectors.case_paper_kind(case)
     try:
-        case = case_selectors.clerk_case(clerk=request.user, case_id=case_id)
-    except Case.DoesNotExist:
-        raise Http404 from None
+        services.case_paper_printed(clerk=request.user, case=case, paper=paper)
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+        return redirect("cases:case_detail", case_id=case.pk)
     progress_url = request.build_absolute_uri(reverse("cases:progress") + f"?case={case.number}")
     context = {
         "case": case,
+        "paper": paper,
         "missing": [row for row in case.checklist if row["required"] and not row["received"]],
-        "clerk_number": request.user.staff_profile.employee_number,
+        "clerk_number": case.handler.staff_profile.employee_number,
+        "printed_by_number": request.user.staff_profile.employee_number,
         "qr_svg": mark_safe(qr_svg(progress_url).decode()),  # noqa: S308 - generated SVG, no input
         "progress_url": progress_url,
+        "hall": hall_contact(),
+        "result_text": case.guide_snapshot.get("result") or case.item.result,
     }
-    return render(request, "cases/receipt.html", context)
+    if paper == PrintedPaper.RESULT:
+        template = [
+            f"cases/papers/results/{case.guide_snapshot.get('code', case.item.code)}.html",
+            f"cases/papers/results/{case_selectors.result_paper_kind(case)}.html",
+        ]
+    else:
+        template = _PAPER_TEMPLATES[paper]
+    return render(request, template, context)
 
 
 @require_POST

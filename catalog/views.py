@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from catalog import selectors
 from catalog.models import ServiceItem
+from langzhong_si.hall import hall_contact
 from langzhong_si.qr import qr_svg
 
 # The public catalog of service guides: no login, read-only.
@@ -40,7 +41,7 @@ def guide_detail(request, code: str):
         request,
         "catalog/guide_detail.html",
         {"item": item, "materials": list(item.materials.all()),
-         "estimated": set(item.estimated_fields.split())},
+         "estimated": set(item.estimated_fields.split()), "hall": hall_contact()},
     )  # fmt: skip
 
 

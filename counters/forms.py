@@ -1,3 +1,5 @@
+import secrets
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -89,10 +91,20 @@ class IntakeForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    # One token per form shown: the case it opens keeps it, so the same form submitted
+    # again (F9 twice, a resent request) is answered with that case (cases.services).
+    intake_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, materials=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["materials"].choices = [(m.pk, m.name) for m in materials]
+        if not self.is_bound:
+            self.initial.setdefault("intake_token", secrets.token_urlsafe(24))
+
+    def ticked(self) -> set[int]:
+        """The material ids ticked, as typed (for showing a refused form again)."""
+        values = self["materials"].value() or []
+        return {int(value) for value in values if str(value).isdigit()}
 
 
 class PauseForm(forms.Form):

@@ -262,6 +262,14 @@ class Case(models.Model):
     applicant_id_encrypted = models.TextField(_("applicant ID number (encrypted)"))
     applicant_id_digest = models.CharField(_("applicant ID digest"), max_length=64)
     applicant_id_masked = models.CharField(_("applicant ID number (masked)"), max_length=18)
+    # Keyed hash of the ID number's last six characters: the counter's case search by the
+    # last 4-6 digits finds cases without decrypting any row (cases.selectors).
+    applicant_id_tail_digest = models.CharField(
+        _("applicant ID ending digest"), max_length=64, blank=True
+    )
+    # The workbench form's one-time token: the same form submitted twice (F9 pressed
+    # again, a double click, a resent request) can never open a second case.
+    intake_token = models.CharField(_("intake form token"), max_length=64, blank=True)
     # Only for result notices by SMS; optional, shown masked.
     applicant_phone = models.CharField(_("applicant mobile number"), max_length=11, blank=True)
     handler = models.ForeignKey(
@@ -299,10 +307,17 @@ class Case(models.Model):
                 condition=~models.Q(status="in_review") | models.Q(current_step__gte=1),
                 name="counters_case_in_review_has_step",
             ),
+            models.UniqueConstraint(
+                fields=["intake_token"],
+                condition=~models.Q(intake_token=""),
+                name="counters_case_one_per_intake_token",
+            ),
         ]
         indexes = [
             # A citizen's cases (progress look-up, recusal of relatives).
             models.Index(fields=["applicant_id_digest"], name="counters_case_applicant_idx"),
+            # The counter's case search by the last digits of the ID number.
+            models.Index(fields=["applicant_id_tail_digest"], name="counters_case_id_tail_idx"),
             # The clerk's own recent cases.
             models.Index(fields=["handler", "-accepted_at"], name="counters_case_handler_idx"),
             # Period reports: the cases accepted in a date range.

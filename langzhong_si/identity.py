@@ -127,6 +127,32 @@ def id_number_digest(number: str) -> str:
     return hmac.new(key, b"id-number:" + number.encode(), hashlib.sha256).hexdigest()
 
 
+# The counter's case search takes the last 4 to 6 characters of an ID number.
+ID_TAIL_SEARCH_LENGTHS = (4, 5, 6)
+_ID_TAIL_LENGTH = 6
+
+
+def id_number_tail_digest(number: str) -> str:
+    """Keyed hash of the number's last six characters, stored with a case so the counter
+    can find it by the last digits the citizen says, without decrypting any row."""
+    tail = id_number_normalise(number)[-_ID_TAIL_LENGTH:]
+    key = settings.PERSONAL_DATA_HASH_KEY.encode()
+    return hmac.new(key, b"id-tail:" + tail.encode(), hashlib.sha256).hexdigest()
+
+
+def id_tail_digests(suffix: str) -> list[str]:
+    """Every tail digest an ending of 4-6 characters can match (100, 10 or 1 of them:
+    the missing leading characters of the six are digits, as they are in every valid
+    number). [] when `suffix` cannot be the ending of an ID number."""
+    suffix = id_suffix_normalise(suffix)
+    if len(suffix) not in ID_TAIL_SEARCH_LENGTHS or "X" in suffix[:-1]:
+        return []
+    missing = _ID_TAIL_LENGTH - len(suffix)
+    if missing == 0:
+        return [id_number_tail_digest(suffix)]
+    return [id_number_tail_digest(f"{prefix:0{missing}d}{suffix}") for prefix in range(10**missing)]
+
+
 def _fernet_of(secret: str) -> Fernet:
     raw = hashlib.sha256(b"encryption:" + secret.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(raw))

@@ -458,6 +458,10 @@ DRAW_COMMITMENT_DIR = Path(env_str("DRAW_COMMITMENT_DIR", str(VAR_DIR / "draw-co
 RECUSAL_CONFIRM_DAYS = env_int("RECUSAL_CONFIRM_DAYS", 365, minimum=1)
 ID_NUMBER_MASK_HEAD = 6
 ID_NUMBER_MASK_TAIL = 4
+# The hall as guides, receipts and result papers name it (langzhong_si.hall; the hours
+# come from the opening hours there). 12333: the national social-insurance hotline.
+HALL_ADDRESS = env_str("HALL_ADDRESS", "阆中市社会保险事业管理局服务大厅")
+HALL_PHONE = env_str("HALL_PHONE", "12333")
 
 # --- Operations (README: "Operating the hall") --------------------------------------------
 # /readyz: a worker and beat must have shown a heartbeat within this many seconds; the

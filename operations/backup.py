@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.chain import audit_chain_all
 from audit.services import audit_chain_head, audit_event_record, audit_heads_directory
 from operations.events import BACKUP_MADE
 
@@ -175,6 +176,7 @@ def backup_make(*, directory: Path | str, now: datetime.datetime | None = None) 
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(mode=0o700)
     try:
+        audit_chain_all()  # events waiting for the sequencer are chained into the bundle's head
         head = audit_chain_head()
         if connection.vendor == "postgresql":
             counts, migrations = _dump_postgresql(partial)

@@ -63,7 +63,7 @@ class Recorded:
 def backup_last() -> Recorded | None:
     event = (
         AuditEvent.objects.filter(event_type=BACKUP_MADE)
-        .order_by("-position")
+        .order_by("-id")
         .values("occurred_at")
         .first()
     )
@@ -73,7 +73,7 @@ def backup_last() -> Recorded | None:
 def restore_drill_last() -> Recorded | None:
     event = (
         AuditEvent.objects.filter(event_type__in=[RESTORE_DRILL_PASSED, RESTORE_DRILL_FAILED])
-        .order_by("-position")
+        .order_by("-id")
         .values("occurred_at", "event_type")
         .first()
     )

@@ -65,6 +65,7 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     people, candidates = _candidates(task.role)
     context = {
         "case": case,
+        "clerks": _case_clerks(case),
         "earlier": _earlier_holders(task),
         "relatives": set(
             StaffRelative.objects.filter(id_number_digest=case.applicant_id_digest).values_list(
@@ -242,10 +243,24 @@ class Candidate(NamedTuple):
     availability: str | None
 
 
-def _recusal_reason(user, *, case, earlier, relatives, standing) -> str:
+def _case_clerks(case) -> set[int]:
+    """The handling clerk and every clerk who continued the case at the counter (supplied
+    promised materials, corrected it, resubmitted it: the case file's events), for
+    nobody reviews a case they worked on."""
+    continued = AuditEvent.objects.filter(
+        Q(event_type__in=["case.materials_supplied", "case.corrected"])
+        | Q(event_type="case.status_changed", data__from="returned"),
+        object_type="counters.case",
+        object_id=str(case.pk),
+        actor__isnull=False,
+    ).values_list("actor_id", flat=True)
+    return {case.handler_id, *continued}
+
+
+def _recusal_reason(user, *, case, clerks, earlier, relatives, standing) -> str:
     if user.profile_pk is None:
         return "no_staff_profile"
-    if user.pk == case.handler_id:
+    if user.pk in clerks:
         return "handling_clerk"
     if user.id_number_digest and user.id_number_digest == case.applicant_id_digest:
         return "applicant"

@@ -48,7 +48,7 @@ def sign_in_history(user, limit: int = 20):
             Q(event_type="auth.signed_in", actor=user)
             | Q(event_type="auth.sign_in_failed", data__username=user.get_username())
         )
-        .order_by("-position")
+        .order_by("-id")
         .values("occurred_at", "event_type", "source_ip")[:limit]
     )
 

@@ -152,7 +152,7 @@ def test_the_one_time_notice_lists_exactly_the_missing_materials(client, hall):
     assert "<svg" in page
 
 
-def test_a_receipt_shows_the_promised_date_and_the_clerk_number_only_to_its_clerk(
+def test_a_receipt_shows_the_promised_date_and_the_first_contact_clerks_number_to_any_clerk(
     client, hall, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -166,5 +166,10 @@ def test_a_receipt_shows_the_promised_date_and_the_clerk_number_only_to_its_cler
     from staff.roles import Role
     from tests.factories import make_staff
 
-    client.force_login(make_staff(Role.CLERK))
-    assert client.get(f"/counter/cases/{case.pk}/receipt/").status_code == 404
+    other = make_staff(Role.CLERK)
+    client.force_login(other)
+    reprint = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    assert hall.li_na.staff_profile.employee_number in reprint
+    assert other.staff_profile.employee_number in reprint  # printed by
+    client.force_login(make_staff(Role.REVIEWER, review_level=3))
+    assert client.get(f"/counter/cases/{case.pk}/receipt/").status_code == 403

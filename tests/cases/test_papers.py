@@ -1,0 +1,105 @@
+"""Issue 19, point 4: the papers the counter prints. A level-0 item finished on the spot
+prints its result; a 容缺 case prints a commitment letter; guides and papers give the
+hall's address, hours and telephone."""
+
+import pytest
+
+from audit.models import AuditEvent
+from counters.models import Case
+from staff.roles import Role
+from tests.cases.test_any_clerk import _accept
+from tests.factories import ItemFactory, MaterialFactory, make_staff, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _finished_on_the_spot(hall, capture, *, name, result):
+    item = ItemFactory(risk_level=0, promised_days=0, statutory_days=0, name=name, result=result)
+    received = {MaterialFactory(item=item, name="居民身份证").pk}
+    case = _accept(hall, capture, item=item, received=received)
+    assert case.status == Case.Status.FINISHED
+    return case
+
+
+def test_a_case_finished_on_the_spot_prints_a_notice_of_completion(
+    client, hall, django_capture_on_commit_callbacks
+):
+    case = _finished_on_the_spot(
+        hall, django_capture_on_commit_callbacks, name="社会保障卡挂失", result="当场办结"
+    )
+    sign_in(client, hall.li_na)
+    page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    assert 'data-paper="result"' in page and "办结告知书" in page
+    assert "当场办结" in page and "受理回执" not in page
+
+
+def test_an_item_that_issues_a_document_prints_the_record_of_it_with_a_signature_line(
+    client, hall, django_capture_on_commit_callbacks
+):
+    case = _finished_on_the_spot(
+        hall, django_capture_on_commit_callbacks, name="个人参保证明查询打印",
+        result="当场打印或出具，交申请人",
+    )  # fmt: skip
+    sign_in(client, hall.li_na)
+    page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    assert "出件单" in page and "个人参保证明查询打印" in page
+    assert "申请人签名" in page
+
+
+def test_a_deferred_case_prints_a_commitment_letter_with_the_promised_materials_and_date(
+    client, hall, django_capture_on_commit_callbacks
+):
+    MaterialFactory(item=hall.item, name="解除劳动关系证明", is_key=False)
+    case = _accept(hall, django_capture_on_commit_callbacks, defer=True)
+    sign_in(client, hall.li_na)
+    page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    assert "容缺受理承诺书" in page
+    promised = page.split('data-testid="promised-materials"')[1].split("</table>")[0]
+    assert "解除劳动关系证明" in promised and "居民身份证" not in promised
+    assert case.deferred_due.isoformat() in promised
+    assert "申请人签名" in page and "经办人签名" in page
+
+
+def test_a_level_2_case_still_prints_an_acceptance_receipt(client, hall, submitted_case):
+    case, _number = submitted_case
+    sign_in(client, hall.li_na)
+    page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    assert 'data-paper="receipt"' in page and "受理回执" in page
+
+
+def test_every_print_and_reprint_is_recorded_with_who_printed_it(client, hall, submitted_case):
+    case, _number = submitted_case
+    sign_in(client, hall.li_na)
+    client.get(f"/counter/cases/{case.pk}/receipt/")
+    other = make_staff(Role.CLERK)
+    sign_in(client, other)
+    client.get(f"/counter/cases/{case.pk}/receipt/")
+    printed = AuditEvent.objects.filter(event_type="case.paper_printed").order_by("position")
+    assert [(e.actor, e.data["paper"]) for e in printed] == [
+        (hall.li_na, "receipt"),
+        (other, "receipt"),
+    ]
+
+
+def test_papers_and_guides_give_the_halls_address_hours_and_telephone(
+    client, hall, submitted_case, settings
+):
+    settings.HALL_ADDRESS = "阆中市七里大道 1 号"
+    settings.HALL_PHONE = "0817-0000000"
+    case, _number = submitted_case
+    sign_in(client, hall.li_na)
+    paper = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    guide = client.get(f"/guides/{hall.item.code}/").content.decode()
+    for page in (paper, guide):
+        contact = page.split('data-testid="hall-contact"')[1].split("</section>")[0]
+        assert "阆中市七里大道 1 号" in contact and "0817-0000000" in contact
+        assert "08:30–12:00" in contact and "14:00–17:30" in contact
+
+
+def test_the_hall_hours_come_from_the_opening_hours_setting_when_there_is_one(settings):
+    import datetime
+
+    from langzhong_si.hall import hall_hours_text
+
+    settings.HALL_HOURS = [(datetime.time(9, 0), datetime.time(16, 0))]
+    assert "09:00–16:00" in hall_hours_text() and "08:30" not in hall_hours_text()
