@@ -21,7 +21,7 @@ from langzhong_si.ratelimit import (
     failure_budgets_release,
     failure_budgets_reserve,
 )
-from langzhong_si.text import NAME_MAX_LENGTH, name_clean
+from langzhong_si.text import NAME_MAX_LENGTH, list_separator, name_clean
 from risk.models import ReviewTask
 from staff.roles import Role
 from staff.selectors import user_has_role, users_with_role
@@ -225,12 +225,12 @@ _CLERK_EVENTS = ("case.accepted", "case.materials_supplied", "case.corrected", "
 
 def _history_detail(kind: str, data: dict) -> str:
     if kind == "case.materials_supplied":
-        return "、".join(data.get("names", []))
+        return list_separator().join(data.get("names", []))
     if kind == "case.document_added":
         return data.get("name", "")
     if kind == "case.corrected":
         labels = {
-            "applicant_name": _("name"),
+            "applicant_name": _("applicant's name"),
             "applicant_phone": _("mobile number"),
             "id_number": _("ID number"),
             "checklist": _("materials"),
@@ -238,7 +238,7 @@ def _history_detail(kind: str, data: dict) -> str:
         parts = [str(labels.get(name, name)) for name in data.get("fields", [])]
         if data.get("scans"):
             parts.append(_("%(count)s scan(s)") % {"count": data["scans"]})
-        return ", ".join(parts)
+        return list_separator().join(parts)
     if kind == "case.paper_printed":
         return {
             "notice": _("one-time notice"),

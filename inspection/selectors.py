@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import Finding
 from langzhong_si.identity import id_number_mask
+from langzhong_si.text import list_separator
 
 
 def finding_queue():
@@ -60,7 +61,58 @@ DATA_LABELS = {
     "person": _("person"),
     "verify": _("chain verified"),
     "api": _("through the API"),
+    "status": _("status"),
+    "paper": _("paper"),
+    "fields": _("fields changed"),
+    "scans": _("scans added"),
+    "value": _("sampling value"),
+    "rate": _("sampling rate"),
+    "selected": _("selected"),
 }
+
+
+def _state_vocabulary(object_type: str) -> dict:
+    """The labels of the status codes an object of this type moves between."""
+    from counters.models import Case, Ticket, Window
+    from risk.models import ReviewTask
+
+    choices = {
+        "counters.case": Case.Status,
+        "counters.ticket": Ticket.Status,
+        "counters.window": Window.State,
+        "risk.reviewtask": ReviewTask.Status,
+    }.get(object_type)
+    return dict(choices.choices) if choices else {}
+
+
+def _code_vocabulary(key: str, object_type: str) -> dict:
+    """Readable labels for the coded values of one data key (empty: shown as stored)."""
+    from risk.models import ReviewTask, StepRole
+    from staff.roles import Role
+
+    if key in ("from", "to"):
+        return _state_vocabulary(object_type)
+    if key in ("decision", "status"):
+        return _state_vocabulary(object_type) or dict(ReviewTask.Status.choices)
+    if key in ("role", "step"):
+        return {**dict(Role.choices), **dict(StepRole.choices)}
+    if key == "paper":
+        return {
+            "notice": _("one-time notice"),
+            "commitment": _("commitment letter"),
+            "result": _("result"),
+            "receipt": _("acceptance receipt"),
+        }
+    if key == "fields":
+        return {
+            "applicant_name": _("applicant's name"),
+            "applicant_phone": _("mobile number"),
+            "id_number": _("ID number"),
+            "checklist": _("materials"),
+        }
+    return {}
+
+
 # Values never shown, whatever the event: secrets somebody might have put in the data.
 _SECRET_KEYS = ("password", "secret", "otp")
 # An ID number (15 or 18 characters) or a mainland mobile number inside any text.
@@ -150,6 +202,11 @@ def audit_log_rows(events) -> list[dict]:
             elif key in _DIGEST_KEYS:
                 text = f"{str(value)[:8]}…"
             else:
+                vocabulary = _code_vocabulary(key, event.object_type)
+                if isinstance(value, str) and value in vocabulary:
+                    value = str(vocabulary[value])
+                elif isinstance(value, list) and vocabulary:
+                    value = list_separator().join(str(vocabulary.get(item, item)) for item in value)
                 text = _value_text(value)
             details.append((str(DATA_LABELS.get(key, key.replace("_", " "))), text))
         rows.append({"event": event, "target": target, "details": details})

@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 # One registry of limits. Where a model column is bounded the limit equals it, so
@@ -90,3 +91,9 @@ def text_clean(value, *, field: str, max_length: int) -> str:
     if len(text) > max_length:
         raise _too_long(field, max_length)
     return text
+
+
+def list_separator() -> str:
+    """How the current language separates the items of a list: 、 in Chinese, a comma
+    in English."""
+    return "、" if (get_language() or "").startswith("zh") else ", "

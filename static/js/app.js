@@ -62,7 +62,8 @@
     if (!element) return;
     var seconds = parseInt(element.getAttribute("data-return-after"), 10) || 30;
     var target = element.getAttribute("data-return-to") || window.location.pathname;
-    setTimeout(function () { window.location.assign(target); }, seconds * 1000);
+    // replace(): Back does not bring the previous citizen's slip back.
+    setTimeout(function () { window.location.replace(target); }, seconds * 1000);
   }
   document.addEventListener("DOMContentLoaded", function () { scheduleReturn(document); });
   document.addEventListener("htmx:afterSwap", function (event) { scheduleReturn(event.target); });

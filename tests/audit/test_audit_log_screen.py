@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from counters.models import Window
 from staff.roles import Role
 from tests.factories import make_staff, sign_in
 
@@ -45,6 +46,18 @@ def test_the_audit_log_shows_label_actor_target_and_details(client, reader):
     assert "role.granted" not in row
     assert f"李娜 ({clerk.username})" in row  # target: the person, not auth.user 7
     assert "角色:" in row and "clerk" in row  # details
+
+
+def test_the_audit_log_shows_coded_values_as_their_labels(client, reader):
+    window = Window.objects.create(number=7, queue="A")
+    event = audit_event_record(
+        event_type="window.ready",
+        obj=window,
+        data={"from": "offline", "to": "ready", "fields": ["applicant_name", "checklist"]},
+    )
+    row = _row(client.get("/audit/log/").content.decode(), event)
+    assert "离线" in row and "offline" not in row
+    assert "申请人姓名、申请材料" in row and "applicant_name" not in row
 
 
 def test_a_failed_sign_in_names_the_account_that_was_tried(client, reader):
