@@ -8,6 +8,7 @@ opened could otherwise read ID cards), and the server listens on loopback only."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import json
 import logging
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Iterable
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
 
 from devices.bridge import PROTOCOL_VERSION
 from devices.bridge.drivers import DeviceDriver, DeviceError, ErrorCode
@@ -144,10 +146,9 @@ class BridgeServer:
 
     async def _reply(self, connection: ServerConnection, raw) -> None:
         answer = await self._answer(raw)
-        try:
+        # The page may have gone away meanwhile: nobody is left to tell.
+        with contextlib.suppress(ConnectionClosed):
             await connection.send(answer)
-        except Exception:  # noqa: BLE001, S110 - the page went away; nothing to tell it
-            pass
 
     # --- running ---------------------------------------------------------------------
 

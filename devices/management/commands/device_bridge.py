@@ -1,6 +1,7 @@
 """Run the local device bridge on this machine (README, "Hall devices")."""
 
 import asyncio
+import contextlib
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -40,7 +41,5 @@ class Command(BaseCommand):
         )
         # Loopback only: the devices are this machine's and nobody else's.
         server = BridgeServer(device_driver, origins=origins)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(server.run(host="127.0.0.1", port=port))
-        except KeyboardInterrupt:
-            pass
