@@ -8,8 +8,8 @@ opened could otherwise read ID cards), and the server listens on loopback only."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import json
 import logging
 import threading

@@ -90,8 +90,10 @@ def signature_png(name: str = "") -> bytes:
     points = []
     for step in range(0, 400, 3):
         x = 40 + step
-        y = 80 + 32 * math.sin(step / (18 + seed % 7)) * math.cos(step / 53) + 10 * math.sin(
-            step / 5.0
+        y = (
+            80
+            + 32 * math.sin(step / (18 + seed % 7)) * math.cos(step / 53)
+            + 10 * math.sin(step / 5.0)
         )
         points.append((x, y))
     draw.line(points, fill=(10, 20, 60, 255), width=4, joint="curve")
