@@ -30,7 +30,7 @@
       figure.hidden = false;
       var today = new Date().toISOString().slice(0, 10);
       if (/^\d{4}-\d{2}-\d{2}$/.test(card.valid_to) && card.valid_to < today) {
-        say(box().getAttribute("data-text-expired").replace("%s", card.valid_to), false);
+        say(box().getAttribute("data-text-expired").replace("{date}", card.valid_to), false);
       } else {
         say(box().getAttribute("data-text-read"), true);
       }
@@ -63,7 +63,7 @@
       pages += 1;
       files.items.add(window.DeviceBridge.file(result.jpeg, "image/jpeg", "camera-" + pages + ".jpg"));
       input.files = files.files;
-      say(box().getAttribute("data-text-page").replace("%s", pages), true);
+      say(box().getAttribute("data-text-page").replace("{page}", pages), true);
     }, function () { say(box().getAttribute("data-text-failed"), false); });
   }
 
