@@ -108,3 +108,45 @@ def test_without_a_bridge_the_kiosk_says_to_type_and_shows_no_device_buttons(
     )
     kiosk.click(".kiosk-keypad [data-key='1']")
     assert kiosk.input_value("#id_id_number") == "1"
+
+
+def _axe_within(page, selector: str) -> list[str]:
+    """Serious or critical axe violations inside `selector` (the device controls only:
+    the rest of each screen is checked in tests/test_accessibility.py)."""
+    from tests.test_accessibility import AXE, TOUCH_MIN, _TOUCH_TARGETS
+
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async (s) => (await axe.run(s, {resultTypes: ['violations']})).violations"
+        ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)",
+        selector,
+    )
+    small = [t for t in page.evaluate(_TOUCH_TARGETS, TOUCH_MIN) if "card" in t or "sign" in t]
+    return violations + small
+
+
+def test_the_device_controls_are_accessible_with_large_enough_targets(
+    browser, live_server, hall, simulated_bridge
+):
+    from counters import services
+
+    # axe is injected as a script tag: this context bypasses the CSP (the journey above
+    # runs under it).
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, bypass_csp=True)
+    kiosk = context.new_page()
+    _register(kiosk, live_server, HallDevice.objects.create(kind="kiosk", name="kiosk"))
+    kiosk.goto(f"{live_server.url}/kiosk/?category={hall.item.category.code}")
+    kiosk.click("[data-kiosk-read-card]")
+    expect(kiosk.locator("#id_id_number")).to_have_value(CARD["id_number"])
+    assert _axe_within(kiosk, ".kiosk-card") == []
+
+    clerk = _clerk_ready(browser, live_server, hall)
+    services.ticket_issue(item=hall.item)
+    staff = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
+    staff.add_cookies(clerk.context.cookies())
+    clerk.close()
+    page = staff.new_page()
+    page.goto(f"{live_server.url}/counter/")
+    page.click("[data-read-card]")
+    page.wait_for_selector("[data-testid=card-photo]:not([hidden])")
+    assert _axe_within(page, "[data-intake-devices]") == []

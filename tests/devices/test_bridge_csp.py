@@ -43,3 +43,21 @@ def test_the_receipt_offers_signing_on_the_pad(client, submitted_case, hall):
     sign_in(client, hall.li_na)
     page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
     assert "data-paper-signature" in page and 'data-paper="receipt"' in page
+
+
+@pytest.mark.parametrize(
+    "url", ["ws://10.0.0.5:17321", "http://127.0.0.1:17321", "ws://127.0.0.1:17321/x?y=1"]
+)
+def test_a_bridge_address_off_this_machine_stops_start_up(url):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-c", "import langzhong_si.settings"],
+        env={**os.environ, "DEVICE_BRIDGE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0 and "DEVICE_BRIDGE_URL must be" in result.stderr

@@ -37,7 +37,7 @@ def test_a_tampered_code_is_refused():
     with pytest.raises(QrUnverifiable) as refused:
         essc_qr_verify(f"{prefix}.{other}.{signature}")
     assert refused.value.code == "essc_unverifiable"
-    assert "could not be verified" in refused.value.messages[0]
+    assert "无法核验" in refused.value.messages[0]  # zh-hans, the default language
 
 
 def test_a_code_signed_with_another_key_is_refused():
@@ -49,7 +49,7 @@ def test_an_expired_code_is_refused_and_says_so():
     with pytest.raises(QrUnverifiable) as refused:
         essc_qr_verify(_code(expires_in=-1))
     assert refused.value.code == "essc_expired"
-    assert "expired" in refused.value.messages[0]
+    assert "已过期" in refused.value.messages[0]
 
 
 def test_a_correctly_signed_code_with_an_invalid_id_number_is_refused():
@@ -90,7 +90,7 @@ def test_an_unverifiable_code_is_answered_400_with_the_message(client, register_
     register_device(client, "kiosk")
     answer = client.post("/devices/essc/verify/", {"payload": _code(expires_in=-5)})
     assert answer.status_code == 400
-    assert answer.json()["code"] == "essc_expired" and "expired" in answer.json()["error"]
+    assert answer.json()["code"] == "essc_expired" and "已过期" in answer.json()["error"]
 
 
 def test_anyone_else_may_not_verify_codes(client, register_device):
