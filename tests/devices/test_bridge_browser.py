@@ -113,7 +113,7 @@ def test_without_a_bridge_the_kiosk_says_to_type_and_shows_no_device_buttons(
 def _axe_within(page, selector: str) -> list[str]:
     """Serious or critical axe violations inside `selector` (the device controls only:
     the rest of each screen is checked in tests/test_accessibility.py)."""
-    from tests.test_accessibility import AXE, TOUCH_MIN, _TOUCH_TARGETS
+    from tests.test_accessibility import _TOUCH_TARGETS, AXE, TOUCH_MIN
 
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
