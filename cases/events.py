@@ -12,6 +12,7 @@ KINDS = {
     "case.materials_supplied": _("Promised materials supplied"),
     "case.document_added": _("Scan added to a case"),
     "case.corrected": _("Returned case corrected"),
+    "case.signature_added": _("Applicant's signature kept in the case file"),
     "case.paper_printed": _("Case paper printed"),
     "case.searched": _("Cases searched at the counter"),
     "personal_data.case_opened": _("Another clerk's case opened"),

@@ -348,3 +348,15 @@ def result_paper_kind(case: Case) -> str:
         word in name for word in ("证明", "凭证", "打印")
     )
     return "issued" if issued else "completion"
+
+
+def case_paper_signature(case: Case, paper_label: str) -> CaseDocument | None:
+    """The applicant's latest signature of a paper, as the pad gave it (shown on the
+    paper when it is printed again)."""
+    from cases.uploads import SIGNATURE_PREFIX
+
+    return (
+        case.documents.filter(display_name__startswith=f"{SIGNATURE_PREFIX}{paper_label}")
+        .order_by("-uploaded_at", "-pk")
+        .first()
+    )

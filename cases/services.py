@@ -28,7 +28,13 @@ from cases.transitions import (
     case_step_advance,
     case_transition,
 )
-from cases.uploads import content_digest, scan_display_name, upload_storage_name
+from cases.uploads import (
+    SIGNATURE_PREFIX,
+    content_digest,
+    scan_display_name,
+    upload_check,
+    upload_storage_name,
+)
 from catalog.models import ServiceItem
 from counters import services as counter_services
 from counters.models import Case, CaseDocument
@@ -658,6 +664,67 @@ def case_paper_printed(*, clerk, case: Case, paper: str) -> None:
         audit_event_record(
             event_type="case.paper_printed", actor=clerk, obj=case, data={"paper": paper}
         )
+
+
+# The papers the applicant may sign on the counter's signature pad, and the neutral name
+# each signature is kept under in the case file ("签名-受理回执.png", then "-2"...).
+SIGNABLE_PAPERS = {PrintedPaper.RECEIPT: "受理回执", PrintedPaper.COMMITMENT: "容缺承诺书"}
+
+
+def case_signature_add(*, clerk, case_id: int, paper: str, content: bytes) -> CaseDocument:
+    """Keep the applicant's signature of the case's receipt or 容缺 commitment letter,
+    captured on the signature pad: vetted like a scan (a PNG by content, size and pixel
+    limits, re-encoded without metadata), stored under its SHA-256 in the case file,
+    recorded with its hash. Only for the paper the case has now; any clerk but a recused
+    one."""
+    label = SIGNABLE_PAPERS.get(paper)
+    if label is None:
+        raise ValidationError(_("Only the receipt or the commitment letter is signed."),
+                              code="signature_paper")  # fmt: skip
+    content, content_type = upload_check(ContentFile(content, name=_("Signature")))
+    if content_type != "image/png":
+        raise ValidationError(
+            _("A signature from the pad must be a PNG image."), code="signature_type"
+        )
+    with transaction.atomic(durable=True):
+        case = Case.objects.select_for_update().get(pk=case_id)
+        case_clerk_check(clerk=clerk, case=case)
+        if case_selectors.case_paper_kind(case) != paper:
+            raise CaseStateError(
+                _("This case's paper is no longer the one being signed: print it again."),
+                code="signature_paper",
+            )
+        taken = set(case.documents.values_list("display_name", flat=True))
+        display_name, copy = f"{SIGNATURE_PREFIX}{label}.png", 1
+        while display_name in taken:
+            copy += 1
+            display_name = f"{SIGNATURE_PREFIX}{label}-{copy}.png"
+        name = default_storage.save(
+            upload_storage_name(content, content_type), ContentFile(content)
+        )
+        document = CaseDocument.objects.create(
+            case=case,
+            material_id=None,
+            display_name=display_name,
+            file=name,
+            content_type=content_type,
+            size=len(content),
+            sha256=content_digest(content),
+            uploaded_by=clerk,
+        )
+        audit_event_record(
+            event_type="case.signature_added",
+            actor=clerk,
+            obj=document,
+            data={
+                "case": case.pk,
+                "paper": paper,
+                "name": display_name,
+                "sha256": document.sha256,
+                "size": document.size,
+            },
+        )
+    return document
 
 
 def case_opened(*, viewer, case: Case) -> None:

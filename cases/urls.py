@@ -16,6 +16,7 @@ urlpatterns = [
     path("counter/cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("counter/cases/<int:case_id>/correct/", views.case_correct, name="case_correct"),
     path("counter/cases/<int:case_id>/receipt/", views.case_receipt, name="case_receipt"),
+    path("counter/cases/<int:case_id>/signature/", views.case_signature, name="case_signature"),
     path("counter/cases/<int:case_id>/supply/", views.case_supply, name="case_supply"),
     path("cases/<int:case_id>/reveal-id/", views.case_reveal_id, name="case_reveal_id"),
     path("counter/cases/<int:case_id>/resubmit/", views.case_resubmit, name="case_resubmit"),

@@ -1,7 +1,10 @@
+import base64
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -339,6 +342,7 @@ def case_receipt(request, case_id: int):
         "progress_url": progress_url,
         "hall": hall_contact(),
         "result_text": case.guide_snapshot.get("result") or case.item.result,
+        "signature": _signature_for_paper(case, paper),
     }
     if paper == PrintedPaper.RESULT:
         template = [
@@ -348,6 +352,44 @@ def case_receipt(request, case_id: int):
     else:
         template = _PAPER_TEMPLATES[paper]
     return render(request, template, context)
+
+
+def _signature_for_paper(case: Case, paper: str) -> dict | None:
+    """The applicant's signature of this paper, inline (a data: URL: the page's CSP
+    allows no other image source, and the PNG is a few kilobytes)."""
+    label = services.SIGNABLE_PAPERS.get(paper)
+    document = case_selectors.case_paper_signature(case, label) if label else None
+    if document is None:
+        return None
+    with document.file.open("rb") as file:
+        content = file.read()
+    return {
+        "document": document,
+        "data_url": "data:image/png;base64," + base64.b64encode(content).decode("ascii"),
+    }
+
+
+@require_POST
+@role_required(Role.CLERK)
+def case_signature(request, case_id: int):
+    """The applicant's signature of the receipt or commitment letter, from the pad (the
+    page's static/js/paper_signature.js posts it): kept in the case file with its hash."""
+    case = _counter_case(request, case_id)
+    upload = request.FILES.get("signature")
+    if upload is None:
+        return JsonResponse({"ok": False, "error": _("No signature was sent.")}, status=400)
+    try:
+        document = services.case_signature_add(
+            clerk=request.user,
+            case_id=case.pk,
+            paper=request.POST.get("paper", ""),
+            content=upload.read(settings.UPLOAD_MAX_BYTES + 1),
+        )
+    except PermissionDenied as error:
+        return JsonResponse({"ok": False, "error": str(error)}, status=403)
+    except ValidationError as error:
+        return JsonResponse({"ok": False, "error": " ".join(error.messages)}, status=400)
+    return JsonResponse({"ok": True, "name": document.display_name, "sha256": document.sha256})
 
 
 @require_POST

@@ -2,11 +2,14 @@
 hall's screens where new links are issued."""
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from devices.decorators import COOKIE_MAX_AGE, DEVICE_COOKIE
+from devices.decorators import COOKIE_MAX_AGE, DEVICE_COOKIE, device_of
+from devices.essc import QrUnverifiable, essc_qr_verify
 from devices.models import HallDevice
 from devices.selectors import hall_devices as hall_devices_list
 from devices.services import (
@@ -17,6 +20,8 @@ from devices.services import (
     hall_device_register,
 )
 from staff.decorators import role_required
+from staff.roles import Role
+from staff.selectors import user_has_role
 
 # Where a newly registered screen starts (the screens themselves are counters' and
 # ratings' views, above this app: named, not imported).
@@ -91,3 +96,23 @@ def hall_devices(request):
     response = render(request, "devices/hall_devices.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+def essc_verify(request):
+    """Verify a scanned electronic social-security-card QR code (devices.essc), for a
+    registered kiosk or a clerk. The kiosk learns only the ID number (it fills the
+    ticket's optional field); a clerk also gets the name for the intake."""
+    is_clerk = request.user.is_authenticated and user_has_role(request.user, Role.CLERK)
+    if not is_clerk and device_of(request, HallDevice.Kind.KIOSK) is None:
+        return JsonResponse({"ok": False, "error": _("Not allowed here.")}, status=403)
+    try:
+        holder = essc_qr_verify(request.POST.get("payload", ""))
+    except QrUnverifiable as error:
+        return JsonResponse(
+            {"ok": False, "code": error.code, "error": error.messages[0]}, status=400
+        )
+    answer = {"ok": True, "id_number": holder.id_number}
+    if is_clerk:
+        answer["name"] = holder.name
+    return JsonResponse(answer)

@@ -45,5 +45,12 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", self.POLICY)
+        # The local device bridge (README, "Hall devices"): its one loopback address.
+        bridge = settings.DEVICE_BRIDGE_URL.rstrip("/")
+        policy = (
+            self.POLICY.replace("connect-src 'self'", f"connect-src 'self' {bridge}")
+            if bridge
+            else self.POLICY
+        )
+        response.headers.setdefault("Content-Security-Policy", policy)
         return response

@@ -443,6 +443,36 @@ PROGRESS_FAILURES_PER_CLIENT = env_int("PROGRESS_FAILURES_PER_CLIENT", 20, minim
 PROGRESS_FAILURE_WINDOW_SECONDS = env_int("PROGRESS_FAILURE_WINDOW_SECONDS", 3600, minimum=60)
 # Dotted path of the SMS gateway class (see langzhong_si/sms.py); the default only logs.
 SMS_GATEWAY = env_str("SMS_GATEWAY", "langzhong_si.sms.LoggingSmsGateway")
+# Hall devices (README, "Hall devices"): the local device bridge the kiosk's and the
+# counter's pages talk to (ID-card reader, social-security-card QR scanner, signature pad,
+# document camera). Only a loopback address: the bridge runs on the screen's own machine,
+# and the Content-Security-Policy lets pages connect to this one address, nothing broader.
+# Empty: no bridge (the pages keep their typed entry only).
+DEVICE_BRIDGE_URL = env_str("DEVICE_BRIDGE_URL", "ws://127.0.0.1:17321")
+if DEVICE_BRIDGE_URL:
+    from urllib.parse import urlsplit
+
+    _bridge = urlsplit(DEVICE_BRIDGE_URL)
+    if (
+        _bridge.scheme not in ("ws", "wss")
+        or _bridge.hostname not in ("127.0.0.1", "localhost", "::1")
+        or _bridge.path not in ("", "/")
+        or _bridge.query
+    ):
+        raise ImproperlyConfigured(
+            "DEVICE_BRIDGE_URL must be ws://127.0.0.1:<port> (a loopback WebSocket address)"
+        )
+# The electronic social-security card's QR code is verified by this class (devices/essc.py):
+# the provincial platform's service in production; the demo and tests use the simulator's
+# HMAC signature under ESSC_DEMO_KEY, which production refuses.
+ESSC_QR_VERIFIER = env_str("ESSC_QR_VERIFIER", "devices.essc.PlatformQrVerifier")
+ESSC_PLATFORM_URL = env_str("ESSC_PLATFORM_URL", "")
+ESSC_PLATFORM_APP_ID = env_str("ESSC_PLATFORM_APP_ID", "")
+ESSC_PLATFORM_APP_SECRET = env_str("ESSC_PLATFORM_APP_SECRET", "")
+ESSC_PLATFORM_TIMEOUT_SECONDS = env_int("ESSC_PLATFORM_TIMEOUT_SECONDS", 5, minimum=1)
+ESSC_DEMO_KEY = env_str("ESSC_DEMO_KEY", "langzhong-demo-essc-signing-key")
+if PRODUCTION and ESSC_QR_VERIFIER == "devices.essc.SimulatorQrVerifier":
+    raise ImproperlyConfigured("ESSC_QR_VERIFIER must not be the simulator's in production")
 # Key for keyed hashes (look-ups) and encryption of personal data at rest.
 PERSONAL_DATA_KEY = env_str("PERSONAL_DATA_KEY", SECRET_KEY)
 # Rotation (README): the previous keys, still accepted for decryption until

@@ -19,9 +19,16 @@ mkdir -p var
 .venv/bin/celery -A langzhong_si worker -B --pool=solo --loglevel=INFO \
   --schedule var/celerybeat-schedule > var/worker.log 2>&1 &
 worker=$!
-trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+# The hall's devices, simulated (README, "Hall devices"): ID-card reader, QR scanner,
+# signature pad and document camera on ws://127.0.0.1:17321; its QR codes verify under
+# the demo key.
+export ESSC_QR_VERIFIER="${ESSC_QR_VERIFIER:-devices.essc.SimulatorQrVerifier}"
+.venv/bin/python manage.py device_bridge --simulate > var/device-bridge.log 2>&1 &
+bridge=$!
+trap 'kill $worker $bridge 2>/dev/null; wait $worker $bridge 2>/dev/null' EXIT INT TERM
 echo
 echo "Background worker and beat running (log: var/worker.log)."
+echo "Simulated hall devices on ws://127.0.0.1:17321 (log: var/device-bridge.log)."
 echo "Open http://127.0.0.1:8000/ to sign in; the kiosk, call display and rating pads open"
 echo "from their links above (kept in var/demo-devices.txt)."
 echo

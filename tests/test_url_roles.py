@@ -113,6 +113,9 @@ TABLE = {
     "cases:case_correct": ("POST", {CLERK}),
     "cases:case_receipt": ("GET", {CLERK}),
     "cases:case_supply": ("POST", {CLERK}),
+    "cases:case_signature": ("POST", {CLERK}),
+    # ... and registered kiosks (tests/devices/test_essc_qr.py).
+    "devices:essc_verify": ("POST", {CLERK}),
     "cases:case_reveal_id": ("POST", {CLERK, AUDITOR}),
     "cases:case_resubmit": ("POST", {CLERK}),
     "staff:notifications": ("GET", STAFF),
