@@ -42,13 +42,21 @@ def _day_from(value: str, days: list[datetime.date]) -> datetime.date | None:
     return day if day in days else None
 
 
+def _first_open_day(queue: str, days: list[datetime.date]) -> datetime.date | None:
+    """The first day with a time left to book (else the first day), shown first."""
+    for day in days:
+        if any(slot["free"] for slot in selectors.bookable_slots(queue=queue, day=day)):
+            return day
+    return days[0] if days else None
+
+
 @require_http_methods(["GET", "POST"])
 def book(request):
     """Choose a queue, a day and a time; give the ID number and a mobile number. Every
     booking counts against the client's APPOINTMENT_BOOKINGS_PER_CLIENT."""
     days = services.booking_days(timezone.localdate())
     queue = request.GET.get("queue") if request.GET.get("queue") in Queue.values else Queue.HALL
-    day = _day_from(request.GET.get("day", ""), days) or (days[0] if days else None)
+    day = _day_from(request.GET.get("day", ""), days) or _first_open_day(queue, days)
     form = BookingForm(request.POST or None, initial={"queue": queue})
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -114,10 +122,11 @@ def cancel(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
+        limit = settings.APPOINTMENT_CANCEL_FAILURES
         budgets = [
-            _budget("appointment-cancel-code", code, settings.APPOINTMENT_CANCEL_FAILURES),
-            _budget("appointment-cancel-client", client_ip(request), settings.APPOINTMENT_CANCEL_FAILURES),
-        ]  # fmt: skip
+            _budget("appointment-cancel-code", code, limit),
+            _budget("appointment-cancel-client", client_ip(request), limit),
+        ]
         if not failure_budgets_reserve(budgets):
             form.add_error(None, _("Too many failed attempts. Please try again later."))
             status = 429
