@@ -94,7 +94,8 @@ def test_failed_cancellations_of_one_code_are_limited(client, slot, settings):
     _post_booking(client, slot)
     code = Appointment.objects.get().code
     for serial in (2, 3):
-        client.post("/appointments/cancel/", {"code": code, "id_number": make_id_number(serial=serial)})
+        wrong = {"code": code, "id_number": make_id_number(serial=serial)}
+        assert client.post("/appointments/cancel/", wrong).status_code == 404
     blocked = client.post(
         "/appointments/cancel/", {"code": code, "id_number": make_id_number(serial=1)}
     )
