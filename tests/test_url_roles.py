@@ -144,6 +144,11 @@ TABLE = {
     "evaluation:evaluation_export": ("GET", EVALUATED),
     "evaluation:evaluation_weights": ("GET", {TEAM_LEAD}),
     "evaluation:evaluation_sheet": ("GET", {TEAM_LEAD, WINDOW_LEAD, CLERK}),
+    "appointments:book": ("GET", EVERYONE),
+    "appointments:booked": ("GET", EVERYONE),
+    "appointments:cancel": ("GET", EVERYONE),
+    "appointments:kiosk_check_in": ("GET", NOBODY),
+    "appointments:capacities": ("GET", {TEAM_LEAD}),
     "operations:healthz": ("GET", EVERYONE),
     # Only from METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN (neither set here): no person.
     "operations:metrics": ("GET", NOBODY),
