@@ -46,6 +46,7 @@ TABLE = {
     "api-ticket-cancel": ("POST", EVERYONE),
     "api-ticket-rating": ("POST", EVERYONE),
     "api-kiosk-tickets": ("POST", NOBODY),
+    "api-kiosk-appointment-check-in": ("POST", NOBODY),
     "api-display": ("GET", NOBODY),
     "api-counter": ("GET", {CLERK}),
     "api-sign-on": ("POST", {CLERK}),

@@ -168,3 +168,29 @@ def test_the_report_shows_the_appointment_figures(client, slot):
     with translation.override("zh-hans"):
         booked, no_show = _("Appointments booked"), _("Appointments not kept (no-show)")
     assert (summary[booked], summary[no_show]) == (1, 0)
+
+
+def test_the_kiosk_api_checks_in_by_id_number_for_the_device_bridge(client, slot, time_passes):
+    from rest_framework.test import APIClient
+
+    from tests.factories import registered_device
+
+    _post_booking(client, slot, serial=6)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {registered_device('kiosk').credential}")
+    time_passes(seconds=(slot - timezone.now()).total_seconds() + 60)
+    response = api.post(
+        "/api/kiosk/appointments/check-in/", {"id_number": make_id_number(serial=6)}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "checked_in"
+    assert response.json()["ticket"]["number"] == Ticket.objects.get().display_number
+    again = api.post(
+        "/api/kiosk/appointments/check-in/", {"id_number": make_id_number(serial=6)}, format="json"
+    )
+    assert again.status_code == 400 and again.json()["error"]["code"] == "no_appointment"
+
+
+def test_the_kiosk_api_refuses_anyone_but_a_kiosk(client, slot):
+    response = client.post("/api/kiosk/appointments/check-in/", {"code": "12345678"})
+    assert response.status_code in (401, 403)
