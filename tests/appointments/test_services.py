@@ -385,3 +385,14 @@ def test_report_counts_booked_checked_in_no_show_and_both_waits(capacity, clock,
     assert figures["average_wait_booked"] == 4.0
     assert figures["average_wait_walk_in"] == 20.0
     assert missed.pk and walk_in.pk
+
+
+def test_the_slip_counts_a_started_appointment_ahead_of_an_earlier_walk_in(capacity, clock):
+    from counters.selectors import tickets_ahead
+
+    appointment = book()
+    clock(at(TUESDAY, 8, 50))
+    walk_in = counter_services.ticket_issue(item=ItemFactory())
+    clock(at(TUESDAY, 9, 5))
+    booked = services.appointment_check_in(code=appointment.code, kiosk=None).ticket
+    assert (tickets_ahead(booked), tickets_ahead(walk_in)) == (0, 1)
