@@ -119,6 +119,9 @@ class Ticket(models.Model):
         related_name="+",
     )
     is_consultation = models.BooleanField(_("consultation"), default=False)
+    # An appointment's ticket (appointments.services checks in a booking): from the start
+    # of the booked slot it is called before walk-in tickets of its queue. Null for walk-ins.
+    booked_slot_start = models.DateTimeField(_("booked slot starts"), null=True, blank=True)
 
     class PriorityReason(models.TextChoices):
         NONE = "", _("None")

@@ -18,14 +18,19 @@ def windows_for_sign_on():
 
 
 def tickets_ahead(ticket: Ticket) -> int:
-    """Waiting tickets that the dispatch will serve before this one."""
+    """Waiting tickets that the dispatch will serve before this one, in the order of
+    services.waiting_order (appointments whose slot has started come before walk-ins)."""
     if ticket.status != Ticket.Status.WAITING:
         return 0
-    before = (
-        Q(is_priority=True, issued_at__lt=ticket.issued_at)
-        if ticket.is_priority
-        else (Q(is_priority=True) | Q(issued_at__lt=ticket.issued_at))
-    )
+    now = timezone.now()
+    started = Q(booked_slot_start__lte=now)
+    earlier = Q(issued_at__lt=ticket.issued_at)
+    if ticket.is_priority:
+        before = Q(is_priority=True) & earlier
+    elif ticket.booked_slot_start is not None and ticket.booked_slot_start <= now:
+        before = Q(is_priority=True) | (started & earlier)
+    else:
+        before = Q(is_priority=True) | started | earlier
     return Ticket.objects.filter(
         before,
         service_date=ticket.service_date,

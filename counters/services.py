@@ -5,6 +5,8 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Case as DbCase
+from django.db.models import IntegerField, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -62,12 +64,17 @@ def ticket_issue(
     id_number: str = "",
     priority_request: str = "",
     kiosk: HallDevice | None = None,
+    queue: str = "",
+    booked_slot_start: datetime.datetime | None = None,
+    durable: bool = True,
 ) -> Ticket:
     """Issue the next queue number and hand it to a ready clerk if there is one.
 
     Citizens aged 70 or over (read from the ID number) are served first at once; a
     disabled or veteran request waits for a window lead's confirmation. The issuing
-    `kiosk` is recorded: only it may show the slip, for KIOSK_SLIP_SECONDS.
+    `kiosk` is recorded: only it may show the slip, for KIOSK_SLIP_SECONDS. An
+    appointment's ticket names its `queue` (no item yet) and `booked_slot_start`, and is
+    issued inside the check-in's transaction (`durable=False`).
     """
     number = id_number_validate(id_number) if id_number else ""
     digest = id_number_digest(number) if number else ""
@@ -76,11 +83,12 @@ def ticket_issue(
         priority_reason, is_priority = Ticket.PriorityReason.AGE_70, True
     elif priority_request in (Ticket.PriorityReason.DISABLED, Ticket.PriorityReason.VETERAN):
         priority_reason = priority_request
-    if item is None and not is_consultation:
+    if item is None and not is_consultation and not queue:
         raise ValidationError(_("Choose a service item or consultation."), code="item")
     hall_open_check(timezone.localtime())
-    queue = Queue.BACK_OFFICE if item is not None and not item.at_counter else Queue.HALL
-    with transaction.atomic(durable=True):
+    if not queue:
+        queue = Queue.BACK_OFFICE if item is not None and not item.at_counter else Queue.HALL
+    with transaction.atomic(durable=durable):
         today = timezone.localdate()
         cancelled = (
             Ticket.objects.filter(
@@ -125,6 +133,7 @@ def ticket_issue(
             flagged_retake=cancelled >= settings.RETAKE_FLAG_AFTER_CANCELLATIONS,
             issued_at=timezone.now(),
             issued_by=kiosk,
+            booked_slot_start=booked_slot_start,
         )
         if ticket.flagged_retake:
             audit_event_record(
@@ -256,6 +265,19 @@ def ticket_requeue(*, ticket_id: int, lead, reason: str) -> Ticket:
     return ticket
 
 
+def waiting_order(now: datetime.datetime) -> tuple:
+    """The order the dispatch takes waiting tickets in: priority service first, then
+    appointment tickets whose booked slot has started, then order of issue. (An early
+    appointment waits as a walk-in until its slot starts; a late one was issued as a
+    walk-in by appointments.services.)"""
+    slot_started = DbCase(
+        When(booked_slot_start__lte=now, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return ("-is_priority", slot_started, "issued_at", "pk")
+
+
 def _hall_dispatch(*, queue: str) -> int:
     """Pair waiting tickets with clerks drawn at random among the ready windows.
 
@@ -268,7 +290,7 @@ def _hall_dispatch(*, queue: str) -> int:
         ticket = (
             Ticket.objects.select_for_update(skip_locked=True)
             .filter(service_date=today, queue=queue, status=Ticket.Status.WAITING)
-            .order_by("-is_priority", "issued_at", "pk")
+            .order_by(*waiting_order(timezone.now()))
             .first()
         )
         if ticket is None:

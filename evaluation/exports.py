@@ -18,7 +18,7 @@ def report_summary_lines(report: dict) -> list[tuple[str, object]]:
     """The report's headline figures as (label, value), in reading order."""
     tickets, cases, one_visit = report["tickets"], report["cases"], report["one_visit"]
     ratings, audit, draws = report["ratings"], report["audit"], report["draws"]
-    follow_ups = ratings["follow_ups"]
+    follow_ups, appointments = ratings["follow_ups"], report["appointments"]
     return [
         (_("Tickets issued"), tickets["issued"]),
         (_("Tickets served"), tickets["served"]),
@@ -28,6 +28,13 @@ def report_summary_lines(report: dict) -> list[tuple[str, object]]:
         (_("Back-office queue tickets"), tickets["back_office"]),
         (_("Average wait (minutes)"), tickets["average_wait"]),
         (_("Average service (minutes)"), tickets["average_service"]),
+        (_("Appointments booked"), appointments["booked"]),
+        (_("Appointments cancelled"), appointments["cancelled"]),
+        (_("Appointments checked in"), appointments["checked_in"]),
+        (_("Appointments checked in late (served as walk-ins)"), appointments["checked_in_late"]),
+        (_("Appointments not kept (no-show)"), appointments["no_show"]),
+        (_("Average wait of booked citizens (minutes)"), appointments["average_wait_booked"]),
+        (_("Average wait of walk-in citizens (minutes)"), appointments["average_wait_walk_in"]),
         (_("Applications received"), cases["received"]),
         (_("Notified, not accepted (一次性告知)"), cases["notified"]),
         (_("Cases accepted"), cases["accepted"]),

@@ -24,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from appointments.selectors import appointment_figures
 from audit.models import Finding
 from counters.models import Case, Queue, Ticket, Window
 from draws.models import Draw
@@ -146,6 +147,7 @@ def period_report(period: Period, *, today: datetime.date | None = None) -> dict
     return {
         "period": period,
         "tickets": _ticket_figures(period),
+        "appointments": appointment_figures(first=period.first, last=period.last),
         "cases": _case_figures(cases, today),
         "one_visit": _one_visit_figures(cases),
         "by_level": _counted(

@@ -1,6 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from appointments import api as appointments_api
 from cases import api as cases_api
 from catalog import api as catalog_api
 from counters import api as counters_api
@@ -32,6 +33,11 @@ urlpatterns = [
     ),
     # Hall devices (device token).
     path("kiosk/tickets/", counters_api.KioskTicketApi.as_view(), name="api-kiosk-tickets"),
+    path(
+        "kiosk/appointments/check-in/",
+        appointments_api.KioskCheckInApi.as_view(),
+        name="api-kiosk-appointment-check-in",
+    ),
     path("display/", counters_api.CallDisplayApi.as_view(), name="api-display"),
     # The clerk's workbench.
     path("counter/", counters_api.WorkbenchApi.as_view(), name="api-counter"),

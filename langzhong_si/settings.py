@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "risk",
     "cases",
     "ratings",
+    "appointments",
     "inspection",
     "evaluation",
     "simulation",
@@ -366,6 +367,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "draws.tasks.daily_seeds_rotate",
         "schedule": crontab(minute="*/10"),
     },
+    # The day-before text of tomorrow's appointments (idempotent: each is sent once).
+    "appointment-reminders": {
+        "task": "appointments.tasks.appointment_reminders_send",
+        "schedule": crontab(minute=0, hour="10,16"),
+    },
+    "appointment-no-shows": {
+        "task": "appointments.tasks.appointment_no_shows_record",
+        "schedule": crontab(minute="*/5"),
+    },
     "recusal-reminders": {
         "task": "risk.tasks.recusal_reminders_send",
         "schedule": crontab(minute=0, hour=8),
@@ -427,6 +437,19 @@ if KIOSK_RETURN_SECONDS > KIOSK_SLIP_SECONDS:
 # HALL_HOURS_ENFORCED=false issues tickets at any time (a demo in the evening).
 HALL_HOURS = env_time_ranges("HALL_HOURS", "08:30-12:00,14:00-17:30")
 HALL_HOURS_ENFORCED = env_bool("HALL_HOURS_ENFORCED", True)
+# Appointments (appointments/): the opening hours are cut into slots of this many minutes;
+# citizens book up to this many days ahead (today's later slots included).
+APPOINTMENT_SLOT_MINUTES = env_int("APPOINTMENT_SLOT_MINUTES", 30, minimum=5)
+APPOINTMENT_DAYS_AHEAD = env_int("APPOINTMENT_DAYS_AHEAD", 7, minimum=1)
+# Checked in more than this many minutes after the slot began: the ticket is a walk-in's.
+APPOINTMENT_LATE_MINUTES = env_int("APPOINTMENT_LATE_MINUTES", 15, minimum=0)
+# Not checked in this many minutes after the slot ended: recorded as a no-show.
+APPOINTMENT_NO_SHOW_GRACE_MINUTES = env_int("APPOINTMENT_NO_SHOW_GRACE_MINUTES", 30, minimum=0)
+# The public booking page: bookings per client address, and failed cancellations per
+# client and per booking code, within the window.
+APPOINTMENT_BOOKINGS_PER_CLIENT = env_int("APPOINTMENT_BOOKINGS_PER_CLIENT", 10, minimum=1)
+APPOINTMENT_CANCEL_FAILURES = env_int("APPOINTMENT_CANCEL_FAILURES", 10, minimum=1)
+APPOINTMENT_RATE_WINDOW_SECONDS = env_int("APPOINTMENT_RATE_WINDOW_SECONDS", 3600, minimum=60)
 # Share of finished cases drawn for manual re-inspection, by risk level 0-3 (percent).
 AUDIT_SAMPLE_RATES = {
     level: int(percent) / 100

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("draws.urls")),
     path("", include("risk.urls")),
     path("", include("cases.urls")),
+    path("", include("appointments.urls")),
     path("", include("evaluation.urls")),
     path("", include("operations.urls")),
 ]

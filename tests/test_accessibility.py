@@ -409,3 +409,42 @@ def test_the_kiosk_slip_returns_to_the_start_screen_without_a_meta_refresh(
     kiosk.wait_for_selector("[data-testid=ticket-number]")
     assert kiosk.locator("head meta[http-equiv=refresh]").count() == 0
     kiosk.wait_for_url(f"{live_server.url}/kiosk/", timeout=5_000)
+
+
+def test_the_appointment_screens_are_accessible(browser, live_server, hall):
+    """The citizen's booking pages (on a phone), the kiosk's check-in and the team
+    lead's capacities."""
+    import datetime
+
+    from django.utils import timezone
+
+    from appointments import services as appointment_services
+    from counters.models import Queue
+
+    url = live_server.url
+    problems: list[str] = []
+    lead = make_staff(Role.TEAM_LEAD, name="何志明")
+    day = timezone.localdate() + datetime.timedelta(days=1)
+    while not appointment_services.day_slots(day):
+        day += datetime.timedelta(days=1)
+    appointment_services.slot_capacity_set(lead=lead, queue=Queue.HALL, day=day, per_slot=2)
+    citizen = _context(browser, (412, 915)).new_page()
+    citizen.goto(f"{url}/appointments/?queue=A&day={day.isoformat()}")
+    problems += check_screen(citizen, "appointment-book", touch=True)
+    citizen.click("label[for=slot-1]")
+    citizen.fill("#id_id_number", make_id_number(serial=8))
+    citizen.fill("#id_phone", "13800000008")
+    citizen.click("[data-testid=booking-form] button.btn-primary")
+    citizen.wait_for_selector("[data-testid=booking-code]")
+    problems += check_screen(citizen, "appointment-booked", touch=True)
+    citizen.goto(f"{url}/appointments/cancel/")
+    problems += check_screen(citizen, "appointment-cancel", touch=True)
+
+    kiosk = _device_page(browser, live_server, "kiosk", viewport=(1080, 1920))
+    kiosk.goto(f"{url}/kiosk/appointment/")
+    problems += check_screen(kiosk, "kiosk-check-in", touch=True)
+
+    page = _signed_in(browser, live_server, lead)
+    page.goto(f"{url}/lead/appointments/?day={day.isoformat()}")
+    problems += check_screen(page, "appointment-capacities")
+    assert not problems, "\n".join(problems)

@@ -17,8 +17,9 @@ LAYERS = [
     {"devices"},  # the hall's registered screens: one-time links, hashed credentials
     {"counters"},  # the hall: windows, tickets, dispatch, kiosk, call display; the Case record
     # The case file (intake, scans, progress), the chain advance and the inbox · 好差评:
-    # ratings (the pad, the ticket page) and follow-ups. Neither needs the other.
-    {"cases", "ratings"},
+    # ratings (the pad, the ticket page) and follow-ups · appointments (booked times,
+    # check-in to a ticket). None needs another.
+    {"cases", "ratings", "appointments"},
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
     {"simulation", "operations"},  # the simulated hall; health, metrics, logs, backups, drills
