@@ -196,9 +196,7 @@ def case_detail(request, case_id: int, correction_form: CorrectionForm | None = 
     case = _counter_case(request, case_id)
     services.case_opened(viewer=request.user, case=case)
     missing = [row for row in case.checklist if row["required"] and not row["received"]]
-    recused = bool(
-        conflict_of_interest(user=request.user, applicant_id_digest=case.applicant_id_digest)
-    )
+    recused = bool(conflict_of_interest(user=request.user, case=case))
     may_act = user_has_role(request.user, Role.CLERK)
     context = {
         "case": case,
