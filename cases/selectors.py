@@ -349,13 +349,3 @@ def result_paper_kind(case: Case) -> str:
     )
     return "issued" if issued else "completion"
 
-
-def assisting_staff_choices():
-    """The hall staff who may be recorded as having helped a citizen apply (帮办代办):
-    active accounts with a staff profile."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, staff_profile__isnull=False)
-        .select_related("staff_profile")
-        .order_by("staff_profile__employee_number", "pk")
-    )

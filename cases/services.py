@@ -30,6 +30,7 @@ from cases.transitions import (
 )
 from cases.uploads import content_digest, scan_display_name, upload_storage_name
 from catalog.models import ServiceItem
+from counters import selectors as counter_selectors
 from counters import services as counter_services
 from counters.models import Case, CaseDocument
 from langzhong_si.calendar import working_days_after
@@ -388,7 +389,7 @@ def _parties_check(
             agent_relation=agent.relation,
         )
     if assisting_staff_id is not None:
-        if not case_selectors.assisting_staff_choices().filter(pk=assisting_staff_id).exists():
+        if not counter_selectors.assisting_staff_choices().filter(pk=assisting_staff_id).exists():
             raise ValidationError(
                 _("Choose the hall staff member who helped the citizen."), code="assisting_staff"
             )

@@ -267,7 +267,7 @@ def test_a_staff_member_acting_as_agent_is_recused_as_agent(
 
 
 def test_assisting_staff_choices_are_active_staff(hall):
-    from cases.selectors import assisting_staff_choices
+    from counters.selectors import assisting_staff_choices
 
     gone = make_staff(Role.CLERK)
     gone.is_active = False
