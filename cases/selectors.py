@@ -348,4 +348,3 @@ def result_paper_kind(case: Case) -> str:
         word in name for word in ("证明", "凭证", "打印")
     )
     return "issued" if issued else "completion"
-

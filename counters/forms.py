@@ -9,8 +9,8 @@ from counters.models import Case
 from langzhong_si.identity import (
     CREDIT_CODE_INPUT_MAX_LENGTH,
     ID_NUMBER_INPUT_MAX_LENGTH,
-    credit_code_validate,
     PHONE_INPUT_MAX_LENGTH,
+    credit_code_validate,
     id_number_validate,
     phone_number_validate,
 )
@@ -97,7 +97,6 @@ class IntakeForm(forms.Form):
     # One token per form shown: the case it opens keeps it, so the same form submitted
     # again (F9 twice, a resent request) is answered with that case (cases.services).
     intake_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
-
 
     # --- Who applies (a block of its own): an employer (单位) and its handling person, an
     # agent (代办人) with the authorisation letter, the staff member who helped (帮办代办).

@@ -258,6 +258,7 @@ class Case(models.Model):
     # The guide as it stood at acceptance: later catalog edits never rewrite an old case.
     guide_snapshot = models.JSONField(_("guide at acceptance"))
     risk_level = models.PositiveSmallIntegerField(_("risk level"))
+
     # 单位: for an employer's case the applicant_* person fields below hold the employer's
     # handling person (单位经办人), so recusal, blindness, masking and the citizen's
     # progress look-up cover them exactly as they cover a person applying.

@@ -124,7 +124,9 @@ def test_an_agent_without_the_letter_gets_a_notice_listing_it(
 
 def test_an_agent_without_an_id_number_is_refused_at_the_field(client, hall):
     _serving(client, hall, hall.item)
-    response = _post(client, hall.item, via_agent="on", agent_name="张代办", agent_relation="family")
+    response = _post(
+        client, hall.item, via_agent="on", agent_name="张代办", agent_relation="family"
+    )
     assert response.status_code == 400
     assert not Case.objects.exists()
 
