@@ -326,6 +326,7 @@ def case_clerk_check(*, clerk, case: Case) -> None:
 AUTHORISATION_LETTER = "授权委托书"
 # Its checklist row where the guide has none: no catalog material, so no material id.
 AUTHORISATION_ROW_ID = 0
+AUTHORISATION_ROW_NAME = "委托代理人身份证件及授权委托书"
 
 
 @dataclass(frozen=True)
@@ -408,7 +409,8 @@ def _authorisation_apply(checklist: list[dict], *, received: bool) -> list[dict]
         *checklist,
         {
             "material_id": AUTHORISATION_ROW_ID,
-            "name": _("Authorisation letter (授权委托书) and the agent's ID card"),
+            # Catalog data is Chinese whatever the screen language: the catalog's wording.
+            "name": AUTHORISATION_ROW_NAME,
             "required": True,
             "is_key": True,
             "received": received,
