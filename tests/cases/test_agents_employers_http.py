@@ -79,7 +79,7 @@ def test_a_wrong_check_character_is_refused_with_a_clear_message_and_nothing_cha
         employer_name="阆中市某某有限公司",
     )
     assert response.status_code == 400
-    assert "check character is wrong" in response.content.decode()
+    assert "该统一社会信用代码的校验码不正确" in response.content.decode()
     assert not Case.objects.exists()
 
 
