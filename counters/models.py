@@ -276,9 +276,9 @@ class Case(models.Model):
         _("applicant kind"), max_length=10, choices=ApplicantKind.choices, default="person"
     )
     employer_credit_code = models.CharField(
-        _("unified social credit code"), max_length=18, blank=True
+        _("unified social credit code"), max_length=18, blank=True, default=""
     )
-    employer_name = models.CharField(_("employer name"), max_length=128, blank=True)
+    employer_name = models.CharField(_("employer name"), max_length=128, blank=True, default="")
     applicant_name = models.CharField(_("applicant name"), max_length=64)
     applicant_id_encrypted = models.TextField(_("applicant ID number (encrypted)"))
     applicant_id_digest = models.CharField(_("applicant ID digest"), max_length=64)
@@ -301,15 +301,18 @@ class Case(models.Model):
     )
     # 代办人: someone acting for the applicant, with their own identity, held like the
     # applicant's (encrypted, a keyed digest for recusal and the repeated-pair rule).
-    agent_name = models.CharField(_("agent name"), max_length=64, blank=True)
-    agent_id_encrypted = models.TextField(_("agent ID number (encrypted)"), blank=True)
-    agent_id_digest = models.CharField(_("agent ID digest"), max_length=64, blank=True)
-    agent_id_masked = models.CharField(_("agent ID number (masked)"), max_length=18, blank=True)
+    agent_name = models.CharField(_("agent name"), max_length=64, blank=True, default="")
+    agent_id_encrypted = models.TextField(_("agent ID number (encrypted)"), blank=True, default="")
+    agent_id_digest = models.CharField(_("agent ID digest"), max_length=64, blank=True, default="")
+    agent_id_masked = models.CharField(
+        _("agent ID number (masked)"), max_length=18, blank=True, default=""
+    )
     agent_relation = models.CharField(
         _("agent's relation to the applicant"),
         max_length=10,
         choices=AgentRelation.choices,
         blank=True,
+        default="",
     )
     # 帮办代办: the hall staff member who helped the citizen through the application; left
     # out of every draw of this case.
