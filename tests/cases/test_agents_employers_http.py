@@ -172,3 +172,28 @@ def test_assisted_without_a_staff_member_is_refused(client, hall):
     response = _post(client, hall.item, assisted="on")
     assert response.status_code == 400
     assert not Case.objects.exists()
+
+
+def test_the_reviewer_sees_the_agent_masked_and_never_who_helped(
+    client, hall, django_capture_on_commit_callbacks
+):
+    _serving(client, hall, hall.item)
+    number = make_id_number()
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(
+            client,
+            hall.item,
+            via_agent="on",
+            agent_name="张代办",
+            agent_id_number=number,
+            agent_relation="family",
+            authorisation_received="on",
+            assisted="on",
+            assisting_staff=hall.ma.pk,
+        )
+    task = risk_services.review_task_draw(task_id=Case.objects.get().tasks.get().pk)
+    sign_in(client, task.assignee)
+    html = client.get(f"/inbox/tasks/{task.pk}/").content.decode()
+    assert "张代办" in html and number not in html
+    assert 'data-testid="case-assisted"' in html
+    assert "马玉兰" not in html
