@@ -22,7 +22,11 @@ from counters.api import ProgressOutput, ReasonInput
 from counters.models import Case
 from langzhong_si.api import StrictBooleanField
 from langzhong_si.clientip import client_ip
-from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH, PHONE_INPUT_MAX_LENGTH
+from langzhong_si.identity import (
+    CREDIT_CODE_INPUT_MAX_LENGTH,
+    ID_NUMBER_INPUT_MAX_LENGTH,
+    PHONE_INPUT_MAX_LENGTH,
+)
 from langzhong_si.text import COMMENT_MAX_LENGTH, NAME_MAX_LENGTH
 from risk.models import ReviewTask
 from risk.selectors import case_progress_for_clerk
@@ -57,6 +61,11 @@ class CaseOutput(serializers.Serializer):
     status_label = serializers.CharField(source="get_status_display")
     applicant_name = serializers.CharField()
     applicant_id_masked = serializers.CharField()
+    applicant_kind = serializers.ChoiceField(choices=Case.ApplicantKind.choices)
+    employer_name = serializers.CharField()
+    employer_credit_code = serializers.CharField()
+    agent_name = serializers.CharField()
+    agent_id_masked = serializers.CharField()
     accepted_at = serializers.DateTimeField()
     due_date = serializers.DateField()
     deferred_due = serializers.DateField(allow_null=True)
@@ -71,6 +80,19 @@ class CaseDetailOutput(CaseOutput):
     drawing = serializers.BooleanField(help_text="The current step's draw is on its way.")
     return_reasons = serializers.ListField(child=serializers.CharField())
     rejection = serializers.CharField(help_text="The reason given for a rejection, or empty.")
+
+
+class EmployerInput(serializers.Serializer):
+    credit_code = serializers.CharField(
+        max_length=CREDIT_CODE_INPUT_MAX_LENGTH, help_text="统一社会信用代码 (GB 32100-2015)"
+    )
+    name = serializers.CharField(max_length=128)
+
+
+class AgentInput(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    id_number = serializers.CharField(max_length=ID_NUMBER_INPUT_MAX_LENGTH)
+    relation = serializers.ChoiceField(choices=Case.AgentRelation.choices)
 
 
 class IntakeInput(serializers.Serializer):
@@ -90,6 +112,20 @@ class IntakeInput(serializers.Serializer):
         default="",
         help_text="A one-time token per intake: the same token again answers 409 "
         "(code intake_repeated) instead of opening a second case.",
+    )
+    employer = EmployerInput(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The applicant is this employer (单位); applicant_name and id_number are "
+        "then its handling person's (单位经办人).",
+    )
+    agent = AgentInput(required=False, allow_null=True, default=None, help_text="代办人")
+    authorisation_received = StrictBooleanField(
+        required=False, default=False, help_text="授权委托书 received (required with an agent)"
+    )
+    assisting_staff = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, default=None, help_text="帮办代办: user id"
     )
 
 
@@ -154,6 +190,10 @@ class IntakeApi(APIView):
             applicant_phone=data["applicant_phone"],
             defer_missing=data["defer_missing"],
             intake_token=data["intake_token"],
+            employer=data["employer"] and services.Employer(**data["employer"]),
+            agent=data["agent"] and services.Agent(**data["agent"]),
+            authorisation_received=data["authorisation_received"],
+            assisting_staff_id=data["assisting_staff"],
         )
         return Response(CaseOutput(case).data, status=201)
 

@@ -36,11 +36,13 @@ from cases.uploads import (
     upload_storage_name,
 )
 from catalog.models import ServiceItem
+from counters import selectors as counter_selectors
 from counters import services as counter_services
 from counters.models import Case, CaseDocument
 from langzhong_si.calendar import working_days_after
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
+    credit_code_validate,
     id_number_digest,
     id_number_mask,
     id_number_tail_digest,
@@ -318,11 +320,108 @@ def case_clerk_check(*, clerk, case: Case) -> None:
     relative's: the counter's recusal, as at intake."""
     if not user_has_role(clerk, Role.CLERK):
         raise PermissionDenied(_("Only a clerk may work on a case at the counter."))
-    if conflict_of_interest(user=clerk, applicant_id_digest=case.applicant_id_digest):
+    if conflict_of_interest(user=clerk, case=case):
         raise CaseRecused(
             _("You may not handle your own application or a declared relative's: ask "
               "another clerk to take this case.")
         )  # fmt: skip
+
+
+# The authorisation letter (授权委托书): a required key material of every item whenever
+# an agent appears, the catalog's own row where the guide lists one.
+AUTHORISATION_LETTER = "授权委托书"
+# Its checklist row where the guide has none: no catalog material, so no material id.
+AUTHORISATION_ROW_ID = 0
+AUTHORISATION_ROW_NAME = "委托代理人身份证件及授权委托书"
+
+
+@dataclass(frozen=True)
+class Agent:
+    """代办人: someone applying on the applicant's behalf."""
+
+    name: str
+    id_number: str
+    relation: str
+
+
+@dataclass(frozen=True)
+class Employer:
+    """单位: the applicant is an employer; the person at the counter handles it for them."""
+
+    credit_code: str
+    name: str
+
+
+def _parties_check(
+    *, clerk, item: ServiceItem | None, applicant_digest: str, employer, agent, assisting_staff_id
+) -> dict:
+    """The Case fields of the employer, the agent and the assisting staff member, each
+    checked; a ValidationError names the first thing wrong and nothing is saved."""
+    fields: dict = {"applicant_kind": Case.ApplicantKind.PERSON}
+    if employer is not None:
+        if item is not None and not item.takes_employer:
+            raise ValidationError(
+                _("This item is for persons only: an employer cannot apply for it."),
+                code="employer_not_allowed",
+            )
+        code = credit_code_validate(employer.credit_code)
+        name = name_clean(employer.name, field=_("Employer's name"), max_length=128)
+        if not name:
+            raise ValidationError(_("Enter the employer's name."), code="employer_name")
+        fields.update(
+            applicant_kind=Case.ApplicantKind.EMPLOYER,
+            employer_credit_code=code,
+            employer_name=name,
+        )
+    if agent is not None:
+        name = name_clean(agent.name, field=_("Agent's name"))
+        if not name:
+            raise ValidationError(_("Enter the agent's name."), code="agent_name")
+        number = id_number_validate(agent.id_number)
+        digest = id_number_digest(number)
+        if digest == applicant_digest:
+            raise ValidationError(
+                _("The agent and the applicant are the same person: leave the agent out."),
+                code="agent_is_applicant",
+            )
+        if agent.relation not in Case.AgentRelation.values:
+            raise ValidationError(
+                _("Choose the agent's relation to the applicant."), code="agent_relation"
+            )
+        fields.update(
+            agent_name=name,
+            agent_id_encrypted=personal_data_encrypt(number),
+            agent_id_digest=digest,
+            agent_id_masked=id_number_mask(number),
+            agent_relation=agent.relation,
+        )
+    if assisting_staff_id is not None:
+        if not counter_selectors.assisting_staff_choices().filter(pk=assisting_staff_id).exists():
+            raise ValidationError(
+                _("Choose the hall staff member who helped the citizen."), code="assisting_staff"
+            )
+        fields["assisting_staff_id"] = assisting_staff_id
+    return fields
+
+
+def _authorisation_apply(checklist: list[dict], *, received: bool) -> list[dict]:
+    """With an agent, the authorisation letter becomes a required key material: the
+    guide's own row if it lists one, else a row of its own."""
+    for row in checklist:
+        if AUTHORISATION_LETTER in row["name"]:
+            row.update(required=True, is_key=True, received=row["received"] or received)
+            return checklist
+    return [
+        *checklist,
+        {
+            "material_id": AUTHORISATION_ROW_ID,
+            # Catalog data is Chinese whatever the screen language: the catalog's wording.
+            "name": AUTHORISATION_ROW_NAME,
+            "required": True,
+            "is_key": True,
+            "received": received,
+        },
+    ]
 
 
 def _next_case_number(today) -> str:
@@ -340,8 +439,17 @@ def case_accept(
     scans: list[VettedScan] = (),
     defer_missing: bool = False,
     intake_token: str = "",
+    employer: Employer | None = None,
+    agent: Agent | None = None,
+    authorisation_received: bool = False,
+    assisting_staff_id: int | None = None,
 ) -> Case:
     """Open the case for the ticket being served and take exactly one outcome.
+
+    The applicant is a person, or an `employer` (then `applicant_name` and `id_number`
+    are its handling person's); an `agent` may act for either, and then the
+    authorisation letter is a required key material (`authorisation_received`).
+    `assisting_staff_id`: the hall staff member who helped (帮办代办), left out of draws.
 
     Missing key materials (or any, without `defer_missing`) → notified, not accepted
     (the notice lists them); only non-key materials missing and `defer_missing` →
@@ -360,12 +468,24 @@ def case_accept(
         raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
     applicant_phone = phone_number_validate(applicant_phone)
     digest = id_number_digest(number)
-    if conflict_of_interest(user=clerk, applicant_id_digest=digest):
+    item = ServiceItem.objects.select_related("category").filter(pk=item_id).first()
+    parties = _parties_check(
+        clerk=clerk,
+        item=item,
+        applicant_digest=digest,
+        employer=employer,
+        agent=agent,
+        assisting_staff_id=assisting_staff_id,
+    )
+    if conflict_of_interest(
+        user=clerk, applicant_id_digest=digest, agent_id_digest=parties.get("agent_id_digest", "")
+    ):
         # The counter's own recusal: the draws already leave the applicant and their
         # declared relatives out of the review chain; the clerk steps aside too.
         raise ValidationError(
-            _("You may not handle your own application or a declared relative's. Finish "
-              "this ticket and ask the window lead to have another clerk serve the citizen."),
+            _("You may not handle your own application or a declared relative's (as "
+              "applicant, handling person or agent). Finish this ticket and ask the window "
+              "lead to have another clerk serve the citizen."),
             code="recused",
         )  # fmt: skip
     try:
@@ -380,6 +500,8 @@ def case_accept(
             scans=scans,
             defer_missing=defer_missing,
             intake_token=intake_token,
+            parties=parties,
+            authorisation_received=authorisation_received,
         )
     except IntegrityError:
         # Two submissions of one form raced past the check: the database let one in.
@@ -399,6 +521,8 @@ def _case_open(
     scans,
     defer_missing: bool,
     intake_token: str,
+    parties: dict,
+    authorisation_received: bool,
 ) -> Case:
     with transaction.atomic(durable=True):
         window, ticket = counter_services.serving_ticket(clerk)
@@ -433,6 +557,8 @@ def _case_open(
             }
             for m in guide["materials"]
         ]
+        if parties.get("agent_id_digest"):
+            checklist = _authorisation_apply(checklist, received=authorisation_received)
         missing = [row for row in checklist if row["required"] and not row["received"]]
         today = timezone.localdate()
         due_date = working_days_after(today, item.promised_days)
@@ -473,6 +599,7 @@ def _case_open(
             due_date=due_date,
             deferred_due=deferred_due,
             finished_at=now if status == Case.Status.FINISHED else None,
+            **parties,
         )
         for scan in scans:
             _case_document_store(case=case, scan=scan, clerk=clerk)
@@ -485,6 +612,10 @@ def _case_open(
                 "status": status,
                 "missing": [row["name"] for row in missing],
                 "ticket": ticket.pk,
+                # Kinds only: no name or number of anyone goes into the log.
+                "applicant_kind": parties["applicant_kind"],
+                "agent": bool(parties.get("agent_id_digest")),
+                "assisting_staff": parties.get("assisting_staff_id"),
             },
         )
         if status == Case.Status.IN_REVIEW:

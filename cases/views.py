@@ -106,7 +106,12 @@ def intake(request):
         return redirect("counters:workbench")
     item = ServiceItem.objects.filter(pk=request.POST.get("item") or 0, enabled=True).first()
     materials = list(item.materials.all()) if item else []
-    form = IntakeForm(request.POST, materials=materials)
+    form = IntakeForm(
+        request.POST,
+        materials=materials,
+        item=item,
+        staff=counter_selectors.assisting_staff_choices(),
+    )
     if item is not None and form.is_valid():
         try:
             scans = _vetted_scans(request, [material.pk for material in materials])
@@ -120,6 +125,7 @@ def intake(request):
                 scans=scans,
                 defer_missing=form.cleaned_data["defer_missing"],
                 intake_token=form.cleaned_data["intake_token"],
+                **_intake_parties(form.cleaned_data),
             )
         except IntakeRepeated as repeated:
             messages.warning(request, repeated.messages[0])
@@ -144,6 +150,25 @@ def intake(request):
     context.update(workbench_intake_context(request, window.current_ticket, form if item else None))
     context["pause_form"] = PauseForm()
     return render(request, "counters/workbench.html", context, status=400)
+
+
+def _intake_parties(data: dict) -> dict:
+    """The intake form's block of who applies, as case_accept takes it."""
+    employer = agent = None
+    if data.get("applicant_kind") == Case.ApplicantKind.EMPLOYER:
+        employer = services.Employer(credit_code=data["credit_code"], name=data["employer_name"])
+    if data.get("via_agent"):
+        agent = services.Agent(
+            name=data["agent_name"],
+            id_number=data["agent_id_number"],
+            relation=data["agent_relation"],
+        )
+    return {
+        "employer": employer,
+        "agent": agent,
+        "authorisation_received": bool(agent and data.get("authorisation_received")),
+        "assisting_staff_id": data.get("assisting_staff") if data.get("assisted") else None,
+    }
 
 
 def _vetted_scans(request, material_ids: list[int]) -> list[services.VettedScan]:
@@ -199,9 +224,7 @@ def case_detail(request, case_id: int, correction_form: CorrectionForm | None = 
     case = _counter_case(request, case_id)
     services.case_opened(viewer=request.user, case=case)
     missing = [row for row in case.checklist if row["required"] and not row["received"]]
-    recused = bool(
-        conflict_of_interest(user=request.user, applicant_id_digest=case.applicant_id_digest)
-    )
+    recused = bool(conflict_of_interest(user=request.user, case=case))
     may_act = user_has_role(request.user, Role.CLERK)
     context = {
         "case": case,

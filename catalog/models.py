@@ -97,6 +97,19 @@ class ServiceItem(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    # The catalog has no applicant column: an item concerns employers (单位) when its
+    # name, category, parent item or conditions name one, which is true of exactly the
+    # 50 items the agency lists as employers' business (fixtures/catalog/items.csv).
+    EMPLOYER_MARK = "单位"
+
+    @property
+    def takes_employer(self) -> bool:
+        """An employer (单位) may be this item's applicant; a person always may."""
+        return any(
+            self.EMPLOYER_MARK in text
+            for text in (self.name, self.parent_name, self.conditions, self.category.name)
+        )
+
 
 class Material(models.Model):
     class Form(models.TextChoices):

@@ -261,6 +261,27 @@ class Case(models.Model):
     # The guide as it stood at acceptance: later catalog edits never rewrite an old case.
     guide_snapshot = models.JSONField(_("guide at acceptance"))
     risk_level = models.PositiveSmallIntegerField(_("risk level"))
+
+    # 单位: for an employer's case the applicant_* person fields below hold the employer's
+    # handling person (单位经办人), so recusal, blindness, masking and the citizen's
+    # progress look-up cover them exactly as they cover a person applying.
+    class ApplicantKind(models.TextChoices):
+        PERSON = "person", _("Person")
+        EMPLOYER = "employer", _("Employer")
+
+    class AgentRelation(models.TextChoices):
+        FAMILY = "family", _("Family member")
+        EMPLOYEE = "employee", _("Employee of the employer")
+        FRIEND = "friend", _("Friend or neighbour")
+        OTHER = "other", _("Other")
+
+    applicant_kind = models.CharField(
+        _("applicant kind"), max_length=10, choices=ApplicantKind.choices, default="person"
+    )
+    employer_credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, blank=True, default=""
+    )
+    employer_name = models.CharField(_("employer name"), max_length=128, blank=True, default="")
     applicant_name = models.CharField(_("applicant name"), max_length=64)
     applicant_id_encrypted = models.TextField(_("applicant ID number (encrypted)"))
     applicant_id_digest = models.CharField(_("applicant ID digest"), max_length=64)
@@ -278,6 +299,31 @@ class Case(models.Model):
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("handling clerk"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # 代办人: someone acting for the applicant, with their own identity, held like the
+    # applicant's (encrypted, a keyed digest for recusal and the repeated-pair rule).
+    agent_name = models.CharField(_("agent name"), max_length=64, blank=True, default="")
+    agent_id_encrypted = models.TextField(_("agent ID number (encrypted)"), blank=True, default="")
+    agent_id_digest = models.CharField(_("agent ID digest"), max_length=64, blank=True, default="")
+    agent_id_masked = models.CharField(
+        _("agent ID number (masked)"), max_length=18, blank=True, default=""
+    )
+    agent_relation = models.CharField(
+        _("agent's relation to the applicant"),
+        max_length=10,
+        choices=AgentRelation.choices,
+        blank=True,
+        default="",
+    )
+    # 帮办代办: the hall staff member who helped the citizen through the application; left
+    # out of every draw of this case.
+    assisting_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assisting staff member (帮办代办)"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
@@ -310,6 +356,18 @@ class Case(models.Model):
                 condition=~models.Q(status="in_review") | models.Q(current_step__gte=1),
                 name="counters_case_in_review_has_step",
             ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(applicant_kind="person", employer_credit_code="")
+                    | (models.Q(applicant_kind="employer") & ~models.Q(employer_credit_code=""))
+                ),
+                name="counters_case_employer_has_credit_code",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(agent_id_digest="", agent_name="")
+                | (~models.Q(agent_id_digest="") & ~models.Q(agent_name="")),
+                name="counters_case_agent_complete",
+            ),
             models.UniqueConstraint(
                 fields=["intake_token"],
                 condition=~models.Q(intake_token=""),
@@ -319,6 +377,12 @@ class Case(models.Model):
         indexes = [
             # A citizen's cases (progress look-up, recusal of relatives).
             models.Index(fields=["applicant_id_digest"], name="counters_case_applicant_idx"),
+            # Recusal of an agent's relatives and the repeated-pair rule over agents.
+            models.Index(
+                fields=["agent_id_digest"],
+                name="counters_case_agent_idx",
+                condition=~models.Q(agent_id_digest=""),
+            ),
             # The counter's case search by the last digits of the ID number.
             models.Index(fields=["applicant_id_tail_digest"], name="counters_case_id_tail_idx"),
             # The clerk's own recent cases.

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -107,3 +108,14 @@ def lead_queue_today() -> dict:
         "no_shows": tickets.filter(status=Ticket.Status.NO_SHOW).order_by("-finished_at"),
         "flagged": tickets.filter(flagged_retake=True).order_by("-issued_at"),
     }
+
+
+def assisting_staff_choices():
+    """The hall staff who may be recorded as having helped a citizen apply (帮办代办):
+    active accounts with a staff profile."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, staff_profile__isnull=False)
+        .select_related("staff_profile")
+        .order_by("staff_profile__employee_number", "pk")
+    )

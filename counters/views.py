@@ -172,7 +172,12 @@ def workbench_intake_context(request, ticket: Ticket, form: IntakeForm | None = 
         item = ServiceItem.objects.filter(pk=int(item_id), enabled=True).first()
     materials = list(item.materials.all()) if item else []
     if form is None:
-        form = IntakeForm(initial={"item": item.pk if item else None}, materials=materials)
+        form = IntakeForm(
+            initial={"item": item.pk if item else None},
+            materials=materials,
+            item=item,
+            staff=selectors.assisting_staff_choices(),
+        )
     return {
         "item": item,
         "materials": materials,

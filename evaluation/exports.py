@@ -112,6 +112,21 @@ def report_workbook(report: dict) -> bytes:
         [_("Risk level"), _("Cases accepted")],
         [[row["key"], row["n"]] for row in report["by_level"]],
     )
+    kinds = {
+        "person": _("Persons"),
+        "employer": _("Employers (单位)"),
+        "agent": _("Through an agent (代办人, either kind)"),
+    }
+    _sheet(
+        workbook,
+        _("By applicant"),
+        [_("Applicant"), _("Received"), _("Cases accepted"), _("On-time rate (%)"), _("帮办代办")],
+        [
+            [kinds[row["kind"]], row["received"], row["accepted"], row["in_time_rate"],
+             row["assisted"]]
+            for row in report["by_applicant"]
+        ],
+    )  # fmt: skip
     _sheet(
         workbook,
         _("By category"),

@@ -166,11 +166,48 @@ def period_report(period: Period, *, today: datetime.date | None = None) -> dict
             .annotate(n=Count("pk"))
             .order_by("-n", "code")[:15]
         ),
+        "by_applicant": _applicant_kind_figures(cases),
         "daily": _daily_series(period, cases),
         "ratings": _rating_figures(period, today),
         "audit": _audit_figures(period),
         "draws": _draw_figures(period),
     }
+
+
+# The applicant-kind dimension: persons and employers (单位) part the cases; "via an
+# agent" (代办人) counts the cases of either kind that an agent brought.
+APPLICANT_KINDS = (
+    ("person", Q(applicant_kind="person")),
+    ("employer", Q(applicant_kind="employer")),
+    ("agent", ~Q(agent_id_digest="")),
+)
+
+
+def _applicant_kind_figures(cases) -> list[dict]:
+    """Per applicant kind: cases received, accepted, final, final within the limit and the
+    share within the limit, and how many of them a hall staff member helped (帮办代办)."""
+    aggregates = {}
+    for kind, where in APPLICANT_KINDS:
+        aggregates |= {
+            f"{kind}_received": Count("pk", filter=where),
+            f"{kind}_accepted": Count("pk", filter=where & ~Q(status=S.NOTIFIED)),
+            f"{kind}_final": Count("pk", filter=where & Q(status__in=FINAL_STATES)),
+            f"{kind}_in_time": Count("pk", filter=where & IN_TIME & Q(status__in=FINAL_STATES)),
+            f"{kind}_assisted": Count("pk", filter=where & Q(assisting_staff__isnull=False)),
+        }
+    totals = cases.aggregate(**aggregates)
+    return [
+        {
+            "kind": kind,
+            "received": totals[f"{kind}_received"],
+            "accepted": totals[f"{kind}_accepted"],
+            "final": totals[f"{kind}_final"],
+            "in_time": totals[f"{kind}_in_time"],
+            "in_time_rate": _rate(totals[f"{kind}_in_time"], totals[f"{kind}_final"]),
+            "assisted": totals[f"{kind}_assisted"],
+        }
+        for kind, _where in APPLICANT_KINDS
+    ]
 
 
 def _counted(rows, key: str) -> list[dict]:
@@ -374,6 +411,9 @@ class EvaluationRow:
     kind: str
     volume: int = 0
     cases_accepted: int = 0
+    # Of cases_accepted, by applicant kind: employers' (单位) and those via an agent (代办人).
+    employer_cases: int = 0
+    agent_cases: int = 0
     notices: int = 0
     average_minutes: float | None = None
     final: int = 0
@@ -497,6 +537,8 @@ def _clerk_figures(period: Period, row_for) -> None:
         .values("handler")
         .annotate(
             accepted=Count("pk", filter=~Q(status=S.NOTIFIED)),
+            employer=Count("pk", filter=~Q(status=S.NOTIFIED) & Q(applicant_kind="employer")),
+            agent=Count("pk", filter=~Q(status=S.NOTIFIED) & ~Q(agent_id_digest="")),
             notices=Count("pk", filter=Q(status=S.NOTIFIED)),
             final=Count("pk", filter=Q(status__in=FINAL_STATES)),
             on_time=Count("pk", filter=Q(IN_TIME, status__in=FINAL_STATES)),
@@ -505,6 +547,7 @@ def _clerk_figures(period: Period, row_for) -> None:
     ):
         target = row_for(row["handler"], Kind.CLERK)
         target.cases_accepted, target.notices = row["accepted"], row["notices"]
+        target.employer_cases, target.agent_cases = row["employer"], row["agent"]
         target.final, target.on_time, target.submitted = (
             row["final"],
             row["on_time"],

@@ -39,12 +39,17 @@ def case_audit(*, case_id: int) -> list[str]:
         .exclude(status=ReviewTask.Status.EXPIRED)
         .values_list("assignee_id", flat=True)
     )
-    pair = Case.objects.filter(
+    recent = Case.objects.filter(
         handler_id=case.handler_id,
-        applicant_id_digest=case.applicant_id_digest,
         accepted_at__gte=case.accepted_at - timedelta(days=30),
         accepted_at__lte=case.accepted_at,
-    ).count()
+    )
+    pair = recent.filter(applicant_id_digest=case.applicant_id_digest).count()
+    # The same agent (代办人) with the same clerk, whoever they act for: an agent bringing
+    # many citizens' cases to one clerk is the pairing the rule looks for.
+    agent_pair = (
+        recent.filter(agent_id_digest=case.agent_id_digest).count() if case.agent_id_digest else 0
+    )
     late = bool(case.finished_at) and timezone.localdate(case.finished_at) > case.due_date
     checks = [
         # (rule, severity, fires, key, evidence, staff member concerned)
@@ -57,6 +62,9 @@ def case_audit(*, case_id: int) -> list[str]:
         ("repeated_pair", "medium", pair >= 3,
          f"pair:{case.handler_id}:{case.applicant_id_digest[:16]}:{case.accepted_at:%Y%m}",
          {"cases_in_30_days": pair}, case.handler),
+        ("repeated_pair", "medium", agent_pair >= 3,
+         f"agent-pair:{case.handler_id}:{case.agent_id_digest[:16]}:{case.accepted_at:%Y%m}",
+         {"cases_in_30_days": agent_pair, "through_agent": True}, case.handler),
     ]  # fmt: skip
     fired = [
         rule

@@ -54,8 +54,9 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
 
     Eligible: active, in the step's role, qualified for the case's level today, on duty
     and not on leave, under the open-task cap, and not recused (the handling clerk,
-    the applicant, a declared relative of the applicant, anyone holding another step of
-    this round, or anyone who once let a task of this case run out).
+    the applicant or an employer's handling person, the agent, a declared relative of
+    either, the staff member who helped the citizen apply (帮办代办), anyone holding
+    another step of this round, or anyone who once let a task of this case run out).
 
     Continuity: in a resubmitted round a step goes back to the person who decided it in
     the round before, if they are still eligible; only otherwise is it drawn afresh. A
@@ -67,11 +68,8 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
         "case": case,
         "clerks": _case_clerks(case),
         "earlier": _earlier_holders(task),
-        "relatives": set(
-            StaffRelative.objects.filter(id_number_digest=case.applicant_id_digest).values_list(
-                "user_id", flat=True
-            )
-        ),
+        "persons": case_persons(case),
+        "relatives": _relatives_of(case_persons(case)),
         "standing": _standing(people=people, role=task.role),
     }
     pool: list[int] = []
@@ -89,15 +87,62 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     return pool, excluded
 
 
-def conflict_of_interest(*, user, applicant_id_digest: str) -> str:
-    """Why `user` may not handle an applicant's case at all ("applicant": their own;
-    "relative": a relative they declared), or "" when nothing stands in the way."""
+# Every person on a case, by the keyed digest of their ID number, and the recusal reasons
+# their presence gives: the applicant (for an employer, its handling person 单位经办人) and
+# the agent (代办人). Reasons for the applicant keep their original names.
+_PERSON_REASONS = {"applicant": ("applicant", "relative"), "agent": ("agent", "agent_relative")}
+
+
+def case_persons(case) -> dict[str, str]:
+    """{ID digest: "applicant" | "agent"} for every person on `case` (a Case, or
+    anything with its applicant_id_digest and agent_id_digest)."""
+    persons = {}
+    agent = getattr(case, "agent_id_digest", "")
+    if agent:
+        persons[agent] = "agent"
+    if case.applicant_id_digest:
+        persons[case.applicant_id_digest] = "applicant"
+    return persons
+
+
+def _relatives_of(persons: dict[str, str]) -> dict[int, str]:
+    """The staff members who declared a relative among `persons`, with the reason."""
+    found: dict[int, str] = {}
+    rows = StaffRelative.objects.filter(id_number_digest__in=list(persons)).values_list(
+        "user_id", "id_number_digest"
+    )
+    for user_id, digest in rows:
+        reason = _PERSON_REASONS[persons[digest]][1]
+        # The applicant's relation is the stronger reason to record when both apply.
+        if found.get(user_id) != "relative":
+            found[user_id] = reason
+    return found
+
+
+def conflict_of_interest(
+    *, user, applicant_id_digest: str = "", agent_id_digest: str = "", case=None
+) -> str:
+    """Why `user` may not handle a case at all, or "" when nothing stands in the way.
+    Every person on the case counts: the applicant (or an employer's handling person)
+    and the agent. "applicant" / "agent": the user is that person; "relative" /
+    "agent_relative": a relative the user declared is. Pass the case, or its digests."""
+    if case is not None:
+        persons = case_persons(case)
+    else:
+        persons = case_persons(
+            _Persons(applicant_id_digest=applicant_id_digest, agent_id_digest=agent_id_digest)
+        )
+    if not persons:
+        return ""
     own = StaffProfile.objects.filter(user=user).values_list("id_number_digest", flat=True).first()
-    if own and own == applicant_id_digest:
-        return "applicant"
-    if StaffRelative.objects.filter(user=user, id_number_digest=applicant_id_digest).exists():
-        return "relative"
-    return ""
+    if own and own in persons:
+        return _PERSON_REASONS[persons[own]][0]
+    return _relatives_of(persons).get(user.pk, "")
+
+
+class _Persons(NamedTuple):
+    applicant_id_digest: str
+    agent_id_digest: str
 
 
 def pool_sizes() -> list[dict]:
@@ -257,15 +302,18 @@ def _case_clerks(case) -> set[int]:
     return {case.handler_id, *continued}
 
 
-def _recusal_reason(user, *, case, clerks, earlier, relatives, standing) -> str:
+def _recusal_reason(user, *, case, clerks, earlier, persons, relatives, standing) -> str:
     if user.profile_pk is None:
         return "no_staff_profile"
     if user.pk in clerks:
         return "handling_clerk"
-    if user.id_number_digest and user.id_number_digest == case.applicant_id_digest:
-        return "applicant"
+    if user.id_number_digest and user.id_number_digest in persons:
+        return _PERSON_REASONS[persons[user.id_number_digest]][0]
     if user.pk in relatives:
-        return "relative"
+        return relatives[user.pk]
+    # 帮办代办: the staff member who helped the citizen apply never judges the case.
+    if user.pk == getattr(case, "assisting_staff_id", None):
+        return "assisting_staff"
     if user.pk in earlier:
         return earlier[user.pk]
     return _standing_reason(user, case.risk_level, **standing)

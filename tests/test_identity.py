@@ -4,6 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from langzhong_si.identity import (
+    credit_code_check_char,
+    credit_code_validate,
     id_number_digest,
     id_number_mask,
     id_number_validate,
@@ -135,3 +137,47 @@ def test_a_mobile_number_in_other_characters_is_refused(typed):
     with pytest.raises(ValidationError) as refused:
         phone_number_validate(typed)
     assert refused.value.code == "phone"
+
+
+# Unified social credit codes (GB 32100-2015) as printed on real business licences.
+REAL_CREDIT_CODES = ["91110108551385082Q", "914403001922038216", "91110000100006485K"]
+
+
+@pytest.mark.parametrize("code", REAL_CREDIT_CODES)
+def test_real_credit_codes_are_valid(code):
+    assert credit_code_validate(code) == code
+
+
+def test_a_credit_code_is_normalised_from_full_width_spaces_and_lower_case():
+    assert credit_code_validate("９１１１０１０８ 551385082q") == "91110108551385082Q"
+
+
+@pytest.mark.parametrize("code", REAL_CREDIT_CODES)
+def test_every_single_character_change_of_a_credit_code_is_refused(code):
+    for position in range(18):
+        for char in "0123456789ABCDEFGHJKLMNPQRTUWXY":
+            if char == code[position]:
+                continue
+            changed = code[:position] + char + code[position + 1 :]
+            with pytest.raises(ValidationError) as refused:
+                credit_code_validate(changed)
+            assert refused.value.code == "credit_code_checksum"
+
+
+@pytest.mark.parametrize("letter", list("IOZSV"))
+def test_letters_the_standard_leaves_out_are_refused_with_their_reason(letter):
+    with pytest.raises(ValidationError) as refused:
+        credit_code_validate("91110108551385082" + letter)
+    assert refused.value.code == "credit_code_characters"
+
+
+@pytest.mark.parametrize("code", ["91110108551385082", "91110108551385082QQ", ""])
+def test_a_credit_code_of_the_wrong_length_is_refused(code):
+    with pytest.raises(ValidationError) as refused:
+        credit_code_validate(code)
+    assert refused.value.code == "credit_code_shape"
+
+
+def test_the_credit_code_check_character_is_mod_31():
+    assert credit_code_check_char("91110108551385082") == "Q"
+    assert credit_code_check_char("91440300192203821") == "6"

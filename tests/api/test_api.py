@@ -203,3 +203,39 @@ def test_a_citizen_follows_cancels_and_cannot_rate_an_unfinished_ticket(api, kio
     assert citizen.post(f"{url}cancel/").json()["status"] == "cancelled"
     assert citizen.post(f"{url}cancel/").status_code == 409
     assert citizen.get("/api/tickets/not-a-token/").status_code == 404
+
+
+def test_an_employer_case_through_an_agent_is_opened_through_the_api(
+    api, hall, django_capture_on_commit_callbacks
+):
+    from tests.factories import ItemFactory, MaterialFactory
+
+    item = ItemFactory(name="单位参保登记", risk_level=1)
+    MaterialFactory(item=item)
+    sign_in(api, hall.li_na)
+    api.post("/api/counter/sign-on/", {"window": 1}, format="json")
+    api.post("/api/counter/ready/")
+    from counters import services as counter_services
+
+    counter_services.ticket_issue(item=item)
+    agent_number = make_id_number()
+    payload = {
+        "item": item.pk,
+        "applicant_name": "王经办",
+        "id_number": make_id_number(),
+        "received_material_ids": list(item.materials.values_list("pk", flat=True)),
+        "employer": {"credit_code": "91110108551385082R", "name": "阆中市某某有限公司"},
+        "agent": {"name": "张代办", "id_number": agent_number, "relation": "employee"},
+        "authorisation_received": True,
+    }
+    refused = api.post("/api/counter/intake/", payload, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "credit_code_checksum"
+    payload["employer"]["credit_code"] = "91110108551385082Q"
+    with django_capture_on_commit_callbacks(execute=True):
+        intake = api.post("/api/counter/intake/", payload, format="json")
+    assert intake.status_code == 201, intake.json()
+    body = intake.json()
+    assert (body["applicant_kind"], body["status"]) == ("employer", "in_review")
+    assert agent_number not in intake.content.decode()
+    assert body["agent_id_masked"].startswith(agent_number[:6])

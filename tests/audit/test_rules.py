@@ -95,6 +95,29 @@ def test_the_same_clerk_and_applicant_three_times_in_30_days_is_found(hall):
     assert _rules(_case(hall, digest=digest)) == {"repeated_pair"}
 
 
+def test_the_same_agent_with_the_same_clerk_three_times_for_different_applicants_is_found(
+    hall,
+):
+    agent = {"agent_name": "张代办", "agent_id_digest": id_number_digest(make_id_number())}
+    for days_ago in (20, 10):
+        _case(hall, accepted=timezone.now() - datetime.timedelta(days=days_ago), **agent)
+    case = _case(hall, **agent)
+    assert _rules(case) == {"repeated_pair"}
+    finding = Finding.objects.get(case=case, rule="repeated_pair")
+    assert finding.evidence["through_agent"] is True
+
+
+def test_different_agents_with_one_clerk_are_no_repeated_pair(hall):
+    for days_ago in (20, 10, 0):
+        case = _case(
+            hall,
+            accepted=timezone.now() - datetime.timedelta(days=days_ago),
+            agent_name="代办",
+            agent_id_digest=id_number_digest(make_id_number()),
+        )
+    assert _rules(case) == set()
+
+
 def test_rules_skip_unfinished_cases_and_never_double_a_finding(hall):
     assert _rules(_case(hall, status="in_review", received=False)) == set()
     case = _case(hall, received=False)

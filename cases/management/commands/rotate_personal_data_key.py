@@ -12,13 +12,15 @@ BATCH = 2000
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every encrypted value (applicants' ID numbers, draw seeds) under "
+        "Re-encrypt every encrypted value (applicants' and agents' ID numbers, draw seeds) "
+        "under "
         "PERSONAL_DATA_KEY, reading old values with PERSONAL_DATA_OLD_KEYS. Safe to re-run."
     )
 
     def handle(self, *args, **options):
         counts = {
             "cases": self._rotate(Case, "applicant_id_encrypted"),
+            "case_agents": self._rotate(Case, "agent_id_encrypted"),
             "daily_seeds": self._rotate(DailySeed, "seed"),
         }
         with transaction.atomic():
@@ -28,7 +30,9 @@ class Command(BaseCommand):
     def _rotate(self, model, field: str) -> int:
         done, last = 0, 0
         while True:
-            rows = list(model.objects.filter(pk__gt=last).order_by("pk").only("pk", field)[:BATCH])
+            # An optional value (an agent's ID number) is empty when absent: nothing to do.
+            present = model.objects.filter(pk__gt=last).exclude(**{field: ""})
+            rows = list(present.order_by("pk").only("pk", field)[:BATCH])
             if not rows:
                 return done
             for row in rows:
