@@ -383,6 +383,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "operations.tasks.restore_drill_weekly",
         "schedule": crontab(minute=0, hour=3, day_of_week="sun"),
     },
+    # Case files past their archive retention, listed for a two-person destruction decision.
+    "operations-retention-review": {
+        "task": "operations.tasks.retention_review_monthly",
+        "schedule": crontab(minute=0, hour=4, day_of_month=1),
+    },
 }
 
 # --- Domain settings ----------------------------------------------------------------------
