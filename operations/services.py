@@ -182,7 +182,8 @@ def _case_manifest(case) -> tuple[str, dict]:
 def _case_personal_data_clear(case) -> set[str]:
     """Clear the applicant's data from the case, its row history, its texts and its
     ticket, and detach its scans; returns the scans' storage names (deleted after
-    commit; a file another case shares stays). The rows stay, so counts, reports and the audit chain keep their case."""
+    commit; a file another case shares stays). The rows stay, so counts, reports and
+    the audit chain keep their case."""
     from audit.bulk import bulk_writes_allowed
     from counters.models import Case, CaseDocument, SmsMessage, Ticket
 

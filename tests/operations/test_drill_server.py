@@ -41,9 +41,7 @@ def drill_role():
 
 def _owner(name: str) -> str | None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [name]
-        )
+        cursor.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [name])
         row = cursor.fetchone()
     return row[0] if row else None
 
