@@ -290,7 +290,7 @@ def retention_review(*, today: datetime.date | None = None) -> int:
     from staff.services import notification_send
 
     today = today or timezone.localdate()
-    numbers = list(retention_due_cases(today).values_list("number", flat=True))
+    numbers = [case.number for case in retention_due_cases(today)]
     with transaction.atomic(durable=True):
         audit_event_record(
             event_type=RETENTION_REVIEWED,

@@ -85,7 +85,7 @@ def retention_due(request):
         request,
         "operations/retention_due.html",
         {
-            "due": retention_due_cases()[:200],
+            "due": retention_due_cases(limit=200),
             "pending": destruction_decisions_pending(),
         },
     )

@@ -241,3 +241,55 @@ def test_the_retention_screens_are_closed_to_a_clerk(client, hall):
     client.force_login(hall.li_na)
     assert client.get(reverse("operations:retention_due")).status_code == 403
     assert client.get(reverse("operations:retention_history")).status_code == 403
+
+
+def test_shortening_an_items_retention_does_not_bring_a_destruction_forward(hall, settings, people):
+    case = accepted_case(hall, settings, closed_year=2010, retention="30y")
+    item = case.item
+    item.retention = "10y"
+    item.save()  # an insider's edit of the catalog, after the case was accepted
+    case = Case.objects.select_related("item").get(pk=case.pk)
+    assert retention_end(case) == datetime.date(2041, 1, 1)
+    assert case not in retention_due_cases()
+    _refused("retention_running", lambda: destruction_propose(
+        case_id=case.pk, proposer=people.lead, reason="期限已改短"))  # fmt: skip
+
+
+def test_a_destroyed_case_files_e_archive_still_exports_without_its_scans(old_case, people):
+    import io
+    import zipfile
+
+    from inspection.archive import case_archive_zip
+
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
+    destruction_approve(decision_id=decision.pk, approver=people.auditor, reason="同意")
+    with zipfile.ZipFile(io.BytesIO(case_archive_zip(Case.objects.get(pk=old_case.pk)))) as z:
+        assert not any(name.startswith("scans/") for name in z.namelist())
+
+
+def test_a_destroyed_case_files_id_number_cannot_be_revealed(old_case, people):
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
+    destruction_approve(decision_id=decision.pk, approver=people.auditor, reason="同意")
+    with pytest.raises(ValidationError):
+        case_services.case_id_number_reveal(
+            case=Case.objects.get(pk=old_case.pk), viewer=people.auditor, reason="核对身份"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_made_after_a_destruction_passes_the_restore_drill(hall, settings, people):
+    from django.core.management import call_command
+
+    from operations.backup import backup_make
+    from operations.drill import restore_drill_run
+
+    case = accepted_case(hall, settings, closed_year=2010)
+    kept = accepted_case(hall, settings, closed_year=timezone.localdate().year - 1)
+    decision = destruction_propose(case_id=case.pk, proposer=people.lead, reason="期满")
+    destruction_approve(decision_id=decision.pk, approver=people.auditor, reason="同意")
+    call_command("export_audit_head")
+    result = restore_drill_run(bundle=backup_make(directory=settings.VAR_DIR / "bk").path)
+    assert result.passed, {check.name: check.detail for check in result.failures}
+    details = {check.name: check.detail for check in result.checks}
+    assert details["scans"] == "1 scans match their SHA-256"  # the kept case's
+    assert kept.documents.count() == 1
