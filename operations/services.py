@@ -224,7 +224,7 @@ def destruction_approve(*, decision_id: int, approver, reason: str):
             role = _second_person_check(decision, approver)
             reason = _reason(reason)
             case = (
-                decision.case.__class__.objects.select_for_update()
+                decision.case.__class__.objects.select_for_update(of=("self",))
                 .select_related("item", "handler__staff_profile")
                 .get(pk=decision.case_id)
             )
