@@ -903,6 +903,8 @@ def case_id_number_reveal(*, case: Case, viewer, reason: str) -> str:
     reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
     if len(reason) < 2:
         raise ValidationError(_("State why you need the full ID number."), code="reason")
+    if not case.applicant_id_encrypted:  # destroyed after its archive retention
+        raise ValidationError(_("This case file was destroyed."), code="destroyed")
     with transaction.atomic():
         audit_event_record(
             event_type="personal_data.id_revealed",

@@ -118,7 +118,8 @@ def case_archive_zip(case) -> bytes:
         contents, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2
     ).encode()
     files["summary.html"] = case_archive_summary(case, contents).encode()
-    for document in case.documents.order_by("pk"):
+    # A case file destroyed under a retention decision has no scan files left.
+    for document in case.documents.exclude(file="").order_by("pk"):
         with document.file.open("rb") as handle:
             # The neutral checklist name (unique per case), never the uploaded file's.
             files[f"scans/{document.display_name}"] = handle.read()

@@ -393,6 +393,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "operations.tasks.restore_drill_weekly",
         "schedule": crontab(minute=0, hour=3, day_of_week="sun"),
     },
+    # Case files past their archive retention, listed for a two-person destruction decision.
+    "operations-retention-review": {
+        "task": "operations.tasks.retention_review_monthly",
+        "schedule": crontab(minute=0, hour=4, day_of_month=1),
+    },
 }
 
 # --- Domain settings ----------------------------------------------------------------------
@@ -540,6 +545,12 @@ BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 # The scratch database a drill restores into (default: "<database name>_restore_drill"
 # on the same server; the role needs CREATEDB there).
 RESTORE_DRILL_DATABASE = env_str("RESTORE_DRILL_DATABASE", "")
+# The drill's maintenance connection: a role allowed to create databases, on a scratch
+# server, e.g. postgres://drill:secret@drill-db:5432/postgres. The application's own
+# login cannot create databases (manage.py db_roles), so production sets this; empty:
+# the application's connection to the "postgres" database of its own server.
+DRILL_DATABASE_URL = env_str("DRILL_DATABASE_URL", "")
+DRILL_DATABASE = dj_database_url.parse(DRILL_DATABASE_URL) if DRILL_DATABASE_URL else None
 RESTORE_DRILL_KEY_SAMPLE = env_int("RESTORE_DRILL_KEY_SAMPLE", 20, minimum=1)
 # The live hall turns red when no drill has passed within this many days.
 RESTORE_DRILL_MAX_AGE_DAYS = env_int("RESTORE_DRILL_MAX_AGE_DAYS", 8, minimum=1)

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg2
 from django.conf import settings
@@ -103,17 +104,30 @@ def _bundle_checksums(bundle: Path) -> tuple[Check, dict | None]:
     return Check("bundle", True, f"{listed} files match {SUMS}"), manifest
 
 
-def _scratch_postgresql(bundle: Path, manifest: dict, name: str) -> tuple[Check, str]:
-    """Restore the dump into database `name` (created afresh); returns its URL."""
-    source = connection.settings_dict
+def drill_server() -> dict:
+    """Where the scratch database is made: DRILL_DATABASE_URL (a maintenance role that may
+    create databases, on a scratch server) or else the application's own server and role."""
+    if settings.DRILL_DATABASE:
+        return dict(settings.DRILL_DATABASE)
+    return {**connection.settings_dict, "NAME": "postgres"}
+
+
+def _maintenance_connection(server: dict):
     admin = psycopg2.connect(
-        dbname="postgres",
-        user=source["USER"],
-        password=source.get("PASSWORD") or None,
-        host=source.get("HOST") or None,
-        port=source.get("PORT") or None,
+        dbname=server.get("NAME") or "postgres",
+        user=server.get("USER") or None,
+        password=server.get("PASSWORD") or None,
+        host=server.get("HOST") or None,
+        port=server.get("PORT") or None,
     )
     admin.autocommit = True
+    return admin
+
+
+def _scratch_postgresql(bundle: Path, manifest: dict, name: str) -> tuple[Check, str]:
+    """Restore the dump into database `name` (created afresh); returns its URL."""
+    server = drill_server()
+    admin = _maintenance_connection(server)
     try:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -130,30 +144,23 @@ def _scratch_postgresql(bundle: Path, manifest: dict, name: str) -> tuple[Check,
             f"--dbname={name}",
             str(bundle / manifest["database"]["file"]),
         ],
-        env=pg_environment(source),
+        env=pg_environment(server),
         capture_output=True,
         text=True,
         check=False,
     )
-    password = f":{source['PASSWORD']}" if source.get("PASSWORD") else ""
-    host = source.get("HOST") or "localhost"
-    port = source.get("PORT") or 5432
-    url = f"postgres://{source['USER']}{password}@{host}:{port}/{name}"
+    user = quote(server.get("USER") or "", safe="")
+    password = f":{quote(server['PASSWORD'], safe='')}" if server.get("PASSWORD") else ""
+    host = server.get("HOST") or "localhost"
+    port = server.get("PORT") or 5432
+    url = f"postgres://{user}{password}@{host}:{port}/{name}"
     if done.returncode != 0:
         return Check("restore", False, f"pg_restore failed: {done.stderr.strip()[:300]}"), url
     return Check("restore", True, f"restored into database {name}"), url
 
 
 def _drop_postgresql(name: str) -> None:
-    source = connection.settings_dict
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=source["USER"],
-        password=source.get("PASSWORD") or None,
-        host=source.get("HOST") or None,
-        port=source.get("PORT") or None,
-    )
-    admin.autocommit = True
+    admin = _maintenance_connection(drill_server())
     try:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')

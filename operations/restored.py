@@ -102,7 +102,10 @@ def _scan_models():
 def check_scans() -> Check:
     checked, wrong = 0, []
     for model, field in _scan_models():
-        for pk, name, recorded in model.objects.values_list("pk", field, "sha256").iterator():
+        # A scan destroyed under a retention decision has no file (its case's tombstone
+        # keeps the manifest's hash): nothing to check.
+        rows = model.objects.exclude(**{field: ""}).values_list("pk", field, "sha256")
+        for pk, name, recorded in rows.iterator():
             checked += 1
             label = f"{model._meta.label_lower} #{pk}"
             try:
@@ -139,9 +142,10 @@ def check_keys(sample: int) -> Check:
             f.name == twin for f in model._meta.concrete_fields
         )
         columns = ["pk", field, *([twin] if has_twin else [])]
-        # Optional encrypted values (an agent's ID number) are empty when absent.
-        present = model.objects.exclude(**{field: ""})
-        for row in present.order_by("?").values_list(*columns)[:sample]:
+        # Empty values hold nothing to decrypt: optional ones (an agent's ID number) and those
+        # cleared when a case file was destroyed under a retention decision.
+        rows = model.objects.exclude(**{field: ""}).order_by("?").values_list(*columns)
+        for row in rows[:sample]:
             checked += 1
             label = f"{model._meta.label_lower} #{row[0]}"
             try:

@@ -29,3 +29,14 @@ def restore_drill_weekly() -> None:
     from operations.drill import restore_drill_latest
 
     restore_drill_latest()
+
+
+RETENTION_REVIEW_TASK = "operations.tasks.retention_review_monthly"
+
+
+@shared_task(name=RETENTION_REVIEW_TASK, ignore_result=True)
+def retention_review_monthly() -> None:
+    """List the case files past retention for the two-person destruction decision."""
+    from operations.services import retention_review
+
+    retention_review()

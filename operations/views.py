@@ -2,8 +2,17 @@ import hmac
 import ipaddress
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseNotFound, JsonResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseNotFound,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -13,6 +22,7 @@ from operations import health
 from operations.metrics import metrics_exposition
 from operations.selectors import hall_banner
 from staff.decorators import role_required
+from staff.roles import Role
 
 
 @never_cache
@@ -61,3 +71,80 @@ def hall_banner_view(request):
     """The live hall's red banner (refreshed by htmx): background work stopped, or the
     restore drill failed or overdue."""
     return render(request, "operations/_banner.html", {"problems": hall_banner()})
+
+
+# --- Archive retention: the team lead's and the auditor's destruction screens -----------
+
+
+@role_required(Role.TEAM_LEAD, Role.AUDITOR)
+def retention_due(request):
+    """Case files past retention (propose) and proposals awaiting a second person."""
+    from operations.selectors import destruction_decisions_pending, retention_due_cases
+
+    return render(
+        request,
+        "operations/retention_due.html",
+        {
+            "due": retention_due_cases(limit=200),
+            "pending": destruction_decisions_pending(),
+        },
+    )
+
+
+@role_required(Role.TEAM_LEAD, Role.AUDITOR)
+def retention_history(request):
+    from operations.selectors import destruction_decisions_history
+
+    return render(
+        request,
+        "operations/retention_history.html",
+        {"decisions": destruction_decisions_history()},
+    )
+
+
+def _retention_post(request, action) -> HttpResponse:
+    from operations.services import DestructionRefused
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        action(request.POST.get("reason", ""))
+    except DestructionRefused as error:
+        for message in error.messages:
+            messages.error(request, message)
+    except ObjectDoesNotExist:
+        raise Http404 from None
+    return redirect("operations:retention_due")
+
+
+@role_required(Role.TEAM_LEAD, Role.AUDITOR)
+def retention_propose(request, case_id: int):
+    from operations.services import destruction_propose
+
+    def propose(reason):
+        destruction_propose(case_id=case_id, proposer=request.user, reason=reason)
+        messages.success(request, _("Proposed. A second person with the other role decides."))
+
+    return _retention_post(request, propose)
+
+
+@role_required(Role.TEAM_LEAD, Role.AUDITOR)
+def retention_approve(request, decision_id: int):
+    from operations.services import destruction_approve
+
+    def approve(reason):
+        destruction_approve(decision_id=decision_id, approver=request.user, reason=reason)
+        messages.success(request, _("Approved: the case file is destroyed, its tombstone kept."))
+
+    return _retention_post(request, approve)
+
+
+@role_required(Role.TEAM_LEAD, Role.AUDITOR)
+def retention_decline(request, decision_id: int):
+    from operations.services import destruction_decline
+
+    def decline(reason):
+        destruction_decline(decision_id=decision_id, decider=request.user, reason=reason)
+        messages.success(request, _("Declined: the case file is kept."))
+
+    return _retention_post(request, decline)
