@@ -2,11 +2,14 @@
 may use each one; everyone else is refused (403, 404 for another's object, or sent to
 sign in). A URL missing from the table fails the test, so new screens must be added."""
 
+import datetime
+
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from audit.models import Finding
 from cases import services as case_services
@@ -14,6 +17,7 @@ from counters import services
 from counters.models import CaseDocument, Ticket
 from devices.models import HallDevice
 from devices.services import hall_device_link_issue
+from operations.models import DestructionDecision
 from ratings import services as rating_services
 from ratings.models import FollowUp
 from risk.services import review_task_draw
@@ -156,6 +160,11 @@ TABLE = {
     "operations:healthz": ("GET", EVERYONE),
     # Only from METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN (neither set here): no person.
     "operations:metrics": ("GET", NOBODY),
+    "operations:retention_due": ("GET", {TEAM_LEAD, AUDITOR}),
+    "operations:retention_history": ("GET", {TEAM_LEAD, AUDITOR}),
+    "operations:retention_propose": ("POST", {TEAM_LEAD, AUDITOR}),
+    "operations:retention_approve": ("POST", {TEAM_LEAD, AUDITOR}),
+    "operations:retention_decline": ("POST", {TEAM_LEAD, AUDITOR}),
     "operations:hall_banner": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
 }
 # Not about permissions: anyone may sign out or pick a language; the admin site has its
@@ -226,7 +235,14 @@ def people(hall, django_capture_on_commit_callbacks):
         SECURITY: make_staff(Role.SECURITY_ADMINISTRATOR),
         AUDIT_ADMIN: make_staff(Role.AUDIT_ADMINISTRATOR),
     }
+    # A destruction proposal to decide (the reason is missing, so nothing is decided).
+    decision = DestructionDecision.objects.create(
+        case=case, retention="10y", retention_ended=datetime.date(2000, 1, 1),
+        proposed_by=people[TEAM_LEAD], proposed_role=TEAM_LEAD, proposal_reason="test",
+        proposed_at=timezone.now(),
+    )  # fmt: skip
     kwargs = {
+        "decision_id": decision.pk,
         "code": hall.item.code,
         "case_id": case.pk,
         "task_id": task.pk,

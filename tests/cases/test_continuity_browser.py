@@ -139,8 +139,8 @@ def test_a_case_finished_on_the_spot_prints_its_result_in_either_language(
     assert page.get_attribute("[data-testid=receipt]", "data-paper") == "result"
     assert "出件单" in page.inner_text("h1")
     _shoot(page, "paper-result-zh")
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")  # the switcher submits itself
     assert "Record of the document issued" in page.inner_text("h1")
     assert "Opening hours" in page.inner_text("[data-testid=hall-contact]")
     _shoot(page, "paper-result-en")
