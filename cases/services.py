@@ -394,6 +394,9 @@ def _case_open(
     defer_missing: bool,
     intake_token: str,
 ) -> Case:
+    # Numbered before the transaction, in a statement of its own (no case waits on
+    # another's number); an intake refused below leaves a gap in the day's numbers.
+    case_number = _next_case_number(timezone.localdate())
     with transaction.atomic(durable=True):
         window, ticket = counter_services.serving_ticket(clerk)
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
@@ -444,7 +447,7 @@ def _case_open(
         now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
-            number=_next_case_number(timezone.localdate()),
+            number=case_number,
             ticket=ticket,
             item=item,
             guide_snapshot=guide,
