@@ -1,10 +1,10 @@
-import json
 import logging
 from datetime import timedelta
 
 from celery import current_app as app  # the project's app (langzhong_si.celery), by reference
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from outbox.models import OutboxMessage
@@ -36,18 +36,28 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
     if row is None:
         return None
     message_id = row[0]
-    transaction.on_commit(lambda: outbox_message_relay(message_id=message_id))
+    transaction.on_commit(
+        lambda: outbox_message_relay(message_id=message_id, task_name=task_name, kwargs=kwargs)
+    )
     return message_id
 
 
-def outbox_message_relay(*, message_id: int) -> bool:
-    """Send one message to the broker and mark it sent; False if the broker refused.
-
-    Claiming it (counting the attempt) and reading it are one statement."""
-    claimed = _claim(message_id)
-    if claimed is None:
-        return True
-    task_name, kwargs = claimed
+def outbox_message_relay(
+    *, message_id: int, task_name: str | None = None, kwargs: dict | None = None
+) -> bool:
+    """Send one message to the broker and mark it sent (counting the attempt); False if
+    the broker refused. The relay right after commit passes the message's task and
+    arguments, so a successful send costs one statement; the sweep reads them."""
+    if task_name is None:
+        row = (
+            OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True)
+            .values_list("task_name", "kwargs")
+            .first()
+        )
+        if row is None:
+            return True
+        task_name, kwargs = row
+    attempts = F("send_attempts") + 1
     if app.conf.task_always_eager:
         # Tests and one-process set-ups run the task inline; its errors must surface.
         app.tasks[task_name].apply(kwargs=kwargs, throw=True)
@@ -56,26 +66,14 @@ def outbox_message_relay(*, message_id: int) -> bool:
             app.send_task(task_name, kwargs=kwargs)
         except Exception as error:  # noqa: BLE001 - any broker failure leaves it for the sweep
             logger.warning("outbox relay of message %s failed: %s", message_id, error)
-            OutboxMessage.objects.filter(pk=message_id).update(last_error=str(error)[:500])
+            OutboxMessage.objects.filter(pk=message_id).update(
+                send_attempts=attempts, last_error=str(error)[:500]
+            )
             return False
-    OutboxMessage.objects.filter(pk=message_id).update(sent_at=timezone.now(), last_error="")
+    OutboxMessage.objects.filter(pk=message_id).update(
+        send_attempts=attempts, sent_at=timezone.now(), last_error=""
+    )
     return True
-
-
-def _claim(message_id: int) -> tuple[str, dict] | None:
-    """Count one send attempt of an unsent message and read it, in one statement."""
-    table = OutboxMessage._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET send_attempts = send_attempts + 1 "  # noqa: S608 - the model's own table name
-            "WHERE id = %s AND sent_at IS NULL RETURNING task_name, kwargs",
-            [message_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    task_name, kwargs = row
-    return task_name, json.loads(kwargs) if isinstance(kwargs, str) else kwargs
 
 
 def outbox_relay_pending(*, limit: int = 500) -> int:
