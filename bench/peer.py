@@ -128,7 +128,9 @@ def project_case(hall: dict, id_number: str) -> None:
     )  # fmt: skip
     services.ticket_finish(clerk=clerk)
     for step in (1, 2):
-        task = ReviewTask.objects.get(case=case, step=step, status=ReviewTask.Status.OPEN)
+        task = ReviewTask.objects.select_related("assignee").get(
+            case=case, step=step, status=ReviewTask.Status.OPEN
+        )
         review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
 
 

@@ -101,7 +101,7 @@ def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comme
         )  # fmt: skip
     if task.status != ReviewTask.Status.OPEN:
         raise ReviewTaskStateError(_("This task has already been decided."), code="task_closed")
-    case = Case.objects.select_for_update().get(pk=task.case_id)
+    case = Case.objects.select_for_update(of=("self",)).select_related("item").get(pk=task.case_id)
     if (
         case.status != Case.Status.IN_REVIEW
         or task.review_round != case.review_round

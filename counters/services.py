@@ -382,8 +382,9 @@ def window_declare_ready(*, clerk) -> Window:
         if window.state != W.READY:
             window.pause_reason = ""
             window_transition(window=window, to=W.READY, actor=clerk, fields=("pause_reason",))
-        _hall_dispatch(queue=window.queue)
-    window.refresh_from_db()
+        dispatched = _hall_dispatch(queue=window.queue)
+    if dispatched:  # a ticket may have been handed to this window: read it as it is now
+        window.refresh_from_db()
     return window
 
 
