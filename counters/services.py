@@ -36,6 +36,7 @@ from langzhong_si.text import (
     REASON_MAX_LENGTH,
     text_clean,
 )
+from langzhong_si.versions import TICKETS, versions_bump
 from staff.roles import Role
 from staff.selectors import user_has_role
 
@@ -173,6 +174,7 @@ def _ticket_create(
                 "kiosk": kiosk.pk if kiosk else None,
             },
         )
+        versions_bump(TICKETS)
         _hall_dispatch(queue=queue)
     return ticket
 
