@@ -39,12 +39,6 @@ def audit_event_hash(event: AuditEvent) -> str:
     return hashlib.sha256((event.prev_hash + _canonical(event)).encode()).hexdigest()
 
 
-def audit_append_lock() -> None:
-    """Formerly the chain's append lock, taken by every business transaction that
-    recorded an event. Events no longer need it (they are chained after commit by
-    `audit.chain`), so this takes no lock; it stays until its callers drop it."""
-
-
 def audit_event_record(
     *,
     event_type: str,

@@ -8,6 +8,7 @@ from django.db import models
 
 # A module reference, not the function: audit.services uses state_move too.
 from audit import services
+from langzhong_si.versions import TICKETS, user_key, versions_bump
 
 StateTable = dict[str, dict[str, str | None]]
 
@@ -32,9 +33,22 @@ def state_move(
         raise refusal(source, to)
     setattr(obj, field, to)
     obj.save(update_fields=[field, *fields])
+    versions_bump(*_version_keys(obj, actor))
     kind = table[source][to]
     if kind is not None:
         services.audit_event_record(
             event_type=kind, actor=actor, obj=obj, data={"from": source, "to": to, **(data or {})}
         )
     return source
+
+
+def _version_keys(obj: models.Model, actor) -> list[str]:
+    """Whose polled screens a status change may alter: the person holding the record
+    (a window's clerk, a task's assignee), the person acting, and the call display for
+    tickets."""
+    people = {getattr(obj, "clerk_id", None), getattr(obj, "assignee_id", None)}
+    people.add(getattr(actor, "pk", None))
+    keys = [user_key(pk) for pk in people if pk is not None]
+    if obj._meta.label_lower == "counters.ticket":
+        keys.append(TICKETS)
+    return keys

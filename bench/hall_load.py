@@ -377,6 +377,7 @@ def clerk_loop(number, token, items, recorder, stop, rng):
 
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
+    memo: dict = {}  # the workbench poll's last answer
     sign_on = {"window": number}
     recorder.timed("sign on", lambda: session.post(f"{BASE}/api/counter/sign-on/", json=sign_on))
     window = None
@@ -390,7 +391,9 @@ def clerk_loop(number, token, items, recorder, stop, rng):
             window = state.json()["window"]
         while window and window["state"] != "serving" and not stop.is_set():
             time.sleep(2.0)  # the workbench's own polling interval
-            polled = recorder.timed("poll window", lambda: session.get(f"{BASE}/api/counter/"))
+            polled = recorder.timed(
+                "poll window", lambda: conditional_get(session, f"{BASE}/api/counter/", memo)
+            )
             window = polled.json()["window"] if polled is not None and polled.ok else None
         if stop.is_set() or not window:
             break
@@ -430,6 +433,18 @@ def kiosk_loop(token, items, target_waiting, recorder, stop, rng):
         )
 
 
+def conditional_get(session, url: str, memo: dict, **kwargs):
+    """A poll as the screens make it: the last answer's ETag sent back; an unchanged
+    answer (304, empty) stands for the last body."""
+    headers = {"If-None-Match": memo["etag"], "X-Poll": "1"} if memo.get("etag") else {}
+    response = session.get(url, headers=headers, **kwargs)
+    if response.status_code == 304 and "body" in memo:
+        response.status_code, response._content = 200, memo["body"]
+    elif response.ok:
+        memo["etag"], memo["body"] = response.headers.get("ETag"), response.content
+    return response
+
+
 def signed_in_session(username: str) -> requests.Session:
     """A person at their screen: signs in with the form, then sends the CSRF token with
     each API call (session authentication)."""
@@ -450,8 +465,11 @@ def signed_in_session(username: str) -> requests.Session:
 
 def decider_loop(username, recorder, stop):
     session = signed_in_session(username)
+    memo: dict = {}  # the inbox poll's last answer
     while not stop.is_set():
-        inbox = recorder.timed("inbox", lambda: session.get(f"{BASE}/api/inbox/tasks/"))
+        inbox = recorder.timed(
+            "inbox", lambda: conditional_get(session, f"{BASE}/api/inbox/tasks/", memo)
+        )
         tasks = inbox.json() if inbox is not None and inbox.ok else []
         if not tasks:
             time.sleep(2.0)  # an inbox screen refreshes every few seconds
@@ -470,10 +488,11 @@ def display_loop(token, stop, latencies):
 
     session = requests.Session()
     session.headers["Authorization"] = f"Device {token}"
+    memo: dict = {}  # the display poll's last answer
     seen = set()
     while not stop.is_set():
         try:
-            board = session.get(f"{BASE}/api/display/", timeout=5).json()
+            board = conditional_get(session, f"{BASE}/api/display/", memo, timeout=5).json()
         except (requests.RequestException, ValueError):
             continue
         if "calls" not in board:  # an error answer (say, while the database restarts)

@@ -28,6 +28,7 @@ from langzhong_si.identity import (
     PHONE_INPUT_MAX_LENGTH,
 )
 from langzhong_si.text import COMMENT_MAX_LENGTH, NAME_MAX_LENGTH
+from langzhong_si.versions import poll_etag, user_key
 from risk.models import ReviewTask
 from risk.selectors import case_progress_for_clerk
 from staff.api_access import role_permission
@@ -324,11 +325,16 @@ def _own_task(request, task_id: int) -> ReviewTask:
 class InboxListApi(APIView):
     permission_classes = [IsReviewerOrApprover]
 
-    @extend_schema(responses=TaskSummaryOutput(many=True))
+    @extend_schema(responses={200: TaskSummaryOutput(many=True), 304: None})
     def get(self, request):
-        return Response(
+        etag, unchanged = poll_etag(request, user_key(request.user.pk))
+        if unchanged:  # no task of this person's changed since the last answer
+            return Response(status=304, headers={"ETag": etag})
+        response = Response(
             TaskSummaryOutput(case_selectors.inbox_tasks(user=request.user), many=True).data
         )
+        response["ETag"] = etag
+        return response
 
 
 class InboxTaskApi(APIView):

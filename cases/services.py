@@ -109,7 +109,7 @@ def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comme
         )  # fmt: skip
     if task.status != ReviewTask.Status.OPEN:
         raise ReviewTaskStateError(_("This task has already been decided."), code="task_closed")
-    case = Case.objects.select_for_update().get(pk=task.case_id)
+    case = Case.objects.select_for_update(of=("self",)).select_related("item").get(pk=task.case_id)
     if (
         case.status != Case.Status.IN_REVIEW
         or task.review_round != case.review_round
@@ -524,6 +524,9 @@ def _case_open(
     parties: dict,
     authorisation_received: bool,
 ) -> Case:
+    # Numbered before the transaction, in a statement of its own (no case waits on
+    # another's number); an intake refused below leaves a gap in the day's numbers.
+    case_number = _next_case_number(timezone.localdate())
     with transaction.atomic(durable=True):
         window, ticket = counter_services.serving_ticket(clerk)
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
@@ -576,7 +579,7 @@ def _case_open(
         now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
-            number=_next_case_number(timezone.localdate()),
+            number=case_number,
             ticket=ticket,
             item=item,
             guide_snapshot=guide,

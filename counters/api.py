@@ -21,6 +21,7 @@ from langzhong_si.text import (
     PAUSE_REASON_MAX_LENGTH,
     REASON_MAX_LENGTH,
 )
+from langzhong_si.versions import TICKETS, poll_etag, user_key
 from staff.api_access import role_permission
 from staff.roles import Role
 
@@ -161,13 +162,18 @@ class CallDisplayApi(APIView):
     permission_classes = [device_permission(HallDevice.Kind.DISPLAY)]
     throttle_scope = "device"
 
-    @extend_schema(responses={200: DisplayOutput})
+    @extend_schema(responses={200: DisplayOutput, 304: None})
     def get(self, request):
-        return Response(
+        etag, unchanged = poll_etag(request, TICKETS)
+        if unchanged:  # nothing was issued, called or finished since the last answer
+            return Response(status=304, headers={"ETag": etag})
+        response = Response(
             DisplayOutput(
                 {"calls": list(selectors.recent_calls()), "waiting": selectors.waiting_counts()}
             ).data
         )
+        response["ETag"] = etag
+        return response
 
 
 class CitizenTicketOutput(IssuedTicketOutput):
@@ -223,9 +229,17 @@ class WorkbenchApi(APIView):
 
     permission_classes = [IsClerk]
 
-    @extend_schema(responses={200: WorkbenchOutput})
+    @extend_schema(responses={200: WorkbenchOutput, 304: None})
     def get(self, request):
-        return Response(WorkbenchOutput(_workbench(request.user)).data)
+        etag, unchanged = poll_etag(request, user_key(request.user.pk))
+        if unchanged:  # the clerk's window did not change since the last answer
+            return Response(status=304, headers={"ETag": etag})
+        workbench = _workbench(request.user)
+        response = Response(WorkbenchOutput(workbench).data)
+        if workbench["window"] is not None:
+            # Without a window the answer lists the free ones, which other clerks change.
+            response["ETag"] = etag
+        return response
 
 
 class _ClerkActionApi(APIView):

@@ -4,7 +4,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case as DbCase
 from django.db.models import IntegerField, Value, When
 from django.utils import timezone
@@ -38,6 +38,7 @@ from langzhong_si.text import (
     REASON_MAX_LENGTH,
     text_clean,
 )
+from langzhong_si.versions import TICKETS, versions_bump
 from staff.roles import Role
 from staff.selectors import user_has_role
 
@@ -46,12 +47,23 @@ W = Window.State
 
 def next_in_sequence(*, day, key: str) -> int:
     """The next number of the per-day sequence `key` (queue numbers here, case numbers in
-    cases.services); the row lock serialises concurrent takers until the caller's
-    transaction ends."""
-    sequence, _created = NumberSequence.objects.select_for_update().get_or_create(day=day, key=key)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return sequence.last
+    cases.services): one statement (an upsert that increments and returns).
+
+    Called outside a transaction it is a transaction of its own, so the row is locked
+    only for that statement and concurrent takers never queue behind a business
+    transaction; the callers take their number before opening theirs. A number taken
+    by work that then fails is skipped: queue and case numbers may have gaps (nothing
+    counts on them being consecutive, unlike draw numbers).
+    """
+    table = connection.ops.quote_name(NumberSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("day", "key", "last") VALUES (%s, %s, 1) '  # noqa: S608 - the model's own table
+            f'ON CONFLICT ("day", "key") DO UPDATE SET "last" = {table}."last" + 1 '
+            'RETURNING "last"',
+            [connection.ops.adapt_datefield_value(day), key],
+        )
+        return cursor.fetchone()[0]
 
 
 # --- Tickets and the hall dispatch (random 1) -------------------------------------------
@@ -88,8 +100,45 @@ def ticket_issue(
     hall_open_check(timezone.localtime())
     if not queue:
         queue = Queue.BACK_OFFICE if item is not None and not item.at_counter else Queue.HALL
+    today = timezone.localdate()
+    # Taken before the transaction, in one statement of its own: no ticket waits on
+    # another's number (a refused request leaves a gap in the day's numbers).
+    sequence = next_in_sequence(day=today, key=f"ticket-{queue}")
+    try:
+        return _ticket_create(
+            item=item, is_consultation=is_consultation, digest=digest, queue=queue,
+            today=today, sequence=sequence, is_priority=is_priority,
+            priority_reason=priority_reason, kiosk=kiosk,
+            booked_slot_start=booked_slot_start, durable=durable,
+        )  # fmt: skip
+    except IntegrityError as error:
+        # Two requests for the same ID number and queue at once: the database's
+        # counters_ticket_one_open_per_id_queue let one through; the other is refused
+        # as if it had come second.
+        if not digest:
+            raise
+        raise StateConflict(
+            _("This ID number already holds a ticket in this queue. Wait to be called, or "
+              "cancel that ticket first."),
+            code="already_waiting",
+        ) from error  # fmt: skip
+
+
+def _ticket_create(
+    *,
+    item,
+    is_consultation,
+    digest,
+    queue,
+    today,
+    sequence,
+    is_priority,
+    priority_reason,
+    kiosk,
+    booked_slot_start,
+    durable,
+) -> Ticket:
     with transaction.atomic(durable=durable):
-        today = timezone.localdate()
         cancelled = (
             Ticket.objects.filter(
                 service_date=today, applicant_id_digest=digest, status=Ticket.Status.CANCELLED
@@ -97,10 +146,6 @@ def ticket_issue(
             if digest
             else 0
         )
-        # Taken first: the sequence row's lock makes a second kiosk request for the same
-        # ID number and queue wait for this one, and then see its ticket. (The database's
-        # counters_ticket_one_open_per_id_queue is the last guard.)
-        sequence = next_in_sequence(day=today, key=f"ticket-{queue}")
         held = (
             Ticket.objects.filter(
                 service_date=today,
@@ -150,6 +195,7 @@ def ticket_issue(
                 "kiosk": kiosk.pk if kiosk else None,
             },
         )
+        versions_bump(TICKETS)
         _hall_dispatch(queue=queue)
     return ticket
 
@@ -372,8 +418,9 @@ def window_declare_ready(*, clerk) -> Window:
         if window.state != W.READY:
             window.pause_reason = ""
             window_transition(window=window, to=W.READY, actor=clerk, fields=("pause_reason",))
-        _hall_dispatch(queue=window.queue)
-    window.refresh_from_db()
+        dispatched = _hall_dispatch(queue=window.queue)
+    if dispatched:  # a ticket may have been handed to this window: read it as it is now
+        window.refresh_from_db()
     return window
 
 

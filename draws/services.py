@@ -11,13 +11,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.chain import audit_chain_all
 from audit.models import AuditEvent
-from audit.services import audit_append_lock, audit_event_record
+from audit.services import audit_event_record
 from draws.choice import (
     SCHEME_PSEUDONYMS,
     draw_choice_index,
@@ -47,8 +47,6 @@ def _daily_seed_create(*, day: datetime.date, in_draw: bool = False) -> DailySee
     seed_hex = secrets.token_hex(32)
     try:
         with transaction.atomic():
-            # The chain's lock before the seed row's unique key: the one lock order.
-            audit_append_lock()
             seed = DailySeed.objects.create(
                 day=day,
                 seed=personal_data_encrypt(seed_hex),
@@ -173,10 +171,27 @@ def draw_pseudonym_key() -> bytes:
     return settings.PERSONAL_DATA_HASH_KEY.encode()
 
 
+def _draw_number_take(day: datetime.date) -> tuple[int, str] | None:
+    """Increment the day's draw counter and read the (encrypted) seed, one statement."""
+    table = connection.ops.quote_name(DailySeed._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {table} SET "next_number" = "next_number" + 1 WHERE "day" = %s '  # noqa: S608 - the model's own table
+            'RETURNING "next_number", "seed"',
+            [connection.ops.adapt_datefield_value(day)],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0] - 1, row[1])
+
+
 def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[dict]) -> Draw:
     """Choose one person from `pool` by the day's seed and record the draw.
 
-    Must run inside the caller's transaction (the seed row lock numbers the draws).
+    Must run inside the caller's transaction: the day's draw counter is incremented
+    there, in one statement that also reads the seed (no separate locking read), so a
+    draw rolled back takes its number back and the day's numbers stay consecutive, as
+    verify_draws requires ("missing draw number"). The counter row stays locked until
+    the caller commits; callers draw last, just before they commit.
     The day's seed is normally committed already, in an earlier transaction (by the
     previous day's commit, beat, or daily_seeds_ensure before the request or task);
     only a draw run outside both (a shell or command on a day nothing else ran)
@@ -185,21 +200,18 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
     if not pool:
         raise EmptyPoolError(subject)
     day = timezone.localdate()
-    audit_append_lock()  # before the seed row: the one lock order (see audit_append_lock)
-    seed = DailySeed.objects.select_for_update().filter(day=day).first()
-    if seed is None:
+    taken = _draw_number_take(day)
+    if taken is None:
         _daily_seed_create(day=day, in_draw=True)
-        seed = DailySeed.objects.select_for_update().get(day=day)
-    number = seed.next_number
+        taken = _draw_number_take(day)
+    number, seed_stored = taken
     if number == 1:
         # The day's first draw commits tomorrow's seed, should beat be down all day.
         _daily_seed_create(day=day + timedelta(days=1))
-    seed.next_number = number + 1
-    seed.save(update_fields=["next_number"])
     pool, members = draw_pool_canonical(key=draw_pseudonym_key(), day=day, pool=pool)
     message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=members)
     index = draw_choice_index(
-        seed_hex=personal_data_decrypt(seed.seed), message=message, pool_size=len(pool)
+        seed_hex=personal_data_decrypt(seed_stored), message=message, pool_size=len(pool)
     )
     draw = Draw.objects.create(
         day=day,

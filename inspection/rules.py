@@ -29,7 +29,7 @@ FINISHED = ("finished", "approved", "rejected", "forwarded")
 def case_audit(*, case_id: int) -> list[str]:
     """Run the per-case rules and the sampling draw on one finished case."""
 
-    case = Case.objects.select_related("item").get(pk=case_id)
+    case = Case.objects.select_related("item", "handler").get(pk=case_id)
     if case.status not in FINISHED:
         return []
     missing = [r["name"] for r in case.checklist if r["required"] and not r["received"]]
@@ -90,8 +90,11 @@ def _sample(case) -> bool:
     if already.exists():
         return False
     day = timezone.localdate()
-    daily_seed_commit(day=day)
-    seed = personal_data_decrypt(DailySeed.objects.get(day=day).seed)
+    stored = DailySeed.objects.filter(day=day).values_list("seed", flat=True).first()
+    if stored is None:  # beat and the task's own check both missed it: commit it now
+        daily_seed_commit(day=day)
+        stored = DailySeed.objects.get(day=day).seed
+    seed = personal_data_decrypt(stored)
     value = sample_fraction(seed_hex=seed, subject=f"case:{case.pk}")
     rate = settings.AUDIT_SAMPLE_RATES[case.risk_level]
     selected = value < rate

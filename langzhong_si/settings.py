@@ -197,6 +197,10 @@ TWO_FACTOR_ROLES = env_list(
 )
 # API tokens (integration accounts only) expire this many days after issue.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
+# How long an accepted API token is remembered (in CACHE_URL's cache) before its account
+# is read again. Revocation, deactivation, a password or role change forget it at once
+# (staff.signals); expiry is checked on every request.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 30, minimum=0)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Langzhong SI")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

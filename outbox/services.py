@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from celery import current_app as app  # the project's app (langzhong_si.celery), by reference
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -12,37 +12,67 @@ from outbox.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> OutboxMessage:
-    """Record work to run after the caller's transaction commits.
+def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | None:
+    """Record work to run after the caller's transaction commits; returns the new
+    message's id, or None when the same work (its dedupe key) was recorded already.
 
     Must be called inside that transaction: if it rolls back, the message is gone and
-    nothing is sent.
+    nothing is sent. One statement (INSERT … ON CONFLICT DO NOTHING), no savepoint.
     """
-    message, created = OutboxMessage.objects.get_or_create(
-        dedupe_key=dedupe_key, defaults={"task_name": task_name, "kwargs": kwargs}
+    table = OutboxMessage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (task_name, kwargs, dedupe_key, created_at, send_attempts, "  # noqa: S608 - the model's own table name
+            "last_error) VALUES (%s, %s, %s, %s, 0, '') "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            [
+                task_name,
+                OutboxMessage._meta.get_field("kwargs").get_db_prep_save(kwargs, connection),
+                dedupe_key,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message_id = row[0]
+    transaction.on_commit(
+        lambda: outbox_message_relay(message_id=message_id, task_name=task_name, kwargs=kwargs)
     )
-    if created:
-        transaction.on_commit(lambda: outbox_message_relay(message_id=message.pk))
-    return message
+    return message_id
 
 
-def outbox_message_relay(*, message_id: int) -> bool:
-    """Send one message to the broker and mark it sent; False if the broker refused."""
-    message = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
-    if message is None:
-        return True
-    OutboxMessage.objects.filter(pk=message_id).update(send_attempts=F("send_attempts") + 1)
+def outbox_message_relay(
+    *, message_id: int, task_name: str | None = None, kwargs: dict | None = None
+) -> bool:
+    """Send one message to the broker and mark it sent (counting the attempt); False if
+    the broker refused. The relay right after commit passes the message's task and
+    arguments, so a successful send costs one statement; the sweep reads them."""
+    if task_name is None:
+        row = (
+            OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True)
+            .values_list("task_name", "kwargs")
+            .first()
+        )
+        if row is None:
+            return True
+        task_name, kwargs = row
+    attempts = F("send_attempts") + 1
     if app.conf.task_always_eager:
         # Tests and one-process set-ups run the task inline; its errors must surface.
-        app.tasks[message.task_name].apply(kwargs=message.kwargs, throw=True)
+        app.tasks[task_name].apply(kwargs=kwargs, throw=True)
     else:
         try:
-            app.send_task(message.task_name, kwargs=message.kwargs)
+            app.send_task(task_name, kwargs=kwargs)
         except Exception as error:  # noqa: BLE001 - any broker failure leaves it for the sweep
-            logger.warning("outbox relay of %s failed: %s", message.dedupe_key, error)
-            OutboxMessage.objects.filter(pk=message_id).update(last_error=str(error)[:500])
+            logger.warning("outbox relay of message %s failed: %s", message_id, error)
+            OutboxMessage.objects.filter(pk=message_id).update(
+                send_attempts=attempts, last_error=str(error)[:500]
+            )
             return False
-    OutboxMessage.objects.filter(pk=message_id).update(sent_at=timezone.now(), last_error="")
+    OutboxMessage.objects.filter(pk=message_id).update(
+        send_attempts=attempts, sent_at=timezone.now(), last_error=""
+    )
     return True
 
 

@@ -3,7 +3,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -63,23 +63,14 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     return therefore never gives anyone a new throw of the dice.
     """
     case = task.case
-    people, candidates = _candidates(task.role)
-    context = {
-        "case": case,
-        "clerks": _case_clerks(case),
-        "earlier": _earlier_holders(task),
-        "persons": case_persons(case),
-        "relatives": _relatives_of(case_persons(case)),
-        "standing": _standing(people=people, role=task.role),
-    }
     pool: list[int] = []
     excluded: list[dict] = []
-    for user in candidates:
-        reason = _recusal_reason(user, **context)
+    for row in _pool_rows(task):
+        reason = _pool_row_reason(row, case=case)
         if reason:
-            excluded.append({"user": user.pk, "reason": reason})
+            excluded.append({"user": row["pk"], "reason": reason})
         else:
-            pool.append(user.pk)
+            pool.append(row["pk"])
     previous = _previous_round_holder(task)
     if previous in pool:
         excluded += [{"user": pk, "reason": "continuity"} for pk in pool if pk != previous]
@@ -138,6 +129,101 @@ def conflict_of_interest(
     if own and own in persons:
         return _PERSON_REASONS[persons[own]][0]
     return _relatives_of(persons).get(user.pk, "")
+
+
+def _pool_rows(task: ReviewTask) -> list[dict]:
+    """Everyone in the step's role with all that decides their eligibility for this
+    task, in one query (a draw is on the hot path): their qualification level today,
+    open tasks, leave, and the case's recusals (clerk, relative, earlier holder)."""
+    case = task.case
+    today = timezone.localdate()
+    kind = (
+        Qualification.Kind.REVIEW if task.role == StepRole.REVIEW else Qualification.Kind.APPROVAL
+    )
+    person = OuterRef("pk")
+    level = (
+        Qualification.objects.filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=today),
+            user=person, kind=kind, valid_from__lte=today, revoked_at__isnull=True,
+        )
+        .values("user").annotate(top=Max("level")).values("top")
+    )  # fmt: skip
+    open_tasks = (
+        ReviewTask.objects.filter(assignee=person, status=ReviewTask.Status.OPEN)
+        .values("assignee").annotate(n=Count("pk")).values("n")
+    )  # fmt: skip
+    others = ReviewTask.objects.filter(case_id=task.case_id, assignee=person).exclude(pk=task.pk)
+    continued = AuditEvent.objects.filter(
+        Q(event_type__in=["case.materials_supplied", "case.corrected"])
+        | Q(event_type="case.status_changed", data__from="returned"),
+        object_type="counters.case",
+        object_id=str(case.pk),
+        actor=person,
+    )
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=_ROLE_GROUP[StepRole(task.role)].value)
+        .annotate(
+            level=Subquery(level),
+            open_tasks=Subquery(open_tasks),
+            on_leave=Exists(
+                LeavePeriod.objects.filter(user=person, start__lte=today, end__gte=today)
+            ),
+            relative=Exists(
+                StaffRelative.objects.filter(user=person, id_number_digest=case.applicant_id_digest)
+            ),
+            agent_relative=Exists(
+                StaffRelative.objects.filter(
+                    user=person, id_number_digest=getattr(case, "agent_id_digest", "") or "-"
+                )
+            ),
+            continued=Exists(continued),
+            expired=Exists(others.filter(status=ReviewTask.Status.EXPIRED)),
+            in_chain=Exists(
+                others.filter(review_round=task.review_round).exclude(
+                    status=ReviewTask.Status.EXPIRED
+                )
+            ),
+        )
+        .order_by("pk")
+        .values(
+            "pk", "level", "open_tasks", "on_leave", "relative", "agent_relative", "continued",
+            "expired",
+            "in_chain", profile_pk=F("staff_profile__pk"),
+            id_number_digest=F("staff_profile__id_number_digest"),
+            availability=F("staff_profile__availability"),
+        )
+    )  # fmt: skip
+
+
+def _pool_row_reason(row: dict, *, case) -> str:
+    """Why a row is left out of the pool ("" when it is in), the first reason that applies."""
+    if row["profile_pk"] is None:
+        return "no_staff_profile"
+    if row["pk"] == case.handler_id or row["continued"]:
+        return "handling_clerk"
+    persons = case_persons(case)
+    if row["id_number_digest"] and row["id_number_digest"] in persons:
+        return _PERSON_REASONS[persons[row["id_number_digest"]]][0]
+    if row["relative"]:
+        return "relative"
+    if row["agent_relative"]:
+        return "agent_relative"
+    # 帮办代办: the staff member who helped the citizen apply never judges the case.
+    if row["pk"] == getattr(case, "assisting_staff_id", None):
+        return "assisting_staff"
+    if row["expired"]:
+        return "absent_earlier"
+    if row["in_chain"]:
+        return "in_chain"
+    user = Candidate(row["pk"], row["profile_pk"], row["id_number_digest"], row["availability"])
+    return _standing_reason(
+        user,
+        case.risk_level,
+        levels={row["pk"]: row["level"] or 0},
+        open_counts={row["pk"]: row["open_tasks"] or 0},
+        on_leave={row["pk"]} if row["on_leave"] else set(),
+    )
 
 
 class _Persons(NamedTuple):
@@ -215,16 +301,6 @@ def _candidates(role: str):
     return people, candidates
 
 
-def _standing(*, people, role: str) -> dict:
-    """What decides, case apart, whether a person can be drawn today."""
-    today = timezone.localdate()
-    return {
-        "levels": _levels(people=people, role=role, today=today),
-        "open_counts": _open_counts(),
-        "on_leave": _on_leave(today),
-    }
-
-
 def _levels(*, people, role: str, today: datetime.date) -> dict[int, int]:
     kind = Qualification.Kind.REVIEW if role == StepRole.REVIEW else Qualification.Kind.APPROVAL
     return qualification_levels(kind=kind, on=today, users=people.values("pk"))
@@ -245,22 +321,6 @@ def _on_leave(today: datetime.date) -> set[int]:
             "user_id", flat=True
         )
     )
-
-
-def _earlier_holders(task: ReviewTask) -> dict[int, str]:
-    """Who is recused for having held a task of this case: anyone who let one expire
-    (any round), and the holders of this round's other steps (distinct people)."""
-    holders: dict[int, str] = {}
-    for assignee, status, review_round in (
-        ReviewTask.objects.filter(case_id=task.case_id, assignee__isnull=False)
-        .exclude(pk=task.pk)
-        .values_list("assignee_id", "status", "review_round")
-    ):
-        if status == ReviewTask.Status.EXPIRED:
-            holders[assignee] = "absent_earlier"
-        elif review_round == task.review_round:
-            holders.setdefault(assignee, "in_chain")
-    return holders
 
 
 def _previous_round_holder(task: ReviewTask) -> int | None:
@@ -286,37 +346,6 @@ class Candidate(NamedTuple):
     profile_pk: int | None
     id_number_digest: str | None
     availability: str | None
-
-
-def _case_clerks(case) -> set[int]:
-    """The handling clerk and every clerk who continued the case at the counter (supplied
-    promised materials, corrected it, resubmitted it: the case file's events), for
-    nobody reviews a case they worked on."""
-    continued = AuditEvent.objects.filter(
-        Q(event_type__in=["case.materials_supplied", "case.corrected"])
-        | Q(event_type="case.status_changed", data__from="returned"),
-        object_type="counters.case",
-        object_id=str(case.pk),
-        actor__isnull=False,
-    ).values_list("actor_id", flat=True)
-    return {case.handler_id, *continued}
-
-
-def _recusal_reason(user, *, case, clerks, earlier, persons, relatives, standing) -> str:
-    if user.profile_pk is None:
-        return "no_staff_profile"
-    if user.pk in clerks:
-        return "handling_clerk"
-    if user.id_number_digest and user.id_number_digest in persons:
-        return _PERSON_REASONS[persons[user.id_number_digest]][0]
-    if user.pk in relatives:
-        return relatives[user.pk]
-    # 帮办代办: the staff member who helped the citizen apply never judges the case.
-    if user.pk == getattr(case, "assisting_staff_id", None):
-        return "assisting_staff"
-    if user.pk in earlier:
-        return earlier[user.pk]
-    return _standing_reason(user, case.risk_level, **standing)
 
 
 def _standing_reason(user, level: int, *, levels, open_counts, on_leave) -> str:

@@ -101,7 +101,7 @@ def review_task_draw(*, task_id: int) -> ReviewTask:
             data={"draw": draw.pk},
         )
         notification_send(
-            recipient=task.assignee,
+            recipient=task.assignee_id,
             message=_("A case was drawn to you: %(number)s (%(role)s), due %(due)s.")
             % {
                 "number": task.case.number,

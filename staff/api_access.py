@@ -1,13 +1,36 @@
 """The API's access for people: integration tokens (stored as digests) and role checks."""
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from langzhong_si.credentials import credential_digest
 from staff.roles import Role
 from staff.selectors import api_token_for_key, api_token_refusal, user_roles
+
+
+def api_token_cache_key(digest: str) -> str:
+    return f"api-token:{digest}"
+
+
+def api_tokens_forget(*, user_id: int) -> None:
+    """Forget every remembered token of an account: now, and again once the change
+    commits (a request between the two could remember the old state)."""
+    from staff.models import ApiToken
+
+    keys = [
+        api_token_cache_key(digest)
+        for digest in ApiToken.objects.filter(user_id=user_id).values_list("digest", flat=True)
+    ]
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 class StaffTokenAuthentication(BaseAuthentication):
@@ -32,12 +55,27 @@ class StaffTokenAuthentication(BaseAuthentication):
         return self.authenticate_credentials(key)
 
     def authenticate_credentials(self, key: str):
+        cache_key = api_token_cache_key(credential_digest(key))
+        token = cache.get(cache_key)
+        if token is not None:
+            # Remembered for a few seconds (API_TOKEN_CACHE_SECONDS): no query at all.
+            # Anything that could refuse it is forgotten at once (staff.signals), but
+            # time runs on: expiry is checked here every time.
+            if token.expires_at <= timezone.now():
+                cache.delete(cache_key)
+                raise exceptions.AuthenticationFailed(_("This API token has expired."))
+            return token.user, token
         token = api_token_for_key(key)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        refusal = api_token_refusal(token)
+        refusal = api_token_refusal(token)  # also reads the account's roles, kept on it
         if refusal:
             raise exceptions.AuthenticationFailed(refusal)
+        timeout = min(
+            settings.API_TOKEN_CACHE_SECONDS, (token.expires_at - timezone.now()).total_seconds()
+        )
+        if timeout > 0:
+            cache.set(cache_key, token, timeout=timeout)
         return token.user, token
 
     def authenticate_header(self, request):

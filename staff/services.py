@@ -95,10 +95,20 @@ def staff_member_create(
 
 
 def notification_send(*, recipient, message: str, link: str = "", dedupe_key: str) -> None:
-    """Notify a staff member once per business event (the key makes it idempotent)."""
-    Notification.objects.get_or_create(
-        dedupe_key=dedupe_key[:128],
-        defaults={"recipient": recipient, "message": message[:300], "link": link},
+    """Notify a staff member once per business event (the key makes it idempotent:
+    one INSERT … ON CONFLICT DO NOTHING, no read, no savepoint). `recipient` is a user
+    or a user id."""
+    recipient_id = getattr(recipient, "pk", recipient)
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=recipient_id,
+                message=message[:300],
+                link=link,
+                dedupe_key=dedupe_key[:128],
+            )
+        ],
+        ignore_conflicts=True,
     )
 
 

@@ -14,13 +14,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import Signal, receiver
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from staff import services  # a module reference: services imports this module too
+from staff.api_access import api_tokens_forget
 from staff.middleware import SIGNED_IN_AT
+from staff.models import ApiToken, PasswordRecord
 from staff.roles import DRAWN_ROLES, Role
 
 ROLE_NAMES = set(Role.values)
@@ -107,6 +109,7 @@ def _roles_changed(sender, instance, action, pk_set, reverse, **kwargs):
     event_type = "role.granted" if action == "post_add" else "role.revoked"
     for user, name in changes:
         user._role_cache = None
+        api_tokens_forget(user_id=user.pk)
         if name in ROLE_NAMES:
             audit_event_record(event_type=event_type, actor=actor, obj=user, data={"role": name})
     for arguments, state in announced:
@@ -140,3 +143,18 @@ def _roles_changing(instance, action, pk_set, reverse) -> None:
             eligibility_changing.send(sender=get_user_model(), state=state, **arguments)
             announced.append((arguments, state))
     instance._staff_role_changes = (changes, announced)
+
+
+@receiver(post_save, sender=get_user_model())
+@receiver(post_delete, sender=get_user_model())
+def _account_changed(sender, instance, **kwargs):
+    # Deactivation, a password set, superuser status: an API token remembered for the
+    # account must be checked afresh at its next request.
+    api_tokens_forget(user_id=instance.pk)
+
+
+@receiver(post_save, sender=ApiToken)
+@receiver(post_delete, sender=ApiToken)
+@receiver(post_save, sender=PasswordRecord)
+def _token_or_password_changed(sender, instance, **kwargs):
+    api_tokens_forget(user_id=instance.user_id)

@@ -179,6 +179,43 @@ def test_authenticating_a_token_takes_one_query(system, machine, django_assert_n
         user_roles(user)
 
 
+def test_a_token_accepted_once_is_remembered_and_costs_no_query(
+    system, machine, django_assert_num_queries
+):
+    _token, key = services.api_token_issue(user=machine, issued_by=system)
+    authentication = StaffTokenAuthentication()
+    authentication.authenticate_credentials(key)
+    with django_assert_num_queries(0):
+        user, _token = authentication.authenticate_credentials(key)
+        from staff.selectors import user_roles
+
+        assert Role.INTEGRATION.value in user_roles(user)
+
+
+def test_a_remembered_token_of_a_deactivated_account_is_refused_at_once(system, machine):
+    _token, key = services.api_token_issue(user=machine, issued_by=system)
+    assert _get(key).status_code != 401
+    services.account_active_set(user=machine, active=False, changed_by=system)
+    assert _refused(_get(key))
+
+
+def test_a_remembered_revoked_token_is_refused_at_once(system, machine):
+    token, key = services.api_token_issue(user=machine, issued_by=system)
+    assert _get(key).status_code != 401
+    services.api_token_revoke(token_id=token.pk, revoked_by=system)
+    assert _refused(_get(key))
+
+
+def test_a_remembered_token_is_refused_once_it_expires(system, machine, time_passes):
+    token, key = services.api_token_issue(user=machine, issued_by=system)
+    ApiToken.objects.filter(pk=token.pk).update(
+        expires_at=timezone.now() + datetime.timedelta(seconds=20)
+    )
+    assert _get(key).status_code != 401  # remembered for API_TOKEN_CACHE_SECONDS (30)
+    time_passes(seconds=21)
+    assert _refused(_get(key))
+
+
 def test_the_token_page_shows_a_new_key_once_and_then_only_its_prefix(client, system, machine):
     sign_in(client, system)
     issued = client.post(

@@ -1,0 +1,58 @@
+"""Change counters for the polled screens: "did anything change since version N?"
+
+A poll (the workbench, the inbox, the call display) sends back the ETag of its last
+answer; while the version behind it has not moved, it gets an empty 304 without a
+database query for its content. Versions live in the cache (CACHE_URL: shared by every
+web host) and are bumped once a change commits (audit.states.state_move for every
+status change; ticket issue for the queues). A version the cache lost starts again
+from the clock, never from a number an old ETag could hold.
+"""
+
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+# The display's version: any ticket issued, called, finished or cancelled.
+TICKETS = "tickets"
+
+
+def user_key(user_id: int) -> str:
+    """The version of what one person's screens show (their window, their inbox)."""
+    return f"user:{user_id}"
+
+
+def _cache_key(key: str) -> str:
+    return f"version:{key}"
+
+
+def version_of(key: str) -> int:
+    value = cache.get(_cache_key(key))
+    if value is None:
+        cache.add(_cache_key(key), time.time_ns())
+        value = cache.get(_cache_key(key), 0)
+    return value
+
+
+def _bump(keys: list[str]) -> None:
+    for key in keys:
+        try:
+            cache.incr(_cache_key(key))
+        except ValueError:  # not in the cache (expired or never read): a fresh start
+            cache.add(_cache_key(key), time.time_ns())
+
+
+def versions_bump(*keys: str) -> None:
+    """Move these versions on once the caller's transaction commits (at once outside
+    one): a poll never sees a new version before the change is visible."""
+    wanted = [key for key in dict.fromkeys(keys) if key]
+    if wanted:
+        transaction.on_commit(lambda: _bump(wanted))
+
+
+def poll_etag(request, key: str) -> tuple[str, bool]:
+    """The ETag of `key`'s current version, and whether the poll already holds it."""
+    # The day too: the screens show today's queues, which a new day empties unasked.
+    etag = f'"{key}@{version_of(key)}@{timezone.localdate():%Y%m%d}"'
+    return etag, request.headers.get("If-None-Match") == etag

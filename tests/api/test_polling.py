@@ -1,0 +1,116 @@
+"""The polled screens ask "did anything change since my last answer?" (If-None-Match
+with the last ETag) and, while nothing did, get an empty 304 without reading their
+content; a change shows up at the very next poll."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from counters import services as counter_services
+from devices.models import HallDevice
+from staff.roles import Role
+from tests.factories import integration_token, make_staff, registered_device, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clerk_api(hall):
+    """An integration account acting as a clerk (token auth, as the hall's devices poll),
+    signed on at window 1."""
+    clerk = make_staff([Role.INTEGRATION, Role.CLERK])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {integration_token(clerk)}")
+    counter_services.window_sign_on(clerk=clerk, window_id=hall.window.pk)
+    counter_services.window_declare_ready(clerk=clerk)
+    return api
+
+
+def _poll(api, path, etag):
+    return api.get(path, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1")  # a poll is not activity
+
+
+def test_an_unchanged_workbench_poll_is_an_empty_304_without_a_query(
+    clerk_api, django_assert_num_queries
+):
+    first = clerk_api.get("/api/counter/")
+    assert first.status_code == 200 and first["ETag"]
+    with django_assert_num_queries(0):  # the token is remembered; the version is cached
+        again = _poll(clerk_api, "/api/counter/", first["ETag"])
+    assert again.status_code == 304 and not again.content
+
+
+def test_a_ticket_handed_to_the_window_shows_at_the_next_workbench_poll(
+    clerk_api, hall, django_capture_on_commit_callbacks
+):
+    first = clerk_api.get("/api/counter/")
+    assert first.json()["window"]["state"] == "ready"
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.ticket_issue(item=hall.item)
+    changed = _poll(clerk_api, "/api/counter/", first["ETag"])
+    assert changed.status_code == 200 and changed.json()["window"]["state"] == "serving"
+    assert changed["ETag"] != first["ETag"]
+
+
+def test_an_unchanged_inbox_poll_is_an_empty_304_reading_no_task(hall):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = APIClient()
+    sign_in(api, hall.zhou)
+    first = api.get("/api/inbox/tasks/")
+    assert first.status_code == 200 and first.json() == []
+    with CaptureQueriesContext(connection) as queries:
+        again = _poll(api, "/api/inbox/tasks/", first["ETag"])
+    assert again.status_code == 304
+    # Only the signed-in session's own checks (session, account, second factor, roles,
+    # password age, the session's save): eight, none of them about tasks.
+    assert len(queries) == 8
+    assert not any("risk_reviewtask" in query["sql"] for query in queries)
+
+
+def test_a_task_drawn_to_a_reviewer_shows_at_the_next_inbox_poll(
+    hall, clerk_api, django_capture_on_commit_callbacks
+):
+    from cases.services import case_accept
+    from tests.factories import make_id_number
+
+    api = APIClient()
+    sign_in(api, hall.zhou)
+    first = api.get("/api/inbox/tasks/")
+    clerk = hall.window.__class__.objects.get(pk=hall.window.pk).clerk
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.ticket_issue(item=hall.item)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_accept(
+            clerk=clerk, item_id=hall.item.pk, applicant_name="王大山",
+            id_number=make_id_number(), received_material_ids={hall.material.pk},
+        )  # fmt: skip
+    changed = _poll(api, "/api/inbox/tasks/", first["ETag"])
+    assert changed.status_code == 200 and len(changed.json()) == 1
+
+
+def test_an_unchanged_call_display_poll_is_an_empty_304_with_only_the_device_read(
+    hall, django_assert_num_queries
+):
+    display = registered_device(HallDevice.Kind.DISPLAY, name="display")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {display.credential}")
+    first = api.get("/api/display/")
+    assert first.status_code == 200
+    with django_assert_num_queries(1):  # the device's credential
+        again = _poll(api, "/api/display/", first["ETag"])
+    assert again.status_code == 304
+
+
+def test_a_ticket_issued_shows_at_the_next_call_display_poll(
+    hall, django_capture_on_commit_callbacks
+):
+    display = registered_device(HallDevice.Kind.DISPLAY, name="display")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {display.credential}")
+    first = api.get("/api/display/")
+    assert first.json()["waiting"]["A"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.ticket_issue(item=hall.item)
+    changed = _poll(api, "/api/display/", first["ETag"])
+    assert changed.status_code == 200 and changed.json()["waiting"]["A"] == 1

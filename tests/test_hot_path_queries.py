@@ -1,0 +1,89 @@
+"""Query counts of the hot paths, pinned (STYLE 10): a level-2 case's services, step by
+step, as the hall runs them a few dozen times a second. A change that adds a query to
+one of them shows here first; raise a count only knowingly. Each top-level service's
+transaction shows here as a savepoint and its release (two of each count: the test's
+own transaction wraps them); on-commit work (outbox relay, version bumps) is not run."""
+
+import pytest
+
+from cases.services import case_accept, review_task_decide
+from counters import services as counter_services
+from risk.models import ReviewTask
+from risk.services import review_task_draw
+from tests.factories import make_id_number
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _seeds_committed(db):
+    """Today's and tomorrow's seeds, as beat commits them before the hall opens."""
+    from django.utils import timezone
+
+    from draws.services import daily_seed_commit
+
+    daily_seed_commit(day=timezone.localdate())
+
+
+@pytest.fixture
+def ready_clerk(hall):
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    counter_services.window_declare_ready(clerk=hall.li_na)
+    return hall.li_na
+
+
+def _intake(hall, clerk):
+    return case_accept(
+        clerk=clerk, item_id=hall.item.pk, applicant_name="王大山",
+        id_number=make_id_number(), received_material_ids={hall.material.pk},
+    )  # fmt: skip
+
+
+def test_issuing_a_ticket_with_no_clerk_ready_takes_eight_queries(hall, django_assert_num_queries):
+    with django_assert_num_queries(8):
+        counter_services.ticket_issue(item=hall.item)
+
+
+def test_issuing_a_ticket_that_is_drawn_to_a_ready_clerk_takes_eighteen_queries(
+    hall, ready_clerk, django_assert_num_queries
+):
+    # The day's first draw also looks up tomorrow's seed (one of the eighteen).
+    with django_assert_num_queries(18):
+        counter_services.ticket_issue(item=hall.item)
+
+
+def test_a_clerk_declaring_ready_calls_the_next_ticket_in_nineteen_queries(
+    hall, django_assert_num_queries
+):
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    counter_services.ticket_issue(item=hall.item)
+    with django_assert_num_queries(19):
+        counter_services.window_declare_ready(clerk=hall.li_na)
+
+
+def test_intake_of_a_level_two_case_takes_nineteen_queries(
+    hall, ready_clerk, django_assert_num_queries
+):
+    counter_services.ticket_issue(item=hall.item)
+    with django_assert_num_queries(19):
+        _intake(hall, ready_clerk)
+
+
+def test_a_review_draw_takes_eleven_queries_its_pool_one(
+    hall, ready_clerk, django_assert_num_queries
+):
+    counter_services.ticket_issue(item=hall.item)
+    case = _intake(hall, ready_clerk)
+    task = ReviewTask.objects.get(case=case)
+    with django_assert_num_queries(11):
+        review_task_draw(task_id=task.pk)
+
+
+def test_a_decision_that_opens_the_next_step_takes_fourteen_queries(
+    hall, ready_clerk, django_assert_num_queries
+):
+    counter_services.ticket_issue(item=hall.item)
+    case = _intake(hall, ready_clerk)
+    task = review_task_draw(task_id=ReviewTask.objects.get(case=case).pk)
+    with django_assert_num_queries(14):
+        review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
