@@ -61,11 +61,11 @@ def test_a_clerk_declaring_ready_calls_the_next_ticket_in_nineteen_queries(
         counter_services.window_declare_ready(clerk=hall.li_na)
 
 
-def test_intake_of_a_level_two_case_takes_nineteen_queries(
+def test_intake_of_a_level_two_case_takes_twenty_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         _intake(hall, ready_clerk)
 
 
