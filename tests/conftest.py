@@ -48,6 +48,8 @@ def pytest_collection_modifyitems(config, items):
     """Tests that need PostgreSQL or Redis skip on a laptop without them, but in CI
     a missing service fails the run rather than silently skipping."""
     for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)  # CI runs the journeys once, on PostgreSQL
         if "redis" in item.keywords and not redis_reachable():
             reason = "needs CELERY_BROKER_URL=redis://... and a running Redis"
             item.add_marker(pytest.mark.skip(reason=reason))
