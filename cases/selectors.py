@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEvent
 from counters.models import Case, CaseDocument
@@ -223,29 +224,34 @@ def cases_matching(query: str) -> CaseSearch:
 _CLERK_EVENTS = ("case.accepted", "case.materials_supplied", "case.corrected", "case.paper_printed")
 
 
+# The case file's coded values as people read them (the case page's history and the
+# audit log screen both use these).
+CORRECTED_FIELD_LABELS = {
+    "applicant_name": gettext_lazy("applicant's name"),
+    "applicant_phone": gettext_lazy("mobile number"),
+    "id_number": gettext_lazy("ID number"),
+    "checklist": gettext_lazy("materials"),
+}
+PAPER_LABELS = {
+    "notice": gettext_lazy("one-time notice"),
+    "commitment": gettext_lazy("commitment letter"),
+    "result": gettext_lazy("result"),
+    "receipt": gettext_lazy("acceptance receipt"),
+}
+
+
 def _history_detail(kind: str, data: dict) -> str:
     if kind == "case.materials_supplied":
         return list_separator().join(data.get("names", []))
     if kind == "case.document_added":
         return data.get("name", "")
     if kind == "case.corrected":
-        labels = {
-            "applicant_name": _("applicant's name"),
-            "applicant_phone": _("mobile number"),
-            "id_number": _("ID number"),
-            "checklist": _("materials"),
-        }
-        parts = [str(labels.get(name, name)) for name in data.get("fields", [])]
+        parts = [str(CORRECTED_FIELD_LABELS.get(name, name)) for name in data.get("fields", [])]
         if data.get("scans"):
             parts.append(_("%(count)s scan(s)") % {"count": data["scans"]})
         return list_separator().join(parts)
     if kind == "case.paper_printed":
-        return {
-            "notice": _("one-time notice"),
-            "commitment": _("commitment letter"),
-            "result": _("result"),
-            "receipt": _("acceptance receipt"),
-        }.get(data.get("paper", ""), "")
+        return str(PAPER_LABELS.get(data.get("paper", ""), ""))
     return ""
 
 

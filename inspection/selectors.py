@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Finding
+from cases.selectors import CORRECTED_FIELD_LABELS, PAPER_LABELS
 from langzhong_si.identity import id_number_mask
 from langzhong_si.text import list_separator
 
@@ -97,19 +98,9 @@ def _code_vocabulary(key: str, object_type: str) -> dict:
     if key in ("role", "step"):
         return {**dict(Role.choices), **dict(StepRole.choices)}
     if key == "paper":
-        return {
-            "notice": _("one-time notice"),
-            "commitment": _("commitment letter"),
-            "result": _("result"),
-            "receipt": _("acceptance receipt"),
-        }
+        return PAPER_LABELS
     if key == "fields":
-        return {
-            "applicant_name": _("applicant's name"),
-            "applicant_phone": _("mobile number"),
-            "id_number": _("ID number"),
-            "checklist": _("materials"),
-        }
+        return CORRECTED_FIELD_LABELS
     return {}
 
 
