@@ -121,6 +121,7 @@ CALL_CLIPS = [
     "dao",
     "chuangkou",
     "banli",
+    "shi",
 ]
 
 

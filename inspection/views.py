@@ -4,6 +4,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from audit import chain as audit_chain
 from audit import selectors as audit_selectors
@@ -71,14 +72,15 @@ def _log_filters(request) -> dict:
         "event_type": request.GET.get("type", "").strip()[:64],
         "person": request.GET.get("person", "").strip()[:150],
     }
-    for name, key in (("since", "from"), ("until", "to")):
+    for name, key, label in (("since", "from", _("From")), ("until", "to", _("To"))):
         value = request.GET.get(key, "").strip()
         filters[name] = None
         if value:
             try:
                 filters[name] = date_parse(value)
             except ValidationError as error:
-                messages.error(request, error.messages[0])
+                # Both dates can be wrong in the same way: each message names its field.
+                messages.error(request, f"{label}: {error.messages[0]}")
     return filters
 
 

@@ -4,6 +4,8 @@
 import logging
 import re
 
+from django.core.exceptions import PermissionDenied
+
 # 18-character resident ID numbers (the last may be X), anywhere in a message.
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 SECRET_FIELD = re.compile(
@@ -23,4 +25,17 @@ class PersonalDataFilter(logging.Filter):
         cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        return True
+
+
+class RefusalFilter(logging.Filter):
+    """A refusal is the system working as meant: Django logs every PermissionDenied
+    ("Forbidden (Permission denied): /path") with its traceback, which buries real
+    errors in the log. The line stays (who was refused where is worth seeing); the
+    traceback goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, PermissionDenied):
+            record.exc_info, record.exc_text = None, None
         return True

@@ -570,12 +570,15 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "operations.logs.JsonFormatter"},
     },
-    "filters": {"personal_data": {"()": "langzhong_si.logfilter.PersonalDataFilter"}},
+    "filters": {
+        "personal_data": {"()": "langzhong_si.logfilter.PersonalDataFilter"},
+        "refusal": {"()": "langzhong_si.logfilter.RefusalFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["personal_data"],
+            "filters": ["personal_data", "refusal"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

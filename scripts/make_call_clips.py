@@ -1,6 +1,7 @@
 """Make the call display's recorded clips (static/audio/calls/*.wav), played when the
 display's browser has no Chinese (zh-CN) voice: the letters queues use, the digits and
-the words of a call ("请 A 0 0 3 号 到 3 号 窗口 办理").
+the words of a call ("请 A 0 0 3 号 到 1 十 2 号 窗口 办理": the ticket's digits one by one,
+the window's number as a number).
 
     python3 scripts/make_call_clips.py           # with espeak-ng (apt-get install espeak-ng)
     python3 scripts/make_call_clips.py --tones   # no speech engine: distinct beeps instead
@@ -25,7 +26,8 @@ OUT = Path(__file__).resolve().parent.parent / "static" / "audio" / "calls"
 RATE = 22050
 
 # clip name -> what is said. Letters are said as their English names, as halls do.
-WORDS = {"qing": "请", "hao": "号", "dao": "到", "chuangkou": "窗口", "banli": "办理"}
+# "shi" (十) lets window numbers be said as numbers: 12 -> 十二, 20 -> 二十.
+WORDS = {"qing": "请", "hao": "号", "dao": "到", "chuangkou": "窗口", "banli": "办理", "shi": "十"}
 DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 CLIPS = {
     **{letter: letter for letter in string.ascii_uppercase},
@@ -83,17 +85,20 @@ def tone(name: str, index: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tones", action="store_true", help="beeps instead of speech")
+    parser.add_argument("--only", nargs="*", metavar="CLIP", help="make just these clips")
     args = parser.parse_args()
     engine = shutil.which("espeak-ng")
     if not args.tones and engine is None:
         sys.exit("espeak-ng is not installed: install it, or run with --tones")
     OUT.mkdir(parents=True, exist_ok=True)
     for index, (name, text) in enumerate(CLIPS.items()):
+        if args.only and name not in args.only:
+            continue
         if args.tones:
             tone(name, index)
         else:
             spoken(name, text, engine)
-    print(f"{len(CLIPS)} clips in {OUT}")
+    print(f"{len(args.only or CLIPS)} clips in {OUT}")
 
 
 if __name__ == "__main__":

@@ -124,11 +124,23 @@
     });
   }
 
-  // "A003" at window 3 -> 请 A 0 0 3 号 到 3 号 窗口 办理 (digits one by one).
+  // A window's number said as a number, as people say it: 3 -> 三, 10 -> 十, 12 -> 十二,
+  // 20 -> 二十, 35 -> 三十五. From 100 on (no hall has that many), digit by digit.
+  function windowClips(windowNumber) {
+    var n = parseInt(windowNumber, 10);
+    if (isNaN(n) || n < 10 || n > 99) return String(windowNumber).split("");
+    var tens = Math.floor(n / 10), units = n % 10;
+    var names = tens === 1 ? ["shi"] : [String(tens), "shi"];
+    return units ? names.concat([String(units)]) : names;
+  }
+
+  // "A003" at window 12 -> 请 A 0 0 3 号 到 十 二 号 窗口 办理: the ticket's digits one by
+  // one (as they are printed), the window's number as a number.
   function clipNames(number, windowNumber) {
     var names = ["qing"].concat(number.split(""), ["hao", "dao"]);
-    return names.concat(String(windowNumber).split(""), ["hao", "chuangkou", "banli"]);
+    return names.concat(windowClips(windowNumber), ["hao", "chuangkou", "banli"]);
   }
+  hooks.clipNames = clipNames;
 
   var player = new Audio();
   player.preload = "auto";

@@ -133,6 +133,13 @@ def test_an_out_of_range_date_in_the_audit_log_filter_is_refused_with_a_message(
     assert any("2000-01-01" in str(message) for message in response.context["messages"])
 
 
+def test_two_wrong_dates_in_the_audit_log_filter_each_name_their_field(client, reader):
+    response = client.get("/audit/log/", {"from": "9999-12-30", "to": "9999-12-31"})
+    shown = [str(message) for message in response.context["messages"]]
+    assert len(shown) == len(set(shown)) == 2
+    assert shown[0].startswith("自") and shown[1].startswith("至")
+
+
 def test_the_audit_log_api_filters_and_answers_400_for_a_bad_date(client, reader):
     clerk = make_staff(Role.CLERK)
     paused = audit_event_record(event_type="window.paused", actor=clerk)

@@ -105,6 +105,27 @@ def test_a_call_is_announced_without_any_click_when_started_as_the_readme_says(
     _zoomed(display_browser, live_server, "display", "/display/", "display-call")
 
 
+def test_the_display_says_a_window_number_as_a_number_and_a_ticket_digit_by_digit(
+    browser, live_server, hall
+):
+    page = _device_page(browser, live_server, "display")
+    page.goto(f"{live_server.url}/display/")
+    page.wait_for_function("() => window.hallDisplaySound !== undefined")
+    said = {
+        window: page.evaluate(f"() => window.hallDisplaySound.clipNames('B012', {window})")
+        for window in (3, 10, 12, 20, 35)
+    }
+    words = {window: clips[7:-3] for window, clips in said.items()}
+    assert said[12][:6] == ["qing", "B", "0", "1", "2", "hao"]
+    assert words == {
+        3: ["3"],
+        10: ["shi"],
+        12: ["shi", "2"],
+        20: ["2", "shi"],
+        35: ["3", "shi", "5"],
+    }
+
+
 def test_the_display_asks_for_a_tap_when_sound_is_blocked_and_the_tap_enables_it(
     browser, live_server, hall
 ):
