@@ -10,5 +10,6 @@ class CountersConfig(AppConfig):
         # Register the tasks in every process, so the outbox relay can run them inline.
         from counters import (
             events,  # noqa: F401 - declares its audit event kinds
+            receivers,  # noqa: F401 - a window is released when its clerk's session ends
             tasks,  # noqa: F401
         )

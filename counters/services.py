@@ -409,6 +409,23 @@ def window_sign_off(*, clerk) -> None:
         window_transition(window=window, to=W.OFFLINE, actor=clerk, fields=("clerk",))
 
 
+def window_release_at_sign_out(*, clerk) -> bool:
+    """A clerk's session ended (signed out, or ended for idleness): a window of theirs that
+    is ready or paused goes offline, so the dispatch stops calling citizens to an empty
+    counter. A window serving a ticket stays with its clerk, who signs in again to finish.
+    True when a window was released."""
+    with transaction.atomic(durable=True):
+        window = Window.objects.select_for_update().filter(clerk=clerk).first()
+        if window is None or window.state == W.SERVING:
+            return False
+        window.clerk = None
+        window_transition(
+            window=window, to=W.OFFLINE, actor=clerk, fields=("clerk",),
+            data={"reason": "session_ended"},
+        )  # fmt: skip
+    return True
+
+
 def window_declare_ready(*, clerk) -> Window:
     """The clerk is ready: the system, not the clerk, decides which ticket comes."""
     with transaction.atomic(durable=True):

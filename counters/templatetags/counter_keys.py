@@ -14,8 +14,11 @@ def counter_keys(context):
     request = context.get("request")
     user = getattr(request, "user", None)
     window = selectors.window_of(user) if user is not None and user.is_authenticated else None
+    ticket = window.current_ticket if window is not None else None
     return {
         "window": window,
+        # The citizen came and a case was opened: a no-show (F4) would be refused, so not shown.
+        "citizen_came": ticket is not None and ticket.cases.exists(),
         "csrf_token": context.get("csrf_token"),
         "here": request.get_full_path() if request is not None else "",
     }
