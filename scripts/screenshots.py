@@ -36,6 +36,8 @@ def _environment(folder: Path) -> dict:
         LANGZHONG_VAR_DIR=str(folder),
         MEDIA_ROOT=str(folder / "media"),
         TWO_FACTOR_ROLES="none",  # the demo without phones (README)
+        STATIC_ROOT=str(folder / "static"),
+        HALL_HOURS_ENFORCED="false",  # photographed at any hour, as the demo runs
         DJANGO_SETTINGS_MODULE="langzhong_si.settings",
     )
     env.pop("CELERY_BROKER_URL", None)
@@ -89,7 +91,9 @@ def build_morning() -> dict:
             id_number=_id_number(n),
             received_material_ids=unemployment_materials,
         )
-        services.ticket_finish(clerk=clerk)
+        # F8 leaves a window ready (and hands it the next ticket); these pause instead,
+        # so the morning's tickets below go where the photographs expect them.
+        services.ticket_finish(clerk=clerk, pause_reason="整理材料")
     services.window_declare_ready(clerk=clerks[4])
     services.window_pause(clerk=clerks[4], reason="午间交接")
     services.ticket_issue(item=unemployment)  # clerk1 serves this one
@@ -129,17 +133,19 @@ def photograph(base: str, morning: dict, logins: dict, out: Path) -> list[Path]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            # The hall's browsers run in Chinese: the file pickers say 选择文件 too.
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--lang=zh-CN"],
         )
 
         def device(kind):
-            context = browser.new_context(viewport=VIEWPORT)
+            context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
             credential = morning["devices"][kind]
             context.add_cookies([{"name": DEVICE_COOKIE, "value": credential, "url": base}])
             return context.new_page()
 
         def signed_in(username):
-            page = browser.new_context(viewport=VIEWPORT).new_page()
+            page = browser.new_context(viewport=VIEWPORT, locale="zh-CN").new_page()
             page.goto(f"{base}/login/")
             page.fill("#id_username", username)
             page.fill("#id_password", logins[username])
@@ -165,6 +171,7 @@ def photograph(base: str, morning: dict, logins: dict, out: Path) -> list[Path]:
         clerk.fill("#id_applicant_name", "赵秀珍")
         clerk.fill("#id_id_number", _id_number(9))
         clerk.check("table.checklist input[type=checkbox]")
+        clerk.evaluate("window.scrollTo(0, 0)")  # ticking scrolled the form down
         shoot(clerk, "workbench")
         reviewer = signed_in(morning["reviewer"])
         reviewer.goto(f"{base}/inbox/")
@@ -200,9 +207,13 @@ def main() -> int:
         )
         morning = build_morning()
         port = _free_port()
-        server = subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
-            [sys.executable, "manage.py", "runserver", "--insecure", "--noreload",
-             f"127.0.0.1:{port}"],
+        # Served as in production (and as scripts/demo.sh does): gunicorn, with the static
+        # files collected and served by WhiteNoise.
+        call_command("collectstatic", interactive=False, verbosity=0)
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        server = subprocess.Popen(  # noqa: S603 (the project's own gunicorn)
+            [str(gunicorn), "langzhong_si.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--threads", "4"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
@@ -218,7 +229,7 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=10)
     for path in shots:
-        print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KB")
+        print(f"{path}  {path.stat().st_size // 1024} KB")
     return 0
 
 
