@@ -134,8 +134,13 @@ def photograph(base: str, morning: dict, logins: dict, out: Path) -> list[Path]:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             # The hall's browsers run in Chinese: the file pickers say 选择文件 too.
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--lang=zh-CN"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--lang=zh-CN",
+            ],
         )
 
         def device(kind):
