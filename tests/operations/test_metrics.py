@@ -145,7 +145,7 @@ def test_the_vendored_dashboard_and_the_readme_alerts_use_only_metrics_that_exis
     from django.db import transaction
 
     from audit.services import audit_event_record
-    from operations.events import BACKUP_MADE, RESTORE_DRILL_PASSED
+    from backups.events import BACKUP_MADE, RESTORE_DRILL_PASSED
     from operations.services import BEAT, WORKER, heartbeat_record
 
     heartbeat_record(name=WORKER)

@@ -280,8 +280,8 @@ def test_a_destroyed_case_files_id_number_cannot_be_revealed(old_case, people):
 def test_a_backup_made_after_a_destruction_passes_the_restore_drill(hall, settings, people):
     from django.core.management import call_command
 
-    from operations.backup import backup_make
-    from operations.drill import restore_drill_run
+    from backups.bundle import backup_make
+    from backups.drill import restore_drill_run
 
     case = accepted_case(hall, settings, closed_year=2010)
     kept = accepted_case(hall, settings, closed_year=timezone.localdate().year - 1)
