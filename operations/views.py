@@ -3,7 +3,7 @@ import ipaddress
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import (
     Http404,
     HttpResponse,
@@ -103,13 +103,11 @@ def retention_history(request):
 
 
 def _retention_post(request, action) -> HttpResponse:
-    from operations.services import DestructionRefused
-
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
         action(request.POST.get("reason", ""))
-    except DestructionRefused as error:
+    except ValidationError as error:  # a refusal, or a decision already taken
         for message in error.messages:
             messages.error(request, message)
     except ObjectDoesNotExist:
@@ -148,3 +146,14 @@ def retention_decline(request, decision_id: int):
         messages.success(request, _("Declined: the case file is kept."))
 
     return _retention_post(request, decline)
+
+
+@role_required(Role.TEAM_LEAD, Role.AUDITOR)
+def retention_withdraw(request, decision_id: int):
+    from operations.services import destruction_withdraw
+
+    def withdraw(reason):
+        destruction_withdraw(decision_id=decision_id, proposer=request.user, reason=reason)
+        messages.success(request, _("Withdrawn: the case file is kept."))
+
+    return _retention_post(request, withdraw)
