@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "inspection",
     "evaluation",
     "simulation",
+    "backups",
     "operations",
 ]
 

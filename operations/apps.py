@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 class OperationsConfig(AppConfig):
     """What the agency's IT staff run the system by: health and readiness, metrics,
-    structured logs, backups and the restore drill."""
+    structured logs, archive retention and the two-person destruction decision (backups and
+    the restore drill are the backups app's)."""
 
     name = "operations"
     verbose_name = _("Operations")

@@ -4,24 +4,20 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.kinds import event_kinds_declare
 
-BACKUP_MADE = "operations.backup_made"
-RESTORE_DRILL_PASSED = "operations.restore_drill_passed"
-RESTORE_DRILL_FAILED = "operations.restore_drill_failed"
 RETENTION_REVIEWED = "operations.retention_reviewed"
 DESTRUCTION_PROPOSED = "operations.destruction_proposed"
 DESTRUCTION_APPROVED = "operations.destruction_approved"
 DESTRUCTION_DECLINED = "operations.destruction_declined"
+DESTRUCTION_WITHDRAWN = "operations.destruction_withdrawn"
 DESTRUCTION_REFUSED = "operations.destruction_refused"
 CASE_DESTROYED = "operations.case_destroyed"
 
 KINDS = {
-    BACKUP_MADE: _("Backup made"),
-    RESTORE_DRILL_PASSED: _("Restore drill passed"),
-    RESTORE_DRILL_FAILED: _("Restore drill failed"),
     RETENTION_REVIEWED: _("Case files past retention listed"),
     DESTRUCTION_PROPOSED: _("Destruction of a case file proposed"),
     DESTRUCTION_APPROVED: _("Destruction of a case file approved"),
     DESTRUCTION_DECLINED: _("Destruction of a case file declined"),
+    DESTRUCTION_WITHDRAWN: _("Destruction proposal withdrawn by its proposer"),
     DESTRUCTION_REFUSED: _("Destruction request refused"),
     CASE_DESTROYED: _("Case file destroyed"),
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from celery import current_app
 from django.conf import settings
@@ -15,18 +15,11 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from langzhong_si.checks import Check
 from operations.chaining import audit_events_unchained
 from operations.models import Heartbeat
 from operations.services import BEAT, WORKER
 from outbox.models import OutboxMessage
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
 
 # Migrations do not change under a running process except by a deploy: a positive
 # answer is reused for a minute instead of loading every migration file on each probe.

@@ -191,7 +191,7 @@ def _security_metrics():
 
 
 def _backup_metrics():
-    from operations.drill import backup_last, restore_drill_last
+    from backups.drill import backup_last, restore_drill_last
 
     backup = backup_last()
     yield _gauge(

@@ -52,6 +52,7 @@ class DestructionDecision(models.Model):
         PROPOSED = "proposed", _("Proposed, awaiting the second person")
         DESTROYED = "destroyed", _("Approved and destroyed")
         DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the proposer")
 
     case = models.ForeignKey(
         "counters.Case",
@@ -84,7 +85,7 @@ class DestructionDecision(models.Model):
         verbose_name = _("destruction decision")
         verbose_name_plural = _("destruction decisions")
         constraints = [
-            # One live decision per case: a declined one may be proposed again later.
+            # One live decision per case: a declined or withdrawn one may be proposed again.
             models.UniqueConstraint(
                 fields=["case"],
                 condition=models.Q(status__in=["proposed", "destroyed"]),

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from operations.drill import restore_drill_last
+from backups.drill import restore_drill_last
 from operations.health import check_beat, check_worker
 
 

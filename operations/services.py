@@ -179,13 +179,20 @@ def _case_manifest(case) -> tuple[str, dict]:
     return hashlib.sha256(raw).hexdigest(), json.loads(raw)
 
 
+# What is left of a citizen's rating comment once its case file is destroyed: a bad
+# rating must keep a reason (a database constraint), and this one says nothing.
+RATING_REASON_CLEARED = "—"
+
+
 def _case_personal_data_clear(case) -> set[str]:
-    """Clear the applicant's data from the case, its row history, its texts and its
-    ticket, and detach its scans; returns the scans' storage names (deleted after
+    """Clear the applicant's data from the case, its row history, its texts, its ticket
+    and the ticket's ratings (their comments and follow-up notes; the scores stay for the
+    statistics), and detach its scans; returns the scans' storage names (deleted after
     commit; a file another case shares stays). The rows stay, so counts, reports and
     the audit chain keep their case."""
     from audit.bulk import bulk_writes_allowed
     from counters.models import Case, CaseDocument, SmsMessage, Ticket
+    from ratings.models import FollowUp, Rating
 
     cleared = {
         "applicant_name": "", "applicant_id_encrypted": "", "applicant_id_digest": "",
@@ -205,6 +212,13 @@ def _case_personal_data_clear(case) -> set[str]:
         if case.ticket_id:
             Ticket.objects.filter(pk=case.ticket_id).update(applicant_id_digest="")
             Ticket.history.filter(id=case.ticket_id).update(applicant_id_digest="")
+            ratings = Rating.objects.filter(ticket_id=case.ticket_id)
+            ratings.exclude(reason="").update(reason=RATING_REASON_CLEARED)
+            follow_ups = list(
+                FollowUp.objects.filter(rating__in=ratings).values_list("pk", flat=True)
+            )
+            FollowUp.objects.filter(pk__in=follow_ups).update(callback_note="", reply="")
+            FollowUp.history.filter(id__in=follow_ups).update(callback_note="", reply="")
     return names
 
 
@@ -276,6 +290,35 @@ def destruction_decline(*, decision_id: int, decider, reason: str):
             return decision
     except ValidationError as error:
         _refusal_record(actor=decider, obj=decision, action="decline", error=error)
+        raise
+
+
+def destruction_withdraw(*, decision_id: int, proposer, reason: str):
+    """The proposer takes their own proposal back before the second person decides: the
+    case file is kept (and may be proposed again). Nobody else may withdraw it."""
+    from operations.models import DestructionDecision
+    from operations.transitions import destruction_transition
+
+    decision = DestructionDecision.objects.get(pk=decision_id)
+    try:
+        with transaction.atomic(durable=True):
+            decision = DestructionDecision.objects.select_for_update().get(pk=decision_id)
+            if proposer.pk != decision.proposed_by_id:
+                raise DestructionRefused(
+                    _("Only the person who proposed a destruction can withdraw it."),
+                    code="not_the_proposer",
+                )
+            reason = _reason(reason)
+            # decided_by stays empty: the database holds decider and proposer apart.
+            decision.decision_reason, decision.decided_at = reason, timezone.now()
+            destruction_transition(
+                decision=decision, to=DestructionDecision.Status.WITHDRAWN, actor=proposer,
+                fields=("decision_reason", "decided_at"),
+                data={"case": decision.case.number, "reason": reason},
+            )  # fmt: skip
+            return decision
+    except ValidationError as error:
+        _refusal_record(actor=proposer, obj=decision, action="withdraw", error=error)
         raise
 
 

@@ -4,16 +4,25 @@ from django.utils.translation import gettext as _
 
 from audit.states import StateTable, state_move
 from langzhong_si.errors import StateConflict
-from operations.events import DESTRUCTION_APPROVED, DESTRUCTION_DECLINED
+from operations.events import (
+    DESTRUCTION_APPROVED,
+    DESTRUCTION_DECLINED,
+    DESTRUCTION_WITHDRAWN,
+)
 from operations.models import DestructionDecision
 
 D = DestructionDecision.Status
 
 # A decision is created proposed (operations.services.destruction_propose records it).
 DESTRUCTION_TRANSITIONS: StateTable = {
-    D.PROPOSED: {D.DESTROYED: DESTRUCTION_APPROVED, D.DECLINED: DESTRUCTION_DECLINED},
+    D.PROPOSED: {
+        D.DESTROYED: DESTRUCTION_APPROVED,
+        D.DECLINED: DESTRUCTION_DECLINED,
+        D.WITHDRAWN: DESTRUCTION_WITHDRAWN,  # by the proposer, before the second person
+    },
     D.DESTROYED: {},
     D.DECLINED: {},
+    D.WITHDRAWN: {},
 }
 
 

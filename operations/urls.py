@@ -23,4 +23,9 @@ urlpatterns = [
         views.retention_decline,
         name="retention_decline",
     ),
+    path(
+        "retention/decisions/<int:decision_id>/withdraw/",
+        views.retention_withdraw,
+        name="retention_withdraw",
+    ),
 ]

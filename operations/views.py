@@ -3,7 +3,7 @@ import ipaddress
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import (
     Http404,
     HttpResponse,
@@ -12,13 +12,13 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from evaluation.views import LIVE_ROLES
 from langzhong_si.clientip import client_ip
-from operations import health
+from operations import health, services
 from operations.metrics import metrics_exposition
 from operations.selectors import hall_banner
 from staff.decorators import role_required
@@ -102,49 +102,41 @@ def retention_history(request):
     )
 
 
-def _retention_post(request, action) -> HttpResponse:
-    from operations.services import DestructionRefused
+def _retention_action(service, person: str, done):
+    """A POST view calling `service` with the URL's ids, the signed-in person as
+    `person` and the form's reason; a refusal is shown, nothing changed."""
 
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    try:
-        action(request.POST.get("reason", ""))
-    except DestructionRefused as error:
-        for message in error.messages:
-            messages.error(request, message)
-    except ObjectDoesNotExist:
-        raise Http404 from None
-    return redirect("operations:retention_due")
+    @role_required(Role.TEAM_LEAD, Role.AUDITOR)
+    def view(request, **ids) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            service(**ids, **{person: request.user}, reason=request.POST.get("reason", ""))
+        except ValidationError as error:  # a refusal, or a decision already taken
+            for message in error.messages:
+                messages.error(request, message)
+        except ObjectDoesNotExist:
+            raise Http404 from None
+        else:
+            messages.success(request, done)
+        return redirect("operations:retention_due")
 
-
-@role_required(Role.TEAM_LEAD, Role.AUDITOR)
-def retention_propose(request, case_id: int):
-    from operations.services import destruction_propose
-
-    def propose(reason):
-        destruction_propose(case_id=case_id, proposer=request.user, reason=reason)
-        messages.success(request, _("Proposed. A second person with the other role decides."))
-
-    return _retention_post(request, propose)
+    return view
 
 
-@role_required(Role.TEAM_LEAD, Role.AUDITOR)
-def retention_approve(request, decision_id: int):
-    from operations.services import destruction_approve
-
-    def approve(reason):
-        destruction_approve(decision_id=decision_id, approver=request.user, reason=reason)
-        messages.success(request, _("Approved: the case file is destroyed, its tombstone kept."))
-
-    return _retention_post(request, approve)
-
-
-@role_required(Role.TEAM_LEAD, Role.AUDITOR)
-def retention_decline(request, decision_id: int):
-    from operations.services import destruction_decline
-
-    def decline(reason):
-        destruction_decline(decision_id=decision_id, decider=request.user, reason=reason)
-        messages.success(request, _("Declined: the case file is kept."))
-
-    return _retention_post(request, decline)
+retention_propose = _retention_action(
+    services.destruction_propose,
+    "proposer",
+    gettext_lazy("Proposed. A second person with the other role decides."),
+)
+retention_approve = _retention_action(
+    services.destruction_approve,
+    "approver",
+    gettext_lazy("Approved: the case file is destroyed, its tombstone kept."),
+)
+retention_decline = _retention_action(
+    services.destruction_decline, "decider", gettext_lazy("Declined: the case file is kept.")
+)
+retention_withdraw = _retention_action(
+    services.destruction_withdraw, "proposer", gettext_lazy("Withdrawn: the case file is kept.")
+)

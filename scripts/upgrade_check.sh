@@ -37,7 +37,7 @@ export LANGZHONG_VAR_DIR="$work/var" CELERY_TASK_ALWAYS_EAGER=true
   && DATABASE_URL="$url" "$PYTHON" manage.py load_catalog -v 0 \
   && DATABASE_URL="$url" "$PYTHON" manage.py simulate_hall --from 2018-07-02 --to 2018-07-02 --seed 7 \
   && DATABASE_URL="$url" "$PYTHON" manage.py export_audit_head)
-if [ -f "$old/operations/management/commands/backup.py" ]; then
+if [ -f "$old/backups/management/commands/backup.py" ] || [ -f "$old/operations/management/commands/backup.py" ]; then
   # The release has `backup`: its bundle, restored and migrated forward by this release.
   (cd "$old" && DATABASE_URL="$url" "$PYTHON" manage.py backup --directory "$work/backups")
   migrate="--migrate"

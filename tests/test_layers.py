@@ -3,6 +3,8 @@ migrations too): a lower layer never imports a higher one, and apps of one layer
 import each other. Higher work is started through task-name constants or signals."""
 
 import ast
+import io
+import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +24,8 @@ LAYERS = [
     {"cases", "ratings", "appointments"},
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
-    {"simulation", "operations"},  # the simulated hall; health, metrics, logs, backups, drills
+    {"backups"},  # backup bundles and the restore drill (results read by operations)
+    {"simulation", "operations"},  # the simulated hall; health, metrics, logs, retention
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]
 WIRING = {"settings", "urls", "api_urls", "celery", "wsgi", "asgi", "views", "__init__"}
@@ -84,3 +87,40 @@ def test_the_layer_check_sees_an_import_inside_a_function():
 def test_every_app_is_in_the_layer_order():
     installed = {path.parent.name for path in ROOT.glob("*/apps.py")}
     assert installed == APPS
+
+
+# An app past this many lines of code is split (issue 13: "no app over about 1,500").
+APP_LINES_LIMIT = 1500
+
+
+def _code_lines(path: Path) -> int:
+    """Lines holding code: no blank line, comment or docstring."""
+    source = path.read_text()
+    docstrings = set()
+    for node in ast.walk(ast.parse(source)):
+        kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+        if isinstance(node, kinds) and node.body:
+            first = node.body[0]
+            value = getattr(first, "value", None)
+            if isinstance(first, ast.Expr) and isinstance(getattr(value, "value", None), str):
+                docstrings.update(range(first.lineno, first.end_lineno + 1))
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT}
+    skip |= {tokenize.DEDENT, tokenize.ENDMARKER}
+    lines = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in skip:
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return len(lines - docstrings)
+
+
+def test_no_app_is_over_1500_lines_of_code():
+    sizes = {
+        app: sum(
+            _code_lines(path)
+            for path in (ROOT / app).rglob("*.py")
+            if "migrations" not in path.relative_to(ROOT).parts
+        )
+        for app in sorted([*APPS, "langzhong_si"])
+    }
+    over = {app: lines for app, lines in sizes.items() if lines > APP_LINES_LIMIT}
+    assert over == {}, f"apps over {APP_LINES_LIMIT} lines of code (split them): {over}"

@@ -165,6 +165,7 @@ TABLE = {
     "operations:retention_propose": ("POST", {TEAM_LEAD, AUDITOR}),
     "operations:retention_approve": ("POST", {TEAM_LEAD, AUDITOR}),
     "operations:retention_decline": ("POST", {TEAM_LEAD, AUDITOR}),
+    "operations:retention_withdraw": ("POST", {TEAM_LEAD, AUDITOR}),
     "operations:hall_banner": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
 }
 # Not about permissions: anyone may sign out or pick a language; the admin site has its

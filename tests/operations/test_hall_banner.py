@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_event_record
-from operations.events import RESTORE_DRILL_FAILED, RESTORE_DRILL_PASSED
+from backups.events import RESTORE_DRILL_FAILED, RESTORE_DRILL_PASSED
 from operations.models import Heartbeat
 from operations.services import BEAT, WORKER, heartbeat_record
 from staff.roles import Role

@@ -145,7 +145,7 @@ def test_the_vendored_dashboard_and_the_readme_alerts_use_only_metrics_that_exis
     from django.db import transaction
 
     from audit.services import audit_event_record
-    from operations.events import BACKUP_MADE, RESTORE_DRILL_PASSED
+    from backups.events import BACKUP_MADE, RESTORE_DRILL_PASSED
     from operations.services import BEAT, WORKER, heartbeat_record
 
     heartbeat_record(name=WORKER)
@@ -161,5 +161,7 @@ def test_the_vendored_dashboard_and_the_readme_alerts_use_only_metrics_that_exis
     expressions = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     readme = (root / "README.md").read_text()
     alerts = readme[readme.index("Example alert rules") : readme.index("### Logs")]
+    rules_file = (root / "docs/prometheus/alerts.yml").read_text()
+    assert rules_file.split("\n", 1)[1] in alerts  # the vendored rules are README's
     used = set(re.findall(r"langzhong_[a-z_]+", " ".join(expressions) + alerts))
     assert used and used <= exposed, used - exposed

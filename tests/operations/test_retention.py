@@ -9,7 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from audit.bulk import bulk_writes_allowed
 from audit.findings import finding_raise
@@ -27,9 +28,10 @@ from operations.services import (
     destruction_approve,
     destruction_decline,
     destruction_propose,
+    destruction_withdraw,
 )
 from staff.roles import Role
-from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff
+from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -218,6 +220,74 @@ def test_a_declined_proposal_keeps_the_case_file_and_cannot_then_be_approved(old
     assert old_case.applicant_name == "王大山"
 
 
+def test_the_proposer_withdraws_their_proposal_and_the_case_file_is_kept(old_case, people):
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
+    destruction_withdraw(decision_id=decision.pk, proposer=people.lead, reason="需再核对")
+    decision.refresh_from_db()
+    assert decision.status == DestructionDecision.Status.WITHDRAWN
+    assert decision.decision_reason == "需再核对" and decision.decided_by is None
+    event = AuditEvent.objects.get(event_type=events.DESTRUCTION_WITHDRAWN)
+    assert event.actor == people.lead and event.data["reason"] == "需再核对"
+    old_case.refresh_from_db()
+    assert old_case.applicant_name == "王大山"
+    assert old_case in retention_due_cases()  # it may be proposed again
+
+
+def test_nobody_but_the_proposer_can_withdraw_a_proposal(old_case, people):
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
+    for other in (people.auditor, people.lead2):
+        _refused("not_the_proposer", lambda other=other: destruction_withdraw(
+            decision_id=decision.pk, proposer=other, reason="撤回"))  # fmt: skip
+    decision.refresh_from_db()
+    assert decision.status == DestructionDecision.Status.PROPOSED
+
+
+def test_a_decided_proposal_can_no_longer_be_withdrawn(old_case, people):
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
+    destruction_decline(decision_id=decision.pk, decider=people.auditor, reason="仍有争议")
+    with pytest.raises(ValidationError):
+        destruction_withdraw(decision_id=decision.pk, proposer=people.lead, reason="撤回")
+    assert DestructionDecision.objects.get().status == DestructionDecision.Status.DECLINED
+
+
+def test_the_proposer_withdraws_on_the_screen_and_another_person_is_refused(
+    client, old_case, people
+):
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
+    url = reverse("operations:retention_withdraw", args=[decision.pk])
+    sign_in(client, people.auditor)
+    refused = client.post(url, {"reason": "替他撤回"}, follow=True)
+    with translation.override("zh-hans"):
+        expected = _("Only the person who proposed a destruction can withdraw it.")
+    assert [str(message) for message in refused.context["messages"]] == [expected]
+    assert DestructionDecision.objects.get().status == DestructionDecision.Status.PROPOSED
+    sign_in(client, people.lead)
+    screen = client.get(reverse("operations:retention_due")).content.decode()
+    assert f'action="{url}"' in screen  # the proposer's withdraw button
+    response = client.post(url, {"reason": "需再核对"})
+    assert response.status_code == 302
+    assert DestructionDecision.objects.get().status == DestructionDecision.Status.WITHDRAWN
+
+
+def test_destroying_a_case_file_clears_its_ratings_comments_and_keeps_their_scores(
+    old_case, people
+):
+    from ratings.models import FollowUp, Rating
+    from ratings.services import follow_up_record, rating_submit
+
+    rating = rating_submit(ticket_id=old_case.ticket_id, level=1, reason="王大山说窗口态度差")
+    follow_up = FollowUp.objects.get(rating=rating)
+    follow_up_record(follow_up_id=follow_up.pk, lead=people.lead, callback_note="已回访王先生")
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
+    destruction_approve(decision_id=decision.pk, approver=people.auditor, reason="同意")
+    rating = Rating.objects.get(pk=rating.pk)
+    assert rating.level == 1  # the score stays for the statistics
+    assert "王" not in rating.reason
+    follow_up = FollowUp.objects.get(pk=follow_up.pk)
+    assert follow_up.callback_note == "" and follow_up.callback_at is not None
+    assert not follow_up.history.exclude(callback_note="").exists()
+
+
 def test_a_destroyed_case_file_cannot_be_proposed_again(old_case, people):
     decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
     destruction_approve(decision_id=decision.pk, approver=people.auditor, reason="同意")
@@ -280,8 +350,8 @@ def test_a_destroyed_case_files_id_number_cannot_be_revealed(old_case, people):
 def test_a_backup_made_after_a_destruction_passes_the_restore_drill(hall, settings, people):
     from django.core.management import call_command
 
-    from operations.backup import backup_make
-    from operations.drill import restore_drill_run
+    from backups.bundle import backup_make
+    from backups.drill import restore_drill_run
 
     case = accepted_case(hall, settings, closed_year=2010)
     kept = accepted_case(hall, settings, closed_year=timezone.localdate().year - 1)

@@ -33,8 +33,9 @@ def test_the_team_lead_and_an_auditor_destroy_a_case_file_past_retention_togethe
     page.wait_for_load_state("load")
     pending = page.inner_text("[data-testid=pending]")
     assert case.number in pending and "保管期限已满" in pending
-    # The proposer is offered no approval of their own proposal.
-    assert page.locator("[data-testid=pending] textarea").count() == 0
+    # The proposer is offered no approval of their own proposal, only its withdrawal.
+    assert page.locator("[data-testid=pending] form[action$='/approve/']").count() == 0
+    assert page.locator("[data-testid=pending] form[action$='/withdraw/']").count() == 1
     page.screenshot(path=ARTIFACTS / "retention-proposed.png", full_page=True)
     assert Case.objects.get(pk=case.pk).applicant_name == "王大山"
     page.close()

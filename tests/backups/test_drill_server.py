@@ -7,9 +7,9 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from operations.backup import backup_make
-from operations.drill import drill_server, restore_drill_run
-from tests.operations.test_backup import small_day  # noqa: F401 - a shared fixture
+from backups.bundle import backup_make
+from backups.drill import drill_server, restore_drill_run
+from tests.backups.test_backup import small_day  # noqa: F401 - a shared fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from operations.backup import BackupError, backup_make
+from backups.bundle import BackupError, backup_make
 
 
 class Command(BaseCommand):

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from audit.chain import audit_chain_all
 from audit.services import audit_chain_head, audit_event_record, audit_heads_directory
-from operations.events import BACKUP_MADE
+from backups.events import BACKUP_MADE
 
 FORMAT = 1
 MANIFEST = "manifest.json"

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from operations.drill import bundle_latest, restore_drill_record, restore_drill_run
+from backups.drill import bundle_latest, restore_drill_record, restore_drill_run
 
 
 class Command(BaseCommand):

@@ -15,8 +15,8 @@ from django.db import connection, models
 from django.db.migrations.executor import MigrationExecutor
 
 from audit.services import ExportedHead, audit_exported_heads, audit_log_verify
+from langzhong_si.checks import Check
 from langzhong_si.identity import id_number_digest, personal_data_decrypt
-from operations.health import Check
 
 # Encrypted values that are not named *_encrypted: (model name, field).
 _OTHER_ENCRYPTED = {("dailyseed", "seed")}

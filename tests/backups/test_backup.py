@@ -14,13 +14,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.models import AuditEvent
+from backups.bundle import PG_DUMP, SQLITE_COPY, backup_make, pg_environment, pg_tool
+from backups.drill import restore_drill_last, restore_drill_run
+from backups.events import BACKUP_MADE, RESTORE_DRILL_FAILED, RESTORE_DRILL_PASSED
 from cases import services as case_services
 from cases.services import VettedScan
 from counters import services
 from langzhong_si.celery import app as celery_app
-from operations.backup import PG_DUMP, SQLITE_COPY, backup_make, pg_environment, pg_tool
-from operations.drill import restore_drill_last, restore_drill_run
-from operations.events import BACKUP_MADE, RESTORE_DRILL_FAILED, RESTORE_DRILL_PASSED
 from tests.factories import make_id_number
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from operations.restored import restored_checks
+from backups.restored import restored_checks
 
 
 class Command(BaseCommand):

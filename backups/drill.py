@@ -26,7 +26,7 @@ from django.db import connection, transaction
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_heads_directory
-from operations.backup import (
+from backups.bundle import (
     MANIFEST,
     SQLITE_COPY,
     SUMS,
@@ -35,8 +35,8 @@ from operations.backup import (
     pg_environment,
     pg_tool,
 )
-from operations.events import BACKUP_MADE, RESTORE_DRILL_FAILED, RESTORE_DRILL_PASSED
-from operations.health import Check
+from backups.events import BACKUP_MADE, RESTORE_DRILL_FAILED, RESTORE_DRILL_PASSED
+from langzhong_si.checks import Check
 
 CHILD_TIMEOUT_SECONDS = 3600
 
