@@ -9,9 +9,9 @@ from rest_framework.views import APIView
 from appointments import services
 from appointments.models import BOOKING_CODE_LENGTH, Appointment
 from counters import selectors as counter_selectors
-from counters.api import IssuedTicketOutput
 from devices.api_access import HallDeviceAuthentication, device_permission
 from devices.models import HallDevice
+from front.api import IssuedTicketOutput
 from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH
 
 

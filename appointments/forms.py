@@ -2,8 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import BOOKING_CODE_LENGTH
-from counters.forms import IdNumberField, PhoneNumberField
 from counters.models import Queue
+from front.forms import IdNumberField, PhoneNumberField
 
 
 class BookingForm(forms.Form):

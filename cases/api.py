@@ -18,8 +18,8 @@ from rest_framework.views import APIView
 from cases import selectors as case_selectors
 from cases import services
 from counters import selectors as counter_selectors
-from counters.api import ProgressOutput, ReasonInput
 from counters.models import Case
+from front.api import ProgressOutput, ReasonInput
 from langzhong_si.api import StrictBooleanField
 from langzhong_si.clientip import client_ip
 from langzhong_si.identity import (

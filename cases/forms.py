@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from counters.forms import IdNumberField, NameField, PhoneNumberField
+from front.forms import IdNumberField, NameField, PhoneNumberField
 from langzhong_si.text import COMMENT_MAX_LENGTH
 
 

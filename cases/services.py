@@ -286,7 +286,7 @@ def _guide_snapshot(item: ServiceItem) -> dict:
     }
 
 
-# What the workbench form carries (secrets.token_urlsafe, counters.forms.IntakeForm).
+# What the workbench form carries (secrets.token_urlsafe, front.forms.IntakeForm).
 _INTAKE_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 

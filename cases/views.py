@@ -19,9 +19,9 @@ from cases.services import Decision, IntakeRepeated, PrintedPaper
 from cases.uploads import upload_check
 from catalog.models import ServiceItem
 from counters import selectors as counter_selectors
-from counters.forms import IntakeForm, PauseForm
 from counters.models import Case, CaseDocument
-from counters.views import workbench_intake_context
+from front.forms import IntakeForm, PauseForm
+from front.views import workbench_intake_context
 from langzhong_si.clientip import client_ip
 from langzhong_si.hall import hall_contact
 from langzhong_si.qr import qr_svg

@@ -4,8 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from appointments import api as appointments_api
 from cases import api as cases_api
 from catalog import api as catalog_api
-from counters import api as counters_api
 from evaluation import api as evaluation_api
+from front import api as front_api
 from inspection import api as audit_api
 from ratings import api as ratings_api
 from staff import api as staff_api
@@ -20,10 +20,10 @@ urlpatterns = [
     path("catalog/items/<str:code>/", catalog_api.ItemGuideApi.as_view(), name="api-item"),
     path("progress/", cases_api.CaseProgressApi.as_view(), name="api-progress"),
     path("rating-pad/", ratings_api.RatingPadApi.as_view(), name="api-rating-pad"),
-    path("tickets/<str:token>/", counters_api.CitizenTicketApi.as_view(), name="api-ticket"),
+    path("tickets/<str:token>/", front_api.CitizenTicketApi.as_view(), name="api-ticket"),
     path(
         "tickets/<str:token>/cancel/",
-        counters_api.CitizenTicketCancelApi.as_view(),
+        front_api.CitizenTicketCancelApi.as_view(),
         name="api-ticket-cancel",
     ),
     path(
@@ -32,22 +32,22 @@ urlpatterns = [
         name="api-ticket-rating",
     ),
     # Hall devices (device token).
-    path("kiosk/tickets/", counters_api.KioskTicketApi.as_view(), name="api-kiosk-tickets"),
+    path("kiosk/tickets/", front_api.KioskTicketApi.as_view(), name="api-kiosk-tickets"),
     path(
         "kiosk/appointments/check-in/",
         appointments_api.KioskCheckInApi.as_view(),
         name="api-kiosk-appointment-check-in",
     ),
-    path("display/", counters_api.CallDisplayApi.as_view(), name="api-display"),
+    path("display/", front_api.CallDisplayApi.as_view(), name="api-display"),
     # The clerk's workbench.
-    path("counter/", counters_api.WorkbenchApi.as_view(), name="api-counter"),
-    path("counter/sign-on/", counters_api.SignOnApi.as_view(), name="api-sign-on"),
-    path("counter/sign-off/", counters_api.SignOffApi.as_view(), name="api-sign-off"),
-    path("counter/ready/", counters_api.ReadyApi.as_view(), name="api-ready"),
-    path("counter/pause/", counters_api.PauseApi.as_view(), name="api-pause"),
-    path("counter/recall/", counters_api.RecallApi.as_view(), name="api-recall"),
-    path("counter/no-show/", counters_api.NoShowApi.as_view(), name="api-no-show"),
-    path("counter/finish/", counters_api.FinishApi.as_view(), name="api-finish"),
+    path("counter/", front_api.WorkbenchApi.as_view(), name="api-counter"),
+    path("counter/sign-on/", front_api.SignOnApi.as_view(), name="api-sign-on"),
+    path("counter/sign-off/", front_api.SignOffApi.as_view(), name="api-sign-off"),
+    path("counter/ready/", front_api.ReadyApi.as_view(), name="api-ready"),
+    path("counter/pause/", front_api.PauseApi.as_view(), name="api-pause"),
+    path("counter/recall/", front_api.RecallApi.as_view(), name="api-recall"),
+    path("counter/no-show/", front_api.NoShowApi.as_view(), name="api-no-show"),
+    path("counter/finish/", front_api.FinishApi.as_view(), name="api-finish"),
     path("counter/intake/", cases_api.IntakeApi.as_view(), name="api-intake"),
     path("counter/cases/", cases_api.ClerkCaseListApi.as_view(), name="api-cases"),
     path("counter/cases/<int:case_id>/", cases_api.ClerkCaseApi.as_view(), name="api-case"),
@@ -75,15 +75,15 @@ urlpatterns = [
         name="api-inbox-decision",
     ),
     # Window lead and team lead.
-    path("lead/queue/", counters_api.LeadQueueApi.as_view(), name="api-lead-queue"),
+    path("lead/queue/", front_api.LeadQueueApi.as_view(), name="api-lead-queue"),
     path(
         "lead/tickets/<int:ticket_id>/confirm-priority/",
-        counters_api.PriorityConfirmApi.as_view(),
+        front_api.PriorityConfirmApi.as_view(),
         name="api-priority-confirm",
     ),
     path(
         "lead/tickets/<int:ticket_id>/requeue/",
-        counters_api.RequeueApi.as_view(),
+        front_api.RequeueApi.as_view(),
         name="api-requeue",
     ),
     path("lead/follow-ups/", ratings_api.FollowUpListApi.as_view(), name="api-follow-ups"),

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "draws",
     "devices",
     "counters",
+    "front",
     "risk",
     "cases",
     "ratings",

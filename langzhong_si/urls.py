@@ -20,7 +20,7 @@ urlpatterns = [
     path("api/", include("langzhong_si.api_urls")),
     path("", include("catalog.urls")),
     path("", include("devices.urls")),
-    path("", include("counters.urls")),
+    path("", include("front.urls")),
     path("", include("ratings.urls")),
     path("", include("staff.urls")),
     path("", include("inspection.urls")),

@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from counters import selectors as counter_selectors
-from counters.api import TicketOutput
 from devices.api_access import HallDeviceAuthentication, device_permission
 from devices.models import HallDevice
+from front.api import TicketOutput
 from langzhong_si.text import COMMENT_MAX_LENGTH, RATING_REASON_MAX_LENGTH
 from ratings import selectors, services
 from ratings.models import FollowUp, Rating

@@ -6,7 +6,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = [
-    "langzhong_si", "staff", "catalog", "draws", "devices", "counters", "risk", "audit", "outbox",
+    "langzhong_si", "staff", "catalog", "draws", "devices", "counters", "front", "risk", "audit",
+    "outbox",
 ]  # fmt: skip
 
 

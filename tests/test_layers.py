@@ -17,7 +17,11 @@ LAYERS = [
     {"draws"},  # daily seeds, the one draw function, commitments, the auditor's bundles
     {"risk"},  # policies, qualifications, pools, review tasks, recusal
     {"devices"},  # the hall's registered screens: one-time links, hashed credentials
-    {"counters"},  # the hall: windows, tickets, dispatch, kiosk, call display; the Case record
+    {"counters"},  # the hall's rules: windows, tickets, numbers, dispatch; the Case record
+    # The hall front: the screens and HTTP endpoints of the hall floor (kiosk, call display,
+    # the citizen's ticket, the clerk's workbench and counter keys, the window lead's queue),
+    # thin over counters' services and selectors; the case file's screens build on them.
+    {"front"},
     # The case file (intake, scans, progress), the chain advance and the inbox · 好差评:
     # ratings (the pad, the ticket page) and follow-ups · appointments (booked times,
     # check-in to a ticket). None needs another.

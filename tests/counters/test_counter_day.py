@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from cases import services as case_services
 from counters import services
 from counters.models import Queue, Ticket, Window
-from counters.views import CALL_CLIPS
+from front.views import CALL_CLIPS
 from langzhong_si.calendar import hall_is_open, hall_next_opening
 from langzhong_si.errors import StateConflict
 from staff.roles import Role

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.models import ServiceItem
 from catalog.selectors import catalog_search, categories_with_items
 from counters import selectors, services
-from counters.forms import IntakeForm, KioskTicketForm, PauseForm
 from counters.models import Ticket, Window
 from devices.decorators import device_required
 from devices.models import HallDevice
+from front.forms import IntakeForm, KioskTicketForm, PauseForm
 from langzhong_si.qr import qr_svg
 from staff.decorators import role_required
 from staff.roles import Role
