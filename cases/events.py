@@ -1,5 +1,4 @@
-"""Audit event kinds recorded by the case file, the case state machine and the chain
-advance."""
+"""Audit event kinds recorded by the case file and the case state machine."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +18,5 @@ KINDS = {
     "personal_data.document_viewed": _("Scan opened"),
     "personal_data.id_revealed": _("Full ID number revealed"),
     "personal_data.key_rotated": _("Personal-data key rotated"),
-    "review_task.decision_refused": _("Decision refused (not the drawn person)"),
 }
 event_kinds_declare(KINDS)

@@ -4,9 +4,6 @@ from cases import views
 
 app_name = "cases"
 urlpatterns = [
-    path("inbox/", views.inbox, name="inbox"),
-    path("inbox/tasks/<int:task_id>/", views.task_detail, name="task_detail"),
-    path("inbox/tasks/<int:task_id>/decide/", views.task_decide, name="task_decide"),
     # The case file. The paths are the ones these pages had under counters: bookmarks and
     # the QR codes printed on receipts (progress/) keep working.
     path("progress/", views.progress, name="progress"),

@@ -9,13 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors as case_selectors
 from cases import services
-from cases.forms import CorrectionForm, DecisionForm
-from cases.services import Decision, IntakeRepeated, PrintedPaper
+from cases.forms import CorrectionForm
+from cases.services import IntakeRepeated, PrintedPaper
 from cases.uploads import upload_check
 from catalog.models import ServiceItem
 from counters import selectors as counter_selectors
@@ -25,69 +24,10 @@ from counters.views import workbench_intake_context
 from langzhong_si.clientip import client_ip
 from langzhong_si.hall import hall_contact
 from langzhong_si.qr import qr_svg
-from risk.models import ReviewTask
 from risk.selectors import case_progress_for_clerk, conflict_of_interest
 from staff.decorators import role_required
 from staff.roles import Role
 from staff.selectors import user_has_role
-
-_DECISION_MESSAGES = {
-    Decision.APPROVE: gettext_lazy("Approved. The case moves to its next step."),
-    Decision.RETURN: gettext_lazy("Returned to the handling clerk."),
-    Decision.REJECT: gettext_lazy("Rejected. The applicant will be told."),
-}
-
-
-@role_required(Role.REVIEWER, Role.APPROVER)
-def inbox(request):
-    return render(
-        request, "risk/inbox.html", {"tasks": case_selectors.inbox_tasks(user=request.user)}
-    )
-
-
-def _task_for(request, task_id: int) -> ReviewTask:
-    try:
-        return case_selectors.inbox_task(user=request.user, task_id=task_id)
-    except ReviewTask.DoesNotExist:
-        raise Http404 from None
-
-
-@role_required(Role.REVIEWER, Role.APPROVER)
-def task_detail(request, task_id: int, form: DecisionForm | None = None, status: int = 200):
-    task = _task_for(request, task_id)
-    case = task.case
-    context = {
-        "task": task,
-        "case": case,
-        "earlier_steps": case_selectors.case_earlier_steps(case=case, before_task=task),
-        "form": form or DecisionForm(),
-    }
-    return render(request, "risk/task_detail.html", context, status=status)
-
-
-@require_POST
-@role_required(Role.REVIEWER, Role.APPROVER)
-def task_decide(request, task_id: int):
-    task = _task_for(request, task_id)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        return task_detail(request, task_id, form=form, status=400)
-    try:
-        services.review_task_decide(
-            task_id=task.pk,
-            actor=request.user,
-            decision=form.cleaned_data["decision"],
-            comment=form.cleaned_data["comment"],
-        )
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-        if task.status == ReviewTask.Status.OPEN:
-            return redirect("cases:task_detail", task_id=task.pk)
-        return redirect("cases:inbox")
-    messages.success(request, _DECISION_MESSAGES[form.cleaned_data["decision"]])
-    return redirect("cases:inbox")
-
 
 # --- The case file: intake at the workbench, the case page, scans, the citizen's progress --
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "counters",
     "risk",
     "cases",
+    "inbox",
     "ratings",
     "appointments",
     "inspection",

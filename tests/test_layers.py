@@ -16,10 +16,11 @@ LAYERS = [
     {"risk"},  # policies, qualifications, pools, review tasks, recusal
     {"devices"},  # the hall's registered screens: one-time links, hashed credentials
     {"counters"},  # the hall: windows, tickets, dispatch, kiosk, call display; the Case record
-    # The case file (intake, scans, progress), the chain advance and the inbox · 好差评:
-    # ratings (the pad, the ticket page) and follow-ups · appointments (booked times,
-    # check-in to a ticket). None needs another.
+    # The case file (intake, scans, progress, the case state machine) · 好差评: ratings (the
+    # pad, the ticket page) and follow-ups · appointments (booked times, check-in to a
+    # ticket). None needs another.
     {"cases", "ratings", "appointments"},
+    {"inbox"},  # the reviewers' and approvers' inbox: the drawn person's decision moves the case
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
     {"simulation", "operations"},  # the simulated hall; health, metrics, logs, backups, drills

@@ -18,7 +18,7 @@ from tests.factories import make_staff, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPS = [
-    "audit", "outbox", "staff", "catalog", "draws", "devices", "counters", "risk", "cases",
+    "audit", "outbox", "staff", "catalog", "draws", "devices", "counters", "risk", "cases", "inbox",
     "ratings", "inspection", "evaluation", "simulation", "langzhong_si",
 ]  # fmt: skip
 
