@@ -1,7 +1,6 @@
 """The case file over HTTP (the clerk's intake, cases, promised materials, resubmission and
-the full ID number; the citizen's progress look-up) and the reviewer's and approver's
-inbox: the same selectors and services as the screens, the same checks, and the same
-blindness (people in the chain appear as pseudonyms)."""
+the full ID number; the citizen's progress look-up): the same selectors and services as the
+screens, the same checks. (The inbox's API is inbox.api.)"""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +27,7 @@ from langzhong_si.identity import (
 )
 from langzhong_si.text import NAME_MAX_LENGTH
 from risk.selectors import case_progress_for_clerk
+from scans import services as scan_services
 from staff.api_access import role_permission
 from staff.roles import Role
 
@@ -258,7 +258,7 @@ class CaseRevealIdApi(APIView):
     def post(self, request, case_id: int):
         case = get_object_or_404(Case, pk=case_id)
         data = _valid(ReasonInput, request.data)
-        number = services.case_id_number_reveal(
+        number = scan_services.case_id_number_reveal(
             case=case, viewer=request.user, reason=data["reason"]
         )
         return Response({"id_number": number})

@@ -1,5 +1,5 @@
-"""Reads of the case file: what the clerks, the chain and the citizen may see; the
-inbox of a drawn reviewer or approver."""
+"""Reads of the case file: what the clerks and the citizen may see, and the case page's
+history."""
 
 import re
 import unicodedata
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEvent
-from counters.models import Case, CaseDocument
+from counters.models import Case
 from langzhong_si.identity import id_suffix_normalise, id_tail_digests
 from langzhong_si.ratelimit import (
     FailureBudget,
@@ -21,8 +21,6 @@ from langzhong_si.ratelimit import (
 )
 from langzhong_si.text import NAME_MAX_LENGTH, list_separator, name_clean
 from risk.models import ReviewTask
-from staff.roles import Role
-from staff.selectors import user_has_role
 
 
 def clerk_case(*, clerk, case_id: int) -> Case:
@@ -30,22 +28,6 @@ def clerk_case(*, clerk, case_id: int) -> Case:
     with promised materials, or with a returned case, meets whichever clerk the draw
     gives); opening another clerk's case is recorded (services.case_opened)."""
     return Case.objects.select_related("item", "handler__staff_profile").get(pk=case_id)
-
-
-def document_for_viewer(*, user, document_id: int):
-    """A scan as the case's chain or the counter may open it: any clerk (services'
-    recusal applies to what they do, the opening is logged) or anyone drawn for a task on
-    the case. Others get DoesNotExist (a 404)."""
-    document = CaseDocument.objects.select_related("case").get(pk=document_id)
-    case = document.case
-    allowed = (
-        case.handler_id == user.pk
-        or user_has_role(user, Role.CLERK)
-        or ReviewTask.objects.filter(case=case, assignee=user).exists()
-    )
-    if not allowed:
-        raise CaseDocument.DoesNotExist
-    return document
 
 
 def case_for_citizen(*, number: str, id_suffix: str) -> Case | None:
@@ -247,7 +229,7 @@ def case_chain_reasons(*, case: Case) -> dict:
 
 def case_paper_kind(case: Case) -> str:
     """Which paper the counter prints for a case in its current state (the names are
-    cases.services.PrintedPaper's)."""
+    papers.services.PrintedPaper's)."""
     if case.status == Case.Status.NOTIFIED:
         return "notice"
     if case.status in (Case.Status.AWAITING_MATERIALS, Case.Status.ENDED_UNSUPPLIED):
@@ -255,30 +237,3 @@ def case_paper_kind(case: Case) -> str:
     if case.status == Case.Status.FINISHED:
         return "result"
     return "receipt"
-
-
-# Words of a guide's "result and delivery" (结果送达) saying a document is issued on the
-# spot: the paper is then the record of the document handed over, otherwise a notice of
-# completion (办结告知书).
-_ISSUED_WORDS = ("出具", "打印", "开具", "证明", "凭证")
-
-
-def result_paper_kind(case: Case) -> str:
-    result = case.guide_snapshot.get("result") or case.item.result or ""
-    name = case.guide_snapshot.get("name") or case.item.name
-    issued = any(word in result for word in _ISSUED_WORDS) or any(
-        word in name for word in ("证明", "凭证", "打印")
-    )
-    return "issued" if issued else "completion"
-
-
-def case_paper_signature(case: Case, paper_label: str) -> CaseDocument | None:
-    """The applicant's latest signature of a paper, as the pad gave it (shown on the
-    paper when it is printed again)."""
-    from cases.uploads import SIGNATURE_PREFIX
-
-    return (
-        case.documents.filter(display_name__startswith=f"{SIGNATURE_PREFIX}{paper_label}")
-        .order_by("-uploaded_at", "-pk")
-        .first()
-    )

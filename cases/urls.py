@@ -8,13 +8,9 @@ urlpatterns = [
     # the QR codes printed on receipts (progress/) keep working.
     path("progress/", views.progress, name="progress"),
     path("counter/intake/", views.intake, name="intake"),
-    path("files/<int:document_id>/", views.document_download, name="document_download"),
     path("counter/cases/", views.case_search, name="case_search"),
     path("counter/cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("counter/cases/<int:case_id>/correct/", views.case_correct, name="case_correct"),
-    path("counter/cases/<int:case_id>/receipt/", views.case_receipt, name="case_receipt"),
-    path("counter/cases/<int:case_id>/signature/", views.case_signature, name="case_signature"),
     path("counter/cases/<int:case_id>/supply/", views.case_supply, name="case_supply"),
-    path("cases/<int:case_id>/reveal-id/", views.case_reveal_id, name="case_reveal_id"),
     path("counter/cases/<int:case_id>/resubmit/", views.case_resubmit, name="case_resubmit"),
 ]

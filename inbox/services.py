@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record
-from cases.notices import case_sms_queue
 from cases.transitions import case_step_advance, case_transition
 from counters.models import Case
 from inbox import selectors as inbox_selectors
+from inbox.notices import case_sms_queue
 from langzhong_si.text import COMMENT_MAX_LENGTH, text_clean
 from risk.models import ReviewTask
 from risk.services import case_chain, review_step_open

@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from cases import urls as case_urls
 from inbox import urls as inbox_urls
 from langzhong_si import views
+from papers import urls as paper_urls
+from scans import urls as scan_urls
 
 # The admin carries the system's name, not Django's.
 admin.site.site_header = _("Langzhong SI Service Hall — administration")
@@ -30,7 +32,18 @@ urlpatterns = [
     path("", include("risk.urls")),
     # One namespace for the case file and the apps split from it, so the names they had
     # inside cases ("cases:inbox", "cases:task_detail", ...) keep working.
-    path("", include((case_urls.urlpatterns + inbox_urls.urlpatterns, "cases"))),
+    path(
+        "",
+        include(
+            (
+                case_urls.urlpatterns
+                + inbox_urls.urlpatterns
+                + paper_urls.urlpatterns
+                + scan_urls.urlpatterns,
+                "cases",
+            )
+        ),
+    ),
     path("", include("appointments.urls")),
     path("", include("evaluation.urls")),
     path("", include("operations.urls")),

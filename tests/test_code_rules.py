@@ -48,7 +48,17 @@ def test_every_status_changes_only_in_its_declared_transition_table():
     offenders = [
         write
         for path in _sources(
-            [*APPS, "cases", "inbox", "ratings", "inspection", "evaluation", "simulation"]
+            [
+                *APPS,
+                "scans",
+                "cases",
+                "inbox",
+                "papers",
+                "ratings",
+                "inspection",
+                "evaluation",
+                "simulation",
+            ]
         )
         if path.name != "transitions.py"
         for write in _status_writes(path)

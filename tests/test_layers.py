@@ -16,11 +16,14 @@ LAYERS = [
     {"risk"},  # policies, qualifications, pools, review tasks, recusal
     {"devices"},  # the hall's registered screens: one-time links, hashed credentials
     {"counters"},  # the hall: windows, tickets, dispatch, kiosk, call display; the Case record
+    {"scans"},  # the case file's scans (vetted, stored, opened) and its ID number revealed
     # The case file (intake, scans, progress, the case state machine) · 好差评: ratings (the
     # pad, the ticket page) and follow-ups · appointments (booked times, check-in to a
     # ticket). None needs another.
     {"cases", "ratings", "appointments"},
-    {"inbox"},  # the reviewers' and approvers' inbox: the drawn person's decision moves the case
+    # The reviewers' and approvers' inbox, where the drawn person's decision moves the case ·
+    # the counter's papers: printed (recorded) and signed on the pad. Neither needs the other.
+    {"inbox", "papers"},
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
     {"simulation", "operations"},  # the simulated hall; health, metrics, logs, backups, drills

@@ -18,8 +18,8 @@ from tests.factories import make_staff, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPS = [
-    "audit", "outbox", "staff", "catalog", "draws", "devices", "counters", "risk", "cases", "inbox",
-    "ratings", "inspection", "evaluation", "simulation", "langzhong_si",
+    "audit", "outbox", "staff", "catalog", "draws", "devices", "counters", "risk", "scans",
+    "cases", "inbox", "papers", "ratings", "inspection", "evaluation", "simulation", "langzhong_si",
 ]  # fmt: skip
 
 

@@ -103,7 +103,7 @@ def test_the_case_search_never_decrypts_an_id_number(
         raise AssertionError("decrypted during a search")
 
     monkeypatch.setattr("langzhong_si.identity.personal_data_decrypt", refuse)
-    monkeypatch.setattr("cases.services.personal_data_decrypt", refuse)
+    monkeypatch.setattr("scans.services.personal_data_decrypt", refuse)
     sign_in(client, make_staff(Role.CLERK))
     assert case.number in client.get("/counter/cases/", {"q": number[-6:]}).content.decode()
 

@@ -15,12 +15,12 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from cases import services as case_services
-from cases.services import VettedScan
 from counters import services
 from langzhong_si.celery import app as celery_app
 from operations.backup import PG_DUMP, SQLITE_COPY, backup_make, pg_environment, pg_tool
 from operations.drill import restore_drill_last, restore_drill_run
 from operations.events import BACKUP_MADE, RESTORE_DRILL_FAILED, RESTORE_DRILL_PASSED
+from scans.services import VettedScan
 from tests.factories import make_id_number
 
 pytestmark = pytest.mark.django_db(transaction=True)

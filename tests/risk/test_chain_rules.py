@@ -222,7 +222,7 @@ def test_a_rejection_is_texted_to_the_applicant_exactly_once(
         )
     message = SmsMessage.objects.get(case=case)
     assert message.sent_at is not None and "不符合条件" in message.text
-    from cases.notices import sms_message_send
+    from inbox.notices import sms_message_send
 
     assert sms_message_send(message_id=message.pk) is False, "a repeated message sends nothing"
     assert "13800001111" not in caplog.text, "logs carry the number masked"
