@@ -115,8 +115,9 @@ def id_numbers():
 
 
 def project_case(hall: dict, id_number: str) -> None:
-    from cases.services import case_accept, review_task_decide
+    from cases.services import case_accept
     from counters import services
+    from inbox.services import review_task_decide
     from risk.models import ReviewTask
 
     clerk = hall["clerk"]

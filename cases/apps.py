@@ -3,9 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CasesConfig(AppConfig):
-    """The case file (intake, documents, promised materials, resubmission, the citizen's
-    progress) and the chain advance with the reviewers' and approvers' inbox: above the
-    hall (counters) and the draws (risk), which it joins."""
+    """The case file (intake, promised materials, corrections, resubmission, the counter's
+    search, the citizen's progress) and the case state machine: above the hall
+    (counters), the draws (risk), which it joins, and the scans it stores."""
 
     name = "cases"
     verbose_name = _("Cases")

@@ -1,21 +1,18 @@
-"""Reads of the case file: what the clerks, the chain and the citizen may see; the
-inbox of a drawn reviewer or approver."""
+"""Reads of the case file: what the clerks and the citizen may see, and the case page's
+history."""
 
-import hashlib
-import hmac
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEvent
-from counters.models import Case, CaseDocument
+from counters.models import Case
 from langzhong_si.identity import id_suffix_normalise, id_tail_digests
 from langzhong_si.ratelimit import (
     FailureBudget,
@@ -24,8 +21,6 @@ from langzhong_si.ratelimit import (
 )
 from langzhong_si.text import NAME_MAX_LENGTH, list_separator, name_clean
 from risk.models import ReviewTask
-from staff.roles import Role
-from staff.selectors import user_has_role, users_with_role
 
 
 def clerk_case(*, clerk, case_id: int) -> Case:
@@ -33,22 +28,6 @@ def clerk_case(*, clerk, case_id: int) -> Case:
     with promised materials, or with a returned case, meets whichever clerk the draw
     gives); opening another clerk's case is recorded (services.case_opened)."""
     return Case.objects.select_related("item", "handler__staff_profile").get(pk=case_id)
-
-
-def document_for_viewer(*, user, document_id: int):
-    """A scan as the case's chain or the counter may open it: any clerk (services'
-    recusal applies to what they do, the opening is logged) or anyone drawn for a task on
-    the case. Others get DoesNotExist (a 404)."""
-    document = CaseDocument.objects.select_related("case").get(pk=document_id)
-    case = document.case
-    allowed = (
-        case.handler_id == user.pk
-        or user_has_role(user, Role.CLERK)
-        or ReviewTask.objects.filter(case=case, assignee=user).exists()
-    )
-    if not allowed:
-        raise CaseDocument.DoesNotExist
-    return document
 
 
 def case_for_citizen(*, number: str, id_suffix: str) -> Case | None:
@@ -83,56 +62,6 @@ def case_for_citizen_limited(*, number: str, id_suffix: str, client: str) -> Cas
     if case is not None:
         failure_budgets_release(budgets)
     return case
-
-
-def inbox_tasks(*, user):
-    return (
-        ReviewTask.objects.filter(assignee=user, status=ReviewTask.Status.OPEN)
-        .select_related("case", "case__item")
-        .order_by("due_at")
-    )
-
-
-def inbox_task(*, user, task_id: int) -> ReviewTask:
-    """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404)."""
-    return ReviewTask.objects.select_related("case", "case__item").get(pk=task_id, assignee=user)
-
-
-def chain_pseudonym(*, case, user_id: int) -> str:
-    """A stable stand-in for a chain member, the same on every page of one case and
-    unlinkable across cases."""
-    key = settings.SECRET_KEY.encode()
-    digest = hmac.new(key, f"pseudonym:{case.pk}:{user_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:4].upper()
-
-
-def case_earlier_steps(*, case, before_task: ReviewTask) -> list[dict]:
-    """Earlier decisions of this case for a chain member, people as pseudonyms only."""
-    rows = [
-        {
-            "role": "handle",
-            "pseudonym": chain_pseudonym(case=case, user_id=case.handler_id),
-            "status": "",
-            "comment": "",
-            "decided_at": case.accepted_at,
-        }
-    ]
-    earlier = (
-        ReviewTask.objects.filter(case=case, decided_at__isnull=False)
-        .exclude(pk=before_task.pk)
-        .order_by("decided_at")
-    )
-    for task in earlier:
-        rows.append(
-            {
-                "role": task.role,
-                "pseudonym": chain_pseudonym(case=case, user_id=task.assignee_id),
-                "status": task.status,
-                "comment": task.comment,
-                "decided_at": task.decided_at,
-            }
-        )
-    return rows
 
 
 # --- The counter's case search -------------------------------------------------------------
@@ -298,40 +227,9 @@ def case_chain_reasons(*, case: Case) -> dict:
     return {"return_reasons": returns, "rejection": rejection}
 
 
-def case_decision_recipients(*, case: Case) -> list:
-    """Who hears of a return or rejection: the handling clerk, the clerk who last
-    resubmitted the case, and the window leads of the zone the case was accepted in."""
-    user_ids = {case.handler_id}
-    resubmitter = (
-        AuditEvent.objects.filter(
-            object_type="counters.case",
-            object_id=str(case.pk),
-            event_type="case.status_changed",
-            data__from=Case.Status.RETURNED,
-        )
-        .order_by("-id")
-        .values_list("actor_id", flat=True)
-        .first()
-    )
-    if resubmitter:
-        user_ids.add(resubmitter)
-    zone = ""
-    if case.ticket_id and case.ticket.window_id:
-        zone = case.ticket.window.zone
-    if not zone:
-        zone = getattr(getattr(case.handler, "staff_profile", None), "window_team", "")
-    if zone:
-        user_ids |= set(
-            users_with_role(Role.WINDOW_LEAD)
-            .filter(staff_profile__window_team=zone)
-            .values_list("pk", flat=True)
-        )
-    return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True).order_by("pk"))
-
-
 def case_paper_kind(case: Case) -> str:
     """Which paper the counter prints for a case in its current state (the names are
-    cases.services.PrintedPaper's)."""
+    papers.services.PrintedPaper's)."""
     if case.status == Case.Status.NOTIFIED:
         return "notice"
     if case.status in (Case.Status.AWAITING_MATERIALS, Case.Status.ENDED_UNSUPPLIED):
@@ -339,30 +237,3 @@ def case_paper_kind(case: Case) -> str:
     if case.status == Case.Status.FINISHED:
         return "result"
     return "receipt"
-
-
-# Words of a guide's "result and delivery" (结果送达) saying a document is issued on the
-# spot: the paper is then the record of the document handed over, otherwise a notice of
-# completion (办结告知书).
-_ISSUED_WORDS = ("出具", "打印", "开具", "证明", "凭证")
-
-
-def result_paper_kind(case: Case) -> str:
-    result = case.guide_snapshot.get("result") or case.item.result or ""
-    name = case.guide_snapshot.get("name") or case.item.name
-    issued = any(word in result for word in _ISSUED_WORDS) or any(
-        word in name for word in ("证明", "凭证", "打印")
-    )
-    return "issued" if issued else "completion"
-
-
-def case_paper_signature(case: Case, paper_label: str) -> CaseDocument | None:
-    """The applicant's latest signature of a paper, as the pad gave it (shown on the
-    paper when it is printed again)."""
-    from cases.uploads import SIGNATURE_PREFIX
-
-    return (
-        case.documents.filter(display_name__startswith=f"{SIGNATURE_PREFIX}{paper_label}")
-        .order_by("-uploaded_at", "-pk")
-        .first()
-    )

@@ -1,7 +1,7 @@
-"""The case file: intake of the ticket being served (F9), scanned materials, promised
-(容缺) materials, resubmission, the full ID number; and the chain advance, where the drawn
-person's decision moves the case (approve to the next step or to approved, return to the
-clerk, reject). Above both the hall (counters) and the draws (risk)."""
+"""The case file: intake of the ticket being served (F9) with its parties and scans,
+promised (容缺) materials, corrections and resubmission of a returned case, the counter's
+search and recusal. Above the hall (counters), the draws (risk) and the scans; the chain
+advance (inbox) and the printed papers (papers) stand above it."""
 
 from __future__ import annotations
 
@@ -10,35 +10,22 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.models import AuditEvent
 from audit.services import audit_event_record
 from cases import selectors as case_selectors
-from cases.notices import case_sms_queue
 from cases.transitions import (
     CaseStateError,
     case_audit_schedule,
     case_initial_check,
-    case_step_advance,
     case_transition,
-)
-from cases.uploads import (
-    SIGNATURE_PREFIX,
-    content_digest,
-    scan_display_name,
-    upload_check,
-    upload_storage_name,
 )
 from catalog.models import ServiceItem
 from counters import selectors as counter_selectors
 from counters import services as counter_services
-from counters.models import Case, CaseDocument
+from counters.models import Case
 from langzhong_si.calendar import working_days_after
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
@@ -47,142 +34,15 @@ from langzhong_si.identity import (
     id_number_mask,
     id_number_tail_digest,
     id_number_validate,
-    personal_data_decrypt,
     personal_data_encrypt,
     phone_number_validate,
 )
-from langzhong_si.text import COMMENT_MAX_LENGTH, REASON_MAX_LENGTH, name_clean, text_clean
-from risk.models import ReviewTask
+from langzhong_si.text import name_clean
 from risk.selectors import chain_for_item, conflict_of_interest
-from risk.services import case_chain, review_round_open, review_step_open
-from risk.transitions import ReviewTaskStateError, review_task_transition
+from risk.services import review_round_open, review_step_open
+from scans.services import VettedScan, case_document_store
 from staff.roles import Role
 from staff.selectors import user_has_role
-from staff.services import notification_send
-
-
-class Decision:
-    APPROVE = "approve"
-    RETURN = "return"
-    REJECT = "reject"
-    ALL = (APPROVE, RETURN, REJECT)
-
-
-def review_task_decide(*, task_id: int, actor, decision: str, comment: str = "") -> ReviewTask:
-    """Record the drawn person's decision and move the case along its chain.
-
-    Only the drawn person, only while the task is open, only once: superusers are
-    not exempt. Returning or rejecting needs a reason.
-    """
-    if decision not in Decision.ALL:
-        raise ValidationError(_("Unknown decision."), code="decision")
-    comment = text_clean(comment, field=_("Comment"), max_length=COMMENT_MAX_LENGTH)
-    if decision != Decision.APPROVE and not comment:
-        raise ValidationError(_("Give the reason for returning or rejecting."), code="reason")
-    with transaction.atomic(durable=True):
-        task = ReviewTask.objects.select_for_update().get(pk=task_id)
-        if task.assignee_id != actor.pk:
-            refused = task
-        else:
-            refused = None
-            _review_task_apply_decision(task=task, actor=actor, decision=decision, comment=comment)
-    if refused is not None:
-        # Recorded in its own transaction: the refusal itself must not roll back.
-        with transaction.atomic(durable=True):
-            audit_event_record(
-                event_type="review_task.decision_refused",
-                actor=actor,
-                obj=refused,
-                outcome=AuditEvent.Outcome.REFUSED,
-                data={"decision": decision},
-            )
-        raise PermissionDenied(_("Only the person drawn for this task may decide it."))
-    return task
-
-
-def _review_task_apply_decision(*, task: ReviewTask, actor, decision: str, comment: str) -> None:
-    if task.status == ReviewTask.Status.SUPERSEDED:
-        raise ReviewTaskStateError(
-            _("This task was superseded when the case was resubmitted; it can no longer be "
-              "decided."),
-            code="task_superseded",
-        )  # fmt: skip
-    if task.status != ReviewTask.Status.OPEN:
-        raise ReviewTaskStateError(_("This task has already been decided."), code="task_closed")
-    case = Case.objects.select_for_update(of=("self",)).select_related("item").get(pk=task.case_id)
-    if (
-        case.status != Case.Status.IN_REVIEW
-        or task.review_round != case.review_round
-        or task.step != case.current_step
-    ):
-        # Defence in depth: the one-open-task constraint already rules this out.
-        raise ReviewTaskStateError(
-            _("This task is not the case's current step; it can no longer be decided."),
-            code="task_superseded",
-        )
-    task.comment = comment
-    task.decided_at = timezone.now()
-    review_task_transition(
-        task=task,
-        to={
-            Decision.APPROVE: ReviewTask.Status.APPROVED,
-            Decision.RETURN: ReviewTask.Status.RETURNED,
-            Decision.REJECT: ReviewTask.Status.REJECTED,
-        }[decision],
-        actor=actor,
-        fields=("comment", "decided_at"),
-        data={"decision": decision, "comment": comment},
-    )
-    if decision == Decision.APPROVE:
-        _case_after_approval(case=case, task=task, actor=actor)
-    elif decision == Decision.RETURN:
-        case_transition(case=case, to=Case.Status.RETURNED, actor=actor)
-        _case_decision_notify(case=case, task=task, decision=decision, reason=comment)
-    else:
-        case.finished_at = task.decided_at
-        case_transition(case=case, to=Case.Status.REJECTED, actor=actor, fields=("finished_at",))
-        case_sms_queue(
-            case=case,
-            event="rejected",
-            text=_("Your application %(number)s (%(item)s) was not approved: %(reason)s")
-            % {"number": case.number, "item": case.item.name, "reason": comment},
-        )
-        _case_decision_notify(case=case, task=task, decision=decision, reason=comment)
-
-
-def _case_decision_notify(*, case: Case, task: ReviewTask, decision: str, reason: str) -> None:
-    """A return or a rejection reaches the handling clerk (and the clerk who last
-    resubmitted it) and the window leads of the zone it was accepted in, in the decision's
-    own transaction. Blind: the notice names the case and the reason, never who decided."""
-    if decision == Decision.RETURN:
-        text = _("Case %(number)s (%(item)s) was returned for correction: %(reason)s")
-    else:
-        text = _("Case %(number)s (%(item)s) was rejected: %(reason)s")
-    message = text % {"number": case.number, "item": case.item.name, "reason": reason}
-    link = reverse("cases:case_detail", args=[case.pk])
-    for recipient in case_selectors.case_decision_recipients(case=case):
-        notification_send(
-            recipient=recipient,
-            message=message,
-            link=link,
-            dedupe_key=f"case-{decision}:{task.pk}:{recipient.pk}",
-        )
-
-
-def _case_after_approval(*, case: Case, task: ReviewTask, actor) -> None:
-    if task.step < len(case_chain(case)):
-        case_step_advance(case=case, actor=actor)
-        review_step_open(case=case, step=case.current_step)
-        return
-    case.finished_at = task.decided_at
-    case_transition(case=case, to=Case.Status.APPROVED, actor=actor, fields=("finished_at",))
-    case_sms_queue(
-        case=case,
-        event="approved",
-        text=_("Your application %(number)s (%(item)s) has been approved.")
-        % {"number": case.number, "item": case.item.name},
-    )
-
 
 # --- Intake --------------------------------------------------------------------------------
 
@@ -605,7 +465,7 @@ def _case_open(
             **parties,
         )
         for scan in scans:
-            _case_document_store(case=case, scan=scan, clerk=clerk)
+            case_document_store(case=case, scan=scan, clerk=clerk)
         audit_event_record(
             event_type="case.accepted",
             actor=clerk,
@@ -625,58 +485,6 @@ def _case_open(
             review_step_open(case=case, step=1)
         case_audit_schedule(case)
     return case
-
-
-@dataclass(frozen=True)
-class VettedScan:
-    """An uploaded scan that passed cases.uploads.upload_check (stripped of its
-    metadata), for one material of the checklist or, with material_id None, a
-    supplementary scan. It carries no file name: the stored name is made from the
-    checklist."""
-
-    material_id: int | None
-    content: bytes
-    content_type: str
-
-
-def _case_document_store(*, case: Case, scan: VettedScan, clerk) -> CaseDocument:
-    positions = {row["material_id"]: (n, row["name"]) for n, row in enumerate(case.checklist, 1)}
-    if scan.material_id is not None and scan.material_id not in positions:
-        raise ValidationError(
-            _("A scan was given for a material this item does not list."), code="scan_material"
-        )
-    position, material_name = positions.get(scan.material_id, (None, ""))
-    display_name = scan_display_name(
-        position=position,
-        material_name=material_name,
-        content_type=scan.content_type,
-        taken=set(case.documents.values_list("display_name", flat=True)),
-    )
-    name = default_storage.save(
-        upload_storage_name(scan.content, scan.content_type), ContentFile(scan.content)
-    )
-    document = CaseDocument.objects.create(
-        case=case,
-        material_id=scan.material_id,
-        display_name=display_name,
-        file=name,
-        content_type=scan.content_type,
-        size=len(scan.content),
-        sha256=content_digest(scan.content),
-        uploaded_by=clerk,
-    )
-    audit_event_record(
-        event_type="case.document_added",
-        actor=clerk,
-        obj=document,
-        data={
-            "case": case.pk,
-            "name": display_name,
-            "sha256": document.sha256,
-            "size": document.size,
-        },
-    )
-    return document
 
 
 def case_correct(
@@ -743,7 +551,7 @@ def case_correct(
         if changed:
             case.save(update_fields=changed)
         for scan in scans:
-            _case_document_store(case=case, scan=scan, clerk=clerk)
+            case_document_store(case=case, scan=scan, clerk=clerk)
         audit_event_record(
             event_type="case.corrected",
             actor=clerk,
@@ -782,85 +590,6 @@ def case_resubmit(*, clerk, case_id: int) -> Case:
     return case
 
 
-class PrintedPaper:
-    """The papers the counter prints for a case (cases.selectors.case_paper_kind)."""
-
-    NOTICE = "notice"  # 一次性告知书
-    COMMITMENT = "commitment"  # 容缺受理承诺书
-    RESULT = "result"  # 办结告知书 / the document issued on the spot
-    RECEIPT = "receipt"  # 受理回执
-
-
-def case_paper_printed(*, clerk, case: Case, paper: str) -> None:
-    """Printing (or reprinting) a case's paper is recorded with who printed it."""
-    case_clerk_check(clerk=clerk, case=case)
-    with transaction.atomic():
-        audit_event_record(
-            event_type="case.paper_printed", actor=clerk, obj=case, data={"paper": paper}
-        )
-
-
-# The papers the applicant may sign on the counter's signature pad, and the neutral name
-# each signature is kept under in the case file ("签名-受理回执.png", then "-2"...).
-SIGNABLE_PAPERS = {PrintedPaper.RECEIPT: "受理回执", PrintedPaper.COMMITMENT: "容缺承诺书"}
-
-
-def case_signature_add(*, clerk, case_id: int, paper: str, content: bytes) -> CaseDocument:
-    """Keep the applicant's signature of the case's receipt or 容缺 commitment letter,
-    captured on the signature pad: vetted like a scan (a PNG by content, size and pixel
-    limits, re-encoded without metadata), stored under its SHA-256 in the case file,
-    recorded with its hash. Only for the paper the case has now; any clerk but a recused
-    one."""
-    label = SIGNABLE_PAPERS.get(paper)
-    if label is None:
-        raise ValidationError(_("Only the receipt or the commitment letter is signed."),
-                              code="signature_paper")  # fmt: skip
-    content, content_type = upload_check(ContentFile(content, name=_("Signature")))
-    if content_type != "image/png":
-        raise ValidationError(
-            _("A signature from the pad must be a PNG image."), code="signature_type"
-        )
-    with transaction.atomic(durable=True):
-        case = Case.objects.select_for_update().get(pk=case_id)
-        case_clerk_check(clerk=clerk, case=case)
-        if case_selectors.case_paper_kind(case) != paper:
-            raise CaseStateError(
-                _("This case's paper is no longer the one being signed: print it again."),
-                code="signature_paper",
-            )
-        taken = set(case.documents.values_list("display_name", flat=True))
-        display_name, copy = f"{SIGNATURE_PREFIX}{label}.png", 1
-        while display_name in taken:
-            copy += 1
-            display_name = f"{SIGNATURE_PREFIX}{label}-{copy}.png"
-        name = default_storage.save(
-            upload_storage_name(content, content_type), ContentFile(content)
-        )
-        document = CaseDocument.objects.create(
-            case=case,
-            material_id=None,
-            display_name=display_name,
-            file=name,
-            content_type=content_type,
-            size=len(content),
-            sha256=content_digest(content),
-            uploaded_by=clerk,
-        )
-        audit_event_record(
-            event_type="case.signature_added",
-            actor=clerk,
-            obj=document,
-            data={
-                "case": case.pk,
-                "paper": paper,
-                "name": display_name,
-                "sha256": document.sha256,
-                "size": document.size,
-            },
-        )
-    return document
-
-
 def case_opened(*, viewer, case: Case) -> None:
     """A clerk other than the handling one opened the case page: a personal-data access
     (the case's applicant, masked ID number and materials), recorded."""
@@ -885,34 +614,3 @@ def case_search(*, clerk, query: str) -> case_selectors.CaseSearch:
                 data={"query": result.masked_terms, "results": len(result.cases)},
             )
     return result
-
-
-def case_document_viewed(*, document: CaseDocument, viewer) -> None:
-    """Opening a scan is a personal-data access: who, when, which case."""
-    with transaction.atomic():
-        audit_event_record(
-            event_type="personal_data.document_viewed",
-            actor=viewer,
-            obj=document,
-            data={"case": document.case_id},
-        )
-
-
-def case_id_number_reveal(*, case: Case, viewer, reason: str) -> str:
-    """The full ID number, for a stated reason, logged with viewer and citizen."""
-    allowed = case.handler_id == viewer.pk or user_has_role(viewer, Role.AUDITOR)
-    if not allowed:  # checked first: nobody else learns anything, not even "give a reason"
-        raise PermissionDenied(_("Only the handling clerk or an auditor may see the full number."))
-    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
-    if len(reason) < 2:
-        raise ValidationError(_("State why you need the full ID number."), code="reason")
-    if not case.applicant_id_encrypted:  # destroyed after its archive retention
-        raise ValidationError(_("This case file was destroyed."), code="destroyed")
-    with transaction.atomic():
-        audit_event_record(
-            event_type="personal_data.id_revealed",
-            actor=viewer,
-            obj=case,
-            data={"case": case.number, "reason": reason, "applicant": case.applicant_id_digest},
-        )
-    return personal_data_decrypt(case.applicant_id_encrypted)

@@ -4,20 +4,13 @@ from cases import views
 
 app_name = "cases"
 urlpatterns = [
-    path("inbox/", views.inbox, name="inbox"),
-    path("inbox/tasks/<int:task_id>/", views.task_detail, name="task_detail"),
-    path("inbox/tasks/<int:task_id>/decide/", views.task_decide, name="task_decide"),
     # The case file. The paths are the ones these pages had under counters: bookmarks and
     # the QR codes printed on receipts (progress/) keep working.
     path("progress/", views.progress, name="progress"),
     path("counter/intake/", views.intake, name="intake"),
-    path("files/<int:document_id>/", views.document_download, name="document_download"),
     path("counter/cases/", views.case_search, name="case_search"),
     path("counter/cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("counter/cases/<int:case_id>/correct/", views.case_correct, name="case_correct"),
-    path("counter/cases/<int:case_id>/receipt/", views.case_receipt, name="case_receipt"),
-    path("counter/cases/<int:case_id>/signature/", views.case_signature, name="case_signature"),
     path("counter/cases/<int:case_id>/supply/", views.case_supply, name="case_supply"),
-    path("cases/<int:case_id>/reveal-id/", views.case_reveal_id, name="case_reveal_id"),
     path("counter/cases/<int:case_id>/resubmit/", views.case_resubmit, name="case_resubmit"),
 ]

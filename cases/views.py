@@ -1,93 +1,26 @@
-import base64
-
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.safestring import mark_safe
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors as case_selectors
 from cases import services
-from cases.forms import CorrectionForm, DecisionForm
-from cases.services import Decision, IntakeRepeated, PrintedPaper
-from cases.uploads import upload_check
+from cases.forms import CorrectionForm
+from cases.services import IntakeRepeated
 from catalog.models import ServiceItem
 from counters import selectors as counter_selectors
-from counters.models import Case, CaseDocument
+from counters.models import Case
 from front.forms import IntakeForm, PauseForm
 from front.views import workbench_intake_context
 from langzhong_si.clientip import client_ip
-from langzhong_si.hall import hall_contact
-from langzhong_si.qr import qr_svg
-from risk.models import ReviewTask
 from risk.selectors import case_progress_for_clerk, conflict_of_interest
+from scans.services import VettedScan
+from scans.uploads import upload_check
 from staff.decorators import role_required
 from staff.roles import Role
 from staff.selectors import user_has_role
-
-_DECISION_MESSAGES = {
-    Decision.APPROVE: gettext_lazy("Approved. The case moves to its next step."),
-    Decision.RETURN: gettext_lazy("Returned to the handling clerk."),
-    Decision.REJECT: gettext_lazy("Rejected. The applicant will be told."),
-}
-
-
-@role_required(Role.REVIEWER, Role.APPROVER)
-def inbox(request):
-    return render(
-        request, "risk/inbox.html", {"tasks": case_selectors.inbox_tasks(user=request.user)}
-    )
-
-
-def _task_for(request, task_id: int) -> ReviewTask:
-    try:
-        return case_selectors.inbox_task(user=request.user, task_id=task_id)
-    except ReviewTask.DoesNotExist:
-        raise Http404 from None
-
-
-@role_required(Role.REVIEWER, Role.APPROVER)
-def task_detail(request, task_id: int, form: DecisionForm | None = None, status: int = 200):
-    task = _task_for(request, task_id)
-    case = task.case
-    context = {
-        "task": task,
-        "case": case,
-        "earlier_steps": case_selectors.case_earlier_steps(case=case, before_task=task),
-        "form": form or DecisionForm(),
-    }
-    return render(request, "risk/task_detail.html", context, status=status)
-
-
-@require_POST
-@role_required(Role.REVIEWER, Role.APPROVER)
-def task_decide(request, task_id: int):
-    task = _task_for(request, task_id)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        return task_detail(request, task_id, form=form, status=400)
-    try:
-        services.review_task_decide(
-            task_id=task.pk,
-            actor=request.user,
-            decision=form.cleaned_data["decision"],
-            comment=form.cleaned_data["comment"],
-        )
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-        if task.status == ReviewTask.Status.OPEN:
-            return redirect("cases:task_detail", task_id=task.pk)
-        return redirect("cases:inbox")
-    messages.success(request, _DECISION_MESSAGES[form.cleaned_data["decision"]])
-    return redirect("cases:inbox")
-
 
 # --- The case file: intake at the workbench, the case page, scans, the citizen's progress --
 
@@ -171,38 +104,20 @@ def _intake_parties(data: dict) -> dict:
     }
 
 
-def _vetted_scans(request, material_ids: list[int]) -> list[services.VettedScan]:
+def _vetted_scans(request, material_ids: list[int]) -> list[VettedScan]:
     """Each material's scans (field scan-<material id>) and the supplementary ones
     (field scans), vetted and stripped. Only their content goes on, never their names."""
     fields = [(f"scan-{material_id}", material_id) for material_id in material_ids]
     return [
-        services.VettedScan(material_id=material_id, content=content, content_type=kind)
+        VettedScan(material_id=material_id, content=content, content_type=kind)
         for field, material_id in [*fields, ("scans", None)]
         for upload in request.FILES.getlist(field)
         for content, kind in [upload_check(upload)]
     ]
 
 
-@login_required
-def document_download(request, document_id: int):
-    """A scan, only for its case's chain, always as an attachment, and logged."""
-    try:
-        document = case_selectors.document_for_viewer(user=request.user, document_id=document_id)
-    except CaseDocument.DoesNotExist:
-        raise Http404 from None
-    services.case_document_viewed(document=document, viewer=request.user)
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=f"{document.case.number}-{document.display_name}",
-        content_type=document.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _counter_case(request, case_id: int) -> Case:
+def counter_case(request, case_id: int) -> Case:
+    """The case as the counter sees it (cases.selectors.clerk_case), or a 404."""
     try:
         return case_selectors.clerk_case(clerk=request.user, case_id=case_id)
     except Case.DoesNotExist:
@@ -221,7 +136,7 @@ def case_detail(request, case_id: int, correction_form: CorrectionForm | None = 
     """The case page, for any clerk (a window lead reads it from a notification): its
     state, the reasons of a return or rejection, who did what at the counter, and what
     a clerk may do next. Opening another clerk's case is recorded."""
-    case = _counter_case(request, case_id)
+    case = counter_case(request, case_id)
     services.case_opened(viewer=request.user, case=case)
     missing = [row for row in case.checklist if row["required"] and not row["received"]]
     recused = bool(conflict_of_interest(user=request.user, case=case))
@@ -255,7 +170,7 @@ def case_search(request):
 @require_POST
 @role_required(Role.CLERK)
 def case_supply(request, case_id: int):
-    _counter_case(request, case_id)
+    counter_case(request, case_id)
     ids = {int(value) for value in request.POST.getlist("materials") if value.isdigit()}
     try:
         case = services.case_materials_supplied(
@@ -273,7 +188,7 @@ def case_supply(request, case_id: int):
 def case_correct(request, case_id: int):
     """Correct a returned case: the applicant's details, the materials ticked, more scans.
     A refused correction shows the form again with everything typed."""
-    case = _counter_case(request, case_id)
+    case = counter_case(request, case_id)
     form = CorrectionForm(request.POST, case=case)
     if form.is_valid():
         try:
@@ -301,7 +216,7 @@ def case_correct(request, case_id: int):
 @require_POST
 @role_required(Role.CLERK)
 def case_resubmit(request, case_id: int):
-    _counter_case(request, case_id)
+    counter_case(request, case_id)
     try:
         services.case_resubmit(clerk=request.user, case_id=case_id)
     except (ValidationError, PermissionDenied) as error:
@@ -331,105 +246,3 @@ def progress(request):
             context.update(counter_selectors.case_public_progress(case))
     context.update(number=number)
     return render(request, "cases/progress.html", context)
-
-
-_PAPER_TEMPLATES = {
-    PrintedPaper.NOTICE: "cases/papers/notice.html",
-    PrintedPaper.COMMITMENT: "cases/papers/commitment.html",
-    PrintedPaper.RECEIPT: "cases/papers/receipt.html",
-}
-
-
-@role_required(Role.CLERK)
-def case_receipt(request, case_id: int):
-    """The case's printable paper, for any clerk to print or reprint (recorded): the
-    one-time notice (一次性告知书) listing every missing material, the 容缺 commitment
-    letter (materials promised, due date, signatures), the result of an item finished on
-    the spot (the item's own template, or its kind's: a completion notice or the record of
-    a document issued), or the acceptance receipt."""
-    case = _counter_case(request, case_id)
-    paper = case_selectors.case_paper_kind(case)
-    try:
-        services.case_paper_printed(clerk=request.user, case=case, paper=paper)
-    except PermissionDenied as error:
-        messages.error(request, str(error))
-        return redirect("cases:case_detail", case_id=case.pk)
-    progress_url = request.build_absolute_uri(reverse("cases:progress") + f"?case={case.number}")
-    context = {
-        "case": case,
-        "paper": paper,
-        "missing": [row for row in case.checklist if row["required"] and not row["received"]],
-        "clerk_number": case.handler.staff_profile.employee_number,
-        "printed_by_number": request.user.staff_profile.employee_number,
-        "qr_svg": mark_safe(qr_svg(progress_url).decode()),  # noqa: S308 - generated SVG, no input
-        "progress_url": progress_url,
-        "hall": hall_contact(),
-        "result_text": case.guide_snapshot.get("result") or case.item.result,
-        "signature": _signature_for_paper(case, paper),
-    }
-    if paper == PrintedPaper.RESULT:
-        template = [
-            f"cases/papers/results/{case.guide_snapshot.get('code', case.item.code)}.html",
-            f"cases/papers/results/{case_selectors.result_paper_kind(case)}.html",
-        ]
-    else:
-        template = _PAPER_TEMPLATES[paper]
-    return render(request, template, context)
-
-
-def _signature_for_paper(case: Case, paper: str) -> dict | None:
-    """The applicant's signature of this paper, inline (a data: URL: the page's CSP
-    allows no other image source, and the PNG is a few kilobytes)."""
-    label = services.SIGNABLE_PAPERS.get(paper)
-    document = case_selectors.case_paper_signature(case, label) if label else None
-    if document is None:
-        return None
-    with document.file.open("rb") as file:
-        content = file.read()
-    return {
-        "document": document,
-        "data_url": "data:image/png;base64," + base64.b64encode(content).decode("ascii"),
-    }
-
-
-@require_POST
-@role_required(Role.CLERK)
-def case_signature(request, case_id: int):
-    """The applicant's signature of the receipt or commitment letter, from the pad (the
-    page's static/js/paper_signature.js posts it): kept in the case file with its hash."""
-    case = _counter_case(request, case_id)
-    upload = request.FILES.get("signature")
-    if upload is None:
-        return JsonResponse({"ok": False, "error": _("No signature was sent.")}, status=400)
-    try:
-        document = services.case_signature_add(
-            clerk=request.user,
-            case_id=case.pk,
-            paper=request.POST.get("paper", ""),
-            content=upload.read(settings.UPLOAD_MAX_BYTES + 1),
-        )
-    except PermissionDenied as error:
-        return JsonResponse({"ok": False, "error": str(error)}, status=403)
-    except ValidationError as error:
-        return JsonResponse({"ok": False, "error": " ".join(error.messages)}, status=400)
-    return JsonResponse({"ok": True, "name": document.display_name, "sha256": document.sha256})
-
-
-@require_POST
-@login_required
-def case_reveal_id(request, case_id: int):
-    case = get_object_or_404(Case.objects.select_related("item"), pk=case_id)
-    try:
-        number = services.case_id_number_reveal(
-            case=case, viewer=request.user, reason=request.POST.get("reason", "")
-        )
-    except ValidationError as error:
-        return render(
-            request,
-            "cases/id_reveal.html",
-            {"case": case, "error": " ".join(error.messages)},
-            status=400,
-        )
-    response = render(request, "cases/id_reveal.html", {"case": case, "number": number})
-    response["Cache-Control"] = "no-store"
-    return response

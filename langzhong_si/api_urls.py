@@ -6,6 +6,7 @@ from cases import api as cases_api
 from catalog import api as catalog_api
 from evaluation import api as evaluation_api
 from front import api as front_api
+from inbox import api as inbox_api
 from inspection import api as audit_api
 from ratings import api as ratings_api
 from staff import api as staff_api
@@ -67,11 +68,11 @@ urlpatterns = [
         name="api-case-reveal-id",
     ),
     # Reviewers and approvers.
-    path("inbox/tasks/", cases_api.InboxListApi.as_view(), name="api-inbox"),
-    path("inbox/tasks/<int:task_id>/", cases_api.InboxTaskApi.as_view(), name="api-inbox-task"),
+    path("inbox/tasks/", inbox_api.InboxListApi.as_view(), name="api-inbox"),
+    path("inbox/tasks/<int:task_id>/", inbox_api.InboxTaskApi.as_view(), name="api-inbox-task"),
     path(
         "inbox/tasks/<int:task_id>/decision/",
-        cases_api.InboxDecisionApi.as_view(),
+        inbox_api.InboxDecisionApi.as_view(),
         name="api-inbox-decision",
     ),
     # Window lead and team lead.

@@ -31,11 +31,11 @@ from django.utils import timezone
 
 from audit.models import Finding
 from cases import services as case_services
-from cases.services import Decision, review_task_decide
 from catalog.models import ServiceItem
 from counters import services as counter_services
 from counters.models import Case, Ticket, Window
 from draws.services import daily_seeds_rotate
+from inbox.services import Decision, review_task_decide
 from inspection.rules import nightly_audit
 from inspection.services import finding_inspect
 from langzhong_si.calendar import is_working_day, working_days_after, working_hours_after

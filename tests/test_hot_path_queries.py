@@ -6,8 +6,9 @@ own transaction wraps them); on-commit work (outbox relay, version bumps) is not
 
 import pytest
 
-from cases.services import case_accept, review_task_decide
+from cases.services import case_accept
 from counters import services as counter_services
+from inbox.services import review_task_decide
 from risk.models import ReviewTask
 from risk.services import review_task_draw
 from tests.factories import make_id_number

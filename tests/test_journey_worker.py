@@ -6,6 +6,7 @@ import pytest
 from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case
+from inbox import services as inbox_services
 from risk.models import ReviewTask
 from tests.factories import make_id_number
 from tests.worker import celery_worker, wait_until
@@ -33,12 +34,12 @@ def test_a_real_worker_draws_the_reviewer_and_the_approver(hall, tmp_path):
         review = ReviewTask.objects.get(step=1)
         assert review.assignee == hall.zhou
 
-        case_services.review_task_decide(task_id=review.pk, actor=hall.zhou, decision="approve")
+        inbox_services.review_task_decide(task_id=review.pk, actor=hall.zhou, decision="approve")
         wait_until(lambda: _assigned(2), what="the worker to draw the approver")
         approval = ReviewTask.objects.get(step=2)
         assert approval.assignee == hall.ma
 
-        case_services.review_task_decide(task_id=approval.pk, actor=hall.ma, decision="approve")
+        inbox_services.review_task_decide(task_id=approval.pk, actor=hall.ma, decision="approve")
     case.refresh_from_db()
     assert case.status == Case.Status.APPROVED
     assert case.tasks.filter(draw__isnull=False).count() == 2

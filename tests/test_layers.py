@@ -22,10 +22,14 @@ LAYERS = [
     # the citizen's ticket, the clerk's workbench and counter keys, the window lead's queue),
     # thin over counters' services and selectors; the case file's screens build on them.
     {"front"},
-    # The case file (intake, scans, progress), the chain advance and the inbox · 好差评:
-    # ratings (the pad, the ticket page) and follow-ups · appointments (booked times,
-    # check-in to a ticket). None needs another.
+    {"scans"},  # the case file's scans (vetted, stored, opened) and its ID number revealed
+    # The case file (intake, scans, progress, the case state machine) · 好差评: ratings (the
+    # pad, the ticket page) and follow-ups · appointments (booked times, check-in to a
+    # ticket). None needs another.
     {"cases", "ratings", "appointments"},
+    # The reviewers' and approvers' inbox, where the drawn person's decision moves the case ·
+    # the counter's papers: printed (recorded) and signed on the pad. Neither needs the other.
+    {"inbox", "papers"},
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
     {"backups"},  # backup bundles and the restore drill (results read by operations)

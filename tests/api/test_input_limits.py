@@ -14,6 +14,7 @@ from evaluation.models import EvaluationWeights
 from ratings import services as rating_services
 from ratings.models import FollowUp, Rating
 from risk.models import ReviewTask
+from scans import services as scan_services
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, registered_device, sign_in
 
@@ -141,7 +142,7 @@ def test_a_huge_text_is_refused_with_a_400_and_changes_nothing(world, surface):
 # The service layer refuses the same texts for the screens (and any other caller).
 SERVICES = {
     "pause reason": lambda w: services.window_pause(clerk=w["hall"].li_na, reason=HUGE),
-    "reveal reason": lambda w: case_services.case_id_number_reveal(
+    "reveal reason": lambda w: scan_services.case_id_number_reveal(
         case=w["case"], viewer=w["hall"].li_na, reason=HUGE),
     "re-queue reason": lambda w: services.ticket_requeue(
         ticket_id=w["absent"].pk, lead=w["window_lead"], reason=HUGE),

@@ -8,6 +8,7 @@ import pytest
 from audit.models import AuditEvent
 from cases import services as case_services
 from counters import services
+from scans import services as scan_services
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, sign_in
 
@@ -22,7 +23,7 @@ def test_a_case_archive_manifest_matches_its_files_byte_for_byte(
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
-    scan = case_services.VettedScan(
+    scan = scan_services.VettedScan(
         material_id=hall.material.pk, content=PDF, content_type="application/pdf"
     )
     id_number = make_id_number()

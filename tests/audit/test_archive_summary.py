@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from django.test import override_settings
 
-from cases.services import review_task_decide
+from inbox.services import review_task_decide
 from risk.models import ReviewTask
 from staff.roles import Role
 from tests.factories import make_staff, sign_in

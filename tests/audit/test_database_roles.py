@@ -150,8 +150,8 @@ def test_the_application_role_appends_and_reads_through_the_service(app_role):
 def test_the_application_role_runs_a_case_through_the_hall(app_role, hall):
     """Counter, draw, outbox, row history and the log, all as the application's role."""
     from cases import services as case_services
-    from cases.services import review_task_decide
     from counters import services
+    from inbox.services import review_task_decide
     from risk.models import ReviewTask
     from tests.factories import make_id_number
 

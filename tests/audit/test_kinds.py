@@ -19,7 +19,8 @@ from tests.factories import make_staff, sign_in
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPS = [
     "audit", "outbox", "staff", "catalog", "draws", "devices", "counters", "front", "risk",
-    "cases", "ratings", "inspection", "evaluation", "simulation", "langzhong_si",
+    "scans", "cases", "inbox", "papers", "ratings", "inspection", "evaluation", "simulation",
+    "langzhong_si",
 ]  # fmt: skip
 
 

@@ -18,9 +18,9 @@ from backups.bundle import PG_DUMP, SQLITE_COPY, backup_make, pg_environment, pg
 from backups.drill import restore_drill_last, restore_drill_run
 from backups.events import BACKUP_MADE, RESTORE_DRILL_FAILED, RESTORE_DRILL_PASSED
 from cases import services as case_services
-from cases.services import VettedScan
 from counters import services
 from langzhong_si.celery import app as celery_app
+from scans.services import VettedScan
 from tests.factories import make_id_number
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ from cases.services import AUTHORISATION_ROW_ID, Agent, Employer
 from counters import services as counter_services
 from counters.models import Case
 from draws.models import Draw
+from inbox import services as inbox_services
 from risk import services as risk_services
 from staff.roles import Role
 from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff
@@ -45,7 +46,7 @@ def _through_the_chain(case, capture) -> Case:
         task = case.tasks.get(step=step, review_round=case.review_round)
         task = risk_services.review_task_draw(task_id=task.pk)
         with capture(execute=False):
-            case_services.review_task_decide(
+            inbox_services.review_task_decide(
                 task_id=task.pk, actor=task.assignee, decision="approve"
             )
         case.refresh_from_db()

@@ -10,6 +10,7 @@ from audit.models import AuditEvent
 from cases import services as case_services
 from counters import services
 from counters.models import Case, CaseDocument
+from inbox import services as inbox_services
 from risk.models import ReviewTask
 from risk.selectors import review_pool
 from staff.models import Notification
@@ -45,7 +46,7 @@ def _accept(hall, capture, *, item=None, received=None, defer=False, name="王�
 def _decide(case, decision, capture, comment="身份证复印件不清晰"):
     task = case.tasks.get(status=ReviewTask.Status.OPEN)
     with capture(execute=True):
-        case_services.review_task_decide(
+        inbox_services.review_task_decide(
             task_id=task.pk, actor=task.assignee, decision=decision, comment=comment
         )
     return task
@@ -102,7 +103,7 @@ def test_the_case_search_never_decrypts_an_id_number(
         raise AssertionError("decrypted during a search")
 
     monkeypatch.setattr("langzhong_si.identity.personal_data_decrypt", refuse)
-    monkeypatch.setattr("cases.services.personal_data_decrypt", refuse)
+    monkeypatch.setattr("scans.services.personal_data_decrypt", refuse)
     sign_in(client, make_staff(Role.CLERK))
     assert case.number in client.get("/counter/cases/", {"q": number[-6:]}).content.decode()
 

@@ -12,11 +12,11 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, StreamObject
 
-from cases.uploads import scan_display_name
 from catalog.models import Material
 from counters import services
 from counters.models import CaseDocument
 from risk import services as risk_services
+from scans.uploads import scan_display_name
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, sign_in
 

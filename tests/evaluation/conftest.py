@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from audit.bulk import bulk_writes_allowed
 from cases import services as case_services
-from cases.services import review_task_decide
 from counters import services
 from counters.models import Queue
 from evaluation.periods import Period
+from inbox.services import review_task_decide
 from ratings import services as rating_services
 from risk.models import Qualification, ReviewTask
 from simulation.hall import SimulationClock, simulated_time

@@ -16,7 +16,6 @@ from audit.bulk import bulk_writes_allowed
 from audit.findings import finding_raise
 from audit.models import AuditEvent
 from cases import services as case_services
-from cases.services import VettedScan
 from counters import services
 from counters.models import Case, CaseDocument
 from langzhong_si.celery import app as celery_app
@@ -30,6 +29,8 @@ from operations.services import (
     destruction_propose,
     destruction_withdraw,
 )
+from scans import services as scan_services
+from scans.services import VettedScan
 from staff.roles import Role
 from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff, sign_in
 
@@ -341,7 +342,7 @@ def test_a_destroyed_case_files_id_number_cannot_be_revealed(old_case, people):
     decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="期满")
     destruction_approve(decision_id=decision.pk, approver=people.auditor, reason="同意")
     with pytest.raises(ValidationError):
-        case_services.case_id_number_reveal(
+        scan_services.case_id_number_reveal(
             case=Case.objects.get(pk=old_case.pk), viewer=people.auditor, reason="核对身份"
         )
 

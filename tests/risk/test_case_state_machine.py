@@ -15,6 +15,7 @@ from audit.bulk import bulk_writes_allowed
 from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case
+from inbox import services as inbox_services
 from risk import services
 from risk.models import ReviewTask
 from staff.roles import Role
@@ -65,7 +66,7 @@ def _machine(hall, item, material):
         def decide(self, decision):
             task = self._task(T.OPEN)
             if task is not None:
-                case_services.review_task_decide(
+                inbox_services.review_task_decide(
                     task_id=task.pk, actor=task.assignee, decision=decision, comment="理由"
                 )
 
@@ -102,7 +103,7 @@ def _machine(hall, item, material):
             task = data.draw(st.sampled_from(closed))
             before = self._snapshot()
             with pytest.raises((ValidationError, PermissionDenied)):
-                case_services.review_task_decide(
+                inbox_services.review_task_decide(
                     task_id=task.pk, actor=task.assignee, decision="approve"
                 )
             assert self._snapshot() == before, "a decision on a closed task changes nothing"

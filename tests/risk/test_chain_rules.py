@@ -12,6 +12,7 @@ from audit.bulk import bulk_writes_allowed
 from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case, SmsMessage
+from inbox import services as inbox_services
 from langzhong_si.calendar import working_hours_after
 from risk import services
 from risk.models import ItemRiskPolicy, Qualification, ReviewTask, RiskPolicy
@@ -216,12 +217,12 @@ def test_a_rejection_is_texted_to_the_applicant_exactly_once(
         caplog.at_level("INFO", logger="langzhong_si.sms"),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        case_services.review_task_decide(
+        inbox_services.review_task_decide(
             task_id=task.pk, actor=hall.zhou, decision="reject", comment="不符合条件"
         )
     message = SmsMessage.objects.get(case=case)
     assert message.sent_at is not None and "不符合条件" in message.text
-    from cases.notices import sms_message_send
+    from inbox.notices import sms_message_send
 
     assert sms_message_send(message_id=message.pk) is False, "a repeated message sends nothing"
     assert "13800001111" not in caplog.text, "logs carry the number masked"
@@ -234,7 +235,7 @@ def test_the_inbox_api_shows_the_case_without_other_chain_members(
     case = _submit(hall, django_capture_on_commit_callbacks)
     review = services.review_task_draw(task_id=case.tasks.get().pk)
     with django_capture_on_commit_callbacks(execute=True):
-        case_services.review_task_decide(
+        inbox_services.review_task_decide(
             task_id=review.pk, actor=hall.zhou, decision="approve", comment="材料齐全"
         )
     approval = case.tasks.get(step=2)
@@ -305,7 +306,7 @@ def test_the_clerk_sees_awaiting_and_return_reasons_but_no_names(
         Qualification.objects.filter(user=hall.zhou).update(revoked_at=None)
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     with django_capture_on_commit_callbacks(execute=True):
-        case_services.review_task_decide(
+        inbox_services.review_task_decide(
             task_id=task.pk, actor=hall.zhou, decision="return", comment="缺少签字"
         )
     page = client.get(f"/counter/cases/{case.pk}/").content.decode()

@@ -16,6 +16,7 @@ from counters.models import Case
 from draws import services as draw_services
 from draws.choice import draw_choice_index, draw_member_pseudonym, draw_message, seed_commitment
 from draws.models import DailySeed, Draw
+from inbox import services as inbox_services
 from langzhong_si.identity import id_number_digest, personal_data_encrypt
 from risk import services
 from risk.models import Qualification, ReviewTask
@@ -106,7 +107,7 @@ def test_every_person_in_one_chain_is_different(hall, django_capture_on_commit_c
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     review = services.review_task_draw(task_id=case.tasks.get().pk)
     with django_capture_on_commit_callbacks(execute=True):
-        case_services.review_task_decide(
+        inbox_services.review_task_decide(
             task_id=review.pk, actor=review.assignee, decision="approve"
         )
     approval = case.tasks.get(step=2)
@@ -133,7 +134,7 @@ def test_only_the_drawn_person_may_decide_not_even_a_superuser(
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     for intruder in (root, hall.li_na, hall.ma):
         with pytest.raises(PermissionDenied):
-            case_services.review_task_decide(task_id=task.pk, actor=intruder, decision="approve")
+            inbox_services.review_task_decide(task_id=task.pk, actor=intruder, decision="approve")
     task.refresh_from_db()
     assert task.status == ReviewTask.Status.OPEN
 
@@ -144,9 +145,9 @@ def test_a_second_decision_on_the_same_task_is_refused(hall, django_capture_on_c
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     with django_capture_on_commit_callbacks(execute=False):
-        case_services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="approve")
+        inbox_services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="approve")
     with pytest.raises(ValidationError):
-        case_services.review_task_decide(
+        inbox_services.review_task_decide(
             task_id=task.pk, actor=hall.zhou, decision="reject", comment="x"
         )
     assert case.tasks.filter(step=2).count() == 1
@@ -158,7 +159,7 @@ def test_returning_needs_a_reason(hall, django_capture_on_commit_callbacks):
     case = _submitted_case(hall, django_capture_on_commit_callbacks)
     task = services.review_task_draw(task_id=case.tasks.get().pk)
     with pytest.raises(ValidationError):
-        case_services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="return")
+        inbox_services.review_task_decide(task_id=task.pk, actor=hall.zhou, decision="return")
 
 
 def test_a_draw_recomputes_from_the_revealed_seed(

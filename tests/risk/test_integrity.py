@@ -17,6 +17,7 @@ from cases.transitions import CASE_TRANSITIONS, CaseStateError, case_transition
 from counters import services as counter_services
 from counters.models import Case, Window
 from draws.models import Draw
+from inbox import services as inbox_services
 from risk.models import ReviewTask
 from risk.transitions import (
     REVIEW_TASK_TRANSITIONS,
@@ -59,7 +60,7 @@ def _open_task(case) -> ReviewTask:
 
 def _decide(task, decision, capture, comment="请补正"):
     with capture(execute=True):
-        return case_services.review_task_decide(
+        return inbox_services.review_task_decide(
             task_id=task.pk, actor=task.assignee, decision=decision, comment=comment
         )
 
@@ -201,7 +202,7 @@ def test_a_task_that_is_not_the_current_step_cannot_be_decided(
     with bulk_writes_allowed():
         Case.objects.filter(pk=case.pk).update(review_round=5)
     with pytest.raises(ReviewTaskStateError) as refused:
-        case_services.review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
+        inbox_services.review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
     assert refused.value.code == "task_superseded"
     task.refresh_from_db()
     assert task.status == T.OPEN

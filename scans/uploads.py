@@ -19,7 +19,7 @@ _SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "image/png",
 }
 # Signatures from the counter's pad are kept in the case file beside the scans, named
-# "签名-<paper>.png" (cases.services.case_signature_add), never tied to a material.
+# "签名-<paper>.png" (papers.services.case_signature_add), never tied to a material.
 SIGNATURE_PREFIX = "签名-"
 _EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 

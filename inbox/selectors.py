@@ -1,0 +1,96 @@
+"""Reads of the inbox: a drawn reviewer's or approver's open tasks, the case's earlier
+steps as a chain member may see them (people as pseudonyms), and who hears of a return
+or a rejection."""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from audit.models import AuditEvent
+from counters.models import Case
+from risk.models import ReviewTask
+from staff.roles import Role
+from staff.selectors import users_with_role
+
+
+def inbox_tasks(*, user):
+    return (
+        ReviewTask.objects.filter(assignee=user, status=ReviewTask.Status.OPEN)
+        .select_related("case", "case__item")
+        .order_by("due_at")
+    )
+
+
+def inbox_task(*, user, task_id: int) -> ReviewTask:
+    """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404)."""
+    return ReviewTask.objects.select_related("case", "case__item").get(pk=task_id, assignee=user)
+
+
+def chain_pseudonym(*, case, user_id: int) -> str:
+    """A stable stand-in for a chain member, the same on every page of one case and
+    unlinkable across cases."""
+    key = settings.SECRET_KEY.encode()
+    digest = hmac.new(key, f"pseudonym:{case.pk}:{user_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:4].upper()
+
+
+def case_earlier_steps(*, case, before_task: ReviewTask) -> list[dict]:
+    """Earlier decisions of this case for a chain member, people as pseudonyms only."""
+    rows = [
+        {
+            "role": "handle",
+            "pseudonym": chain_pseudonym(case=case, user_id=case.handler_id),
+            "status": "",
+            "comment": "",
+            "decided_at": case.accepted_at,
+        }
+    ]
+    earlier = (
+        ReviewTask.objects.filter(case=case, decided_at__isnull=False)
+        .exclude(pk=before_task.pk)
+        .order_by("decided_at")
+    )
+    for task in earlier:
+        rows.append(
+            {
+                "role": task.role,
+                "pseudonym": chain_pseudonym(case=case, user_id=task.assignee_id),
+                "status": task.status,
+                "comment": task.comment,
+                "decided_at": task.decided_at,
+            }
+        )
+    return rows
+
+
+def case_decision_recipients(*, case: Case) -> list:
+    """Who hears of a return or rejection: the handling clerk, the clerk who last
+    resubmitted the case, and the window leads of the zone the case was accepted in."""
+    user_ids = {case.handler_id}
+    resubmitter = (
+        AuditEvent.objects.filter(
+            object_type="counters.case",
+            object_id=str(case.pk),
+            event_type="case.status_changed",
+            data__from=Case.Status.RETURNED,
+        )
+        .order_by("-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    if resubmitter:
+        user_ids.add(resubmitter)
+    zone = ""
+    if case.ticket_id and case.ticket.window_id:
+        zone = case.ticket.window.zone
+    if not zone:
+        zone = getattr(getattr(case.handler, "staff_profile", None), "window_team", "")
+    if zone:
+        user_ids |= set(
+            users_with_role(Role.WINDOW_LEAD)
+            .filter(staff_profile__window_team=zone)
+            .values_list("pk", flat=True)
+        )
+    return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True).order_by("pk"))

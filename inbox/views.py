@@ -1,0 +1,71 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from inbox import selectors as inbox_selectors
+from inbox import services
+from inbox.forms import DecisionForm
+from inbox.services import Decision
+from risk.models import ReviewTask
+from staff.decorators import role_required
+from staff.roles import Role
+
+_DECISION_MESSAGES = {
+    Decision.APPROVE: gettext_lazy("Approved. The case moves to its next step."),
+    Decision.RETURN: gettext_lazy("Returned to the handling clerk."),
+    Decision.REJECT: gettext_lazy("Rejected. The applicant will be told."),
+}
+
+
+@role_required(Role.REVIEWER, Role.APPROVER)
+def inbox(request):
+    return render(
+        request, "risk/inbox.html", {"tasks": inbox_selectors.inbox_tasks(user=request.user)}
+    )
+
+
+def _task_for(request, task_id: int) -> ReviewTask:
+    try:
+        return inbox_selectors.inbox_task(user=request.user, task_id=task_id)
+    except ReviewTask.DoesNotExist:
+        raise Http404 from None
+
+
+@role_required(Role.REVIEWER, Role.APPROVER)
+def task_detail(request, task_id: int, form: DecisionForm | None = None, status: int = 200):
+    task = _task_for(request, task_id)
+    case = task.case
+    context = {
+        "task": task,
+        "case": case,
+        "earlier_steps": inbox_selectors.case_earlier_steps(case=case, before_task=task),
+        "form": form or DecisionForm(),
+    }
+    return render(request, "risk/task_detail.html", context, status=status)
+
+
+@require_POST
+@role_required(Role.REVIEWER, Role.APPROVER)
+def task_decide(request, task_id: int):
+    task = _task_for(request, task_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return task_detail(request, task_id, form=form, status=400)
+    try:
+        services.review_task_decide(
+            task_id=task.pk,
+            actor=request.user,
+            decision=form.cleaned_data["decision"],
+            comment=form.cleaned_data["comment"],
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        if task.status == ReviewTask.Status.OPEN:
+            return redirect("cases:task_detail", task_id=task.pk)
+        return redirect("cases:inbox")
+    messages.success(request, _DECISION_MESSAGES[form.cleaned_data["decision"]])
+    return redirect("cases:inbox")

@@ -1,0 +1,47 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
+
+from counters.models import Case, CaseDocument
+from scans import selectors, services
+
+
+@login_required
+def document_download(request, document_id: int):
+    """A scan, only for its case's chain, always as an attachment, and logged."""
+    try:
+        document = selectors.document_for_viewer(user=request.user, document_id=document_id)
+    except CaseDocument.DoesNotExist:
+        raise Http404 from None
+    services.case_document_viewed(document=document, viewer=request.user)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=f"{document.case.number}-{document.display_name}",
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+@login_required
+def case_reveal_id(request, case_id: int):
+    case = get_object_or_404(Case.objects.select_related("item"), pk=case_id)
+    try:
+        number = services.case_id_number_reveal(
+            case=case, viewer=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as error:
+        return render(
+            request,
+            "cases/id_reveal.html",
+            {"case": case, "error": " ".join(error.messages)},
+            status=400,
+        )
+    response = render(request, "cases/id_reveal.html", {"case": case, "number": number})
+    response["Cache-Control"] = "no-store"
+    return response
