@@ -8,8 +8,8 @@ import pytest
 from counters.models import Case
 from risk import services as risk_services
 from staff.roles import Role
-from tests.cases.test_agents_employers_http import _post, _serving
-from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff, sign_in
+from tests.cases.test_agents_employers_http import _post, _serving, relative_as_agent_case
+from tests.factories import ItemFactory, MaterialFactory, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -70,22 +70,7 @@ def test_an_agent_case_whose_agent_is_a_staff_relative_goes_through_without_that
 ):
     item = ItemFactory(risk_level=2)
     MaterialFactory(item=item)
-    agent_number = make_id_number()
-    risk_services.recusal_relative_add(
-        user=chain_hall.zhou, password="Demo-pass-123", id_number=agent_number, relation="spouse"
-    )
-    _serving(client, chain_hall, item)
-    with django_capture_on_commit_callbacks(execute=True):
-        _post(
-            client,
-            item,
-            via_agent="on",
-            agent_name="张代办",
-            agent_id_number=agent_number,
-            agent_relation="family",
-            authorisation_received="on",
-        )
-    case = Case.objects.get()
+    case = relative_as_agent_case(client, chain_hall, item, django_capture_on_commit_callbacks)
 
     review, approval = _every_step_approved(client, case, django_capture_on_commit_callbacks)
 
