@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from appointments.models import Appointment
 from audit.models import AuditEvent
@@ -100,3 +101,24 @@ def test_the_simulated_citizens_come_in_the_halls_shares(db, settings, tmp_path)
         for citizen, _item in matters
         if citizen.employer
     )
+
+
+def test_the_demo_hall_books_the_simulated_cards_for_the_next_working_day_once(
+    db, settings, tmp_path
+):
+    from appointments.services import booking_days
+    from devices.bridge.simulator import CITIZENS
+    from langzhong_si.identity import id_number_digest
+
+    settings.VAR_DIR = tmp_path / "var"
+    output = StringIO()
+    call_command("seed_demo", stdout=output)
+    call_command("seed_demo", stdout=StringIO())  # run again: nothing booked twice
+    today = timezone.localdate()
+    next_day = next(day for day in booking_days(today) if day > today)
+    booked = Appointment.objects.filter(day=next_day, status=Appointment.Status.BOOKED)
+    assert sorted(booked.values_list("id_number_digest", flat=True)) == sorted(
+        id_number_digest(citizen["id_number"]) for citizen in CITIZENS
+    )
+    assert all(appointment.code in output.getvalue() for appointment in booked)
+    assert Appointment.objects.filter(day__gt=next_day).count() == 0
