@@ -1,6 +1,9 @@
 """Registering a hall screen from its one-time link, and the team lead's list of the
 hall's screens where new links are issued."""
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -19,9 +22,16 @@ from devices.services import (
     hall_device_link_issue,
     hall_device_register,
 )
+from langzhong_si.ratelimit import (
+    FailureBudget,
+    failure_budgets_release,
+    failure_budgets_reserve,
+)
 from staff.decorators import role_required
 from staff.roles import Role
 from staff.selectors import user_has_role
+
+logger = logging.getLogger(__name__)
 
 # Where a newly registered screen starts (the screens themselves are counters' and
 # ratings' views, above this app: named, not imported).
@@ -102,16 +112,45 @@ def hall_devices(request):
 def essc_verify(request):
     """Verify a scanned electronic social-security-card QR code (devices.essc), for a
     registered kiosk or a clerk. The kiosk learns only the ID number (it fills the
-    ticket's optional field); a clerk also gets the name for the intake."""
+    ticket's optional field); a clerk also gets the name for the intake.
+
+    Failed verifications count against the caller (the clerk, or the kiosk):
+    ESSC_VERIFY_FAILURES within ESSC_VERIFY_WINDOW_SECONDS, then every code from it is
+    refused (429) until the window ends, so nobody tries forged or stolen codes one
+    after another against the provincial platform. Verified codes never count."""
     is_clerk = request.user.is_authenticated and user_has_role(request.user, Role.CLERK)
-    if not is_clerk and device_of(request, HallDevice.Kind.KIOSK) is None:
+    kiosk = None if is_clerk else device_of(request, HallDevice.Kind.KIOSK)
+    if not is_clerk and kiosk is None:
         return JsonResponse({"ok": False, "error": _("Not allowed here.")}, status=403)
+    caller = f"user:{request.user.pk}" if is_clerk else f"kiosk:{kiosk.pk}"
+    budgets = [
+        FailureBudget(
+            "essc-verify",
+            caller,
+            settings.ESSC_VERIFY_FAILURES,
+            settings.ESSC_VERIFY_WINDOW_SECONDS,
+        )
+    ]
+    if not failure_budgets_reserve(budgets):
+        logger.warning("e-SSC verification refused: too many failed codes from %s", caller)
+        return JsonResponse(
+            {
+                "ok": False,
+                "code": "essc_rate_limited",
+                "error": _(
+                    "Too many QR codes could not be verified here in the last minutes. "
+                    "Use the ID card, or try the QR code again later."
+                ),
+            },
+            status=429,
+        )
     try:
         holder = essc_qr_verify(request.POST.get("payload", ""))
     except QrUnverifiable as error:
         return JsonResponse(
             {"ok": False, "code": error.code, "error": error.messages[0]}, status=400
         )
+    failure_budgets_release(budgets)
     answer = {"ok": True, "id_number": holder.id_number}
     if is_clerk:
         answer["name"] = holder.name

@@ -503,6 +503,10 @@ if DEVICE_BRIDGE_URL:
 # the provincial platform's service in production; the demo and tests use the simulator's
 # HMAC signature under ESSC_DEMO_KEY, which production refuses.
 ESSC_QR_VERIFIER = env_str("ESSC_QR_VERIFIER", "devices.essc.PlatformQrVerifier")
+# Failed QR verifications a clerk or a kiosk may have within the window before every code
+# from it is refused until the window ends (verified codes never count).
+ESSC_VERIFY_FAILURES = env_int("ESSC_VERIFY_FAILURES", 20, minimum=1)
+ESSC_VERIFY_WINDOW_SECONDS = env_int("ESSC_VERIFY_WINDOW_SECONDS", 600, minimum=60)
 ESSC_PLATFORM_URL = env_str("ESSC_PLATFORM_URL", "")
 ESSC_PLATFORM_APP_ID = env_str("ESSC_PLATFORM_APP_ID", "")
 ESSC_PLATFORM_APP_SECRET = env_str("ESSC_PLATFORM_APP_SECRET", "")

@@ -9,6 +9,13 @@ the services write: every rule, draw and audit event applies exactly as in the h
 
 `seed` fixes the citizens' and staff's behaviour. The draws themselves stay random
 (each day's secret seed comes from the OS), as the three randoms require.
+
+Applicants come as they do in the hall (issue 16): about one case in seven is brought
+by an agent (代办人) with the authorisation letter; items that concern employers are
+mostly an employer's case (单位, a unified social credit code, the person handling it);
+about a fifth of the tickets come from an appointment booked the day before, checked in
+at the kiosk by swiping the ID card or typing the booking code (a few arrive late, a
+few never come and are recorded as no-shows).
 """
 
 from __future__ import annotations
@@ -26,20 +33,29 @@ from unittest import mock
 from celery import current_app as celery_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils import timezone
 
+from appointments import services as appointment_services
+from appointments.models import Appointment
 from audit.models import Finding
 from cases import services as case_services
+from cases.services import Agent, Employer
 from catalog.models import ServiceItem
 from counters import services as counter_services
-from counters.models import Case, Ticket, Window
+from counters.models import Case, Queue, Ticket, Window
 from draws.services import daily_seeds_rotate
 from inbox.services import Decision, review_task_decide
 from inspection.rules import nightly_audit
 from inspection.services import finding_inspect
 from langzhong_si.calendar import is_working_day, working_days_after, working_hours_after
-from langzhong_si.identity import id_number_check_char
+from langzhong_si.errors import StateConflict
+from langzhong_si.identity import (
+    CREDIT_CODE_CHARS,
+    credit_code_check_char,
+    id_number_check_char,
+)
 from ratings import services as rating_services
 from ratings.models import FollowUp, Rating
 from risk.models import Qualification, ReviewTask
@@ -62,6 +78,29 @@ RETURN_COMMENT = "材料复印件不清晰，请补扫后重新提交"
 REJECT_COMMENT = "经核查不符合申领条件"
 BAD_RATING_REASON = "等候时间较长"
 LANGZHONG_REGION = "511381"
+# Shares of the hall's applicants: cases brought by an agent; cases of an item that
+# concerns employers brought for the employer; tickets from an appointment, and of the
+# booked citizens those who check in late or never come.
+AGENT_SHARE = 0.15
+EMPLOYER_SHARE = 0.9
+APPOINTMENT_SHARE = 0.2
+APPOINTMENT_LATE_SHARE = 0.05
+APPOINTMENT_NO_SHOW_SHARE = 0.06
+APPOINTMENTS_PER_SLOT = 12  # the team lead's capacity: more than the hall's bookings
+AGENT_RELATIONS = [
+    (Case.AgentRelation.FAMILY, 0.7),
+    (Case.AgentRelation.FRIEND, 0.2),
+    (Case.AgentRelation.OTHER, 0.1),
+]
+EMPLOYER_WORDS = "嘉陵锦屏古城保宁蜀北巴都天宫华光滨江"
+EMPLOYER_KINDS = [
+    "商贸有限公司",
+    "建筑工程有限公司",
+    "食品有限公司",
+    "醋业有限公司",
+    "物业管理有限公司",
+    "农民专业合作社",
+]
 
 
 class SimulationClock:
@@ -91,6 +130,10 @@ class Citizen:
     name: str
     id_number: str
     phone: str
+    # How they apply, kept for a return visit: for an employer (they handle it), and/or
+    # through an agent.
+    employer: Employer | None = None
+    agent: Agent | None = None
 
 
 @dataclass
@@ -156,7 +199,11 @@ class HallSimulation:
         self.users = {user.pk: user for user in [*self.clerks, *self.deciders]}
 
     def _load_items(self) -> None:
-        items = list(ServiceItem.objects.filter(enabled=True).prefetch_related("materials"))
+        items = list(
+            ServiceItem.objects.filter(enabled=True)
+            .select_related("category")
+            .prefetch_related("materials")
+        )
         self.rng.shuffle(items)
         level_weight = {0: 3.0, 1: 2.2, 2: 1.4, 3: 0.5}
         weights = []
@@ -231,6 +278,7 @@ class HallSimulation:
         self.log(f"{day:%Y-%m-%d}")
         self._schedule(self._at(day, datetime.time(8, 0)), self._day_open, day)
         if arrivals:
+            booking = self._appointments_open(day)
             expected = self.daily_tickets * WEEKDAY_WEIGHTS[day.weekday()] / 1.02
             total = sum(HALF_HOUR_WEIGHTS.values())
             for (hour, minute), weight in HALF_HOUR_WEIGHTS.items():
@@ -238,7 +286,10 @@ class HallSimulation:
                 start = self._at(day, datetime.time(hour, minute))
                 for _ in range(count):
                     offset = datetime.timedelta(seconds=self.rng.uniform(0, 1800))
-                    self._schedule(start + offset, self._arrival, None)
+                    if not (booking and self.rng.random() < APPOINTMENT_SHARE):
+                        self._schedule(start + offset, self._arrival, None)
+                    elif not self._book(start + offset):
+                        self._schedule(start + offset, self._arrival, None)  # slot full
         for hour in range(8, 18):
             for minute in range(0, 60, 10):
                 moment = self._at(day, datetime.time(hour, minute))
@@ -250,6 +301,9 @@ class HallSimulation:
         self._schedule(self._at(day, datetime.time(16, 30)), self._audit_inspection)
         self._schedule(self._at(day, datetime.time(17, 40)), self._day_close)
         self._schedule(self._at(day, datetime.time(23, 30)), nightly_audit)
+        self._schedule(
+            self._at(day, datetime.time(23, 40)), appointment_services.appointment_no_shows_record
+        )
 
     def _poisson(self, mean: float) -> int:
         # Knuth's method is fine for the small means of one half hour.
@@ -360,13 +414,117 @@ class HallSimulation:
         phone = f"13{self.rng.randint(0, 999999999):09d}" if self.rng.random() < 0.6 else ""
         return Citizen(name=name, id_number=first17 + id_number_check_char(first17), phone=phone)
 
+    def _employer(self) -> Employer:
+        """An employer of Langzhong: a credit code whose check character is right (GB
+        32100: registered by industry and commerce, an enterprise, the county's region
+        code, an organisation code) and a local name."""
+        organisation = "".join(self.rng.choice(CREDIT_CODE_CHARS[:10]) for _ in range(8))
+        first17 = f"91{LANGZHONG_REGION}{organisation}{self.rng.choice(CREDIT_CODE_CHARS)}"
+        name = (
+            "阆中市" + "".join(self.rng.sample(EMPLOYER_WORDS, 2)) + self.rng.choice(EMPLOYER_KINDS)
+        )
+        return Employer(credit_code=first17 + credit_code_check_char(first17), name=name)
+
+    def _agent(self, *, for_employer: bool) -> Agent:
+        person = self._citizen()
+        relations, weights = zip(*AGENT_RELATIONS, strict=True)
+        relation = (
+            Case.AgentRelation.EMPLOYEE if for_employer else self.rng.choices(relations, weights)[0]
+        )
+        return Agent(name=person.name, id_number=person.id_number, relation=relation)
+
+    def _visit(self) -> tuple[Citizen, ServiceItem | None, str]:
+        """A new citizen's matter: who, which item (None: a consultation), and how their
+        materials will stand at the counter."""
+        citizen = self._citizen()
+        if self.rng.random() < 0.07:
+            return citizen, None, "consult"
+        item = self.rng.choices(self.items, self.item_weights)[0]
+        if item.takes_employer and self.rng.random() < EMPLOYER_SHARE:
+            citizen.employer = self._employer()
+        if self.rng.random() < AGENT_SHARE:
+            citizen.agent = self._agent(for_employer=citizen.employer is not None)
+        return citizen, item, self._materials_plan(item)
+
+    def _appointments_open(self, day: datetime.date) -> bool:
+        """The team lead offers bookings for the day in both queues (None: no lead)."""
+        if self.lead is None:
+            return False
+        for queue in Queue:
+            appointment_services.slot_capacity_set(
+                lead=self.lead, queue=queue, day=day, per_slot=APPOINTMENTS_PER_SLOT
+            )
+        return True
+
+    def _book(self, moment: datetime.datetime) -> bool:
+        """A citizen books the slot `moment` falls in and comes then (on time, a little
+        early or late, or not at all); False when there is no such slot or it is full."""
+        day = timezone.localtime(moment).date()
+        slot, end = next(
+            (
+                (start, end)
+                for start, end in appointment_services.day_slots(day)
+                if start <= moment < end
+            ),
+            (None, None),
+        )
+        if slot is None:
+            return False
+        citizen, item, plan = self._visit()
+        citizen.phone = citizen.phone or f"13{self.rng.randint(0, 999999999):09d}"
+        at_counter = item is None or item.at_counter
+        try:
+            appointment = appointment_services.appointment_book(
+                queue=Queue.HALL if at_counter else Queue.BACK_OFFICE,
+                slot_start=slot,
+                id_number=citizen.id_number,
+                phone=citizen.phone,
+            )
+        except ValidationError:
+            return False
+        self.summary.counts["appointments_booked"] += 1
+        roll = self.rng.random()
+        if roll < APPOINTMENT_NO_SHOW_SHARE:
+            return True  # never comes: the nightly sweep records the no-show
+        late_minutes = settings.APPOINTMENT_LATE_MINUTES
+        if roll < APPOINTMENT_NO_SHOW_SHARE + APPOINTMENT_LATE_SHARE:
+            minutes = self.rng.uniform(late_minutes + 1, late_minutes + 20)
+        else:
+            minutes = self.rng.uniform(-10, late_minutes - 1)
+        arrival = slot + datetime.timedelta(minutes=minutes)
+        if not self._in_office(arrival):  # nobody checks in before the hall opens or after
+            arrival = slot if arrival < slot else end - datetime.timedelta(minutes=1)
+        self._schedule(
+            arrival,
+            self._check_in,
+            appointment.pk,
+            (citizen, item, plan),
+        )
+        return True
+
+    def _check_in(self, appointment_id: int, visit: tuple) -> None:
+        """At the kiosk: most swipe the ID card, the others type the booking code."""
+        citizen, _item, _plan = visit
+        appointment = Appointment.objects.get(pk=appointment_id)
+        by_card = self.rng.random() < 0.7
+        try:
+            appointment = appointment_services.appointment_check_in(
+                code="" if by_card else appointment.code,
+                id_number=citizen.id_number if by_card else "",
+                kiosk=None,
+            )
+        except StateConflict:
+            self._arrival(None)  # holds a ticket already (rare): comes as a walk-in
+            return
+        self.tickets_planned[appointment.ticket_id] = visit
+        self.summary.counts["tickets"] += 1
+        self.summary.counts["appointment_tickets"] += 1
+        self._watch_windows()
+
     def _arrival(self, visit: tuple | None) -> None:
         """A citizen takes a ticket: `visit` is (citizen, item) for a return visit."""
         if visit is None:
-            citizen = self._citizen()
-            consultation = self.rng.random() < 0.07
-            item = None if consultation else self.rng.choices(self.items, self.item_weights)[0]
-            plan = "consult" if consultation else self._materials_plan(item)
+            citizen, item, plan = self._visit()
         else:
             citizen, item = visit
             plan = "complete"
@@ -454,8 +612,14 @@ class HallSimulation:
             applicant_phone=citizen.phone,
             received_material_ids=received,
             defer_missing=defer,
+            employer=citizen.employer,
+            agent=citizen.agent,
+            # A few agents forget the letter: a key material, so a one-time notice.
+            authorisation_received=citizen.agent is not None and self.rng.random() < 0.95,
         )
         self.summary.counts[f"case_{case.status}"] += 1
+        self.summary.counts[f"applicant_{case.applicant_kind}"] += 1
+        self.summary.counts["agent_cases"] += citizen.agent is not None
         if case.status == Case.Status.NOTIFIED and self.rng.random() < 0.92:
             # Back with everything on the notice, one to five working days later.
             back = working_days_after(timezone.localdate(), self.rng.randint(1, 5))

@@ -174,6 +174,22 @@ def browser(monkeypatch):
 
 
 @pytest.fixture
+def simulated_bridge(live_server, settings):
+    """The device simulator (devices/bridge/simulator.py) on a free loopback port, for
+    pages served by `live_server`; its QR codes verify under the test's demo key."""
+    from devices.bridge.server import BridgeServer
+    from devices.bridge.simulator import SimulatorDriver
+
+    settings.ESSC_DEMO_KEY = "journey-key"
+    settings.ESSC_QR_VERIFIER = "devices.essc.SimulatorQrVerifier"
+    server = BridgeServer(SimulatorDriver(qr_key="journey-key"), origins=[live_server.url])
+    port = server.start_in_thread(port=0)
+    settings.DEVICE_BRIDGE_URL = f"ws://127.0.0.1:{port}"
+    yield server
+    server.stop_thread()
+
+
+@pytest.fixture
 def display_browser(monkeypatch):
     """Chromium started as README says for the hall's call display."""
     yield from _chromium(monkeypatch, DISPLAY_FLAGS)

@@ -1,6 +1,7 @@
 // The kiosk's card hook: an ID card placed on the reader (or the "read my ID card"
 // button) fills the ID number; an electronic social-security card's QR code does too,
-// once the server has verified it. Typing with the keypad stays as it was.
+// once the server has verified it; on the appointment check-in screen either one checks
+// the citizen in at once. Typing with the keypad stays as it was.
 (function () {
   "use strict";
   var KEEP_MS = 60000; // an ID number survives choosing a category for a minute, no longer
@@ -20,6 +21,8 @@
     field.classList.remove("is-invalid");
     field.dispatchEvent(new Event("input", { bubbles: true }));
     say(box().getAttribute(text), true);
+    // The appointment check-in: the card (or the verified code) is the whole answer.
+    if (box().hasAttribute("data-submit-on-read")) field.form.requestSubmit();
   }
 
   function readCard() {

@@ -131,17 +131,15 @@ def test_an_agent_without_an_id_number_is_refused_at_the_field(client, hall):
     assert not Case.objects.exists()
 
 
-def test_a_relative_as_agent_is_excluded_from_the_draw_with_the_reason(
-    client, hall, django_capture_on_commit_callbacks
-):
-    item = ItemFactory(risk_level=1)
-    MaterialFactory(item=item)
+def relative_as_agent_case(client, hall, item, capture) -> Case:
+    """A case of `item` brought by an agent whom 周建国 (hall.zhou) declared as his
+    spouse, accepted by li_na from the workbench."""
     agent_number = make_id_number()
     risk_services.recusal_relative_add(
         user=hall.zhou, password="Demo-pass-123", id_number=agent_number, relation="spouse"
     )
     _serving(client, hall, item)
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         _post(
             client,
             item,
@@ -151,7 +149,16 @@ def test_a_relative_as_agent_is_excluded_from_the_draw_with_the_reason(
             agent_relation="family",
             authorisation_received="on",
         )
-    task = Case.objects.get().tasks.get()
+    return Case.objects.get()
+
+
+def test_a_relative_as_agent_is_excluded_from_the_draw_with_the_reason(
+    client, hall, django_capture_on_commit_callbacks
+):
+    item = ItemFactory(risk_level=1)
+    MaterialFactory(item=item)
+    case = relative_as_agent_case(client, hall, item, django_capture_on_commit_callbacks)
+    task = case.tasks.get()
     risk_services.review_task_draw(task_id=task.pk)
     draw = Draw.objects.get(subject=f"review-task:{task.pk}")
     assert {"user": hall.zhou.pk, "reason": "agent_relative"} in draw.excluded

@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from counters.models import CaseDocument, Ticket
-from devices.bridge.server import BridgeServer
-from devices.bridge.simulator import CITIZENS, SimulatorDriver
+from devices.bridge.simulator import CITIZENS
 from devices.models import HallDevice
 from langzhong_si.identity import id_number_digest
 from tests.conftest import ARTIFACTS, browser_sign_in
@@ -17,17 +16,6 @@ from tests.test_browser_journey import _register
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CARD = CITIZENS[0]
-
-
-@pytest.fixture
-def simulated_bridge(live_server, settings):
-    settings.ESSC_DEMO_KEY = "journey-key"
-    settings.ESSC_QR_VERIFIER = "devices.essc.SimulatorQrVerifier"
-    server = BridgeServer(SimulatorDriver(qr_key="journey-key"), origins=[live_server.url])
-    port = server.start_in_thread(port=0)
-    settings.DEVICE_BRIDGE_URL = f"ws://127.0.0.1:{port}"
-    yield server
-    server.stop_thread()
 
 
 def _clerk_ready(browser, live_server, hall):

@@ -97,3 +97,37 @@ def test_anyone_else_may_not_verify_codes(client, register_device):
     assert client.post("/devices/essc/verify/", {"payload": _code()}).status_code == 403
     register_device(client, "display")
     assert client.post("/devices/essc/verify/", {"payload": _code()}).status_code == 403
+
+
+def test_a_kiosk_with_too_many_failed_codes_is_refused_with_a_clear_message(
+    client, register_device, settings
+):
+    settings.ESSC_VERIFY_FAILURES = 3
+    register_device(client, "kiosk")
+    for _attempt in range(3):
+        assert client.post("/devices/essc/verify/", {"payload": "forged"}).status_code == 400
+    answer = client.post("/devices/essc/verify/", {"payload": _code()})
+    assert answer.status_code == 429
+    assert answer.json()["code"] == "essc_rate_limited"
+    assert "身份证" in answer.json()["error"]  # the way on: the ID card
+    assert "id_number" not in answer.json()
+
+
+def test_verified_codes_never_count_against_the_caller(client, settings):
+    settings.ESSC_VERIFY_FAILURES = 2
+    sign_in(client, make_staff(Role.CLERK))
+    assert client.post("/devices/essc/verify/", {"payload": "forged"}).status_code == 400
+    for _attempt in range(5):
+        assert client.post("/devices/essc/verify/", {"payload": _code()}).status_code == 200
+    assert client.post("/devices/essc/verify/", {"payload": "forged"}).status_code == 400
+    assert client.post("/devices/essc/verify/", {"payload": _code()}).status_code == 429
+
+
+def test_one_callers_failures_do_not_lock_out_another(client, register_device, settings):
+    settings.ESSC_VERIFY_FAILURES = 1
+    register_device(client, "kiosk")
+    client.post("/devices/essc/verify/", {"payload": "forged"})
+    assert client.post("/devices/essc/verify/", {"payload": _code()}).status_code == 429
+    client.cookies.clear()
+    register_device(client, "kiosk")
+    assert client.post("/devices/essc/verify/", {"payload": _code()}).status_code == 200

@@ -1,3 +1,4 @@
+import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -7,15 +8,20 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.timezone import localtime
 
+from appointments import services as appointment_services
+from appointments.models import Appointment
 from counters.models import Queue, Window
+from devices.bridge.simulator import CITIZENS
 from devices.models import HallDevice
 from devices.services import hall_device_link_issue
 from risk.models import Qualification
 from risk.services import qualification_grant
 from staff.passwords import password_generate
 from staff.roles import Role
+from staff.selectors import users_with_role
 from staff.services import staff_member_create
 
 # (username, display name, employee number, roles, review level, approval level, team)
@@ -111,6 +117,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Hall devices: open each link once on its screen (kept in {devices}):")
         for line in lines:
             self.stdout.write(f"  {line}")
+        booked = self._appointments()
+        if booked:
+            self.stdout.write(
+                "Appointments of the simulated ID cards (check in at the kiosk by swiping the"
+                " card, or with the code):"
+            )
+            for line in booked:
+                self.stdout.write(f"  {line}")
 
     def _device_links(self) -> list[str]:
         """A fresh one-time link for each device not registered yet (an earlier unused
@@ -129,6 +143,38 @@ class Command(BaseCommand):
                 lines.append(
                     f"{label}: http://127.0.0.1:8000"
                     f"{reverse('devices:device_register', args=[secret])}"
+                )
+        return lines
+
+    def _appointments(self) -> list[str]:
+        """The device simulator's four citizens each book a time in the comprehensive
+        queue today (the slots still ahead) and on the next working day, so the kiosk's
+        card swipe checks one in; a day that already has bookings is left as it is."""
+        lead = users_with_role(Role.TEAM_LEAD).order_by("pk").first()
+        today = timezone.localdate()
+        days = [day for day in appointment_services.booking_days(today) if day >= today][:2]
+        if today not in days:
+            days = days[:1]
+        lines = []
+        for day in days:
+            slots = [
+                start
+                for start, _end in appointment_services.day_slots(day)
+                if start > timezone.now() + datetime.timedelta(minutes=5)
+            ]
+            if lead is None or not slots or Appointment.objects.filter(day=day).exists():
+                continue
+            appointment_services.slot_capacity_set(lead=lead, queue=Queue.HALL, day=day, per_slot=4)
+            for number, (citizen, start) in enumerate(zip(CITIZENS, slots, strict=False), 1):
+                appointment = appointment_services.appointment_book(
+                    queue=Queue.HALL,
+                    slot_start=start,
+                    id_number=citizen["id_number"],
+                    phone=f"138000000{number:02d}",
+                )
+                lines.append(
+                    f"{localtime(appointment.slot_start):%Y-%m-%d %H:%M} {citizen['name']}"
+                    f" (simulated card {number}) code {appointment.code}"
                 )
         return lines
 
