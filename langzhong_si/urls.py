@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("cases.urls")),
     path("", include("appointments.urls")),
     path("", include("evaluation.urls")),
+    path("", include("reporting.urls")),
     path("", include("operations.urls")),
 ]
 

@@ -22,6 +22,7 @@ LAYERS = [
     {"cases", "ratings", "appointments"},
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
+    {"reporting"},  # upward reporting: ratings and cases to the provincial platforms
     {"simulation", "operations"},  # the simulated hall; health, metrics, logs, backups, drills
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]
