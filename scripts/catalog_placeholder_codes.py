@@ -46,7 +46,7 @@ def main() -> None:
         row["implementation_code"] = code
         row["business_item_code"] = f"{code}{members[code]:02d}"
     with ITEMS.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
 
