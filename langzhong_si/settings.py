@@ -542,6 +542,8 @@ if REPORTING_TRANSPORT not in {"off", "http", "file"}:
     )
 # The agency as the platforms know it: the first part of every idempotency key.
 REPORTING_SENDER_ID = env_str("REPORTING_SENDER_ID", "langzhong-si")
+if not 1 <= len(REPORTING_SENDER_ID) <= 64:
+    raise ImproperlyConfigured("REPORTING_SENDER_ID must have 1 to 64 characters")
 REPORTING_URLS = {
     "ratings": env_str("REPORTING_RATINGS_URL", ""),
     "cases": env_str("REPORTING_CASES_URL", ""),

@@ -76,13 +76,13 @@ def delivery_attempt(*, key: str, now: datetime.datetime | None = None) -> str:
     if delivery is None:
         return Delivery.objects.filter(key=key).values_list("status", flat=True).first() or ""
     payload = delivery.payload
-    if payload is None:
-        payload = delivery_payload(delivery)  # built once, then resent byte for byte
     started = time.monotonic()
     try:
+        if payload is None:
+            payload = delivery_payload(delivery)  # built once, then resent byte for byte
         result = transport.send(platform=delivery.platform, key=key, payload=payload)
-    except Exception as error:  # noqa: BLE001 - a bug in a transport must not lose the delivery
-        logger.exception("report transport %s failed on %s", transport.name, key)
+    except Exception as error:  # noqa: BLE001 - a bug here must not lose the delivery
+        logger.exception("report %s could not be sent by %s", key, transport.name)
         result = Result(False, error=f"{type(error).__name__}: {error}", retry=True)
     duration_ms = int((time.monotonic() - started) * 1000)
     return _outcome_record(
