@@ -86,3 +86,15 @@ def test_the_reconciliation_command_reports_the_day_and_fails_on_a_dead_letter(d
         "expected": 1, "not_recorded": 0, "recorded": 1, "sent": 0, "acknowledged": 0,
         "failed": 1, "waiting": 0,
     }  # fmt: skip
+
+
+def test_the_reconciliation_command_passes_while_reporting_is_off(
+    hall, coded_item, django_capture_on_commit_callbacks
+):
+    _rated(hall, coded_item, django_capture_on_commit_callbacks)
+    out, err = StringIO(), StringIO()
+    call_command(
+        "reporting_reconcile", "--json", f"--day={timezone.localdate()}", stdout=out, stderr=err
+    )
+    assert json.loads(out.getvalue())["kinds"]["rating"]["not_recorded"] == 1
+    assert "reporting is off" in err.getvalue()
