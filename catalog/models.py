@@ -39,6 +39,15 @@ class ServiceItem(models.Model):
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=128)
+    # The province's codes for this item, imported with the catalog and sent with every
+    # upward report (reporting): 实施清单编码 (shared by the sub-items of one 主项) and
+    # 业务办理项编码 (one per item). Blank until the province's list is imported.
+    implementation_code = models.CharField(
+        _("item implementation code (实施清单编码)"), max_length=40, blank=True
+    )
+    business_item_code = models.CharField(
+        _("business item code (业务办理项编码)"), max_length=40, blank=True
+    )
     category = models.ForeignKey(
         InsuranceCategory,
         verbose_name=_("category"),
@@ -91,6 +100,12 @@ class ServiceItem(models.Model):
             models.CheckConstraint(
                 condition=models.Q(promised_days__lte=models.F("statutory_days")),
                 name="catalog_item_promised_within_statutory",
+            ),
+            # The platforms tell items apart by this code: two items never share one.
+            models.UniqueConstraint(
+                fields=["business_item_code"],
+                condition=~models.Q(business_item_code=""),
+                name="catalog_item_unique_business_item_code",
             ),
         ]
 

@@ -68,6 +68,8 @@ def catalog_export_sheets() -> CatalogSheets:
                 "source": item.source,
                 "estimated_fields": item.estimated_fields,
                 "enabled": _YES_NO[item.enabled],
+                "implementation_code": item.implementation_code,
+                "business_item_code": item.business_item_code,
             }
         )
         for material in item.materials.all():

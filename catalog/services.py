@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -7,7 +8,7 @@ from audit.bulk import bulk_writes_allowed
 from audit.services import audit_event_record, audited_record_save
 from catalog.models import InsuranceCategory, Material, ServiceItem
 from catalog.search import search_text_for
-from catalog.spreadsheets import CatalogSheets
+from catalog.spreadsheets import OFFICIAL_CODE_COLUMNS, CatalogSheets
 
 _YES = {"yes", "y", "true", "1", "是"}
 _NO = {"no", "n", "false", "0", "否", ""}
@@ -76,11 +77,35 @@ def _choice(value: str, choices, row: _RowErrors, column: str) -> str:
     return value
 
 
+# The province's codes: capital letters and digits (a unified social credit code and
+# digits, in the published lists), at most 40 characters.
+_OFFICIAL_CODE = re.compile(r"[0-9A-Z]{1,40}")
+
+
+def _official_codes(raw: dict, row: _RowErrors, seen: set[str]) -> dict:
+    """The row's province codes, if the sheet has their columns (else nothing changes)."""
+    codes = {column: raw[column] for column in OFFICIAL_CODE_COLUMNS if column in raw}
+    for column, value in codes.items():
+        if value and not _OFFICIAL_CODE.fullmatch(value):
+            row.add(
+                _("%(column)s must be capital letters and digits (at most 40), got %(value)r")
+                % {"column": column, "value": value}
+            )
+    business = codes.get("business_item_code", "")
+    if business and business in seen:
+        row.add(_("the business item code appears more than once"))
+    seen.add(business)
+    if business and not codes.get("implementation_code"):
+        row.add(_("a business item code needs its implementation code"))
+    return codes
+
+
 def _parse(sheets: CatalogSheets) -> tuple[_Parsed, list[str]]:
     parsed = _Parsed()
     errors: list[str] = []
     known_categories = {c.code: c for c in InsuranceCategory.objects.all()}
     codes: set[str] = set()
+    business_codes: set[str] = set()
     for number, raw in enumerate(sheets.items, start=2):
         row = _RowErrors(_("items"), number, raw.get("code", ""))
         code = raw["code"]
@@ -114,6 +139,7 @@ def _parse(sheets: CatalogSheets) -> tuple[_Parsed, list[str]]:
             promised_days=_whole(raw["promised_days"], row, "promised_days"),
             visits_required=_whole(raw["visits_required"] or "1", row, "visits_required"),
         )  # fmt: skip
+        item.update(_official_codes(raw, row, business_codes))
         if raw["risk_level"] not in {"0", "1", "2", "3"}:
             row.add(
                 _("risk level must be 0, 1, 2 or 3, got %(value)r") % {"value": raw["risk_level"]}
@@ -153,6 +179,14 @@ def _parse(sheets: CatalogSheets) -> tuple[_Parsed, list[str]]:
             row.add(_("the item lists this material twice"))
         siblings.append(material)
         errors.extend(row.errors)
+    taken = ServiceItem.objects.exclude(code__in=codes).filter(
+        business_item_code__in=business_codes - {""}
+    )
+    for other_code, business in taken.values_list("code", "business_item_code"):
+        errors.append(
+            _("the business item code %(business)s belongs to item %(code)s already")
+            % {"business": business, "code": other_code}
+        )
     for number, item in enumerate(parsed.items, start=2):
         if item["at_counter"] and item["code"] and not parsed.materials.get(item["code"]):
             errors.append(

@@ -31,6 +31,9 @@ ITEM_COLUMNS = [
     "estimated_fields",
     "enabled",
 ]
+# The province's codes: optional when reading (a file without them leaves the stored codes
+# as they are), always written.
+OFFICIAL_CODE_COLUMNS = ["implementation_code", "business_item_code"]
 MATERIAL_COLUMNS = ["item_code", "name", "form", "copies", "required", "is_key", "notes"]
 
 
@@ -98,7 +101,7 @@ def catalog_file_read(path: Path) -> CatalogSheets:
 def catalog_file_write(path: Path, sheets: CatalogSheets) -> None:
     path = Path(path)
     tables = (
-        ("items", ITEM_COLUMNS, sheets.items),
+        ("items", ITEM_COLUMNS + OFFICIAL_CODE_COLUMNS, sheets.items),
         ("materials", MATERIAL_COLUMNS, sheets.materials),
     )
     if path.suffix.lower() == ".xlsx":

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "appointments",
     "inspection",
     "evaluation",
+    "reporting",
     "simulation",
     "backups",
     "operations",
@@ -389,6 +390,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.recusal_reminders_send",
         "schedule": crontab(minute=0, hour=8),
     },
+    # Upward reporting: deliveries whose retry is due, or whose attempt stalled.
+    "reporting-retry-due": {
+        "task": "reporting.tasks.reports_retry_due",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
     # Beat's and a worker's signs of life for /readyz and the live hall.
     "operations-heartbeat": {
         "task": "operations.tasks.heartbeat",
@@ -533,6 +540,40 @@ ID_NUMBER_MASK_TAIL = 4
 # come from the opening hours there). 12333: the national social-insurance hotline.
 HALL_ADDRESS = env_str("HALL_ADDRESS", "阆中市社会保险事业管理局服务大厅")
 HALL_PHONE = env_str("HALL_PHONE", "12333")
+
+# --- Upward reporting (README: "Upward reporting") ------------------------------------
+# off: nothing is recorded or sent; http: a signed JSON POST to each platform; file: one
+# JSON line per report dropped into REPORTING_FILE_DIR for a gateway to carry over.
+REPORTING_TRANSPORT = env_str("REPORTING_TRANSPORT", "off")
+if REPORTING_TRANSPORT not in {"off", "http", "file"}:
+    raise ImproperlyConfigured(
+        f"REPORTING_TRANSPORT must be off, http or file, got {REPORTING_TRANSPORT!r}"
+    )
+# The agency as the platforms know it: the first part of every idempotency key.
+REPORTING_SENDER_ID = env_str("REPORTING_SENDER_ID", "langzhong-si")
+if not 1 <= len(REPORTING_SENDER_ID) <= 64:
+    raise ImproperlyConfigured("REPORTING_SENDER_ID must have 1 to 64 characters")
+REPORTING_URLS = {
+    "ratings": env_str("REPORTING_RATINGS_URL", ""),
+    "cases": env_str("REPORTING_CASES_URL", ""),
+}
+# The key shared with the platforms for the requests' HMAC signature (never in the repo).
+REPORTING_SIGNING_KEY = env_str("REPORTING_SIGNING_KEY", "")
+if REPORTING_TRANSPORT == "http":
+    if not all(url.startswith(("https://", "http://")) for url in REPORTING_URLS.values()):
+        raise ImproperlyConfigured(
+            "REPORTING_RATINGS_URL and REPORTING_CASES_URL must be http(s) URLs"
+        )
+    if len(REPORTING_SIGNING_KEY) < 32:
+        raise ImproperlyConfigured("REPORTING_SIGNING_KEY must have at least 32 characters")
+REPORTING_FILE_DIR = Path(env_str("REPORTING_FILE_DIR", str(VAR_DIR / "reporting")))
+REPORTING_TIMEOUT_SECONDS = env_int("REPORTING_TIMEOUT_SECONDS", 10, minimum=1)
+# Retries: after the nth failure the next try waits BACKOFF × 2^(n-1) seconds, at most
+# BACKOFF_MAX; after MAX_ATTEMPTS failures (or at once when the platform refuses the
+# report with a 4xx) the delivery is a dead letter, for the team lead to resend.
+REPORTING_BACKOFF_SECONDS = env_int("REPORTING_BACKOFF_SECONDS", 30, minimum=1)
+REPORTING_BACKOFF_MAX_SECONDS = env_int("REPORTING_BACKOFF_MAX_SECONDS", 3600, minimum=1)
+REPORTING_MAX_ATTEMPTS = env_int("REPORTING_MAX_ATTEMPTS", 8, minimum=1)
 
 # --- Operations (README: "Operating the hall") --------------------------------------------
 # /readyz: a worker and beat must have shown a heartbeat within this many seconds; the

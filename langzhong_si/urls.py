@@ -46,6 +46,7 @@ urlpatterns = [
     ),
     path("", include("appointments.urls")),
     path("", include("evaluation.urls")),
+    path("", include("reporting.urls")),
     path("", include("operations.urls")),
 ]
 

@@ -1,5 +1,6 @@
 import contextvars
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
@@ -22,8 +23,14 @@ if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)
 
 
+class StaffProfileForm(forms.ModelForm):
+    def clean_employee_number(self):
+        return services.employee_number_clean(self.cleaned_data["employee_number"])
+
+
 @admin.register(StaffProfile)
 class StaffProfileAdmin(SimpleHistoryAdmin):
+    form = StaffProfileForm
     list_display = [
         "employee_number",
         "display_name",
@@ -36,6 +43,15 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
     # own-ID digest (recusal) only on its owner's declaration page; never reassigned.
     readonly_fields = ["user", "availability"]
     exclude = ["id_number_digest"]
+
+    def save_model(self, request, obj, form, change):
+        # The 工号 changes through its service: the system administrator's right, checked
+        # unique, with the old and new numbers in the audit event.
+        if change and "employee_number" in form.changed_data:
+            number = obj.employee_number
+            obj.employee_number = form.initial["employee_number"]
+            services.staff_employee_number_set(profile=obj, number=number, changed_by=request.user)
+        super().save_model(request, obj, form, change)
 
 
 admin.site.unregister(get_user_model())

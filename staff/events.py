@@ -19,5 +19,6 @@ KINDS = {
     "role.granted": _("Role granted"),
     "role.revoked": _("Role revoked"),
     "staff.created": _("Staff account created"),
+    "staff.employee_number_changed": _("Employee number changed"),
 }
 event_kinds_declare(KINDS)

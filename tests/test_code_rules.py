@@ -58,6 +58,7 @@ def test_every_status_changes_only_in_its_declared_transition_table():
                 "ratings",
                 "inspection",
                 "evaluation",
+                "reporting",
                 "simulation",
             ]
         )

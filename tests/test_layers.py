@@ -32,7 +32,9 @@ LAYERS = [
     {"inbox", "papers"},
     {"inspection"},  # continuous audit, the e-archive, draw verification, audit screens
     {"evaluation"},  # live hall, reports, staff evaluation
-    {"backups"},  # backup bundles and the restore drill (results read by operations)
+    # Backup bundles and the restore drill (results read by operations) · upward reporting:
+    # ratings and cases to the provincial platforms. Neither needs the other.
+    {"backups", "reporting"},
     {"simulation", "operations"},  # the simulated hall; health, metrics, logs, retention
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]

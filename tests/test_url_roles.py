@@ -100,6 +100,8 @@ TABLE = {
     "ratings:rating_pad": ("GET", NOBODY),
     "counters:lead_queue": ("GET", {WINDOW_LEAD}),
     "ratings:follow_ups": ("GET", {TEAM_LEAD}),
+    "reporting:overview": ("GET", {TEAM_LEAD}),
+    "reporting:resend": ("POST", {TEAM_LEAD}),
     "devices:hall_devices": ("GET", {TEAM_LEAD, SYSTEM}),
     "counters:workbench": ("GET", {CLERK}),
     "counters:workbench_panel": ("GET", {CLERK}),

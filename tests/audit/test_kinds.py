@@ -12,6 +12,7 @@ from audit.kinds import UndeclaredEventKind, event_kinds
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.transitions import TICKET_TRANSITIONS, WINDOW_TRANSITIONS
+from reporting.transitions import DELIVERY_TRANSITIONS
 from risk.transitions import REVIEW_TASK_TRANSITIONS
 from staff.roles import Role
 from tests.factories import make_staff, sign_in
@@ -19,8 +20,8 @@ from tests.factories import make_staff, sign_in
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPS = [
     "audit", "outbox", "staff", "catalog", "draws", "devices", "counters", "front", "risk",
-    "scans", "cases", "inbox", "papers", "ratings", "inspection", "evaluation", "simulation",
-    "langzhong_si",
+    "scans", "cases", "inbox", "papers", "ratings", "inspection", "evaluation", "reporting",
+    "simulation", "langzhong_si",
 ]  # fmt: skip
 
 
@@ -39,7 +40,12 @@ def _kinds_in_the_source() -> set[str]:
                         for n in ast.walk(node.value)
                         if isinstance(n, ast.Constant) and isinstance(n.value, str)
                     }
-    for table in (TICKET_TRANSITIONS, WINDOW_TRANSITIONS, REVIEW_TASK_TRANSITIONS):
+    for table in (
+        TICKET_TRANSITIONS,
+        WINDOW_TRANSITIONS,
+        REVIEW_TASK_TRANSITIONS,
+        DELIVERY_TRANSITIONS,
+    ):
         found |= {kind for moves in table.values() for kind in moves.values() if kind}
     from audit.admin_log import EVENT_TYPES
 
