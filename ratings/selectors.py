@@ -137,7 +137,9 @@ class ResultsRow:
 
     @property
     def satisfaction_rate(self) -> float | None:
-        return round(100 * self.satisfied / self.ratings, 1) if self.ratings else None
+        if self.suppressed or not self.ratings:
+            return None
+        return round(100 * self.satisfied / self.ratings, 1)
 
 
 def _month_bounds(first: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:

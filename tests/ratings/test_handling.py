@@ -90,6 +90,18 @@ def test_a_bad_rating_is_assigned_called_back_replied_and_closed_on_review(
     ]
 
 
+def test_the_team_lead_sees_every_unfinished_follow_up_with_its_assignee(
+    client, people, bad_rating
+):
+    sign_in(client, people.lead)
+    page = client.get("/lead/follow-ups/").content.decode()
+    assert f'data-testid="follow-up-{bad_rating.pk}"' in page and "态度生硬" in page
+    rating_services.follow_up_assign(
+        follow_up_id=bad_rating.pk, lead=people.lead, assignee_id=people.wang.pk
+    )
+    assert "王窗口" in client.get("/lead/follow-ups/").content.decode()
+
+
 def test_the_rated_clerk_is_never_assigned_their_own_bad_rating(client, people, bad_rating):
     people.li_na.groups.add(*make_staff(Role.WINDOW_LEAD).groups.all())
     _post(
