@@ -442,6 +442,13 @@ DEFERRED_MATERIALS_DAYS = env_int("DEFERRED_MATERIALS_DAYS", 5, minimum=1)
 # 好差评 follow-ups of a bad rating: callback and written reply, in working days.
 FOLLOW_UP_CALLBACK_DAYS = env_int("FOLLOW_UP_CALLBACK_DAYS", 1, minimum=1)
 FOLLOW_UP_REPLY_DAYS = env_int("FOLLOW_UP_REPLY_DAYS", 15, minimum=1)
+# 申诉: the rated clerk may appeal a bad rating within this many working days of it; the
+# citizen may appeal its handling within this many working days of the reply.
+RATING_APPEAL_DAYS = env_int("RATING_APPEAL_DAYS", 5, minimum=1)
+HANDLING_APPEAL_DAYS = env_int("HANDLING_APPEAL_DAYS", 15, minimum=1)
+# The public monthly results show a row's figures only from this many ratings up (fewer
+# could point at one citizen and one clerk); ratings/selectors.py says why.
+RATING_RESULTS_MIN_COUNT = env_int("RATING_RESULTS_MIN_COUNT", 5, minimum=1)
 # Hall devices: a window's rating pad rates the service just finished there for this many
 # minutes; a kiosk shows the slip it printed for this many seconds (then only the QR
 # code's holder can open the ticket).

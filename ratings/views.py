@@ -1,6 +1,8 @@
-"""The rating pad at a window, the citizen's ticket page (its place, its cases, cancel
-and rate) and the team lead's follow-ups of bad ratings."""
+"""The rating pad at a window, the citizen's ticket page (its place, its cases, cancel,
+rate the service and each case's completion, appeal a handling), the follow-ups of bad
+ratings, the clerk's appeals and their decisions, and the public monthly results."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -10,13 +12,15 @@ from django.utils.translation import gettext as _
 
 from counters import selectors as counter_selectors
 from counters import services as counter_services
-from counters.models import Ticket
+from counters.models import Case, Ticket
 from devices.decorators import device_required
 from devices.models import HallDevice
+from langzhong_si.dates import month_first_parse
 from ratings import selectors, services
-from ratings.models import Rating
+from ratings.models import Appeal, FollowUp, Rating
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.selectors import user_roles
 
 
 def _messages_from(request, error: ValidationError) -> None:
@@ -58,54 +62,176 @@ def rating_pad(request):
     return render(request, template, context)
 
 
+def _whole(value: str | None) -> int:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else 0
+
+
 def ticket_page(request, token: str):
-    """What the QR code on the slip opens: the ticket's place, its cases, cancel, rate."""
+    """What the QR code on the slip opens: the ticket's place, its cases, cancel, rate
+    the service and each ended case, and appeal the handling of a bad rating."""
     try:
         ticket = counter_selectors.ticket_for_citizen(token)
     except Ticket.DoesNotExist:
         raise Http404 from None
     error = ""
     if request.method == "POST":
+        action, post = request.POST.get("action"), request.POST
         try:
-            if request.POST.get("action") == "cancel":
+            if action == "cancel":
                 counter_services.ticket_cancel(public_token=token)
-            elif request.POST.get("action") == "rate":
+            elif action == "rate":
                 services.rating_submit(
                     ticket_id=ticket.pk,
-                    level=int(request.POST.get("level", 0) or 0),
-                    reason=request.POST.get("reason", ""),
+                    level=_whole(post.get("level")),
+                    reason=post.get("reason", ""),
+                )
+            elif action == "rate_completion":
+                services.rating_completion_submit(
+                    ticket_id=ticket.pk,
+                    case_id=_whole(post.get("case")),
+                    level=_whole(post.get("level")),
+                    reason=post.get("reason", ""),
+                )
+            elif action == "appeal_handling":
+                services.handling_appeal_file(
+                    ticket_id=ticket.pk,
+                    follow_up_id=_whole(post.get("follow_up")),
+                    statement=post.get("statement", ""),
                 )
         except (ValidationError, PermissionDenied) as error_:
             error = " ".join(getattr(error_, "messages", [str(error_)]))
+        except (FollowUp.DoesNotExist, Case.DoesNotExist):
+            raise Http404 from None
         else:
             return redirect("ratings:ticket_page", token=token)
         ticket.refresh_from_db()
     context = {
         "ticket": ticket,
         "ahead": counter_selectors.tickets_ahead(ticket),
-        "cases": [counter_selectors.case_public_progress(case) for case in ticket.cases.all()],
-        "ratings": list(ticket.ratings.order_by("sequence")),
+        "cases": selectors.ticket_cases_for_citizen(ticket),
+        "ratings": list(ticket.ratings.filter(stage=Rating.Stage.ACCEPTANCE).order_by("sequence")),
+        "follow_ups": selectors.ticket_follow_ups(ticket),
         "levels": Rating.Level.choices,
         "error": error,
     }
     return render(request, "ratings/ticket_page.html", context, status=400 if error else 200)
 
 
-@role_required(Role.TEAM_LEAD)
+@role_required(Role.TEAM_LEAD, Role.WINDOW_LEAD)
 def follow_ups(request):
+    """差评核实整改: the team lead assigns and reviews; the assignee (or the team lead)
+    records the callback and the rectification and reply."""
     if request.method == "POST":
+        post, follow_up_id = request.POST, _whole(request.POST.get("follow_up"))
         try:
-            services.follow_up_record(
-                follow_up_id=int(request.POST.get("follow_up", 0) or 0),
-                lead=request.user,
-                callback_note=request.POST.get("callback_note", ""),
-                reply=request.POST.get("reply", ""),
-            )
+            action = post.get("action", "record")
+            if action == "assign":
+                services.follow_up_assign(
+                    follow_up_id=follow_up_id,
+                    lead=request.user,
+                    assignee_id=_whole(post.get("assignee")),
+                )
+            elif action in ("accept", "return"):
+                services.follow_up_review(
+                    follow_up_id=follow_up_id,
+                    lead=request.user,
+                    accept=action == "accept",
+                    note=post.get("note", ""),
+                )
+            else:
+                services.follow_up_record(
+                    follow_up_id=follow_up_id,
+                    lead=request.user,
+                    callback_note=post.get("callback_note", ""),
+                    reply=post.get("reply", ""),
+                )
         except ValidationError as error:
             _messages_from(request, error)
+        except FollowUp.DoesNotExist:
+            raise Http404 from None
+        else:
+            messages.success(request, _("Recorded."))
         return redirect("ratings:follow_ups")
     return render(
         request,
         "ratings/follow_ups.html",
-        {"follow_ups": selectors.open_follow_ups(), "today": timezone.localdate()},
+        {
+            "follow_ups": selectors.follow_ups_for(request.user),
+            "assignees": selectors.follow_up_assignees(),
+            "is_lead": Role.TEAM_LEAD.value in user_roles(request.user),
+            "today": timezone.localdate(),
+        },
     )
+
+
+@role_required(Role.CLERK)
+def my_bad_ratings(request):
+    """The clerk's bad ratings (date, item, level, reason: never who rated) and their
+    appeals (申诉) of the ones they consider unjust."""
+    if request.method == "POST":
+        try:
+            services.rating_appeal_file(
+                follow_up_id=_whole(request.POST.get("follow_up")),
+                clerk=request.user,
+                statement=request.POST.get("statement", ""),
+            )
+        except ValidationError as error:
+            _messages_from(request, error)
+        except FollowUp.DoesNotExist:
+            raise Http404 from None
+        else:
+            messages.success(request, _("Your appeal was filed."))
+        return redirect("ratings:my_bad_ratings")
+    return render(
+        request,
+        "ratings/my_bad_ratings.html",
+        {
+            "follow_ups": selectors.bad_ratings_of_clerk(request.user),
+            "appeal_days": settings.RATING_APPEAL_DAYS,
+        },
+    )
+
+
+@role_required(Role.TEAM_LEAD, Role.AUDITOR)
+def appeals(request):
+    """Pending appeals, each decided with reasons by someone not involved in it."""
+    if request.method == "POST":
+        try:
+            services.appeal_decide(
+                appeal_id=_whole(request.POST.get("appeal")),
+                decider=request.user,
+                uphold=request.POST.get("decision") == "uphold",
+                reason=request.POST.get("reason", ""),
+            )
+        except ValidationError as error:
+            _messages_from(request, error)
+        except Appeal.DoesNotExist:
+            raise Http404 from None
+        else:
+            messages.success(request, _("The decision was recorded."))
+        return redirect("ratings:appeals")
+    return render(
+        request, "ratings/appeals.html", {"appeals": selectors.pending_appeals_for(request.user)}
+    )
+
+
+def results(request):
+    """好差评 结果公开: the month's satisfaction, bad ratings and their resolution, for
+    the hall and per item. Public, no sign-in, no personal data."""
+    this_month = timezone.localdate().replace(day=1)
+    try:
+        first = month_first_parse(request.GET["month"]) if request.GET.get("month") else None
+    except ValidationError as error:
+        return render(
+            request,
+            "ratings/results.html",
+            {"error": " ".join(error.messages), "month": this_month},
+            status=400,
+        )
+    if first is None:
+        # Last month by default: the current one is still being rated and handled.
+        first = (this_month - timezone.timedelta(days=1)).replace(day=1)
+    context = selectors.monthly_results(first)
+    context["minimum"] = settings.RATING_RESULTS_MIN_COUNT
+    return render(request, "ratings/results.html", context)
