@@ -13,10 +13,10 @@ from django.db.migrations.executor import MigrationExecutor
 from catalog.models import ServiceItem
 
 MIGRATION = importlib.import_module(
-    "catalog.migrations.0003_legal_bases_social_insurance_handling_regulation"
+    "catalog.migrations.0004_legal_bases_social_insurance_handling_regulation"
 )
-BEFORE = [("catalog", "0002_guide_search_and_estimates")]
-AFTER = [("catalog", "0003_legal_bases_social_insurance_handling_regulation")]
+BEFORE = [("catalog", "0003_province_codes")]
+AFTER = [("catalog", "0004_legal_bases_social_insurance_handling_regulation")]
 REGULATION = "《社会保险经办条例》(国务院令第765号)"
 
 

@@ -193,6 +193,6 @@ def uncite_the_regulation(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("catalog", "0002_guide_search_and_estimates")]
+    dependencies = [("catalog", "0003_province_codes")]
 
     operations = [migrations.RunPython(cite_the_regulation, uncite_the_regulation)]
