@@ -262,6 +262,19 @@ def stack_cpu_seconds(processes: list[subprocess.Popen]) -> float:
     return sum(_cpu_of(pid) or 0.0 for pid in pids)
 
 
+def statement_shape(query: str | None, width: int = 90) -> str:
+    """A statement without its values and column lists, short enough to group by:
+    'UPDATE "risk_dailyseed" SET … WHERE "day" = ?'."""
+    import re
+
+    text = re.sub(r"\s+", " ", query or "").strip()
+    text = re.sub(r"'[^']*'", "?", text)
+    text = re.sub(r"\b\d+\b", "?", text)
+    text = re.sub(r"^SELECT .*? FROM", "SELECT … FROM", text)
+    text = re.sub(r" IN \([?, ]+\)", " IN (…)", text)
+    return text[:width]
+
+
 class DatabaseSampler(threading.Thread):
     """Samples pg_stat_activity for this benchmark's database only (by datname, less its
     own connection): each backend's CPU (from /proc: PostgreSQL is on this machine), and
@@ -277,6 +290,10 @@ class DatabaseSampler(threading.Thread):
         self.waiting = defaultdict(int)  # "Lock:advisory" → backends waiting, summed
         self.samples_with = defaultdict(int)  # "Lock:advisory" → samples with any
         self.active = 0
+        # (wait kind, waiting statement's shape) → backends waiting, summed over samples
+        self.waiting_statements = defaultdict(int)
+        # (holder's state, holder's last statement's shape) → times it blocked someone
+        self.blockers = defaultdict(int)
 
     def run(self):
         import psycopg2
@@ -286,13 +303,15 @@ class DatabaseSampler(threading.Thread):
         with connection.cursor() as cursor:
             while not self.stop.is_set():
                 cursor.execute(
-                    "SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "SELECT pid, state, wait_event_type, wait_event, query, "
+                    "pg_blocking_pids(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
                 rows = cursor.fetchall()
                 self.samples += 1
                 kinds = set()
-                for pid, state, wait_type, wait_event in rows:
+                by_pid = {row[0]: row for row in rows}
+                for pid, state, wait_type, wait_event, query, blockers in rows:
                     cpu = _cpu_of(pid)
                     if cpu is not None:
                         # A backend first seen mid-run started mid-run: count all of it.
@@ -301,8 +320,17 @@ class DatabaseSampler(threading.Thread):
                     if state == "active":
                         self.active += 1
                     if wait_type == "Lock":
-                        self.waiting[f"{wait_type}:{wait_event}"] += 1
-                        kinds.add(f"{wait_type}:{wait_event}")
+                        kind = f"{wait_type}:{wait_event}"
+                        self.waiting[kind] += 1
+                        kinds.add(kind)
+                        # What waits, and on whom: the waiting statement names the row's
+                        # table; the holders' state says whether they are working or
+                        # idle in transaction (waiting for their own Python).
+                        self.waiting_statements[(kind, statement_shape(query))] += 1
+                        for blocker in blockers or []:
+                            held = by_pid.get(blocker)
+                            if held is not None:
+                                self.blockers[(held[1], statement_shape(held[4]))] += 1
                 for kind in kinds:
                     self.samples_with[kind] += 1
                 self.stop.wait(self.interval)
@@ -378,8 +406,9 @@ def clerk_loop(number, token, items, recorder, stop, rng):
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     memo: dict = {}  # the workbench poll's last answer
-    sign_on = {"window": number}
-    recorder.timed("sign on", lambda: session.post(f"{BASE}/api/counter/sign-on/", json=sign_on))
+    session.post(f"{BASE}/api/counter/sign-on/", json={"window": number}, timeout=WARMUP_SECONDS)
+    WARMUP.signed_in.release()
+    WARMUP.go.wait()
     window = None
     while not stop.is_set():
         if not window or window["state"] != "serving":
@@ -413,6 +442,17 @@ def clerk_loop(number, token, items, recorder, stop, rng):
         window = finished.json()["window"] if finished is not None and finished.ok else None
 
 
+class WARMUP:
+    """Clerks sign on and deciders sign in before the clock starts (the first requests
+    also load each web process's code); then everyone starts at once."""
+
+    signed_in = threading.Semaphore(0)
+    go = threading.Event()
+
+
+WARMUP_SECONDS = 300
+
+
 # What the call display last showed: how many wait, per queue (the kiosks read it).
 BOARD = {"waiting": 0}
 
@@ -422,6 +462,7 @@ def kiosk_loop(token, items, target_waiting, recorder, stop, rng):
     wait (so clerks are seldom idle, as in a busy hall)."""
     session = requests.Session()
     session.headers["Authorization"] = f"Device {token}"
+    WARMUP.go.wait()
     while not stop.is_set():
         if BOARD["waiting"] >= target_waiting:
             time.sleep(0.1)
@@ -449,7 +490,7 @@ def signed_in_session(username: str) -> requests.Session:
     """A person at their screen: signs in with the form, then sends the CSRF token with
     each API call (session authentication)."""
     session = requests.Session()
-    session.get(f"{BASE}/login/", timeout=30)
+    session.get(f"{BASE}/login/", timeout=WARMUP_SECONDS)
     session.post(
         f"{BASE}/login/",
         data={
@@ -457,7 +498,7 @@ def signed_in_session(username: str) -> requests.Session:
             "password": PASSWORD,
             "csrfmiddlewaretoken": session.cookies["csrftoken"],
         },
-        timeout=30,
+        timeout=WARMUP_SECONDS,
     )
     session.headers["X-CSRFToken"] = session.cookies["csrftoken"]  # rotated at sign-in
     return session
@@ -465,6 +506,8 @@ def signed_in_session(username: str) -> requests.Session:
 
 def decider_loop(username, recorder, stop):
     session = signed_in_session(username)
+    WARMUP.signed_in.release()
+    WARMUP.go.wait()
     memo: dict = {}  # the inbox poll's last answer
     while not stop.is_set():
         inbox = recorder.timed(
@@ -490,6 +533,7 @@ def display_loop(token, stop, latencies):
     session.headers["Authorization"] = f"Device {token}"
     memo: dict = {}  # the display poll's last answer
     seen = set()
+    WARMUP.go.wait()
     while not stop.is_set():
         try:
             board = conditional_get(session, f"{BASE}/api/display/", memo, timeout=5).json()
@@ -662,6 +706,14 @@ def main() -> None:
     ]
     import datetime
 
+    for thread in threads:
+        thread.start()
+    print(f"Signing on {len(tokens['clerks'])} clerks and {len(tokens['deciders'])} deciders …")
+    deadline = time.monotonic() + WARMUP_SECONDS
+    for _ in range(len(tokens["clerks"]) + len(tokens["deciders"])):
+        if not WARMUP.signed_in.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            print("warning: not everyone signed on within the warm-up; measuring anyway")
+            break
     print(f"Load for {args.seconds} s (level-{args.level} items) …")
     started_at = datetime.datetime.now(datetime.UTC)
     profilers = []
@@ -681,9 +733,10 @@ def main() -> None:
     counters_before = database_counters(url)
     sampler.start()
     cpu_before, own_before = stack_cpu_seconds(processes), time.process_time()
-    for thread in threads:
-        thread.start()
+    load_before = os.getloadavg()
+    WARMUP.go.set()
     time.sleep(args.seconds)
+    figures_load = (load_before, os.getloadavg())
     cpu_used = stack_cpu_seconds(processes) - cpu_before
     own_used = time.process_time() - own_before
     sampler.stop.set()
@@ -702,6 +755,7 @@ def main() -> None:
     counters_after = database_counters(url)
     audit_ms = audit_append_cost()
     tps = None if args.no_pgbench else pgbench_tps()
+    figures["load"] = figures_load
     figures["cpu"] = cpu_used
     figures["database_cpu"] = sampler.cpu_seconds()
     figures["generator_cpu"] = own_used
@@ -718,6 +772,10 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
     print(
         f"{args.clerks} clerks, level-{args.level} mix, {args.seconds} s, "
         f"{args.existing:,} existing cases, {args.web_workers} web workers × 4 threads"
+    )
+    print(
+        "machine load average (1, 5, 15 min) at the start and end of the measured window: "
+        + " → ".join(", ".join(f"{value:.1f}" for value in load) for load in figures["load"])
     )
     print(f"complete cases per second (issued → final decision): {rate:.1f}")
     print(f"tickets issued: {figures['tickets']}, cases completed: {figures['complete']}")
@@ -751,6 +809,15 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
             f"lock waits ({sampler.samples} samples of pg_stat_activity, mean "
             f"{sampler.active / sampler.samples:.1f} active backends): {waits or 'none'}"
         )
+        for title, counts in (
+            ("waiting statements", sampler.waiting_statements),
+            ("lock holders (state, last statement)", sampler.blockers),
+        ):
+            top = sorted(counts.items(), key=lambda item: -item[1])[:6]
+            if top:
+                print(f"  {title}, mean backends per sample:")
+                for (first, shape), count in top:
+                    print(f"    {count / sampler.samples:5.2f}  {first}  {shape}")
     lags = figures["chain_lags"]
     if lags:
         print(

@@ -15,7 +15,6 @@ class DailySeed(models.Model):
     # Encrypted at rest like personal data, so a database reader cannot predict draws.
     seed = models.TextField(_("seed (encrypted)"))
     commitment = models.CharField(_("SHA-256 commitment"), max_length=64)
-    next_number = models.PositiveIntegerField(_("next draw number"), default=1)
     committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
     # True only when no request or task committed the day's seed before its first draw
     # (a draw run from a shell on a day nothing else ran): verify_draws reports it.
@@ -39,8 +38,20 @@ class Draw(models.Model):
         APPROVAL = "approval", _("Approver")
         SECOND_APPROVAL = "second_approval", _("Second approver")
 
+    class Numbering(models.IntegerChoices):
+        # Draws made before 2026-12-02: one series for the whole day, whose counter row
+        # every draw held until its commit (the hall's serial point).
+        DAY = 1, _("one series for the day")
+        # Since: one series per subject (a ticket, a review task), so no two subjects'
+        # draws share a counter.
+        SUBJECT = 2, _("one series per subject")
+
     day = models.DateField(_("day"))
-    number = models.PositiveIntegerField(_("number within the day"))
+    # 1, 2, 3 … without gaps within its series (verify_draws checks each series).
+    number = models.PositiveIntegerField(_("number within its series"))
+    numbering = models.PositiveSmallIntegerField(
+        _("numbering"), choices=Numbering.choices, default=Numbering.SUBJECT
+    )
     # How pool members enter the message (draws/choice.py): 1 user ids, 2 day pseudonyms.
     scheme = models.PositiveSmallIntegerField(_("scheme"), default=2)
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
@@ -64,8 +75,25 @@ class Draw(models.Model):
         verbose_name = _("draw")
         verbose_name_plural = _("draws")
         constraints = [
-            models.UniqueConstraint(fields=["day", "number"], name="risk_draw_unique_number"),
+            models.UniqueConstraint(
+                fields=["day", "number"],
+                condition=models.Q(numbering=1),
+                name="risk_draw_unique_number",
+            ),
+            # Also serves the draw's "last number of this subject today" read.
+            models.UniqueConstraint(
+                fields=["day", "subject", "number"],
+                condition=models.Q(numbering=2),
+                name="draw_unique_number_per_subject",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} #{self.number}"
+        if self.numbering == self.Numbering.DAY:
+            return f"{self.day} #{self.number}"
+        return f"{self.day} {self.subject} #{self.number}"
+
+    @property
+    def series(self) -> str:
+        """The series its number counts in: the subject, or "" for the whole day."""
+        return "" if self.numbering == self.Numbering.DAY else self.subject

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -171,27 +172,40 @@ def draw_pseudonym_key() -> bytes:
     return settings.PERSONAL_DATA_HASH_KEY.encode()
 
 
-def _draw_number_take(day: datetime.date) -> tuple[int, str] | None:
-    """Increment the day's draw counter and read the (encrypted) seed, one statement."""
-    table = connection.ops.quote_name(DailySeed._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE {table} SET "next_number" = "next_number" + 1 WHERE "day" = %s '  # noqa: S608 - the model's own table
-            'RETURNING "next_number", "seed"',
-            [connection.ops.adapt_datefield_value(day)],
+def _draw_number_take(*, day: datetime.date, subject: str) -> tuple[int, str, bool] | None:
+    """The subject's next draw number of the day, the day's (encrypted) seed and whether
+    the next day's seed is committed: one read, no lock. None when the day has no seed."""
+    taken = Draw.objects.filter(
+        day=OuterRef("day"), subject=subject, numbering=Draw.Numbering.SUBJECT
+    ).order_by("-number")
+    row = (
+        DailySeed.objects.filter(day=day)
+        .annotate(
+            last=Subquery(taken.values("number")[:1]),
+            next_committed=Exists(DailySeed.objects.filter(day=day + timedelta(days=1))),
         )
-        row = cursor.fetchone()
-    return None if row is None else (row[0] - 1, row[1])
+        .values_list("last", "seed", "next_committed")
+        .first()
+    )
+    if row is None:
+        return None
+    last, seed_stored, next_committed = row
+    return (last or 0) + 1, seed_stored, next_committed
 
 
 def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[dict]) -> Draw:
     """Choose one person from `pool` by the day's seed and record the draw.
 
-    Must run inside the caller's transaction: the day's draw counter is incremented
-    there, in one statement that also reads the seed (no separate locking read), so a
-    draw rolled back takes its number back and the day's numbers stay consecutive, as
-    verify_draws requires ("missing draw number"). The counter row stays locked until
-    the caller commits; callers draw last, just before they commit.
+    Numbers count per subject (a ticket, a review task): its first draw of the day is
+    1, a later one (a re-queued ticket, a task drawn again) 2, 3 …, and verify_draws
+    checks each subject's series has no gap ("missing draw number"). The caller holds
+    the subject's row lock (a ticket or task taken FOR UPDATE), so the next number is
+    one plain read: no counter row is shared, and concurrent draws for different
+    subjects never wait for one another (the day's one counter, held by every draw
+    until its commit, was the hall's serial point). A draw rolled back gives its
+    number back: the subject's next draw takes the same number, and with the same pool
+    chooses the same person, so drawing again until someone else comes out is no use.
+    The unique constraint refuses a second draw with the same number.
     The day's seed is normally committed already, in an earlier transaction (by the
     previous day's commit, beat, or daily_seeds_ensure before the request or task);
     only a draw run outside both (a shell or command on a day nothing else ran)
@@ -200,13 +214,13 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
     if not pool:
         raise EmptyPoolError(subject)
     day = timezone.localdate()
-    taken = _draw_number_take(day)
+    taken = _draw_number_take(day=day, subject=subject)
     if taken is None:
         _daily_seed_create(day=day, in_draw=True)
-        taken = _draw_number_take(day)
-    number, seed_stored = taken
-    if number == 1:
-        # The day's first draw commits tomorrow's seed, should beat be down all day.
+        taken = _draw_number_take(day=day, subject=subject)
+    number, seed_stored, next_committed = taken
+    if not next_committed:
+        # A draw commits tomorrow's seed, should beat be down all day.
         _daily_seed_create(day=day + timedelta(days=1))
     pool, members = draw_pool_canonical(key=draw_pseudonym_key(), day=day, pool=pool)
     message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=members)
@@ -216,6 +230,7 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
     draw = Draw.objects.create(
         day=day,
         number=number,
+        numbering=Draw.Numbering.SUBJECT,
         scheme=SCHEME_PSEUDONYMS,
         purpose=purpose,
         subject=subject,
@@ -242,6 +257,13 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
 
 # --- A revealed day's draws for the auditor ------------------------------------------
 
+
+def draws_in_series_order(*, day: datetime.date) -> list[Draw]:
+    """A day's draws series by series (the day's one series first, then each
+    subject's), each in number order: within a subject, the last is the latest."""
+    return sorted(Draw.objects.filter(day=day), key=lambda draw: (draw.series, draw.number))
+
+
 BUNDLE_FORMAT = "langzhong-draws-bundle/1"
 
 
@@ -266,6 +288,8 @@ def draws_bundle(*, day: datetime.date, actor) -> dict:
     draws = [
         {
             "number": draw.number,
+            # The series the number counts in: the subject, or "" for the whole day.
+            "series": draw.series,
             "scheme": draw.scheme,
             "purpose": draw.purpose,
             "subject": draw.subject,
@@ -278,7 +302,7 @@ def draws_bundle(*, day: datetime.date, actor) -> dict:
             ],
             "drawn_at": draw.drawn_at.isoformat(),
         }
-        for draw in Draw.objects.filter(day=day).order_by("number")
+        for draw in draws_in_series_order(day=day)
     ]
     with transaction.atomic(durable=True):
         audit_event_record(

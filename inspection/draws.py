@@ -7,8 +7,10 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent
 from counters.models import Ticket
 from draws.choice import (
     SCHEME_PSEUDONYMS,
@@ -18,7 +20,7 @@ from draws.choice import (
     seed_commitment,
 )
 from draws.models import DailySeed, Draw
-from draws.services import draw_commitment_exported, draw_pseudonym_key
+from draws.services import draw_commitment_exported, draw_pseudonym_key, draws_in_series_order
 from langzhong_si.identity import personal_data_decrypt
 from risk.models import ReviewTask
 
@@ -50,15 +52,18 @@ def draws_verify(*, day: datetime.date, commitment_dir: Path | None = None) -> l
         mismatches.append(
             DrawMismatch(0, "commitment recorded with the day's first draw, not published before")
         )
-    draws = list(Draw.objects.filter(day=day).order_by("number"))
-    expected_number = 1
+    draws = draws_in_series_order(day=day)
+    expected: dict[str, int] = {}  # series → its next number
     for draw in draws:
-        if draw.number != expected_number:
-            mismatches.append(DrawMismatch(expected_number, "missing draw number"))
-        expected_number = draw.number + 1
+        number = expected.get(draw.series, 1)
+        if draw.number != number:
+            where = f" of {draw.series}" if draw.series else ""
+            mismatches.append(DrawMismatch(number, f"missing draw number{where}"))
+        expected[draw.series] = draw.number + 1
         reason = _draw_recompute(draw, seed_hex)
         if reason:
             mismatches.append(DrawMismatch(draw.number, reason))
+    mismatches += _draws_against_audit_log(day=day, draws=draws)
     mismatches += _review_tasks_verify(day=day, draws=draws)
     mismatches += _tickets_verify(day=day, draws=draws)
     return mismatches
@@ -80,6 +85,43 @@ def _draw_recompute(draw: Draw, seed_hex: str) -> str:
     if index != draw.chosen_index or pool[index] != draw.chosen_id:
         return "chosen person differs from the seed's"
     return ""
+
+
+def _draws_against_audit_log(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
+    """Each draw was recorded in the audit chain when it was made, and each draw the
+    chain recorded that day is still there: a series' last draw deleted leaves no gap
+    in its numbers, but it leaves its event."""
+    mismatches = []
+    recorded = set(
+        AuditEvent.objects.filter(
+            event_type="draw.made", object_id__in=[str(draw.pk) for draw in draws]
+        ).values_list("object_id", flat=True)
+    )
+    for draw in draws:
+        if str(draw.pk) not in recorded:
+            mismatches.append(DrawMismatch(draw.number, f"draw for {draw.subject} is not in "
+                                                        "the audit log"))  # fmt: skip
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    made_that_day = AuditEvent.objects.filter(
+        event_type="draw.made",
+        occurred_at__gte=start,
+        # An event is written a moment after its draw: one that ends the day is the day's.
+        occurred_at__lt=start + datetime.timedelta(days=1, minutes=1),
+    ).exclude(object_id__in=recorded)
+    events = list(made_that_day.values_list("object_id", "data"))
+    present = {
+        str(pk)
+        for pk in Draw.objects.filter(
+            pk__in=[int(key) for key, _ in events if key.isdigit()]
+        ).values_list("pk", flat=True)
+    }
+    for key, data in events:
+        if key not in present:
+            mismatches.append(
+                DrawMismatch(data.get("number", 0), f"draw for {data.get('subject')} recorded "
+                                                    "in the audit log is missing")
+            )  # fmt: skip
+    return mismatches
 
 
 def _review_tasks_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
@@ -134,7 +176,7 @@ def _tickets_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismat
     latest: dict[str, Draw] = {}
     for draw in draws:
         if draw.purpose == Draw.Purpose.TICKET_DISPATCH:
-            latest[draw.subject] = draw  # `draws` is in number order: the last one wins
+            latest[draw.subject] = draw  # `draws` in series order: the last one wins
     mismatches = []
     called = Ticket.objects.filter(service_date=day, clerk__isnull=False).order_by("pk")
     for ticket_id, number, clerk_id in called.values_list("pk", "sequence", "clerk_id"):

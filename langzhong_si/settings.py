@@ -215,7 +215,10 @@ LOGOUT_REDIRECT_URL = "login"
 # automatic refresh (X-Poll) does not count (staff.middleware).
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 20 * 60, minimum=60)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True  # each request extends the cookie; the idle check is ours
+# A person's own request extends the session (staff.middleware writes its time, so the
+# session is saved, cookie and row); a screen's poll writes nothing: one UPDATE and commit
+# less on most of the hall's requests.
+SESSION_SAVE_EVERY_REQUEST = False
 # req. 3: however active, a session ends this long after sign-in.
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 

@@ -34,11 +34,17 @@ def verify(bundle: dict, commitment: str | None) -> list[str]:
     if bundle.get("committed_in_draw"):
         problems.append("the commitment was recorded with the day's first draw, not before it")
     day = bundle["day"]
-    for expected, draw in enumerate(bundle["draws"], start=1):
-        number, pool = draw["number"], draw["pool"]
-        where = f"draw #{number}"
-        if number != expected:
-            problems.append(f"{where}: expected number {expected} (a draw is missing)")
+    # Numbers count 1, 2, 3 … within a series: the draw's subject, or (draws made before
+    # numbering per subject, no "series" given) the whole day.
+    expected: dict[str, int] = {}
+    for draw in bundle["draws"]:
+        number, pool, series = draw["number"], draw["pool"], draw.get("series", "")
+        where = f"draw #{number}" + (f" of {series}" if series else "")
+        if number != expected.get(series, 1):
+            problems.append(
+                f"{where}: expected number {expected.get(series, 1)} (a draw is missing)"
+            )
+        expected[series] = number + 1
         # Scheme 1 pools are user ids in ascending order; scheme 2 pseudonyms in
         # ascending (text) order.
         canonical = sorted(pool, key=int) if draw["scheme"] == 1 else sorted(pool)

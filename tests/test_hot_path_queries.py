@@ -45,20 +45,20 @@ def test_issuing_a_ticket_with_no_clerk_ready_takes_eight_queries(hall, django_a
         counter_services.ticket_issue(item=hall.item)
 
 
-def test_issuing_a_ticket_that_is_drawn_to_a_ready_clerk_takes_eighteen_queries(
+def test_issuing_a_ticket_that_is_drawn_to_a_ready_clerk_takes_seventeen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
-    # The day's first draw also looks up tomorrow's seed (one of the eighteen).
-    with django_assert_num_queries(18):
+    # The draw reads its number, the seed and whether tomorrow's is committed in one.
+    with django_assert_num_queries(17):
         counter_services.ticket_issue(item=hall.item)
 
 
-def test_a_clerk_declaring_ready_calls_the_next_ticket_in_nineteen_queries(
+def test_a_clerk_declaring_ready_calls_the_next_ticket_in_eighteen_queries(
     hall, django_assert_num_queries
 ):
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     counter_services.ticket_issue(item=hall.item)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(18):
         counter_services.window_declare_ready(clerk=hall.li_na)
 
 

@@ -177,6 +177,9 @@ def test_the_draws_app_takes_over_the_seeds_and_draws_with_nothing_lost(tmp_path
 
     moved = [("draws", "DailySeed"), ("draws", "Draw"), *tables[2:]]
     assert [new.get_model(*table).objects.count() for table in moved] == before
+    # A draw stored before numbering per subject keeps its number, in its day's series.
+    kept = new.get_model("draws", "Draw").objects.get(pk=draw.pk)
+    assert (kept.number, kept.numbering) == (1, 1)
     new_task = new.get_model("risk", "ReviewTask").objects.select_related("draw").get(pk=task.pk)
     assert (new_task.draw.pk, new_task.draw.chosen_id) == (draw.pk, new_task.assignee_id)
     history = new.get_model("risk", "HistoricalReviewTask").objects.filter(id=task.pk)

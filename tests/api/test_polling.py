@@ -63,8 +63,8 @@ def test_an_unchanged_inbox_poll_is_an_empty_304_reading_no_task(hall):
         again = _poll(api, "/api/inbox/tasks/", first["ETag"])
     assert again.status_code == 304
     # Only the signed-in session's own checks (session, account, second factor, roles,
-    # password age, the session's save): eight, none of them about tasks.
-    assert len(queries) == 8
+    # password age): five, none of them about tasks; a poll does not save the session.
+    assert len(queries) == 5
     assert not any("risk_reviewtask" in query["sql"] for query in queries)
 
 

@@ -92,6 +92,27 @@ def test_a_commit_nudges_the_sequencer(django_capture_on_commit_callbacks):
     assert event.position == 1
 
 
+def test_with_a_real_broker_the_committing_process_chains_its_events_itself(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from celery import current_app
+
+    from audit import chain
+
+    monkeypatch.setattr(chain, "_last_nudge", [0.0])
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda *args, **kwargs: sent.append(args))
+    # As in production: tasks go to a broker, whose queue may be seconds long.
+    current_app.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            event = audit_event_record(event_type="test.event")
+    finally:
+        current_app.conf.task_always_eager = True  # as tests/conftest.py sets it
+    event.refresh_from_db()
+    assert (event.position, sent) == (1, [])
+
+
 def test_an_unchained_event_deleted_is_recorded_missing_and_raised_as_a_finding():
     first, deleted, last = _events(3)
     _as_database_administrator("DELETE FROM audit_auditevent WHERE id = %s", [deleted.pk])

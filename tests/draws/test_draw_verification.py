@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -249,7 +250,144 @@ def test_verify_draws_catches_a_task_assigned_without_any_draw(yesterday_drawn, 
     )
 
 
-# --- (c) the auditor's bundle, recomputed outside the system -----------------------------
+# --- (c) numbers: 1, 2, 3 … per subject, no shared counter ------------------------------
+
+
+def _dispatch_draw(subject: str, pool: list[int]) -> Draw:
+    from django.db import transaction
+
+    with transaction.atomic():
+        return services.draw_record(
+            purpose=Draw.Purpose.TICKET_DISPATCH, subject=subject, pool=pool, excluded=[]
+        )
+
+
+@pytest.fixture
+def yesterday_draws(hall, django_capture_on_commit_callbacks):
+    """Yesterday, seed committed first: ticket:901 drawn three times (re-queued twice),
+    ticket:902 once; then the day is revealed. Returns (day, {subject: [draws]})."""
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    pool = [hall.li_na.pk, hall.zhou.pk, hall.ma.pk]
+    made: dict[str, list[Draw]] = {"ticket:901": [], "ticket:902": []}
+    at_ten = timezone.make_aware(datetime.datetime.combine(yesterday, datetime.time(10)))
+    with (
+        mock.patch("django.utils.timezone.localdate", return_value=yesterday),
+        mock.patch("django.utils.timezone.now", return_value=at_ten),
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.daily_seed_commit(day=yesterday)
+        for subject in ("ticket:901", "ticket:902", "ticket:901", "ticket:901"):
+            made[subject].append(_dispatch_draw(subject, pool))
+    services.daily_seeds_rotate()
+    return yesterday, made
+
+
+def test_each_subjects_draws_are_numbered_1_2_3_on_their_own(yesterday_draws):
+    day, made = yesterday_draws
+    assert [draw.number for draw in made["ticket:901"]] == [1, 2, 3]
+    assert [draw.number for draw in made["ticket:902"]] == [1]
+    assert {draw.numbering for draws in made.values() for draw in draws} == {Draw.Numbering.SUBJECT}
+    assert draws_verify(day=day) == []
+
+
+def test_verify_draws_reports_a_number_missing_from_a_subjects_series(yesterday_draws):
+    day, made = yesterday_draws
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM risk_draw WHERE id = %s", [made["ticket:901"][1].pk])
+    mismatches = draws_verify(day=day)
+    assert (2, "missing draw number of ticket:901") in [(m.number, m.reason) for m in mismatches]
+
+
+def test_verify_draws_catches_a_subjects_last_draw_deleted_by_its_audit_event(
+    yesterday_draws,
+):
+    day, made = yesterday_draws
+    # The last draw leaves no gap in its series' numbers...
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM risk_draw WHERE id = %s", [made["ticket:902"][0].pk])
+    reasons = [m.reason for m in draws_verify(day=day)]
+    # ...but the hash chain still holds its event.
+    assert reasons == ["draw for ticket:902 recorded in the audit log is missing"]
+
+
+def test_verify_draws_catches_a_draw_the_audit_log_never_recorded(yesterday_draws):
+    day, made = yesterday_draws
+    first = made["ticket:902"][0]
+    # A draw slipped in past the service: numbered right, chosen right, never logged.
+    forged = Draw.objects.create(
+        day=day, number=2, subject=first.subject, purpose=first.purpose, scheme=first.scheme,
+        pool=first.pool, chosen_id=first.chosen_id, chosen_index=first.chosen_index,
+        drawn_at=first.drawn_at,
+    )  # fmt: skip
+    mismatches = [(m.number, m.reason) for m in draws_verify(day=day)]
+    assert (forged.number, "draw for ticket:902 is not in the audit log") in mismatches
+
+
+def test_draws_numbered_by_the_day_before_the_change_still_verify_and_a_gap_is_reported(
+    yesterday_draws,
+):
+    day, made = yesterday_draws
+    # Stored before numbering per subject: the day's one series (as migrated), 1 to 4.
+    in_day_order = sorted(
+        (draw for draws in made.values() for draw in draws), key=lambda draw: draw.pk
+    )
+    for number, draw in enumerate(in_day_order, start=1):
+        draw.numbering, draw.number = Draw.Numbering.DAY, number
+        _redraw_with_number(draw)
+    assert draws_verify(day=day) == []
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM risk_draw WHERE id = %s", [in_day_order[1].pk])
+    mismatches = [(m.number, m.reason) for m in draws_verify(day=day)]
+    assert (2, "missing draw number") in mismatches
+
+
+def _redraw_with_number(draw: Draw) -> None:
+    """Recompute `draw`'s choice for its (new) number, as the old numbering drew it."""
+    from draws.choice import draw_choice_index, draw_message, draw_pool_canonical
+    from langzhong_si.identity import personal_data_decrypt
+
+    seed = personal_data_decrypt(DailySeed.objects.get(day=draw.day).seed)
+    _pool, members = draw_pool_canonical(
+        key=services.draw_pseudonym_key(), day=draw.day, pool=draw.pool
+    )
+    message = draw_message(
+        day=draw.day, number=draw.number, purpose=draw.purpose, subject=draw.subject, pool=members
+    )
+    draw.chosen_index = draw_choice_index(seed_hex=seed, message=message, pool_size=len(members))
+    draw.chosen_id = draw.pool[draw.chosen_index]
+    draw.save(update_fields=["numbering", "number", "chosen_index", "chosen"])
+
+
+def test_a_draw_rolled_back_and_made_again_takes_its_number_and_its_person_again(hall):
+    from django.db import transaction
+
+    services.daily_seed_commit(day=timezone.localdate())
+    pool = [hall.li_na.pk, hall.zhou.pk, hall.ma.pk, hall.sun.pk]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        undone = services.draw_record(
+            purpose=Draw.Purpose.TICKET_DISPATCH, subject="ticket:77", pool=pool, excluded=[]
+        )
+        raise RuntimeError("the dispatch failed after its draw")
+    again = _dispatch_draw("ticket:77", pool)
+    assert again.number == undone.number == 1
+    assert again.chosen_id == undone.chosen_id
+
+
+def test_a_draw_locks_no_shared_counter_one_read_and_two_inserts(hall):
+    from django.db import transaction
+
+    services.daily_seed_commit(day=timezone.localdate())
+    pool = [hall.li_na.pk, hall.zhou.pk]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        services.draw_record(
+            purpose=Draw.Purpose.TICKET_DISPATCH, subject="ticket:78", pool=pool, excluded=[]
+        )
+    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    assert statements == ["SELECT", "INSERT", "INSERT"]  # seed and number; draw; its event
+    assert "FOR UPDATE" not in queries.captured_queries[0]["sql"].upper()
+
+
+# --- (d) the auditor's bundle, recomputed outside the system -----------------------------
 
 
 def _download(day) -> tuple[dict, object]:
@@ -304,6 +442,23 @@ def test_the_standalone_script_verifies_a_downloaded_bundle(
     result = _run_script(tmp_path, bundle, "--commitment-file", str(exported))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(f"OK: all 2 draws of {day.isoformat()} verify")
+
+
+def test_the_bundle_names_each_draws_series_and_the_script_finds_a_gap_in_one(
+    yesterday_draws, tmp_path
+):
+    day, _made = yesterday_draws
+    bundle, _auditor = _download(day)
+    assert [(draw["series"], draw["number"]) for draw in bundle["draws"]] == [
+        ("ticket:901", 1), ("ticket:901", 2), ("ticket:901", 3), ("ticket:902", 1),
+    ]  # fmt: skip
+    assert _run_script(tmp_path, bundle).returncode == 0
+    del bundle["draws"][1]  # ticket:901's second draw withheld from the bundle
+    result = _run_script(tmp_path, bundle)
+    assert result.returncode == 1
+    assert "MISMATCH: draw #3 of ticket:901: expected number 2 (a draw is missing)" in (
+        result.stdout
+    )
 
 
 def test_the_standalone_script_reports_a_tampered_draw(yesterday_drawn, tmp_path):

@@ -4,7 +4,6 @@ duplicated message, a worker killed mid-task and a broker outage."""
 import psycopg2
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from audit.models import AuditEvent
 from cases import services as case_services
@@ -84,11 +83,9 @@ def test_a_worker_killed_mid_task_is_redelivered_and_draws_once(hall, tmp_path):
             wait_until(lambda: log_count(tmp_path, "first", "ready.") >= 1, what="first worker")
 
             def hold_the_draws():
-                # Every draw takes the day's seed row; holding it blocks the worker mid-task.
-                blocker.cursor().execute(
-                    "SELECT id FROM risk_dailyseed WHERE day = %s FOR UPDATE",
-                    [timezone.localdate()],
-                )
+                # Every draw inserts its row (draws share no row lock); holding the table
+                # against inserts blocks the worker mid-task.
+                blocker.cursor().execute("LOCK TABLE risk_draw IN SHARE ROW EXCLUSIVE MODE")
 
             case = _submit(hall, before_accept=hold_the_draws)
             task = case.tasks.get()

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -115,7 +116,7 @@ def test_the_security_administrator_unlocks_an_account(client):
 
 
 def test_an_idle_session_ends(client, settings):
-    assert settings.SESSION_COOKIE_AGE == 20 * 60 and settings.SESSION_SAVE_EVERY_REQUEST
+    assert settings.SESSION_COOKIE_AGE == 20 * 60
     sign_in(client, make_staff(Role.CLERK))
     Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
     response = client.get(reverse("counters:workbench"))
@@ -138,6 +139,28 @@ def test_a_screens_automatic_refresh_does_not_keep_an_idle_session_alive(client,
     response = client.get(reverse("counters:workbench_panel"), **poll)
     assert response.status_code == 204 and response["HX-Redirect"] == reverse("login")
     assert "_auth_user_id" not in client.session
+
+
+def test_a_screens_poll_writes_nothing_to_the_session_store(client):
+    sign_in(client, make_staff(Role.CLERK))
+    client.get(reverse("home"))
+    expiry = Session.objects.values_list("expire_date", flat=True).get()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("counters:workbench"), HTTP_X_POLL="1")
+    assert response.status_code == 200, "served as ever"
+    assert not [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]
+                and not q["sql"].startswith("SELECT")]  # fmt: skip
+    assert Session.objects.values_list("expire_date", flat=True).get() == expiry
+    assert "sessionid" not in response.cookies, "the cookie is not renewed either"
+
+
+def test_a_persons_own_request_extends_the_sessions_expiry(client):
+    sign_in(client, make_staff(Role.CLERK))
+    client.get(reverse("home"))
+    Session.objects.update(expire_date=timezone.now() + datetime.timedelta(seconds=30))
+    client.get(reverse("counters:workbench"))
+    expiry = Session.objects.values_list("expire_date", flat=True).get()
+    assert expiry > timezone.now() + datetime.timedelta(minutes=19)
 
 
 def test_a_persons_own_request_counts_as_activity(client):
