@@ -107,9 +107,10 @@ def rating_completion_submit(
     if level in Rating.BAD_LEVELS and not reason:
         raise ValidationError(_("Please tell us what went wrong."), code="reason")
     with transaction.atomic(durable=True):
-        case = Case.objects.select_for_update().select_related("ticket").get(pk=case_id)
+        case = Case.objects.select_for_update().get(pk=case_id)
         if case.ticket_id != ticket_id:
             raise Case.DoesNotExist
+        case.ticket = Ticket.objects.get(pk=ticket_id)
         if case.status not in COMPLETION_RATED_STATES:
             raise ValidationError(
                 _("A case can be rated at completion once it has ended."), code="not_completed"
