@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.batch import audit_writes_batched
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from cases import selectors as case_selectors
@@ -79,7 +80,7 @@ def review_task_decide(*, task_id: int, actor, decision: str, comment: str = "")
     comment = text_clean(comment, field=_("Comment"), max_length=COMMENT_MAX_LENGTH)
     if decision != Decision.APPROVE and not comment:
         raise ValidationError(_("Give the reason for returning or rejecting."), code="reason")
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), audit_writes_batched():
         task = ReviewTask.objects.select_for_update().get(pk=task_id)
         if task.assignee_id != actor.pk:
             refused = task
@@ -527,7 +528,7 @@ def _case_open(
     # Numbered before the transaction, in a statement of its own (no case waits on
     # another's number); an intake refused below leaves a gap in the day's numbers.
     case_number = _next_case_number(timezone.localdate())
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), audit_writes_batched():
         window, ticket = counter_services.serving_ticket(clerk)
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
         _intake_repeat_check(intake_token)
