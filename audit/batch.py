@@ -14,7 +14,8 @@ Nothing recorded can be lost and nothing rolled back can be written:
   commit, which loses the business writes along with their events;
 - an exception leaving the block still flushes (the caller may catch it and commit, as it
   could have with single inserts) unless the transaction has failed and can only roll back;
-- a savepoint rolled back inside the block drops exactly what was recorded inside it;
+- a savepoint rolled back inside the block drops exactly what was recorded inside it (what
+  was recorded before it is written before it opens);
 - any statement that touches a table with rows waiting (a read of the log, say) flushes
   first, so the transaction always sees its own writes.
 """
@@ -52,7 +53,9 @@ class _Batch:
             if sql.startswith(_ROLLBACK_TO):
                 rolled_back = sql.split()[-1].strip('"')
                 self.rows = [(row, open_) for row, open_ in self.rows if rolled_back not in open_]
-            elif any(table in sql for table in self.tables()):
+            elif sql.startswith("SAVEPOINT") or any(table in sql for table in self.tables()):
+                # Before a savepoint: what was recorded outside it must not be written
+                # inside it, where rolling it back would take it along.
                 self.flush()
         return execute(sql, params, many, context)
 

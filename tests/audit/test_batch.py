@@ -92,6 +92,19 @@ def test_events_of_a_rolled_back_savepoint_are_dropped_and_the_others_kept():
     assert _kinds() == [1, 3]
 
 
+def test_events_recorded_before_a_savepoint_survive_its_rollback_after_a_read_of_the_log():
+    with transaction.atomic(), audit_writes_batched():
+        audit_event_record(event_type="test.event", data={"n": 1})
+        try:
+            with transaction.atomic():
+                audit_event_record(event_type="test.event", data={"n": 2})
+                assert _kinds() == [1, 2]  # the read writes both first
+                raise ValueError("rolls the savepoint back")
+        except ValueError:
+            pass
+    assert _kinds() == [1]
+
+
 def test_a_failed_transaction_writes_nothing_and_raises_its_own_error():
     taken = CategoryFactory()
     with pytest.raises(IntegrityError), transaction.atomic(), audit_writes_batched():
