@@ -2,6 +2,8 @@
 before the block ends, inside the transaction, so none is lost and none outlives a
 rollback."""
 
+from contextlib import contextmanager
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
@@ -14,6 +16,21 @@ from catalog.models import InsuranceCategory
 from tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@contextmanager
+def _savepoint_rolled_back():
+    """A savepoint whose block runs to its end and is then rolled back."""
+    try:
+        with transaction.atomic():
+            yield
+            raise _RolledBack
+    except _RolledBack:
+        pass
 
 
 def _kinds() -> list[str]:
@@ -82,12 +99,8 @@ def test_an_exception_caught_before_the_commit_still_writes_the_events():
 def test_events_of_a_rolled_back_savepoint_are_dropped_and_the_others_kept():
     with transaction.atomic(), audit_writes_batched():
         audit_event_record(event_type="test.event", data={"n": 1})
-        try:
-            with transaction.atomic():
-                audit_event_record(event_type="test.event", data={"n": 2})
-                raise ValueError("rolls the savepoint back")
-        except ValueError:
-            pass
+        with _savepoint_rolled_back():
+            audit_event_record(event_type="test.event", data={"n": 2})
         audit_event_record(event_type="test.event", data={"n": 3})
     assert _kinds() == [1, 3]
 
@@ -95,13 +108,9 @@ def test_events_of_a_rolled_back_savepoint_are_dropped_and_the_others_kept():
 def test_events_recorded_before_a_savepoint_survive_its_rollback_after_a_read_of_the_log():
     with transaction.atomic(), audit_writes_batched():
         audit_event_record(event_type="test.event", data={"n": 1})
-        try:
-            with transaction.atomic():
-                audit_event_record(event_type="test.event", data={"n": 2})
-                assert _kinds() == [1, 2]  # the read writes both first
-                raise ValueError("rolls the savepoint back")
-        except ValueError:
-            pass
+        with _savepoint_rolled_back():
+            audit_event_record(event_type="test.event", data={"n": 2})
+            assert _kinds() == [1, 2]  # the read writes both first
     assert _kinds() == [1]
 
 
