@@ -8,6 +8,7 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         from audit import (  # noqa: F401 - registers receivers and Celery tasks
+            batch,
             events,  # noqa: F401 - declares its audit event kinds
             signals,
             tasks,

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.batch import audit_batch_add
 from audit.context import current_request_context
 from audit.kinds import event_kind_check
 from audit.models import AuditEvent
@@ -47,7 +48,8 @@ def audit_event_record(
     outcome: str = AuditEvent.Outcome.SUCCESS,
     data: dict | None = None,
 ) -> AuditEvent:
-    """Record one event in the caller's transaction: one INSERT, no lock, no read.
+    """Record one event in the caller's transaction: one INSERT, no lock, no read (inside
+    `audit_writes_batched`, a share of the transaction's one INSERT, made before it ends).
 
     The event waits unchained (no position or hash) until the sequencer chains it,
     after the transaction commits (`audit.chain.audit_chain_run`, nudged on commit and
@@ -68,7 +70,8 @@ def audit_event_record(
         source_ip=context.source_ip,
         request_id=context.request_id,
     )
-    event.save(force_insert=True)
+    if not audit_batch_add(event):
+        event.save(force_insert=True)
     _chain_nudge_on_commit()
     return event
 

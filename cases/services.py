@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.batch import audit_writes_batched
 from audit.services import audit_event_record
 from cases import selectors as case_selectors
 from cases.transitions import (
@@ -387,7 +388,7 @@ def _case_open(
     # Numbered before the transaction, in a statement of its own (no case waits on
     # another's number); an intake refused below leaves a gap in the day's numbers.
     case_number = _next_case_number(timezone.localdate())
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), audit_writes_batched():
         window, ticket = counter_services.serving_ticket(clerk)
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
         _intake_repeat_check(intake_token)

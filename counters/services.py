@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from audit.batch import audit_writes_batched
 from audit.services import audit_event_record
 from catalog.models import ServiceItem
 from counters.models import (
@@ -138,7 +139,7 @@ def _ticket_create(
     booked_slot_start,
     durable,
 ) -> Ticket:
-    with transaction.atomic(durable=durable):
+    with transaction.atomic(durable=durable), audit_writes_batched():
         cancelled = (
             Ticket.objects.filter(
                 service_date=today, applicant_id_digest=digest, status=Ticket.Status.CANCELLED
@@ -428,7 +429,7 @@ def window_release_at_sign_out(*, clerk) -> bool:
 
 def window_declare_ready(*, clerk) -> Window:
     """The clerk is ready: the system, not the clerk, decides which ticket comes."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), audit_writes_batched():
         window = _locked_window_of(clerk)
         if window.state == W.SERVING:
             raise ValidationError(_("Finish the current ticket first."), code="serving")
@@ -578,7 +579,7 @@ def ticket_finish(*, clerk, pause_reason: str = "") -> Ticket:
     """The service ends; the window is ready again (and may be handed the next ticket at
     once), or paused when the clerk gives a `pause_reason`."""
     pause_reason = text_clean(pause_reason, field=_("Reason"), max_length=PAUSE_REASON_MAX_LENGTH)
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), audit_writes_batched():
         window, ticket = serving_ticket(clerk)
         _window_release(
             window, ticket, status=Ticket.Status.DONE, actor=clerk,

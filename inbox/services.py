@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.batch import audit_writes_batched
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from cases.transitions import case_step_advance, case_transition
@@ -39,7 +40,7 @@ def review_task_decide(*, task_id: int, actor, decision: str, comment: str = "")
     comment = text_clean(comment, field=_("Comment"), max_length=COMMENT_MAX_LENGTH)
     if decision != Decision.APPROVE and not comment:
         raise ValidationError(_("Give the reason for returning or rejecting."), code="reason")
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), audit_writes_batched():
         task = ReviewTask.objects.select_for_update().get(pk=task_id)
         if task.assignee_id != actor.pk:
             refused = task

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.batch import audit_writes_batched
 from audit.findings import finding_raise
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audited_record_save
@@ -70,7 +71,7 @@ def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
 def review_task_draw(*, task_id: int) -> ReviewTask:
     """Draw the task's person. Safe to run any number of times: only a task still
     awaiting its draw is drawn, under a row lock."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), audit_writes_batched():
         task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
         if task.status != ReviewTask.Status.AWAITING_DRAW:
             return task

@@ -1,0 +1,166 @@
+"""Audit events and row history written once per transaction, not once per change.
+
+A busy service records a dozen audit events and row-history versions in one transaction,
+each its own INSERT. Inside `audit_writes_batched()` they are kept in memory and written
+together just before the block ends, still inside the caller's transaction: on PostgreSQL
+in one statement (the history tables' inserts as data-modifying CTEs of the audit log's),
+elsewhere one INSERT per table. The rows are the same rows the single inserts write (same
+times, same content, keys in the order recorded), so the sequencer chains them as before.
+
+Nothing recorded can be lost and nothing rolled back can be written:
+
+- the block must run inside a transaction (refused otherwise) and flushes on its way out,
+  before that transaction can commit; a crash before the flush is a crash before the
+  commit, which loses the business writes along with their events;
+- an exception leaving the block still flushes (the caller may catch it and commit, as it
+  could have with single inserts) unless the transaction has failed and can only roll back;
+- a savepoint rolled back inside the block drops exactly what was recorded inside it (what
+  was recorded before it is written before it opens);
+- any statement that touches a table with rows waiting (a read of the log, say) flushes
+  first, so the transaction always sees its own writes.
+"""
+
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model
+from django.db.models.sql import InsertQuery
+from django.db.transaction import TransactionManagementError
+from django.dispatch import receiver
+from simple_history.signals import pre_create_historical_record
+
+# The DB-API's transaction status for "in a failed transaction" (psycopg 2 and 3 alike).
+_IN_FAILED_TRANSACTION = 3
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT"
+
+
+@dataclass
+class _Batch:
+    alias: str
+    rows: list[tuple[Model, tuple]] = field(default_factory=list)  # (row, savepoints open)
+    flushing: bool = False
+
+    def add(self, row: Model) -> None:
+        self.rows.append((row, tuple(connections[self.alias].savepoint_ids)))
+
+    def tables(self) -> set[str]:
+        return {row._meta.db_table for row, _ in self.rows}
+
+    def before_statement(self, execute, sql, params, many, context):
+        if self.rows and not self.flushing and isinstance(sql, str):
+            if sql.startswith(_ROLLBACK_TO):
+                rolled_back = sql.split()[-1].strip('"')
+                self.rows = [(row, open_) for row, open_ in self.rows if rolled_back not in open_]
+            elif sql.startswith("SAVEPOINT") or any(table in sql for table in self.tables()):
+                # Before a savepoint: what was recorded outside it must not be written
+                # inside it, where rolling it back would take it along.
+                self.flush()
+        return execute(sql, params, many, context)
+
+    def flush(self) -> None:
+        rows, self.rows = [row for row, _ in self.rows], []
+        if not rows:
+            return
+        self.flushing = True
+        try:
+            _rows_insert(connections[self.alias], rows)
+        finally:
+            self.flushing = False
+
+
+def _active(alias: str) -> _Batch | None:
+    return getattr(connections[alias], "audit_writes_batch", None)
+
+
+def audit_batch_add(row: Model, *, using: str | None = None) -> bool:
+    """Keep `row` (unsaved) for the batch open on its connection; False if none is open
+    (the caller then saves it itself)."""
+    batch = _active(using or DEFAULT_DB_ALIAS)
+    if batch is None:
+        return False
+    batch.add(row)
+    return True
+
+
+@contextmanager
+def audit_writes_batched(*, using: str = DEFAULT_DB_ALIAS):
+    """Write the audit events and row history recorded in the block together, before the
+    block ends. Use it just inside the transaction's own `atomic` block."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("audit writes are batched only inside a transaction")
+    if _active(using) is not None:  # an outer block writes them
+        yield
+        return
+    batch = connection.audit_writes_batch = _Batch(alias=using)
+    try:
+        with connection.execute_wrapper(batch.before_statement):
+            try:
+                yield
+            except BaseException:
+                if not _transaction_failed(connection):
+                    batch.flush()
+                raise
+            batch.flush()
+    finally:
+        connection.audit_writes_batch = None
+
+
+def _transaction_failed(connection) -> bool:
+    """The transaction can only roll back (and takes what was recorded with it)."""
+    if connection.needs_rollback:
+        return True
+    info = getattr(connection.connection, "info", None)
+    return getattr(info, "transaction_status", None) == _IN_FAILED_TRANSACTION
+
+
+def _rows_insert(connection, rows: list[Model]) -> None:
+    by_model: dict[type[Model], list[Model]] = defaultdict(list)
+    for row in rows:
+        by_model[type(row)].append(row)
+    if connection.vendor != "postgresql":
+        for model, objs in by_model.items():
+            model._base_manager.using(connection.alias).bulk_create(objs)
+        return
+    # One statement: every table but the last as a CTE (PostgreSQL runs each exactly once,
+    # to completion), the audit log last, returning its keys in the order recorded.
+    models = sorted(by_model, key=lambda model: model._meta.label_lower == "audit.auditevent")
+    statements = [
+        _insert_sql(connection, model, by_model[model], returning=model is models[-1])
+        for model in models
+    ]
+    ctes = ", ".join(f'"w{n}" AS ({sql})' for n, (sql, _) in enumerate(statements[:-1]))
+    sql = (f"WITH {ctes} " if ctes else "") + statements[-1][0]
+    params = tuple(param for _, statement_params in statements for param in statement_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = [key for (key,) in cursor.fetchall()]
+    for row, key in zip(by_model[models[-1]], keys, strict=True):
+        row.pk = key
+    for row in rows:
+        row._state.adding, row._state.db = False, connection.alias
+
+
+def _insert_sql(connection, model: type[Model], objs: list[Model], *, returning: bool):
+    opts = model._meta
+    query = InsertQuery(model)
+    query.insert_values(
+        [f for f in opts.concrete_fields if not f.generated and not f.db_returning], objs
+    )
+    compiler = query.get_compiler(connection=connection)
+    if returning:
+        compiler.returning_fields = [opts.pk]
+    ((sql, params),) = compiler.as_sql()
+    return sql, params
+
+
+@receiver(pre_create_historical_record)
+def _history_row_batched(sender, history_instance, using=None, **kwargs):
+    """A row-history version recorded inside a batch waits for its flush: its save (which
+    simple-history calls next) only hands it over. Versions with many-to-many history
+    need their key at once and are saved as usual."""
+    if history_instance._history_m2m_fields or _active(using or DEFAULT_DB_ALIAS) is None:
+        return
+    history_instance.save = lambda using=None, **_: audit_batch_add(history_instance, using=using)

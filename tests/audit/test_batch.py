@@ -1,0 +1,149 @@
+"""Audit events and row history batched per transaction (audit.batch): written together
+before the block ends, inside the transaction, so none is lost and none outlives a
+rollback."""
+
+from contextlib import contextmanager
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
+
+from audit.batch import audit_writes_batched
+from audit.chain import audit_chain_all
+from audit.models import AuditEvent
+from audit.services import audit_event_record, audit_log_verify
+from catalog.models import InsuranceCategory
+from tests.factories import CategoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@contextmanager
+def _savepoint_rolled_back():
+    """A savepoint whose block runs to its end and is then rolled back."""
+    try:
+        with transaction.atomic():
+            yield
+            raise _RolledBack
+    except _RolledBack:
+        pass
+
+
+def _kinds() -> list[str]:
+    return list(AuditEvent.objects.order_by("id").values_list("data__n", flat=True))
+
+
+def test_events_and_history_are_written_together_before_the_block_ends(
+    django_assert_num_queries,
+):
+    category = CategoryFactory()
+    with transaction.atomic(), audit_writes_batched():
+        with django_assert_num_queries(1):  # the category's UPDATE; nothing else yet
+            category.name = "新名称"
+            category.save(update_fields=["name"])
+            first = audit_event_record(event_type="test.event", data={"n": 1})
+            second = audit_event_record(event_type="test.event", data={"n": 2})
+        assert first.pk is None
+    assert first.pk < second.pk
+    assert _kinds() == [1, 2]
+    assert category.history.first().name == "新名称"
+
+
+def test_the_flush_is_one_statement_on_postgresql(django_assert_num_queries):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite inserts into each table separately")
+    category = CategoryFactory()
+    # The savepoint, the UPDATE, the flush, the release.
+    with (
+        django_assert_num_queries(4) as queries,
+        transaction.atomic(),
+        audit_writes_batched(),
+    ):
+        category.name = "新名称"
+        category.save(update_fields=["name"])
+        audit_event_record(event_type="test.event", data={"n": 1})
+    flush = queries.captured_queries[2]["sql"]
+    assert flush.startswith("WITH") and "catalog_historicalinsurancecategory" in flush
+    assert AuditEvent.objects.filter(event_type="test.event").count() == 1
+    assert category.history.filter(name="新名称").exists()
+
+
+def test_the_rows_are_in_the_transaction_before_it_commits():
+    with transaction.atomic():
+        with audit_writes_batched():
+            event = audit_event_record(event_type="test.event", data={"n": 1})
+        assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_reading_the_log_inside_the_block_sees_its_own_events():
+    with transaction.atomic(), audit_writes_batched():
+        audit_event_record(event_type="test.event", data={"n": 1})
+        assert _kinds() == [1]
+
+
+def test_an_exception_caught_before_the_commit_still_writes_the_events():
+    with transaction.atomic():
+        try:
+            with audit_writes_batched():
+                audit_event_record(event_type="test.event", data={"n": 1})
+                raise ValueError("caught below")
+        except ValueError:
+            pass
+    assert _kinds() == [1]
+
+
+def test_events_of_a_rolled_back_savepoint_are_dropped_and_the_others_kept():
+    with transaction.atomic(), audit_writes_batched():
+        audit_event_record(event_type="test.event", data={"n": 1})
+        with _savepoint_rolled_back():
+            audit_event_record(event_type="test.event", data={"n": 2})
+        audit_event_record(event_type="test.event", data={"n": 3})
+    assert _kinds() == [1, 3]
+
+
+def test_events_recorded_before_a_savepoint_survive_its_rollback_after_a_read_of_the_log():
+    with transaction.atomic(), audit_writes_batched():
+        audit_event_record(event_type="test.event", data={"n": 1})
+        with _savepoint_rolled_back():
+            audit_event_record(event_type="test.event", data={"n": 2})
+            assert _kinds() == [1, 2]  # the read writes both first
+    assert _kinds() == [1]
+
+
+def test_a_failed_transaction_writes_nothing_and_raises_its_own_error():
+    taken = CategoryFactory()
+    with pytest.raises(IntegrityError), transaction.atomic(), audit_writes_batched():
+        audit_event_record(event_type="test.event", data={"n": 1})
+        InsuranceCategory.objects.create(code=taken.code, name="重复")
+    assert not AuditEvent.objects.filter(event_type="test.event").exists()
+
+
+def test_a_nested_block_leaves_the_writing_to_the_outer_one():
+    with transaction.atomic(), audit_writes_batched():
+        with audit_writes_batched():
+            inner = audit_event_record(event_type="test.event", data={"n": 1})
+        assert inner.pk is None
+    assert inner.pk is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_outside_a_transaction_is_refused():
+    # It would have nothing to flush before: the rows must never wait past a commit.
+    with pytest.raises(TransactionManagementError), audit_writes_batched():
+        pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_batched_events_are_chained_and_verify():
+    for n in range(3):
+        with transaction.atomic(durable=True), audit_writes_batched():
+            audit_event_record(event_type="test.event", data={"n": 2 * n})
+            audit_event_record(event_type="test.event", data={"n": 2 * n + 1})
+    audit_chain_all()
+    chained = AuditEvent.objects.filter(position__isnull=False).order_by("position")
+    assert list(chained.values_list("data__n", flat=True)) == [0, 1, 2, 3, 4, 5]
+    assert audit_log_verify() is None
