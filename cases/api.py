@@ -26,7 +26,6 @@ from langzhong_si.identity import (
     PHONE_INPUT_MAX_LENGTH,
 )
 from langzhong_si.text import NAME_MAX_LENGTH
-from risk.selectors import case_progress_for_clerk
 from scans import services as scan_services
 from staff.api_access import role_permission
 from staff.roles import Role
@@ -216,7 +215,7 @@ class ClerkCaseApi(APIView):
     def get(self, request, case_id: int):
         case = _clerk_case(request, case_id)
         services.case_opened(viewer=request.user, case=case)
-        case.__dict__.update(case_progress_for_clerk(case=case))
+        case.__dict__.update(case_selectors.case_progress_for_clerk(case=case))
         case.__dict__.update(case_selectors.case_chain_reasons(case=case))
         return Response(CaseDetailOutput(case).data)
 

@@ -15,7 +15,7 @@ from counters.models import Case
 from front.forms import IntakeForm, PauseForm
 from front.views import workbench_intake_context
 from langzhong_si.clientip import client_ip
-from risk.selectors import case_progress_for_clerk, conflict_of_interest
+from risk.selectors import conflict_of_interest
 from scans.services import VettedScan
 from scans.uploads import upload_check
 from staff.decorators import role_required
@@ -144,7 +144,7 @@ def case_detail(request, case_id: int, correction_form: CorrectionForm | None = 
     context = {
         "case": case,
         "missing": missing,
-        **case_progress_for_clerk(case=case),
+        **case_selectors.case_progress_for_clerk(case=case),
         **case_selectors.case_chain_reasons(case=case),
         "history": case_selectors.case_history(case=case),
         "recused": recused,

@@ -360,34 +360,6 @@ def _standing_reason(user, level: int, *, levels, open_counts, on_leave) -> str:
     return ""
 
 
-def case_progress_for_clerk(*, case) -> dict:
-    """What the handling clerk may know of the chain: whether the current step waits for a
-    qualified person, and the reasons given for a return, never who gave them."""
-    current = ReviewTask.objects.filter(
-        case=case, review_round=case.review_round, status__in=ReviewTask.OPEN_STATES
-    ).first()
-    returned = (
-        ReviewTask.objects.filter(case=case, status=ReviewTask.Status.RETURNED)
-        .order_by("-decided_at")
-        .values_list("comment", flat=True)
-    )
-    waiting = current is not None and current.status == ReviewTask.Status.AWAITING_DRAW
-    # Only a draw that ran and found nobody means "no eligible person"; before that the
-    # draw is simply on its way (the worker runs it within seconds).
-    pool_empty = (
-        waiting
-        and AuditEvent.objects.filter(
-            event_type="draw.pool_empty", object_type="risk.reviewtask", object_id=str(current.pk)
-        ).exists()
-    )
-    return {
-        "awaiting_qualified": pool_empty,
-        "drawing": waiting and not pool_empty,
-        "drawing_approver": waiting and current.role == Role.APPROVER,
-        "return_reasons": list(returned),
-    }
-
-
 def recusal_is_due(confirmed_at: datetime.datetime | None) -> bool:
     if confirmed_at is None:
         return True
