@@ -307,11 +307,11 @@ def test_the_clerks_page_shows_no_ticket_case_or_citizen(client, people, submitt
 
 
 def _reject(case):
-    from cases import services as case_services
+    from inbox import services as inbox_services
     from risk.models import ReviewTask
 
     task = ReviewTask.objects.get(case=case, status=ReviewTask.Status.OPEN)
-    case_services.review_task_decide(
+    inbox_services.review_task_decide(
         task_id=task.pk, actor=task.assignee, decision="reject", comment="不符合条件"
     )
 
