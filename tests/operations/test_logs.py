@@ -33,7 +33,7 @@ def log_lines():
 def test_the_console_writes_json_lines_through_the_personal_data_filter():
     console = settings.LOGGING["handlers"]["console"]
     assert console["formatter"] == "json"
-    assert console["filters"] == ["personal_data"]
+    assert console["filters"] == ["personal_data", "refusal"]  # scrubbed; refusals traceless
 
 
 @pytest.mark.django_db
