@@ -35,7 +35,7 @@ from langzhong_si.identity import (
     personal_data_encrypt,
     phone_number_validate,
 )
-from langzhong_si.sms import sms_gateway
+from langzhong_si.sms import sms_send_once
 from outbox.services import outbox_enqueue
 from staff.roles import Role
 from staff.selectors import user_has_role
@@ -341,17 +341,5 @@ def _text_queue(*, appointment: Appointment, event: str, text: str) -> int:
 
 
 def appointment_text_send(*, text_id: int) -> bool:
-    """Send once: the row is claimed with a conditional update before the gateway call."""
-    claimed = AppointmentText.objects.filter(pk=text_id, sent_at__isnull=True).update(
-        sent_at=timezone.now()
-    )
-    if claimed != 1:
-        return False
-    message = AppointmentText.objects.get(pk=text_id)
-    try:
-        sms_gateway().send(phone=message.phone, text=message.text)
-    except Exception:
-        # Release the claim so a retry can send it.
-        AppointmentText.objects.filter(pk=text_id).update(sent_at=None)
-        raise
-    return True
+    """Send once (a repeated task sends nothing)."""
+    return sms_send_once(AppointmentText.objects, pk=text_id)

@@ -1,9 +1,7 @@
 """Notices to citizens (SMS), recorded in the caller's transaction and sent after commit."""
 
-from django.utils import timezone
-
 from counters.models import Case, SmsMessage
-from langzhong_si.sms import sms_gateway
+from langzhong_si.sms import sms_send_once
 from outbox.services import outbox_enqueue
 
 # The name it had when the notices lived in counters: outbox rows written before the move
@@ -28,17 +26,5 @@ def case_sms_queue(*, case: Case, text: str, event: str) -> None:
 
 
 def sms_message_send(*, message_id: int) -> bool:
-    """Send once: the row is claimed with a conditional update before the gateway call."""
-    claimed = SmsMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
-        sent_at=timezone.now()
-    )
-    if claimed != 1:
-        return False
-    message = SmsMessage.objects.get(pk=message_id)
-    try:
-        sms_gateway().send(phone=message.phone, text=message.text)
-    except Exception:
-        # Release the claim so a retry can send it.
-        SmsMessage.objects.filter(pk=message_id).update(sent_at=None)
-        raise
-    return True
+    """Send once (a repeated task sends nothing)."""
+    return sms_send_once(SmsMessage.objects, pk=message_id)

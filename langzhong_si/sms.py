@@ -5,6 +5,7 @@ import logging
 from typing import Protocol
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger("langzhong_si.sms")
@@ -21,3 +22,20 @@ class LoggingSmsGateway:
 
 def sms_gateway() -> SmsGateway:
     return import_string(settings.SMS_GATEWAY)()
+
+
+def sms_send_once(rows, *, pk: int) -> bool:
+    """Send the text row `pk` of the queryset `rows` (a model with phone, text and
+    sent_at) exactly once: the row is claimed with a conditional update before the
+    gateway is called, and the claim released if the gateway fails, so a retry sends it.
+    False when it was already sent (or is being sent)."""
+    claimed = rows.filter(pk=pk, sent_at__isnull=True).update(sent_at=timezone.now())
+    if claimed != 1:
+        return False
+    message = rows.get(pk=pk)
+    try:
+        sms_gateway().send(phone=message.phone, text=message.text)
+    except Exception:
+        rows.filter(pk=pk).update(sent_at=None)
+        raise
+    return True
