@@ -76,18 +76,27 @@ def daily_seed_commit(*, day: datetime.date) -> DailySeed:
     return seed
 
 
+# The day this process last saw today's and tomorrow's seeds committed. A committed seed
+# is never removed, so once seen the check is not repeated until the day changes.
+_seeds_seen_for: datetime.date | None = None
+
+
 def daily_seeds_ensure() -> None:
     """Commit today's and tomorrow's seeds in a transaction of their own, before any
     work that may draw (run by the middleware on every unsafe request and before every
     Celery task). Inside a transaction it does nothing: the draw's own fallback then
-    applies (see draw_record)."""
+    applies (see draw_record). Once a process has seen both seeds, it asks the database
+    again only the next day."""
+    global _seeds_seen_for
     if transaction.get_connection().in_atomic_block:
         return
     today = timezone.localdate()
-    if DailySeed.objects.filter(day__in=[today, today + timedelta(days=1)]).count() == 2:
+    if _seeds_seen_for == today:
         return
-    with transaction.atomic(durable=True):
-        daily_seed_commit(day=today)
+    if DailySeed.objects.filter(day__in=[today, today + timedelta(days=1)]).count() != 2:
+        with transaction.atomic(durable=True):
+            daily_seed_commit(day=today)
+    _seeds_seen_for = today
 
 
 def draw_commitment_export(*, day: datetime.date, directory: Path | None = None) -> Path | None:

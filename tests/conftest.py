@@ -215,6 +215,15 @@ def time_passes(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _seeds_not_yet_seen(monkeypatch):
+    """Each test starts as a fresh process would: its database may hold no seeds yet
+    (transactional tests empty every table), so daily_seeds_ensure asks again."""
+    import draws.services
+
+    monkeypatch.setattr(draws.services, "_seeds_seen_for", None)
+
+
+@pytest.fixture(autouse=True)
 def _hall_always_open(settings):
     """Tests issue tickets at whatever hour they run; the opening hours' own tests turn
     HALL_HOURS_ENFORCED back on with a fixed clock."""

@@ -89,6 +89,7 @@ def test_the_first_draw_of_a_day_finds_its_commitment_committed_in_an_earlier_tr
     # No beat ran and no seed exists (the set-up's tasks committed some: gone); the
     # clerk's "ready" request makes the day's first draw.
     DailySeed.objects.all().delete()
+    services._seeds_seen_for = None  # as on a new day: this process has seen no seed yet
     shutil.rmtree(_commitments_folder, ignore_errors=True)
     today = timezone.localdate()
     seen = {}

@@ -1,0 +1,27 @@
+"""A process checks the day's seeds once a day, not before every request and task."""
+
+import pytest
+from django.utils import timezone
+
+from draws.models import DailySeed
+from draws.services import daily_seeds_ensure
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_seeds_are_committed_once_then_not_asked_for_again_that_day(
+    django_assert_num_queries,
+):
+    daily_seeds_ensure()
+    assert DailySeed.objects.filter(day__gte=timezone.localdate()).count() == 2
+    with django_assert_num_queries(0):
+        daily_seeds_ensure()
+
+
+def test_a_new_day_asks_the_database_again(monkeypatch, django_assert_num_queries):
+    import draws.services
+
+    daily_seeds_ensure()
+    monkeypatch.setattr(draws.services, "_seeds_seen_for", timezone.localdate().replace(year=2000))
+    with django_assert_num_queries(1):
+        daily_seeds_ensure()
