@@ -5,7 +5,7 @@ rollback."""
 from contextlib import contextmanager
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.transaction import TransactionManagementError
 
 from audit.batch import audit_writes_batched
@@ -53,9 +53,8 @@ def test_events_and_history_are_written_together_before_the_block_ends(
     assert category.history.first().name == "新名称"
 
 
+@pytest.mark.postgres  # SQLite inserts into each table separately
 def test_the_flush_is_one_statement_on_postgresql(django_assert_num_queries):
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite inserts into each table separately")
     category = CategoryFactory()
     # The savepoint, the UPDATE, the flush, the release.
     with (
