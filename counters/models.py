@@ -7,6 +7,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
+from sites.defaults import agency_id_of_site, home_agency_id, home_site_id
 
 
 class Queue(models.TextChoices):
@@ -46,7 +47,15 @@ class Window(models.Model):
         SERVING = "serving", _("Serving")
         PAUSED = "paused", _("Paused")
 
-    number = models.PositiveSmallIntegerField(_("window number"), unique=True)
+    # The site the window stands in; its number is unique within the site.
+    site = models.ForeignKey(
+        "sites.Site",
+        verbose_name=_("site"),
+        on_delete=models.PROTECT,
+        related_name="windows",
+        default=home_site_id,
+    )
+    number = models.PositiveSmallIntegerField(_("window number"))
     zone = models.CharField(_("functional zone"), max_length=64, blank=True)
     queue = models.CharField(_("queue served"), max_length=1, choices=Queue.choices)
     clerk = models.OneToOneField(
@@ -76,8 +85,11 @@ class Window(models.Model):
     class Meta:
         verbose_name = _("window")
         verbose_name_plural = _("windows")
-        ordering = ["number"]
+        ordering = ["site_id", "number"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["site", "number"], name="counters_window_number_per_site"
+            ),
             models.CheckConstraint(
                 condition=models.Q(state="offline") | models.Q(clerk__isnull=False),
                 name="counters_window_staffed_unless_offline",
@@ -92,7 +104,7 @@ class Window(models.Model):
         ]
         indexes = [
             # The dispatch's ready pool for one queue.
-            models.Index(fields=["queue", "state"], name="counters_window_ready_idx"),
+            models.Index(fields=["site", "queue", "state"], name="counters_window_ready_idx"),
         ]
 
     def __str__(self) -> str:
@@ -107,6 +119,22 @@ class Ticket(models.Model):
         NO_SHOW = "no_show", _("No-show")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # The site it was issued or opened at, and that site's agency (kept on the row so the
+    # big tables can be partitioned by agency; always the site's agency, see save()).
+    site = models.ForeignKey(
+        "sites.Site",
+        verbose_name=_("site"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_site_id,
+    )
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_agency_id,
+    )
     service_date = models.DateField(_("service date"))
     queue = models.CharField(_("queue"), max_length=1, choices=Queue.choices)
     sequence = models.PositiveIntegerField(_("sequence"))
@@ -227,6 +255,10 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return self.display_number
 
+    def save(self, *args, **kwargs):
+        self.agency_id = agency_id_of_site(self.site_id)
+        super().save(*args, **kwargs)
+
     @property
     def display_number(self) -> str:
         return f"{self.queue}{self.sequence:03d}"
@@ -246,6 +278,22 @@ class Case(models.Model):
         REJECTED = "rejected", _("Rejected")
         FORWARDED = "forwarded", _("Forwarded to the back office")
 
+    # The site it was issued or opened at, and that site's agency (kept on the row so the
+    # big tables can be partitioned by agency; always the site's agency, see save()).
+    site = models.ForeignKey(
+        "sites.Site",
+        verbose_name=_("site"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_site_id,
+    )
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_agency_id,
+    )
     number = models.CharField(_("case number"), max_length=20, unique=True)
     ticket = models.ForeignKey(
         Ticket,
@@ -405,6 +453,10 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def save(self, *args, **kwargs):
+        self.agency_id = agency_id_of_site(self.site_id)
+        super().save(*args, **kwargs)
 
 
 class SmsMessage(models.Model):

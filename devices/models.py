@@ -2,6 +2,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from sites.defaults import home_site_id
+
 
 class HallDevice(models.Model):
     """A registered hall screen: a kiosk, the call display, or the rating pad at one
@@ -15,6 +17,15 @@ class HallDevice(models.Model):
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=64)
+    # The site the screen stands in: a kiosk issues that site's tickets, a display calls
+    # that site's windows.
+    site = models.ForeignKey(
+        "sites.Site",
+        verbose_name=_("site"),
+        on_delete=models.PROTECT,
+        related_name="devices",
+        default=home_site_id,
+    )
     # A rating pad rates only the services of its own window. (counters stands above this
     # app: its Window is named here, never imported.)
     window = models.ForeignKey(

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "audit",
+    "sites",
     "outbox",
     "staff",
     "catalog",

@@ -19,6 +19,7 @@ KINDS = {
     "role.granted": _("Role granted"),
     "role.revoked": _("Role revoked"),
     "staff.created": _("Staff account created"),
+    "staff.sites_changed": _("Staff member's sites changed"),
     "staff.employee_number_changed": _("Employee number changed"),
 }
 event_kinds_declare(KINDS)

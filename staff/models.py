@@ -24,6 +24,12 @@ class StaffProfile(models.Model):
     # their own application without storing the number.
     id_number_digest = models.CharField(_("ID number digest"), max_length=64, blank=True)
     window_team = models.CharField(_("window team"), max_length=64, blank=True)
+    # The sites the person works at (all in one agency). A clerk, reviewer, approver or
+    # window lead sees and is drawn at these only; a team lead, auditor or administrator
+    # sees their agency (staff.scope).
+    sites = models.ManyToManyField(
+        "sites.Site", verbose_name=_("sites"), related_name="staff_profiles", blank=True
+    )
     availability = models.CharField(
         _("availability"),
         max_length=16,

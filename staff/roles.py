@@ -16,6 +16,9 @@ class Role(models.TextChoices):
     SYSTEM_ADMINISTRATOR = "system_administrator", _("System administrator")
     SECURITY_ADMINISTRATOR = "security_administrator", _("Security administrator")
     AUDIT_ADMINISTRATOR = "audit_administrator", _("Audit administrator")
+    # The city's (or province's) view over the agencies of a deployment: every agency's
+    # screens and reports, read-only. No agency business is done in this role.
+    CITY_VIEWER = "city_viewer", _("City-level viewer")
     # A machine, not a person: the only kind of account that may hold an API token.
     INTEGRATION = "integration", _("Integration account")
 

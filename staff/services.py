@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from audit.services import audit_event_record
 from langzhong_si.credentials import credential_new
 from langzhong_si.text import name_clean
+from sites.defaults import home_site_id
+from sites.models import Site
 from staff import signals as staff_signals  # a module reference: signals imports this one
 from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
 from staff.roles import DRAWN_ROLES, SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
@@ -72,6 +74,7 @@ def staff_member_create(
     roles: list[Role],
     window_team: str = "",
     created_by=None,
+    sites=None,
 ):
     display_name = name_clean(display_name, field=_("Display name"))
     validate_password(password, get_user_model()(username=username))
@@ -83,6 +86,7 @@ def staff_member_create(
         employee_number=employee_number,
         window_team=window_team,
     )
+    staff_sites_set(user=user, sites=sites, changed_by=created_by, event=False)
     audit_event_record(
         event_type="staff.created",
         actor=created_by,
@@ -94,6 +98,25 @@ def staff_member_create(
     if created_by is not None:  # the person chooses their own password at first sign-in
         password_must_change(user=user, set_by=created_by)
     return user
+
+
+def staff_sites_set(*, user, sites=None, changed_by=None, event: bool = True) -> None:
+    """The sites a staff member works at: all in one agency (by default the home agency's
+    hall). Who can be drawn where and what a person sees follow from them, so every
+    change is an audit event."""
+    chosen = list(sites) if sites else [Site.objects.get(pk=home_site_id())]
+    if len({site.agency_id for site in chosen}) != 1:
+        raise ValidationError(_("A staff member works at sites of one agency only."))
+    profile = user.staff_profile
+    before = sorted(profile.sites.values_list("code", flat=True))
+    profile.sites.set(chosen)
+    if event:
+        audit_event_record(
+            event_type="staff.sites_changed",
+            actor=changed_by,
+            obj=user,
+            data={"before": before, "after": sorted(site.code for site in chosen)},
+        )
 
 
 # 工号: what the hall's receipts print and the provincial platforms know a staff member by.

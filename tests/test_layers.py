@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     {"common"},  # langzhong_si's helpers: identity, text, calendar, API error shape, ...
     {"audit"},  # the hash-chained log, its kinds, the state-machine helper, the findings queue
+    # Agencies and their sites (the county hall, township stations): what scopes the rest.
+    {"sites"},
     {"outbox", "staff", "catalog"},
     {"draws"},  # daily seeds, the one draw function, commitments, the auditor's bundles
     {"risk"},  # policies, qualifications, pools, review tasks, recusal

@@ -105,7 +105,9 @@ def test_postgresql_refuses_renaming_a_role_group():
 
 
 def test_the_databases_table_of_pairs_is_the_declared_one():
-    migration = importlib.import_module("staff.migrations.0007_incompatible_roles_in_database")
+    migration = importlib.import_module(
+        "staff.migrations.0010_city_viewer_incompatible_with_integration"
+    )
     assert sorted(migration.PAIRS) == incompatible_pairs()
 
 

@@ -22,7 +22,9 @@ def _membership(apps, username: str, roles: list[str]) -> None:
 
 
 def test_the_migrations_table_of_pairs_is_the_declared_one():
-    assert sorted(MIGRATION.PAIRS) == incompatible_pairs()
+    # The city-level viewer's group came later (staff 0009), so nobody could hold it then.
+    declared_then = [pair for pair in incompatible_pairs() if "city_viewer" not in pair]
+    assert sorted(MIGRATION.PAIRS) == declared_then
 
 
 def test_migrating_over_an_auditor_who_is_also_a_clerk_fails_naming_the_account_and_pair():

@@ -1,0 +1,50 @@
+"""The city-level viewer is a role a person holds: an integration account may not hold it.
+The database's table of incompatible pairs (0007) is rebuilt with that pair added; a test
+checks the newest table against staff.roles.INCOMPATIBLE_ROLES."""
+
+import importlib
+
+from django.db import migrations
+
+_BEFORE = importlib.import_module("staff.migrations.0007_incompatible_roles_in_database")
+
+PAIRS = sorted([*_BEFORE.PAIRS, ("city_viewer", "integration")])
+
+
+def _with_pairs(sql: str) -> str:
+    def values(pairs):
+        return ", ".join(f"('{first}', '{second}')" for first, second in pairs)
+
+    def names(pairs):
+        return ", ".join(f"'{name}'" for name in sorted({n for pair in pairs for n in pair}))
+
+    return sql.replace(values(_BEFORE.PAIRS), values(PAIRS)).replace(
+        names(_BEFORE.PAIRS), names(PAIRS)
+    )
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_BEFORE.POSTGRES_REVERSE)
+        schema_editor.execute(_with_pairs(_BEFORE.POSTGRES))
+    elif schema_editor.connection.vendor == "sqlite":
+        for name in _BEFORE.SQLITE_NAMES:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        for statement in _BEFORE.SQLITE:
+            schema_editor.execute(_with_pairs(statement))
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_BEFORE.POSTGRES_REVERSE)
+        schema_editor.execute(_BEFORE.POSTGRES)
+    elif schema_editor.connection.vendor == "sqlite":
+        for name in _BEFORE.SQLITE_NAMES:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        for statement in _BEFORE.SQLITE:
+            schema_editor.execute(statement)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("staff", "0009_staff_sites_and_city_viewer")]
+    operations = [migrations.RunPython(forwards, backwards)]

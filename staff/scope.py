@@ -1,0 +1,91 @@
+"""What a person may see: the sites and agencies of their work (二级/多级 scoping).
+
+- A clerk, reviewer, approver or window lead sees the sites they work at.
+- A team lead, auditor or administrator sees their whole agency (every site of it).
+- A city-level viewer sees every agency of the deployment, read-only.
+- Anyone else (no staff profile, no sites) sees nothing.
+
+Every selector that lists or fetches tickets, cases, tasks, windows, devices, ratings,
+appointments or reports filters through `scope_filter`; a test per role and URL proves it.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from sites.models import Site
+from staff.roles import Role
+from staff.selectors import user_roles
+
+AGENCY_WIDE_ROLES = frozenset(
+    {
+        Role.TEAM_LEAD,
+        Role.AUDITOR,
+        Role.SYSTEM_ADMINISTRATOR,
+        Role.SECURITY_ADMINISTRATOR,
+        Role.AUDIT_ADMINISTRATOR,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """`everything`: the whole deployment (city viewer). Otherwise the agency ids and the
+    site ids the person may see; `read_only` for a view that may not act."""
+
+    agency_ids: frozenset[int]
+    site_ids: frozenset[int]
+    everything: bool = False
+    read_only: bool = False
+
+    def allows_site(self, site_id: int) -> bool:
+        return self.everything or site_id in self.site_ids
+
+    def allows_agency(self, agency_id: int) -> bool:
+        return self.everything or agency_id in self.agency_ids
+
+
+NOTHING = Scope(agency_ids=frozenset(), site_ids=frozenset())
+
+
+def scope_of(user) -> Scope:
+    """The person's scope, remembered on the user object for the request."""
+    cached = getattr(user, "_site_scope", None)
+    if cached is not None:
+        return cached
+    scope = _scope_build(user)
+    if getattr(user, "pk", None) is not None:
+        user._site_scope = scope
+    return scope
+
+
+def _scope_build(user) -> Scope:
+    if not getattr(user, "is_authenticated", False):
+        return NOTHING
+    roles = user_roles(user)
+    if Role.CITY_VIEWER in roles:
+        return Scope(frozenset(), frozenset(), everything=True, read_only=True)
+    own = list(
+        Site.objects.filter(staff_profiles__user=user).values_list("pk", "agency_id")
+    )
+    if not own:
+        return NOTHING
+    agency_ids = frozenset(agency_id for _site, agency_id in own)
+    if roles & AGENCY_WIDE_ROLES:
+        site_ids = frozenset(
+            Site.objects.filter(agency_id__in=agency_ids).values_list("pk", flat=True)
+        )
+    else:
+        site_ids = frozenset(site for site, _agency in own)
+    return Scope(agency_ids=agency_ids, site_ids=site_ids)
+
+
+def scope_filter(queryset: QuerySet, user, *, site: str = "site", agency: str | None = None):
+    """`queryset` narrowed to what `user` may see, through its `site` path (or, for rows
+    that belong to an agency rather than a site, its `agency` path)."""
+    scope = scope_of(user)
+    if scope.everything:
+        return queryset
+    if agency is not None:
+        return queryset.filter(Q(**{f"{agency}__in": scope.agency_ids}))
+    return queryset.filter(Q(**{f"{site}__in": scope.site_ids}))
