@@ -65,9 +65,7 @@ def _scope_build(user) -> Scope:
     roles = user_roles(user)
     if Role.CITY_VIEWER in roles:
         return Scope(frozenset(), frozenset(), everything=True, read_only=True)
-    own = list(
-        Site.objects.filter(staff_profiles__user=user).values_list("pk", "agency_id")
-    )
+    own = list(Site.objects.filter(staff_profiles__user=user).values_list("pk", "agency_id"))
     if not own:
         return NOTHING
     agency_ids = frozenset(agency_id for _site, agency_id in own)
