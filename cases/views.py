@@ -16,6 +16,7 @@ from front.forms import IntakeForm, PauseForm
 from front.views import workbench_intake_context
 from langzhong_si.clientip import client_ip
 from risk.selectors import conflict_of_interest
+from scans.scoping import scope_writes_refused
 from scans.services import VettedScan
 from scans.uploads import upload_check
 from staff.decorators import role_required
@@ -32,6 +33,7 @@ def _messages_from(request, error: ValidationError) -> None:
 
 @require_POST
 @role_required(Role.CLERK)
+@scope_writes_refused
 def intake(request):
     window = counter_selectors.window_of(request.user)
     if window is None or window.current_ticket is None:
@@ -169,6 +171,7 @@ def case_search(request):
 
 @require_POST
 @role_required(Role.CLERK)
+@scope_writes_refused
 def case_supply(request, case_id: int):
     counter_case(request, case_id)
     ids = {int(value) for value in request.POST.getlist("materials") if value.isdigit()}
@@ -185,6 +188,7 @@ def case_supply(request, case_id: int):
 
 @require_POST
 @role_required(Role.CLERK)
+@scope_writes_refused
 def case_correct(request, case_id: int):
     """Correct a returned case: the applicant's details, the materials ticked, more scans.
     A refused correction shows the form again with everything typed."""
@@ -215,6 +219,7 @@ def case_correct(request, case_id: int):
 
 @require_POST
 @role_required(Role.CLERK)
+@scope_writes_refused
 def case_resubmit(request, case_id: int):
     counter_case(request, case_id)
     try:
