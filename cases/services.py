@@ -177,9 +177,9 @@ class CaseRecused(PermissionDenied):
 
 
 def case_clerk_check(*, clerk, case: Case) -> None:
-    """Any clerk of the case's site may continue it (supply promised materials, correct and resubmit a
-    returned one, reprint its papers), except their own application or a declared
-    relative's: the counter's recusal, as at intake."""
+    """Any clerk of the case's site may continue it (supply promised materials, correct
+    and resubmit a returned one, reprint its papers), except their own application or a
+    declared relative's: the counter's recusal, as at intake."""
     if not user_has_role(clerk, Role.CLERK):
         raise PermissionDenied(_("Only a clerk may work on a case at the counter."))
     if not scope_of(clerk).allows_site(case.site_id):

@@ -34,11 +34,7 @@ def inbox_tasks(*, user):
 
 def inbox_task(*, user, task_id: int) -> ReviewTask:
     """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404)."""
-    return (
-        _tasks_in_scope(user)
-        .select_related("case", "case__item")
-        .get(pk=task_id, assignee=user)
-    )
+    return _tasks_in_scope(user).select_related("case", "case__item").get(pk=task_id, assignee=user)
 
 
 def chain_pseudonym(*, case, user_id: int) -> str:

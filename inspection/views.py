@@ -19,7 +19,6 @@ from staff.decorators import role_required
 from staff.roles import Role
 from staff.selectors import user_has_role
 
-
 # The city-level viewer reads every agency's findings and archives, and changes nothing.
 
 

@@ -291,7 +291,7 @@ def _urls(a) -> list[tuple[str, str, bool]]:
                 paths = [p.replace(match.group(0), str(values[match["name"]])) for p in paths]
         paths = [
             "/"
-            + _ROUTE_PARAMETER.sub(lambda m: str(values[m["name"]]), path)
+            + _ROUTE_PARAMETER.sub(lambda m, values=values: str(values[m["name"]]), path)
             .lstrip("^")
             .rstrip("$")
             .replace("\\", "")
