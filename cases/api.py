@@ -33,7 +33,7 @@ from staff.roles import Role
 
 IsClerk = role_permission(Role.CLERK)
 # Writes: a clerk whose view is not read-only (a city-level viewer changes nothing).
-IsWritingClerk = [IsClerk, ScopeWritable]
+IsWritingClerk = [ScopeWritable, IsClerk]
 
 
 def _valid(serializer_class, data):
@@ -254,7 +254,7 @@ class CaseResubmitApi(APIView):
 class CaseRevealIdApi(APIView):
     """The full ID number, for a stated reason, logged (handling clerk or auditor)."""
 
-    permission_classes = [role_permission(Role.CLERK, Role.AUDITOR), ScopeWritable]
+    permission_classes = [ScopeWritable, role_permission(Role.CLERK, Role.AUDITOR)]
 
     @extend_schema(request=ReasonInput, responses={200: RevealOutput})
     def post(self, request, case_id: int):

@@ -32,8 +32,8 @@ def _messages_from(request, error: ValidationError) -> None:
 
 
 @require_POST
-@role_required(Role.CLERK)
 @scope_writes_refused
+@role_required(Role.CLERK)
 def intake(request):
     window = counter_selectors.window_of(request.user)
     if window is None or window.current_ticket is None:
@@ -170,8 +170,8 @@ def case_search(request):
 
 
 @require_POST
-@role_required(Role.CLERK)
 @scope_writes_refused
+@role_required(Role.CLERK)
 def case_supply(request, case_id: int):
     counter_case(request, case_id)
     ids = {int(value) for value in request.POST.getlist("materials") if value.isdigit()}
@@ -187,8 +187,8 @@ def case_supply(request, case_id: int):
 
 
 @require_POST
-@role_required(Role.CLERK)
 @scope_writes_refused
+@role_required(Role.CLERK)
 def case_correct(request, case_id: int):
     """Correct a returned case: the applicant's details, the materials ticked, more scans.
     A refused correction shows the form again with everything typed."""
@@ -218,8 +218,8 @@ def case_correct(request, case_id: int):
 
 
 @require_POST
-@role_required(Role.CLERK)
 @scope_writes_refused
+@role_required(Role.CLERK)
 def case_resubmit(request, case_id: int):
     counter_case(request, case_id)
     try:

@@ -95,7 +95,7 @@ class InboxTaskApi(APIView):
 
 
 class InboxDecisionApi(APIView):
-    permission_classes = [IsReviewerOrApprover, ScopeWritable]
+    permission_classes = [ScopeWritable, IsReviewerOrApprover]
 
     @extend_schema(request=DecisionInput, responses=TaskSummaryOutput)
     def post(self, request, task_id: int):

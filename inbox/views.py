@@ -49,8 +49,8 @@ def task_detail(request, task_id: int, form: DecisionForm | None = None, status:
 
 
 @require_POST
-@role_required(Role.REVIEWER, Role.APPROVER)
 @scope_writes_refused
+@role_required(Role.REVIEWER, Role.APPROVER)
 def task_decide(request, task_id: int):
     task = _task_for(request, task_id)
     form = DecisionForm(request.POST)

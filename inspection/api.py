@@ -66,7 +66,8 @@ class FindingListApi(APIView):
 
 
 class FindingInspectionApi(APIView):
-    permission_classes = [role_permission(Role.AUDITOR), ScopeWritable]
+    # The read-only refusal first: a city viewer is told why, not just "not allowed".
+    permission_classes = [ScopeWritable, role_permission(Role.AUDITOR)]
 
     @extend_schema(request=InspectionInput, responses={200: FindingOutput})
     def post(self, request, finding_id: int):

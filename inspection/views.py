@@ -29,8 +29,8 @@ def finding_queue(request):
     )
 
 
-@role_required(Role.AUDITOR, Role.CITY_VIEWER)
 @scope_writes_refused
+@role_required(Role.AUDITOR, Role.CITY_VIEWER)
 def finding_detail(request, finding_id: int):
     try:
         finding = selectors.finding_detail(user=request.user, finding_id=finding_id)

@@ -81,8 +81,8 @@ def _signature_for_paper(case: Case, paper: str) -> dict | None:
 
 
 @require_POST
-@role_required(Role.CLERK)
 @scope_writes_refused
+@role_required(Role.CLERK)
 def case_signature(request, case_id: int):
     """The applicant's signature of the receipt or commitment letter, from the pad (the
     page's static/js/paper_signature.js posts it): kept in the case file with its hash."""

@@ -29,8 +29,8 @@ def document_download(request, document_id: int):
 
 
 @require_POST
-@login_required
 @scope_writes_refused
+@login_required
 def case_reveal_id(request, case_id: int):
     """The full ID number for a stated reason (handling clerk or auditor), of a case
     within the viewer's scope only: any other case is a 404."""
