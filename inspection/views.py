@@ -17,6 +17,7 @@ from langzhong_si.dates import date_parse
 from scans.scoping import cases_in_scope, scope_writes_refused
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 # The city-level viewer reads every agency's findings and archives, and changes nothing.
@@ -56,7 +57,8 @@ def finding_detail(request, finding_id: int):
         {
             "finding": finding,
             "results": Finding.Result.choices[1:],
-            "may_inspect": user_has_role(request.user, Role.AUDITOR),
+            "may_inspect": user_has_role(request.user, Role.AUDITOR)
+            and not scope_of(request.user).read_only,
         },
     )
 
