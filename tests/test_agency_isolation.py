@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 
 from appointments import services as appointment_services
@@ -272,33 +272,26 @@ def _urls(a) -> list[tuple[str, str, bool]]:
     admin_objects = _admin_objects(a)
     urls = []
     for route, name in _patterns():
-        filled = True
         names = [m["name"] for m in _ROUTE_PARAMETER.finditer(route)]
         names += [m["name"] for m in _REGEX_GROUP.finditer(route)]
         if set(names) & UNFILLABLE or _UNNAMED_GROUP in route:
             continue
+        filled = dict(values)
         if {"object_id", "id"} & set(names):
             if _model_of(route) not in admin_objects:
                 continue  # no object of A of that model: nothing of A behind the URL
-            pk = admin_objects[_model_of(route)]
-            values = {**values, "object_id": pk, "id": pk}
+            filled["object_id"] = filled["id"] = admin_objects[_model_of(route)]
         paths = [route]
         for match in _REGEX_GROUP.finditer(route):
             if match["name"] == "app_label":  # the admin's app pages: one per app
                 paths = [p.replace(match.group(0), label) for p in paths
                          for label in match["body"].split("|")]  # fmt: skip
             else:
-                paths = [p.replace(match.group(0), str(values[match["name"]])) for p in paths]
-        paths = [
-            "/"
-            + _ROUTE_PARAMETER.sub(lambda m, values=values: str(values[m["name"]]), path)
-            .lstrip("^")
-            .rstrip("$")
-            .replace("\\", "")
-            for path in paths
-        ]
+                paths = [p.replace(match.group(0), str(filled[match["name"]])) for p in paths]
         for path in paths:
-            urls.append((name, path, filled and bool(names) and "app_label" not in names))
+            path = _ROUTE_PARAMETER.sub(lambda m, filled=filled: str(filled[m["name"]]), path)
+            path = "/" + path.replace("^", "").replace("$", "").replace("\\", "")
+            urls.append((name, path, bool(names) and "app_label" not in names))
     return urls
 
 
@@ -424,3 +417,10 @@ def test_the_walk_covers_every_url_pattern_but_the_admin_s_version_pages(agency_
     # Unwalked: the admin's catch-all and its past-version pages, and the object pages of
     # admin models A holds no row of (nothing of A behind them).
     assert all(name.startswith("admin") for name in routes - walked), routes - walked
+
+
+def test_every_walked_path_resolves_to_a_view(agency_a):
+    """No path of the walk is malformed (a 404 from a wrong path would pass for a refusal)."""
+    for name, path, _names_object in _urls(agency_a):
+        match = resolve(path)  # Resolver404 otherwise
+        assert match.view_name == name or "/" in name, (path, match.view_name)
