@@ -27,10 +27,13 @@ from langzhong_si.identity import (
 )
 from langzhong_si.text import NAME_MAX_LENGTH
 from scans import services as scan_services
+from scans.scoping import ScopeWritable, cases_in_scope
 from staff.api_access import role_permission
 from staff.roles import Role
 
 IsClerk = role_permission(Role.CLERK)
+# Writes: a clerk whose view is not read-only (a city-level viewer changes nothing).
+IsWritingClerk = [ScopeWritable, IsClerk]
 
 
 def _valid(serializer_class, data):
@@ -172,7 +175,7 @@ class IntakeApi(APIView):
     """Open the case for the ticket being served (the checklist as ticked). Scanned
     materials are uploaded on the workbench screen."""
 
-    permission_classes = [IsClerk]
+    permission_classes = IsWritingClerk
 
     @extend_schema(request=IntakeInput, responses={201: CaseOutput})
     def post(self, request):
@@ -223,7 +226,7 @@ class ClerkCaseApi(APIView):
 class CaseSupplyApi(APIView):
     """Record promised (容缺) materials handed in."""
 
-    permission_classes = [IsClerk]
+    permission_classes = IsWritingClerk
 
     @extend_schema(request=SupplyInput, responses={200: CaseOutput})
     def post(self, request, case_id: int):
@@ -238,7 +241,7 @@ class CaseSupplyApi(APIView):
 class CaseResubmitApi(APIView):
     """Resubmit a returned case: a new round with fresh draws."""
 
-    permission_classes = [IsClerk]
+    permission_classes = IsWritingClerk
 
     @extend_schema(request=None, responses={200: CaseOutput})
     def post(self, request, case_id: int):
@@ -251,11 +254,11 @@ class CaseResubmitApi(APIView):
 class CaseRevealIdApi(APIView):
     """The full ID number, for a stated reason, logged (handling clerk or auditor)."""
 
-    permission_classes = [role_permission(Role.CLERK, Role.AUDITOR)]
+    permission_classes = [ScopeWritable, role_permission(Role.CLERK, Role.AUDITOR)]
 
     @extend_schema(request=ReasonInput, responses={200: RevealOutput})
     def post(self, request, case_id: int):
-        case = get_object_or_404(Case, pk=case_id)
+        case = get_object_or_404(cases_in_scope(request.user), pk=case_id)
         data = _valid(ReasonInput, request.data)
         number = scan_services.case_id_number_reveal(
             case=case, viewer=request.user, reason=data["reason"]

@@ -21,14 +21,17 @@ from langzhong_si.ratelimit import (
 )
 from langzhong_si.text import NAME_MAX_LENGTH, list_separator, name_clean
 from risk.models import ReviewTask
+from scans.scoping import cases_in_scope
 from staff.roles import Role
 
 
 def clerk_case(*, clerk, case_id: int) -> Case:
-    """A case as the counter sees it. Any clerk may open any case (a citizen returning
-    with promised materials, or with a returned case, meets whichever clerk the draw
-    gives); opening another clerk's case is recorded (services.case_opened)."""
-    return Case.objects.select_related("item", "handler__staff_profile").get(pk=case_id)
+    """A case as the counter sees it. Any clerk of the case's site may open it (a citizen
+    returning with promised materials, or with a returned case, meets whichever clerk the
+    draw gives); opening another clerk's case is recorded (services.case_opened). A case
+    of another site, or of another agency, raises DoesNotExist (a 404: its existence is
+    not revealed)."""
+    return cases_in_scope(clerk).select_related("item", "handler__staff_profile").get(pk=case_id)
 
 
 def case_for_citizen(*, number: str, id_suffix: str) -> Case | None:
@@ -114,10 +117,10 @@ def _search_terms(query: str) -> dict:
     return terms
 
 
-def cases_matching(query: str) -> CaseSearch:
-    """Cases by number, by the ID number's last 4-6 characters (through the stored keyed
-    hash of the last six: no row is decrypted) and by the applicant's full name; newest
-    first, at most SEARCH_LIMIT."""
+def cases_matching(query: str, *, user) -> CaseSearch:
+    """Cases of the user's sites by number, by the ID number's last 4-6 characters
+    (through the stored keyed hash of the last six: no row is decrypted) and by the
+    applicant's full name; newest first, at most SEARCH_LIMIT."""
     result = CaseSearch(query=(query or "")[:100])
     try:
         result.terms = _search_terms(result.query)
@@ -139,7 +142,8 @@ def cases_matching(query: str) -> CaseSearch:
     if "name" in result.terms:
         filters &= Q(applicant_name=result.terms["name"])
     found = list(
-        Case.objects.filter(filters)
+        cases_in_scope(user)
+        .filter(filters)
         .select_related("item", "handler__staff_profile")
         .order_by("-accepted_at", "-pk")[: SEARCH_LIMIT + 1]
     )

@@ -43,6 +43,7 @@ from risk.selectors import chain_for_item, conflict_of_interest
 from risk.services import review_round_open, review_step_open
 from scans.services import VettedScan, case_document_store
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 # --- Intake --------------------------------------------------------------------------------
@@ -176,11 +177,13 @@ class CaseRecused(PermissionDenied):
 
 
 def case_clerk_check(*, clerk, case: Case) -> None:
-    """Any clerk may continue any case (supply promised materials, correct and resubmit a
-    returned one, reprint its papers), except their own application or a declared
-    relative's: the counter's recusal, as at intake."""
+    """Any clerk of the case's site may continue it (supply promised materials, correct
+    and resubmit a returned one, reprint its papers), except their own application or a
+    declared relative's: the counter's recusal, as at intake."""
     if not user_has_role(clerk, Role.CLERK):
         raise PermissionDenied(_("Only a clerk may work on a case at the counter."))
+    if not scope_of(clerk).allows_site(case.site_id):
+        raise PermissionDenied(_("This case was accepted at a site you do not work at."))
     if conflict_of_interest(user=clerk, case=case):
         raise CaseRecused(
             _("You may not handle your own application or a declared relative's: ask "
@@ -606,7 +609,7 @@ def case_search(*, clerk, query: str) -> case_selectors.CaseSearch:
     matched."""
     if not user_has_role(clerk, Role.CLERK):
         raise PermissionDenied(_("Only a clerk may search the cases."))
-    result = case_selectors.cases_matching(query)
+    result = case_selectors.cases_matching(query, user=clerk)
     if result.terms:
         with transaction.atomic():
             audit_event_record(

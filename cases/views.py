@@ -16,6 +16,7 @@ from front.forms import IntakeForm, PauseForm
 from front.views import workbench_intake_context
 from langzhong_si.clientip import client_ip
 from risk.selectors import conflict_of_interest
+from scans.scoping import scope_writes_refused
 from scans.services import VettedScan
 from scans.uploads import upload_check
 from staff.decorators import role_required
@@ -31,6 +32,7 @@ def _messages_from(request, error: ValidationError) -> None:
 
 
 @require_POST
+@scope_writes_refused
 @role_required(Role.CLERK)
 def intake(request):
     window = counter_selectors.window_of(request.user)
@@ -168,6 +170,7 @@ def case_search(request):
 
 
 @require_POST
+@scope_writes_refused
 @role_required(Role.CLERK)
 def case_supply(request, case_id: int):
     counter_case(request, case_id)
@@ -184,6 +187,7 @@ def case_supply(request, case_id: int):
 
 
 @require_POST
+@scope_writes_refused
 @role_required(Role.CLERK)
 def case_correct(request, case_id: int):
     """Correct a returned case: the applicant's details, the materials ticked, more scans.
@@ -214,6 +218,7 @@ def case_correct(request, case_id: int):
 
 
 @require_POST
+@scope_writes_refused
 @role_required(Role.CLERK)
 def case_resubmit(request, case_id: int):
     counter_case(request, case_id)

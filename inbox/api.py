@@ -15,6 +15,7 @@ from inbox import services
 from langzhong_si.text import COMMENT_MAX_LENGTH
 from langzhong_si.versions import poll_etag, user_key
 from risk.models import ReviewTask
+from scans.scoping import ScopeWritable
 from staff.roles import Role
 from staff.selectors import user_roles
 
@@ -94,7 +95,7 @@ class InboxTaskApi(APIView):
 
 
 class InboxDecisionApi(APIView):
-    permission_classes = [IsReviewerOrApprover]
+    permission_classes = [ScopeWritable, IsReviewerOrApprover]
 
     @extend_schema(request=DecisionInput, responses=TaskSummaryOutput)
     def post(self, request, task_id: int):

@@ -12,12 +12,21 @@ from audit.models import AuditEvent
 from counters.models import Case
 from risk.models import ReviewTask
 from staff.roles import Role
+from staff.scope import scope_filter
 from staff.selectors import users_with_role
+
+
+def _tasks_in_scope(user):
+    """Review tasks of cases of the person's agency: a reviewer in the county hall is
+    drawn for a station's case, so the case's agency, not its site, is the bound. A task
+    of another agency is never found, even by its id and even if assigned."""
+    return scope_filter(ReviewTask.objects.all(), user, agency="case__agency")
 
 
 def inbox_tasks(*, user):
     return (
-        ReviewTask.objects.filter(assignee=user, status=ReviewTask.Status.OPEN)
+        _tasks_in_scope(user)
+        .filter(assignee=user, status=ReviewTask.Status.OPEN)
         .select_related("case", "case__item")
         .order_by("due_at")
     )
@@ -25,7 +34,7 @@ def inbox_tasks(*, user):
 
 def inbox_task(*, user, task_id: int) -> ReviewTask:
     """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404)."""
-    return ReviewTask.objects.select_related("case", "case__item").get(pk=task_id, assignee=user)
+    return _tasks_in_scope(user).select_related("case", "case__item").get(pk=task_id, assignee=user)
 
 
 def chain_pseudonym(*, case, user_id: int) -> str:

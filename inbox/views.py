@@ -10,6 +10,7 @@ from inbox import services
 from inbox.forms import DecisionForm
 from inbox.services import Decision
 from risk.models import ReviewTask
+from scans.scoping import scope_writes_refused
 from staff.decorators import role_required
 from staff.roles import Role
 
@@ -48,6 +49,7 @@ def task_detail(request, task_id: int, form: DecisionForm | None = None, status:
 
 
 @require_POST
+@scope_writes_refused
 @role_required(Role.REVIEWER, Role.APPROVER)
 def task_decide(request, task_id: int):
     task = _task_for(request, task_id)

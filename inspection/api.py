@@ -12,6 +12,7 @@ from audit.models import Finding
 from inspection import selectors, services
 from langzhong_si.dates import date_parse
 from langzhong_si.text import COMMENT_MAX_LENGTH
+from scans.scoping import ScopeWritable
 from staff.api_access import role_permission
 from staff.roles import Role
 
@@ -55,19 +56,22 @@ class AuditEventOutput(serializers.Serializer):
 
 
 class FindingListApi(APIView):
-    permission_classes = [role_permission(Role.AUDITOR)]
+    """The findings of the auditor's agency (every agency's, for the city viewer)."""
+
+    permission_classes = [role_permission(Role.AUDITOR, Role.CITY_VIEWER)]
 
     @extend_schema(responses={200: FindingOutput(many=True)})
     def get(self, request):
-        return Response(FindingOutput(selectors.finding_queue(), many=True).data)
+        return Response(FindingOutput(selectors.finding_queue(user=request.user), many=True).data)
 
 
 class FindingInspectionApi(APIView):
-    permission_classes = [role_permission(Role.AUDITOR)]
+    # The read-only refusal first: a city viewer is told why, not just "not allowed".
+    permission_classes = [ScopeWritable, role_permission(Role.AUDITOR)]
 
     @extend_schema(request=InspectionInput, responses={200: FindingOutput})
     def post(self, request, finding_id: int):
-        selectors.finding_detail(finding_id)
+        selectors.finding_detail(user=request.user, finding_id=finding_id)
         data = InspectionInput(data=request.data)
         data.is_valid(raise_exception=True)
         finding = services.finding_inspect(

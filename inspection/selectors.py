@@ -4,24 +4,52 @@ import re
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Finding
 from cases.selectors import CORRECTED_FIELD_LABELS, PAPER_LABELS
 from langzhong_si.identity import id_number_mask
 from langzhong_si.text import list_separator
+from sites.defaults import home_agency_id
+from staff.scope import scope_filter, scope_of
 
 
-def finding_queue():
+def findings_in_scope(user):
+    """Findings of the person's agency: by the case's agency, else (a finding about a
+    person) the agency of the sites its subject works at. A finding about neither (the
+    audit chain's own) is the deployment's, kept by its home agency. The city viewer
+    sees every one."""
+    findings = Finding.objects.all()
+    if scope_of(user).everything:
+        return findings
+    by_case = scope_filter(findings.filter(case__isnull=False), user, agency="case__agency")
+    by_subject = scope_filter(
+        findings.filter(case__isnull=True, subject__isnull=False),
+        user,
+        agency="subject__staff_profile__sites__agency",
+    )
+    mine = Q(pk__in=by_case.values("pk")) | Q(pk__in=by_subject.values("pk"))
+    if scope_of(user).allows_agency(home_agency_id()):
+        mine |= Q(case__isnull=True, subject__isnull=True)
+    return findings.filter(mine)
+
+
+def finding_queue(*, user):
     """The auditors' queue: open findings first (highest severity, newest), then done ones."""
-    return Finding.objects.select_related("case", "case__item", "subject__staff_profile").order_by(
-        "result", "-created_at"
-    )[:300]
+    return (
+        findings_in_scope(user)
+        .select_related("case", "case__item", "subject__staff_profile")
+        .order_by("result", "-created_at")[:300]
+    )
 
 
-def finding_detail(finding_id: int) -> Finding:
-    return Finding.objects.select_related("case", "case__item", "subject__staff_profile").get(
-        pk=finding_id
+def finding_detail(*, user, finding_id: int) -> Finding:
+    """A finding within the person's scope; any other raises DoesNotExist (a 404)."""
+    return (
+        findings_in_scope(user)
+        .select_related("case", "case__item", "subject__staff_profile")
+        .get(pk=finding_id)
     )
 
 

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -11,23 +11,30 @@ from audit import selectors as audit_selectors
 from audit import services as audit_services
 from audit.kinds import event_kinds
 from audit.models import Finding
-from counters.models import Case
 from inspection import selectors, services
 from inspection.archive import case_archive_zip
 from langzhong_si.dates import date_parse
+from scans.scoping import cases_in_scope, scope_writes_refused
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.scope import scope_of
+from staff.selectors import user_has_role
+
+# The city-level viewer reads every agency's findings and archives, and changes nothing.
 
 
-@role_required(Role.AUDITOR)
+@role_required(Role.AUDITOR, Role.CITY_VIEWER)
 def finding_queue(request):
-    return render(request, "audit/queue.html", {"findings": selectors.finding_queue()})
+    return render(
+        request, "audit/queue.html", {"findings": selectors.finding_queue(user=request.user)}
+    )
 
 
-@role_required(Role.AUDITOR)
+@scope_writes_refused
+@role_required(Role.AUDITOR, Role.CITY_VIEWER)
 def finding_detail(request, finding_id: int):
     try:
-        finding = selectors.finding_detail(finding_id)
+        finding = selectors.finding_detail(user=request.user, finding_id=finding_id)
     except Finding.DoesNotExist:
         raise Http404 from None
     if request.method == "POST":
@@ -45,18 +52,25 @@ def finding_detail(request, finding_id: int):
             return redirect("audit:finding_detail", finding_id=finding.pk)
         return redirect("audit:finding_queue")
     return render(
-        request, "audit/finding.html", {"finding": finding, "results": Finding.Result.choices[1:]}
+        request,
+        "audit/finding.html",
+        {
+            "finding": finding,
+            "results": Finding.Result.choices[1:],
+            "may_inspect": user_has_role(request.user, Role.AUDITOR)
+            and not scope_of(request.user).read_only,
+        },
     )
 
 
-@role_required(Role.AUDITOR, Role.TEAM_LEAD)
+@role_required(Role.AUDITOR, Role.TEAM_LEAD, Role.CITY_VIEWER)
 def case_archive(request, case_id: int):
-    """Download one case's e-archive; the export is itself a personal-data access event."""
-
-    try:
-        case = Case.objects.select_related("item", "handler__staff_profile").get(pk=case_id)
-    except Case.DoesNotExist:
-        raise Http404 from None
+    """Download one case's e-archive (a case of the viewer's agency; another's is a
+    404); the export is itself a personal-data access event."""
+    case = get_object_or_404(
+        cases_in_scope(request.user).select_related("item", "handler__staff_profile"),
+        pk=case_id,
+    )
     data = case_archive_zip(case)
     services.case_archive_exported(case=case, viewer=request.user)
     response = HttpResponse(data, content_type="application/zip")

@@ -17,6 +17,7 @@ from langzhong_si.hall import hall_contact
 from langzhong_si.qr import qr_svg
 from papers import selectors, services
 from papers.services import PrintedPaper
+from scans.scoping import scope_writes_refused
 from staff.decorators import role_required
 from staff.roles import Role
 
@@ -80,6 +81,7 @@ def _signature_for_paper(case: Case, paper: str) -> dict | None:
 
 
 @require_POST
+@scope_writes_refused
 @role_required(Role.CLERK)
 def case_signature(request, case_id: int):
     """The applicant's signature of the receipt or commitment letter, from the pad (the

@@ -4,8 +4,9 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
-from counters.models import Case, CaseDocument
+from counters.models import CaseDocument
 from scans import selectors, services
+from scans.scoping import cases_in_scope, scope_writes_refused
 
 
 @login_required
@@ -28,9 +29,12 @@ def document_download(request, document_id: int):
 
 
 @require_POST
+@scope_writes_refused
 @login_required
 def case_reveal_id(request, case_id: int):
-    case = get_object_or_404(Case.objects.select_related("item"), pk=case_id)
+    """The full ID number for a stated reason (handling clerk or auditor), of a case
+    within the viewer's scope only: any other case is a 404."""
+    case = get_object_or_404(cases_in_scope(request.user).select_related("item"), pk=case_id)
     try:
         number = services.case_id_number_reveal(
             case=case, viewer=request.user, reason=request.POST.get("reason", "")

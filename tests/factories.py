@@ -42,6 +42,29 @@ def make_staff(role: Role | list[Role], *, review_level=0, approval_level=0, nam
     return user
 
 
+def make_agency(*, code: str, name: str):
+    """Another agency of the deployment (a county the city hosts), with no site yet."""
+    from sites.models import Agency
+
+    return Agency.objects.create(code=code, name=name)
+
+
+def make_site(agency=None, kind="station", code=None, name=None):
+    """A site of `agency` (by default the home agency): a station unless `kind` says
+    "hall" (one per agency)."""
+    from sites.defaults import home_agency_id
+    from sites.models import Agency, Site
+
+    agency = agency or Agency.objects.get(pk=home_agency_id())
+    n = next(_numbers)
+    return Site.objects.create(
+        agency=agency,
+        kind=kind,
+        code=code or f"{kind}{n}",
+        name=name or f"{agency.code}{'服务大厅' if kind == 'hall' else '社保所'}{n}",
+    )
+
+
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = InsuranceCategory
