@@ -144,22 +144,10 @@ def test_the_simulation_leaves_the_other_agency_alone(seeded):
     assert {window.site.agency_id for window in simulation.windows} == {home_agency_id()}
 
 
-# --- A simulated period ------------------------------------------------------------------
+# --- A simulated period (conftest: two days, about 30 tickets a day) ---------------------
 
 
-@pytest.fixture
-def simulated(transactional_db, settings, tmp_path):
-    settings.VAR_DIR = tmp_path / "var"
-    output = StringIO()
-    call_command(
-        "simulate_hall",
-        "--from", FIRST.isoformat(), "--to", LAST.isoformat(),
-        "--seed", "4", "--daily-tickets", "40",
-        stdout=output,
-    )  # fmt: skip
-    return output.getvalue()
-
-
+@pytest.mark.django_db(transaction=True)
 def test_simulated_citizens_take_their_tickets_at_each_sites_kiosk_in_its_share(simulated):
     issued_at = Counter(
         Ticket.objects.filter(service_date__range=(FIRST, LAST)).values_list(
@@ -172,6 +160,7 @@ def test_simulated_citizens_take_their_tickets_at_each_sites_kiosk_in_its_share(
     assert issued_at["qili"] >= 3 and issued_at["jiangnan"] >= 3
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_report_breaks_the_period_down_by_site_adding_up_to_the_whole(simulated):
     period = Period(FIRST, LAST)
     rows = site_breakdown(period, agency_id=home_agency_id())
