@@ -82,6 +82,13 @@ def test_the_city_viewer_sees_every_agency_read_only(seeded):
     assert scope.everything and scope.read_only
 
 
+def test_the_demo_system_administrator_keeps_sites_and_nobody_else(seeded):
+    assert _user("sysadmin").has_perm("sites.add_site")
+    assert _user("sysadmin").has_perm("sites.change_agency")
+    for name in ("secadmin", "teamlead", "cityviewer"):
+        assert not _user(name).has_perm("sites.change_site"), name
+
+
 def test_seed_demo_prints_the_new_accounts_and_the_sites(seeded, settings):
     logins = (settings.VAR_DIR / "demo-logins.txt").read_text()
     for username in ("qili_clerk1", "jiangnan_clerk2", "nanbu_lead", "cityviewer", "clerk1"):

@@ -84,7 +84,7 @@ def test_closing_the_hall_is_refused_on_the_admin_form(sysadmin_client):
         _site_form(agency=None, code=None, name=hall.name, kind="hall", active=None),
     )
     assert response.status_code == 200
-    assert "stays open" in response.content.decode() or "保持开放" in response.content.decode()
+    assert "服务大厅不能改为社保所，也不能停用" in response.content.decode()
     assert Site.objects.get(pk=hall.pk).active
 
 
