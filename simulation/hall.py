@@ -16,6 +16,13 @@ mostly an employer's case (单位, a unified social credit code, the person hand
 about a fifth of the tickets come from an appointment booked the day before, checked in
 at the kiosk by swiping the ID card or typing the booking code (a few arrive late, a
 few never come and are recorded as no-shows).
+
+The agency works at several sites (issue 17): citizens come to the county hall or to a
+township station (by default the hall takes 70 % of the arrivals and the stations share
+the rest), take their ticket at that site's kiosk and are served by the clerks working
+there; a station takes counter matters (back-office matters go to the hall). Reviewers
+and approvers are the agency's, wherever the risk policy draws them from. Only the home
+agency is simulated; another agency of the deployment is left as it is.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from cases.services import Agent, Employer
 from catalog.models import ServiceItem
 from counters import services as counter_services
 from counters.models import Case, Queue, Ticket, Window
+from devices.models import HallDevice
 from draws.services import daily_seeds_rotate
 from inbox.services import Decision, review_task_decide
 from inspection.rules import nightly_audit
@@ -61,8 +69,10 @@ from ratings.models import FollowUp, Rating
 from risk.models import Qualification, ReviewTask
 from risk.selectors import review_pool
 from risk.services import qualification_grant, review_tasks_redraw_overdue
+from sites.defaults import home_agency_id
+from sites.models import Site
+from sites.selectors import agency_sites
 from staff.roles import Role
-from staff.selectors import users_with_role
 
 # Relative arrivals per half hour from 08:30 (the hall's typical day: a morning peak,
 # a quieter afternoon), and per weekday (Monday busiest).
@@ -87,6 +97,8 @@ APPOINTMENT_SHARE = 0.2
 APPOINTMENT_LATE_SHARE = 0.05
 APPOINTMENT_NO_SHOW_SHARE = 0.06
 APPOINTMENTS_PER_SLOT = 12  # the team lead's capacity: more than the hall's bookings
+# The hall's share of the arrivals; the stations share the rest equally.
+HALL_SHARE = 0.7
 AGENT_RELATIONS = [
     (Case.AgentRelation.FAMILY, 0.7),
     (Case.AgentRelation.FRIEND, 0.2),
@@ -130,6 +142,8 @@ class Citizen:
     name: str
     id_number: str
     phone: str
+    # Where they go (and come back to): the id of one of the agency's sites.
+    site_id: int = 0
     # How they apply, kept for a return visit: for an employer (they handle it), and/or
     # through an agent.
     employer: Employer | None = None
@@ -150,8 +164,11 @@ class HallSimulation:
         last: datetime.date,
         seed: int,
         daily_tickets: int = 125,
+        site_weights: dict[str, float] | None = None,
         log: Callable[[str], None] = lambda line: None,
     ):
+        """`site_weights`: relative arrivals per site code of the home agency (by default
+        HALL_SHARE at the hall, the rest shared by the stations)."""
         self.first, self.last = first, last
         self.rng = random.Random(seed)  # noqa: S311 - simulated behaviour, not a draw
         self.daily_tickets = daily_tickets
@@ -167,24 +184,70 @@ class HallSimulation:
         self.pools_filled: set[int] = set()
         self.closing = False  # clerks take no new ticket (lunch or evening)
         self.pending_work = 0  # returns, supplies, resubmits and follow-ups still to come
+        self._load_sites(site_weights)
         self._load_people()
         self._load_items()
 
     # --- set-up -----------------------------------------------------------------------
 
+    def _load_sites(self, weights: dict[str, float] | None) -> None:
+        self.agency_id = home_agency_id()
+        self.sites = list(agency_sites(agency_id=self.agency_id))
+        stations = [site for site in self.sites if site.kind == Site.Kind.STATION]
+        if weights is None:
+            weights = {
+                site.code: HALL_SHARE if site.kind == Site.Kind.HALL else 0.0 for site in self.sites
+            }
+            for station in stations:
+                weights[station.code] = (1 - HALL_SHARE) / len(stations)
+            if not stations:
+                weights = {site.code: 1.0 for site in self.sites}
+        unknown = set(weights) - {site.code for site in self.sites}
+        if unknown or not any(weight > 0 for weight in weights.values()):
+            raise ValueError(f"site weights name no site of the agency or are all zero: {weights}")
+        self.site_weights = [weights.get(site.code, 0.0) for site in self.sites]
+        self.hall = next(site for site in self.sites if site.kind == Site.Kind.HALL)
+        # Each site's first kiosk issues its tickets (and checks its bookings in).
+        self.kiosks: dict[int, HallDevice] = {}
+        for kiosk in HallDevice.objects.filter(
+            site__in=self.sites, kind=HallDevice.Kind.KIOSK, enabled=True
+        ).order_by("pk"):
+            self.kiosks.setdefault(kiosk.site_id, kiosk)
+
     def _load_people(self) -> None:
-        users = get_user_model().objects.select_related("staff_profile")
-        self.clerks = list(users.filter(groups__name=Role.CLERK, is_active=True).order_by("pk"))
-        self.deciders = list(
-            users.filter(groups__name__in=[Role.REVIEWER, Role.APPROVER], is_active=True)
+        # The agency's own staff: another agency of the deployment is not simulated.
+        users = (
+            get_user_model()
+            .objects.select_related("staff_profile")
+            .filter(is_active=True, staff_profile__sites__agency_id=self.agency_id)
             .distinct()
             .order_by("pk")
         )
-        self.lead = users_with_role(Role.TEAM_LEAD).order_by("pk").first()
-        self.auditor = users_with_role(Role.AUDITOR).order_by("pk").first()
-        self.windows = list(Window.objects.order_by("number"))
-        if not self.clerks or not self.deciders or not self.windows:
-            raise RuntimeError("the hall needs clerks, reviewers and windows (run seed_demo)")
+        self.clerks = list(users.filter(groups__name=Role.CLERK))
+        self.deciders = list(users.filter(groups__name__in=[Role.REVIEWER, Role.APPROVER]))
+        self.lead = users.filter(groups__name=Role.TEAM_LEAD).first()
+        self.auditor = users.filter(groups__name=Role.AUDITOR).first()
+        self.windows = list(Window.objects.filter(site__in=self.sites).order_by("site", "number"))
+        # Each clerk works at one of their sites' windows (the first by id among them).
+        site_of_clerk = dict(
+            Site.objects.filter(staff_profiles__user__in=self.clerks, agency_id=self.agency_id)
+            .order_by("-pk")
+            .values_list("staff_profiles__user", "pk")
+        )
+        self.clerks_at = {
+            site.pk: [clerk for clerk in self.clerks if site_of_clerk.get(clerk.pk) == site.pk]
+            for site in self.sites
+        }
+        unstaffed = [
+            site.code
+            for site, weight in zip(self.sites, self.site_weights, strict=True)
+            if weight and not (self.clerks_at[site.pk] and site.pk in self.kiosks)
+        ]
+        if not self.clerks or not self.deciders or not self.windows or unstaffed:
+            raise RuntimeError(
+                "each site needs clerks, windows and a kiosk, the agency reviewers"
+                f" (run seed_demo); missing at {unstaffed}"
+            )
         # Decision speed in office minutes; the least qualified person is slow, so their
         # tasks run past the step's limit and are re-drawn.
         self.decision_minutes = {user.pk: self.rng.uniform(25, 60) for user in self.deciders}
@@ -212,6 +275,10 @@ class HallSimulation:
             # Back-office items are a small share of what citizens bring to the hall.
             weights.append(weight * (1.0 if item.at_counter else 0.08))
         self.items, self.item_weights = items, weights
+        # A station takes counter matters only; back-office matters are the hall's.
+        self.station_item_weights = [
+            weight if item.at_counter else 0.0 for item, weight in zip(items, weights, strict=True)
+        ]
         self.materials = {
             item.pk: [m for m in item.materials.all() if m.required] for item in items
         }
@@ -285,11 +352,17 @@ class HallSimulation:
                 count = self._poisson(expected * weight / total)
                 start = self._at(day, datetime.time(hour, minute))
                 for _ in range(count):
-                    offset = datetime.timedelta(seconds=self.rng.uniform(0, 1800))
-                    if not (booking and self.rng.random() < APPOINTMENT_SHARE):
-                        self._schedule(start + offset, self._arrival, None)
-                    elif not self._book(start + offset):
-                        self._schedule(start + offset, self._arrival, None)  # slot full
+                    moment = start + datetime.timedelta(seconds=self.rng.uniform(0, 1800))
+                    site = self._site_choose()
+                    # Bookings are the hall's (a station's few citizens just come).
+                    booked = (
+                        site == self.hall
+                        and booking
+                        and self.rng.random() < APPOINTMENT_SHARE
+                        and self._book(moment)  # False: no slot then, or it is full
+                    )
+                    if not booked:
+                        self._schedule(moment, self._arrival, None, site)
         for hour in range(8, 18):
             for minute in range(0, 60, 10):
                 moment = self._at(day, datetime.time(hour, minute))
@@ -327,21 +400,25 @@ class HallSimulation:
         case_services.cases_deferral_expire()
         self.clock.moment = self._at(day, datetime.time(8, 30))
         self.closing = False
-        roster = list(self.clerks)
-        self.rng.shuffle(roster)
-        for window, clerk in zip(self.windows, roster, strict=False):
-            counter_services.window_sign_on(clerk=clerk, window_id=window.pk)
-            counter_services.window_declare_ready(clerk=clerk)
+        for site in self.sites:  # each site's clerks at its own windows
+            roster = list(self.clerks_at[site.pk])
+            self.rng.shuffle(roster)
+            windows = [window for window in self.windows if window.site_id == site.pk]
+            for window, clerk in zip(windows, roster, strict=False):
+                counter_services.window_sign_on(clerk=clerk, window_id=window.pk)
+                counter_services.window_declare_ready(clerk=clerk)
         self._watch_windows()
 
     def _stop_calling(self) -> None:
         self.closing = True
-        for window in Window.objects.filter(state=Window.State.READY):
+        for window in Window.objects.filter(site__in=self.sites, state=Window.State.READY):
             counter_services.window_pause(clerk=window.clerk, reason="午休/下班")
 
     def _resume_calling(self) -> None:
         self.closing = False
-        for window in Window.objects.filter(state=Window.State.PAUSED, clerk__isnull=False):
+        for window in Window.objects.filter(
+            site__in=self.sites, state=Window.State.PAUSED, clerk__isnull=False
+        ):
             counter_services.window_declare_ready(clerk=window.clerk)
         self._watch_windows()
 
@@ -355,11 +432,12 @@ class HallSimulation:
             self.closing = True
             self._schedule(self.clock.moment + datetime.timedelta(minutes=10), self._day_close)
             return
-        for window in Window.objects.filter(clerk__isnull=False).select_related("clerk"):
+        signed_on = Window.objects.filter(site__in=self.sites, clerk__isnull=False)
+        for window in signed_on.select_related("clerk"):
             if window.state == Window.State.SERVING:
                 self._schedule(self.clock.moment + datetime.timedelta(minutes=5), self._day_close)
                 return
-        for window in Window.objects.filter(clerk__isnull=False).select_related("clerk"):
+        for window in signed_on.select_related("clerk"):
             counter_services.window_sign_off(clerk=window.clerk)
 
     def _beat_tick(self) -> None:
@@ -433,13 +511,21 @@ class HallSimulation:
         )
         return Agent(name=person.name, id_number=person.id_number, relation=relation)
 
-    def _visit(self) -> tuple[Citizen, ServiceItem | None, str]:
-        """A new citizen's matter: who, which item (None: a consultation), and how their
-        materials will stand at the counter."""
+    def _site_choose(self) -> Site:
+        """Where a citizen goes, by the sites' weights."""
+        return self.rng.choices(self.sites, self.site_weights)[0]
+
+    def _visit(self, site: Site | None = None) -> tuple[Citizen, ServiceItem | None, str]:
+        """A new citizen's matter at `site` (by default one chosen by the sites' weights):
+        who, which item (None: a consultation), and how their materials will stand at the
+        counter."""
+        site = site or self._site_choose()
         citizen = self._citizen()
+        citizen.site_id = site.pk
         if self.rng.random() < 0.07:
             return citizen, None, "consult"
-        item = self.rng.choices(self.items, self.item_weights)[0]
+        weights = self.item_weights if site.kind == Site.Kind.HALL else self.station_item_weights
+        item = self.rng.choices(self.items, weights)[0]
         if item.takes_employer and self.rng.random() < EMPLOYER_SHARE:
             citizen.employer = self._employer()
         if self.rng.random() < AGENT_SHARE:
@@ -470,7 +556,7 @@ class HallSimulation:
         )
         if slot is None:
             return False
-        citizen, item, plan = self._visit()
+        citizen, item, plan = self._visit(self.hall)  # bookings are the hall's
         citizen.phone = citizen.phone or f"13{self.rng.randint(0, 999999999):09d}"
         at_counter = item is None or item.at_counter
         try:
@@ -511,7 +597,7 @@ class HallSimulation:
             appointment = appointment_services.appointment_check_in(
                 code="" if by_card else appointment.code,
                 id_number=citizen.id_number if by_card else "",
-                kiosk=None,
+                kiosk=self.kiosks[self.hall.pk],
             )
         except StateConflict:
             self._arrival(None)  # holds a ticket already (rare): comes as a walk-in
@@ -521,10 +607,12 @@ class HallSimulation:
         self.summary.counts["appointment_tickets"] += 1
         self._watch_windows()
 
-    def _arrival(self, visit: tuple | None) -> None:
-        """A citizen takes a ticket: `visit` is (citizen, item) for a return visit."""
+    def _arrival(self, visit: tuple | None, site: Site | None = None) -> None:
+        """A citizen takes a ticket at their site's kiosk: `visit` is (citizen, item) for
+        a return visit (to the same site); None, a new matter at `site` (by default one
+        chosen by the sites' weights)."""
         if visit is None:
-            citizen, item, plan = self._visit()
+            citizen, item, plan = self._visit(site)
         else:
             citizen, item = visit
             plan = "complete"
@@ -533,6 +621,7 @@ class HallSimulation:
             item=item,
             is_consultation=item is None,
             id_number=citizen.id_number if self.rng.random() < 0.5 else "",
+            kiosk=self.kiosks[citizen.site_id],
         )
         self.tickets_planned[ticket.pk] = (citizen, item, plan)
         self.summary.counts["tickets"] += 1

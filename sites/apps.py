@@ -6,3 +6,6 @@ class SitesConfig(AppConfig):
     name = "sites"
     label = "sites"
     verbose_name = _("Agencies and sites")
+
+    def ready(self):
+        from sites import events  # noqa: F401 - declares its audit event kinds

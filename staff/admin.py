@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -27,6 +28,11 @@ class StaffProfileForm(forms.ModelForm):
     def clean_employee_number(self):
         return services.employee_number_clean(self.cleaned_data["employee_number"])
 
+    def clean_sites(self):
+        sites = self.cleaned_data["sites"]
+        services.staff_sites_check(sites)
+        return sites
+
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(SimpleHistoryAdmin):
@@ -35,14 +41,23 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
         "employee_number",
         "display_name",
         "window_team",
+        "sites_shown",
         "availability",
     ]
-    list_filter = ["availability"]
+    list_filter = ["availability", "sites__agency", "sites"]
     search_fields = ["employee_number", "display_name"]
     # Who can be drawn changes only on the team lead's pool page, with a reason; the
     # own-ID digest (recusal) only on its owner's declaration page; never reassigned.
     readonly_fields = ["user", "availability"]
     exclude = ["id_number_digest"]
+    filter_horizontal = ["sites"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("sites")
+
+    @admin.display(description=_("sites"))
+    def sites_shown(self, profile):
+        return "、".join(site.name for site in profile.sites.all())
 
     def save_model(self, request, obj, form, change):
         # The 工号 changes through its service: the system administrator's right, checked
@@ -52,6 +67,16 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
             obj.employee_number = form.initial["employee_number"]
             services.staff_employee_number_set(profile=obj, number=number, changed_by=request.user)
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        # The sites decide what the person sees and where they can be drawn: they change
+        # through their service (the system administrator's right, one agency, audited).
+        if change and "sites" in form.changed_data:
+            services.staff_sites_set(
+                user=form.instance.user, sites=form.cleaned_data["sites"], changed_by=request.user
+            )
+            form.cleaned_data["sites"] = form.instance.sites.all()
+        super().save_related(request, form, formsets, change)
 
 
 admin.site.unregister(get_user_model())

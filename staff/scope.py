@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from sites.models import Site
+from sites.selectors import sites_listed
 from staff.roles import Role
 from staff.selectors import user_roles
 
@@ -87,3 +88,10 @@ def scope_filter(queryset: QuerySet, user, *, site: str = "site", agency: str | 
     if agency is not None:
         return queryset.filter(Q(**{f"{agency}__in": scope.agency_ids}))
     return queryset.filter(Q(**{f"{site}__in": scope.site_ids}))
+
+
+def sites_in_scope(user):
+    """The active sites the person may see, with their agency (for their account page:
+    addresses and opening hours), grouped by agency, hall first."""
+    scope = scope_of(user)
+    return sites_listed(site_ids=None if scope.everything else scope.site_ids)

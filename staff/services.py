@@ -100,23 +100,39 @@ def staff_member_create(
     return user
 
 
+def staff_sites_check(sites) -> None:
+    """Refuse no site, or sites of more than one agency."""
+    if len({site.agency_id for site in sites}) != 1:
+        raise ValidationError(
+            _("A staff member works at one or more sites of one agency."), code="sites"
+        )
+
+
 def staff_sites_set(*, user, sites=None, changed_by=None, event: bool = True) -> None:
     """The sites a staff member works at: all in one agency (by default the home agency's
     hall). Who can be drawn where and what a person sees follow from them, so every
-    change is an audit event."""
+    change is the system administrator's (as accounts are) and an audit event; the same
+    sites again change nothing."""
     chosen = list(sites) if sites else [Site.objects.get(pk=home_site_id())]
-    if len({site.agency_id for site in chosen}) != 1:
-        raise ValidationError(_("A staff member works at sites of one agency only."))
-    profile = user.staff_profile
-    before = sorted(profile.sites.values_list("code", flat=True))
-    profile.sites.set(chosen)
+    staff_sites_check(chosen)
     if event:
-        audit_event_record(
-            event_type="staff.sites_changed",
-            actor=changed_by,
-            obj=user,
-            data={"before": before, "after": sorted(site.code for site in chosen)},
-        )
+        account_manager_check(changed_by, user)
+    profile = user.staff_profile
+    before = dict(profile.sites.values_list("pk", "code"))
+    with transaction.atomic():
+        profile.sites.set(chosen)
+        user._site_scope = None  # staff.scope remembers it on the user object
+        if event and set(before) != {site.pk for site in chosen}:
+            audit_event_record(
+                event_type="staff.sites_changed",
+                actor=changed_by,
+                obj=user,
+                data={
+                    "agency": chosen[0].agency.code,
+                    "before": sorted(before.values()),
+                    "after": sorted(site.code for site in chosen),
+                },
+            )
 
 
 # 工号: what the hall's receipts print and the provincial platforms know a staff member by.

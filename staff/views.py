@@ -14,6 +14,7 @@ from staff import services
 from staff.decorators import role_required
 from staff.models import ApiToken
 from staff.roles import Role
+from staff.scope import sites_in_scope
 from staff.selectors import (
     api_tokens_list,
     locked_accounts,
@@ -87,7 +88,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 def account(request):
-    return render(request, "staff/account.html", {"history": sign_in_history(request.user)})
+    return render(
+        request,
+        "staff/account.html",
+        {"history": sign_in_history(request.user), "sites": sites_in_scope(request.user)},
+    )
 
 
 @role_required(Role.SECURITY_ADMINISTRATOR)

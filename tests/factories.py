@@ -11,6 +11,8 @@ from catalog.models import InsuranceCategory, Material, ServiceItem
 from counters.models import Queue, Window
 from langzhong_si.identity import id_number_check_char
 from risk.services import qualification_grant
+from sites.defaults import home_agency_id
+from sites.models import Agency, Site
 from staff.roles import Role
 from staff.services import staff_member_create
 
@@ -42,26 +44,22 @@ def make_staff(role: Role | list[Role], *, review_level=0, approval_level=0, nam
     return user
 
 
-def make_agency(*, code: str, name: str):
-    """Another agency of the deployment (a county the city hosts), with no site yet."""
-    from sites.models import Agency
-
-    return Agency.objects.create(code=code, name=name)
+def make_agency(code=None, name=None):
+    """A further agency of the deployment (a neighbouring county), with no site yet."""
+    n = next(_numbers)
+    return Agency.objects.create(
+        code=code or f"5199{n:02d}", name=name or f"测试县社会保险事业管理局{n}"
+    )
 
 
 def make_site(agency=None, kind="station", code=None, name=None):
-    """A site of `agency` (by default the home agency): a station unless `kind` says
-    "hall" (one per agency)."""
-    from sites.defaults import home_agency_id
-    from sites.models import Agency, Site
-
-    agency = agency or Agency.objects.get(pk=home_agency_id())
+    """A site of `agency` (by default the home agency): a station unless told otherwise."""
     n = next(_numbers)
     return Site.objects.create(
-        agency=agency,
+        agency=agency or Agency.objects.get(pk=home_agency_id()),
         kind=kind,
         code=code or f"{kind}{n}",
-        name=name or f"{agency.code}{'服务大厅' if kind == 'hall' else '社保所'}{n}",
+        name=name or f"测试{'大厅' if kind == 'hall' else '社保所'}{n}",
     )
 
 

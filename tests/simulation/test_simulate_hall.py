@@ -25,19 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 FIRST, LAST = datetime.date(2018, 6, 25), datetime.date(2018, 6, 26)
 
 
-@pytest.fixture
-def simulated(db, settings, tmp_path):
-    settings.VAR_DIR = tmp_path / "var"  # the demo logins it prints stay out of the checkout
-    output = StringIO()
-    call_command(
-        "simulate_hall",
-        "--from", FIRST.isoformat(), "--to", LAST.isoformat(),
-        "--seed", "3", "--daily-tickets", "30",
-        stdout=output,
-    )  # fmt: skip
-    return output.getvalue()
-
-
 def test_the_simulated_period_gives_figures_and_closes_every_day(simulated):
     report = period_report(Period(FIRST, LAST), today=datetime.date(2018, 9, 1))
     assert 30 <= report["tickets"]["issued"] <= 110

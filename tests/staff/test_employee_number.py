@@ -37,6 +37,7 @@ def _admin_change(admin_user, profile, number):
             "display_name": profile.display_name,
             "employee_number": number,
             "window_team": profile.window_team,
+            "sites": list(profile.sites.values_list("pk", flat=True)),  # unchanged
         },
     )
 

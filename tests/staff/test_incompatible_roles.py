@@ -112,7 +112,7 @@ def test_the_databases_table_of_pairs_is_the_declared_one():
 
 
 def test_the_demo_hall_gives_nobody_an_incompatible_pair():
-    from simulation.management.commands.seed_demo import DEMO_STAFF
+    from simulation.management.commands.seed_demo import DEMO_SITE_STAFF, DEMO_STAFF
 
-    for username, _name, _number, roles, *_rest in DEMO_STAFF:
+    for username, _name, _number, roles, *_rest in [*DEMO_STAFF, *DEMO_SITE_STAFF]:
         assert incompatible_pair({role.value for role in roles}) is None, username

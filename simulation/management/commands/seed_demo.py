@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timezone import localtime
@@ -19,6 +20,9 @@ from devices.models import HallDevice
 from devices.services import hall_device_link_issue
 from risk.models import Qualification
 from risk.services import qualification_grant
+from sites import services as site_services
+from sites.defaults import HOME_HALL_NAME, home_agency_id
+from sites.models import Agency, Site
 from staff.passwords import password_generate
 from staff.roles import Role
 from staff.selectors import users_with_role
@@ -48,6 +52,41 @@ DEMO_STAFF = [
     ("secadmin", "安全管理员", "X002", [Role.SECURITY_ADMINISTRATOR], 0, 0, ""),
     ("auditadmin", "审计管理员", "X003", [Role.AUDIT_ADMINISTRATOR], 0, 0, ""),
 ]
+# The demo agency's hall (the home hall the migration made), two of Langzhong's township
+# and street stations (乡镇/街道社保所), and a neighbouring county's agency with its own
+# hall, to show two agencies isolated in one deployment (a city hosting its counties).
+# (agency code, agency name, short name)
+DEMO_AGENCIES = [("511321", "南部县社会保险事业管理局", "南部")]
+HOURS = "工作日 8:30-12:00，14:00-17:30"
+# (agency code, site code, name, kind, address, opening hours, telephone, counter windows)
+DEMO_SITES = [
+    ("511381", "hall", HOME_HALL_NAME, Site.Kind.HALL, "阆中市七里大道 68 号", HOURS,
+     "0817-6222333", 0),
+    ("511381", "qili", "七里街道社保所", Site.Kind.STATION, "阆中市七里街道办事处一楼",
+     HOURS, "0817-6231101", 2),
+    ("511381", "jiangnan", "江南镇社保所", Site.Kind.STATION, "阆中市江南镇便民服务中心",
+     "工作日 9:00-12:00，14:00-17:00", "0817-6241102", 2),
+    ("511321", "hall", "南部县社会保险服务大厅", Site.Kind.HALL, "南部县滨江大道 2 号",
+     HOURS, "0817-5522333", 3),
+]  # fmt: skip
+# Staff at the stations and at the other agency (same columns as DEMO_STAFF, then the
+# agency and site): station clerks take applications there; review and approval stay
+# with the reviewers and approvers of the county hall (前台受理、后台审核).
+DEMO_SITE_STAFF = [
+    ("qili_clerk1", "邓丽华", "Q101", [Role.CLERK], 0, 0, "七里街道社保所", "511381", "qili"),
+    ("qili_clerk2", "唐军", "Q102", [Role.CLERK], 0, 0, "七里街道社保所", "511381", "qili"),
+    ("jiangnan_clerk1", "袁芳", "Q201", [Role.CLERK], 0, 0, "江南镇社保所", "511381", "jiangnan"),
+    ("jiangnan_clerk2", "彭勇", "Q202", [Role.CLERK], 0, 0, "江南镇社保所", "511381", "jiangnan"),
+    ("nanbu_clerk1", "任晓燕", "N001", [Role.CLERK], 0, 0, "综合柜员组", "511321", "hall"),
+    ("nanbu_clerk2", "谢国平", "N002", [Role.CLERK], 0, 0, "综合柜员组", "511321", "hall"),
+    ("nanbu_reviewer", "冯志刚", "N101", [Role.REVIEWER, Role.APPROVER], 3, 3, "审核审批组",
+     "511321", "hall"),
+    ("nanbu_approver", "曾丽", "N102", [Role.REVIEWER, Role.APPROVER], 3, 3, "审核审批组",
+     "511321", "hall"),
+    ("nanbu_lead", "蒋红", "N201", [Role.TEAM_LEAD], 0, 0, "柜员团队", "511321", "hall"),
+    # The city's read-only view over every agency of the deployment (南充市).
+    ("cityviewer", "苟建华", "C001", [Role.CITY_VIEWER], 0, 0, "南充市社保局", "511381", "hall"),
+]  # fmt: skip
 # Window 6 serves the back-office queue; 1-5 the comprehensive counter.
 DEMO_WINDOWS = [(n, "综合受理区", Queue.HALL) for n in range(1, 6)] + [
     (6, "后台事项区", Queue.BACK_OFFICE)
@@ -68,6 +107,13 @@ SYSTEM_ADMINISTRATOR_PERMISSIONS = [
     "change_halldevice",
     # API tokens: listed read-only (issued and revoked on the API tokens page).
     "view_apitoken",
+    # Agencies and their sites (sites.services: audited, no site moves agency).
+    "view_agency",
+    "add_agency",
+    "change_agency",
+    "view_site",
+    "add_site",
+    "change_site",
 ]
 # What the team lead may edit in the admin (the catalog and the roster).
 TEAM_LEAD_PERMISSIONS = [
@@ -102,14 +148,25 @@ class Command(BaseCommand):
         logins = Path(settings.VAR_DIR) / "demo-logins.txt"
         if created:
             logins.write_text(
-                "".join(f"{user:<12} {password}\n" for user, password in created), encoding="utf-8"
+                "".join(f"{user:<16} {password}\n" for user, password in created), encoding="utf-8"
             )
             logins.chmod(0o600)
             self.stdout.write(self.style.SUCCESS(f"Demo logins (shown once, kept in {logins}):"))
             for user, password in created:
-                self.stdout.write(f"  {user:<12} {password}")
+                self.stdout.write(f"  {user:<16} {password}")
         else:
             self.stdout.write(f"Demo hall already seeded; logins are in {logins}")
+        self.stdout.write("Agencies and sites (windows; the city viewer sees them all, read-only):")
+        sites = (
+            Site.objects.select_related("agency")
+            .annotate(window_count=Count("windows"))
+            .order_by("agency_id", "kind", "code")
+        )
+        for site in sites:
+            self.stdout.write(
+                f"  {site.agency.code} {site.agency} · {site.name} ({site.get_kind_display()},"
+                f" {site.window_count} windows) {site.address} {site.opening_hours}"
+            )
         devices = Path(settings.VAR_DIR) / "demo-devices.txt"
         lines = self._device_links()
         devices.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -178,29 +235,81 @@ class Command(BaseCommand):
                 )
         return lines
 
+    def _sites(self) -> dict[tuple[str, str], Site]:
+        """The demo's agencies and sites, made through their services if missing, and
+        the windows and devices of each site other than the home hall (DEMO_WINDOWS)."""
+        for code, name, short_name in DEMO_AGENCIES:
+            if not Agency.objects.filter(code=code).exists():
+                site_services.agency_create(
+                    code=code, name=name, short_name=short_name, reason="demo set-up"
+                )
+        sites = {}
+        for agency_code, code, name, kind, address, hours, phone, windows in DEMO_SITES:
+            agency = Agency.objects.get(code=agency_code)
+            site = Site.objects.filter(agency=agency, code=code).first()
+            if site is None:
+                site = site_services.site_create(
+                    agency=agency, code=code, name=name, kind=kind, address=address,
+                    opening_hours=hours, phone=phone, reason="demo set-up",
+                )  # fmt: skip
+            elif not site.address:
+                site = site_services.site_update(
+                    site_id=site.pk,
+                    changes={"address": address, "opening_hours": hours, "phone": phone},
+                    changed_by=None,
+                    reason="demo set-up",
+                )
+            sites[agency_code, code] = site
+            if windows:
+                self._site_equipment(site, windows)
+        return sites
+
+    @staticmethod
+    def _site_equipment(site: Site, windows: int) -> None:
+        """A kiosk, a call display and the comprehensive counter's windows, each with
+        its rating pad."""
+        for kind, label in ((HallDevice.Kind.KIOSK, "取号机"), (HallDevice.Kind.DISPLAY, "叫号屏")):
+            HallDevice.objects.get_or_create(kind=kind, name=f"{site.name}{label}", site=site)
+        for number in range(1, windows + 1):
+            window, _created = Window.objects.get_or_create(
+                site=site, number=number, defaults={"zone": "综合受理区", "queue": Queue.HALL}
+            )
+            HallDevice.objects.get_or_create(
+                kind=HallDevice.Kind.PAD,
+                window=window,
+                defaults={"name": f"{site.name} 窗口 {number} 评价器", "site": site},
+            )
+
     @transaction.atomic
     def _seed(self) -> list[tuple[str, str]]:
+        home = Site.objects.get(agency_id=home_agency_id(), kind=Site.Kind.HALL)
         for kind, name in (
             (HallDevice.Kind.KIOSK, "大厅取号机 1"),
             (HallDevice.Kind.DISPLAY, "叫号屏 1"),
         ):
-            HallDevice.objects.get_or_create(kind=kind, name=name)
+            HallDevice.objects.get_or_create(kind=kind, name=name, defaults={"site": home})
         for number, zone, queue in DEMO_WINDOWS:
             window, _created = Window.objects.get_or_create(
-                number=number, defaults={"zone": zone, "queue": queue}
+                site=home, number=number, defaults={"zone": zone, "queue": queue}
             )
             HallDevice.objects.get_or_create(
-                kind=HallDevice.Kind.PAD, window=window, defaults={"name": f"窗口 {number} 评价器"}
+                kind=HallDevice.Kind.PAD,
+                window=window,
+                defaults={"name": f"窗口 {number} 评价器", "site": home},
             )
+        sites = self._sites()
         lead_group, _created = Group.objects.get_or_create(name=Role.TEAM_LEAD.value)
         lead_group.permissions.add(*Permission.objects.filter(codename__in=TEAM_LEAD_PERMISSIONS))
         admin_group, _created = Group.objects.get_or_create(name=Role.SYSTEM_ADMINISTRATOR.value)
         admin_group.permissions.add(
             *Permission.objects.filter(codename__in=SYSTEM_ADMINISTRATOR_PERMISSIONS)
         )
+        people = [(*person, home) for person in DEMO_STAFF] + [
+            (*person, sites[agency, site]) for *person, agency, site in DEMO_SITE_STAFF
+        ]
         users = get_user_model().objects
         created = []
-        for username, name, number, roles, review, approval, team in DEMO_STAFF:
+        for username, name, number, roles, review, approval, team, site in people:
             if users.filter(username=username).exists():
                 continue
             password = password_generate()
@@ -211,6 +320,7 @@ class Command(BaseCommand):
                 employee_number=number,
                 roles=roles,
                 window_team=team,
+                sites=[site],
             )
             for kind, level in (
                 (Qualification.Kind.REVIEW, review),

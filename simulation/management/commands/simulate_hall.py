@@ -7,6 +7,23 @@ from django.core.management.base import BaseCommand, CommandError
 from evaluation.periods import Period
 from evaluation.selectors import period_report
 from simulation.hall import HallSimulation
+from simulation.report import site_breakdown
+
+
+def _site_weights(text: str) -> dict[str, float] | None:
+    """ "hall=70,qili=15,jiangnan=15" (site codes of the home agency; relative weights)."""
+    if not text:
+        return None
+    weights = {}
+    for part in text.split(","):
+        code, _sep, weight = part.partition("=")
+        try:
+            weights[code.strip()] = float(weight)
+        except ValueError as error:
+            raise CommandError("--site-weights is written code=weight,code=weight") from error
+        if weights[code.strip()] < 0:
+            raise CommandError("a site's weight is not negative")
+    return weights
 
 
 class Command(BaseCommand):
@@ -23,8 +40,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--daily-tickets", type=int, default=125, help="average tickets per working day"
         )
+        parser.add_argument(
+            "--site-weights",
+            default="",
+            help="relative arrivals per site code, e.g. hall=70,qili=15,jiangnan=15"
+            " (default: the hall 70, the stations share the rest)",
+        )
 
-    def handle(self, *args, first, last, seed, daily_tickets, **options):
+    def handle(self, *args, first, last, seed, daily_tickets, site_weights, **options):
         try:
             period = Period(datetime.date.fromisoformat(first), datetime.date.fromisoformat(last))
         except ValueError as error:
@@ -33,13 +56,18 @@ class Command(BaseCommand):
             raise CommandError("--to is before --from")
         call_command("seed_demo", stdout=self.stdout)
         started = time.monotonic()
-        summary = HallSimulation(
-            first=period.first,
-            last=period.last,
-            seed=seed,
-            daily_tickets=daily_tickets,
-            log=lambda line: self.stdout.write(f"  simulating {line}"),
-        ).run()
+        try:
+            simulation = HallSimulation(
+                first=period.first,
+                last=period.last,
+                seed=seed,
+                daily_tickets=daily_tickets,
+                site_weights=_site_weights(site_weights),
+                log=lambda line: self.stdout.write(f"  simulating {line}"),
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        summary = simulation.run()
         self.stdout.write(
             f"Simulated {summary.working_days} working days in "
             f"{time.monotonic() - started:.0f} s: {dict(sorted(summary.counts.items()))}"
@@ -56,3 +84,12 @@ class Command(BaseCommand):
                 f"satisfaction {ratings['satisfaction_rate']}% of {ratings['total']} ratings"
             )
         )
+        self.stdout.write("By site:")
+        for row in site_breakdown(period, agency_id=simulation.agency_id):
+            wait = "—" if row["average_wait"] is None else f"{row['average_wait']} min"
+            rate = "—" if row["satisfaction_rate"] is None else f"{row['satisfaction_rate']}%"
+            self.stdout.write(
+                f"  {row['site'].name}: {row['tickets']} tickets, average wait {wait}, "
+                f"{row['cases_accepted']} cases accepted, {row['forwarded']} forwarded, "
+                f"{row['ratings']} ratings ({row['bad_ratings']} bad), satisfaction {rate}"
+            )

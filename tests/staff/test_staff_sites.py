@@ -1,0 +1,128 @@
+"""A person's sites decide what they see and where they can be drawn: the system
+administrator changes them (in the admin or through the service), one agency at a time,
+and every change is an audit event naming the sites before and after."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from sites.defaults import home_site_id
+from staff.roles import Role
+from staff.scope import scope_of
+from staff.services import staff_sites_set
+from tests.factories import make_agency, make_site, make_staff, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sysadmin():
+    user = make_staff(Role.SYSTEM_ADMINISTRATOR)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_staffprofile", "change_staffprofile"])
+    )
+    return user
+
+
+def _sites_posted_in_the_admin(sysadmin, profile, sites):
+    browser = Client()
+    sign_in(browser, sysadmin)
+    return browser.post(
+        reverse("admin:staff_staffprofile_change", args=[profile.pk]),
+        {
+            "display_name": profile.display_name,
+            "employee_number": profile.employee_number,
+            "window_team": profile.window_team,
+            "sites": [site.pk for site in sites],
+        },
+    )
+
+
+def test_a_staff_member_made_with_sites_works_there():
+    station = make_site()
+    clerk = make_staff(Role.CLERK, sites=[station])
+    assert list(clerk.staff_profile.sites.all()) == [station]
+    assert scope_of(clerk).site_ids == {station.pk}
+
+
+def test_changing_a_persons_sites_is_audited_with_before_and_after(sysadmin):
+    station = make_site(code="ql")
+    clerk = make_staff(Role.CLERK)
+    staff_sites_set(user=clerk, sites=[station], changed_by=sysadmin)
+    event = AuditEvent.objects.get(event_type="staff.sites_changed")
+    assert (event.actor_id, event.object_id) == (sysadmin.pk, str(clerk.pk))
+    assert (event.data["before"], event.data["after"]) == (["hall"], ["ql"])
+    assert scope_of(clerk).site_ids == {station.pk}
+
+
+def test_the_same_sites_again_record_nothing(sysadmin):
+    clerk = make_staff(Role.CLERK)
+    staff_sites_set(user=clerk, sites=[], changed_by=sysadmin)  # the hall, as before
+    assert not AuditEvent.objects.filter(event_type="staff.sites_changed").exists()
+
+
+def test_sites_of_two_agencies_are_refused_and_nothing_changes(sysadmin):
+    clerk = make_staff(Role.CLERK)
+    elsewhere = make_site(agency=make_agency(), kind="hall")
+    with pytest.raises(ValidationError):
+        staff_sites_set(user=clerk, sites=[make_site(), elsewhere], changed_by=sysadmin)
+    assert list(clerk.staff_profile.sites.values_list("pk", flat=True)) == [home_site_id()]
+
+
+@pytest.mark.parametrize("role", [Role.TEAM_LEAD, Role.SECURITY_ADMINISTRATOR, Role.CLERK])
+def test_only_the_system_administrator_changes_a_persons_sites(role):
+    person = make_staff(role)
+    clerk = make_staff(Role.CLERK)
+    with pytest.raises(PermissionDenied):
+        staff_sites_set(user=clerk, sites=[make_site()], changed_by=person)
+    assert list(clerk.staff_profile.sites.values_list("pk", flat=True)) == [home_site_id()]
+
+
+def test_sites_changed_in_the_admin_go_through_the_service(sysadmin):
+    station = make_site(code="ql")
+    clerk = make_staff(Role.CLERK)
+    profile = clerk.staff_profile
+    response = _sites_posted_in_the_admin(sysadmin, profile, [station, *profile.sites.all()])
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert set(profile.sites.values_list("code", flat=True)) == {"hall", "ql"}
+    event = AuditEvent.objects.get(event_type="staff.sites_changed")
+    assert (event.actor_id, event.data["after"]) == (sysadmin.pk, ["hall", "ql"])
+
+
+def test_the_admin_refuses_sites_of_two_agencies_on_the_form(sysadmin):
+    clerk = make_staff(Role.CLERK)
+    elsewhere = make_site(agency=make_agency(), kind="hall")
+    profile = clerk.staff_profile
+    response = _sites_posted_in_the_admin(sysadmin, profile, [elsewhere, *profile.sites.all()])
+    assert response.status_code == 200
+    assert list(profile.sites.values_list("pk", flat=True)) == [home_site_id()]
+    assert not AuditEvent.objects.filter(event_type="staff.sites_changed").exists()
+
+
+def test_the_admins_staff_list_shows_each_persons_sites(sysadmin):
+    make_staff(Role.CLERK, sites=[make_site(name="江南镇社保所")])
+    browser = Client()
+    sign_in(browser, sysadmin)
+    page = browser.get(reverse("admin:staff_staffprofile_changelist")).content.decode()
+    assert "江南镇社保所" in page
+
+
+def test_the_account_page_lists_the_sites_a_person_sees_with_address_and_hours(client):
+    station = make_site(name="江南镇社保所")
+    station.address, station.opening_hours = "阆中市江南镇", "工作日 8:30-17:30"
+    station.save()
+    other_station = make_site(name="七里街道社保所")
+    clerk = make_staff(Role.CLERK, sites=[station])
+    lead = make_staff(Role.TEAM_LEAD)
+    sign_in(client, clerk)
+    page = client.get(reverse("staff:account")).content.decode()
+    assert "江南镇社保所" in page and "阆中市江南镇" in page and "工作日 8:30-17:30" in page
+    assert other_station.name not in page
+    sign_in(client, lead)  # the team lead sees the whole agency
+    page = client.get(reverse("staff:account")).content.decode()
+    assert "江南镇社保所" in page and other_station.name in page
