@@ -137,7 +137,7 @@ class ReportApi(APIView):
             request.query_params.get("to"),
             default=month_of(timezone.localdate()),
         )
-        figures = selectors.period_report(period)
+        figures = selectors.period_report(period, viewer=request.user)
         summary = [
             {"label": str(label), "value": value} for label, value in report_summary_lines(figures)
         ]

@@ -42,6 +42,27 @@ def make_staff(role: Role | list[Role], *, review_level=0, approval_level=0, nam
     return user
 
 
+def make_agency(code=None, name=None):
+    """An agency of the deployment other than the home one (a county of the city)."""
+    from sites.models import Agency
+
+    n = next(_numbers)
+    code = code or f"5113{n:02d}"
+    return Agency.objects.create(code=code, name=name or f"测试经办机构{code}")
+
+
+def make_site(agency=None, kind="station", code=None, name=None):
+    """A site of `agency` (default: the home agency): a station unless `kind` says hall."""
+    from sites.defaults import home_agency_id
+    from sites.models import Agency, Site
+
+    n = next(_numbers)
+    agency = agency or Agency.objects.get(pk=home_agency_id())
+    return Site.objects.create(
+        agency=agency, kind=kind, code=code or f"{kind}{n}", name=name or f"测试{kind}{n}"
+    )
+
+
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = InsuranceCategory
