@@ -6,22 +6,23 @@ from django.utils.translation import gettext as _
 from catalog.models import InsuranceCategory, ItemSwitchOff, Material, ServiceItem
 from catalog.search import normalise_query
 from catalog.spreadsheets import CatalogSheets
-from sites.defaults import agency_id_of_site, home_agency_id
+from sites.defaults import home_agency_id
 from sites.models import Agency, Site
 
 _YES_NO = {True: "yes", False: "no"}
 
 
-def items_offered(agency_id: int) -> QuerySet:
-    """The items the agency offers: enabled in the catalog and not switched off by it."""
-    switched_off = ItemSwitchOff.objects.filter(agency_id=agency_id, item=OuterRef("pk"))
-    return ServiceItem.objects.filter(enabled=True).exclude(Exists(switched_off))
-
-
-def _agency(agency_id: int | None, site_id: int | None) -> int:
+def items_offered(agency_id: int | None = None, *, site_id: int | None = None) -> QuerySet:
+    """The items the agency offers (`site_id`: the site's agency; neither: the home
+    agency): enabled in the catalog and not switched off by it."""
     if agency_id is not None:
-        return agency_id
-    return agency_id_of_site(site_id) if site_id is not None else home_agency_id()
+        agency = {"agency_id": agency_id}
+    elif site_id is not None:
+        agency = {"agency__sites": site_id}  # in the same query: a kiosk pays nothing
+    else:
+        agency = {"agency_id": home_agency_id()}
+    switched_off = ItemSwitchOff.objects.filter(**agency, item=OuterRef("pk"))
+    return ServiceItem.objects.filter(enabled=True).exclude(Exists(switched_off))
 
 
 def public_agency(code: str | None) -> Agency:
@@ -50,12 +51,12 @@ def item_offered_get(*, agency_id: int, item_id: int) -> ServiceItem:
 
 def counter_items(agency_id: int | None = None, *, site_id: int | None = None):
     """Items a clerk can accept at the counter (back-office ones are accepted and forwarded)."""
-    return items_offered(_agency(agency_id, site_id)).select_related("category").order_by("code")
+    return items_offered(agency_id, site_id=site_id).select_related("category").order_by("code")
 
 
 def categories_with_items(agency_id: int | None = None, *, site_id: int | None = None):
     """The categories with the agency's offered items (the site's agency, or the home one)."""
-    enabled = items_offered(_agency(agency_id, site_id)).order_by("code")
+    enabled = items_offered(agency_id, site_id=site_id).order_by("code")
     return InsuranceCategory.objects.prefetch_related(
         Prefetch("items", queryset=enabled, to_attr="enabled_items")
     ).order_by("order", "code")
@@ -69,7 +70,7 @@ def catalog_search(
     if not needle:
         return ServiceItem.objects.none()
     return (
-        items_offered(_agency(agency_id, site_id))
+        items_offered(agency_id, site_id=site_id)
         .filter(search_text__icontains=needle)
         .select_related("category")
         .order_by("code")[:limit]
@@ -78,7 +79,7 @@ def catalog_search(
 
 def item_guide(code: str, *, agency_id: int | None = None) -> ServiceItem:
     return (
-        items_offered(_agency(agency_id, None))
+        items_offered(agency_id)
         .select_related("category")
         .prefetch_related(Prefetch("materials", queryset=Material.objects.order_by("order", "pk")))
         .get(code=code)

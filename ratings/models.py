@@ -5,7 +5,7 @@ from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
 from counters.models import Case, Ticket, Window
-from sites.defaults import agency_id_of_site, home_agency_id, home_site_id
+from sites.defaults import home_agency_id, home_site_id
 
 
 class Rating(models.Model):
@@ -119,8 +119,7 @@ class Rating(models.Model):
     def save(self, *args, **kwargs):
         # A rating belongs to its ticket's site, and so to that site's agency.
         if self.ticket_id is not None and self._state.adding:
-            self.site_id = self.ticket.site_id
-        self.agency_id = agency_id_of_site(self.site_id)
+            self.site_id, self.agency_id = self.ticket.site_id, self.ticket.agency_id
         super().save(*args, **kwargs)
 
 
