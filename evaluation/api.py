@@ -116,7 +116,7 @@ class HallNowApi(APIView):
 
     @extend_schema(responses={200: HallNowOutput})
     def get(self, request):
-        return Response(HallNowOutput(selectors.hall_live()).data)
+        return Response(HallNowOutput(selectors.hall_live(viewer=request.user)).data)
 
 
 class ReportApi(APIView):

@@ -69,14 +69,21 @@ def _duration(end: str, start: str) -> ExpressionWrapper:
 # --- The live hall view ----------------------------------------------------------------
 
 
-def hall_live(*, now: datetime.datetime | None = None) -> dict:
+def _scoped(queryset, viewer, site: str = "site"):
+    """The rows of the sites `viewer` may see (staff.scope); all of them without a viewer
+    (management commands, the simulation)."""
+    return queryset if viewer is None else scope_filter(queryset, viewer, site=site)
+
+
+def hall_live(*, viewer=None, now: datetime.datetime | None = None) -> dict:
     """What the team lead watches during opening hours (a handful of queries)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     waits: dict[str, list[datetime.timedelta]] = {queue.value: [] for queue in Queue}
-    for queue, issued_at in Ticket.objects.filter(
-        service_date=today, status=Ticket.Status.WAITING
-    ).values_list("queue", "issued_at"):
+    tickets = _scoped(Ticket.objects.filter(service_date=today), viewer)
+    for queue, issued_at in tickets.filter(status=Ticket.Status.WAITING).values_list(
+        "queue", "issued_at"
+    ):
         waits[queue].append(now - issued_at)
     queues = [
         {
@@ -97,11 +104,14 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
             "clerk": window.clerk.staff_profile.display_name if window.clerk_id else "",
             "minutes": _minutes(now - window.state_since) if window.state_since else None,
         }
-        for window in Window.objects.select_related(
-            "clerk__staff_profile", "current_ticket"
-        ).order_by("number")
+        for window in _scoped(Window.objects, viewer)
+        .select_related("clerk__staff_profile", "current_ticket")
+        .order_by("site_id", "number")
     ]
-    open_tasks = ReviewTask.objects.filter(status__in=ReviewTask.OPEN_STATES)
+    open_tasks = _scoped(
+        ReviewTask.objects.filter(status__in=ReviewTask.OPEN_STATES), viewer, "case__site"
+    )
+    follow_ups = _scoped(FollowUp.objects.filter(replied_at__isnull=True), viewer, "rating__site")
     task_counts = open_tasks.aggregate(
         awaiting_draw=Count("pk", filter=Q(status=ReviewTask.Status.AWAITING_DRAW)),
         past_limit=Count("pk", filter=Q(status=ReviewTask.Status.OPEN, due_at__lt=now)),
@@ -110,10 +120,8 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
         "now": now,
         "queues": queues,
         "windows": windows,
-        "calls_last_hour": Ticket.objects.filter(
-            service_date=today, called_at__gte=now - datetime.timedelta(hours=1)
-        ).count(),
-        "today": Ticket.objects.filter(service_date=today).aggregate(
+        "calls_last_hour": tickets.filter(called_at__gte=now - datetime.timedelta(hours=1)).count(),
+        "today": tickets.aggregate(
             issued=Count("pk"),
             served=Count("pk", filter=Q(status=Ticket.Status.DONE)),
             no_show=Count("pk", filter=Q(status=Ticket.Status.NO_SHOW)),
@@ -128,24 +136,20 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
             .select_related("case", "case__item")
             .order_by("created_at")[:8]
         ),
-        "cases_past_due": Case.objects.filter(status__in=OPEN_STATES, due_date__lt=today).count(),
+        "cases_past_due": _scoped(Case.objects, viewer)
+        .filter(status__in=OPEN_STATES, due_date__lt=today)
+        .count(),
         "follow_ups": list(
-            FollowUp.objects.filter(replied_at__isnull=True)
-            .select_related("rating__ticket", "rating__window")
-            .order_by("reply_due", "pk")[:8]
+            follow_ups.select_related("rating__ticket", "rating__window").order_by(
+                "reply_due", "pk"
+            )[:8]
         ),
-        "follow_ups_open": FollowUp.objects.filter(replied_at__isnull=True).count(),
+        "follow_ups_open": follow_ups.count(),
         "sizes": pool_sizes(),
     }
 
 
 # --- Period reports --------------------------------------------------------------------
-
-
-def _scoped(queryset, viewer, site: str = "site"):
-    """The rows of the sites `viewer` may see (staff.scope); all of them without a viewer
-    (management commands, the simulation)."""
-    return queryset if viewer is None else scope_filter(queryset, viewer, site=site)
 
 
 def period_report(period: Period, *, viewer=None, today: datetime.date | None = None) -> dict:

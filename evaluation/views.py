@@ -50,13 +50,13 @@ def _xlsx(content: bytes, filename: str) -> HttpResponse:
 @role_required(*LIVE_ROLES)
 @require_GET
 def dashboard(request):
-    return render(request, "evaluation/dashboard.html", selectors.hall_live())
+    return render(request, "evaluation/dashboard.html", selectors.hall_live(viewer=request.user))
 
 
 @role_required(*LIVE_ROLES)
 @require_GET
 def dashboard_live(request):
-    return render(request, "evaluation/_live.html", selectors.hall_live())
+    return render(request, "evaluation/_live.html", selectors.hall_live(viewer=request.user))
 
 
 @role_required(*REPORT_ROLES)

@@ -184,7 +184,7 @@ def test_intake_refuses_an_item_the_agency_switched_off(hall):
     counter_services.window_declare_ready(clerk=hall.li_na)
     counter_services.ticket_issue(item=hall.item)
     _switch_off(hall.item)
-    with pytest.raises(ValidationError, match="does not handle"):
+    with pytest.raises(ValidationError) as refused:
         case_services.case_accept(
             clerk=hall.li_na,
             item_id=hall.item.pk,
@@ -192,6 +192,7 @@ def test_intake_refuses_an_item_the_agency_switched_off(hall):
             id_number=make_id_number(),
             received_material_ids={hall.material.pk},
         )
+    assert refused.value.code == "not_offered"
     assert not Case.objects.exists()
 
 

@@ -96,3 +96,14 @@ def test_a_rating_annulled_on_appeal_counts_neither_in_the_report_nor_the_evalua
     after = _report(client, make_staff(Role.TEAM_LEAD))
     assert clerk_ratings() == before - 1
     assert after["ratings"]["total"] == total["ratings"]["total"] - 1
+
+
+def test_the_live_hall_of_a_team_lead_shows_only_their_agencys_windows_and_queues(
+    client, week, hall, other_agency
+):
+    sign_in(client, make_staff(Role.TEAM_LEAD, sites=[other_agency.sites.get()]))
+    other = client.get("/api/lead/hall/").json()
+    client.logout()
+    sign_in(client, make_staff(Role.TEAM_LEAD))
+    home = client.get("/api/lead/hall/").json()
+    assert other["windows"] == [] and home["windows"] != []
