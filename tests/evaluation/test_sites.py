@@ -107,3 +107,15 @@ def test_the_live_hall_of_a_team_lead_shows_only_their_agencys_windows_and_queue
     sign_in(client, make_staff(Role.TEAM_LEAD))
     home = client.get("/api/lead/hall/").json()
     assert other["windows"] == [] and home["windows"] != []
+
+
+def test_the_report_workbook_has_a_sheet_per_site_with_the_codes(client, week):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    sign_in(client, make_staff(Role.TEAM_LEAD))
+    response = client.get("/reports/export.xlsx", WEEK_QUERY)
+    sheet = load_workbook(BytesIO(response.content)).worksheets[-1]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [(row[0], row[2], row[5]) for row in rows] == [("511381", "hall", 5)]
