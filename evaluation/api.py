@@ -61,6 +61,7 @@ class EvaluationRowOutput(serializers.Serializer):
     name = serializers.CharField()
     employee_number = serializers.CharField()
     kind = serializers.CharField()
+    agency = serializers.CharField(help_text="The person's agency code.")
     volume = serializers.IntegerField()
     average_minutes = serializers.FloatField(allow_null=True)
     on_time_rate = serializers.FloatField(allow_null=True)

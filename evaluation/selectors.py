@@ -462,6 +462,8 @@ class EvaluationRow:
     name: str
     employee_number: str
     kind: str
+    # The person's agency (its code): the city viewer's roll-up reads the rows by agency.
+    agency: str = ""
     volume: int = 0
     cases_accepted: int = 0
     # Of cases_accepted, by applicant kind: employers' (单位) and those via an agent (代办人).
@@ -540,7 +542,11 @@ def staff_evaluation(
     people = {
         row["pk"]: row
         for row in users.values(
-            "pk", "username", "staff_profile__display_name", "staff_profile__employee_number"
+            "pk",
+            "username",
+            "staff_profile__display_name",
+            "staff_profile__employee_number",
+            "staff_profile__sites__agency__code",  # one agency per person (staff.scope)
         ).distinct()
     }
     clerk_ids = set(users.filter(groups__name=Role.CLERK).values_list("pk", flat=True))
@@ -554,6 +560,7 @@ def staff_evaluation(
                 name=person.get("staff_profile__display_name") or person.get("username", "?"),
                 employee_number=person.get("staff_profile__employee_number") or "",
                 kind=kind,
+                agency=person.get("staff_profile__sites__agency__code") or "",
             )
         return rows[(user_id, kind)]
 
@@ -580,7 +587,7 @@ def staff_evaluation(
         _score([row for row in result if row.kind == kind], weights)
     if scope is not None:
         result = [row for row in result if row.user_id in scope]
-    return sorted(result, key=lambda row: (row.kind, row.employee_number, row.user_id))
+    return sorted(result, key=lambda row: (row.agency, row.kind, row.employee_number, row.user_id))
 
 
 def _clerk_figures(period: Period, row_for) -> None:

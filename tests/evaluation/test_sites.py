@@ -119,3 +119,17 @@ def test_the_report_workbook_has_a_sheet_per_site_with_the_codes(client, week):
     sheet = load_workbook(BytesIO(response.content)).worksheets[-1]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [(row[0], row[2], row[5]) for row in rows] == [("511381", "hall", 5)]
+
+
+def test_the_city_viewers_evaluation_rows_name_each_persons_agency(client, week, other_agency):
+    make_staff(Role.CLERK, sites=[other_agency.sites.get()])
+    sign_in(client, make_staff(Role.CITY_VIEWER))
+    rows = client.get("/api/evaluation/", {"month": "2026-03"}).json()
+    assert {row["agency"] for row in rows} == {"511381", "511321"}
+
+
+def test_the_city_viewers_evaluation_screen_shows_each_persons_agency(client, week, other_agency):
+    make_staff(Role.CLERK, sites=[other_agency.sites.get()])
+    sign_in(client, make_staff(Role.CITY_VIEWER))
+    page = client.get("/evaluation/", {"month": "2026-03"}).content.decode()
+    assert ">511321<" in page and ">511381<" in page
