@@ -40,6 +40,11 @@ def public_agency(code: str | None) -> Agency:
     return agency
 
 
+def public_agencies() -> list[Agency]:
+    """The agencies a public page can be shown for (its chooser, when there are several)."""
+    return list(Agency.objects.filter(active=True).order_by("code"))
+
+
 def item_offered_get(*, agency_id: int, item_id: int) -> ServiceItem:
     """The item for an intake at the agency, with its materials; refused (ValidationError)
     when the catalog has no such enabled item or the agency switched it off."""

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.selectors import public_agency
+from catalog.selectors import public_agencies, public_agency
 from counters import selectors as counter_selectors
 from counters import services as counter_services
 from counters.models import Case, Ticket
@@ -236,5 +236,7 @@ def results(request):
         # Last month by default: the current one is still being rated and handled.
         first = (this_month - timezone.timedelta(days=1)).replace(day=1)
     context = selectors.monthly_results(first, agency_id=agency.pk)
-    context.update(minimum=settings.RATING_RESULTS_MIN_COUNT, agency=agency)
+    context.update(
+        minimum=settings.RATING_RESULTS_MIN_COUNT, agency=agency, agencies=public_agencies()
+    )
     return render(request, "ratings/results.html", context)

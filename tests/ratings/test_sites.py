@@ -234,3 +234,8 @@ def test_a_bad_rating_notifies_only_its_agencys_team_leads(served, other_agency)
     _rate(served(), 1)
     notified = set(Notification.objects.values_list("recipient_id", flat=True))
     assert home_lead.pk in notified and other_lead.pk not in notified
+
+
+def test_the_results_page_offers_each_agency_when_there_are_several(client, other_agency):
+    page = _this_month(client).content.decode()
+    assert "?agency=511321" in page and "?agency=511381" in page
