@@ -24,6 +24,7 @@ from cases.transitions import (
     case_transition,
 )
 from catalog.models import ServiceItem
+from catalog.selectors import item_offered_get
 from counters import selectors as counter_selectors
 from counters import services as counter_services
 from counters.models import Case
@@ -395,7 +396,7 @@ def _case_open(
         window, ticket = counter_services.serving_ticket(clerk)
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
         _intake_repeat_check(intake_token)
-        item = ServiceItem.objects.prefetch_related("materials").get(pk=item_id, enabled=True)
+        item = item_offered_get(agency_id=ticket.agency_id, item_id=item_id)
         # F9 pressed twice, or two requests at once (serialised by the ticket row lock),
         # never opens a second case, and so never a second review chain. A one-time
         # notice does not count: the citizen may return with the material in the same

@@ -30,8 +30,8 @@ class ItemSummaryOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ServiceItem
-        fields = ["code", "name", "category", "at_counter", "risk_level", "handling_type",
-                  "promised_days"]  # fmt: skip
+        fields = ["code", "name", "implementation_code", "business_item_code", "category",
+                  "at_counter", "risk_level", "handling_type", "promised_days"]  # fmt: skip
 
 
 class ItemGuideOutput(serializers.ModelSerializer):
@@ -41,7 +41,8 @@ class ItemGuideOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ServiceItem
-        fields = ["code", "name", "category", "parent_name", "at_counter", "risk_level",
+        fields = ["code", "name", "implementation_code", "business_item_code", "category",
+                  "parent_name", "at_counter", "risk_level",
                   "handling_type", "statutory_days", "promised_days", "visits_required", "fee",
                   "legal_basis", "conditions", "steps", "result", "retention", "source",
                   "estimated_fields", "materials"]  # fmt: skip
@@ -57,32 +58,48 @@ class CategoryListApi(ListAPIView):
     queryset = InsuranceCategory.objects.order_by("order", "code")
 
 
+AGENCY_PARAMETER = OpenApiParameter(
+    "agency", str, description="agency code (default: the deployment's home agency)"
+)
+
+
 @extend_schema(
     parameters=[
         OpenApiParameter("q", str, description="name, code or pinyin initials"),
         OpenApiParameter("category", str, description="category code"),
+        AGENCY_PARAMETER,
     ]
 )
 class ItemListApi(ListAPIView):
+    """The items the agency offers (those it switched off are left out)."""
+
     permission_classes = [AllowAny]
     serializer_class = ItemSummaryOutput
 
     def get_queryset(self):
+        agency_id = selectors.public_agency(self.request.query_params.get("agency")).pk
         query = self.request.query_params.get("q", "")[:50]
-        items = selectors.catalog_search(query, limit=1000) if query else selectors.counter_items()
+        items = (
+            selectors.catalog_search(query, limit=1000, agency_id=agency_id)
+            if query
+            else selectors.counter_items(agency_id)
+        )
         category = self.request.query_params.get("category")
         if category:
             items = [item for item in items if item.category.code == category]
         return items
 
 
+@extend_schema(parameters=[AGENCY_PARAMETER])
 class ItemGuideApi(RetrieveAPIView):
     permission_classes = [AllowAny]
     serializer_class = ItemGuideOutput
 
     def get_object(self):
+        agency_id = selectors.public_agency(self.request.query_params.get("agency")).pk
         return get_object_or_404(
-            ServiceItem.objects.select_related("category").prefetch_related("materials"),
+            selectors.items_offered(agency_id)
+            .select_related("category")
+            .prefetch_related("materials"),
             code=self.kwargs["code"],
-            enabled=True,
         )

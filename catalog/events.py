@@ -6,5 +6,7 @@ from audit.kinds import event_kinds_declare
 
 KINDS = {
     "catalog.imported": _("Catalog imported"),
+    "catalog.item_switched_off": _("Item switched off for an agency"),
+    "catalog.item_switched_on": _("Item switched back on for an agency"),
 }
 event_kinds_declare(KINDS)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -161,3 +162,50 @@ class Material(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ItemSwitchOff(models.Model):
+    """An item the agency does not handle (e.g. medical insurance where a separate agency
+    does it): switched off for that agency only, never deleted, so the other agencies of
+    the deployment, its history and its past cases keep it. Switching back on removes
+    the row; the row history and the audit events keep who did what and why."""
+
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="items_switched_off",
+    )
+    item = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("item"),
+        on_delete=models.PROTECT,
+        related_name="switched_off",
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    switched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("switched off by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    switched_at = models.DateTimeField(_("switched off at"), auto_now_add=True)
+    objects = AuditedManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("item switched off")
+        verbose_name_plural = _("items switched off")
+        ordering = ["agency", "item"]
+        constraints = [
+            # items_offered excludes by (agency, item): one row says it, once.
+            models.UniqueConstraint(fields=["agency", "item"], name="catalog_switch_off_once"),
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="catalog_switch_off_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} {self.item_id}"

@@ -1,42 +1,110 @@
-from django.db.models import Prefetch
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
 
-from catalog.models import InsuranceCategory, Material, ServiceItem
+from catalog.models import InsuranceCategory, ItemSwitchOff, Material, ServiceItem
 from catalog.search import normalise_query
 from catalog.spreadsheets import CatalogSheets
+from sites.defaults import home_agency_id
+from sites.models import Agency, Site
 
 _YES_NO = {True: "yes", False: "no"}
 
 
-def counter_items():
+def items_offered(agency_id: int | None = None, *, site_id: int | None = None) -> QuerySet:
+    """The items the agency offers (`site_id`: the site's agency; neither: the home
+    agency): enabled in the catalog and not switched off by it."""
+    if agency_id is not None:
+        agency = {"agency_id": agency_id}
+    elif site_id is not None:
+        agency = {"agency__sites": site_id}  # in the same query: a kiosk pays nothing
+    else:
+        agency = {"agency_id": home_agency_id()}
+    switched_off = ItemSwitchOff.objects.filter(**agency, item=OuterRef("pk"))
+    return ServiceItem.objects.filter(enabled=True).exclude(Exists(switched_off))
+
+
+def public_agency(code: str | None) -> Agency:
+    """The agency a public page (guides, catalog API, monthly results) shows: the one its
+    `?agency=` code names, else the deployment's home agency. An unknown or inactive
+    code is a 404, never another agency's figures."""
+    if not code:
+        # The home agency is the first agency with a hall (sites.defaults.home_site_id),
+        # read in one query; made by home_agency_id on a database without one.
+        home = Agency.objects.filter(sites__kind=Site.Kind.HALL).order_by("pk").first()
+        return home or Agency.objects.get(pk=home_agency_id())
+    agency = Agency.objects.filter(code=code[:12], active=True).first()
+    if agency is None:
+        raise Http404
+    return agency
+
+
+def public_agencies() -> list[Agency]:
+    """The agencies a public page can be shown for (its chooser, when there are several)."""
+    return list(Agency.objects.filter(active=True).order_by("code"))
+
+
+def item_offered_get(*, agency_id: int, item_id: int) -> ServiceItem:
+    """The item for an intake at the agency, with its materials; refused (ValidationError)
+    when the catalog has no such enabled item or the agency switched it off."""
+    item = items_offered(agency_id).prefetch_related("materials").filter(pk=item_id).first()
+    if item is None:
+        raise ValidationError(_("This agency does not handle this item."), code="not_offered")
+    return item
+
+
+def counter_items(agency_id: int | None = None, *, site_id: int | None = None):
     """Items a clerk can accept at the counter (back-office ones are accepted and forwarded)."""
-    return ServiceItem.objects.filter(enabled=True).select_related("category").order_by("code")
+    return items_offered(agency_id, site_id=site_id).select_related("category").order_by("code")
 
 
-def categories_with_items():
-    enabled = ServiceItem.objects.filter(enabled=True).order_by("code")
+def categories_with_items(agency_id: int | None = None, *, site_id: int | None = None):
+    """The categories with the agency's offered items (the site's agency, or the home one)."""
+    enabled = items_offered(agency_id, site_id=site_id).order_by("code")
     return InsuranceCategory.objects.prefetch_related(
         Prefetch("items", queryset=enabled, to_attr="enabled_items")
     ).order_by("order", "code")
 
 
-def catalog_search(query: str, *, limit: int = 50):
-    """Enabled items whose name, code or pinyin (initials) contain the query."""
+def catalog_search(
+    query: str, *, limit: int = 50, agency_id: int | None = None, site_id: int | None = None
+):
+    """Offered items whose name, code or pinyin (initials) contain the query."""
     needle = normalise_query(query)
     if not needle:
         return ServiceItem.objects.none()
     return (
-        ServiceItem.objects.filter(enabled=True, search_text__icontains=needle)
+        items_offered(agency_id, site_id=site_id)
+        .filter(search_text__icontains=needle)
         .select_related("category")
         .order_by("code")[:limit]
     )
 
 
-def item_guide(code: str) -> ServiceItem:
+def item_guide(code: str, *, agency_id: int | None = None) -> ServiceItem:
     return (
-        ServiceItem.objects.select_related("category")
+        items_offered(agency_id)
+        .select_related("category")
         .prefetch_related(Prefetch("materials", queryset=Material.objects.order_by("order", "pk")))
-        .get(code=code, enabled=True)
+        .get(code=code)
     )
+
+
+def item_switch_board(agency_id: int) -> list[dict]:
+    """Every enabled item with whether the agency switched it off (and why), for the
+    team lead's screen."""
+    switches = {
+        switch.item_id: switch
+        for switch in ItemSwitchOff.objects.filter(agency_id=agency_id).select_related(
+            "switched_by__staff_profile"
+        )
+    }
+    items = ServiceItem.objects.filter(enabled=True).select_related("category")
+    return [
+        {"item": item, "switch": switches.get(item.pk)}
+        for item in items.order_by("category__order", "code")
+    ]
 
 
 def catalog_export_sheets() -> CatalogSheets:

@@ -1,14 +1,17 @@
 import re
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.bulk import bulk_writes_allowed
 from audit.services import audit_event_record, audited_record_save
-from catalog.models import InsuranceCategory, Material, ServiceItem
+from catalog.models import InsuranceCategory, ItemSwitchOff, Material, ServiceItem
 from catalog.search import search_text_for
 from catalog.spreadsheets import OFFICIAL_CODE_COLUMNS, CatalogSheets
+from langzhong_si.text import REASON_MAX_LENGTH, text_clean
+from sites.models import Agency
 
 _YES = {"yes", "y", "true", "1", "是"}
 _NO = {"no", "n", "false", "0", "否", ""}
@@ -279,3 +282,60 @@ def catalog_record_edit(*, instance, reason: str, actor) -> None:
     audited_record_save(instance=instance, reason=reason, actor=actor)
     if isinstance(instance, ServiceItem):
         service_item_reindex(item=instance)
+
+
+# --- An agency's choice of items (items it does not handle are switched off) -----------
+#
+# catalog stands beside staff in the layer order and cannot read roles: the caller (the
+# team lead's screen and API, evaluation.services.agency_item_switch) checks that the
+# actor may act for the agency; these functions keep the catalog's own rules.
+
+
+def _switch_reason(reason: str) -> str:
+    reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
+    if not reason:
+        raise ValidationError(_("Say why the item is switched."), code="reason")
+    return reason
+
+
+def item_switch_off(*, agency_id: int, item_id: int, reason: str, actor) -> ItemSwitchOff:
+    """Switch an item off for one agency: its guide, its catalog entry, its kiosk button
+    and its intake disappear there; other agencies keep it. Refused if already off."""
+    reason = _switch_reason(reason)
+    with transaction.atomic(durable=True):
+        agency = Agency.objects.get(pk=agency_id)
+        item = ServiceItem.objects.get(pk=item_id)
+        if ItemSwitchOff.objects.select_for_update().filter(agency=agency, item=item).exists():
+            raise ValidationError(_("This item is already switched off."), code="already_off")
+        switch = ItemSwitchOff(agency=agency, item=item, reason=reason, switched_by=actor)
+        switch._change_reason = reason
+        switch.save()
+        audit_event_record(
+            event_type="catalog.item_switched_off",
+            actor=actor,
+            obj=item,
+            data={"agency": agency.code, "item": item.code, "reason": reason},
+        )
+    return switch
+
+
+def item_switch_on(*, agency_id: int, item_id: int, reason: str, actor) -> None:
+    """Offer a switched-off item again at the agency. Refused if it is not off."""
+    reason = _switch_reason(reason)
+    with transaction.atomic(durable=True):
+        switch = (
+            ItemSwitchOff.objects.select_for_update()
+            .select_related("agency", "item")
+            .filter(agency_id=agency_id, item_id=item_id)
+            .first()
+        )
+        if switch is None:
+            raise ValidationError(_("This item is not switched off."), code="not_off")
+        audit_event_record(
+            event_type="catalog.item_switched_on",
+            actor=actor,
+            obj=switch.item,
+            data={"agency": switch.agency.code, "item": switch.item.code, "reason": reason},
+        )
+        switch._change_reason = reason
+        switch.delete()

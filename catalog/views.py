@@ -9,38 +9,48 @@ from catalog.models import ServiceItem
 from langzhong_si.hall import hall_contact
 from langzhong_si.qr import qr_svg
 
-# The public catalog of service guides: no login, read-only.
+# The public catalog of service guides: no login, read-only. Each page shows one
+# agency's offered items: the agency its `?agency=` code names, else the home agency.
+
+
+def _agency_context(request) -> dict:
+    """The page's agency, and the query that keeps it on the page's own links."""
+    code = request.GET.get("agency", "")
+    agency = selectors.public_agency(code)
+    return {"agency": agency, "agency_query": f"?agency={agency.code}" if code else ""}
 
 
 @require_GET
 def guide_index(request):
-    return render(
-        request, "catalog/guide_index.html", {"categories": selectors.categories_with_items()}
-    )
+    context = _agency_context(request)
+    categories = selectors.categories_with_items(context["agency"].pk)
+    return render(request, "catalog/guide_index.html", {**context, "categories": categories})
 
 
 @require_GET
 def guide_search(request):
+    context = _agency_context(request)
     query = request.GET.get("q", "")[:50]
-    items = list(selectors.catalog_search(query))
+    items = list(selectors.catalog_search(query, agency_id=context["agency"].pk))
     template = (
         "catalog/_search_results.html"
         if request.headers.get("HX-Request")
         else ("catalog/guide_search.html")
     )
-    return render(request, template, {"query": query, "items": items})
+    return render(request, template, {**context, "query": query, "items": items})
 
 
 @require_GET
 def guide_detail(request, code: str):
+    context = _agency_context(request)
     try:
-        item = selectors.item_guide(code)
+        item = selectors.item_guide(code, agency_id=context["agency"].pk)
     except ServiceItem.DoesNotExist:
         raise Http404 from None
     return render(
         request,
         "catalog/guide_detail.html",
-        {"item": item, "materials": list(item.materials.all()),
+        {**context, "item": item, "materials": list(item.materials.all()),
          "estimated": set(item.estimated_fields.split()), "hall": hall_contact()},
     )  # fmt: skip
 
@@ -48,7 +58,8 @@ def guide_detail(request, code: str):
 @require_GET
 @cache_control(max_age=3600)
 def guide_qr(request, code: str):
-    if not ServiceItem.objects.filter(code=code, enabled=True).exists():
+    context = _agency_context(request)
+    if not selectors.items_offered(context["agency"].pk).filter(code=code).exists():
         raise Http404
-    url = request.build_absolute_uri(reverse("catalog:guide_detail", args=[code]))
-    return HttpResponse(qr_svg(url), content_type="image/svg+xml")
+    url = reverse("catalog:guide_detail", args=[code]) + context["agency_query"]
+    return HttpResponse(qr_svg(request.build_absolute_uri(url)), content_type="image/svg+xml")

@@ -61,6 +61,7 @@ class EvaluationRowOutput(serializers.Serializer):
     name = serializers.CharField()
     employee_number = serializers.CharField()
     kind = serializers.CharField()
+    agency = serializers.CharField(help_text="The person's agency code.")
     volume = serializers.IntegerField()
     average_minutes = serializers.FloatField(allow_null=True)
     on_time_rate = serializers.FloatField(allow_null=True)
@@ -116,7 +117,7 @@ class HallNowApi(APIView):
 
     @extend_schema(responses={200: HallNowOutput})
     def get(self, request):
-        return Response(HallNowOutput(selectors.hall_live()).data)
+        return Response(HallNowOutput(selectors.hall_live(viewer=request.user)).data)
 
 
 class ReportApi(APIView):
@@ -137,7 +138,7 @@ class ReportApi(APIView):
             request.query_params.get("to"),
             default=month_of(timezone.localdate()),
         )
-        figures = selectors.period_report(period)
+        figures = selectors.period_report(period, viewer=request.user)
         summary = [
             {"label": str(label), "value": value} for label, value in report_summary_lines(figures)
         ]

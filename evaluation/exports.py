@@ -160,6 +160,19 @@ def report_workbook(report: dict) -> bytes:
         [_("Purpose"), _("Draws")],
         [[str(row["label"]), row["n"]] for row in report["draws"]["by_purpose"]],
     )
+    _sheet(
+        workbook,
+        _("By site"),
+        [_("Agency code"), _("Agency"), _("Site code"), _("Site"), _("Tickets issued"),
+         _("Cases accepted"), _("On-time rate (%)"), _("Ratings"), _("Satisfaction rate"),
+         _("Bad ratings")],
+        [
+            [row["agency_code"], row["agency"], row["site_code"], row["site"], row["tickets"],
+             row["accepted"], row["in_time_rate"], row["ratings"], row["satisfaction_rate"],
+             row["bad"]]
+            for row in report["by_site"]
+        ],
+    )  # fmt: skip
     return _bytes(workbook)
 
 

@@ -31,9 +31,12 @@ from draws.models import Draw
 from evaluation.models import COMPONENTS, EvaluationWeights
 from evaluation.periods import Period
 from ratings.models import FollowUp, Rating
+from ratings.selectors import ratings_counted
 from risk.models import ReviewTask
 from risk.selectors import pool_sizes
+from sites.models import Site
 from staff.roles import Role
+from staff.scope import scope_filter, scope_of
 from staff.selectors import user_roles
 
 S = Case.Status
@@ -66,14 +69,21 @@ def _duration(end: str, start: str) -> ExpressionWrapper:
 # --- The live hall view ----------------------------------------------------------------
 
 
-def hall_live(*, now: datetime.datetime | None = None) -> dict:
+def _scoped(queryset, viewer, site: str = "site"):
+    """The rows of the sites `viewer` may see (staff.scope); all of them without a viewer
+    (management commands, the simulation)."""
+    return queryset if viewer is None else scope_filter(queryset, viewer, site=site)
+
+
+def hall_live(*, viewer=None, now: datetime.datetime | None = None) -> dict:
     """What the team lead watches during opening hours (a handful of queries)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     waits: dict[str, list[datetime.timedelta]] = {queue.value: [] for queue in Queue}
-    for queue, issued_at in Ticket.objects.filter(
-        service_date=today, status=Ticket.Status.WAITING
-    ).values_list("queue", "issued_at"):
+    tickets = _scoped(Ticket.objects.filter(service_date=today), viewer)
+    for queue, issued_at in tickets.filter(status=Ticket.Status.WAITING).values_list(
+        "queue", "issued_at"
+    ):
         waits[queue].append(now - issued_at)
     queues = [
         {
@@ -94,11 +104,14 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
             "clerk": window.clerk.staff_profile.display_name if window.clerk_id else "",
             "minutes": _minutes(now - window.state_since) if window.state_since else None,
         }
-        for window in Window.objects.select_related(
-            "clerk__staff_profile", "current_ticket"
-        ).order_by("number")
+        for window in _scoped(Window.objects, viewer)
+        .select_related("clerk__staff_profile", "current_ticket")
+        .order_by("site_id", "number")
     ]
-    open_tasks = ReviewTask.objects.filter(status__in=ReviewTask.OPEN_STATES)
+    open_tasks = _scoped(
+        ReviewTask.objects.filter(status__in=ReviewTask.OPEN_STATES), viewer, "case__site"
+    )
+    follow_ups = _scoped(FollowUp.objects.filter(replied_at__isnull=True), viewer, "rating__site")
     task_counts = open_tasks.aggregate(
         awaiting_draw=Count("pk", filter=Q(status=ReviewTask.Status.AWAITING_DRAW)),
         past_limit=Count("pk", filter=Q(status=ReviewTask.Status.OPEN, due_at__lt=now)),
@@ -107,10 +120,8 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
         "now": now,
         "queues": queues,
         "windows": windows,
-        "calls_last_hour": Ticket.objects.filter(
-            service_date=today, called_at__gte=now - datetime.timedelta(hours=1)
-        ).count(),
-        "today": Ticket.objects.filter(service_date=today).aggregate(
+        "calls_last_hour": tickets.filter(called_at__gte=now - datetime.timedelta(hours=1)).count(),
+        "today": tickets.aggregate(
             issued=Count("pk"),
             served=Count("pk", filter=Q(status=Ticket.Status.DONE)),
             no_show=Count("pk", filter=Q(status=Ticket.Status.NO_SHOW)),
@@ -125,13 +136,15 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
             .select_related("case", "case__item")
             .order_by("created_at")[:8]
         ),
-        "cases_past_due": Case.objects.filter(status__in=OPEN_STATES, due_date__lt=today).count(),
+        "cases_past_due": _scoped(Case.objects, viewer)
+        .filter(status__in=OPEN_STATES, due_date__lt=today)
+        .count(),
         "follow_ups": list(
-            FollowUp.objects.filter(replied_at__isnull=True)
-            .select_related("rating__ticket", "rating__window")
-            .order_by("reply_due", "pk")[:8]
+            follow_ups.select_related("rating__ticket", "rating__window").order_by(
+                "reply_due", "pk"
+            )[:8]
         ),
-        "follow_ups_open": FollowUp.objects.filter(replied_at__isnull=True).count(),
+        "follow_ups_open": follow_ups.count(),
         "sizes": pool_sizes(),
     }
 
@@ -139,14 +152,26 @@ def hall_live(*, now: datetime.datetime | None = None) -> dict:
 # --- Period reports --------------------------------------------------------------------
 
 
-def period_report(period: Period, *, today: datetime.date | None = None) -> dict:
+def period_report(period: Period, *, viewer=None, today: datetime.date | None = None) -> dict:
     """Every figure of the period report (tickets, cases, one visit, ratings, audit,
-    draws), each counted from the records of cases accepted / tickets issued in it."""
+    draws), each counted from the records of cases accepted / tickets issued in it, at
+    the sites `viewer` may see (the team lead: the agency; the city viewer: every
+    agency), with the main figures again per site."""
     today = today or timezone.localdate()
-    cases = Case.objects.filter(accepted_at__gte=period.start, accepted_at__lt=period.end)
+    cases = _scoped(
+        Case.objects.filter(accepted_at__gte=period.start, accepted_at__lt=period.end), viewer
+    )
+    tickets = _scoped(
+        Ticket.objects.filter(service_date__gte=period.first, service_date__lte=period.last),
+        viewer,
+    )
+    ratings = _scoped(
+        ratings_counted().filter(created_at__gte=period.start, created_at__lt=period.end), viewer
+    )
     return {
         "period": period,
-        "tickets": _ticket_figures(period),
+        "by_site": _site_figures(_scoped(Site.objects, viewer, "pk"), tickets, cases, ratings),
+        "tickets": _ticket_figures(tickets),
         "appointments": appointment_figures(first=period.first, last=period.last),
         "cases": _case_figures(cases, today),
         "one_visit": _one_visit_figures(cases),
@@ -167,8 +192,8 @@ def period_report(period: Period, *, today: datetime.date | None = None) -> dict
             .order_by("-n", "code")[:15]
         ),
         "by_applicant": _applicant_kind_figures(cases),
-        "daily": _daily_series(period, cases),
-        "ratings": _rating_figures(period, today),
+        "daily": _daily_series(period, cases, tickets),
+        "ratings": _rating_figures(period, today, ratings, tickets),
         "audit": _audit_figures(period),
         "draws": _draw_figures(period),
     }
@@ -214,8 +239,44 @@ def _counted(rows, key: str) -> list[dict]:
     return [{"key": row[key], "n": row["n"]} for row in rows.annotate(n=Count("pk"))]
 
 
-def _ticket_figures(period: Period) -> dict:
-    tickets = Ticket.objects.filter(service_date__gte=period.first, service_date__lte=period.last)
+def _site_figures(sites, tickets, cases, ratings) -> list[dict]:
+    """Per site (grouped by agency for the city viewer): tickets issued, cases accepted,
+    final and final in time, ratings, satisfied and bad (annulled ratings left out)."""
+    by_site: dict[int, dict] = {}
+    for rows in (
+        tickets.values("site").annotate(tickets=Count("pk")),
+        cases.exclude(status=S.NOTIFIED)
+        .values("site")
+        .annotate(
+            accepted=Count("pk"),
+            final=Count("pk", filter=Q(status__in=FINAL_STATES)),
+            in_time=Count("pk", filter=Q(IN_TIME, status__in=FINAL_STATES)),
+        ),
+        ratings.values("site").annotate(
+            ratings=Count("pk"),
+            satisfied=Count("pk", filter=Q(level__gte=3)),
+            bad=Count("pk", filter=Q(level__lt=3)),
+        ),
+    ):
+        for row in rows:
+            by_site.setdefault(row.pop("site"), {}).update(row)
+    result = []
+    for site in sites.select_related("agency").order_by("agency__code", "kind", "code"):
+        row = {"tickets": 0, "accepted": 0, "final": 0, "in_time": 0, "ratings": 0,
+               "satisfied": 0, "bad": 0, **by_site.get(site.pk, {})}  # fmt: skip
+        row.update(
+            agency=site.agency.name,
+            agency_code=site.agency.code,
+            site=site.name,
+            site_code=site.code,
+            in_time_rate=_rate(row["in_time"], row["final"]),
+            satisfaction_rate=_rate(row["satisfied"], row["ratings"]),
+        )
+        result.append(row)
+    return result
+
+
+def _ticket_figures(tickets) -> dict:
     figures = tickets.aggregate(
         issued=Count("pk"),
         served=Count("pk", filter=Q(status=Ticket.Status.DONE)),
@@ -282,7 +343,7 @@ def _one_visit_figures(cases) -> dict:
     return figures
 
 
-def _daily_series(period: Period, cases) -> list[dict]:
+def _daily_series(period: Period, cases, tickets) -> list[dict]:
     accepted = dict(
         cases.exclude(status=S.NOTIFIED)
         .annotate(day=TruncDate("accepted_at"))
@@ -291,10 +352,7 @@ def _daily_series(period: Period, cases) -> list[dict]:
         .values_list("day", "n")
     )
     tickets = dict(
-        Ticket.objects.filter(service_date__gte=period.first, service_date__lte=period.last)
-        .values("service_date")
-        .annotate(n=Count("pk"))
-        .values_list("service_date", "n")
+        tickets.values("service_date").annotate(n=Count("pk")).values_list("service_date", "n")
     )
     return [
         {"day": day, "tickets": tickets.get(day, 0), "accepted": accepted.get(day, 0)}
@@ -302,8 +360,7 @@ def _daily_series(period: Period, cases) -> list[dict]:
     ]
 
 
-def _rating_figures(period: Period, today: datetime.date) -> dict:
-    ratings = Rating.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+def _rating_figures(period: Period, today: datetime.date, ratings, tickets) -> dict:
     figures = ratings.aggregate(
         total=Count("pk"),
         satisfied=Count("pk", filter=Q(level__gte=3)),
@@ -314,17 +371,13 @@ def _rating_figures(period: Period, today: datetime.date) -> dict:
         {"level": level, "n": by_level.get(level.value, 0)} for level in Rating.Level
     ]
     figures["satisfaction_rate"] = _rate(figures["satisfied"], figures["total"])
-    served = Ticket.objects.filter(
-        service_date__gte=period.first, service_date__lte=period.last, status=Ticket.Status.DONE
-    ).aggregate(
+    served = tickets.filter(status=Ticket.Status.DONE).aggregate(
         served=Count("pk"),
         rated=Count("pk", filter=Q(Exists(Rating.objects.filter(ticket=OuterRef("pk"))))),
     )
     figures.update(served)
     figures["rated_rate"] = _rate(served["rated"], served["served"])
-    figures["follow_ups"] = FollowUp.objects.filter(
-        rating__created_at__gte=period.start, rating__created_at__lt=period.end
-    ).aggregate(
+    figures["follow_ups"] = FollowUp.objects.filter(rating__in=ratings.values("pk")).aggregate(
         opened=Count("pk"),
         called_back=Count("pk", filter=Q(callback_at__isnull=False)),
         replied=Count("pk", filter=Q(replied_at__isnull=False)),
@@ -409,6 +462,8 @@ class EvaluationRow:
     name: str
     employee_number: str
     kind: str
+    # The person's agency (its code): the city viewer's roll-up reads the rows by agency.
+    agency: str = ""
     volume: int = 0
     cases_accepted: int = 0
     # Of cases_accepted, by applicant kind: employers' (单位) and those via an agent (代办人).
@@ -444,16 +499,24 @@ def evaluation_weights_current() -> EvaluationWeights:
 
 
 def evaluation_scope(viewer, period: Period) -> set[int] | None:
-    """Whose evaluation `viewer` may see: everyone (None) for the team lead; for a
-    window lead, the clerks who served at a window of their zone in the period; for
-    anyone else who is evaluated, only themselves."""
+    """Whose evaluation `viewer` may see: everyone (None) for the city viewer; the staff
+    of their agency for the team lead; for a window lead, the clerks who served at a
+    window of their zone and sites in the period; for anyone else who is evaluated,
+    only themselves."""
     roles = user_roles(viewer)
-    if Role.TEAM_LEAD in roles:
+    if Role.CITY_VIEWER in roles:
         return None
+    if Role.TEAM_LEAD in roles:
+        return set(
+            get_user_model()
+            .objects.filter(staff_profile__sites__in=scope_of(viewer).site_ids)
+            .values_list("pk", flat=True)
+        )
     if Role.WINDOW_LEAD in roles:
         zone = getattr(getattr(viewer, "staff_profile", None), "window_team", "")
         return set(
-            Ticket.objects.filter(
+            _scoped(Ticket.objects, viewer)
+            .filter(
                 window__zone=zone,
                 service_date__gte=period.first,
                 service_date__lte=period.last,
@@ -479,7 +542,11 @@ def staff_evaluation(
     people = {
         row["pk"]: row
         for row in users.values(
-            "pk", "username", "staff_profile__display_name", "staff_profile__employee_number"
+            "pk",
+            "username",
+            "staff_profile__display_name",
+            "staff_profile__employee_number",
+            "staff_profile__sites__agency__code",  # one agency per person (staff.scope)
         ).distinct()
     }
     clerk_ids = set(users.filter(groups__name=Role.CLERK).values_list("pk", flat=True))
@@ -493,6 +560,7 @@ def staff_evaluation(
                 name=person.get("staff_profile__display_name") or person.get("username", "?"),
                 employee_number=person.get("staff_profile__employee_number") or "",
                 kind=kind,
+                agency=person.get("staff_profile__sites__agency__code") or "",
             )
         return rows[(user_id, kind)]
 
@@ -519,7 +587,7 @@ def staff_evaluation(
         _score([row for row in result if row.kind == kind], weights)
     if scope is not None:
         result = [row for row in result if row.user_id in scope]
-    return sorted(result, key=lambda row: (row.kind, row.employee_number, row.user_id))
+    return sorted(result, key=lambda row: (row.agency, row.kind, row.employee_number, row.user_id))
 
 
 def _clerk_figures(period: Period, row_for) -> None:
@@ -568,7 +636,8 @@ def _clerk_figures(period: Period, row_for) -> None:
         target = row_for(row["case__handler"], Kind.CLERK)
         target.returns, target.rejections = row["returns"], row["rejections"]
     for row in (
-        Rating.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+        ratings_counted()
+        .filter(created_at__gte=period.start, created_at__lt=period.end)
         .values("clerk")
         .annotate(n=Count("pk"), satisfied=Count("pk", filter=Q(level__gte=3)))
     ):

@@ -4,9 +4,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_event_record
+from catalog.services import item_switch_off, item_switch_on
 from evaluation.models import COMPONENTS, EvaluationWeights
 from langzhong_si.text import REASON_MAX_LENGTH, text_clean
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 
@@ -43,3 +45,15 @@ def evaluation_weights_set(*, lead, weights: dict[str, int], reason: str) -> Eva
             data={**values, "reason": reason},
         )
     return row
+
+
+def agency_item_switch(*, lead, item_id: int, offered: bool, reason: str) -> None:
+    """The team lead switches an item off for their agency (it does not handle it, e.g.
+    medical insurance where a separate agency does) or back on, with a reason. Only for
+    their own agency; the catalog's rules and audit events are catalog.services'."""
+    scope = scope_of(lead)
+    if not user_has_role(lead, Role.TEAM_LEAD) or scope.read_only or len(scope.agency_ids) != 1:
+        raise PermissionDenied(_("Only the agency's team lead chooses the items it offers."))
+    (agency_id,) = scope.agency_ids
+    switch = item_switch_on if offered else item_switch_off
+    switch(agency_id=agency_id, item_id=item_id, reason=reason, actor=lead)

@@ -5,6 +5,7 @@ from evaluation import views
 app_name = "evaluation"
 urlpatterns = [
     path("lead/dashboard/", views.dashboard, name="dashboard"),
+    path("lead/catalog/", views.catalog_offer, name="catalog_offer"),
     path("lead/dashboard/live/", views.dashboard_live, name="dashboard_live"),
     path("reports/", views.report, name="report"),
     path("reports/export.xlsx", views.report_export, name="report_export"),

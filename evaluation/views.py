@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -8,17 +8,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from catalog import selectors as catalog_selectors
 from evaluation import exports, selectors, services
 from evaluation.models import COMPONENTS
 from evaluation.periods import month_of, month_parse, period_parse
 from langzhong_si.db_router import replica_reads
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 LIVE_ROLES = (Role.TEAM_LEAD, Role.WINDOW_LEAD)
-REPORT_ROLES = (Role.TEAM_LEAD, Role.WINDOW_LEAD, Role.AUDITOR)
-EVALUATED_ROLES = (Role.TEAM_LEAD, Role.WINDOW_LEAD, Role.CLERK, Role.REVIEWER, Role.APPROVER)
+# The city viewer reads every agency's reports and evaluations (read-only: they only read).
+REPORT_ROLES = (Role.TEAM_LEAD, Role.WINDOW_LEAD, Role.AUDITOR, Role.CITY_VIEWER)
+EVALUATED_ROLES = (
+    Role.TEAM_LEAD,
+    Role.WINDOW_LEAD,
+    Role.CLERK,
+    Role.REVIEWER,
+    Role.APPROVER,
+    Role.CITY_VIEWER,
+)
 
 
 def _period_from(request):
@@ -40,13 +50,13 @@ def _xlsx(content: bytes, filename: str) -> HttpResponse:
 @role_required(*LIVE_ROLES)
 @require_GET
 def dashboard(request):
-    return render(request, "evaluation/dashboard.html", selectors.hall_live())
+    return render(request, "evaluation/dashboard.html", selectors.hall_live(viewer=request.user))
 
 
 @role_required(*LIVE_ROLES)
 @require_GET
 def dashboard_live(request):
-    return render(request, "evaluation/_live.html", selectors.hall_live())
+    return render(request, "evaluation/_live.html", selectors.hall_live(viewer=request.user))
 
 
 @role_required(*REPORT_ROLES)
@@ -54,7 +64,7 @@ def dashboard_live(request):
 def report(request):
     period = _period_from(request)
     with replica_reads():
-        figures = selectors.period_report(period)
+        figures = selectors.period_report(period, viewer=request.user)
     return render(
         request,
         "evaluation/report.html",
@@ -79,7 +89,7 @@ def report_export(request):
         messages.error(request, error.messages[0])
         return redirect("evaluation:report")
     with replica_reads():
-        content = exports.report_workbook(selectors.period_report(period))
+        content = exports.report_workbook(selectors.period_report(period, viewer=request.user))
     return _xlsx(content, f"report-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx")
 
 
@@ -242,3 +252,29 @@ def evaluation_weights(request):
             "weights": weights,
         },
     )
+
+
+@role_required(Role.TEAM_LEAD)
+def catalog_offer(request):
+    """The items the agency offers: each can be switched off (not handled here) or back
+    on, with a reason; the guides, the kiosk and intake follow."""
+    if request.method == "POST":
+        item_id = request.POST.get("item", "")
+        try:
+            services.agency_item_switch(
+                lead=request.user,
+                item_id=int(item_id) if item_id.isdigit() else 0,
+                offered=request.POST.get("offered") == "yes",
+                reason=request.POST.get("reason", ""),
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        except ObjectDoesNotExist:
+            raise Http404 from None
+        else:
+            messages.success(request, _("Recorded."))
+        return redirect("evaluation:catalog_offer")
+    agency_ids = scope_of(request.user).agency_ids
+    board = catalog_selectors.item_switch_board(next(iter(agency_ids))) if agency_ids else []
+    return render(request, "evaluation/catalog_offer.html", {"board": board})

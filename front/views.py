@@ -66,7 +66,7 @@ def kiosk(request):
             form.data["id_number"] = ""
         else:
             return redirect("counters:ticket_print", ticket_id=ticket.pk)
-    categories = list(categories_with_items())
+    categories = list(categories_with_items(site_id=request.hall_device.site_id))
     chosen = next((c for c in categories if c.code == request.GET.get("category")), None)
     return render(
         request,

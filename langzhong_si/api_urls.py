@@ -32,6 +32,8 @@ urlpatterns = [
         ratings_api.CitizenRatingApi.as_view(),
         name="api-ticket-rating",
     ),
+    # 好差评's loop: the handling of bad ratings and the appeals (申诉).
+    *ratings_api.LOOP_URLS,
     # Hall devices (device token).
     path("kiosk/tickets/", front_api.KioskTicketApi.as_view(), name="api-kiosk-tickets"),
     path(

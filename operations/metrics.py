@@ -172,6 +172,20 @@ def _background_metrics():
     ):
         runs.add_metric([task_name, outcome], count)
     yield runs
+    yield from _report_metrics()
+
+
+def _report_metrics():
+    from reporting.selectors import dead_letter_counts
+
+    dead = GaugeMetricFamily(
+        f"{PREFIX}_report_dead_letters",
+        "Upward reports failed for good and waiting for the team lead's resend, by agency",
+        labels=["agency"],
+    )
+    for agency, count in dead_letter_counts().items():
+        dead.add_metric([agency], count)
+    yield dead
 
 
 def _security_metrics():

@@ -2,7 +2,7 @@
 from the ticket page's token, and the team lead's follow-ups. Each operation calls the
 same service as its screen, with the same checks."""
 
-from django.shortcuts import get_object_or_404
+from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -15,7 +15,7 @@ from devices.models import HallDevice
 from front.api import TicketOutput
 from langzhong_si.text import COMMENT_MAX_LENGTH, RATING_REASON_MAX_LENGTH
 from ratings import selectors, services
-from ratings.models import FollowUp, Rating
+from ratings.models import Rating
 from staff.api_access import role_permission
 from staff.roles import Role
 
@@ -108,19 +108,23 @@ class CitizenRatingApi(APIView):
 
 
 class FollowUpListApi(APIView):
+    """The follow-ups awaiting a reply at the lead's sites (their agency)."""
+
     permission_classes = [role_permission(Role.TEAM_LEAD)]
 
     @extend_schema(responses={200: FollowUpOutput(many=True)})
     def get(self, request):
-        return Response(FollowUpOutput(selectors.open_follow_ups(), many=True).data)
+        follow_ups = selectors.open_follow_ups(request.user)
+        return Response(FollowUpOutput(follow_ups, many=True).data)
 
 
 class FollowUpApi(APIView):
+    """Record the callback (回访核实) and, later, the rectification and reply (整改答复)."""
+
     permission_classes = [role_permission(Role.TEAM_LEAD)]
 
     @extend_schema(request=FollowUpInput, responses={200: FollowUpOutput})
     def post(self, request, follow_up_id: int):
-        get_object_or_404(FollowUp, pk=follow_up_id)
         data = _valid(FollowUpInput, request.data)
         follow_up = services.follow_up_record(
             follow_up_id=follow_up_id,
@@ -129,3 +133,152 @@ class FollowUpApi(APIView):
             reply=data["reply"],
         )
         return Response(FollowUpOutput(follow_up).data)
+
+
+class FollowUpAssignInput(serializers.Serializer):
+    assignee = serializers.IntegerField(min_value=1)
+
+
+class FollowUpAssignApi(APIView):
+    """The team lead gives a follow-up to a team lead or window lead of the agency."""
+
+    permission_classes = [role_permission(Role.TEAM_LEAD)]
+
+    @extend_schema(request=FollowUpAssignInput, responses={200: FollowUpOutput})
+    def post(self, request, follow_up_id: int):
+        data = _valid(FollowUpAssignInput, request.data)
+        follow_up = services.follow_up_assign(
+            follow_up_id=follow_up_id, lead=request.user, assignee_id=data["assignee"]
+        )
+        return Response(FollowUpOutput(follow_up).data)
+
+
+class FollowUpReviewInput(serializers.Serializer):
+    accept = serializers.BooleanField()
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH, default=""
+    )
+
+
+class FollowUpReviewOutput(FollowUpOutput):
+    status = serializers.CharField()
+    review_note = serializers.CharField()
+
+
+class FollowUpReviewApi(APIView):
+    """The review of a bad rating's handling: accepted (closed) or returned for more
+    rectification with what is still to be done."""
+
+    permission_classes = [role_permission(Role.TEAM_LEAD)]
+
+    @extend_schema(request=FollowUpReviewInput, responses={200: FollowUpReviewOutput})
+    def post(self, request, follow_up_id: int):
+        data = _valid(FollowUpReviewInput, request.data)
+        follow_up = services.follow_up_review(
+            follow_up_id=follow_up_id, lead=request.user, accept=data["accept"], note=data["note"]
+        )
+        return Response(FollowUpReviewOutput(follow_up).data)
+
+
+class AppealInput(serializers.Serializer):
+    statement = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
+
+
+class AppealOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    statement = serializers.CharField()
+    filed_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+
+
+class HandlingAppealApi(APIView):
+    """申诉: the citizen appeals the handling of their bad rating, from the ticket's token,
+    once, within HANDLING_APPEAL_DAYS working days of the reply."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_scope = "progress"
+
+    @extend_schema(request=AppealInput, responses={201: AppealOutput})
+    def post(self, request, token: str, follow_up_id: int):
+        ticket = counter_selectors.ticket_for_citizen(token)
+        data = _valid(AppealInput, request.data)
+        appeal = services.handling_appeal_file(
+            ticket_id=ticket.pk, follow_up_id=follow_up_id, statement=data["statement"]
+        )
+        return Response(AppealOutput(appeal).data, status=201)
+
+
+class RatingAppealApi(APIView):
+    """The rated clerk appeals a bad rating they consider unjust."""
+
+    permission_classes = [role_permission(Role.CLERK)]
+
+    @extend_schema(request=AppealInput, responses={201: AppealOutput})
+    def post(self, request, follow_up_id: int):
+        data = _valid(AppealInput, request.data)
+        appeal = services.rating_appeal_file(
+            follow_up_id=follow_up_id, clerk=request.user, statement=data["statement"]
+        )
+        return Response(AppealOutput(appeal).data, status=201)
+
+
+class AppealListApi(APIView):
+    """The appeals the caller may decide (pending, at their agency, none they are in)."""
+
+    permission_classes = [role_permission(Role.TEAM_LEAD, Role.AUDITOR)]
+
+    @extend_schema(responses={200: AppealOutput(many=True)})
+    def get(self, request):
+        return Response(AppealOutput(selectors.pending_appeals_for(request.user), many=True).data)
+
+
+class AppealDecisionInput(serializers.Serializer):
+    uphold = serializers.BooleanField()
+    reason = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
+
+
+class AppealDecisionApi(APIView):
+    permission_classes = [role_permission(Role.TEAM_LEAD, Role.AUDITOR)]
+
+    @extend_schema(request=AppealDecisionInput, responses={200: AppealOutput})
+    def post(self, request, appeal_id: int):
+        data = _valid(AppealDecisionInput, request.data)
+        appeal = services.appeal_decide(
+            appeal_id=appeal_id, decider=request.user, uphold=data["uphold"], reason=data["reason"]
+        )
+        return Response(AppealOutput(appeal).data)
+
+
+# The loop's operations, included by the API's URLs (langzhong_si.api_urls).
+LOOP_URLS = [
+    path(
+        "tickets/<str:token>/follow-ups/<int:follow_up_id>/appeal/",
+        HandlingAppealApi.as_view(),
+        name="api-handling-appeal",
+    ),
+    path(
+        "lead/follow-ups/<int:follow_up_id>/assign/",
+        FollowUpAssignApi.as_view(),
+        name="api-follow-up-assign",
+    ),
+    path(
+        "lead/follow-ups/<int:follow_up_id>/review/",
+        FollowUpReviewApi.as_view(),
+        name="api-follow-up-review",
+    ),
+    path("lead/appeals/", AppealListApi.as_view(), name="api-appeals"),
+    path(
+        "lead/appeals/<int:appeal_id>/decision/",
+        AppealDecisionApi.as_view(),
+        name="api-appeal-decision",
+    ),
+    path(
+        "counter/my-ratings/<int:follow_up_id>/appeal/",
+        RatingAppealApi.as_view(),
+        name="api-rating-appeal",
+    ),
+]

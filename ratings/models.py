@@ -5,6 +5,7 @@ from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
 from counters.models import Case, Ticket, Window
+from sites.defaults import home_agency_id, home_site_id
 
 
 class Rating(models.Model):
@@ -31,6 +32,22 @@ class Rating(models.Model):
     )
     window = models.ForeignKey(
         Window, verbose_name=_("window"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The site of the rated ticket (where the service was given) and its agency: the
+    # results page, the reports and the evaluation count by them, and scope by them.
+    site = models.ForeignKey(
+        "sites.Site",
+        verbose_name=_("site"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_site_id,
+    )
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_agency_id,
     )
     clerk = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -92,10 +109,18 @@ class Rating(models.Model):
         indexes = [
             # Period reports and evaluation: the ratings given in a date range.
             models.Index(fields=["created_at"], name="counters_rating_created_idx"),
+            # The monthly results and reports of one agency.
+            models.Index(fields=["agency", "created_at"], name="ratings_rating_agency_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.ticket} {self.level}"
+
+    def save(self, *args, **kwargs):
+        # A rating belongs to its ticket's site, and so to that site's agency.
+        if self.ticket_id is not None and self._state.adding:
+            self.site_id, self.agency_id = self.ticket.site_id, self.ticket.agency_id
+        super().save(*args, **kwargs)
 
 
 class FollowUp(models.Model):

@@ -11,7 +11,9 @@ from counters.models import Case, Ticket, Window
 from counters.selectors import case_public_progress
 from langzhong_si.calendar import working_days_after
 from ratings.models import Appeal, FollowUp, Rating
+from sites.models import Site
 from staff.roles import Role
+from staff.scope import scope_filter, scope_of
 from staff.selectors import user_has_role, users_with_role
 
 # A case may be rated at completion (办结) once it has ended with an outcome for the
@@ -44,19 +46,24 @@ def ticket_awaiting_pad_rating(window: Window) -> Ticket | None:
     return latest
 
 
-def open_follow_ups():
-    return (
-        FollowUp.objects.filter(replied_at__isnull=True)
-        .select_related("rating", "rating__ticket", "rating__window")
-        .order_by("callback_due")
+def open_follow_ups(person=None):
+    """The follow-ups still awaiting a reply, at the sites `person` may see (all of them
+    without a person: management commands)."""
+    unreplied = FollowUp.objects.filter(replied_at__isnull=True)
+    if person is not None:
+        unreplied = scope_filter(unreplied, person, site="rating__site")
+    return unreplied.select_related("rating", "rating__ticket", "rating__window").order_by(
+        "callback_due"
     )
 
 
 def follow_ups_for(person):
     """The follow-ups a person handles or reviews: a team lead sees every unfinished one,
     an assignee (a window lead) those assigned to them."""
-    unfinished = FollowUp.objects.exclude(
-        status__in=[FollowUp.Status.CLOSED, FollowUp.Status.ANNULLED]
+    unfinished = scope_filter(
+        FollowUp.objects.exclude(status__in=[FollowUp.Status.CLOSED, FollowUp.Status.ANNULLED]),
+        person,
+        site="rating__site",
     )
     if not user_has_role(person, Role.TEAM_LEAD):
         unfinished = unfinished.filter(assignee=person)
@@ -65,11 +72,12 @@ def follow_ups_for(person):
     ).order_by("reply_due", "pk")
 
 
-def follow_up_assignees():
-    """Who a follow-up can be given to: active team leads and window leads."""
+def follow_up_assignees(lead):
+    """Who a follow-up can be given to: active team leads and window leads of the lead's
+    agency."""
     return (
         (users_with_role(Role.TEAM_LEAD) | users_with_role(Role.WINDOW_LEAD))
-        .filter(is_active=True)
+        .filter(is_active=True, staff_profile__sites__agency_id__in=scope_of(lead).agency_ids)
         .distinct()
         .order_by("username")
     )
@@ -89,8 +97,9 @@ def bad_ratings_of_clerk(clerk):
 def pending_appeals_for(decider):
     """The appeals a team lead or auditor may decide: pending, and none they are part of
     (as appellant, the rated clerk, or a handler or reviewer of the follow-up)."""
+    pending = Appeal.objects.filter(status=Appeal.Status.PENDING)
     return (
-        Appeal.objects.filter(status=Appeal.Status.PENDING)
+        scope_filter(pending, decider, site="follow_up__rating__site")
         .exclude(appellant=decider)
         .exclude(follow_up__rating__clerk=decider)
         .exclude(follow_up__assignee=decider)
@@ -149,21 +158,27 @@ def _month_bounds(first: datetime.date) -> tuple[datetime.datetime, datetime.dat
     return start, end
 
 
-def monthly_results(first: datetime.date) -> dict:
-    """The month's published figures: the hall's, then one row per item rated. A rating
-    whose follow-up was annulled on appeal (found unjust) is left out of every figure;
-    a bad rating counts as resolved in time once its handling was closed on review with
-    the reply given by its due date."""
-    start, end = _month_bounds(first)
+def ratings_counted():
+    """Ratings that count in every figure: those whose follow-up was annulled on appeal
+    (found unjust) are left out (results, reports, evaluation)."""
     annulled = FollowUp.objects.filter(rating=OuterRef("pk"), status=FollowUp.Status.ANNULLED)
+    return Rating.objects.exclude(Exists(annulled))
+
+
+def monthly_results(first: datetime.date, *, agency_id: int) -> dict:
+    """The agency's published figures for the month: the agency's, then one row per site
+    and one per item rated. A rating whose follow-up was annulled on appeal (found
+    unjust) is left out of every figure; a bad rating counts as resolved in time once
+    its handling was closed on review with the reply given by its due date."""
+    start, end = _month_bounds(first)
     resolved = FollowUp.objects.filter(
         rating=OuterRef("pk"),
         status=FollowUp.Status.CLOSED,
         replied_at__date__lte=F("reply_due"),
     )
     counted = (
-        Rating.objects.filter(created_at__gte=start, created_at__lt=end)
-        .exclude(Exists(annulled))
+        ratings_counted()
+        .filter(agency_id=agency_id, created_at__gte=start, created_at__lt=end)
         .annotate(item_id=Coalesce("case__item_id", "ticket__item_id"))
     )
     figures = {
@@ -182,12 +197,17 @@ def monthly_results(first: datetime.date) -> dict:
     items = [
         ResultsRow(label=names[row.pop("item_id")], **row) for row in per_item.order_by("item_id")
     ]
-    for row in [hall, *items]:
+    per_site = {row.pop("site_id"): row for row in counted.values("site_id").annotate(**figures)}
+    sites = [
+        ResultsRow(label=site.name, **per_site.get(site.pk, {}))
+        for site in Site.objects.filter(agency_id=agency_id, active=True)
+    ]
+    for row in [hall, *sites, *items]:
         if row.ratings < settings.RATING_RESULTS_MIN_COUNT:
             row.satisfied = row.bad = row.resolved_in_time = 0
             row.suppressed = True
     items.sort(key=lambda row: (row.suppressed, -row.ratings, row.label))
-    return {"month": first, "hall": hall, "items": items}
+    return {"month": first, "hall": hall, "sites": sites, "items": items}
 
 
 def ticket_cases_for_citizen(ticket: Ticket) -> list[dict]:

@@ -23,6 +23,7 @@ from ratings.models import Appeal, FollowUp, Rating
 from ratings.selectors import COMPLETION_RATED_STATES
 from ratings.transitions import appeal_transition, follow_up_transition
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role, user_roles, users_with_role
 from staff.services import notification_send
 
@@ -144,7 +145,7 @@ def _follow_up_open(*, rating: Rating, ticket: Ticket) -> FollowUp:
         reply_due=working_days_after(today, settings.FOLLOW_UP_REPLY_DAYS),
     )
     audit_event_record(event_type="follow_up.opened", obj=follow_up)
-    for lead in users_with_role(Role.TEAM_LEAD):
+    for lead in _agency_people(users_with_role(Role.TEAM_LEAD), rating.agency_id):
         notification_send(
             recipient=lead,
             message=_("A bad rating for ticket %(number)s needs a callback by %(due)s.")
@@ -178,12 +179,24 @@ def _pad_may_rate(*, window_id: int, ticket: Ticket) -> None:
         )
 
 
-def _lock_follow_up(follow_up_id: int) -> FollowUp:
-    return (
+def _lock_follow_up(follow_up_id: int, person=None) -> FollowUp:
+    """The follow-up, locked; with `person`, only one of a rating given at a site they
+    may act for (another agency's or another station's is as if it did not exist)."""
+    follow_up = (
         FollowUp.objects.select_for_update(of=("self",))
         .select_related("rating")
         .get(pk=follow_up_id)
     )
+    if person is not None:
+        scope = scope_of(person)
+        if scope.read_only or not scope.allows_site(follow_up.rating.site_id):
+            raise FollowUp.DoesNotExist
+    return follow_up
+
+
+def _agency_people(queryset, agency_id: int):
+    """Those of `queryset` who work at a site of the agency."""
+    return queryset.filter(staff_profile__sites__agency_id=agency_id).distinct()
 
 
 def follow_up_assign(*, follow_up_id: int, lead, assignee_id: int) -> FollowUp:
@@ -192,13 +205,13 @@ def follow_up_assign(*, follow_up_id: int, lead, assignee_id: int) -> FollowUp:
     if not user_has_role(lead, Role.TEAM_LEAD):
         raise PermissionDenied(_("Only the team lead assigns rating follow-ups."))
     with transaction.atomic(durable=True):
-        follow_up = _lock_follow_up(follow_up_id)
-        assignee = (
-            (users_with_role(Role.TEAM_LEAD) | users_with_role(Role.WINDOW_LEAD))
-            .filter(pk=assignee_id, is_active=True)
-            .distinct()
-            .first()
-        )
+        follow_up = _lock_follow_up(follow_up_id, lead)
+        assignee = _agency_people(
+            (users_with_role(Role.TEAM_LEAD) | users_with_role(Role.WINDOW_LEAD)).filter(
+                pk=assignee_id, is_active=True
+            ),
+            follow_up.rating.agency_id,
+        ).first()
         if assignee is None:
             raise ValidationError(
                 _("Assign the follow-up to an active team lead or window lead."), code="assignee"
@@ -250,7 +263,7 @@ def follow_up_record(
     if not callback_note and not reply:
         raise ValidationError(_("Nothing new to record."), code="nothing")
     with transaction.atomic(durable=True):
-        follow_up = _lock_follow_up(follow_up_id)
+        follow_up = _lock_follow_up(follow_up_id, lead)
         if not _may_handle(lead, follow_up):
             raise PermissionDenied(
                 _("Only the person assigned (or the team lead) handles this follow-up.")
@@ -286,7 +299,7 @@ def follow_up_review(*, follow_up_id: int, lead, accept: bool, note: str = "") -
     if not accept and not note:
         raise ValidationError(_("Say what is still to be rectified."), code="note")
     with transaction.atomic(durable=True):
-        follow_up = _lock_follow_up(follow_up_id)
+        follow_up = _lock_follow_up(follow_up_id, lead)
         if lead.pk in (follow_up.handled_by_id, follow_up.rating.clerk_id):
             raise PermissionDenied(
                 _("Nobody reviews a handling they recorded or a rating of their own service.")
@@ -310,7 +323,8 @@ def follow_up_review(*, follow_up_id: int, lead, accept: bool, note: str = "") -
 
 
 def _deciders_notify(appeal: Appeal) -> None:
-    for person in (users_with_role(Role.TEAM_LEAD) | users_with_role(Role.AUDITOR)).distinct():
+    deciders = users_with_role(Role.TEAM_LEAD) | users_with_role(Role.AUDITOR)
+    for person in _agency_people(deciders, appeal.follow_up.rating.agency_id):
         notification_send(
             recipient=person,
             message=_("An appeal about a bad rating awaits a decision."),
@@ -394,7 +408,10 @@ def appeal_decide(*, appeal_id: int, decider, uphold: bool, reason: str) -> Appe
         raise ValidationError(_("Give the reasons for the decision."), code="reason")
     with transaction.atomic(durable=True):
         appeal = Appeal.objects.select_for_update().get(pk=appeal_id)
-        follow_up = _lock_follow_up(appeal.follow_up_id)
+        try:
+            follow_up = _lock_follow_up(appeal.follow_up_id, decider)
+        except FollowUp.DoesNotExist:
+            raise Appeal.DoesNotExist from None
         involved = {
             appeal.appellant_id,
             follow_up.rating.clerk_id,

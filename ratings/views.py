@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.selectors import public_agencies, public_agency
 from counters import selectors as counter_selectors
 from counters import services as counter_services
 from counters.models import Case, Ticket
@@ -158,7 +159,7 @@ def follow_ups(request):
         "ratings/follow_ups.html",
         {
             "follow_ups": selectors.follow_ups_for(request.user),
-            "assignees": selectors.follow_up_assignees(),
+            "assignees": selectors.follow_up_assignees(request.user),
             "is_lead": Role.TEAM_LEAD.value in user_roles(request.user),
             "today": timezone.localdate(),
         },
@@ -218,7 +219,9 @@ def appeals(request):
 
 def results(request):
     """好差评 结果公开: the month's satisfaction, bad ratings and their resolution, for
-    the hall and per item. Public, no sign-in, no personal data."""
+    the agency, per site and per item. Public, no sign-in, no personal data. The agency
+    is the one `?agency=` names, else the home agency (as on the guide pages)."""
+    agency = public_agency(request.GET.get("agency"))
     this_month = timezone.localdate().replace(day=1)
     try:
         first = month_first_parse(request.GET["month"]) if request.GET.get("month") else None
@@ -226,12 +229,14 @@ def results(request):
         return render(
             request,
             "ratings/results.html",
-            {"error": " ".join(error.messages), "month": this_month},
+            {"error": " ".join(error.messages), "month": this_month, "agency": agency},
             status=400,
         )
     if first is None:
         # Last month by default: the current one is still being rated and handled.
         first = (this_month - timezone.timedelta(days=1)).replace(day=1)
-    context = selectors.monthly_results(first)
-    context["minimum"] = settings.RATING_RESULTS_MIN_COUNT
+    context = selectors.monthly_results(first, agency_id=agency.pk)
+    context.update(
+        minimum=settings.RATING_RESULTS_MIN_COUNT, agency=agency, agencies=public_agencies()
+    )
     return render(request, "ratings/results.html", context)

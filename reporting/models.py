@@ -30,6 +30,16 @@ class Delivery(models.Model):
     platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     object_id = models.PositiveBigIntegerField(_("record"))
+    # The agency whose event it is (its sender id goes out with it; its team lead sees
+    # and resends it). Null only for deliveries recorded before agencies existed.
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     # When the business event happened: the reconciliation's day.
     occurred_at = models.DateTimeField(_("occurred at"))
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)

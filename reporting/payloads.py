@@ -10,6 +10,7 @@ from catalog.models import ServiceItem
 from counters.models import Case
 from ratings.models import Rating
 from reporting.models import Delivery
+from sites.models import Agency, Site
 
 C = Case.Status
 # A finished case's result as the case platform reads it.
@@ -40,22 +41,30 @@ def _employee_number(user) -> str:
     return profile.employee_number if profile is not None else ""
 
 
-def _envelope(delivery: Delivery) -> dict:
+def sender_id(agency: Agency | None) -> str:
+    """The id the platforms know the agency by; the deployment's setting for an agency
+    without one of its own."""
+    return (agency.reporting_sender_id if agency else "") or settings.REPORTING_SENDER_ID
+
+
+def _envelope(delivery: Delivery, site: Site) -> dict:
     return {
         "idempotency_key": delivery.key,
-        "sender": settings.REPORTING_SENDER_ID,
+        "sender": sender_id(site.agency),
+        "agency_code": site.agency.code,
+        "site_code": site.code,
         "kind": delivery.kind,
         "occurred_at": delivery.occurred_at.isoformat(),
     }
 
 
 def rating_payload(delivery: Delivery) -> dict:
-    rating = Rating.objects.select_related("ticket__item", "window", "clerk__staff_profile").get(
-        pk=delivery.object_id
-    )
+    rating = Rating.objects.select_related(
+        "ticket__item", "window", "clerk__staff_profile", "site__agency"
+    ).get(pk=delivery.object_id)
     cases = rating.ticket.cases.exclude(status=C.NOTIFIED).order_by("pk")
     return {
-        **_envelope(delivery),
+        **_envelope(delivery, rating.site),
         "rating": {
             "level": rating.level,
             "level_name": RATING_LEVELS[rating.level],
@@ -83,9 +92,11 @@ def _applicant(case: Case) -> dict:
 
 
 def case_payload(delivery: Delivery) -> dict:
-    case = Case.objects.select_related("item", "handler__staff_profile").get(pk=delivery.object_id)
+    case = Case.objects.select_related("item", "handler__staff_profile", "site__agency").get(
+        pk=delivery.object_id
+    )
     body = {
-        **_envelope(delivery),
+        **_envelope(delivery, case.site),
         "case_number": case.number,
         "item": _item(case.item),
         "staff_number": _employee_number(case.handler),

@@ -19,7 +19,12 @@ K = Delivery.Kind
 @receiver(post_save, sender=Rating, dispatch_uid="reporting-rating")
 def _rating_saved(sender, instance: Rating, created: bool, raw=False, **kwargs):
     if created and not raw and reporting_enabled():
-        delivery_record(kind=K.RATING, object_id=instance.pk, occurred_at=instance.created_at)
+        delivery_record(
+            kind=K.RATING,
+            object_id=instance.pk,
+            occurred_at=instance.created_at,
+            agency_id=instance.agency_id,
+        )
 
 
 @receiver(post_save, sender=Case, dispatch_uid="reporting-case")
@@ -28,7 +33,10 @@ def _case_saved(sender, instance: Case, created: bool, raw=False, update_fields=
         return
     if created and instance.status != Case.Status.NOTIFIED:
         delivery_record(
-            kind=K.CASE_ACCEPTED, object_id=instance.pk, occurred_at=instance.accepted_at
+            kind=K.CASE_ACCEPTED,
+            object_id=instance.pk,
+            occurred_at=instance.accepted_at,
+            agency_id=instance.agency_id,
         )
     status_saved = created or (update_fields is not None and "status" in update_fields)
     if status_saved and instance.status in CASE_RESULTS:
@@ -36,4 +44,5 @@ def _case_saved(sender, instance: Case, created: bool, raw=False, update_fields=
             kind=K.CASE_COMPLETED,
             object_id=instance.pk,
             occurred_at=instance.finished_at or timezone.now(),
+            agency_id=instance.agency_id,
         )

@@ -11,6 +11,7 @@ from counters.models import Case
 from ratings.models import Rating
 from reporting.models import PLATFORM_OF, Delivery
 from reporting.payloads import CASE_RESULTS
+from staff.scope import scope_filter
 
 S = Delivery.Status
 K = Delivery.Kind
@@ -40,11 +41,17 @@ def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
     return start, start + datetime.timedelta(days=1)
 
 
-def _expected(day: datetime.date) -> dict[str, int]:
+def _agencies(queryset, viewer, path: str = "agency"):
+    """The rows of the agencies `viewer` may see (all of them without a viewer)."""
+    return queryset if viewer is None else scope_filter(queryset, viewer, agency=path)
+
+
+def _expected(day: datetime.date, viewer) -> dict[str, int]:
     start, end = _day_bounds(day)
-    cases = Case.objects.exclude(status=Case.Status.NOTIFIED)
+    cases = _agencies(Case.objects.exclude(status=Case.Status.NOTIFIED), viewer)
+    ratings = _agencies(Rating.objects, viewer)
     return {
-        K.RATING: Rating.objects.filter(created_at__gte=start, created_at__lt=end).count(),
+        K.RATING: ratings.filter(created_at__gte=start, created_at__lt=end).count(),
         K.CASE_ACCEPTED: cases.filter(accepted_at__gte=start, accepted_at__lt=end).count(),
         K.CASE_COMPLETED: cases.filter(status__in=list(CASE_RESULTS))
         .annotate(done=Coalesce("finished_at", "accepted_at"))
@@ -53,12 +60,14 @@ def _expected(day: datetime.date) -> dict[str, int]:
     }
 
 
-def reconciliation(day: datetime.date) -> list[ReconciliationRow]:
-    """The day's business events against their deliveries, one row per kind."""
+def reconciliation(day: datetime.date, *, viewer=None) -> list[ReconciliationRow]:
+    """The day's business events against their deliveries, one row per kind, of the
+    agencies `viewer` may see."""
     start, end = _day_bounds(day)
     counts = {
         row["kind"]: row
-        for row in Delivery.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        for row in _agencies(Delivery.objects, viewer)
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
         .values("kind")
         .annotate(
             recorded=Count("pk"),
@@ -68,7 +77,7 @@ def reconciliation(day: datetime.date) -> list[ReconciliationRow]:
             waiting=Count("pk", filter=Q(status__in=[S.PENDING, S.SENDING, S.RETRYING])),
         )
     }
-    expected = _expected(day)
+    expected = _expected(day, viewer)
     rows = []
     for kind in K:
         found = counts.get(kind.value, {})
@@ -87,10 +96,24 @@ def reconciliation(day: datetime.date) -> list[ReconciliationRow]:
     return rows
 
 
-def dead_letters(*, limit: int = 200):
-    """Failed deliveries, latest first, for the team lead to resend."""
-    return Delivery.objects.filter(status=S.DEAD).order_by("-finished_at", "-pk")[:limit]
+def dead_letters(*, viewer=None, limit: int = 200):
+    """Failed deliveries of the viewer's agency, latest first, for the team lead to resend."""
+    dead = _agencies(Delivery.objects.filter(status=S.DEAD), viewer)
+    return dead.order_by("-finished_at", "-pk")[:limit]
 
 
-def deliveries_waiting() -> int:
-    return Delivery.objects.filter(status__in=[S.PENDING, S.SENDING, S.RETRYING]).count()
+def deliveries_waiting(*, viewer=None) -> int:
+    waiting = Delivery.objects.filter(status__in=[S.PENDING, S.SENDING, S.RETRYING])
+    return _agencies(waiting, viewer).count()
+
+
+def dead_letter_counts() -> dict[str, int]:
+    """The dead letters waiting for a resend, per agency code ("" for deliveries that
+    predate agencies): what operations exposes as a metric."""
+    rows = (
+        Delivery.objects.filter(status=S.DEAD)
+        .values("agency__code")
+        .annotate(n=Count("pk"))
+        .order_by("agency__code")
+    )
+    return {row["agency__code"] or "": row["n"] for row in rows}

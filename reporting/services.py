@@ -19,6 +19,7 @@ from reporting.tasks_names import REPORT_DELIVER_TASK
 from reporting.transitions import delivery_claim, delivery_finish, delivery_reopen
 from reporting.transports import Result, transport_current
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ def delivery_key(*, kind: str, object_id: int) -> str:
     return f"{settings.REPORTING_SENDER_ID}:{kind}:{object_id}"
 
 
-def delivery_record(*, kind: str, object_id: int, occurred_at: datetime.datetime) -> None:
+def delivery_record(
+    *, kind: str, object_id: int, occurred_at: datetime.datetime, agency_id: int | None = None
+) -> None:
     """Record that a business event is to be reported, in the caller's transaction (the
     event's own): two INSERTs, no read; if the transaction rolls back nothing is sent.
     Recording the same event twice is a no-op (its key)."""
@@ -46,6 +49,7 @@ def delivery_record(*, kind: str, object_id: int, occurred_at: datetime.datetime
                 platform=PLATFORM_OF[kind],
                 kind=kind,
                 object_id=object_id,
+                agency_id=agency_id,
                 occurred_at=occurred_at,
                 next_attempt_at=occurred_at,
             )
@@ -157,7 +161,8 @@ def delivery_resend(*, delivery_id: int, lead, reason: str) -> Delivery:
     """The team lead sends a failed delivery again (after the platform or the codes were
     put right): it goes back to the queue with a fresh round of retries, the same key
     and the same body; the resend is an audit event naming the lead and the reason."""
-    if not user_has_role(lead, Role.TEAM_LEAD):
+    scope = scope_of(lead)
+    if not user_has_role(lead, Role.TEAM_LEAD) or scope.read_only:
         raise PermissionDenied(_("Only the team lead resends failed reports."))
     reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     if not reason:
@@ -165,6 +170,8 @@ def delivery_resend(*, delivery_id: int, lead, reason: str) -> Delivery:
     now = timezone.now()
     with transaction.atomic(durable=True):
         delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.agency_id is not None and not scope.allows_agency(delivery.agency_id):
+            raise Delivery.DoesNotExist  # another agency's report is not the lead's to see
         delivery_reopen(delivery=delivery, actor=lead, now=now, reason=reason)
         outbox_enqueue(
             task_name=REPORT_DELIVER_TASK,

@@ -63,7 +63,8 @@ class HttpTransport:
             headers={
                 "Content-Type": "application/json; charset=utf-8",
                 "Idempotency-Key": key,
-                "X-Report-Sender": settings.REPORTING_SENDER_ID,
+                # The agency's own sender id, as in the body (payloads.sender_id).
+                "X-Report-Sender": payload.get("sender") or settings.REPORTING_SENDER_ID,
                 "X-Report-Timestamp": timestamp,
                 "X-Report-Signature": f"sha256={signature}",
             },

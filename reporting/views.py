@@ -27,9 +27,9 @@ def overview(request):
             status = 400
     context = {
         "day": day,
-        "rows": selectors.reconciliation(day),
-        "dead_letters": selectors.dead_letters(),
-        "waiting": selectors.deliveries_waiting(),
+        "rows": selectors.reconciliation(day, viewer=request.user),
+        "dead_letters": selectors.dead_letters(viewer=request.user),
+        "waiting": selectors.deliveries_waiting(viewer=request.user),
         "transport": settings.REPORTING_TRANSPORT,
     }
     return render(request, "reporting/overview.html", context, status=status)

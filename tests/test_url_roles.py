@@ -74,6 +74,12 @@ TABLE = {
     "api-requeue": ("POST", {WINDOW_LEAD}),
     "api-follow-ups": ("GET", {TEAM_LEAD}),
     "api-follow-up": ("POST", {TEAM_LEAD}),
+    "api-follow-up-assign": ("POST", {TEAM_LEAD}),
+    "api-follow-up-review": ("POST", {TEAM_LEAD}),
+    "api-appeals": ("GET", {TEAM_LEAD, AUDITOR}),
+    "api-appeal-decision": ("POST", {TEAM_LEAD, AUDITOR}),
+    "api-rating-appeal": ("POST", {CLERK}),
+    "api-handling-appeal": ("POST", EVERYONE),
     "api-hall": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
     "api-report": ("GET", {TEAM_LEAD, WINDOW_LEAD, AUDITOR}),
     "api-evaluation": ("GET", EVALUATED),
@@ -156,6 +162,7 @@ TABLE = {
     "evaluation:evaluation_list": ("GET", EVALUATED),
     "evaluation:evaluation_export": ("GET", EVALUATED),
     "evaluation:evaluation_weights": ("GET", {TEAM_LEAD}),
+    "evaluation:catalog_offer": ("GET", {TEAM_LEAD}),
     "evaluation:evaluation_sheet": ("GET", {TEAM_LEAD, WINDOW_LEAD, CLERK}),
     "appointments:book": ("GET", EVERYONE),
     "appointments:booked": ("GET", EVERYONE),
@@ -263,6 +270,12 @@ def people(hall, django_capture_on_commit_callbacks):
         "api-ticket": {"token": ticket.public_token},
         "api-ticket-cancel": {"token": ticket.public_token},
         "api-ticket-rating": {"token": ticket.public_token},
+        "api-handling-appeal": {
+            "token": ticket.public_token,
+            "follow_up_id": kwargs["follow_up_id"],
+        },
+        # No appeal exists: the empty body is refused before the appeal is looked up.
+        "api-appeal-decision": {"appeal_id": 1},
         "devices:device_register": {"token": link},
     }
     return people, kwargs, special

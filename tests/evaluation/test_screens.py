@@ -44,8 +44,9 @@ def test_the_live_view_runs_a_fixed_number_of_queries(
     client, lead, week, django_assert_max_num_queries
 ):
     client.get(reverse("evaluation:dashboard_live"))  # warm the session and role caches
-    # 18 for the hall, 6 for the draw pools (per role: people and levels; open tasks, leave).
-    with django_assert_max_num_queries(24):
+    # 18 for the hall, 6 for the draw pools (per role: people and levels; open tasks, leave),
+    # 2 for the lead's scope (their sites, their agency's sites).
+    with django_assert_max_num_queries(26):
         client.get(reverse("evaluation:dashboard_live"))
 
 
@@ -53,7 +54,9 @@ def test_the_report_page_runs_a_fixed_number_of_queries(
     client, lead, week, django_assert_max_num_queries
 ):
     client.get(reverse("evaluation:report"), WEEK_QUERY)
-    with django_assert_max_num_queries(30):
+    # 30 for the figures, 2 for the lead's scope (their sites, their agency's sites), 4 for
+    # the figures per site (sites, tickets, cases, ratings).
+    with django_assert_max_num_queries(36):
         response = client.get(reverse("evaluation:report"), WEEK_QUERY)
     assert 'data-testid="headline-accepted">5<' in response.content.decode()
 

@@ -11,11 +11,7 @@ from tests.test_migrations import _fill
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Windows stood at no site then (counters 0014 came later).
-BEFORE = [
-    ("ratings", "0001_initial"),
-    ("counters", "0013_case_applicant_kind_agent_assisting_staff"),
-]
+BEFORE = [("ratings", "0001_initial"), ("counters", "0014_windows_tickets_cases_at_sites")]
 
 
 def test_old_follow_ups_take_the_state_their_dates_show():
