@@ -329,7 +329,13 @@ def case_accept(
         raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
     applicant_phone = phone_number_validate(applicant_phone)
     digest = id_number_digest(number)
-    item = ServiceItem.objects.select_related("category").filter(pk=item_id).first()
+    # Read once, with its materials, for the checks here and the intake below.
+    item = (
+        ServiceItem.objects.select_related("category")
+        .prefetch_related("materials")
+        .filter(pk=item_id)
+        .first()
+    )
     parties = _parties_check(
         clerk=clerk,
         item=item,
@@ -352,7 +358,7 @@ def case_accept(
     try:
         return _case_open(
             clerk=clerk,
-            item_id=item_id,
+            item=item,
             applicant_name=applicant_name,
             number=number,
             digest=digest,
@@ -373,7 +379,7 @@ def case_accept(
 def _case_open(
     *,
     clerk,
-    item_id: int,
+    item: ServiceItem | None,
     applicant_name: str,
     number: str,
     digest: str,
@@ -392,7 +398,8 @@ def _case_open(
         window, ticket = counter_services.serving_ticket(clerk)
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
         _intake_repeat_check(intake_token)
-        item = ServiceItem.objects.prefetch_related("materials").get(pk=item_id, enabled=True)
+        if item is None or not item.enabled:
+            raise ServiceItem.DoesNotExist("ServiceItem matching query does not exist.")
         # F9 pressed twice, or two requests at once (serialised by the ticket row lock),
         # never opens a second case, and so never a second review chain. A one-time
         # notice does not count: the citizen may return with the material in the same

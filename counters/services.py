@@ -325,11 +325,23 @@ def waiting_order(now: datetime.datetime) -> tuple:
     return ("-is_priority", slot_started, "issued_at", "pk")
 
 
+# Why a drawn clerk was left out of the ticket's next draw: their window was no longer
+# ready, or was locked (a concurrent dispatch taking it, its clerk pausing or signing off).
+DISPATCH_UNAVAILABLE = "unavailable"
+
+
 def _hall_dispatch(*, queue: str) -> int:
     """Pair waiting tickets with clerks drawn at random among the ready windows.
 
-    Tickets and windows are locked with SKIP LOCKED, so concurrent dispatches never
-    hand one ticket to two clerks nor two tickets to one clerk. Returns the pairs made.
+    The next waiting ticket is locked with SKIP LOCKED (a concurrent dispatch takes the
+    one after). The ready pool is read as it stands, without locks, and drawn from;
+    only the chosen window is then locked, SKIP LOCKED and on condition that it is still
+    ready with the drawn clerk. When it is not, that draw stays recorded and the ticket
+    is drawn again from the rest of the pool, the next draw naming the clerk left out
+    (`DISPATCH_UNAVAILABLE`), so the subject's series shows every attempt. A dispatch
+    never waits for a row lock: two never deadlock nor take one window, and a clerk's
+    own ready, pause or finish waits only for a dispatch that has chosen their window.
+    Returns the pairs made.
     """
     paired = 0
     today = timezone.localdate()
@@ -342,21 +354,29 @@ def _hall_dispatch(*, queue: str) -> int:
         )
         if ticket is None:
             return paired
-        ready = list(
-            Window.objects.select_for_update(skip_locked=True)
-            .filter(queue=queue, state=W.READY, clerk__isnull=False)
+        # clerk → window, as committed (and as this transaction changed its own window).
+        pool = dict(
+            Window.objects.filter(queue=queue, state=W.READY, clerk__isnull=False)
             .order_by("pk")
+            .values_list("clerk_id", "pk")
         )
-        if not ready:
-            return paired
-        by_clerk = {window.clerk_id: window for window in ready}
-        draw = draw_record(
-            purpose=Draw.Purpose.TICKET_DISPATCH,
-            subject=f"ticket:{ticket.pk}",
-            pool=list(by_clerk),
-            excluded=[],
-        )
-        window = by_clerk[draw.chosen_id]
+        window, left_out = None, []
+        while window is None and pool:
+            draw = draw_record(
+                purpose=Draw.Purpose.TICKET_DISPATCH,
+                subject=f"ticket:{ticket.pk}",
+                pool=list(pool),
+                excluded=list(left_out),
+            )
+            window = (
+                Window.objects.select_for_update(skip_locked=True)
+                .filter(pk=pool.pop(draw.chosen_id), state=W.READY, clerk_id=draw.chosen_id)
+                .first()
+            )
+            if window is None:
+                left_out.append({"user": draw.chosen_id, "reason": DISPATCH_UNAVAILABLE})
+        if window is None:
+            return paired  # every ready window was taken meanwhile: the ticket waits
         ticket.window = window
         ticket.clerk_id = window.clerk_id
         ticket.called_at = ticket.first_called_at = timezone.now()

@@ -1,9 +1,10 @@
 import threading
+import time
 from collections import Counter
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from audit.bulk import bulk_writes_allowed
 from cases import services as case_services
@@ -116,7 +117,100 @@ def test_fifty_concurrent_ready_calls_over_twenty_tickets_pair_each_ticket_once(
     per_clerk = Counter(served.values_list("clerk_id", flat=True))
     assert max(per_clerk.values()) == 1
     assert Window.objects.filter(state=Window.State.SERVING).count() == 20
-    assert Draw.objects.filter(purpose="ticket_dispatch").count() == 20
+    _assert_each_ticket_served_by_its_last_draw_every_attempt_recorded(tickets)
+
+
+def _assert_each_ticket_served_by_its_last_draw_every_attempt_recorded(tickets):
+    """A ticket's last draw chose its clerk; each earlier draw's choice (a window taken
+    meanwhile) is named as left out of the next draw, which drew from the rest."""
+    for ticket in Ticket.objects.filter(pk__in=[t.pk for t in tickets]):
+        draws = list(Draw.objects.filter(subject=f"ticket:{ticket.pk}").order_by("number"))
+        assert [d.number for d in draws] == list(range(1, len(draws) + 1))
+        assert draws[-1].chosen_id == ticket.clerk_id
+        for earlier, later in zip(draws, draws[1:], strict=False):
+            assert {"user": earlier.chosen_id, "reason": services.DISPATCH_UNAVAILABLE} in (
+                later.excluded
+            )
+            assert set(later.pool) == set(earlier.pool) - {earlier.chosen_id}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_dispatches_never_take_one_window_nor_deadlock():
+    clerks = [_clerk_at(n) for n in range(1, 9)]
+    item = ItemFactory()
+    barrier = threading.Barrier(12)
+    errors, tickets = [], []
+
+    def issue():
+        try:
+            barrier.wait()
+            tickets.append(services.ticket_issue(item=item))
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=issue) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    served = Ticket.objects.filter(status=Ticket.Status.SERVING)
+    assert served.count() == len(clerks)
+    assert sorted(served.values_list("clerk_id", flat=True)) == sorted(c.pk for c in clerks)
+    assert Ticket.objects.filter(status=Ticket.Status.WAITING).count() == 12 - len(clerks)
+    windows = Window.objects.filter(state=Window.State.SERVING)
+    assert sorted(windows.values_list("current_ticket_id", flat=True)) == sorted(
+        served.values_list("pk", flat=True)
+    )
+    _assert_each_ticket_served_by_its_last_draw_every_attempt_recorded(served)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatch_holds_only_the_window_it_chose():
+    """A ticket's dispatch, not yet committed, leaves every other ready window free:
+    their clerks pause (or finish, or declare ready) at once."""
+    ready = {clerk.pk: clerk for clerk in (_clerk_at(1), _clerk_at(2), _clerk_at(3))}
+    item = ItemFactory()
+    chosen, release, errors = [], threading.Event(), []
+
+    def dispatch_and_wait():
+        try:
+            with transaction.atomic():
+                ticket = services.ticket_issue(item=item, durable=False)
+                chosen.append(Ticket.objects.get(pk=ticket.pk).clerk_id)
+                release.wait(timeout=20)
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=dispatch_and_wait)
+    thread.start()
+    try:
+        for _ in range(200):
+            if chosen or errors:
+                break
+            time.sleep(0.05)
+        assert chosen, errors
+        others = [clerk for pk, clerk in ready.items() if pk != chosen[0]]
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # blocked would raise, not hang
+        services.window_pause(clerk=others[0], reason="午休")
+        services.window_declare_ready(clerk=others[0])
+        services.window_pause(clerk=others[1], reason="午休")
+    finally:
+        release.set()
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+    assert errors == []
+    assert Window.objects.get(clerk=others[0]).state == Window.State.READY
+    assert Window.objects.get(clerk=ready[chosen[0]]).state == Window.State.SERVING
 
 
 def test_the_sweep_pairs_a_ticket_left_waiting_beside_a_ready_window():
