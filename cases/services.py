@@ -286,7 +286,7 @@ def _authorisation_apply(checklist: list[dict], *, received: bool) -> list[dict]
 
 
 def _next_case_number(today) -> str:
-    return f"{today:%Y%m%d}{counter_services.next_in_sequence(day=today, key='case'):05d}"
+    return f"{today:%Y%m%d}{counter_services.number_take(day=today, key='case'):05d}"
 
 
 def case_accept(
@@ -391,9 +391,6 @@ def _case_open(
     parties: dict,
     authorisation_received: bool,
 ) -> Case:
-    # Numbered before the transaction, in a statement of its own (no case waits on
-    # another's number); an intake refused below leaves a gap in the day's numbers.
-    case_number = _next_case_number(timezone.localdate())
     with transaction.atomic(durable=True), audit_writes_batched():
         window, ticket = counter_services.serving_ticket(clerk)
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
@@ -447,7 +444,9 @@ def _case_open(
         now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
-            number=case_number,
+            # One statement, no row lock on PostgreSQL (counters.services.number_take); an
+            # intake refused before this line takes no number.
+            number=_next_case_number(today),
             ticket=ticket,
             item=item,
             guide_snapshot=guide,
