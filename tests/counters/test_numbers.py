@@ -2,13 +2,13 @@
 no row that concurrent takers queue on."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from counters.models import NumberSequence
 from counters.services import number_take
+from tests.counters.concurrency import held_open
 
 pytestmark = pytest.mark.django_db
 
@@ -37,28 +37,6 @@ def test_a_day_begun_on_the_counter_row_goes_on_after_its_last_number():
 @pytest.mark.django_db(transaction=True)
 def test_a_number_taken_in_an_open_transaction_holds_up_no_other_taker():
     number_take(day=DAY, key="ticket-A")  # the day's sequence is made
-    taken, release, errors = [], threading.Event(), []
-
-    def hold_a_number_open():
-        try:
-            with transaction.atomic():
-                taken.append(number_take(day=DAY, key="ticket-A"))
-                release.wait(timeout=20)
-        except Exception as error:  # noqa: BLE001 - collected and asserted below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold_a_number_open)
-    thread.start()
-    try:
-        while not taken and not errors and thread.is_alive():
-            release.wait(timeout=0.05)
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '1s'")  # a wait would raise
-            mine = number_take(day=DAY, key="ticket-A")
-    finally:
-        release.set()
-        thread.join()
-    assert errors == []
-    assert sorted([taken[0], mine]) == [2, 3]
+    with held_open(lambda: number_take(day=DAY, key="ticket-A")) as theirs, transaction.atomic():
+        mine = number_take(day=DAY, key="ticket-A")
+    assert sorted([theirs, mine]) == [2, 3]
