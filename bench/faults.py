@@ -126,22 +126,29 @@ def check(recorder: CleanFailures) -> list[str]:
 
     from audit.services import audit_log_verify
     from counters.models import Case, Ticket
+    from counters.services import DISPATCH_UNAVAILABLE
     from draws.models import Draw
     from risk.models import ReviewTask
 
     connection.close()
     problems = []
     called = Ticket.objects.exclude(status__in=[Ticket.Status.WAITING, Ticket.Status.CANCELLED])
-    draws = dict(
-        Draw.objects.filter(purpose=Draw.Purpose.TICKET_DISPATCH)
-        .values("subject")
-        .annotate(n=Count("pk"))
-        .values_list("subject", "n")
-    )
+    draws: dict[str, list] = {}
+    for draw in Draw.objects.filter(purpose=Draw.Purpose.TICKET_DISPATCH).order_by("number"):
+        draws.setdefault(draw.subject, []).append(draw)
     for ticket in called:
-        if draws.get(f"ticket:{ticket.pk}") != 1:
+        # One draw that landed: any earlier one chose a window taken meanwhile, and the
+        # next draw names that clerk as left out (counters.services._hall_dispatch).
+        series = draws.get(f"ticket:{ticket.pk}", [])
+        landed = [
+            draw
+            for draw, after in zip(series, [*series[1:], None], strict=True)
+            if after is None
+            or {"user": draw.chosen_id, "reason": DISPATCH_UNAVAILABLE} not in after.excluded
+        ]
+        if len(landed) != 1 or landed[0].chosen_id != ticket.clerk_id:
             problems.append(
-                f"ticket {ticket.display_number}: {draws.get(f'ticket:{ticket.pk}')} draws"
+                f"ticket {ticket.display_number}: {len(landed)} draws given effect of {len(series)}"
             )
         if ticket.clerk_id is None:
             problems.append(f"ticket {ticket.display_number}: called without a clerk")

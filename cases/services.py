@@ -24,7 +24,7 @@ from cases.transitions import (
     case_transition,
 )
 from catalog.models import ServiceItem
-from catalog.selectors import item_offered_get
+from catalog.selectors import item_offered_check
 from counters import selectors as counter_selectors
 from counters import services as counter_services
 from counters.models import Case
@@ -290,7 +290,7 @@ def _authorisation_apply(checklist: list[dict], *, received: bool) -> list[dict]
 
 
 def _next_case_number(today) -> str:
-    return f"{today:%Y%m%d}{counter_services.next_in_sequence(day=today, key='case'):05d}"
+    return f"{today:%Y%m%d}{counter_services.number_take(day=today, key='case'):05d}"
 
 
 def case_accept(
@@ -333,7 +333,13 @@ def case_accept(
         raise ValidationError(_("Enter the applicant's name."), code="applicant_name")
     applicant_phone = phone_number_validate(applicant_phone)
     digest = id_number_digest(number)
-    item = ServiceItem.objects.select_related("category").filter(pk=item_id).first()
+    # Read once, with its materials, for the checks here and the intake below.
+    item = (
+        ServiceItem.objects.select_related("category")
+        .prefetch_related("materials")
+        .filter(pk=item_id)
+        .first()
+    )
     parties = _parties_check(
         clerk=clerk,
         item=item,
@@ -356,7 +362,7 @@ def case_accept(
     try:
         return _case_open(
             clerk=clerk,
-            item_id=item_id,
+            item=item,
             applicant_name=applicant_name,
             number=number,
             digest=digest,
@@ -377,7 +383,7 @@ def case_accept(
 def _case_open(
     *,
     clerk,
-    item_id: int,
+    item: ServiceItem | None,
     applicant_name: str,
     number: str,
     digest: str,
@@ -389,14 +395,11 @@ def _case_open(
     parties: dict,
     authorisation_received: bool,
 ) -> Case:
-    # Numbered before the transaction, in a statement of its own (no case waits on
-    # another's number); an intake refused below leaves a gap in the day's numbers.
-    case_number = _next_case_number(timezone.localdate())
     with transaction.atomic(durable=True), audit_writes_batched():
         window, ticket = counter_services.serving_ticket(clerk)
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
         _intake_repeat_check(intake_token)
-        item = item_offered_get(agency_id=ticket.agency_id, item_id=item_id)
+        item_offered_check(agency_id=ticket.agency_id, item=item)
         # F9 pressed twice, or two requests at once (serialised by the ticket row lock),
         # never opens a second case, and so never a second review chain. A one-time
         # notice does not count: the citizen may return with the material in the same
@@ -444,7 +447,9 @@ def _case_open(
         now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
-            number=case_number,
+            # One statement, no row lock on PostgreSQL (counters.services.number_take); an
+            # intake refused before this line takes no number.
+            number=_next_case_number(today),
             ticket=ticket,
             item=item,
             guide_snapshot=guide,

@@ -45,13 +45,15 @@ def public_agencies() -> list[Agency]:
     return list(Agency.objects.filter(active=True).order_by("code"))
 
 
-def item_offered_get(*, agency_id: int, item_id: int) -> ServiceItem:
-    """The item for an intake at the agency, with its materials; refused (ValidationError)
+def item_offered_check(*, agency_id: int, item: ServiceItem | None) -> None:
+    """Refuse (ValidationError) an intake of `item` (read by the caller) at the agency
     when the catalog has no such enabled item or the agency switched it off."""
-    item = items_offered(agency_id).prefetch_related("materials").filter(pk=item_id).first()
-    if item is None:
+    if (
+        item is None
+        or not item.enabled
+        or ItemSwitchOff.objects.filter(agency_id=agency_id, item=item).exists()
+    ):
         raise ValidationError(_("This agency does not handle this item."), code="not_offered")
-    return item
 
 
 def counter_items(agency_id: int | None = None, *, site_id: int | None = None):

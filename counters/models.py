@@ -20,7 +20,10 @@ def _new_token() -> str:
 
 
 class NumberSequence(models.Model):
-    """Per-day counters for queue numbers and case numbers, taken under a row lock."""
+    """Per-day counters for queue numbers and case numbers where the database has no
+    sequences (SQLite). On PostgreSQL each day and key has a SEQUENCE of its own
+    (services.number_take); a row here then only gives the start of a day begun before
+    that (migration 0015)."""
 
     day = models.DateField(_("day"))
     key = models.CharField(_("sequence"), max_length=16)

@@ -46,16 +46,23 @@ from staff.selectors import user_has_role
 W = Window.State
 
 
-def next_in_sequence(*, day, key: str) -> int:
+def number_take(*, day, key: str) -> int:
     """The next number of the per-day sequence `key` (queue numbers here, case numbers in
-    cases.services): one statement (an upsert that increments and returns).
+    cases.services), taken inside the caller's business transaction in one statement.
 
-    Called outside a transaction it is a transaction of its own, so the row is locked
-    only for that statement and concurrent takers never queue behind a business
-    transaction; the callers take their number before opening theirs. A number taken
-    by work that then fails is skipped: queue and case numbers may have gaps (nothing
-    counts on them being consecutive, unlike draw numbers).
+    On PostgreSQL from a SEQUENCE of the day's own (counters_number_next, migration
+    counters 0015): `nextval` locks no row and commits nothing, so concurrent takers
+    never wait for one another's transaction, and it costs no commit of its own. A
+    sequence is not transactional: a number taken by work that then rolls back is
+    skipped, so queue and case numbers may have gaps (nothing counts on them being
+    consecutive, unlike draw numbers). Only a day's first takers of a key may wait, once,
+    for the transaction that made its sequence. Elsewhere (SQLite, one writer at a
+    time anyway) the day's NumberSequence row is incremented by one upsert.
     """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT counters_number_next(%s, %s)", [day, key])
+            return cursor.fetchone()[0]
     table = connection.ops.quote_name(NumberSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -102,13 +109,10 @@ def ticket_issue(
     if not queue:
         queue = Queue.BACK_OFFICE if item is not None and not item.at_counter else Queue.HALL
     today = timezone.localdate()
-    # Taken before the transaction, in one statement of its own: no ticket waits on
-    # another's number (a refused request leaves a gap in the day's numbers).
-    sequence = next_in_sequence(day=today, key=f"ticket-{queue}")
     try:
         return _ticket_create(
             item=item, is_consultation=is_consultation, digest=digest, queue=queue,
-            today=today, sequence=sequence, is_priority=is_priority,
+            today=today, is_priority=is_priority,
             priority_reason=priority_reason, kiosk=kiosk,
             booked_slot_start=booked_slot_start, durable=durable,
         )  # fmt: skip
@@ -132,7 +136,6 @@ def _ticket_create(
     digest,
     queue,
     today,
-    sequence,
     is_priority,
     priority_reason,
     kiosk,
@@ -169,7 +172,7 @@ def _ticket_create(
         ticket = Ticket.objects.create(
             service_date=today,
             queue=queue,
-            sequence=sequence,
+            sequence=number_take(day=today, key=f"ticket-{queue}"),
             item=item,
             is_consultation=is_consultation,
             is_priority=is_priority,
@@ -325,11 +328,23 @@ def waiting_order(now: datetime.datetime) -> tuple:
     return ("-is_priority", slot_started, "issued_at", "pk")
 
 
+# Why a drawn clerk was left out of the ticket's next draw: their window was no longer
+# ready, or was locked (a concurrent dispatch taking it, its clerk pausing or signing off).
+DISPATCH_UNAVAILABLE = "unavailable"
+
+
 def _hall_dispatch(*, queue: str) -> int:
     """Pair waiting tickets with clerks drawn at random among the ready windows.
 
-    Tickets and windows are locked with SKIP LOCKED, so concurrent dispatches never
-    hand one ticket to two clerks nor two tickets to one clerk. Returns the pairs made.
+    The next waiting ticket is locked with SKIP LOCKED (a concurrent dispatch takes the
+    one after). The ready pool is read as it stands, without locks, and drawn from;
+    only the chosen window is then locked, SKIP LOCKED and on condition that it is still
+    ready with the drawn clerk. When it is not, that draw stays recorded and the ticket
+    is drawn again from the rest of the pool, the next draw naming the clerk left out
+    (`DISPATCH_UNAVAILABLE`), so the subject's series shows every attempt. A dispatch
+    never waits for a row lock: two never deadlock nor take one window, and a clerk's
+    own ready, pause or finish waits only for a dispatch that has chosen their window.
+    Returns the pairs made.
     """
     paired = 0
     today = timezone.localdate()
@@ -342,21 +357,29 @@ def _hall_dispatch(*, queue: str) -> int:
         )
         if ticket is None:
             return paired
-        ready = list(
-            Window.objects.select_for_update(skip_locked=True)
-            .filter(queue=queue, state=W.READY, clerk__isnull=False)
+        # clerk → window, as committed (and as this transaction changed its own window).
+        pool = dict(
+            Window.objects.filter(queue=queue, state=W.READY, clerk__isnull=False)
             .order_by("pk")
+            .values_list("clerk_id", "pk")
         )
-        if not ready:
-            return paired
-        by_clerk = {window.clerk_id: window for window in ready}
-        draw = draw_record(
-            purpose=Draw.Purpose.TICKET_DISPATCH,
-            subject=f"ticket:{ticket.pk}",
-            pool=list(by_clerk),
-            excluded=[],
-        )
-        window = by_clerk[draw.chosen_id]
+        window, left_out = None, []
+        while window is None and pool:
+            draw = draw_record(
+                purpose=Draw.Purpose.TICKET_DISPATCH,
+                subject=f"ticket:{ticket.pk}",
+                pool=list(pool),
+                excluded=list(left_out),
+            )
+            window = (
+                Window.objects.select_for_update(skip_locked=True)
+                .filter(pk=pool.pop(draw.chosen_id), state=W.READY, clerk_id=draw.chosen_id)
+                .first()
+            )
+            if window is None:
+                left_out.append({"user": draw.chosen_id, "reason": DISPATCH_UNAVAILABLE})
+        if window is None:
+            return paired  # every ready window was taken meanwhile: the ticket waits
         ticket.window = window
         ticket.clerk_id = window.clerk_id
         ticket.called_at = ticket.first_called_at = timezone.now()

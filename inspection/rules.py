@@ -27,9 +27,16 @@ FINISHED = ("finished", "approved", "rejected", "forwarded")
 
 
 def case_audit(*, case_id: int) -> list[str]:
-    """Run the per-case rules and the sampling draw on one finished case."""
+    """Run the per-case rules and the sampling draw on one finished case, in one
+    transaction (one commit for the sampling record and any findings). The case's row
+    lock makes a second run of the same case wait, then find it sampled already."""
 
-    case = Case.objects.select_related("item", "handler").get(pk=case_id)
+    with transaction.atomic(durable=True):
+        case = Case.objects.select_for_update(of=("self",)).select_related("item", "handler")
+        return _case_rules_run(case.get(pk=case_id))
+
+
+def _case_rules_run(case: Case) -> list[str]:
     if case.status not in FINISHED:
         return []
     missing = [r["name"] for r in case.checklist if r["required"] and not r["received"]]
@@ -98,12 +105,11 @@ def _sample(case) -> bool:
     value = sample_fraction(seed_hex=seed, subject=f"case:{case.pk}")
     rate = settings.AUDIT_SAMPLE_RATES[case.risk_level]
     selected = value < rate
-    with transaction.atomic():
-        audit_event_record(
-            event_type="audit.sampled",
-            obj=case,
-            data={"day": day, "value": round(value, 12), "rate": rate, "selected": selected},
-        )
+    audit_event_record(
+        event_type="audit.sampled",
+        obj=case,
+        data={"day": day, "value": round(value, 12), "rate": rate, "selected": selected},
+    )
     if selected:
         finding_raise(rule="sample", severity="low", key=f"case:{case.pk}", case=case,
               evidence={"rate": rate, "value": round(value, 12), "day": day})  # fmt: skip

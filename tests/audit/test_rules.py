@@ -253,3 +253,26 @@ def test_nightly_rules_stay_silent_on_an_ordinary_day(hall):
             )  # fmt: skip
     assert nightly_audit(day=day) == 0
     assert not Finding.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sampled_case_with_a_finding_is_audited_in_one_commit(hall, settings, monkeypatch):
+    from django.db import connection
+
+    import audit.chain
+    from draws.services import daily_seed_commit
+
+    settings.AUDIT_SAMPLE_RATES = {0: 1, 1: 1, 2: 1, 3: 1}
+    daily_seed_commit(day=timezone.localdate())  # as beat does before the hall opens
+    # The sequencer's chaining after the commit is its own work, not the audit's.
+    monkeypatch.setattr(audit.chain, "audit_chain_nudge", lambda: None)
+    case = _case(hall, days_late=3)
+    commits = []
+    original = connection._commit
+    connection._commit = lambda: commits.append(1) or original()
+    try:
+        assert _rules(case) == {"finished_late", "sample"}
+    finally:
+        del connection._commit
+    assert len(commits) == 1
+    assert AuditEvent.objects.filter(event_type="audit.finding").count() == 2
