@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def places():
     hall = Site.objects.get(pk=home_site_id())
-    station = Site.objects.create(agency=hall.agency, code="qlj", name="七里街道社保所", kind="station")
+    station = Site.objects.create(
+        agency=hall.agency, code="qlj", name="七里街道社保所", kind="station"
+    )
     other = Agency.objects.create(code="511321", name="南部县社会保险事业管理局")
     other_hall = Site.objects.create(agency=other, code="hall", name="南部县服务大厅", kind="hall")
     return hall, station, other_hall
