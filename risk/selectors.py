@@ -3,12 +3,15 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from risk.models import (
     DEFAULT_CHAIN,
+    DEFAULT_SCOPE,
+    DrawScope,
     ItemRiskPolicy,
     LeavePeriod,
     Qualification,
@@ -18,6 +21,7 @@ from risk.models import (
     StaffRelative,
     StepRole,
 )
+from sites.models import Site
 from staff.models import StaffProfile
 from staff.roles import Role
 
@@ -49,8 +53,60 @@ def chain_for_item(item) -> tuple[list[str], int]:
     return [role.value for role in DEFAULT_CHAIN[item.risk_level]], 4
 
 
+def _scope_expression(case, role: str) -> Coalesce:
+    """The step's draw scope for `case`, as SQL: the item's override, else its level's
+    policy, else the default (chain_for_item's order)."""
+    field = "review_scope" if role == StepRole.REVIEW else "approval_scope"
+    return Coalesce(
+        Subquery(ItemRiskPolicy.objects.filter(item_id=case.item_id).values(field)[:1]),
+        Subquery(RiskPolicy.objects.filter(level=case.risk_level).values(field)[:1]),
+        Value(str(DEFAULT_SCOPE[case.risk_level])),
+        output_field=CharField(),
+    )
+
+
+def draw_scope_for(*, case, role: str) -> str:
+    """The scope a step of `case` draws from (what _scope_expression computes in SQL),
+    for the record when nobody at all is in it."""
+    policy = (
+        ItemRiskPolicy.objects.filter(item_id=case.item_id).first()
+        or RiskPolicy.objects.filter(level=case.risk_level).first()
+    )
+    return policy.scope_for(role) if policy else str(DEFAULT_SCOPE[case.risk_level])
+
+
+def _sites_in_scope(case, role: str):
+    """The sites whose staff a step of `case` draws from: its own site, every site of
+    its agency, or its agency's hall. Always within the case's agency, whatever the
+    scope: a case is never drawn to a person of another agency."""
+    scope = _scope_expression(case, role)
+    return (
+        Site.objects.annotate(draw_scope=scope)
+        .filter(agency_id=case.agency_id)
+        .filter(
+            Q(draw_scope=DrawScope.SITE, pk=case.site_id)
+            | Q(draw_scope=DrawScope.AGENCY)
+            | Q(draw_scope=DrawScope.HALL, kind=Site.Kind.HALL)
+        )
+        .values("pk")
+    )
+
+
 def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
-    """The eligible pool for one task's draw and everyone left out, with the reason.
+    """The eligible pool for one task's draw and everyone left out, with the reason
+    (review_pool_scoped, without the scope)."""
+    pool, excluded, _scope = review_pool_scoped(task=task)
+    return pool, excluded
+
+
+def review_pool_scoped(*, task: ReviewTask) -> tuple[list[int], list[dict], str]:
+    """The eligible pool for one task's draw, everyone left out with the reason, and
+    the scope the pool came from (RiskPolicy's review_scope / approval_scope).
+
+    Only the staff of the sites in the step's scope are considered (people elsewhere
+    are not listed as excluded, like people outside the step's role), and only
+    qualifications that hold at any site, or at one of those sites where the person
+    works, count.
 
     Eligible: active, in the step's role, qualified for the case's level today, on duty
     and not on leave, under the open-task cap, and not recused (the handling clerk,
@@ -65,7 +121,9 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     case = task.case
     pool: list[int] = []
     excluded: list[dict] = []
-    for row in _pool_rows(task):
+    rows = _pool_rows(task)
+    scope = rows[0]["scope"] if rows else draw_scope_for(case=case, role=task.role)
+    for row in rows:
         reason = _pool_row_reason(row, case=case)
         if reason:
             excluded.append({"user": row["pk"], "reason": reason})
@@ -75,7 +133,7 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     if previous in pool:
         excluded += [{"user": pk, "reason": "continuity"} for pk in pool if pk != previous]
         pool = [previous]
-    return pool, excluded
+    return pool, excluded, scope
 
 
 # Every person on a case, by the keyed digest of their ID number, and the recusal reasons
@@ -132,10 +190,12 @@ def conflict_of_interest(
 
 
 def _pool_rows(task: ReviewTask) -> list[dict]:
-    """Everyone in the step's role with all that decides their eligibility for this
-    task, in one query (a draw is on the hot path): their qualification level today,
-    open tasks, leave, and the case's recusals (clerk, relative, earlier holder)."""
+    """Everyone in the step's role at a site in its scope with all that decides their
+    eligibility for this task, in one query (a draw is on the hot path): their
+    qualification level today, open tasks, leave, the case's recusals (clerk,
+    relative, earlier holder) and the scope."""
     case = task.case
+    in_scope = _sites_in_scope(case, task.role)
     today = timezone.localdate()
     kind = (
         Qualification.Kind.REVIEW if task.role == StepRole.REVIEW else Qualification.Kind.APPROVAL
@@ -144,6 +204,8 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
     level = (
         Qualification.objects.filter(
             Q(valid_to__isnull=True) | Q(valid_to__gte=today),
+            # Any site of the person's agency, or a site of the scope where they work.
+            Q(site__isnull=True) | Q(site__in=in_scope, site__staff_profiles__user=person),
             user=person, kind=kind, valid_from__lte=today, revoked_at__isnull=True,
         )
         .values("user").annotate(top=Max("level")).values("top")
@@ -163,7 +225,15 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
     return list(
         get_user_model()
         .objects.filter(is_active=True, groups__name=_ROLE_GROUP[StepRole(task.role)].value)
+        .filter(
+            Exists(
+                StaffProfile.sites.through.objects.filter(
+                    staffprofile__user=person, site__in=in_scope
+                )
+            )
+        )
         .annotate(
+            scope=_scope_expression(case, task.role),
             level=Subquery(level),
             open_tasks=Subquery(open_tasks),
             on_leave=Exists(
@@ -187,8 +257,8 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
         )
         .order_by("pk")
         .values(
-            "pk", "level", "open_tasks", "on_leave", "relative", "agent_relative", "continued",
-            "expired",
+            "pk", "scope", "level", "open_tasks", "on_leave", "relative", "agent_relative",
+            "continued", "expired",
             "in_chain", profile_pk=F("staff_profile__pk"),
             id_number_digest=F("staff_profile__id_number_digest"),
             availability=F("staff_profile__availability"),

@@ -36,7 +36,7 @@ from risk.models import (
     RiskPolicy,
     StaffRelative,
 )
-from risk.selectors import pool_sizes, review_pool
+from risk.selectors import pool_sizes, review_pool_scoped
 from risk.transitions import review_task_transition
 from staff.models import StaffProfile
 from staff.roles import Role
@@ -57,6 +57,7 @@ def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
     """Create the task for `step` and record its draw in the outbox (same transaction)."""
     task = ReviewTask.objects.create(
         case=case,
+        agency_id=case.agency_id,
         review_round=case.review_round,
         step=step,
         role=case_chain(case)[step - 1],
@@ -75,17 +76,18 @@ def review_task_draw(*, task_id: int) -> ReviewTask:
         task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
         if task.status != ReviewTask.Status.AWAITING_DRAW:
             return task
-        pool, excluded = review_pool(task=task)
+        pool, excluded, scope = review_pool_scoped(task=task)
         try:
             draw = draw_record(
-                purpose=task.role, subject=f"review-task:{task.pk}", pool=pool, excluded=excluded
-            )
+                purpose=task.role, subject=f"review-task:{task.pk}", pool=pool,
+                excluded=excluded, agency_id=task.case.agency_id, scope=scope,
+            )  # fmt: skip
         except EmptyPoolError:
             audit_event_record(
                 event_type="draw.pool_empty",
                 obj=task,
                 outcome=AuditEvent.Outcome.FAILURE,
-                data={"excluded": excluded},
+                data={"excluded": excluded, "scope": scope},
             )
             _team_leads_alert_empty_pool(task)
             return task
