@@ -25,6 +25,8 @@ def event_agency_id(*, obj: models.Model | None, actor=None) -> int | None:
 
 
 def _object_agency(obj: models.Model) -> int | None:
+    if not isinstance(obj, models.Model):  # a stand-in naming an object (the admin log's)
+        return None
     if obj._meta.label_lower == _AGENCY_MODEL:
         return obj.pk
     agency = _own_agency(obj)
@@ -54,7 +56,10 @@ def _own_agency(obj: models.Model) -> int | None:
     site_id = getattr(obj, "site_id", None)
     if site_id is None:
         return None
-    site_model = obj._meta.get_field("site").related_model
+    try:
+        site_model = obj._meta.get_field("site").related_model
+    except FieldDoesNotExist:
+        return None
     key = (site_model._meta.label_lower, site_id)
     if key not in _site_agency:
         _site_agency[key] = (
@@ -66,10 +71,11 @@ def _own_agency(obj: models.Model) -> int | None:
 def person_agency_id(user) -> int | None:
     """The agency of a person's sites (a staff member works in one agency), remembered
     on the instance for the rest of its request or task."""
-    cached = user.__dict__.get("_audit_agency_id", _MISSING)
+    cached = getattr(user, "_audit_agency_id", _MISSING)
     if cached is _MISSING:
-        cached = _person_agency_by_id(type(user), user.pk)
-        user.__dict__["_audit_agency_id"] = cached
+        # `user._meta.model`, not type(user): request.user is a lazy wrapper.
+        cached = _person_agency_by_id(user._meta.model, user.pk)
+        user._audit_agency_id = cached
     return cached
 
 
