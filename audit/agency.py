@@ -17,6 +17,11 @@ _site_agency: dict[tuple[str, int], int | None] = {}
 _AGENCY_MODEL = "sites.agency"
 
 
+def site_agencies_forget() -> None:
+    """Forget the remembered sites (tests: a rolled-back database reuses their ids)."""
+    _site_agency.clear()
+
+
 def event_agency_id(*, obj: models.Model | None, actor=None) -> int | None:
     agency = _object_agency(obj) if obj is not None else None
     if agency is None and getattr(actor, "pk", None):

@@ -301,7 +301,7 @@ class _Persons(NamedTuple):
     agent_id_digest: str
 
 
-def pool_sizes() -> list[dict]:
+def pool_sizes(*, agency_ids=None) -> list[dict]:
     """How many people a draw could choose from right now, per step role and risk level,
     before any one case's recusals (the team lead's live hall; the pool-shrink rule).
     A second approval draws from the approvers' pool."""
@@ -309,7 +309,7 @@ def pool_sizes() -> list[dict]:
     today = timezone.localdate()
     shared = {"open_counts": _open_counts(), "on_leave": _on_leave(today)}
     for role in (StepRole.REVIEW, StepRole.APPROVAL):
-        people, candidates = _candidates(role)
+        people, candidates = _candidates(role, agency_ids=agency_ids)
         standing = {"levels": _levels(people=people, role=role, today=today), **shared}
         for level in (1, 2, 3):
             size = sum(
@@ -321,13 +321,14 @@ def pool_sizes() -> list[dict]:
     return sizes
 
 
-def pool_people() -> list[dict]:
+def pool_people(*, agency_ids=None) -> list[dict]:
     """Everyone who can hold a review or approval step, with what decides whether they
     can be drawn today (the team lead's pool page). No ID numbers, no relatives."""
     today = timezone.localdate()
     people = (
         get_user_model()
         .objects.filter(is_active=True, groups__name__in=[Role.REVIEWER.value, Role.APPROVER.value])
+        .filter(_of_agencies(agency_ids))
         .distinct()
         .select_related("staff_profile")
         .prefetch_related("groups")
@@ -353,11 +354,19 @@ def pool_people() -> list[dict]:
     return rows
 
 
-def _candidates(role: str):
+def _of_agencies(agency_ids, *, field: str = "pk") -> Q:
+    """People working in `agency_ids` (None: anywhere): a team lead sees their own."""
+    if agency_ids is None:
+        return Q()
+    working = StaffProfile.objects.filter(sites__agency_id__in=agency_ids).values("user")
+    return Q(**{f"{field}__in": working})
+
+
+def _candidates(role: str, *, agency_ids=None):
     # Plain rows, not model instances: with thousands of eligible staff, building the
     # objects cost most of a draw (bench/draw_pool.py: 319 ms → 64 ms).
     people = get_user_model().objects.filter(
-        is_active=True, groups__name=_ROLE_GROUP[StepRole(role)].value
+        _of_agencies(agency_ids), is_active=True, groups__name=_ROLE_GROUP[StepRole(role)].value
     )
     candidates = [
         Candidate(*row)
@@ -458,7 +467,7 @@ def recusal_status(*, user) -> dict:
     }
 
 
-def recusal_overview() -> list[dict]:
+def recusal_overview(*, agency_ids=None) -> list[dict]:
     """The team lead's list: who has declared and when they last confirmed. Counts and
     dates only; no number or digest leaves this function."""
     relatives = dict(
@@ -466,7 +475,7 @@ def recusal_overview() -> list[dict]:
     )
     rows = []
     for user_id, name, number, has_own, confirmed_at in (
-        StaffProfile.objects.filter(user__is_active=True)
+        StaffProfile.objects.filter(_of_agencies(agency_ids, field="user"), user__is_active=True)
         .annotate(has_own=~Q(id_number_digest=""))
         .order_by("employee_number")
         .values_list(
