@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -82,17 +82,26 @@ def daily_seed_commit(*, day: datetime.date, agency_id: int | None = None) -> Da
 
 
 def _agencies_without_seeds(today: datetime.date) -> list[int]:
-    """The active agencies missing today's or tomorrow's seed: one query."""
+    """The active agencies missing today's or tomorrow's seed, in one query (a database
+    with no agency yet: the home agency, which home_agency_id makes)."""
     seed = DailySeed.objects.filter(agency_id=OuterRef("pk"))
-    return list(
+    agencies = list(
         Agency.objects.filter(active=True)
         .annotate(
             has_today=Exists(seed.filter(day=today)),
             has_tomorrow=Exists(seed.filter(day=today + timedelta(days=1))),
         )
-        .filter(Q(has_today=False) | Q(has_tomorrow=False))
-        .values_list("pk", flat=True)
+        .values_list("pk", "has_today", "has_tomorrow")
     )
+    if not agencies:
+        return [home_agency_id()]
+    return [pk for pk, has_today, has_tomorrow in agencies if not (has_today and has_tomorrow)]
+
+
+def _active_agencies() -> list[int]:
+    return list(Agency.objects.filter(active=True).values_list("pk", flat=True)) or [
+        home_agency_id()
+    ]
 
 
 # The day this process last saw today's and tomorrow's seeds committed. A committed seed
@@ -212,7 +221,7 @@ def daily_seeds_rotate() -> None:
     """For every active agency: commit today's and tomorrow's seeds in advance (writing
     any commitment file an earlier export missed). Reveal every closed day's seed."""
     today = timezone.localdate()
-    for agency_id in Agency.objects.filter(active=True).values_list("pk", flat=True):
+    for agency_id in _active_agencies():
         daily_seed_commit(day=today, agency_id=agency_id)
         for day in (today, today + timedelta(days=1)):
             if draw_commitment_exported(day=day, agency_id=agency_id) is None:
