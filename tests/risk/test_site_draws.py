@@ -5,6 +5,7 @@ another agency, which has its own daily seeds."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -366,3 +367,4 @@ def test_a_days_draws_verify_per_agency_against_each_agencys_seed(
     assert draws_verify(day=yesterday) == []
     assert draws_verify(day=yesterday, agency_id=county.other.pk) == []
     assert draw_services.draw_commitment_exported(day=yesterday, agency_id=county.other.pk)
+    call_command("verify_draws", yesterday.isoformat(), "--agency", county.other.code)
