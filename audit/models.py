@@ -42,6 +42,11 @@ class AuditEvent(models.Model):
     data = models.JSONField(_("data"), default=dict)
     source_ip = models.GenericIPAddressField(_("source IP"), null=True, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    # The agency the event belongs to (its object's, its site's, its actor's), null for
+    # deployment-wide acts. A plain integer, no foreign key: the log is below the sites
+    # layer, and a partition (or a distributed shard) of it is keyed by this column.
+    # Part of the hash from the first event that has one (audit.services._canonical).
+    agency_id = models.IntegerField(_("agency"), null=True, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True)
     hash = models.CharField(_("hash"), max_length=64, null=True, blank=True)
     chained_at = models.DateTimeField(_("chained at"), null=True, blank=True)
@@ -62,6 +67,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_event_object_idx"),
             # Reports and the daily export filter by time and kind.
             models.Index(fields=["event_type", "occurred_at"], name="audit_event_type_time_idx"),
+            # One agency's log, newest first by key (audit.selectors); the partition key.
+            models.Index(fields=["agency_id", "id"], name="audit_event_agency_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.agency import event_agency_id
 from audit.batch import audit_batch_add
 from audit.context import current_request_context
 from audit.kinds import event_kind_check
@@ -21,6 +22,9 @@ GENESIS_HASH = "0" * 64
 
 
 def _canonical(event: AuditEvent) -> str:
+    """The hashed content. The agency is part of it exactly when the event has one:
+    events recorded before events carried an agency (none) hash as they always did, and
+    adding, removing or changing an event's agency afterwards changes its hash."""
     content = {
         "position": event.position,
         "occurred_at": event.occurred_at.astimezone(datetime.UTC).isoformat(),
@@ -33,6 +37,8 @@ def _canonical(event: AuditEvent) -> str:
         "source_ip": event.source_ip,
         "request_id": event.request_id,
     }
+    if event.agency_id is not None:
+        content["agency"] = event.agency_id
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -47,6 +53,7 @@ def audit_event_record(
     obj: models.Model | None = None,
     outcome: str = AuditEvent.Outcome.SUCCESS,
     data: dict | None = None,
+    agency_id: int | None = None,
 ) -> AuditEvent:
     """Record one event in the caller's transaction: one INSERT, no lock, no read (inside
     `audit_writes_batched`, a share of the transaction's one INSERT, made before it ends).
@@ -54,6 +61,7 @@ def audit_event_record(
     The event waits unchained (no position or hash) until the sequencer chains it,
     after the transaction commits (`audit.chain.audit_chain_run`, nudged on commit and
     run by beat every second); if the transaction rolls back, the event is gone with it.
+    The event carries `agency_id`, by default its object's or actor's (audit.agency).
     """
     event_kind_check(event_type)
     context = current_request_context()
@@ -69,6 +77,7 @@ def audit_event_record(
         data=normalised,
         source_ip=context.source_ip,
         request_id=context.request_id,
+        agency_id=agency_id if agency_id is not None else event_agency_id(obj=obj, actor=actor),
     )
     if not audit_batch_add(event):
         event.save(force_insert=True)

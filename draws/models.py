@@ -5,13 +5,23 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from sites.defaults import home_agency_id
+
 
 class DailySeed(models.Model):
-    """The secret behind one day's draws. Its SHA-256 commitment is published before
-    the first draw; the seed itself is revealed after the day closes, so anyone can
-    recompute every draw of that day."""
+    """The secret behind one agency's draws of one day. Its SHA-256 commitment is
+    published before the first draw; the seed itself is revealed after the day closes,
+    so anyone can recompute every draw the agency made that day. Each agency has its
+    own: one agency's auditors verify its draws without another's seed."""
 
-    day = models.DateField(_("day"), unique=True)
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_agency_id,
+    )
+    day = models.DateField(_("day"))
     # Encrypted at rest like personal data, so a database reader cannot predict draws.
     seed = models.TextField(_("seed (encrypted)"))
     commitment = models.CharField(_("SHA-256 commitment"), max_length=64)
@@ -26,6 +36,10 @@ class DailySeed(models.Model):
         db_table = "risk_dailyseed"
         verbose_name = _("daily seed")
         verbose_name_plural = _("daily seeds")
+        constraints = [
+            # Also serves the draw's read of its agency's seed of the day.
+            models.UniqueConstraint(fields=["agency", "day"], name="draws_seed_per_agency_day")
+        ]
 
     def __str__(self) -> str:
         return str(self.day)
@@ -46,6 +60,14 @@ class Draw(models.Model):
         # draws share a counter.
         SUBJECT = 2, _("one series per subject")
 
+    # The agency whose seed chose (its people are the pool's: a pool never spans two).
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_agency_id,
+    )
     day = models.DateField(_("day"))
     # 1, 2, 3 … without gaps within its series (verify_draws checks each series).
     number = models.PositiveIntegerField(_("number within its series"))
@@ -56,6 +78,9 @@ class Draw(models.Model):
     scheme = models.PositiveSmallIntegerField(_("scheme"), default=2)
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
     subject = models.CharField(_("drawn for"), max_length=64)
+    # Where the pool came from (risk.models.DrawScope: site, agency, hall); "" for a
+    # ticket's clerk, drawn among the ready clerks of the ticket's site.
+    scope = models.CharField(_("pool scope"), max_length=8, blank=True)
     # User ids of the eligible pool in the canonical order of the scheme, as indexed
     # by the choice function.
     pool = models.JSONField(_("eligible pool"))

@@ -29,7 +29,10 @@ from draws.choice import (
 )
 from draws.models import DailySeed, Draw
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
+from sites.defaults import home_agency_id
+from sites.models import Agency, Site
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 logger = logging.getLogger(__name__)
@@ -39,16 +42,17 @@ class EmptyPoolError(Exception):
     """Nobody is eligible: the caller waits rather than fall back to anyone else."""
 
 
-def _daily_seed_create(*, day: datetime.date, in_draw: bool = False) -> DailySeed:
-    """Create one day's secret seed and log its commitment (idempotent); the commitment
-    file is written once the transaction commits."""
-    existing = DailySeed.objects.filter(day=day).first()
+def _daily_seed_create(*, day: datetime.date, agency_id: int, in_draw: bool = False) -> DailySeed:
+    """Create one agency's secret seed of one day and log its commitment (idempotent);
+    the commitment file is written once the transaction commits."""
+    existing = DailySeed.objects.filter(agency_id=agency_id, day=day).first()
     if existing:
         return existing
     seed_hex = secrets.token_hex(32)
     try:
         with transaction.atomic():
             seed = DailySeed.objects.create(
+                agency_id=agency_id,
                 day=day,
                 seed=personal_data_encrypt(seed_hex),
                 commitment=seed_commitment(seed_hex),
@@ -62,18 +66,42 @@ def _daily_seed_create(*, day: datetime.date, in_draw: bool = False) -> DailySee
             )
     except IntegrityError:
         # Another process committed the same day's seed first; theirs stands.
-        return DailySeed.objects.get(day=day)
-    transaction.on_commit(partial(draw_commitment_export, day=day))
+        return DailySeed.objects.get(agency_id=agency_id, day=day)
+    transaction.on_commit(partial(draw_commitment_export, day=day, agency_id=agency_id))
     return seed
 
 
-def daily_seed_commit(*, day: datetime.date) -> DailySeed:
-    """Commit `day`'s seed and the next day's (idempotent): whoever commits a day also
-    commits the next, so a day's first draw finds its commitment already published
-    even when beat was down."""
-    seed = _daily_seed_create(day=day)
-    _daily_seed_create(day=day + timedelta(days=1))
+def daily_seed_commit(*, day: datetime.date, agency_id: int | None = None) -> DailySeed:
+    """Commit one agency's (by default the home agency's) seed of `day` and of the next
+    day (idempotent): whoever commits a day also commits the next, so a day's first draw
+    finds its commitment already published even when beat was down."""
+    agency_id = agency_id or home_agency_id()
+    seed = _daily_seed_create(day=day, agency_id=agency_id)
+    _daily_seed_create(day=day + timedelta(days=1), agency_id=agency_id)
     return seed
+
+
+def _agencies_without_seeds(today: datetime.date) -> list[int]:
+    """The active agencies missing today's or tomorrow's seed, in one query (a database
+    with no agency yet: the home agency, which home_agency_id makes)."""
+    seed = DailySeed.objects.filter(agency_id=OuterRef("pk"))
+    agencies = list(
+        Agency.objects.filter(active=True)
+        .annotate(
+            has_today=Exists(seed.filter(day=today)),
+            has_tomorrow=Exists(seed.filter(day=today + timedelta(days=1))),
+        )
+        .values_list("pk", "has_today", "has_tomorrow")
+    )
+    if not agencies:
+        return [home_agency_id()]
+    return [pk for pk, has_today, has_tomorrow in agencies if not (has_today and has_tomorrow)]
+
+
+def _active_agencies() -> list[int]:
+    return list(Agency.objects.filter(active=True).values_list("pk", flat=True)) or [
+        home_agency_id()
+    ]
 
 
 # The day this process last saw today's and tomorrow's seeds committed. A committed seed
@@ -82,32 +110,49 @@ _seeds_seen_for: datetime.date | None = None
 
 
 def daily_seeds_ensure() -> None:
-    """Commit today's and tomorrow's seeds in a transaction of their own, before any
-    work that may draw (run by the middleware on every unsafe request and before every
-    Celery task). Inside a transaction it does nothing: the draw's own fallback then
-    applies (see draw_record). Once a process has seen both seeds, it asks the database
-    again only the next day."""
+    """Commit every active agency's seeds of today and tomorrow, in a transaction of
+    their own, before any work that may draw (run by the middleware on every unsafe
+    request and before every Celery task). Inside a transaction it does nothing: the
+    draw's own fallback then applies (see draw_record). Once a process has seen them
+    all, it asks the database again only the next day (an agency added during the day
+    has its seeds committed by its first draw, flagged for verify_draws)."""
     global _seeds_seen_for
     if transaction.get_connection().in_atomic_block:
         return
     today = timezone.localdate()
     if _seeds_seen_for == today:
         return
-    if DailySeed.objects.filter(day__in=[today, today + timedelta(days=1)]).count() != 2:
+    missing = _agencies_without_seeds(today)
+    if missing:
         with transaction.atomic(durable=True):
-            daily_seed_commit(day=today)
+            for agency_id in missing:
+                daily_seed_commit(day=today, agency_id=agency_id)
     _seeds_seen_for = today
 
 
-def draw_commitment_export(*, day: datetime.date, directory: Path | None = None) -> Path | None:
-    """Write a day's commitment to a file of its own, off the database (like the audit
-    heads). A file once written is never overwritten: a database rewritten later is
-    caught by verify_draws comparing the two."""
-    seed = DailySeed.objects.filter(day=day).first()
+def draw_commitment_path(
+    *, day: datetime.date, agency_id: int | None = None, directory: Path | None = None
+) -> Path:
+    """Where an agency's commitment of `day` is exported: the home agency's files where
+    they always were (`<day>.json`), any other agency's in a folder of its code."""
+    folder = Path(directory or settings.DRAW_COMMITMENT_DIR)
+    if agency_id is None or agency_id == home_agency_id():
+        return folder / f"{day.isoformat()}.json"
+    code = Agency.objects.values_list("code", flat=True).get(pk=agency_id)
+    return folder / code / f"{day.isoformat()}.json"
+
+
+def draw_commitment_export(
+    *, day: datetime.date, agency_id: int | None = None, directory: Path | None = None
+) -> Path | None:
+    """Write an agency's commitment of a day to a file of its own, off the database
+    (like the audit heads). A file once written is never overwritten: a database
+    rewritten later is caught by verify_draws comparing the two."""
+    agency_id = agency_id or home_agency_id()
+    seed = DailySeed.objects.filter(agency_id=agency_id, day=day).first()
     if seed is None:
         return None
-    folder = Path(directory or settings.DRAW_COMMITMENT_DIR)
-    path = folder / f"{day.isoformat()}.json"
+    path = draw_commitment_path(day=day, agency_id=agency_id, directory=directory)
     audit_chain_all()  # the commitment's event is chained before its position is exported
     event = (
         AuditEvent.objects.filter(event_type="seed.committed", object_id=str(seed.pk))
@@ -116,6 +161,7 @@ def draw_commitment_export(*, day: datetime.date, directory: Path | None = None)
     )
     record = {
         "day": day.isoformat(),
+        "agency": seed.agency_id,
         "commitment": seed.commitment,
         "committed_at": seed.committed_at.isoformat() if seed.committed_at else None,
         "audit_position": event["position"] if event else None,
@@ -123,32 +169,40 @@ def draw_commitment_export(*, day: datetime.date, directory: Path | None = None)
         "exported_at": timezone.now().isoformat(),
     }
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as file:
             json.dump(record, file, indent=2)
     except FileExistsError:
-        if draw_commitment_exported(day=day, directory=folder) != seed.commitment:
-            logger.error("the exported commitment of %s differs from the database's", day)
+        exported = draw_commitment_exported(day=day, agency_id=agency_id, directory=directory)
+        if exported != seed.commitment:
+            logger.error("the exported commitment of %s differs from the database's", path)
     except OSError as error:
         # The commitment stands in the hash chain; `export_draw_commitments` retries.
-        logger.error("could not export the commitment of %s: %s", day, error)
+        logger.error("could not export the commitment of %s: %s", path, error)
         return None
     return path
 
 
-def draw_commitment_exported(*, day: datetime.date, directory: Path | None = None) -> str | None:
-    """The commitment exported for `day`, or None when no file was written."""
-    path = Path(directory or settings.DRAW_COMMITMENT_DIR) / f"{day.isoformat()}.json"
+def draw_commitment_exported(
+    *, day: datetime.date, agency_id: int | None = None, directory: Path | None = None
+) -> str | None:
+    """The commitment exported for an agency's `day`, or None when no file was written."""
+    path = draw_commitment_path(day=day, agency_id=agency_id, directory=directory)
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("commitment")
     except (OSError, ValueError):
         return None
 
 
-def daily_seed_reveal(*, day: datetime.date) -> DailySeed | None:
-    """Publish a closed day's seed so its draws can be recomputed (idempotent)."""
+def daily_seed_reveal(*, day: datetime.date, agency_id: int | None = None) -> DailySeed | None:
+    """Publish an agency's (by default the home agency's) seed of a closed day so its
+    draws can be recomputed (idempotent)."""
     with transaction.atomic():
-        seed = DailySeed.objects.select_for_update().filter(day=day, revealed_at=None).first()
+        seed = (
+            DailySeed.objects.select_for_update()
+            .filter(agency_id=agency_id or home_agency_id(), day=day, revealed_at=None)
+            .first()
+        )
         if seed is None:
             return None
         if day >= timezone.localdate():
@@ -164,47 +218,71 @@ def daily_seed_reveal(*, day: datetime.date) -> DailySeed | None:
 
 
 def daily_seeds_rotate() -> None:
-    """Commit today's and tomorrow's seeds in advance (writing any commitment file an
-    earlier export missed); reveal every closed day's."""
+    """For every active agency: commit today's and tomorrow's seeds in advance (writing
+    any commitment file an earlier export missed). Reveal every closed day's seed."""
     today = timezone.localdate()
-    daily_seed_commit(day=today)
-    for day in (today, today + timedelta(days=1)):
-        if draw_commitment_exported(day=day) is None:
-            transaction.on_commit(partial(draw_commitment_export, day=day))
-    for day in DailySeed.objects.filter(day__lt=timezone.localdate(), revealed_at=None).values_list(
-        "day", flat=True
-    ):
-        daily_seed_reveal(day=day)
+    for agency_id in _active_agencies():
+        daily_seed_commit(day=today, agency_id=agency_id)
+        for day in (today, today + timedelta(days=1)):
+            if draw_commitment_exported(day=day, agency_id=agency_id) is None:
+                transaction.on_commit(partial(draw_commitment_export, day=day, agency_id=agency_id))
+    closed = DailySeed.objects.filter(day__lt=today, revealed_at=None)
+    for agency_id, day in closed.values_list("agency_id", "day"):
+        daily_seed_reveal(day=day, agency_id=agency_id)
 
 
 def draw_pseudonym_key() -> bytes:
     return settings.PERSONAL_DATA_HASH_KEY.encode()
 
 
-def _draw_number_take(*, day: datetime.date, subject: str) -> tuple[int, str, bool] | None:
-    """The subject's next draw number of the day, the day's (encrypted) seed and whether
-    the next day's seed is committed: one read, no lock. None when the day has no seed."""
+def _pool_agency(pool: list[int]):
+    """The agency of a pool's people (a pool never spans two agencies: the selectors that
+    build pools take them from one agency's sites), as a subquery."""
+    return Subquery(Site.objects.filter(staff_profiles__user_id=pool[0]).values("agency_id")[:1])
+
+
+def _draw_number_take(
+    *, day: datetime.date, subject: str, agency
+) -> tuple[int, str, bool, int] | None:
+    """The subject's next draw number of the day, the agency's (encrypted) seed of the
+    day, whether its next day's seed is committed, and the agency: one read, no lock.
+    None when the agency has no seed that day."""
     taken = Draw.objects.filter(
         day=OuterRef("day"), subject=subject, numbering=Draw.Numbering.SUBJECT
     ).order_by("-number")
     row = (
-        DailySeed.objects.filter(day=day)
+        DailySeed.objects.filter(day=day, agency_id=agency)
         .annotate(
             last=Subquery(taken.values("number")[:1]),
-            next_committed=Exists(DailySeed.objects.filter(day=day + timedelta(days=1))),
+            next_committed=Exists(
+                DailySeed.objects.filter(
+                    agency_id=OuterRef("agency_id"), day=day + timedelta(days=1)
+                )
+            ),
         )
-        .values_list("last", "seed", "next_committed")
+        .values_list("last", "seed", "next_committed", "agency_id")
         .first()
     )
     if row is None:
         return None
-    last, seed_stored, next_committed = row
-    return (last or 0) + 1, seed_stored, next_committed
+    last, seed_stored, next_committed, agency_id = row
+    return (last or 0) + 1, seed_stored, next_committed, agency_id
 
 
-def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[dict]) -> Draw:
-    """Choose one person from `pool` by the day's seed and record the draw.
+def draw_record(
+    *,
+    purpose: str,
+    subject: str,
+    pool: list[int],
+    excluded: list[dict],
+    agency_id: int | None = None,
+    scope: str = "",
+) -> Draw:
+    """Choose one person from `pool` by the agency's seed of the day and record the draw.
 
+    The agency is `agency_id` (a review draw names its case's), else the pool's people's
+    (a ticket's clerks): each agency draws with its own seed. `scope` records where the
+    pool came from (risk.models.DrawScope).
     Numbers count per subject (a ticket, a review task): its first draw of the day is
     1, a later one (a re-queued ticket, a task drawn again) 2, 3 …, and verify_draws
     checks each subject's series has no gap ("missing draw number"). The caller holds
@@ -223,26 +301,35 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
     if not pool:
         raise EmptyPoolError(subject)
     day = timezone.localdate()
-    taken = _draw_number_take(day=day, subject=subject)
+    agency = agency_id or _pool_agency(pool)
+    taken = _draw_number_take(day=day, subject=subject, agency=agency)
     if taken is None:
-        _daily_seed_create(day=day, in_draw=True)
-        taken = _draw_number_take(day=day, subject=subject)
-    number, seed_stored, next_committed = taken
+        if agency_id is None:
+            agency_id = (
+                Site.objects.filter(staff_profiles__user_id=pool[0])
+                .values_list("agency_id", flat=True)
+                .first()
+            ) or home_agency_id()
+        _daily_seed_create(day=day, agency_id=agency_id, in_draw=True)
+        taken = _draw_number_take(day=day, subject=subject, agency=agency_id)
+    number, seed_stored, next_committed, agency_id = taken
     if not next_committed:
         # A draw commits tomorrow's seed, should beat be down all day.
-        _daily_seed_create(day=day + timedelta(days=1))
+        _daily_seed_create(day=day + timedelta(days=1), agency_id=agency_id)
     pool, members = draw_pool_canonical(key=draw_pseudonym_key(), day=day, pool=pool)
     message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=members)
     index = draw_choice_index(
         seed_hex=personal_data_decrypt(seed_stored), message=message, pool_size=len(pool)
     )
     draw = Draw.objects.create(
+        agency_id=agency_id,
         day=day,
         number=number,
         numbering=Draw.Numbering.SUBJECT,
         scheme=SCHEME_PSEUDONYMS,
         purpose=purpose,
         subject=subject,
+        scope=scope,
         pool=pool,
         excluded=excluded,
         chosen_id=pool[index],
@@ -256,6 +343,7 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
             "purpose": purpose,
             "subject": subject,
             "number": number,
+            "scope": scope,
             "pool": pool,
             "excluded": excluded,
             "chosen": draw.chosen_id,
@@ -267,22 +355,36 @@ def draw_record(*, purpose: str, subject: str, pool: list[int], excluded: list[d
 # --- A revealed day's draws for the auditor ------------------------------------------
 
 
-def draws_in_series_order(*, day: datetime.date) -> list[Draw]:
-    """A day's draws series by series (the day's one series first, then each
-    subject's), each in number order: within a subject, the last is the latest."""
-    return sorted(Draw.objects.filter(day=day), key=lambda draw: (draw.series, draw.number))
+def draws_in_series_order(*, day: datetime.date, agency_id: int | None = None) -> list[Draw]:
+    """An agency's (by default every agency's) draws of a day series by series (the
+    day's one series first, then each subject's), each in number order: within a
+    subject, the last is the latest."""
+    draws = Draw.objects.filter(day=day)
+    if agency_id is not None:
+        draws = draws.filter(agency_id=agency_id)
+    return sorted(draws, key=lambda draw: (draw.series, draw.number))
 
 
 BUNDLE_FORMAT = "langzhong-draws-bundle/1"
 
 
+def draws_agency_of(actor) -> int:
+    """The agency whose draws an auditor sees: their own (an auditor works in one)."""
+    agency_ids = scope_of(actor).agency_ids
+    if len(agency_ids) != 1:
+        raise PermissionDenied(_("Only an auditor of one agency downloads its draws."))
+    return next(iter(agency_ids))
+
+
 def draws_bundle(*, day: datetime.date, actor) -> dict:
-    """A revealed day's draws for an auditor to recompute outside the system
-    (scripts/verify_draws_bundle.py, README): the seed, its commitment and every draw,
-    people as pseudonyms of that day only. The download is an audit event."""
+    """A revealed day's draws of the auditor's agency, to recompute outside the system
+    (scripts/verify_draws_bundle.py, README): the agency's seed, its commitment and
+    every draw it made, people as pseudonyms of that day only. The download is an
+    audit event."""
     if not user_has_role(actor, Role.AUDITOR):
         raise PermissionDenied(_("Only an auditor downloads a day's draws."))
-    seed = DailySeed.objects.filter(day=day).first()
+    agency_id = draws_agency_of(actor)
+    seed = DailySeed.objects.filter(agency_id=agency_id, day=day).first()
     if seed is None or seed.revealed_at is None:
         raise ValidationError(
             _("The seed of %(day)s has not been revealed.") % {"day": day}, code="not_revealed"
@@ -311,7 +413,7 @@ def draws_bundle(*, day: datetime.date, actor) -> dict:
             ],
             "drawn_at": draw.drawn_at.isoformat(),
         }
-        for draw in draws_in_series_order(day=day)
+        for draw in draws_in_series_order(day=day, agency_id=agency_id)
     ]
     with transaction.atomic(durable=True):
         audit_event_record(
@@ -323,6 +425,7 @@ def draws_bundle(*, day: datetime.date, actor) -> dict:
     return {
         "format": BUNDLE_FORMAT,
         "day": day.isoformat(),
+        "agency": Agency.objects.values_list("code", flat=True).get(pk=agency_id),
         "seed": personal_data_decrypt(seed.seed),
         "commitment": seed.commitment,
         "committed_at": seed.committed_at.isoformat() if seed.committed_at else None,

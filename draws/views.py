@@ -13,7 +13,9 @@ from staff.roles import Role
 
 @role_required(Role.AUDITOR)
 def draw_days(request):
-    return render(request, "draws/draw_days.html", {"days": selectors.draw_days_revealed()})
+    agency_id = services.draws_agency_of(request.user)
+    days = selectors.draw_days_revealed(agency_id=agency_id)
+    return render(request, "draws/draw_days.html", {"days": days})
 
 
 @role_required(Role.AUDITOR)

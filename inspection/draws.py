@@ -23,6 +23,7 @@ from draws.models import DailySeed, Draw
 from draws.services import draw_commitment_exported, draw_pseudonym_key, draws_in_series_order
 from langzhong_si.identity import personal_data_decrypt
 from risk.models import ReviewTask
+from sites.defaults import home_agency_id
 
 
 @dataclass(frozen=True)
@@ -31,28 +32,32 @@ class DrawMismatch:
     reason: str
 
 
-def draws_verify(*, day: datetime.date, commitment_dir: Path | None = None) -> list[DrawMismatch]:
-    """Recompute every draw of a revealed day from its seed and recorded pool, and check
-    that every review task and every called ticket is held by the person its draw chose.
+def draws_verify(
+    *, day: datetime.date, commitment_dir: Path | None = None, agency_id: int | None = None
+) -> list[DrawMismatch]:
+    """Recompute every draw an agency (by default the home agency) made on a revealed
+    day from its seed and recorded pool, and check that every review task and every
+    called ticket of the agency is held by the person its draw chose.
 
     The seed must match its commitment, and the commitment the one exported to
     `commitment_dir` (if that file exists; verify_draws says when it does not).
     """
-    seed = DailySeed.objects.filter(day=day).first()
+    agency_id = agency_id or home_agency_id()
+    seed = DailySeed.objects.filter(agency_id=agency_id, day=day).first()
     if seed is None or seed.revealed_at is None:
         raise ValidationError(_("The seed of %(day)s has not been revealed.") % {"day": day})
     seed_hex = personal_data_decrypt(seed.seed)
     if seed_commitment(seed_hex) != seed.commitment:
         return [DrawMismatch(0, "seed does not match its published commitment")]
     mismatches = []
-    exported = draw_commitment_exported(day=day, directory=commitment_dir)
+    exported = draw_commitment_exported(day=day, agency_id=agency_id, directory=commitment_dir)
     if exported is not None and exported != seed.commitment:
         mismatches.append(DrawMismatch(0, "commitment differs from the one exported"))
     if seed.committed_in_draw:
         mismatches.append(
             DrawMismatch(0, "commitment recorded with the day's first draw, not published before")
         )
-    draws = draws_in_series_order(day=day)
+    draws = draws_in_series_order(day=day, agency_id=agency_id)
     expected: dict[str, int] = {}  # series → its next number
     for draw in draws:
         number = expected.get(draw.series, 1)
@@ -63,9 +68,9 @@ def draws_verify(*, day: datetime.date, commitment_dir: Path | None = None) -> l
         reason = _draw_recompute(draw, seed_hex)
         if reason:
             mismatches.append(DrawMismatch(draw.number, reason))
-    mismatches += _draws_against_audit_log(day=day, draws=draws)
-    mismatches += _review_tasks_verify(day=day, draws=draws)
-    mismatches += _tickets_verify(day=day, draws=draws)
+    mismatches += _draws_against_audit_log(day=day, draws=draws, agency_id=agency_id)
+    mismatches += _review_tasks_verify(day=day, draws=draws, agency_id=agency_id)
+    mismatches += _tickets_verify(day=day, draws=draws, agency_id=agency_id)
     return mismatches
 
 
@@ -87,7 +92,9 @@ def _draw_recompute(draw: Draw, seed_hex: str) -> str:
     return ""
 
 
-def _draws_against_audit_log(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
+def _draws_against_audit_log(
+    *, day: datetime.date, draws: list[Draw], agency_id: int
+) -> list[DrawMismatch]:
     """Each draw was recorded in the audit chain when it was made, and each draw the
     chain recorded that day is still there: a series' last draw deleted leaves no gap
     in its numbers, but it leaves its event."""
@@ -108,6 +115,11 @@ def _draws_against_audit_log(*, day: datetime.date, draws: list[Draw]) -> list[D
         # An event is written a moment after its draw: one that ends the day is the day's.
         occurred_at__lt=start + datetime.timedelta(days=1, minutes=1),
     ).exclude(object_id__in=recorded)
+    # Events recorded before events carried an agency were all the home agency's.
+    mine = Q(agency_id=agency_id)
+    made_that_day = made_that_day.filter(
+        mine | Q(agency_id__isnull=True) if agency_id == home_agency_id() else mine
+    )
     events = list(made_that_day.values_list("object_id", "data"))
     present = {
         str(pk)
@@ -124,7 +136,9 @@ def _draws_against_audit_log(*, day: datetime.date, draws: list[Draw]) -> list[D
     return mismatches
 
 
-def _review_tasks_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
+def _review_tasks_verify(
+    *, day: datetime.date, draws: list[Draw], agency_id: int
+) -> list[DrawMismatch]:
     """Every task drawn that day is held by its draw's chosen person, and points at
     the draw made for it; no task assigned that day lacks a draw."""
     mismatches = []
@@ -137,7 +151,12 @@ def _review_tasks_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawM
     tasks = ReviewTask.objects.filter(
         Q(draw__in=list(review_draws))
         | Q(pk__in=subject_ids)
-        | Q(draw__isnull=True, assignee__isnull=False, assigned_at__date=day)
+        | Q(
+            draw__isnull=True,
+            assignee__isnull=False,
+            assigned_at__date=day,
+            case__agency_id=agency_id,
+        )
     )
     pointed = set()
     for task in tasks.select_related("draw", "case").order_by("pk"):
@@ -170,7 +189,7 @@ def _review_tasks_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawM
     return mismatches
 
 
-def _tickets_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismatch]:
+def _tickets_verify(*, day: datetime.date, draws: list[Draw], agency_id: int) -> list[DrawMismatch]:
     """Every ticket called that day is served by the clerk its latest dispatch draw
     chose (a re-queued ticket is drawn again; its last draw counts)."""
     latest: dict[str, Draw] = {}
@@ -178,7 +197,9 @@ def _tickets_verify(*, day: datetime.date, draws: list[Draw]) -> list[DrawMismat
         if draw.purpose == Draw.Purpose.TICKET_DISPATCH:
             latest[draw.subject] = draw  # `draws` in series order: the last one wins
     mismatches = []
-    called = Ticket.objects.filter(service_date=day, clerk__isnull=False).order_by("pk")
+    called = Ticket.objects.filter(
+        service_date=day, agency_id=agency_id, clerk__isnull=False
+    ).order_by("pk")
     for ticket_id, number, clerk_id in called.values_list("pk", "sequence", "clerk_id"):
         draw = latest.get(f"ticket:{ticket_id}")
         if draw is None:

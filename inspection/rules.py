@@ -97,10 +97,12 @@ def _sample(case) -> bool:
     if already.exists():
         return False
     day = timezone.localdate()
-    stored = DailySeed.objects.filter(day=day).values_list("seed", flat=True).first()
+    # The case's agency's seed: each agency's samples are recomputed from its own.
+    seeds = DailySeed.objects.filter(agency_id=case.agency_id, day=day)
+    stored = seeds.values_list("seed", flat=True).first()
     if stored is None:  # beat and the task's own check both missed it: commit it now
-        daily_seed_commit(day=day)
-        stored = DailySeed.objects.get(day=day).seed
+        daily_seed_commit(day=day, agency_id=case.agency_id)
+        stored = seeds.get().seed
     seed = personal_data_decrypt(stored)
     value = sample_fraction(seed_hex=seed, subject=f"case:{case.pk}")
     rate = settings.AUDIT_SAMPLE_RATES[case.risk_level]

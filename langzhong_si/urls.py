@@ -29,7 +29,7 @@ urlpatterns = [
     path("", include("staff.urls")),
     path("", include("inspection.urls")),
     path("", include("draws.urls")),
-    path("", include("risk.urls")),
+    path("", include("inbox.eligibility_urls")),
     # One namespace for the case file and the apps split from it, so the names they had
     # inside cases ("cases:inbox", "cases:task_detail", ...) keep working.
     path(

@@ -10,6 +10,7 @@ from risk.services import (
     eligibility_record_save,
     leave_record,
     qualification_grant,
+    risk_policy_save,
     risk_policy_validate,
 )
 
@@ -124,6 +125,9 @@ def _chain(policy) -> str:
 
 
 class PolicyAdmin(ReasonAdmin):
+    def record_save(self, *, instance, reason, actor):
+        risk_policy_save(policy=instance, reason=reason, actor=actor)
+
     @admin.display(description=_("steps after the clerk"))
     def chain(self, policy):
         return _chain(policy)
@@ -132,15 +136,22 @@ class PolicyAdmin(ReasonAdmin):
 @admin.register(RiskPolicy)
 class RiskPolicyAdmin(PolicyAdmin):
     form = RiskPolicyForm
-    fields = ["level", *_STEP_NAMES, "step_hours", "change_reason"]
-    list_display = ["level", "chain", "step_hours"]
+    fields = [
+        "level",
+        *_STEP_NAMES,
+        "step_hours",
+        "review_scope",
+        "approval_scope",
+        "change_reason",
+    ]
+    list_display = ["level", "chain", "step_hours", "review_scope", "approval_scope"]
 
 
 @admin.register(ItemRiskPolicy)
 class ItemRiskPolicyAdmin(PolicyAdmin):
     form = PolicyForm
-    fields = ["item", *_STEP_NAMES, "step_hours", "change_reason"]
-    list_display = ["item", "chain", "step_hours"]
+    fields = ["item", *_STEP_NAMES, "step_hours", "review_scope", "approval_scope", "change_reason"]
+    list_display = ["item", "chain", "step_hours", "review_scope", "approval_scope"]
     autocomplete_fields = ["item"]
 
 
@@ -148,7 +159,7 @@ class ItemRiskPolicyAdmin(PolicyAdmin):
 class QualificationAdmin(EligibilityAdmin):
     list_display = ["user", "kind", "level", "valid_from", "valid_to", "granted_by", "revoked_at"]
     list_filter = ["kind", "level"]
-    fields = ["user", "kind", "level", "valid_from", "valid_to", "reason", "change_reason"]
+    fields = ["user", "kind", "level", "site", "valid_from", "valid_to", "reason", "change_reason"]
 
     def record_save(self, *, instance, reason, actor):
         if instance.pk is None:
@@ -158,6 +169,7 @@ class QualificationAdmin(EligibilityAdmin):
                 user=instance.user,
                 kind=instance.kind,
                 level=instance.level,
+                site=instance.site,
                 valid_from=instance.valid_from,
                 valid_to=instance.valid_to,
                 reason=instance.reason or reason,

@@ -11,6 +11,7 @@ KINDS = {
     "review_task.expired": _("Task past its time limit"),
     "review_task.superseded": _("Task superseded by a resubmission"),
     "pool.changed": _("Draw pool changed"),
+    "risk_policy.scope_changed": _("Where a review step's pool comes from changed"),
     "qualification.granted": _("Qualification granted"),
     "qualification.revoked": _("Qualification revoked"),
     "staff.availability_changed": _("Availability changed"),

@@ -5,6 +5,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
+from sites.defaults import home_agency_id
 
 
 class StepRole(models.TextChoices):
@@ -19,6 +20,27 @@ DEFAULT_CHAIN: dict[int, list[StepRole]] = {
     1: [StepRole.REVIEW],
     2: [StepRole.REVIEW, StepRole.APPROVAL],
     3: [StepRole.REVIEW, StepRole.APPROVAL, StepRole.SECOND_APPROVAL],
+}
+
+
+class DrawScope(models.TextChoices):
+    """Where a step's pool comes from, relative to the case's site (RiskPolicy)."""
+
+    SITE = "site", _("The case's own site")
+    AGENCY = "agency", _("Every site of the case's agency")
+    # "前台受理、后台审核": the station accepts, the county hall reviews and approves.
+    HALL = "hall", _("The agency's hall only")
+
+
+# The default scope per risk level (docs/glossary.md), for review and approval alike: a
+# level-1 case may be reviewed by any qualified person of the agency (a station's own
+# reviewer too); levels 2–3 are reviewed and approved in the hall, the agency's practice.
+# In a deployment of one hall every scope is that hall.
+DEFAULT_SCOPE: dict[int, str] = {
+    0: DrawScope.HALL,
+    1: DrawScope.AGENCY,
+    2: DrawScope.HALL,
+    3: DrawScope.HALL,
 }
 
 
@@ -38,6 +60,15 @@ class ReviewTask(models.Model):
 
     case = models.ForeignKey(
         "counters.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    # The case's agency, kept on the row like the case's own: the table can be
+    # partitioned by it, and the task's audit events carry it without a look-up.
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_agency_id,
     )
     review_round = models.PositiveSmallIntegerField(_("review round"))
     step = models.PositiveSmallIntegerField(_("step"))
@@ -121,10 +152,31 @@ class ChainPolicy(models.Model):
     step_hours = models.PositiveSmallIntegerField(
         _("time limit per step (office hours)"), default=4
     )
+    # Where each step's pool comes from: the review step's, and the approval steps'
+    # (a second approval draws from the approvers' pool, in the same scope).
+    review_scope = models.CharField(
+        _("review pool from"), max_length=8, choices=DrawScope.choices, default=DrawScope.HALL
+    )
+    approval_scope = models.CharField(
+        _("approval pool from"), max_length=8, choices=DrawScope.choices, default=DrawScope.HALL
+    )
     objects = AuditedManager()
 
     class Meta:
         abstract = True
+
+    def scope_for(self, role: str) -> str:
+        return self.review_scope if role == StepRole.REVIEW else self.approval_scope
+
+
+def _scope_constraints(prefix: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=models.Q(**{f"{field}__in": DrawScope.values}),
+            name=f"{prefix}_{field}_known",
+        )
+        for field in ("review_scope", "approval_scope")
+    ]
 
 
 class RiskPolicy(ChainPolicy):
@@ -143,6 +195,7 @@ class RiskPolicy(ChainPolicy):
             models.CheckConstraint(
                 condition=models.Q(step_hours__gte=1), name="risk_policy_hours_1"
             ),
+            *_scope_constraints("risk_policy"),
         ]
 
     def __str__(self) -> str:
@@ -164,6 +217,7 @@ class ItemRiskPolicy(ChainPolicy):
     class Meta:
         verbose_name = _("item risk policy")
         verbose_name_plural = _("item risk policies")
+        constraints = _scope_constraints("risk_item_policy")
 
     def __str__(self) -> str:
         return str(self.item)
@@ -184,6 +238,16 @@ class Qualification(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     level = models.PositiveSmallIntegerField(_("up to risk level"))
+    # Null: at any site of the person's agency. A site: only when the person is drawn
+    # as that site's staff (the site is in the step's scope and the person works there).
+    site = models.ForeignKey(
+        "sites.Site",
+        verbose_name=_("limited to site"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     granted_by = models.ForeignKey(

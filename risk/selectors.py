@@ -3,12 +3,15 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from risk.models import (
     DEFAULT_CHAIN,
+    DEFAULT_SCOPE,
+    DrawScope,
     ItemRiskPolicy,
     LeavePeriod,
     Qualification,
@@ -18,6 +21,7 @@ from risk.models import (
     StaffRelative,
     StepRole,
 )
+from sites.models import Site
 from staff.models import StaffProfile
 from staff.roles import Role
 
@@ -49,8 +53,60 @@ def chain_for_item(item) -> tuple[list[str], int]:
     return [role.value for role in DEFAULT_CHAIN[item.risk_level]], 4
 
 
+def _scope_expression(case, role: str) -> Coalesce:
+    """The step's draw scope for `case`, as SQL: the item's override, else its level's
+    policy, else the default (chain_for_item's order)."""
+    field = "review_scope" if role == StepRole.REVIEW else "approval_scope"
+    return Coalesce(
+        Subquery(ItemRiskPolicy.objects.filter(item_id=case.item_id).values(field)[:1]),
+        Subquery(RiskPolicy.objects.filter(level=case.risk_level).values(field)[:1]),
+        Value(str(DEFAULT_SCOPE[case.risk_level])),
+        output_field=CharField(),
+    )
+
+
+def draw_scope_for(*, case, role: str) -> str:
+    """The scope a step of `case` draws from (what _scope_expression computes in SQL),
+    for the record when nobody at all is in it."""
+    policy = (
+        ItemRiskPolicy.objects.filter(item_id=case.item_id).first()
+        or RiskPolicy.objects.filter(level=case.risk_level).first()
+    )
+    return policy.scope_for(role) if policy else str(DEFAULT_SCOPE[case.risk_level])
+
+
+def _sites_in_scope(case, role: str):
+    """The sites whose staff a step of `case` draws from: its own site, every site of
+    its agency, or its agency's hall. Always within the case's agency, whatever the
+    scope: a case is never drawn to a person of another agency."""
+    scope = _scope_expression(case, role)
+    return (
+        Site.objects.annotate(draw_scope=scope)
+        .filter(agency_id=case.agency_id)
+        .filter(
+            Q(draw_scope=DrawScope.SITE, pk=case.site_id)
+            | Q(draw_scope=DrawScope.AGENCY)
+            | Q(draw_scope=DrawScope.HALL, kind=Site.Kind.HALL)
+        )
+        .values("pk")
+    )
+
+
 def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
-    """The eligible pool for one task's draw and everyone left out, with the reason.
+    """The eligible pool for one task's draw and everyone left out, with the reason
+    (review_pool_scoped, without the scope)."""
+    pool, excluded, _scope = review_pool_scoped(task=task)
+    return pool, excluded
+
+
+def review_pool_scoped(*, task: ReviewTask) -> tuple[list[int], list[dict], str]:
+    """The eligible pool for one task's draw, everyone left out with the reason, and
+    the scope the pool came from (RiskPolicy's review_scope / approval_scope).
+
+    Only the staff of the sites in the step's scope are considered (people elsewhere
+    are not listed as excluded, like people outside the step's role), and only
+    qualifications that hold at any site, or at one of those sites where the person
+    works, count.
 
     Eligible: active, in the step's role, qualified for the case's level today, on duty
     and not on leave, under the open-task cap, and not recused (the handling clerk,
@@ -65,7 +121,9 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     case = task.case
     pool: list[int] = []
     excluded: list[dict] = []
-    for row in _pool_rows(task):
+    rows = _pool_rows(task)
+    scope = rows[0]["scope"] if rows else draw_scope_for(case=case, role=task.role)
+    for row in rows:
         reason = _pool_row_reason(row, case=case)
         if reason:
             excluded.append({"user": row["pk"], "reason": reason})
@@ -75,7 +133,7 @@ def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
     if previous in pool:
         excluded += [{"user": pk, "reason": "continuity"} for pk in pool if pk != previous]
         pool = [previous]
-    return pool, excluded
+    return pool, excluded, scope
 
 
 # Every person on a case, by the keyed digest of their ID number, and the recusal reasons
@@ -132,10 +190,12 @@ def conflict_of_interest(
 
 
 def _pool_rows(task: ReviewTask) -> list[dict]:
-    """Everyone in the step's role with all that decides their eligibility for this
-    task, in one query (a draw is on the hot path): their qualification level today,
-    open tasks, leave, and the case's recusals (clerk, relative, earlier holder)."""
+    """Everyone in the step's role at a site in its scope with all that decides their
+    eligibility for this task, in one query (a draw is on the hot path): their
+    qualification level today, open tasks, leave, the case's recusals (clerk,
+    relative, earlier holder) and the scope."""
     case = task.case
+    in_scope = _sites_in_scope(case, task.role)
     today = timezone.localdate()
     kind = (
         Qualification.Kind.REVIEW if task.role == StepRole.REVIEW else Qualification.Kind.APPROVAL
@@ -144,6 +204,8 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
     level = (
         Qualification.objects.filter(
             Q(valid_to__isnull=True) | Q(valid_to__gte=today),
+            # Any site of the person's agency, or a site of the scope where they work.
+            Q(site__isnull=True) | Q(site__in=in_scope, site__staff_profiles__user=person),
             user=person, kind=kind, valid_from__lte=today, revoked_at__isnull=True,
         )
         .values("user").annotate(top=Max("level")).values("top")
@@ -163,7 +225,15 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
     return list(
         get_user_model()
         .objects.filter(is_active=True, groups__name=_ROLE_GROUP[StepRole(task.role)].value)
+        .filter(
+            Exists(
+                StaffProfile.sites.through.objects.filter(
+                    staffprofile__user=person, site__in=in_scope
+                )
+            )
+        )
         .annotate(
+            scope=_scope_expression(case, task.role),
             level=Subquery(level),
             open_tasks=Subquery(open_tasks),
             on_leave=Exists(
@@ -187,8 +257,8 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
         )
         .order_by("pk")
         .values(
-            "pk", "level", "open_tasks", "on_leave", "relative", "agent_relative", "continued",
-            "expired",
+            "pk", "scope", "level", "open_tasks", "on_leave", "relative", "agent_relative",
+            "continued", "expired",
             "in_chain", profile_pk=F("staff_profile__pk"),
             id_number_digest=F("staff_profile__id_number_digest"),
             availability=F("staff_profile__availability"),
@@ -231,7 +301,7 @@ class _Persons(NamedTuple):
     agent_id_digest: str
 
 
-def pool_sizes() -> list[dict]:
+def pool_sizes(*, agency_ids=None) -> list[dict]:
     """How many people a draw could choose from right now, per step role and risk level,
     before any one case's recusals (the team lead's live hall; the pool-shrink rule).
     A second approval draws from the approvers' pool."""
@@ -239,7 +309,7 @@ def pool_sizes() -> list[dict]:
     today = timezone.localdate()
     shared = {"open_counts": _open_counts(), "on_leave": _on_leave(today)}
     for role in (StepRole.REVIEW, StepRole.APPROVAL):
-        people, candidates = _candidates(role)
+        people, candidates = _candidates(role, agency_ids=agency_ids)
         standing = {"levels": _levels(people=people, role=role, today=today), **shared}
         for level in (1, 2, 3):
             size = sum(
@@ -251,13 +321,14 @@ def pool_sizes() -> list[dict]:
     return sizes
 
 
-def pool_people() -> list[dict]:
+def pool_people(*, agency_ids=None) -> list[dict]:
     """Everyone who can hold a review or approval step, with what decides whether they
     can be drawn today (the team lead's pool page). No ID numbers, no relatives."""
     today = timezone.localdate()
     people = (
         get_user_model()
         .objects.filter(is_active=True, groups__name__in=[Role.REVIEWER.value, Role.APPROVER.value])
+        .filter(_of_agencies(agency_ids))
         .distinct()
         .select_related("staff_profile")
         .prefetch_related("groups")
@@ -283,11 +354,19 @@ def pool_people() -> list[dict]:
     return rows
 
 
-def _candidates(role: str):
+def _of_agencies(agency_ids, *, field: str = "pk") -> Q:
+    """People working in `agency_ids` (None: anywhere): a team lead sees their own."""
+    if agency_ids is None:
+        return Q()
+    working = StaffProfile.objects.filter(sites__agency_id__in=agency_ids).values("user")
+    return Q(**{f"{field}__in": working})
+
+
+def _candidates(role: str, *, agency_ids=None):
     # Plain rows, not model instances: with thousands of eligible staff, building the
     # objects cost most of a draw (bench/draw_pool.py: 319 ms → 64 ms).
     people = get_user_model().objects.filter(
-        is_active=True, groups__name=_ROLE_GROUP[StepRole(role)].value
+        _of_agencies(agency_ids), is_active=True, groups__name=_ROLE_GROUP[StepRole(role)].value
     )
     candidates = [
         Candidate(*row)
@@ -388,7 +467,7 @@ def recusal_status(*, user) -> dict:
     }
 
 
-def recusal_overview() -> list[dict]:
+def recusal_overview(*, agency_ids=None) -> list[dict]:
     """The team lead's list: who has declared and when they last confirmed. Counts and
     dates only; no number or digest leaves this function."""
     relatives = dict(
@@ -396,7 +475,7 @@ def recusal_overview() -> list[dict]:
     )
     rows = []
     for user_id, name, number, has_own, confirmed_at in (
-        StaffProfile.objects.filter(user__is_active=True)
+        StaffProfile.objects.filter(_of_agencies(agency_ids, field="user"), user__is_active=True)
         .annotate(has_own=~Q(id_number_digest=""))
         .order_by("employee_number")
         .values_list(

@@ -36,7 +36,7 @@ from risk.models import (
     RiskPolicy,
     StaffRelative,
 )
-from risk.selectors import pool_sizes, review_pool
+from risk.selectors import pool_sizes, review_pool_scoped
 from risk.transitions import review_task_transition
 from staff.models import StaffProfile
 from staff.roles import Role
@@ -57,6 +57,7 @@ def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
     """Create the task for `step` and record its draw in the outbox (same transaction)."""
     task = ReviewTask.objects.create(
         case=case,
+        agency_id=case.agency_id,
         review_round=case.review_round,
         step=step,
         role=case_chain(case)[step - 1],
@@ -75,17 +76,18 @@ def review_task_draw(*, task_id: int) -> ReviewTask:
         task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
         if task.status != ReviewTask.Status.AWAITING_DRAW:
             return task
-        pool, excluded = review_pool(task=task)
+        pool, excluded, scope = review_pool_scoped(task=task)
         try:
             draw = draw_record(
-                purpose=task.role, subject=f"review-task:{task.pk}", pool=pool, excluded=excluded
-            )
+                purpose=task.role, subject=f"review-task:{task.pk}", pool=pool,
+                excluded=excluded, agency_id=task.case.agency_id, scope=scope,
+            )  # fmt: skip
         except EmptyPoolError:
             audit_event_record(
                 event_type="draw.pool_empty",
                 obj=task,
                 outcome=AuditEvent.Outcome.FAILURE,
-                data={"excluded": excluded},
+                data={"excluded": excluded, "scope": scope},
             )
             _team_leads_alert_empty_pool(task)
             return task
@@ -259,13 +261,19 @@ def qualification_grant(
     granted_by=None,
     valid_from: datetime.date | None = None,
     valid_to: datetime.date | None = None,
+    site=None,
 ) -> Qualification:
+    """Grant `user` the right to review or approve up to `level`: at any site of their
+    agency, or (`site`) only when drawn as that site's staff."""
     reason = text_clean(reason, field=_("Reason"), max_length=CHANGE_REASON_MAX_LENGTH)
     _granting_allowed(granted_by, user)
     if not reason.strip():
         raise ValidationError(_("Give the reason for the grant."), code="reason")
+    if site is not None:
+        _qualification_site_check(user=user, site=site)
     qualification = Qualification(
         user=user,
+        site=site,
         kind=kind,
         level=level,
         valid_from=valid_from or timezone.localdate(),
@@ -283,10 +291,47 @@ def qualification_grant(
         actor=granted_by,
         obj=qualification,
         data={"user": user.pk, "kind": kind, "level": level, "reason": reason,
-              "valid_from": qualification.valid_from, "valid_to": valid_to},
+              "valid_from": qualification.valid_from, "valid_to": valid_to,
+              "site": site.pk if site is not None else None},
     )  # fmt: skip
     _retry_awaiting_after_commit(f"qualification:{qualification.pk}")
     return qualification
+
+
+def _qualification_site_check(*, user, site) -> None:
+    """A qualification is limited only to a site of the person's own agency."""
+    agencies = set(
+        StaffProfile.sites.through.objects.filter(staffprofile__user=user).values_list(
+            "site__agency_id", flat=True
+        )
+    )
+    if agencies != {site.agency_id}:
+        raise ValidationError(
+            _("A qualification can be limited only to a site of the person's own agency."),
+            code="site_agency",
+        )
+
+
+def risk_policy_save(*, policy: RiskPolicy | ItemRiskPolicy, reason: str, actor) -> None:
+    """Save a policy edited by a person (the admin): its chain is checked, the reason
+    goes into the row history and a record.edited event, and a change of where a
+    step's pool comes from is an event of its own, naming the scopes before and after."""
+    risk_policy_validate(policy)
+    before = (
+        type(policy).objects.filter(pk=policy.pk).values("review_scope", "approval_scope").first()
+        if policy.pk
+        else None
+    )
+    after = {"review_scope": policy.review_scope, "approval_scope": policy.approval_scope}
+    with transaction.atomic():
+        audited_record_save(instance=policy, reason=reason, actor=actor)
+        if before is not None and before != after:
+            audit_event_record(
+                event_type="risk_policy.scope_changed",
+                actor=actor,
+                obj=policy,
+                data={"before": before, "after": after, "reason": reason},
+            )
 
 
 @transaction.atomic

@@ -105,6 +105,23 @@ class WindowFactory(factory.django.DjangoModelFactory):
     queue = Queue.HALL
 
 
+def make_agency(code=None, name=None):
+    """Another agency of the deployment (a county of the city)."""
+    n = next(_numbers)
+    return Agency.objects.create(code=code or f"5113{n:02d}", name=name or f"测试经办机构{n}")
+
+
+def make_site(agency=None, kind="station", code=None, name=None):
+    """A site of `agency` (by default the home agency): a station unless told."""
+    n = next(_numbers)
+    return Site.objects.create(
+        agency_id=agency.pk if agency is not None else home_agency_id(),
+        kind=kind,
+        code=code or f"{kind}-{n}",
+        name=name or f"测试{'大厅' if kind == Site.Kind.HALL else '社保所'}{n}",
+    )
+
+
 def today():
     return timezone.localdate()
 

@@ -36,7 +36,9 @@ def _policy(level: int) -> RiskPolicy:
 
 
 def _post(client, policy, **fields):
-    data = {"level": policy.level, "step_hours": 4, "change_reason": REASON, **fields}
+    data = {"level": policy.level, "step_hours": 4, "change_reason": REASON,
+            "review_scope": policy.review_scope, "approval_scope": policy.approval_scope,
+            **fields}  # fmt: skip
     return client.post(f"/admin/risk/riskpolicy/{policy.pk}/change/", data)
 
 
@@ -111,6 +113,8 @@ def test_an_item_override_is_added_with_the_same_form(client, lead):
             "step_2": "approval",
             "step_3": "second_approval",
             "step_hours": 8,
+            "review_scope": "hall",
+            "approval_scope": "hall",
             "change_reason": REASON,
         },
     )
@@ -118,3 +122,14 @@ def test_an_item_override_is_added_with_the_same_form(client, lead):
     override = ItemRiskPolicy.objects.get(item=item)
     assert override.steps == ["review", "approval", "second_approval"]
     assert AuditEvent.objects.filter(event_type="record.edited", object_id=str(override.pk))
+
+
+def test_changing_where_a_steps_pool_comes_from_in_the_admin_is_an_audit_event(client, lead):
+    policy = _policy(2)
+    response = _post(client, policy, step_1="review", step_2="approval", review_scope="agency")
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(event_type="risk_policy.scope_changed")
+    assert event.actor == lead and event.data["reason"] == REASON
+    assert event.data["before"]["review_scope"] == "hall"
+    assert event.data["after"]["review_scope"] == "agency"
+    assert _policy(2).review_scope == "agency"

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from draws.services import draw_commitment_exported
 from inspection.draws import draws_verify
+from sites.models import Agency
 
 
 class Command(BaseCommand):
@@ -24,14 +25,25 @@ class Command(BaseCommand):
             default=None,
             help="folder of exported commitments (default: DRAW_COMMITMENT_DIR)",
         )
+        parser.add_argument(
+            "--agency",
+            default=None,
+            help="the agency's code: each agency's draws are verified against its own "
+            "seed (default: the home agency)",
+        )
 
-    def handle(self, *args, day: datetime.date, commitments: Path | None, **options):
+    def handle(self, *args, day: datetime.date, commitments: Path | None, agency, **options):
         folder = commitments or Path(settings.DRAW_COMMITMENT_DIR)
+        agency_id = None
+        if agency:
+            agency_id = Agency.objects.filter(code=agency).values_list("pk", flat=True).first()
+            if agency_id is None:
+                raise CommandError(f"no agency with the code {agency}")
         try:
-            mismatches = draws_verify(day=day, commitment_dir=folder)
+            mismatches = draws_verify(day=day, commitment_dir=folder, agency_id=agency_id)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
-        if draw_commitment_exported(day=day, directory=folder) is None:
+        if draw_commitment_exported(day=day, agency_id=agency_id, directory=folder) is None:
             self.stderr.write(
                 f"note: no exported commitment for {day} in {folder}: "
                 "compared with the database's only"

@@ -1,3 +1,8 @@
+"""The screens of who can be drawn: the team lead's pool page (availability, with a
+reason) and each staff member's recusal declaration, over risk's services and
+selectors. They live here, above risk, to keep risk's rules apart from its screens;
+their URLs keep risk's namespace (inbox/eligibility_urls.py)."""
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -6,12 +11,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from inbox.eligibility_forms import ConfirmForm, OwnIdForm, RelativeAddForm, RelativeRemoveForm
 from risk import selectors, services
-from risk.forms import ConfirmForm, OwnIdForm, RelativeAddForm, RelativeRemoveForm
 from staff.decorators import role_required
 from staff.models import StaffProfile
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_roles
+
+
+def _staff_in_scope(viewer):
+    """The staff of the viewer's agencies: nobody acts on another agency's people."""
+    agency_ids = scope_of(viewer).agency_ids
+    people = get_user_model().objects.filter(staff_profile__sites__agency_id__in=agency_ids)
+    return people.distinct()
 
 
 @role_required(Role.TEAM_LEAD)
@@ -19,8 +32,8 @@ def pool(request):
     """Who can be drawn: each reviewer's and approver's standing today, the pool sizes,
     and availability changes (with a reason, recorded, never one's own)."""
     context = {
-        "people": selectors.pool_people(),
-        "sizes": selectors.pool_sizes(),
+        "people": selectors.pool_people(agency_ids=scope_of(request.user).agency_ids),
+        "sizes": selectors.pool_sizes(agency_ids=scope_of(request.user).agency_ids),
         "availability_choices": StaffProfile.Availability.choices,
     }
     return render(request, "risk/pool.html", context)
@@ -29,7 +42,7 @@ def pool(request):
 @require_POST
 @role_required(Role.TEAM_LEAD)
 def pool_availability(request, user_id: int):
-    person = get_object_or_404(get_user_model(), pk=user_id, staff_profile__isnull=False)
+    person = get_object_or_404(_staff_in_scope(request.user), pk=user_id)
     profile = person.staff_profile
     before = profile.get_availability_display()
     wanted = request.POST.get("availability", "")
@@ -131,7 +144,7 @@ def recusal(request):
 @role_required(Role.TEAM_LEAD, Role.SECURITY_ADMINISTRATOR)
 def recusal_overview(request):
     context = {
-        "rows": selectors.recusal_overview(),
+        "rows": selectors.recusal_overview(agency_ids=scope_of(request.user).agency_ids),
         "may_correct": Role.SECURITY_ADMINISTRATOR.value in user_roles(request.user),
     }
     return render(request, "risk/recusal_overview.html", context)
@@ -140,7 +153,7 @@ def recusal_overview(request):
 @require_POST
 @role_required(Role.SECURITY_ADMINISTRATOR)
 def recusal_own_id_clear(request, user_id: int):
-    person = get_object_or_404(get_user_model(), pk=user_id, staff_profile__isnull=False)
+    person = get_object_or_404(_staff_in_scope(request.user), pk=user_id)
     try:
         services.recusal_own_id_clear(
             user=person, cleared_by=request.user, reason=request.POST.get("reason", "")

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from risk import views
+from inbox import eligibility_views as views
 
+# The namespace of the risk screens these were, so every link stays as it was.
 app_name = "risk"
 urlpatterns = [
     path("lead/pool/", views.pool, name="pool"),
