@@ -97,6 +97,17 @@ def _eager_celery(request):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _site_agencies_forgotten():
+    """sites.defaults remembers each site's agency per process (a site never changes
+    agency); test databases roll back and hand the same site id to another agency's
+    site, so each test starts with nothing remembered."""
+    from sites.defaults import _agency_of_site
+
+    _agency_of_site.cache_clear()
+    yield
+
+
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
