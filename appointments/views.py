@@ -6,6 +6,7 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,11 +55,14 @@ def _first_open_day(site_id: int, queue: str, days: list[datetime.date]) -> date
     return days[0] if days else None
 
 
-def _site_from(value: str, sites: list) -> "Site":
-    """The site chosen (by id) among those offered; else the home hall (else the first)."""
+def _site_from(value: str, sites: list, *, strict: bool = False) -> "Site":
+    """The site chosen (by id) among those offered; else the home hall (else the first).
+    `strict`: a site named but not offered (another agency's) is not found."""
     by_id = {str(site.pk): site for site in sites}
     if value in by_id:
         return by_id[value]
+    if strict and value:
+        raise Http404
     return by_id.get(str(home_site_id())) or sites[0]
 
 
@@ -210,7 +214,7 @@ def capacities(request):
     sites = list(scope_filter(Site.objects.all(), request.user, site="pk"))
     if not sites:
         raise PermissionDenied
-    site = _site_from(request.POST.get("site") or request.GET.get("site", ""), sites)
+    site = _site_from(request.POST.get("site") or request.GET.get("site", ""), sites, strict=True)
     today = timezone.localdate()
     try:
         day = date_parse(request.GET.get("day", "")) if request.GET.get("day") else today

@@ -21,6 +21,7 @@ from front.forms import IntakeForm, KioskTicketForm, PauseForm
 from langzhong_si.qr import qr_svg
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.scope import scope_of
 
 
 def _messages_from(request, error: ValidationError) -> None:
@@ -327,4 +328,6 @@ def lead_queue(request):
                 else ValidationError(_("No such ticket.")),
             )
         return redirect("counters:lead_queue")
-    return render(request, "counters/lead_queue.html", selectors.lead_queue_today(request.user))
+    context = selectors.lead_queue_today(request.user)
+    context["read_only"] = scope_of(request.user).read_only
+    return render(request, "counters/lead_queue.html", context)
