@@ -222,6 +222,8 @@ def capacities(request):
         day = today
     form = CapacityForm(request.POST or None)
     if request.method == "POST":
+        if scope_of(request.user).read_only:
+            raise PermissionDenied
         if form.is_valid():
             try:
                 services.slot_capacity_set(

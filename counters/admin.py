@@ -11,7 +11,7 @@ class WindowAdmin(admin.ModelAdmin):
     and filtered by site, and only of the sites the person sees."""
 
     list_display = ["number", "site", "zone", "queue", "state", "clerk", "rating_pad"]
-    list_filter = ["site", "queue", "state"]
+    list_filter = [("site", admin.RelatedOnlyFieldListFilter), "queue", "state"]
     readonly_fields = ["state", "clerk", "current_ticket"]
 
     @admin.display(description=_("rating pad"))

@@ -26,7 +26,7 @@ class HallDeviceAdmin(admin.ModelAdmin):
         "link_issued_at",
     ]
     fields = ["name", "kind", "site", "window", "enabled"]
-    list_filter = ["site", "kind", "enabled"]
+    list_filter = [("site", admin.RelatedOnlyFieldListFilter), "kind", "enabled"]
     list_select_related = ["site", "window"]
 
     def get_queryset(self, request):
