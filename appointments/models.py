@@ -22,18 +22,23 @@ def booking_code_new() -> str:
     return "".join(secrets.choice("0123456789") for _ in range(BOOKING_CODE_LENGTH))
 
 
-class SlotCapacity(models.Model):
-    """How many citizens may book each slot of one queue on one day (set by the team
-    lead; no row, or 0: that day's slots of the queue cannot be booked). Each site has
-    its own."""
-
-    site = models.ForeignKey(
+def _site_field():
+    """The site a capacity or a booking is for (the home hall for rows from before sites)."""
+    return models.ForeignKey(
         "sites.Site",
         verbose_name=_("site"),
         on_delete=models.PROTECT,
         related_name="+",
         default=home_site_id,
     )
+
+
+class SlotCapacity(models.Model):
+    """How many citizens may book each slot of one queue on one day (set by the team
+    lead; no row, or 0: that day's slots of the queue cannot be booked). Each site has
+    its own."""
+
+    site = _site_field()
     queue = models.CharField(_("queue"), max_length=1, choices=Queue.choices)
     day = models.DateField(_("day"))
     per_slot = models.PositiveSmallIntegerField(_("bookings per slot"), default=0)
@@ -76,13 +81,7 @@ class Appointment(models.Model):
     )
     # A site, a queue and a time, never a clerk or a window: the dispatch draws the
     # clerk among the site's windows, and the booking is checked in only at that site.
-    site = models.ForeignKey(
-        "sites.Site",
-        verbose_name=_("site"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=home_site_id,
-    )
+    site = _site_field()
     queue = models.CharField(_("queue"), max_length=1, choices=Queue.choices)
     day = models.DateField(_("day"))
     slot_start = models.DateTimeField(_("slot starts"))

@@ -440,7 +440,9 @@ def _case_open(
         now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
-            site_id=ticket.site_id,  # the ticket's site (the window's: they are one site)
+            # The ticket's site (the window's: they are one site) and its agency.
+            site_id=ticket.site_id,
+            agency_id=ticket.agency_id,
             number=case_number,
             ticket=ticket,
             item=item,

@@ -40,7 +40,7 @@ from langzhong_si.text import (
     text_clean,
 )
 from langzhong_si.versions import TICKETS, versions_bump
-from sites.defaults import home_site_id
+from sites.defaults import agency_id_of_site, home_site_id
 from sites.models import Site
 from staff.roles import Role
 from staff.scope import scope_of
@@ -178,6 +178,7 @@ def _ticket_create(
             )  # fmt: skip
         ticket = Ticket.objects.create(
             site_id=site_id,
+            agency_id=agency_id_of_site(site_id),
             service_date=today,
             queue=queue,
             sequence=sequence,
