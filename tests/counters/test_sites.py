@@ -182,3 +182,46 @@ def test_another_agencys_site_gets_its_own_agency_on_tickets():
     other = make_site(agency=make_agency(code="511302", name="顺庆区社保局"), kind="hall")
     ticket = services.ticket_issue(item=ItemFactory(), site_id=other.pk)
     assert ticket.agency_id == other.agency_id
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_ready_calls_at_two_sites_serve_each_ticket_at_its_own_site():
+    import threading
+
+    from django.db import connection
+
+    hall = Site.objects.get(pk=home_site_id())
+    station = make_site(kind="station")
+    clerks = []
+    for site in (hall, station):
+        for number in range(1, 9):
+            clerk = make_staff(Role.CLERK, sites=[site])
+            window = WindowFactory(site=site, number=number)
+            services.window_sign_on(clerk=clerk, window_id=window.pk)
+            clerks.append(clerk)
+    item = ItemFactory()
+    tickets = [services.ticket_issue(item=item, site_id=s.pk) for s in (hall, station) * 5]
+    barrier = threading.Barrier(len(clerks))
+    errors = []
+
+    def declare(clerk):
+        try:
+            barrier.wait()
+            services.window_declare_ready(clerk=clerk)
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=declare, args=(clerk,)) for clerk in clerks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    served = Ticket.objects.filter(pk__in=[t.pk for t in tickets]).select_related("window")
+    assert {t.status for t in served} == {Ticket.Status.SERVING}
+    assert all(t.window.site_id == t.site_id for t in served)
+    assert len({t.clerk_id for t in served}) == len(tickets)
