@@ -51,11 +51,6 @@ def window_for_sign_on(user, *, number: int, site_id: int | None = None) -> Wind
     return found[0]
 
 
-def windows_in_scope(user):
-    """The windows of the sites `user` may see (staff.scope)."""
-    return scope_filter(Window.objects.select_related("site"), user).order_by("site_id", "number")
-
-
 def tickets_ahead(ticket: Ticket) -> int:
     """Waiting tickets that the dispatch will serve before this one, in the order of
     services.waiting_order (appointments whose slot has started come before walk-ins)."""
