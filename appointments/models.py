@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
 from counters.models import Queue
+from sites.defaults import home_site_id
 
 BOOKING_CODE_LENGTH = 8
 
@@ -21,10 +22,23 @@ def booking_code_new() -> str:
     return "".join(secrets.choice("0123456789") for _ in range(BOOKING_CODE_LENGTH))
 
 
+def _site_field():
+    """The site a capacity or a booking is for (the home hall for rows from before sites)."""
+    return models.ForeignKey(
+        "sites.Site",
+        verbose_name=_("site"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_site_id,
+    )
+
+
 class SlotCapacity(models.Model):
     """How many citizens may book each slot of one queue on one day (set by the team
-    lead; no row, or 0: that day's slots of the queue cannot be booked)."""
+    lead; no row, or 0: that day's slots of the queue cannot be booked). Each site has
+    its own."""
 
+    site = _site_field()
     queue = models.CharField(_("queue"), max_length=1, choices=Queue.choices)
     day = models.DateField(_("day"))
     per_slot = models.PositiveSmallIntegerField(_("bookings per slot"), default=0)
@@ -43,7 +57,7 @@ class SlotCapacity(models.Model):
         verbose_name_plural = _("slot capacities")
         constraints = [
             models.UniqueConstraint(
-                fields=["queue", "day"], name="appointments_capacity_unique_queue_day"
+                fields=["site", "queue", "day"], name="appointments_capacity_per_site_queue_day"
             ),
             models.CheckConstraint(
                 condition=models.Q(per_slot__lte=500), name="appointments_capacity_at_most_500"
@@ -65,7 +79,9 @@ class Appointment(models.Model):
     code = models.CharField(
         _("booking code"), max_length=BOOKING_CODE_LENGTH, unique=True, default=booking_code_new
     )
-    # A queue and a time, never a clerk or a window: the dispatch draws the clerk.
+    # A site, a queue and a time, never a clerk or a window: the dispatch draws the
+    # clerk among the site's windows, and the booking is checked in only at that site.
+    site = _site_field()
     queue = models.CharField(_("queue"), max_length=1, choices=Queue.choices)
     day = models.DateField(_("day"))
     slot_start = models.DateTimeField(_("slot starts"))
@@ -112,8 +128,8 @@ class Appointment(models.Model):
             ),
         ]
         indexes = [
-            # A slot's bookings against its capacity; the day's screen for the team lead.
-            models.Index(fields=["queue", "slot_start"], name="appointments_slot_idx"),
+            # A site's slot's bookings against its capacity; the team lead's day screen.
+            models.Index(fields=["site", "queue", "slot_start"], name="appointments_site_slot_idx"),
             # A citizen's booking of the day (check-in by ID number, one per day).
             models.Index(fields=["id_number_digest", "day"], name="appointments_citizen_idx"),
             # The no-show sweep and the reminders: bookings still waiting.

@@ -11,13 +11,21 @@ from django.utils import timezone
 from appointments.models import Appointment, SlotCapacity
 from appointments.services import day_slots
 from counters.models import Queue, Ticket
+from sites.defaults import home_site_id
+from sites.models import Site
 
 AS = Appointment.Status
 
 
-def _taken_by_slot(queue: str | None, day: datetime.date) -> dict:
+def bookable_sites():
+    """The sites a citizen may book at: every active site of the deployment, each
+    agency's hall first."""
+    return Site.objects.filter(active=True, agency__active=True).select_related("agency")
+
+
+def _taken_by_slot(site_id: int, queue: str | None, day: datetime.date) -> dict:
     rows = (
-        Appointment.objects.filter(day=day)
+        Appointment.objects.filter(site_id=site_id, day=day)
         .exclude(status=AS.CANCELLED)
         .values("queue", "slot_start")
         .annotate(n=Count("pk"))
@@ -27,14 +35,18 @@ def _taken_by_slot(queue: str | None, day: datetime.date) -> dict:
     return {(row["queue"], row["slot_start"]): row["n"] for row in rows}
 
 
-def bookable_slots(*, queue: str, day: datetime.date, now=None) -> list[dict]:
-    """The day's slots of `queue` that have not begun, with the places left (0: full)."""
+def bookable_slots(
+    *, queue: str, day: datetime.date, site_id: int | None = None, now=None
+) -> list[dict]:
+    """The day's slots of the site's `queue` (default: the home hall's) that have not
+    begun, with the places left (0: full)."""
     now = now or timezone.now()
-    capacity = SlotCapacity.objects.filter(queue=queue, day=day).first()
+    site_id = site_id or home_site_id()
+    capacity = SlotCapacity.objects.filter(site_id=site_id, queue=queue, day=day).first()
     per_slot = capacity.per_slot if capacity else 0
     if per_slot == 0:
         return []
-    taken = _taken_by_slot(queue, day)
+    taken = _taken_by_slot(site_id, queue, day)
     return [
         {"start": start, "end": end, "free": max(per_slot - taken.get((queue, start), 0), 0)}
         for start, end in day_slots(day)
@@ -42,13 +54,16 @@ def bookable_slots(*, queue: str, day: datetime.date, now=None) -> list[dict]:
     ]
 
 
-def capacity_day(*, day: datetime.date) -> list[dict]:
-    """The team lead's view of one day: per queue, the capacity per slot and each slot's
-    bookings by status."""
-    capacities = {c.queue: c for c in SlotCapacity.objects.filter(day=day).select_related("set_by")}
+def capacity_day(*, site_id: int, day: datetime.date) -> list[dict]:
+    """The team lead's view of one site's day: per queue, the capacity per slot and each
+    slot's bookings by status."""
+    capacities = {
+        c.queue: c
+        for c in SlotCapacity.objects.filter(site_id=site_id, day=day).select_related("set_by")
+    }
     counts = {}
     for row in (
-        Appointment.objects.filter(day=day)
+        Appointment.objects.filter(site_id=site_id, day=day)
         .values("queue", "slot_start", "status")
         .annotate(n=Count("pk"))
     ):

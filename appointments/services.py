@@ -37,7 +37,10 @@ from langzhong_si.identity import (
 )
 from langzhong_si.sms import sms_send_once
 from outbox.services import outbox_enqueue
+from sites.defaults import home_site_id
+from sites.models import Site
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 AS = Appointment.Status
@@ -85,12 +88,19 @@ def _slot_of(slot_start: datetime.datetime) -> tuple[datetime.datetime, datetime
 
 
 def appointment_book(
-    *, queue: str, slot_start: datetime.datetime, id_number: str, phone: str
+    *,
+    queue: str,
+    slot_start: datetime.datetime,
+    id_number: str,
+    phone: str,
+    site_id: int | None = None,
 ) -> Appointment:
     """Book a slot of `queue` for the citizen with `id_number` (kept encrypted, found by
     its keyed digest); the booking code is shown and texted to `phone`. Refused: a slot
     in the past or beyond APPOINTMENT_DAYS_AHEAD, a closed day, a queue without
-    capacity that day, a full slot, a second active booking of the day."""
+    capacity that day, a full slot, a second active booking of the day. The booking is
+    for `site_id` (the home hall where none is named): its capacity, its slots, and
+    check-in only at its kiosks."""
     number = id_number_validate(id_number)
     phone = phone_number_validate(phone)
     if not phone:
@@ -110,10 +120,17 @@ def appointment_book(
             code="too_far_ahead",
         )
     digest = id_number_digest(number)
+    site_id = site_id or home_site_id()
+    if not Site.objects.filter(pk=site_id, active=True).exists():
+        raise ValidationError(_("Choose a site."), code="site")
     with transaction.atomic(durable=True):
-        # The queue's day row is locked: bookings of one queue and day take their places
-        # one at a time, so a slot is never over-booked.
-        capacity = SlotCapacity.objects.select_for_update().filter(queue=queue, day=day).first()
+        # The site's queue's day row is locked: bookings of one queue and day take their
+        # places one at a time, so a slot is never over-booked.
+        capacity = (
+            SlotCapacity.objects.select_for_update()
+            .filter(site_id=site_id, queue=queue, day=day)
+            .first()
+        )
         if capacity is None or capacity.per_slot == 0:
             raise StateConflict(
                 _("No appointments are offered for this queue on that day."), code="no_capacity"
@@ -125,7 +142,7 @@ def appointment_book(
                 code="already_booked",
             )  # fmt: skip
         taken = (
-            Appointment.objects.filter(queue=queue, slot_start=start)
+            Appointment.objects.filter(site_id=site_id, queue=queue, slot_start=start)
             .exclude(status=AS.CANCELLED)
             .count()
         )
@@ -137,6 +154,7 @@ def appointment_book(
         while Appointment.objects.filter(code=code).exists():
             code = booking_code_new()
         appointment = Appointment.objects.create(
+            site_id=site_id,
             code=code,
             queue=queue,
             day=day,
@@ -151,7 +169,7 @@ def appointment_book(
         audit_event_record(
             event_type="appointment.booked",
             obj=appointment,
-            data={"code": code, "queue": queue, "slot": start.isoformat()},
+            data={"code": code, "site": site_id, "queue": queue, "slot": start.isoformat()},
         )
         _text_queue(
             appointment=appointment,
@@ -189,11 +207,18 @@ def appointment_cancel(*, code: str, id_number: str) -> Appointment:
 # --- The team lead's capacities ---------------------------------------------------------
 
 
-def slot_capacity_set(*, lead, queue: str, day: datetime.date, per_slot: int) -> SlotCapacity:
-    """The team lead sets how many citizens may book each slot of `queue` on `day`
-    (recorded with the old and new number). Bookings already made stay."""
+def slot_capacity_set(
+    *, lead, queue: str, day: datetime.date, per_slot: int, site_id: int | None = None
+) -> SlotCapacity:
+    """The team lead sets how many citizens may book each slot of `queue` on `day` at
+    `site_id` (default: the home hall), one of the sites of their agency (recorded with
+    the old and new number). Bookings already made stay."""
     if not user_has_role(lead, Role.TEAM_LEAD):
         raise PermissionDenied(_("Only the team lead sets appointment capacities."))
+    site_id = site_id or home_site_id()
+    scope = scope_of(lead)
+    if not scope.allows_site(site_id) or scope.read_only:
+        raise PermissionDenied(_("You set appointment capacities only for your own sites."))
     if queue not in Queue.values:
         raise ValidationError(_("Choose a queue."), code="queue")
     if not 0 <= per_slot <= 500:
@@ -201,11 +226,15 @@ def slot_capacity_set(*, lead, queue: str, day: datetime.date, per_slot: int) ->
     if day < timezone.localdate():
         raise ValidationError(_("Past days cannot be changed."), code="past_day")
     with transaction.atomic(durable=True):
-        capacity = SlotCapacity.objects.select_for_update().filter(queue=queue, day=day).first()
+        capacity = (
+            SlotCapacity.objects.select_for_update()
+            .filter(site_id=site_id, queue=queue, day=day)
+            .first()
+        )
         old = capacity.per_slot if capacity else None
         if capacity is None:
             capacity = SlotCapacity.objects.create(
-                queue=queue, day=day, per_slot=per_slot, set_by=lead
+                site_id=site_id, queue=queue, day=day, per_slot=per_slot, set_by=lead
             )
         elif old != per_slot:
             capacity.per_slot = per_slot
@@ -216,7 +245,13 @@ def slot_capacity_set(*, lead, queue: str, day: datetime.date, per_slot: int) ->
                 event_type="appointment.capacity_set",
                 actor=lead,
                 obj=capacity,
-                data={"queue": queue, "day": day.isoformat(), "old": old, "new": per_slot},
+                data={
+                    "site": site_id,
+                    "queue": queue,
+                    "day": day.isoformat(),
+                    "old": old,
+                    "new": per_slot,
+                },
             )
     return capacity
 
@@ -231,7 +266,8 @@ def appointment_check_in(
     (typed, or read from the ID card by the kiosk's device bridge), and issue its ticket
     in the same transaction. On time or early: the ticket carries the slot's start, from
     which the dispatch calls it before walk-ins; more than APPOINTMENT_LATE_MINUTES late:
-    a walk-in's ticket. A missed (no-show) or cancelled booking is refused."""
+    a walk-in's ticket. A missed (no-show) or cancelled booking is refused, and so is a
+    booking of another site: it is checked in only at the site it was booked for."""
     if not code and not id_number:
         raise ValidationError(_("Enter your booking code."), code="code")
     today = timezone.localdate()
@@ -255,6 +291,12 @@ def appointment_check_in(
                 % {"status": appointment.get_status_display()},
                 code="appointment_closed",
             )
+        if kiosk is not None and kiosk.site_id != appointment.site_id:
+            raise StateConflict(
+                _("This appointment is at %(site)s: check in at a kiosk there, or take a "
+                  "ticket here as a walk-in.") % {"site": appointment.site},
+                code="other_site",
+            )  # fmt: skip
         now = timezone.now()
         late = now > appointment.slot_start + datetime.timedelta(
             minutes=settings.APPOINTMENT_LATE_MINUTES
@@ -265,6 +307,7 @@ def appointment_check_in(
             id_number=personal_data_decrypt(appointment.id_number_encrypted),
             booked_slot_start=None if late else appointment.slot_start,
             kiosk=kiosk,
+            site_id=appointment.site_id,
             durable=False,
         )
         appointment.ticket = ticket

@@ -6,6 +6,7 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,8 +25,11 @@ from langzhong_si.ratelimit import (
     failure_budgets_release,
     failure_budgets_reserve,
 )
+from sites.defaults import home_site_id
+from sites.models import Site
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.scope import scope_filter, scope_of
 
 _SESSION_BOOKED = "appointment_booked"
 
@@ -42,21 +46,35 @@ def _day_from(value: str, days: list[datetime.date]) -> datetime.date | None:
     return day if day in days else None
 
 
-def _first_open_day(queue: str, days: list[datetime.date]) -> datetime.date | None:
+def _first_open_day(site_id: int, queue: str, days: list[datetime.date]) -> datetime.date | None:
     """The first day with a time left to book (else the first day), shown first."""
     for day in days:
-        if any(slot["free"] for slot in selectors.bookable_slots(queue=queue, day=day)):
+        slots = selectors.bookable_slots(site_id=site_id, queue=queue, day=day)
+        if any(slot["free"] for slot in slots):
             return day
     return days[0] if days else None
 
 
+def _site_from(value: str, sites: list, *, strict: bool = False) -> "Site":
+    """The site chosen (by id) among those offered; else the home hall (else the first).
+    `strict`: a site named but not offered (another agency's) is not found."""
+    by_id = {str(site.pk): site for site in sites}
+    if value in by_id:
+        return by_id[value]
+    if strict and value:
+        raise Http404
+    return by_id.get(str(home_site_id())) or sites[0]
+
+
 @require_http_methods(["GET", "POST"])
 def book(request):
-    """Choose a queue, a day and a time; give the ID number and a mobile number. Every
-    booking counts against the client's APPOINTMENT_BOOKINGS_PER_CLIENT."""
+    """Choose a site, a queue, a day and a time; give the ID number and a mobile number.
+    Every booking counts against the client's APPOINTMENT_BOOKINGS_PER_CLIENT."""
     days = services.booking_days(timezone.localdate())
+    sites = list(selectors.bookable_sites())
+    site = _site_from(request.POST.get("site") or request.GET.get("site", ""), sites)
     queue = request.GET.get("queue") if request.GET.get("queue") in Queue.values else Queue.HALL
-    day = _day_from(request.GET.get("day", ""), days) or _first_open_day(queue, days)
+    day = _day_from(request.GET.get("day", ""), days) or _first_open_day(site.pk, queue, days)
     form = BookingForm(request.POST or None, initial={"queue": queue})
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -75,6 +93,7 @@ def book(request):
                     slot_start=form.cleaned_data["slot"],
                     id_number=form.cleaned_data["id_number"],
                     phone=form.cleaned_data["phone"],
+                    site_id=site.pk,
                 )
             except ValidationError as error:
                 for message in error.messages:
@@ -97,9 +116,11 @@ def book(request):
         "form": form,
         "queues": Queue.choices,
         "queue": queue,
+        "sites": sites,
+        "site": site,
         "days": days,
         "day": day,
-        "slots": selectors.bookable_slots(queue=queue, day=day) if day else [],
+        "slots": selectors.bookable_slots(site_id=site.pk, queue=queue, day=day) if day else [],
         "hours": settings.HALL_HOURS,
     }
     return render(request, "appointments/book.html", context, status=status)
@@ -184,11 +205,16 @@ def kiosk_check_in(request):
     return render(request, "appointments/kiosk_check_in.html", {"form": form}, status=status)
 
 
-@role_required(Role.TEAM_LEAD)
+@role_required(Role.TEAM_LEAD, Role.CITY_VIEWER)
 @require_http_methods(["GET", "POST"])
 def capacities(request):
-    """The team lead sets the bookings per slot of each queue for a day and sees the
-    day's bookings."""
+    """The team lead sets the bookings per slot of each queue of one of the agency's
+    sites for a day and sees the day's bookings there (the city viewer sees any site's
+    and sets nothing)."""
+    sites = list(scope_filter(Site.objects.all(), request.user, site="pk"))
+    if not sites:
+        raise PermissionDenied
+    site = _site_from(request.POST.get("site") or request.GET.get("site", ""), sites, strict=True)
     today = timezone.localdate()
     try:
         day = date_parse(request.GET.get("day", "")) if request.GET.get("day") else today
@@ -196,10 +222,13 @@ def capacities(request):
         day = today
     form = CapacityForm(request.POST or None)
     if request.method == "POST":
+        if scope_of(request.user).read_only:
+            raise PermissionDenied
         if form.is_valid():
             try:
                 services.slot_capacity_set(
                     lead=request.user,
+                    site_id=site.pk,
                     queue=form.cleaned_data["queue"],
                     day=form.cleaned_data["day"],
                     per_slot=form.cleaned_data["per_slot"],
@@ -214,7 +243,7 @@ def capacities(request):
             for errors in form.errors.values():
                 for message in errors:
                     messages.error(request, message)
-        return redirect(f"{request.path}?day={day.isoformat()}")
+        return redirect(f"{request.path}?site={site.pk}&day={day.isoformat()}")
     days = [today + datetime.timedelta(days=n) for n in range(settings.APPOINTMENT_DAYS_AHEAD + 1)]
     return render(
         request,
@@ -222,8 +251,10 @@ def capacities(request):
         {
             "day": day,
             "days": days,
-            "queues": selectors.capacity_day(day=day),
+            "sites": sites,
+            "site": site,
+            "queues": selectors.capacity_day(site_id=site.pk, day=day),
             "statuses": Appointment.Status.choices,
-            "editable": day >= today,
+            "editable": day >= today and not scope_of(request.user).read_only,
         },
     )

@@ -447,6 +447,9 @@ def _case_open(
         now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
         case = Case.objects.create(
+            # The ticket's site (the window's: they are one site) and its agency.
+            site_id=ticket.site_id,
+            agency_id=ticket.agency_id,
             # One statement, no row lock on PostgreSQL (counters.services.number_take); an
             # intake refused before this line takes no number.
             number=_next_case_number(today),

@@ -2,11 +2,16 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from counters.models import Window
+from devices.admin import site_scoped
 
 
 @admin.register(Window)
 class WindowAdmin(admin.ModelAdmin):
-    list_display = ["number", "zone", "queue", "state", "clerk", "rating_pad"]
+    """A site's windows: numbered within the site (counters_window_number_per_site), listed
+    and filtered by site, and only of the sites the person sees."""
+
+    list_display = ["number", "site", "zone", "queue", "state", "clerk", "rating_pad"]
+    list_filter = [("site", admin.RelatedOnlyFieldListFilter), "queue", "state"]
     readonly_fields = ["state", "clerk", "current_ticket"]
 
     @admin.display(description=_("rating pad"))
@@ -15,4 +20,12 @@ class WindowAdmin(admin.ModelAdmin):
         return ", ".join(pads) or "—"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("pads")
+        queryset = super().get_queryset(request).select_related("site", "clerk")
+        return site_scoped(queryset, request.user).prefetch_related("pads")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "site":
+            kwargs["queryset"] = site_scoped(
+                db_field.remote_field.model.objects.all(), request.user, site="pk"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -226,8 +226,10 @@ class Ticket(models.Model):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         constraints = [
+            # Numbers count per site, day and queue: two sites both have A001.
             models.UniqueConstraint(
-                fields=["service_date", "queue", "sequence"], name="counters_ticket_unique_number"
+                fields=["site", "service_date", "queue", "sequence"],
+                name="counters_ticket_unique_number_per_site",
             ),
             models.CheckConstraint(
                 condition=models.Q(status="waiting")
@@ -245,10 +247,11 @@ class Ticket(models.Model):
             ),
         ]
         indexes = [
-            # The dispatch's "next waiting ticket": priority first, then order of issue.
+            # The dispatch's "next waiting ticket" of one site's queue: priority first,
+            # then order of issue.
             models.Index(
-                fields=["service_date", "queue", "-is_priority", "issued_at"],
-                name="counters_ticket_waiting_idx",
+                fields=["site", "service_date", "queue", "-is_priority", "issued_at"],
+                name="counters_ticket_site_wait_idx",
                 condition=models.Q(status="waiting"),
             ),
             # Staff evaluation: the services a clerk called in a period.

@@ -1,9 +1,13 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from counters.models import Case, Queue, Ticket, Window
+from sites.models import Site
+from staff.scope import scope_filter
 
 
 def window_of(clerk) -> Window | None:
@@ -14,8 +18,37 @@ def window_of(clerk) -> Window | None:
     )
 
 
-def windows_for_sign_on():
-    return Window.objects.select_related("clerk__staff_profile").order_by("number")
+def sites_worked_at(user):
+    """The sites the staff member works at (StaffProfile.sites): where they may sign on."""
+    return Site.objects.filter(staff_profiles__user=user)
+
+
+def windows_for_sign_on(user):
+    """The windows of the sites the clerk works at: a clerk signs on nowhere else."""
+    return (
+        Window.objects.filter(site__in=sites_worked_at(user))
+        .select_related("clerk__staff_profile", "site")
+        .order_by("site_id", "number")
+    )
+
+
+def window_for_sign_on(user, *, number: int, site_id: int | None = None) -> Window:
+    """The window numbered `number` at the clerk's site (or at `site_id`, for a clerk who
+    works at several). Window.DoesNotExist for a number found at none of their sites;
+    ValidationError when it is found at several and no site is named."""
+    windows = windows_for_sign_on(user).filter(number=number)
+    if site_id is not None:
+        windows = windows.filter(site_id=site_id)
+    found = list(windows[:2])
+    if not found:
+        raise Window.DoesNotExist
+    if len(found) > 1:
+        raise ValidationError(
+            _("Window %(number)s exists at several of your sites: name the site.")
+            % {"number": number},
+            code="site",
+        )
+    return found[0]
 
 
 def tickets_ahead(ticket: Ticket) -> int:
@@ -34,23 +67,29 @@ def tickets_ahead(ticket: Ticket) -> int:
         before = Q(is_priority=True) | started | earlier
     return Ticket.objects.filter(
         before,
+        site_id=ticket.site_id,
         service_date=ticket.service_date,
         queue=ticket.queue,
         status=Ticket.Status.WAITING,
     ).count()
 
 
-def recent_calls(limit: int = 6):
+def recent_calls(*, site_id: int, limit: int = 6):
+    """The latest calls of one site (its call display shows no other site's)."""
     return (
-        Ticket.objects.filter(service_date=timezone.localdate(), called_at__isnull=False)
+        Ticket.objects.filter(
+            site_id=site_id, service_date=timezone.localdate(), called_at__isnull=False
+        )
         .select_related("window")
         .order_by("-called_at")[:limit]
     )
 
 
-def waiting_counts() -> dict[str, int]:
+def waiting_counts(*, site_id: int) -> dict[str, int]:
     rows = (
-        Ticket.objects.filter(service_date=timezone.localdate(), status=Ticket.Status.WAITING)
+        Ticket.objects.filter(
+            site_id=site_id, service_date=timezone.localdate(), status=Ticket.Status.WAITING
+        )
         .values("queue")
         .annotate(n=Count("pk"))
     )
@@ -89,18 +128,21 @@ def kiosk_slip(*, kiosk, ticket_id: int) -> Ticket:
     Any other ticket is DoesNotExist (its QR code would let the next person at the kiosk
     cancel or rate someone else's ticket)."""
     since = timezone.now() - timezone.timedelta(seconds=settings.KIOSK_SLIP_SECONDS)
-    return Ticket.objects.select_related("item", "window").get(
+    return Ticket.objects.select_related("item", "window", "site").get(
         pk=ticket_id, issued_by=kiosk, issued_at__gte=since
     )
 
 
 def ticket_for_citizen(token: str) -> Ticket:
-    return Ticket.objects.select_related("item", "window").get(public_token=token)
+    return Ticket.objects.select_related("item", "window", "site").get(public_token=token)
 
 
-def lead_queue_today() -> dict:
+def lead_queue_today(user) -> dict:
+    """Today's tickets a lead acts on, of the sites `user` may see (staff.scope)."""
     today = timezone.localdate()
-    tickets = Ticket.objects.filter(service_date=today).select_related("item", "window")
+    tickets = scope_filter(Ticket.objects.filter(service_date=today), user).select_related(
+        "item", "window", "site"
+    )
     return {
         "pending_priority": tickets.filter(status=Ticket.Status.WAITING, is_priority=False).exclude(
             priority_reason=""

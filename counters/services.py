@@ -40,7 +40,10 @@ from langzhong_si.text import (
     text_clean,
 )
 from langzhong_si.versions import TICKETS, versions_bump
+from sites.defaults import agency_id_of_site, home_site_id
+from sites.models import Site
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 W = Window.State
@@ -86,6 +89,7 @@ def ticket_issue(
     kiosk: HallDevice | None = None,
     queue: str = "",
     booked_slot_start: datetime.datetime | None = None,
+    site_id: int | None = None,
     durable: bool = True,
 ) -> Ticket:
     """Issue the next queue number and hand it to a ready clerk if there is one.
@@ -95,7 +99,12 @@ def ticket_issue(
     `kiosk` is recorded: only it may show the slip, for KIOSK_SLIP_SECONDS. An
     appointment's ticket names its `queue` (no item yet) and `booked_slot_start`, and is
     issued inside the check-in's transaction (`durable=False`).
+
+    The ticket belongs to a site: the kiosk's, else `site_id` (a channel that names its
+    site), else the home hall (set-up paths that cannot know one). Its number counts per
+    site, day and queue, and only that site's ready windows may be drawn for it.
     """
+    site_id = ticket_site_resolve(kiosk=kiosk, site_id=site_id)
     number = id_number_validate(id_number) if id_number else ""
     digest = id_number_digest(number) if number else ""
     priority_reason, is_priority = "", False
@@ -112,7 +121,7 @@ def ticket_issue(
     try:
         return _ticket_create(
             item=item, is_consultation=is_consultation, digest=digest, queue=queue,
-            today=today, is_priority=is_priority,
+            today=today, is_priority=is_priority, site_id=site_id,
             priority_reason=priority_reason, kiosk=kiosk,
             booked_slot_start=booked_slot_start, durable=durable,
         )  # fmt: skip
@@ -140,6 +149,7 @@ def _ticket_create(
     priority_reason,
     kiosk,
     booked_slot_start,
+    site_id,
     durable,
 ) -> Ticket:
     with transaction.atomic(durable=durable), audit_writes_batched():
@@ -170,9 +180,11 @@ def _ticket_create(
                 code="already_waiting",
             )  # fmt: skip
         ticket = Ticket.objects.create(
+            site_id=site_id,
+            agency_id=agency_id_of_site(site_id),
             service_date=today,
             queue=queue,
-            sequence=number_take(day=today, key=f"ticket-{queue}"),
+            sequence=number_take(day=today, key=ticket_sequence_key(site_id, queue)),
             item=item,
             is_consultation=is_consultation,
             is_priority=is_priority,
@@ -200,8 +212,29 @@ def _ticket_create(
             },
         )
         versions_bump(TICKETS)
-        _hall_dispatch(queue=queue)
+        _hall_dispatch(queue=queue, site_id=site_id)
     return ticket
+
+
+def ticket_sequence_key(site_id: int, queue: str) -> str:
+    """The per-day number sequence of one site's queue: two sites both have A001."""
+    return f"ticket-{site_id}-{queue}"
+
+
+def ticket_site_resolve(*, kiosk: HallDevice | None, site_id: int | None) -> int:
+    """The site a ticket is issued at: the kiosk's; else the site named; else the home
+    hall. An unknown or closed-down site issues nothing."""
+    if kiosk is not None:
+        if site_id is not None and site_id != kiosk.site_id:
+            raise ValidationError(
+                _("This kiosk issues tickets only for its own site."), code="other_site"
+            )
+        site_id = kiosk.site_id
+    if site_id is None:
+        return home_site_id()
+    if not Site.objects.filter(pk=site_id, active=True).exists():
+        raise ValidationError(_("This site does not issue tickets."), code="site")
+    return site_id
 
 
 class HallClosed(StateConflict):
@@ -264,6 +297,7 @@ def ticket_priority_confirm(*, ticket_id: int, lead) -> Ticket:
         raise PermissionDenied(_("Only a window lead confirms priority service."))
     with transaction.atomic(durable=True):
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        ticket_in_scope_check(ticket, lead)
         if (
             ticket.status != Ticket.Status.WAITING
             or ticket.is_priority
@@ -293,6 +327,7 @@ def ticket_requeue(*, ticket_id: int, lead, reason: str) -> Ticket:
         raise ValidationError(_("Give the reason for re-queuing."), code="reason")
     with transaction.atomic(durable=True):
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        ticket_in_scope_check(ticket, lead)
         if ticket.status != Ticket.Status.NO_SHOW or ticket.service_date != timezone.localdate():
             raise ValidationError(_("Only today's no-shows can be re-queued."), code="not_no_show")
         if ticket.requeue_count >= 1:
@@ -311,8 +346,18 @@ def ticket_requeue(*, ticket_id: int, lead, reason: str) -> Ticket:
             fields=("requeue_count", "recall_count", "window", "clerk", "called_at",
                     "first_called_at", "finished_at", "issued_at"),
         )  # fmt: skip
-        _hall_dispatch(queue=ticket.queue)
+        _hall_dispatch(queue=ticket.queue, site_id=ticket.site_id)
     return ticket
+
+
+def ticket_in_scope_check(ticket: Ticket, user) -> None:
+    """A lead acts only on tickets of the sites they see, and never with a read-only view
+    (the city viewer): another site's ticket is as if it did not exist."""
+    scope = scope_of(user)
+    if not scope.allows_site(ticket.site_id):
+        raise Ticket.DoesNotExist
+    if scope.read_only:
+        raise PermissionDenied(_("A read-only view cannot change tickets."))
 
 
 def waiting_order(now: datetime.datetime) -> tuple:
@@ -333,8 +378,9 @@ def waiting_order(now: datetime.datetime) -> tuple:
 DISPATCH_UNAVAILABLE = "unavailable"
 
 
-def _hall_dispatch(*, queue: str) -> int:
-    """Pair waiting tickets with clerks drawn at random among the ready windows.
+def _hall_dispatch(*, queue: str, site_id: int) -> int:
+    """Pair waiting tickets of one site's queue with clerks drawn at random among that
+    site's ready windows of the queue (tickets and the random clerk stay within a site).
 
     The next waiting ticket is locked with SKIP LOCKED (a concurrent dispatch takes the
     one after). The ready pool is read as it stands, without locks, and drawn from;
@@ -351,7 +397,7 @@ def _hall_dispatch(*, queue: str) -> int:
     while True:
         ticket = (
             Ticket.objects.select_for_update(skip_locked=True)
-            .filter(service_date=today, queue=queue, status=Ticket.Status.WAITING)
+            .filter(site_id=site_id, service_date=today, queue=queue, status=Ticket.Status.WAITING)
             .order_by(*waiting_order(timezone.now()))
             .first()
         )
@@ -359,7 +405,7 @@ def _hall_dispatch(*, queue: str) -> int:
             return paired
         # clerk → window, as committed (and as this transaction changed its own window).
         pool = dict(
-            Window.objects.filter(queue=queue, state=W.READY, clerk__isnull=False)
+            Window.objects.filter(site_id=site_id, queue=queue, state=W.READY, clerk__isnull=False)
             .order_by("pk")
             .values_list("clerk_id", "pk")
         )
@@ -397,9 +443,15 @@ def hall_dispatch_sweep() -> int:
     """Pair any ticket still waiting while a window is ready (a dispatch that skipped a
     row locked by a concurrent one); run by beat every few seconds."""
     paired = 0
-    for queue in Queue:
+    waiting = (
+        Ticket.objects.filter(service_date=timezone.localdate(), status=Ticket.Status.WAITING)
+        .values_list("site_id", "queue")
+        .distinct()
+        .order_by("site_id", "queue")
+    )
+    for site_id, queue in list(waiting):
         with transaction.atomic(durable=True):
-            paired += _hall_dispatch(queue=queue)
+            paired += _hall_dispatch(queue=queue, site_id=site_id)
     return paired
 
 
@@ -415,6 +467,12 @@ def window_sign_on(*, clerk, window_id: int) -> Window:
         if Window.objects.filter(clerk=clerk).exclude(pk=window_id).exists():
             raise ValidationError(_("You are already signed on to another window."))
         window = Window.objects.select_for_update().get(pk=window_id)
+        if not clerk_works_at(clerk, window.site_id):
+            raise ValidationError(
+                _("Window %(number)s is at %(site)s, where you do not work: sign on to a "
+                  "window of your own site.") % {"number": window.number, "site": window.site},
+                code="other_site",
+            )  # fmt: skip
         if window.clerk_id not in (None, clerk.pk):
             raise ValidationError(_("Another clerk is signed on to this window."))
         if window.clerk_id == clerk.pk:
@@ -422,6 +480,12 @@ def window_sign_on(*, clerk, window_id: int) -> Window:
         window.clerk = clerk
         window_transition(window=window, to=W.PAUSED, actor=clerk, fields=("clerk",))
     return window
+
+
+def clerk_works_at(clerk, site_id: int) -> bool:
+    """Whether the staff member works at the site (StaffProfile.sites): a clerk signs on
+    only there, whatever else their role lets them see."""
+    return Site.objects.filter(pk=site_id, staff_profiles__user=clerk).exists()
 
 
 def window_sign_off(*, clerk) -> None:
@@ -459,7 +523,7 @@ def window_declare_ready(*, clerk) -> Window:
         if window.state != W.READY:
             window.pause_reason = ""
             window_transition(window=window, to=W.READY, actor=clerk, fields=("pause_reason",))
-        dispatched = _hall_dispatch(queue=window.queue)
+        dispatched = _hall_dispatch(queue=window.queue, site_id=window.site_id)
     if dispatched:  # a ticket may have been handed to this window: read it as it is now
         window.refresh_from_db()
     return window
@@ -517,7 +581,7 @@ def _window_release(
     window_transition(
         window=window, to=W.READY, actor=actor, fields=("current_ticket", "pause_reason")
     )
-    _hall_dispatch(queue=window.queue)
+    _hall_dispatch(queue=window.queue, site_id=window.site_id)
 
 
 MAX_RECALLS = 3

@@ -69,7 +69,14 @@ def ticket_transition(
     *, ticket: Ticket, to: str, actor, fields: tuple[str, ...] = (), data: dict | None = None
 ) -> Ticket:
     """Move `ticket` to `to`, saving `fields` as well, and record the event. The caller
-    holds the ticket row lock and has already set the other fields."""
+    holds the ticket row lock and has already set the other fields. A ticket is served
+    only at a window of its own site: tickets and the random clerk stay within a site."""
+    if to == TS.SERVING and ticket.window is not None and ticket.window.site_id != ticket.site_id:
+        raise HallStateError(
+            _("Ticket %(number)s was issued at another site: it cannot be called to window "
+              "%(window)s.") % {"number": ticket.display_number, "window": ticket.window.number},
+            code="other_site",
+        )  # fmt: skip
     state_move(
         obj=ticket, field="status", table=TICKET_TRANSITIONS, to=to, actor=actor,
         refusal=_ticket_refusal, fields=fields,

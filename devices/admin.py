@@ -1,6 +1,13 @@
 from django.contrib import admin
 
 from devices.models import HallDevice
+from staff.scope import scope_filter
+
+
+def site_scoped(queryset, user, *, site: str = "site"):
+    """The admin's rows of the sites the person sees (staff.scope); a superuser, the
+    installation's own account, sees every site's."""
+    return queryset if user.is_superuser else scope_filter(queryset, user, site=site)
 
 
 @admin.register(HallDevice)
@@ -11,17 +18,32 @@ class HallDeviceAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "kind",
+        "site",
         "window",
         "enabled",
         "registered_at",
         "credential_prefix",
         "link_issued_at",
     ]
-    fields = ["name", "kind", "window", "enabled"]
+    fields = ["name", "kind", "site", "window", "enabled"]
+    list_filter = [("site", admin.RelatedOnlyFieldListFilter), "kind", "enabled"]
+    list_select_related = ["site", "window"]
+
+    def get_queryset(self, request):
+        return site_scoped(super().get_queryset(request), request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("site", "window"):
+            kwargs["queryset"] = site_scoped(
+                db_field.remote_field.model.objects.all(),
+                request.user,
+                site="pk" if db_field.name == "site" else "site",
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         # A registered device keeps what it is and where: a kiosk's credential never
         # becomes a window's rating pad, nor a pad another window's.
         if obj is not None and obj.registered_at is not None:
-            return ["kind", "window"]
+            return ["kind", "site", "window"]
         return []

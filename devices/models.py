@@ -96,3 +96,5 @@ class HallDevice(models.Model):
             raise ValidationError(
                 {"window": _("A rating pad belongs to one window; other devices to none.")}
             )
+        if self.window_id is not None and self.window.site_id != self.site_id:
+            raise ValidationError({"window": _("A rating pad stands at a window of its own site.")})

@@ -1,5 +1,6 @@
 from devices.models import HallDevice
 from langzhong_si.credentials import credential_digest
+from staff.scope import scope_filter
 
 
 def hall_device_for_credential(credential: str, kind: str | None = None) -> HallDevice | None:
@@ -19,5 +20,8 @@ def hall_device_for_credential(credential: str, kind: str | None = None) -> Hall
     return devices.first()
 
 
-def hall_devices():
-    return HallDevice.objects.select_related("window").order_by("kind", "window__number", "pk")
+def hall_devices(user):
+    """The screens and pads of the sites `user` sees (staff.scope)."""
+    return scope_filter(HallDevice.objects.select_related("window", "site"), user).order_by(
+        "site_id", "kind", "window__number", "pk"
+    )

@@ -15,6 +15,7 @@ from devices.models import HallDevice
 from langzhong_si.credentials import credential_digest, credential_new
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 # Who may hand a screen its registration link.
@@ -45,6 +46,9 @@ def hall_device_link_issue(*, device_id: int, actor, reason: str) -> str:
     secret, _prefix, digest = credential_new()
     with transaction.atomic(durable=True):
         device = HallDevice.objects.select_for_update().get(pk=device_id)
+        if actor is not None and not scope_of(actor).allows_site(device.site_id):
+            # Another site's (or agency's) screen: as if it did not exist.
+            raise HallDevice.DoesNotExist
         if not device.enabled:
             raise ValidationError(_("This device is disabled."), code="disabled")
         device.link_digest = digest
@@ -55,7 +59,12 @@ def hall_device_link_issue(*, device_id: int, actor, reason: str) -> str:
             event_type="device.link_issued",
             actor=actor,
             obj=device,
-            data={"kind": device.kind, "window": device.window_id, "reason": reason},
+            data={
+                "kind": device.kind,
+                "window": device.window_id,
+                "site": device.site_id,
+                "reason": reason,
+            },
         )
     return secret
 

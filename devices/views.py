@@ -4,7 +4,7 @@ hall's screens where new links are issued."""
 import logging
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +29,7 @@ from langzhong_si.ratelimit import (
 )
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.scope import scope_of
 from staff.selectors import user_has_role
 
 logger = logging.getLogger(__name__)
@@ -76,13 +77,17 @@ def _link_refused(request):
     return response
 
 
-@role_required(*LINK_ISSUERS)
+@role_required(*LINK_ISSUERS, Role.CITY_VIEWER)
 def hall_devices(request):
-    """The hall's screens and pads, and a new registration link for one of them (shown
-    once on this page, never stored in clear)."""
-    context = {"devices": hall_devices_list(), "issued": None, "error": ""}
+    """The screens and pads of the sites the person sees, and a new registration link
+    for one of them (shown once on this page, never stored in clear). The city viewer
+    sees every site's and issues nothing."""
+    context = {"devices": hall_devices_list(request.user), "issued": None, "error": ""}
+    context["read_only"] = scope_of(request.user).read_only
     status = 200
     if request.method == "POST":
+        if context["read_only"]:
+            raise PermissionDenied
         device_id = request.POST.get("device", "")
         try:
             secret = hall_device_link_issue(
@@ -102,7 +107,7 @@ def hall_devices(request):
                     reverse("devices:device_register", args=[secret])
                 ),
             }
-        context["devices"] = hall_devices_list()
+        context["devices"] = hall_devices_list(request.user)
     response = render(request, "devices/hall_devices.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response

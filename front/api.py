@@ -34,6 +34,7 @@ IsClerk = role_permission(Role.CLERK)
 class TicketOutput(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     number = serializers.CharField(source="display_number")
+    site = serializers.IntegerField(source="site_id", help_text="The site it was issued at.")
     queue = serializers.ChoiceField(choices=Queue.choices)
     item = serializers.CharField(source="item.name", allow_null=True, default=None)
     is_consultation = serializers.BooleanField()
@@ -106,6 +107,12 @@ class WorkbenchOutput(serializers.Serializer):
 
 class SignOnInput(serializers.Serializer):
     window = serializers.IntegerField(min_value=1, help_text="The window's number.")
+    site = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        default=None,
+        help_text="The window's site (needed only by a clerk working at several sites).",
+    )
 
 
 class PauseInput(serializers.Serializer):
@@ -167,9 +174,13 @@ class CallDisplayApi(APIView):
         etag, unchanged = poll_etag(request, TICKETS)
         if unchanged:  # nothing was issued, called or finished since the last answer
             return Response(status=304, headers={"ETag": etag})
+        site_id = request.auth.site_id  # the display's own site, never another's calls
         response = Response(
             DisplayOutput(
-                {"calls": list(selectors.recent_calls()), "waiting": selectors.waiting_counts()}
+                {
+                    "calls": list(selectors.recent_calls(site_id=site_id)),
+                    "waiting": selectors.waiting_counts(site_id=site_id),
+                }
             ).data
         )
         response["ETag"] = etag
@@ -217,7 +228,7 @@ class CitizenTicketCancelApi(APIView):
 
 def _workbench(clerk) -> dict:
     window = selectors.window_of(clerk)
-    free = Window.objects.filter(clerk__isnull=True).order_by("number")
+    free = selectors.windows_for_sign_on(clerk).filter(clerk__isnull=True)
     return {
         "window": window,
         "free_windows": [] if window else list(free.values_list("number", flat=True)),
@@ -280,7 +291,9 @@ class SignOnApi(APIView):
     @extend_schema(request=SignOnInput, responses={200: WorkbenchOutput})
     def post(self, request):
         data = _valid(SignOnInput, request.data)
-        window = Window.objects.get(number=data["window"])
+        window = selectors.window_for_sign_on(
+            request.user, number=data["window"], site_id=data["site"]
+        )
         services.window_sign_on(clerk=request.user, window_id=window.pk)
         return Response(WorkbenchOutput(_workbench(request.user)).data)
 
@@ -299,11 +312,14 @@ class PauseApi(APIView):
 
 
 class LeadQueueApi(APIView):
-    permission_classes = [role_permission(Role.WINDOW_LEAD)]
+    """Today's tickets a lead acts on, of the sites the caller sees (read-only for the
+    city viewer)."""
+
+    permission_classes = [role_permission(Role.WINDOW_LEAD, Role.CITY_VIEWER)]
 
     @extend_schema(responses={200: LeadQueueOutput})
     def get(self, request):
-        return Response(LeadQueueOutput(selectors.lead_queue_today()).data)
+        return Response(LeadQueueOutput(selectors.lead_queue_today(request.user)).data)
 
 
 class PriorityConfirmApi(APIView):

@@ -21,6 +21,7 @@ from front.forms import IntakeForm, KioskTicketForm, PauseForm
 from langzhong_si.qr import qr_svg
 from staff.decorators import role_required
 from staff.roles import Role
+from staff.scope import scope_of
 
 
 def _messages_from(request, error: ValidationError) -> None:
@@ -40,7 +41,11 @@ def kiosk(request):
         return render(
             request,
             "counters/kiosk_closed.html",
-            {"next_opening": closed_until, "hours": settings.HALL_HOURS},
+            {
+                "next_opening": closed_until,
+                "hours": settings.HALL_HOURS,
+                "site": request.hall_device.site,
+            },
             status=200 if request.method == "GET" else 409,
         )
     form = KioskTicketForm(request.POST or None)
@@ -71,7 +76,12 @@ def kiosk(request):
     return render(
         request,
         "counters/kiosk.html",
-        {"form": form, "categories": categories, "chosen": chosen},
+        {
+            "form": form,
+            "categories": categories,
+            "chosen": chosen,
+            "site": request.hall_device.site,
+        },
     )
 
 
@@ -102,14 +112,16 @@ def ticket_print(request, ticket_id: int):
 @require_GET
 @device_required(HallDevice.Kind.DISPLAY)
 def call_display(request):
-    context = {**_call_display_context(), "call_clips": _call_clip_urls()}
+    context = {**_call_display_context(request.hall_device), "call_clips": _call_clip_urls()}
     return render(request, "counters/call_display.html", context)
 
 
 @require_GET
 @device_required(HallDevice.Kind.DISPLAY)
 def call_display_calls(request):
-    return render(request, "counters/_call_display_calls.html", _call_display_context())
+    return render(
+        request, "counters/_call_display_calls.html", _call_display_context(request.hall_device)
+    )
 
 
 # The recorded clips the display plays when its browser has no Chinese voice
@@ -129,9 +141,14 @@ def _call_clip_urls() -> dict[str, str]:
     return {name: static(f"audio/calls/{name}.wav") for name in CALL_CLIPS}
 
 
-def _call_display_context() -> dict:
-    calls = list(selectors.recent_calls())
-    return {"calls": calls, "waiting": selectors.waiting_counts(), "now": timezone.now()}
+def _call_display_context(display: HallDevice) -> dict:
+    """The display's own site only: another site's calls would send citizens to a window
+    that is not in this room."""
+    return {
+        "calls": list(selectors.recent_calls(site_id=display.site_id)),
+        "waiting": selectors.waiting_counts(site_id=display.site_id),
+        "now": timezone.now(),
+    }
 
 
 # --- The clerk's workbench -----------------------------------------------------------------
@@ -142,7 +159,9 @@ def workbench(request):
     window = selectors.window_of(request.user)
     if window is None:
         return render(
-            request, "counters/sign_on.html", {"windows": selectors.windows_for_sign_on()}
+            request,
+            "counters/sign_on.html",
+            {"windows": selectors.windows_for_sign_on(request.user)},
         )
     context = {"window": window, "recent_cases": selectors.clerk_recent_cases(request.user)}
     if window.current_ticket is not None:
@@ -286,8 +305,10 @@ def item_picker(request):
 # --- Window lead --------------------------------------------------------------------------
 
 
-@role_required(Role.WINDOW_LEAD)
+@role_required(Role.WINDOW_LEAD, Role.CITY_VIEWER)
 def lead_queue(request):
+    """Today's priority requests, no-shows and flagged re-takes of the lead's sites (the
+    city viewer sees every site's, and changes nothing)."""
     if request.method == "POST":
         ticket_id = int(request.POST.get("ticket", 0) or 0)
         try:
@@ -307,4 +328,6 @@ def lead_queue(request):
                 else ValidationError(_("No such ticket.")),
             )
         return redirect("counters:lead_queue")
-    return render(request, "counters/lead_queue.html", selectors.lead_queue_today())
+    context = selectors.lead_queue_today(request.user)
+    context["read_only"] = scope_of(request.user).read_only
+    return render(request, "counters/lead_queue.html", context)

@@ -26,8 +26,31 @@ def make_id_number(birth: datetime.date = datetime.date(1980, 5, 17), serial: in
     return first17 + id_number_check_char(first17)
 
 
+def make_agency(code=None, name=None):
+    """An agency of its own (another county hosted by the same deployment)."""
+    from sites.models import Agency
+
+    n = next(_numbers)
+    return Agency.objects.create(code=code or f"9{n:05d}", name=name or f"测试社保局{n}")
+
+
+def make_site(agency=None, kind="station", code=None, name=None):
+    """A site of `agency` (default: the home agency): a station, or an agency's hall."""
+    from sites.defaults import home_agency_id
+    from sites.models import Site
+
+    n = next(_numbers)
+    return Site.objects.create(
+        agency_id=agency.pk if agency is not None else home_agency_id(),
+        code=code or f"{kind}{n}",
+        name=name or f"测试{'大厅' if kind == 'hall' else '社保所'}{n}",
+        kind=kind,
+    )
+
+
 def make_staff(role: Role | list[Role], *, review_level=0, approval_level=0, name=None, **extra):
-    """A staff member with roles and, where given, review/approval qualifications."""
+    """A staff member with roles and, where given, review/approval qualifications;
+    `sites=[...]` names the sites they work at (default: the home hall)."""
     n = next(_numbers)
     roles = role if isinstance(role, list) else [role]
     user = staff_member_create(
@@ -165,13 +188,18 @@ def integration_token(user=None) -> str:
     return key
 
 
-def registered_device(kind="kiosk", window=None, name=None):
+def registered_device(kind="kiosk", window=None, name=None, site=None):
     """A hall device registered as a screen is: a link issued, then used. Returns the
     device and its credential (the cookie / `Authorization: Device` value), which only the
     registration hands out; the database keeps a digest."""
     from devices.models import HallDevice
     from devices.services import hall_device_link_issue, hall_device_register
 
-    device = HallDevice.objects.create(kind=kind, name=name or f"test {kind}", window=window)
+    if site is None and window is not None:
+        site = window.site
+    extra = {"site": site} if site is not None else {}
+    device = HallDevice.objects.create(
+        kind=kind, name=name or f"test {kind}", window=window, **extra
+    )
     secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="test screen")
     return hall_device_register(secret=secret)
