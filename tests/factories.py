@@ -26,28 +26,6 @@ def make_id_number(birth: datetime.date = datetime.date(1980, 5, 17), serial: in
     return first17 + id_number_check_char(first17)
 
 
-def make_agency(code=None, name=None):
-    """An agency of its own (another county hosted by the same deployment)."""
-    from sites.models import Agency
-
-    n = next(_numbers)
-    return Agency.objects.create(code=code or f"9{n:05d}", name=name or f"测试社保局{n}")
-
-
-def make_site(agency=None, kind="station", code=None, name=None):
-    """A site of `agency` (default: the home agency): a station, or an agency's hall."""
-    from sites.defaults import home_agency_id
-    from sites.models import Site
-
-    n = next(_numbers)
-    return Site.objects.create(
-        agency_id=agency.pk if agency is not None else home_agency_id(),
-        code=code or f"{kind}{n}",
-        name=name or f"测试{'大厅' if kind == 'hall' else '社保所'}{n}",
-        kind=kind,
-    )
-
-
 def make_staff(role: Role | list[Role], *, review_level=0, approval_level=0, name=None, **extra):
     """A staff member with roles and, where given, review/approval qualifications;
     `sites=[...]` names the sites they work at (default: the home hall)."""
@@ -126,23 +104,6 @@ class WindowFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: n + 1)
     zone = "综合受理区"
     queue = Queue.HALL
-
-
-def make_agency(code=None, name=None):
-    """Another agency of the deployment (a county of the city)."""
-    n = next(_numbers)
-    return Agency.objects.create(code=code or f"5113{n:02d}", name=name or f"测试经办机构{n}")
-
-
-def make_site(agency=None, kind="station", code=None, name=None):
-    """A site of `agency` (by default the home agency): a station unless told."""
-    n = next(_numbers)
-    return Site.objects.create(
-        agency_id=agency.pk if agency is not None else home_agency_id(),
-        kind=kind,
-        code=code or f"{kind}-{n}",
-        name=name or f"测试{'大厅' if kind == Site.Kind.HALL else '社保所'}{n}",
-    )
 
 
 def today():
