@@ -107,7 +107,15 @@ def audit_log(request):
     except ValueError:
         before = None
     filters = _log_filters(request)
-    events = audit_selectors.audit_log_page(before=before, **filters)
+    # The audit administrator reads their agency's events and the deployment-wide ones
+    # (the sequencer's, set-up commands'); another agency's never.
+    scope = scope_of(request.user)
+    events = audit_selectors.audit_log_page(
+        before=before,
+        agency_ids=None if scope.everything else scope.agency_ids,
+        deployment_wide=True,
+        **filters,
+    )
     with transaction.atomic():  # reading the log is itself on the record
         audit_services.audit_event_record(
             event_type="audit.log_read",
