@@ -39,10 +39,22 @@ END
 $$;
 """
 
+SECURITY_DEFINER = r"""
+DO $$ BEGIN
+    EXECUTE format(
+        'ALTER FUNCTION counters_number_next(date, text) SECURITY DEFINER '
+        'SET search_path = %I, pg_temp', current_schema());
+END $$;
+"""
+
 
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(NUMBER_NEXT, params=None)  # its % are not placeholders
+        # The application's role may not create objects (audit.database_roles): the
+        # function makes the day's sequence as its owner, the role that migrates, with a
+        # search path fixed to the project's schema.
+        schema_editor.execute(SECURITY_DEFINER, params=None)
 
 
 def backward(apps, schema_editor):
