@@ -50,6 +50,9 @@ INCOMPATIBLE_ROLES: frozenset[frozenset[Role]] = frozenset(
         for business in (Role.CLERK, Role.REVIEWER, Role.APPROVER, Role.TEAM_LEAD)
     }
     | {frozenset({Role.INTEGRATION, human}) for human in HUMAN_ONLY_ROLES}
+    # The city-level viewer sees every agency: held with any other role, that role's acts
+    # would reach every agency too. It is a role of its own.
+    | {frozenset({Role.CITY_VIEWER, other}) for other in Role if other != Role.CITY_VIEWER}
 )
 
 

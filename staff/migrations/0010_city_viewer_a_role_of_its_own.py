@@ -1,5 +1,6 @@
-"""The city-level viewer is a role a person holds: an integration account may not hold it.
-The database's table of incompatible pairs (0007) is rebuilt with that pair added; a test
+"""The city-level viewer is a role of its own: no account holds it with any other role
+(its scope is every agency, so another role's acts would reach every agency). The
+database's table of incompatible pairs (0007) is rebuilt with those pairs added; a test
 checks the newest table against staff.roles.INCOMPATIBLE_ROLES."""
 
 import importlib
@@ -8,7 +9,11 @@ from django.db import migrations
 
 _BEFORE = importlib.import_module("staff.migrations.0007_incompatible_roles_in_database")
 
-PAIRS = sorted([*_BEFORE.PAIRS, ("city_viewer", "integration")])
+_ROLES = [
+    "approver", "audit_administrator", "auditor", "clerk", "integration", "reviewer",
+    "security_administrator", "system_administrator", "team_lead", "window_lead",
+]  # fmt: skip
+PAIRS = sorted({*_BEFORE.PAIRS, *(tuple(sorted(("city_viewer", role))) for role in _ROLES)})
 
 
 def _with_pairs(sql: str) -> str:
