@@ -63,10 +63,11 @@ def finding_detail(request, finding_id: int):
     )
 
 
-@role_required(Role.AUDITOR, Role.TEAM_LEAD, Role.CITY_VIEWER)
+@role_required(Role.AUDITOR, Role.TEAM_LEAD)
 def case_archive(request, case_id: int):
     """Download one case's e-archive (a case of the viewer's agency; another's is a
-    404); the export is itself a personal-data access event."""
+    404); the export is itself a personal-data access event. Not the city-level
+    viewer's: a roll-up of figures, not citizens' files."""
     case = get_object_or_404(
         cases_in_scope(request.user).select_related("item", "handler__staff_profile"),
         pk=case_id,

@@ -72,14 +72,15 @@ def test_the_e_archive_is_the_agency_s_own(client, a, hall_b, role):
     assert client.get(url)["Content-Type"] == "application/zip"
 
 
-def test_the_city_viewer_reads_every_agency_s_findings_and_archives(client, a, hall_b):
+def test_the_city_viewer_reads_every_agency_s_findings_but_no_case_file(client, a, hall_b):
     finding_raise(rule="sample", severity="low", key="b", evidence={}, subject=make_staff(
         Role.CLERK, sites=[hall_b]))  # fmt: skip
     sign_in(client, make_staff(Role.CITY_VIEWER))
     assert len(client.get("/api/audit/findings/").json()) == 2
     page = client.get(f"/audit/findings/{a.finding.pk}/").content.decode()
     assert a.case.number in page and 'name="result"' not in page  # no form to act
-    assert client.get(f"/audit/cases/{a.case.pk}/archive.zip").status_code == 200
+    # A roll-up of figures and findings, not citizens' files: no e-archive.
+    assert client.get(f"/audit/cases/{a.case.pk}/archive.zip").status_code == 403
 
 
 @pytest.mark.parametrize("api", [False, True])
