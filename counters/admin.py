@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from counters.models import Window
-from devices.admin import site_scoped
+from staff.scope import admin_scoped
 
 
 @admin.register(Window)
@@ -21,11 +21,11 @@ class WindowAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("site", "clerk")
-        return site_scoped(queryset, request.user).prefetch_related("pads")
+        return admin_scoped(queryset, request.user).prefetch_related("pads")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "site":
-            kwargs["queryset"] = site_scoped(
+            kwargs["queryset"] = admin_scoped(
                 db_field.remote_field.model.objects.all(), request.user, site="pk"
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

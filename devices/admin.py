@@ -1,13 +1,7 @@
 from django.contrib import admin
 
 from devices.models import HallDevice
-from staff.scope import scope_filter
-
-
-def site_scoped(queryset, user, *, site: str = "site"):
-    """The admin's rows of the sites the person sees (staff.scope); a superuser, the
-    installation's own account, sees every site's."""
-    return queryset if user.is_superuser else scope_filter(queryset, user, site=site)
+from staff.scope import admin_scoped
 
 
 @admin.register(HallDevice)
@@ -30,11 +24,11 @@ class HallDeviceAdmin(admin.ModelAdmin):
     list_select_related = ["site", "window"]
 
     def get_queryset(self, request):
-        return site_scoped(super().get_queryset(request), request.user)
+        return admin_scoped(super().get_queryset(request), request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in ("site", "window"):
-            kwargs["queryset"] = site_scoped(
+            kwargs["queryset"] = admin_scoped(
                 db_field.remote_field.model.objects.all(),
                 request.user,
                 site="pk" if db_field.name == "site" else "site",

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "staff",
     "catalog",
     "draws",
+    "sites_admin",
     "devices",
     "counters",
     "front",

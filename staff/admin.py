@@ -14,6 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from staff import services
 from staff.models import ApiToken, StaffProfile
 from staff.roles import Role
+from staff.scope import admin_people_scoped, admin_scoped
 from staff.selectors import user_roles
 from staff.signals import roles_changed_by
 
@@ -53,7 +54,15 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
     filter_horizontal = ["sites"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("sites")
+        profiles = admin_people_scoped(super().get_queryset(request), request.user, sites="sites")
+        return profiles.prefetch_related("sites")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "sites":  # only the sites of the administrator's agency
+            kwargs["queryset"] = admin_scoped(
+                db_field.remote_field.model.objects.all(), request.user, site="pk"
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(description=_("sites"))
     def sites_shown(self, profile):
@@ -114,6 +123,12 @@ class StaffUserAdmin(UserAdmin):
     groups field go through the same checks and events as the security page's."""
 
     PRIVILEGE_FIELDS = ("groups", "user_permissions", "is_superuser", "is_staff")
+
+    def get_queryset(self, request):
+        # Accounts of the administrator's own agency (by the person's sites).
+        return admin_people_scoped(
+            super().get_queryset(request), request.user, sites="staff_profile__sites"
+        )
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -11,7 +11,9 @@ appointments or reports filters through `scope_filter`; a test per role and URL 
 
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from sites.models import Site
 from sites.selectors import sites_listed
@@ -95,3 +97,40 @@ def sites_in_scope(user):
     addresses and opening hours), grouped by agency, hall first."""
     scope = scope_of(user)
     return sites_listed(site_ids=None if scope.everything else scope.site_ids)
+
+
+def person_agency_ids(user) -> set[int]:
+    """The agencies of the sites a person works at (one, or none for an account without
+    sites)."""
+    return set(Site.objects.filter(staff_profiles__user=user).values_list("agency_id", flat=True))
+
+
+def agency_manager_check(actor, agency_ids) -> None:
+    """Accounts, roles and sites of an agency are managed from within it: refused when
+    any of `agency_ids` is outside the actor's scope, and for a read-only view. The
+    installing superuser (and set-up code, with no actor) manages every agency."""
+    if actor is None or actor.is_superuser:
+        return
+    scope = scope_of(actor)
+    if scope.read_only or not all(scope.allows_agency(agency) for agency in agency_ids):
+        raise PermissionDenied(_("Another agency's accounts are managed within that agency."))
+
+
+def admin_scoped(queryset, user, *, site: str = "site", agency: str | None = None):
+    """The admin's rows of what the person sees (as scope_filter); the installing
+    superuser sees everything."""
+    if user.is_superuser:
+        return queryset
+    return scope_filter(queryset, user, site=site, agency=agency)
+
+
+def admin_people_scoped(queryset, user, *, sites: str):
+    """The admin's accounts or profiles (`sites`: the path to the person's sites) of the
+    administrator's agencies, and those not yet at any site (an account just made); the
+    installing superuser sees everyone."""
+    scope = scope_of(user)
+    if user.is_superuser or scope.everything:
+        return queryset
+    return queryset.filter(
+        Q(**{f"{sites}__agency__in": scope.agency_ids}) | Q(**{f"{sites}__isnull": True})
+    ).distinct()

@@ -18,6 +18,7 @@ from sites.models import Site
 from staff import signals as staff_signals  # a module reference: signals imports this one
 from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
 from staff.roles import DRAWN_ROLES, SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
+from staff.scope import agency_manager_check, person_agency_ids
 from staff.selectors import needs_second_factor, user_roles
 
 SEPARATED = {role.value for role in SEPARATED_ADMINISTRATOR_ROLES}
@@ -50,6 +51,7 @@ def role_manager_check(granted_by, user) -> None:
         raise PermissionDenied(_("Only the security administrator manages roles."))
     if granted_by.pk == user.pk:
         raise PermissionDenied(_("Nobody changes their own roles."))
+    agency_manager_check(granted_by, person_agency_ids(user))
 
 
 @transaction.atomic
@@ -86,6 +88,8 @@ def staff_member_create(
         employee_number=employee_number,
         window_team=window_team,
     )
+    if created_by is not None:  # an account of the administrator's own agency only
+        agency_manager_check(created_by, {site.agency_id for site in (sites or [])})
     staff_sites_set(user=user, sites=sites, changed_by=created_by, event=False)
     audit_event_record(
         event_type="staff.created",
@@ -117,6 +121,7 @@ def staff_sites_set(*, user, sites=None, changed_by=None, event: bool = True) ->
     staff_sites_check(chosen)
     if event:
         account_manager_check(changed_by, user)
+        agency_manager_check(changed_by, {site.agency_id for site in chosen})
     profile = user.staff_profile
     before = dict(profile.sites.values_list("pk", "code"))
     with transaction.atomic():
@@ -243,6 +248,7 @@ def account_manager_check(actor, user) -> None:
         raise PermissionDenied(_("Only the system administrator manages accounts."))
     if actor.pk == user.pk:
         raise PermissionDenied(_("Use your account page to change your own password."))
+    agency_manager_check(actor, person_agency_ids(user))
 
 
 def password_must_change(*, user, set_by) -> None:

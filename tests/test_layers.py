@@ -16,7 +16,9 @@ LAYERS = [
     # Agencies and their sites (the county hall, township stations): what scopes the rest.
     {"sites"},
     {"outbox", "staff", "catalog"},
-    {"draws"},  # daily seeds, the one draw function, commitments, the auditor's bundles
+    # Daily seeds, the one draw function, commitments, the auditor's bundles · the admin of
+    # agencies and sites (scoped by staff.scope, so above staff).
+    {"draws", "sites_admin"},
     {"risk"},  # policies, qualifications, pools, review tasks, recusal
     {"devices"},  # the hall's registered screens: one-time links, hashed credentials
     {"counters"},  # the hall's rules: windows, tickets, numbers, dispatch; the Case record

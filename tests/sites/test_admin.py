@@ -88,7 +88,8 @@ def test_closing_the_hall_is_refused_on_the_admin_form(sysadmin_client):
     assert Site.objects.get(pk=hall.pk).active
 
 
-def test_adding_an_agency_in_the_admin_is_audited(sysadmin_client, sysadmin):
+def test_an_agency_s_system_administrator_cannot_add_another_agency(sysadmin_client):
+    # Another agency in the deployment is the installation's act (the superuser's).
     response = sysadmin_client.post(
         reverse("admin:sites_agency_add"),
         {
@@ -100,11 +101,8 @@ def test_adding_an_agency_in_the_admin_is_audited(sysadmin_client, sysadmin):
             "change_reason": "市级部署接入南部县",
         },
     )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    agency = Agency.objects.get(code="511321")
-    assert AuditEvent.objects.filter(
-        event_type="agency.created", actor=sysadmin, object_id=str(agency.pk)
-    ).exists()
+    assert response.status_code == 403
+    assert not Agency.objects.filter(code="511321").exists()
 
 
 def test_the_admin_deletes_no_site(sysadmin_client):
@@ -126,3 +124,18 @@ def test_other_roles_cannot_add_a_site_in_the_admin(role):
     response = browser.post(reverse("admin:sites_site_add"), _site_form())
     assert response.status_code == 403
     assert not Site.objects.filter(code="ql").exists()
+
+
+def test_a_system_administrator_sees_and_keeps_only_their_agency_s_sites(sysadmin_client):
+    other = make_site(agency=make_agency(code="511321"), kind="hall")
+    assert (
+        sysadmin_client.get(reverse("admin:sites_site_change", args=[other.pk])).status_code == 302
+    )
+    listing = sysadmin_client.get(reverse("admin:sites_site_changelist")).content.decode()
+    assert other.name not in listing
+    assert (
+        sysadmin_client.get(
+            reverse("admin:sites_agency_change", args=[other.agency_id])
+        ).status_code
+        == 302
+    )

@@ -105,9 +105,7 @@ def test_postgresql_refuses_renaming_a_role_group():
 
 
 def test_the_databases_table_of_pairs_is_the_declared_one():
-    migration = importlib.import_module(
-        "staff.migrations.0010_city_viewer_a_role_of_its_own"
-    )
+    migration = importlib.import_module("staff.migrations.0010_city_viewer_a_role_of_its_own")
     assert sorted(migration.PAIRS) == incompatible_pairs()
 
 

@@ -126,3 +126,38 @@ def test_the_account_page_lists_the_sites_a_person_sees_with_address_and_hours(c
     sign_in(client, lead)  # the team lead sees the whole agency
     page = client.get(reverse("staff:account")).content.decode()
     assert "江南镇社保所" in page and other_station.name in page
+
+
+@pytest.fixture
+def other_agency_clerk():
+    hall_b = make_site(agency=make_agency(code="511321"), kind="hall")
+    return make_staff(Role.CLERK, sites=[hall_b]), hall_b
+
+
+def test_another_agency_s_administrator_cannot_move_a_person_to_their_agency(
+    sysadmin, other_agency_clerk
+):
+    clerk_b, hall_b = other_agency_clerk
+    home_hall = type(hall_b).objects.get(pk=home_site_id())
+    with pytest.raises(PermissionDenied):
+        staff_sites_set(user=clerk_b, sites=[home_hall], changed_by=sysadmin)
+    assert list(clerk_b.staff_profile.sites.all()) == [hall_b]
+
+
+def test_an_administrator_cannot_put_their_own_agency_s_person_at_another_agency(
+    sysadmin, other_agency_clerk
+):
+    _clerk_b, hall_b = other_agency_clerk
+    clerk_a = make_staff(Role.CLERK)
+    with pytest.raises(PermissionDenied):
+        staff_sites_set(user=clerk_a, sites=[hall_b], changed_by=sysadmin)
+
+
+def test_the_admin_lists_only_the_administrator_s_agency_s_people(sysadmin, other_agency_clerk):
+    clerk_b, _hall_b = other_agency_clerk
+    browser = Client()
+    sign_in(browser, sysadmin)
+    listing = browser.get(reverse("admin:staff_staffprofile_changelist")).content.decode()
+    assert clerk_b.staff_profile.display_name not in listing
+    page = browser.get(reverse("admin:staff_staffprofile_change", args=[clerk_b.staff_profile.pk]))
+    assert page.status_code == 302  # the admin's "no such object", as for any unknown id

@@ -1,7 +1,11 @@
 """Agencies and sites in the admin: the system administrator's (the `sites.*` permissions
 of that role's group). Every save asks a reason and goes through sites.services, which
 checks the change (no site moves agency, one hall per agency), keeps the row history and
-records the audit event; nothing is deleted (rows of every kind carry their site)."""
+records the audit event; nothing is deleted (rows of every kind carry their site).
+
+An app of its own above staff (sites stands below it) because the admin is scoped by
+staff.scope: a system administrator sees and keeps their own agency and its sites only;
+a new agency is the installing superuser's (it is deployment-wide)."""
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -9,6 +13,7 @@ from django.core.exceptions import ValidationError
 from audit.admin_mixins import ReasonAdmin, ReasonForm
 from sites import services
 from sites.models import Agency, Site
+from staff.scope import admin_scoped, agency_manager_check
 
 
 def _adopt(instance, made) -> None:
@@ -33,6 +38,7 @@ class SitesReasonAdmin(ReasonAdmin):
         raise NotImplementedError
 
     def record_save(self, *, instance, reason, actor):
+        agency_manager_check(actor, {self.agency_id_of(instance)})
         if instance.pk is None:
             values = {field: getattr(instance, field) for field in self.created_fields}
             _adopt(instance, self.create(**values, created_by=actor, reason=reason))
@@ -47,6 +53,9 @@ class SitesReasonAdmin(ReasonAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def agency_id_of(self, instance) -> int | None:
+        raise NotImplementedError
+
 
 @admin.register(Agency)
 class AgencyAdmin(SitesReasonAdmin):
@@ -57,6 +66,16 @@ class AgencyAdmin(SitesReasonAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["code"] if obj is not None else []
+
+    def get_queryset(self, request):
+        return admin_scoped(super().get_queryset(request), request.user, agency="pk")
+
+    def has_add_permission(self, request):
+        # Another agency in the deployment is the installation's act, not an agency's.
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def agency_id_of(self, instance):
+        return instance.pk
 
     created_fields = ("code", "name", "short_name", "reporting_sender_id")
     changeable = services.AGENCY_CHANGEABLE
@@ -109,6 +128,17 @@ class SiteAdmin(SitesReasonAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A site never moves to another agency, and keeps its code.
         return ["agency", "code"] if obj is not None else []
+
+    def get_queryset(self, request):
+        return admin_scoped(super().get_queryset(request), request.user, site="pk")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "agency":
+            kwargs["queryset"] = admin_scoped(Agency.objects.all(), request.user, agency="pk")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def agency_id_of(self, instance):
+        return instance.agency_id
 
     created_fields = ("agency", "code", "name", "kind", "address", "opening_hours", "phone")
     changeable = services.SITE_CHANGEABLE
