@@ -13,6 +13,7 @@ from risk.services import (
     risk_policy_save,
     risk_policy_validate,
 )
+from staff.scope import admin_people_scoped, admin_scoped
 
 
 class EligibilityAdmin(ReasonAdmin):
@@ -21,6 +22,25 @@ class EligibilityAdmin(ReasonAdmin):
 
     def record_save(self, *, instance, reason, actor):
         eligibility_record_save(instance=instance, reason=reason, actor=actor)
+
+    def get_queryset(self, request):
+        # The people of the viewer's own agency only (their qualifications, their leave).
+        return admin_people_scoped(
+            super().get_queryset(request), request.user, sites="user__staff_profile__sites"
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = admin_people_scoped(
+                db_field.remote_field.model.objects.all(),
+                request.user,
+                sites="staff_profile__sites",
+            )
+        elif db_field.name == "site":
+            kwargs["queryset"] = admin_scoped(
+                db_field.remote_field.model.objects.all(), request.user, site="pk"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         # A deletion would change the pool without a reason: a qualification is ended and

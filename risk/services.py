@@ -38,8 +38,10 @@ from risk.models import (
 )
 from risk.selectors import pool_sizes, review_pool_scoped
 from risk.transitions import review_task_transition
+from sites.defaults import home_agency_id
 from staff.models import StaffProfile
 from staff.roles import Role
+from staff.scope import agency_manager_check, person_agency_ids
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
 
@@ -245,6 +247,8 @@ def _granting_allowed(granted_by, user) -> None:
         raise PermissionDenied(
             _("Only the team lead or the security administrator grants qualifications.")
         )
+    # Who can be drawn in an agency is that agency's to decide.
+    agency_manager_check(granted_by, person_agency_ids(user))
 
 
 def _retry_awaiting_after_commit(key: str) -> None:
@@ -315,7 +319,12 @@ def _qualification_site_check(*, user, site) -> None:
 def risk_policy_save(*, policy: RiskPolicy | ItemRiskPolicy, reason: str, actor) -> None:
     """Save a policy edited by a person (the admin): its chain is checked, the reason
     goes into the row history and a record.edited event, and a change of where a
-    step's pool comes from is an event of its own, naming the scopes before and after."""
+    step's pool comes from is an event of its own, naming the scopes before and after.
+
+    Policies are the deployment's (every agency draws by them): in a deployment hosting
+    several agencies only the hosting (home) agency's staff, or the installing
+    superuser, change them."""
+    agency_manager_check(actor, {home_agency_id()})
     risk_policy_validate(policy)
     before = (
         type(policy).objects.filter(pk=policy.pk).values("review_scope", "approval_scope").first()
@@ -383,6 +392,8 @@ def eligibility_record_save(*, instance: Qualification | LeavePeriod, reason: st
     """An edit of an existing qualification or leave in the admin: same rights, reason
     and record as the services that create them."""
     _granting_allowed(actor, instance.user)
+    if isinstance(instance, Qualification) and instance.site_id is not None:
+        _qualification_site_check(user=instance.user, site=instance.site)
     reason = _reason_required(reason)
     change = f"{instance._meta.model_name}_edited"
     with _eligibility_change(actor=actor, user=instance.user, change=change, reason=reason):
