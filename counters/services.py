@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from audit.batch import audit_writes_batched
 from audit.services import audit_event_record
 from catalog.models import ServiceItem
+from catalog.selectors import item_offered_check
 from counters.models import (
     NumberSequence,
     Queue,
@@ -115,6 +116,8 @@ def ticket_issue(
     if item is None and not is_consultation and not queue:
         raise ValidationError(_("Choose a service item or consultation."), code="item")
     hall_open_check(timezone.localtime())
+    if item is not None:  # the kiosk lists the agency's items; a forged request is refused
+        item_offered_check(agency_id=agency_id_of_site(site_id), item=item)
     if not queue:
         queue = Queue.BACK_OFFICE if item is not None and not item.at_counter else Queue.HALL
     today = timezone.localdate()
@@ -416,6 +419,8 @@ def _hall_dispatch(*, queue: str, site_id: int) -> int:
                 subject=f"ticket:{ticket.pk}",
                 pool=list(pool),
                 excluded=list(left_out),
+                agency_id=ticket.agency_id,
+                scope="site",
             )
             window = (
                 Window.objects.select_for_update(skip_locked=True)

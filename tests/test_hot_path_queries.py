@@ -59,22 +59,23 @@ def _intake(hall, clerk):
 
 # A ticket issued with no kiosk and no site named (these tests, set-up paths) is the home
 # hall's: one query to find it (sites.defaults.home_site_id). A kiosk's ticket takes its
-# kiosk's site and has none; the case takes its ticket's site and agency.
+# kiosk's site and has none; the case takes its ticket's site and agency. Whether the
+# site's agency switched the item off is one query more (catalog.item_offered_check).
 HOME_HALL = 1
 
 
-def test_issuing_a_ticket_with_no_clerk_ready_takes_eight_queries(hall, django_assert_num_queries):
+def test_issuing_a_ticket_with_no_clerk_ready_takes_nine_queries(hall, django_assert_num_queries):
     # Its number is one statement inside the transaction (no commit of its own).
-    with django_assert_num_queries(6 + HOME_HALL + _flush(2)):
+    with django_assert_num_queries(7 + HOME_HALL + _flush(2)):
         counter_services.ticket_issue(item=hall.item)
 
 
-def test_issuing_a_ticket_that_is_drawn_to_a_ready_clerk_takes_fourteen_queries(
+def test_issuing_a_ticket_that_is_drawn_to_a_ready_clerk_takes_fifteen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     # The draw reads its number, the seed and whether tomorrow's is committed in one;
     # the ready pool is read without locks, then the chosen window alone is locked.
-    with django_assert_num_queries(12 + HOME_HALL + _flush(3)):
+    with django_assert_num_queries(13 + HOME_HALL + _flush(3)):
         counter_services.ticket_issue(item=hall.item)
 
 

@@ -180,6 +180,14 @@ def test_the_kiosk_list_is_the_items_its_sites_agency_offers(medical, other_agen
     assert medical.pk not in offered(make_site())
 
 
+def test_no_ticket_is_issued_for_an_item_the_agency_switched_off(medical):
+    _switch_off(medical)
+    with pytest.raises(ValidationError) as refused:
+        counter_services.ticket_issue(item=medical)  # a forged kiosk request
+    assert refused.value.code == "not_offered"
+    assert not counter_services.Ticket.objects.exists()
+
+
 def test_intake_refuses_an_item_the_agency_switched_off(hall):
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     counter_services.window_declare_ready(clerk=hall.li_na)
