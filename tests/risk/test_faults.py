@@ -87,12 +87,21 @@ def test_a_worker_killed_mid_task_is_redelivered_and_draws_once(hall, tmp_path):
                 # against inserts blocks the worker mid-task.
                 blocker.cursor().execute("LOCK TABLE risk_draw IN SHARE ROW EXCLUSIVE MODE")
 
-            case = _submit(hall, before_accept=hold_the_draws)
-            task = case.tasks.get()
-            wait_until(lambda: log_count(tmp_path, "first", "received") >= 1, what="delivery")
-            first.kill()  # SIGKILL, mid-task
-            first.wait(timeout=10)
-        blocker.rollback()
+            # Whatever fails here, the table is let go before the worker is stopped (a
+            # worker stopping waits for its task, which waits for the table), and this
+            # process never waits on the lock for long itself.
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '30s'")
+            try:
+                case = _submit(hall, before_accept=hold_the_draws)
+                task = case.tasks.get()
+                wait_until(lambda: log_count(tmp_path, "first", "received") >= 1, what="delivery")
+                first.kill()  # SIGKILL, mid-task
+                first.wait(timeout=10)
+            finally:
+                blocker.rollback()
+                with connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = 0")
         blocker.close()
         task.refresh_from_db()
         assert task.status == ReviewTask.Status.AWAITING_DRAW
