@@ -105,7 +105,7 @@ def hall_live(*, viewer=None, now: datetime.datetime | None = None) -> dict:
             "minutes": _minutes(now - window.state_since) if window.state_since else None,
         }
         for window in _scoped(Window.objects, viewer)
-        .select_related("clerk__staff_profile", "current_ticket")
+        .select_related("clerk__staff_profile", "current_ticket", "site")
         .order_by("site_id", "number")
     ]
     open_tasks = _scoped(

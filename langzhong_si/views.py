@@ -25,4 +25,6 @@ def home(request):
         return redirect("evaluation:dashboard")
     if Role.WINDOW_LEAD in roles:
         return redirect("counters:lead_queue")
+    if Role.CITY_VIEWER in roles:
+        return redirect("evaluation:report")
     return render(request, "home.html")

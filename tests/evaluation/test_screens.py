@@ -31,6 +31,19 @@ def test_the_team_lead_lands_on_the_live_hall(client, lead):
     assert response.status_code == 302 and response.url == reverse("evaluation:dashboard")
 
 
+def test_the_city_viewer_lands_on_the_reports_with_a_menu_to_them(client):
+    sign_in(client, make_staff(Role.CITY_VIEWER, name="苟建华"))
+    response = client.get("/")
+    assert response.status_code == 302 and response.url == reverse("evaluation:report")
+    html = client.get(response.url).content.decode()
+    assert f'href="{reverse("counters:lead_queue")}"' in html
+
+
+def test_the_live_view_names_each_windows_site(client, lead, week):
+    html = client.get(reverse("evaluation:dashboard_live")).content.decode()
+    assert 'data-testid="window-site">' in html
+
+
 def test_the_live_view_shows_queues_windows_and_follow_ups(client, lead, week):
     response = client.get(reverse("evaluation:dashboard_live"))
     html = response.content.decode()
