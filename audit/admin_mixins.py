@@ -1,4 +1,6 @@
 from django import forms
+from django.contrib.admin.utils import unquote
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -30,7 +32,22 @@ class ReasonForm(forms.ModelForm):
         )
 
 
-class ReasonAdmin(SimpleHistoryAdmin):
+class ScopedHistoryAdmin(SimpleHistoryAdmin):
+    """Row history only of the rows the person's admin lists (its get_queryset may be
+    scoped, e.g. to their agency): simple-history's own view falls back to the history
+    table for a row the queryset leaves out, which would show it."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        pk = unquote(object_id)
+        if (
+            self.model._default_manager.filter(pk=pk).exists()
+            and not self.get_queryset(request).filter(pk=pk).exists()
+        ):
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
+
+
+class ReasonAdmin(ScopedHistoryAdmin):
     """Admin whose saves go through the audited save service, with a required reason.
     Subclasses may override `record_save` to add their own follow-up."""
 

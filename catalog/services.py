@@ -12,6 +12,7 @@ from catalog.search import search_text_for
 from catalog.spreadsheets import OFFICIAL_CODE_COLUMNS, CatalogSheets
 from langzhong_si.text import REASON_MAX_LENGTH, text_clean
 from sites.models import Agency
+from sites.selectors import deployment_keeper_check
 
 _YES = {"yes", "y", "true", "1", "是"}
 _NO = {"no", "n", "false", "0", "否", ""}
@@ -278,7 +279,10 @@ def service_item_reindex(*, item: ServiceItem) -> None:
 
 
 def catalog_record_edit(*, instance, reason: str, actor) -> None:
-    """Save a catalog record edited in the admin; a guide's search text follows its name."""
+    """Save a catalog record edited in the admin; a guide's search text follows its name.
+    The catalog is the deployment's: kept by the hosting agency (agencies switch items
+    off for themselves instead)."""
+    deployment_keeper_check(actor)
     audited_record_save(instance=instance, reason=reason, actor=actor)
     if isinstance(instance, ServiceItem):
         service_item_reindex(item=instance)

@@ -38,7 +38,7 @@ from risk.models import (
 )
 from risk.selectors import pool_sizes, review_pool_scoped
 from risk.transitions import review_task_transition
-from sites.defaults import home_agency_id
+from sites.selectors import deployment_keeper_check
 from staff.models import StaffProfile
 from staff.roles import Role
 from staff.scope import agency_manager_check, person_agency_ids
@@ -324,7 +324,7 @@ def risk_policy_save(*, policy: RiskPolicy | ItemRiskPolicy, reason: str, actor)
     Policies are the deployment's (every agency draws by them): in a deployment hosting
     several agencies only the hosting (home) agency's staff, or the installing
     superuser, change them."""
-    agency_manager_check(actor, {home_agency_id()})
+    deployment_keeper_check(actor)
     risk_policy_validate(policy)
     before = (
         type(policy).objects.filter(pk=policy.pk).values("review_scope", "approval_scope").first()

@@ -1,8 +1,11 @@
 """Reads of agencies and sites. Who may see which site is staff.scope's rule; these
 only list what the caller already may see, or what set-up needs."""
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from sites.defaults import home_agency_id
 from sites.models import Agency, Site
 
 
@@ -34,3 +37,18 @@ def sites_listed(*, site_ids) -> QuerySet[Site]:
     if site_ids is not None:
         sites = sites.filter(pk__in=site_ids)
     return sites.select_related("agency").order_by("agency__code", "kind", "code")
+
+
+def deployment_keeper_check(user) -> None:
+    """Records every agency of the deployment works by (the catalog's items and
+    materials, the risk policies) are kept by the hosting (home) agency's staff or the
+    installing superuser; set-up code passes no one. Another agency's people are
+    refused: their edit would change how the host's and every other agency's cases run.
+    (A person's sites are the staff app's: read here by the relation's name.)"""
+    if user is None or user.is_superuser:
+        return
+    elsewhere = (
+        Site.objects.filter(staff_profiles__user=user).exclude(agency_id=home_agency_id()).exists()
+    )
+    if elsewhere or not Site.objects.filter(staff_profiles__user=user).exists():
+        raise PermissionDenied(_("Records every agency works by are kept by the hosting agency."))

@@ -9,8 +9,8 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin_mixins import ScopedHistoryAdmin
 from staff import services
 from staff.models import ApiToken, StaffProfile
 from staff.roles import Role
@@ -36,7 +36,7 @@ class StaffProfileForm(forms.ModelForm):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(SimpleHistoryAdmin):
+class StaffProfileAdmin(ScopedHistoryAdmin):
     form = StaffProfileForm
     list_display = [
         "employee_number",
@@ -45,7 +45,12 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
         "sites_shown",
         "availability",
     ]
-    list_filter = ["availability", "sites__agency", "sites"]
+    # Only the agencies and sites of the listed people (never another agency's names).
+    list_filter = [
+        "availability",
+        ("sites__agency", admin.RelatedOnlyFieldListFilter),
+        ("sites", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["employee_number", "display_name"]
     # Who can be drawn changes only on the team lead's pool page, with a reason; the
     # own-ID digest (recusal) only on its owner's declaration page; never reassigned.

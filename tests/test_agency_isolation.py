@@ -20,6 +20,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
@@ -33,6 +34,10 @@ from ratings import services as rating_services
 from ratings.models import FollowUp, Rating
 from risk.models import ReviewTask
 from scans.services import VettedScan
+from simulation.management.commands.seed_demo import (
+    SYSTEM_ADMINISTRATOR_PERMISSIONS,
+    TEAM_LEAD_PERMISSIONS,
+)
 from sites.defaults import home_site_id
 from sites.models import Site
 from staff.roles import Role
@@ -77,6 +82,11 @@ PUBLIC_BY_DESIGN = {
     "operations:healthz",
     "operations:readyz",
     "operations:metrics",
+    # The deployment's catalog (an item belongs to no agency; its guide is public above):
+    # another agency's lead may read it in the admin, but only the hosting agency keeps
+    # it (sites.selectors.deployment_keeper_check; tests/catalog/test_agency_catalog.py).
+    "admin:catalog_serviceitem_change",
+    "admin:catalog_serviceitem_history",
     # The public booking page lists the agency's sites to choose from (names, addresses
     # and opening hours are public); it shows no booking.
     "appointments:book",
@@ -346,9 +356,16 @@ def _person_of_b(key: str):
     agency = make_agency(code="511302", name="南充市顺庆区社会保险事业管理局")
     hall = make_site(agency=agency, kind="hall", code="hall", name="顺庆区社保服务大厅")
     person = make_staff(name=f"乙厅{key}", sites=[hall], **B_ROLES[key])
-    if key == "system_administrator":  # the admin is this role's screen
+    # The admin as the demo hall gives it (its model permissions), so that an admin page
+    # refuses B's people for the scope, not for a permission they lack.
+    granted = {
+        "system_administrator": SYSTEM_ADMINISTRATOR_PERMISSIONS,
+        "team_lead": TEAM_LEAD_PERMISSIONS,
+    }.get(key)
+    if granted:
         person.is_staff = True
         person.save(update_fields=["is_staff"])
+        person.user_permissions.add(*Permission.objects.filter(codename__in=granted))
     return person
 
 

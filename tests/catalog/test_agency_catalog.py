@@ -240,3 +240,11 @@ def test_the_city_viewer_cannot_switch_items(medical):
             lead=make_staff(Role.CITY_VIEWER), item_id=medical.pk, offered=False, reason=MEDICAL
         )
     assert not ItemSwitchOff.objects.exists()
+
+
+def test_another_agency_s_lead_does_not_edit_the_deployment_s_catalog(medical, other_agency):
+    lead_b = make_staff(Role.TEAM_LEAD, sites=[other_agency.sites.get()])
+    medical.risk_level = 0
+    with pytest.raises(PermissionDenied):
+        services.catalog_record_edit(instance=medical, reason="降低风险等级", actor=lead_b)
+    assert ServiceItem.objects.get(pk=medical.pk).risk_level != 0
