@@ -75,6 +75,14 @@ def _scoped(queryset, viewer, site: str = "site"):
     return queryset if viewer is None else scope_filter(queryset, viewer, site=site)
 
 
+def _agency_ids(viewer):
+    """The agencies `viewer` sees, None for every agency (no viewer, or the city view)."""
+    if viewer is None:
+        return None
+    scope = scope_of(viewer)
+    return None if scope.everything else scope.agency_ids
+
+
 def hall_live(*, viewer=None, now: datetime.datetime | None = None) -> dict:
     """What the team lead watches during opening hours (a handful of queries)."""
     now = now or timezone.now()
@@ -145,7 +153,8 @@ def hall_live(*, viewer=None, now: datetime.datetime | None = None) -> dict:
             )[:8]
         ),
         "follow_ups_open": follow_ups.count(),
-        "sizes": pool_sizes(),
+        # The viewer's agency's pools (a city viewer's: every agency's together).
+        "sizes": pool_sizes(agency_ids=_agency_ids(viewer)),
     }
 
 

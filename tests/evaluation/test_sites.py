@@ -133,3 +133,17 @@ def test_the_city_viewers_evaluation_screen_shows_each_persons_agency(client, we
     sign_in(client, make_staff(Role.CITY_VIEWER))
     page = client.get("/evaluation/", {"month": "2026-03"}).content.decode()
     assert ">511321<" in page and ">511381<" in page
+
+
+def test_the_live_hall_counts_only_the_agencys_own_drawable_people(other_agency):
+    from evaluation.selectors import hall_live
+
+    make_staff(Role.REVIEWER, review_level=3)  # the home agency's
+    lead_b = make_staff(Role.TEAM_LEAD, sites=[other_agency.sites.get()])
+    sizes = {(row["role"], row["level"]): row["size"] for row in hall_live(viewer=lead_b)["sizes"]}
+    assert sizes[("review", 3)] == 0
+    lead_home = make_staff(Role.TEAM_LEAD)
+    home = {
+        (row["role"], row["level"]): row["size"] for row in hall_live(viewer=lead_home)["sizes"]
+    }
+    assert home[("review", 3)] >= 1
