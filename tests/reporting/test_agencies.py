@@ -9,8 +9,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from counters.models import Ticket
+from counters import services as counter_services
+from counters.models import Window
 from operations.metrics import metrics_exposition
+from ratings import services as rating_services
 from reporting import selectors, services
 from reporting.models import Delivery
 from sites.models import Agency
@@ -63,17 +65,17 @@ def test_a_case_goes_out_with_its_sites_and_agencys_codes(
 
 
 def test_a_station_rating_goes_out_with_the_stations_code(
-    reporting_http, hall, coded_item, django_capture_on_commit_callbacks, monkeypatch
+    reporting_http, coded_item, django_capture_on_commit_callbacks
 ):
     station = make_site(code="xinzheng", name="新政镇社保所")
-    original = Ticket.save
-
-    def at_station(self, *args, **kwargs):  # the ticket is issued at the station
-        self.site = station
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Ticket, "save", at_station)
-    _rated(hall, coded_item, django_capture_on_commit_callbacks)
+    clerk = make_staff(Role.CLERK, sites=[station])
+    window = Window.objects.create(site=station, number=1, queue="A")
+    counter_services.window_sign_on(clerk=clerk, window_id=window.pk)
+    counter_services.window_declare_ready(clerk=clerk)
+    ticket = counter_services.ticket_issue(item=coded_item, site_id=station.pk)
+    counter_services.ticket_finish(clerk=clerk)
+    with django_capture_on_commit_callbacks(execute=True):
+        rating_services.rating_submit(ticket_id=ticket.pk, level=5, reason="")
     (body,) = _sent_bodies(reporting_http)
     assert (body["agency_code"], body["site_code"]) == ("511381", "xinzheng")
 
