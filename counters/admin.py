@@ -14,6 +14,12 @@ class WindowAdmin(admin.ModelAdmin):
     list_filter = [("site", admin.RelatedOnlyFieldListFilter), "queue", "state"]
     readonly_fields = ["state", "clerk", "current_ticket"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A window stays at its site: moving it would put its signed-on clerk into another
+        # site's draws, where they may not work (counters.services.clerk_works_at).
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "site"] if obj is not None else fields
+
     @admin.display(description=_("rating pad"))
     def rating_pad(self, window):
         pads = [pad.name for pad in window.pads.all()]

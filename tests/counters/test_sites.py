@@ -2,6 +2,7 @@
 a case takes its ticket's site."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 
 from counters import services
@@ -18,6 +19,7 @@ from tests.factories import (
     make_site,
     make_staff,
     registered_device,
+    sign_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +225,21 @@ def test_concurrent_ready_calls_at_two_sites_serve_each_ticket_at_its_own_site()
     assert {t.status for t in served} == {Ticket.Status.SERVING}
     assert all(t.window.site_id == t.site_id for t in served)
     assert len({t.clerk_id for t in served}) == len(tickets)
+
+
+def test_a_windows_site_cannot_be_changed_in_the_admin(client, station):
+    window = Window.objects.create(number=9, queue=Queue.HALL)
+    admin_user = make_staff(Role.SYSTEM_ADMINISTRATOR)
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    admin_user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_window", "change_window"])
+    )
+    sign_in(client, admin_user)
+    response = client.post(
+        f"/admin/counters/window/{window.pk}/change/",
+        {"site": station.pk, "number": 9, "zone": "", "queue": "A"},
+    )
+    assert response.status_code == 302  # saved: the other fields were taken
+    window.refresh_from_db()
+    assert window.site_id != station.pk
