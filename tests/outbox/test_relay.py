@@ -25,13 +25,18 @@ class Broker:
 
 @pytest.fixture
 def broker(monkeypatch):
+    # Set and restored as the attribute tests/conftest.py sets (an item set on Celery's
+    # settings outlives the test and leaves later worker tests running tasks inline).
+    previous = current_app.conf.task_always_eager
+
     def install(**options):
         fake = Broker(**options)
-        monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+        current_app.conf.task_always_eager = False
         monkeypatch.setattr(current_app, "send_task", fake.send_task)
         return fake
 
-    return install
+    yield install
+    current_app.conf.task_always_eager = previous
 
 
 def _pending(n: int) -> list[int]:
