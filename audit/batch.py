@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
-from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
@@ -144,16 +143,34 @@ def _rows_insert(connection, rows: list[Model]) -> None:
 
 
 def _insert_sql(connection, model: type[Model], objs: list[Model], *, returning: bool):
-    opts = model._meta
-    query = InsertQuery(model)
-    query.insert_values(
-        [f for f in opts.concrete_fields if not f.generated and not f.db_returning], objs
-    )
-    compiler = query.get_compiler(connection=connection)
+    """One multi-row INSERT of `objs` (PostgreSQL), each value prepared as Model.save
+    prepares it (the field's pre_save, then its database form). Built here rather than by
+    Django's insert compiler, which cost more than the statement on every flush."""
+    fields, head = _insert_head(connection, model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = head + ", ".join([row] * len(objs))
     if returning:
-        compiler.returning_fields = [opts.pk]
-    ((sql, params),) = compiler.as_sql()
+        sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+    params = [
+        field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+        for obj in objs
+        for field in fields
+    ]
     return sql, params
+
+
+_INSERT_HEADS: dict[type[Model], tuple[list, str]] = {}
+
+
+def _insert_head(connection, model: type[Model]) -> tuple[list, str]:
+    if model not in _INSERT_HEADS:
+        quote = connection.ops.quote_name
+        fields = [f for f in model._meta.concrete_fields if not f.generated and not f.db_returning]
+        columns = ", ".join(quote(field.column) for field in fields)
+        table = quote(model._meta.db_table)
+        head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - the model's own
+        _INSERT_HEADS[model] = (fields, head)
+    return _INSERT_HEADS[model]
 
 
 @receiver(pre_create_historical_record)

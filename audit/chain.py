@@ -184,10 +184,36 @@ def _chain_waiting(*, now, batch_size: int) -> int:
         position += 1
         event.position, event.prev_hash, event.chained_at = position, previous, now
         event.hash = previous = audit_event_hash(event)
-    AuditEvent.objects.bulk_update(
-        waiting, ["position", "prev_hash", "hash", "chained_at"], batch_size=500
-    )
+    _chain_fields_write(waiting, now=now)
     return len(waiting)
+
+
+def _chain_fields_write(events: list[AuditEvent], *, now) -> None:
+    """Set the chain fields of `events` in one statement on PostgreSQL (the rows' new
+    values as arrays joined to the table), one prepared statement per row elsewhere.
+    Django's bulk_update would build a CASE per column and row: most of a run's cost."""
+    table = AuditEvent._meta.db_table
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS e SET position = v.position, prev_hash = v.prev_hash, "  # noqa: S608 - the model's own table
+                "hash = v.hash, chained_at = %s FROM unnest(%s::bigint[], %s::bigint[], "
+                "%s::text[], %s::text[]) AS v(id, position, prev_hash, hash) WHERE e.id = v.id",
+                [
+                    stamp,
+                    [event.pk for event in events],
+                    [event.position for event in events],
+                    [event.prev_hash for event in events],
+                    [event.hash for event in events],
+                ],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET position = %s, prev_hash = %s, hash = %s, "  # noqa: S608 - the model's own table
+                "chained_at = %s WHERE id = %s",
+                [(e.position, e.prev_hash, e.hash, stamp, e.pk) for e in events],
+            )
 
 
 def audit_chain_nudge() -> None:

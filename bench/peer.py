@@ -86,9 +86,10 @@ def set_up(deciders: int = 10) -> dict:
             )  # fmt: skip
             for kind in ("review", "approval"):
                 qualification_grant(user=user, kind=kind, level=3, reason="peer bench")
-    from counters.services import window_sign_on
+    from counters.services import window_declare_ready, window_sign_on
 
     window_sign_on(clerk=clerk, window_id=window.pk)
+    window_declare_ready(clerk=clerk)
     daily_seeds_ensure()
     item = (
         ServiceItem.objects.filter(at_counter=True, risk_level=2)
@@ -121,7 +122,7 @@ def project_case(hall: dict, id_number: str) -> None:
     from risk.models import ReviewTask
 
     clerk = hall["clerk"]
-    services.window_declare_ready(clerk=clerk)
+    # The window is ready: declared once at set-up, and again by each finish.
     services.ticket_issue(item=hall["item"])
     case = case_accept(
         clerk=clerk, item_id=hall["item"].pk, applicant_name="王大山", id_number=id_number,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -126,7 +127,9 @@ def cases_deferral_expire() -> int:
 
 def _guide_snapshot(item: ServiceItem) -> dict:
     materials = list(item.materials.all())
-    latest = item.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    latest = getattr(item, "latest_history_id", None)  # case_accept reads it with the item
+    if latest is None:
+        latest = item.history.order_by("-history_id").values_list("history_id", flat=True).first()
     return {
         "item_history_id": latest,
         "code": item.code,
@@ -337,6 +340,13 @@ def case_accept(
     item = (
         ServiceItem.objects.select_related("category")
         .prefetch_related("materials")
+        .annotate(
+            latest_history_id=Subquery(
+                ServiceItem.history.filter(id=OuterRef("pk"))
+                .order_by("-history_id")
+                .values("history_id")[:1]
+            )
+        )
         .filter(pk=item_id)
         .first()
     )

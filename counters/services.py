@@ -442,6 +442,10 @@ def _hall_dispatch(*, queue: str, site_id: int) -> int:
             data={"window": window.number, "clerk": window.clerk_id, "draw": draw.pk},
         )  # fmt: skip
         paired += 1
+        if not pool:
+            # No other window was ready when the pool was read; one that became ready
+            # since dispatches for itself (its ready, or its finish, runs this too).
+            return paired
 
 
 def hall_dispatch_sweep() -> int:

@@ -3,8 +3,8 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, Exists, F, Max, Q, Value
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -43,26 +43,18 @@ def qualification_levels(*, kind: str, on: datetime.date, users=None) -> dict[in
 
 def chain_for_item(item) -> tuple[list[str], int]:
     """The item's review chain and office hours per step: its own override, else its
-    level's policy, else the default of docs/glossary.md."""
-    override = ItemRiskPolicy.objects.filter(item=item).first()
-    if override is not None:
-        return list(override.steps), override.step_hours
-    policy = RiskPolicy.objects.filter(level=item.risk_level).first()
-    if policy is not None:
-        return list(policy.steps), policy.step_hours
-    return [role.value for role in DEFAULT_CHAIN[item.risk_level]], 4
-
-
-def _scope_expression(case, role: str) -> Coalesce:
-    """The step's draw scope for `case`, as SQL: the item's override, else its level's
-    policy, else the default (chain_for_item's order)."""
-    field = "review_scope" if role == StepRole.REVIEW else "approval_scope"
-    return Coalesce(
-        Subquery(ItemRiskPolicy.objects.filter(item_id=case.item_id).values(field)[:1]),
-        Subquery(RiskPolicy.objects.filter(level=case.risk_level).values(field)[:1]),
-        Value(str(DEFAULT_SCOPE[case.risk_level])),
-        output_field=CharField(),
+    level's policy, else the default of docs/glossary.md. One query."""
+    override = ItemRiskPolicy.objects.filter(item_id=item.pk).annotate(rank=Value(0)).order_by()
+    policy = RiskPolicy.objects.filter(level=item.risk_level).annotate(rank=Value(1)).order_by()
+    found = (
+        override.values_list("steps", "step_hours", "rank")
+        .union(policy.values_list("steps", "step_hours", "rank"), all=True)
+        .order_by("rank")
+        .first()
     )
+    if found is not None:
+        return list(found[0]), found[1]
+    return [role.value for role in DEFAULT_CHAIN[item.risk_level]], 4
 
 
 def draw_scope_for(*, case, role: str) -> str:
@@ -73,23 +65,6 @@ def draw_scope_for(*, case, role: str) -> str:
         or RiskPolicy.objects.filter(level=case.risk_level).first()
     )
     return policy.scope_for(role) if policy else str(DEFAULT_SCOPE[case.risk_level])
-
-
-def _sites_in_scope(case, role: str):
-    """The sites whose staff a step of `case` draws from: its own site, every site of
-    its agency, or its agency's hall. Always within the case's agency, whatever the
-    scope: a case is never drawn to a person of another agency."""
-    scope = _scope_expression(case, role)
-    return (
-        Site.objects.annotate(draw_scope=scope)
-        .filter(agency_id=case.agency_id)
-        .filter(
-            Q(draw_scope=DrawScope.SITE, pk=case.site_id)
-            | Q(draw_scope=DrawScope.AGENCY)
-            | Q(draw_scope=DrawScope.HALL, kind=Site.Kind.HALL)
-        )
-        .values("pk")
-    )
 
 
 def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
@@ -154,27 +129,14 @@ def case_persons(case) -> dict[str, str]:
     return persons
 
 
-def _relatives_of(persons: dict[str, str]) -> dict[int, str]:
-    """The staff members who declared a relative among `persons`, with the reason."""
-    found: dict[int, str] = {}
-    rows = StaffRelative.objects.filter(id_number_digest__in=list(persons)).values_list(
-        "user_id", "id_number_digest"
-    )
-    for user_id, digest in rows:
-        reason = _PERSON_REASONS[persons[digest]][1]
-        # The applicant's relation is the stronger reason to record when both apply.
-        if found.get(user_id) != "relative":
-            found[user_id] = reason
-    return found
-
-
 def conflict_of_interest(
     *, user, applicant_id_digest: str = "", agent_id_digest: str = "", case=None
 ) -> str:
     """Why `user` may not handle a case at all, or "" when nothing stands in the way.
     Every person on the case counts: the applicant (or an employer's handling person)
     and the agent. "applicant" / "agent": the user is that person; "relative" /
-    "agent_relative": a relative the user declared is. Pass the case, or its digests."""
+    "agent_relative": a relative the user declared is. Pass the case, or its digests.
+    One query."""
     if case is not None:
         persons = case_persons(case)
     else:
@@ -183,87 +145,148 @@ def conflict_of_interest(
         )
     if not persons:
         return ""
-    own = StaffProfile.objects.filter(user=user).values_list("id_number_digest", flat=True).first()
+    by_role = {role: digest for digest, role in persons.items()}
+
+    def declared(role: str) -> Exists:
+        return Exists(
+            StaffRelative.objects.filter(user=user, id_number_digest=by_role.get(role, "-"))
+        )
+
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values_list(
+            F("staff_profile__id_number_digest"),
+            declared("applicant"),
+            declared("agent"),
+        )
+        .first()
+    )
+    if row is None:
+        return ""
+    own, relative, agent_relative = row
     if own and own in persons:
         return _PERSON_REASONS[persons[own]][0]
-    return _relatives_of(persons).get(user.pk, "")
+    # The applicant's relation is the stronger reason to record when both apply.
+    if relative:
+        return "relative"
+    return "agent_relative" if agent_relative else ""
+
+
+def _pool_sql(vendor: str, scope_field: str) -> str:
+    """The pool query (see _pool_rows) for a database and a step's scope column. Written
+    as SQL, not built with the ORM: compiling the ORM's version (ten subqueries) cost more
+    CPU than running it, on every draw."""
+    key = (vendor, scope_field)
+    if key not in _POOL_SQL:
+        user = get_user_model()
+        profile_sites = StaffProfile.sites.through._meta.db_table
+        # "continued": the person supplied materials, corrected, or resubmitted a return.
+        returned_from = (
+            "e.data ->> 'from'" if vendor == "postgresql" else "json_extract(e.data, '$.from')"
+        )
+        # Table names from the models; every value is a parameter.
+        _POOL_SQL[key] = f"""
+WITH scope AS (
+  SELECT COALESCE(
+    (SELECT {scope_field} FROM {ItemRiskPolicy._meta.db_table} WHERE item_id = %(item)s LIMIT 1),
+    (SELECT {scope_field} FROM {RiskPolicy._meta.db_table} WHERE level = %(level)s LIMIT 1),
+    %(default_scope)s) AS name
+), in_scope AS (
+  SELECT s.id FROM {Site._meta.db_table} s, scope
+  WHERE s.agency_id = %(agency)s AND (
+    (scope.name = %(scope_site)s AND s.id = %(site)s) OR scope.name = %(scope_agency)s
+    OR (scope.name = %(scope_hall)s AND s.kind = %(kind_hall)s))
+)
+SELECT u.id, scope.name,
+  (SELECT MAX(q.level) FROM {Qualification._meta.db_table} q
+   WHERE q.user_id = u.id AND q.kind = %(kind)s AND q.valid_from <= %(today)s
+     AND q.revoked_at IS NULL AND (q.valid_to IS NULL OR q.valid_to >= %(today)s)
+     AND (q.site_id IS NULL OR (q.site_id IN (SELECT id FROM in_scope) AND EXISTS (
+       SELECT 1 FROM {profile_sites} ps JOIN {StaffProfile._meta.db_table} p
+         ON p.id = ps.staffprofile_id WHERE p.user_id = u.id AND ps.site_id = q.site_id)))),
+  (SELECT COUNT(*) FROM {ReviewTask._meta.db_table} t
+   WHERE t.assignee_id = u.id AND t.status = %(open)s),
+  EXISTS (SELECT 1 FROM {LeavePeriod._meta.db_table} lp
+          WHERE lp.user_id = u.id AND lp.start <= %(today)s AND lp."end" >= %(today)s),
+  EXISTS (SELECT 1 FROM {StaffRelative._meta.db_table} r
+          WHERE r.user_id = u.id AND r.id_number_digest = %(applicant)s),
+  EXISTS (SELECT 1 FROM {StaffRelative._meta.db_table} r
+          WHERE r.user_id = u.id AND r.id_number_digest = %(agent)s),
+  EXISTS (SELECT 1 FROM {AuditEvent._meta.db_table} e
+          WHERE e.actor_id = u.id AND e.object_type = %(case_type)s
+            AND e.object_id = %(case_key)s
+            AND (e.event_type IN ('case.materials_supplied', 'case.corrected')
+                 OR (e.event_type = 'case.status_changed' AND {returned_from} = 'returned'))),
+  EXISTS (SELECT 1 FROM {ReviewTask._meta.db_table} o
+          WHERE o.case_id = %(case)s AND o.assignee_id = u.id AND o.id <> %(task)s
+            AND o.status = %(expired)s),
+  EXISTS (SELECT 1 FROM {ReviewTask._meta.db_table} o
+          WHERE o.case_id = %(case)s AND o.assignee_id = u.id AND o.id <> %(task)s
+            AND o.review_round = %(round)s AND o.status <> %(expired)s),
+  p.id, p.id_number_digest, p.availability
+FROM {user._meta.db_table} u
+CROSS JOIN scope
+LEFT JOIN {StaffProfile._meta.db_table} p ON p.user_id = u.id
+WHERE u.is_active
+  AND EXISTS (SELECT 1 FROM {user.groups.through._meta.db_table} ug
+              JOIN auth_group g ON g.id = ug.group_id
+              WHERE ug.user_id = u.id AND g.name = %(group)s)
+  AND EXISTS (SELECT 1 FROM {profile_sites} ps2 JOIN {StaffProfile._meta.db_table} p2
+                ON p2.id = ps2.staffprofile_id
+              WHERE p2.user_id = u.id AND ps2.site_id IN (SELECT id FROM in_scope))
+ORDER BY u.id"""  # noqa: S608
+    return _POOL_SQL[key]
+
+
+_POOL_SQL: dict[tuple[str, str], str] = {}
+_POOL_COLUMNS = (
+    "pk", "scope", "level", "open_tasks", "on_leave", "relative", "agent_relative",
+    "continued", "expired", "in_chain", "profile_pk", "id_number_digest", "availability",
+)  # fmt: skip
 
 
 def _pool_rows(task: ReviewTask) -> list[dict]:
     """Everyone in the step's role at a site in its scope with all that decides their
     eligibility for this task, in one query (a draw is on the hot path): their
     qualification level today, open tasks, leave, the case's recusals (clerk,
-    relative, earlier holder) and the scope."""
+    relative, earlier holder) and the scope.
+
+    The scope (the item's override, else its level's policy, else the default:
+    chain_for_item's order) names the sites: the case's own site, every site of its
+    agency, or its agency's hall — always within the case's agency, so a case is never
+    drawn to a person of another agency. A qualification counts when it holds at any
+    site, or at a site of the scope where the person works."""
     case = task.case
-    in_scope = _sites_in_scope(case, task.role)
-    today = timezone.localdate()
-    kind = (
-        Qualification.Kind.REVIEW if task.role == StepRole.REVIEW else Qualification.Kind.APPROVAL
-    )
-    person = OuterRef("pk")
-    level = (
-        Qualification.objects.filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gte=today),
-            # Any site of the person's agency, or a site of the scope where they work.
-            Q(site__isnull=True) | Q(site__in=in_scope, site__staff_profiles__user=person),
-            user=person, kind=kind, valid_from__lte=today, revoked_at__isnull=True,
-        )
-        .values("user").annotate(top=Max("level")).values("top")
-    )  # fmt: skip
-    open_tasks = (
-        ReviewTask.objects.filter(assignee=person, status=ReviewTask.Status.OPEN)
-        .values("assignee").annotate(n=Count("pk")).values("n")
-    )  # fmt: skip
-    others = ReviewTask.objects.filter(case_id=task.case_id, assignee=person).exclude(pk=task.pk)
-    continued = AuditEvent.objects.filter(
-        Q(event_type__in=["case.materials_supplied", "case.corrected"])
-        | Q(event_type="case.status_changed", data__from="returned"),
-        object_type="counters.case",
-        object_id=str(case.pk),
-        actor=person,
-    )
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=_ROLE_GROUP[StepRole(task.role)].value)
-        .filter(
-            Exists(
-                StaffProfile.sites.through.objects.filter(
-                    staffprofile__user=person, site__in=in_scope
-                )
-            )
-        )
-        .annotate(
-            scope=_scope_expression(case, task.role),
-            level=Subquery(level),
-            open_tasks=Subquery(open_tasks),
-            on_leave=Exists(
-                LeavePeriod.objects.filter(user=person, start__lte=today, end__gte=today)
-            ),
-            relative=Exists(
-                StaffRelative.objects.filter(user=person, id_number_digest=case.applicant_id_digest)
-            ),
-            agent_relative=Exists(
-                StaffRelative.objects.filter(
-                    user=person, id_number_digest=getattr(case, "agent_id_digest", "") or "-"
-                )
-            ),
-            continued=Exists(continued),
-            expired=Exists(others.filter(status=ReviewTask.Status.EXPIRED)),
-            in_chain=Exists(
-                others.filter(review_round=task.review_round).exclude(
-                    status=ReviewTask.Status.EXPIRED
-                )
-            ),
-        )
-        .order_by("pk")
-        .values(
-            "pk", "scope", "level", "open_tasks", "on_leave", "relative", "agent_relative",
-            "continued", "expired",
-            "in_chain", profile_pk=F("staff_profile__pk"),
-            id_number_digest=F("staff_profile__id_number_digest"),
-            availability=F("staff_profile__availability"),
-        )
-    )  # fmt: skip
+    role = StepRole(task.role)
+    kind = Qualification.Kind.REVIEW if role == StepRole.REVIEW else Qualification.Kind.APPROVAL
+    field = "review_scope" if role == StepRole.REVIEW else "approval_scope"
+    params = {
+        "item": case.item_id,
+        "level": case.risk_level,
+        "default_scope": str(DEFAULT_SCOPE[case.risk_level]),
+        "agency": case.agency_id,
+        "site": case.site_id,
+        "kind": str(kind),
+        "today": timezone.localdate(),
+        "applicant": case.applicant_id_digest,
+        "agent": getattr(case, "agent_id_digest", "") or "-",
+        "case_key": str(case.pk),
+        "case": case.pk,
+        "task": task.pk,
+        "round": task.review_round,
+        "group": _ROLE_GROUP[role].value,
+        "scope_site": str(DrawScope.SITE),
+        "scope_agency": str(DrawScope.AGENCY),
+        "scope_hall": str(DrawScope.HALL),
+        "kind_hall": str(Site.Kind.HALL),
+        "open": str(ReviewTask.Status.OPEN),
+        "expired": str(ReviewTask.Status.EXPIRED),
+        "case_type": "counters.case",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_pool_sql(connection.vendor, field), params)
+        return [dict(zip(_POOL_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _pool_row_reason(row: dict, *, case) -> str:

@@ -70,31 +70,33 @@ def test_issuing_a_ticket_with_no_clerk_ready_takes_nine_queries(hall, django_as
         counter_services.ticket_issue(item=hall.item)
 
 
-def test_issuing_a_ticket_that_is_drawn_to_a_ready_clerk_takes_fifteen_queries(
+def test_issuing_a_ticket_that_is_drawn_to_a_ready_clerk_takes_fourteen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     # The draw reads its number, the seed and whether tomorrow's is committed in one;
-    # the ready pool is read without locks, then the chosen window alone is locked.
-    with django_assert_num_queries(13 + HOME_HALL + _flush(3)):
+    # the ready pool is read without locks, then the chosen window alone is locked; with
+    # no other window ready, no next ticket is looked for.
+    with django_assert_num_queries(12 + HOME_HALL + _flush(3)):
         counter_services.ticket_issue(item=hall.item)
 
 
-def test_a_clerk_declaring_ready_calls_the_next_ticket_in_fourteen_queries(
+def test_a_clerk_declaring_ready_calls_the_next_ticket_in_thirteen_queries(
     hall, django_assert_num_queries
 ):
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     counter_services.ticket_issue(item=hall.item)
-    with django_assert_num_queries(13 + _flush(3)):
+    with django_assert_num_queries(12 + _flush(3)):
         counter_services.window_declare_ready(clerk=hall.li_na)
 
 
-def test_intake_of_a_level_two_case_takes_eighteen_queries(
+def test_intake_of_a_level_two_case_takes_fifteen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
-    # The item is read once (with its materials), whether the ticket's agency switched it
-    # off in one more; the case number inside the transaction.
-    with django_assert_num_queries(17 + _flush(3)):
+    # The item is read once (with its materials and its latest version), whether the
+    # ticket's agency switched it off in one more; the clerk's own recusal in one, the
+    # item's chain in one; the case number inside the transaction.
+    with django_assert_num_queries(14 + _flush(3)):
         _intake(hall, ready_clerk)
 
 

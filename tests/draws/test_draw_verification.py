@@ -28,6 +28,7 @@ from draws.models import DailySeed, Draw
 from inspection.draws import draws_verify
 from risk import services as risk_services
 from risk.models import ReviewTask
+from sites.defaults import home_agency_id
 from staff.roles import Role
 from tests.factories import make_id_number, make_staff, sign_in
 
@@ -379,10 +380,12 @@ def test_a_draw_locks_no_shared_counter_one_read_and_two_inserts(hall):
 
     services.daily_seed_commit(day=timezone.localdate())
     pool = [hall.li_na.pk, hall.zhou.pk]
+    agency_id = home_agency_id()  # the hall's draws name theirs: the ticket's, the case's
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         services.draw_record(
-            purpose=Draw.Purpose.TICKET_DISPATCH, subject="ticket:78", pool=pool, excluded=[]
-        )
+            purpose=Draw.Purpose.TICKET_DISPATCH, subject="ticket:78", pool=pool, excluded=[],
+            agency_id=agency_id,
+        )  # fmt: skip
     statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
     assert statements == ["SELECT", "INSERT", "INSERT"]  # seed and number; draw; its event
     assert "FOR UPDATE" not in queries.captured_queries[0]["sql"].upper()
