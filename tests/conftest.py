@@ -120,10 +120,8 @@ def _sites_forgotten():
     """Each test's sites are new (a rolled-back database reuses ids): nothing
     remembered about an earlier test's site may carry over."""
     from audit.agency import site_agencies_forget
-    from sites.defaults import _agency_of_site
 
     site_agencies_forget()
-    _agency_of_site.cache_clear()
 
 
 @pytest.fixture
