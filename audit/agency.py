@@ -96,9 +96,19 @@ def person_agency_id(user) -> int | None:
 _MISSING = object()
 
 
+def person_agency_ids(user) -> set[int]:
+    """The agencies of the sites a person works at (one, or none for an account without
+    sites). Read by the names the staff app gives the relations (staff_profile, sites)."""
+    return _person_agency_ids_by_id(user._meta.model, user.pk)
+
+
 def _person_agency_by_id(user_model, user_id: int) -> int | None:
-    return (
+    return min(_person_agency_ids_by_id(user_model, user_id), default=None)
+
+
+def _person_agency_ids_by_id(user_model, user_id: int) -> set[int]:
+    return set(
         user_model._base_manager.filter(pk=user_id, staff_profile__sites__isnull=False)
         .values_list("staff_profile__sites__agency_id", flat=True)
-        .first()
+        .distinct()
     )
