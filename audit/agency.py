@@ -13,7 +13,7 @@ from django.db import models
 
 # A site never moves to another agency (sites.models.Site.save), so its agency is
 # remembered for the life of the process.
-_site_agency: dict[tuple[str, int], int | None] = {}
+_site_agency: dict[tuple[str, int], int] = {}
 _AGENCY_MODEL = "sites.agency"
 
 
@@ -65,12 +65,21 @@ def _own_agency(obj: models.Model) -> int | None:
         site_model = obj._meta.get_field("site").related_model
     except FieldDoesNotExist:
         return None
+    return site_agency_id(site_model, site_id)
+
+
+def site_agency_id(site_model, site_id: int) -> int | None:
+    """The agency of a site (None: no such site, not remembered: it may yet be made),
+    remembered for the life of the process."""
     key = (site_model._meta.label_lower, site_id)
-    if key not in _site_agency:
-        _site_agency[key] = (
+    agency = _site_agency.get(key)
+    if agency is None:
+        agency = (
             site_model._base_manager.filter(pk=site_id).values_list("agency_id", flat=True).first()
         )
-    return _site_agency[key]
+        if agency is not None:
+            _site_agency[key] = agency
+    return agency
 
 
 def person_agency_id(user) -> int | None:
@@ -87,9 +96,19 @@ def person_agency_id(user) -> int | None:
 _MISSING = object()
 
 
+def person_agency_ids(user) -> set[int]:
+    """The agencies of the sites a person works at (one, or none for an account without
+    sites). Read by the names the staff app gives the relations (staff_profile, sites)."""
+    return _person_agency_ids_by_id(user._meta.model, user.pk)
+
+
 def _person_agency_by_id(user_model, user_id: int) -> int | None:
-    return (
+    return min(_person_agency_ids_by_id(user_model, user_id), default=None)
+
+
+def _person_agency_ids_by_id(user_model, user_id: int) -> set[int]:
+    return set(
         user_model._base_manager.filter(pk=user_id, staff_profile__sites__isnull=False)
         .values_list("staff_profile__sites__agency_id", flat=True)
-        .first()
+        .distinct()
     )

@@ -7,7 +7,8 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
-from sites.defaults import agency_id_of_site, home_agency_id, home_site_id
+from sites.defaults import home_site_id
+from sites.models import AtSite
 
 
 class Queue(models.TextChoices):
@@ -114,7 +115,7 @@ class Window(models.Model):
         return str(self.number)
 
 
-class Ticket(models.Model):
+class Ticket(AtSite):
     class Status(models.TextChoices):
         WAITING = "waiting", _("Waiting")
         SERVING = "serving", _("Being served")
@@ -122,22 +123,6 @@ class Ticket(models.Model):
         NO_SHOW = "no_show", _("No-show")
         CANCELLED = "cancelled", _("Cancelled")
 
-    # The site it was issued or opened at, and that site's agency (kept on the row so the
-    # big tables can be partitioned by agency; always the site's agency, see save()).
-    site = models.ForeignKey(
-        "sites.Site",
-        verbose_name=_("site"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=home_site_id,
-    )
-    agency = models.ForeignKey(
-        "sites.Agency",
-        verbose_name=_("agency"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=home_agency_id,
-    )
     service_date = models.DateField(_("service date"))
     queue = models.CharField(_("queue"), max_length=1, choices=Queue.choices)
     sequence = models.PositiveIntegerField(_("sequence"))
@@ -261,16 +246,12 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return self.display_number
 
-    def save(self, *args, **kwargs):
-        self.agency_id = agency_id_of_site(self.site_id)
-        super().save(*args, **kwargs)
-
     @property
     def display_number(self) -> str:
         return f"{self.queue}{self.sequence:03d}"
 
 
-class Case(models.Model):
+class Case(AtSite):
     """One application (办件) for one item by one applicant."""
 
     class Status(models.TextChoices):
@@ -284,22 +265,6 @@ class Case(models.Model):
         REJECTED = "rejected", _("Rejected")
         FORWARDED = "forwarded", _("Forwarded to the back office")
 
-    # The site it was issued or opened at, and that site's agency (kept on the row so the
-    # big tables can be partitioned by agency; always the site's agency, see save()).
-    site = models.ForeignKey(
-        "sites.Site",
-        verbose_name=_("site"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=home_site_id,
-    )
-    agency = models.ForeignKey(
-        "sites.Agency",
-        verbose_name=_("agency"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=home_agency_id,
-    )
     number = models.CharField(_("case number"), max_length=20, unique=True)
     ticket = models.ForeignKey(
         Ticket,
@@ -459,10 +424,6 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    def save(self, *args, **kwargs):
-        self.agency_id = agency_id_of_site(self.site_id)
-        super().save(*args, **kwargs)
 
 
 class SmsMessage(models.Model):

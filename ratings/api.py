@@ -62,6 +62,14 @@ def _valid(serializer_class, data):
     return serializer.validated_data
 
 
+def _loop_step(request, service, input_class, output_class, *, status=200, **known):
+    """One step of the follow-up loop: the input checked (its fields named as the
+    service's keywords), the service called with it and what the URL and the caller
+    give (`known`), the record it returns answered."""
+    data = _valid(input_class, request.data)
+    return Response(output_class(service(**known, **data)).data, status=status)
+
+
 class PadRatingInput(RatingInput):
     ticket = serializers.IntegerField(
         min_value=1, help_text="The service shown by GET: the window's one just finished."
@@ -125,18 +133,18 @@ class FollowUpApi(APIView):
 
     @extend_schema(request=FollowUpInput, responses={200: FollowUpOutput})
     def post(self, request, follow_up_id: int):
-        data = _valid(FollowUpInput, request.data)
-        follow_up = services.follow_up_record(
+        return _loop_step(
+            request,
+            services.follow_up_record,
+            FollowUpInput,
+            FollowUpOutput,
             follow_up_id=follow_up_id,
             lead=request.user,
-            callback_note=data["callback_note"],
-            reply=data["reply"],
         )
-        return Response(FollowUpOutput(follow_up).data)
 
 
 class FollowUpAssignInput(serializers.Serializer):
-    assignee = serializers.IntegerField(min_value=1)
+    assignee = serializers.IntegerField(min_value=1, source="assignee_id")
 
 
 class FollowUpAssignApi(APIView):
@@ -146,11 +154,14 @@ class FollowUpAssignApi(APIView):
 
     @extend_schema(request=FollowUpAssignInput, responses={200: FollowUpOutput})
     def post(self, request, follow_up_id: int):
-        data = _valid(FollowUpAssignInput, request.data)
-        follow_up = services.follow_up_assign(
-            follow_up_id=follow_up_id, lead=request.user, assignee_id=data["assignee"]
+        return _loop_step(
+            request,
+            services.follow_up_assign,
+            FollowUpAssignInput,
+            FollowUpOutput,
+            follow_up_id=follow_up_id,
+            lead=request.user,
         )
-        return Response(FollowUpOutput(follow_up).data)
 
 
 class FollowUpReviewInput(serializers.Serializer):
@@ -173,11 +184,14 @@ class FollowUpReviewApi(APIView):
 
     @extend_schema(request=FollowUpReviewInput, responses={200: FollowUpReviewOutput})
     def post(self, request, follow_up_id: int):
-        data = _valid(FollowUpReviewInput, request.data)
-        follow_up = services.follow_up_review(
-            follow_up_id=follow_up_id, lead=request.user, accept=data["accept"], note=data["note"]
+        return _loop_step(
+            request,
+            services.follow_up_review,
+            FollowUpReviewInput,
+            FollowUpReviewOutput,
+            follow_up_id=follow_up_id,
+            lead=request.user,
         )
-        return Response(FollowUpReviewOutput(follow_up).data)
 
 
 class AppealInput(serializers.Serializer):
@@ -205,11 +219,15 @@ class HandlingAppealApi(APIView):
     @extend_schema(request=AppealInput, responses={201: AppealOutput})
     def post(self, request, token: str, follow_up_id: int):
         ticket = counter_selectors.ticket_for_citizen(token)
-        data = _valid(AppealInput, request.data)
-        appeal = services.handling_appeal_file(
-            ticket_id=ticket.pk, follow_up_id=follow_up_id, statement=data["statement"]
+        return _loop_step(
+            request,
+            services.handling_appeal_file,
+            AppealInput,
+            AppealOutput,
+            status=201,
+            ticket_id=ticket.pk,
+            follow_up_id=follow_up_id,
         )
-        return Response(AppealOutput(appeal).data, status=201)
 
 
 class RatingAppealApi(APIView):
@@ -219,11 +237,15 @@ class RatingAppealApi(APIView):
 
     @extend_schema(request=AppealInput, responses={201: AppealOutput})
     def post(self, request, follow_up_id: int):
-        data = _valid(AppealInput, request.data)
-        appeal = services.rating_appeal_file(
-            follow_up_id=follow_up_id, clerk=request.user, statement=data["statement"]
+        return _loop_step(
+            request,
+            services.rating_appeal_file,
+            AppealInput,
+            AppealOutput,
+            status=201,
+            follow_up_id=follow_up_id,
+            clerk=request.user,
         )
-        return Response(AppealOutput(appeal).data, status=201)
 
 
 class AppealListApi(APIView):
@@ -246,11 +268,14 @@ class AppealDecisionApi(APIView):
 
     @extend_schema(request=AppealDecisionInput, responses={200: AppealOutput})
     def post(self, request, appeal_id: int):
-        data = _valid(AppealDecisionInput, request.data)
-        appeal = services.appeal_decide(
-            appeal_id=appeal_id, decider=request.user, uphold=data["uphold"], reason=data["reason"]
+        return _loop_step(
+            request,
+            services.appeal_decide,
+            AppealDecisionInput,
+            AppealOutput,
+            appeal_id=appeal_id,
+            decider=request.user,
         )
-        return Response(AppealOutput(appeal).data)
 
 
 # The loop's operations, included by the API's URLs (langzhong_si.api_urls).

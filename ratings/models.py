@@ -5,14 +5,17 @@ from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
 from counters.models import Case, Ticket, Window
-from sites.defaults import home_agency_id, home_site_id
+from sites.models import AtSite
 
 
-class Rating(models.Model):
+class Rating(AtSite):
     """好差评: the citizen's rating of one service. At acceptance (受理): the service at
     the window, from its rating pad or later from the ticket page (one later addition).
     At completion (办结): a case's result, once, from the ticket page after the case
-    has ended. No staff screen creates, edits or deletes one."""
+    has ended. No staff screen creates, edits or deletes one.
+
+    Its site is the rated ticket's (where the service was given): the results page, the
+    reports and the evaluation count by it and its agency, and scope by them."""
 
     class Stage(models.TextChoices):
         ACCEPTANCE = "acceptance", _("At acceptance")
@@ -32,22 +35,6 @@ class Rating(models.Model):
     )
     window = models.ForeignKey(
         Window, verbose_name=_("window"), on_delete=models.PROTECT, related_name="+"
-    )
-    # The site of the rated ticket (where the service was given) and its agency: the
-    # results page, the reports and the evaluation count by them, and scope by them.
-    site = models.ForeignKey(
-        "sites.Site",
-        verbose_name=_("site"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=home_site_id,
-    )
-    agency = models.ForeignKey(
-        "sites.Agency",
-        verbose_name=_("agency"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=home_agency_id,
     )
     clerk = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -119,7 +106,7 @@ class Rating(models.Model):
     def save(self, *args, **kwargs):
         # A rating belongs to its ticket's site, and so to that site's agency.
         if self.ticket_id is not None and self._state.adding:
-            self.site_id, self.agency_id = self.ticket.site_id, self.ticket.agency_id
+            self.site_id = self.ticket.site_id
         super().save(*args, **kwargs)
 
 

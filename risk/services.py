@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.agency import person_agency_ids
 from audit.batch import audit_writes_batched
 from audit.findings import finding_raise
 from audit.models import AuditEvent
@@ -41,7 +42,7 @@ from risk.transitions import review_task_transition
 from sites.selectors import deployment_keeper_check
 from staff.models import StaffProfile
 from staff.roles import Role
-from staff.scope import agency_manager_check, person_agency_ids
+from staff.scope import agency_manager_check
 from staff.selectors import user_has_role, users_with_role
 from staff.services import notification_send
 

@@ -1,7 +1,7 @@
 """The deployment's home agency and its hall: the default for rows made without a site
 (set-up paths, the admin, tests). The hall's services always pass the site explicitly."""
 
-from functools import lru_cache
+from audit.agency import site_agency_id
 
 HOME_AGENCY_CODE = "511381"
 HOME_AGENCY_NAME = "阆中市社会保险事业管理局"
@@ -35,13 +35,12 @@ def home_agency_id() -> int:
     return Site.objects.values_list("agency_id", flat=True).get(pk=home_site_id())
 
 
-@lru_cache(maxsize=4096)
-def _agency_of_site(site_id: int) -> int:
+def agency_id_of_site(site_id: int) -> int:
+    """A site's agency (a site never changes agency, so audit.agency remembers it per
+    process)."""
     from sites.models import Site
 
-    return Site.objects.values_list("agency_id", flat=True).get(pk=site_id)
-
-
-def agency_id_of_site(site_id: int) -> int:
-    """A site's agency (a site never changes agency, so it is remembered per process)."""
-    return _agency_of_site(site_id)
+    agency_id = site_agency_id(Site, site_id)
+    if agency_id is None:
+        raise Site.DoesNotExist(f"No site {site_id}.")
+    return agency_id

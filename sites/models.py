@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
+from sites.defaults import agency_id_of_site, home_agency_id, home_site_id
 
 
 class Agency(models.Model):
@@ -79,4 +80,32 @@ class Site(models.Model):
             stored = type(self).objects.filter(pk=self.pk).values_list("agency_id", flat=True)
             if stored and stored[0] != self.agency_id:
                 raise ValidationError(_("A site cannot move to another agency."))
+        super().save(*args, **kwargs)
+
+
+class AtSite(models.Model):
+    """A record made at a site (a ticket, a case, a rating): the site, and that site's
+    agency kept on the row so the big tables can be partitioned by agency. The agency is
+    always the site's (see save())."""
+
+    site = models.ForeignKey(
+        "sites.Site",
+        verbose_name=_("site"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_site_id,
+    )
+    agency = models.ForeignKey(
+        "sites.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=home_agency_id,
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.agency_id = agency_id_of_site(self.site_id)
         super().save(*args, **kwargs)

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from audit.agency import person_agency_ids
 from sites.defaults import home_agency_id
 from sites.models import Agency, Site
 
@@ -44,11 +45,8 @@ def deployment_keeper_check(user) -> None:
     materials, the risk policies) are kept by the hosting (home) agency's staff or the
     installing superuser; set-up code passes no one. Another agency's people are
     refused: their edit would change how the host's and every other agency's cases run.
-    (A person's sites are the staff app's: read here by the relation's name.)"""
+    (A person's agencies are read by audit.agency, below the staff app.)"""
     if user is None or user.is_superuser:
         return
-    elsewhere = (
-        Site.objects.filter(staff_profiles__user=user).exclude(agency_id=home_agency_id()).exists()
-    )
-    if elsewhere or not Site.objects.filter(staff_profiles__user=user).exists():
+    if person_agency_ids(user) != {home_agency_id()}:  # none, or another agency's too
         raise PermissionDenied(_("Records every agency works by are kept by the hosting agency."))

@@ -99,12 +99,6 @@ def sites_in_scope(user):
     return sites_listed(site_ids=None if scope.everything else scope.site_ids)
 
 
-def person_agency_ids(user) -> set[int]:
-    """The agencies of the sites a person works at (one, or none for an account without
-    sites)."""
-    return set(Site.objects.filter(staff_profiles__user=user).values_list("agency_id", flat=True))
-
-
 def agency_manager_check(actor, agency_ids) -> None:
     """Accounts, roles and sites of an agency are managed from within it: refused when
     any of `agency_ids` is outside the actor's scope, and for a read-only view. The

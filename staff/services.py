@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.agency import person_agency_ids
 from audit.services import audit_event_record
 from langzhong_si.credentials import credential_new
 from langzhong_si.text import name_clean
@@ -18,7 +19,7 @@ from sites.models import Site
 from staff import signals as staff_signals  # a module reference: signals imports this one
 from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
 from staff.roles import DRAWN_ROLES, SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
-from staff.scope import agency_manager_check, person_agency_ids
+from staff.scope import agency_manager_check
 from staff.selectors import needs_second_factor, user_roles
 
 SEPARATED = {role.value for role in SEPARATED_ADMINISTRATOR_ROLES}

@@ -120,10 +120,36 @@ def _sites_forgotten():
     """Each test's sites are new (a rolled-back database reuses ids): nothing
     remembered about an earlier test's site may carry over."""
     from audit.agency import site_agencies_forget
-    from sites.defaults import _agency_of_site
 
     site_agencies_forget()
-    _agency_of_site.cache_clear()
+
+
+@pytest.fixture
+def two_agencies(db):
+    """Two agencies of one deployment:
+    - hall, station: agency A, the home agency: its county hall and a township station.
+    - agency_b, hall_b: agency B, a neighbouring district's, and its hall.
+    """
+    from types import SimpleNamespace
+
+    from sites.defaults import home_site_id
+    from sites.models import Site
+    from tests.factories import make_agency, make_site
+
+    hall = Site.objects.get(pk=home_site_id())
+    agency_b = make_agency(code="511302", name="南充市顺庆区社会保险事业管理局")
+    return SimpleNamespace(
+        hall=hall,
+        station=make_site(agency=hall.agency, kind="station", code="zhen1", name="老观镇社保所"),
+        agency_b=agency_b,
+        hall_b=make_site(agency=agency_b, kind="hall", code="hall", name="顺庆区社保服务大厅"),
+    )
+
+
+@pytest.fixture
+def hall_b(two_agencies):
+    """Agency B's hall (two_agencies)."""
+    return two_agencies.hall_b
 
 
 @pytest.fixture

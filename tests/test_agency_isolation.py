@@ -38,17 +38,13 @@ from simulation.management.commands.seed_demo import (
     SYSTEM_ADMINISTRATOR_PERMISSIONS,
     TEAM_LEAD_PERMISSIONS,
 )
-from sites.defaults import home_site_id
-from sites.models import Site
 from staff.roles import Role
 from tests.cases.test_uploads_and_progress import _png
 from tests.factories import (
     ItemFactory,
     MaterialFactory,
     WindowFactory,
-    make_agency,
     make_id_number,
-    make_site,
     make_staff,
     registered_device,
     sign_in,
@@ -108,10 +104,10 @@ _UNNAMED_GROUP = "([^/]+)"
 # --- Agency A and its objects --------------------------------------------------------------
 
 
-def _agency_a(capture) -> SimpleNamespace:
-    """Agency A: the home agency's hall, where everything below happens, and a station."""
-    hall = Site.objects.get(pk=home_site_id())
-    station = make_site(agency=hall.agency, kind="station", code="zhen1", name="甲县某镇社保所")
+def _agency_a(capture, sites) -> SimpleNamespace:
+    """Agency A (of `sites`, the two_agencies fixture): the home agency's hall, where
+    everything below happens, and a station."""
+    hall, station = sites.hall, sites.station
     item = ItemFactory(risk_level=2)
     material = MaterialFactory(item=item, name="居民身份证")
     clerk = make_staff(Role.CLERK, name="甲厅李娜", sites=[hall])
@@ -202,7 +198,7 @@ def _markers(a, *, people: bool) -> set[str]:
         a.appointment.code,
     }
     if people:  # another agency must not learn who works at A
-        found |= {"甲厅李娜", "甲厅周审", "甲厅马批", "甲厅组长", "甲县某镇社保所"}
+        found |= {"甲厅李娜", "甲厅周审", "甲厅马批", "甲厅组长", a.station.name}
     return found
 
 
@@ -348,14 +344,12 @@ B_ROLES = {
 
 
 @pytest.fixture
-def agency_a(django_capture_on_commit_callbacks):
-    return _agency_a(django_capture_on_commit_callbacks)
+def agency_a(django_capture_on_commit_callbacks, two_agencies):
+    return _agency_a(django_capture_on_commit_callbacks, two_agencies)
 
 
-def _person_of_b(key: str):
-    agency = make_agency(code="511302", name="南充市顺庆区社会保险事业管理局")
-    hall = make_site(agency=agency, kind="hall", code="hall", name="顺庆区社保服务大厅")
-    person = make_staff(name=f"乙厅{key}", sites=[hall], **B_ROLES[key])
+def _person_of_b(key: str, hall_b):
+    person = make_staff(name=f"乙厅{key}", sites=[hall_b], **B_ROLES[key])
     # The admin as the demo hall gives it (its model permissions), so that an admin page
     # refuses B's people for the scope, not for a permission they lack.
     granted = {
@@ -370,8 +364,10 @@ def _person_of_b(key: str):
 
 
 @pytest.mark.parametrize("key", sorted(B_ROLES))
-def test_nobody_of_another_agency_sees_anything_of_this_one_on_any_url(client, agency_a, key):
-    sign_in(client, _person_of_b(key))
+def test_nobody_of_another_agency_sees_anything_of_this_one_on_any_url(
+    client, agency_a, hall_b, key
+):
+    sign_in(client, _person_of_b(key, hall_b))
     leaking = _leaks(client, agency_a, markers=_markers(agency_a, people=True))
     assert leaking == {name for role, name in KNOWN_LEAKS if role == key}, " ".join(sorted(leaking))
 

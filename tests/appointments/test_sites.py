@@ -8,14 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from appointments import selectors, services
 from appointments.models import Appointment
 from counters.models import Queue, Ticket
-from sites.defaults import home_site_id
-from sites.models import Site
 from staff.roles import Role
 from tests.appointments.test_services import TUESDAY, at, clock  # noqa: F401 - the fixture
 from tests.factories import (
-    make_agency,
     make_id_number,
-    make_site,
     make_staff,
     registered_device,
     sign_in,
@@ -25,8 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def station():
-    return make_site(kind="station", name="老观镇社保所")
+def station(two_agencies):
+    return two_agencies.station
 
 
 @pytest.fixture
@@ -55,8 +51,8 @@ def test_a_booking_is_for_the_site_chosen(station, station_capacity):
     assert _book(station).site == station
 
 
-def test_each_site_has_its_own_capacity(station, station_capacity):
-    hall = Site.objects.get(pk=home_site_id())
+def test_each_site_has_its_own_capacity(two_agencies, station, station_capacity):
+    hall = two_agencies.hall
     with pytest.raises(ValidationError) as refused:
         _book(hall)
     assert refused.value.code == "no_capacity"
@@ -64,8 +60,13 @@ def test_each_site_has_its_own_capacity(station, station_capacity):
     assert selectors.bookable_slots(site_id=station.pk, queue=Queue.HALL, day=TUESDAY)
 
 
-def test_a_full_slot_at_one_site_leaves_the_other_sites_slot_free(lead, station, clock):  # noqa: F811
-    hall = Site.objects.get(pk=home_site_id())
+def test_a_full_slot_at_one_site_leaves_the_other_sites_slot_free(
+    lead,
+    two_agencies,
+    station,
+    clock,  # noqa: F811
+):
+    hall = two_agencies.hall
     for site in (hall, station):
         services.slot_capacity_set(
             lead=lead, site_id=site.pk, queue=Queue.HALL, day=TUESDAY, per_slot=1
@@ -77,9 +78,14 @@ def test_a_full_slot_at_one_site_leaves_the_other_sites_slot_free(lead, station,
     assert _book(hall, serial=3).site == hall
 
 
-def test_check_in_at_another_sites_kiosk_is_refused(station, station_capacity, clock):  # noqa: F811
+def test_check_in_at_another_sites_kiosk_is_refused(
+    two_agencies,
+    station,
+    station_capacity,
+    clock,  # noqa: F811
+):
     appointment = _book(station)
-    hall_kiosk, _credential = registered_device("kiosk", site=Site.objects.get(pk=home_site_id()))
+    hall_kiosk, _credential = registered_device("kiosk", site=two_agencies.hall)
     clock(at(TUESDAY, 9))
     with pytest.raises(ValidationError) as refused:
         services.appointment_check_in(code=appointment.code, kiosk=hall_kiosk)
@@ -100,11 +106,10 @@ def test_check_in_at_the_booked_sites_kiosk_issues_that_sites_ticket(
     assert (checked.ticket.site, checked.ticket.display_number) == (station, "A001")
 
 
-def test_a_team_lead_cannot_set_another_agencys_capacity(lead, clock):  # noqa: F811
-    other = make_site(agency=make_agency(code="511302", name="顺庆区社保局"), kind="hall")
+def test_a_team_lead_cannot_set_another_agencys_capacity(lead, hall_b, clock):  # noqa: F811
     with pytest.raises(PermissionDenied):
         services.slot_capacity_set(
-            lead=lead, site_id=other.pk, queue=Queue.HALL, day=TUESDAY, per_slot=3
+            lead=lead, site_id=hall_b.pk, queue=Queue.HALL, day=TUESDAY, per_slot=3
         )
 
 
@@ -135,6 +140,7 @@ def test_the_booking_page_offers_the_sites_and_books_at_the_one_chosen(
 
 
 def test_the_kiosk_check_in_api_refuses_another_sites_booking(
+    two_agencies,
     station,
     station_capacity,
     clock,  # noqa: F811
@@ -142,7 +148,7 @@ def test_the_kiosk_check_in_api_refuses_another_sites_booking(
     from rest_framework.test import APIClient
 
     appointment = _book(station)
-    _kiosk, credential = registered_device("kiosk", site=Site.objects.get(pk=home_site_id()))
+    _kiosk, credential = registered_device("kiosk", site=two_agencies.hall)
     clock(at(TUESDAY, 9))
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Device {credential}")
@@ -153,17 +159,15 @@ def test_the_kiosk_check_in_api_refuses_another_sites_booking(
     assert response.json()["error"]["code"] == "other_site"
 
 
-def test_the_capacities_page_offers_the_agencys_sites_only(client, lead, station):
-    other = make_site(agency=make_agency(code="511302", name="顺庆区社保局"), kind="hall")
+def test_the_capacities_page_offers_the_agencys_sites_only(client, lead, station, hall_b):
     sign_in(client, lead)
     page = client.get("/lead/appointments/").content.decode()
-    assert station.name in page and other.name not in page
-    assert client.get(f"/lead/appointments/?site={other.pk}").status_code == 404
+    assert station.name in page and hall_b.name not in page
+    assert client.get(f"/lead/appointments/?site={hall_b.pk}").status_code == 404
 
 
-def test_another_agencys_team_lead_cannot_open_this_agencys_site(client, station):
-    other = make_site(agency=make_agency(code="511302", name="顺庆区社保局"), kind="hall")
-    sign_in(client, make_staff(Role.TEAM_LEAD, sites=[other]))
+def test_another_agencys_team_lead_cannot_open_this_agencys_site(client, station, hall_b):
+    sign_in(client, make_staff(Role.TEAM_LEAD, sites=[hall_b]))
     assert client.get(f"/lead/appointments/?site={station.pk}").status_code == 404
 
 

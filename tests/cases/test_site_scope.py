@@ -11,20 +11,15 @@ from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from counters.models import Case
 from staff.roles import Role
-from tests.factories import make_agency, make_site, make_staff, sign_in
+from tests.factories import make_staff, sign_in
 from tests.test_agency_isolation import _agency_a
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def a(django_capture_on_commit_callbacks):
-    return _agency_a(django_capture_on_commit_callbacks)
-
-
-@pytest.fixture
-def hall_b():
-    return make_site(agency=make_agency(code="511302", name="顺庆区社保局"), kind="hall")
+def a(django_capture_on_commit_callbacks, two_agencies):
+    return _agency_a(django_capture_on_commit_callbacks, two_agencies)
 
 
 def _station_clerk(a):

@@ -10,23 +10,22 @@ import pytest
 from audit.bulk import bulk_writes_allowed
 from risk.models import ReviewTask
 from staff.roles import Role
-from tests.factories import make_agency, make_site, make_staff, sign_in
+from tests.factories import make_staff, sign_in
 from tests.test_agency_isolation import _agency_a
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def a(django_capture_on_commit_callbacks):
-    return _agency_a(django_capture_on_commit_callbacks)
+def a(django_capture_on_commit_callbacks, two_agencies):
+    return _agency_a(django_capture_on_commit_callbacks, two_agencies)
 
 
 @pytest.fixture
-def outsider():
+def outsider(hall_b):
     """A reviewer and approver of agency B, qualified to every level."""
-    hall = make_site(agency=make_agency(code="511302", name="顺庆区社保局"), kind="hall")
     return make_staff(
-        [Role.REVIEWER, Role.APPROVER], review_level=3, approval_level=3, sites=[hall]
+        [Role.REVIEWER, Role.APPROVER], review_level=3, approval_level=3, sites=[hall_b]
     )
 
 

@@ -22,16 +22,13 @@ from langzhong_si.identity import personal_data_decrypt
 from risk import services
 from risk.models import DrawScope, ReviewTask, RiskPolicy
 from risk.selectors import review_pool
-from sites.defaults import home_agency_id, home_site_id
-from sites.models import Site
+from sites.defaults import home_agency_id
 from staff.roles import Role
 from tests.factories import (
     ItemFactory,
     MaterialFactory,
     WindowFactory,
-    make_agency,
     make_id_number,
-    make_site,
     make_staff,
     sign_in,
 )
@@ -40,7 +37,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def county(db):
+def county(two_agencies):
     """The home agency: its county hall and a township station (乡镇社保所).
     - clerk: works at the station, accepts the case there.
     - hall_reviewers: two reviewers of the county hall, qualified to level 3.
@@ -50,15 +47,12 @@ def county(db):
     """
     from types import SimpleNamespace
 
-    hall = Site.objects.get(pk=home_site_id())
-    station = make_site(kind="station", name="老观镇社保所")
-    other = make_agency(code="511302", name="顺庆区社会保险事业管理局")
-    other_hall = make_site(agency=other, kind="hall", name="顺庆区社保服务大厅")
+    station, other_hall = two_agencies.station, two_agencies.hall_b
     item = ItemFactory(risk_level=2)
     return SimpleNamespace(
-        hall=hall,
+        hall=two_agencies.hall,
         station=station,
-        other=other,
+        other=two_agencies.agency_b,
         other_hall=other_hall,
         item=item,
         material=MaterialFactory(item=item, name="居民身份证"),
