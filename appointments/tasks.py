@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from appointments import services
+from outbox.services import outbox_message_done
 
 
 @shared_task(
@@ -9,8 +10,10 @@ from appointments import services
     retry_backoff=True,
     max_retries=8,
 )
-def appointment_text_send(text_id: int) -> bool:
-    return services.appointment_text_send(text_id=text_id)
+def appointment_text_send(text_id: int, outbox_message_id: int | None = None) -> bool:
+    sent = services.appointment_text_send(text_id=text_id)
+    outbox_message_done(message_id=outbox_message_id)  # the text went out (or had already)
+    return sent
 
 
 @shared_task(name="appointments.tasks.appointment_reminders_send")

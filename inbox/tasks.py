@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from inbox import notices
+from outbox.services import outbox_message_done
 
 
 @shared_task(
@@ -9,5 +10,7 @@ from inbox import notices
     retry_backoff=True,
     max_retries=8,
 )
-def sms_message_send(message_id: int) -> bool:
-    return notices.sms_message_send(message_id=message_id)
+def sms_message_send(message_id: int, outbox_message_id: int | None = None) -> bool:
+    sent = notices.sms_message_send(message_id=message_id)
+    outbox_message_done(message_id=outbox_message_id)  # the text went out (or had already)
+    return sent

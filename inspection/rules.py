@@ -21,17 +21,20 @@ from draws.models import DailySeed
 from draws.services import daily_seed_commit
 from langzhong_si.calendar import OFFICE_SESSIONS, is_working_day
 from langzhong_si.identity import personal_data_decrypt
+from outbox.services import outbox_message_done
 from risk.models import ReviewTask
 
 FINISHED = ("finished", "approved", "rejected", "forwarded")
 
 
-def case_audit(*, case_id: int) -> list[str]:
+def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[str]:
     """Run the per-case rules and the sampling draw on one finished case, in one
-    transaction (one commit for the sampling record and any findings). The case's row
-    lock makes a second run of the same case wait, then find it sampled already."""
+    transaction (one commit for the sampling record, any findings and the outbox message
+    that started it marked done). The case's row lock makes a second run of the same case
+    wait, then find it sampled already."""
 
     with transaction.atomic(durable=True):
+        outbox_message_done(message_id=outbox_message_id)
         case = Case.objects.select_for_update(of=("self",)).select_related("item", "handler")
         return _case_rules_run(case.get(pk=case_id))
 

@@ -8,8 +8,8 @@ from inspection import rules
 
 
 @shared_task(name=CASE_AUDIT_TASK)
-def case_audit(case_id: int) -> list[str]:
-    return rules.case_audit(case_id=case_id)
+def case_audit(case_id: int, outbox_message_id: int | None = None) -> list[str]:
+    return rules.case_audit(case_id=case_id, outbox_message_id=outbox_message_id)
 
 
 @shared_task(name="audit.tasks.nightly_audit")

@@ -426,8 +426,16 @@ CELERY_BEAT_SCHEDULE = {
 REVIEW_WARN_MINUTES = env_int("REVIEW_WARN_MINUTES", 60, minimum=1)
 # The most open review/approval tasks one person may hold; full people are left out of draws.
 REVIEW_OPEN_TASK_CAP = env_int("REVIEW_OPEN_TASK_CAP", 20, minimum=1)
-# An outbox message not relayed within this many seconds is picked up by the sweep.
+# An outbox message the relay could not hand to the broker is sent by the sweep after this
+# many seconds.
 OUTBOX_RELAY_GRACE_SECONDS = env_int("OUTBOX_RELAY_GRACE_SECONDS", 10, minimum=1)
+# An outbox message handed to the broker whose task has not marked it done within this
+# many seconds is sent again by the sweep (a task lost with its worker, or failed after its
+# retries). Longer than a broker backlog and a task's Celery retries, so that work still
+# queued is not sent twice.
+OUTBOX_REDELIVER_SECONDS = env_int(
+    "OUTBOX_REDELIVER_SECONDS", 900, minimum=OUTBOX_RELAY_GRACE_SECONDS + 1
+)
 # Scanned materials: at most this many bytes per file, and pixels per image (a larger
 # image is a decompression bomb, not a scan).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10_000_000, minimum=100_000)

@@ -91,9 +91,10 @@ def check_beat() -> Check:
 
 
 def outbox_backlog() -> int:
-    """Messages not relayed within the grace period (the broker or the sweep is behind)."""
+    """Messages whose task has not marked them done within the grace period (the broker,
+    the sweep or the workers are behind)."""
     cutoff = timezone.now() - datetime.timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
-    return OutboxMessage.objects.filter(sent_at__isnull=True, created_at__lte=cutoff).count()
+    return OutboxMessage.objects.filter(done_at__isnull=True, created_at__lte=cutoff).count()
 
 
 def check_outbox() -> Check:
@@ -102,7 +103,7 @@ def check_outbox() -> Check:
         backlog = outbox_backlog()
     except Exception as error:  # noqa: BLE001
         return Check("outbox", False, f"unknown ({type(error).__name__})")
-    return Check("outbox", backlog <= limit, f"{backlog} unsent (limit {limit})")
+    return Check("outbox", backlog <= limit, f"{backlog} not done (limit {limit})")
 
 
 def check_audit_chaining() -> Check:

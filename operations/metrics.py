@@ -145,12 +145,14 @@ def _background_metrics():
     from outbox.models import OutboxMessage
 
     yield _gauge(
-        "outbox_backlog", "Outbox messages not relayed within the grace period", outbox_backlog()
+        "outbox_backlog",
+        "Outbox messages whose task has not run within the grace period",
+        outbox_backlog(),
     )
     yield _gauge(
         "outbox_unsent",
-        "Outbox messages not yet relayed",
-        OutboxMessage.objects.filter(sent_at__isnull=True).count(),
+        "Outbox messages whose task has not run yet (queued, or waiting for the broker)",
+        OutboxMessage.objects.filter(done_at__isnull=True).count(),
     )
     ages = GaugeMetricFamily(
         f"{PREFIX}_heartbeat_age_seconds",

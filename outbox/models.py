@@ -5,9 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class OutboxMessage(models.Model):
     """Background work recorded in the same transaction as the change that needs it.
 
-    The relay sends it to Celery after commit; the sweep re-sends anything not yet
-    sent (broker down, process killed). Tasks are idempotent, so a message sent twice
-    has one effect.
+    After commit the relay hands it to Celery and writes nothing; the task marks it done
+    in its own transaction (outbox_message_done). The sweep re-sends what is not done:
+    soon when the relay was refused (broker down), late when it was handed over (a task
+    lost or failed for good). Tasks are idempotent, so a message sent twice has one effect.
     """
 
     task_name = models.CharField(_("task"), max_length=128)
@@ -15,7 +16,12 @@ class OutboxMessage(models.Model):
     # Business key (e.g. "review-draw:task:42") so recording the same work twice is a no-op.
     dedupe_key = models.CharField(_("deduplication key"), max_length=128, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Last handed to the broker by the sweep. The relay right after commit records nothing
+    # (a commit per message); a message it handed over counts as published at created_at.
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # Set by the task, in the transaction of its effect: the work is done.
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    # Sends recorded: by the sweep, and the relay's refusals (its successes are not).
     send_attempts = models.PositiveIntegerField(_("send attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
 
@@ -23,11 +29,11 @@ class OutboxMessage(models.Model):
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox messages")
         indexes = [
-            # The sweep's query: unsent messages, oldest first.
+            # The sweep's query and the health backlog: messages not done, oldest first.
             models.Index(
                 fields=["created_at"],
-                name="outbox_unsent_idx",
-                condition=models.Q(sent_at__isnull=True),
+                name="outbox_not_done_idx",
+                condition=models.Q(done_at__isnull=True),
             ),
         ]
 

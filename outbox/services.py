@@ -4,12 +4,16 @@ from datetime import timedelta
 from celery import current_app as app  # the project's app (langzhong_si.celery), by reference
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
+
+# The keyword argument the relay adds to a message's task: the task passes it on to
+# outbox_message_done, in the transaction of its effect.
+OUTBOX_MESSAGE_KWARG = "outbox_message_id"
 
 
 def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | None:
@@ -18,6 +22,8 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
 
     Must be called inside that transaction: if it rolls back, the message is gone and
     nothing is sent. One statement (INSERT … ON CONFLICT DO NOTHING), no savepoint.
+    The task is called with `outbox_message_id` besides `kwargs`, and must mark the
+    message done (outbox_message_done), or the sweep sends it again.
     """
     table = OutboxMessage._meta.db_table
     with connection.cursor() as cursor:
@@ -42,68 +48,95 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
     return message_id
 
 
+def outbox_message_done(*, message_id: int | None) -> None:
+    """Mark the message whose task is running done; one UPDATE, to be called inside the
+    transaction of the task's effect, so the mark and the effect commit (or roll back,
+    and the task is retried or sent again) together. Also when a repeated task finds its
+    effect there already. None (the task was not started by the outbox) does nothing."""
+    if message_id is not None:
+        OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
+            done_at=timezone.now()
+        )
+
+
 def outbox_message_relay(
     *, message_id: int, task_name: str | None = None, kwargs: dict | None = None
 ) -> bool:
-    """Send one message to the broker and mark it sent (counting the attempt); False if
-    the broker refused. The relay right after commit passes the message's task and
-    arguments, so a successful send costs one statement."""
+    """Hand one message to the broker right after its commit; False if the broker
+    refused. Nothing is written when it takes it (the task marks the message done), so
+    the relay after commit costs no statement; a refusal is counted on the message."""
     if task_name is None:
         row = (
-            OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True)
+            OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True)
             .values_list("task_name", "kwargs")
             .first()
         )
         if row is None:
             return True
         task_name, kwargs = row
-    if not _message_send(message_id=message_id, task_name=task_name, kwargs=kwargs):
-        return False
-    _messages_mark_sent([message_id])
-    return True
+    return _message_send(message_id=message_id, task_name=task_name, kwargs=kwargs)
 
 
 def _message_send(*, message_id: int, task_name: str, kwargs: dict) -> bool:
     """Hand one message to the broker (or run it inline when tasks are eager); a refusal
-    is counted on the message and returns False."""
-    if app.conf.task_always_eager:
-        # Tests and one-process set-ups run the task inline; its errors must surface.
-        app.tasks[task_name].apply(kwargs=kwargs, throw=True)
-        return True
+    (or an inline task's error, which is raised again) is counted on the message."""
+    kwargs = {**kwargs, OUTBOX_MESSAGE_KWARG: message_id}
     try:
-        app.send_task(task_name, kwargs=kwargs)
-    except Exception as error:  # noqa: BLE001 - any broker failure leaves it for the sweep
+        if app.conf.task_always_eager:
+            # Tests and one-process set-ups run the task inline; its errors must surface.
+            app.tasks[task_name].apply(kwargs=kwargs, throw=True)
+        else:
+            app.send_task(task_name, kwargs=kwargs)
+    except Exception as error:
         logger.warning("outbox relay of message %s failed: %s", message_id, error)
         OutboxMessage.objects.filter(pk=message_id).update(
             send_attempts=F("send_attempts") + 1, last_error=str(error)[:500]
         )
-        return False
+        if app.conf.task_always_eager:
+            raise
+        return False  # the broker is down: left for the sweep
     return True
 
 
-def _messages_mark_sent(message_ids: list[int]) -> None:
-    """One statement (one commit) for every message just sent."""
+def _messages_mark_published(message_ids: list[int]) -> None:
+    """One statement (one commit) for every message the sweep just sent."""
     if message_ids:
         OutboxMessage.objects.filter(pk__in=message_ids).update(
-            send_attempts=F("send_attempts") + 1, sent_at=timezone.now(), last_error=""
+            send_attempts=F("send_attempts") + 1, published_at=timezone.now(), last_error=""
         )
 
 
+def outbox_resendable(now=None):
+    """Messages the sweep sends (again): not done, and either refused by the broker and
+    never published (after the grace), or published — by the relay at commit, which
+    records nothing, or by the sweep — longer ago than the redelivery timeout. A broker
+    backlog shorter than that timeout is not sent a second time."""
+    now = now or timezone.now()
+    grace = now - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
+    redeliver = now - timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
+    never_published = Q(published_at__isnull=True)
+    return OutboxMessage.objects.filter(done_at__isnull=True, created_at__lte=grace).filter(
+        (never_published & Q(send_attempts__gt=0))
+        | (never_published & Q(created_at__lte=redeliver))
+        | Q(published_at__lte=redeliver)
+    )
+
+
 def outbox_relay_pending(*, limit: int = 500) -> int:
-    """Re-send messages that were not sent shortly after their commit; returns the count
-    sent. One read for the batch and one write marking every message sent: a message
-    sent but not yet marked when the process dies is sent again by the next sweep (its
-    task is idempotent)."""
-    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
-    pending = OutboxMessage.objects.filter(sent_at__isnull=True, created_at__lte=cutoff)
+    """Send (again) the messages outbox_resendable selects; returns the count sent. One
+    read for the batch and one write recording every message published: a message sent
+    but not yet recorded when the process dies is sent again later (its task is
+    idempotent)."""
     sent = []
     try:
-        for message_id, task_name, kwargs in pending.order_by("created_at").values_list(
-            "pk", "task_name", "kwargs"
-        )[:limit]:
+        for message_id, task_name, kwargs in (
+            outbox_resendable()
+            .order_by("created_at")
+            .values_list("pk", "task_name", "kwargs")[:limit]
+        ):
             if not _message_send(message_id=message_id, task_name=task_name, kwargs=kwargs):
                 break  # the broker is down; the next sweep tries again
             sent.append(message_id)
     finally:
-        _messages_mark_sent(sent)  # also those sent before an eager task raised
+        _messages_mark_published(sent)  # also those sent before an eager task raised
     return len(sent)

@@ -26,7 +26,7 @@ from langzhong_si.text import (
     CHANGE_REASON_MAX_LENGTH,
     text_clean,
 )
-from outbox.services import outbox_enqueue
+from outbox.services import outbox_enqueue, outbox_message_done
 from risk.models import (
     DEFAULT_CHAIN,
     ItemRiskPolicy,
@@ -72,10 +72,12 @@ def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
     return task
 
 
-def review_task_draw(*, task_id: int) -> ReviewTask:
+def review_task_draw(*, task_id: int, outbox_message_id: int | None = None) -> ReviewTask:
     """Draw the task's person. Safe to run any number of times: only a task still
-    awaiting its draw is drawn, under a row lock."""
+    awaiting its draw is drawn, under a row lock. The outbox message that started it is
+    marked done in the same transaction."""
     with transaction.atomic(durable=True), audit_writes_batched():
+        outbox_message_done(message_id=outbox_message_id)
         task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
         if task.status != ReviewTask.Status.AWAITING_DRAW:
             return task

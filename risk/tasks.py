@@ -8,6 +8,7 @@ effect exactly once.
 from celery import shared_task
 from django.db import OperationalError
 
+from outbox.services import outbox_message_done
 from risk import services
 
 
@@ -17,8 +18,8 @@ from risk import services
     retry_backoff=True,
     max_retries=5,
 )
-def review_task_draw(task_id: int) -> None:
-    services.review_task_draw(task_id=task_id)
+def review_task_draw(task_id: int, outbox_message_id: int | None = None) -> None:
+    services.review_task_draw(task_id=task_id, outbox_message_id=outbox_message_id)
 
 
 @shared_task(name="risk.tasks.review_tasks_redraw_overdue")
@@ -27,8 +28,10 @@ def review_tasks_redraw_overdue() -> int:
 
 
 @shared_task(name=services.RETRY_AWAITING_TASK)
-def review_tasks_retry_awaiting() -> int:
-    return services.review_tasks_retry_awaiting()
+def review_tasks_retry_awaiting(outbox_message_id: int | None = None) -> int:
+    drawn = services.review_tasks_retry_awaiting()
+    outbox_message_done(message_id=outbox_message_id)  # each draw is its own transaction
+    return drawn
 
 
 @shared_task(name="risk.tasks.review_tasks_warn_due_soon")

@@ -100,7 +100,7 @@ def test_readyz_turns_red_when_the_outbox_backlog_passes_its_limit(client, alive
         )
     status, body = _readyz(client)
     assert status == 503
-    assert body["checks"]["outbox"] == {"ok": False, "detail": "2 unsent (limit 1)"}
+    assert body["checks"]["outbox"] == {"ok": False, "detail": "2 not done (limit 1)"}
 
 
 def test_readyz_turns_red_when_the_audit_chain_lags(client, alive, settings, monkeypatch):

@@ -1,14 +1,35 @@
-"""The outbox sweep: pending messages sent in order, marked sent together."""
+"""The outbox: the relay after commit hands a message to the broker and writes nothing; the
+task marks it done in its own transaction; the sweep sends again what the broker refused
+(after the grace) and what was handed over but never done (after the redelivery timeout)."""
 
 import datetime
 
 import pytest
 from celery import current_app
+from django.db import transaction
+from django.utils import timezone
 
 from outbox.models import OutboxMessage
-from outbox.services import outbox_enqueue, outbox_relay_pending
+from outbox.services import (
+    OUTBOX_MESSAGE_KWARG,
+    outbox_enqueue,
+    outbox_message_done,
+    outbox_relay_pending,
+)
 
 pytestmark = pytest.mark.django_db
+
+EFFECTS: list[int] = []
+
+
+@current_app.task(name="tests.outbox.effect_record")
+def effect_record(n: int, fail: bool = False, outbox_message_id: int | None = None) -> None:
+    """A consuming task as the apps write them: its effect and the done mark commit together."""
+    with transaction.atomic():
+        outbox_message_done(message_id=outbox_message_id)
+        if fail:
+            raise RuntimeError("the task failed")
+        EFFECTS.append(n)
 
 
 class Broker:
@@ -39,13 +60,149 @@ def broker(monkeypatch):
     current_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def timing(settings):
+    settings.OUTBOX_RELAY_GRACE_SECONDS = 10
+    settings.OUTBOX_REDELIVER_SECONDS = 900
+    EFFECTS.clear()
+
+
+def _enqueue(n: int, **kwargs) -> int:
+    return outbox_enqueue(
+        task_name="tests.outbox.effect_record", kwargs={"n": n, **kwargs}, dedupe_key=f"test:{n}"
+    )
+
+
+def _age(seconds: int, **fields) -> None:
+    """Move the clock: the messages were created (or the named fields set) that long ago."""
+    then = timezone.now() - datetime.timedelta(seconds=seconds)
+    OutboxMessage.objects.update(created_at=then, **{field: then for field in fields})
+
+
 def _pending(n: int) -> list[int]:
-    ids = [
-        outbox_enqueue(task_name="test.task", kwargs={"n": i}, dedupe_key=f"test:{i}")
-        for i in range(n)
-    ]
+    """Messages whose relay never ran (the process died after the commit), long ago."""
+    ids = [_enqueue(i) for i in range(n)]
     OutboxMessage.objects.update(created_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
     return ids
+
+
+def test_the_relay_after_commit_hands_the_message_over_and_writes_nothing(
+    broker, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    fake = broker()
+    with django_capture_on_commit_callbacks() as callbacks:
+        message_id = _enqueue(1)
+    with django_assert_num_queries(0):
+        for callback in callbacks:
+            callback()
+    assert fake.sent == [("tests.outbox.effect_record", {"n": 1, OUTBOX_MESSAGE_KWARG: message_id})]
+    message = OutboxMessage.objects.get()
+    assert (message.published_at, message.done_at, message.send_attempts) == (None, None, 0)
+
+
+def test_a_message_whose_task_ran_is_done_and_not_sent_again(
+    broker, django_capture_on_commit_callbacks
+):
+    fake = broker()
+    with django_capture_on_commit_callbacks(execute=True):
+        message_id = _enqueue(1)
+    effect_record.apply(kwargs=fake.sent[0][1])  # the worker runs it
+    assert EFFECTS == [1]
+    assert OutboxMessage.objects.get(pk=message_id).done_at is not None
+    _age(3600)
+    assert outbox_relay_pending() == 0
+
+
+def test_marking_a_message_done_is_one_statement(django_assert_num_queries):
+    message_id = _enqueue(1)
+    with django_assert_num_queries(1):
+        outbox_message_done(message_id=message_id)
+    with django_assert_num_queries(0):
+        outbox_message_done(message_id=None)  # a task not started by the outbox
+
+
+def test_a_message_handed_over_whose_task_never_ran_is_sent_again_after_the_redelivery_timeout(
+    broker, django_capture_on_commit_callbacks
+):
+    fake = broker()
+    with django_capture_on_commit_callbacks(execute=True):
+        _enqueue(1)
+    _age(901)  # the task was lost with its worker
+    assert outbox_relay_pending() == 1
+    assert len(fake.sent) == 2
+    message = OutboxMessage.objects.get()
+    assert message.published_at is not None and message.send_attempts == 1
+    assert outbox_relay_pending() == 0, "published again: it waits another timeout"
+
+
+def test_a_broker_backlog_shorter_than_the_redelivery_timeout_causes_no_second_send(
+    broker, django_capture_on_commit_callbacks
+):
+    fake = broker()
+    with django_capture_on_commit_callbacks(execute=True):
+        _enqueue(1)
+    _age(899)  # long past the grace, the task still queued behind others
+    assert outbox_relay_pending() == 0
+    assert len(fake.sent) == 1
+
+
+def test_a_message_the_sweep_published_is_sent_again_only_after_the_redelivery_timeout(broker):
+    fake = broker()
+    _pending(1)
+    assert outbox_relay_pending() == 1
+    _age(899, published_at=True)
+    assert outbox_relay_pending() == 0
+    _age(901, published_at=True)
+    assert outbox_relay_pending() == 1
+    assert len(fake.sent) == 2
+    assert OutboxMessage.objects.get().send_attempts == 2
+
+
+def test_with_the_broker_down_the_relay_counts_the_refusal_and_the_sweep_sends_it_after_the_grace(
+    broker, django_capture_on_commit_callbacks
+):
+    down = broker(refuse_from=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        message_id = _enqueue(1)
+    message = OutboxMessage.objects.get()
+    assert (message.send_attempts, message.last_error) == (1, "broker down")
+    assert outbox_relay_pending() == 0, "within the grace the relay may still be at it"
+    _age(11)
+    assert outbox_relay_pending() == 0, "still down"
+    up = broker()
+    assert outbox_relay_pending() == 1
+    assert down.sent == [] and up.sent[0][1] == {"n": 1, OUTBOX_MESSAGE_KWARG: message_id}
+    message.refresh_from_db()
+    assert message.published_at is not None and message.last_error == ""
+
+
+def test_in_eager_mode_the_task_runs_in_the_relay_and_marks_its_message_done(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    assert current_app.conf.task_always_eager  # tests/conftest.py: tasks run inline
+    with django_capture_on_commit_callbacks() as callbacks:
+        message_id = _enqueue(1)
+    # The task's transaction (a savepoint inside the test's) and its one UPDATE; the relay
+    # itself writes nothing.
+    with django_assert_num_queries(3):
+        callbacks[0]()
+    assert EFFECTS == [1]
+    assert OutboxMessage.objects.get(pk=message_id).done_at is not None
+
+
+def test_a_task_that_fails_leaves_its_message_not_done_and_counted_for_the_sweep(
+    django_capture_on_commit_callbacks,
+):
+    with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
+        _enqueue(1, fail=True)
+    message = OutboxMessage.objects.get()
+    assert message.done_at is None, "the mark rolled back with the task's transaction"
+    assert (message.send_attempts, message.last_error) == (1, "the task failed")
+    _age(11)
+    OutboxMessage.objects.update(kwargs={"n": 1})  # fixed: it succeeds on the next send
+    assert outbox_relay_pending() == 1
+    assert EFFECTS == [1]
+    assert OutboxMessage.objects.get().done_at is not None
 
 
 def test_the_sweep_sends_every_pending_message_in_one_read_and_one_write(
@@ -55,18 +212,18 @@ def test_the_sweep_sends_every_pending_message_in_one_read_and_one_write(
     _pending(3)
     with django_assert_num_queries(2):
         assert outbox_relay_pending() == 3
-    assert [kwargs for _, kwargs in fake.sent] == [{"n": 0}, {"n": 1}, {"n": 2}]
-    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+    assert [kwargs["n"] for _, kwargs in fake.sent] == [0, 1, 2]
+    assert not OutboxMessage.objects.filter(published_at__isnull=True).exists()
     assert set(OutboxMessage.objects.values_list("send_attempts", flat=True)) == {1}
-    assert outbox_relay_pending() == 0, "sent messages are not sent again"
+    assert outbox_relay_pending() == 0, "published messages are not sent again at once"
 
 
-def test_a_broker_refusal_stops_the_sweep_and_keeps_what_was_sent_marked(broker):
+def test_a_broker_refusal_stops_the_sweep_and_keeps_what_was_sent_recorded(broker):
     broker(refuse_from=1)
     first, second, third = _pending(3)
     assert outbox_relay_pending() == 1
     rows = {row.pk: row for row in OutboxMessage.objects.all()}
-    assert rows[first].sent_at is not None
-    assert (rows[second].sent_at, rows[second].send_attempts) == (None, 1)
+    assert rows[first].published_at is not None
+    assert (rows[second].published_at, rows[second].send_attempts) == (None, 1)
     assert rows[second].last_error == "broker down"
-    assert (rows[third].sent_at, rows[third].send_attempts) == (None, 0)
+    assert (rows[third].published_at, rows[third].send_attempts) == (None, 0)
