@@ -39,10 +39,14 @@ _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT"
 class _Batch:
     alias: str
     rows: list[tuple[Model, tuple]] = field(default_factory=list)  # (row, savepoints open)
+    # Models whose rows are written once per key: a row already there is left as it is.
+    once: set[type[Model]] = field(default_factory=set)
     flushing: bool = False
 
-    def add(self, row: Model) -> None:
+    def add(self, row: Model, *, once: bool = False) -> None:
         self.rows.append((row, tuple(connections[self.alias].savepoint_ids)))
+        if once:
+            self.once.add(type(row))
 
     def tables(self) -> set[str]:
         return {row._meta.db_table for row, _ in self.rows}
@@ -64,7 +68,7 @@ class _Batch:
             return
         self.flushing = True
         try:
-            _rows_insert(connections[self.alias], rows)
+            _rows_insert(connections[self.alias], rows, once=self.once)
         finally:
             self.flushing = False
 
@@ -73,13 +77,15 @@ def _active(alias: str) -> _Batch | None:
     return getattr(connections[alias], "audit_writes_batch", None)
 
 
-def audit_batch_add(row: Model, *, using: str | None = None) -> bool:
+def audit_batch_add(row: Model, *, using: str | None = None, once: bool = False) -> bool:
     """Keep `row` (unsaved) for the batch open on its connection; False if none is open
-    (the caller then saves it itself)."""
+    (the caller then saves it itself). `once`: its model's rows are written only where
+    none with the same unique key is there (ON CONFLICT DO NOTHING; a staff notification
+    keyed by its business event), and its key is not read back."""
     batch = _active(using or DEFAULT_DB_ALIAS)
     if batch is None:
         return False
-    batch.add(row)
+    batch.add(row, once=once)
     return True
 
 
@@ -115,19 +121,32 @@ def _transaction_failed(connection) -> bool:
     return getattr(info, "transaction_status", None) == _IN_FAILED_TRANSACTION
 
 
-def _rows_insert(connection, rows: list[Model]) -> None:
+def _rows_insert(connection, rows: list[Model], *, once: set[type[Model]]) -> None:
     by_model: dict[type[Model], list[Model]] = defaultdict(list)
     for row in rows:
         by_model[type(row)].append(row)
     if connection.vendor != "postgresql":
         for model, objs in by_model.items():
-            model._base_manager.using(connection.alias).bulk_create(objs)
+            model._base_manager.using(connection.alias).bulk_create(
+                objs, ignore_conflicts=model in once
+            )
         return
     # One statement: every table but the last as a CTE (PostgreSQL runs each exactly once,
-    # to completion), the audit log last, returning its keys in the order recorded.
-    models = sorted(by_model, key=lambda model: model._meta.label_lower == "audit.auditevent")
+    # to completion), the audit log last, returning its keys in the order recorded; rows
+    # written once per key come first and return none.
+    models = sorted(
+        by_model,
+        key=lambda model: (model not in once, model._meta.label_lower == "audit.auditevent"),
+    )
+    returning = models[-1] not in once
     statements = [
-        _insert_sql(connection, model, by_model[model], returning=model is models[-1])
+        _insert_sql(
+            connection,
+            model,
+            by_model[model],
+            returning=returning and model is models[-1],
+            once=model in once,
+        )  # fmt: skip
         for model in models
     ]
     ctes = ", ".join(f'"w{n}" AS ({sql})' for n, (sql, _) in enumerate(statements[:-1]))
@@ -135,20 +154,25 @@ def _rows_insert(connection, rows: list[Model]) -> None:
     params = tuple(param for _, statement_params in statements for param in statement_params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        keys = [key for (key,) in cursor.fetchall()]
-    for row, key in zip(by_model[models[-1]], keys, strict=True):
-        row.pk = key
+        keys = [key for (key,) in cursor.fetchall()] if returning else []
+    if returning:
+        for row, key in zip(by_model[models[-1]], keys, strict=True):
+            row.pk = key
     for row in rows:
         row._state.adding, row._state.db = False, connection.alias
 
 
-def _insert_sql(connection, model: type[Model], objs: list[Model], *, returning: bool):
+def _insert_sql(
+    connection, model: type[Model], objs: list[Model], *, returning: bool, once: bool = False
+):
     """One multi-row INSERT of `objs` (PostgreSQL), each value prepared as Model.save
     prepares it (the field's pre_save, then its database form). Built here rather than by
     Django's insert compiler, which cost more than the statement on every flush."""
     fields, head = _insert_head(connection, model)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = head + ", ".join([row] * len(objs))
+    if once:
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
     params = [

@@ -556,11 +556,17 @@ def serving_ticket(clerk) -> tuple[Window, Ticket]:
     """The clerk's window and the ticket it is serving, both row-locked until the caller's
     transaction ends (the ticket's actions here, case intake in cases.services); refused
     when no ticket is being served there."""
-    window = _locked_window_of(clerk)
-    if window.state != W.SERVING:
+    # One statement locks both, the window's row first as before.
+    window = (
+        Window.objects.select_for_update(of=("self", "current_ticket"))
+        .select_related("current_ticket")
+        .filter(clerk=clerk, current_ticket__isnull=False)
+        .first()
+    )
+    if window is None or window.state != W.SERVING:
+        _locked_window_of(clerk)  # "Sign on to a window first." when there is none
         raise ValidationError(_("No ticket is being served at your window."), code="not_serving")
-    ticket = Ticket.objects.select_for_update().get(pk=window.current_ticket_id)
-    return window, ticket
+    return window, window.current_ticket
 
 
 def _window_release(

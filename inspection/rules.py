@@ -9,7 +9,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from audit.findings import finding_raise
@@ -35,8 +36,29 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
 
     with transaction.atomic(durable=True):
         outbox_message_done(message_id=outbox_message_id)
-        case = Case.objects.select_for_update(of=("self",)).select_related("item", "handler")
+        # With the case: whether it was sampled already, and its agency's seed of the day.
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("item", "handler")
+            .annotate(
+                sampled_already=Exists(_sampled(OuterRef("pk"))),
+                seed_stored=Subquery(
+                    DailySeed.objects.filter(
+                        agency_id=OuterRef("agency_id"), day=timezone.localdate()
+                    ).values("seed")[:1]
+                ),
+            )
+        )
         return _case_rules_run(case.get(pk=case_id))
+
+
+def _sampled(case_id):
+    """The case's sampling record (one look-up through the object index, type and id,
+    however long the log)."""
+    return AuditEvent.objects.filter(
+        object_type=Case._meta.label_lower, object_id=Cast(case_id, CharField()),
+        event_type="audit.sampled",
+    )  # fmt: skip
 
 
 def _case_rules_run(case: Case) -> list[str]:
@@ -93,16 +115,15 @@ def _sample(case) -> bool:
     """Select the case for re-inspection with its level's probability, drawn from the
     day's committed seed so an auditor can recompute the choice after the reveal."""
 
-    # One look-up through the object index (type and id), however long the log.
-    already = AuditEvent.objects.filter(
-        object_type=case._meta.label_lower, object_id=str(case.pk), event_type="audit.sampled"
-    )
-    if already.exists():
+    already = getattr(case, "sampled_already", None)  # case_audit reads it with the case
+    if already is None:
+        already = _sampled(case.pk).exists()
+    if already:
         return False
     day = timezone.localdate()
     # The case's agency's seed: each agency's samples are recomputed from its own.
     seeds = DailySeed.objects.filter(agency_id=case.agency_id, day=day)
-    stored = seeds.values_list("seed", flat=True).first()
+    stored = getattr(case, "seed_stored", None) or seeds.values_list("seed", flat=True).first()
     if stored is None:  # beat and the task's own check both missed it: commit it now
         daily_seed_commit(day=day, agency_id=case.agency_id)
         stored = seeds.get().seed

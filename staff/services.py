@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.agency import person_agency_ids
+from audit.batch import audit_batch_add
 from audit.services import audit_event_record
 from langzhong_si.credentials import credential_new
 from langzhong_si.text import name_clean
@@ -188,17 +189,12 @@ def notification_send(*, recipient, message: str, link: str = "", dedupe_key: st
     one INSERT … ON CONFLICT DO NOTHING, no read, no savepoint). `recipient` is a user
     or a user id."""
     recipient_id = getattr(recipient, "pk", recipient)
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient_id=recipient_id,
-                message=message[:300],
-                link=link,
-                dedupe_key=dedupe_key[:128],
-            )
-        ],
-        ignore_conflicts=True,
+    notification = Notification(
+        recipient_id=recipient_id, message=message[:300], link=link, dedupe_key=dedupe_key[:128]
     )
+    # Inside a service's batched writes it goes with its audit events, in their statement.
+    if not audit_batch_add(notification, once=True):
+        Notification.objects.bulk_create([notification], ignore_conflicts=True)
 
 
 def notifications_mark_read(*, recipient) -> int:

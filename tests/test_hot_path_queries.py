@@ -89,32 +89,35 @@ def test_a_clerk_declaring_ready_calls_the_next_ticket_in_thirteen_queries(
         counter_services.window_declare_ready(clerk=hall.li_na)
 
 
-def test_intake_of_a_level_two_case_takes_fifteen_queries(
+def test_intake_of_a_level_two_case_takes_fourteen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
     # The item is read once (with its materials and its latest version), whether the
     # ticket's agency switched it off in one more; the clerk's own recusal in one, the
-    # item's chain in one; the case number inside the transaction.
-    with django_assert_num_queries(14 + _flush(3)):
+    # item's chain in one; the window and its ticket locked in one; the case number
+    # inside the transaction.
+    with django_assert_num_queries(13 + _flush(3)):
         _intake(hall, ready_clerk)
 
 
-def test_a_review_draw_takes_nine_queries_its_pool_one(
+def test_a_review_draw_takes_eight_queries_its_pool_one(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
     case = _intake(hall, ready_clerk)
     task = ReviewTask.objects.get(case=case)
-    with django_assert_num_queries(8 + _flush(2)):
+    # The drawn person's notification is written with the audit events.
+    with django_assert_num_queries(7 + _flush(3)):
         review_task_draw(task_id=task.pk)
 
 
-def test_a_decision_that_opens_the_next_step_takes_ten_queries(
+def test_a_decision_that_opens_the_next_step_takes_nine_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
     case = _intake(hall, ready_clerk)
     task = review_task_draw(task_id=ReviewTask.objects.get(case=case).pk)
-    with django_assert_num_queries(9 + _flush(3)):
+    # The task and its case locked in one statement.
+    with django_assert_num_queries(8 + _flush(3)):
         review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
