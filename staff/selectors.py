@@ -13,6 +13,36 @@ def user_roles(user) -> set[str]:
     return cached
 
 
+def user_with_account_state(user_id):
+    """The account `user_id` with its latest password record (for the expiry check) and,
+    on PostgreSQL, its roles, in one query; None if there is no such account."""
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.db.models import OuterRef, Subquery
+
+    from staff.models import PasswordRecord
+
+    latest = PasswordRecord.objects.filter(user=OuterRef("pk")).order_by("-set_at", "-pk")
+    users = get_user_model()._default_manager.annotate(
+        password_set_at=Subquery(latest.values("set_at")[:1]),
+        password_set_by=Subquery(latest.values("set_by")[:1]),
+    )
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.expressions import ArraySubquery
+
+        users = users.annotate(
+            role_names=ArraySubquery(Group.objects.filter(user=OuterRef("pk")).values("name"))
+        )
+    user = users.filter(pk=user_id).first()
+    if user is None:
+        return None
+    # Valid for this password only: a change within the request reads the record again.
+    user._password_state = (user.password, user.password_set_at, user.password_set_by)
+    if hasattr(user, "role_names"):
+        user._role_cache = set(user.role_names)
+    return user
+
+
 def user_has_role(user, role: Role) -> bool:
     return role.value in user_roles(user)
 
