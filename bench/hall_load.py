@@ -400,9 +400,19 @@ class Recorder:
         return response
 
 
-def clerk_loop(number, token, items, recorder, stop, rng):
+def intake_body(item: int, materials: list[int], first17: str) -> dict:
+    """What the workbench sends for a case: an item, its materials, a valid ID number."""
     from langzhong_si.identity import id_number_check_char
 
+    return {
+        "item": item,
+        "applicant_name": "压测",
+        "id_number": first17 + id_number_check_char(first17),
+        "received_material_ids": materials,
+    }
+
+
+def clerk_loop(number, token, items, recorder, stop, rng):
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     memo: dict = {}  # the workbench poll's last answer
@@ -428,13 +438,7 @@ def clerk_loop(number, token, items, recorder, stop, rng):
             break
         item, materials = rng.choice(items)
         birth = f"{rng.randrange(1950, 2000)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
-        first17 = f"511381{birth}{rng.randrange(1, 999):03d}"
-        body = {
-            "item": item,
-            "applicant_name": "压测",
-            "id_number": first17 + id_number_check_char(first17),
-            "received_material_ids": materials,
-        }
+        body = intake_body(item, materials, f"511381{birth}{rng.randrange(1, 999):03d}")
         recorder.timed(
             "intake", lambda body=body: session.post(f"{BASE}/api/counter/intake/", json=body)
         )

@@ -11,11 +11,15 @@ from staff.scope import scope_filter
 
 
 def window_of(clerk) -> Window | None:
-    return (
+    window = (
         Window.objects.select_related("current_ticket", "current_ticket__item")
         .filter(clerk=clerk)
         .first()
     )
+    ticket = window.current_ticket if window else None
+    if ticket is not None and ticket.window_id == window.pk:
+        ticket.window = window  # the row just read: the workbench shows its number
+    return window
 
 
 def sites_worked_at(user):

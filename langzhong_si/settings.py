@@ -145,7 +145,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (rate limits shared by every web process) ---------------------------------------
 _CACHE_URL = env_str("CACHE_URL", "")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+    # Django's Redis cache, its client built once (operations.cache: CPU per request).
+    "default": {"BACKEND": "operations.cache.ReusedClientRedisCache", "LOCATION": _CACHE_URL}
     if _CACHE_URL.startswith("redis://")
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -179,7 +180,8 @@ PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 90, minimum=1)
 # the security administrator unlocks it.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading roles and password state with the account.
+    "staff.backends.StaffModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1))

@@ -36,6 +36,10 @@ def version_of(key: str) -> int:
 
 
 def _bump(keys: list[str]) -> None:
+    several = getattr(cache, "incr_many_or_start", None)  # Redis: one round trip
+    if several is not None:
+        several([_cache_key(key) for key in keys], time.time_ns())
+        return
     for key in keys:
         try:
             cache.incr(_cache_key(key))

@@ -113,6 +113,11 @@ def password_state_expired(*, user, set_at, set_by_id) -> bool:
 
 
 def password_expired(user) -> bool:
+    # Read with the account by the request's sign-in (staff.backends), while the password
+    # is still the one read then.
+    state = getattr(user, "_password_state", None)
+    if state is not None and state[0] == user.password:
+        return password_state_expired(user=user, set_at=state[1], set_by_id=state[2])
     latest = _latest_record(user) or {}
     return password_state_expired(
         user=user, set_at=latest.get("set_at"), set_by_id=latest.get("set_by_id")

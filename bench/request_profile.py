@@ -1,0 +1,265 @@
+"""CPU and queries per hot HTTP request, in one process, as the hall sends them.
+
+    .venv/bin/python bench/request_profile.py [--database h_http_load] [--redis-db 7]
+                                              [--repeat 30] [--profile] [--top 25]
+
+Sets up a throw-away database as bench/hall_load.py does (a few clerks with API tokens,
+deciders who sign in with the form, a kiosk and a call display), starts one Celery
+worker for the draws, then sends each of the hall's hot requests through Django's whole
+WSGI stack (every middleware, authentication, throttles, rendering) with the test
+client, `--repeat` times each, and prints per request kind: CPU milliseconds of this
+process (median and p90) and SQL statements. The worker's CPU (draws, relays) is not
+counted: it runs in its own process, as in the hall.
+
+`--profile` runs the requests under cProfile and prints, per request kind, the
+functions with the most cumulative time (`--top`): where a request's CPU goes.
+
+The test client adds about 0.2 ms per request of its own (building the request,
+recording templates); gunicorn's parsing is not counted. Not part of the test suite.
+Needs PostgreSQL and Redis at 127.0.0.1.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import hall_load  # noqa: E402 - after the path is set
+
+QUEUE = "request_profile"
+CLERKS = 8
+
+
+class Meter:
+    """CPU time and statements of each request, by kind."""
+
+    def __init__(self, profile: bool, show_sql: bool = False, sort: str = "cumulative"):
+        self.sort = sort
+        self.show_sql = show_sql
+        self.sql = {}
+        self.cpu = defaultdict(list)
+        self.queries = defaultdict(list)
+        self.profiles = {} if profile else None
+        self.statements = 0
+
+    def count(self, execute, sql, params, many, context):
+        self.statements += 1
+        if self.show_sql:
+            self.current.append(sql[:160])
+        return execute(sql, params, many, context)
+
+    def send(self, kind: str, call):
+        from django.db import connection
+
+        profiler = None
+        if self.profiles is not None:
+            # CPU time, as the table: waiting for PostgreSQL or Redis is not the request's CPU.
+            profiler = self.profiles.setdefault(kind, cProfile.Profile(time.process_time))
+        self.statements, self.current = 0, []
+        with connection.execute_wrapper(self.count):
+            began = time.process_time()
+            if profiler:
+                profiler.enable()
+            response = call()
+            if profiler:
+                profiler.disable()
+            used = time.process_time() - began
+        if response.status_code >= 400:
+            raise SystemExit(f"{kind}: HTTP {response.status_code} {response.content[:300]!r}")
+        self.sql[kind] = self.current
+        self.cpu[kind].append(used * 1000)
+        self.queries[kind].append(self.statements)
+        return response
+
+    def report(self, top: int) -> None:
+        print(f"{'request':<26}{'n':>5}{'CPU ms p50':>12}{'p90':>8}{'queries':>9}")
+        for kind, values in self.cpu.items():
+            ordered = sorted(values)
+            p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+            queries = statistics.median(self.queries[kind])
+            print(
+                f"{kind:<26}{len(values):>5}{statistics.median(values):>12.2f}{p90:>8.2f}"
+                f"{queries:>9g}"
+            )
+        for kind, statements in self.sql.items() if self.show_sql else ():
+            print(f"\n----- {kind}: the last one's statements -----")
+            print("\n".join(statements))
+        for kind, profiler in (self.profiles or {}).items():
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats(self.sort).print_stats(top)
+            print(f"\n===== {kind} =====")
+            print(out.getvalue())
+
+
+def start_worker(env: dict) -> subprocess.Popen:
+    venv = Path(sys.executable).parent
+    logs = ROOT / "var" / "load"
+    logs.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [str(venv / "celery"), "-A", "langzhong_si", "worker", "-Q", QUEUE, "-c", "1",
+         "--loglevel", "WARNING"],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=open(logs / "request_profile_worker.log", "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def run(meter: Meter, tokens: dict, repeat: int) -> None:
+    from django.test import Client
+
+    def client(**headers) -> Client:
+        # As the hall sends them: CSRF enforced for the people's sessions.
+        return Client(enforce_csrf_checks=True, headers=headers)
+
+    kiosk = client(authorization=f"Device {tokens['kiosk']}")
+    display = client(authorization=f"Device {tokens['display']}")
+    clerks = [
+        (number, client(authorization=f"Token {token}")) for number, token in tokens["clerks"]
+    ]
+    for number, clerk in clerks:
+        clerk.post("/api/counter/sign-on/", {"window": number}, content_type="application/json")
+    deciders: dict[str, Client] = {}
+
+    def decider(username: str) -> Client:
+        """A person at their inbox, signed in with the form (once)."""
+        if username not in deciders:
+            person = client()
+            person.get("/login/")
+            person.post(
+                "/login/",
+                {"username": username, "password": hall_load.PASSWORD,
+                 "csrfmiddlewaretoken": person.cookies["csrftoken"].value},
+            )  # fmt: skip
+            deciders[username] = person
+        return deciders[username]
+
+    items = tokens["items"]
+    poll = {"X-Poll": "1"}
+
+    def conditional(kind: str, who: Client, url: str):
+        first = meter.send(kind + " (200)", lambda: who.get(url))
+        etag = first.headers["ETag"]
+        meter.send(kind + " (304)", lambda: who.get(url, headers={"If-None-Match": etag, **poll}))
+        return first
+
+    serial = 0
+    windows = {number: clerk.get("/api/counter/").json()["window"] for number, clerk in clerks}
+    for round_ in range(repeat):
+        for number, clerk in clerks:
+            item, materials = items[(round_ + number) % len(items)]
+            meter.send(
+                "kiosk ticket",
+                lambda item=item: kiosk.post(
+                    "/api/kiosk/tickets/", {"item": item}, content_type="application/json"
+                ),
+            )
+            window = windows[number]
+            if not window or window["state"] not in ("serving", "ready"):
+                # Finishing leaves the window ready (or already serving the next ticket).
+                window = meter.send(
+                    "ready", lambda clerk=clerk: clerk.post("/api/counter/ready/")
+                ).json()["window"]
+            # The workbench polls while it waits (measured for every clerk, serving or not).
+            polled = conditional("poll window", clerk, "/api/counter/").json()["window"]
+            if window["state"] != "serving":
+                window = polled
+            windows[number] = window
+            if window["state"] != "serving":
+                continue
+            serial += 1
+            body = hall_load.intake_body(item, materials, f"51138119800101{serial % 1000:03d}")
+            meter.send(
+                "intake",
+                lambda clerk=clerk, body=body: clerk.post(
+                    "/api/counter/intake/", body, content_type="application/json"
+                ),
+            )
+            windows[number] = meter.send(
+                "finish", lambda clerk=clerk: clerk.post("/api/counter/finish/")
+            ).json()["window"]
+        conditional("display", display, "/api/display/")
+        # The inboxes of those the worker's draws named (sign-in is not measured).
+        for username in holders_of_open_tasks():
+            person = decider(username)
+            tasks = conditional("inbox", person, "/api/inbox/tasks/").json()
+            csrf = {"X-CSRFToken": person.cookies["csrftoken"].value}
+            for task in tasks:
+                meter.send(
+                    "decide",
+                    lambda person=person, task=task, csrf=csrf: person.post(
+                        f"/api/inbox/tasks/{task['id']}/decision/",
+                        {"decision": "approve"},
+                        content_type="application/json",
+                        headers=csrf,
+                    ),
+                )
+
+
+def holders_of_open_tasks() -> list[str]:
+    from risk.models import ReviewTask
+
+    time.sleep(0.3)  # the worker's draws of this round
+    return sorted(
+        set(
+            ReviewTask.objects.filter(status=ReviewTask.Status.OPEN).values_list(
+                "assignee__username", flat=True
+            )
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="h_http_load")
+    parser.add_argument("--redis-db", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime")
+    parser.add_argument("--sql", action="store_true", help="print each kind's statements")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database and accounts of the last run"
+    )
+    args = parser.parse_args()
+    hall_load.DB = args.database
+    hall_load.QUEUE = QUEUE
+    hall_load.REDIS.update(broker=args.redis_db, cache=args.redis_db)
+    saved = ROOT / "var" / "load" / "request_profile_tokens.json"
+    if args.reuse and saved.exists():
+        env = hall_load.environment(hall_load.ADMIN_URL.rsplit("/", 1)[0] + f"/{args.database}")
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        tokens = json.loads(saved.read_text())
+    else:
+        env = hall_load.environment(hall_load.recreate_database())
+        os.environ.update(env)
+        tokens = hall_load.set_up(CLERKS, 0, 2)
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(tokens))
+    worker = start_worker(env)
+    try:
+        meter = Meter(args.profile, args.sql, args.sort)
+        run(meter, tokens, 2)  # warm-up: imports, URL resolver, templates, connections
+        meter = Meter(args.profile, args.sql, args.sort)
+        run(meter, tokens, args.repeat)
+        meter.report(args.top)
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
