@@ -190,6 +190,9 @@ def _insert_head(connection, model: type[Model]) -> tuple[list, str]:
     if model not in _INSERT_HEADS:
         quote = connection.ops.quote_name
         fields = [f for f in model._meta.concrete_fields if not f.generated and not f.db_returning]
+        if any(field.has_db_default() for field in fields):
+            # Values are prepared as plain values here: a database default would be lost.
+            raise TypeError(f"{model.__name__} has a database default: it cannot be batched")
         columns = ", ".join(quote(field.column) for field in fields)
         table = quote(model._meta.db_table)
         head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - the model's own

@@ -421,8 +421,9 @@ def clerk_loop(number, token, items, recorder, stop, rng):
     WARMUP.go.wait()
     window = None
     while not stop.is_set():
-        if not window or window["state"] != "serving":
-            # Finishing leaves the window ready (or already serving the next ticket).
+        if not window or window["state"] not in ("serving", "ready"):
+            # Declared ready once (after signing on, or a pause): finishing leaves the
+            # window ready, or already serving the next ticket, as at the workbench.
             state = recorder.timed("ready", lambda: session.post(f"{BASE}/api/counter/ready/"))
             if state is None or state.status_code != 200:
                 time.sleep(0.2)

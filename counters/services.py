@@ -556,7 +556,9 @@ def serving_ticket(clerk) -> tuple[Window, Ticket]:
     """The clerk's window and the ticket it is serving, both row-locked until the caller's
     transaction ends (the ticket's actions here, case intake in cases.services); refused
     when no ticket is being served there."""
-    # One statement locks both, the window's row first as before.
+    # One statement locks both, the window's row first as before. The filter on the
+    # current ticket makes the join an inner one: PostgreSQL refuses FOR UPDATE on the
+    # nullable side of an outer join, so it must stay.
     window = (
         Window.objects.select_for_update(of=("self", "current_ticket"))
         .select_related("current_ticket")

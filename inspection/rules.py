@@ -35,7 +35,8 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
     wait, then find it sampled already."""
 
     with transaction.atomic(durable=True):
-        outbox_message_done(message_id=outbox_message_id)
+        if not outbox_message_done(message_id=outbox_message_id):
+            return []  # another run of this message committed the audit already
         # With the case: whether it was sampled already, and its agency's seed of the day.
         case = (
             Case.objects.select_for_update(of=("self",))
@@ -49,7 +50,9 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
                 ),
             )
         )
-        return _case_rules_run(case.get(pk=case_id))
+        case = case.get(pk=case_id)
+        case.sampled_recheck = outbox_message_id is None
+        return _case_rules_run(case)
 
 
 def _sampled(case_id):
@@ -115,8 +118,12 @@ def _sample(case) -> bool:
     """Select the case for re-inspection with its level's probability, drawn from the
     day's committed seed so an auditor can recompute the choice after the reveal."""
 
-    already = getattr(case, "sampled_already", None)  # case_audit reads it with the case
-    if already is None:
+    # case_audit reads it with the case; but a run that waited for the case's row lock in
+    # that statement read it before the wait (the statement's snapshot): a "no" is then
+    # checked again, now that the lock is held (a run started by the outbox waited on its
+    # message's row, in an earlier statement, and needs no second look).
+    already = getattr(case, "sampled_already", None)
+    if not already and (already is None or getattr(case, "sampled_recheck", False)):
         already = _sampled(case.pk).exists()
     if already:
         return False

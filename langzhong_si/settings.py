@@ -438,6 +438,11 @@ OUTBOX_RELAY_GRACE_SECONDS = env_int("OUTBOX_RELAY_GRACE_SECONDS", 10, minimum=1
 OUTBOX_REDELIVER_SECONDS = env_int(
     "OUTBOX_REDELIVER_SECONDS", 900, minimum=OUTBOX_RELAY_GRACE_SECONDS + 1
 )
+# An outbox message not done this long after its commit is no longer sent (its task
+# fails for good): counted in langzhong_outbox_given_up, which alerts.
+OUTBOX_GIVE_UP_SECONDS = env_int(
+    "OUTBOX_GIVE_UP_SECONDS", 7200, minimum=OUTBOX_REDELIVER_SECONDS + 1
+)
 # Scanned materials: at most this many bytes per file, and pixels per image (a larger
 # image is a decompression bomb, not a scan).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10_000_000, minimum=100_000)

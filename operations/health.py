@@ -19,7 +19,7 @@ from langzhong_si.checks import Check
 from operations.chaining import audit_events_unchained
 from operations.models import Heartbeat
 from operations.services import BEAT, WORKER
-from outbox.models import OutboxMessage
+from outbox.services import outbox_resendable
 
 # Migrations do not change under a running process except by a deploy: a positive
 # answer is reused for a minute instead of loading every migration file on each probe.
@@ -91,10 +91,10 @@ def check_beat() -> Check:
 
 
 def outbox_backlog() -> int:
-    """Messages whose task has not marked them done within the grace period (the broker,
-    the sweep or the workers are behind)."""
-    cutoff = timezone.now() - datetime.timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
-    return OutboxMessage.objects.filter(done_at__isnull=True, created_at__lte=cutoff).count()
+    """Messages the sweep has to send (again): refused by the broker past the grace, or
+    handed over and not done past the redelivery timeout (outbox_resendable). Work merely
+    queued behind busy workers is not counted: a web host is no less ready for it."""
+    return outbox_resendable().count()
 
 
 def check_outbox() -> Check:
@@ -103,7 +103,7 @@ def check_outbox() -> Check:
         backlog = outbox_backlog()
     except Exception as error:  # noqa: BLE001
         return Check("outbox", False, f"unknown ({type(error).__name__})")
-    return Check("outbox", backlog <= limit, f"{backlog} not done (limit {limit})")
+    return Check("outbox", backlog <= limit, f"{backlog} to send again (limit {limit})")
 
 
 def check_audit_chaining() -> Check:

@@ -142,17 +142,22 @@ def _background_metrics():
     from operations.health import heartbeat_age, outbox_backlog
     from operations.models import TaskRunCount
     from operations.services import BEAT, WORKER
-    from outbox.models import OutboxMessage
+    from outbox.services import outbox_given_up, outbox_pending
 
     yield _gauge(
         "outbox_backlog",
-        "Outbox messages whose task has not run within the grace period",
+        "Outbox messages the sweep has to send again (broker refused, or not done in time)",
         outbox_backlog(),
     )
     yield _gauge(
         "outbox_unsent",
         "Outbox messages whose task has not run yet (queued, or waiting for the broker)",
-        OutboxMessage.objects.filter(done_at__isnull=True).count(),
+        outbox_pending().count(),
+    )
+    yield _gauge(
+        "outbox_given_up",
+        "Outbox messages no longer sent: their task never marked them done (it fails)",
+        outbox_given_up().count(),
     )
     ages = GaugeMetricFamily(
         f"{PREFIX}_heartbeat_age_seconds",

@@ -48,15 +48,21 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
     return message_id
 
 
-def outbox_message_done(*, message_id: int | None) -> None:
+def outbox_message_done(*, message_id: int | None) -> bool:
     """Mark the message whose task is running done; one UPDATE, to be called inside the
     transaction of the task's effect, so the mark and the effect commit (or roll back,
     and the task is retried or sent again) together. Also when a repeated task finds its
-    effect there already. None (the task was not started by the outbox) does nothing."""
-    if message_id is not None:
+    effect there already. None (the task was not started by the outbox) does nothing.
+
+    False when the message was done already: another run of the task committed its
+    effect (a second run waits here, on the message's row, until the first commits)."""
+    if message_id is None:
+        return True
+    return bool(
         OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
             done_at=timezone.now()
         )
+    )
 
 
 def outbox_message_relay(
@@ -115,11 +121,32 @@ def outbox_resendable(now=None):
     grace = now - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
     redeliver = now - timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
     never_published = Q(published_at__isnull=True)
-    return OutboxMessage.objects.filter(done_at__isnull=True, created_at__lte=grace).filter(
-        (never_published & Q(send_attempts__gt=0))
-        | (never_published & Q(created_at__lte=redeliver))
-        | Q(published_at__lte=redeliver)
+    return (
+        outbox_pending(now)
+        .filter(created_at__lte=grace)
+        .filter(
+            (never_published & Q(send_attempts__gt=0))
+            | (never_published & Q(created_at__lte=redeliver))
+            | Q(published_at__lte=redeliver)
+        )
     )
+
+
+def outbox_pending(now=None):
+    """Messages not done whose work is still tried: younger than OUTBOX_GIVE_UP_SECONDS.
+    Older ones (a task that fails for good: an SMS gateway refusing a number, say) are
+    no longer sent (outbox_given_up), so a failing task is not sent every
+    OUTBOX_REDELIVER_SECONDS for ever; the metric and its alert name them."""
+    now = now or timezone.now()
+    give_up = now - timedelta(seconds=settings.OUTBOX_GIVE_UP_SECONDS)
+    return OutboxMessage.objects.filter(done_at__isnull=True, created_at__gt=give_up)
+
+
+def outbox_given_up(now=None):
+    """Messages whose task never marked them done within OUTBOX_GIVE_UP_SECONDS."""
+    now = now or timezone.now()
+    give_up = now - timedelta(seconds=settings.OUTBOX_GIVE_UP_SECONDS)
+    return OutboxMessage.objects.filter(done_at__isnull=True, created_at__lte=give_up)
 
 
 def outbox_relay_pending(*, limit: int = 500) -> int:

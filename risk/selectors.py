@@ -58,7 +58,7 @@ def chain_for_item(item) -> tuple[list[str], int]:
 
 
 def draw_scope_for(*, case, role: str) -> str:
-    """The scope a step of `case` draws from (what _scope_expression computes in SQL),
+    """The scope a step of `case` draws from (what the pool query, _pool_sql, computes in SQL),
     for the record when nobody at all is in it."""
     policy = (
         ItemRiskPolicy.objects.filter(item_id=case.item_id).first()

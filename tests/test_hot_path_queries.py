@@ -130,7 +130,7 @@ def test_finishing_a_ticket_with_nobody_waiting_takes_seven_queries(
     _intake(hall, ready_clerk)
     # The window and its ticket locked in one; the window ready again looks for the next
     # waiting ticket (none).
-    with django_assert_num_queries(6 + _flush(2)):
+    with django_assert_num_queries(6 + _flush(3)):
         counter_services.ticket_finish(clerk=ready_clerk)
 
 
@@ -147,10 +147,11 @@ def test_the_decision_that_ends_the_chain_takes_nine_queries(
         review_task_decide(task_id=last.pk, actor=last.assignee, decision="approve")
 
 
-def test_the_continuous_audit_of_a_finished_case_takes_six_queries(
+def test_the_continuous_audit_of_a_finished_case_takes_seven_queries(
     hall, ready_clerk, django_assert_num_queries, settings
 ):
     from inspection.rules import case_audit
+    from outbox.models import OutboxMessage
 
     # Not drawn for re-inspection (a drawn case raises its finding: a query or two more).
     settings.AUDIT_SAMPLE_RATES = {level: 0.0 for level in range(4)}
@@ -160,7 +161,9 @@ def test_the_continuous_audit_of_a_finished_case_takes_six_queries(
     for step in (1, 2):
         task = review_task_draw(task_id=ReviewTask.objects.get(case=case, step=step).pk)
         review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
-    # The case with its sampling record and the day's seed in one; the chain's people;
-    # the clerk's recent cases with the applicant; the sample's event (no batch: one row).
-    with django_assert_num_queries(6):
-        case_audit(case_id=case.pk)
+    message = OutboxMessage.objects.get(dedupe_key=f"case-audit:{case.pk}")
+    # Its message marked done; the case with its sampling record and the day's seed in
+    # one; the chain's people; the clerk's recent cases with the applicant; the sample's
+    # event (no batch: one row).
+    with django_assert_num_queries(7):
+        case_audit(case_id=case.pk, outbox_message_id=message.pk)

@@ -91,16 +91,28 @@ def test_readyz_turns_red_when_the_database_is_unreachable(client, alive, django
     assert body["checks"]["worker"] == {"ok": False, "detail": "database down"}
 
 
+def _messages(n: int, *, minutes: int, refused: bool) -> None:
+    for k in range(n):
+        message = OutboxMessage.objects.create(task_name="x", kwargs={}, dedupe_key=f"k{k}")
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            created_at=timezone.now() - datetime.timedelta(minutes=minutes),
+            send_attempts=1 if refused else 0,
+        )
+
+
 def test_readyz_turns_red_when_the_outbox_backlog_passes_its_limit(client, alive, settings):
     settings.OUTBOX_BACKLOG_LIMIT = 1
-    for n in range(2):
-        message = OutboxMessage.objects.create(task_name="x", kwargs={}, dedupe_key=f"k{n}")
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            created_at=timezone.now() - datetime.timedelta(minutes=5)
-        )
+    _messages(2, minutes=5, refused=True)  # the broker refused them: the sweep must send
     status, body = _readyz(client)
     assert status == 503
-    assert body["checks"]["outbox"] == {"ok": False, "detail": "2 not done (limit 1)"}
+    assert body["checks"]["outbox"] == {"ok": False, "detail": "2 to send again (limit 1)"}
+
+
+def test_work_queued_behind_busy_workers_leaves_readyz_green(client, alive, settings):
+    settings.OUTBOX_BACKLOG_LIMIT = 1
+    _messages(2, minutes=5, refused=False)  # handed to the broker, not yet run
+    status, body = _readyz(client)
+    assert body["checks"]["outbox"] == {"ok": True, "detail": "0 to send again (limit 1)"}
 
 
 def test_readyz_turns_red_when_the_audit_chain_lags(client, alive, settings, monkeypatch):

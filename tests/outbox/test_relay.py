@@ -13,6 +13,7 @@ from outbox.models import OutboxMessage
 from outbox.services import (
     OUTBOX_MESSAGE_KWARG,
     outbox_enqueue,
+    outbox_given_up,
     outbox_message_done,
     outbox_relay_pending,
 )
@@ -64,6 +65,7 @@ def broker(monkeypatch):
 def timing(settings):
     settings.OUTBOX_RELAY_GRACE_SECONDS = 10
     settings.OUTBOX_REDELIVER_SECONDS = 900
+    settings.OUTBOX_GIVE_UP_SECONDS = 7200
     EFFECTS.clear()
 
 
@@ -80,9 +82,10 @@ def _age(seconds: int, **fields) -> None:
 
 
 def _pending(n: int) -> list[int]:
-    """Messages whose relay never ran (the process died after the commit), long ago."""
+    """Messages whose relay never ran (the process died after the commit), past the
+    redelivery timeout (and not yet given up)."""
     ids = [_enqueue(i) for i in range(n)]
-    OutboxMessage.objects.update(created_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+    _age(1000)
     return ids
 
 
@@ -227,3 +230,49 @@ def test_a_broker_refusal_stops_the_sweep_and_keeps_what_was_sent_recorded(broke
     assert (rows[second].published_at, rows[second].send_attempts) == (None, 1)
     assert rows[second].last_error == "broker down"
     assert (rows[third].published_at, rows[third].send_attempts) == (None, 0)
+
+
+def test_a_message_not_done_hours_after_its_commit_is_given_up_and_no_longer_sent(
+    broker, django_capture_on_commit_callbacks
+):
+    fake = broker()
+    with django_capture_on_commit_callbacks(execute=True):
+        message_id = _enqueue(1)
+    _age(7199, published_at=True)  # its task fails every time it runs
+    assert outbox_relay_pending() == 1
+    _age(7201, published_at=True)
+    assert outbox_relay_pending() == 0
+    assert len(fake.sent) == 2
+    assert list(outbox_given_up().values_list("pk", flat=True)) == [message_id]
+
+
+def test_a_second_run_of_a_message_finds_it_done_and_is_told_so():
+    message_id = _enqueue(1)
+    assert outbox_message_done(message_id=message_id) is True
+    assert outbox_message_done(message_id=message_id) is False
+
+
+def test_every_task_sent_through_the_outbox_takes_its_message_id():
+    """A task enqueued through the outbox must mark its message done (or it is sent again
+    every OUTBOX_REDELIVER_SECONDS until given up): it takes `outbox_message_id`. A new
+    call of outbox_enqueue elsewhere fails here until its task is listed."""
+    import inspect
+    from pathlib import Path
+
+    from appointments.services import TEXT_SEND_TASK
+    from audit.findings import CASE_AUDIT_TASK
+    from inbox.notices import SMS_SEND_TASK
+    from reporting.tasks_names import REPORT_DELIVER_TASK
+    from risk.services import RETRY_AWAITING_TASK, REVIEW_DRAW_TASK
+
+    tasks = {TEXT_SEND_TASK, SMS_SEND_TASK, CASE_AUDIT_TASK, REPORT_DELIVER_TASK,
+             RETRY_AWAITING_TASK, REVIEW_DRAW_TASK}  # fmt: skip
+    for name in tasks:
+        assert OUTBOX_MESSAGE_KWARG in inspect.signature(current_app.tasks[name].run).parameters
+    root = Path(__file__).resolve().parents[2]
+    calls = sum(
+        path.read_text(encoding="utf-8").count("outbox_enqueue(")
+        for path in root.glob("*/*.py")
+        if path.parts[-2] not in {"tests", "outbox", ".venv"}
+    )
+    assert calls == 7, "a new outbox_enqueue call: list its task above"
