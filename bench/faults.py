@@ -126,7 +126,7 @@ def check(recorder: CleanFailures) -> list[str]:
 
     from audit.services import audit_log_verify
     from counters.models import Case, Ticket
-    from counters.services import DISPATCH_UNAVAILABLE
+    from counters.selectors import dispatch_series_problems
     from draws.models import Draw
     from risk.models import ReviewTask
 
@@ -137,19 +137,11 @@ def check(recorder: CleanFailures) -> list[str]:
     for draw in Draw.objects.filter(purpose=Draw.Purpose.TICKET_DISPATCH).order_by("number"):
         draws.setdefault(draw.subject, []).append(draw)
     for ticket in called:
-        # One draw that landed: any earlier one chose a window taken meanwhile, and the
-        # next draw names that clerk as left out (counters.services._hall_dispatch).
+        # Its draws form dispatch rounds and its clerk is its last draw's choice
+        # (counters.selectors.dispatch_series_problems, counters.services._hall_dispatch).
         series = draws.get(f"ticket:{ticket.pk}", [])
-        landed = [
-            draw
-            for draw, after in zip(series, [*series[1:], None], strict=True)
-            if after is None
-            or {"user": draw.chosen_id, "reason": DISPATCH_UNAVAILABLE} not in after.excluded
-        ]
-        if len(landed) != 1 or landed[0].chosen_id != ticket.clerk_id:
-            problems.append(
-                f"ticket {ticket.display_number}: {len(landed)} draws given effect of {len(series)}"
-            )
+        for problem in dispatch_series_problems(series, clerk_id=ticket.clerk_id):
+            problems.append(f"ticket {ticket.display_number}: {problem}")
         if ticket.clerk_id is None:
             problems.append(f"ticket {ticket.display_number}: called without a clerk")
     live = (

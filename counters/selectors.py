@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -8,6 +10,37 @@ from django.utils.translation import gettext as _
 from counters.models import Case, Queue, Ticket, Window
 from sites.models import Site
 from staff.scope import scope_filter
+
+# Why a drawn clerk was left out of the ticket's next draw: their window was no longer
+# ready, or was locked (a concurrent dispatch taking it, its clerk pausing or signing off).
+DISPATCH_UNAVAILABLE = "unavailable"
+
+
+def dispatch_series_problems(series, *, clerk_id: int | None) -> list[str]:
+    """What is wrong with one ticket's dispatch draws (`series`, in number order) given
+    the clerk who serves it; empty when nothing is.
+
+    A dispatch round opens with a draw that leaves nobody out. Each later draw of the
+    round names the clerk the draw before it chose as unavailable (that window was taken
+    or locked meanwhile) and draws from the rest of the same pool. A round whose every
+    choice was taken ends with the ticket still waiting, and the next dispatch opens a
+    new round from the ready windows as they then stand. The ticket is served by the
+    choice of its last draw: no draw can be given effect out of turn unseen.
+    """
+    problems = []
+    if [draw.number for draw in series] != list(range(1, len(series) + 1)):
+        problems.append("draw numbers are not 1, 2, 3, … without a gap")
+    for earlier, later in pairwise(series):
+        if not later.excluded:
+            continue  # a new round: the earlier one found every window it drew taken
+        left_out = {"user": earlier.chosen_id, "reason": DISPATCH_UNAVAILABLE}
+        if later.excluded != [*earlier.excluded, left_out] or set(later.pool) != (
+            set(earlier.pool) - {earlier.chosen_id}
+        ):
+            problems.append(f"draw {later.number} does not carry on from draw {earlier.number}")
+    if clerk_id is not None and (not series or series[-1].chosen_id != clerk_id):
+        problems.append("served by a clerk its last draw did not choose")
+    return problems
 
 
 def window_of(clerk) -> Window | None:

@@ -21,6 +21,7 @@ from counters.models import (
     Ticket,
     Window,
 )
+from counters.selectors import DISPATCH_UNAVAILABLE
 from counters.transitions import (
     ticket_transition,
     window_transition,
@@ -374,11 +375,6 @@ def waiting_order(now: datetime.datetime) -> tuple:
         output_field=IntegerField(),
     )
     return ("-is_priority", slot_started, "issued_at", "pk")
-
-
-# Why a drawn clerk was left out of the ticket's next draw: their window was no longer
-# ready, or was locked (a concurrent dispatch taking it, its clerk pausing or signing off).
-DISPATCH_UNAVAILABLE = "unavailable"
 
 
 def _hall_dispatch(*, queue: str, site_id: int) -> int:

@@ -9,6 +9,7 @@ from audit.bulk import bulk_writes_allowed
 from cases import services as case_services
 from counters import services
 from counters.models import Queue, Ticket, Window
+from counters.selectors import dispatch_series_problems
 from draws.models import Draw
 from staff.roles import Role
 from tests.counters.concurrency import held_open
@@ -129,17 +130,70 @@ def test_fifty_concurrent_ready_calls_over_twenty_tickets_pair_each_ticket_once(
 
 
 def _assert_each_ticket_served_by_its_last_draw_every_attempt_recorded(tickets):
-    """A ticket's last draw chose its clerk; each earlier draw's choice (a window taken
-    meanwhile) is named as left out of the next draw, which drew from the rest."""
+    """A ticket's last draw chose its clerk; within a dispatch round each earlier draw's
+    choice (a window taken meanwhile) is named as left out of the next draw, which drew
+    from the rest (counters.selectors.dispatch_series_problems)."""
     for ticket in Ticket.objects.filter(pk__in=[t.pk for t in tickets]):
         draws = list(Draw.objects.filter(subject=f"ticket:{ticket.pk}").order_by("number"))
-        assert [d.number for d in draws] == list(range(1, len(draws) + 1))
-        assert draws[-1].chosen_id == ticket.clerk_id
-        for earlier, later in zip(draws, draws[1:], strict=False):
-            assert {"user": earlier.chosen_id, "reason": services.DISPATCH_UNAVAILABLE} in (
-                later.excluded
-            )
-            assert set(later.pool) == set(earlier.pool) - {earlier.chosen_id}
+        assert dispatch_series_problems(draws, clerk_id=ticket.clerk_id) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_round_whose_every_window_was_taken_leaves_the_ticket_waiting_for_a_new_round():
+    clerk = _clerk_at(1)
+    window = Window.objects.get(clerk=clerk)
+
+    def lock_the_window():  # as a concurrent dispatch taking it would
+        return Window.objects.select_for_update().get(pk=window.pk).pk
+
+    with held_open(lock_the_window):
+        ticket = services.ticket_issue(item=ItemFactory())
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.WAITING
+    assert services.hall_dispatch_sweep() == 1
+    ticket.refresh_from_db()
+    draws = list(Draw.objects.filter(subject=f"ticket:{ticket.pk}").order_by("number"))
+    assert [(d.chosen_id, d.excluded) for d in draws] == [(clerk.pk, []), (clerk.pk, [])]
+    assert (ticket.status, ticket.clerk_id) == (Ticket.Status.SERVING, clerk.pk)
+    assert dispatch_series_problems(draws, clerk_id=clerk.pk) == []
+
+
+def _draw(number, pool, chosen, excluded=()):
+    return Draw(number=number, pool=pool, chosen_id=chosen, excluded=list(excluded))
+
+
+def _left_out(user):
+    return {"user": user, "reason": services.DISPATCH_UNAVAILABLE}
+
+
+def test_a_redraw_within_a_round_names_the_clerk_left_out_and_draws_from_the_rest():
+    series = [_draw(1, [7, 8, 9], 8), _draw(2, [7, 9], 9, [_left_out(8)])]
+    assert dispatch_series_problems(series, clerk_id=9) == []
+
+
+def test_a_redraw_that_keeps_the_taken_clerk_in_its_pool_is_a_problem():
+    series = [_draw(1, [7, 8, 9], 8), _draw(2, [7, 8, 9], 9, [_left_out(8)])]
+    assert dispatch_series_problems(series, clerk_id=9) == ["draw 2 does not carry on from draw 1"]
+
+
+def test_a_redraw_naming_someone_else_as_left_out_is_a_problem():
+    series = [_draw(1, [7, 8, 9], 8), _draw(2, [7, 9], 9, [_left_out(7)])]
+    assert dispatch_series_problems(series, clerk_id=9) == ["draw 2 does not carry on from draw 1"]
+
+
+def test_a_ticket_served_by_an_earlier_draws_choice_is_a_problem():
+    series = [_draw(1, [7, 8], 8), _draw(2, [7], 7, [_left_out(8)])]
+    assert dispatch_series_problems(series, clerk_id=8) == [
+        "served by a clerk its last draw did not choose"
+    ]
+
+
+def test_a_gap_in_a_tickets_draw_numbers_is_a_problem():
+    series = [_draw(1, [7, 8], 8), _draw(3, [7, 8], 7)]
+    assert dispatch_series_problems(series, clerk_id=7) == [
+        "draw numbers are not 1, 2, 3, … without a gap"
+    ]
 
 
 @pytest.mark.postgres
