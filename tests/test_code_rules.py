@@ -4,6 +4,12 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
+# Its tests write a sample file into the checkout that the scans here read: under
+# pytest-xdist they run in one process, one after another.
+pytestmark = pytest.mark.xdist_group("checkout")
+
 ROOT = Path(__file__).resolve().parent.parent
 APPS = [
     "langzhong_si", "staff", "catalog", "draws", "devices", "counters", "front", "risk", "audit",

@@ -7,6 +7,12 @@ import io
 import tokenize
 from pathlib import Path
 
+import pytest
+
+# Its tests write a sample file into the checkout that the scans here read: under
+# pytest-xdist they run in one process, one after another.
+pytestmark = pytest.mark.xdist_group("checkout")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom to top; README's architecture section shows the same order.
