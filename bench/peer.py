@@ -122,8 +122,9 @@ def project_case(hall: dict, id_number: str) -> None:
     from risk.models import ReviewTask
 
     clerk = hall["clerk"]
-    # The window is ready: declared once at set-up, and again by each finish.
-    services.ticket_issue(item=hall["item"])
+    # The window is ready: declared once at set-up, and again by each finish. The ticket
+    # names its site, as every channel of the hall does (the kiosk's own).
+    services.ticket_issue(item=hall["item"], site_id=hall["window"].site_id)
     case = case_accept(
         clerk=clerk, item_id=hall["item"].pk, applicant_name="王大山", id_number=id_number,
         received_material_ids=hall["materials"],

@@ -41,7 +41,7 @@ from langzhong_si.identity import (
     phone_number_validate,
 )
 from langzhong_si.text import name_clean
-from risk.selectors import chain_for_item, conflict_of_interest
+from risk.selectors import chain_for_item, conflict_of_interest, items_with_chain
 from risk.services import review_round_open, review_step_open
 from scans.services import VettedScan, case_document_store
 from staff.roles import Role
@@ -338,7 +338,7 @@ def case_accept(
     digest = id_number_digest(number)
     # Read once, with its materials, for the checks here and the intake below.
     item = (
-        ServiceItem.objects.select_related("category")
+        items_with_chain(ServiceItem.objects.select_related("category"))
         .prefetch_related("materials")
         .annotate(
             latest_history_id=Subquery(

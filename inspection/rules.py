@@ -9,7 +9,17 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -37,7 +47,10 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
     with transaction.atomic(durable=True):
         if not outbox_message_done(message_id=outbox_message_id):
             return []  # another run of this message committed the audit already
-        # With the case: whether it was sampled already, and its agency's seed of the day.
+        # With the case: whether it was sampled already, its agency's seed of the day,
+        # whether its chain repeats a person, and its clerk's recent cases with its
+        # applicant.
+        tasks = _chain_tasks(OuterRef("pk"), OuterRef("review_round"))
         case = (
             Case.objects.select_for_update(of=("self",))
             .select_related("item", "handler")
@@ -47,6 +60,14 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
                     DailySeed.objects.filter(
                         agency_id=OuterRef("agency_id"), day=timezone.localdate()
                     ).values("seed")[:1]
+                ),
+                chain_repeats=Exists(tasks.filter(assignee_id=OuterRef("handler_id")))
+                | Exists(tasks.values("assignee_id").annotate(n=Count("pk")).filter(n__gt=1)),
+                pair_in_30_days=Subquery(
+                    _recent(OuterRef("handler_id"), OuterRef("accepted_at"))
+                    .filter(applicant_id_digest=OuterRef("applicant_id_digest"))
+                    .annotate(n=Func("pk", function="COUNT"))
+                    .values("n")
                 ),
             )
         )
@@ -64,26 +85,44 @@ def _sampled(case_id):
     )  # fmt: skip
 
 
+def _chain_tasks(case_id, review_round):
+    """The tasks of a case's round that name a person (expired ones named nobody who acted)."""
+    return (
+        ReviewTask.objects.filter(case_id=case_id, review_round=review_round)
+        .exclude(assignee=None)
+        .exclude(status=ReviewTask.Status.EXPIRED)
+        .order_by()
+    )
+
+
+def _recent(handler_id, accepted_at):
+    """The clerk's cases accepted in the 30 days up to `accepted_at` (a value, or the
+    outer case's column)."""
+    since = accepted_at - timedelta(days=30)
+    if hasattr(since, "resolve_expression"):
+        since = ExpressionWrapper(since, output_field=DateTimeField())
+    return Case.objects.filter(
+        handler_id=handler_id, accepted_at__gte=since, accepted_at__lte=accepted_at
+    ).order_by()
+
+
 def _case_rules_run(case: Case) -> list[str]:
+    """`case` comes from case_audit, read with its `chain_repeats` and `pair_in_30_days`."""
     if case.status not in FINISHED:
         return []
     missing = [r["name"] for r in case.checklist if r["required"] and not r["received"]]
-    chain = [case.handler_id] + list(
-        ReviewTask.objects.filter(case=case, review_round=case.review_round)
-        .exclude(assignee=None)
-        .exclude(status=ReviewTask.Status.EXPIRED)
-        .values_list("assignee_id", flat=True)
-    )
-    recent = Case.objects.filter(
-        handler_id=case.handler_id,
-        accepted_at__gte=case.accepted_at - timedelta(days=30),
-        accepted_at__lte=case.accepted_at,
-    )
-    pair = recent.filter(applicant_id_digest=case.applicant_id_digest).count()
+    chain = [case.handler_id]
+    if case.chain_repeats:  # the people, for the evidence (read only when the rule fires)
+        chain += _chain_tasks(case.pk, case.review_round).values_list("assignee_id", flat=True)
+    pair = case.pair_in_30_days
     # The same agent (代办人) with the same clerk, whoever they act for: an agent bringing
     # many citizens' cases to one clerk is the pairing the rule looks for.
     agent_pair = (
-        recent.filter(agent_id_digest=case.agent_id_digest).count() if case.agent_id_digest else 0
+        _recent(case.handler_id, case.accepted_at)
+        .filter(agent_id_digest=case.agent_id_digest)
+        .count()
+        if case.agent_id_digest
+        else 0
     )
     late = bool(case.finished_at) and timezone.localdate(case.finished_at) > case.due_date
     checks = [
@@ -92,7 +131,7 @@ def _case_rules_run(case: Case) -> list[str]:
          f"case:{case.pk}", {"missing": missing, "status": case.status}, None),
         ("finished_late", "medium", late, f"case:{case.pk}",
          {"due": case.due_date, "finished": case.finished_at}, None),
-        ("chain_not_distinct", "high", len(chain) != len(set(chain)), f"case:{case.pk}",
+        ("chain_not_distinct", "high", case.chain_repeats, f"case:{case.pk}",
          {"chain": chain}, None),
         ("repeated_pair", "medium", pair >= 3,
          f"pair:{case.handler_id}:{case.applicant_id_digest[:16]}:{case.accepted_at:%Y%m}",

@@ -4,10 +4,12 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, F, Max, Q, Value
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from catalog.models import ServiceItem
 from risk.models import (
     DEFAULT_CHAIN,
     DEFAULT_SCOPE,
@@ -41,19 +43,33 @@ def qualification_levels(*, kind: str, on: datetime.date, users=None) -> dict[in
     return dict(grants.values("user").annotate(top=Max("level")).values_list("user", "top"))
 
 
+def _policy_value(field: str, *, item_id, level):
+    """One field of the risk policy that governs an item: its own override, else its
+    level's policy (NULL when neither exists; the fields are NOT NULL, so the two are
+    never mixed). The one statement of that precedence in the ORM."""
+    return Coalesce(
+        Subquery(ItemRiskPolicy.objects.filter(item_id=item_id).values(field)[:1]),
+        Subquery(RiskPolicy.objects.filter(level=level).values(field)[:1]),
+    )
+
+
+def items_with_chain(items):
+    """`items` read with what chain_for_item needs (no query of its own afterwards)."""
+    outer = {"item_id": OuterRef("pk"), "level": OuterRef("risk_level")}
+    return items.annotate(
+        policy_steps=_policy_value("steps", **outer),
+        policy_step_hours=_policy_value("step_hours", **outer),
+    )
+
+
 def chain_for_item(item) -> tuple[list[str], int]:
     """The item's review chain and office hours per step: its own override, else its
-    level's policy, else the default of docs/glossary.md. One query."""
-    override = ItemRiskPolicy.objects.filter(item_id=item.pk).annotate(rank=Value(0)).order_by()
-    policy = RiskPolicy.objects.filter(level=item.risk_level).annotate(rank=Value(1)).order_by()
-    found = (
-        override.values_list("steps", "step_hours", "rank")
-        .union(policy.values_list("steps", "step_hours", "rank"), all=True)
-        .order_by("rank")
-        .first()
-    )
-    if found is not None:
-        return list(found[0]), found[1]
+    level's policy, else the default of docs/glossary.md. No query for an item read
+    through items_with_chain, else one."""
+    if not hasattr(item, "policy_steps"):
+        item = items_with_chain(ServiceItem.objects.filter(pk=item.pk)).get()
+    if item.policy_steps is not None:
+        return list(item.policy_steps), item.policy_step_hours
     return [role.value for role in DEFAULT_CHAIN[item.risk_level]], 4
 
 

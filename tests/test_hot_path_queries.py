@@ -89,15 +89,15 @@ def test_a_clerk_declaring_ready_calls_the_next_ticket_in_thirteen_queries(
         counter_services.window_declare_ready(clerk=hall.li_na)
 
 
-def test_intake_of_a_level_two_case_takes_fourteen_queries(
+def test_intake_of_a_level_two_case_takes_thirteen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
-    # The item is read once (with its materials and its latest version), whether the
-    # ticket's agency switched it off in one more; the clerk's own recusal in one, the
-    # item's chain in one; the window and its ticket locked in one; the case number
-    # inside the transaction.
-    with django_assert_num_queries(13 + _flush(3)):
+    # The item is read once (with its materials, its latest version and its chain),
+    # whether the ticket's agency switched it off in one more; the clerk's own recusal in
+    # one; the window and its ticket locked in one; the case number inside the
+    # transaction.
+    with django_assert_num_queries(12 + _flush(3)):
         _intake(hall, ready_clerk)
 
 
@@ -147,7 +147,7 @@ def test_the_decision_that_ends_the_chain_takes_nine_queries(
         review_task_decide(task_id=last.pk, actor=last.assignee, decision="approve")
 
 
-def test_the_continuous_audit_of_a_finished_case_takes_seven_queries(
+def test_the_continuous_audit_of_a_finished_case_takes_five_queries(
     hall, ready_clerk, django_assert_num_queries, settings
 ):
     from inspection.rules import case_audit
@@ -162,8 +162,8 @@ def test_the_continuous_audit_of_a_finished_case_takes_seven_queries(
         task = review_task_draw(task_id=ReviewTask.objects.get(case=case, step=step).pk)
         review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
     message = OutboxMessage.objects.get(dedupe_key=f"case-audit:{case.pk}")
-    # Its message marked done; the case with its sampling record and the day's seed in
-    # one; the chain's people; the clerk's recent cases with the applicant; the sample's
-    # event (no batch: one row).
-    with django_assert_num_queries(7):
+    # Its message marked done; the case with its sampling record, the day's seed, whether
+    # its chain repeats a person and its clerk's recent cases with the applicant, in one;
+    # the sample's event (no batch: one row).
+    with django_assert_num_queries(5):
         case_audit(case_id=case.pk, outbox_message_id=message.pk)

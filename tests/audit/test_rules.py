@@ -88,6 +88,37 @@ def test_a_chain_with_a_repeated_person_is_found(hall):
     assert _rules(case) == {"chain_not_distinct"}
 
 
+def test_a_chain_naming_one_person_at_two_steps_is_found_with_the_chain_as_evidence(hall):
+    case = _case(hall)
+    for step in (1, 2):
+        ReviewTask.objects.create(
+            case=case, review_round=1, step=step, role="review", status="approved",
+            assignee=hall.zhou,
+        )  # fmt: skip
+    assert _rules(case) == {"chain_not_distinct"}
+    finding = Finding.objects.get(case=case, rule="chain_not_distinct")
+    assert sorted(finding.evidence["chain"]) == sorted([hall.li_na.pk, hall.zhou.pk, hall.zhou.pk])
+
+
+def test_an_expired_task_of_the_handler_does_not_make_the_chain_repeat(hall):
+    case = _case(hall)
+    ReviewTask.objects.create(
+        case=case, review_round=1, step=1, role="review", status="expired", assignee=hall.li_na
+    )
+    ReviewTask.objects.create(
+        case=case, review_round=1, step=1, role="review", status="approved", assignee=hall.zhou,
+        attempt=2,
+    )  # fmt: skip
+    assert _rules(case) == set()
+
+
+def test_a_pair_counts_only_the_30_days_up_to_the_cases_acceptance(hall):
+    digest = id_number_digest(make_id_number())
+    for days_ago in (40, 10):
+        _case(hall, digest=digest, accepted=timezone.now() - datetime.timedelta(days=days_ago))
+    assert _rules(_case(hall, digest=digest)) == set()
+
+
 def test_the_same_clerk_and_applicant_three_times_in_30_days_is_found(hall):
     digest = id_number_digest(make_id_number())
     for days_ago in (20, 10):
