@@ -45,14 +45,21 @@ def public_agencies() -> list[Agency]:
     return list(Agency.objects.filter(active=True).order_by("code"))
 
 
-def item_offered_check(*, agency_id: int, item: ServiceItem | None) -> None:
+def item_switch_offs(*, agency_id, item):
+    """The agency's switch-off of `item` (an id, or an OuterRef): `.exists()` it, or wrap
+    it in Exists to read it with another row."""
+    return ItemSwitchOff.objects.filter(agency_id=agency_id, item=item)
+
+
+def item_offered_check(
+    *, agency_id: int, item: ServiceItem | None, switched_off: bool | None = None
+) -> None:
     """Refuse (ValidationError) an intake of `item` (read by the caller) at the agency
-    when the catalog has no such enabled item or the agency switched it off."""
-    if (
-        item is None
-        or not item.enabled
-        or ItemSwitchOff.objects.filter(agency_id=agency_id, item=item).exists()
-    ):
+    when the catalog has no such enabled item or the agency switched it off
+    (`switched_off`, when the caller read it with another row; else one query)."""
+    if switched_off is None and item is not None:
+        switched_off = item_switch_offs(agency_id=agency_id, item=item).exists()
+    if item is None or not item.enabled or switched_off:
         raise ValidationError(_("This agency does not handle this item."), code="not_offered")
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case as DbCase
-from django.db.models import IntegerField, Value, When
+from django.db.models import Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from audit.batch import audit_writes_batched
 from audit.services import audit_event_record
 from catalog.models import ServiceItem
-from catalog.selectors import item_offered_check
+from catalog.selectors import item_offered_check, item_switch_offs
 from counters.models import (
     NumberSequence,
     Queue,
@@ -106,7 +106,7 @@ def ticket_issue(
     site), else the home hall (set-up paths that cannot know one). Its number counts per
     site, day and queue, and only that site's ready windows may be drawn for it.
     """
-    site_id = ticket_site_resolve(kiosk=kiosk, site_id=site_id)
+    site_id, switched_off = ticket_site_resolve(kiosk=kiosk, site_id=site_id, item=item)
     number = id_number_validate(id_number) if id_number else ""
     digest = id_number_digest(number) if number else ""
     priority_reason, is_priority = "", False
@@ -118,7 +118,9 @@ def ticket_issue(
         raise ValidationError(_("Choose a service item or consultation."), code="item")
     hall_open_check(timezone.localtime())
     if item is not None:  # the kiosk lists the agency's items; a forged request is refused
-        item_offered_check(agency_id=agency_id_of_site(site_id), item=item)
+        item_offered_check(
+            agency_id=agency_id_of_site(site_id), item=item, switched_off=switched_off
+        )
     if not queue:
         queue = Queue.BACK_OFFICE if item is not None and not item.at_counter else Queue.HALL
     today = timezone.localdate()
@@ -225,20 +227,32 @@ def ticket_sequence_key(site_id: int, queue: str) -> str:
     return f"ticket-{site_id}-{queue}"
 
 
-def ticket_site_resolve(*, kiosk: HallDevice | None, site_id: int | None) -> int:
+def ticket_site_resolve(
+    *, kiosk: HallDevice | None, site_id: int | None, item: ServiceItem | None = None
+) -> tuple[int, bool | None]:
     """The site a ticket is issued at: the kiosk's; else the site named; else the home
-    hall. An unknown or closed-down site issues nothing."""
+    hall. An unknown or closed-down site issues nothing. With it, for a site named and
+    an `item`, whether the site's agency switched the item off (read in the same query;
+    None: not read)."""
     if kiosk is not None:
         if site_id is not None and site_id != kiosk.site_id:
             raise ValidationError(
                 _("This kiosk issues tickets only for its own site."), code="other_site"
             )
-        site_id = kiosk.site_id
+        return kiosk.site_id, None
     if site_id is None:
-        return home_site_id()
-    if not Site.objects.filter(pk=site_id, active=True).exists():
+        return home_site_id(), None
+    site = Site.objects.filter(pk=site_id, active=True)
+    if item is None:
+        if not site.exists():
+            raise ValidationError(_("This site does not issue tickets."), code="site")
+        return site_id, None
+    found = site.values_list(
+        Exists(item_switch_offs(agency_id=OuterRef("agency_id"), item=item)), flat=True
+    ).first()
+    if found is None:
         raise ValidationError(_("This site does not issue tickets."), code="site")
-    return site_id
+    return site_id, found
 
 
 class HallClosed(StateConflict):

@@ -14,6 +14,7 @@ from counters import services as counter_services
 from inbox.services import review_task_decide
 from risk.models import ReviewTask
 from risk.services import review_task_draw
+from sites.defaults import home_site_id
 from tests.factories import make_id_number
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,16 @@ def test_issuing_a_ticket_with_no_clerk_ready_takes_nine_queries(hall, django_as
     # Its number is one statement inside the transaction (no commit of its own).
     with django_assert_num_queries(7 + HOME_HALL + _flush(2)):
         counter_services.ticket_issue(item=hall.item)
+
+
+def test_a_ticket_for_a_named_site_reads_the_site_and_the_items_switch_off_in_one_query(
+    hall, django_assert_num_queries
+):
+    site_id = home_site_id()
+    # As the home hall's look-up: whether the site is open and whether its agency
+    # switched the item off, in one query; the number, the ticket and the dispatch as above.
+    with django_assert_num_queries(7 + _flush(2)):
+        counter_services.ticket_issue(item=hall.item, site_id=site_id)
 
 
 def test_issuing_a_ticket_that_is_drawn_to_a_ready_clerk_takes_fourteen_queries(

@@ -188,6 +188,25 @@ def test_no_ticket_is_issued_for_an_item_the_agency_switched_off(medical):
     assert not counter_services.Ticket.objects.exists()
 
 
+def test_no_ticket_is_issued_at_a_named_site_of_the_agency_that_switched_the_item_off(
+    medical,
+):
+    _switch_off(medical)
+    with pytest.raises(ValidationError) as refused:
+        counter_services.ticket_issue(item=medical, site_id=make_site().pk)
+    assert refused.value.code == "not_offered"
+    assert not counter_services.Ticket.objects.exists()
+
+
+def test_a_named_site_of_another_agency_still_issues_the_item_one_agency_switched_off(
+    medical, other_agency
+):
+    _switch_off(medical)
+    site = other_agency.sites.get()
+    ticket = counter_services.ticket_issue(item=medical, site_id=site.pk)
+    assert (ticket.site_id, ticket.agency_id) == (site.pk, other_agency.pk)
+
+
 def test_intake_refuses_an_item_the_agency_switched_off(hall):
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     counter_services.window_declare_ready(clerk=hall.li_na)
