@@ -165,9 +165,6 @@ class ChainPolicy(models.Model):
     class Meta:
         abstract = True
 
-    def scope_for(self, role: str) -> str:
-        return self.review_scope if role == StepRole.REVIEW else self.approval_scope
-
 
 def _scope_constraints(prefix: str) -> list[models.CheckConstraint]:
     return [

@@ -3,6 +3,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -76,11 +77,10 @@ def chain_for_item(item) -> tuple[list[str], int]:
 def draw_scope_for(*, case, role: str) -> str:
     """The scope a step of `case` draws from (what the pool query, _pool_sql, computes in SQL),
     for the record when nobody at all is in it."""
-    policy = (
-        ItemRiskPolicy.objects.filter(item_id=case.item_id).first()
-        or RiskPolicy.objects.filter(level=case.risk_level).first()
-    )
-    return policy.scope_for(role) if policy else str(DEFAULT_SCOPE[case.risk_level])
+    field = "review_scope" if role == StepRole.REVIEW else "approval_scope"
+    policy = _policy_value(field, item_id=case.item_id, level=case.risk_level)
+    scope = ServiceItem.objects.filter(pk=case.item_id).values_list(policy, flat=True).first()
+    return scope or str(DEFAULT_SCOPE[case.risk_level])
 
 
 def review_pool(*, task: ReviewTask) -> tuple[list[int], list[dict]]:
@@ -246,7 +246,7 @@ CROSS JOIN scope
 LEFT JOIN {StaffProfile._meta.db_table} p ON p.user_id = u.id
 WHERE u.is_active
   AND EXISTS (SELECT 1 FROM {user.groups.through._meta.db_table} ug
-              JOIN auth_group g ON g.id = ug.group_id
+              JOIN {Group._meta.db_table} g ON g.id = ug.group_id
               WHERE ug.user_id = u.id AND g.name = %(group)s)
   AND EXISTS (SELECT 1 FROM {profile_sites} ps2 JOIN {StaffProfile._meta.db_table} p2
                 ON p2.id = ps2.staffprofile_id
@@ -269,7 +269,7 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
     relative, earlier holder) and the scope.
 
     The scope (the item's override, else its level's policy, else the default:
-    chain_for_item's order) names the sites: the case's own site, every site of its
+    _policy_value's order) names the sites: the case's own site, every site of its
     agency, or its agency's hall — always within the case's agency, so a case is never
     drawn to a person of another agency. A qualification counts when it holds at any
     site, or at a site of the scope where the person works."""

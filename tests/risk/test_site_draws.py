@@ -20,7 +20,7 @@ from draws.choice import draw_choice_index, draw_member_pseudonym, draw_message
 from draws.models import DailySeed, Draw
 from langzhong_si.identity import personal_data_decrypt
 from risk import services
-from risk.models import DrawScope, ReviewTask, RiskPolicy
+from risk.models import DEFAULT_SCOPE, DrawScope, ItemRiskPolicy, ReviewTask, RiskPolicy
 from risk.selectors import review_pool
 from sites.defaults import home_agency_id
 from staff.roles import Role
@@ -362,3 +362,31 @@ def test_a_days_draws_verify_per_agency_against_each_agencys_seed(
     assert draws_verify(day=yesterday, agency_id=county.other.pk) == []
     assert draw_services.draw_commitment_exported(day=yesterday, agency_id=county.other.pk)
     call_command("verify_draws", yesterday.isoformat(), "--agency", county.other.code)
+
+
+@pytest.mark.parametrize("governing", ["item override", "level policy", "default"])
+def test_the_pool_query_and_the_recorded_scope_read_the_same_policy(
+    county, django_capture_on_commit_callbacks, governing
+):
+    """The pool's SQL (risk.selectors._pool_sql) and the scope recorded when nobody is in
+    it (draw_scope_for) follow one precedence: the item's override, its level's policy,
+    the default."""
+    from risk.selectors import draw_scope_for, review_pool_scoped
+
+    _scope_set(2, review=DrawScope.AGENCY)
+    if governing == "item override":
+        ItemRiskPolicy.objects.create(
+            item=county.item, steps=["review", "approval"], review_scope=DrawScope.SITE,
+            approval_scope=DrawScope.SITE,
+        )  # fmt: skip
+    elif governing == "default":
+        with bulk_writes_allowed():
+            RiskPolicy.objects.filter(level=2).delete()
+    case = _station_case(county, django_capture_on_commit_callbacks)
+    task = case.tasks.get()
+    pool, _excluded, scope = review_pool_scoped(task=task)
+    assert pool, "read from the pool's own rows, not the fallback"
+    expected = {"item override": DrawScope.SITE, "level policy": DrawScope.AGENCY}.get(
+        governing, DEFAULT_SCOPE[2]
+    )
+    assert scope == draw_scope_for(case=case, role=task.role) == expected
