@@ -21,7 +21,7 @@ from langzhong_si.text import (
     PAUSE_REASON_MAX_LENGTH,
     REASON_MAX_LENGTH,
 )
-from langzhong_si.versions import TICKETS, poll_etag, user_key
+from langzhong_si.versions import TICKETS, poll_etag, poll_not_modified, user_key
 from staff.api_access import role_permission
 from staff.roles import Role
 
@@ -169,11 +169,15 @@ class CallDisplayApi(APIView):
     permission_classes = [device_permission(HallDevice.Kind.DISPLAY)]
     throttle_scope = "device"
 
+    def poll_key(self, request) -> str:
+        """The version behind this poll's ETag (also read by operations.pollpath)."""
+        return TICKETS
+
     @extend_schema(responses={200: DisplayOutput, 304: None})
     def get(self, request):
-        etag, unchanged = poll_etag(request, TICKETS)
+        etag, unchanged = poll_etag(request, self.poll_key(request))
         if unchanged:  # nothing was issued, called or finished since the last answer
-            return Response(status=304, headers={"ETag": etag})
+            return poll_not_modified(etag)
         site_id = request.auth.site_id  # the display's own site, never another's calls
         response = Response(
             DisplayOutput(
@@ -240,11 +244,15 @@ class WorkbenchApi(APIView):
 
     permission_classes = [IsClerk]
 
+    def poll_key(self, request) -> str:
+        """The version behind this poll's ETag (also read by operations.pollpath)."""
+        return user_key(request.user.pk)
+
     @extend_schema(responses={200: WorkbenchOutput, 304: None})
     def get(self, request):
-        etag, unchanged = poll_etag(request, user_key(request.user.pk))
+        etag, unchanged = poll_etag(request, self.poll_key(request))
         if unchanged:  # the clerk's window did not change since the last answer
-            return Response(status=304, headers={"ETag": etag})
+            return poll_not_modified(etag)
         workbench = _workbench(request.user)
         response = Response(WorkbenchOutput(workbench).data)
         if workbench["window"] is not None:

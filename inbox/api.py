@@ -13,7 +13,7 @@ from cases.api import ChecklistRowOutput
 from inbox import selectors as inbox_selectors
 from inbox import services
 from langzhong_si.text import COMMENT_MAX_LENGTH
-from langzhong_si.versions import poll_etag, user_key
+from langzhong_si.versions import poll_etag, poll_not_modified, user_key
 from risk.models import ReviewTask
 from scans.scoping import ScopeWritable
 from staff.roles import Role
@@ -74,11 +74,15 @@ def _own_task(request, task_id: int) -> ReviewTask:
 class InboxListApi(APIView):
     permission_classes = [IsReviewerOrApprover]
 
+    def poll_key(self, request) -> str:
+        """The version behind this poll's ETag (also read by operations.pollpath)."""
+        return user_key(request.user.pk)
+
     @extend_schema(responses={200: TaskSummaryOutput(many=True), 304: None})
     def get(self, request):
-        etag, unchanged = poll_etag(request, user_key(request.user.pk))
+        etag, unchanged = poll_etag(request, self.poll_key(request))
         if unchanged:  # no task of this person's changed since the last answer
-            return Response(status=304, headers={"ETag": etag})
+            return poll_not_modified(etag)
         response = Response(
             TaskSummaryOutput(inbox_selectors.inbox_tasks(user=request.user), many=True).data
         )

@@ -13,6 +13,7 @@ import time
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.response import Response
 
 # The display's version: any ticket issued, called, finished or cancelled.
 TICKETS = "tickets"
@@ -60,3 +61,9 @@ def poll_etag(request, key: str) -> tuple[str, bool]:
     # The day too: the screens show today's queues, which a new day empties unasked.
     etag = f'"{key}@{version_of(key)}@{timezone.localdate():%Y%m%d}"'
     return etag, request.headers.get("If-None-Match") == etag
+
+
+def poll_not_modified(etag: str) -> Response:
+    """The answer to a poll that already holds `etag` (the view's and
+    operations.pollpath's alike)."""
+    return Response(status=304, headers={"ETag": etag})

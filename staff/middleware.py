@@ -50,6 +50,39 @@ def _refuse(request, url: str, message: str):
     return redirect(f"{url}?next={request.get_full_path()}")
 
 
+_ENDED = "ended"
+
+
+def _refusal(request, user, now: float):
+    """The first account check this request fails: _ENDED (the session is over), or the
+    page to go to and why; None when it passes."""
+    signed_in_at = request.session.get(SIGNED_IN_AT)
+    last_active_at = request.session.get(LAST_ACTIVE_AT, signed_in_at)
+    if (
+        signed_in_at is None
+        or now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS
+        or now - last_active_at > settings.SESSION_IDLE_SECONDS
+    ):
+        return _ENDED
+    if needs_second_factor(user) and not user.is_verified():
+        return "staff:two_factor", _("Confirm your sign-in with your authenticator code first.")
+    # The password page comes after the second factor (whoever has only the password
+    # must not change it), and is the one page an expired password opens.
+    if not request.path.startswith(CHANGE_PAGE) and password_expired(user):
+        return "staff:password_change", _("Your password has expired; set a new one first.")
+    return None
+
+
+def account_passes_unchanged(request) -> bool:
+    """Whether AccountSecurityMiddleware would pass this request on without refusing it
+    and without writing to its session (operations.pollpath answers a poll early only
+    then)."""
+    user = request.user
+    if not user.is_authenticated or _exempt(request.path):
+        return True
+    return bool(request.headers.get(POLL_HEADER)) and _refusal(request, user, time.time()) is None
+
+
 class AccountSecurityMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -58,30 +91,13 @@ class AccountSecurityMiddleware:
         user = request.user
         if user.is_authenticated and not _exempt(request.path):
             now = time.time()
-            signed_in_at = request.session.get(SIGNED_IN_AT)
-            last_active_at = request.session.get(LAST_ACTIVE_AT, signed_in_at)
-            if (
-                signed_in_at is None
-                or now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS
-                or now - last_active_at > settings.SESSION_IDLE_SECONDS
-            ):
+            refusal = _refusal(request, user, now)
+            if refusal == _ENDED:
                 logout(request)
                 messages.info(request, _("Your session has ended; please sign in again."))
                 return _refuse(request, reverse("login"), _("Your session has ended."))
             if not request.headers.get(POLL_HEADER):
                 request.session[LAST_ACTIVE_AT] = now
-            if needs_second_factor(user) and not user.is_verified():
-                return _refuse(
-                    request,
-                    reverse("staff:two_factor"),
-                    _("Confirm your sign-in with your authenticator code first."),
-                )
-            # The password page comes after the second factor (whoever has only the
-            # password must not change it), and is the one page an expired password opens.
-            if not request.path.startswith(CHANGE_PAGE) and password_expired(user):
-                return _refuse(
-                    request,
-                    reverse("staff:password_change"),
-                    _("Your password has expired; set a new one first."),
-                )
+            if refusal is not None:
+                return _refuse(request, reverse(refusal[0]), refusal[1])
         return self.get_response(request)

@@ -1,0 +1,337 @@
+"""An unchanged poll is answered early (operations.pollpath) only when the whole path
+would answer it with the same 304: every refusal of the whole path — signed out, session
+ended, account disabled, role removed, password to change, second factor missing, device
+disabled, token revoked, throttled — still gets its own answer at the very next poll.
+Each refusal is checked with the early answer in place and without it (`path`)."""
+
+import logging
+import time
+
+import pytest
+from django.contrib.sessions.models import Session
+from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
+
+from counters import services as counter_services
+from devices.models import HallDevice
+from langzhong_si.versions import TICKETS, versions_bump
+from staff import services as staff_services
+from staff.middleware import LAST_ACTIVE_AT, SIGNED_IN_AT
+from staff.models import ApiToken
+from staff.roles import Role
+from tests.factories import integration_token, make_staff, registered_device, sign_in
+
+pytestmark = pytest.mark.django_db
+
+FAST = "operations.pollpath.FastPollMiddleware"
+INBOX = "/api/inbox/tasks/"
+WORKBENCH = "/api/counter/"
+DISPLAY = "/api/display/"
+
+
+@pytest.fixture(params=["early", "whole"])
+def path(request, settings):
+    """With the early answer (as deployed) and without it (the whole path): a refusal
+    must be the same either way."""
+    if request.param == "whole":
+        settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != FAST]
+    return request.param
+
+
+def _poll(api, url, etag, **extra):
+    return api.get(url, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1", **extra)
+
+
+def _signed_in(user):
+    api = APIClient()
+    sign_in(api, user)
+    first = api.get(INBOX)
+    assert first.status_code == 200
+    return api, first["ETag"]
+
+
+def _clerk_by_token(hall):
+    clerk = make_staff([Role.INTEGRATION, Role.CLERK])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {integration_token(clerk)}")
+    counter_services.window_sign_on(clerk=clerk, window_id=hall.window.pk)
+    first = api.get(WORKBENCH)
+    assert first.status_code == 200
+    return clerk, api, first["ETag"]
+
+
+def _display(hall):
+    registration = registered_device(HallDevice.Kind.DISPLAY, site=hall.window.site)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {registration.credential}")
+    first = api.get(DISPLAY)
+    assert first.status_code == 200
+    return registration.device, api, first["ETag"]
+
+
+def _whole_path_only(monkeypatch):
+    """Make the early answer impossible to give (its check fails as a refusal would)."""
+    monkeypatch.setattr("operations.pollpath.account_passes_unchanged", lambda request: False)
+
+
+# --- The early answer is given, and is the whole path's answer ------------------------------
+
+
+def _refuse_view(monkeypatch, view):
+    def refused(*args, **kwargs):
+        raise AssertionError("the view was reached")
+
+    monkeypatch.setattr(view, "get", refused)
+
+
+def test_an_unchanged_inbox_poll_is_answered_before_the_view(hall, monkeypatch):
+    from inbox.api import InboxListApi
+
+    api, etag = _signed_in(hall.zhou)
+    _refuse_view(monkeypatch, InboxListApi)
+    assert _poll(api, INBOX, etag).status_code == 304
+
+
+def test_an_unchanged_workbench_poll_by_token_is_answered_before_the_view(hall, monkeypatch):
+    from front.api import WorkbenchApi
+
+    _clerk, api, etag = _clerk_by_token(hall)
+    _refuse_view(monkeypatch, WorkbenchApi)
+    assert _poll(api, WORKBENCH, etag).status_code == 304
+
+
+def test_an_unchanged_display_poll_is_answered_before_the_view(hall, monkeypatch):
+    from front.api import CallDisplayApi
+
+    _device, api, etag = _display(hall)
+    _refuse_view(monkeypatch, CallDisplayApi)
+    assert _poll(api, DISPLAY, etag).status_code == 304
+
+
+def _same_answer_both_ways(monkeypatch, api, url, etag):
+    # The proxy's request id is kept by both, so the headers can be compared whole.
+    early = _poll(api, url, etag, HTTP_X_REQUEST_ID="poll-1")
+    with monkeypatch.context() as patch:
+        _whole_path_only(patch)
+        whole = _poll(api, url, etag, HTTP_X_REQUEST_ID="poll-1")
+    assert early.status_code == whole.status_code == 304
+    assert dict(early.headers) == dict(whole.headers)
+    assert early.content == whole.content == b""
+    assert early.cookies.output() == whole.cookies.output()
+
+
+def test_an_early_inbox_304_has_the_whole_paths_headers(hall, monkeypatch):
+    api, etag = _signed_in(hall.zhou)
+    _same_answer_both_ways(monkeypatch, api, INBOX, etag)
+
+
+def test_an_early_workbench_304_has_the_whole_paths_headers(hall, monkeypatch):
+    _clerk, api, etag = _clerk_by_token(hall)
+    _same_answer_both_ways(monkeypatch, api, WORKBENCH, etag)
+
+
+def test_an_early_display_304_has_the_whole_paths_headers(hall, monkeypatch):
+    _device, api, etag = _display(hall)
+    _same_answer_both_ways(monkeypatch, api, DISPLAY, etag)
+
+
+def test_an_early_304_carries_the_security_headers(hall):
+    api, etag = _signed_in(hall.zhou)
+    response = _poll(api, INBOX, etag)
+    assert response.status_code == 304
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["X-Request-ID"] and response["ETag"] == etag
+
+
+def test_an_early_304_is_logged_with_its_view_and_account(hall, caplog):
+    api, etag = _signed_in(hall.zhou)
+    with caplog.at_level(logging.INFO, logger="langzhong.request"):
+        _poll(api, INBOX, etag)
+    record = [r for r in caplog.records if r.name == "langzhong.request"][-1]
+    assert (record.view, record.status, record.user_id) == ("api-inbox", 304, hall.zhou.pk)
+    assert record.request_id
+
+
+def test_an_early_poll_does_not_keep_the_session_alive(hall):
+    api, etag = _signed_in(hall.zhou)
+    session = api.session
+    session[LAST_ACTIVE_AT] = time.time() - 60
+    session.save()
+    assert _poll(api, INBOX, etag).status_code == 304
+    assert abs(api.session[LAST_ACTIVE_AT] - (time.time() - 60)) < 5
+
+
+def test_a_conditional_request_that_is_no_poll_still_counts_as_activity(hall):
+    api, etag = _signed_in(hall.zhou)
+    session = api.session
+    session[LAST_ACTIVE_AT] = time.time() - 600
+    session.save()
+    assert api.get(INBOX, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert time.time() - api.session[LAST_ACTIVE_AT] < 5
+
+
+def test_a_changed_version_is_answered_in_full(hall, path, django_capture_on_commit_callbacks):
+    _clerk, api, etag = _clerk_by_token(hall)
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.window_declare_ready(clerk=_clerk)
+    response = _poll(api, WORKBENCH, etag)
+    assert response.status_code == 200 and response.json()["window"]["state"] == "ready"
+
+
+# --- Refusals: the same at the very next poll, with or without the early answer --------------
+
+
+def _account_action_required(response):
+    return (
+        response.status_code == 403
+        and response.json()["error"]["code"] == "account_action_required"
+    )
+
+
+def test_a_signed_out_person_is_refused_the_poll(hall, path):
+    api, etag = _signed_in(hall.zhou)
+    api.logout()
+    assert _poll(api, INBOX, etag).status_code == 403
+
+
+def test_a_deleted_session_is_refused_the_poll(hall, path):
+    api, etag = _signed_in(hall.zhou)
+    Session.objects.all().delete()
+    assert _poll(api, INBOX, etag).status_code == 403
+
+
+def test_an_idle_session_ends_at_the_poll(hall, path, settings):
+    api, etag = _signed_in(hall.zhou)
+    session = api.session
+    session[LAST_ACTIVE_AT] = time.time() - settings.SESSION_IDLE_SECONDS - 1
+    session.save()
+    assert _account_action_required(_poll(api, INBOX, etag))
+    assert "_auth_user_id" not in api.session, "signed out"
+
+
+def test_a_session_past_its_absolute_lifetime_ends_at_the_poll(hall, path, settings):
+    api, etag = _signed_in(hall.zhou)
+    session = api.session
+    session[SIGNED_IN_AT] = time.time() - settings.SESSION_ABSOLUTE_SECONDS - 1
+    session[LAST_ACTIVE_AT] = time.time()
+    session.save()
+    assert _account_action_required(_poll(api, INBOX, etag))
+
+
+def test_a_disabled_account_is_refused_the_poll(hall, path):
+    api, etag = _signed_in(hall.sun)
+    staff_services.account_active_set(
+        user=hall.sun, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+    )
+    assert _poll(api, INBOX, etag).status_code == 403
+
+
+def test_a_removed_role_is_refused_the_poll(hall, path):
+    api, etag = _signed_in(hall.sun)
+    staff_services.role_revoke(
+        user=hall.sun, role=Role.REVIEWER, revoked_by=make_staff(Role.SECURITY_ADMINISTRATOR)
+    )
+    assert _poll(api, INBOX, etag).status_code == 403
+
+
+def test_a_password_that_must_change_is_refused_the_poll(hall, path):
+    api, etag = _signed_in(hall.sun)
+    staff_services.password_must_change(
+        user=hall.sun, set_by=make_staff(Role.SECURITY_ADMINISTRATOR)
+    )
+    assert _account_action_required(_poll(api, INBOX, etag))
+
+
+def test_an_expired_password_is_refused_the_poll(hall, path, settings):
+    api, etag = _signed_in(hall.sun)
+    settings.PASSWORD_MAX_AGE_DAYS = 1
+    from staff.models import PasswordRecord
+
+    PasswordRecord.objects.filter(user=hall.sun).update(set_at=hall.sun.date_joined.replace(
+        year=hall.sun.date_joined.year - 1))  # fmt: skip
+    assert _account_action_required(_poll(api, INBOX, etag))
+
+
+def test_a_missing_second_factor_is_refused_the_poll(hall, path):
+    _api, etag = _signed_in(hall.ma)
+    unconfirmed = APIClient()
+    unconfirmed.force_login(hall.ma)  # another sign-in, its code not yet given
+    assert _account_action_required(_poll(unconfirmed, INBOX, etag))
+
+
+def test_a_reset_second_factor_is_refused_the_poll(hall, path):
+    api, etag = _signed_in(hall.ma)
+    staff_services.second_factor_reset(
+        user=hall.ma, reset_by=make_staff(Role.SECURITY_ADMINISTRATOR)
+    )
+    assert _account_action_required(_poll(api, INBOX, etag))
+
+
+def test_a_revoked_token_is_refused_the_poll(hall, path):
+    clerk, api, etag = _clerk_by_token(hall)
+    token = ApiToken.objects.get(user=clerk)
+    staff_services.api_token_revoke(
+        token_id=token.pk, revoked_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+    )
+    # 403, not 401: the view's first authentication (the session's) names no challenge.
+    assert _poll(api, WORKBENCH, etag).status_code == 403
+
+
+def test_a_token_of_a_disabled_account_is_refused_the_poll(hall, path):
+    clerk, api, etag = _clerk_by_token(hall)
+    staff_services.account_active_set(
+        user=clerk, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+    )
+    # 403, not 401: the view's first authentication (the session's) names no challenge.
+    assert _poll(api, WORKBENCH, etag).status_code == 403
+
+
+def test_a_token_whose_clerk_role_was_removed_is_refused_the_poll(hall, path):
+    clerk, api, etag = _clerk_by_token(hall)
+    staff_services.role_revoke(
+        user=clerk, role=Role.CLERK, revoked_by=make_staff(Role.SECURITY_ADMINISTRATOR)
+    )
+    assert _poll(api, WORKBENCH, etag).status_code == 403
+
+
+def test_a_disabled_display_is_refused_the_poll(hall, path):
+    device, api, etag = _display(hall)
+    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # as the admin does
+    assert _poll(api, DISPLAY, etag).status_code == 401
+
+
+def test_a_kiosk_is_refused_the_displays_poll(hall, path):
+    _device, display, etag = _display(hall)
+    kiosk = APIClient()
+    kiosk.credentials(
+        HTTP_AUTHORIZATION=f"Device {registered_device(HallDevice.Kind.KIOSK).credential}"
+    )
+    assert _poll(kiosk, DISPLAY, etag).status_code == 403
+
+
+def test_display_polls_stay_throttled(hall, path, monkeypatch):
+    _device, api, etag = _display(hall)  # the first request counted
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES,
+                                               "device": "3/minute"}
+    )  # fmt: skip
+    codes = [_poll(api, DISPLAY, etag).status_code for _ in range(3)]
+    assert codes == [304, 304, 429]
+
+
+def test_a_changed_display_poll_is_counted_once(
+    hall, path, monkeypatch, django_capture_on_commit_callbacks
+):
+    _device, api, etag = _display(hall)  # counted: 1
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES,
+                                               "device": "3/minute"}
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        versions_bump(TICKETS)
+    changed = _poll(api, DISPLAY, etag)  # 2, however far the early answer went
+    assert changed.status_code == 200
+    codes = [_poll(api, DISPLAY, changed["ETag"]).status_code for _ in range(2)]
+    assert codes == [304, 429]
