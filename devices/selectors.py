@@ -1,3 +1,7 @@
+import functools
+
+from django.db import connections, router
+
 from devices.models import HallDevice
 from langzhong_si.credentials import credential_digest
 from staff.scope import scope_filter
@@ -12,12 +16,54 @@ def hall_device_for_credential(credential: str, kind: str | None = None) -> Hall
     to it."""
     if not credential:
         return None
+    using = router.db_for_read(HallDevice)
+    if connections[using].vendor == "postgresql":
+        return _device_written_out(using, credential_digest(credential), kind)
     devices = HallDevice.objects.select_related("window").filter(
         credential_digest=credential_digest(credential), enabled=True
     )
     if kind is not None:
         devices = devices.filter(kind=kind)
     return devices.first()
+
+
+@functools.cache
+def _device_sql(using: str, with_kind: bool) -> str:
+    """The ORM's statement for the look-up above (select_related window, first by id),
+    written out: every kiosk, display and pad request runs it, and compiling it through
+    the ORM cost more CPU (0.6 ms) than running it."""
+    quote = connections[using].ops.quote_name
+    window = HallDevice._meta.get_field("window")
+    columns = [f"d.{quote(f.column)}" for f in HallDevice._meta.concrete_fields] + [
+        f"w.{quote(f.column)}" for f in window.related_model._meta.concrete_fields
+    ]
+    return (
+        f"SELECT {', '.join(columns)} FROM {quote(HallDevice._meta.db_table)} d"  # noqa: S608 - model tables
+        f" LEFT OUTER JOIN {quote(window.related_model._meta.db_table)} w"
+        f" ON w.{quote(window.target_field.column)} = d.{quote(window.column)}"
+        " WHERE d.credential_digest = %s AND d.enabled"
+        + (" AND d.kind = %s" if with_kind else "")
+        + f" ORDER BY d.{quote(HallDevice._meta.pk.column)} ASC LIMIT 1"
+    )
+
+
+def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice | None:
+    with connections[using].cursor() as cursor:
+        params = [digest] if kind is None else [digest, kind]
+        cursor.execute(_device_sql(using, kind is not None), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = HallDevice._meta.concrete_fields
+    device = HallDevice.from_db(using, [f.attname for f in fields], row[: len(fields)])
+    window_model = HallDevice._meta.get_field("window").related_model
+    window = None
+    if device.window_id is not None:
+        window = window_model.from_db(
+            using, [f.attname for f in window_model._meta.concrete_fields], row[len(fields) :]
+        )
+    HallDevice._meta.get_field("window").set_cached_value(device, window)
+    return device
 
 
 def hall_devices(user):

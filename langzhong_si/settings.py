@@ -226,6 +226,8 @@ SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 # session is saved, cookie and row); a screen's poll writes nothing: one UPDATE and commit
 # less on most of the hall's requests.
 SESSION_SAVE_EVERY_REQUEST = False
+# Database sessions, read with one written-out statement (operations.sessions).
+SESSION_ENGINE = "operations.sessions"
 # req. 3: however active, a session ends this long after sign-in.
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 
