@@ -17,6 +17,9 @@ middleware it skipped (frame options, request id, content security policy). Anyt
 else — a refusal, a changed version, a throttled request, a poll that is not one
 (no X-Poll from a session: the person's own request extends it) — goes down the
 whole path, which gives exactly the answer it gives without this middleware.
+
+A view answered here is checked by its DRF classes only: give `poll_key` to no view
+whose access also rests on a decorator or on code in its `get` before the ETag.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -59,10 +62,12 @@ def _unchanged_poll(request):
     """The view's 304 when the whole path would give it, else None (and the request as
     it came: DRF's authentication sets request.user, which the rest of the path must
     not see)."""
-    user = request.user
+    user, had_auth = request.user, hasattr(request, "auth")
     response = _unchanged_poll_answer(request)
     if response is None:
         request.user = user
+        if not had_auth and hasattr(request, "auth"):
+            del request.auth
     return response
 
 
