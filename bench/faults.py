@@ -140,7 +140,10 @@ def check(recorder: CleanFailures) -> list[str]:
         # Its draws form dispatch rounds and its clerk is its last draw's choice
         # (counters.selectors.dispatch_series_problems, counters.services._hall_dispatch).
         series = draws.get(f"ticket:{ticket.pk}", [])
-        for problem in dispatch_series_problems(series, clerk_id=ticket.clerk_id):
+        found = dispatch_series_problems(
+            series, clerk_id=ticket.clerk_id, requeued=ticket.requeue_count
+        )
+        for problem in found:
             problems.append(f"ticket {ticket.display_number}: {problem}")
         if ticket.clerk_id is None:
             problems.append(f"ticket {ticket.display_number}: called without a clerk")

@@ -16,23 +16,32 @@ from staff.scope import scope_filter
 DISPATCH_UNAVAILABLE = "unavailable"
 
 
-def dispatch_series_problems(series, *, clerk_id: int | None) -> list[str]:
+def dispatch_series_problems(series, *, clerk_id: int | None, requeued: int = 0) -> list[str]:
     """What is wrong with one ticket's dispatch draws (`series`, in number order) given
-    the clerk who serves it; empty when nothing is.
+    the clerk who serves it and how often it was re-queued; empty when nothing is.
 
     A dispatch round opens with a draw that leaves nobody out. Each later draw of the
     round names the clerk the draw before it chose as unavailable (that window was taken
-    or locked meanwhile) and draws from the rest of the same pool. A round whose every
-    choice was taken ends with the ticket still waiting, and the next dispatch opens a
-    new round from the ready windows as they then stand. The ticket is served by the
-    choice of its last draw: no draw can be given effect out of turn unseen.
+    or locked meanwhile) and draws from the rest of the same pool. A round ends without a
+    window only when its last draw had nobody else left to draw; the ticket then waits,
+    and the next dispatch opens a new round from the ready windows as they then stand. A
+    re-queued ticket (a no-show put back) also opens a new round after one that landed.
+    The ticket is served by the choice of its last draw: no draw can be given effect out
+    of turn, nor a round broken off to draw again, unseen.
     """
     problems = []
     if [draw.number for draw in series] != list(range(1, len(series) + 1)):
         problems.append("draw numbers are not 1, 2, 3, … without a gap")
     for earlier, later in pairwise(series):
-        if not later.excluded:
-            continue  # a new round: the earlier one found every window it drew taken
+        if not later.excluded:  # a new round
+            if set(earlier.pool) == {earlier.chosen_id}:
+                continue  # the round before found every window it drew taken
+            if requeued > 0:
+                requeued -= 1
+                continue
+            ended = f"draw {earlier.number}'s ended"
+            problems.append(f"draw {later.number} opens a round before {ended}")
+            continue
         left_out = {"user": earlier.chosen_id, "reason": DISPATCH_UNAVAILABLE}
         if later.excluded != [*earlier.excluded, left_out] or set(later.pool) != (
             set(earlier.pool) - {earlier.chosen_id}

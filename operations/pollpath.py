@@ -26,7 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.urls import Resolver404, resolve
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, Throttled
 
 from audit.middleware import RequestContextMiddleware
 from langzhong_si.middleware import ContentSecurityPolicyMiddleware
@@ -34,6 +34,7 @@ from langzhong_si.versions import poll_etag, poll_not_modified
 from staff.middleware import account_passes_unchanged
 
 _ANSWER = "_early_poll_answer"
+_NONE = object()
 
 
 class FastPollMiddleware:
@@ -59,14 +60,16 @@ def _prepared(request):
 
 
 def _unchanged_poll(request):
-    """The view's 304 when the whole path would give it, else None (and the request as
-    it came: DRF's authentication sets request.user, which the rest of the path must
-    not see)."""
-    user, had_auth = request.user, hasattr(request, "auth")
+    """The view's 304 (or, throttled, its 429) when the whole path would give it, else
+    None (and the request as it came: DRF's authentication sets request.user, which the
+    rest of the path must not see)."""
+    user, auth = request.user, getattr(request, "auth", _NONE)
     response = _unchanged_poll_answer(request)
     if response is None:
         request.user = user
-        if not had_auth and hasattr(request, "auth"):
+        if auth is not _NONE:
+            request.auth = auth
+        elif hasattr(request, "auth"):
             del request.auth
     return response
 
@@ -100,9 +103,14 @@ def _unchanged_poll_answer(request):
         etag, unchanged = poll_etag(drf_request, view.poll_key(drf_request))
         if not unchanged:
             return None
-        view.check_throttles(drf_request)
+        try:
+            view.check_throttles(drf_request)
+            answer = poll_not_modified(etag)
+        except Throttled as throttled:
+            # Answered here as the whole path would: DRF asks every throttle, so each one
+            # that allowed the request has counted it already and must not count it again.
+            answer = view.handle_exception(throttled)
     except (APIException, Http404, PermissionDenied):
         return None
     request.resolver_match = match  # the request log names the view
-    response = view.finalize_response(drf_request, poll_not_modified(etag))
-    return response.render()
+    return view.finalize_response(drf_request, answer).render()

@@ -68,6 +68,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)  # CI runs the journeys once, on PostgreSQL
+        if "redis" in item.keywords:
+            # Under pytest-xdist, in one process, one after another: their Celery workers
+            # share the broker's one list of unacknowledged messages (a short visibility
+            # time-out in one test would hand the other process's running tasks out again),
+            # and the cache tests share keys.
+            item.add_marker(pytest.mark.xdist_group("redis"))
         if "redis" in item.keywords and not redis_reachable():
             reason = "needs CELERY_BROKER_URL=redis://... and a running Redis"
             item.add_marker(pytest.mark.skip(reason=reason))

@@ -52,6 +52,8 @@ def _kinds_in_the_source() -> set[str]:
     return found | set(EVENT_TYPES.values())
 
 
+# It reads every source file, as the rule tests that write a sample into the checkout do.
+@pytest.mark.xdist_group("checkout")
 def test_every_kind_recorded_in_the_code_is_declared():
     assert _kinds_in_the_source() - set(event_kinds()) == set()
 

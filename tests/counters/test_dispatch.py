@@ -135,7 +135,10 @@ def _assert_each_ticket_served_by_its_last_draw_every_attempt_recorded(tickets):
     from the rest (counters.selectors.dispatch_series_problems)."""
     for ticket in Ticket.objects.filter(pk__in=[t.pk for t in tickets]):
         draws = list(Draw.objects.filter(subject=f"ticket:{ticket.pk}").order_by("number"))
-        assert dispatch_series_problems(draws, clerk_id=ticket.clerk_id) == []
+        assert (
+            dispatch_series_problems(draws, clerk_id=ticket.clerk_id, requeued=ticket.requeue_count)
+            == []
+        )
 
 
 @pytest.mark.postgres
@@ -189,8 +192,20 @@ def test_a_ticket_served_by_an_earlier_draws_choice_is_a_problem():
     ]
 
 
+def test_a_new_round_before_the_last_one_ran_out_of_windows_is_a_problem():
+    series = [_draw(1, [7, 8, 9], 8), _draw(2, [7, 8, 9], 9)]
+    assert dispatch_series_problems(series, clerk_id=9) == [
+        "draw 2 opens a round before draw 1's ended"
+    ]
+
+
+def test_a_requeued_ticket_opens_one_new_round_after_one_that_landed():
+    series = [_draw(1, [7, 8, 9], 8), _draw(2, [7, 8, 9], 9)]
+    assert dispatch_series_problems(series, clerk_id=9, requeued=1) == []
+
+
 def test_a_gap_in_a_tickets_draw_numbers_is_a_problem():
-    series = [_draw(1, [7, 8], 8), _draw(3, [7, 8], 7)]
+    series = [_draw(1, [8], 8), _draw(3, [7, 8], 7)]
     assert dispatch_series_problems(series, clerk_id=7) == [
         "draw numbers are not 1, 2, 3, … without a gap"
     ]

@@ -252,6 +252,8 @@ def test_a_second_run_of_a_message_finds_it_done_and_is_told_so():
     assert outbox_message_done(message_id=message_id) is False
 
 
+# It reads every source file, as the rule tests that write a sample into the checkout do.
+@pytest.mark.xdist_group("checkout")
 def test_every_task_sent_through_the_outbox_takes_its_message_id():
     """A task enqueued through the outbox must mark its message done (or it is sent again
     every OUTBOX_REDELIVER_SECONDS until given up): it takes `outbox_message_id`. A new
