@@ -645,6 +645,7 @@ def ticket_recall(*, clerk) -> Ticket:
         ticket.recall_count += 1
         ticket.called_at = timezone.now()
         ticket.save(update_fields=["recall_count", "called_at"])
+        versions_bump(TICKETS)  # the call display calls the number again
         audit_event_record(
             event_type="ticket.recalled",
             actor=clerk,

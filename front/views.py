@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import condition, require_GET, require_POST
 
 from catalog.models import ServiceItem
 from catalog.selectors import catalog_search, categories_with_items
@@ -19,6 +21,7 @@ from devices.decorators import device_required
 from devices.models import HallDevice
 from front.forms import IntakeForm, KioskTicketForm, PauseForm
 from langzhong_si.qr import qr_svg
+from langzhong_si.versions import TICKETS, poll_etag
 from staff.decorators import role_required
 from staff.roles import Role
 from staff.scope import scope_of
@@ -116,9 +119,20 @@ def call_display(request):
     return render(request, "counters/call_display.html", context)
 
 
+def _call_display_calls_etag(request) -> str:
+    """The calls and the queues' lengths move with the tickets' version; the clock with
+    the minute; the words with the language."""
+    clock = f"@{timezone.localtime():%H%M}@{get_language()}"
+    return poll_etag(request, TICKETS, also=clock)[0]
+
+
 @require_GET
 @device_required(HallDevice.Kind.DISPLAY)
+@cache_control(private=True, no_cache=True)
+@condition(etag_func=_call_display_calls_etag)
 def call_display_calls(request):
+    """Polled every 500 ms: the browser keeps the last answer and asks again with its
+    ETag, and while no ticket moved it gets an empty 304 (no query for the calls)."""
     return render(
         request, "counters/_call_display_calls.html", _call_display_context(request.hall_device)
     )

@@ -56,10 +56,11 @@ def versions_bump(*keys: str) -> None:
         transaction.on_commit(lambda: _bump(wanted))
 
 
-def poll_etag(request, key: str) -> tuple[str, bool]:
-    """The ETag of `key`'s current version, and whether the poll already holds it."""
+def poll_etag(request, key: str, *, also: str = "") -> tuple[str, bool]:
+    """The ETag of `key`'s current version, and whether the poll already holds it.
+    `also`: what else the answer shows that moves without the version (a clock)."""
     # The day too: the screens show today's queues, which a new day empties unasked.
-    etag = f'"{key}@{version_of(key)}@{timezone.localdate():%Y%m%d}"'
+    etag = f'"{key}@{version_of(key)}@{timezone.localdate():%Y%m%d}{also}"'
     return etag, request.headers.get("If-None-Match") == etag
 
 

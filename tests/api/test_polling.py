@@ -126,3 +126,66 @@ def test_a_ticket_issued_shows_at_the_next_call_display_poll(
         counter_services.ticket_issue(item=hall.item)
     changed = _poll(api, "/api/display/", first["ETag"])
     assert changed.status_code == 200 and changed.json()["waiting"]["A"] == 1
+
+
+def test_a_number_called_again_shows_at_the_next_call_display_poll(
+    hall, clerk_api, django_capture_on_commit_callbacks
+):
+    display = registered_device(HallDevice.Kind.DISPLAY, name="display")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {display.credential}")
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.ticket_issue(item=hall.item)  # called at window 1
+    first = api.get("/api/display/")
+    clerk = hall.window.__class__.objects.get(pk=hall.window.pk).clerk
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.ticket_recall(clerk=clerk)
+    again = _poll(api, "/api/display/", first["ETag"])
+    assert again.status_code == 200, "the citizen must be called again on the screen"
+
+
+def _display_page_client():
+    from django.test import Client
+
+    display = registered_device(HallDevice.Kind.DISPLAY, name="display")
+    client = Client()
+    client.cookies["hall_device"] = display.credential
+    return client
+
+
+def test_the_display_pages_unchanged_calls_are_an_empty_304_without_reading_them(
+    hall, django_assert_num_queries
+):
+    client = _display_page_client()
+    first = client.get("/display/calls/")
+    assert first.status_code == 200 and "no-cache" in first["Cache-Control"]
+    with django_assert_num_queries(1):  # the display's own credential
+        again = client.get("/display/calls/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert (again.status_code, again.content) == (304, b"")
+
+
+def test_the_display_pages_calls_change_with_a_ticket_and_with_the_minute(
+    hall, time_passes, django_capture_on_commit_callbacks
+):
+    client = _display_page_client()
+    etag = client.get("/display/calls/")["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.ticket_issue(item=hall.item)  # one more waiting
+    issued = client.get("/display/calls/", HTTP_IF_NONE_MATCH=etag)
+    assert issued.status_code == 200 and "<strong>A</strong> 1" in issued.content.decode()
+    time_passes(minutes=1)  # the clock on the screen
+    assert client.get("/display/calls/", HTTP_IF_NONE_MATCH=issued["ETag"]).status_code == 200
+
+
+def test_the_display_pages_calls_are_tagged_by_language():
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    from front.views import _call_display_calls_etag
+
+    request = RequestFactory().get("/display/calls/")
+    tags = set()
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            tags.add(_call_display_calls_etag(request))
+    assert len(tags) == 2
