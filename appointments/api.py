@@ -9,7 +9,11 @@ from rest_framework.views import APIView
 from appointments import services
 from appointments.models import BOOKING_CODE_LENGTH, Appointment
 from counters import selectors as counter_selectors
-from devices.api_access import HallDeviceAuthentication, device_permission
+from devices.api_access import (
+    HallDeviceAuthentication,
+    HallDeviceRateThrottle,
+    device_permission,
+)
 from devices.models import HallDevice
 from front.api import IssuedTicketOutput
 from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH
@@ -41,6 +45,7 @@ class KioskCheckInApi(APIView):
 
     authentication_classes = [HallDeviceAuthentication]
     permission_classes = [device_permission(HallDevice.Kind.KIOSK)]
+    throttle_classes = [HallDeviceRateThrottle]
     throttle_scope = "device"
 
     @extend_schema(request=CheckInInput, responses={201: CheckInOutput})

@@ -7,7 +7,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
+from devices.models import HallDevice
 from devices.selectors import hall_device_for_credential
+from langzhong_si.ratelimit import ResilientScopedRateThrottle
 
 
 class HallDeviceAuthentication(BaseAuthentication):
@@ -28,6 +30,20 @@ class HallDeviceAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class HallDeviceRateThrottle(ResilientScopedRateThrottle):
+    """A hall device's requests counted per device (the view's `throttle_scope`, "device"),
+    not per address: a hall's kiosks, call displays and pads often share one address, and
+    a display polling twice a second would spend the public's whole per-address budget,
+    refusing the kiosks beside it. Only a device whose credential was accepted gets here
+    (permissions come first); anything else is counted by address."""
+
+    def get_cache_key(self, request, view):
+        device_id = getattr(request.auth, "pk", None)
+        if device_id is None or not isinstance(request.auth, HallDevice):
+            return super().get_cache_key(request, view)
+        return self.cache_format % {"scope": self.scope, "ident": f"device-{device_id}"}
 
 
 def device_permission(kind: str) -> type[BasePermission]:

@@ -13,7 +13,11 @@ from rest_framework.views import APIView
 from catalog.models import ServiceItem
 from counters import selectors, services
 from counters.models import Case, Queue, Ticket, Window
-from devices.api_access import HallDeviceAuthentication, device_permission
+from devices.api_access import (
+    HallDeviceAuthentication,
+    HallDeviceRateThrottle,
+    device_permission,
+)
 from devices.models import HallDevice
 from langzhong_si.api import StrictBooleanField
 from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH
@@ -143,6 +147,7 @@ class KioskTicketApi(APIView):
 
     authentication_classes = [HallDeviceAuthentication]
     permission_classes = [device_permission(HallDevice.Kind.KIOSK)]
+    throttle_classes = [HallDeviceRateThrottle]
     throttle_scope = "device"
 
     @extend_schema(request=TicketInput, responses={201: IssuedTicketOutput})
@@ -167,6 +172,7 @@ class CallDisplayApi(APIView):
 
     authentication_classes = [HallDeviceAuthentication]
     permission_classes = [device_permission(HallDevice.Kind.DISPLAY)]
+    throttle_classes = [HallDeviceRateThrottle]
     throttle_scope = "device"
 
     def poll_key(self, request) -> str:

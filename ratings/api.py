@@ -10,7 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from counters import selectors as counter_selectors
-from devices.api_access import HallDeviceAuthentication, device_permission
+from devices.api_access import (
+    HallDeviceAuthentication,
+    HallDeviceRateThrottle,
+    device_permission,
+)
 from devices.models import HallDevice
 from front.api import TicketOutput
 from langzhong_si.text import COMMENT_MAX_LENGTH, RATING_REASON_MAX_LENGTH
@@ -82,6 +86,7 @@ class RatingPadApi(APIView):
 
     authentication_classes = [HallDeviceAuthentication]
     permission_classes = [device_permission(HallDevice.Kind.PAD)]
+    throttle_classes = [HallDeviceRateThrottle]
     throttle_scope = "device"
 
     @extend_schema(responses={200: TicketOutput, 204: None})

@@ -335,18 +335,3 @@ def test_a_changed_display_poll_is_counted_once(
     assert changed.status_code == 200
     codes = [_poll(api, DISPLAY, changed["ETag"]).status_code for _ in range(2)]
     assert codes == [304, 429]
-
-
-def test_a_throttled_display_poll_is_counted_once_by_the_other_throttle(hall, path, monkeypatch):
-    """DRF asks every throttle even after one refuses: a refused poll must not be counted
-    again by the per-address one when the early answer falls through."""
-    from django.core.cache import cache
-
-    _device, api, etag = _display(hall)  # counted by both: 1
-    monkeypatch.setattr(
-        SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES,
-                                               "device": "2/minute", "anon": "100/minute"}
-    )  # fmt: skip
-    codes = [_poll(api, DISPLAY, etag).status_code for _ in range(2)]
-    assert codes == [304, 429]
-    assert len(cache.get("throttle_anon_127.0.0.1")) == 3
