@@ -40,10 +40,9 @@ class HallDeviceRateThrottle(ResilientScopedRateThrottle):
     (permissions come first); anything else is counted by address."""
 
     def get_cache_key(self, request, view):
-        device_id = getattr(request.auth, "pk", None)
-        if device_id is None or not isinstance(request.auth, HallDevice):
+        if not isinstance(request.auth, HallDevice):
             return super().get_cache_key(request, view)
-        return self.cache_format % {"scope": self.scope, "ident": f"device-{device_id}"}
+        return self.cache_format % {"scope": self.scope, "ident": f"device-{request.auth.pk}"}
 
 
 def device_permission(kind: str) -> type[BasePermission]:

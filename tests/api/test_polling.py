@@ -144,19 +144,10 @@ def test_a_number_called_again_shows_at_the_next_call_display_poll(
     assert again.status_code == 200, "the citizen must be called again on the screen"
 
 
-def _display_page_client():
-    from django.test import Client
-
-    display = registered_device(HallDevice.Kind.DISPLAY, name="display")
-    client = Client()
-    client.cookies["hall_device"] = display.credential
-    return client
-
-
 def test_the_display_pages_unchanged_calls_are_an_empty_304_without_reading_them(
-    hall, django_assert_num_queries
+    hall, client, register_device, django_assert_num_queries
 ):
-    client = _display_page_client()
+    register_device(client, "display")
     first = client.get("/display/calls/")
     assert first.status_code == 200 and "no-cache" in first["Cache-Control"]
     with django_assert_num_queries(1):  # the display's own credential
@@ -165,9 +156,9 @@ def test_the_display_pages_unchanged_calls_are_an_empty_304_without_reading_them
 
 
 def test_the_display_pages_calls_change_with_a_ticket_and_with_the_minute(
-    hall, time_passes, django_capture_on_commit_callbacks
+    hall, client, register_device, time_passes, django_capture_on_commit_callbacks
 ):
-    client = _display_page_client()
+    register_device(client, "display")
     etag = client.get("/display/calls/")["ETag"]
     with django_capture_on_commit_callbacks(execute=True):
         counter_services.ticket_issue(item=hall.item)  # one more waiting

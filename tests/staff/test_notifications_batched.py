@@ -17,14 +17,16 @@ def _messages(person) -> list[str]:
     return list(Notification.objects.filter(recipient=person).values_list("message", flat=True))
 
 
+def _messages(person) -> list[str]:
+    return list(Notification.objects.filter(recipient=person).values_list("message", flat=True))
+
+
 def test_the_same_event_notified_twice_in_one_batch_is_one_notification():
     person = make_staff(Role.REVIEWER)
     with transaction.atomic(), audit_writes_batched():
         notification_send(recipient=person, message="一", dedupe_key="event:1")
         notification_send(recipient=person, message="二", dedupe_key="event:1")
-    assert list(
-        Notification.objects.filter(recipient=person).values_list("message", flat=True)
-    ) == ["一"]
+    assert _messages(person) == ["一"]
 
 
 def test_an_event_notified_before_is_not_notified_again_from_a_batch():
@@ -32,9 +34,7 @@ def test_an_event_notified_before_is_not_notified_again_from_a_batch():
     notification_send(recipient=person, message="first", dedupe_key="event:2")
     with transaction.atomic(), audit_writes_batched():
         notification_send(recipient=person, message="again", dedupe_key="event:2")
-    assert list(
-        Notification.objects.filter(recipient=person).values_list("message", flat=True)
-    ) == ["first"]
+    assert _messages(person) == ["first"]
 
 
 def test_a_notification_of_a_rolled_back_savepoint_is_not_sent():
@@ -47,9 +47,7 @@ def test_a_notification_of_a_rolled_back_savepoint_is_not_sent():
                 raise RuntimeError("the inner step failed")
         except RuntimeError:
             pass
-    assert list(
-        Notification.objects.filter(recipient=person).values_list("message", flat=True)
-    ) == ["kept"]
+    assert _messages(person) == ["kept"]
 
 
 def test_a_batched_notification_is_read_back_within_its_own_transaction():
