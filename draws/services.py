@@ -29,6 +29,7 @@ from draws.choice import (
 )
 from draws.models import DailySeed, Draw
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
+from langzhong_si.prepared import prepared_execute
 from sites.defaults import home_agency_id
 from sites.models import Agency, Site
 from staff.roles import Role
@@ -254,7 +255,10 @@ def _draw_number_take(
     seeds, draws = DailySeed._meta.db_table, Draw._meta.db_table
     # Written as SQL: the ORM's version cost more to compile than to run, three times a case.
     with connection.cursor() as cursor:
-        cursor.execute(
+        prepared_execute(
+            connection,
+            cursor,
+            "draws_number_take",
             f"SELECT (SELECT d.number FROM {draws} d WHERE d.day = s.day AND d.numbering = %s "  # noqa: S608 - the models' own tables
             "AND d.subject = %s ORDER BY d.number DESC LIMIT 1), s.seed, "
             f"EXISTS (SELECT 1 FROM {seeds} n WHERE n.agency_id = s.agency_id AND n.day = %s), "

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from catalog.models import ServiceItem
+from langzhong_si.prepared import prepared_execute
 from risk.models import (
     DEFAULT_CHAIN,
     DEFAULT_SCOPE,
@@ -301,7 +302,8 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
         "case_type": "counters.case",
     }
     with connection.cursor() as cursor:
-        cursor.execute(_pool_sql(connection.vendor, field), params)
+        sql = _pool_sql(connection.vendor, field)
+        prepared_execute(connection, cursor, f"risk_pool_{field}", sql, params)
         return [dict(zip(_POOL_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
 
