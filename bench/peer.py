@@ -1,10 +1,13 @@
 """This project's level-2 chain against django-viewflow's, at service level, same database.
 
     pip install '.[bench]'     # django-viewflow, for this benchmark only
-    .venv/bin/python bench/peer.py [--cases 200] [--repetitions 3] [--database langzhong_peer]
+    .venv/bin/python bench/peer.py [--cases 200] [--repetitions 3] [--chunk 10]
+                                   [--database langzhong_peer]
 
 Creates the PostgreSQL database, migrates it with viewflow's tables added
-(bench/peer_settings.py), then runs, alternating, `--repetitions` times each: N complete
+(bench/peer_settings.py), then runs `--repetitions` times each, alternating every
+`--chunk` cases (10: both meet the same moments of a shared machine, whose speed varies
+by a third from minute to minute): N complete
 level-2 cases through this project's services (ticket issued and called → intake →
 finished at the counter → review drawn and decided → approval drawn and decided; the
 draws run inline, as the worker would; the audit sequencer chains every 50 cases, its
@@ -159,7 +162,13 @@ def viewflow_case(hall: dict, id_number: str) -> None:
             activation.execute()
 
 
-def measure(label: str, run_case, hall: dict, cases: int, numbers, chain: bool) -> dict:
+def measure(
+    totals: dict, run_case, hall: dict, cases: int, numbers, chain: int | None, tail=False
+) -> None:
+    """Run `cases` cases and add their wall time, CPU, statements and commits to
+    `totals`. `chain`: the project's count of cases so far, to run the audit sequencer
+    after every 50th (None: viewflow's cases, which have no chain); `tail`: and once
+    more at the end, for what is left."""
     from django.db import connections
 
     from audit.chain import audit_chain_all
@@ -174,19 +183,44 @@ def measure(label: str, run_case, hall: dict, cases: int, numbers, chain: bool) 
     with connection.execute_wrapper(counter):
         for n in range(cases):
             run_case(hall, next(numbers))
-            if chain and (n + 1) % 50 == 0:
+            if chain is not None and (chain + n + 1) % 50 == 0:
                 audit_chain_all()
-        if chain:
+        if tail:
             audit_chain_all()
-    wall = time.perf_counter() - started
-    cpu = cpu_seconds(backend) - cpu_before
+    totals["wall"] += time.perf_counter() - started
+    totals["cpu"] += cpu_seconds(backend) - cpu_before
+    totals["cases"] += cases
+    totals["statements"] += counter.statements
+    totals["commits"] += counter.commits
     del connection._commit  # the class's own again
+
+
+def repetition_run(hall: dict, cases: int, chunk: int, numbers) -> dict[str, dict]:
+    """One repetition: `cases` cases each, the two alternating every `chunk` cases so
+    that both meet the same moments of a shared machine; the project's run ends with
+    the sequencer chaining what is left (its cost included)."""
+    totals = {
+        label: dict.fromkeys(("wall", "cpu", "cases", "statements", "commits"), 0)
+        for label in ("viewflow", "project")
+    }
+    done = 0
+    while done < cases:
+        n = min(chunk, cases - done)
+        measure(totals["viewflow"], viewflow_case, hall, n, numbers, chain=None)
+        measure(
+            totals["project"], project_case, hall, n, numbers, chain=done,
+            tail=done + n >= cases,
+        )  # fmt: skip
+        done += n
     return {
-        "label": label,
-        "rate": cases / wall,
-        "cpu_ms": 1000 * cpu / cases,
-        "statements": counter.statements / cases,
-        "commits": counter.commits / cases,
+        label: {
+            "label": label,
+            "rate": row["cases"] / row["wall"],
+            "cpu_ms": 1000 * row["cpu"] / row["cases"],
+            "statements": row["statements"] / row["cases"],
+            "commits": row["commits"] / row["cases"],
+        }
+        for label, row in totals.items()
     }
 
 
@@ -194,6 +228,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument(
+        "--chunk", type=int, default=10, help="cases run by one before the other's turn"
+    )
     parser.add_argument("--database", default="langzhong_peer")
     parser.add_argument("--admin-url", default=ADMIN_URL)
     args = parser.parse_args()
@@ -227,12 +264,16 @@ def main() -> None:
     for warm in (project_case, viewflow_case):  # imports, plans and caches
         for _ in range(5):
             warm(hall, next(numbers))
-    print(f"{args.cases} level-2 cases per run, one at a time, alternating:")
+    print(
+        f"{args.cases} level-2 cases each per repetition, one at a time, the two "
+        f"alternating every {args.chunk} cases:"
+    )
     print(f"{'run':<14}{'cases/s':>9}{'CPU ms/case':>13}{'statements':>12}{'commits':>9}")
     results = {"project": [], "viewflow": []}
     for repetition in range(1, args.repetitions + 1):
-        for label, run_case in (("viewflow", viewflow_case), ("project", project_case)):
-            row = measure(label, run_case, hall, args.cases, numbers, chain=label == "project")
+        rows = repetition_run(hall, args.cases, args.chunk, numbers)
+        for label in ("viewflow", "project"):
+            row = rows[label]
             results[label].append(row)
             print(
                 f"{label + ' #' + str(repetition):<14}{row['rate']:>9.1f}{row['cpu_ms']:>13.1f}"
