@@ -259,13 +259,16 @@ def _draw_number_take(
             connection,
             cursor,
             "draws_number_take",
-            f"SELECT (SELECT d.number FROM {draws} d WHERE d.day = s.day AND d.numbering = %s "  # noqa: S608 - the models' own tables
-            "AND d.subject = %s ORDER BY d.number DESC LIMIT 1), s.seed, "
+            # The numbering in the text: the index on a subject's numbers is partial
+            # (numbering = 2), and a prepared statement's generic plan cannot use it
+            # for a parameter.
+            f"SELECT (SELECT d.number FROM {draws} d WHERE d.day = s.day "  # noqa: S608 - the models' own tables
+            f"AND d.numbering = {int(Draw.Numbering.SUBJECT)} AND d.subject = %s "
+            "ORDER BY d.number DESC LIMIT 1), s.seed, "
             f"EXISTS (SELECT 1 FROM {seeds} n WHERE n.agency_id = s.agency_id AND n.day = %s), "
             f"s.agency_id FROM {seeds} s WHERE s.day = %s AND s.agency_id = %s "
             "ORDER BY s.id LIMIT 1",
             [
-                Draw.Numbering.SUBJECT.value,
                 subject,
                 connection.ops.adapt_datefield_value(day + timedelta(days=1)),
                 connection.ops.adapt_datefield_value(day),

@@ -4,34 +4,52 @@ A few queries run on every case (the review pool, the draw's seed read) and are 
 as SQL already. PostgreSQL parses and plans a statement each time it is sent; for the
 pool query (ten subqueries) planning cost more than running it. Prepared once per
 session (PREPARE … AS, then EXECUTE), it is parsed once and, after a few runs,
-PostgreSQL keeps its generic plan when that costs no more than a fresh one.
+PostgreSQL keeps its generic plan when that costs no more than a fresh one. (A value
+compared with a partial index's condition belongs in the text, not in a parameter: a
+generic plan cannot use that index.)
 
 The statement text is the same pyformat SQL the other databases run as it is; its
 placeholders become $1, $2 … in the order they first appear, and the values are passed
 to EXECUTE as the other backends pass them. What was prepared is remembered per
-physical connection: a new connection (Django's connection_created) prepares again. One
-name holds one text: another text under a name already prepared is refused.
-A PREPARE survives its transaction's rollback (PostgreSQL prepares outside it); one
-that failed is not remembered. Not for use behind a pooler that shares server
-sessions between clients in transaction mode.
+physical connection: a new connection (Django's connection_created) prepares again.
+One name holds one text: another text under a name already prepared is refused. A
+PREPARE survives its transaction's rollback (PostgreSQL prepares outside it); one that
+failed is not remembered. A prepared statement the server no longer runs (a migration
+changed a column it returns: "cached plan must not change result type") fails its
+transaction once, and the connection's next use prepares it again.
+
+Only with persistent connections (settings.DATABASE_PREPARED_STATEMENTS, on when
+DATABASE_CONN_MAX_AGE is not 0): a connection opened per request would prepare on every
+request and save nothing, and behind PgBouncer in transaction mode (which README's
+Connections section pairs with DATABASE_CONN_MAX_AGE=0) server sessions are shared
+between clients, so one client's PREPARE is not another's. Off, the SQL runs as it is.
 
 The PREPARE goes to the driver's own cursor, past Django's execute wrappers: it reads
 nothing, and counting it would make a pinned query count depend on what the session ran
-before. The EXECUTE goes through them, and carries a comment naming the tables the
-statement reads, so that a wrapper deciding by the tables a statement touches (the
-batched audit writes flush what they hold for a table before a statement reads it)
-sees them as it would in the full text.
+before (the benchmarks' statement counts leave out this one statement per connection).
+The EXECUTE goes through them, and carries a comment naming every identifier of the
+statement with an underscore (Django's table names, app_model, all have one), so that a
+wrapper deciding by the tables a statement touches (the batched audit writes flush what
+they hold for a table before a statement reads it) sees them as in the full text.
+Written for psycopg 2, which sends values as literals (psycopg 3's server-side binding
+would not take parameters in EXECUTE).
 """
 
 import functools
 import re
 
+from django.conf import settings
+from django.db import DatabaseError
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
-_NAME = re.compile(r"[a-z_][a-z0-9_]*")
-_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+\"?(\w+)", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s|%s")
+# PostgreSQL cuts names at 63 bytes: a longer one could clash with another on the server.
+_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_IDENTIFIER = re.compile(r"\b[A-Za-z]\w*_\w*\b")
+# The server's prepared statement no longer fits its tables (0A000), or is not there
+# (26000): prepared again at the connection's next use.
+_STALE, _MISSING = "0A000", "26000"
 
 
 @receiver(connection_created)
@@ -41,40 +59,57 @@ def _session_new(sender, connection, **kwargs) -> None:
 
 def prepared_execute(connection, cursor, name: str, sql: str, params: dict | list) -> None:
     """Run `sql` (pyformat placeholders, %(key)s or %s, not both) with `params` on
-    `cursor`; on PostgreSQL as the session's prepared statement `name`."""
-    if connection.vendor != "postgresql":
+    `cursor`; on PostgreSQL with persistent connections, as the session's prepared
+    statement `name`."""
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         cursor.execute(sql, params)
         return
-    text, order, tables = _translated(name, sql)
-    if order and isinstance(params, dict) != all(isinstance(key, str) for key in order):
-        raise ValueError("named placeholders take a dict of values, %s ones a list")
+    text, order, identifiers = _translated(name, sql)
+    named = bool(order) and isinstance(order[0], str)
+    if order and (isinstance(params, dict) != named or (not named and len(params) != len(order))):
+        raise ValueError("named placeholders take a dict of values, %s ones a list of as many")
     prepared = getattr(connection, "prepared_statements", None)
     if prepared is None:
         prepared = connection.prepared_statements = {}
-    if name not in prepared:
+    if prepared.get(name) is None:
         with connection.wrap_database_errors:
+            if name in prepared:  # stale on the server: let it go first
+                cursor.cursor.execute(f"DEALLOCATE {name}")
+                del prepared[name]
             cursor.cursor.execute(f"PREPARE {name} AS {text}")
         prepared[name] = text
     elif prepared[name] != text:
         raise ValueError(f"statement {name} was prepared with another text")
     values = [params[key] for key in order]
     arguments = "(" + ", ".join(["%s"] * len(values)) + ")" if values else ""
-    cursor.execute(f"EXECUTE {name}{arguments} /* reads: {tables} */", values)
+    try:
+        cursor.execute(f"EXECUTE {name}{arguments} /* {identifiers} */", values)
+    except DatabaseError as error:
+        code = getattr(error.__cause__, "pgcode", None)
+        if code == _STALE:
+            prepared[name] = None
+        elif code == _MISSING:
+            del prepared[name]
+        raise
 
 
 @functools.lru_cache(maxsize=64)
 def _translated(name: str, sql: str) -> tuple[str, tuple, str]:
-    """`sql` with $1, $2 … for its placeholders, the keys (names, or positions) of the
-    values by their number, and the tables it names."""
+    """`sql` with $1, $2 … for its placeholders (and % for %%), the keys (names, or
+    positions) of the values by their number, and its identifiers with an underscore."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"not a statement name: {name!r}")
     order: list = []
 
     def number(match: re.Match) -> str:
+        if match.group(0) == "%%":
+            return "%"
         key = match.group(1) if match.group(1) is not None else len(order)
         if key not in order:
             order.append(key)
         return f"${order.index(key) + 1}"
 
     text = _PLACEHOLDER.sub(number, sql)
-    return text, tuple(order), " ".join(sorted(set(_TABLE.findall(sql))))
+    if len({isinstance(key, str) for key in order}) > 1:
+        raise ValueError("named and %s placeholders in one statement")
+    return text, tuple(order), " ".join(sorted(set(_IDENTIFIER.findall(sql))))

@@ -128,6 +128,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The hot hand-written queries prepared once per connection (langzhong_si.prepared): only
+# with persistent connections, never behind a pooler in transaction mode.
+DATABASE_PREPARED_STATEMENTS = env_bool(
+    "DATABASE_PREPARED_STATEMENTS", default=DATABASES["default"]["CONN_MAX_AGE"] != 0
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE takes the write lock when a transaction starts, so two requests never
