@@ -6,8 +6,9 @@ from django.views.decorators.http import require_GET
 
 from catalog import selectors
 from catalog.models import ServiceItem
-from langzhong_si.hall import hall_contact
 from langzhong_si.qr import qr_svg
+from sites.models import Site
+from sites.selectors import agency_hall, site_contact
 
 # The public catalog of service guides: no login, read-only. Each page shows one
 # agency's offered items: the agency its `?agency=` code names, else the home agency.
@@ -18,6 +19,13 @@ def _agency_context(request) -> dict:
     code = request.GET.get("agency", "")
     agency = selectors.public_agency(code)
     return {"agency": agency, "agency_query": f"?agency={agency.code}" if code else ""}
+
+
+def _agency_contact(agency) -> dict:
+    """Where the agency's hall is (an agency without one yet: its name, nothing else)."""
+    hall = agency_hall(agency_id=agency.pk) or Site(name="")
+    hall.agency = agency  # read already
+    return site_contact(hall)
 
 
 @require_GET
@@ -51,7 +59,8 @@ def guide_detail(request, code: str):
         request,
         "catalog/guide_detail.html",
         {**context, "item": item, "materials": list(item.materials.all()),
-         "estimated": set(item.estimated_fields.split()), "hall": hall_contact()},
+         "estimated": set(item.estimated_fields.split()),
+         "hall": _agency_contact(context["agency"])},
     )  # fmt: skip
 
 

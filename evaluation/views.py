@@ -13,6 +13,7 @@ from evaluation import exports, selectors, services
 from evaluation.models import COMPONENTS
 from evaluation.periods import month_of, month_parse, period_parse
 from langzhong_si.db_router import replica_reads
+from sites.selectors import person_agency
 from staff.decorators import role_required
 from staff.roles import Role
 from staff.scope import scope_of
@@ -209,6 +210,7 @@ def evaluation_sheet(request, user_id: int):
             "period": period,
             "month": f"{period.first:%Y-%m}",
             "person": person,
+            "agency": person_agency(person),
             "weights": weights,
             "sheets": [
                 (

@@ -13,11 +13,11 @@ from django.views.decorators.http import require_POST
 from cases import selectors as case_selectors
 from cases.views import counter_case
 from counters.models import Case
-from langzhong_si.hall import hall_contact
 from langzhong_si.qr import qr_svg
 from papers import selectors, services
 from papers.services import PrintedPaper
 from scans.scoping import scope_writes_refused
+from sites.selectors import site_contact
 from staff.decorators import role_required
 from staff.roles import Role
 
@@ -51,7 +51,7 @@ def case_receipt(request, case_id: int):
         "printed_by_number": request.user.staff_profile.employee_number,
         "qr_svg": mark_safe(qr_svg(progress_url).decode()),  # noqa: S308 - generated SVG, no input
         "progress_url": progress_url,
-        "hall": hall_contact(),
+        "hall": site_contact(case.site),
         "result_text": case.guide_snapshot.get("result") or case.item.result,
         "signature": _signature_for_paper(case, paper),
     }

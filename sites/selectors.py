@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from audit.agency import person_agency_ids
-from sites.defaults import home_agency_id
+from langzhong_si.hall import hall_contact
+from sites.defaults import home_agency_id, home_site_id
 from sites.models import Agency, Site
 
 
@@ -25,6 +26,30 @@ def agency_sites(*, agency_id: int, active_only: bool = True) -> QuerySet[Site]:
 def agency_hall(*, agency_id: int) -> Site | None:
     """The agency's hall: the "hall" scope of a draw (前台受理、后台审核)."""
     return Site.objects.filter(agency_id=agency_id, kind=Site.Kind.HALL).first()
+
+
+def site_contact(site: Site) -> dict:
+    """Where and when a site serves, as its papers and guides print it: its agency's and
+    its own name, address, telephone and opening hours. The home hall's settings
+    (HALL_ADDRESS, HALL_PHONE, HALL_HOURS) fill what it leaves blank; another site's
+    blanks stay blank, never another place's address or number."""
+    blank = {"address": "", "phone": "", "hours": ""}
+    fallback = hall_contact() if site.pk == home_site_id() else blank
+    return {
+        "agency": site.agency.name,
+        "name": site.name,
+        "address": site.address or fallback["address"],
+        "phone": site.phone or fallback["phone"],
+        "hours": site.opening_hours or fallback["hours"],
+    }
+
+
+def person_agency(user) -> Agency:
+    """The agency a person works for (the home agency for a person of none, or of
+    several: the deployment keeper's staff)."""
+    agency_ids = person_agency_ids(user)
+    agency_id = next(iter(agency_ids)) if len(agency_ids) == 1 else home_agency_id()
+    return Agency.objects.get(pk=agency_id)
 
 
 def site_by_code(*, agency_code: str, code: str) -> Site | None:

@@ -103,3 +103,73 @@ def test_the_hall_hours_come_from_the_opening_hours_setting_when_there_is_one(se
 
     settings.HALL_HOURS = [(datetime.time(9, 0), datetime.time(16, 0))]
     assert "09:00–16:00" in hall_hours_text() and "08:30" not in hall_hours_text()
+
+
+def _case_at(site, capture):
+    """A clerk of `site` serves its next ticket and opens a level-2 case (draw not run)."""
+    from cases import services as case_services
+    from counters import services
+    from tests.factories import WindowFactory, make_id_number
+
+    item = ItemFactory(risk_level=2)
+    material = MaterialFactory(item=item, name="居民身份证")
+    clerk = make_staff(Role.CLERK, sites=[site])
+    window = WindowFactory(number=9, site=site)
+    services.window_sign_on(clerk=clerk, window_id=window.pk)
+    services.window_declare_ready(clerk=clerk)
+    services.ticket_issue(item=item, site_id=site.pk)
+    with capture(execute=False):
+        case = case_services.case_accept(
+            clerk=clerk, item_id=item.pk, applicant_name="王大山", id_number=make_id_number(),
+            received_material_ids={material.pk},
+        )  # fmt: skip
+    return case, clerk
+
+
+def _part(page: str, testid: str, end: str) -> str:
+    return page.split(f'data-testid="{testid}"')[1].split(end)[0]
+
+
+def test_a_paper_names_the_case_s_own_agency_and_site_and_where_it_serves(
+    client, two_agencies, settings, django_capture_on_commit_callbacks
+):
+    settings.HALL_ADDRESS, settings.HALL_PHONE = "阆中市七里大道 1 号", "0817-0000000"
+    hall_b = two_agencies.hall_b
+    hall_b.address, hall_b.phone = "顺庆区人民南路 8 号", "0817-2222222"
+    hall_b.opening_hours = "周一至周五 09:00–17:00"
+    hall_b.save()
+    case, clerk = _case_at(hall_b, django_capture_on_commit_callbacks)
+    sign_in(client, clerk)
+    page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    issuer = _part(page, "paper-issuer", "</div>")
+    assert two_agencies.agency_b.name in issuer and hall_b.name in issuer
+    assert "阆中" not in issuer
+    contact = _part(page, "hall-contact", "</section>")
+    for shown in ("顺庆区人民南路 8 号", "0817-2222222", "周一至周五 09:00–17:00"):
+        assert shown in contact
+    assert "七里大道" not in contact and "0817-0000000" not in contact
+
+
+def test_a_station_that_gave_no_address_prints_none_rather_than_the_hall_s(
+    client, two_agencies, settings, django_capture_on_commit_callbacks
+):
+    settings.HALL_ADDRESS, settings.HALL_PHONE = "阆中市七里大道 1 号", "0817-0000000"
+    case, clerk = _case_at(two_agencies.station, django_capture_on_commit_callbacks)
+    sign_in(client, clerk)
+    page = client.get(f"/counter/cases/{case.pk}/receipt/").content.decode()
+    assert two_agencies.station.name in _part(page, "paper-issuer", "</div>")
+    contact = _part(page, "hall-contact", "</section>")
+    assert "七里大道" not in contact and "0817-0000000" not in contact and "—" in contact
+
+
+def test_another_agency_s_guide_gives_that_agency_s_hall(client, two_agencies, settings):
+    settings.HALL_ADDRESS = "阆中市七里大道 1 号"
+    hall_b = two_agencies.hall_b
+    hall_b.address = "顺庆区人民南路 8 号"
+    hall_b.save()
+    item = ItemFactory(risk_level=1)
+    page = client.get(
+        f"/guides/{item.code}/", {"agency": two_agencies.agency_b.code}
+    ).content.decode()
+    contact = _part(page, "hall-contact", "</section>")
+    assert "顺庆区人民南路 8 号" in contact and "七里大道" not in contact

@@ -185,3 +185,21 @@ def test_a_period_longer_than_the_limit_is_refused(client, lead):
     response = client.get(reverse("evaluation:report"), {"from": "2020-01-01", "to": "2026-01-01"})
     assert response.status_code == 200
     assert "400" in response.content.decode()  # the limit, named in the message
+
+
+def test_the_evaluation_sheet_is_headed_with_the_person_s_agency(client, lead, week):
+    from sites.defaults import home_agency_id
+    from sites.models import Agency
+
+    sheet = client.get(
+        reverse("evaluation:evaluation_sheet", args=[week.hall.zhou.pk]), {"month": "2026-03"}
+    ).content.decode()
+    heading = sheet.split('data-testid="sheet-agency">')[1].split("<")[0]
+    assert heading == Agency.objects.get(pk=home_agency_id()).name
+
+
+def test_a_person_s_agency_is_the_one_they_work_for(two_agencies):
+    from sites.selectors import person_agency
+
+    person = make_staff(Role.CLERK, sites=[two_agencies.hall_b])
+    assert person_agency(person) == two_agencies.agency_b
