@@ -173,3 +173,16 @@ def test_another_agency_s_guide_gives_that_agency_s_hall(client, two_agencies, s
     ).content.decode()
     contact = _part(page, "hall-contact", "</section>")
     assert "顺庆区人民南路 8 号" in contact and "七里大道" not in contact
+
+
+def test_the_citizen_s_progress_and_ticket_pages_are_headed_with_the_case_s_site(
+    client, two_agencies, django_capture_on_commit_callbacks
+):
+    case, _clerk = _case_at(two_agencies.hall_b, django_capture_on_commit_callbacks)
+    progress = client.get(
+        "/progress/", {"case": case.number, "id4": case.applicant_id_masked[-4:]}
+    ).content.decode()
+    ticket = client.get(f"/t/{case.ticket.public_token}/").content.decode()
+    for page in (progress, ticket):
+        brand = _part(page, "brand", "</span>")
+        assert two_agencies.hall_b.name in brand and "阆中" not in brand
