@@ -194,3 +194,9 @@ def test_the_kiosk_api_checks_in_by_id_number_for_the_device_bridge(client, slot
 def test_the_kiosk_api_refuses_anyone_but_a_kiosk(client, slot):
     response = client.post("/api/kiosk/appointments/check-in/", {"code": "12345678"})
     assert response.status_code in (401, 403)
+
+
+def test_the_booked_page_is_headed_with_the_booked_site(client, slot):
+    page = client.get(_post_booking(client, slot).url).content.decode()
+    brand = page.split('data-testid="brand">')[1].split("</span>")[0]
+    assert brand == Appointment.objects.get().site.name

@@ -123,3 +123,10 @@ def test_the_page_is_in_chinese_by_default_and_in_english_on_request(client, ser
     client.cookies["django_language"] = "en"
     english = _this_month(client).content.decode()
     assert "Satisfaction rate" in english
+
+
+def test_another_agency_s_results_are_headed_with_that_agency(client, two_agencies):
+    agency_b = two_agencies.agency_b
+    page = client.get("/ratings/results/", {"agency": agency_b.code}).content.decode()
+    brand = page.split('data-testid="brand">')[1].split("</span>")[0]
+    assert brand == agency_b.name
