@@ -158,7 +158,7 @@ def outbox_relay_pending(*, limit: int = 500) -> int:
     try:
         for message_id, task_name, kwargs in (
             outbox_resendable()
-            .order_by("created_at")
+            .order_by("created_at", "pk")  # ties (one clock tick) in the order recorded
             .values_list("pk", "task_name", "kwargs")[:limit]
         ):
             if not _message_send(message_id=message_id, task_name=task_name, kwargs=kwargs):
