@@ -121,7 +121,8 @@ def appointment_book(
         )
     digest = id_number_digest(number)
     site_id = site_id or home_site_id()
-    if not Site.objects.filter(pk=site_id, active=True).exists():
+    site = Site.objects.filter(pk=site_id, active=True).first()
+    if site is None:
         raise ValidationError(_("Choose a site."), code="site")
     with transaction.atomic(durable=True):
         # The site's queue's day row is locked: bookings of one queue and day take their
@@ -154,7 +155,7 @@ def appointment_book(
         while Appointment.objects.filter(code=code).exists():
             code = booking_code_new()
         appointment = Appointment.objects.create(
-            site_id=site_id,
+            site=site,
             code=code,
             queue=queue,
             day=day,
@@ -174,11 +175,12 @@ def appointment_book(
         _text_queue(
             appointment=appointment,
             event="booked",
+            # The text names the booked site: the citizen goes where it says.
             text=_(
-                "Langzhong social-insurance hall: your appointment %(when)s, booking code "
-                "%(code)s. Check in at the kiosk with the code or your ID card."
+                "%(site)s: your appointment %(when)s, booking code %(code)s. Check in at "
+                "the kiosk with the code or your ID card."
             )
-            % {"when": _when(appointment), "code": code},
+            % {"site": site.name, "when": _when(appointment), "code": code},
         )
     return appointment
 
@@ -354,16 +356,22 @@ def appointment_reminders_send(*, today: datetime.date | None = None) -> int:
     today = today or timezone.localdate()
     tomorrow = today + datetime.timedelta(days=1)
     queued = 0
-    for appointment in Appointment.objects.filter(day=tomorrow, status=AS.BOOKED):
+    for appointment in Appointment.objects.filter(day=tomorrow, status=AS.BOOKED).select_related(
+        "site"
+    ):
         with transaction.atomic(durable=True):
             queued += _text_queue(
                 appointment=appointment,
                 event="reminder",
                 text=_(
-                    "Langzhong social-insurance hall: reminder of your appointment %(when)s, "
-                    "booking code %(code)s. To cancel, use the code and your ID number."
+                    "%(site)s: reminder of your appointment %(when)s, booking code "
+                    "%(code)s. To cancel, use the code and your ID number."
                 )
-                % {"when": _when(appointment), "code": appointment.code},
+                % {
+                    "site": appointment.site.name,
+                    "when": _when(appointment),
+                    "code": appointment.code,
+                },  # fmt: skip
             )
     return queued
 

@@ -90,7 +90,9 @@ def main() -> None:
     item = ServiceItem.objects.filter(at_counter=True, risk_level=2).first()
     required = {m.pk for m in item.materials.all()}
     task_ids = []
-    with mock.patch("outbox.services.transaction.on_commit"):  # draw below, timed
+    # The intake draws its reviewer itself; here it leaves the task awaiting its draw,
+    # drawn below, timed.
+    with mock.patch("risk.services._review_task_draw_locked", side_effect=lambda task: task):
         for n in range(args.draws):
             services.window_declare_ready(clerk=clerk)
             services.ticket_issue(item=item)

@@ -256,8 +256,8 @@ def case_progress_for_clerk(*, case) -> dict:
         .values_list("comment", flat=True)
     )
     waiting = current is not None and current.status == ReviewTask.Status.AWAITING_DRAW
-    # Only a draw that ran and found nobody means "no eligible person"; before that the
-    # draw is simply on its way (the worker runs it within seconds).
+    # Only a draw that ran and found nobody means "no eligible person"; a task without
+    # that (opened by an earlier release, which drew through the outbox) is being drawn.
     pool_empty = (
         waiting
         and AuditEvent.objects.filter(

@@ -57,7 +57,11 @@ def case_chain(case) -> list[str]:
 
 
 def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
-    """Create the task for `step` and record its draw in the outbox (same transaction)."""
+    """Create the task for `step` and draw its person, in the caller's transaction: the
+    drawn person finds the task the moment it commits, worker or not, and nobody in
+    that transaction sees whom (clerk and reviewer stay blind). A rolled-back draw
+    records nothing, and whoever starts it cannot see its result, so rolling back
+    chooses nobody. An empty pool leaves the task awaiting its draw (retried by beat)."""
     task = ReviewTask.objects.create(
         case=case,
         agency_id=case.agency_id,
@@ -66,59 +70,62 @@ def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
         role=case_chain(case)[step - 1],
         attempt=attempt,
     )
-    outbox_enqueue(
-        task_name=REVIEW_DRAW_TASK, kwargs={"task_id": task.pk}, dedupe_key=f"review-draw:{task.pk}"
-    )
-    return task
+    return _review_task_draw_locked(task)
 
 
 def review_task_draw(*, task_id: int, outbox_message_id: int | None = None) -> ReviewTask:
-    """Draw the task's person. Safe to run any number of times: only a task still
-    awaiting its draw is drawn, under a row lock. The outbox message that started it is
-    marked done in the same transaction."""
+    """Draw a task still awaiting its person (its pool was empty, or a draw message of
+    an earlier release). Safe to run any number of times: only a task still awaiting
+    its draw is drawn, under a row lock. The outbox message that started it is marked
+    done in the same transaction."""
     with transaction.atomic(durable=True), audit_writes_batched():
         outbox_message_done(message_id=outbox_message_id)
         task = ReviewTask.objects.select_for_update().select_related("case").get(pk=task_id)
         if task.status != ReviewTask.Status.AWAITING_DRAW:
             return task
-        pool, excluded, scope = review_pool_scoped(task=task)
-        try:
-            draw = draw_record(
-                purpose=task.role, subject=f"review-task:{task.pk}", pool=pool,
-                excluded=excluded, agency_id=task.case.agency_id, scope=scope,
-            )  # fmt: skip
-        except EmptyPoolError:
-            audit_event_record(
-                event_type="draw.pool_empty",
-                obj=task,
-                outcome=AuditEvent.Outcome.FAILURE,
-                data={"excluded": excluded, "scope": scope},
-            )
-            _team_leads_alert_empty_pool(task)
-            return task
-        now = timezone.now()
-        task.draw = draw
-        task.assignee_id = draw.chosen_id
-        task.assigned_at = now
-        task.due_at = working_hours_after(timezone.localtime(now), task.case.step_hours)
-        review_task_transition(
-            task=task,
-            to=ReviewTask.Status.OPEN,
-            actor=None,
-            fields=("draw", "assignee", "assigned_at", "due_at"),
-            data={"draw": draw.pk},
+        return _review_task_draw_locked(task)
+
+
+def _review_task_draw_locked(task: ReviewTask) -> ReviewTask:
+    """Draw the person of `task`, created or locked by the caller and awaiting its draw."""
+    pool, excluded, scope = review_pool_scoped(task=task)
+    try:
+        draw = draw_record(
+            purpose=task.role, subject=f"review-task:{task.pk}", pool=pool,
+            excluded=excluded, agency_id=task.case.agency_id, scope=scope,
+        )  # fmt: skip
+    except EmptyPoolError:
+        audit_event_record(
+            event_type="draw.pool_empty",
+            obj=task,
+            outcome=AuditEvent.Outcome.FAILURE,
+            data={"excluded": excluded, "scope": scope},
         )
-        notification_send(
-            recipient=task.assignee_id,
-            message=_("A case was drawn to you: %(number)s (%(role)s), due %(due)s.")
-            % {
-                "number": task.case.number,
-                "role": task.get_role_display(),
-                "due": timezone.localtime(task.due_at).strftime("%m-%d %H:%M"),
-            },
-            link=reverse("cases:task_detail", args=[task.pk]),
-            dedupe_key=f"task-assigned:{task.pk}",
-        )
+        _team_leads_alert_empty_pool(task)
+        return task
+    now = timezone.now()
+    task.draw = draw
+    task.assignee_id = draw.chosen_id
+    task.assigned_at = now
+    task.due_at = working_hours_after(timezone.localtime(now), task.case.step_hours)
+    review_task_transition(
+        task=task,
+        to=ReviewTask.Status.OPEN,
+        actor=None,
+        fields=("draw", "assignee", "assigned_at", "due_at"),
+        data={"draw": draw.pk},
+    )
+    notification_send(
+        recipient=task.assignee_id,
+        message=_("A case was drawn to you: %(number)s (%(role)s), due %(due)s.")
+        % {
+            "number": task.case.number,
+            "role": task.get_role_display(),
+            "due": timezone.localtime(task.due_at).strftime("%m-%d %H:%M"),
+        },
+        link=reverse("cases:task_detail", args=[task.pk]),
+        dedupe_key=f"task-assigned:{task.pk}",
+    )
     return task
 
 
@@ -150,13 +157,12 @@ def review_tasks_redraw_overdue() -> int:
 
 
 def review_tasks_retry_awaiting() -> int:
-    """Draw again every task still awaiting a qualified person (the pool was empty, or
-    its first draw message has not arrived yet). Returns the number now drawn."""
-    stale = timezone.now() - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
+    """Draw again every task still awaiting a qualified person (its pool was empty when
+    it was opened). Returns the number now drawn."""
     drawn = 0
-    for task_id in ReviewTask.objects.filter(
-        status=ReviewTask.Status.AWAITING_DRAW, created_at__lt=stale
-    ).values_list("pk", flat=True):
+    for task_id in ReviewTask.objects.filter(status=ReviewTask.Status.AWAITING_DRAW).values_list(
+        "pk", flat=True
+    ):
         if review_task_draw(task_id=task_id).status == ReviewTask.Status.OPEN:
             drawn += 1
     return drawn

@@ -52,6 +52,17 @@ def person_agency(user) -> Agency:
     return Agency.objects.get(pk=agency_id)
 
 
+def person_site_name(user) -> str | None:
+    """What a person's screens are headed with: the site they work at, their agency
+    when they work at several of its sites, None for a person of no site. One query."""
+    sites = list(
+        Site.objects.filter(staff_profiles__user=user).values_list("name", "agency__name")[:2]
+    )
+    if not sites:
+        return None
+    return sites[0][0] if len(sites) == 1 else sites[0][1]
+
+
 def site_by_code(*, agency_code: str, code: str) -> Site | None:
     return Site.objects.select_related("agency").filter(agency__code=agency_code, code=code).first()
 

@@ -7,9 +7,11 @@ import itertools
 import factory
 from django.utils import timezone
 
+from audit.bulk import bulk_writes_allowed
 from catalog.models import InsuranceCategory, Material, ServiceItem
 from counters.models import Queue, Window
 from langzhong_si.identity import id_number_check_char
+from risk.models import ReviewTask
 from risk.services import qualification_grant
 from sites.defaults import home_agency_id
 from sites.models import Agency, Site
@@ -164,3 +166,12 @@ def registered_device(kind="kiosk", window=None, name=None, site=None):
     )
     secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="test screen")
     return hall_device_register(secret=secret)
+
+
+def as_if_awaiting_its_draw(case) -> ReviewTask:
+    """Crafted in the database: the case's task awaiting its draw with no draw having
+    run, as a task opened by the release before (which drew through the outbox) whose
+    message has not run yet; the intake draws by itself now."""
+    with bulk_writes_allowed():
+        case.tasks.update(status=ReviewTask.Status.AWAITING_DRAW, assignee=None, draw=None)
+    return case.tasks.get()

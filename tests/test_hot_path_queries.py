@@ -15,9 +15,12 @@ from inbox.services import review_task_decide
 from risk.models import ReviewTask
 from risk.services import review_task_draw
 from sites.defaults import home_site_id
-from tests.factories import make_id_number
+from tests.factories import as_if_awaiting_its_draw, make_id_number
 
 pytestmark = pytest.mark.django_db
+
+
+FLUSH_TABLES = 5  # audit events, the row histories touched, the drawn person's notification
 
 
 def _flush(tables: int) -> int:
@@ -100,37 +103,38 @@ def test_a_clerk_declaring_ready_calls_the_next_ticket_in_thirteen_queries(
         counter_services.window_declare_ready(clerk=hall.li_na)
 
 
-def test_intake_of_a_level_two_case_takes_thirteen_queries(
+def test_intake_of_a_level_two_case_with_its_reviewers_draw_takes_seventeen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
     # The item is read once (with its materials, its latest version and its chain),
     # whether the ticket's agency switched it off in one more; the clerk's own recusal in
     # one; the window and its ticket locked in one; the case number inside the
-    # transaction.
-    with django_assert_num_queries(12 + _flush(3)):
+    # transaction; the reviewer's draw in four (pool, number, draw, task), the drawn
+    # person's notification written with the audit events.
+    with django_assert_num_queries(16 + _flush(FLUSH_TABLES)):
         _intake(hall, ready_clerk)
 
 
-def test_a_review_draw_takes_eight_queries_its_pool_one(
+def test_a_retried_draw_of_a_task_awaiting_its_person_takes_eight_queries_its_pool_one(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
     case = _intake(hall, ready_clerk)
-    task = ReviewTask.objects.get(case=case)
+    task = as_if_awaiting_its_draw(case)
     # The drawn person's notification is written with the audit events.
     with django_assert_num_queries(7 + _flush(3)):
         review_task_draw(task_id=task.pk)
 
 
-def test_a_decision_that_opens_the_next_step_takes_nine_queries(
+def test_a_decision_that_opens_and_draws_the_next_step_takes_thirteen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
     case = _intake(hall, ready_clerk)
-    task = review_task_draw(task_id=ReviewTask.objects.get(case=case).pk)
-    # The task and its case locked in one statement.
-    with django_assert_num_queries(8 + _flush(3)):
+    task = ReviewTask.objects.get(case=case)
+    # The task and its case locked in one statement; the next step's draw in four.
+    with django_assert_num_queries(12 + _flush(FLUSH_TABLES)):
         review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
 
 
@@ -150,9 +154,9 @@ def test_the_decision_that_ends_the_chain_takes_nine_queries(
 ):
     counter_services.ticket_issue(item=hall.item)
     case = _intake(hall, ready_clerk)
-    task = review_task_draw(task_id=ReviewTask.objects.get(case=case).pk)
+    task = ReviewTask.objects.get(case=case)
     review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
-    last = review_task_draw(task_id=ReviewTask.objects.get(case=case, step=2).pk)
+    last = ReviewTask.objects.get(case=case, step=2)
     # Every step of the round checked approved; the case's continuous audit queued.
     with django_assert_num_queries(8 + _flush(3)):
         review_task_decide(task_id=last.pk, actor=last.assignee, decision="approve")
@@ -170,7 +174,7 @@ def test_the_continuous_audit_of_a_finished_case_takes_five_queries(
     counter_services.ticket_issue(item=hall.item)
     case = _intake(hall, ready_clerk)
     for step in (1, 2):
-        task = review_task_draw(task_id=ReviewTask.objects.get(case=case, step=step).pk)
+        task = ReviewTask.objects.get(case=case, step=step)
         review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
     message = OutboxMessage.objects.get(dedupe_key=f"case-audit:{case.pk}")
     # Its message marked done; the case with its sampling record, the day's seed, whether

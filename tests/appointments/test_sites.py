@@ -2,11 +2,13 @@
 only at its kiosks. The booking page lets the citizen choose the site; the team lead
 sets capacities only for the agency's sites; the city viewer only looks."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from appointments import selectors, services
-from appointments.models import Appointment
+from appointments.models import Appointment, AppointmentText
 from counters.models import Queue, Ticket
 from staff.roles import Role
 from tests.appointments.test_services import TUESDAY, at, clock  # noqa: F401 - the fixture
@@ -188,3 +190,17 @@ def test_the_city_viewer_sees_any_sites_capacities_and_sets_none(client, station
 def test_people_without_the_team_lead_role_are_refused_the_capacities(client, role):
     sign_in(client, make_staff(role))
     assert client.get("/lead/appointments/").status_code == 403
+
+
+def test_the_booking_and_reminder_texts_name_the_booked_site_not_the_home_hall(
+    station,
+    station_capacity,
+    clock,  # noqa: F811
+):
+    _book(station)
+    services.appointment_reminders_send(today=TUESDAY - datetime.timedelta(days=1))
+    texts = dict(AppointmentText.objects.values_list("dedupe_key", "text"))
+    assert len(texts) == 2
+    for key, text in texts.items():
+        assert text.startswith("老观镇社保所"), key
+        assert "阆中" not in text, key

@@ -8,7 +8,7 @@ from audit.models import AuditEvent
 from counters.models import Case
 from staff.roles import Role
 from tests.cases.test_any_clerk import _accept
-from tests.factories import ItemFactory, MaterialFactory, make_staff, sign_in
+from tests.factories import ItemFactory, MaterialFactory, make_site, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,8 @@ def test_a_deferred_case_prints_a_commitment_letter_with_the_promised_materials_
     promised = page.split('data-testid="promised-materials"')[1].split("</table>")[0]
     assert "解除劳动关系证明" in promised and "居民身份证" not in promised
     assert case.deferred_due.isoformat() in promised
-    assert "申请人签名" in page and "经办人签名" in page
+    assert "经办人签名" in page
+    assert page.count("申请人签名：") == 1, "one place for the applicant to sign (on the pad)"
 
 
 def test_a_level_2_case_still_prints_an_acceptance_receipt(client, hall, submitted_case):
@@ -186,3 +187,21 @@ def test_the_citizen_s_progress_and_ticket_pages_are_headed_with_the_case_s_site
     for page in (progress, ticket):
         brand = _part(page, "brand", "</span>")
         assert two_agencies.hall_b.name in brand and "阆中" not in brand
+
+
+def _brand(client, person, path) -> str:
+    sign_in(client, person)
+    return _part(client.get(path).content.decode(), "brand", "</a>")
+
+
+def test_a_station_clerk_s_screens_are_headed_with_the_station_not_the_home_hall(
+    client, two_agencies
+):
+    clerk = make_staff(Role.CLERK, sites=[two_agencies.station])
+    assert "老观镇社保所" in _brand(client, clerk, "/counter/cases/")
+
+
+def test_a_person_of_several_sites_is_headed_with_their_agency(client, two_agencies):
+    station_b = make_site(agency=two_agencies.agency_b, name="中城街道社保所")
+    reviewer = make_staff(Role.REVIEWER, sites=[two_agencies.hall_b, station_b])
+    assert "南充市顺庆区社会保险事业管理局" in _brand(client, reviewer, "/inbox/")

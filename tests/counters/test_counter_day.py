@@ -24,6 +24,7 @@ from tests.factories import (
     ItemFactory,
     MaterialFactory,
     WindowFactory,
+    as_if_awaiting_its_draw,
     make_id_number,
     make_staff,
     registered_device,
@@ -342,17 +343,15 @@ def test_the_display_page_lists_the_clips_and_its_sound_prompt(client, register_
 # --- a case waiting for its draw -------------------------------------------------------------
 
 
-def test_a_case_waiting_for_its_draw_says_drawing_and_updates_itself(
-    client, hall, serving, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False):  # the draw has not run yet
-        case = case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
+def test_a_case_waiting_for_its_draw_says_drawing_and_updates_itself(client, hall, serving):
+    case = case_services.case_accept(
+        clerk=hall.li_na,
+        item_id=hall.item.pk,
+        applicant_name="王大山",
+        id_number=make_id_number(),
+        received_material_ids={hall.material.pk},
+    )
+    as_if_awaiting_its_draw(case)
     sign_in(client, hall.li_na)
     page = client.get(f"/counter/cases/{case.pk}/").content.decode()
     progress = page.split('data-testid="case-progress"')[1].split("</dd>")[0]

@@ -14,7 +14,7 @@ from counters import services
 from counters.models import Ticket, Window
 from devices.decorators import DEVICE_COOKIE
 from tests.conftest import ARTIFACTS, browser_sign_in
-from tests.factories import make_id_number, registered_device
+from tests.factories import as_if_awaiting_its_draw, make_id_number, registered_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -283,27 +283,23 @@ def test_the_kiosk_shows_when_the_hall_opens_again_outside_hours(
 
 
 def test_a_case_waiting_for_its_draw_updates_itself_when_the_reviewer_is_drawn(
-    browser, live_server, hall, monkeypatch, settings
+    browser, live_server, hall
 ):
-    from outbox import services as outbox_services
-
-    settings.OUTBOX_RELAY_GRACE_SECONDS = 0
-    settings.OUTBOX_REDELIVER_SECONDS = 0  # the relay records nothing: taken as lost at once
+    from risk.services import review_task_draw
 
     _call(hall)
-    with monkeypatch.context() as slow_worker:  # the draw waits in the outbox
-        slow_worker.setattr(outbox_services, "outbox_message_relay", lambda **kwargs: False)
-        case = case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
+    case = case_services.case_accept(
+        clerk=hall.li_na,
+        item_id=hall.item.pk,
+        applicant_name="王大山",
+        id_number=make_id_number(),
+        received_material_ids={hall.material.pk},
+    )
+    task = as_if_awaiting_its_draw(case)
     page = browser_sign_in(browser, live_server, hall.li_na)
     page.goto(f"{live_server.url}/counter/cases/{case.pk}/")
     assert "正在抽取审核人" in page.inner_text("[data-testid=case-progress]")
     page.screenshot(path=ARTIFACTS / "case-drawing.png")
-    outbox_services.outbox_relay_pending()  # the worker comes round: the draw runs
+    review_task_draw(task_id=task.pk)  # the worker comes round: the draw runs
     page.wait_for_selector("[data-testid=case-progress]:not(:has-text('正在抽取'))", timeout=10_000)
     assert "无符合条件" not in page.inner_text("[data-testid=case-progress]")

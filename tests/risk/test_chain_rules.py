@@ -14,12 +14,20 @@ from counters import services as counter_services
 from counters.models import Case, SmsMessage
 from inbox import services as inbox_services
 from langzhong_si.calendar import working_hours_after
+from outbox.models import OutboxMessage
 from risk import services
 from risk.models import ItemRiskPolicy, Qualification, ReviewTask, RiskPolicy
 from risk.selectors import review_pool
 from staff.models import Notification
 from staff.roles import Role
-from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff, sign_in
+from tests.factories import (
+    ItemFactory,
+    MaterialFactory,
+    as_if_awaiting_its_draw,
+    make_id_number,
+    make_staff,
+    sign_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -320,10 +328,21 @@ def test_the_clerk_sees_awaiting_and_return_reasons_but_no_names(
     assert again.assignee == hall.zhou, "the correction goes back to the reviewer who returned it"
 
 
-def test_a_case_whose_draw_has_not_run_yet_says_so_and_alarms_nobody(
+def test_the_intake_draws_the_reviewer_itself_with_no_worker_running(
+    hall, django_capture_on_commit_callbacks
+):
+    case = _submit(hall, django_capture_on_commit_callbacks)  # nothing after commit runs
+    task = case.tasks.get()
+    assert task.status == ReviewTask.Status.OPEN and task.assignee is not None
+    assert task.draw.subject == f"review-task:{task.pk}"
+    assert not OutboxMessage.objects.filter(task_name=services.REVIEW_DRAW_TASK).exists()
+
+
+def test_a_case_whose_draw_message_from_an_earlier_release_is_on_its_way_says_so_and_alarms_nobody(
     hall, client, django_capture_on_commit_callbacks
 ):
-    case = _submit(hall, django_capture_on_commit_callbacks)  # the draw waits in the outbox
+    case = _submit(hall, django_capture_on_commit_callbacks)
+    as_if_awaiting_its_draw(case)
     sign_in(client, hall.li_na)
     page = client.get(f"/counter/cases/{case.pk}/").content.decode()
     assert "正在抽取审核人" in page and "总负责人" not in page

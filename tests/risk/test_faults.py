@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
 from cases import services as case_services
 from counters import services as counter_services
@@ -15,7 +16,8 @@ from draws.models import Draw
 from langzhong_si.celery import app as celery_app
 from outbox.models import OutboxMessage
 from outbox.services import outbox_relay_pending
-from risk.models import ReviewTask
+from risk import services as risk_services
+from risk.models import Qualification, ReviewTask
 from tests.factories import make_id_number
 from tests.worker import (
     broker,
@@ -30,12 +32,10 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 DRAW_TASK = "risk.tasks.review_task_draw"
 
 
-def _submit(hall, *, before_accept=None):
+def _submit(hall):
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     counter_services.window_declare_ready(clerk=hall.li_na)
     counter_services.ticket_issue(item=hall.item)
-    if before_accept:
-        before_accept()
     case = case_services.case_accept(
         clerk=hall.li_na,
         item_id=hall.item.pk,
@@ -45,6 +45,19 @@ def _submit(hall, *, before_accept=None):
     )
     counter_services.ticket_finish(clerk=hall.li_na)
     return case
+
+
+def _awaiting_its_draw(hall) -> ReviewTask:
+    """A case whose review found nobody eligible at the intake (the one qualified
+    reviewer's qualifications revoked for it, crafted in the database, restored after
+    without the message a grant sends): its task awaits the draw that the worker runs."""
+    with bulk_writes_allowed():
+        Qualification.objects.filter(user=hall.zhou).update(revoked_at=timezone.now())
+    task = _submit(hall).tasks.get()
+    assert task.status == ReviewTask.Status.AWAITING_DRAW
+    with bulk_writes_allowed():
+        Qualification.objects.filter(user=hall.zhou).update(revoked_at=None)
+    return task
 
 
 def _assigned_once(task: ReviewTask) -> None:
@@ -58,11 +71,9 @@ def _assigned_once(task: ReviewTask) -> None:
 
 
 def test_a_duplicated_message_draws_once(hall, tmp_path):
+    task = _awaiting_its_draw(hall)
     with celery_worker(tmp_path):
-        case = _submit(hall)
-        task = case.tasks.get()
-        wait_until(lambda: ReviewTask.objects.filter(pk=task.pk, status="open").exists())
-        for _ in range(2):
+        for _ in range(3):
             celery_app.send_task(DRAW_TASK, kwargs={"task_id": task.pk})
         wait_until(lambda: log_count(tmp_path, "worker", f"{DRAW_TASK}[") >= 6, what="3 runs")
     _assigned_once(task)
@@ -96,8 +107,9 @@ def test_a_worker_killed_mid_task_is_redelivered_and_draws_once(hall, tmp_path):
             with connection.cursor() as cursor:
                 cursor.execute("SET lock_timeout = '30s'")
             try:
-                case = _submit(hall, before_accept=hold_the_draws)
-                task = case.tasks.get()
+                task = _awaiting_its_draw(hall)
+                hold_the_draws()
+                celery_app.send_task(DRAW_TASK, kwargs={"task_id": task.pk})
                 wait_until(lambda: log_count(tmp_path, "first", "received") >= 1, what="delivery")
                 first.kill()  # SIGKILL, mid-task
                 first.wait(timeout=10)
@@ -121,15 +133,26 @@ def test_with_the_broker_down_staff_work_succeeds_and_every_draw_happens_once_af
     port = 6391
     url = f"redis://127.0.0.1:{port}/0"
     with broker(url), private_queue() as queue:
-        cases = [_submit(hall) for _ in range(3)]  # the broker is not running
-        draws = OutboxMessage.objects.filter(dedupe_key__startswith="review-draw:")
-        assert draws.filter(done_at__isnull=True, send_attempts=1).count() == 3, "refused"
-        assert not ReviewTask.objects.filter(status="open").exists()
+        # The broker is not running: intakes draw by themselves, the grant that makes
+        # someone eligible again for the tasks awaiting a draw commits, its retry waits.
+        drawn = _submit(hall).tasks.get()
+        assert drawn.status == ReviewTask.Status.OPEN
+        tasks = [_awaiting_its_draw(hall) for _ in range(3)]
+        with bulk_writes_allowed():
+            Qualification.objects.filter(user=hall.zhou).update(revoked_at=timezone.now())
+        risk_services.qualification_grant(user=hall.zhou, kind="review", level=3, reason="恢复")
+        # (The fixture's own grants sent theirs at its commit, to the other broker.)
+        refused = OutboxMessage.objects.filter(
+            dedupe_key__startswith="retry-awaiting:", send_attempts=1, done_at__isnull=True
+        ).values_list("pk", flat=True)
+        assert len(refused) == 1
+        retries = OutboxMessage.objects.filter(pk__in=list(refused))
+        assert ReviewTask.objects.filter(status="awaiting_draw").count() == 3
         with redis_server(port, tmp_path), celery_worker(tmp_path, queue=queue):
-            draws.update(created_at=timezone.now() - timedelta(seconds=60))  # past the grace
-            assert outbox_relay_pending() == 3
+            retries.update(created_at=timezone.now() - timedelta(seconds=60))  # past the grace
+            assert outbox_relay_pending() == 1
             assert outbox_relay_pending() == 0, "sent messages are not sent again"
-            wait_until(lambda: ReviewTask.objects.filter(status="open").count() == 3)
-            wait_until(lambda: not draws.filter(done_at__isnull=True).exists())
-    for case in cases:
-        _assigned_once(case.tasks.get())
+            wait_until(lambda: ReviewTask.objects.filter(status="open").count() == 4, what="draws")
+            wait_until(lambda: not retries.filter(done_at__isnull=True).exists(), what="done")
+    for task in [drawn, *tasks]:
+        _assigned_once(task)

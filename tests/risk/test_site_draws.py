@@ -192,7 +192,7 @@ def test_a_scope_with_nobody_in_it_waits_and_records_the_scope(
         user=county.station_reviewer, availability="paused", reason="培训", actor=None
     )
     case = _station_case(county, django_capture_on_commit_callbacks)
-    task = services.review_task_draw(task_id=case.tasks.get().pk)
+    task = case.tasks.get()  # drawn at the intake
     assert task.status == ReviewTask.Status.AWAITING_DRAW, "never falls back to the hall"
     event = AuditEvent.objects.get(event_type="draw.pool_empty", object_id=str(task.pk))
     assert event.data["scope"] == "site"
