@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from counters import selectors as counter_selectors
 from counters import services as counter_services
 from counters.models import Case
 from langzhong_si.calendar import working_days_after
+from langzhong_si.compiled import CompiledRead
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
     credit_code_validate,
@@ -296,6 +297,22 @@ def _next_case_number(today) -> str:
     return f"{today:%Y%m%d}{counter_services.number_take(day=today, key='case'):05d}"
 
 
+# The item with its category, its chain and its latest version; compiled once.
+_ITEM_TAKEN_IN = CompiledRead(
+    lambda item_id: (
+        items_with_chain(ServiceItem.objects.select_related("category"))
+        .annotate(
+            latest_history_id=Subquery(
+                ServiceItem.history.filter(id=OuterRef("pk"))
+                .order_by("-history_id")
+                .values("history_id")[:1]
+            )
+        )
+        .filter(pk=item_id)[:1]
+    )
+)
+
+
 def case_accept(
     *,
     clerk,
@@ -337,19 +354,9 @@ def case_accept(
     applicant_phone = phone_number_validate(applicant_phone)
     digest = id_number_digest(number)
     # Read once, with its materials, for the checks here and the intake below.
-    item = (
-        items_with_chain(ServiceItem.objects.select_related("category"))
-        .prefetch_related("materials")
-        .annotate(
-            latest_history_id=Subquery(
-                ServiceItem.history.filter(id=OuterRef("pk"))
-                .order_by("-history_id")
-                .values("history_id")[:1]
-            )
-        )
-        .filter(pk=item_id)
-        .first()
-    )
+    item = _ITEM_TAKEN_IN.first(item_id)
+    if item is not None:
+        prefetch_related_objects([item], "materials")
     parties = _parties_check(
         clerk=clerk,
         item=item,

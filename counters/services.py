@@ -30,6 +30,7 @@ from devices.models import HallDevice
 from draws.models import Draw
 from draws.services import draw_record
 from langzhong_si.calendar import hall_is_open, hall_next_opening
+from langzhong_si.compiled import CompiledRead
 from langzhong_si.errors import StateConflict
 from langzhong_si.identity import (
     id_number_birth_date,
@@ -562,6 +563,15 @@ def window_pause(*, clerk, reason: str) -> Window:
     return window
 
 
+_SERVING_WINDOW = CompiledRead(
+    lambda clerk_id: (
+        Window.objects.select_for_update(of=("self", "current_ticket"))
+        .select_related("current_ticket")
+        .filter(clerk_id=clerk_id, current_ticket__isnull=False)[:1]
+    )
+)
+
+
 def serving_ticket(clerk) -> tuple[Window, Ticket]:
     """The clerk's window and the ticket it is serving, both row-locked until the caller's
     transaction ends (the ticket's actions here, case intake in cases.services); refused
@@ -569,12 +579,7 @@ def serving_ticket(clerk) -> tuple[Window, Ticket]:
     # One statement locks both, the window's row first as before. The filter on the
     # current ticket makes the join an inner one: PostgreSQL refuses FOR UPDATE on the
     # nullable side of an outer join, so it must stay.
-    window = (
-        Window.objects.select_for_update(of=("self", "current_ticket"))
-        .select_related("current_ticket")
-        .filter(clerk=clerk, current_ticket__isnull=False)
-        .first()
-    )
+    window = _SERVING_WINDOW.first(clerk.pk)
     if window is None or window.state != W.SERVING:
         _locked_window_of(clerk)  # "Sign on to a window first." when there is none
         raise ValidationError(_("No ticket is being served at your window."), code="not_serving")

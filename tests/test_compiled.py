@@ -1,0 +1,134 @@
+"""Hot keyed reads compiled once per process (langzhong_si.compiled): the same instances
+as the ORM's own read, one statement each time, compiled at the first call only."""
+
+import datetime
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import ServiceItem
+from counters import services as counter_services
+from counters.models import Window
+from langzhong_si.compiled import CompiledRead
+from risk.models import ItemRiskPolicy, ReviewTask
+from risk.selectors import items_with_chain
+from tests.factories import ItemFactory, make_id_number
+
+pytestmark = pytest.mark.django_db
+
+
+def _item_read(item_id):
+    return items_with_chain(ServiceItem.objects.select_related("category")).filter(pk=item_id)
+
+
+def _window_locked(clerk_id):
+    return (
+        Window.objects.select_for_update(of=("self", "current_ticket"))
+        .select_related("current_ticket")
+        .filter(clerk_id=clerk_id, current_ticket__isnull=False)
+    )
+
+
+def _fields(obj) -> dict:
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+def test_a_compiled_read_gives_the_orm_s_instance_its_related_object_and_annotations(hall):
+    ItemRiskPolicy.objects.create(item=hall.item, steps=["review", "approval"], step_hours=6)
+    compiled = CompiledRead(_item_read).first(hall.item.pk)
+    orm = _item_read(hall.item.pk).get()
+    assert _fields(compiled) == _fields(orm)
+    assert _fields(compiled.category) == _fields(orm.category)
+    assert (compiled.policy_steps, compiled.policy_step_hours) == (["review", "approval"], 6)
+    assert compiled._state.adding is False and compiled._state.db == "default"
+
+
+def test_its_datetimes_come_back_as_the_orm_gives_them(hall):
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    counter_services.window_declare_ready(clerk=hall.li_na)
+    counter_services.ticket_issue(item=hall.item)
+    read = CompiledRead(_window_locked)
+    with transaction.atomic():
+        window = read.first(hall.li_na.pk)
+        orm = _window_locked(hall.li_na.pk).get()
+    assert isinstance(window.current_ticket.called_at, datetime.datetime)
+    assert window.current_ticket.called_at == orm.current_ticket.called_at
+    assert _fields(window) == _fields(orm)
+
+
+def test_each_call_takes_its_own_keys(hall):
+    other = ItemFactory()
+    read = CompiledRead(_item_read)
+    assert read.first(hall.item.pk).pk == hall.item.pk
+    assert read.first(other.pk).pk == other.pk
+
+
+def test_no_row_gives_none():
+    assert CompiledRead(_item_read).first(-1) is None
+
+
+def test_the_query_is_built_once_and_each_call_is_one_statement(hall):
+    built = []
+
+    def build(item_id):
+        built.append(item_id)
+        return _item_read(item_id)
+
+    read = CompiledRead(build)
+    read.first(hall.item.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert read.first(hall.item.pk).code == hall.item.code
+    assert len(built) == 1
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the test's own transaction would hide it
+def test_a_locking_read_is_refused_outside_a_transaction(hall):
+    read = CompiledRead(_window_locked)
+    with pytest.raises(TransactionManagementError):
+        read.first(hall.li_na.pk)  # when compiling
+    with transaction.atomic():
+        read.first(hall.li_na.pk)
+    with pytest.raises(TransactionManagementError):
+        read.first(hall.li_na.pk)  # compiled already
+
+
+def test_a_build_whose_key_does_not_reach_the_statement_is_refused():
+    with pytest.raises(ValueError, match="every key"):
+        CompiledRead(lambda item_id: ServiceItem.objects.filter(at_counter=True)).first(1)
+
+
+def test_a_call_with_the_wrong_number_of_keys_is_refused(hall):
+    with pytest.raises(TypeError):
+        CompiledRead(_item_read).first(hall.item.pk, 2)
+
+
+def test_a_decision_reads_its_task_and_case_compiled(hall):
+    from cases.services import case_accept
+    from inbox.services import review_task_decide
+
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    counter_services.window_declare_ready(clerk=hall.li_na)
+    counter_services.ticket_issue(item=hall.item)
+    case = case_accept(
+        clerk=hall.li_na, item_id=hall.item.pk, applicant_name="王大山",
+        id_number=make_id_number(), received_material_ids={hall.material.pk},
+    )  # fmt: skip
+    task = ReviewTask.objects.get(case=case)
+    decided = review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
+    assert decided.case.item.pk == hall.item.pk
+    assert decided.status == ReviewTask.Status.APPROVED
+    with pytest.raises(ReviewTask.DoesNotExist):
+        review_task_decide(task_id=-5, actor=task.assignee, decision="approve")
+
+
+def test_a_subquery_s_outer_reference_is_not_taken_for_a_key(hall):
+    read = CompiledRead(
+        lambda item_id: ServiceItem.objects.annotate(
+            same=Subquery(ServiceItem.objects.filter(pk=OuterRef("pk")).values("pk")[:1])
+        ).filter(pk=item_id)
+    )
+    assert read.first(hall.item.pk).same == hall.item.pk
