@@ -104,6 +104,9 @@ class Finding(models.Model):
         "finished_late": _("Finished after its promised date"),
         "chain_not_distinct": _("The chain is not distinct people"),
         "repeated_pair": _("Same clerk and applicant 3+ times in 30 days"),
+        "assisting_staff_drawable": _(
+            "A reviewer or approver named as the staff member who helped: left out of the draw"
+        ),
         "no_show_rate": _("No-show rate far above peers'"),
         "decision_outlier": _("Review decisions far from peers'"),
         "outside_office_hours": _("Action outside office hours"),

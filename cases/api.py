@@ -76,7 +76,10 @@ class CaseDetailOutput(CaseOutput):
     awaiting_qualified = serializers.BooleanField(
         help_text="The current step's draw found nobody eligible; the team lead was alerted."
     )
-    drawing = serializers.BooleanField(help_text="The current step's draw is on its way.")
+    drawing = serializers.BooleanField(
+        help_text="The current step's draw is on its way (a step opened by the release "
+        "before, which drew through the outbox; a step opened now is drawn as it opens)."
+    )
     return_reasons = serializers.ListField(child=serializers.CharField())
     rejection = serializers.CharField(help_text="The reason given for a rejection, or empty.")
 

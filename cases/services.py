@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.batch import audit_writes_batched
+from audit.findings import finding_raise
 from audit.services import audit_event_record
 from cases import selectors as case_selectors
 from cases.transitions import (
@@ -47,7 +48,7 @@ from risk.services import review_round_open, review_step_open
 from scans.services import VettedScan, case_document_store
 from staff.roles import Role
 from staff.scope import scope_of
-from staff.selectors import user_has_role
+from staff.selectors import user_has_role, user_roles
 
 # --- Intake --------------------------------------------------------------------------------
 
@@ -334,13 +335,14 @@ def case_accept(
     The applicant is a person, or an `employer` (then `applicant_name` and `id_number`
     are its handling person's); an `agent` may act for either, and then the
     authorisation letter is a required key material (`authorisation_received`).
-    `assisting_staff_id`: the hall staff member who helped (帮办代办), left out of draws.
+    `assisting_staff_id`: the hall staff member who helped (帮办代办), left out of draws
+    (a reviewer or approver named is raised to the auditor: it steers the draw).
 
     Missing key materials (or any, without `defer_missing`) → notified, not accepted
     (the notice lists them); only non-key materials missing and `defer_missing` →
     accepted with the materials to follow (容缺); otherwise a back-office item →
     forwarded; level 0 → finished on the spot; level 1–3 → submitted to the review
-    chain, whose first draw is recorded in the outbox.
+    chain, its first step drawn in the same transaction (risk.services.review_step_open).
 
     `intake_token` is the workbench form's one-time token: a form that already opened a
     case raises IntakeRepeated naming it (checked first, and guarded by a unique column).
@@ -511,10 +513,25 @@ def _case_open(
                 "assisting_staff": parties.get("assisting_staff_id"),
             },
         )
+        if parties.get("assisting_staff_id") is not None:
+            _assisting_staff_watch(case=case, clerk=clerk)
         if status == Case.Status.IN_REVIEW:
             review_step_open(case=case, step=1)
         case_audit_schedule(case)
     return case
+
+
+def _assisting_staff_watch(*, case: Case, clerk) -> None:
+    """The staff member named as having helped (帮办代办) is left out of the case's draws,
+    so naming someone who reviews or approves would take them out of the pool at the
+    clerk's choice: allowed (they may truly have helped), but raised to the auditor."""
+    roles = user_roles(case.assisting_staff) & {Role.REVIEWER, Role.APPROVER}
+    if roles:
+        finding_raise(
+            rule="assisting_staff_drawable", severity="medium", key=f"case:{case.pk}",
+            case=case, subject=clerk,
+            evidence={"assisting_staff": case.assisting_staff_id, "roles": sorted(roles)},
+        )  # fmt: skip
 
 
 def case_correct(

@@ -13,7 +13,7 @@ class OutboxMessage(models.Model):
 
     task_name = models.CharField(_("task"), max_length=128)
     kwargs = models.JSONField(_("arguments"), default=dict)
-    # Business key (e.g. "review-draw:task:42") so recording the same work twice is a no-op.
+    # Business key (e.g. "case-audit:42") so recording the same work twice is a no-op.
     dedupe_key = models.CharField(_("deduplication key"), max_length=128, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Last handed to the broker by the sweep. The relay right after commit records nothing

@@ -2,7 +2,7 @@
 
 Citizens arrive by hour and weekday and take tickets at the kiosk; the dispatch hands
 them to random ready clerks; clerks take materials (some missing: one-time notices and
-容缺), finish and are rated; the outbox draws reviewers and approvers, who decide at
+容缺), finish and are rated; reviewers and approvers, drawn as each step opens, decide at
 human speed (one of them slow, so the time limit re-draws); returned cases are
 resubmitted, bad ratings followed up, findings inspected, the nightly audit run. Only
 the services write: every rule, draw and audit event applies exactly as in the hall.

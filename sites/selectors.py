@@ -56,7 +56,9 @@ def person_site_name(user) -> str | None:
     """What a person's screens are headed with: the site they work at, their agency
     when they work at several of its sites, None for a person of no site. One query."""
     sites = list(
-        Site.objects.filter(staff_profiles__user=user).values_list("name", "agency__name")[:2]
+        Site.objects.filter(staff_profiles__user=user, active=True)
+        .order_by("agency__code", "kind", "code")
+        .values_list("name", "agency__name")[:2]
     )
     if not sites:
         return None

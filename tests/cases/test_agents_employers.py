@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from audit.models import Finding
 from cases import services as case_services
 from cases.services import AUTHORISATION_ROW_ID, Agent, Employer
 from counters import services as counter_services
@@ -228,6 +229,27 @@ def test_the_assisting_staff_member_is_recorded_and_left_out_of_the_draws(
     task = risk_services.review_task_draw(task_id=case.tasks.get().pk)
     assert {"user": hall.zhou.pk, "reason": "assisting_staff"} in task.draw.excluded
     assert task.assignee == hall.sun
+
+
+def test_naming_a_reviewer_as_the_helper_is_raised_to_the_auditor_against_the_clerk(
+    hall, django_capture_on_commit_callbacks
+):
+    # Left out of the draw at the clerk's word: a way to steer it, so the auditor sees it.
+    item = ItemFactory(risk_level=1)
+    case = _accept(hall, django_capture_on_commit_callbacks, item, assisting_staff_id=hall.zhou.pk)
+    finding = Finding.objects.get(rule="assisting_staff_drawable")
+    assert (finding.case, finding.subject) == (case, hall.li_na)
+    assert finding.evidence["assisting_staff"] == hall.zhou.pk
+
+
+def test_naming_a_helper_who_judges_no_case_raises_nothing(
+    hall, django_capture_on_commit_callbacks
+):
+    helper = make_staff(Role.CLERK)
+    item = ItemFactory(risk_level=1)
+    case = _accept(hall, django_capture_on_commit_callbacks, item, assisting_staff_id=helper.pk)
+    assert case.assisting_staff == helper
+    assert not Finding.objects.exists()
 
 
 def test_an_unknown_assisting_staff_member_is_refused(hall, django_capture_on_commit_callbacks):

@@ -59,6 +59,7 @@ def test_a_deferred_case_prints_a_commitment_letter_with_the_promised_materials_
     assert case.deferred_due.isoformat() in promised
     assert "经办人签名" in page
     assert page.count("申请人签名：") == 1, "one place for the applicant to sign (on the pad)"
+    assert 'data-testid="promise-date"' in page, "signed on paper: dated by hand"
 
 
 def test_a_level_2_case_still_prints_an_acceptance_receipt(client, hall, submitted_case):
@@ -205,3 +206,13 @@ def test_a_person_of_several_sites_is_headed_with_their_agency(client, two_agenc
     station_b = make_site(agency=two_agencies.agency_b, name="中城街道社保所")
     reviewer = make_staff(Role.REVIEWER, sites=[two_agencies.hall_b, station_b])
     assert "南充市顺庆区社会保险事业管理局" in _brand(client, reviewer, "/inbox/")
+
+
+def test_a_person_of_no_site_and_the_sign_in_page_have_the_hall_s_own_name(client):
+    from django.contrib.auth import get_user_model
+
+    from sites.selectors import person_site_name
+
+    assert person_site_name(get_user_model().objects.create_user("keeper")) is None
+    page = client.get("/login/").content.decode()
+    assert "阆中社保服务大厅" in _part(page, "brand", "</a>")

@@ -11,6 +11,7 @@ from counters import services
 from counters.models import Queue, Ticket, Window
 from counters.selectors import dispatch_series_problems
 from draws.models import Draw
+from risk.models import ReviewTask
 from staff.roles import Role
 from tests.counters.concurrency import held_open
 from tests.factories import ItemFactory, WindowFactory, make_staff
@@ -296,7 +297,8 @@ def test_dispatch_draws_and_review_draws_running_together_never_deadlock(hall):
 
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     tasks = []
-    with mock.patch("outbox.services.transaction.on_commit"):  # keep the draws for below
+    # The intakes leave their tasks awaiting the draw, run below.
+    with mock.patch("risk.services._review_task_draw_locked", side_effect=lambda task: task):
         for _ in range(10):
             services.window_declare_ready(clerk=hall.li_na)
             services.ticket_issue(item=hall.item)
@@ -316,6 +318,7 @@ def test_dispatch_draws_and_review_draws_running_together_never_deadlock(hall):
     ]
     assert _run_together(work) == []
     assert Ticket.objects.filter(status=Ticket.Status.SERVING).count() == len(clerks)
+    assert ReviewTask.objects.filter(pk__in=tasks, status=ReviewTask.Status.OPEN).count() == 10
 
 
 @pytest.mark.postgres

@@ -51,7 +51,7 @@ _capture = None
 
 
 def _after_commit():
-    """Run what the services left for after commit (the outbox relay: draws) at once,
+    """Run what the services left for after commit (the outbox relay: the audit) at once,
     at the simulated moment, as a real commit would."""
     return _capture(execute=True)
 

@@ -1,6 +1,7 @@
 """/healthz and /readyz (req. 43): each dependency's state, 503 when one is not ready."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -51,7 +52,8 @@ def test_readyz_turns_red_when_no_worker_was_seen_within_a_minute(client, alive)
     status, body = _readyz(client)
     assert status == 503
     assert body["checks"]["worker"]["ok"] is False
-    assert "61 s ago" in body["checks"]["worker"]["detail"]
+    # 61 s, or a little more on a slow machine (the request reads the clock again).
+    assert re.search(r"last seen 6[1-9] s ago", body["checks"]["worker"]["detail"])
     assert body["checks"]["beat"]["ok"] is True
 
 
