@@ -392,6 +392,14 @@ def waiting_order(now: datetime.datetime) -> tuple:
     return ("-is_priority", slot_started, "issued_at", "pk")
 
 
+# The drawn window, locked if it is still ready with the drawn clerk; compiled once.
+_WINDOW_STILL_READY = CompiledRead(
+    lambda window_id, clerk_id: Window.objects.select_for_update(skip_locked=True).filter(
+        pk=window_id, state=W.READY, clerk_id=clerk_id
+    )[:1]
+)
+
+
 def _hall_dispatch(*, queue: str, site_id: int) -> int:
     """Pair waiting tickets of one site's queue with clerks drawn at random among that
     site's ready windows of the queue (tickets and the random clerk stay within a site).
@@ -433,11 +441,7 @@ def _hall_dispatch(*, queue: str, site_id: int) -> int:
                 agency_id=ticket.agency_id,
                 scope="site",
             )
-            window = (
-                Window.objects.select_for_update(skip_locked=True)
-                .filter(pk=pool.pop(draw.chosen_id), state=W.READY, clerk_id=draw.chosen_id)
-                .first()
-            )
+            window = _WINDOW_STILL_READY.first(pool.pop(draw.chosen_id), draw.chosen_id)
             if window is None:
                 left_out.append({"user": draw.chosen_id, "reason": DISPATCH_UNAVAILABLE})
         if window is None:
