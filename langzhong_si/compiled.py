@@ -10,69 +10,109 @@ instances as the ORM's own iterator does (select_related objects and annotations
 included; prefetches are the caller's, through prefetch_related_objects).
 
 `build` must depend on its keys only (integers: primary and foreign keys): anything else
-it reads (the time, a setting) would be frozen into the SQL at the first call. Compiling
-refuses a build whose keys do not all reach the statement's parameters. A locking read
-(select_for_update) is refused outside a transaction, as the ORM refuses it.
+it reads (the time, a setting) would be frozen into the SQL at the first call. It is
+compiled twice, with two sets of stand-ins, and refused unless both give the same SQL
+with the keys in the same places: a key that changed the statement (a value checked
+against its column's range, a constant equal to a stand-in) is caught there. `first`
+reads as QuerySet.first does: ordered by pk when the queryset is not ordered, one row.
+A locking read (select_for_update) is refused outside a transaction where the ORM refuses
+it; a key outside 64 bits finds nothing, as in the ORM. Each database connection (one
+per thread) compiles its own: converters are the connection's. The read goes to `using`
+(the default database), not through the database routers.
 """
 
+from weakref import WeakKeyDictionary
+
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
-# Stand-ins for the keys while compiling: integers no table holds as a key.
-_STAND_IN = -(2**52)
+# Stand-ins for the keys while compiling: integers no table holds as a key, within the
+# range of a 32-bit column (Django checks a value against its column's range).
+_STAND_INS = (-1_987_654_321, -1_876_543_210)
+_KEYS = range(-(2**63), 2**63)
 
 
 class CompiledRead:
     def __init__(self, build, *, using: str = DEFAULT_DB_ALIAS):
         self.build = build
         self.using = using
-        self._compiled = {}  # by vendor: the SQL, its parameters and the row's shape
+        self._compiled = WeakKeyDictionary()  # by connection (per thread)
 
     def first(self, *keys: int):
-        """What `build(*keys)` would give first, or None when it finds no row."""
-        connection = connections[self.using]
+        """What `build(*keys).first()` would give, or None when it finds no row."""
         if self.build.__code__.co_argcount != len(keys):
             raise TypeError("give every key build takes")
-        if connection.vendor not in self._compiled:
-            stand_ins = [_STAND_IN - n for n in range(len(keys))]
-            self._compiled[connection.vendor] = _Compiled(
-                self.build(*stand_ins), connection, arity=len(keys)
-            )
-        compiled = self._compiled[connection.vendor]
-        if compiled.locks and not connection.in_atomic_block:
+        connection = connections[self.using]
+        compiled = self._compiled.get(connection)
+        if compiled is None:
+            compiled = self._compiled[connection] = _compile(self.build, connection, len(keys))
+        if compiled.locks and _locking_refused(connection):
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
+        keys = [int(key) for key in keys]
+        if any(key not in _KEYS for key in keys):
+            return None
         params = list(compiled.params)
         for position, n in compiled.positions:
-            params[position] = int(keys[n])
+            params[position] = keys[n]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             row = cursor.fetchone()
         return None if row is None else compiled.instance(row, connection, self.using)
 
 
+def _locking_refused(connection) -> bool:
+    """The ORM's own condition for refusing select_for_update."""
+    return connection.features.has_select_for_update and connection.get_autocommit()
+
+
+def _compile(build, connection, arity: int) -> "_Compiled":
+    twice = [
+        _Compiled(build(*(base - n for n in range(arity))), connection, base, arity)
+        for base in _STAND_INS
+    ]
+    first, second = twice
+    if (first.sql, first.positions, first.constants) != (
+        second.sql,
+        second.positions,
+        second.constants,
+    ):
+        raise ValueError("the keys change the statement: compile it through the ORM")
+    return first
+
+
 class _Compiled:
     """One compiled read: its SQL and parameters (the keys' positions among them), and
     what the ORM's ModelIterable reads off its compiler to make a row an instance."""
 
-    def __init__(self, queryset, connection, *, arity: int):
-        compiler = queryset.query.get_compiler(connection=connection)
+    def __init__(self, queryset, connection, base: int, arity: int):
+        if not queryset.ordered:
+            queryset = queryset.order_by("pk")
+        if not queryset.query.is_sliced:
+            queryset = queryset[:1]
         self.locks = queryset.query.select_for_update
-        if self.locks and not connection.in_atomic_block:
+        if self.locks and _locking_refused(connection):
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
-        self.sql, params = compiler.as_sql()
+        compiler = queryset.query.get_compiler(connection=connection)
+        try:
+            self.sql, params = compiler.as_sql()
+        except (EmptyResultSet, FullResultSet) as error:
+            raise ValueError("the keys change the statement: compile it through the ORM") from error
         self.params = tuple(params)
         self.positions = [
-            (position, _STAND_IN - value)
+            (position, base - value)
             for position, value in enumerate(params)
-            if type(value) is int and _STAND_IN - value in range(arity)
+            if type(value) is int and base - value in range(arity)
         ]
         if {n for _position, n in self.positions} != set(range(arity)):
             raise ValueError("every key must reach the statement's parameters")
+        keyed = {position for position, _n in self.positions}
+        self.constants = [value for n, value in enumerate(params) if n not in keyed]
         self.select, self.klass_info = compiler.select, compiler.klass_info
         self.annotations = list(compiler.annotation_col_map.items())
         self.converters = list(

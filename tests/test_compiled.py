@@ -2,6 +2,7 @@
 as the ORM's own read, one statement each time, compiled at the first call only."""
 
 import datetime
+from unittest import mock
 
 import pytest
 from django.db import connection, transaction
@@ -70,7 +71,7 @@ def test_no_row_gives_none():
     assert CompiledRead(_item_read).first(-1) is None
 
 
-def test_the_query_is_built_once_and_each_call_is_one_statement(hall):
+def test_the_query_is_built_only_to_compile_and_each_call_is_one_statement(hall):
     built = []
 
     def build(item_id):
@@ -81,10 +82,12 @@ def test_the_query_is_built_once_and_each_call_is_one_statement(hall):
     read.first(hall.item.pk)
     with CaptureQueriesContext(connection) as queries:
         assert read.first(hall.item.pk).code == hall.item.code
-    assert len(built) == 1
+    assert len(built) == 2, "twice with stand-ins, at the first call only"
+    assert hall.item.pk not in built
     assert len(queries) == 1
 
 
+@pytest.mark.postgres  # SQLite has no row locks: the ORM does not refuse it there
 @pytest.mark.django_db(transaction=True)  # the test's own transaction would hide it
 def test_a_locking_read_is_refused_outside_a_transaction(hall):
     read = CompiledRead(_window_locked)
@@ -101,6 +104,25 @@ def test_a_build_whose_key_does_not_reach_the_statement_is_refused():
         CompiledRead(lambda item_id: ServiceItem.objects.filter(at_counter=True)).first(1)
 
 
+def test_a_build_whose_key_changes_more_than_its_parameter_is_refused():
+    read = CompiledRead(lambda item_id: ServiceItem.objects.filter(pk=item_id, code=str(item_id)))
+    with pytest.raises(ValueError, match="change the statement"):
+        read.first(1)
+
+
+def test_a_key_beyond_64_bits_finds_nothing_as_in_the_orm(hall):
+    assert CompiledRead(_item_read).first(2**63) is None
+    assert not _item_read(2**63).exists()
+
+
+def test_it_reads_as_first_does_the_lowest_key_of_an_unordered_match():
+    items = [ItemFactory() for _ in range(3)]
+    read = CompiledRead(lambda low: ServiceItem.objects.filter(pk__gte=low).order_by())
+    assert read.first(items[1].pk).pk == items[1].pk
+    newest = CompiledRead(lambda low: ServiceItem.objects.filter(pk__gte=low).order_by("-pk"))
+    assert newest.first(items[1].pk).pk == items[2].pk, "its own order kept"
+
+
 def test_a_call_with_the_wrong_number_of_keys_is_refused(hall):
     with pytest.raises(TypeError):
         CompiledRead(_item_read).first(hall.item.pk, 2)
@@ -108,6 +130,7 @@ def test_a_call_with_the_wrong_number_of_keys_is_refused(hall):
 
 def test_a_decision_reads_its_task_and_case_compiled(hall):
     from cases.services import case_accept
+    from inbox import services as inbox_services
     from inbox.services import review_task_decide
 
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
@@ -118,7 +141,11 @@ def test_a_decision_reads_its_task_and_case_compiled(hall):
         id_number=make_id_number(), received_material_ids={hall.material.pk},
     )  # fmt: skip
     task = ReviewTask.objects.get(case=case)
-    decided = review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
+    with mock.patch.object(
+        inbox_services._TASK_LOCKED, "first", wraps=inbox_services._TASK_LOCKED.first
+    ) as read:
+        decided = review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
+    read.assert_called_once_with(task.pk)
     assert decided.case.item.pk == hall.item.pk
     assert decided.status == ReviewTask.Status.APPROVED
     with pytest.raises(ReviewTask.DoesNotExist):
