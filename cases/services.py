@@ -266,7 +266,8 @@ def _parties_check(
             agent_relation=agent.relation,
         )
     if assisting_staff_id is not None:
-        if not counter_selectors.assisting_staff_choices().filter(pk=assisting_staff_id).exists():
+        choices = counter_selectors.assisting_staff_choices(clerk)
+        if not choices.filter(pk=assisting_staff_id).exists():
             raise ValidationError(
                 _("Choose the hall staff member who helped the citizen."), code="assisting_staff"
             )

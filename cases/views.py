@@ -45,7 +45,7 @@ def intake(request):
         request.POST,
         materials=materials,
         item=item,
-        staff=counter_selectors.assisting_staff_choices(),
+        staff=counter_selectors.assisting_staff_choices(request.user),
     )
     if item is not None and form.is_valid():
         try:

@@ -3,10 +3,11 @@ from itertools import pairwise
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.agency import person_agency_id
 from counters.models import Case, Queue, Ticket, Window
 from sites.models import Site
 from staff.scope import scope_filter
@@ -198,12 +199,17 @@ def lead_queue_today(user) -> dict:
     }
 
 
-def assisting_staff_choices():
-    """The hall staff who may be recorded as having helped a citizen apply (帮办代办):
-    active accounts with a staff profile."""
+def assisting_staff_choices(clerk):
+    """The hall staff `clerk` may record as having helped a citizen apply (帮办代办):
+    active accounts with a staff profile at a site of the clerk's own agency (another
+    county's staff did not help at this hall; naming one would only take them out of
+    draws they are not in)."""
+    at_agency = Site.objects.filter(
+        agency_id=person_agency_id(clerk), staff_profiles__user_id=OuterRef("pk")
+    )
     return (
         get_user_model()
-        .objects.filter(is_active=True, staff_profile__isnull=False)
+        .objects.filter(Exists(at_agency), is_active=True, staff_profile__isnull=False)
         .select_related("staff_profile")
         .order_by("staff_profile__employee_number", "pk")
     )

@@ -210,7 +210,7 @@ def workbench_intake_context(request, ticket: Ticket, form: IntakeForm | None = 
             initial={"item": item.pk if item else None},
             materials=materials,
             item=item,
-            staff=selectors.assisting_staff_choices(),
+            staff=selectors.assisting_staff_choices(request.user),
         )
     return {
         "item": item,

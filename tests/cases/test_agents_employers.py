@@ -15,7 +15,14 @@ from draws.models import Draw
 from inbox import services as inbox_services
 from risk import services as risk_services
 from staff.roles import Role
-from tests.factories import ItemFactory, MaterialFactory, make_id_number, make_staff
+from tests.factories import (
+    ItemFactory,
+    MaterialFactory,
+    make_agency,
+    make_id_number,
+    make_site,
+    make_staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -295,6 +302,30 @@ def test_assisting_staff_choices_are_active_staff(hall):
     gone = make_staff(Role.CLERK)
     gone.is_active = False
     gone.save(update_fields=["is_active"])
-    choices = set(assisting_staff_choices())
+    choices = set(assisting_staff_choices(hall.li_na))
     assert hall.zhou in choices
     assert gone not in choices
+
+
+def test_assisting_staff_choices_are_the_clerks_agencys_staff(hall):
+    from counters.selectors import assisting_staff_choices
+
+    elsewhere = make_staff(Role.CLERK, sites=[make_site(agency=make_agency())])
+    station = make_staff(Role.CLERK, sites=[make_site()])  # the clerk's agency, another site
+    choices = set(assisting_staff_choices(hall.li_na))
+    assert station in choices
+    assert elsewhere not in choices
+
+
+def test_naming_another_agencys_staff_member_as_the_helper_is_refused(
+    hall, django_capture_on_commit_callbacks
+):
+    # Naming them would take a neighbouring county's reviewer out of draws they are not in,
+    # and record a helper who was not in this hall.
+    elsewhere = make_staff(Role.CLERK, sites=[make_site(agency=make_agency())])
+    with pytest.raises(ValidationError) as refused:
+        _accept(
+            hall, django_capture_on_commit_callbacks, hall.item, assisting_staff_id=elsewhere.pk
+        )
+    assert refused.value.code == "assisting_staff"
+    assert not Case.objects.exists()
