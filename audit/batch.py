@@ -6,6 +6,8 @@ together just before the block ends, still inside the caller's transaction: on P
 in one statement (the history tables' inserts as data-modifying CTEs of the audit log's),
 elsewhere one INSERT per table. The rows are the same rows the single inserts write (same
 times, same content, keys in the order recorded), so the sequencer chains them as before.
+Other rows whose key the caller already holds may ride along (a draw's, its key taken with
+its number: draws.services.draw_record); they are written with that key.
 
 Nothing recorded can be lost and nothing rolled back can be written:
 
@@ -17,10 +19,12 @@ Nothing recorded can be lost and nothing rolled back can be written:
 - a savepoint rolled back inside the block drops exactly what was recorded inside it (what
   was recorded before it is written before it opens);
 - any statement that touches a table with rows waiting (a read of the log, say) flushes
-  first, so the transaction always sees its own writes.
+  first, so the transaction always sees its own writes (a statement declared to read a
+  table only in part, `audit_batch_reads_only`, flushes for the rows it could read).
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -41,6 +45,8 @@ class _Batch:
     rows: list[tuple[Model, tuple]] = field(default_factory=list)  # (row, savepoints open)
     # Models whose rows are written once per key: a row already there is left as it is.
     once: set[type[Model]] = field(default_factory=set)
+    # Tables the running statements read only in part: {table: which of its rows they read}.
+    narrowed: dict[str, Callable[[Model], bool]] = field(default_factory=dict)
     flushing: bool = False
 
     def add(self, row: Model, *, once: bool = False) -> None:
@@ -49,7 +55,14 @@ class _Batch:
             self.once.add(type(row))
 
     def tables(self) -> set[str]:
-        return {row._meta.db_table for row, _ in self.rows}
+        """The tables with rows waiting that a statement could read."""
+        tables = set()
+        for row, _ in self.rows:
+            table = row._meta.db_table
+            read = self.narrowed.get(table)
+            if read is None or read(row):
+                tables.add(table)
+        return tables
 
     def before_statement(self, execute, sql, params, many, context):
         if self.rows and not self.flushing and isinstance(sql, str):
@@ -87,6 +100,31 @@ def audit_batch_add(row: Model, *, using: str | None = None, once: bool = False)
         return False
     batch.add(row, once=once)
     return True
+
+
+@contextmanager
+def audit_batch_reads_only(
+    model: type[Model], read: Callable[[Model], bool], *, using: str = DEFAULT_DB_ALIAS
+):
+    """Statements run in the block read `model`'s table only for rows for which
+    `read(row)` holds (`read` must hold for every row they could select: a look for a
+    few kinds of event on one object, say). Its rows waiting in the batch that they
+    would not read stay waiting, so such a read costs no write of its own; a waiting row
+    they would read is written first, as always. Nothing to do without an open batch."""
+    batch = _active(using)
+    if batch is None:
+        yield
+        return
+    table = model._meta.db_table
+    earlier = batch.narrowed.get(table)
+    batch.narrowed[table] = read
+    try:
+        yield
+    finally:
+        if earlier is None:
+            del batch.narrowed[table]
+        else:
+            batch.narrowed[table] = earlier
 
 
 @contextmanager
@@ -138,7 +176,7 @@ def _rows_insert(connection, rows: list[Model], *, once: set[type[Model]]) -> No
         by_model,
         key=lambda model: (model not in once, model._meta.label_lower == "audit.auditevent"),
     )
-    returning = models[-1] not in once
+    returning = models[-1] not in once and by_model[models[-1]][0].pk is None
     statements = [
         _insert_sql(
             connection,
@@ -167,8 +205,13 @@ def _insert_sql(
 ):
     """One multi-row INSERT of `objs` (PostgreSQL), each value prepared as Model.save
     prepares it (the field's pre_save, then its database form). Built here rather than by
-    Django's insert compiler, which cost more than the statement on every flush."""
-    fields, head = _insert_head(connection, model)
+    Django's insert compiler, which cost more than the statement on every flush. Rows
+    that come with their key (a draw's, taken from its sequence) are written with it;
+    one model's rows all come with theirs or none do."""
+    keyed = objs[0].pk is not None
+    if any((obj.pk is not None) != keyed for obj in objs):
+        raise ValueError(f"{model.__name__} rows batched with and without their keys")
+    fields, head = _insert_head(connection, model, keyed=keyed)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = head + ", ".join([row] * len(objs))
     if once:
@@ -183,21 +226,25 @@ def _insert_sql(
     return sql, params
 
 
-_INSERT_HEADS: dict[type[Model], tuple[list, str]] = {}
+_INSERT_HEADS: dict[tuple[type[Model], bool], tuple[list, str]] = {}
 
 
-def _insert_head(connection, model: type[Model]) -> tuple[list, str]:
-    if model not in _INSERT_HEADS:
+def _insert_head(connection, model: type[Model], *, keyed: bool) -> tuple[list, str]:
+    if (model, keyed) not in _INSERT_HEADS:
         quote = connection.ops.quote_name
-        fields = [f for f in model._meta.concrete_fields if not f.generated and not f.db_returning]
+        fields = [
+            f
+            for f in model._meta.concrete_fields
+            if not f.generated and (not f.db_returning or (keyed and f.primary_key))
+        ]
         if any(field.has_db_default() for field in fields):
             # Values are prepared as plain values here: a database default would be lost.
             raise TypeError(f"{model.__name__} has a database default: it cannot be batched")
         columns = ", ".join(quote(field.column) for field in fields)
         table = quote(model._meta.db_table)
         head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - the model's own
-        _INSERT_HEADS[model] = (fields, head)
-    return _INSERT_HEADS[model]
+        _INSERT_HEADS[model, keyed] = (fields, head)
+    return _INSERT_HEADS[model, keyed]
 
 
 @receiver(pre_create_historical_record)

@@ -618,8 +618,9 @@ def case_resubmit(*, clerk, case_id: int) -> Case:
     """A clerk resubmits a returned case, once per return: a new round whose steps go
     back to the people who decided them where they still can (risk's pool rule), so a
     resubmission is never a fresh throw of the dice. Any clerk but a recused one; the
-    draws leave out every clerk who worked on the case."""
-    with transaction.atomic(durable=True):
+    draws leave out every clerk who worked on the case (the resubmitting one too: the
+    draw reads the resubmission's own event, which waits in the batch, audit.batch)."""
+    with transaction.atomic(durable=True), audit_writes_batched():
         case = Case.objects.select_for_update().get(pk=case_id)
         case_clerk_check(clerk=clerk, case=case)
         if case.status != Case.Status.RETURNED:

@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from audit.batch import audit_batch_reads_only
 from audit.models import AuditEvent
 from catalog.models import ServiceItem
 from langzhong_si.prepared import prepared_execute
@@ -200,8 +201,11 @@ def _pool_sql(vendor: str, scope_field: str) -> str:
         profile_sites = StaffProfile.sites.through._meta.db_table
         # "continued": the person supplied materials, corrected, or resubmitted a return.
         returned_from = (
-            "e.data ->> 'from'" if vendor == "postgresql" else "json_extract(e.data, '$.from')"
+            f"e.data ->> '{_RESUBMITTED[1]}'"
+            if vendor == "postgresql"
+            else f"json_extract(e.data, '$.{_RESUBMITTED[1]}')"
         )
+        continued = ", ".join(f"'{kind}'" for kind in _CONTINUED)
         # Table names from the models; every value is a parameter.
         _POOL_SQL[key] = f"""
 WITH scope AS (
@@ -233,8 +237,9 @@ SELECT u.id, scope.name,
   EXISTS (SELECT 1 FROM {AuditEvent._meta.db_table} e
           WHERE e.actor_id = u.id AND e.object_type = %(case_type)s
             AND e.object_id = %(case_key)s
-            AND (e.event_type IN ('case.materials_supplied', 'case.corrected')
-                 OR (e.event_type = 'case.status_changed' AND {returned_from} = 'returned'))),
+            AND (e.event_type IN ({continued})
+                 OR (e.event_type = '{_RESUBMITTED[0]}'
+                     AND {returned_from} = '{_RESUBMITTED[2]}'))),
   EXISTS (SELECT 1 FROM {ReviewTask._meta.db_table} o
           WHERE o.case_id = %(case)s AND o.assignee_id = u.id AND o.id <> %(task)s
             AND o.status = %(expired)s),
@@ -257,6 +262,34 @@ ORDER BY u.id"""  # noqa: S608
 
 
 _POOL_SQL: dict[tuple[str, str], str] = {}
+# The case's events that make their actor its handling clerk for the pool ("continued"):
+# materials supplied, a correction, and a returned case resubmitted (its status changed
+# from "returned": the event kind, the data's key, the value).
+_CONTINUED = ("case.materials_supplied", "case.corrected")
+_RESUBMITTED = ("case.status_changed", "from", "returned")
+_CASE_TYPE = "counters.case"
+
+
+def _continued_on(case_key: str):
+    """Which audit events the pool's "continued" reads, for the case `case_key` (any
+    actor): those it could find among the events of its transaction not yet written."""
+
+    def read(event: AuditEvent) -> bool:
+        return (
+            event.object_type == _CASE_TYPE
+            and event.object_id == case_key
+            and (
+                event.event_type in _CONTINUED
+                or (
+                    event.event_type == _RESUBMITTED[0]
+                    and event.data.get(_RESUBMITTED[1]) == _RESUBMITTED[2]
+                )
+            )
+        )
+
+    return read
+
+
 _POOL_COLUMNS = (
     "pk", "scope", "level", "open_tasks", "on_leave", "relative", "agent_relative",
     "continued", "expired", "in_chain", "profile_pk", "id_number_digest", "availability",
@@ -299,9 +332,14 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
         "kind_hall": str(Site.Kind.HALL),
         "open": str(ReviewTask.Status.OPEN),
         "expired": str(ReviewTask.Status.EXPIRED),
-        "case_type": "counters.case",
+        "case_type": _CASE_TYPE,
     }
-    with connection.cursor() as cursor:
+    # The draw's transaction's own audit events, not written yet, are read only where
+    # they could make someone the handling clerk: the rest wait for its one write.
+    with (
+        connection.cursor() as cursor,
+        audit_batch_reads_only(AuditEvent, _continued_on(params["case_key"])),
+    ):
         sql = _pool_sql(connection.vendor, field)
         prepared_execute(connection, cursor, f"risk_pool_{field}", sql, params)
         return [dict(zip(_POOL_COLUMNS, row, strict=True)) for row in cursor.fetchall()]

@@ -7,13 +7,18 @@ from contextlib import contextmanager
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
-from audit.batch import audit_writes_batched
+from audit.batch import audit_batch_reads_only, audit_writes_batched
 from audit.chain import audit_chain_all
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_log_verify
 from catalog.models import InsuranceCategory
-from tests.factories import CategoryFactory
+from draws.models import Draw
+from draws.services import daily_seed_commit, draw_record
+from sites.defaults import home_agency_id
+from staff.roles import Role
+from tests.factories import CategoryFactory, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +151,42 @@ def test_committed_batched_events_are_chained_and_verify():
     chained = AuditEvent.objects.filter(position__isnull=False).order_by("position")
     assert list(chained.values_list("data__n", flat=True)) == [0, 1, 2, 3, 4, 5]
     assert audit_log_verify() is None
+
+
+def test_a_read_of_part_of_the_log_leaves_the_events_it_would_not_read_waiting():
+    with transaction.atomic(), audit_writes_batched():
+        event = audit_event_record(event_type="test.event", data={"n": 1})
+        with audit_batch_reads_only(AuditEvent, lambda row: row.data["n"] == 2):
+            assert _kinds() == []  # the read looks for n = 2 only: n = 1 waits
+        assert event.pk is None
+    assert _kinds() == [1]  # and is written with the block's one write
+
+
+def test_a_read_of_part_of_the_log_writes_first_an_event_it_could_read():
+    with transaction.atomic(), audit_writes_batched():
+        audit_event_record(event_type="test.event", data={"n": 1})
+        audit_event_record(event_type="test.event", data={"n": 2})
+        with audit_batch_reads_only(AuditEvent, lambda row: row.data["n"] == 2):
+            assert _kinds() == [1, 2]  # all written before the read that could see n = 2
+        event = audit_event_record(event_type="test.event", data={"n": 3})
+        assert _kinds() == [1, 2, 3]  # outside the block, every waiting event counts again
+        assert event.pk is not None
+
+
+@pytest.mark.postgres  # keys from a sequence: SQLite's draws insert their own rows
+def test_a_draw_is_written_with_the_batch_under_the_key_taken_with_its_number(
+    django_assert_num_queries,
+):
+    pool = [make_staff(Role.REVIEWER).pk, make_staff(Role.REVIEWER).pk]
+    agency_id = home_agency_id()
+    daily_seed_commit(day=timezone.localdate(), agency_id=agency_id)
+    with transaction.atomic(), audit_writes_batched():
+        with django_assert_num_queries(1):  # its number, the seed and its key, in one read
+            draw = draw_record(
+                purpose="review", subject="test:1", pool=pool, excluded=[], agency_id=agency_id
+            )
+        assert draw.pk is not None
+        assert Draw.objects.filter(pk=draw.pk).exists()  # a read of the draws writes it first
+    event = AuditEvent.objects.get(event_type="draw.made")
+    assert event.object_id == str(draw.pk)
+    assert Draw.objects.get(pk=draw.pk).chosen_id == draw.chosen_id

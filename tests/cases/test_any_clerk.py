@@ -259,6 +259,20 @@ def test_a_clerk_who_corrected_a_case_is_left_out_of_its_draws(
     assert {"user": both.pk, "reason": "handling_clerk"} in excluded
 
 
+def test_a_clerk_who_resubmits_a_case_is_left_out_of_the_draw_made_as_they_do(
+    hall, submitted_case, django_capture_on_commit_callbacks
+):
+    # The resubmission's event is not written yet when the first step is drawn in the
+    # same transaction (audit.batch): the pool must see it all the same.
+    case, _number = submitted_case
+    _decide(case, "return", django_capture_on_commit_callbacks)
+    both = make_staff([Role.CLERK, Role.REVIEWER], review_level=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_services.case_resubmit(clerk=both, case_id=case.pk)
+    task = case.tasks.get(review_round=2, step=1)
+    assert {"user": both.pk, "reason": "handling_clerk"} in task.draw.excluded
+
+
 def test_a_clerk_may_not_continue_their_own_application(
     client, hall, deferred, django_capture_on_commit_callbacks
 ):
