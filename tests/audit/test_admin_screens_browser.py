@@ -67,6 +67,6 @@ def test_the_user_form_fits_the_screen_in_chinese(browser, live_server, zoom):
     system = _admin(Role.SYSTEM_ADMINISTRATOR, "add_user", "change_user", "view_user")
     page = browser_sign_in(browser, live_server, system, viewport=ZOOMS[zoom])
     page.goto(f"{live_server.url}/admin/auth/user/add/")
-    assert "阆中社保服务大厅" in page.content() and "残疾人" not in page.content()
+    assert "阆中市社会保险服务大厅 · 系统管理" in page.content() and "残疾人" not in page.content()
     assert _fits(page)
     page.screenshot(path=ARTIFACTS / f"admin-user-add-{zoom}.png", full_page=True)

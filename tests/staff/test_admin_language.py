@@ -26,9 +26,27 @@ def _admin(client, role: Role, *codenames: str):
 def test_the_admin_carries_the_systems_name_not_djangos(client):
     _admin(client, Role.SYSTEM_ADMINISTRATOR, "view_user")
     page = client.get("/admin/").content.decode()
-    assert "阆中社保服务大厅 · 系统管理" in page and "Django" not in page
+    assert "阆中市社会保险服务大厅 · 系统管理" in page and "Django" not in page  # their site
     for english in ("Model name", "Add link", "Change or view list link"):
         assert english not in page
+
+
+def test_the_admin_sign_in_page_carries_the_systems_name(client):
+    page = client.get("/admin/login/").content.decode()
+    assert "阆中社保服务大厅 · 系统管理" in page and "Django" not in page
+
+
+def test_another_agencys_administrator_sees_their_own_site_not_the_home_hall(client):
+    from tests.factories import make_agency, make_site
+
+    site = make_site(agency=make_agency(), kind="hall", name="苍溪县社会保险服务大厅")
+    user = make_staff(Role.TEAM_LEAD, sites=[site])
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    sign_in(client, user)
+    page = client.get("/admin/").content.decode()
+    assert "苍溪县社会保险服务大厅 · 系统管理" in page
+    assert "阆中" not in page
 
 
 def test_the_user_form_calls_password_sign_in_disabled_not_a_disability(client):
