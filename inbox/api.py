@@ -108,11 +108,13 @@ class InboxDecisionApi(APIView):
         data.is_valid(raise_exception=True)
         # Refusals take the API's one error shape: 400 bad input, 403 not the drawn
         # person, 409 a task already decided or superseded.
-        services.review_task_decide(
+        decided = services.review_task_decide(
             task_id=task.pk,
             actor=request.user,
             decision=data.validated_data["decision"],
             comment=data.validated_data["comment"],
         )
-        task.refresh_from_db()
+        # The summary as read above, with the status the decision gave it (nothing else
+        # in it changes): no second read of the task, its case and its item.
+        task.status = decided.status
         return Response(TaskSummaryOutput(task).data)

@@ -285,6 +285,27 @@ def test_every_decision_endpoint_refuses_everyone_but_the_drawn_person(
     assert again.status_code == 409, "a double click changes nothing"
 
 
+def test_the_decisions_answer_shows_the_task_as_decided(
+    hall, client, django_capture_on_commit_callbacks
+):
+    case = _submit(hall, django_capture_on_commit_callbacks)
+    task = services.review_task_draw(task_id=case.tasks.get().pk)
+    sign_in(client, task.assignee)
+    answer = client.post(
+        f"/api/inbox/tasks/{task.pk}/decision/",
+        {"decision": "return", "comment": "缺少身份证复印件"},
+        content_type=JSON,
+    ).json()
+    assert (
+        answer["status"]
+        == ReviewTask.Status.RETURNED
+        == task.__class__.objects.get(pk=task.pk).status
+    )
+    assert (answer["id"], answer["case_number"], answer["item"]) == (
+        task.pk, case.number, case.item.name,
+    )  # fmt: skip
+
+
 def test_a_new_item_without_policy_uses_the_domain_default(
     hall, django_capture_on_commit_callbacks
 ):
