@@ -201,11 +201,8 @@ def _pool_sql(vendor: str, scope_field: str) -> str:
         profile_sites = StaffProfile.sites.through._meta.db_table
         # "continued": the person supplied materials, corrected, or resubmitted a return.
         returned_from = (
-            f"e.data ->> '{_RESUBMITTED[1]}'"
-            if vendor == "postgresql"
-            else f"json_extract(e.data, '$.{_RESUBMITTED[1]}')"
+            "e.data ->> 'from'" if vendor == "postgresql" else "json_extract(e.data, '$.from')"
         )
-        continued = ", ".join(f"'{kind}'" for kind in _CONTINUED)
         # Table names from the models; every value is a parameter.
         _POOL_SQL[key] = f"""
 WITH scope AS (
@@ -237,9 +234,8 @@ SELECT u.id, scope.name,
   EXISTS (SELECT 1 FROM {AuditEvent._meta.db_table} e
           WHERE e.actor_id = u.id AND e.object_type = %(case_type)s
             AND e.object_id = %(case_key)s
-            AND (e.event_type IN ({continued})
-                 OR (e.event_type = '{_RESUBMITTED[0]}'
-                     AND {returned_from} = '{_RESUBMITTED[2]}'))),
+            AND (e.event_type IN ('{_CONTINUED[0]}', '{_CONTINUED[1]}')
+                 OR (e.event_type = '{_CONTINUED[2]}' AND {returned_from} = 'returned'))),
   EXISTS (SELECT 1 FROM {ReviewTask._meta.db_table} o
           WHERE o.case_id = %(case)s AND o.assignee_id = u.id AND o.id <> %(task)s
             AND o.status = %(expired)s),
@@ -262,32 +258,20 @@ ORDER BY u.id"""  # noqa: S608
 
 
 _POOL_SQL: dict[tuple[str, str], str] = {}
-# The case's events that make their actor its handling clerk for the pool ("continued"):
-# materials supplied, a correction, and a returned case resubmitted (its status changed
-# from "returned": the event kind, the data's key, the value).
-_CONTINUED = ("case.materials_supplied", "case.corrected")
-_RESUBMITTED = ("case.status_changed", "from", "returned")
+# The case's events whose actor is its handling clerk for the pool ("continued"):
+# materials supplied, a correction, a returned case resubmitted (the last: a status change
+# from "returned").
+_CONTINUED = ("case.materials_supplied", "case.corrected", "case.status_changed")
 _CASE_TYPE = "counters.case"
 
 
 def _continued_on(case_key: str):
-    """Which audit events the pool's "continued" reads, for the case `case_key` (any
-    actor): those it could find among the events of its transaction not yet written."""
-
-    def read(event: AuditEvent) -> bool:
-        return (
-            event.object_type == _CASE_TYPE
-            and event.object_id == case_key
-            and (
-                event.event_type in _CONTINUED
-                or (
-                    event.event_type == _RESUBMITTED[0]
-                    and event.data.get(_RESUBMITTED[1]) == _RESUBMITTED[2]
-                )
-            )
-        )
-
-    return read
+    """The events of the case `case_key` the pool's "continued" could read, among those
+    its transaction has not written yet (any actor, any status change: a superset)."""
+    return lambda event: (
+        (event.object_type, event.object_id) == (_CASE_TYPE, case_key)
+        and event.event_type in _CONTINUED
+    )
 
 
 _POOL_COLUMNS = (
@@ -312,34 +296,22 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
     kind = Qualification.Kind.REVIEW if role == StepRole.REVIEW else Qualification.Kind.APPROVAL
     field = "review_scope" if role == StepRole.REVIEW else "approval_scope"
     params = {
-        "item": case.item_id,
-        "level": case.risk_level,
-        "default_scope": str(DEFAULT_SCOPE[case.risk_level]),
-        "agency": case.agency_id,
-        "site": case.site_id,
-        "kind": str(kind),
-        "today": timezone.localdate(),
-        "applicant": case.applicant_id_digest,
-        "agent": getattr(case, "agent_id_digest", "") or "-",
-        "case_key": str(case.pk),
-        "case": case.pk,
-        "task": task.pk,
-        "round": task.review_round,
-        "group": _ROLE_GROUP[role].value,
-        "scope_site": str(DrawScope.SITE),
-        "scope_agency": str(DrawScope.AGENCY),
-        "scope_hall": str(DrawScope.HALL),
-        "kind_hall": str(Site.Kind.HALL),
-        "open": str(ReviewTask.Status.OPEN),
-        "expired": str(ReviewTask.Status.EXPIRED),
-        "case_type": _CASE_TYPE,
-    }
+        # The case, its item and level, the step, today.
+        "item": case.item_id, "level": case.risk_level, "agency": case.agency_id,
+        "default_scope": str(DEFAULT_SCOPE[case.risk_level]), "site": case.site_id,
+        "kind": str(kind), "today": timezone.localdate(), "case_key": str(case.pk),
+        "applicant": case.applicant_id_digest, "case": case.pk, "task": task.pk,
+        "agent": getattr(case, "agent_id_digest", "") or "-", "round": task.review_round,
+        "group": _ROLE_GROUP[role].value, "case_type": _CASE_TYPE,
+        # The constants the statement compares with.
+        "scope_site": str(DrawScope.SITE), "scope_agency": str(DrawScope.AGENCY),
+        "scope_hall": str(DrawScope.HALL), "kind_hall": str(Site.Kind.HALL),
+        "open": str(ReviewTask.Status.OPEN), "expired": str(ReviewTask.Status.EXPIRED),
+    }  # fmt: skip
     # The draw's transaction's own audit events, not written yet, are read only where
     # they could make someone the handling clerk: the rest wait for its one write.
-    with (
-        connection.cursor() as cursor,
-        audit_batch_reads_only(AuditEvent, _continued_on(params["case_key"])),
-    ):
+    continued = _continued_on(params["case_key"])
+    with connection.cursor() as cursor, audit_batch_reads_only(AuditEvent, continued):
         sql = _pool_sql(connection.vendor, field)
         prepared_execute(connection, cursor, f"risk_pool_{field}", sql, params)
         return [dict(zip(_POOL_COLUMNS, row, strict=True)) for row in cursor.fetchall()]

@@ -6,9 +6,12 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from audit.batch import audit_writes_batched
 from audit.bulk import bulk_writes_allowed
+from audit.services import audit_event_record
 from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case, SmsMessage
@@ -17,7 +20,7 @@ from langzhong_si.calendar import working_hours_after
 from outbox.models import OutboxMessage
 from risk import services
 from risk.models import ItemRiskPolicy, Qualification, ReviewTask, RiskPolicy
-from risk.selectors import review_pool
+from risk.selectors import review_pool, review_pool_scoped
 from staff.models import Notification
 from staff.roles import Role
 from tests.factories import (
@@ -304,6 +307,26 @@ def test_the_decisions_answer_shows_the_task_as_decided(
     assert (answer["id"], answer["case_number"], answer["item"]) == (
         task.pk, case.number, case.item.name,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        ("case.materials_supplied", {}),
+        ("case.corrected", {}),
+        ("case.status_changed", {"from": "returned", "to": "in_review"}),
+    ],
+)
+def test_a_clerk_whose_event_on_the_case_is_not_written_yet_is_still_left_out(
+    hall, django_capture_on_commit_callbacks, kind, data
+):
+    # Events wait in their transaction's batch (audit.batch); the pool must see them.
+    case = _submit(hall, django_capture_on_commit_callbacks)
+    both = make_staff([Role.CLERK, Role.REVIEWER], review_level=3)
+    with transaction.atomic(), audit_writes_batched():
+        audit_event_record(event_type=kind, actor=both, obj=case, data=data)
+        _pool, excluded, _scope = review_pool_scoped(task=case.tasks.get())
+    assert {"user": both.pk, "reason": "handling_clerk"} in excluded
 
 
 def test_a_new_item_without_policy_uses_the_domain_default(
