@@ -116,5 +116,6 @@ class InboxDecisionApi(APIView):
         )
         # The summary as read above, with the status the decision gave it (nothing else
         # in it changes): no second read of the task, its case and its item.
-        task.status = decided.status
-        return Response(TaskSummaryOutput(task).data)
+        answer = TaskSummaryOutput(task).data
+        answer["status"] = decided.status
+        return Response(answer)
