@@ -38,16 +38,27 @@ $$
 
 def pytest_configure(config):
     """Test-database flushes (TransactionTestCase, `transactional_db`, `live_server`)
-    TRUNCATE every table, and the audit table's trigger refuses that to every session.
+    empty every table, and the audit table's trigger refuses that to every session.
     The test connection is the superuser, so its flushes run in replica mode, where
     ordinary triggers do not fire: a power only a superuser has (the application's role
-    cannot SET session_replication_role), confined to the flush's own transaction."""
+    cannot SET session_replication_role), confined to the flush's own transaction.
+    In replica mode the foreign keys' triggers do not fire either, so the flush deletes
+    each table's rows instead of truncating: a test leaves a few rows per table, and
+    TRUNCATE's new files for some 80 tables and their indexes cost about 0.35 s a flush
+    on this machine against 0.03 s for the deletes (some 150 flushes in a CI run)."""
     if connection.vendor != "postgresql":
         return
     from django.db import transaction
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     flush = DatabaseOperations.execute_sql_flush
+    sql_flush = DatabaseOperations.sql_flush
+
+    def sql_flush_by_delete(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences:  # RESTART IDENTITY: Django's own statement
+            return sql_flush(self, style, tables, reset_sequences=True, allow_cascade=allow_cascade)
+        quoted = (style.SQL_FIELD(self.quote_name(table)) for table in tables)  # Django's tables
+        return [f"DELETE FROM {table}" for table in quoted]  # noqa: S608 - quoted names
 
     def execute_sql_flush_as_superuser(self, sql_list):
         with transaction.atomic(using=self.connection.alias):
@@ -60,6 +71,7 @@ def pytest_configure(config):
                 cursor.execute(DROP_NUMBER_SEQUENCES)
 
     DatabaseOperations.execute_sql_flush = execute_sql_flush_as_superuser
+    DatabaseOperations.sql_flush = sql_flush_by_delete
 
 
 def pytest_collection_modifyitems(config, items):
