@@ -1,7 +1,35 @@
+import datetime
+
+from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from draws.models import DailySeed, Draw
+
+# Committed seeds as stored (encrypted), by (agency, day), of the last day asked for. A
+# committed seed is never changed nor removed, so a process reads each at most once; it
+# remembers one only after the transaction that read it commits (a seed created in a
+# transaction that then rolls back is never remembered).
+_seeds_stored: dict[tuple[int, datetime.date], str] = {}
+
+
+def daily_seed_stored(*, agency_id: int, day: datetime.date) -> str | None:
+    """An agency's seed of `day` as stored (encrypted), or None while none is committed."""
+    key = (agency_id, day)
+    stored = _seeds_stored.get(key)
+    if stored is not None:
+        return stored
+    seeds = DailySeed.objects.filter(agency_id=agency_id, day=day)
+    stored = seeds.values_list("seed", flat=True).first()
+    if stored is not None:
+        transaction.on_commit(lambda: _seed_remember(key, stored))
+    return stored
+
+
+def _seed_remember(key: tuple[int, datetime.date], stored: str) -> None:
+    if any(day != key[1] for _agency, day in _seeds_stored):
+        _seeds_stored.clear()  # another day's: not asked for again
+    _seeds_stored[key] = stored
 
 
 def draw_days_revealed(*, agency_id: int, limit: int = 90) -> list[dict]:

@@ -28,9 +28,10 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import Case, Ticket
 from draws.choice import sample_fraction
-from draws.models import DailySeed
+from draws.selectors import daily_seed_stored
 from draws.services import daily_seed_commit
 from langzhong_si.calendar import OFFICE_SESSIONS, is_working_day
+from langzhong_si.compiled import CompiledRead
 from langzhong_si.identity import personal_data_decrypt
 from outbox.services import outbox_message_done
 from risk.models import ReviewTask
@@ -47,33 +48,37 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
     with transaction.atomic(durable=True):
         if not outbox_message_done(message_id=outbox_message_id):
             return []  # another run of this message committed the audit already
-        # With the case: whether it was sampled already, its agency's seed of the day,
-        # whether its chain repeats a person, and its clerk's recent cases with its
-        # applicant.
-        tasks = _chain_tasks(OuterRef("pk"), OuterRef("review_round"))
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("item", "handler")
-            .annotate(
-                sampled_already=Exists(_sampled(OuterRef("pk"))),
-                seed_stored=Subquery(
-                    DailySeed.objects.filter(
-                        agency_id=OuterRef("agency_id"), day=timezone.localdate()
-                    ).values("seed")[:1]
-                ),
-                chain_repeats=Exists(tasks.filter(assignee_id=OuterRef("handler_id")))
-                | Exists(tasks.values("assignee_id").annotate(n=Count("pk")).filter(n__gt=1)),
-                pair_in_30_days=Subquery(
-                    _recent(OuterRef("handler_id"), OuterRef("accepted_at"))
-                    .filter(applicant_id_digest=OuterRef("applicant_id_digest"))
-                    .annotate(n=Func("pk", function="COUNT"))
-                    .values("n")
-                ),
-            )
-        )
-        case = case.get(pk=case_id)
+        case = _CASE_AUDITED.first(case_id)
+        if case is None:
+            raise Case.DoesNotExist(f"no case {case_id}")
         case.sampled_recheck = outbox_message_id is None
         return _case_rules_run(case)
+
+
+def _case_audited(case_id):
+    """The case, locked, with whether it was sampled already, whether its chain repeats
+    a person, and its clerk's recent cases with its applicant (keys only: compiled once,
+    see langzhong_si.compiled; the day's seed is read apart, draws.selectors)."""
+    tasks = _chain_tasks(OuterRef("pk"), OuterRef("review_round"))
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("item", "handler")
+        .annotate(
+            sampled_already=Exists(_sampled(OuterRef("pk"))),
+            chain_repeats=Exists(tasks.filter(assignee_id=OuterRef("handler_id")))
+            | Exists(tasks.values("assignee_id").annotate(n=Count("pk")).filter(n__gt=1)),
+            pair_in_30_days=Subquery(
+                _recent(OuterRef("handler_id"), OuterRef("accepted_at"))
+                .filter(applicant_id_digest=OuterRef("applicant_id_digest"))
+                .annotate(n=Func("pk", function="COUNT"))
+                .values("n")
+            ),
+        )
+        .filter(pk=case_id)
+    )
+
+
+_CASE_AUDITED = CompiledRead(_case_audited)
 
 
 def _sampled(case_id):
@@ -168,11 +173,9 @@ def _sample(case) -> bool:
         return False
     day = timezone.localdate()
     # The case's agency's seed: each agency's samples are recomputed from its own.
-    seeds = DailySeed.objects.filter(agency_id=case.agency_id, day=day)
-    stored = getattr(case, "seed_stored", None) or seeds.values_list("seed", flat=True).first()
+    stored = daily_seed_stored(agency_id=case.agency_id, day=day)
     if stored is None:  # beat and the task's own check both missed it: commit it now
-        daily_seed_commit(day=day, agency_id=case.agency_id)
-        stored = seeds.get().seed
+        stored = daily_seed_commit(day=day, agency_id=case.agency_id).seed
     seed = personal_data_decrypt(stored)
     value = sample_fraction(seed_hex=seed, subject=f"case:{case.pk}")
     rate = settings.AUDIT_SAMPLE_RATES[case.risk_level]

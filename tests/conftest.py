@@ -290,10 +290,13 @@ def time_passes(monkeypatch):
 @pytest.fixture(autouse=True)
 def _seeds_not_yet_seen(monkeypatch):
     """Each test starts as a fresh process would: its database may hold no seeds yet
-    (transactional tests empty every table), so daily_seeds_ensure asks again."""
+    (transactional tests empty every table), so daily_seeds_ensure asks again, and a
+    seed remembered from an earlier test's database is not used."""
+    import draws.selectors
     import draws.services
 
     monkeypatch.setattr(draws.services, "_seeds_seen_for", None)
+    monkeypatch.setattr(draws.selectors, "_seeds_stored", {})
 
 
 @pytest.fixture(autouse=True)

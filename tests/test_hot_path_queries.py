@@ -169,23 +169,43 @@ def test_the_decision_that_ends_the_chain_takes_nine_queries(
         review_task_decide(task_id=last.pk, actor=last.assignee, decision="approve")
 
 
-def test_the_continuous_audit_of_a_finished_case_takes_five_queries(
-    hall, ready_clerk, django_assert_num_queries, settings
-):
-    from inspection.rules import case_audit
+def _finished_case_audit_message(hall, clerk, settings):
     from outbox.models import OutboxMessage
 
     # Not drawn for re-inspection (a drawn case raises its finding: a query or two more).
     settings.AUDIT_SAMPLE_RATES = {level: 0.0 for level in range(4)}
-
     counter_services.ticket_issue(item=hall.item)
-    case = _intake(hall, ready_clerk)
+    case = _intake(hall, clerk)
     for step in (1, 2):
         task = ReviewTask.objects.get(case=case, step=step)
         review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
-    message = OutboxMessage.objects.get(dedupe_key=f"case-audit:{case.pk}")
-    # Its message marked done; the case with its sampling record, the day's seed, whether
-    # its chain repeats a person and its clerk's recent cases with the applicant, in one;
-    # the sample's event (no batch: one row).
+    return case, OutboxMessage.objects.get(dedupe_key=f"case-audit:{case.pk}")
+
+
+def test_the_continuous_audit_of_a_finished_case_takes_five_queries(
+    hall, ready_clerk, django_assert_num_queries, settings, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from draws.selectors import daily_seed_stored
+    from inspection.rules import case_audit
+    from sites.defaults import home_agency_id
+
+    case, message = _finished_case_audit_message(hall, ready_clerk, settings)
+    with django_capture_on_commit_callbacks(execute=True):  # the process has read the seed
+        daily_seed_stored(agency_id=home_agency_id(), day=timezone.localdate())
+    # Its message marked done; the case with its sampling record, whether its chain
+    # repeats a person and its clerk's recent cases with the applicant, in one; the
+    # sample's event (no batch: one row).
     with django_assert_num_queries(5):
+        case_audit(case_id=case.pk, outbox_message_id=message.pk)
+
+
+def test_the_days_first_continuous_audit_reads_the_days_seed_too(
+    hall, ready_clerk, django_assert_num_queries, settings
+):
+    from inspection.rules import case_audit
+
+    case, message = _finished_case_audit_message(hall, ready_clerk, settings)
+    with django_assert_num_queries(6):
         case_audit(case_id=case.pk, outbox_message_id=message.pk)

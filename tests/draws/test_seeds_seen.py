@@ -38,3 +38,61 @@ def test_every_active_agency_has_its_seeds_committed_before_the_days_work():
     committed = DailySeed.objects.filter(day__gte=today).values_list("agency_id", "day")
     assert {agency for agency, _day in committed} == {other.pk, home}
     assert len(committed) == 4, "today's and tomorrow's, for each agency"
+
+
+def _today_seed(agency_id):
+    from draws.selectors import daily_seed_stored
+
+    return daily_seed_stored(agency_id=agency_id, day=timezone.localdate())
+
+
+def test_a_committed_seed_is_read_once_then_remembered(django_assert_num_queries):
+    home = home_agency_id()
+    daily_seeds_ensure()
+    stored = DailySeed.objects.get(agency_id=home, day=timezone.localdate()).seed
+    assert _today_seed(home) == stored
+    with django_assert_num_queries(0):
+        assert _today_seed(home) == stored
+
+
+def test_a_seed_read_in_a_transaction_that_rolls_back_is_not_remembered(
+    django_assert_num_queries,
+):
+    from django.db import transaction
+
+    from draws.services import daily_seed_commit
+
+    home = home_agency_id()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        daily_seed_commit(day=timezone.localdate())
+        assert _today_seed(home) is not None
+        raise RuntimeError("the work that committed it fails")
+    assert not DailySeed.objects.exists()
+    with django_assert_num_queries(1):
+        assert _today_seed(home) is None
+    daily_seeds_ensure()  # the day's real seed, another value
+    stored = DailySeed.objects.get(agency_id=home, day=timezone.localdate()).seed
+    assert _today_seed(home) == stored
+
+
+def test_a_day_without_a_committed_seed_is_asked_for_again(django_assert_num_queries):
+    home = home_agency_id()
+    assert _today_seed(home) is None
+    daily_seeds_ensure()
+    with django_assert_num_queries(1):
+        assert _today_seed(home) is not None
+
+
+def test_the_seeds_of_another_day_are_read_for_that_day(django_assert_num_queries):
+    from datetime import timedelta
+
+    from draws.selectors import daily_seed_stored
+
+    home = home_agency_id()
+    daily_seeds_ensure()
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert _today_seed(home) != daily_seed_stored(agency_id=home, day=tomorrow)
+    with django_assert_num_queries(0):
+        daily_seed_stored(agency_id=home, day=tomorrow)
+    with django_assert_num_queries(1):  # today's was forgotten for tomorrow's
+        _today_seed(home)
