@@ -384,6 +384,12 @@ class Recorder:
         self.errors = defaultdict(int)
         self.lock = threading.Lock()
 
+    def reset(self) -> None:
+        """Forget the warm-up's requests: the table covers the measured window only."""
+        with self.lock:
+            self.samples.clear()
+            self.errors.clear()
+
     def timed(self, action: str, call):
         started = time.perf_counter()
         try:
@@ -462,14 +468,20 @@ WARMUP_SECONDS = 300
 BOARD = {"waiting": 0}
 
 
-def kiosk_loop(token, items, target_waiting, recorder, stop, rng):
+def kiosk_loop(token, items, target_waiting, recorder, stop, rng, interval=None):
     """One of the hall's kiosks: citizens take tickets while fewer than `target_waiting`
-    wait (so clerks are seldom idle, as in a busy hall)."""
+    wait (so clerks are seldom idle, as in a busy hall); or, given `interval` (seconds),
+    citizens arrive at that pace whatever the queue (`--arrivals`: an open hall, where a
+    system slower than its citizens shows as a growing queue)."""
     session = requests.Session()
     session.headers["Authorization"] = f"Device {token}"
     WARMUP.go.wait()
+    next_arrival = time.monotonic() + rng.uniform(0, interval or 0)
     while not stop.is_set():
-        if BOARD["waiting"] >= target_waiting:
+        if interval is not None:
+            next_arrival += rng.expovariate(1 / interval)  # arrivals at random, on average
+            time.sleep(max(0.0, next_arrival - time.monotonic()))
+        elif BOARD["waiting"] >= target_waiting:
             time.sleep(0.1)
             continue
         BOARD["waiting"] += 1  # until the display's next look
@@ -595,7 +607,11 @@ def database_figures(started_at, ended_at) -> dict:
     ]
     return {
         "complete": final.count(),
-        "tickets": Ticket.objects.filter(issued_at__gte=started_at).count(),
+        "tickets": Ticket.objects.filter(issued_at__gte=started_at, issued_at__lt=ended_at).count(),
+        "taken_in": Case.objects.filter(
+            accepted_at__gte=started_at, accepted_at__lt=ended_at
+        ).count(),
+        "waiting_at_end": Ticket.objects.filter(status="waiting").count(),
         "draws": draws,
         "chain_lags": lags,
         "events": events.count(),
@@ -656,7 +672,17 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clerks", type=int, default=200)
-    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--seconds", type=int, default=60, help="the measured window")
+    parser.add_argument(
+        "--warmup", type=int, default=30,
+        help="seconds of load before the measured window (the chain of review and approval "
+        "fills: without it, the window's first minute completes few cases)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--arrivals", type=float, default=None,
+        help="citizens per second at the kiosks, whatever the queue (default: the kiosks "
+        "keep half as many tickets waiting as there are clerks)",
+    )  # fmt: skip
     parser.add_argument("--level", type=int, choices=[0, 1, 2, 3], default=2)
     parser.add_argument("--existing", type=int, default=0, help="finished cases already there")
     parser.add_argument("--web-workers", type=int, default=2 * os.cpu_count() + 1)
@@ -695,11 +721,12 @@ def main() -> None:
         for username in tokens["deciders"]
     ]
     kiosks = max(2, args.clerks // 20)
+    interval = kiosks / args.arrivals if args.arrivals else None
     threads += [
         threading.Thread(
             target=kiosk_loop,
             args=(tokens["kiosk"], tokens["items"], args.clerks // 2, recorder, stop,
-                  random.Random(100 + n)),  # noqa: S311
+                  random.Random(100 + n), interval),  # noqa: S311
             daemon=True,
         )
         for n in range(kiosks)
@@ -719,7 +746,14 @@ def main() -> None:
         if not WARMUP.signed_in.acquire(timeout=max(0.0, deadline - time.monotonic())):
             print("warning: not everyone signed on within the warm-up; measuring anyway")
             break
-    print(f"Load for {args.seconds} s (level-{args.level} items) …")
+    arrivals = f"{args.arrivals:g} citizens/s" if args.arrivals else "the queue kept filled"
+    print(
+        f"Load ({arrivals}, level-{args.level} items): {args.warmup} s of warm-up, "
+        f"then {args.seconds} s measured …"
+    )
+    WARMUP.go.set()
+    time.sleep(args.warmup)
+    recorder.reset()
     started_at = datetime.datetime.now(datetime.UTC)
     profilers = []
     if args.profile:
@@ -739,7 +773,6 @@ def main() -> None:
     sampler.start()
     cpu_before, own_before = stack_cpu_seconds(processes), time.process_time()
     load_before = os.getloadavg()
-    WARMUP.go.set()
     time.sleep(args.seconds)
     figures_load = (load_before, os.getloadavg())
     cpu_used = stack_cpu_seconds(processes) - cpu_before
@@ -783,7 +816,18 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
         + " → ".join(", ".join(f"{value:.1f}" for value in load) for load in figures["load"])
     )
     print(f"complete cases per second (issued → final decision): {rate:.1f}")
-    print(f"tickets issued: {figures['tickets']}, cases completed: {figures['complete']}")
+    print(
+        f"in the window: tickets issued {figures['tickets']}, cases taken in "
+        f"{figures['taken_in']}, cases completed {figures['complete']}, decisions "
+        f"{len(recorder.samples.get('decide', []))}; tickets waiting at the end: "
+        f"{figures['waiting_at_end']}"
+        + (
+            f" (arrivals {args.arrivals:g}/s: completions keep up with them when the "
+            "hall copes; a queue that grows means they do not)"
+            if args.arrivals
+            else ""
+        )
+    )
     if figures["complete"]:
         complete = figures["complete"]
         stack, database = figures["cpu"], figures["database_cpu"]
