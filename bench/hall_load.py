@@ -721,6 +721,10 @@ def main() -> None:
         for username in tokens["deciders"]
     ]
     kiosks = max(2, args.clerks // 20)
+    if args.arrivals:
+        # Each kiosk thread waits for its answer: enough of them that a slow answer (up to
+        # four seconds) does not slow the arrivals down.
+        kiosks = max(kiosks, int(4 * args.arrivals) + 1)
     interval = kiosks / args.arrivals if args.arrivals else None
     threads += [
         threading.Thread(

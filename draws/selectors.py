@@ -7,9 +7,12 @@ from django.db.models.functions import Coalesce
 from draws.models import DailySeed, Draw
 
 # Committed seeds as stored (encrypted), by (agency, day), of the last day asked for. A
-# committed seed is never changed nor removed, so a process reads each at most once; it
-# remembers one only after the transaction that read it commits (a seed created in a
-# transaction that then rolls back is never remembered).
+# committed seed's value never changes (a key rotation re-encrypts it: the old text still
+# decrypts with the old key, kept until the processes restart) and is never removed, so a
+# process reads each at most once; it remembers one only after the transaction that read it
+# commits (a seed created in a transaction or savepoint that rolls back is never
+# remembered). Web threads share it: it is replaced, never changed in place. A database
+# restored under running processes needs them restarted (README, "The restore drill").
 _seeds_stored: dict[tuple[int, datetime.date], str] = {}
 
 
@@ -22,14 +25,14 @@ def daily_seed_stored(*, agency_id: int, day: datetime.date) -> str | None:
     seeds = DailySeed.objects.filter(agency_id=agency_id, day=day)
     stored = seeds.values_list("seed", flat=True).first()
     if stored is not None:
-        transaction.on_commit(lambda: _seed_remember(key, stored))
+        transaction.on_commit(lambda: _seed_remember(key, stored), robust=True)
     return stored
 
 
 def _seed_remember(key: tuple[int, datetime.date], stored: str) -> None:
-    if any(day != key[1] for _agency, day in _seeds_stored):
-        _seeds_stored.clear()  # another day's: not asked for again
-    _seeds_stored[key] = stored
+    global _seeds_stored
+    kept = {held: value for held, value in _seeds_stored.items() if held[1] == key[1]}
+    _seeds_stored = {**kept, key: stored}  # another day's are not asked for again
 
 
 def draw_days_revealed(*, agency_id: int, limit: int = 90) -> list[dict]:

@@ -199,6 +199,31 @@ def test_a_sampled_case_is_queued_and_its_draw_recorded(hall, settings):
     assert Finding.objects.get(rule="sample").case == case
 
 
+def test_each_agencys_cases_are_sampled_with_its_own_days_seed(
+    hall, two_agencies, settings, django_capture_on_commit_callbacks
+):
+    from draws.models import DailySeed
+    from draws.services import daily_seed_commit
+    from langzhong_si.identity import personal_data_decrypt
+
+    settings.AUDIT_SAMPLE_RATES = {0: 1, 1: 1, 2: 1, 3: 1}
+    home, other = _case(hall), _case(hall, site=two_agencies.hall_b)
+    assert home.agency_id != other.agency_id
+    for case in (home, other):  # committed before the day's first audits, as beat does
+        daily_seed_commit(day=timezone.localdate(), agency_id=case.agency_id)
+    with django_capture_on_commit_callbacks(execute=True):  # the home seed is remembered
+        case_audit(case_id=home.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_audit(case_id=other.pk)
+    for case in (home, other):
+        seed = DailySeed.objects.get(agency_id=case.agency_id, day=timezone.localdate())
+        value = sample_fraction(
+            seed_hex=personal_data_decrypt(seed.seed), subject=f"case:{case.pk}"
+        )
+        event = AuditEvent.objects.get(event_type="audit.sampled", object_id=str(case.pk))
+        assert event.data["value"] == round(value, 12)
+
+
 def test_a_finished_case_is_audited_after_commit(
     hall, settings, django_capture_on_commit_callbacks
 ):

@@ -55,15 +55,20 @@ def test_a_committed_seed_is_read_once_then_remembered(django_assert_num_queries
         assert _today_seed(home) == stored
 
 
-def test_a_seed_read_in_a_transaction_that_rolls_back_is_not_remembered(
-    django_assert_num_queries,
+@pytest.mark.parametrize("rolled_back", ["transaction", "savepoint"])
+def test_a_seed_read_in_work_that_rolls_back_is_not_remembered(
+    rolled_back, django_assert_num_queries
 ):
+    import contextlib
+
     from django.db import transaction
 
     from draws.services import daily_seed_commit
 
     home = home_agency_id()
-    with pytest.raises(RuntimeError), transaction.atomic():
+    # A savepoint rolled back inside a transaction that commits the rest of its work.
+    outer = transaction.atomic() if rolled_back == "savepoint" else contextlib.nullcontext()
+    with outer, pytest.raises(RuntimeError), transaction.atomic():
         daily_seed_commit(day=timezone.localdate())
         assert _today_seed(home) is not None
         raise RuntimeError("the work that committed it fails")
@@ -96,3 +101,15 @@ def test_the_seeds_of_another_day_are_read_for_that_day(django_assert_num_querie
         daily_seed_stored(agency_id=home, day=tomorrow)
     with django_assert_num_queries(1):  # today's was forgotten for tomorrow's
         _today_seed(home)
+
+
+def test_each_agency_is_given_its_own_seed_before_and_after_it_is_remembered():
+    from tests.factories import make_agency
+
+    home = home_agency_id()
+    other = make_agency(code="511302", name="顺庆区社会保险事业管理局").pk
+    daily_seeds_ensure()
+    rows = dict(DailySeed.objects.filter(day=timezone.localdate()).values_list("agency_id", "seed"))
+    assert rows[home] != rows[other]
+    for _read in ("from the database", "remembered"):
+        assert (_today_seed(home), _today_seed(other)) == (rows[home], rows[other])
