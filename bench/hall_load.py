@@ -612,6 +612,7 @@ def database_figures(started_at, ended_at) -> dict:
             accepted_at__gte=started_at, accepted_at__lt=ended_at
         ).count(),
         "waiting_at_end": Ticket.objects.filter(status="waiting").count(),
+        "undecided_at_end": ReviewTask.objects.filter(status__in=ReviewTask.OPEN_STATES).count(),
         "draws": draws,
         "chain_lags": lags,
         "events": events.count(),
@@ -823,11 +824,12 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
     print(
         f"in the window: tickets issued {figures['tickets']}, cases taken in "
         f"{figures['taken_in']}, cases completed {figures['complete']}, decisions "
-        f"{len(recorder.samples.get('decide', []))}; tickets waiting at the end: "
-        f"{figures['waiting_at_end']}"
+        f"{len(recorder.samples.get('decide', []))}; at the end, tickets waiting "
+        f"{figures['waiting_at_end']}, review and approval steps undecided "
+        f"{figures['undecided_at_end']}"
         + (
             f" (arrivals {args.arrivals:g}/s: completions keep up with them when the "
-            "hall copes; a queue that grows means they do not)"
+            "hall copes; queues that grow mean it does not)"
             if args.arrivals
             else ""
         )
