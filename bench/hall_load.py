@@ -151,7 +151,7 @@ def set_up(clerks: int, existing: int, level: int) -> dict:
 # --- the stack -------------------------------------------------------------------------------
 
 
-def start_stack(env: dict, web_workers: int) -> list[subprocess.Popen]:
+def start_stack(env: dict, web_workers: int, threads: int = 4) -> list[subprocess.Popen]:
     venv = Path(sys.executable).parent  # the environment this runs in
     logs = ROOT / "var" / "load"
     logs.mkdir(parents=True, exist_ok=True)
@@ -174,7 +174,7 @@ def start_stack(env: dict, web_workers: int) -> list[subprocess.Popen]:
             "--workers",
             str(web_workers),
             "--threads",
-            "4",
+            str(threads),
             "--keep-alive",
             "30",
             "--bind",
@@ -253,13 +253,16 @@ def _cpu_of(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def stack_cpu_seconds(processes: list[subprocess.Popen]) -> float:
-    """CPU used so far by the stack this benchmark started (web, worker, beat and their
-    children); never anyone else's processes."""
-    pids = set()
-    for process in processes:
-        pids |= {process.pid, *_children(process.pid)}
-    return sum(_cpu_of(pid) or 0.0 for pid in pids)
+STACK = ("web", "worker", "beat")  # start_stack's processes, in its order
+
+
+def stack_cpu_seconds(processes: list[subprocess.Popen]) -> dict[str, float]:
+    """CPU used so far by each process this benchmark started (web, worker, beat, each
+    with its children); never anyone else's processes."""
+    return {
+        name: sum(_cpu_of(pid) or 0.0 for pid in {process.pid, *_children(process.pid)})
+        for name, process in zip(STACK, processes, strict=True)
+    }
 
 
 def statement_shape(query: str | None, width: int = 90) -> str:
@@ -687,6 +690,7 @@ def main() -> None:
     parser.add_argument("--level", type=int, choices=[0, 1, 2, 3], default=2)
     parser.add_argument("--existing", type=int, default=0, help="finished cases already there")
     parser.add_argument("--web-workers", type=int, default=2 * os.cpu_count() + 1)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--no-pgbench", action="store_true")
     parser.add_argument("--database", default=DB, help="the benchmark's own database")
     parser.add_argument(
@@ -707,7 +711,7 @@ def main() -> None:
     os.environ.update(env)
     print(f"Setting up {args.clerks} clerks, 40 deciders, {args.existing:,} existing cases …")
     tokens = set_up(args.clerks, args.existing, args.level)
-    processes = start_stack(env, args.web_workers)
+    processes = start_stack(env, args.web_workers, args.threads)
     recorder, stop, display_latencies = Recorder(), threading.Event(), []
     threads = [
         threading.Thread(
@@ -780,7 +784,8 @@ def main() -> None:
     load_before = os.getloadavg()
     time.sleep(args.seconds)
     figures_load = (load_before, os.getloadavg())
-    cpu_used = stack_cpu_seconds(processes) - cpu_before
+    cpu_after = stack_cpu_seconds(processes)
+    cpu_used = {name: cpu_after[name] - cpu_before[name] for name in STACK}
     own_used = time.process_time() - own_before
     sampler.stop.set()
     sampler.join()
@@ -814,7 +819,7 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
     print()
     print(
         f"{args.clerks} clerks, level-{args.level} mix, {args.seconds} s, "
-        f"{args.existing:,} existing cases, {args.web_workers} web workers × 4 threads"
+        f"{args.existing:,} existing cases, {args.web_workers} web workers × {args.threads} threads"
     )
     print(
         "machine load average (1, 5, 15 min) at the start and end of the measured window: "
@@ -836,11 +841,12 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
     )
     if figures["complete"]:
         complete = figures["complete"]
-        stack, database = figures["cpu"], figures["database_cpu"]
+        stack, database = sum(figures["cpu"].values()), figures["database_cpu"]
+        each = ", ".join(f"{name} {1000 * figures['cpu'][name] / complete:.0f}" for name in STACK)
         print(
             f"server CPU per complete case: {1000 * (stack + database) / complete:.0f} ms "
-            f"(web, worker and beat {1000 * stack / complete:.0f} ms, this database's "
-            f"backends {1000 * database / complete:.0f} ms); the load generator: "
+            f"(web, worker and beat {1000 * stack / complete:.0f} ms: {each}; this "
+            f"database's backends {1000 * database / complete:.0f} ms); the load generator: "
             f"{1000 * figures['generator_cpu'] / complete:.0f} ms"
         )
         statements = figures.get("statements")
