@@ -68,12 +68,15 @@ def _scope_build(user) -> Scope:
     roles = user_roles(user)
     if Role.CITY_VIEWER in roles:
         return Scope(frozenset(), frozenset(), everything=True, read_only=True)
-    own = list(Site.objects.filter(staff_profiles__user=user).values_list("pk", "agency_id"))
+    # Read with the account (staff.selectors.user_with_account_state) on PostgreSQL.
+    own, agency_sites = getattr(user, "_sites_read", None) or (None, None)
+    if own is None:
+        own = list(Site.objects.filter(staff_profiles__user=user).values_list("pk", "agency_id"))
     if not own:
         return NOTHING
     agency_ids = frozenset(agency_id for _site, agency_id in own)
     if roles & AGENCY_WIDE_ROLES:
-        site_ids = frozenset(
+        site_ids = agency_sites or frozenset(
             Site.objects.filter(agency_id__in=agency_ids).values_list("pk", flat=True)
         )
     else:

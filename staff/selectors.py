@@ -1,5 +1,8 @@
+from pathlib import Path
+
 from django.contrib.auth import get_user_model
 
+from langzhong_si.sqltext import sql_text
 from staff.roles import Role
 
 
@@ -13,24 +16,15 @@ def user_roles(user) -> set[str]:
     return cached
 
 
-# One statement for the account, its latest password record and its role names (every
-# signed-in request's checks), written out: built through the ORM, compiling it cost
-# more CPU than running it. Tables from the models, the id a parameter.
-_ACCOUNT_STATE_SQL = """
-SELECT u.*,
-    (SELECT p.set_at FROM {passwords} p WHERE p.user_id = u.id
-        ORDER BY p.set_at DESC, p.id DESC LIMIT 1) AS password_set_at,
-    (SELECT p.set_by_id FROM {passwords} p WHERE p.user_id = u.id
-        ORDER BY p.set_at DESC, p.id DESC LIMIT 1) AS password_set_by,
-    ARRAY(SELECT g.name FROM {groups} g JOIN {memberships} m ON m.group_id = g.id
-        WHERE m.user_id = u.id) AS role_names
-FROM {users} u WHERE u.id = %s
-"""
+# The account with its password age, roles and sites in one statement, written out
+# (building it through the ORM cost more CPU than running it).
+ACCOUNT_STATE_SQL = Path(__file__).with_name("account_state.sql")
 
 
 def user_with_account_state(user_id):
     """The account `user_id` with its latest password record (for the expiry check) and,
-    on PostgreSQL, its roles, in one query; None if there is no such account."""
+    on PostgreSQL, its roles and sites (staff.scope), in one query; None if there is no
+    such account."""
     from django.db import connection
     from django.db.models import OuterRef, Subquery
 
@@ -38,13 +32,8 @@ def user_with_account_state(user_id):
 
     user_model = get_user_model()
     if connection.vendor == "postgresql":
-        sql = _ACCOUNT_STATE_SQL.format(
-            passwords=PasswordRecord._meta.db_table,
-            groups=user_model.groups.field.related_model._meta.db_table,
-            memberships=user_model.groups.through._meta.db_table,
-            users=user_model._meta.db_table,
-        )
-        user = next(iter(user_model._default_manager.raw(sql, [user_id])), None)
+        user = user_model._default_manager.raw(sql_text(ACCOUNT_STATE_SQL), [user_id])
+        user = next(iter(user), None)
     else:
         latest = PasswordRecord.objects.filter(user=OuterRef("pk")).order_by("-set_at", "-pk")
         user = (
@@ -61,6 +50,9 @@ def user_with_account_state(user_id):
     user._password_state = (user.password, user.password_set_at, user.password_set_by)
     if hasattr(user, "role_names"):
         user._role_cache = set(user.role_names)
+        # As the request found them (staff.scope reads them for its scope, once).
+        own, agency = user.own_sites, user.agency_site_ids
+        user._sites_read = ([tuple(pair) for pair in own], frozenset(agency))
     return user
 
 

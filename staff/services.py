@@ -128,7 +128,9 @@ def staff_sites_set(*, user, sites=None, changed_by=None, event: bool = True) ->
     before = dict(profile.sites.values_list("pk", "code"))
     with transaction.atomic():
         profile.sites.set(chosen)
-        user._site_scope = None  # staff.scope remembers it on the user object
+        # staff.scope remembers the scope, and the sites read with the account, on the
+        # user object.
+        user._site_scope = user._sites_read = None
         if event and set(before) != {site.pk for site in chosen}:
             audit_event_record(
                 event_type="staff.sites_changed",

@@ -209,3 +209,32 @@ def test_the_days_first_continuous_audit_reads_the_days_seed_too(
     case, message = _finished_case_audit_message(hall, ready_clerk, settings)
     with django_assert_num_queries(6):
         case_audit(case_id=case.pk, outbox_message_id=message.pk)
+
+
+@pytest.mark.postgres  # the account's one read takes its roles and sites on PostgreSQL only
+def test_a_decision_over_the_api_reads_the_persons_sites_with_their_account_only(hall, ready_clerk):
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from tests.factories import sign_in
+
+    counter_services.ticket_issue(item=hall.item)
+    task = ReviewTask.objects.get(case=_intake(hall, ready_clerk))
+    api = APIClient()
+    sign_in(api, task.assignee)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(
+            f"/api/inbox/tasks/{task.pk}/decision/", {"decision": "approve"}, format="json"
+        )
+    assert response.status_code == 200
+    # The request's own reads before the service: the session, the account (with its
+    # password age, roles and sites: staff.selectors.user_with_account_state), the second
+    # factor's device, the task with its case; none of the scope's own (staff.scope).
+    assert not any(
+        '"sites_site"."agency_id"' in query["sql"] or 'FROM "sites_site"' in query["sql"]
+        for query in queries
+    )
+    # In all: those four, the decision's ten (its next step drawn, the day's seed already
+    # read by the request's middleware) and the session's last-activity write (three,
+    # with the savepoint the test's transaction makes of its own).
+    assert len(queries) == 4 + 10 + 3

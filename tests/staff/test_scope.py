@@ -9,7 +9,7 @@ from counters.models import Window
 from sites.defaults import home_site_id
 from sites.models import Agency, Site
 from staff.roles import Role
-from staff.scope import scope_filter, scope_of
+from staff.scope import NOTHING, scope_filter, scope_of
 from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +72,61 @@ def test_staff_cannot_work_at_sites_of_two_agencies(places):
     hall, _station, other_hall = places
     with pytest.raises(ValidationError):
         make_staff(Role.CLERK, sites=[hall, other_hall])
+
+
+def _people(places):
+    hall, station, _other = places
+    return {
+        "station clerk": make_staff(Role.CLERK, sites=[station]),
+        "clerk at two sites": make_staff(Role.CLERK, sites=[hall, station]),
+        "team lead": make_staff(Role.TEAM_LEAD, sites=[station]),
+        "auditor": make_staff(Role.AUDITOR, sites=[hall]),
+        "city viewer": make_staff(Role.CITY_VIEWER),
+    }
+
+
+@pytest.mark.postgres  # the account's one statement reads its sites on PostgreSQL only
+@pytest.mark.parametrize(
+    "person", ["station clerk", "clerk at two sites", "team lead", "auditor", "city viewer"]
+)
+def test_the_scope_of_an_account_read_for_a_request_is_its_scope_read_apart(places, person):
+    from django.contrib.auth import get_user_model
+
+    from staff.selectors import user_with_account_state
+
+    user = _people(places)[person]
+    apart = scope_of(get_user_model().objects.get(pk=user.pk))
+    assert scope_of(user_with_account_state(user.pk)) == apart
+
+
+@pytest.mark.postgres
+def test_a_person_without_sites_read_for_a_request_sees_nothing(places):
+    from staff.models import StaffProfile
+    from staff.selectors import user_with_account_state
+
+    clerk = make_staff(Role.CLERK)
+    StaffProfile.objects.get(user=clerk).sites.clear()
+    assert scope_of(user_with_account_state(clerk.pk)) == scope_of(clerk) == NOTHING
+
+
+@pytest.mark.postgres
+def test_the_scope_of_an_account_read_for_a_request_costs_no_statement(
+    places, django_assert_num_queries
+):
+    from staff.selectors import user_with_account_state
+
+    lead = user_with_account_state(_people(places)["team lead"].pk)
+    with django_assert_num_queries(0):
+        scope_of(lead)
+
+
+@pytest.mark.postgres
+def test_sites_changed_within_the_request_are_the_scope_that_follows(places):
+    from staff.selectors import user_with_account_state
+    from staff.services import staff_sites_set
+
+    hall, station, _other = places
+    clerk = user_with_account_state(make_staff(Role.CLERK, sites=[station]).pk)
+    assert scope_of(clerk).site_ids == {station.pk}
+    staff_sites_set(user=clerk, sites=[hall], event=False)
+    assert scope_of(clerk).site_ids == {hall.pk}
