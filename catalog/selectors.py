@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from catalog.models import InsuranceCategory, ItemSwitchOff, Material, ServiceItem
 from catalog.search import normalise_query
 from catalog.spreadsheets import CatalogSheets
+from langzhong_si.compiled import CompiledRead
 from sites.defaults import home_agency_id
 from sites.models import Agency, Site
 
@@ -23,6 +24,19 @@ def items_offered(agency_id: int | None = None, *, site_id: int | None = None) -
         agency = {"agency_id": home_agency_id()}
     switched_off = ItemSwitchOff.objects.filter(**agency, item=OuterRef("pk"))
     return ServiceItem.objects.filter(enabled=True).exclude(Exists(switched_off))
+
+
+# An item by its key if the catalog has it enabled; compiled once (every ticket reads it).
+_ITEM_ENABLED = CompiledRead(lambda item_id: ServiceItem.objects.filter(pk=item_id, enabled=True))
+
+
+def item_enabled(item_id: int) -> ServiceItem:
+    """The enabled item `item_id`; Http404 for an unknown or disabled one (a kiosk's
+    forged or stale choice). Whether its agency offers it is item_offered_check's."""
+    item = _ITEM_ENABLED.first(item_id)
+    if item is None:
+        raise Http404(_("No such service item."))
+    return item
 
 
 def public_agency(code: str | None) -> Agency:

@@ -3,14 +3,13 @@ clerk's workbench and the window lead's queue. Each operation calls the same ser
 screen, with the same checks. The case file's operations (intake, cases, progress) are in
 cases.api; ratings, the rating pad and follow-ups in ratings.api."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import ServiceItem
+from catalog.selectors import item_enabled
 from counters import selectors, services
 from counters.models import Case, Queue, Ticket, Window
 from devices.api_access import (
@@ -19,7 +18,7 @@ from devices.api_access import (
     device_permission,
 )
 from devices.models import HallDevice
-from langzhong_si.api import StrictBooleanField
+from langzhong_si.api import OutputSerializer, StrictBooleanField
 from langzhong_si.identity import ID_NUMBER_INPUT_MAX_LENGTH
 from langzhong_si.text import (
     PAUSE_REASON_MAX_LENGTH,
@@ -35,7 +34,7 @@ IsClerk = role_permission(Role.CLERK)
 # --- Serializers -------------------------------------------------------------------------
 
 
-class TicketOutput(serializers.Serializer):
+class TicketOutput(OutputSerializer):
     id = serializers.IntegerField(source="pk")
     number = serializers.CharField(source="display_number")
     site = serializers.IntegerField(source="site_id", help_text="The site it was issued at.")
@@ -70,18 +69,18 @@ class TicketInput(serializers.Serializer):
     )
 
 
-class CallOutput(serializers.Serializer):
+class CallOutput(OutputSerializer):
     number = serializers.CharField(source="display_number")
     window = serializers.IntegerField(source="window.number")
     called_at = serializers.DateTimeField()
 
 
-class DisplayOutput(serializers.Serializer):
+class DisplayOutput(OutputSerializer):
     calls = CallOutput(many=True)
     waiting = serializers.DictField(child=serializers.IntegerField())
 
 
-class ProgressOutput(serializers.Serializer):
+class ProgressOutput(OutputSerializer):
     number = serializers.CharField(source="case.number")
     item = serializers.CharField(source="case.item.name")
     status = serializers.ChoiceField(source="case.status", choices=Case.Status.choices)
@@ -94,7 +93,7 @@ class ProgressOutput(serializers.Serializer):
     rejection = serializers.CharField()
 
 
-class WindowOutput(serializers.Serializer):
+class WindowOutput(OutputSerializer):
     number = serializers.IntegerField()
     zone = serializers.CharField()
     queue = serializers.ChoiceField(choices=Queue.choices)
@@ -104,7 +103,7 @@ class WindowOutput(serializers.Serializer):
     current_ticket = TicketOutput(allow_null=True)
 
 
-class WorkbenchOutput(serializers.Serializer):
+class WorkbenchOutput(OutputSerializer):
     window = WindowOutput(allow_null=True)
     free_windows = serializers.ListField(child=serializers.IntegerField())
 
@@ -127,7 +126,7 @@ class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
 
 
-class LeadQueueOutput(serializers.Serializer):
+class LeadQueueOutput(OutputSerializer):
     pending_priority = TicketOutput(many=True)
     no_shows = TicketOutput(many=True)
     flagged = TicketOutput(many=True)
@@ -155,7 +154,7 @@ class KioskTicketApi(APIView):
         data = _valid(TicketInput, request.data)
         item = None
         if data["item"] is not None:
-            item = get_object_or_404(ServiceItem, pk=data["item"], enabled=True)
+            item = item_enabled(data["item"])
         ticket = services.ticket_issue(
             item=item,
             is_consultation=data["consultation"] and item is None,

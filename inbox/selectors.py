@@ -10,9 +10,10 @@ from django.contrib.auth import get_user_model
 
 from audit.models import AuditEvent
 from counters.models import Case
+from langzhong_si.compiled import CompiledRead
 from risk.models import ReviewTask
 from staff.roles import Role
-from staff.scope import scope_filter
+from staff.scope import scope_filter, scope_of
 from staff.selectors import users_with_role
 
 
@@ -32,9 +33,23 @@ def inbox_tasks(*, user):
     )
 
 
+# A task with its case and item, by key and assignee; compiled once (every decision
+# reads it). The scope is checked on the row read (inbox_task).
+_TASK_OF_ASSIGNEE = CompiledRead(
+    lambda task_id, assignee_id: ReviewTask.objects.select_related("case", "case__item").filter(
+        pk=task_id, assignee_id=assignee_id
+    )
+)
+
+
 def inbox_task(*, user, task_id: int) -> ReviewTask:
-    """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404)."""
-    return _tasks_in_scope(user).select_related("case", "case__item").get(pk=task_id, assignee=user)
+    """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404), as
+    does its own assignee once its case's agency is out of their scope (_tasks_in_scope)."""
+    task = _TASK_OF_ASSIGNEE.first(task_id, user.pk)
+    scope = scope_of(user)
+    if task is None or not scope.allows_agency(task.case.agency_id):
+        raise ReviewTask.DoesNotExist("No review task matches the given query.")
+    return task
 
 
 def chain_pseudonym(*, case, user_id: int) -> str:

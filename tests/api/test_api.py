@@ -66,6 +66,18 @@ def test_errors_have_one_shape(api, kiosk, hall):
     assert invalid.status_code == 400 and "item" in invalid.json()["error"]["fields"]
 
 
+def test_a_kiosk_asking_for_a_disabled_item_is_answered_not_found_and_issues_nothing(
+    api, kiosk, hall
+):
+    hall.item.enabled = False
+    hall.item.save(update_fields=["enabled"])
+    response = _device(api, kiosk).post(
+        "/api/kiosk/tickets/", {"item": hall.item.pk}, format="json"
+    )
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert Ticket.objects.count() == 0
+
+
 def test_a_clerk_serves_a_ticket_end_to_end_through_the_api(
     api, hall, kiosk, django_capture_on_commit_callbacks
 ):
