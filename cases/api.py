@@ -18,7 +18,7 @@ from cases import services
 from counters import selectors as counter_selectors
 from counters.models import Case
 from front.api import ProgressOutput, ReasonInput
-from langzhong_si.api import StrictBooleanField
+from langzhong_si.api import OutputSerializer, StrictBooleanField
 from langzhong_si.clientip import client_ip
 from langzhong_si.identity import (
     CREDIT_CODE_INPUT_MAX_LENGTH,
@@ -42,7 +42,7 @@ def _valid(serializer_class, data):
     return serializer.validated_data
 
 
-class ChecklistRowOutput(serializers.Serializer):
+class ChecklistRowOutput(OutputSerializer):
     material_id = serializers.IntegerField()
     name = serializers.CharField()
     required = serializers.BooleanField()
@@ -50,7 +50,7 @@ class ChecklistRowOutput(serializers.Serializer):
     received = serializers.BooleanField()
 
 
-class CaseOutput(serializers.Serializer):
+class CaseOutput(OutputSerializer):
     id = serializers.IntegerField(source="pk")
     number = serializers.CharField()
     item_code = serializers.CharField(source="item.code")
@@ -137,7 +137,7 @@ class SupplyInput(serializers.Serializer):
     )
 
 
-class RevealOutput(serializers.Serializer):
+class RevealOutput(OutputSerializer):
     id_number = serializers.CharField()
 
 

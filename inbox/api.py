@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from cases.api import ChecklistRowOutput
 from inbox import selectors as inbox_selectors
 from inbox import services
+from langzhong_si.api import OutputSerializer
 from langzhong_si.text import COMMENT_MAX_LENGTH
 from langzhong_si.versions import poll_etag, poll_not_modified, user_key
 from risk.models import ReviewTask
@@ -25,7 +26,7 @@ class IsReviewerOrApprover(BasePermission):
         return bool({Role.REVIEWER.value, Role.APPROVER.value} & user_roles(request.user))
 
 
-class TaskSummaryOutput(serializers.Serializer):
+class TaskSummaryOutput(OutputSerializer):
     id = serializers.IntegerField(source="pk")
     case_number = serializers.CharField(source="case.number")
     item = serializers.CharField(source="case.item.name")
@@ -36,7 +37,7 @@ class TaskSummaryOutput(serializers.Serializer):
     due_at = serializers.DateTimeField()
 
 
-class EarlierStepOutput(serializers.Serializer):
+class EarlierStepOutput(OutputSerializer):
     role = serializers.CharField()
     pseudonym = serializers.CharField()
     status = serializers.CharField()

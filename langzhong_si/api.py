@@ -2,6 +2,8 @@
 authentication rules. Views call the same services as the screens; the services'
 ValidationError and PermissionDenied become 400/409 and 403 here, in one place."""
 
+import threading
+
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -143,3 +145,27 @@ class StrictBooleanField(serializers.BooleanField):
         if data is True or data is False:
             return data
         self.fail("invalid", input=data)
+
+
+_templates = threading.local()
+
+
+class OutputSerializer(serializers.Serializer):
+    """An answer's serializer (read out only, never validating) whose fields are built
+    and bound once per class and thread. DRF builds every field of a serializer afresh
+    for each one it makes (a deep copy of the declared fields, then binding), which cost
+    more CPU than the answer itself on the hall's hot requests. A top-level serializer
+    made without a context reads its instance through its class's bound template,
+    exactly as DRF reads it (the fields hold no state of an instance); nested, in a list
+    or given a context, it is DRF's own."""
+
+    def to_representation(self, instance):
+        if self.parent is not None or self._context:
+            return super().to_representation(instance)
+        templates = _templates.__dict__.setdefault("by_class", {})
+        template = templates.get(type(self))
+        if template is None:
+            template = type(self)()
+            template.fields  # noqa: B018 - built and bound here, once
+            templates[type(self)] = template
+        return serializers.Serializer.to_representation(template, instance)
