@@ -702,6 +702,8 @@ def main() -> None:
         help="py-spy the web and worker processes (pip install py-spy): var/load/*.txt",
     )
     args = parser.parse_args()
+    if args.web_workers < 1 or args.threads < 1:
+        parser.error("--web-workers and --threads take 1 or more")
     DB = args.database
     if args.redis_db is not None:
         REDIS.update(broker=args.redis_db, cache=args.redis_db)

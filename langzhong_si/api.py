@@ -150,15 +150,17 @@ class StrictBooleanField(serializers.BooleanField):
 _templates = threading.local()
 
 
+# An answer's serializer (read out only, never validating) whose fields are built and
+# bound once per class and thread. DRF builds every field of a serializer afresh for each
+# one it makes (a deep copy of the declared fields, then binding), which cost more CPU
+# than the answer itself on the hall's hot requests. A top-level serializer made without
+# a context reads its instance through its class's bound template, exactly as DRF reads
+# it (the fields hold no state of an instance); nested, in a list or given a context, it
+# is DRF's own. So a subclass changes no field per instance (no __init__, get_fields or
+# to_representation of its own) and its get_* methods read only their argument
+# (tests/api/test_output_serializers.py). (A comment, not a docstring: the API schema
+# would describe every answer without one of its own with it.)
 class OutputSerializer(serializers.Serializer):
-    """An answer's serializer (read out only, never validating) whose fields are built
-    and bound once per class and thread. DRF builds every field of a serializer afresh
-    for each one it makes (a deep copy of the declared fields, then binding), which cost
-    more CPU than the answer itself on the hall's hot requests. A top-level serializer
-    made without a context reads its instance through its class's bound template,
-    exactly as DRF reads it (the fields hold no state of an instance); nested, in a list
-    or given a context, it is DRF's own."""
-
     def to_representation(self, instance):
         if self.parent is not None or self._context:
             return super().to_representation(instance)

@@ -100,3 +100,62 @@ def test_the_halls_answers_are_drfs_own(hall):
         (TaskDetailOutput, task),
     ):
         assert serializer_class(instance).data == _drf_own(serializer_class, instance)
+
+
+def _answers():
+    """Every answer serializer of the project (the API's modules loaded with the URLs)."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports every view module
+    found, waiting = [], [OutputSerializer]
+    while waiting:
+        for subclass in waiting.pop().__subclasses__():
+            if subclass.__module__.split(".")[0] != "tests":
+                found.append(subclass)
+            waiting.append(subclass)
+    return found
+
+
+def test_the_project_has_answer_serializers():
+    assert {cls.__name__ for cls in _answers()} >= {"IssuedTicketOutput", "TaskSummaryOutput"}
+
+
+def test_no_answer_serializer_changes_its_fields_per_instance():
+    own = {"__init__", "get_fields", "to_representation", "data"}
+    changing = {cls.__name__: own & set(vars(cls)) for cls in _answers()}
+    assert {name: found for name, found in changing.items() if found} == {}
+
+
+def test_an_answer_serializers_methods_read_only_their_argument():
+    """Its get_* methods run on a template shared by the thread's answers: one that read
+    `self` (its instance, its context) or kept something there would mix answers."""
+    import ast
+    import inspect
+    import textwrap
+
+    reading_self = []
+    for cls in _answers():
+        for name, method in vars(cls).items():
+            if not (name.startswith("get_") and callable(method)):
+                continue
+            tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+            if any(isinstance(node, ast.Name) and node.id == "self" for node in ast.walk(tree)):
+                reading_self.append(f"{cls.__name__}.{name}")
+    assert reading_self == []
+
+
+def test_the_api_schema_describes_no_answer_with_notes_not_its_own():
+    """The schema describes an answer by its class's docstring, else its nearest base's:
+    an answer without one of its own has no description (none of the base's notes)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    undocumented = [
+        cls.__name__
+        for cls in _answers()
+        if not vars(cls).get("__doc__") and cls.__name__ in schemas
+    ]
+    assert "IssuedTicketOutput" in undocumented
+    assert {name: schemas[name].get("description") for name in undocumented} == {
+        name: None for name in undocumented
+    }
