@@ -1,0 +1,64 @@
+"""langzhong_si.versions: a transaction's poll-version bumps reach the cache once it
+commits, together in one round trip, and never those of a savepoint rolled back."""
+
+import pytest
+from django.db import transaction
+
+from langzhong_si import versions
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr(versions, "_bump", lambda keys: calls.append(list(keys)))
+    return calls
+
+
+def test_a_transactions_bumps_are_sent_together_once_it_commits(
+    sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        versions.versions_bump("tickets")
+        versions.versions_bump("user:1", "tickets")
+        versions.versions_bump("user:2")
+        assert sent == []
+    assert sent == [["tickets", "user:1", "user:2"]]
+
+
+def test_a_bump_inside_a_savepoint_rolled_back_is_not_sent(
+    sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        versions.versions_bump("tickets")
+        try:
+            with transaction.atomic():
+                versions.versions_bump("user:1")
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        versions.versions_bump("user:2")
+    assert sent == [["tickets", "user:2"]]
+
+
+def test_a_bump_before_a_savepoint_rolled_back_is_still_sent(
+    sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        try:
+            with transaction.atomic():
+                versions.versions_bump("user:1")
+                with transaction.atomic():
+                    versions.versions_bump("user:2")
+                    raise RuntimeError
+        except RuntimeError:
+            pass
+        versions.versions_bump("tickets")
+    assert sent == [["tickets"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bump_outside_a_transaction_is_sent_at_once(sent):
+    versions.versions_bump("tickets", "", "tickets")
+    assert sent == [["tickets"]]
