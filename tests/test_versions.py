@@ -27,33 +27,32 @@ def test_a_transactions_bumps_are_sent_together_once_it_commits(
     assert sent == [["tickets", "user:1", "user:2"]]
 
 
+def _rolled_back(*bumps):
+    """Each of `bumps` (its keys) made in one savepoint, which then rolls back."""
+    try:
+        with transaction.atomic():
+            for keys in bumps:
+                versions.versions_bump(*keys)
+            raise RuntimeError
+    except RuntimeError:
+        pass
+
+
 def test_a_bump_inside_a_savepoint_rolled_back_is_not_sent(
     sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         versions.versions_bump("tickets")
-        try:
-            with transaction.atomic():
-                versions.versions_bump("user:1")
-                raise RuntimeError
-        except RuntimeError:
-            pass
+        _rolled_back(["user:1"])
         versions.versions_bump("user:2")
     assert sent == [["tickets", "user:2"]]
 
 
-def test_a_bump_before_a_savepoint_rolled_back_is_still_sent(
+def test_bumps_sent_together_within_a_savepoint_rolled_back_are_all_dropped(
     sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        try:
-            with transaction.atomic():
-                versions.versions_bump("user:1")
-                with transaction.atomic():
-                    versions.versions_bump("user:2")
-                    raise RuntimeError
-        except RuntimeError:
-            pass
+        _rolled_back(["user:1"], ["user:2", "tickets"])
         versions.versions_bump("tickets")
     assert sent == [["tickets"]]
 
