@@ -35,7 +35,7 @@ def item_enabled(item_id: int) -> ServiceItem:
     forged or stale choice). Whether its agency offers it is item_offered_check's."""
     item = _ITEM_ENABLED.first(item_id)
     if item is None:
-        raise Http404(_("No such service item."))
+        raise Http404  # the API answers its one not-found shape
     return item
 
 
