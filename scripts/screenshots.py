@@ -64,11 +64,15 @@ def build_morning() -> dict:
     from devices.services import hall_device_link_issue, hall_device_register
     from langzhong_si.celery import app as celery_app
     from risk.models import ReviewTask
+    from sites.defaults import home_site_id
 
     celery_app.conf.task_always_eager = True  # draws happen at once, as the worker would
     users = get_user_model().objects
     clerks = [users.get(username=f"clerk{n}") for n in range(1, 6)]
-    windows = list(Window.objects.order_by("number")[:5])
+    # The home hall's (the demo's stations number their windows from 1 too); the tickets
+    # below, issued with no kiosk, are the home hall's.
+    hall = home_site_id()
+    windows = list(Window.objects.filter(site_id=hall).order_by("number")[:5])
     items = {
         item.name: item
         for item in ServiceItem.objects.filter(
@@ -105,7 +109,7 @@ def build_morning() -> dict:
     task = ReviewTask.objects.filter(status="open").select_related("assignee").first()
     credentials = {}
     for kind in (HallDevice.Kind.KIOSK, HallDevice.Kind.DISPLAY):
-        device = HallDevice.objects.filter(kind=kind).first()
+        device = HallDevice.objects.filter(kind=kind, site_id=hall).first()
         secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="screenshots")
         credentials[kind] = hall_device_register(secret=secret).credential
     return {
