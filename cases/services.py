@@ -315,6 +315,18 @@ _ITEM_TAKEN_IN = CompiledRead(
 )
 
 
+# The ticket's case for the same item and applicant (not one only notified of what was
+# missing), if any; compiled once.
+_CASE_OF_TICKET = CompiledRead(
+    lambda ticket_id, item_id, digest: (
+        Case.objects.filter(ticket_id=ticket_id, item_id=item_id, applicant_id_digest=digest)
+        .exclude(status=Case.Status.NOTIFIED)
+        .only("number")
+    ),
+    keys=(int, int, str),
+)
+
+
 def case_accept(
     *,
     clerk,
@@ -425,16 +437,11 @@ def _case_open(
         # notice does not count: the citizen may return with the material in the same
         # visit. (No database constraint: databases from before this check may hold such
         # pairs already.)
-        earlier = (
-            Case.objects.filter(ticket=ticket, item=item, applicant_id_digest=digest)
-            .exclude(status=Case.Status.NOTIFIED)
-            .values_list("number", flat=True)
-            .first()
-        )
+        earlier = _CASE_OF_TICKET.first(ticket.pk, item.pk, digest)
         if earlier:
             raise StateConflict(
                 _("This application was already accepted for this ticket as case %(number)s.")
-                % {"number": earlier},
+                % {"number": earlier.number},
                 code="duplicate_case",
             )
         guide = _guide_snapshot(item)

@@ -65,6 +65,12 @@ def item_switch_offs(*, agency_id, item):
     return ItemSwitchOff.objects.filter(agency_id=agency_id, item=item)
 
 
+# The agency's switch-off of an item, if any; compiled once (every intake reads it).
+_SWITCH_OFF = CompiledRead(
+    lambda agency_id, item_id: item_switch_offs(agency_id=agency_id, item=item_id).only("pk")
+)
+
+
 def item_offered_check(
     *, agency_id: int, item: ServiceItem | None, switched_off: bool | None = None
 ) -> None:
@@ -72,7 +78,7 @@ def item_offered_check(
     when the catalog has no such enabled item or the agency switched it off
     (`switched_off`, when the caller read it with another row; else one query)."""
     if switched_off is None and item is not None:
-        switched_off = item_switch_offs(agency_id=agency_id, item=item).exists()
+        switched_off = _SWITCH_OFF.first(agency_id, item.pk) is not None
     if item is None or not item.enabled or switched_off:
         raise ValidationError(_("This agency does not handle this item."), code="not_offered")
 

@@ -228,6 +228,20 @@ def ticket_sequence_key(site_id: int, queue: str) -> str:
     return f"ticket-{site_id}-{queue}"
 
 
+# An active site, with whether its agency switched the item off; compiled once.
+_SITE_ISSUING = CompiledRead(
+    lambda site_id, item_id: (
+        Site.objects.filter(pk=site_id, active=True)
+        .only("pk")
+        .annotate(
+            item_switched_off=Exists(
+                item_switch_offs(agency_id=OuterRef("agency_id"), item=item_id)
+            )
+        )
+    )
+)
+
+
 def ticket_site_resolve(
     *, kiosk: HallDevice | None, site_id: int | None, item: ServiceItem | None = None
 ) -> tuple[int, bool | None]:
@@ -248,12 +262,10 @@ def ticket_site_resolve(
         if not site.exists():
             raise ValidationError(_("This site does not issue tickets."), code="site")
         return site_id, None
-    found = site.values_list(
-        Exists(item_switch_offs(agency_id=OuterRef("agency_id"), item=item)), flat=True
-    ).first()
+    found = _SITE_ISSUING.first(site_id, item.pk)
     if found is None:
         raise ValidationError(_("This site does not issue tickets."), code="site")
-    return site_id, found
+    return site_id, found.item_switched_off
 
 
 class HallClosed(StateConflict):
@@ -400,6 +412,20 @@ _WINDOW_STILL_READY = CompiledRead(
 )
 
 
+# The next waiting ticket of a site's queue, locked unless another dispatch holds it;
+# compiled once (its order compares the booked slots with the time: a key too).
+_NEXT_WAITING = CompiledRead(
+    lambda site_id, service_date, queue, now: (
+        Ticket.objects.select_for_update(skip_locked=True)
+        .filter(
+            site_id=site_id, service_date=service_date, queue=queue, status=Ticket.Status.WAITING
+        )
+        .order_by(*waiting_order(now))
+    ),
+    keys=(int, datetime.date, str, datetime.datetime),
+)
+
+
 def _hall_dispatch(*, queue: str, site_id: int) -> int:
     """Pair waiting tickets of one site's queue with clerks drawn at random among that
     site's ready windows of the queue (tickets and the random clerk stay within a site).
@@ -417,12 +443,7 @@ def _hall_dispatch(*, queue: str, site_id: int) -> int:
     paired = 0
     today = timezone.localdate()
     while True:
-        ticket = (
-            Ticket.objects.select_for_update(skip_locked=True)
-            .filter(site_id=site_id, service_date=today, queue=queue, status=Ticket.Status.WAITING)
-            .order_by(*waiting_order(timezone.now()))
-            .first()
-        )
+        ticket = _NEXT_WAITING.first(site_id, today, queue, timezone.now())
         if ticket is None:
             return paired
         # clerk → window, as committed (and as this transaction changed its own window).

@@ -9,55 +9,104 @@ that runs the same SQL with the real keys in their places, turning the row into 
 instances as the ORM's own iterator does (select_related objects and annotations
 included; prefetches are the caller's, through prefetch_related_objects).
 
-`build` must depend on its keys only (integers: primary and foreign keys): anything else
-it reads (the time, a setting) would be frozen into the SQL at the first call. It is
-compiled twice, with two sets of stand-ins, and refused unless both give the same SQL
-with the keys in the same places: a key that changed the statement (a value checked
-against its column's range, a constant equal to a stand-in) is caught there. `first`
+`build` must depend on its keys only (integers by default: primary and foreign keys;
+`keys=(int, str, datetime.date, datetime.datetime)` declares other types, one per key):
+anything else it reads (the time, a setting) would be frozen into the SQL at the first
+call, so a time the read compares with is a key too. It is compiled twice, with two sets
+of stand-ins of the keys' types, and refused unless both give the same SQL with the keys
+in the same places, each taken into its parameter the same way (as it is, or as the
+database's adapter of dates or of times gives it): a key that changed the statement (a
+value checked against its column's range, a constant equal to a stand-in) is caught
+there. A key of another type than declared is refused, and so is a time without its
+zone while times are kept with theirs (the ORM would take it in the default zone). `first`
 reads as QuerySet.first does: ordered by pk when the queryset is not ordered, one row.
 A locking read (select_for_update) is refused outside a transaction where the ORM refuses
-it; a key outside 64 bits finds nothing, as in the ORM. Each database connection (one
-per thread) compiles its own: converters are the connection's. The read goes to `using`
-(the default database), not through the database routers.
+it; an integer key outside 64 bits finds nothing, as in the ORM. Each database connection
+(one per thread) compiles its own: converters are the connection's. The read goes to
+`using` (the default database), not through the database routers.
 """
 
+import datetime
 from weakref import WeakKeyDictionary
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
-# Stand-ins for the keys while compiling: integers no table holds as a key, within the
-# range of a 32-bit column (Django checks a value against its column's range).
+# Stand-ins for the keys while compiling, two rounds, key n of each: integers no table
+# holds as a key, within the range of a 32-bit column (Django checks a value against its
+# column's range); dates and times no record of this system has; strings no code is.
 _STAND_INS = (-1_987_654_321, -1_876_543_210)
 _KEYS = range(-(2**63), 2**63)
+_UTC = datetime.UTC
+
+
+def _stand_in(kind: type, round_: int, n: int):
+    if kind is int:
+        return _STAND_INS[round_] - n
+    if kind is str:
+        return f"compiled-stand-in-{round_}-{n}"
+    if kind is datetime.date:
+        return datetime.date(1001 + round_, 1, 1 + n)
+    return datetime.datetime(1003 + round_, 1, 1, n, tzinfo=_UTC)
+
+
+def _adapters(kind: type, connection) -> tuple:
+    """How a key of `kind` may be taken into a parameter: as it is, or (dates and times)
+    as the database's adapter gives it (SQLite takes them as text)."""
+    if kind is datetime.date:
+        return (None, connection.ops.adapt_datefield_value)
+    if kind is datetime.datetime:
+        return (None, connection.ops.adapt_datetimefield_value)
+    return (None,)
+
+
+def _key_checked(kind: type, key):
+    if kind is int:
+        return int(key)
+    if kind is str and isinstance(key, str):
+        return str(key)  # a choice's member is its value
+    if type(key) is not kind:  # a time is a date to isinstance
+        raise TypeError(f"a key of type {kind.__name__} was declared, {key!r} given")
+    if kind is datetime.datetime and settings.USE_TZ and key.utcoffset() is None:
+        raise ValueError("a time without its zone: give an aware datetime")
+    return key
 
 
 class CompiledRead:
-    def __init__(self, build, *, using: str = DEFAULT_DB_ALIAS):
+    def __init__(self, build, *, keys: tuple | None = None, using: str = DEFAULT_DB_ALIAS):
+        arity = build.__code__.co_argcount
+        self.types = (int,) * arity if keys is None else tuple(keys)
+        if len(self.types) != arity:
+            raise TypeError("declare one type for each key build takes")
+        if not set(self.types) <= {int, str, datetime.date, datetime.datetime}:
+            raise TypeError("keys are integers, strings, dates or times")
         self.build = build
         self.using = using
         self._compiled = WeakKeyDictionary()  # by connection (per thread)
 
-    def first(self, *keys: int):
+    def first(self, *keys):
         """What `build(*keys).first()` would give, or None when it finds no row."""
-        if self.build.__code__.co_argcount != len(keys):
+        if len(self.types) != len(keys):
             raise TypeError("give every key build takes")
+        keys = [_key_checked(kind, key) for kind, key in zip(self.types, keys, strict=True)]
         connection = connections[self.using]
         compiled = self._compiled.get(connection)
         if compiled is None:
-            compiled = self._compiled[connection] = _compile(self.build, connection, len(keys))
+            compiled = self._compiled[connection] = _compile(self.build, connection, self.types)
         if compiled.locks and _locking_refused(connection):
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
-        keys = [int(key) for key in keys]
-        if any(key not in _KEYS for key in keys):
+        if any(
+            kind is int and key not in _KEYS for kind, key in zip(self.types, keys, strict=True)
+        ):
             return None
         params = list(compiled.params)
-        for position, n in compiled.positions:
-            params[position] = keys[n]
+        for position, n, adapter in compiled.positions:
+            params[position] = keys[n] if adapter is None else adapter(keys[n])
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             row = cursor.fetchone()
@@ -69,11 +118,11 @@ def _locking_refused(connection) -> bool:
     return connection.features.has_select_for_update and connection.get_autocommit()
 
 
-def _compile(build, connection, arity: int) -> "_Compiled":
-    twice = [
-        _Compiled(build(*(base - n for n in range(arity))), connection, base, arity)
-        for base in _STAND_INS
-    ]
+def _compile(build, connection, types: tuple) -> "_Compiled":
+    twice = []
+    for round_ in range(len(_STAND_INS)):
+        stand_ins = [_stand_in(kind, round_, n) for n, kind in enumerate(types)]
+        twice.append(_Compiled(build(*stand_ins), connection, stand_ins, types))
     first, second = twice
     if (first.sql, first.positions, first.constants) != (
         second.sql,
@@ -84,11 +133,22 @@ def _compile(build, connection, arity: int) -> "_Compiled":
     return first
 
 
+def _key_at(value, stand_ins: list, types: tuple, connection):
+    """(key's index, adapter) when the parameter `value` is a key's stand-in, taken as it
+    is (adapter None) or through the database's adapter; None for a constant."""
+    for n, (kind, stand_in) in enumerate(zip(types, stand_ins, strict=True)):
+        for adapter in _adapters(kind, connection):
+            taken = stand_in if adapter is None else adapter(stand_in)
+            if type(value) is type(taken) and value == taken:
+                return n, adapter
+    return None
+
+
 class _Compiled:
     """One compiled read: its SQL and parameters (the keys' positions among them), and
     what the ORM's ModelIterable reads off its compiler to make a row an instance."""
 
-    def __init__(self, queryset, connection, base: int, arity: int):
+    def __init__(self, queryset, connection, stand_ins: list, types: tuple):
         if not queryset.ordered:
             queryset = queryset.order_by("pk")
         if not queryset.query.is_sliced:
@@ -105,13 +165,13 @@ class _Compiled:
             raise ValueError("the keys change the statement: compile it through the ORM") from error
         self.params = tuple(params)
         self.positions = [
-            (position, base - value)
+            (position, *found)
             for position, value in enumerate(params)
-            if type(value) is int and base - value in range(arity)
+            if (found := _key_at(value, stand_ins, types, connection)) is not None
         ]
-        if {n for _position, n in self.positions} != set(range(arity)):
+        if {n for _position, n, _adapter in self.positions} != set(range(len(types))):
             raise ValueError("every key must reach the statement's parameters")
-        keyed = {position for position, _n in self.positions}
+        keyed = {position for position, _n, _adapter in self.positions}
         self.constants = [value for n, value in enumerate(params) if n not in keyed]
         self.select, self.klass_info = compiler.select, compiler.klass_info
         self.annotations = list(compiler.annotation_col_map.items())

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.batch import audit_batch_reads_only
 from audit.models import AuditEvent
 from catalog.models import ServiceItem
+from langzhong_si.compiled import CompiledRead
 from langzhong_si.prepared import prepared_execute
 from risk.models import (
     DEFAULT_CHAIN,
@@ -147,6 +148,28 @@ def case_persons(case) -> dict[str, str]:
     return persons
 
 
+def _persons_of_user(user_id: int, applicant_digest: str, agent_digest: str):
+    """The user's own ID digest, and whether they declared the applicant, the agent as
+    relatives (one row; compiled once, below)."""
+
+    def declared(digest: str) -> Exists:
+        return Exists(StaffRelative.objects.filter(user_id=user_id, id_number_digest=digest))
+
+    return (
+        get_user_model()
+        .objects.filter(pk=user_id)
+        .only("pk")
+        .annotate(
+            own_digest=F("staff_profile__id_number_digest"),
+            applicant_declared=declared(applicant_digest),
+            agent_declared=declared(agent_digest),
+        )
+    )
+
+
+_PERSONS_OF_USER = CompiledRead(_persons_of_user, keys=(int, str, str))
+
+
 def conflict_of_interest(
     *, user, applicant_id_digest: str = "", agent_id_digest: str = "", case=None
 ) -> str:
@@ -164,25 +187,10 @@ def conflict_of_interest(
     if not persons:
         return ""
     by_role = {role: digest for digest, role in persons.items()}
-
-    def declared(role: str) -> Exists:
-        return Exists(
-            StaffRelative.objects.filter(user=user, id_number_digest=by_role.get(role, "-"))
-        )
-
-    row = (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .values_list(
-            F("staff_profile__id_number_digest"),
-            declared("applicant"),
-            declared("agent"),
-        )
-        .first()
-    )
+    row = _PERSONS_OF_USER.first(user.pk, by_role.get("applicant", "-"), by_role.get("agent", "-"))
     if row is None:
         return ""
-    own, relative, agent_relative = row
+    own, relative, agent_relative = row.own_digest, row.applicant_declared, row.agent_declared
     if own and own in persons:
         return _PERSON_REASONS[persons[own]][0]
     # The applicant's relation is the stronger reason to record when both apply.

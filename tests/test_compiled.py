@@ -9,10 +9,11 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from catalog.models import ServiceItem
 from counters import services as counter_services
-from counters.models import Window
+from counters.models import Ticket, Window
 from langzhong_si.compiled import CompiledRead
 from risk.models import ItemRiskPolicy, ReviewTask
 from risk.selectors import items_with_chain
@@ -159,3 +160,59 @@ def test_a_subquery_s_outer_reference_is_not_taken_for_a_key(hall):
         ).filter(pk=item_id)
     )
     assert read.first(hall.item.pk).same == hall.item.pk
+
+
+def _issued_by(site_id, service_date, queue, now):
+    return Ticket.objects.filter(
+        site_id=site_id, service_date=service_date, queue=queue, issued_at__lte=now
+    )
+
+
+_TYPED = (int, datetime.date, str, datetime.datetime)
+
+
+def test_dates_strings_and_times_declared_as_keys_each_take_their_value(hall):
+    ticket = counter_services.ticket_issue(item=hall.item)
+    read = CompiledRead(_issued_by, keys=_TYPED)
+    keys = [ticket.site_id, ticket.service_date, ticket.queue, timezone.now()]
+    assert read.first(*keys).pk == ticket.pk
+    for n, other in (
+        (1, ticket.service_date + datetime.timedelta(days=1)),
+        (2, "X"),
+        (3, ticket.issued_at - datetime.timedelta(seconds=1)),
+    ):
+        assert read.first(*keys[:n], other, *keys[n + 1 :]) is None, n
+        assert not _issued_by(*keys[:n], other, *keys[n + 1 :]).exists(), n
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        pytest.param((1, "2026-12-03", "A", "2026-12-03T10:00Z"), id="text-for-a-date"),
+        pytest.param((1, datetime.date(2026, 12, 3), 7, None), id="number-for-text"),
+        pytest.param(
+            (1, datetime.datetime(2026, 12, 3, tzinfo=datetime.UTC), "A", None),
+            id="time-for-a-date",
+        ),
+    ],
+)
+def test_a_key_of_another_type_than_declared_is_refused(wrong):
+    with pytest.raises(TypeError):
+        CompiledRead(_issued_by, keys=_TYPED).first(*wrong)
+
+
+def test_a_time_without_its_zone_is_refused():
+    with pytest.raises(ValueError, match="zone"):
+        CompiledRead(_issued_by, keys=_TYPED).first(
+            1,
+            datetime.date(2026, 12, 3),
+            "A",
+            datetime.datetime(2026, 12, 3, 10),  # noqa: DTZ001 - the naive time refused
+        )
+
+
+def test_types_are_declared_one_per_key():
+    with pytest.raises(TypeError):
+        CompiledRead(_issued_by, keys=(int, datetime.date))
+    with pytest.raises(TypeError):
+        CompiledRead(lambda amount: Ticket.objects.filter(pk=amount), keys=(float,))
