@@ -13,6 +13,8 @@ counted: it runs in its own process, as in the hall.
 
 `--profile` runs the requests under cProfile and prints, per request kind, the
 functions with the most cumulative time (`--top`): where a request's CPU goes.
+`--dump DIR` keeps each kind's profile there as well (`DIR/<kind>.prof`, for pstats or
+snakeviz).
 
 The test client adds about 0.2 ms per request of its own (building the request,
 recording templates); gunicorn's parsing is not counted. Not part of the test suite.
@@ -82,7 +84,7 @@ class Meter:
         self.queries[kind].append(self.statements)
         return response
 
-    def report(self, top: int) -> None:
+    def report(self, top: int, dump: Path | None = None) -> None:
         print(f"{'request':<26}{'n':>5}{'CPU ms p50':>12}{'p90':>8}{'queries':>9}")
         for kind, values in self.cpu.items():
             ordered = sorted(values)
@@ -100,6 +102,9 @@ class Meter:
             pstats.Stats(profiler, stream=out).sort_stats(self.sort).print_stats(top)
             print(f"\n===== {kind} =====")
             print(out.getvalue())
+            if dump is not None:
+                dump.mkdir(parents=True, exist_ok=True)
+                profiler.dump_stats(dump / f"{kind.replace(' ', '_')}.prof")
 
 
 def start_worker(env: dict) -> subprocess.Popen:
@@ -228,6 +233,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime")
     parser.add_argument("--sql", action="store_true", help="print each kind's statements")
+    parser.add_argument("--dump", type=Path, help="with --profile: keep each kind's profile here")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database and accounts of the last run"
     )
@@ -255,7 +261,7 @@ def main() -> None:
         run(meter, tokens, 2)  # warm-up: imports, URL resolver, templates, connections
         meter = Meter(args.profile, args.sql, args.sort)
         run(meter, tokens, args.repeat)
-        meter.report(args.top)
+        meter.report(args.top, args.dump)
     finally:
         os.killpg(worker.pid, 15)
         worker.wait(timeout=30)

@@ -1,14 +1,16 @@
+import datetime
 from itertools import pairwise
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, Func, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.agency import person_agency_id
 from counters.models import Case, Queue, Ticket, Window
+from langzhong_si.compiled import CompiledRead
 from sites.models import Site
 from staff.scope import scope_filter
 
@@ -98,27 +100,60 @@ def window_for_sign_on(user, *, number: int, site_id: int | None = None) -> Wind
     return found[0]
 
 
+def _ahead_of(ticket_id: int, before: Q):
+    """The ticket, annotated with how many waiting tickets of its site, day and queue
+    match `before` (which compares them with it through OuterRef)."""
+    ahead = (
+        Ticket.objects.filter(
+            before,
+            site_id=OuterRef("site_id"),
+            service_date=OuterRef("service_date"),
+            queue=OuterRef("queue"),
+            status=Ticket.Status.WAITING,
+        )
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    return Ticket.objects.filter(pk=ticket_id).only("pk").annotate(ahead=Subquery(ahead))
+
+
+_EARLIER = Q(issued_at__lt=OuterRef("issued_at"))
+
+# Compiled once each, by what comes first for the ticket: priority tickets issued before
+# it (a priority ticket); priority tickets, and appointments whose slot has started that
+# were issued before it (an appointment whose slot has started); priority tickets,
+# appointments whose slot has started and any ticket issued before it (everyone else).
+_AHEAD_OF_PRIORITY = CompiledRead(
+    lambda ticket_id: _ahead_of(ticket_id, Q(is_priority=True) & _EARLIER)
+)
+_AHEAD_OF_STARTED = CompiledRead(
+    lambda ticket_id, now: _ahead_of(
+        ticket_id, Q(is_priority=True) | (Q(booked_slot_start__lte=now) & _EARLIER)
+    ),
+    keys=(int, datetime.datetime),
+)
+_AHEAD_OF_OTHERS = CompiledRead(
+    lambda ticket_id, now: _ahead_of(
+        ticket_id, Q(is_priority=True) | Q(booked_slot_start__lte=now) | _EARLIER
+    ),
+    keys=(int, datetime.datetime),
+)
+
+
 def tickets_ahead(ticket: Ticket) -> int:
     """Waiting tickets that the dispatch will serve before this one, in the order of
     services.waiting_order (appointments whose slot has started come before walk-ins)."""
     if ticket.status != Ticket.Status.WAITING:
         return 0
     now = timezone.now()
-    started = Q(booked_slot_start__lte=now)
-    earlier = Q(issued_at__lt=ticket.issued_at)
     if ticket.is_priority:
-        before = Q(is_priority=True) & earlier
+        found = _AHEAD_OF_PRIORITY.first(ticket.pk)
     elif ticket.booked_slot_start is not None and ticket.booked_slot_start <= now:
-        before = Q(is_priority=True) | (started & earlier)
+        found = _AHEAD_OF_STARTED.first(ticket.pk, now)
     else:
-        before = Q(is_priority=True) | started | earlier
-    return Ticket.objects.filter(
-        before,
-        site_id=ticket.site_id,
-        service_date=ticket.service_date,
-        queue=ticket.queue,
-        status=Ticket.Status.WAITING,
-    ).count()
+        found = _AHEAD_OF_OTHERS.first(ticket.pk, now)
+    return found.ahead if found is not None else 0
 
 
 def recent_calls(*, site_id: int, limit: int = 6):

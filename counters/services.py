@@ -426,6 +426,17 @@ _NEXT_WAITING = CompiledRead(
 )
 
 
+# A site's ready windows of a queue with their clerks, by key; compiled once.
+_READY_POOL = CompiledRead(
+    lambda site_id, queue: (
+        Window.objects.filter(site_id=site_id, queue=queue, state=W.READY, clerk__isnull=False)
+        .order_by("pk")
+        .only("pk", "clerk_id")
+    ),
+    keys=(int, str),
+)
+
+
 def _hall_dispatch(*, queue: str, site_id: int) -> int:
     """Pair waiting tickets of one site's queue with clerks drawn at random among that
     site's ready windows of the queue (tickets and the random clerk stay within a site).
@@ -447,11 +458,7 @@ def _hall_dispatch(*, queue: str, site_id: int) -> int:
         if ticket is None:
             return paired
         # clerk → window, as committed (and as this transaction changed its own window).
-        pool = dict(
-            Window.objects.filter(site_id=site_id, queue=queue, state=W.READY, clerk__isnull=False)
-            .order_by("pk")
-            .values_list("clerk_id", "pk")
-        )
+        pool = {window.clerk_id: window.pk for window in _READY_POOL.all(site_id, queue)}
         window, left_out = None, []
         while window is None and pool:
             draw = draw_record(

@@ -19,7 +19,8 @@ database's adapter of dates or of times gives it): a key that changed the statem
 value checked against its column's range, a constant equal to a stand-in) is caught
 there. A key of another type than declared is refused, and so is a time without its
 zone while times are kept with theirs (the ORM would take it in the default zone). `first`
-reads as QuerySet.first does: ordered by pk when the queryset is not ordered, one row.
+reads as QuerySet.first does: ordered by pk when the queryset is not ordered, one row;
+`all` reads every row, in the same order (compiled apart: its statement has no LIMIT).
 A locking read (select_for_update) is refused outside a transaction where the ORM refuses
 it; an integer key outside 64 bits finds nothing, as in the ORM. Each database connection
 (one per thread) compiles its own: converters are the connection's. The read goes to
@@ -85,17 +86,29 @@ class CompiledRead:
             raise TypeError("keys are integers, strings, dates or times")
         self.build = build
         self.using = using
-        self._compiled = WeakKeyDictionary()  # by connection (per thread)
+        self._compiled = WeakKeyDictionary()  # by connection (per thread), then one or all
 
     def first(self, *keys):
         """What `build(*keys).first()` would give, or None when it finds no row."""
+        rows = self._run(keys, one=True)
+        return rows[0] if rows else None
+
+    def all(self, *keys) -> list:
+        """What `list(build(*keys))` would give: every row, in the queryset's order (by pk
+        when it has none)."""
+        return self._run(keys, one=False)
+
+    def _run(self, keys: tuple, *, one: bool) -> list:
         if len(self.types) != len(keys):
             raise TypeError("give every key build takes")
         keys = [_key_checked(kind, key) for kind, key in zip(self.types, keys, strict=True)]
         connection = connections[self.using]
-        compiled = self._compiled.get(connection)
+        by_kind = self._compiled.get(connection)
+        if by_kind is None:
+            by_kind = self._compiled[connection] = {}
+        compiled = by_kind.get(one)
         if compiled is None:
-            compiled = self._compiled[connection] = _compile(self.build, connection, self.types)
+            compiled = by_kind[one] = _compile(self.build, connection, self.types, one=one)
         if compiled.locks and _locking_refused(connection):
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
@@ -103,14 +116,14 @@ class CompiledRead:
         if any(
             kind is int and key not in _KEYS for kind, key in zip(self.types, keys, strict=True)
         ):
-            return None
+            return []
         params = list(compiled.params)
         for position, n, adapter in compiled.positions:
             params[position] = keys[n] if adapter is None else adapter(keys[n])
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            row = cursor.fetchone()
-        return None if row is None else compiled.instance(row, connection, self.using)
+            rows = [cursor.fetchone()] if one else cursor.fetchall()
+        return [compiled.instance(row, connection, self.using) for row in rows if row is not None]
 
 
 def _locking_refused(connection) -> bool:
@@ -118,11 +131,11 @@ def _locking_refused(connection) -> bool:
     return connection.features.has_select_for_update and connection.get_autocommit()
 
 
-def _compile(build, connection, types: tuple) -> "_Compiled":
+def _compile(build, connection, types: tuple, *, one: bool) -> "_Compiled":
     twice = []
     for round_ in range(len(_STAND_INS)):
         stand_ins = [_stand_in(kind, round_, n) for n, kind in enumerate(types)]
-        twice.append(_Compiled(build(*stand_ins), connection, stand_ins, types))
+        twice.append(_Compiled(build(*stand_ins), connection, stand_ins, types, one=one))
     first, second = twice
     if (first.sql, first.positions, first.constants) != (
         second.sql,
@@ -148,10 +161,10 @@ class _Compiled:
     """One compiled read: its SQL and parameters (the keys' positions among them), and
     what the ORM's ModelIterable reads off its compiler to make a row an instance."""
 
-    def __init__(self, queryset, connection, stand_ins: list, types: tuple):
+    def __init__(self, queryset, connection, stand_ins: list, types: tuple, *, one: bool):
         if not queryset.ordered:
             queryset = queryset.order_by("pk")
-        if not queryset.query.is_sliced:
+        if one and not queryset.query.is_sliced:
             queryset = queryset[:1]
         self.locks = queryset.query.select_for_update
         if self.locks and _locking_refused(connection):

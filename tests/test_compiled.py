@@ -216,3 +216,13 @@ def test_types_are_declared_one_per_key():
         CompiledRead(_issued_by, keys=(int, datetime.date))
     with pytest.raises(TypeError):
         CompiledRead(lambda amount: Ticket.objects.filter(pk=amount), keys=(float,))
+
+
+def test_all_reads_every_row_in_the_querysets_order_and_first_still_one():
+    items = [ItemFactory() for _ in range(3)]
+    newest = CompiledRead(lambda low: ServiceItem.objects.filter(pk__gte=low).order_by("-pk"))
+    assert [item.pk for item in newest.all(items[0].pk)] == [item.pk for item in items[::-1]]
+    assert newest.first(items[0].pk).pk == items[2].pk
+    unordered = CompiledRead(lambda low: ServiceItem.objects.filter(pk__gte=low).order_by())
+    assert [item.pk for item in unordered.all(items[1].pk)] == [items[1].pk, items[2].pk]
+    assert newest.all(items[2].pk + 1) == [] and newest.all(2**63) == []

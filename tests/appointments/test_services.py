@@ -396,3 +396,30 @@ def test_the_slip_counts_a_started_appointment_ahead_of_an_earlier_walk_in(capac
     clock(at(TUESDAY, 9, 5))
     booked = services.appointment_check_in(code=appointment.code, kiosk=None).ticket
     assert (tickets_ahead(booked), tickets_ahead(walk_in)) == (0, 1)
+
+
+def test_each_slip_counts_the_tickets_the_dispatch_takes_before_it(capacity, clock):
+    """Priority tickets, appointments whose slot has started, walk-ins and an appointment
+    not yet started: each slip's count is its place in the dispatch's own order."""
+    from counters.selectors import tickets_ahead
+
+    early, late = book(serial=1), book(at(TUESDAY, 10), serial=2)
+    issued = []
+    for minute, how in [(40, "walk-in"), (45, "elder"), (50, "walk-in"), (55, "elder")]:
+        clock(at(TUESDAY, 8, minute))
+        birth = datetime.date(1950 if how == "elder" else 1980, 1, 2)
+        issued.append(
+            counter_services.ticket_issue(item=ItemFactory(), id_number=make_id_number(birth))
+        )
+    clock(at(TUESDAY, 9, 5))
+    for appointment in (early, late):
+        issued.append(services.appointment_check_in(code=appointment.code, kiosk=None).ticket)
+    clock(at(TUESDAY, 9, 6))
+    issued.append(counter_services.ticket_issue(item=ItemFactory()))
+    order = list(
+        Ticket.objects.filter(status=Ticket.Status.WAITING)
+        .order_by(*counter_services.waiting_order(at(TUESDAY, 9, 6)))
+        .values_list("pk", flat=True)
+    )
+    assert len(order) == 7 and sum(t.is_priority for t in issued) == 2
+    assert {t.pk: tickets_ahead(t) for t in issued} == {pk: n for n, pk in enumerate(order)}
