@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, prefetch_related_objects
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +25,7 @@ from cases.transitions import (
     case_initial_check,
     case_transition,
 )
-from catalog.models import ServiceItem
+from catalog.models import Material, ServiceItem
 from catalog.selectors import item_offered_check
 from counters import selectors as counter_selectors
 from counters import services as counter_services
@@ -127,8 +127,7 @@ def cases_deferral_expire() -> int:
     return ended
 
 
-def _guide_snapshot(item: ServiceItem) -> dict:
-    materials = list(item.materials.all())
+def _guide_snapshot(item: ServiceItem, materials: list[Material]) -> dict:
     latest = getattr(item, "latest_history_id", None)  # case_accept reads it with the item
     if latest is None:
         latest = item.history.order_by("-history_id").values_list("history_id", flat=True).first()
@@ -315,6 +314,11 @@ _ITEM_TAKEN_IN = CompiledRead(
 )
 
 
+# The item's required and optional materials, in the catalog's order; compiled once.
+_ITEM_MATERIALS = CompiledRead(
+    lambda item_id: Material.objects.filter(item_id=item_id).order_by("order", "pk")
+)
+
 # The ticket's case for the same item and applicant (not one only notified of what was
 # missing), if any; compiled once.
 _CASE_OF_TICKET = CompiledRead(
@@ -370,8 +374,7 @@ def case_accept(
     digest = id_number_digest(number)
     # Read once, with its materials, for the checks here and the intake below.
     item = _ITEM_TAKEN_IN.first(item_id)
-    if item is not None:
-        prefetch_related_objects([item], "materials")
+    materials = _ITEM_MATERIALS.all(item.pk) if item is not None else []
     parties = _parties_check(
         clerk=clerk,
         item=item,
@@ -395,6 +398,7 @@ def case_accept(
         return _case_open(
             clerk=clerk,
             item=item,
+            materials=materials,
             applicant_name=applicant_name,
             number=number,
             digest=digest,
@@ -416,6 +420,7 @@ def _case_open(
     *,
     clerk,
     item: ServiceItem | None,
+    materials: list[Material],
     applicant_name: str,
     number: str,
     digest: str,
@@ -444,7 +449,7 @@ def _case_open(
                 % {"number": earlier.number},
                 code="duplicate_case",
             )
-        guide = _guide_snapshot(item)
+        guide = _guide_snapshot(item, materials)
         checklist = [
             {
                 "material_id": m["material_id"],
