@@ -238,6 +238,8 @@ def main() -> None:
         "--reuse", action="store_true", help="keep the database and accounts of the last run"
     )
     args = parser.parse_args()
+    if args.dump and not args.profile:
+        parser.error("--dump keeps the profiles of --profile: give both")
     hall_load.DB = args.database
     hall_load.QUEUE = QUEUE
     hall_load.REDIS.update(broker=args.redis_db, cache=args.redis_db)

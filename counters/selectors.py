@@ -118,41 +118,38 @@ def _ahead_of(ticket_id: int, before: Q):
     return Ticket.objects.filter(pk=ticket_id).only("pk").annotate(ahead=Subquery(ahead))
 
 
+def _ahead(before) -> CompiledRead:
+    """Compiled once: the ticket with how many waiting tickets come before it, `before`
+    being that rule given the time (`now`, the slots that have started)."""
+    return CompiledRead(
+        lambda ticket_id, now: _ahead_of(ticket_id, before(Q(booked_slot_start__lte=now))),
+        keys=(int, datetime.datetime),
+    )
+
+
+_PRIORITY = Q(is_priority=True)
 _EARLIER = Q(issued_at__lt=OuterRef("issued_at"))
 
-# Compiled once each, by what comes first for the ticket: priority tickets issued before
-# it (a priority ticket); priority tickets, and appointments whose slot has started that
-# were issued before it (an appointment whose slot has started); priority tickets,
-# appointments whose slot has started and any ticket issued before it (everyone else).
-_AHEAD_OF_PRIORITY = CompiledRead(
-    lambda ticket_id: _ahead_of(ticket_id, Q(is_priority=True) & _EARLIER)
-)
-_AHEAD_OF_STARTED = CompiledRead(
-    lambda ticket_id, now: _ahead_of(
-        ticket_id, Q(is_priority=True) | (Q(booked_slot_start__lte=now) & _EARLIER)
-    ),
-    keys=(int, datetime.datetime),
-)
-_AHEAD_OF_OTHERS = CompiledRead(
-    lambda ticket_id, now: _ahead_of(
-        ticket_id, Q(is_priority=True) | Q(booked_slot_start__lte=now) | _EARLIER
-    ),
-    keys=(int, datetime.datetime),
-)
+# By the dispatch's order (services.waiting_order: priority first, then a started slot,
+# then the order of issue), what comes before a ticket that is priority or not, and
+# whose booked slot has started or not (a walk-in's never has).
+_AHEAD = {
+    (True, True): _ahead(lambda started: _PRIORITY & started & _EARLIER),
+    (True, False): _ahead(lambda started: _PRIORITY & (started | _EARLIER)),
+    (False, True): _ahead(lambda started: _PRIORITY | (started & _EARLIER)),
+    (False, False): _ahead(lambda started: _PRIORITY | started | _EARLIER),
+}
 
 
 def tickets_ahead(ticket: Ticket) -> int:
     """Waiting tickets that the dispatch will serve before this one, in the order of
-    services.waiting_order (appointments whose slot has started come before walk-ins)."""
+    services.waiting_order (appointments whose slot has started come before walk-ins,
+    among priority tickets as among the others)."""
     if ticket.status != Ticket.Status.WAITING:
         return 0
     now = timezone.now()
-    if ticket.is_priority:
-        found = _AHEAD_OF_PRIORITY.first(ticket.pk)
-    elif ticket.booked_slot_start is not None and ticket.booked_slot_start <= now:
-        found = _AHEAD_OF_STARTED.first(ticket.pk, now)
-    else:
-        found = _AHEAD_OF_OTHERS.first(ticket.pk, now)
+    started = ticket.booked_slot_start is not None and ticket.booked_slot_start <= now
+    found = _AHEAD[ticket.is_priority, started].first(ticket.pk, now)
     return found.ahead if found is not None else 0
 
 

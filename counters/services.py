@@ -232,6 +232,7 @@ def ticket_sequence_key(site_id: int, queue: str) -> str:
 _SITE_ISSUING = CompiledRead(
     lambda site_id, item_id: (
         Site.objects.filter(pk=site_id, active=True)
+        .order_by()
         .only("pk")
         .annotate(
             item_switched_off=Exists(

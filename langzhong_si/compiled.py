@@ -39,6 +39,8 @@ from django.db.transaction import TransactionManagementError
 # Stand-ins for the keys while compiling, two rounds, key n of each: integers no table
 # holds as a key, within the range of a 32-bit column (Django checks a value against its
 # column's range); dates and times no record of this system has; strings no code is.
+# A key must reach its parameter as it is (or, for dates and times, as the database's
+# adapter takes it): what a lookup would make of it cannot be known from a stand-in.
 _STAND_INS = (-1_987_654_321, -1_876_543_210)
 _KEYS = range(-(2**63), 2**63)
 _UTC = datetime.UTC
@@ -48,7 +50,10 @@ def _stand_in(kind: type, round_: int, n: int):
     if kind is int:
         return _STAND_INS[round_] - n
     if kind is str:
-        return f"compiled-stand-in-{round_}-{n}"
+        # Capitals and LIKE's special characters: a lookup that escapes, wraps or folds
+        # the key (contains, SQLite's iexact) changes it, and is refused as not reaching
+        # the statement.
+        return f"Compiled_Stand-In%\\{round_}-{n}"
     if kind is datetime.date:
         return datetime.date(1001 + round_, 1, 1 + n)
     return datetime.datetime(1003 + round_, 1, 1, n, tzinfo=_UTC)

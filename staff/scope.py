@@ -65,7 +65,9 @@ def scope_of(user) -> Scope:
 
 # The sites a person works at, with their agencies (the token path's read); compiled once.
 _OWN_SITES = CompiledRead(
-    lambda user_id: Site.objects.filter(staff_profiles__user_id=user_id).only("pk", "agency_id")
+    lambda user_id: (
+        Site.objects.filter(staff_profiles__user_id=user_id).order_by().only("pk", "agency_id")
+    )
 )
 
 

@@ -174,12 +174,13 @@ _TYPED = (int, datetime.date, str, datetime.datetime)
 def test_dates_strings_and_times_declared_as_keys_each_take_their_value(hall):
     ticket = counter_services.ticket_issue(item=hall.item)
     read = CompiledRead(_issued_by, keys=_TYPED)
-    keys = [ticket.site_id, ticket.service_date, ticket.queue, timezone.now()]
+    # The time in the hall's zone: SQLite keeps times as UTC text, the adapter converts.
+    keys = [ticket.site_id, ticket.service_date, ticket.queue, timezone.localtime()]
     assert read.first(*keys).pk == ticket.pk
     for n, other in (
         (1, ticket.service_date + datetime.timedelta(days=1)),
         (2, "X"),
-        (3, ticket.issued_at - datetime.timedelta(seconds=1)),
+        (3, timezone.localtime(ticket.issued_at - datetime.timedelta(seconds=1))),
     ):
         assert read.first(*keys[:n], other, *keys[n + 1 :]) is None, n
         assert not _issued_by(*keys[:n], other, *keys[n + 1 :]).exists(), n
@@ -209,6 +210,15 @@ def test_a_time_without_its_zone_is_refused():
             "A",
             datetime.datetime(2026, 12, 3, 10),  # noqa: DTZ001 - the naive time refused
         )
+
+
+@pytest.mark.parametrize("lookup", ["contains", "icontains", "startswith", "endswith"])
+def test_a_string_key_a_lookup_would_escape_or_wrap_is_refused(lookup):
+    read = CompiledRead(
+        lambda code: ServiceItem.objects.filter(**{f"code__{lookup}": code}), keys=(str,)
+    )
+    with pytest.raises(ValueError, match="every key"):
+        read.first("A_1")
 
 
 def test_types_are_declared_one_per_key():

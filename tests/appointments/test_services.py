@@ -399,27 +399,37 @@ def test_the_slip_counts_a_started_appointment_ahead_of_an_earlier_walk_in(capac
 
 
 def test_each_slip_counts_the_tickets_the_dispatch_takes_before_it(capacity, clock):
-    """Priority tickets, appointments whose slot has started, walk-ins and an appointment
-    not yet started: each slip's count is its place in the dispatch's own order."""
+    """Priority tickets (an elder's appointment among them), appointments whose slot has
+    started, walk-ins and an appointment not yet started: each slip's count is its place
+    in the dispatch's own order, among its queue's waiting tickets only."""
     from counters.selectors import tickets_ahead
 
+    elders = services.appointment_book(
+        queue=Queue.HALL, slot_start=at(TUESDAY, 9), phone="13800000009",
+        id_number=make_id_number(datetime.date(1950, 1, 2), serial=9),
+    )  # fmt: skip
     early, late = book(serial=1), book(at(TUESDAY, 10), serial=2)
+    clerk = _clerk_ready()
+    clock(at(TUESDAY, 8, 30))
+    counter_services.window_declare_ready(clerk=clerk)
+    called = counter_services.ticket_issue(item=ItemFactory())
+    counter_services.ticket_issue(item=None, queue=Queue.BACK_OFFICE, is_consultation=True)
     issued = []
-    for minute, how in [(40, "walk-in"), (45, "elder"), (50, "walk-in"), (55, "elder")]:
+    for minute, birth in [(40, 1980), (45, 1950), (50, 1980), (55, 1950)]:
         clock(at(TUESDAY, 8, minute))
-        birth = datetime.date(1950 if how == "elder" else 1980, 1, 2)
-        issued.append(
-            counter_services.ticket_issue(item=ItemFactory(), id_number=make_id_number(birth))
-        )
+        id_number = make_id_number(datetime.date(birth, 1, 2))
+        issued.append(counter_services.ticket_issue(item=ItemFactory(), id_number=id_number))
     clock(at(TUESDAY, 9, 5))
-    for appointment in (early, late):
+    for appointment in (elders, early, late):
         issued.append(services.appointment_check_in(code=appointment.code, kiosk=None).ticket)
     clock(at(TUESDAY, 9, 6))
     issued.append(counter_services.ticket_issue(item=ItemFactory()))
     order = list(
-        Ticket.objects.filter(status=Ticket.Status.WAITING)
+        Ticket.objects.filter(status=Ticket.Status.WAITING, queue=Queue.HALL)
         .order_by(*counter_services.waiting_order(at(TUESDAY, 9, 6)))
         .values_list("pk", flat=True)
     )
-    assert len(order) == 7 and sum(t.is_priority for t in issued) == 2
+    called.refresh_from_db()
+    assert called.status == Ticket.Status.SERVING and tickets_ahead(called) == 0
+    assert len(order) == 8 and sum(t.is_priority for t in issued) == 3
     assert {t.pk: tickets_ahead(t) for t in issued} == {pk: n for n, pk in enumerate(order)}
