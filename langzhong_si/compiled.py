@@ -28,6 +28,8 @@ it; an integer key outside 64 bits finds nothing, as in the ORM. Each database c
 """
 
 import datetime
+import hashlib
+import re
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
@@ -36,6 +38,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
+from langzhong_si.prepared import prepared_execute, prepared_statements_used
+
 # Stand-ins for the keys while compiling, two rounds, key n of each: integers no table
 # holds as a key, within the range of a 32-bit column (Django checks a value against its
 # column's range); dates and times no record of this system has; strings no code is.
@@ -43,6 +47,7 @@ from django.db.transaction import TransactionManagementError
 # adapter takes it): what a lookup would make of it cannot be known from a stand-in.
 _STAND_INS = (-1_987_654_321, -1_876_543_210)
 _KEYS = range(-(2**63), 2**63)
+_PLACEHOLDER = re.compile(r"%%|%s")
 _UTC = datetime.UTC
 
 
@@ -126,7 +131,12 @@ class CompiledRead:
         for position, n, adapter in compiled.positions:
             params[position] = keys[n] if adapter is None else adapter(keys[n])
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            if prepared_statements_used(connection):
+                name, text = compiled.prepared(cursor)
+                keyed = [params[position] for position, _n, _adapter in compiled.positions]
+                prepared_execute(connection, cursor, name, text, keyed)
+            else:
+                cursor.execute(compiled.sql, params)
             rows = [cursor.fetchone()] if one else cursor.fetchall()
         return [compiled.instance(row, connection, self.using) for row in rows if row is not None]
 
@@ -199,6 +209,30 @@ class _Compiled:
         fields = self.klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.names = [column[0].target.attname for column in self.select[self.start : self.end]]
+        self._prepared = None
+
+    def prepared(self, cursor) -> tuple[str, str]:
+        """The statement's name and text as a prepared statement (PostgreSQL): its
+        constants written in as the driver would send them, so the plan knows them (a
+        partial index's condition, the literal of an EXISTS), and its keys left as
+        placeholders. The name is the text's digest: one text, one name."""
+        if self._prepared is None:
+            keyed = {position for position, _n, _adapter in self.positions}
+            values = iter(enumerate(self.params))
+
+            def written(match: re.Match) -> str:
+                if match.group(0) == "%%":
+                    return "%%"
+                position, value = next(values)
+                if position in keyed:
+                    return "%s"
+                return cursor.cursor.mogrify("%s", [value]).decode().replace("%", "%%")
+
+            text = _PLACEHOLDER.sub(written, self.sql)
+            if next(values, None) is not None:
+                raise ValueError("the statement has fewer placeholders than parameters")
+            self._prepared = ("cr_" + hashlib.sha256(text.encode()).hexdigest()[:40], text)
+        return self._prepared
 
     def instance(self, row, connection, db: str):
         row = list(row)

@@ -57,11 +57,17 @@ def _session_new(sender, connection, **kwargs) -> None:
     connection.prepared_statements = {}
 
 
+def prepared_statements_used(connection) -> bool:
+    """Whether prepared_execute prepares on this connection (PostgreSQL with persistent
+    connections) rather than running the SQL as it is."""
+    return connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
+
+
 def prepared_execute(connection, cursor, name: str, sql: str, params: dict | list) -> None:
     """Run `sql` (pyformat placeholders, %(key)s or %s, not both) with `params` on
     `cursor`; on PostgreSQL with persistent connections, as the session's prepared
     statement `name`."""
-    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+    if not prepared_statements_used(connection):
         cursor.execute(sql, params)
         return
     text, order, identifiers = _translated(name, sql)

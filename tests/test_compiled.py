@@ -236,3 +236,38 @@ def test_all_reads_every_row_in_the_querysets_order_and_first_still_one():
     unordered = CompiledRead(lambda low: ServiceItem.objects.filter(pk__gte=low).order_by())
     assert [item.pk for item in unordered.all(items[1].pk)] == [items[1].pk, items[2].pk]
     assert newest.all(items[2].pk + 1) == [] and newest.all(2**63) == []
+
+
+def _prepared_texts() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+def _items_named(item_id, name):
+    return ServiceItem.objects.filter(pk=item_id, name=name, name__startswith="50% O'B")
+
+
+@pytest.mark.postgres
+def test_on_postgresql_it_runs_prepared_with_its_constants_written_in_and_its_keys_as_values():
+    item = ItemFactory(name="50% O'Brien %s 低保")
+    read = CompiledRead(_items_named, keys=(int, str))
+    assert read.first(item.pk, item.name) == item
+    assert read.first(item.pk, "50% O'Brien") is None
+    statement = next(
+        text for name, text in _prepared_texts().items() if name.startswith("cr_") and "50" in text
+    )
+    # The constant is in the text as the driver writes it; each key is a value of EXECUTE.
+    assert "'50\\% O''B%'" in statement
+    assert "= $1" in statement and "= $2" in statement
+
+
+@pytest.mark.postgres
+def test_without_persistent_connections_it_runs_as_it_is(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    item = ItemFactory(name="50% O'Brien, not prepared")
+    before = _prepared_texts()
+    with CaptureQueriesContext(connection) as queries:
+        assert CompiledRead(_items_named, keys=(int, str)).first(item.pk, item.name) == item
+    assert queries[0]["sql"].startswith("SELECT")
+    assert _prepared_texts() == before
