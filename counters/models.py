@@ -7,6 +7,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
+from audit.history import history_read_by_record
 from sites.defaults import home_site_id
 from sites.models import AtSite
 
@@ -84,7 +85,7 @@ class Window(models.Model):
         related_name="+",
     )
     objects = AuditedManager()
-    history = HistoricalRecords()
+    history = history_read_by_record("site", "clerk", "current_ticket")
 
     class Meta:
         verbose_name = _("window")
@@ -205,7 +206,10 @@ class Ticket(AtSite):
         related_name="+",
     )
     objects = AuditedManager()
-    history = HistoricalRecords()
+    history = history_read_by_record(
+        "public_token", "site", "agency", "item", "priority_confirmed_by", "window", "clerk",
+        "issued_by",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("ticket")
@@ -362,7 +366,9 @@ class Case(AtSite):
     due_date = models.DateField(_("promised completion date"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     objects = AuditedManager()
-    history = HistoricalRecords()
+    history = history_read_by_record(
+        "number", "site", "agency", "ticket", "item", "handler", "assisting_staff"
+    )
 
     class Meta:
         verbose_name = _("case")

@@ -5,6 +5,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
+from audit.history import history_read_by_record
 from sites.defaults import home_agency_id
 
 
@@ -94,7 +95,7 @@ class ReviewTask(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     objects = AuditedManager()
-    history = HistoricalRecords()
+    history = history_read_by_record("case", "agency", "assignee", "draw")
 
     class Meta:
         verbose_name = _("review task")
