@@ -28,7 +28,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Model
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
@@ -218,12 +218,44 @@ def _insert_sql(
         sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
-    params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
-        for obj in objs
-        for field in fields
-    ]
+    params = []
+    for obj in objs:
+        for column, plain in fields:
+            value = getattr(obj, column.attname)
+            if type(value) not in plain:
+                value = column.get_db_prep_save(column.pre_save(obj, True), connection=connection)
+            params.append(value)
     return sql, params
+
+
+# Fields whose values of these exact types Model.save sends as they are (on PostgreSQL):
+# their pre_save reads the attribute and get_db_prep_save gives it back unchanged. Any
+# other value (a choice's member, a lazy text, a number for a flag) or field is prepared.
+_NONE = type(None)
+_PLAIN = {
+    **dict.fromkeys((models.CharField, models.TextField), (str, _NONE)),
+    **dict.fromkeys(
+        (
+            models.AutoField,
+            models.BigAutoField,
+            models.SmallAutoField,
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveBigIntegerField,
+            models.PositiveSmallIntegerField,
+        ),
+        (int, _NONE),
+    ),
+    models.BooleanField: (bool, _NONE),
+}
+
+
+def _plain_types(field) -> tuple:
+    if type(field) in (models.ForeignKey, models.OneToOneField):
+        field = field.target_field
+    return _PLAIN.get(type(field), ())
 
 
 _INSERT_HEADS: dict[tuple[type[Model], bool], tuple[list, str]] = {}
@@ -243,7 +275,7 @@ def _insert_head(connection, model: type[Model], *, keyed: bool) -> tuple[list, 
         columns = ", ".join(quote(field.column) for field in fields)
         table = quote(model._meta.db_table)
         head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - the model's own
-        _INSERT_HEADS[model, keyed] = (fields, head)
+        _INSERT_HEADS[model, keyed] = ([(field, _plain_types(field)) for field in fields], head)
     return _INSERT_HEADS[model, keyed]
 
 

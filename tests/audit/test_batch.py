@@ -8,12 +8,15 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from audit.batch import audit_batch_reads_only, audit_writes_batched
 from audit.chain import audit_chain_all
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_log_verify
 from catalog.models import InsuranceCategory
+from counters import services as counter_services
+from counters.models import Ticket
 from draws.models import Draw
 from draws.services import daily_seed_commit, draw_record
 from sites.defaults import home_agency_id
@@ -74,6 +77,26 @@ def test_the_flush_is_one_statement_on_postgresql(django_assert_num_queries):
     assert flush.startswith("WITH") and "catalog_historicalinsurancecategory" in flush
     assert AuditEvent.objects.filter(event_type="test.event").count() == 1
     assert category.history.filter(name="新名称").exists()
+
+
+def test_a_version_written_by_the_batch_is_the_one_model_save_writes(hall):
+    ticket = counter_services.ticket_issue(item=hall.item)
+    ticket.status = Ticket.Status.WAITING  # a choice's member, prepared as its value
+    ticket.applicant_id_digest = gettext_lazy("digest")  # a lazy text, prepared as its text
+    with transaction.atomic(), audit_writes_batched():
+        ticket.save(update_fields=["status", "applicant_id_digest"])
+    ticket.save(update_fields=["status", "applicant_id_digest"])  # outside a batch: saved alone
+    batched, alone = Ticket.history.filter(id=ticket.pk).order_by("-history_id")[:2][::-1]
+    assert _version(batched) == _version(alone)
+    assert batched.applicant_id_digest == "digest" and batched.is_priority is False
+
+
+def _version(row) -> dict:
+    return {
+        field.attname: getattr(row, field.attname)
+        for field in row._meta.concrete_fields
+        if field.attname not in ("history_id", "history_date")
+    }
 
 
 def test_the_rows_are_in_the_transaction_before_it_commits():
