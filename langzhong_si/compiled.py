@@ -209,6 +209,7 @@ class _Compiled:
         fields = self.klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.names = [column[0].target.attname for column in self.select[self.start : self.end]]
+        self.types = types
         self._prepared = None
 
     def prepared(self, cursor) -> tuple[str, str]:
@@ -217,15 +218,19 @@ class _Compiled:
         partial index's condition, the literal of an EXISTS), and its keys left as
         placeholders. The name is the text's digest: one text, one name."""
         if self._prepared is None:
-            keyed = {position for position, _n, _adapter in self.positions}
+            keyed = {position: self.types[n] for position, n, _adapter in self.positions}
             values = iter(enumerate(self.params))
 
             def written(match: re.Match) -> str:
                 if match.group(0) == "%%":
                     return "%%"
-                position, value = next(values)
+                position, value = next(values, (None, None))
+                if position is None:
+                    raise ValueError("the statement has more placeholders than parameters")
                 if position in keyed:
-                    return "%s"
+                    # An integer key as a bigint: a key beyond a 32-bit column's range then
+                    # finds nothing, as in the ORM, instead of failing the transaction.
+                    return "%s::bigint" if keyed[position] is int else "%s"
                 return cursor.cursor.mogrify("%s", [value]).decode().replace("%", "%%")
 
             text = _PLACEHOLDER.sub(written, self.sql)

@@ -2,10 +2,11 @@
 as the ORM's own read, one statement each time, compiled at the first call only."""
 
 import datetime
+import re
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import OuterRef, Subquery
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
@@ -244,28 +245,49 @@ def _prepared_texts() -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
+# A constant with the driver's and the placeholders' own signs (LIKE escapes it to hold
+# "\\%s", "%%(x)s"), and SQL of the build's own with a doubled percent sign.
+_ODD = "5%s%%(x)s O'B"
+
+
 def _items_named(item_id, name):
-    return ServiceItem.objects.filter(pk=item_id, name=name, name__startswith="50% O'B")
+    return ServiceItem.objects.filter(pk=item_id, name=name, name__startswith=_ODD).extra(
+        where=['"catalog_serviceitem"."name" NOT LIKE \'%%zz%%\'']
+    )
 
 
 @pytest.mark.postgres
-def test_on_postgresql_it_runs_prepared_with_its_constants_written_in_and_its_keys_as_values():
-    item = ItemFactory(name="50% O'Brien %s 低保")
+def test_on_postgresql_it_runs_prepared_with_its_constants_written_in_and_its_keys_as_values(
+    settings,
+):
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    item = ItemFactory(name=_ODD + "rien 低保")
+    ItemFactory(name=_ODD + "zz")
     read = CompiledRead(_items_named, keys=(int, str))
     assert read.first(item.pk, item.name) == item
-    assert read.first(item.pk, "50% O'Brien") is None
-    statement = next(
-        text for name, text in _prepared_texts().items() if name.startswith("cr_") and "50" in text
-    )
+    assert read.first(item.pk, _ODD) is None
+    name, _text = read._compiled[connections["default"]][True].prepared(None)
+    statement = _prepared_texts()[name]
     # The constant is in the text as the driver writes it; each key is a value of EXECUTE.
-    assert "'50\\% O''B%'" in statement
-    assert "= $1" in statement and "= $2" in statement
+    assert "LIKE '5\\%s\\%\\%(x)s O''B%'" in statement
+    assert "NOT LIKE '%zz%'" in statement
+    placeholders = set(re.findall(r"\$\d+(?:::bigint)?", statement))
+    assert placeholders in ({"$1::bigint", "$2"}, {"$1", "$2::bigint"})  # the id's a bigint
+
+
+@pytest.mark.postgres
+def test_an_integer_key_beyond_its_columns_range_finds_nothing_as_in_the_orm(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    read = CompiledRead(lambda clerk_id: Window.objects.filter(clerk_id=clerk_id))
+    with transaction.atomic():
+        assert read.first(2**40) is None
+        assert Window.objects.filter(clerk_id=2**40).first() is None  # still usable
 
 
 @pytest.mark.postgres
 def test_without_persistent_connections_it_runs_as_it_is(settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
-    item = ItemFactory(name="50% O'Brien, not prepared")
+    item = ItemFactory(name=_ODD + ", not prepared")
     before = _prepared_texts()
     with CaptureQueriesContext(connection) as queries:
         assert CompiledRead(_items_named, keys=(int, str)).first(item.pk, item.name) == item
