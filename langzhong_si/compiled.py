@@ -24,7 +24,10 @@ reads as QuerySet.first does: ordered by pk when the queryset is not ordered, on
 A locking read (select_for_update) is refused outside a transaction where the ORM refuses
 it; an integer key outside 64 bits finds nothing, as in the ORM. Each database connection
 (one per thread) compiles its own: converters are the connection's. The read goes to
-`using` (the default database), not through the database routers.
+`using` (the default database), not through the database routers. On PostgreSQL with
+persistent connections it runs as the session's prepared statement (langzhong_si.prepared),
+so the server plans it once too: its constants are written into the text, its keys are
+EXECUTE's values.
 """
 
 import datetime
@@ -48,7 +51,6 @@ from langzhong_si.prepared import prepared_execute, prepared_statements_used
 _STAND_INS = (-1_987_654_321, -1_876_543_210)
 _KEYS = range(-(2**63), 2**63)
 _PLACEHOLDER = re.compile(r"%%|%s")
-_UTC = datetime.UTC
 
 
 def _stand_in(kind: type, round_: int, n: int):
@@ -61,7 +63,7 @@ def _stand_in(kind: type, round_: int, n: int):
         return f"Compiled_Stand-In%\\{round_}-{n}"
     if kind is datetime.date:
         return datetime.date(1001 + round_, 1, 1 + n)
-    return datetime.datetime(1003 + round_, 1, 1, n, tzinfo=_UTC)
+    return datetime.datetime(1003 + round_, 1, 1, n, tzinfo=datetime.UTC)
 
 
 def _adapters(kind: type, connection) -> tuple:
