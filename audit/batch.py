@@ -229,9 +229,9 @@ def _insert_sql(
 
 
 # Fields whose values of these exact types Model.save sends as they are (PostgreSQL through
-# psycopg 2, whose Django backend wraps none of them):
-# their pre_save reads the attribute and get_db_prep_save gives it back unchanged. Any
-# other value (a choice's member, a lazy text, a number for a flag) or field is prepared.
+# psycopg 2, whose Django backend wraps none of them): their pre_save reads the attribute
+# and get_db_prep_save gives it back unchanged. Any other value (a choice's member, a lazy
+# text, a number for a flag) or field is prepared.
 _NONE = type(None)
 _PLAIN = {
     **dict.fromkeys((models.CharField, models.TextField), (str, _NONE)),
