@@ -30,10 +30,14 @@ ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "Peer-bench-pass-1"  # noqa: S105 - accounts of a throw-away benchmark database
 
 
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "SET")
+
+
 class Counter:
     """Statements and commits on Django's connection: savepoints count as statements; a
     commit is a transaction's COMMIT, or a write outside a transaction (its own commit);
-    a read outside a transaction writes nothing and is not counted as one."""
+    a read outside a transaction writes nothing and is not counted as one (a prepared
+    statement's EXECUTE is judged by the text it was prepared with)."""
 
     def __init__(self, connection):
         self.connection = connection
@@ -48,11 +52,17 @@ class Counter:
 
     def __call__(self, execute, sql, params, many, context):
         self.statements += 1
-        if not self.connection.in_atomic_block and not sql.lstrip().upper().startswith(
-            ("SELECT", "SAVEPOINT", "RELEASE", "SET")
-        ):
+        if not self.connection.in_atomic_block and not self._reads(sql):
             self.commits += 1
         return execute(sql, params, many, context)
+
+    def _reads(self, sql: str) -> bool:
+        words = sql.split(None, 2)
+        if words and words[0].upper() == "EXECUTE" and len(words) > 1:
+            name = words[1].split("(", 1)[0]
+            prepared = getattr(self.connection, "prepared_statements", {}).get(name)
+            return prepared is not None and prepared.lstrip().upper().startswith(_READS)
+        return sql.lstrip().upper().startswith(_READS)
 
 
 def cpu_seconds(backend_pid: int) -> float:
