@@ -1,10 +1,13 @@
 import datetime
+import functools
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from draws.models import DailySeed, Draw
+from langzhong_si.identity import personal_data_decrypt
 
 # Committed seeds as stored (encrypted), by (agency, day), of the last day asked for. A
 # committed seed's value never changes (a key rotation re-encrypts it: the old text still
@@ -33,6 +36,18 @@ def _seed_remember(key: tuple[int, datetime.date], stored: str) -> None:
     global _seeds_stored
     kept = {held: value for held, value in _seeds_stored.items() if held[1] == key[1]}
     _seeds_stored = {**kept, key: stored}  # another day's are not asked for again
+
+
+def daily_seed_hex(stored: str) -> str:
+    """A seed as stored, decrypted: each draw and each case's sample use the day's seed,
+    and its decryption cost more than the draw's own arithmetic. Remembered per stored
+    text and keys (the process holds the keys anyway; other keys decrypt afresh)."""
+    return _seed_hex(stored, settings.PERSONAL_DATA_KEY, *settings.PERSONAL_DATA_OLD_KEYS)
+
+
+@functools.lru_cache(maxsize=16)
+def _seed_hex(stored: str, *keys: str) -> str:
+    return personal_data_decrypt(stored)
 
 
 def draw_days_revealed(*, agency_id: int, limit: int = 90) -> list[dict]:

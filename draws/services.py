@@ -29,6 +29,7 @@ from draws.choice import (
     seed_commitment,
 )
 from draws.models import DailySeed, Draw
+from draws.selectors import daily_seed_hex
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from langzhong_si.prepared import prepared_execute
 from sites.defaults import home_agency_id
@@ -336,7 +337,7 @@ def draw_record(
     pool, members = draw_pool_canonical(key=draw_pseudonym_key(), day=day, pool=pool)
     message = draw_message(day=day, number=number, purpose=purpose, subject=subject, pool=members)
     index = draw_choice_index(
-        seed_hex=personal_data_decrypt(seed_stored), message=message, pool_size=len(pool)
+        seed_hex=daily_seed_hex(seed_stored), message=message, pool_size=len(pool)
     )
     draw = Draw(
         pk=draw_key,

@@ -28,11 +28,10 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import Case, Ticket
 from draws.choice import sample_fraction
-from draws.selectors import daily_seed_stored
+from draws.selectors import daily_seed_hex, daily_seed_stored
 from draws.services import daily_seed_commit
 from langzhong_si.calendar import OFFICE_SESSIONS, is_working_day
 from langzhong_si.compiled import CompiledRead
-from langzhong_si.identity import personal_data_decrypt
 from outbox.services import outbox_message_done
 from risk.models import ReviewTask
 
@@ -176,7 +175,7 @@ def _sample(case) -> bool:
     stored = daily_seed_stored(agency_id=case.agency_id, day=day)
     if stored is None:  # beat and the task's own check both missed it: commit it now
         stored = daily_seed_commit(day=day, agency_id=case.agency_id).seed
-    seed = personal_data_decrypt(stored)
+    seed = daily_seed_hex(stored)
     value = sample_fraction(seed_hex=seed, subject=f"case:{case.pk}")
     rate = settings.AUDIT_SAMPLE_RATES[case.risk_level]
     selected = value < rate

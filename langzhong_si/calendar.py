@@ -3,6 +3,7 @@
 beyond that, Monday to Friday until the State Council publishes the year)."""
 
 import datetime
+import functools
 
 import chinese_calendar
 
@@ -14,8 +15,11 @@ def is_working_day(day: datetime.date) -> bool:
         return day.weekday() < 5
 
 
+@functools.lru_cache(maxsize=512)
 def working_days_after(start: datetime.date, days: int) -> datetime.date:
-    """The date `days` working days after `start` (`start` itself if days is 0)."""
+    """The date `days` working days after `start` (`start` itself if days is 0). The
+    calendar is the installed package's: remembered per date and count (every intake asks
+    for its item's promised days, a walk through the calendar a day at a time)."""
     current = start
     remaining = days
     while remaining > 0:

@@ -7,6 +7,7 @@ look-ups go through a keyed hash, so neither the database nor a log line carries
 
 import base64
 import datetime
+import functools
 import hashlib
 import hmac
 import re
@@ -160,7 +161,13 @@ def _fernet_of(secret: str) -> Fernet:
 
 def _fernet() -> MultiFernet:
     """The current key encrypts; older keys (during a rotation) still decrypt."""
-    keys = [settings.PERSONAL_DATA_KEY, *settings.PERSONAL_DATA_OLD_KEYS]
+    return _fernet_of_keys(settings.PERSONAL_DATA_KEY, *settings.PERSONAL_DATA_OLD_KEYS)
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_of_keys(*keys: str) -> MultiFernet:
+    """Built once per set of keys (deriving each key cost more than a short value's
+    encryption); other keys (settings changed, a rotation) build their own."""
     return MultiFernet([_fernet_of(secret) for secret in keys])
 
 

@@ -6,6 +6,7 @@ from io import BytesIO, StringIO
 from zipfile import ZipFile
 
 import pytest
+from cryptography.fernet import InvalidToken
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -13,7 +14,7 @@ from openpyxl import load_workbook
 
 from counters.models import Case
 from draws.models import DailySeed
-from langzhong_si.identity import personal_data_decrypt
+from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from staff.roles import Role
 from tests.factories import make_staff, sign_in
 
@@ -65,3 +66,11 @@ def test_error_pages_show_no_internals(client, settings):
     assert page.status_code == 404 and "Traceback" not in page.content.decode()
     api = client.get("/api/no-such-thing/")
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+
+
+def test_a_value_does_not_decrypt_once_its_key_is_gone(settings):
+    token = personal_data_encrypt("511381199001011234")
+    assert personal_data_decrypt(token) == "511381199001011234"
+    settings.PERSONAL_DATA_KEY, settings.PERSONAL_DATA_OLD_KEYS = "a-brand-new-key-2", []
+    with pytest.raises(InvalidToken):
+        personal_data_decrypt(token)
