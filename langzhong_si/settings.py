@@ -229,8 +229,9 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 20 * 60, minimum=60)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 # A person's own request extends the session (staff.middleware writes its time, so the
-# session is saved, cookie and row); a screen's poll writes nothing: one UPDATE and commit
-# less on most of the hall's requests.
+# session is saved, cookie and row), at most once a twentieth of SESSION_IDLE_SECONDS (a
+# minute): a session ends 19 to 20 idle minutes after the last request; a screen's poll
+# writes nothing: one UPDATE and commit less on most of the hall's requests.
 SESSION_SAVE_EVERY_REQUEST = False
 # Database sessions, read with one written-out statement (operations.sessions).
 SESSION_ENGINE = "operations.sessions"
