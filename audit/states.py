@@ -8,6 +8,7 @@ from django.db import models
 
 # A module reference, not the function: audit.services uses state_move too.
 from audit import services
+from langzhong_si.saves import fields_save
 from langzhong_si.versions import TICKETS, user_key, versions_bump
 
 StateTable = dict[str, dict[str, str | None]]
@@ -32,7 +33,7 @@ def state_move(
     if to not in table.get(source, {}):
         raise refusal(source, to)
     setattr(obj, field, to)
-    obj.save(update_fields=[field, *fields])
+    fields_save(obj, (field, *fields))
     versions_bump(*_version_keys(obj, actor))
     kind = table[source][to]
     if kind is not None:

@@ -8,6 +8,7 @@ from audit.services import audit_event_record
 from audit.states import StateTable, state_move
 from counters.models import Case
 from langzhong_si.errors import StateConflict
+from langzhong_si.saves import fields_save
 from outbox.services import outbox_enqueue
 from risk.models import ReviewTask
 
@@ -81,7 +82,7 @@ def case_step_advance(*, case: Case, actor) -> Case:
     if case.status != S.IN_REVIEW or not 1 <= case.current_step < len(case.review_chain):
         raise _refuse(case.status, S.IN_REVIEW)
     case.current_step += 1
-    case.save(update_fields=["current_step"])
+    fields_save(case, ["current_step"])
     audit_event_record(
         event_type="case.step_advanced",
         actor=actor,

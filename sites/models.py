@@ -109,3 +109,9 @@ class AtSite(models.Model):
     def save(self, *args, **kwargs):
         self.agency_id = agency_id_of_site(self.site_id)
         super().save(*args, **kwargs)
+
+    @classmethod
+    def plain_update(cls, fields) -> bool:
+        """An update naming neither site nor agency leaves save() nothing to do
+        (langzhong_si.saves)."""
+        return not {"site", "site_id", "agency", "agency_id"} & set(fields)

@@ -1,0 +1,152 @@
+"""A record's named fields saved with one UPDATE built once (langzhong_si.saves): the
+same row, version and signals as Model.save(update_fields=...), or Model.save itself."""
+
+import datetime
+from unittest import mock
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.db.models.signals import post_save, pre_save
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from appointments.models import SlotCapacity
+from counters import services as counter_services
+from counters.models import Ticket
+from langzhong_si.saves import fields_save
+from sites.models import AtSite, Site
+from staff.roles import Role
+from tests.factories import make_site, make_staff, today
+
+pytestmark = pytest.mark.django_db
+
+
+def _row(obj) -> dict:
+    return type(obj).objects.filter(pk=obj.pk).values().get()
+
+
+def _latest_version(obj) -> dict:
+    version = obj.history.order_by("-history_id").first()
+    skip = {"history_id", "history_date"}
+    return {field.attname: getattr(version, field.attname)
+            for field in version._meta.concrete_fields if field.attname not in skip}  # fmt: skip
+
+
+CALLED_AT = datetime.datetime(2026, 12, 4, 9, 30, 15, 123456, tzinfo=datetime.UTC)
+
+
+def _ticket_moved(ticket: Ticket, clerk) -> Ticket:
+    ticket.status, ticket.called_at, ticket.clerk = Ticket.Status.SERVING, CALLED_AT, clerk
+    return ticket
+
+
+def test_it_writes_the_row_and_version_that_model_save_writes(hall):
+    fast = counter_services.ticket_issue(item=hall.item)
+    orm = counter_services.ticket_issue(item=hall.item)
+    fields = ["status", "called_at", "clerk"]
+    fields_save(_ticket_moved(fast, hall.li_na), fields)
+    _ticket_moved(orm, hall.li_na).save(update_fields=fields)
+    keep = {"id", "sequence", "public_token", "issued_at"}
+    drop = lambda row: {k: v for k, v in row.items() if k not in keep}  # noqa: E731
+    assert drop(_row(fast)) == drop(_row(orm)) != drop(_row(counter_services.ticket_issue(
+        item=hall.item)))  # fmt: skip
+    assert drop(_latest_version(fast)) == drop(_latest_version(orm))
+    assert _row(fast)["status"] == Ticket.Status.SERVING
+
+
+def test_it_sends_the_signals_model_save_sends(hall):
+    ticket = counter_services.ticket_issue(item=hall.item)
+    seen = []
+
+    def receiver(signal, sender, instance, update_fields, **kwargs):
+        seen.append((signal, sender, instance.pk, update_fields, kwargs.get("created")))
+
+    for signal in (pre_save, post_save):
+        signal.connect(receiver, sender=Ticket)
+    try:
+        fields_save(_ticket_moved(ticket, hall.li_na), ("status", "called_at", "clerk"))
+    finally:
+        for signal in (pre_save, post_save):
+            signal.disconnect(receiver, sender=Ticket)
+    fields = frozenset({"status", "called_at", "clerk"})
+    assert seen == [(pre_save, Ticket, ticket.pk, fields, None),
+                    (post_save, Ticket, ticket.pk, fields, False)]  # fmt: skip
+
+
+def test_an_auto_now_field_stamps_itself_as_in_model_save():
+    capacity = SlotCapacity.objects.create(
+        site=make_site(), queue="A", day=today(), per_slot=2, set_by=make_staff(Role.TEAM_LEAD)
+    )
+    capacity.per_slot, capacity.set_at = 3, timezone.now() - datetime.timedelta(days=1)
+    before = timezone.now()
+    fields_save(capacity, ["per_slot", "set_at"])
+    assert _row(capacity)["per_slot"] == 3 and _row(capacity)["set_at"] >= before
+
+
+def test_it_is_one_statement(hall):
+    ticket = _ticket_moved(counter_services.ticket_issue(item=hall.item), hall.li_na)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        # The version waits for the batch; outside one simple-history writes it at once.
+        from audit.batch import audit_writes_batched
+
+        with audit_writes_batched():
+            fields_save(ticket, ["status", "called_at", "clerk"])
+            statements = len(queries)
+    assert statements == 1
+
+
+def test_a_model_with_its_own_save_runs_it():
+    site = make_site()
+    site.name = "新的名字"
+    with mock.patch.object(Site, "save", autospec=True) as save:
+        fields_save(site, ["name"])
+    save.assert_called_once_with(site, update_fields=("name",))
+
+
+def test_an_update_naming_a_site_runs_the_models_own_save(hall):
+    ticket = counter_services.ticket_issue(item=hall.item)
+    with mock.patch.object(AtSite, "save", autospec=True) as save:
+        fields_save(ticket, ["site"])
+        fields_save(ticket, ["status"])
+    save.assert_called_once_with(ticket, update_fields=("site",))
+
+
+def test_a_row_gone_is_refused_as_model_save_refuses_it(hall, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = True  # on PostgreSQL: the EXECUTE's row count
+    ticket = counter_services.ticket_issue(item=hall.item)
+    ticket.pk = ticket.pk + 10**6  # no such row
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        fields_save(_ticket_moved(ticket, hall.li_na), ["status"])
+
+
+def test_a_field_the_model_does_not_have_is_refused(hall):
+    ticket = counter_services.ticket_issue(item=hall.item)
+    with pytest.raises(ValueError, match="do not exist"):
+        fields_save(ticket, ["status", "colour"])
+    with pytest.raises(ValueError, match="do not exist"):
+        fields_save(ticket, ["id"])
+
+
+def test_an_expression_as_a_value_is_refused_and_writes_nothing(hall):
+    ticket = counter_services.ticket_issue(item=hall.item)
+    ticket.recall_count = F("recall_count") + 1
+    with pytest.raises(TypeError, match="expression"):
+        fields_save(ticket, ["recall_count"])
+    assert _row(ticket)["recall_count"] == 0
+
+
+@pytest.mark.postgres
+def test_on_postgresql_it_runs_prepared(settings, hall):
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    ticket = _ticket_moved(counter_services.ticket_issue(item=hall.item), hall.li_na)
+    with CaptureQueriesContext(connection) as queries:
+        fields_save(ticket, ["status", "called_at", "clerk"])
+    executed = [q["sql"] for q in queries if q["sql"].startswith("EXECUTE su_")]
+    assert len(executed) == 1
+    name = executed[0].split("(")[0].split()[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
+        (statement,) = cursor.fetchone()
+    assert f'{name} AS UPDATE "counters_ticket" SET' in statement
+    assert _row(ticket)["status"] == Ticket.Status.SERVING
