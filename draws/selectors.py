@@ -41,13 +41,14 @@ def _seed_remember(key: tuple[int, datetime.date], stored: str) -> None:
 def daily_seed_hex(stored: str) -> str:
     """A seed as stored, decrypted: each draw and each case's sample use the day's seed,
     and its decryption cost more than the draw's own arithmetic. Remembered per stored
-    text and keys (the process holds the keys anyway; other keys decrypt afresh)."""
-    return _seed_hex(stored, settings.PERSONAL_DATA_KEY, *settings.PERSONAL_DATA_OLD_KEYS)
+    text and the keys that decrypted it (the process holds the keys anyway; other keys
+    decrypt afresh), two days of a thousand agencies at most."""
+    return _seed_hex(stored, (settings.PERSONAL_DATA_KEY, *settings.PERSONAL_DATA_OLD_KEYS))
 
 
-@functools.lru_cache(maxsize=16)
-def _seed_hex(stored: str, *keys: str) -> str:
-    return personal_data_decrypt(stored)
+@functools.lru_cache(maxsize=2048)
+def _seed_hex(stored: str, keys: tuple[str, ...]) -> str:
+    return personal_data_decrypt(stored, keys=keys)
 
 
 def draw_days_revealed(*, agency_id: int, limit: int = 90) -> list[dict]:

@@ -175,8 +175,10 @@ def personal_data_encrypt(plain: str) -> str:
     return _fernet().encrypt(plain.encode()).decode()
 
 
-def personal_data_decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+def personal_data_decrypt(token: str, *, keys: tuple[str, ...] | None = None) -> str:
+    """`token` decrypted with the settings' keys, or with `keys` (current first)."""
+    fernet = _fernet() if keys is None else _fernet_of_keys(*keys)
+    return fernet.decrypt(token.encode()).decode()
 
 
 def personal_data_reencrypt(token: str) -> str:

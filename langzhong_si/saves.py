@@ -13,9 +13,10 @@ session (langzhong_si.prepared), so the server does not plan it each time either
 It takes that path only where Model.save would do nothing more: a model whose class (or
 a parent below Model) defines its own save() runs it, unless that same class declares
 with `plain_update(fields)` that an update of these fields leaves its save() nothing to
-do (sites.models.AtSite: an update that names neither site nor agency). So do a record
-without its key, an unsaved related object, an expression as a value (F(), a function),
-proxy and multi-table models, and a field that writes its value through its own SQL.
+do (sites.models.AtSite: an update that names neither site nor agency). Model.save also
+runs for a record without its key, an expression as a value (F(), a function, a database
+default), proxy and multi-table models, and a field that writes its value through its own
+SQL. An unsaved related object is refused as Model.save refuses it.
 """
 
 import hashlib
@@ -42,20 +43,22 @@ def fields_save(obj: models.Model, fields) -> None:
         obj.save(update_fields=fields)
         return
     name, sql, columns = statement
+    if any(hasattr(vars(obj).get(field.attname), "resolve_expression") for field in columns):
+        obj.save(update_fields=fields)  # an F(), a function, a database default: its SQL
+        return
     obj._prepare_related_fields_for_save(operation_name="save")
     update_fields = frozenset(fields)
     pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=update_fields)
-    values = []
-    for field in columns:
-        value = field.pre_save(obj, False)
-        if hasattr(value, "resolve_expression"):
-            raise TypeError(f"{model.__name__}.{field.name}: an expression; use save()")
-        values.append(field.get_db_prep_save(value, connection=connection))
-    values.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
-    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
-        prepared_execute(connection, cursor, name, sql, values)
-        if cursor.rowcount == 0:
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+    with transaction.mark_for_rollback_on_error(using=using):
+        values = [
+            field.get_db_prep_save(field.pre_save(obj, False), connection=connection)
+            for field in columns
+        ]
+        values.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+        with connection.cursor() as cursor:
+            prepared_execute(connection, cursor, name, sql, values)
+            if cursor.rowcount == 0:
+                raise DatabaseError("Save with update_fields did not affect any rows.")
     obj._state.db = using
     obj._state.adding = False
     post_save.send(

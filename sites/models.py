@@ -113,5 +113,6 @@ class AtSite(models.Model):
     @classmethod
     def plain_update(cls, fields) -> bool:
         """An update naming neither site nor agency leaves save() nothing to do
-        (langzhong_si.saves)."""
+        (langzhong_si.saves): the agency it would set is the one the row has, unless the
+        site was changed and not saved."""
         return not {"site", "site_id", "agency", "agency_id"} & set(fields)

@@ -238,6 +238,6 @@ def test_a_decision_over_the_api_reads_the_persons_sites_with_their_account_only
         for query in queries
     )
     # In all: those four and the decision's ten (its next step drawn, the day's seed
-    # already read by the request's middleware); no write of the session: the person's
-    # activity was written at sign-in, seconds before (staff.middleware).
+    # already read by the request's middleware); no write of the session: the sign-in,
+    # seconds before, stands for the person's last activity (staff.middleware).
     assert len(queries) == 4 + 10

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments.models import SlotCapacity
+from audit.models import Finding
 from counters import services as counter_services
 from counters.models import Ticket
 from langzhong_si.saves import fields_save
@@ -128,12 +129,27 @@ def test_a_field_the_model_does_not_have_is_refused(hall):
         fields_save(ticket, ["id"])
 
 
-def test_an_expression_as_a_value_is_refused_and_writes_nothing(hall):
+def test_an_expression_as_a_value_is_left_to_model_save(hall):
     ticket = counter_services.ticket_issue(item=hall.item)
     ticket.recall_count = F("recall_count") + 1
-    with pytest.raises(TypeError, match="expression"):
+    # AtSite declares plain updates: only the expression sends this one to its save().
+    with (
+        mock.patch.object(AtSite, "save", autospec=True, side_effect=AtSite.save) as save,
+        # As Model.save: the row takes it, its version (a copy of values) cannot.
+        pytest.raises(ValueError, match="F\\(\\) expressions can only be used to update"),
+        transaction.atomic(),
+    ):
         fields_save(ticket, ["recall_count"])
-    assert _row(ticket)["recall_count"] == 0
+    save.assert_called_once_with(ticket, update_fields=("recall_count",))
+
+
+@pytest.mark.postgres
+def test_a_json_value_arrives_as_it_was_given(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    finding = Finding.objects.create(rule="sample", severity="low", dedupe_key="t:json")
+    finding.evidence = {"odd": "5%s%%(x)s O'B", "list": [1, None, "低保"], "n": 2.5}
+    fields_save(finding, ["evidence"])
+    assert Finding.objects.get(pk=finding.pk).evidence == finding.evidence
 
 
 @pytest.mark.postgres
