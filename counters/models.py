@@ -319,11 +319,14 @@ class Case(AtSite):
     intake_token = models.CharField(_("intake form token"), max_length=64, blank=True)
     # Only for result notices by SMS; optional, shown masked.
     applicant_phone = models.CharField(_("applicant mobile number"), max_length=11, blank=True)
+    # Found by clerk through counters_case_handler_idx, which starts with it: an index of
+    # its own would only cost every case's insert and status change an entry.
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("handling clerk"),
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     # 代办人: someone acting for the applicant, with their own identity, held like the
     # applicant's (encrypted, a keyed digest for recusal and the repeated-pair rule).

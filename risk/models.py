@@ -59,6 +59,9 @@ class ReviewTask(models.Model):
 
     OPEN_STATES = (Status.AWAITING_DRAW, Status.OPEN)
 
+    # Keeps its own index although risk_task_unique_attempt starts with it: Django's
+    # AlterField to db_index=False drops every plain index on the column alone, the
+    # partial unique risk_task_one_open_per_case included (tests/test_busy_indexes.py).
     case = models.ForeignKey(
         "counters.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="tasks"
     )
@@ -78,6 +81,8 @@ class ReviewTask(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.AWAITING_DRAW
     )
+    # Found by person through risk_task_inbox_idx, which starts with it: an index of its
+    # own would only cost every task's insert and status change an entry.
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("drawn person"),
@@ -85,6 +90,7 @@ class ReviewTask(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="review_tasks",
+        db_index=False,
     )
     draw = models.OneToOneField(
         "draws.Draw", verbose_name=_("draw"), null=True, blank=True, on_delete=models.PROTECT
