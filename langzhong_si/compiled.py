@@ -31,7 +31,6 @@ EXECUTE's values.
 """
 
 import datetime
-import hashlib
 import re
 from weakref import WeakKeyDictionary
 
@@ -41,7 +40,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
-from langzhong_si.prepared import prepared_execute, prepared_statements_used
+from langzhong_si.prepared import prepared_execute, prepared_name, prepared_statements_used
 
 # Stand-ins for the keys while compiling, two rounds, key n of each: integers no table
 # holds as a key, within the range of a 32-bit column (Django checks a value against its
@@ -238,7 +237,7 @@ class _Compiled:
             text = _PLACEHOLDER.sub(written, self.sql)
             if next(values, None) is not None:
                 raise ValueError("the statement has fewer placeholders than parameters")
-            self._prepared = ("cr_" + hashlib.sha256(text.encode()).hexdigest()[:40], text)
+            self._prepared = (prepared_name("cr_", text), text)
         return self._prepared
 
     def instance(self, row, connection, db: str):

@@ -36,6 +36,7 @@ would not take parameters in EXECUTE).
 """
 
 import functools
+import hashlib
 import re
 
 from django.conf import settings
@@ -55,6 +56,12 @@ _STALE, _MISSING = "0A000", "26000"
 @receiver(connection_created)
 def _session_new(sender, connection, **kwargs) -> None:
     connection.prepared_statements = {}
+
+
+def prepared_name(prefix: str, sql: str) -> str:
+    """A statement's name from its text: `prefix` and the text's digest, one text, one
+    name, within PostgreSQL's 63 bytes."""
+    return prefix + hashlib.sha256(sql.encode()).hexdigest()[:40]
 
 
 def prepared_statements_used(connection) -> bool:

@@ -19,12 +19,10 @@ default), proxy and multi-table models, and a field that writes its value throug
 SQL. An unsaved related object is refused as Model.save refuses it.
 """
 
-import hashlib
-
 from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models.signals import post_save, pre_save
 
-from langzhong_si.prepared import prepared_execute
+from langzhong_si.prepared import prepared_execute, prepared_name
 
 _STATEMENTS: dict[tuple[type[models.Model], tuple[str, ...], str], tuple] = {}
 
@@ -108,6 +106,5 @@ def _statement(model: type[models.Model], fields: tuple[str, ...], connection):
                 f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - the model's own
                 f"WHERE {quote(meta.pk.column)} = %s"
             )
-            name = "su_" + hashlib.sha256(sql.encode()).hexdigest()[:40]
-            _STATEMENTS[key] = (name, sql, columns)
+            _STATEMENTS[key] = (prepared_name("su_", sql), sql, columns)
     return _STATEMENTS[key]
