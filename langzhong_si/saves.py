@@ -31,19 +31,13 @@ def fields_save(obj: models.Model, fields) -> None:
     """Save `fields` (names) of `obj` as `obj.save(update_fields=fields)` would."""
     fields = tuple(fields)
     model = type(obj)
-    if not fields or not _saves_plainly(model, fields) or obj.pk is None:
-        obj.save(update_fields=fields)
-        return
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
-    statement = _statement(model, fields, connection)
+    statement = _plain_statement(obj, fields, connection)
     if statement is None:
         obj.save(update_fields=fields)
         return
     name, sql, columns = statement
-    if any(hasattr(vars(obj).get(field.attname), "resolve_expression") for field in columns):
-        obj.save(update_fields=fields)  # an F(), a function, a database default: its SQL
-        return
     obj._prepare_related_fields_for_save(operation_name="save")
     update_fields = frozenset(fields)
     pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=update_fields)
@@ -65,18 +59,32 @@ def fields_save(obj: models.Model, fields) -> None:
     )  # fmt: skip
 
 
+def _plain_statement(obj: models.Model, fields: tuple[str, ...], connection):
+    """The UPDATE that saves `fields` of `obj` (see _statement), or None where Model.save
+    must run (the module's docstring says when)."""
+    model = type(obj)
+    if not fields or obj.pk is None or not _saves_plainly(model, fields):
+        return None
+    statement = _statement(model, fields, connection)
+    if statement is None or any(
+        # An F(), a function, a database default: Model.save writes its SQL.
+        hasattr(vars(obj).get(field.attname), "resolve_expression")
+        for field in statement[2]
+    ):
+        return None
+    return statement
+
+
 def _saves_plainly(model: type[models.Model], fields: tuple[str, ...]) -> bool:
-    """Whether Model.save is all that saving `fields` of a `model` runs."""
+    """Whether Model.save is all that saving `fields` of a `model` runs: no class between
+    it and Model defines save(), or each that does declares the update plain."""
     if model._meta.proxy or model._meta.parents:
         return False
-    for klass in model.__mro__:
-        if klass is models.Model:
-            return True
-        if "save" in vars(klass) and not (
-            "plain_update" in vars(klass) and klass.plain_update(fields)
-        ):
-            return False
-    return True
+    below_model = model.__mro__[: model.__mro__.index(models.Model)]
+    return all(
+        "save" not in vars(klass) or ("plain_update" in vars(klass) and klass.plain_update(fields))
+        for klass in below_model
+    )
 
 
 def _statement(model: type[models.Model], fields: tuple[str, ...], connection):
