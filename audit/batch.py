@@ -34,6 +34,8 @@ from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
 
+from langzhong_si.prepared import prepared_execute, prepared_name
+
 # The DB-API's transaction status for "in a failed transaction" (psycopg 2 and 3 alike).
 _IN_FAILED_TRANSACTION = 3
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT"
@@ -191,7 +193,9 @@ def _rows_insert(connection, rows: list[Model], *, once: set[type[Model]]) -> No
     sql = (f"WITH {ctes} " if ctes else "") + statements[-1][0]
     params = tuple(param for _, statement_params in statements for param in statement_params)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        # Prepared per session (the same services write the same tables in the same
+        # numbers: a handful of texts), so the server does not plan the CTEs each time.
+        prepared_execute(connection, cursor, prepared_name("ab_", sql), sql, params)
         keys = [key for (key,) in cursor.fetchall()] if returning else []
     if returning:
         for row, key in zip(by_model[models[-1]], keys, strict=True):

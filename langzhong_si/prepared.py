@@ -47,6 +47,10 @@ from django.dispatch import receiver
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s|%s")
 # PostgreSQL cuts names at 63 bytes: a longer one could clash with another on the server.
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Each prepared statement keeps its plan in its server session's memory (tens of
+# kilobytes for the batched audit writes' CTEs): a session prepares at most this many; a
+# statement met after that runs as it is. The hot paths use a few dozen.
+PREPARED_PER_SESSION = 200
 _IDENTIFIER = re.compile(r"\b[A-Za-z]\w*_\w*\b")
 # The server's prepared statement no longer fits its tables (0A000), or is not there
 # (26000): prepared again at the connection's next use.
@@ -84,6 +88,9 @@ def prepared_execute(connection, cursor, name: str, sql: str, params: dict | lis
     prepared = getattr(connection, "prepared_statements", None)
     if prepared is None:
         prepared = connection.prepared_statements = {}
+    if name not in prepared and len(prepared) >= PREPARED_PER_SESSION:
+        cursor.execute(sql, params)  # the session holds its share: the rest run as they are
+        return
     if prepared.get(name) is None:
         with connection.wrap_database_errors:
             if name in prepared:  # stale on the server: let it go first

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.batch import audit_writes_batched
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from langzhong_si import prepared
 from langzhong_si.prepared import prepared_execute
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -34,6 +35,19 @@ def _prepared_at(name: str):
         cursor.execute("SELECT prepare_time FROM pg_prepared_statements WHERE name = %s", [name])
         row = cursor.fetchone()
     return row and row[0]
+
+
+def test_a_session_holding_its_share_runs_a_new_statement_as_it_is(name, monkeypatch):
+    """A session prepares at most PREPARED_PER_SESSION statements (each keeps a plan in
+    the server's memory); the ones it holds still run prepared."""
+    _run(name, SUM, {"a": 1, "b": 2})
+    monkeypatch.setattr(prepared, "PREPARED_PER_SESSION", len(connection.prepared_statements))
+    other = name + "_more"
+    with CaptureQueriesContext(connection) as queries:
+        assert _run(other, SUM, {"a": 2, "b": 9}) == [(7, 20)]
+        assert _run(name, SUM, {"a": 2, "b": 9}) == [(7, 20)]
+    assert _prepared_at(other) is None and other not in connection.prepared_statements
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT", "EXECUTE"]
 
 
 def test_named_values_reach_their_placeholders_each_use(name):

@@ -5,8 +5,9 @@ rollback."""
 from contextlib import contextmanager
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -62,7 +63,8 @@ def test_events_and_history_are_written_together_before_the_block_ends(
 
 
 @pytest.mark.postgres  # SQLite inserts into each table separately
-def test_the_flush_is_one_statement_on_postgresql(django_assert_num_queries):
+def test_the_flush_is_one_statement_on_postgresql(django_assert_num_queries, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False  # its text as sent
     category = CategoryFactory()
     # The savepoint, the UPDATE, the flush, the release.
     with (
@@ -77,6 +79,31 @@ def test_the_flush_is_one_statement_on_postgresql(django_assert_num_queries):
     assert flush.startswith("WITH") and "catalog_historicalinsurancecategory" in flush
     assert AuditEvent.objects.filter(event_type="test.event").count() == 1
     assert category.history.filter(name="新名称").exists()
+
+
+@pytest.mark.postgres
+def test_the_flush_is_prepared_once_per_session_with_its_text(settings):
+    """The same services write the same tables in the same numbers: the flush's text is
+    prepared once and executed again (the server does not plan its CTEs each time)."""
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    category = CategoryFactory()
+    with CaptureQueriesContext(connection) as queries:
+        for n in range(2):
+            with transaction.atomic(), audit_writes_batched():
+                category.name = f"新名称{n}"
+                category.save(update_fields=["name"])
+                audit_event_record(event_type="test.event", data={"n": n})
+    flushes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("EXECUTE ab_")]
+    assert len(flushes) == 2
+    name = flushes[0].split()[1].split("(")[0]
+    assert flushes[1].split()[1].split("(")[0] == name
+    text = connection.prepared_statements[name]
+    assert text.startswith("WITH") and "catalog_historicalinsurancecategory" in text
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
+        assert cursor.fetchone() == (1,)
+    assert AuditEvent.objects.filter(event_type="test.event").count() == 2
+    assert [h.name for h in category.history.all()[:2]] == ["新名称1", "新名称0"]
 
 
 def test_a_version_written_by_the_batch_is_the_one_model_save_writes(hall):
