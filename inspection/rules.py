@@ -23,6 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from audit.batch import audit_writes_batched
 from audit.findings import finding_raise
 from audit.models import AuditEvent
 from audit.services import audit_event_record
@@ -44,7 +45,7 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
     that started it marked done). The case's row lock makes a second run of the same case
     wait, then find it sampled already."""
 
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), audit_writes_batched():
         if not outbox_message_done(message_id=outbox_message_id):
             return []  # another run of this message committed the audit already
         case = _CASE_AUDITED.first(case_id)

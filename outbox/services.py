@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from langzhong_si.prepared import prepared_execute, prepared_name
 from outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,21 @@ def outbox_message_done(*, message_id: int | None) -> bool:
     effect (a second run waits here, on the message's row, until the first commits)."""
     if message_id is None:
         return True
-    return bool(
-        OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
-            done_at=timezone.now()
-        )
-    )
+    with connection.cursor() as cursor:
+        prepared_execute(
+            connection, cursor, _DONE_NAME, _DONE_SQL,
+            [connection.ops.adapt_datetimefield_value(timezone.now()), message_id],
+        )  # fmt: skip
+        return cursor.rowcount > 0
+
+
+# One UPDATE by key on every task the outbox starts, prepared per session on PostgreSQL
+# (langzhong_si.prepared): Django's update path cost several times the statement.
+_DONE_SQL = (
+    f"UPDATE {OutboxMessage._meta.db_table} SET done_at = %s "  # noqa: S608 - the model's own table
+    "WHERE id = %s AND done_at IS NULL"
+)
+_DONE_NAME = prepared_name("ob_", _DONE_SQL)
 
 
 def outbox_message_relay(
