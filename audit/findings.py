@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from audit.models import Finding
 from audit.services import audit_event_record
+from langzhong_si.saves import record_create
 
 CASE_AUDIT_TASK = "audit.tasks.case_audit"
 
@@ -20,7 +21,8 @@ def finding_raise(
     evidence = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
     try:
         with transaction.atomic():
-            finding = Finding.objects.create(
+            finding = record_create(
+                Finding,
                 rule=rule, severity=severity, case=case, subject=subject, evidence=evidence,
                 dedupe_key=f"{rule}:{key}"[:128],
             )  # fmt: skip

@@ -16,6 +16,7 @@ from audit.batch import audit_batch_add
 from audit.context import current_request_context
 from audit.kinds import event_kind_check
 from audit.models import AuditEvent
+from langzhong_si.saves import record_insert
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 
 GENESIS_HASH = "0" * 64
@@ -80,7 +81,7 @@ def audit_event_record(
         agency_id=agency_id if agency_id is not None else event_agency_id(obj=obj, actor=actor),
     )
     if not audit_batch_add(event):
-        event.save(force_insert=True)
+        record_insert(event)
     _chain_nudge_on_commit()
     return event
 

@@ -42,6 +42,7 @@ from langzhong_si.identity import (
     personal_data_encrypt,
     phone_number_validate,
 )
+from langzhong_si.saves import record_create
 from langzhong_si.text import name_clean
 from risk.selectors import chain_for_item, conflict_of_interest, items_with_chain
 from risk.services import review_round_open, review_step_open
@@ -478,7 +479,8 @@ def _case_open(
         case_initial_check(status)
         now = timezone.now()
         chain, step_hours = chain_for_item(item) if status == Case.Status.IN_REVIEW else ([], 0)
-        case = Case.objects.create(
+        case = record_create(
+            Case,
             # The ticket's site (the window's: they are one site) and its agency.
             site_id=ticket.site_id,
             agency_id=ticket.agency_id,

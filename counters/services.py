@@ -37,6 +37,7 @@ from langzhong_si.identity import (
     id_number_digest,
     id_number_validate,
 )
+from langzhong_si.saves import record_create
 from langzhong_si.text import (
     PAUSE_REASON_MAX_LENGTH,
     REASON_MAX_LENGTH,
@@ -186,7 +187,8 @@ def _ticket_create(
                   "called, or cancel that ticket first.") % {"number": held.display_number},
                 code="already_waiting",
             )  # fmt: skip
-        ticket = Ticket.objects.create(
+        ticket = record_create(
+            Ticket,
             site_id=site_id,
             agency_id=agency_id_of_site(site_id),
             service_date=today,

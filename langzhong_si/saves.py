@@ -1,22 +1,25 @@
-"""A record's named fields saved with one UPDATE built once (the status moves' hot path).
+"""A record saved with one statement built once (the hot paths' status moves and inserts).
 
-`fields_save(obj, fields)` does what `obj.save(update_fields=fields)` does: the same
-signals (pre_save, then post_save with `update_fields`: simple-history writes its version
+`fields_save(obj, fields)` does what `obj.save(update_fields=fields)` does, and
+`record_insert(obj)` (or `record_create(Model, **values)`) what `obj.save(force_insert=True)`
+(`Model.objects.create(**values)`) does for a new record: the same signals (pre_save,
+then post_save with `update_fields`, or `created=True`: simple-history writes its version
 there, receivers see what they always saw), each field's value prepared as Model.save
-prepares it (its pre_save with add=False, so an auto_now field stamps itself, then its
-database form), one UPDATE of the row by primary key, and the same error when the row is
-gone. Django's update path (a queryset, a filter, an update compiler) cost about 0.3 ms
-of Python a save, several times the statement's own. The statement is built once per
-model and fields and, on PostgreSQL with persistent connections, prepared once per
-session (langzhong_si.prepared), so the server does not plan it each time either.
+prepares it (its pre_save, so auto_now and auto_now_add stamp themselves, then its
+database form), one UPDATE of the row by primary key (the same error when the row is
+gone) or one INSERT returning the new key. Django's own path (a queryset, a filter or an
+insert query, a compiler) cost about 0.3 ms of Python a save, several times the
+statement's own. The statement is built once per model (and fields) and, on PostgreSQL
+with persistent connections, prepared once per session (langzhong_si.prepared), so the
+server does not plan it each time either.
 
-It takes that path only where Model.save would do nothing more: a model whose class (or
-a parent below Model) defines its own save() runs it, unless that same class declares
-with `plain_update(fields)` that an update of these fields leaves its save() nothing to
-do (sites.models.AtSite: an update that names neither site nor agency). Model.save also
-runs for a record without its key, an expression as a value (F(), a function, a database
-default), proxy and multi-table models, and a field that writes its value through its own
-SQL. An unsaved related object is refused as Model.save refuses it.
+It takes that path only where Model.save would do nothing more: Model.save runs for a
+model whose class (or a parent below Model) defines its own save(), proxy and
+multi-table models, a model ordered with respect to another, a record without its key
+(an update) or with it (an insert: Model.save decides between UPDATE and INSERT), an
+expression as a value (F(), a function, a database default), a field that writes its
+value through its own SQL, and a field the database fills in besides the key. An
+unsaved related object is refused as Model.save refuses it.
 """
 
 from django.db import DatabaseError, connections, models, router, transaction
@@ -25,6 +28,7 @@ from django.db.models.signals import post_save, pre_save
 from langzhong_si.prepared import prepared_execute, prepared_name
 
 _STATEMENTS: dict[tuple[type[models.Model], tuple[str, ...], str], tuple] = {}
+_INSERTS: dict[tuple[type[models.Model], str], tuple | None] = {}
 
 
 def fields_save(obj: models.Model, fields) -> None:
@@ -63,7 +67,7 @@ def _plain_statement(obj: models.Model, fields: tuple[str, ...], connection):
     """The UPDATE that saves `fields` of `obj` (see _statement), or None where Model.save
     must run (the module's docstring says when)."""
     model = type(obj)
-    if not fields or obj.pk is None or not _saves_plainly(model, fields):
+    if not fields or obj.pk is None or not _saves_plainly(model):
         return None
     statement = _statement(model, fields, connection)
     if statement is None or any(
@@ -75,16 +79,13 @@ def _plain_statement(obj: models.Model, fields: tuple[str, ...], connection):
     return statement
 
 
-def _saves_plainly(model: type[models.Model], fields: tuple[str, ...]) -> bool:
-    """Whether Model.save is all that saving `fields` of a `model` runs: no class between
-    it and Model defines save(), or each that does declares the update plain."""
+def _saves_plainly(model: type[models.Model]) -> bool:
+    """Whether Model.save is all that saving a `model` runs: no class between it and
+    Model defines save(), and it is neither a proxy nor a child of another model."""
     if model._meta.proxy or model._meta.parents:
         return False
     below_model = model.__mro__[: model.__mro__.index(models.Model)]
-    return all(
-        "save" not in vars(klass) or ("plain_update" in vars(klass) and klass.plain_update(fields))
-        for klass in below_model
-    )
+    return all("save" not in vars(klass) for klass in below_model)
 
 
 def _statement(model: type[models.Model], fields: tuple[str, ...], connection):
@@ -116,3 +117,85 @@ def _statement(model: type[models.Model], fields: tuple[str, ...], connection):
             )
             _STATEMENTS[key] = (prepared_name("su_", sql), sql, columns)
     return _STATEMENTS[key]
+
+
+def record_create(model: type[models.Model], **values) -> models.Model:
+    """`model.objects.create(**values)`: a new record, saved (record_insert)."""
+    obj = model(**values)
+    record_insert(obj)
+    return obj
+
+
+def record_insert(obj: models.Model) -> None:
+    """Save the new record `obj` as `obj.save(force_insert=True)` would."""
+    model = type(obj)
+    using = router.db_for_write(model, instance=obj)
+    connection = connections[using]
+    statement = _plain_insert(obj, connection)
+    if statement is None:
+        obj.save(force_insert=True, using=using)
+        return
+    name, sql, columns = statement
+    obj._prepare_related_fields_for_save(operation_name="save")
+    pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+    with transaction.mark_for_rollback_on_error(using=using):
+        values = [
+            field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+            for field in columns
+        ]
+        with connection.cursor() as cursor:
+            prepared_execute(connection, cursor, name, sql, values)
+            (key,) = cursor.fetchone()
+    setattr(obj, model._meta.pk.attname, key)
+    obj._state.db = using
+    obj._state.adding = False
+    post_save.send(
+        sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
+    )
+
+
+def _plain_insert(obj: models.Model, connection):
+    """The INSERT that saves the new `obj` (see _insert), or None where Model.save must
+    run (the module's docstring says when)."""
+    model = type(obj)
+    if obj.pk is not None or not obj._state.adding or not _saves_plainly(model):
+        return None
+    statement = _insert(model, connection)
+    if statement is None or any(
+        hasattr(vars(obj).get(field.attname), "resolve_expression") for field in statement[2]
+    ):
+        return None
+    return statement
+
+
+def _insert(model: type[models.Model], connection):
+    """(name, SQL, fields in the SQL's order) of the INSERT of one `model` row without
+    its key, returning the key the database gives it; None where this path cannot write
+    what Model.save would."""
+    key = (model, connection.alias)
+    if key not in _INSERTS:
+        meta = model._meta
+        columns = [
+            field
+            for field in meta.local_concrete_fields
+            if not field.generated and field is not meta.auto_field
+        ]
+        if (
+            meta.auto_field is None
+            or meta.pk is not meta.auto_field
+            or meta.db_returning_fields != [meta.pk]
+            or meta.order_with_respect_to is not None
+            or not connection.features.can_return_columns_from_insert
+            or any(field.has_db_default() or hasattr(field, "get_placeholder") for field in columns)
+        ):
+            _INSERTS[key] = None
+        else:
+            quote = connection.ops.quote_name
+            sql = (
+                f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's own table
+                f"({', '.join(quote(field.column) for field in columns)}) "
+                f"VALUES ({', '.join(['%s'] * len(columns))}) "
+                f"RETURNING {quote(meta.pk.column)}"
+            )
+            _INSERTS[key] = (prepared_name("si_", sql), sql, columns)
+    return _INSERTS[key]

@@ -1,5 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -86,7 +88,7 @@ class Site(models.Model):
 class AtSite(models.Model):
     """A record made at a site (a ticket, a case, a rating): the site, and that site's
     agency kept on the row so the big tables can be partitioned by agency. The agency is
-    always the site's (see save())."""
+    always the site's: every save sets it (_agency_of_its_site, on pre_save)."""
 
     site = models.ForeignKey(
         "sites.Site",
@@ -106,13 +108,11 @@ class AtSite(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
-        self.agency_id = agency_id_of_site(self.site_id)
-        super().save(*args, **kwargs)
 
-    @classmethod
-    def plain_update(cls, fields) -> bool:
-        """An update naming neither site nor agency leaves save() nothing to do
-        (langzhong_si.saves): the agency it would set is the one the row has, unless the
-        site was changed and not saved."""
-        return not {"site", "site_id", "agency", "agency_id"} & set(fields)
+@receiver(pre_save)
+def _agency_of_its_site(sender, instance, raw=False, **kwargs) -> None:
+    """Whatever saves a record made at a site (Model.save, or langzhong_si.saves' one
+    statement, which sends the same signal) saves it with its site's agency. A fixture
+    (raw) is loaded as written."""
+    if not raw and isinstance(instance, AtSite):
+        instance.agency_id = agency_id_of_site(instance.site_id)

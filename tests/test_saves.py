@@ -1,12 +1,15 @@
-"""A record's named fields saved with one UPDATE built once (langzhong_si.saves): the
-same row, version and signals as Model.save(update_fields=...), or Model.save itself."""
+"""A record saved with one statement built once (langzhong_si.saves): its named fields
+with one UPDATE, a new record with one INSERT; the same row, version and signals as
+Model.save(update_fields=...) and Model.objects.create(...), or Model.save itself."""
 
 import datetime
+from contextlib import contextmanager
 from unittest import mock
 
 import pytest
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Model, Value
+from django.db.models.functions import Upper
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,8 +18,9 @@ from appointments.models import SlotCapacity
 from audit.models import Finding
 from counters import services as counter_services
 from counters.models import Ticket
-from langzhong_si.saves import fields_save
-from sites.models import AtSite, Site
+from langzhong_si.saves import fields_save, record_create, record_insert
+from sites.defaults import agency_id_of_site
+from sites.models import Site
 from staff.roles import Role
 from tests.factories import make_site, make_staff, today
 
@@ -56,20 +60,28 @@ def test_it_writes_the_row_and_version_that_model_save_writes(hall):
     assert _row(fast)["status"] == Ticket.Status.SERVING
 
 
-def test_it_sends_the_signals_model_save_sends(hall):
-    ticket = counter_services.ticket_issue(item=hall.item)
+@contextmanager
+def _signals_seen(model):
+    """The pre_save and post_save signals sent for `model` in the block, as (signal,
+    sender, key, update_fields, created)."""
     seen = []
 
     def receiver(signal, sender, instance, update_fields, **kwargs):
         seen.append((signal, sender, instance.pk, update_fields, kwargs.get("created")))
 
     for signal in (pre_save, post_save):
-        signal.connect(receiver, sender=Ticket)
+        signal.connect(receiver, sender=model)
     try:
-        fields_save(_ticket_moved(ticket, hall.li_na), ("status", "called_at", "clerk"))
+        yield seen
     finally:
         for signal in (pre_save, post_save):
-            signal.disconnect(receiver, sender=Ticket)
+            signal.disconnect(receiver, sender=model)
+
+
+def test_it_sends_the_signals_model_save_sends(hall):
+    ticket = counter_services.ticket_issue(item=hall.item)
+    with _signals_seen(Ticket) as seen:
+        fields_save(_ticket_moved(ticket, hall.li_na), ("status", "called_at", "clerk"))
     fields = frozenset({"status", "called_at", "clerk"})
     assert seen == [(pre_save, Ticket, ticket.pk, fields, None),
                     (post_save, Ticket, ticket.pk, fields, False)]  # fmt: skip
@@ -105,12 +117,16 @@ def test_a_model_with_its_own_save_runs_it():
     save.assert_called_once_with(site, update_fields=("name",))
 
 
-def test_an_update_naming_a_site_runs_the_models_own_save(hall):
-    ticket = counter_services.ticket_issue(item=hall.item)
-    with mock.patch.object(AtSite, "save", autospec=True) as save:
-        fields_save(ticket, ["site"])
-        fields_save(ticket, ["status"])
-    save.assert_called_once_with(ticket, update_fields=("site",))
+def test_a_record_at_a_site_is_saved_with_its_sites_agency_on_either_path(two_agencies):
+    """The agency is set on pre_save, which both paths send (sites.models)."""
+    ticket = record_create(
+        Ticket, site=two_agencies.hall, agency=two_agencies.agency_b, service_date=today(),
+        queue="A", sequence=1, issued_at=timezone.now(),
+    )  # fmt: skip
+    assert _row(ticket)["agency_id"] == two_agencies.hall.agency_id
+    ticket.site = two_agencies.hall_b
+    fields_save(ticket, ["site", "agency"])
+    assert _row(ticket)["agency_id"] == two_agencies.agency_b.pk
 
 
 def test_a_row_gone_is_refused_as_model_save_refuses_it(hall, settings):
@@ -132,15 +148,14 @@ def test_a_field_the_model_does_not_have_is_refused(hall):
 def test_an_expression_as_a_value_is_left_to_model_save(hall):
     ticket = counter_services.ticket_issue(item=hall.item)
     ticket.recall_count = F("recall_count") + 1
-    # AtSite declares plain updates: only the expression sends this one to its save().
     with (
-        mock.patch.object(AtSite, "save", autospec=True, side_effect=AtSite.save) as save,
+        mock.patch.object(Model, "save", autospec=True, side_effect=Model.save) as save,
         # As Model.save: the row takes it, its version (a copy of values) cannot.
         pytest.raises(ValueError, match="F\\(\\) expressions can only be used to update"),
         transaction.atomic(),
     ):
         fields_save(ticket, ["recall_count"])
-    save.assert_called_once_with(ticket, update_fields=("recall_count",))
+    assert save.call_args_list[0] == mock.call(ticket, update_fields=("recall_count",))
 
 
 @pytest.mark.postgres
@@ -166,3 +181,87 @@ def test_on_postgresql_it_runs_prepared(settings, hall):
         (statement,) = cursor.fetchone()
     assert f'{name} AS UPDATE "counters_ticket" SET' in statement
     assert _row(ticket)["status"] == Ticket.Status.SERVING
+
+
+# A new record: record_insert and record_create.
+
+
+def _finding(**values) -> dict:
+    return {"rule": "sample", "severity": "low", "evidence": {"n": 1}, **values}
+
+
+def test_a_new_record_is_the_row_and_version_that_create_writes(hall):
+    ticket = counter_services.ticket_issue(item=hall.item)
+    fast = record_create(Finding, **_finding(case=None, subject=hall.li_na, dedupe_key="t:a"))
+    orm = Finding.objects.create(**_finding(case=None, subject=hall.li_na, dedupe_key="t:b"))
+    assert fast.pk is not None and fast._state.adding is False and fast._state.db == "default"
+    keep = {"id", "dedupe_key", "created_at"}
+    drop = lambda row: {k: v for k, v in row.items() if k not in keep}  # noqa: E731
+    assert drop(_row(fast)) == drop(_row(orm))
+    assert _row(fast)["created_at"] is not None  # auto_now_add stamped itself
+    assert ticket.pk  # the hall's other inserts (ticket_issue) take this path too
+
+
+def test_a_new_record_sends_the_signals_create_sends():
+    with _signals_seen(Finding) as seen:
+        finding = record_create(Finding, **_finding(dedupe_key="t:signals"))
+    assert seen == [(pre_save, Finding, None, None, None),
+                    (post_save, Finding, finding.pk, None, True)]  # fmt: skip
+
+
+def test_a_new_record_is_one_statement_its_version_batched(hall):
+    from audit.batch import audit_writes_batched
+
+    ticket = Ticket(
+        site=hall.window.site, service_date=today(), queue="A", sequence=99,
+        issued_at=timezone.now(),
+    )  # fmt: skip
+    agency_id_of_site(ticket.site_id)  # remembered per process, as in the hall
+    with (
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as queries,
+        audit_writes_batched(),
+    ):
+        record_insert(ticket)
+        statements = [query["sql"] for query in queries]
+    assert len(statements) == 1, statements
+    assert ticket.history.count() == 1  # its version, written by the batch
+
+
+def test_a_new_record_of_a_model_with_its_own_save_runs_it():
+    site = Site(agency=make_site().agency, kind="station", code="s-own", name="自有保存")
+    with mock.patch.object(Site, "save", autospec=True) as save:
+        record_insert(site)
+    save.assert_called_once_with(site, force_insert=True, using="default")
+
+
+def test_a_new_record_with_its_key_or_an_expression_is_left_to_model_save():
+    taken = Finding(pk=10**6, **_finding(dedupe_key="t:key"))
+    computed = Finding(**_finding(dedupe_key="t:expr"))
+    computed.severity = Upper(Value("low"))
+    with mock.patch.object(Model, "save", autospec=True, side_effect=Model.save) as save:
+        record_insert(taken)
+        record_insert(computed)
+    assert [call.args[0] for call in save.call_args_list] == [taken, computed]
+    assert Finding.objects.get(pk=10**6).dedupe_key == "t:key"
+    assert Finding.objects.get(dedupe_key="t:expr").severity == "LOW"
+
+
+def test_a_new_record_with_an_unsaved_related_record_is_refused_as_save_refuses_it():
+    from counters.models import Case
+
+    with pytest.raises(ValueError, match="unsaved related object 'case'"):
+        record_create(Finding, case=Case(), **_finding(dedupe_key="t:unsaved"))
+    assert not Finding.objects.filter(dedupe_key="t:unsaved").exists()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_new_record_is_inserted_prepared(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    with CaptureQueriesContext(connection) as queries:
+        first = record_create(Finding, **_finding(dedupe_key="t:p1"))
+        second = record_create(Finding, **_finding(dedupe_key="t:p2", evidence={"o": "5%s O'B"}))
+    executed = [q["sql"] for q in queries if q["sql"].startswith("EXECUTE si_")]
+    assert len(executed) == 2 and len({sql.split("(")[0] for sql in executed}) == 1
+    assert second.pk > first.pk
+    assert Finding.objects.get(pk=second.pk).evidence == {"o": "5%s O'B"}

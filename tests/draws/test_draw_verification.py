@@ -386,14 +386,15 @@ def test_a_draw_locks_no_shared_counter_one_read_and_two_inserts(hall):
             purpose=Draw.Purpose.TICKET_DISPATCH, subject="ticket:78", pool=pool, excluded=[],
             agency_id=agency_id,
         )  # fmt: skip
-    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
-    # Seed and number (on PostgreSQL the session's prepared statement); draw; its event.
-    read = "EXECUTE" if connection.vendor == "postgresql" else "SELECT"
-    assert statements == [read, "INSERT", "INSERT"]
-    text = queries.captured_queries[0]["sql"]
-    if read == "EXECUTE":
-        text = connection.prepared_statements[text.split()[1].split("(")[0]]
-    assert text.upper().startswith("SELECT") and "FOR UPDATE" not in text.upper()
+    # On PostgreSQL the session's prepared statements (EXECUTE): their texts.
+    prepared = getattr(connection, "prepared_statements", {})
+    texts = [
+        prepared[sql.split()[1].split("(")[0]] if sql.startswith("EXECUTE") else sql
+        for sql in (query["sql"] for query in queries.captured_queries)
+    ]
+    # Seed and number; draw; its event.
+    assert [text.split()[0].upper() for text in texts] == ["SELECT", "INSERT", "INSERT"]
+    assert "FOR UPDATE" not in texts[0].upper()
 
 
 # --- (d) the auditor's bundle, recomputed outside the system -----------------------------
