@@ -1,6 +1,7 @@
 """The case state machine: the only place a case's status changes. (The Case record
 itself stays in counters, so its table, history and audit labels never move.)"""
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from audit.findings import CASE_AUDIT_TASK
@@ -8,6 +9,7 @@ from audit.services import audit_event_record
 from audit.states import StateTable, state_move
 from counters.models import Case
 from langzhong_si.errors import StateConflict
+from langzhong_si.prepared import prepared_execute, prepared_name
 from langzhong_si.saves import fields_save
 from outbox.services import outbox_enqueue
 from risk.models import ReviewTask
@@ -107,9 +109,21 @@ def case_audit_schedule(case: Case) -> None:
 
 def _chain_complete(case: Case) -> bool:
     """Every step the case's risk level requires was approved in the current round."""
-    approved = set(
-        ReviewTask.objects.filter(
-            case=case, review_round=case.review_round, status=ReviewTask.Status.APPROVED
-        ).values_list("step", flat=True)
-    )
-    return bool(case.review_chain) and approved == set(range(1, len(case.review_chain) + 1))
+    if not case.review_chain:
+        return False
+    with connection.cursor() as cursor:
+        prepared_execute(
+            connection, cursor, _APPROVED_STEPS_NAME, _APPROVED_STEPS,
+            [case.pk, case.review_round],
+        )  # fmt: skip
+        approved = {step for (step,) in cursor.fetchall()}
+    return approved == set(range(1, len(case.review_chain) + 1))
+
+
+# Read on every decision of a chain's last step: one statement, prepared per session on
+# PostgreSQL (langzhong_si.prepared), the status written in (the open tasks' index).
+_APPROVED_STEPS = (
+    f"SELECT step FROM {ReviewTask._meta.db_table} "  # noqa: S608 - the model's own table
+    f"WHERE case_id = %s AND review_round = %s AND status = '{ReviewTask.Status.APPROVED}'"
+)
+_APPROVED_STEPS_NAME = prepared_name("ct_", _APPROVED_STEPS)
