@@ -176,7 +176,11 @@ def _rows_insert(connection, rows: list[Model], *, once: set[type[Model]]) -> No
     # written once per key come first and return none.
     models = sorted(
         by_model,
-        key=lambda model: (model not in once, model._meta.label_lower == "audit.auditevent"),
+        key=lambda model: (
+            model not in once,
+            model._meta.label_lower == "audit.auditevent",
+            model._meta.label_lower,  # one text for the same rows, whatever came first
+        ),
     )
     returning = models[-1] not in once and by_model[models[-1]][0].pk is None
     statements = [
@@ -193,9 +197,10 @@ def _rows_insert(connection, rows: list[Model], *, once: set[type[Model]]) -> No
     sql = (f"WITH {ctes} " if ctes else "") + statements[-1][0]
     params = tuple(param for _, statement_params in statements for param in statement_params)
     with connection.cursor() as cursor:
-        # Prepared per session (the same services write the same tables in the same
-        # numbers: a handful of texts), so the server does not plan the CTEs each time.
-        prepared_execute(connection, cursor, prepared_name("ab_", sql), sql, params)
+        # The text depends on the tables and their rows' numbers: the ones a session
+        # meets again (each service writes the same ones) are prepared, so the server
+        # does not plan their CTEs each time.
+        prepared_execute(connection, cursor, prepared_name("ab_", sql), sql, params, varying=True)
         keys = [key for (key,) in cursor.fetchall()] if returning else []
     if returning:
         for row, key in zip(by_model[models[-1]], keys, strict=True):

@@ -26,7 +26,8 @@ between clients, so one client's PREPARE is not another's. Off, the SQL runs as 
 
 The PREPARE goes to the driver's own cursor, past Django's execute wrappers: it reads
 nothing, and counting it would make a pinned query count depend on what the session ran
-before (the benchmarks' statement counts leave out this one statement per connection).
+before (the benchmarks' statement counts leave out the one PREPARE per text and
+connection).
 The EXECUTE goes through them, and carries a comment naming every identifier of the
 statement with an underscore (Django's table names, app_model, all have one), so that a
 wrapper deciding by the tables a statement touches (the batched audit writes flush what
@@ -47,10 +48,14 @@ from django.dispatch import receiver
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s|%s")
 # PostgreSQL cuts names at 63 bytes: a longer one could clash with another on the server.
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-# Each prepared statement keeps its plan in its server session's memory (tens of
-# kilobytes for the batched audit writes' CTEs): a session prepares at most this many; a
-# statement met after that runs as it is. The hot paths use a few dozen.
+# Each prepared statement keeps its plan in its server session's memory: a session
+# prepares at most this many statements of fixed text (the hot paths use a few dozen) and
+# this many varying ones (the audit batch's flushes, tens of kilobytes each); a statement
+# met after that runs as it is. Varying texts met once are remembered (by name) up to
+# _SEEN_PER_SESSION.
 PREPARED_PER_SESSION = 200
+PREPARED_VARYING_PER_SESSION = 50
+_SEEN_PER_SESSION = 2000
 _IDENTIFIER = re.compile(r"\b[A-Za-z]\w*_\w*\b")
 # The server's prepared statement no longer fits its tables (0A000), or is not there
 # (26000): prepared again at the connection's next use.
@@ -60,6 +65,16 @@ _STALE, _MISSING = "0A000", "26000"
 @receiver(connection_created)
 def _session_new(sender, connection, **kwargs) -> None:
     connection.prepared_statements = {}
+    connection.prepared_varying = set()  # the names of varying texts prepared
+    connection.prepared_seen = set()  # the names of varying texts met once
+
+
+def _session_state(connection) -> tuple[dict, set, set]:
+    """The session's prepared statements (name: text, None when stale on the server),
+    the varying ones among them, and the varying texts met once."""
+    if getattr(connection, "prepared_statements", None) is None:
+        _session_new(None, connection)
+    return connection.prepared_statements, connection.prepared_varying, connection.prepared_seen
 
 
 def prepared_name(prefix: str, sql: str) -> str:
@@ -74,23 +89,25 @@ def prepared_statements_used(connection) -> bool:
     return connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
 
 
-def prepared_execute(connection, cursor, name: str, sql: str, params: dict | list) -> None:
+def prepared_execute(
+    connection, cursor, name: str, sql: str, params: dict | list, *, varying: bool = False
+) -> None:
     """Run `sql` (pyformat placeholders, %(key)s or %s, not both) with `params` on
     `cursor`; on PostgreSQL with persistent connections, as the session's prepared
-    statement `name`."""
-    if not prepared_statements_used(connection):
+    statement `name`.
+
+    `varying`: the text is one of many its caller builds (the audit batch's flushes,
+    shaped by the rows they hold). It is prepared at its second use in the session, and
+    a session prepares at most PREPARED_VARYING_PER_SESSION such texts: a text met once
+    costs no PREPARE, and the fixed statements keep their own PREPARED_PER_SESSION."""
+    if not prepared_statements_used(connection) or not _preparing(connection, name, varying):
         cursor.execute(sql, params)
         return
     text, order, identifiers = _translated(name, sql)
     named = bool(order) and isinstance(order[0], str)
     if order and (isinstance(params, dict) != named or (not named and len(params) != len(order))):
         raise ValueError("named placeholders take a dict of values, %s ones a list of as many")
-    prepared = getattr(connection, "prepared_statements", None)
-    if prepared is None:
-        prepared = connection.prepared_statements = {}
-    if name not in prepared and len(prepared) >= PREPARED_PER_SESSION:
-        cursor.execute(sql, params)  # the session holds its share: the rest run as they are
-        return
+    prepared, varied, _seen = _session_state(connection)
     if prepared.get(name) is None:
         with connection.wrap_database_errors:
             if name in prepared:  # stale on the server: let it go first
@@ -98,6 +115,8 @@ def prepared_execute(connection, cursor, name: str, sql: str, params: dict | lis
                 del prepared[name]
             cursor.cursor.execute(f"PREPARE {name} AS {text}")
         prepared[name] = text
+        if varying:
+            varied.add(name)
     elif prepared[name] != text:
         raise ValueError(f"statement {name} was prepared with another text")
     values = [params[key] for key in order]
@@ -110,10 +129,25 @@ def prepared_execute(connection, cursor, name: str, sql: str, params: dict | lis
             prepared[name] = None
         elif code == _MISSING:
             del prepared[name]
+            varied.discard(name)
         raise
 
 
-@functools.lru_cache(maxsize=64)
+def _preparing(connection, name: str, varying: bool) -> bool:
+    """Whether `name` runs prepared in this session (see prepared_execute)."""
+    prepared, varied, seen = _session_state(connection)
+    if name in prepared:
+        return True
+    if not varying:
+        return len(prepared) - len(varied) < PREPARED_PER_SESSION
+    if name not in seen:
+        if len(seen) < _SEEN_PER_SESSION:
+            seen.add(name)
+        return False
+    return len(varied) < PREPARED_VARYING_PER_SESSION
+
+
+@functools.lru_cache(maxsize=512)
 def _translated(name: str, sql: str) -> tuple[str, tuple, str]:
     """`sql` with $1, $2 … for its placeholders (and % for %%), the keys (names, or
     positions) of the values by their number, and its identifiers with an underscore."""

@@ -41,13 +41,37 @@ def test_a_session_holding_its_share_runs_a_new_statement_as_it_is(name, monkeyp
     """A session prepares at most PREPARED_PER_SESSION statements (each keeps a plan in
     the server's memory); the ones it holds still run prepared."""
     _run(name, SUM, {"a": 1, "b": 2})
-    monkeypatch.setattr(prepared, "PREPARED_PER_SESSION", len(connection.prepared_statements))
+    fixed = len(connection.prepared_statements) - len(connection.prepared_varying)
+    monkeypatch.setattr(prepared, "PREPARED_PER_SESSION", fixed)
     other = name + "_more"
     with CaptureQueriesContext(connection) as queries:
         assert _run(other, SUM, {"a": 2, "b": 9}) == [(7, 20)]
         assert _run(name, SUM, {"a": 2, "b": 9}) == [(7, 20)]
     assert _prepared_at(other) is None and other not in connection.prepared_statements
     assert [query["sql"].split()[0] for query in queries] == ["SELECT", "EXECUTE"]
+
+
+def _run_varying(name: str, sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        prepared_execute(connection, cursor, name, sql, params, varying=True)
+        return cursor.fetchall()
+
+
+def test_a_varying_text_is_prepared_at_its_second_use_in_the_session(name):
+    with CaptureQueriesContext(connection) as queries:
+        for n in range(3):
+            assert _run_varying(name, SUM, {"a": n, "b": 5}) == [(5 - n, 10 * n)]
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT", "EXECUTE", "EXECUTE"]
+    assert _prepared_at(name) is not None and name in connection.prepared_varying
+
+
+def test_varying_texts_have_their_own_share_and_leave_the_fixed_ones_theirs(name, monkeypatch):
+    monkeypatch.setattr(prepared, "PREPARED_VARYING_PER_SESSION", len(connection.prepared_varying))
+    for _ in range(2):
+        _run_varying(name + "_v", SUM, {"a": 1, "b": 2})
+    assert _prepared_at(name + "_v") is None  # the varying share is full
+    _run(name, SUM, {"a": 1, "b": 2})
+    assert _prepared_at(name) is not None  # a fixed statement is still prepared
 
 
 def test_named_values_reach_their_placeholders_each_use(name):

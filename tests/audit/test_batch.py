@@ -20,6 +20,7 @@ from counters import services as counter_services
 from counters.models import Ticket
 from draws.models import Draw
 from draws.services import daily_seed_commit, draw_record
+from langzhong_si.prepared import _session_new
 from sites.defaults import home_agency_id
 from staff.roles import Role
 from tests.factories import CategoryFactory, make_staff
@@ -82,28 +83,34 @@ def test_the_flush_is_one_statement_on_postgresql(django_assert_num_queries, set
 
 
 @pytest.mark.postgres
-def test_the_flush_is_prepared_once_per_session_with_its_text(settings):
-    """The same services write the same tables in the same numbers: the flush's text is
-    prepared once and executed again (the server does not plan its CTEs each time)."""
+def test_a_flush_met_again_in_the_session_is_prepared_once_with_its_text(settings):
+    """The same services write the same tables in the same numbers: a flush's text met a
+    second time in the session is prepared and executed from then on (the server does not
+    plan its CTEs each time); met once, it costs no PREPARE."""
     settings.DATABASE_PREPARED_STATEMENTS = True
     category = CategoryFactory()
+    _session_new(None, connection)  # a session that met no flush yet
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
     with CaptureQueriesContext(connection) as queries:
-        for n in range(2):
+        for n in range(3):
             with transaction.atomic(), audit_writes_batched():
                 category.name = f"新名称{n}"
                 category.save(update_fields=["name"])
                 audit_event_record(event_type="test.event", data={"n": n})
-    flushes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("EXECUTE ab_")]
-    assert len(flushes) == 2
-    name = flushes[0].split()[1].split("(")[0]
-    assert flushes[1].split()[1].split("(")[0] == name
+    flushes = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith(("WITH", "EXECUTE ab_"))
+    ]
+    assert [flush.split()[0] for flush in flushes] == ["WITH", "EXECUTE", "EXECUTE"]
+    name = flushes[1].split()[1].split("(")[0]
+    assert flushes[2].split()[1].split("(")[0] == name
     text = connection.prepared_statements[name]
     assert text.startswith("WITH") and "catalog_historicalinsurancecategory" in text
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
         assert cursor.fetchone() == (1,)
-    assert AuditEvent.objects.filter(event_type="test.event").count() == 2
-    assert [h.name for h in category.history.all()[:2]] == ["新名称1", "新名称0"]
+    assert AuditEvent.objects.filter(event_type="test.event").count() == 3
+    assert [h.name for h in category.history.all()[:3]] == ["新名称2", "新名称1", "新名称0"]
 
 
 def test_a_version_written_by_the_batch_is_the_one_model_save_writes(hall):
