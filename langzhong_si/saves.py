@@ -181,7 +181,8 @@ def _insert(model: type[models.Model], connection):
             if not field.generated and field is not meta.auto_field
         ]
         if (
-            meta.auto_field is None
+            # A key of Django's own integer types: read back as it comes, no converter.
+            type(meta.pk) not in (models.AutoField, models.BigAutoField, models.SmallAutoField)
             or meta.pk is not meta.auto_field
             or meta.db_returning_fields != [meta.pk]
             or meta.order_with_respect_to is not None

@@ -1,7 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.signals import pre_save
-from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -108,11 +107,22 @@ class AtSite(models.Model):
     class Meta:
         abstract = True
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Each kind of record made at a site, not every model's save.
+        pre_save.connect(_agency_of_its_site, sender=cls, weak=False)
 
-@receiver(pre_save)
-def _agency_of_its_site(sender, instance, raw=False, **kwargs) -> None:
+
+_SITE, _AGENCY = frozenset({"site", "site_id"}), frozenset({"agency", "agency_id"})
+
+
+def _agency_of_its_site(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
     """Whatever saves a record made at a site (Model.save, or langzhong_si.saves' one
-    statement, which sends the same signal) saves it with its site's agency. A fixture
-    (raw) is loaded as written."""
-    if not raw and isinstance(instance, AtSite):
-        instance.agency_id = agency_id_of_site(instance.site_id)
+    statement, which sends the same signal) saves it with its site's agency; a save of
+    named fields that names the site must name the agency too, or the row would keep the
+    old one. A fixture (raw) is loaded as written."""
+    if raw:
+        return
+    if update_fields is not None and _SITE & update_fields and not _AGENCY & update_fields:
+        raise ValueError("A record's site is saved with its agency: name both fields.")
+    instance.agency_id = agency_id_of_site(instance.site_id)

@@ -117,15 +117,40 @@ def test_a_model_with_its_own_save_runs_it():
     save.assert_called_once_with(site, update_fields=("name",))
 
 
+def _ticket_values(**values) -> dict:
+    return {"service_date": today(), "queue": "A", "sequence": next(_sequences),
+            "issued_at": timezone.now(), **values}  # fmt: skip
+
+
+_sequences = iter(range(500, 10**6))
+
+
 def test_a_record_at_a_site_is_saved_with_its_sites_agency_on_either_path(two_agencies):
     """The agency is set on pre_save, which both paths send (sites.models)."""
-    ticket = record_create(
-        Ticket, site=two_agencies.hall, agency=two_agencies.agency_b, service_date=today(),
-        queue="A", sequence=1, issued_at=timezone.now(),
-    )  # fmt: skip
-    assert _row(ticket)["agency_id"] == two_agencies.hall.agency_id
+    wrong = {"site": two_agencies.hall, "agency": two_agencies.agency_b}
+    fast = record_create(Ticket, **_ticket_values(**wrong))
+    orm = Ticket.objects.create(**_ticket_values(**wrong))
+    assert _row(fast)["agency_id"] == _row(orm)["agency_id"] == two_agencies.hall.agency_id
+    fast.site = orm.site = two_agencies.hall_b
+    fields_save(fast, ["site", "agency"])
+    orm.save(update_fields=["site", "agency"])
+    assert _row(fast)["agency_id"] == _row(orm)["agency_id"] == two_agencies.agency_b.pk
+
+
+def test_saving_a_records_site_without_its_agency_is_refused_on_either_path(two_agencies):
+    ticket = record_create(Ticket, **_ticket_values(site=two_agencies.hall))
     ticket.site = two_agencies.hall_b
-    fields_save(ticket, ["site", "agency"])
+    with pytest.raises(ValueError, match="saved with its agency"):
+        fields_save(ticket, ["site"])
+    with pytest.raises(ValueError, match="saved with its agency"):
+        ticket.save(update_fields=["site_id"])
+    assert _row(ticket)["site_id"] == two_agencies.hall.pk
+
+
+def test_a_fixture_row_at_a_site_keeps_the_agency_it_was_written_with(two_agencies):
+    """A raw save (loaddata) is loaded as written, as before."""
+    ticket = Ticket(**_ticket_values(site=two_agencies.hall, agency=two_agencies.agency_b))
+    ticket.save_base(raw=True)
     assert _row(ticket)["agency_id"] == two_agencies.agency_b.pk
 
 
@@ -191,15 +216,20 @@ def _finding(**values) -> dict:
 
 
 def test_a_new_record_is_the_row_and_version_that_create_writes(hall):
-    ticket = counter_services.ticket_issue(item=hall.item)
-    fast = record_create(Finding, **_finding(case=None, subject=hall.li_na, dedupe_key="t:a"))
-    orm = Finding.objects.create(**_finding(case=None, subject=hall.li_na, dedupe_key="t:b"))
+    values = {"site": hall.window.site, "item": hall.item, "is_priority": True,
+              "priority_reason": "老年人"}  # fmt: skip
+    fast = record_create(Ticket, **_ticket_values(**values, applicant_id_digest="d" * 64))
+    orm = Ticket.objects.create(**_ticket_values(**values, applicant_id_digest="e" * 64))
     assert fast.pk is not None and fast._state.adding is False and fast._state.db == "default"
-    keep = {"id", "dedupe_key", "created_at"}
+    keep = {"id", "sequence", "public_token", "issued_at", "applicant_id_digest"}
     drop = lambda row: {k: v for k, v in row.items() if k not in keep}  # noqa: E731
     assert drop(_row(fast)) == drop(_row(orm))
-    assert _row(fast)["created_at"] is not None  # auto_now_add stamped itself
-    assert ticket.pk  # the hall's other inserts (ticket_issue) take this path too
+    assert drop(_latest_version(fast)) == drop(_latest_version(orm))
+    assert _latest_version(fast)["history_type"] == "+"
+    # auto_now_add stamps itself; a JSON value arrives as given.
+    finding = record_create(Finding, **_finding(evidence={"o": "5%s O'B", "l": [1, None]}))
+    assert _row(finding)["created_at"] is not None
+    assert _row(finding)["evidence"] == {"o": "5%s O'B", "l": [1, None]}
 
 
 def test_a_new_record_sends_the_signals_create_sends():
@@ -212,12 +242,10 @@ def test_a_new_record_sends_the_signals_create_sends():
 def test_a_new_record_is_one_statement_its_version_batched(hall):
     from audit.batch import audit_writes_batched
 
-    ticket = Ticket(
-        site=hall.window.site, service_date=today(), queue="A", sequence=99,
-        issued_at=timezone.now(),
-    )  # fmt: skip
+    ticket = Ticket(**_ticket_values(site=hall.window.site))
     agency_id_of_site(ticket.site_id)  # remembered per process, as in the hall
     with (
+        mock.patch.object(Model, "save", autospec=True, side_effect=Model.save) as save,
         transaction.atomic(),
         CaptureQueriesContext(connection) as queries,
         audit_writes_batched(),
@@ -225,6 +253,7 @@ def test_a_new_record_is_one_statement_its_version_batched(hall):
         record_insert(ticket)
         statements = [query["sql"] for query in queries]
     assert len(statements) == 1, statements
+    assert save.call_count == 0  # not Model.save's own INSERT
     assert ticket.history.count() == 1  # its version, written by the batch
 
 
