@@ -121,7 +121,7 @@ def _chain_complete(case: Case) -> bool:
 
 
 # Read on every decision of a chain's last step: one statement, prepared per session on
-# PostgreSQL (langzhong_si.prepared), the status written in (the open tasks' index).
+# PostgreSQL (langzhong_si.prepared).
 _APPROVED_STEPS = (
     f"SELECT step FROM {ReviewTask._meta.db_table} "  # noqa: S608 - the model's own table
     f"WHERE case_id = %s AND review_round = %s AND status = '{ReviewTask.Status.APPROVED}'"
