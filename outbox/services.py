@@ -22,23 +22,21 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
     message's id, or None when the same work (its dedupe key) was recorded already.
 
     Must be called inside that transaction: if it rolls back, the message is gone and
-    nothing is sent. One statement (INSERT … ON CONFLICT DO NOTHING), no savepoint.
+    nothing is sent. One statement (INSERT … ON CONFLICT DO NOTHING, prepared per session
+    on PostgreSQL), no savepoint.
     The task is called with `outbox_message_id` besides `kwargs`, and must mark the
     message done (outbox_message_done), or the sweep sends it again.
     """
-    table = OutboxMessage._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (task_name, kwargs, dedupe_key, created_at, send_attempts, "  # noqa: S608 - the model's own table name
-            "last_error) VALUES (%s, %s, %s, %s, 0, '') "
-            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        prepared_execute(
+            connection, cursor, _ENQUEUE_NAME, _ENQUEUE_SQL,
             [
                 task_name,
                 OutboxMessage._meta.get_field("kwargs").get_db_prep_save(kwargs, connection),
                 dedupe_key,
                 connection.ops.adapt_datetimefield_value(timezone.now()),
             ],
-        )
+        )  # fmt: skip
         row = cursor.fetchone()
     if row is None:
         return None
@@ -47,6 +45,14 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
         lambda: outbox_message_relay(message_id=message_id, task_name=task_name, kwargs=kwargs)
     )
     return message_id
+
+
+_ENQUEUE_SQL = (
+    f"INSERT INTO {OutboxMessage._meta.db_table} (task_name, kwargs, dedupe_key, created_at, "  # noqa: S608 - the model's own table
+    "send_attempts, last_error) VALUES (%s, %s, %s, %s, 0, '') "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+)
+_ENQUEUE_NAME = prepared_name("oe_", _ENQUEUE_SQL)
 
 
 def outbox_message_done(*, message_id: int | None) -> bool:
@@ -68,7 +74,8 @@ def outbox_message_done(*, message_id: int | None) -> bool:
 
 
 # One UPDATE by key on every task the outbox starts, prepared per session on PostgreSQL
-# (langzhong_si.prepared): Django's update path cost several times the statement.
+# (langzhong_si.prepared) as the INSERT above: Django's update path cost several times
+# the statement.
 _DONE_SQL = (
     f"UPDATE {OutboxMessage._meta.db_table} SET done_at = %s "  # noqa: S608 - the model's own table
     "WHERE id = %s AND done_at IS NULL"

@@ -6,11 +6,14 @@ import datetime
 
 import pytest
 from celery import current_app
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from outbox.models import OutboxMessage
 from outbox.services import (
+    _DONE_NAME,
+    _ENQUEUE_NAME,
     OUTBOX_MESSAGE_KWARG,
     outbox_enqueue,
     outbox_given_up,
@@ -122,6 +125,21 @@ def test_marking_a_message_done_is_one_statement(django_assert_num_queries):
         outbox_message_done(message_id=message_id)
     with django_assert_num_queries(0):
         outbox_message_done(message_id=None)  # a task not started by the outbox
+
+
+@pytest.mark.postgres
+def test_on_postgresql_enqueue_and_done_run_as_the_sessions_prepared_statements(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    with CaptureQueriesContext(connection) as queries:
+        first, second = _enqueue(1), _enqueue(2)
+        assert outbox_message_done(message_id=first) is True
+        assert outbox_message_done(message_id=first) is False  # done already: no row
+    assert [query["sql"].split("(")[0].split()[:2] for query in queries] == [
+        ["EXECUTE", _ENQUEUE_NAME], ["EXECUTE", _ENQUEUE_NAME],
+        ["EXECUTE", _DONE_NAME], ["EXECUTE", _DONE_NAME],
+    ]  # fmt: skip
+    assert OutboxMessage.objects.get(pk=second).done_at is None
+    assert OutboxMessage.objects.get(pk=first).done_at is not None
 
 
 def test_a_message_handed_over_whose_task_never_ran_is_sent_again_after_the_redelivery_timeout(
