@@ -113,6 +113,7 @@ def prepared_execute(
             if name in prepared:  # stale on the server: let it go first
                 cursor.cursor.execute(f"DEALLOCATE {name}")
                 del prepared[name]
+                varied.discard(name)
             cursor.cursor.execute(f"PREPARE {name} AS {text}")
         prepared[name] = text
         if varying:
@@ -127,8 +128,9 @@ def prepared_execute(
         code = getattr(error.__cause__, "pgcode", None)
         if code == _STALE:
             prepared[name] = None
-        elif code == _MISSING:
-            del prepared[name]
+        elif code == _MISSING and name in str(error.__cause__):
+            # (Not a statement the execute wrappers ran first, the batch's flush say.)
+            prepared.pop(name, None)
             varied.discard(name)
         raise
 

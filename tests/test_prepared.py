@@ -66,12 +66,36 @@ def test_a_varying_text_is_prepared_at_its_second_use_in_the_session(name):
 
 
 def test_varying_texts_have_their_own_share_and_leave_the_fixed_ones_theirs(name, monkeypatch):
-    monkeypatch.setattr(prepared, "PREPARED_VARYING_PER_SESSION", len(connection.prepared_varying))
+    for _ in range(2):  # the session holds at least one varying text
+        _run_varying(name + "_v1", SUM, {"a": 1, "b": 2})
+    varying, fixed = _held()
+    assert varying >= 1
+    monkeypatch.setattr(prepared, "PREPARED_VARYING_PER_SESSION", varying)
+    monkeypatch.setattr(prepared, "PREPARED_PER_SESSION", fixed + 1)  # room for one more
     for _ in range(2):
-        _run_varying(name + "_v", SUM, {"a": 1, "b": 2})
-    assert _prepared_at(name + "_v") is None  # the varying share is full
+        _run_varying(name + "_v2", SUM, {"a": 1, "b": 2})
+    assert _prepared_at(name + "_v2") is None  # the varying share is full
     _run(name, SUM, {"a": 1, "b": 2})
-    assert _prepared_at(name) is not None  # a fixed statement is still prepared
+    assert _prepared_at(name) is not None  # the varying texts took none of the fixed share
+    _run(name + "_f2", SUM, {"a": 1, "b": 2})
+    assert _prepared_at(name + "_f2") is None  # and that share is full now
+
+
+def _held() -> tuple[int, int]:
+    """The session's prepared statements: varying texts, fixed ones."""
+    varying = len(connection.prepared_varying)
+    return varying, len(connection.prepared_statements) - varying
+
+
+def test_a_statement_the_server_lost_fails_once_then_is_prepared_again(name):
+    _run(name, SUM, {"a": 1, "b": 2})
+    with connection.cursor() as cursor:
+        cursor.cursor.execute(f"DEALLOCATE {name}")  # a pooler's DISCARD ALL, say
+    with pytest.raises(DatabaseError), transaction.atomic():
+        _run(name, SUM, {"a": 1, "b": 2})
+    assert name not in connection.prepared_statements
+    assert _run(name, SUM, {"a": 4, "b": 2}) == [(-2, 40)]
+    assert _prepared_at(name) is not None
 
 
 def test_named_values_reach_their_placeholders_each_use(name):
