@@ -119,10 +119,10 @@ _SITE, _AGENCY = frozenset({"site", "site_id"}), frozenset({"agency", "agency_id
 def _agency_of_its_site(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
     """Whatever saves a record made at a site (Model.save, or langzhong_si.saves' one
     statement, which sends the same signal) saves it with its site's agency; a save of
-    named fields that names the site must name the agency too, or the row would keep the
-    old one. A fixture (raw) is loaded as written."""
+    named fields that names the site or the agency must name both, or the row could keep
+    one with the other's successor. A fixture (raw) is loaded as written."""
     if raw:
         return
-    if update_fields is not None and _SITE & update_fields and not _AGENCY & update_fields:
+    if update_fields is not None and bool(_SITE & update_fields) != bool(_AGENCY & update_fields):
         raise ValueError("A record's site is saved with its agency: name both fields.")
     instance.agency_id = agency_id_of_site(instance.site_id)

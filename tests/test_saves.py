@@ -137,14 +137,18 @@ def test_a_record_at_a_site_is_saved_with_its_sites_agency_on_either_path(two_ag
     assert _row(fast)["agency_id"] == _row(orm)["agency_id"] == two_agencies.agency_b.pk
 
 
-def test_saving_a_records_site_without_its_agency_is_refused_on_either_path(two_agencies):
+def test_saving_a_records_site_or_agency_without_the_other_is_refused_on_either_path(two_agencies):
     ticket = record_create(Ticket, **_ticket_values(site=two_agencies.hall))
     ticket.site = two_agencies.hall_b
     with pytest.raises(ValueError, match="saved with its agency"):
         fields_save(ticket, ["site"])
     with pytest.raises(ValueError, match="saved with its agency"):
         ticket.save(update_fields=["site_id"])
-    assert _row(ticket)["site_id"] == two_agencies.hall.pk
+    with pytest.raises(ValueError, match="saved with its agency"):
+        fields_save(ticket, ["agency"])  # the new site's agency beside the old site
+    assert (_row(ticket)["site_id"], _row(ticket)["agency_id"]) == (
+        two_agencies.hall.pk, two_agencies.hall.agency_id,
+    )  # fmt: skip
 
 
 def test_a_fixture_row_at_a_site_keeps_the_agency_it_was_written_with(two_agencies):
