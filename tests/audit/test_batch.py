@@ -2,6 +2,7 @@
 before the block ends, inside the transaction, so none is lost and none outlives a
 rollback."""
 
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -23,7 +24,7 @@ from draws.services import daily_seed_commit, draw_record
 from langzhong_si.prepared import _session_new
 from sites.defaults import home_agency_id
 from staff.roles import Role
-from tests.factories import CategoryFactory, make_staff
+from tests.factories import CategoryFactory, ItemFactory, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +112,26 @@ def test_a_flush_met_again_in_the_session_is_prepared_once_with_its_text(setting
         assert cursor.fetchone() == (1,)
     assert AuditEvent.objects.filter(event_type="test.event").count() == 3
     assert [h.name for h in category.history.all()[:3]] == ["新名称2", "新名称1", "新名称0"]
+
+
+@pytest.mark.postgres
+def test_the_same_rows_recorded_in_another_order_make_the_same_flush_text(settings):
+    """One text for the same rows, whichever table's row came first: a session prepares
+    it once (the tables in one order, the audit log last)."""
+    settings.DATABASE_PREPARED_STATEMENTS = False  # the texts as sent
+    category, item = CategoryFactory(), ItemFactory()
+    with CaptureQueriesContext(connection) as queries:
+        for n, first, second in ((1, category, item), (2, item, category)):
+            with transaction.atomic(), audit_writes_batched():
+                for record in (first, second):
+                    record.name = f"新名称{n}"
+                    record.save(update_fields=["name"])
+                audit_event_record(event_type="test.event", data={"n": n})
+    tables = [
+        re.findall(r'INSERT INTO "(\w+)"', q["sql"]) for q in queries if q["sql"].startswith("WITH")
+    ]
+    assert len(tables) == 2 and tables[0] == tables[1]
+    assert len(tables[0]) == 3 and tables[0][-1] == "audit_auditevent"
 
 
 def test_a_version_written_by_the_batch_is_the_one_model_save_writes(hall):

@@ -127,6 +127,12 @@ def test_marking_a_message_done_is_one_statement(django_assert_num_queries):
         outbox_message_done(message_id=None)  # a task not started by the outbox
 
 
+def test_the_same_work_enqueued_twice_is_one_message():
+    first = _enqueue(7)
+    assert _enqueue(7) is None
+    assert list(OutboxMessage.objects.values_list("pk", flat=True)) == [first]
+
+
 @pytest.mark.postgres
 def test_on_postgresql_enqueue_and_done_run_as_the_sessions_prepared_statements(settings):
     settings.DATABASE_PREPARED_STATEMENTS = True
