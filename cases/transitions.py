@@ -9,7 +9,7 @@ from audit.services import audit_event_record
 from audit.states import StateTable, state_move
 from counters.models import Case
 from langzhong_si.errors import StateConflict
-from langzhong_si.prepared import prepared_execute, prepared_name
+from langzhong_si.prepared import prepared_execute
 from langzhong_si.saves import fields_save
 from outbox.services import outbox_enqueue
 from risk.models import ReviewTask
@@ -113,7 +113,7 @@ def _chain_complete(case: Case) -> bool:
         return False
     with connection.cursor() as cursor:
         prepared_execute(
-            connection, cursor, _APPROVED_STEPS_NAME, _APPROVED_STEPS,
+            connection, cursor, "cases_approved_steps", _APPROVED_STEPS,
             [case.pk, case.review_round],
         )  # fmt: skip
         approved = {step for (step,) in cursor.fetchall()}
@@ -126,4 +126,3 @@ _APPROVED_STEPS = (
     f"SELECT step FROM {ReviewTask._meta.db_table} "  # noqa: S608 - the model's own table
     f"WHERE case_id = %s AND review_round = %s AND status = '{ReviewTask.Status.APPROVED}'"
 )
-_APPROVED_STEPS_NAME = prepared_name("ct_", _APPROVED_STEPS)

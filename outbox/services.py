@@ -7,10 +7,22 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from langzhong_si.prepared import prepared_execute, prepared_name
+from langzhong_si.prepared import prepared_execute
 from outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
+
+# The outbox's two statements on every message, prepared per session on PostgreSQL
+# (langzhong_si.prepared): Django's update path cost several times the statement.
+_ENQUEUE_SQL = (
+    f"INSERT INTO {OutboxMessage._meta.db_table} (task_name, kwargs, dedupe_key, created_at, "  # noqa: S608 - the model's own table
+    "send_attempts, last_error) VALUES (%s, %s, %s, %s, 0, '') "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+)
+_DONE_SQL = (
+    f"UPDATE {OutboxMessage._meta.db_table} SET done_at = %s "  # noqa: S608 - the model's own table
+    "WHERE id = %s AND done_at IS NULL"
+)
 
 # The keyword argument the relay adds to a message's task: the task passes it on to
 # outbox_message_done, in the transaction of its effect.
@@ -29,7 +41,7 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
     """
     with connection.cursor() as cursor:
         prepared_execute(
-            connection, cursor, _ENQUEUE_NAME, _ENQUEUE_SQL,
+            connection, cursor, "outbox_enqueue", _ENQUEUE_SQL,
             [
                 task_name,
                 OutboxMessage._meta.get_field("kwargs").get_db_prep_save(kwargs, connection),
@@ -47,14 +59,6 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
     return message_id
 
 
-_ENQUEUE_SQL = (
-    f"INSERT INTO {OutboxMessage._meta.db_table} (task_name, kwargs, dedupe_key, created_at, "  # noqa: S608 - the model's own table
-    "send_attempts, last_error) VALUES (%s, %s, %s, %s, 0, '') "
-    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
-)
-_ENQUEUE_NAME = prepared_name("oe_", _ENQUEUE_SQL)
-
-
 def outbox_message_done(*, message_id: int | None) -> bool:
     """Mark the message whose task is running done; one UPDATE, to be called inside the
     transaction of the task's effect, so the mark and the effect commit (or roll back,
@@ -67,20 +71,10 @@ def outbox_message_done(*, message_id: int | None) -> bool:
         return True
     with connection.cursor() as cursor:
         prepared_execute(
-            connection, cursor, _DONE_NAME, _DONE_SQL,
+            connection, cursor, "outbox_message_done", _DONE_SQL,
             [connection.ops.adapt_datetimefield_value(timezone.now()), message_id],
         )  # fmt: skip
         return cursor.rowcount > 0
-
-
-# One UPDATE by key on every task the outbox starts, prepared per session on PostgreSQL
-# (langzhong_si.prepared) as the INSERT above: Django's update path cost several times
-# the statement.
-_DONE_SQL = (
-    f"UPDATE {OutboxMessage._meta.db_table} SET done_at = %s "  # noqa: S608 - the model's own table
-    "WHERE id = %s AND done_at IS NULL"
-)
-_DONE_NAME = prepared_name("ob_", _DONE_SQL)
 
 
 def outbox_message_relay(

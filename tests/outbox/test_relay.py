@@ -12,8 +12,6 @@ from django.utils import timezone
 
 from outbox.models import OutboxMessage
 from outbox.services import (
-    _DONE_NAME,
-    _ENQUEUE_NAME,
     OUTBOX_MESSAGE_KWARG,
     outbox_enqueue,
     outbox_given_up,
@@ -141,8 +139,8 @@ def test_on_postgresql_enqueue_and_done_run_as_the_sessions_prepared_statements(
         assert outbox_message_done(message_id=first) is True
         assert outbox_message_done(message_id=first) is False  # done already: no row
     assert [query["sql"].split("(")[0].split()[:2] for query in queries] == [
-        ["EXECUTE", _ENQUEUE_NAME], ["EXECUTE", _ENQUEUE_NAME],
-        ["EXECUTE", _DONE_NAME], ["EXECUTE", _DONE_NAME],
+        ["EXECUTE", "outbox_enqueue"], ["EXECUTE", "outbox_enqueue"],
+        ["EXECUTE", "outbox_message_done"], ["EXECUTE", "outbox_message_done"],
     ]  # fmt: skip
     assert OutboxMessage.objects.get(pk=second).done_at is None
     assert OutboxMessage.objects.get(pk=first).done_at is not None
