@@ -1,5 +1,5 @@
-"""The auditors' queue: how any layer puts a finding in it, and the name of the task that
-inspects a finished case (run by the inspection app; started through the outbox by the
+"""The auditors' queue: how any layer puts a finding in it, and the names of the tasks
+that inspect finished cases (run by the inspection app; started through the outbox by the
 lower layers that finish cases)."""
 
 import json
@@ -12,6 +12,9 @@ from audit.services import audit_event_record
 from langzhong_si.saves import record_create
 
 CASE_AUDIT_TASK = "audit.tasks.case_audit"
+# The task that audits every finished case waiting, in one transaction (the commit that
+# finishes a case nudges it; CASE_AUDIT_TASK is the sweep's fallback, one case at a time).
+CASE_AUDITS_DRAIN_TASK = "inspection.tasks.case_audits_drain"
 
 
 def finding_raise(

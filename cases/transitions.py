@@ -4,7 +4,7 @@ itself stays in counters, so its table, history and audit labels never move.)"""
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from audit.findings import CASE_AUDIT_TASK
+from audit.findings import CASE_AUDIT_TASK, CASE_AUDITS_DRAIN_TASK
 from audit.services import audit_event_record
 from audit.states import StateTable, state_move
 from counters.models import Case
@@ -98,12 +98,14 @@ FINISHED_STATES = {S.FINISHED, S.APPROVED, S.REJECTED, S.FORWARDED}
 
 
 def case_audit_schedule(case: Case) -> None:
-    """Continuous audit: every finished case is checked by the rules, after commit."""
+    """Continuous audit: every finished case is checked by the rules, after commit, with
+    the other cases finished at that moment (the drain's one transaction)."""
     if case.status in FINISHED_STATES:
         outbox_enqueue(
             task_name=CASE_AUDIT_TASK,
             kwargs={"case_id": case.pk},
             dedupe_key=f"case-audit:{case.pk}",
+            drain=CASE_AUDITS_DRAIN_TASK,
         )
 
 

@@ -3,6 +3,7 @@ and a verifiable random sample of finished cases for manual re-inspection. Every
 found lands in the auditors' queue as a Finding."""
 
 import datetime
+import logging
 import statistics
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from audit.batch import audit_writes_batched
-from audit.findings import finding_raise
+from audit.findings import CASE_AUDIT_TASK, finding_raise
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import Case, Ticket
@@ -33,10 +34,14 @@ from draws.selectors import daily_seed_hex, daily_seed_stored
 from draws.services import daily_seed_commit
 from langzhong_si.calendar import OFFICE_SESSIONS, is_working_day
 from langzhong_si.compiled import CompiledRead
-from outbox.services import outbox_message_done
+from outbox.services import outbox_message_done, outbox_messages_claim, outbox_messages_done
 from risk.models import ReviewTask
 
 FINISHED = ("finished", "approved", "rejected", "forwarded")
+# The most finished cases one drain audits in its transaction.
+CASE_AUDITS_DRAIN_LIMIT = 200
+
+logger = logging.getLogger(__name__)
 
 
 def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[str]:
@@ -55,26 +60,79 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
         return _case_rules_run(case)
 
 
+def case_audits_drain(*, limit: int = CASE_AUDITS_DRAIN_LIMIT) -> int:
+    """Audit every finished case waiting (up to `limit`, oldest first) in one
+    transaction: their outbox messages claimed (others' skipped) and marked done, their
+    cases locked, then read in one statement, the rules and the sampling draw run on
+    each, and every sampling record and finding written in the batch's statement. Each
+    case is audited as case_audit audits it; returns how many were.
+
+    Should that transaction fail, its messages are done one at a time (case_audit), so
+    one case's error holds back that case only; it stays in the outbox, retried by the
+    sweep, and the log names it. A message whose case is not there stays undone too."""
+    try:
+        with transaction.atomic(durable=True), audit_writes_batched():
+            claimed = outbox_messages_claim(task_name=CASE_AUDIT_TASK, limit=limit)
+            by_case = {kwargs.get("case_id"): message_id for message_id, kwargs in claimed}
+            # Locked first, read after: a run of one case that held its lock (started
+            # by hand) has written its sampling record before this read's snapshot.
+            locked = list(
+                Case.objects.select_for_update()
+                .filter(pk__in=[key for key in by_case if isinstance(key, int)])
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            for case in _case_audited_all(locked) if locked else ():
+                case.sampled_recheck = False
+                _case_rules_run(case)
+            for case_id in by_case.keys() - set(locked):
+                message_id = by_case[case_id]
+                logger.warning("continuous audit: no case %s (message %s)", case_id, message_id)
+            outbox_messages_done(message_ids=[by_case[case_id] for case_id in locked])
+            return len(locked)
+    except Exception:
+        logger.exception("continuous audit: a drain of %s cases failed; one at a time", limit)
+    done = 0
+    for message_id, kwargs in _claimed_again(limit):
+        try:
+            case_audit(case_id=kwargs["case_id"], outbox_message_id=message_id)
+            done += 1
+        except Exception:
+            logger.exception("continuous audit of message %s failed", message_id)
+    return done
+
+
+def _claimed_again(limit: int) -> list[tuple[int, dict]]:
+    """The messages a failed drain would have done (read again, not locked: each is
+    done in its own transaction, which waits for any other that holds it)."""
+    with transaction.atomic():
+        return outbox_messages_claim(task_name=CASE_AUDIT_TASK, limit=limit)
+
+
 def _case_audited(case_id):
     """The case, locked, with whether it was sampled already, whether its chain repeats
     a person, and its clerk's recent cases with its applicant (keys only: compiled once,
     see langzhong_si.compiled; the day's seed is read apart, draws.selectors)."""
+    return _cases_audited().select_for_update(of=("self",)).filter(pk=case_id)
+
+
+def _case_audited_all(case_ids: list[int]) -> list[Case]:
+    """The cases `case_ids`, read as _case_audited reads one (locked by the caller)."""
+    return list(_cases_audited().filter(pk__in=case_ids).order_by("pk"))
+
+
+def _cases_audited():
     tasks = _chain_tasks(OuterRef("pk"), OuterRef("review_round"))
-    return (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("item", "handler")
-        .annotate(
-            sampled_already=Exists(_sampled(OuterRef("pk"))),
-            chain_repeats=Exists(tasks.filter(assignee_id=OuterRef("handler_id")))
-            | Exists(tasks.values("assignee_id").annotate(n=Count("pk")).filter(n__gt=1)),
-            pair_in_30_days=Subquery(
-                _recent(OuterRef("handler_id"), OuterRef("accepted_at"))
-                .filter(applicant_id_digest=OuterRef("applicant_id_digest"))
-                .annotate(n=Func("pk", function="COUNT"))
-                .values("n")
-            ),
-        )
-        .filter(pk=case_id)
+    return Case.objects.select_related("item", "handler").annotate(
+        sampled_already=Exists(_sampled(OuterRef("pk"))),
+        chain_repeats=Exists(tasks.filter(assignee_id=OuterRef("handler_id")))
+        | Exists(tasks.values("assignee_id").annotate(n=Count("pk")).filter(n__gt=1)),
+        pair_in_30_days=Subquery(
+            _recent(OuterRef("handler_id"), OuterRef("accepted_at"))
+            .filter(applicant_id_digest=OuterRef("applicant_id_digest"))
+            .annotate(n=Func("pk", function="COUNT"))
+            .values("n")
+        ),
     )
 
 

@@ -3,7 +3,7 @@ entries already written (CASE_AUDIT_TASK is what lower layers enqueue)."""
 
 from celery import shared_task
 
-from audit.findings import CASE_AUDIT_TASK
+from audit.findings import CASE_AUDIT_TASK, CASE_AUDITS_DRAIN_TASK
 from inspection import rules
 
 
@@ -15,3 +15,8 @@ def case_audit(case_id: int, outbox_message_id: int | None = None) -> list[str]:
 @shared_task(name="audit.tasks.nightly_audit")
 def nightly_audit() -> int:
     return rules.nightly_audit()
+
+
+@shared_task(name=CASE_AUDITS_DRAIN_TASK)
+def case_audits_drain() -> int:
+    return rules.case_audits_drain()

@@ -374,6 +374,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 5},
     },
     "outbox-relay-sweep": {"task": "outbox.tasks.outbox_relay_sweep", "schedule": 15.0},
+    # The continuous audit of the cases finished since its last run (commits also nudge it).
+    "case-audits-drain": {
+        "task": "inspection.tasks.case_audits_drain",
+        "schedule": 2.0,
+        "options": {"expires": 10},
+    },
     "hall-dispatch-sweep": {"task": "counters.tasks.hall_dispatch_sweep", "schedule": 5.0},
     "cases-deferral-expire": {
         "task": "cases.tasks.cases_deferral_expire",

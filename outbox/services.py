@@ -1,4 +1,5 @@
 import logging
+import time
 from datetime import timedelta
 
 from celery import current_app as app  # the project's app (langzhong_si.celery), by reference
@@ -29,7 +30,9 @@ _DONE_SQL = (
 OUTBOX_MESSAGE_KWARG = "outbox_message_id"
 
 
-def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | None:
+def outbox_enqueue(
+    *, task_name: str, kwargs: dict, dedupe_key: str, drain: str | None = None
+) -> int | None:
     """Record work to run after the caller's transaction commits; returns the new
     message's id, or None when the same work (its dedupe key) was recorded already.
 
@@ -38,6 +41,12 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
     on PostgreSQL), no savepoint.
     The task is called with `outbox_message_id` besides `kwargs`, and must mark the
     message done (outbox_message_done), or the sweep sends it again.
+
+    `drain`: the name of a task that does the messages of `task_name` many at a time
+    (outbox_messages_claim, in one transaction). The commit then nudges that task
+    (outbox_drain_nudge) instead of sending this message's own; beat runs it too. The
+    sweep still sends a message the drain left undone past OUTBOX_REDELIVER_SECONDS to
+    `task_name` on its own, so a drain that stopped delays the work and loses none.
     """
     with connection.cursor() as cursor:
         prepared_execute(
@@ -53,10 +62,61 @@ def outbox_enqueue(*, task_name: str, kwargs: dict, dedupe_key: str) -> int | No
     if row is None:
         return None
     message_id = row[0]
-    transaction.on_commit(
-        lambda: outbox_message_relay(message_id=message_id, task_name=task_name, kwargs=kwargs)
-    )
+    if drain is not None:
+        transaction.on_commit(lambda: outbox_drain_nudge(drain))
+    else:
+        transaction.on_commit(
+            lambda: outbox_message_relay(message_id=message_id, task_name=task_name, kwargs=kwargs)
+        )
     return message_id
+
+
+# How long a drain nudged by a commit waits before it runs, so that the commits of that
+# moment are done together: a process sends at most one nudge per task in this time, to
+# run at its end, after every commit that it stood for.
+DRAIN_NUDGE_SECONDS = 0.5
+_last_drain_nudge: dict[str, float] = {}
+
+
+def outbox_drain_nudge(drain: str) -> None:
+    """Run the drain task `drain` soon (after a commit that enqueued its messages): sent
+    with a countdown of DRAIN_NUDGE_SECONDS, unless this process sent one that has not
+    run yet; inline when tasks are eager (tests and one-process set-ups). Failing is
+    harmless: beat runs the drain, and the sweep sends what is left."""
+    if app.conf.task_always_eager:
+        app.tasks[drain].apply(throw=True)
+        return
+    now = time.monotonic()
+    if now - _last_drain_nudge.get(drain, float("-inf")) < DRAIN_NUDGE_SECONDS:
+        return
+    _last_drain_nudge[drain] = now
+    try:
+        app.send_task(drain, countdown=DRAIN_NUDGE_SECONDS)
+    except Exception as error:  # noqa: BLE001 - the commit is done; beat runs the drain
+        logger.warning("outbox drain nudge of %s failed: %s", drain, error)
+
+
+def outbox_messages_claim(*, task_name: str, limit: int) -> list[tuple[int, dict]]:
+    """The oldest `limit` messages of `task_name` not done and still tried, as (id,
+    kwargs), locked for the caller's transaction; messages another transaction holds
+    (another drain, a task of one message) are skipped, not waited for. The caller marks
+    those it did done (outbox_messages_done) in the same transaction."""
+    return list(
+        outbox_pending()
+        .filter(task_name=task_name)
+        .order_by("created_at", "pk")
+        .select_for_update(skip_locked=True)
+        .values_list("pk", "kwargs")[:limit]
+    )
+
+
+def outbox_messages_done(*, message_ids: list[int]) -> int:
+    """Mark the claimed messages whose work the caller's transaction did done: one UPDATE."""
+    if not message_ids:
+        return 0
+    return OutboxMessage.objects.filter(pk__in=message_ids, done_at__isnull=True).update(
+        done_at=timezone.now()
+    )
 
 
 def outbox_message_done(*, message_id: int | None) -> bool:

@@ -3,6 +3,7 @@ always consistent; catalog data is built directly (it is reference data)."""
 
 import datetime
 import itertools
+from contextlib import contextmanager
 
 import factory
 from django.utils import timezone
@@ -175,3 +176,36 @@ def as_if_awaiting_its_draw(case) -> ReviewTask:
     with bulk_writes_allowed():
         case.tasks.update(status=ReviewTask.Status.AWAITING_DRAW, assignee=None, draw=None)
     return case.tasks.get()
+
+
+@contextmanager
+def held_in_another_transaction(hold, then=None):
+    """Run `hold()` inside a transaction of another thread (its own connection), and keep
+    that transaction open while the block runs; when the block ends it commits, then
+    `then()` runs in that thread. Yields a dict that receives `then`'s result."""
+    import threading
+
+    from django.db import connections, transaction
+
+    holding, release, result = threading.Event(), threading.Event(), {}
+
+    def other():
+        try:
+            with transaction.atomic():
+                hold()
+                holding.set()
+                release.wait(10)
+            if then is not None:
+                result["then"] = then()
+        finally:
+            holding.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    holding.wait(10)
+    try:
+        yield result
+    finally:
+        release.set()
+        thread.join(10)

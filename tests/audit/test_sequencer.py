@@ -13,6 +13,7 @@ from audit.chain import audit_chain_all, audit_chain_run, audit_chain_status
 from audit.models import AuditEvent, Finding
 from audit.services import audit_event_record, audit_log_verify
 from tests.audit.test_chain import _as_database_administrator
+from tests.factories import held_in_another_transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -192,25 +193,12 @@ def test_an_event_committed_late_with_an_earlier_key_is_chained_at_the_end():
 @pytest.mark.django_db(transaction=True)
 def test_only_one_sequencer_runs_at_a_time():
     audit_chain_run()  # creates the sequencer's row
-    holding, release = threading.Event(), threading.Event()
 
     def hold_the_lease():
-        try:
-            with transaction.atomic():
-                assert audit_chain_run().ran
-                holding.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
+        assert audit_chain_run().ran
 
-    thread = threading.Thread(target=hold_the_lease)
-    thread.start()
-    holding.wait(10)
-    try:
+    with held_in_another_transaction(hold_the_lease):
         assert audit_chain_run().ran is False
-    finally:
-        release.set()
-        thread.join()
     assert audit_chain_run().ran is True
 
 

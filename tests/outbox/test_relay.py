@@ -10,12 +10,16 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from outbox import services
 from outbox.models import OutboxMessage
 from outbox.services import (
+    DRAIN_NUDGE_SECONDS,
     OUTBOX_MESSAGE_KWARG,
     outbox_enqueue,
     outbox_given_up,
     outbox_message_done,
+    outbox_messages_claim,
+    outbox_messages_done,
     outbox_relay_pending,
 )
 
@@ -40,10 +44,10 @@ class Broker:
     def __init__(self, refuse_from: int | None = None):
         self.sent, self.refuse_from = [], refuse_from
 
-    def send_task(self, name, kwargs):
+    def send_task(self, name, kwargs=None, countdown=None):
         if self.refuse_from is not None and len(self.sent) >= self.refuse_from:
             raise ConnectionError("broker down")
-        self.sent.append((name, kwargs))
+        self.sent.append((name, kwargs) if countdown is None else (name, kwargs, countdown))
 
 
 @pytest.fixture
@@ -301,3 +305,109 @@ def test_every_task_sent_through_the_outbox_takes_its_message_id():
         if path.parts[-2] not in {"tests", "outbox", ".venv"}
     )
     assert calls == 6, "a new outbox_enqueue call: list its task above"
+
+
+# --- Messages done many at a time by a drain task ------------------------------------------
+
+DRAINED: list[list[int]] = []
+
+
+@current_app.task(name="tests.outbox.drain")
+def drain() -> int:
+    """A drain as the apps write them: claims what waits, does it, marks it done."""
+    with transaction.atomic():
+        claimed = outbox_messages_claim(task_name="tests.outbox.effect_record", limit=100)
+        DRAINED.append([kwargs["n"] for _, kwargs in claimed])
+        return outbox_messages_done(message_ids=[message_id for message_id, _ in claimed])
+
+
+def _enqueue_drained(n: int) -> int:
+    return outbox_enqueue(
+        task_name="tests.outbox.effect_record", kwargs={"n": n}, dedupe_key=f"test:{n}",
+        drain="tests.outbox.drain",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The process's monotonic clock, moved by hand; no nudge sent before."""
+    now = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(services, "_last_drain_nudge", {})
+    DRAINED.clear()
+    return now
+
+
+def test_a_drained_message_nudges_its_drain_at_commit_and_is_not_sent_on_its_own(
+    broker, clock, django_capture_on_commit_callbacks
+):
+    fake = broker()
+    with django_capture_on_commit_callbacks(execute=True):
+        _enqueue_drained(1)
+    assert fake.sent == [("tests.outbox.drain", None, DRAIN_NUDGE_SECONDS)]
+
+
+def test_the_commits_of_one_nudge_interval_send_one_drain_that_runs_after_them_all(
+    broker, clock, django_capture_on_commit_callbacks
+):
+    fake = broker()
+    for n, moment in enumerate((1000.0, 1000.2, 1000.49, 1000.5)):
+        clock[0] = moment
+        with django_capture_on_commit_callbacks(execute=True):
+            _enqueue_drained(n)
+    # The first, at 1000.0, runs at 1000.5, after the commits up to then; the fourth
+    # commit, at 1000.5, sends the next.
+    assert [entry[0] for entry in fake.sent] == ["tests.outbox.drain"] * 2
+
+
+def test_a_drain_nudge_the_broker_refuses_is_logged_and_changes_nothing(
+    broker, clock, django_capture_on_commit_callbacks, caplog
+):
+    broker(refuse_from=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        message_id = _enqueue_drained(1)
+    assert "outbox drain nudge of tests.outbox.drain failed" in caplog.text
+    message = OutboxMessage.objects.get(pk=message_id)
+    assert (message.done_at, message.send_attempts) == (None, 0)
+
+
+def test_in_eager_mode_the_commit_runs_the_drain_inline(clock, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        message_id = _enqueue_drained(1)
+    assert DRAINED == [[1]]
+    assert OutboxMessage.objects.get(pk=message_id).done_at is not None
+
+
+def test_a_claim_takes_its_tasks_messages_not_done_and_still_tried_oldest_first(clock):
+    given_up, first, done, second, third = (_enqueue_drained(n) for n in range(5))
+    OutboxMessage.objects.filter(pk=given_up).update(
+        created_at=timezone.now() - datetime.timedelta(seconds=7201)
+    )
+    OutboxMessage.objects.filter(pk=first).update(created_at=timezone.now())  # newest now
+    outbox_message_done(message_id=done)
+    outbox_enqueue(task_name="tests.outbox.other", kwargs={}, dedupe_key="test:other")
+    with transaction.atomic():
+        claimed = outbox_messages_claim(task_name="tests.outbox.effect_record", limit=2)
+    assert claimed == [(second, {"n": 3}), (third, {"n": 4})]
+    with transaction.atomic():
+        claimed = outbox_messages_claim(task_name="tests.outbox.effect_record", limit=5)
+    assert [message_id for message_id, _ in claimed] == [second, third, first]
+
+
+def test_a_message_its_drain_left_undone_is_sent_on_its_own_after_the_redelivery_timeout(
+    broker, clock
+):
+    fake = broker()
+    message_id = _enqueue_drained(1)  # committed; its drain never ran
+    _age(1000)
+    assert outbox_relay_pending() == 1
+    assert fake.sent == [("tests.outbox.effect_record", {"n": 1, OUTBOX_MESSAGE_KWARG: message_id})]
+
+
+def test_marking_claimed_messages_done_is_one_statement_and_skips_those_done(
+    django_assert_num_queries,
+):
+    ids = [_enqueue_drained(n) for n in range(3)]
+    outbox_message_done(message_id=ids[0])
+    with django_assert_num_queries(1):
+        assert outbox_messages_done(message_ids=ids) == 2
