@@ -5,11 +5,10 @@ lower layers that finish cases)."""
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
 
 from audit.models import Finding
 from audit.services import audit_event_record
-from langzhong_si.saves import record_create
+from langzhong_si.saves import record_insert
 
 CASE_AUDIT_TASK = "audit.tasks.case_audit"
 # The task that audits every finished case waiting, in one transaction (the commit that
@@ -22,16 +21,15 @@ def finding_raise(
 ) -> bool:
     """Record a finding once (the key makes re-runs harmless); True if it is new."""
     evidence = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
-    try:
-        with transaction.atomic():
-            finding = record_create(
-                Finding,
-                rule=rule, severity=severity, case=case, subject=subject, evidence=evidence,
-                dedupe_key=f"{rule}:{key}"[:128],
-            )  # fmt: skip
-            audit_event_record(
-                event_type="audit.finding", obj=finding, data={"rule": rule, "severity": severity}
-            )
-    except IntegrityError:
+    finding = Finding(
+        rule=rule, severity=severity, case=case, subject=subject, evidence=evidence,
+        dedupe_key=f"{rule}:{key}"[:128],
+    )  # fmt: skip
+    # Written unless its key is there already: one statement, no savepoint (which would
+    # also make an open audit batch write what it holds first).
+    if not record_insert(finding, unless_duplicate=True):
         return False
+    audit_event_record(
+        event_type="audit.finding", obj=finding, data={"rule": rule, "severity": severity}
+    )
     return True

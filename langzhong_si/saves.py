@@ -22,13 +22,14 @@ value through its own SQL, and a field the database fills in besides the key. An
 unsaved related object is refused as Model.save refuses it.
 """
 
-from django.db import DatabaseError, connections, models, router, transaction
+from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 from django.db.models.signals import post_save, pre_save
 
 from langzhong_si.prepared import prepared_execute, prepared_name
 
 _STATEMENTS: dict[tuple[type[models.Model], tuple[str, ...], str], tuple] = {}
 _INSERTS: dict[tuple[type[models.Model], str], tuple | None] = {}
+_UNLESS_DUPLICATE: dict[str, tuple] = {}
 
 
 def fields_save(obj: models.Model, fields) -> None:
@@ -126,16 +127,28 @@ def record_create(model: type[models.Model], **values) -> models.Model:
     return obj
 
 
-def record_insert(obj: models.Model) -> None:
-    """Save the new record `obj` as `obj.save(force_insert=True)` would."""
+def record_insert(obj: models.Model, *, unless_duplicate: bool = False) -> bool:
+    """Save the new record `obj` as `obj.save(force_insert=True)` would; True.
+
+    `unless_duplicate`: a row that would break one of the table's unique constraints is
+    not written, and False is returned with `obj` left unsaved (no post_save). One
+    statement (INSERT … ON CONFLICT DO NOTHING), no savepoint; where Model.save runs
+    instead, it runs in a savepoint and its IntegrityError is that False."""
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
     statement = _plain_insert(obj, connection)
     if statement is None:
-        obj.save(force_insert=True, using=using)
-        return
-    name, sql, columns = statement
+        if not unless_duplicate:
+            obj.save(force_insert=True, using=using)
+            return True
+        try:
+            with transaction.atomic(using=using):
+                obj.save(force_insert=True, using=using)
+        except IntegrityError:
+            return False
+        return True
+    name, sql, columns = _unless_duplicate(statement) if unless_duplicate else statement
     obj._prepare_related_fields_for_save(operation_name="save")
     pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     with transaction.mark_for_rollback_on_error(using=using):
@@ -145,13 +158,26 @@ def record_insert(obj: models.Model) -> None:
         ]
         with connection.cursor() as cursor:
             prepared_execute(connection, cursor, name, sql, values)
-            (key,) = cursor.fetchone()
-    setattr(obj, model._meta.pk.attname, key)
+            row = cursor.fetchone()
+    if row is None:  # a duplicate, not written
+        return False
+    setattr(obj, model._meta.pk.attname, row[0])
     obj._state.db = using
     obj._state.adding = False
     post_save.send(
         sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
     )
+    return True
+
+
+def _unless_duplicate(statement: tuple) -> tuple:
+    """The INSERT `statement`, writing nothing where a unique constraint would refuse it."""
+    name, sql, columns = statement
+    if name not in _UNLESS_DUPLICATE:
+        head, returning = sql.rsplit(" RETURNING ", 1)
+        quiet = f"{head} ON CONFLICT DO NOTHING RETURNING {returning}"
+        _UNLESS_DUPLICATE[name] = (prepared_name("si_", quiet), quiet, columns)
+    return _UNLESS_DUPLICATE[name]
 
 
 def _plain_insert(obj: models.Model, connection):

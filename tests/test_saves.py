@@ -298,3 +298,33 @@ def test_on_postgresql_a_new_record_is_inserted_prepared(settings):
     assert len(executed) == 2 and len({sql.split("(")[0] for sql in executed}) == 1
     assert second.pk > first.pk
     assert Finding.objects.get(pk=second.pk).evidence == {"o": "5%s O'B"}
+
+
+def test_a_duplicate_unless_duplicate_is_not_written_in_one_statement_without_a_savepoint():
+    record_create(Finding, **_finding(dedupe_key="t:dup", evidence={"first": 1}))
+    again = Finding(**_finding(dedupe_key="t:dup", evidence={"second": 2}))
+    with _signals_seen(Finding) as seen, CaptureQueriesContext(connection) as queries:
+        assert record_insert(again, unless_duplicate=True) is False
+    (sql,) = [query["sql"] for query in queries]
+    if sql.startswith("EXECUTE "):  # PostgreSQL: the statement prepared with its text
+        sql = connection.prepared_statements[sql.split()[1].split("(")[0]]
+    assert "ON CONFLICT DO NOTHING" in sql
+    assert (again.pk, again._state.adding) == (None, True)
+    assert [signal for signal, *_ in seen] == [pre_save]  # no post_save: nothing saved
+    assert Finding.objects.get(dedupe_key="t:dup").evidence == {"first": 1}
+
+
+def test_a_new_record_unless_duplicate_is_written_as_record_insert_writes_it():
+    finding = Finding(**_finding(dedupe_key="t:new"))
+    with _signals_seen(Finding) as seen:
+        assert record_insert(finding, unless_duplicate=True) is True
+    assert seen[-1] == (post_save, Finding, finding.pk, None, True)
+    assert Finding.objects.get(pk=finding.pk).dedupe_key == "t:new"
+
+
+def test_a_duplicate_left_to_model_save_is_refused_in_a_savepoint_and_the_transaction_goes_on():
+    site = make_site(code="s-dup")
+    again = Site(agency=site.agency, kind="station", code="s-dup", name="重复")
+    with transaction.atomic():
+        assert record_insert(again, unless_duplicate=True) is False
+        assert Site.objects.filter(code="s-dup").count() == 1  # still usable
