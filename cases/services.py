@@ -434,10 +434,16 @@ def _case_open(
     authorisation_received: bool,
 ) -> Case:
     with transaction.atomic(durable=True), audit_writes_batched():
-        window, ticket = counter_services.serving_ticket(clerk)
+        window, ticket = counter_services.serving_ticket(
+            clerk, item_id=None if item is None else item.pk
+        )
         # Under the ticket's row lock, so a concurrent submission of the form waits here.
         _intake_repeat_check(intake_token)
-        item_offered_check(agency_id=ticket.agency_id, item=item)
+        item_offered_check(
+            agency_id=ticket.agency_id,
+            item=item,
+            switched_off=getattr(window, "item_switched_off", None),
+        )
         # F9 pressed twice, or two requests at once (serialised by the ticket row lock),
         # never opens a second case, and so never a second review chain. A one-time
         # notice does not count: the citizen may return with the material in the same

@@ -598,23 +598,38 @@ def window_pause(*, clerk, reason: str) -> Window:
     return window
 
 
-_SERVING_WINDOW = CompiledRead(
-    lambda clerk_id: (
+def _serving_window(clerk_id):
+    return (
         Window.objects.select_for_update(of=("self", "current_ticket"))
         .select_related("current_ticket")
-        .filter(clerk_id=clerk_id, current_ticket__isnull=False)[:1]
+        .filter(clerk_id=clerk_id, current_ticket__isnull=False)
     )
+
+
+_SERVING_WINDOW = CompiledRead(lambda clerk_id: _serving_window(clerk_id)[:1])
+# The same, with whether the ticket's agency switched an item off (the intake's check).
+_SERVING_WINDOW_FOR_ITEM = CompiledRead(
+    lambda clerk_id, item_id: _serving_window(clerk_id).annotate(
+        item_switched_off=Exists(
+            item_switch_offs(agency_id=OuterRef("current_ticket__agency_id"), item=item_id)
+        )
+    )[:1]
 )
 
 
-def serving_ticket(clerk) -> tuple[Window, Ticket]:
+def serving_ticket(clerk, *, item_id: int | None = None) -> tuple[Window, Ticket]:
     """The clerk's window and the ticket it is serving, both row-locked until the caller's
     transaction ends (the ticket's actions here, case intake in cases.services); refused
-    when no ticket is being served there."""
+    when no ticket is being served there. With `item_id`, the window also carries
+    `item_switched_off`: whether the ticket's agency switched that item off (read in the
+    same statement, for catalog.selectors.item_offered_check)."""
     # One statement locks both, the window's row first as before. The filter on the
     # current ticket makes the join an inner one: PostgreSQL refuses FOR UPDATE on the
     # nullable side of an outer join, so it must stay.
-    window = _SERVING_WINDOW.first(clerk.pk)
+    if item_id is None:
+        window = _SERVING_WINDOW.first(clerk.pk)
+    else:
+        window = _SERVING_WINDOW_FOR_ITEM.first(clerk.pk, item_id)
     if window is None or window.state != W.SERVING:
         _locked_window_of(clerk)  # "Sign on to a window first." when there is none
         raise ValidationError(_("No ticket is being served at your window."), code="not_serving")

@@ -109,17 +109,17 @@ def test_a_clerk_declaring_ready_calls_the_next_ticket_in_twelve_queries(
         counter_services.window_declare_ready(clerk=hall.li_na)
 
 
-def test_intake_of_a_level_two_case_with_its_reviewers_draw_takes_fifteen_queries(
+def test_intake_of_a_level_two_case_with_its_reviewers_draw_takes_fourteen_queries(
     hall, ready_clerk, django_assert_num_queries
 ):
     counter_services.ticket_issue(item=hall.item)
-    # The item is read once (with its materials, its latest version and its chain),
-    # whether the ticket's agency switched it off in one more; the clerk's own recusal in
-    # one; the window and its ticket locked in one; the case number inside the
+    # The item is read once (with its materials, its latest version and its chain); the
+    # clerk's own recusal in one; the window and its ticket locked in one, with whether
+    # the ticket's agency switched the item off; the case number inside the
     # transaction; the reviewer's draw in three (pool, number with the draw's key, task),
     # the drawn person's notification and the draw written with the audit events (the
     # pool reads the case's waiting events only where they could name its clerk: none).
-    with django_assert_num_queries(14 + _draw_row() + _flush(FLUSH_TABLES)):
+    with django_assert_num_queries(13 + _draw_row() + _flush(FLUSH_TABLES)):
         _intake(hall, ready_clerk)
 
 

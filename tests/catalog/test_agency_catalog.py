@@ -207,21 +207,29 @@ def test_a_named_site_of_another_agency_still_issues_the_item_one_agency_switche
     assert (ticket.site_id, ticket.agency_id) == (site.pk, other_agency.pk)
 
 
-def test_intake_refuses_an_item_the_agency_switched_off(hall):
+def _intake_served(hall, switched_off_by):
+    """The clerk serves a ticket of the item, which `switched_off_by` (an agency id)
+    switches off meanwhile, and takes the application in."""
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     counter_services.window_declare_ready(clerk=hall.li_na)
     counter_services.ticket_issue(item=hall.item)
-    _switch_off(hall.item)
+    _switch_off(hall.item, agency_id=switched_off_by)
+    return case_services.case_accept(
+        clerk=hall.li_na, item_id=hall.item.pk, applicant_name="王大山",
+        id_number=make_id_number(), received_material_ids={hall.material.pk},
+    )  # fmt: skip
+
+
+def test_intake_refuses_an_item_the_agency_switched_off(hall):
     with pytest.raises(ValidationError) as refused:
-        case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
+        _intake_served(hall, switched_off_by=home_agency_id())
     assert refused.value.code == "not_offered"
     assert not Case.objects.exists()
+
+
+def test_intake_accepts_an_item_only_another_agency_switched_off(hall, other_agency):
+    case = _intake_served(hall, switched_off_by=other_agency.pk)
+    assert case.item_id == hall.item.pk
 
 
 def test_the_team_lead_switches_an_item_off_for_their_agency_on_their_screen(client, medical):
