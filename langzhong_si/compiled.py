@@ -10,7 +10,8 @@ instances as the ORM's own iterator does (select_related objects and annotations
 included; prefetches are the caller's, through prefetch_related_objects).
 
 `build` must depend on its keys only (integers by default: primary and foreign keys;
-`keys=(int, str, datetime.date, datetime.datetime)` declares other types, one per key):
+`keys=(int, str, datetime.date, datetime.datetime)` declares other types, one per key;
+a `build(*keys)` takes as many as `keys` declares, a list of that length for an IN):
 anything else it reads (the time, a setting) would be frozen into the SQL at the first
 call, so a time the read compares with is a key too. It is compiled twice, with two sets
 of stand-ins of the keys' types, and refused unless both give the same SQL with the keys
@@ -31,6 +32,7 @@ EXECUTE's values.
 """
 
 import datetime
+import inspect
 import re
 from weakref import WeakKeyDictionary
 
@@ -90,9 +92,12 @@ def _key_checked(kind: type, key):
 class CompiledRead:
     def __init__(self, build, *, keys: tuple | None = None, using: str = DEFAULT_DB_ALIAS):
         arity = build.__code__.co_argcount
+        spread = bool(build.__code__.co_flags & inspect.CO_VARARGS)
         self.types = (int,) * arity if keys is None else tuple(keys)
-        if len(self.types) != arity:
+        if len(self.types) != arity and not (spread and len(self.types) > arity):
             raise TypeError("declare one type for each key build takes")
+        if spread and len(self.types) == arity:
+            raise TypeError("declare the keys a build of *keys takes")
         if not set(self.types) <= {int, str, datetime.date, datetime.datetime}:
             raise TypeError("keys are integers, strings, dates or times")
         self.build = build

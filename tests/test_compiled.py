@@ -130,6 +130,24 @@ def test_a_call_with_the_wrong_number_of_keys_is_refused(hall):
         CompiledRead(_item_read).first(hall.item.pk, 2)
 
 
+def _items_in(*item_ids):
+    return ServiceItem.objects.filter(pk__in=item_ids)
+
+
+def test_a_build_of_any_number_of_keys_reads_an_in_list_of_the_length_declared(hall):
+    items = [hall.item, ItemFactory(), ItemFactory()]
+    read = CompiledRead(_items_in, keys=(int,) * 3)
+    assert read.all(items[2].pk, items[0].pk, -5) == [items[0], items[2]]
+    assert read.all(items[1].pk, items[1].pk, items[1].pk) == [items[1]]  # named thrice
+    with pytest.raises(TypeError):
+        read.all(items[0].pk)
+
+
+def test_a_build_of_any_number_of_keys_needs_its_keys_declared():
+    with pytest.raises(TypeError):
+        CompiledRead(_items_in)
+
+
 def test_a_decision_reads_its_task_and_case_compiled(hall):
     from cases.services import case_accept
     from inbox import services as inbox_services

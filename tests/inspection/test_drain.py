@@ -83,6 +83,13 @@ def test_the_drains_statements_do_not_grow_with_its_cases(hall, django_capture_o
     assert counts[0] == counts[1]
 
 
+def test_a_drain_longer_than_its_compiled_reads_reads_its_cases_through_the_orm(hall, monkeypatch):
+    monkeypatch.setattr(rules, "_CASES_AUDITED", {1: rules._CASES_AUDITED[1]})
+    cases = _finished(hall, 3)
+    assert case_audits_drain() == 3
+    assert [_sampled(case) for case in cases] == [1, 1, 1]
+
+
 def test_a_drain_audits_at_most_its_limit_oldest_first(hall):
     cases = _finished(hall, 3)
     assert case_audits_drain(limit=2) == 2
