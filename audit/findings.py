@@ -27,7 +27,7 @@ def finding_raise(
     )  # fmt: skip
     # Written unless its key is there already: one statement, no savepoint (which would
     # also make an open audit batch write what it holds first).
-    if not record_insert(finding, unless_duplicate=True):
+    if not record_insert(finding, unless_duplicate=("dedupe_key",)):
         return False
     audit_event_record(
         event_type="audit.finding", obj=finding, data={"rule": rule, "severity": severity}

@@ -608,7 +608,24 @@ def database_figures(started_at, ended_at) -> dict:
             F("chained_at") - F("occurred_at"), flat=True
         )
     ]
+    finished = dict(
+        Case.objects.filter(
+            finished_at__gte=started_at,
+            finished_at__lt=ended_at,
+            status__in=["approved", "finished", "rejected", "forwarded"],
+        ).values_list("pk", "finished_at")
+    )
+    sampled = AuditEvent.objects.filter(
+        event_type="audit.sampled", object_type="counters.case", occurred_at__gte=started_at
+    ).values_list("object_id", "occurred_at")
+    audit_lags = [
+        (at - finished[int(case_id)]).total_seconds() * 1000
+        for case_id, at in sampled
+        if int(case_id) in finished
+    ]
     return {
+        "finished": len(finished),
+        "audit_lags": audit_lags,
         "complete": final.count(),
         "tickets": Ticket.objects.filter(issued_at__gte=started_at, issued_at__lt=ended_at).count(),
         "taken_in": Case.objects.filter(
@@ -888,6 +905,18 @@ def report(args, recorder, figures, display_latencies, memory, audit_ms, tps) ->
             f"events: p50 {percentile(lags, 0.5):.0f} ms, p99 {percentile(lags, 0.99):.0f} ms, "
             f"max {max(lags):.0f} ms; {figures['unchained']} still waiting at the end; "
             f"{figures['keys_missing']} missing-key findings"
+        )
+    audit_lags = figures["audit_lags"]
+    if figures["finished"]:
+        print(
+            f"continuous audit (case finished → its sampling record): {len(audit_lags)} of "
+            f"{figures['finished']} finished cases audited"
+            + (
+                f", p50 {percentile(audit_lags, 0.5):.0f} ms, p99 "
+                f"{percentile(audit_lags, 0.99):.0f} ms, max {max(audit_lags):.0f} ms"
+                if audit_lags
+                else ""
+            )
         )
     print(f"{'action':<16}{'count':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for action, values in sorted(recorder.samples.items()):

@@ -34,7 +34,12 @@ from draws.selectors import daily_seed_hex, daily_seed_stored
 from draws.services import daily_seed_commit
 from langzhong_si.calendar import OFFICE_SESSIONS, is_working_day
 from langzhong_si.compiled import CompiledRead
-from outbox.services import outbox_message_done, outbox_messages_claim, outbox_messages_done
+from outbox.services import (
+    outbox_message_done,
+    outbox_messages_claim,
+    outbox_messages_done,
+    outbox_messages_failed,
+)
 from risk.models import ReviewTask
 
 FINISHED = ("finished", "approved", "rejected", "forwarded")
@@ -60,51 +65,67 @@ def case_audit(*, case_id: int, outbox_message_id: int | None = None) -> list[st
         return _case_rules_run(case)
 
 
-def case_audits_drain(*, limit: int = CASE_AUDITS_DRAIN_LIMIT) -> int:
+def case_audits_drain(*, limit: int = CASE_AUDITS_DRAIN_LIMIT, errors_raised: bool = False) -> int:
     """Audit every finished case waiting (up to `limit`, oldest first) in one
     transaction: their outbox messages claimed (others' skipped) and marked done, their
     cases locked, then read in one statement, the rules and the sampling draw run on
-    each, and every sampling record and finding written in the batch's statement. Each
-    case is audited as case_audit audits it; returns how many were.
+    each, every sampling record and every finding's event written in the batch's
+    statement (a finding itself is one INSERT). Each case is audited as case_audit
+    audits it; returns how many were.
 
-    Should that transaction fail, its messages are done one at a time (case_audit), so
-    one case's error holds back that case only; it stays in the outbox, retried by the
-    sweep, and the log names it. A message whose case is not there stays undone too."""
+    Should that transaction fail, the oldest messages waiting are done one at a time
+    (case_audit), so one case's error holds back that case only. A message that fails
+    so, or names no case there, is marked failed (its error kept): drains leave it to
+    the sweep, which sends it to case_audit on its own after OUTBOX_REDELIVER_SECONDS,
+    until it is given up and alerts. `errors_raised`: raise the first such error instead
+    (tasks run inline, where errors must surface)."""
+    claimed = []
     try:
         with transaction.atomic(durable=True), audit_writes_batched():
             claimed = outbox_messages_claim(task_name=CASE_AUDIT_TASK, limit=limit)
-            by_case = {kwargs.get("case_id"): message_id for message_id, kwargs in claimed}
+            named = [(message_id, kwargs.get("case_id")) for message_id, kwargs in claimed]
             # Locked first, read after: a run of one case that held its lock (started
             # by hand) has written its sampling record before this read's snapshot.
-            locked = list(
+            locked = set(
                 Case.objects.select_for_update()
-                .filter(pk__in=[key for key in by_case if isinstance(key, int)])
+                .filter(pk__in=[case_id for _, case_id in named if type(case_id) is int])
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
-            for case in _case_audited_all(locked) if locked else ():
+            for case in _case_audited_all(sorted(locked)) if locked else ():
                 case.sampled_recheck = False
                 _case_rules_run(case)
-            for case_id in by_case.keys() - set(locked):
-                message_id = by_case[case_id]
-                logger.warning("continuous audit: no case %s (message %s)", case_id, message_id)
-            outbox_messages_done(message_ids=[by_case[case_id] for case_id in locked])
-            return len(locked)
+            done = [
+                message_id
+                for message_id, case_id in named
+                if type(case_id) is int and case_id in locked
+            ]
+            outbox_messages_done(message_ids=done)
+            missing = [(message_id, key) for message_id, key in named if message_id not in done]
+            for message_id, case_id in missing:
+                logger.warning("continuous audit: no case %r (message %s)", case_id, message_id)
+            outbox_messages_failed(
+                message_ids=[message_id for message_id, _ in missing], error="no such case"
+            )
+            return len(done)
     except Exception:
-        logger.exception("continuous audit: a drain of %s cases failed; one at a time", limit)
+        logger.exception("continuous audit: a drain of %s messages failed", len(claimed))
+        if errors_raised:
+            raise
     done = 0
     for message_id, kwargs in _claimed_again(limit):
         try:
             case_audit(case_id=kwargs["case_id"], outbox_message_id=message_id)
             done += 1
-        except Exception:
+        except Exception as error:
             logger.exception("continuous audit of message %s failed", message_id)
+            outbox_messages_failed(message_ids=[message_id], error=repr(error))
     return done
 
 
 def _claimed_again(limit: int) -> list[tuple[int, dict]]:
-    """The messages a failed drain would have done (read again, not locked: each is
-    done in its own transaction, which waits for any other that holds it)."""
+    """The oldest messages waiting, after a failed drain (read again, not locked: each
+    is done in its own transaction, which waits for any other that holds it)."""
     with transaction.atomic():
         return outbox_messages_claim(task_name=CASE_AUDIT_TASK, limit=limit)
 

@@ -29,7 +29,7 @@ from langzhong_si.prepared import prepared_execute, prepared_name
 
 _STATEMENTS: dict[tuple[type[models.Model], tuple[str, ...], str], tuple] = {}
 _INSERTS: dict[tuple[type[models.Model], str], tuple | None] = {}
-_UNLESS_DUPLICATE: dict[str, tuple] = {}
+_UNLESS_DUPLICATE: dict[tuple[str, tuple[str, ...]], tuple] = {}
 
 
 def fields_save(obj: models.Model, fields) -> None:
@@ -127,13 +127,15 @@ def record_create(model: type[models.Model], **values) -> models.Model:
     return obj
 
 
-def record_insert(obj: models.Model, *, unless_duplicate: bool = False) -> bool:
+def record_insert(obj: models.Model, *, unless_duplicate: tuple[str, ...] = ()) -> bool:
     """Save the new record `obj` as `obj.save(force_insert=True)` would; True.
 
-    `unless_duplicate`: a row that would break one of the table's unique constraints is
-    not written, and False is returned with `obj` left unsaved (no post_save). One
-    statement (INSERT … ON CONFLICT DO NOTHING), no savepoint; where Model.save runs
-    instead, it runs in a savepoint and its IntegrityError is that False."""
+    `unless_duplicate`: the fields of one of the table's unique constraints; a row with
+    the same values there is not written again, and False is returned with `obj` left
+    unsaved (no post_save). One statement (INSERT … ON CONFLICT (those columns) DO
+    NOTHING), no savepoint; any other refusal (another constraint, a missing related
+    row) raises as Model.save raises it. Where Model.save runs instead, it runs in a
+    savepoint, and its IntegrityError is that False only when such a row is there."""
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
@@ -146,9 +148,16 @@ def record_insert(obj: models.Model, *, unless_duplicate: bool = False) -> bool:
             with transaction.atomic(using=using):
                 obj.save(force_insert=True, using=using)
         except IntegrityError:
-            return False
+            same = {
+                name: getattr(obj, model._meta.get_field(name).attname) for name in unless_duplicate
+            }
+            if model._base_manager.using(using).filter(**same).exists():
+                return False
+            raise
         return True
-    name, sql, columns = _unless_duplicate(statement) if unless_duplicate else statement
+    if unless_duplicate:
+        statement = _unless_duplicate(model, statement, unless_duplicate, connection)
+    name, sql, columns = statement
     obj._prepare_related_fields_for_save(operation_name="save")
     pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     with transaction.mark_for_rollback_on_error(using=using):
@@ -170,14 +179,17 @@ def record_insert(obj: models.Model, *, unless_duplicate: bool = False) -> bool:
     return True
 
 
-def _unless_duplicate(statement: tuple) -> tuple:
-    """The INSERT `statement`, writing nothing where a unique constraint would refuse it."""
-    name, sql, columns = statement
-    if name not in _UNLESS_DUPLICATE:
+def _unless_duplicate(model, statement: tuple, fields: tuple[str, ...], connection) -> tuple:
+    """The INSERT `statement`, writing nothing where a row with the same `fields` is."""
+    key = (statement[0], fields)
+    if key not in _UNLESS_DUPLICATE:
+        name, sql, columns = statement
+        quote = connection.ops.quote_name
+        target = ", ".join(quote(model._meta.get_field(field).column) for field in fields)
         head, returning = sql.rsplit(" RETURNING ", 1)
-        quiet = f"{head} ON CONFLICT DO NOTHING RETURNING {returning}"
-        _UNLESS_DUPLICATE[name] = (prepared_name("si_", quiet), quiet, columns)
-    return _UNLESS_DUPLICATE[name]
+        quiet = f"{head} ON CONFLICT ({target}) DO NOTHING RETURNING {returning}"
+        _UNLESS_DUPLICATE[key] = (prepared_name("si_", quiet), quiet, columns)
+    return _UNLESS_DUPLICATE[key]
 
 
 def _plain_insert(obj: models.Model, connection):

@@ -97,17 +97,28 @@ def outbox_drain_nudge(drain: str) -> None:
 
 
 def outbox_messages_claim(*, task_name: str, limit: int) -> list[tuple[int, dict]]:
-    """The oldest `limit` messages of `task_name` not done and still tried, as (id,
-    kwargs), locked for the caller's transaction; messages another transaction holds
-    (another drain, a task of one message) are skipped, not waited for. The caller marks
-    those it did done (outbox_messages_done) in the same transaction."""
+    """The oldest `limit` messages of `task_name` not done, still tried and not failed
+    in a drain (outbox_messages_failed), as (id, kwargs), locked for the caller's
+    transaction; messages another transaction holds (another drain, a task of one
+    message) are skipped, not waited for. The caller marks those it did done
+    (outbox_messages_done) in the same transaction."""
     return list(
         outbox_pending()
-        .filter(task_name=task_name)
+        .filter(task_name=task_name, last_error="")
         .order_by("created_at", "pk")
         .select_for_update(skip_locked=True)
         .values_list("pk", "kwargs")[:limit]
     )
+
+
+def outbox_messages_failed(*, message_ids: list[int], error: str) -> None:
+    """Messages a drain could not do: counted and their error kept, so that drains leave
+    them (one bad case does not hold back every later drain) and the sweep sends them
+    to their own task after OUTBOX_REDELIVER_SECONDS (its send clears the error)."""
+    if message_ids:
+        OutboxMessage.objects.filter(pk__in=message_ids, done_at__isnull=True).update(
+            send_attempts=F("send_attempts") + 1, last_error=error[:500]
+        )
 
 
 def outbox_messages_done(*, message_ids: list[int]) -> int:

@@ -304,11 +304,11 @@ def test_a_duplicate_unless_duplicate_is_not_written_in_one_statement_without_a_
     record_create(Finding, **_finding(dedupe_key="t:dup", evidence={"first": 1}))
     again = Finding(**_finding(dedupe_key="t:dup", evidence={"second": 2}))
     with _signals_seen(Finding) as seen, CaptureQueriesContext(connection) as queries:
-        assert record_insert(again, unless_duplicate=True) is False
+        assert record_insert(again, unless_duplicate=("dedupe_key",)) is False
     (sql,) = [query["sql"] for query in queries]
     if sql.startswith("EXECUTE "):  # PostgreSQL: the statement prepared with its text
         sql = connection.prepared_statements[sql.split()[1].split("(")[0]]
-    assert "ON CONFLICT DO NOTHING" in sql
+    assert 'ON CONFLICT ("dedupe_key") DO NOTHING' in sql
     assert (again.pk, again._state.adding) == (None, True)
     assert [signal for signal, *_ in seen] == [pre_save]  # no post_save: nothing saved
     assert Finding.objects.get(dedupe_key="t:dup").evidence == {"first": 1}
@@ -317,7 +317,7 @@ def test_a_duplicate_unless_duplicate_is_not_written_in_one_statement_without_a_
 def test_a_new_record_unless_duplicate_is_written_as_record_insert_writes_it():
     finding = Finding(**_finding(dedupe_key="t:new"))
     with _signals_seen(Finding) as seen:
-        assert record_insert(finding, unless_duplicate=True) is True
+        assert record_insert(finding, unless_duplicate=("dedupe_key",)) is True
     assert seen[-1] == (post_save, Finding, finding.pk, None, True)
     assert Finding.objects.get(pk=finding.pk).dedupe_key == "t:new"
 
@@ -326,5 +326,14 @@ def test_a_duplicate_left_to_model_save_is_refused_in_a_savepoint_and_the_transa
     site = make_site(code="s-dup")
     again = Site(agency=site.agency, kind="station", code="s-dup", name="重复")
     with transaction.atomic():
-        assert record_insert(again, unless_duplicate=True) is False
+        assert record_insert(again, unless_duplicate=("agency", "code")) is False
         assert Site.objects.filter(code="s-dup").count() == 1  # still usable
+
+
+def test_another_refusal_left_to_model_save_is_raised_not_taken_for_a_duplicate():
+    from django.db import IntegrityError
+
+    site = make_site(code="s-other")
+    again = Site(agency=site.agency, kind="station", code="s-other", name="另一")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        record_insert(again, unless_duplicate=("name",))  # not the constraint it breaks

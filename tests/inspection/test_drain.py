@@ -96,35 +96,68 @@ def test_a_drain_audits_at_most_its_limit_oldest_first(hall):
     assert _not_done() == {f"case-audit:{cases[2].pk}"}
 
 
-def test_a_case_whose_audit_fails_holds_back_only_itself(hall, monkeypatch, caplog):
-    good, bad, other = _finished(hall, 3)
-    run = rules._case_rules_run
+def _failing_for(monkeypatch, bad) -> list[int]:
+    """The rules raise for `bad`; returns the cases they were run on."""
+    run, seen = rules._case_rules_run, []
 
     def failing(case):
+        seen.append(case.pk)
         if case.pk == bad.pk:
             raise RuntimeError("a rule failed")
         return run(case)
 
     monkeypatch.setattr(rules, "_case_rules_run", failing)
+    return seen
+
+
+def test_a_case_whose_audit_fails_holds_back_only_itself(hall, monkeypatch, caplog):
+    good, bad, other = _finished(hall, 3)
+    _failing_for(monkeypatch, bad)
     assert case_audits_drain() == 2
     assert (_sampled(good), _sampled(bad), _sampled(other)) == (1, 0, 1)
     assert _not_done() == {f"case-audit:{bad.pk}"}
     held = OutboxMessage.objects.get(dedupe_key=f"case-audit:{bad.pk}")
     assert f"continuous audit of message {held.pk} failed" in caplog.text
+    assert "a rule failed" in held.last_error
 
 
-def test_a_message_whose_case_is_missing_stays_undone_and_the_others_are_done(hall, caplog):
+def test_later_drains_leave_a_failed_message_to_the_sweep(hall, monkeypatch):
+    (bad,) = _finished(hall, 1)
+    seen = _failing_for(monkeypatch, bad)
+    case_audits_drain()
+    (later,) = _finished(hall, 1)
+    seen.clear()
+    assert case_audits_drain() == 1
+    assert seen == [later.pk]  # one batch, without the failed case
+    assert _not_done() == {f"case-audit:{bad.pk}"}
+
+
+def test_in_a_one_process_set_up_an_audits_error_surfaces(
+    hall, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(rules, "_case_rules_run", lambda case: 1 / 0)
+    with pytest.raises(ZeroDivisionError), django_capture_on_commit_callbacks(execute=True):
+        _finished(hall, 1)
+
+
+def test_a_message_whose_case_is_missing_is_marked_failed_and_the_others_are_done(hall, caplog):
+    from outbox.services import outbox_enqueue
+
     (case,) = _finished(hall, 1)
-    with transaction.atomic():
-        from outbox.services import outbox_enqueue
-
+    for key, case_id in (("lost", 10**9), ("text", str(case.pk)), ("flag", True)):
         outbox_enqueue(
-            task_name=CASE_AUDIT_TASK, kwargs={"case_id": 10**9}, dedupe_key="case-audit:lost"
+            task_name=CASE_AUDIT_TASK, kwargs={"case_id": case_id}, dedupe_key=f"case-audit:{key}"
         )
     assert case_audits_drain() == 1
     assert _sampled(case) == 1
-    assert _not_done() == {"case-audit:lost"}
+    assert _not_done() == {"case-audit:lost", "case-audit:text", "case-audit:flag"}
+    assert set(
+        OutboxMessage.objects.filter(done_at=None, task_name=CASE_AUDIT_TASK).values_list(
+            "last_error", flat=True
+        )
+    ) == {"no such case"}
     assert "no case 1000000000" in caplog.text
+    assert case_audits_drain() == 0  # left to the sweep
 
 
 def test_a_case_audited_on_its_own_first_is_not_sampled_twice_by_the_drain(hall):
