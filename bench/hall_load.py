@@ -600,6 +600,7 @@ def database_figures(started_at, ended_at) -> dict:
         ).values_list(F("assigned_at") - F("created_at"), flat=True)
     ]
     from audit.models import AuditEvent, Finding
+    from inspection.rules import FINISHED
 
     events = AuditEvent.objects.filter(occurred_at__gte=started_at, occurred_at__lt=ended_at)
     lags = [
@@ -612,7 +613,7 @@ def database_figures(started_at, ended_at) -> dict:
         Case.objects.filter(
             finished_at__gte=started_at,
             finished_at__lt=ended_at,
-            status__in=["approved", "finished", "rejected", "forwarded"],
+            status__in=FINISHED,
         ).values_list("pk", "finished_at")
     )
     sampled = AuditEvent.objects.filter(

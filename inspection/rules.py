@@ -83,25 +83,30 @@ def case_audits_drain(*, limit: int = CASE_AUDITS_DRAIN_LIMIT, errors_raised: bo
     try:
         with transaction.atomic(durable=True), audit_writes_batched():
             claimed = outbox_messages_claim(task_name=CASE_AUDIT_TASK, limit=limit)
-            named = [(message_id, kwargs.get("case_id")) for message_id, kwargs in claimed]
+            # A case's key is an integer; anything else names no case.
+            named = {
+                message_id: kwargs.get("case_id")
+                for message_id, kwargs in claimed
+                if type(kwargs.get("case_id")) is int
+            }
             # Locked first, read after: a run of one case that held its lock (started
             # by hand) has written its sampling record before this read's snapshot.
             locked = set(
                 Case.objects.select_for_update()
-                .filter(pk__in=[case_id for _, case_id in named if type(case_id) is int])
+                .filter(pk__in=named.values())
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
             for case in _case_audited_all(sorted(locked)) if locked else ():
                 case.sampled_recheck = False
                 _case_rules_run(case)
-            done = [
-                message_id
-                for message_id, case_id in named
-                if type(case_id) is int and case_id in locked
-            ]
+            done = [message_id for message_id, case_id in named.items() if case_id in locked]
             outbox_messages_done(message_ids=done)
-            missing = [(message_id, key) for message_id, key in named if message_id not in done]
+            missing = [
+                (message_id, kwargs.get("case_id"))
+                for message_id, kwargs in claimed
+                if named.get(message_id) not in locked
+            ]
             for message_id, case_id in missing:
                 logger.warning("continuous audit: no case %r (message %s)", case_id, message_id)
             outbox_messages_failed(

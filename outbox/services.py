@@ -80,9 +80,10 @@ _last_drain_nudge: dict[str, float] = {}
 
 def outbox_drain_nudge(drain: str) -> None:
     """Run the drain task `drain` soon (after a commit that enqueued its messages): sent
-    with a countdown of DRAIN_NUDGE_SECONDS, unless this process sent one that has not
-    run yet; inline when tasks are eager (tests and one-process set-ups). Failing is
-    harmless: beat runs the drain, and the sweep sends what is left."""
+    with a countdown of DRAIN_NUDGE_SECONDS, unless this process sent one within the last
+    DRAIN_NUDGE_SECONDS (that one runs after this commit); inline when tasks are eager
+    (tests and one-process set-ups). Failing is harmless: beat runs the drain, and the
+    sweep sends what is left."""
     if app.conf.task_always_eager:
         app.tasks[drain].apply(throw=True)
         return
