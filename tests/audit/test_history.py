@@ -3,7 +3,10 @@ record's id, their time and who made them (audit.history)."""
 
 import pytest
 from django.db import connection
+from django.utils import timezone
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
+from audit.history import _BusyRecordHistory
 from counters.models import Case, Ticket, Window
 from counters.services import window_sign_on
 from risk.models import ReviewTask
@@ -28,3 +31,56 @@ def test_a_records_versions_are_still_found_by_its_id(hall):
     window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     latest = Window.history.filter(id=hall.window.pk).latest("history_date")
     assert (latest.clerk_id, latest.state) == (hall.li_na.pk, Window.State.PAUSED)
+
+
+def _latest_version(window):
+    return Window.history.filter(id=window.pk).order_by("-history_id").first()
+
+
+def _copied_values(version) -> dict:
+    skip = {"history_id"}
+    return {
+        field.attname: getattr(version, field.attname)
+        for field in version._meta.concrete_fields
+        if field.attname not in skip
+    }
+
+
+def test_a_busy_records_version_is_the_one_simple_history_itself_writes(hall, monkeypatch):
+    window = hall.window
+    window.zone = "综合受理区二"
+    window._history_user = hall.li_na
+    window._history_date = timezone.now()
+    window._change_reason = "reopened"
+    window.save()
+    lean = _latest_version(window)
+    # The library's own path, for the same save.
+    monkeypatch.setattr(_BusyRecordHistory, "_copied", lambda self, model: None)
+    window.save()
+    library = _latest_version(window)
+    assert library.history_id != lean.history_id
+    assert _copied_values(lean) == _copied_values(library)
+    assert (lean.history_user_id, lean.history_change_reason) == (hall.li_na.pk, "reopened")
+
+
+def test_a_busy_records_version_sends_the_signals_before_and_after_its_save(hall):
+    seen = []
+
+    def before(sender, history_instance, **kwargs):
+        seen.append(("before", sender, history_instance.pk is None, kwargs["instance"]))
+
+    def after(sender, history_instance, **kwargs):
+        seen.append(("after", sender, history_instance.pk is not None, kwargs["instance"]))
+
+    pre_create_historical_record.connect(before)
+    post_create_historical_record.connect(after)
+    try:
+        hall.window.save()
+    finally:
+        pre_create_historical_record.disconnect(before)
+        post_create_historical_record.disconnect(after)
+    history_model = Window.history.model
+    assert seen == [
+        ("before", history_model, True, hall.window),
+        ("after", history_model, True, hall.window),
+    ]
