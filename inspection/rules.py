@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from audit.batch import audit_writes_batched
-from audit.findings import CASE_AUDIT_TASK, finding_raise
+from audit.findings import CASE_AUDIT_TASK, finding_raise, findings_in_key_order
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import Case, Ticket
@@ -97,9 +97,10 @@ def case_audits_drain(*, limit: int = CASE_AUDITS_DRAIN_LIMIT, errors_raised: bo
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
-            for case in _case_audited_all(sorted(locked)) if locked else ():
-                case.sampled_recheck = False
-                _case_rules_run(case)
+            with findings_in_key_order():
+                for case in _case_audited_all(sorted(locked)) if locked else ():
+                    case.sampled_recheck = False
+                    _case_rules_run(case)
             done = [message_id for message_id, case_id in named.items() if case_id in locked]
             outbox_messages_done(message_ids=done)
             missing = [
@@ -243,6 +244,9 @@ def _case_rules_run(case: Case) -> list[str]:
          f"agent-pair:{case.handler_id}:{case.agent_id_digest[:16]}:{case.accepted_at:%Y%m}",
          {"cases_in_30_days": agent_pair, "through_agent": True}, case.handler),
     ]  # fmt: skip
+    # In the order of their keys, as a drain writes them (audit.findings_in_key_order):
+    # the repeated pairs' keys are shared by other cases.
+    checks.sort(key=lambda check: f"{check[0]}:{check[3]}")
     fired = [
         rule
         for rule, severity, fires, key, evidence, subject in checks

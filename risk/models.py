@@ -5,7 +5,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from audit.bulk import AuditedManager
-from audit.history import history_read_by_record
+from langzhong_si.history import history_read_by_record
 from sites.defaults import home_agency_id
 
 

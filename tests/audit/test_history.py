@@ -1,14 +1,14 @@
 """The busy records' versions (row history) are indexed for how they are read: by the
-record's id, their time and who made them (audit.history)."""
+record's id, their time and who made them (langzhong_si.history)."""
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-from audit.history import _BusyRecordHistory
 from counters.models import Case, Ticket, Window
 from counters.services import window_sign_on
+from langzhong_si.history import _BusyRecordHistory
 from risk.models import ReviewTask
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,10 @@ from cases.transitions import case_audit_schedule
 from counters.models import Case
 from inspection import rules
 from inspection.rules import case_audit, case_audits_drain
+from langzhong_si.identity import id_number_digest
 from outbox.models import OutboxMessage
 from tests.audit.test_rules import _case
-from tests.factories import held_in_another_transaction
+from tests.factories import held_in_another_transaction, make_id_number
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +205,22 @@ def test_two_drains_at_once_audit_each_case_once(hall, monkeypatch):
     assert (now, later["then"]) == (1, 1)
     assert (_sampled(first), _sampled(second)) == (1, 1)
     assert _not_done() == set()
+
+
+def test_a_drain_writes_its_findings_in_the_order_of_their_keys(hall):
+    # The earlier case's finding has the later key: written second.
+    missing = _finished(hall, 1, received=False)[0]
+    late = _finished(hall, 1, days_late=3)[0]
+    case_audits_drain()
+    written = list(Finding.objects.order_by("pk").values_list("dedupe_key", flat=True))
+    assert written == [f"finished_late:case:{late.pk}", f"material_missing:case:{missing.pk}"]
+
+
+def test_a_key_two_cases_of_one_drain_share_is_found_once_on_the_earlier_case(hall):
+    digest = id_number_digest(make_id_number())
+    # The third and the fourth case with one applicant are each a repeated pair.
+    cases = _finished(hall, 4, digest=digest)
+    case_audits_drain()
+    pairs = Finding.objects.filter(rule="repeated_pair")
+    assert [finding.case_id for finding in pairs] == [cases[2].pk]
+    assert AuditEvent.objects.filter(event_type="audit.finding").count() == 1
