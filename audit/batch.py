@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Model
+from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
@@ -101,6 +102,31 @@ def audit_batch_add(row: Model, *, using: str | None = None, once: bool = False)
     if batch is None:
         return False
     batch.add(row, once=once)
+    return True
+
+
+def audit_batch_insert(obj: Model, *, using: str | None = None) -> bool:
+    """Write the new record `obj`, its key already taken (a review task drawn with its
+    key: draws.services.draw_record), with the batch open on its connection, as
+    `obj.save(force_insert=True)` would: pre_save, each field's pre_save now (so an
+    auto_now_add stamps it once, and its version copies that), post_save with
+    created=True (simple-history's version joins the batch). False if no batch is
+    open: the caller saves it itself."""
+    alias = using or DEFAULT_DB_ALIAS
+    batch = _active(alias)
+    if batch is None or obj.pk is None:
+        return False
+    model = type(obj)
+    obj._prepare_related_fields_for_save(operation_name="save")
+    pre_save.send(sender=model, instance=obj, raw=False, using=alias, update_fields=None)
+    for column in model._meta.concrete_fields:
+        column.pre_save(obj, True)
+    obj._batch_prepared = True  # written as they stand (_insert_sql)
+    batch.add(obj)
+    obj._state.adding, obj._state.db = False, alias
+    post_save.send(
+        sender=model, instance=obj, created=True, update_fields=None, raw=False, using=alias
+    )
     return True
 
 
@@ -229,10 +255,13 @@ def _insert_sql(
         sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
     params = []
     for obj in objs:
+        prepared = getattr(obj, "_batch_prepared", False)  # audit_batch_insert's
         for column, plain in fields:
             value = getattr(obj, column.attname)
             if type(value) not in plain:
-                value = column.get_db_prep_save(column.pre_save(obj, True), connection=connection)
+                value = column.get_db_prep_save(
+                    value if prepared else column.pre_save(obj, True), connection=connection
+                )
             params.append(value)
     return sql, params
 

@@ -8,6 +8,7 @@ from django.db import models
 
 # A module reference, not the function: audit.services uses state_move too.
 from audit import services
+from audit.batch import audit_batch_insert
 from langzhong_si.saves import fields_save
 from langzhong_si.versions import TICKETS, user_key, versions_bump
 
@@ -24,16 +25,22 @@ def state_move(
     refusal: Callable[[str, str], Exception],
     fields: tuple[str, ...] = (),
     data: dict | None = None,
+    created: bool = False,
 ) -> str:
     """Move `obj.<field>` to `to` if its table allows it, saving `fields` as well, and
     record the move's event; returns the state it left. The caller holds the row lock
     and has already set the other fields; a refused move raises `refusal(source, to)`
-    and changes nothing."""
+    and changes nothing. `created`: `obj` is new, in the state it is created in, its
+    key taken: it is written once, already moved (with the transaction's audit batch
+    where one is open), and the move recorded as for a saved record."""
     source = getattr(obj, field)
     if to not in table.get(source, {}):
         raise refusal(source, to)
     setattr(obj, field, to)
-    fields_save(obj, (field, *fields))
+    if not created:
+        fields_save(obj, (field, *fields))
+    elif not audit_batch_insert(obj):
+        obj.save(force_insert=True)
     versions_bump(*_version_keys(obj, actor))
     kind = table[source][to]
     if kind is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -249,12 +249,14 @@ def _pool_agency(pool: list[int]) -> int:
 
 
 def _draw_number_take(
-    *, day: datetime.date, subject: str, agency: int
-) -> tuple[int, str, bool, int, int | None] | None:
+    *, day: datetime.date, subject: str, agency: int, new_subject_of: str | None = None
+) -> tuple[int, str, bool, int, int | None, int | None] | None:
     """The subject's next draw number of the day, the agency's (encrypted) seed of the
     day, whether its next day's seed is committed, the agency, and on PostgreSQL the
     draw's key taken from its table's sequence (None elsewhere): one read, no lock.
-    None when the agency has no seed that day."""
+    None when the agency has no seed that day. `new_subject_of` (PostgreSQL): the
+    subject is a record of that table not written yet, its key taken here from the
+    table's sequence (returned last, else None): a key never drawn for, numbered 1."""
     seeds, draws = DailySeed._meta.db_table, Draw._meta.db_table
     # The key up front lets the draw's row be written with the transaction's audit
     # events (audit.batch), one statement fewer per draw; nextval locks nothing.
@@ -263,23 +265,31 @@ def _draw_number_take(
         if connection.vendor == "postgresql"
         else "NULL"
     )
+    if new_subject_of is None:
+        # The numbering in the text: the index on a subject's numbers is partial
+        # (numbering = 2), and a prepared statement's generic plan cannot use it for
+        # a parameter.
+        name, subject_key, subject_params = "draws_number_take", "NULL", [subject]
+        last = (
+            f"(SELECT d.number FROM {draws} d WHERE d.day = s.day "  # noqa: S608 - the models' own tables
+            f"AND d.numbering = {int(Draw.Numbering.SUBJECT)} AND d.subject = %s "
+            "ORDER BY d.number DESC LIMIT 1)"
+        )
+    else:
+        name, last, subject_params = f"draws_number_take_new_{new_subject_of}", "NULL", []
+        subject_key = f"nextval(pg_get_serial_sequence('{new_subject_of}', 'id'))"
     # Written as SQL: the ORM's version cost more to compile than to run, three times a case.
     with connection.cursor() as cursor:
         prepared_execute(
             connection,
             cursor,
-            "draws_number_take",
-            # The numbering in the text: the index on a subject's numbers is partial
-            # (numbering = 2), and a prepared statement's generic plan cannot use it
-            # for a parameter.
-            f"SELECT (SELECT d.number FROM {draws} d WHERE d.day = s.day "  # noqa: S608 - the models' own tables
-            f"AND d.numbering = {int(Draw.Numbering.SUBJECT)} AND d.subject = %s "
-            "ORDER BY d.number DESC LIMIT 1), s.seed, "
+            name,
+            f"SELECT {last}, s.seed, "  # noqa: S608 - the models' own tables
             f"EXISTS (SELECT 1 FROM {seeds} n WHERE n.agency_id = s.agency_id AND n.day = %s), "
-            f"s.agency_id, {key} FROM {seeds} s WHERE s.day = %s AND s.agency_id = %s "
-            "ORDER BY s.id LIMIT 1",
+            f"s.agency_id, {key}, {subject_key} FROM {seeds} s "
+            "WHERE s.day = %s AND s.agency_id = %s ORDER BY s.id LIMIT 1",
             [
-                subject,
+                *subject_params,
                 connection.ops.adapt_datefield_value(day + timedelta(days=1)),
                 connection.ops.adapt_datefield_value(day),
                 agency,
@@ -288,8 +298,14 @@ def _draw_number_take(
         row = cursor.fetchone()
     if row is None:
         return None
-    last, seed_stored, next_committed, agency_id, draw_key = row
-    return (last or 0) + 1, seed_stored, next_committed, agency_id, draw_key
+    last, seed_stored, next_committed, agency_id, draw_key, subject_key = row
+    return (last or 0) + 1, seed_stored, next_committed, agency_id, draw_key, subject_key
+
+
+def draw_subject_keys_taken() -> bool:
+    """Whether a draw can take its new subject's key with its number (draw_record's
+    `subject_record`): on PostgreSQL, whose tables' keys come from sequences."""
+    return connection.vendor == "postgresql"
 
 
 def draw_record(
@@ -300,6 +316,7 @@ def draw_record(
     excluded: list[dict],
     agency_id: int | None = None,
     scope: str = "",
+    subject_record: models.Model | None = None,
 ) -> Draw:
     """Choose one person from `pool` by the agency's seed of the day and record the draw.
 
@@ -320,17 +337,31 @@ def draw_record(
     previous day's commit, beat, or daily_seeds_ensure before the request or task);
     only a draw run outside both (a shell or command on a day nothing else ran)
     commits it here, flagged `committed_in_draw` and reported by verify_draws.
+    `subject_record`: the record drawn for, named in `subject` as "{key}". One not
+    written yet (no key; only where draw_subject_keys_taken()) takes its key with the
+    draw's number, in the same statement (also `draw.subject_key`), for the caller to
+    write it after the draw: its first draw, so number 1, its key never drawn for.
     """
+    table = None
+    if subject_record is not None and subject_record.pk is not None:
+        subject = subject.format(key=subject_record.pk)
+    elif subject_record is not None:
+        if not draw_subject_keys_taken():
+            raise ValueError("a draw takes its subject's key only on PostgreSQL")
+        table = subject_record._meta.db_table
     if not pool:
         raise EmptyPoolError(subject)
     day = timezone.localdate()
     if agency_id is None:
         agency_id = _pool_agency(pool)
-    taken = _draw_number_take(day=day, subject=subject, agency=agency_id)
+    taken = _draw_number_take(day=day, subject=subject, agency=agency_id, new_subject_of=table)
     if taken is None:
         _daily_seed_create(day=day, agency_id=agency_id, in_draw=True)
-        taken = _draw_number_take(day=day, subject=subject, agency=agency_id)
-    number, seed_stored, next_committed, agency_id, draw_key = taken
+        taken = _draw_number_take(day=day, subject=subject, agency=agency_id, new_subject_of=table)
+    number, seed_stored, next_committed, agency_id, draw_key, subject_key = taken
+    if subject_key is not None:
+        subject_record.pk = subject_key
+        subject = subject.format(key=subject_key)
     if not next_committed:
         # A draw commits tomorrow's seed, should beat be down all day.
         _daily_seed_create(day=day + timedelta(days=1), agency_id=agency_id)
@@ -372,6 +403,7 @@ def draw_record(
             "chosen": draw.chosen_id,
         },
     )
+    draw.subject_key = subject_key
     return draw
 
 

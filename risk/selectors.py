@@ -308,7 +308,8 @@ def _pool_rows(task: ReviewTask) -> list[dict]:
         "item": case.item_id, "level": case.risk_level, "agency": case.agency_id,
         "default_scope": str(DEFAULT_SCOPE[case.risk_level]), "site": case.site_id,
         "kind": str(kind), "today": timezone.localdate(), "case_key": str(case.pk),
-        "applicant": case.applicant_id_digest, "case": case.pk, "task": task.pk,
+        # A task not written yet (drawn before it is: review_step_open) is no row: 0.
+        "applicant": case.applicant_id_digest, "case": case.pk, "task": task.pk or 0,
         "agent": getattr(case, "agent_id_digest", "") or "-", "round": task.review_round,
         "group": _ROLE_GROUP[role].value, "case_type": _CASE_TYPE,
         # The constants the statement compares with.

@@ -14,7 +14,7 @@ from audit.batch import audit_writes_batched
 from audit.findings import finding_raise
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audited_record_save
-from draws.services import EmptyPoolError, draw_record
+from draws.services import EmptyPoolError, draw_record, draw_subject_keys_taken
 from langzhong_si.calendar import working_hours_after
 from langzhong_si.identity import id_number_digest, id_number_validate
 from langzhong_si.ratelimit import (
@@ -22,7 +22,7 @@ from langzhong_si.ratelimit import (
     failure_budgets_release,
     failure_budgets_reserve,
 )
-from langzhong_si.saves import record_create
+from langzhong_si.saves import record_insert
 from langzhong_si.text import (
     CHANGE_REASON_MAX_LENGTH,
     text_clean,
@@ -63,8 +63,8 @@ def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
     that transaction sees whom (clerk and reviewer stay blind). A rolled-back draw
     records nothing, and whoever starts it cannot see its result, so rolling back
     chooses nobody. An empty pool leaves the task awaiting its draw (retried by beat)."""
-    task = record_create(
-        ReviewTask, case=case, agency_id=case.agency_id, review_round=case.review_round,
+    task = ReviewTask(
+        case=case, agency_id=case.agency_id, review_round=case.review_round,
         step=step, role=case_chain(case)[step - 1], attempt=attempt,
     )  # fmt: skip
     return _review_task_draw_locked(task)
@@ -84,11 +84,17 @@ def review_task_draw(*, task_id: int, outbox_message_id: int | None = None) -> R
 
 
 def _review_task_draw_locked(task: ReviewTask) -> ReviewTask:
-    """Draw the person of `task`, created or locked by the caller and awaiting its draw."""
+    """Draw the person of `task`, created or locked by the caller and awaiting its draw.
+    A task not written yet (review_step_open) takes its key with its draw's number
+    where it can (draws.services.draw_subject_keys_taken) and is written once, open
+    with its person, with the transaction's audit events: two statements fewer than an
+    insert and an update. Otherwise it is written first, awaiting its draw."""
     pool, excluded, scope = review_pool_scoped(task=task)
+    if task.pk is None and not (pool and draw_subject_keys_taken()):
+        record_insert(task)
     try:
         draw = draw_record(
-            purpose=task.role, subject=f"review-task:{task.pk}", pool=pool,
+            purpose=task.role, subject="review-task:{key}", subject_record=task, pool=pool,
             excluded=excluded, agency_id=task.case.agency_id, scope=scope,
         )  # fmt: skip
     except EmptyPoolError:
@@ -111,6 +117,7 @@ def _review_task_draw_locked(task: ReviewTask) -> ReviewTask:
         actor=None,
         fields=("draw", "assignee", "assigned_at", "due_at"),
         data={"draw": draw.pk},
+        created=draw.subject_key is not None,
     )
     notification_send(
         recipient=task.assignee_id,

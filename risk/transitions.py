@@ -39,15 +39,17 @@ def _refusal(source: str, target: str) -> ReviewTaskStateError:
 
 
 def review_task_transition(
-    *, task: ReviewTask, to: str, actor, fields: tuple[str, ...] = (), data: dict | None = None
+    *, task: ReviewTask, to: str, actor, fields: tuple = (), data: dict | None = None, created=False
 ) -> ReviewTask:
     """Move `task` to `to`, saving `fields` as well, and record the event.
 
     The caller holds the task row lock and has already set the other fields.
+    `created`: a new task drawn before it was written (its key taken with its draw),
+    written once, already moved (audit.states.state_move).
     """
     state_move(
         obj=task, field="status", table=REVIEW_TASK_TRANSITIONS, to=to, actor=actor,
-        refusal=_refusal, fields=fields,
+        refusal=_refusal, fields=fields, created=created,
         data={"case": task.case_id, "round": task.review_round, "step": task.step,
               **(data or {})},
     )  # fmt: skip
