@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Model
-from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
 
 from langzhong_si.prepared import prepared_execute, prepared_name
+from langzhong_si.saves import record_insert_by
 
 # The DB-API's transaction status for "in a failed transaction" (psycopg 2 and 3 alike).
 _IN_FAILED_TRANSACTION = 3
@@ -108,26 +108,20 @@ def audit_batch_add(row: Model, *, using: str | None = None, once: bool = False)
 def audit_batch_insert(obj: Model, *, using: str | None = None) -> bool:
     """Write the new record `obj`, its key already taken (a review task drawn with its
     key: draws.services.draw_record), with the batch open on its connection, as
-    `obj.save(force_insert=True)` would: pre_save, each field's pre_save now (so an
-    auto_now_add stamps it once, and its version copies that), post_save with
-    created=True (simple-history's version joins the batch). False if no batch is
-    open: the caller saves it itself."""
+    `obj.save(force_insert=True)` would (langzhong_si.saves.record_insert_by: its
+    fields stamped once, so its version copies what is written). False if no batch is
+    open, off PostgreSQL (bulk_create would stamp it again) or where Model.save must
+    run: the caller saves it itself."""
     alias = using or DEFAULT_DB_ALIAS
     batch = _active(alias)
-    if batch is None or obj.pk is None:
+    if batch is None or connections[alias].vendor != "postgresql":
         return False
-    model = type(obj)
-    obj._prepare_related_fields_for_save(operation_name="save")
-    pre_save.send(sender=model, instance=obj, raw=False, using=alias, update_fields=None)
-    for column in model._meta.concrete_fields:
-        column.pre_save(obj, True)
-    obj._batch_prepared = True  # written as they stand (_insert_sql)
-    batch.add(obj)
-    obj._state.adding, obj._state.db = False, alias
-    post_save.send(
-        sender=model, instance=obj, created=True, update_fields=None, raw=False, using=alias
-    )
-    return True
+
+    def write(row: Model) -> None:
+        row._batch_prepared = True  # its fields' pre_save ran already (_insert_sql)
+        batch.add(row)
+
+    return record_insert_by(obj, write, using=alias)
 
 
 @contextmanager

@@ -34,7 +34,10 @@ def state_move(
     key taken: it is written once, already moved (with the transaction's audit batch
     where one is open), and the move recorded as for a saved record."""
     source = getattr(obj, field)
-    if to not in table.get(source, {}):
+    # A new record starts where its model says records start, whatever it was given.
+    if to not in table.get(source, {}) or (
+        created and source != obj._meta.get_field(field).get_default()
+    ):
         raise refusal(source, to)
     setattr(obj, field, to)
     if not created:

@@ -118,8 +118,8 @@ def set_up(deciders: int = 10) -> dict:
     users = get_user_model().objects
     return {
         "clerk": users.get(pk=clerk.pk),
-        # The people deciding, loaded once: in the hall each request carries its user
-        # (the session's), and viewflow's flow keeps its deciders in memory the same way.
+        # The people deciding, loaded once: in the hall each request arrives with its
+        # user (the session's); viewflow's side decides with no user object at all.
         "deciders": {user.pk: user for user in users.filter(username__startswith="peer-decider")},
         "window": window,
         "item": item,
@@ -154,7 +154,8 @@ def project_case(hall: dict, id_number: str) -> None:
     services.ticket_finish(clerk=clerk)
     for step in (1, 2):
         # What the drawn person's inbox request carries: the task's id (its address) and
-        # the person; viewflow's side looks its task up the same way.
+        # the person. Found by its case and step, one query, as viewflow's side finds
+        # its task (it loads the whole task: its activation needs it; ours, the id).
         task_id, assignee_id = ReviewTask.objects.values_list("pk", "assignee_id").get(
             case=case, step=step, status=ReviewTask.Status.OPEN
         )

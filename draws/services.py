@@ -249,14 +249,15 @@ def _pool_agency(pool: list[int]) -> int:
 
 
 def _draw_number_take(
-    *, day: datetime.date, subject: str, agency: int, new_subject_of: str | None = None
+    *, day: datetime.date, subject: str, agency: int, new_subject_of: tuple[str, str] | None = None
 ) -> tuple[int, str, bool, int, int | None, int | None] | None:
     """The subject's next draw number of the day, the agency's (encrypted) seed of the
     day, whether its next day's seed is committed, the agency, and on PostgreSQL the
     draw's key taken from its table's sequence (None elsewhere): one read, no lock.
-    None when the agency has no seed that day. `new_subject_of` (PostgreSQL): the
-    subject is a record of that table not written yet, its key taken here from the
-    table's sequence (returned last, else None): a key never drawn for, numbered 1."""
+    None when the agency has no seed that day. `new_subject_of` (PostgreSQL, a table
+    and its key's column): the subject is a record of it not written yet, its key taken
+    here from the column's sequence (returned last, else None): a key never drawn for,
+    numbered 1."""
     seeds, draws = DailySeed._meta.db_table, Draw._meta.db_table
     # The key up front lets the draw's row be written with the transaction's audit
     # events (audit.batch), one statement fewer per draw; nextval locks nothing.
@@ -276,8 +277,9 @@ def _draw_number_take(
             "ORDER BY d.number DESC LIMIT 1)"
         )
     else:
+        new_subject_of, key_column = new_subject_of
         name, last, subject_params = f"draws_number_take_new_{new_subject_of}", "NULL", []
-        subject_key = f"nextval(pg_get_serial_sequence('{new_subject_of}', 'id'))"
+        subject_key = f"nextval(pg_get_serial_sequence('{new_subject_of}', '{key_column}'))"
     # Written as SQL: the ORM's version cost more to compile than to run, three times a case.
     with connection.cursor() as cursor:
         prepared_execute(
@@ -348,9 +350,9 @@ def draw_record(
     elif subject_record is not None:
         if not draw_subject_keys_taken():
             raise ValueError("a draw takes its subject's key only on PostgreSQL")
-        table = subject_record._meta.db_table
+        table = (subject_record._meta.db_table, subject_record._meta.pk.column)
     if not pool:
-        raise EmptyPoolError(subject)
+        raise EmptyPoolError(subject.format(key="?") if table else subject)
     day = timezone.localdate()
     if agency_id is None:
         agency_id = _pool_agency(pool)
@@ -359,7 +361,9 @@ def draw_record(
         _daily_seed_create(day=day, agency_id=agency_id, in_draw=True)
         taken = _draw_number_take(day=day, subject=subject, agency=agency_id, new_subject_of=table)
     number, seed_stored, next_committed, agency_id, draw_key, subject_key = taken
-    if subject_key is not None:
+    if table is not None:
+        if subject_key is None:
+            raise ValueError(f"{table[0]} has no sequence for its key")
         subject_record.pk = subject_key
         subject = subject.format(key=subject_key)
     if not next_committed:

@@ -22,6 +22,8 @@ value through its own SQL, and a field the database fills in besides the key. An
 unsaved related object is refused as Model.save refuses it.
 """
 
+import copy
+
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 from django.db.models.signals import post_save, pre_save
 
@@ -78,6 +80,33 @@ def _plain_statement(obj: models.Model, fields: tuple[str, ...], connection):
     ):
         return None
     return statement
+
+
+def record_insert_by(obj: models.Model, write, *, using: str) -> bool:
+    """Save the new record `obj`, its key already taken, as `obj.save(force_insert=True)`
+    would, its row written by `write` (a multi-row statement, say) instead of an INSERT
+    here: pre_save, each field's pre_save (an auto_now_add stamps it once), then `write`
+    gets a copy of it as it stands (a later change to `obj` is not written, as with
+    Model.save), then post_save with created=True. False, and nothing done, where
+    Model.save must run (the module's docstring says when) or `obj` has no key."""
+    model = type(obj)
+    if obj.pk is None or not _saves_plainly(model):
+        return False
+    if any(
+        hasattr(vars(obj).get(field.attname), "resolve_expression")
+        for field in model._meta.concrete_fields
+    ):
+        return False
+    obj._prepare_related_fields_for_save(operation_name="save")
+    pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+    for field in model._meta.concrete_fields:
+        field.pre_save(obj, True)
+    write(copy.copy(obj))
+    obj._state.adding, obj._state.db = False, using
+    post_save.send(
+        sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
+    )
+    return True
 
 
 def _saves_plainly(model: type[models.Model]) -> bool:

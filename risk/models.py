@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -95,7 +96,8 @@ class ReviewTask(models.Model):
     draw = models.OneToOneField(
         "draws.Draw", verbose_name=_("draw"), null=True, blank=True, on_delete=models.PROTECT
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Stamped when the task is made, before its draw (which may write it: risk.services).
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)

@@ -123,10 +123,10 @@ def test_intake_of_a_level_two_case_with_its_reviewers_draw_takes_twelve_queries
     # The item is read once (with its materials, its latest version and its chain); the
     # clerk's own recusal in one; the window and its ticket locked in one, with whether
     # the ticket's agency switched the item off; the case number inside the
-    # transaction; the reviewer's draw in two (pool; number with the draw's and the
-    # task's keys), the task, the drawn person's notification and the draw written with
-    # the audit events (the pool reads the case's waiting events only where they could
-    # name its clerk: none).
+    # transaction; the reviewer's draw in two (pool; number with the draw's and, on
+    # PostgreSQL, the task's keys), the task there, the drawn person's notification and
+    # the draw written with the audit events (the pool reads the case's waiting events
+    # only where they could name its clerk: none).
     with django_assert_num_queries(11 + _task_drawn() + _draw_row() + _flush(FLUSH_TABLES)):
         _intake(hall, ready_clerk)
 
@@ -149,7 +149,7 @@ def test_a_decision_that_opens_and_draws_the_next_step_takes_nine_queries(
     case = _intake(hall, ready_clerk)
     task = ReviewTask.objects.get(case=case)
     # The task and its case locked in one statement; the next step's draw in two, its
-    # task written with the audit events.
+    # task written with the audit events on PostgreSQL (_task_drawn).
     with django_assert_num_queries(8 + _task_drawn() + _draw_row() + _flush(FLUSH_TABLES)):
         review_task_decide(task_id=task.pk, actor=task.assignee, decision="approve")
 

@@ -337,3 +337,35 @@ def test_another_refusal_left_to_model_save_is_raised_not_taken_for_a_duplicate(
     again = Site(agency=site.agency, kind="station", code="s-other", name="另一")
     with pytest.raises(IntegrityError), transaction.atomic():
         record_insert(again, unless_duplicate=("name",))  # not the constraint it breaks
+
+
+def test_a_record_written_by_another_writer_is_stamped_once_and_written_as_it_stood():
+    from langzhong_si.saves import record_insert_by
+
+    seen, written = [], []
+    finding = Finding(pk=987654, rule="sample", severity="low", evidence={}, dedupe_key="k")
+
+    def on_post_save(sender, instance, created, **kwargs):
+        seen.append((created, instance.created_at))
+
+    post_save.connect(on_post_save, sender=Finding)
+    try:
+        assert record_insert_by(finding, written.append, using="default")
+    finally:
+        post_save.disconnect(on_post_save, sender=Finding)
+    finding.severity = "high"  # after the write: not written, as with Model.save
+    (row,) = written
+    assert row is not finding and (row.pk, row.severity) == (987654, "low")
+    assert seen == [(True, row.created_at)] and row.created_at is not None
+    assert not finding._state.adding
+    assert not Finding.objects.exists()  # `write` writes it, not record_insert_by
+
+
+def test_a_record_without_its_key_or_with_an_expression_is_left_to_model_save():
+    from langzhong_si.saves import record_insert_by
+
+    written = []
+    assert not record_insert_by(Finding(rule="sample"), written.append, using="default")
+    keyed = Finding(pk=5, rule="sample", severity=Upper(Value("low")), dedupe_key="k")
+    assert not record_insert_by(keyed, written.append, using="default")
+    assert written == []

@@ -55,7 +55,8 @@ def test_a_drawn_steps_task_is_open_with_its_person_and_its_move_recorded(
         assert versions == [("+", ReviewTask.Status.OPEN)]
     else:
         assert versions == [("+", ReviewTask.Status.AWAITING_DRAW), ("~", ReviewTask.Status.OPEN)]
-    # Its version carries the time it was created, as the task does.
+    # Stamped when it was made, before its draw; its version carries that time.
+    assert task.created_at <= task.assigned_at
     assert task.history.earliest("history_id").created_at == task.created_at
 
 
@@ -70,3 +71,16 @@ def test_a_step_with_nobody_eligible_waits_for_its_draw(hall, django_capture_on_
     task = _step(case, 1)
     assert (task.status, task.assignee, task.draw) == (ReviewTask.Status.AWAITING_DRAW, None, None)
     assert not Draw.objects.filter(subject=f"review-task:{task.pk}").exists()
+
+
+def test_a_record_written_already_moved_must_start_where_its_model_starts(hall):
+    from audit.states import state_move
+    from risk.transitions import REVIEW_TASK_TRANSITIONS, ReviewTaskStateError, _refusal
+
+    task = ReviewTask(status=ReviewTask.Status.OPEN, review_round=1, step=1, role="review")
+    with pytest.raises(ReviewTaskStateError):
+        state_move(
+            obj=task, field="status", table=REVIEW_TASK_TRANSITIONS,
+            to=ReviewTask.Status.APPROVED, actor=None, refusal=_refusal, created=True,
+        )  # fmt: skip
+    assert not ReviewTask.objects.exists()
