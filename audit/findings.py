@@ -21,6 +21,11 @@ CASE_AUDITS_DRAIN_TASK = "inspection.tasks.case_audits_drain"
 _HELD: ContextVar[list[Finding] | None] = ContextVar("findings_held", default=None)
 
 
+def finding_key(rule: str, key: str) -> str:
+    """The key a finding of `rule` about `key` is written once under."""
+    return f"{rule}:{key}"[:128]
+
+
 def finding_raise(
     *, rule: str, severity: str, key: str, evidence: dict, case=None, subject=None
 ) -> bool:
@@ -30,7 +35,7 @@ def finding_raise(
     evidence = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
     finding = Finding(
         rule=rule, severity=severity, case=case, subject=subject, evidence=evidence,
-        dedupe_key=f"{rule}:{key}"[:128],
+        dedupe_key=finding_key(rule, key),
     )  # fmt: skip
     held = _HELD.get()
     if held is not None:

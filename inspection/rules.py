@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from audit.batch import audit_writes_batched
-from audit.findings import CASE_AUDIT_TASK, finding_raise, findings_in_key_order
+from audit.findings import CASE_AUDIT_TASK, finding_key, finding_raise, findings_in_key_order
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from counters.models import Case, Ticket
@@ -246,7 +246,7 @@ def _case_rules_run(case: Case) -> list[str]:
     ]  # fmt: skip
     # In the order of their keys, as a drain writes them (audit.findings_in_key_order):
     # the repeated pairs' keys are shared by other cases.
-    checks.sort(key=lambda check: f"{check[0]}:{check[3]}")
+    checks.sort(key=lambda check: finding_key(check[0], check[3]))
     fired = [
         rule
         for rule, severity, fires, key, evidence, subject in checks

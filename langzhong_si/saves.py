@@ -73,11 +73,7 @@ def _plain_statement(obj: models.Model, fields: tuple[str, ...], connection):
     if not fields or obj.pk is None or not _saves_plainly(model):
         return None
     statement = _statement(model, fields, connection)
-    if statement is None or any(
-        # An F(), a function, a database default: Model.save writes its SQL.
-        hasattr(vars(obj).get(field.attname), "resolve_expression")
-        for field in statement[2]
-    ):
+    if statement is None or _holds_expression(obj, statement[2]):
         return None
     return statement
 
@@ -90,11 +86,10 @@ def record_insert_by(obj: models.Model, write, *, using: str) -> bool:
     Model.save), then post_save with created=True. False, and nothing done, where
     Model.save must run (the module's docstring says when) or `obj` has no key."""
     model = type(obj)
-    if obj.pk is None or not _saves_plainly(model):
-        return False
-    if any(
-        hasattr(vars(obj).get(field.attname), "resolve_expression")
-        for field in model._meta.concrete_fields
+    if (
+        obj.pk is None
+        or not _saves_plainly(model)
+        or _holds_expression(obj, model._meta.concrete_fields)
     ):
         return False
     obj._prepare_related_fields_for_save(operation_name="save")
@@ -107,6 +102,12 @@ def record_insert_by(obj: models.Model, write, *, using: str) -> bool:
         sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
     )
     return True
+
+
+def _holds_expression(obj: models.Model, fields) -> bool:
+    """Whether any of `fields` of `obj` holds an expression (an F(), a function, a
+    database default): Model.save writes its SQL."""
+    return any(hasattr(vars(obj).get(field.attname), "resolve_expression") for field in fields)
 
 
 def _saves_plainly(model: type[models.Model]) -> bool:
@@ -228,9 +229,7 @@ def _plain_insert(obj: models.Model, connection):
     if obj.pk is not None or not obj._state.adding or not _saves_plainly(model):
         return None
     statement = _insert(model, connection)
-    if statement is None or any(
-        hasattr(vars(obj).get(field.attname), "resolve_expression") for field in statement[2]
-    ):
+    if statement is None or _holds_expression(obj, statement[2]):
         return None
     return statement
 
