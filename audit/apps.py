@@ -8,11 +8,13 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         from audit import (  # noqa: F401 - registers receivers and Celery tasks
-            batch,
             events,  # noqa: F401 - declares its audit event kinds
             signals,
             tasks,
         )
+
+        # The batched writes' receiver: a version recorded inside a batch waits for it.
+        from langzhong_si import batch  # noqa: F401
 
         _history_manager_class_built_once()
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.agency import event_agency_id
-from audit.batch import audit_batch_add
 from audit.context import current_request_context
 from audit.kinds import event_kind_check
 from audit.models import AuditEvent
+from langzhong_si.batch import audit_batch_add
 from langzhong_si.saves import record_insert
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 

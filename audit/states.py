@@ -8,7 +8,7 @@ from django.db import models
 
 # A module reference, not the function: audit.services uses state_move too.
 from audit import services
-from audit.batch import audit_batch_insert
+from langzhong_si.batch import audit_batch_insert
 from langzhong_si.saves import fields_save
 from langzhong_si.versions import TICKETS, user_key, versions_bump
 

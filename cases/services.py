@@ -15,7 +15,6 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.batch import audit_writes_batched
 from audit.findings import finding_raise
 from audit.services import audit_event_record
 from cases import selectors as case_selectors
@@ -30,6 +29,7 @@ from catalog.selectors import item_offered_check
 from counters import selectors as counter_selectors
 from counters import services as counter_services
 from counters.models import Case
+from langzhong_si.batch import audit_writes_batched
 from langzhong_si.calendar import working_days_after
 from langzhong_si.compiled import CompiledRead
 from langzhong_si.errors import StateConflict
@@ -639,7 +639,7 @@ def case_resubmit(*, clerk, case_id: int) -> Case:
     back to the people who decided them where they still can (risk's pool rule), so a
     resubmission is never a fresh throw of the dice. Any clerk but a recused one; the
     draws leave out every clerk who worked on the case (the resubmitting one too: the
-    draw reads the resubmission's own event, which waits in the batch, audit.batch)."""
+    draw reads the resubmission's own event, which waits in the batch, langzhong_si.batch)."""
     with transaction.atomic(durable=True), audit_writes_batched():
         case = Case.objects.select_for_update().get(pk=case_id)
         case_clerk_check(clerk=clerk, case=case)

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from audit.batch import audit_writes_batched
 from audit.services import audit_event_record
 from catalog.models import ServiceItem
 from catalog.selectors import item_offered_check, item_switch_offs
@@ -29,6 +28,7 @@ from counters.transitions import (
 from devices.models import HallDevice
 from draws.models import Draw
 from draws.services import draw_record
+from langzhong_si.batch import audit_writes_batched
 from langzhong_si.calendar import hall_is_open, hall_next_opening
 from langzhong_si.compiled import CompiledRead
 from langzhong_si.errors import StateConflict

@@ -16,7 +16,6 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.batch import audit_batch_add
 from audit.chain import audit_chain_all
 from audit.models import AuditEvent
 from audit.services import audit_event_record
@@ -30,6 +29,7 @@ from draws.choice import (
 )
 from draws.models import DailySeed, Draw
 from draws.selectors import daily_seed_hex
+from langzhong_si.batch import audit_batch_add
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from langzhong_si.prepared import prepared_execute
 from sites.defaults import home_agency_id
@@ -260,7 +260,7 @@ def _draw_number_take(
     numbered 1."""
     seeds, draws = DailySeed._meta.db_table, Draw._meta.db_table
     # The key up front lets the draw's row be written with the transaction's audit
-    # events (audit.batch), one statement fewer per draw; nextval locks nothing.
+    # events (langzhong_si.batch), one statement fewer per draw; nextval locks nothing.
     key = (
         f"nextval(pg_get_serial_sequence('{draws}', 'id'))"
         if connection.vendor == "postgresql"
@@ -391,7 +391,7 @@ def draw_record(
         drawn_at=timezone.now(),
     )
     # Its key taken already, the row is written with the transaction's audit events
-    # (any statement that reads the draws first writes it: audit.batch); else now.
+    # (any statement that reads the draws first writes it: langzhong_si.batch); else now.
     if draw_key is None or not audit_batch_add(draw):
         draw.save(force_insert=True)
     audit_event_record(

@@ -8,13 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.batch import audit_writes_batched
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from cases.transitions import case_step_advance, case_transition
 from counters.models import Case
 from inbox import selectors as inbox_selectors
 from inbox.notices import case_sms_queue
+from langzhong_si.batch import audit_writes_batched
 from langzhong_si.compiled import CompiledRead
 from langzhong_si.text import COMMENT_MAX_LENGTH, text_clean
 from risk.models import ReviewTask

@@ -24,7 +24,6 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from audit.batch import audit_writes_batched
 from audit.findings import CASE_AUDIT_TASK, finding_key, finding_raise, findings_in_key_order
 from audit.models import AuditEvent
 from audit.services import audit_event_record
@@ -32,6 +31,7 @@ from counters.models import Case, Ticket
 from draws.choice import sample_fraction
 from draws.selectors import daily_seed_hex, daily_seed_stored
 from draws.services import daily_seed_commit
+from langzhong_si.batch import audit_writes_batched
 from langzhong_si.calendar import OFFICE_SESSIONS, is_working_day
 from langzhong_si.compiled import CompiledRead
 from outbox.services import (

@@ -9,9 +9,9 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from audit.batch import audit_batch_reads_only
 from audit.models import AuditEvent
 from catalog.models import ServiceItem
+from langzhong_si.batch import audit_batch_reads_only
 from langzhong_si.compiled import CompiledRead
 from langzhong_si.prepared import prepared_execute
 from risk.models import (

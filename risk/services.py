@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.agency import person_agency_ids
-from audit.batch import audit_writes_batched
 from audit.findings import finding_raise
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audited_record_save
 from draws.services import EmptyPoolError, draw_record, draw_subject_keys_taken
+from langzhong_si.batch import audit_writes_batched
 from langzhong_si.calendar import working_hours_after
 from langzhong_si.identity import id_number_digest, id_number_validate
 from langzhong_si.ratelimit import (

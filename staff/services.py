@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.agency import person_agency_ids
-from audit.batch import audit_batch_add
 from audit.services import audit_event_record
+from langzhong_si.batch import audit_batch_add
 from langzhong_si.credentials import credential_new
 from langzhong_si.text import name_clean
 from sites.defaults import home_site_id

@@ -4,7 +4,7 @@ one of them shows here first; raise a count only knowingly. Each top-level servi
 transaction shows here as a savepoint and its release (two of each count: the test's
 own transaction wraps them); on-commit work (outbox relay, version bumps) is not run.
 Audit events and row history are written together at the end of each transaction
-(audit.batch): `_flush(tables)` is that write's share of the count."""
+(langzhong_si.batch): `_flush(tables)` is that write's share of the count."""
 
 import pytest
 from django.db import connection

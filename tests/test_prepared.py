@@ -6,10 +6,10 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from audit.batch import audit_writes_batched
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from langzhong_si import prepared
+from langzhong_si.batch import audit_writes_batched
 from langzhong_si.prepared import prepared_execute
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -101,7 +101,7 @@ def test_it_is_one_statement(hall):
     ticket = _ticket_moved(counter_services.ticket_issue(item=hall.item), hall.li_na)
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         # The version waits for the batch; outside one simple-history writes it at once.
-        from audit.batch import audit_writes_batched
+        from langzhong_si.batch import audit_writes_batched
 
         with audit_writes_batched():
             fields_save(ticket, ["status", "called_at", "clerk"])
@@ -244,7 +244,7 @@ def test_a_new_record_sends_the_signals_create_sends():
 
 
 def test_a_new_record_is_one_statement_its_version_batched(hall):
-    from audit.batch import audit_writes_batched
+    from langzhong_si.batch import audit_writes_batched
 
     ticket = Ticket(**_ticket_values(site=hall.window.site))
     agency_id_of_site(ticket.site_id)  # remembered per process, as in the hall

@@ -263,7 +263,7 @@ def test_a_clerk_who_resubmits_a_case_is_left_out_of_the_draw_made_as_they_do(
     hall, submitted_case, django_capture_on_commit_callbacks
 ):
     # The resubmission's event is not written yet when the first step is drawn in the
-    # same transaction (audit.batch): the pool must see it all the same.
+    # same transaction (langzhong_si.batch): the pool must see it all the same.
     case, _number = submitted_case
     _decide(case, "return", django_capture_on_commit_callbacks)
     both = make_staff([Role.CLERK, Role.REVIEWER], review_level=3)

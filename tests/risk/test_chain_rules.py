@@ -9,13 +9,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.batch import audit_writes_batched
 from audit.bulk import bulk_writes_allowed
 from audit.services import audit_event_record
 from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case, SmsMessage
 from inbox import services as inbox_services
+from langzhong_si.batch import audit_writes_batched
 from langzhong_si.calendar import working_hours_after
 from outbox.models import OutboxMessage
 from risk import services
@@ -320,7 +320,7 @@ def test_the_decisions_answer_shows_the_task_as_decided(
 def test_a_clerk_whose_event_on_the_case_is_not_written_yet_is_still_left_out(
     hall, django_capture_on_commit_callbacks, kind, data
 ):
-    # Events wait in their transaction's batch (audit.batch); the pool must see them.
+    # Events wait in their transaction's batch (langzhong_si.batch); the pool must see them.
     case = _submit(hall, django_capture_on_commit_callbacks)
     both = make_staff([Role.CLERK, Role.REVIEWER], review_level=3)
     with transaction.atomic(), audit_writes_batched():

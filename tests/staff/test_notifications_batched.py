@@ -4,7 +4,7 @@ events, once per business event, and only if the transaction keeps it."""
 import pytest
 from django.db import transaction
 
-from audit.batch import audit_writes_batched
+from langzhong_si.batch import audit_writes_batched
 from staff.models import Notification
 from staff.roles import Role
 from staff.services import notification_send

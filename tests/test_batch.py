@@ -1,4 +1,4 @@
-"""Audit events and row history batched per transaction (audit.batch): written together
+"""Audit events and row history batched per transaction (langzhong_si.batch): written together
 before the block ends, inside the transaction, so none is lost and none outlives a
 rollback."""
 
@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from audit.batch import audit_batch_reads_only, audit_writes_batched
 from audit.chain import audit_chain_all
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_log_verify
@@ -21,6 +20,7 @@ from counters import services as counter_services
 from counters.models import Ticket
 from draws.models import Draw
 from draws.services import daily_seed_commit, draw_record
+from langzhong_si.batch import audit_batch_reads_only, audit_writes_batched
 from langzhong_si.prepared import _session_new
 from sites.defaults import home_agency_id
 from staff.roles import Role
