@@ -8,8 +8,7 @@ from django.db import models
 
 # A module reference, not the function: audit.services uses state_move too.
 from audit import services
-from langzhong_si.batch import audit_batch_insert
-from langzhong_si.saves import fields_save
+from langzhong_si.batch import audit_batch_insert, batched_fields_save
 from langzhong_si.versions import TICKETS, user_key, versions_bump
 
 StateTable = dict[str, dict[str, str | None]]
@@ -41,7 +40,7 @@ def state_move(
         raise refusal(source, to)
     setattr(obj, field, to)
     if not created:
-        fields_save(obj, (field, *fields))
+        batched_fields_save(obj, (field, *fields))
     elif not audit_batch_insert(obj):
         obj.save(force_insert=True)
     versions_bump(*_version_keys(obj, actor))

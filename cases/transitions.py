@@ -8,9 +8,9 @@ from audit.findings import CASE_AUDIT_TASK, CASE_AUDITS_DRAIN_TASK
 from audit.services import audit_event_record
 from audit.states import StateTable, state_move
 from counters.models import Case
+from langzhong_si.batch import batched_fields_save
 from langzhong_si.errors import StateConflict
 from langzhong_si.prepared import prepared_execute
-from langzhong_si.saves import fields_save
 from outbox.services import outbox_enqueue
 from risk.models import ReviewTask
 
@@ -84,7 +84,7 @@ def case_step_advance(*, case: Case, actor) -> Case:
     if case.status != S.IN_REVIEW or not 1 <= case.current_step < len(case.review_chain):
         raise _refuse(case.status, S.IN_REVIEW)
     case.current_step += 1
-    fields_save(case, ["current_step"])
+    batched_fields_save(case, ["current_step"])
     audit_event_record(
         event_type="case.step_advanced",
         actor=actor,

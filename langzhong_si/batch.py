@@ -21,6 +21,15 @@ Nothing recorded can be lost and nothing rolled back can be written:
 - any statement that touches a table with rows waiting (a read of the log, say) flushes
   first, so the transaction always sees its own writes (a statement declared to read a
   table only in part, `audit_batch_reads_only`, flushes for the rows it could read).
+
+A status move's UPDATE waits too (`batched_fields_save`, which audit.states.state_move
+uses): its row is locked by the caller already, so running it later waits for nothing and
+changes no lock's order. On PostgreSQL it joins the flush's statement as one more CTE,
+which also checks that it found its row (the error Model.save raises otherwise). Within
+one statement no part sees another's writes, so an UPDATE never joins a batch holding
+writes to its own table: those are written first. An UPDATE made inside a savepoint is
+written when the savepoint is released, so a refusal (a constraint) reaches the block
+that opened it, as it would have at once.
 """
 
 from collections import defaultdict
@@ -28,24 +37,34 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
 from django.db.models import Model
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
 
 from langzhong_si.prepared import prepared_execute, prepared_name
-from langzhong_si.saves import record_insert_by
+from langzhong_si.saves import NO_ROW_UPDATED, fields_save, record_insert_by
 
 # The DB-API's transaction status for "in a failed transaction" (psycopg 2 and 3 alike).
 _IN_FAILED_TRANSACTION = 3
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT"
+_RELEASE = "RELEASE SAVEPOINT"
+
+
+@dataclass
+class _Update:
+    table: str
+    sql: str  # pyformat, by primary key (langzhong_si.saves)
+    values: list
+    savepoints: tuple  # open when it was made
 
 
 @dataclass
 class _Batch:
     alias: str
     rows: list[tuple[Model, tuple]] = field(default_factory=list)  # (row, savepoints open)
+    updates: list[_Update] = field(default_factory=list)
     # Models whose rows are written once per key: a row already there is left as it is.
     once: set[type[Model]] = field(default_factory=set)
     # Tables the running statements read only in part: {table: which of its rows they read}.
@@ -57,9 +76,17 @@ class _Batch:
         if once:
             self.once.add(type(row))
 
+    def update(self, table: str, sql: str, values: list) -> None:
+        """Keep an UPDATE of one row of `table` for the flush (see the module's doc)."""
+        waiting = {row._meta.db_table for row, _ in self.rows}
+        if table in waiting or any(update.table == table for update in self.updates):
+            self.flush()
+        savepoints = tuple(connections[self.alias].savepoint_ids)
+        self.updates.append(_Update(table, sql, values, savepoints))
+
     def tables(self) -> set[str]:
         """The tables with rows waiting that a statement could read."""
-        tables = set()
+        tables = {update.table for update in self.updates}
         for row, _ in self.rows:
             table = row._meta.db_table
             read = self.narrowed.get(table)
@@ -68,11 +95,19 @@ class _Batch:
         return tables
 
     def before_statement(self, execute, sql, params, many, context):
-        if self.rows and not self.flushing and isinstance(sql, str):
+        if (self.rows or self.updates) and not self.flushing and isinstance(sql, str):
+            savepoint = sql.split()[-1].strip('"')
             if sql.startswith(_ROLLBACK_TO):
-                rolled_back = sql.split()[-1].strip('"')
-                self.rows = [(row, open_) for row, open_ in self.rows if rolled_back not in open_]
-            elif sql.startswith("SAVEPOINT") or any(table in sql for table in self.tables()):
+                self.rows = [(row, open_) for row, open_ in self.rows if savepoint not in open_]
+                self.updates = [u for u in self.updates if savepoint not in u.savepoints]
+            elif (
+                sql.startswith("SAVEPOINT")
+                or (
+                    sql.startswith(_RELEASE)
+                    and any(savepoint in u.savepoints for u in self.updates)
+                )
+                or any(table in sql for table in self.tables())
+            ):
                 # Before a savepoint: what was recorded outside it must not be written
                 # inside it, where rolling it back would take it along.
                 self.flush()
@@ -80,11 +115,12 @@ class _Batch:
 
     def flush(self) -> None:
         rows, self.rows = [row for row, _ in self.rows], []
-        if not rows:
+        updates, self.updates = self.updates, []
+        if not rows and not updates:
             return
         self.flushing = True
         try:
-            _rows_insert(connections[self.alias], rows, once=self.once)
+            _rows_insert(connections[self.alias], rows, once=self.once, updates=updates)
         finally:
             self.flushing = False
 
@@ -122,6 +158,21 @@ def audit_batch_insert(obj: Model, *, using: str | None = None) -> bool:
         batch.add(row)
 
     return record_insert_by(obj, write, using=alias)
+
+
+def batched_fields_save(obj: Model, fields) -> None:
+    """`fields_save(obj, fields)` (langzhong_si.saves), its UPDATE kept for the batch
+    open on `obj`'s connection on PostgreSQL (see the module's doc); saved at once
+    otherwise. The caller holds the row's lock."""
+    fields_save(obj, fields, write=_update_kept)
+
+
+def _update_kept(using: str, table: str, sql: str, values: list) -> bool:
+    batch = _active(using)
+    if batch is None or connections[using].vendor != "postgresql":
+        return False
+    batch.update(table, sql, values)
+    return True
 
 
 @contextmanager
@@ -181,7 +232,9 @@ def _transaction_failed(connection) -> bool:
     return getattr(info, "transaction_status", None) == _IN_FAILED_TRANSACTION
 
 
-def _rows_insert(connection, rows: list[Model], *, once: set[type[Model]]) -> None:
+def _rows_insert(
+    connection, rows: list[Model], *, once: set[type[Model]], updates: list[_Update] = ()
+) -> None:
     by_model: dict[type[Model], list[Model]] = defaultdict(list)
     for row in rows:
         by_model[type(row)].append(row)
@@ -202,7 +255,7 @@ def _rows_insert(connection, rows: list[Model], *, once: set[type[Model]]) -> No
             model._meta.label_lower,  # one text for the same rows, whatever came first
         ),
     )
-    returning = models[-1] not in once and by_model[models[-1]][0].pk is None
+    returning = bool(models) and models[-1] not in once and by_model[models[-1]][0].pk is None
     statements = [
         _insert_sql(
             connection,
@@ -213,20 +266,44 @@ def _rows_insert(connection, rows: list[Model], *, once: set[type[Model]]) -> No
         )  # fmt: skip
         for model in models
     ]
-    ctes = ", ".join(f'"w{n}" AS ({sql})' for n, (sql, _) in enumerate(statements[:-1]))
-    sql = (f"WITH {ctes} " if ctes else "") + statements[-1][0]
-    params = tuple(param for _, statement_params in statements for param in statement_params)
+    if updates:
+        sql, params = _with_updates(connection, models, statements, updates, returning)
+    else:
+        ctes = ", ".join(f'"w{n}" AS ({sql})' for n, (sql, _) in enumerate(statements[:-1]))
+        sql = (f"WITH {ctes} " if ctes else "") + statements[-1][0]
+        params = tuple(param for _, statement_params in statements for param in statement_params)
     with connection.cursor() as cursor:
         # The text depends on the tables and their rows' numbers: the ones a session
         # meets again (each service writes the same ones) are prepared, so the server
         # does not plan their CTEs each time.
         prepared_execute(connection, cursor, prepared_name("ab_", sql), sql, params, varying=True)
-        keys = [key for (key,) in cursor.fetchall()] if returning else []
+        if updates:
+            updated, keys = cursor.fetchone()
+            if updated != len(updates):  # each by its key: one row, or its row is gone
+                raise DatabaseError(NO_ROW_UPDATED)
+        else:
+            keys = [key for (key,) in cursor.fetchall()] if returning else []
     if returning:
         for row, key in zip(by_model[models[-1]], keys, strict=True):
             row.pk = key
     for row in rows:
         row._state.adding, row._state.db = False, connection.alias
+
+
+def _with_updates(connection, models, statements, updates, returning: bool):
+    """The flush with UPDATEs: every INSERT and UPDATE a CTE, the statement answering how
+    many rows the UPDATEs found and the last INSERT's new keys (taken from its sequence
+    row by row, so in key order they are in the order recorded)."""
+    ctes = [f'"w{n}" AS ({sql})' for n, (sql, _) in enumerate(statements)]
+    ctes += [f'"u{n}" AS ({update.sql} RETURNING 1)' for n, update in enumerate(updates)]
+    updated = " + ".join(f'(SELECT count(*) FROM "u{n}")' for n in range(len(updates)))  # noqa: S608
+    keys = "NULL"
+    if returning:
+        key = connection.ops.quote_name(models[-1]._meta.pk.column)
+        keys = f'ARRAY(SELECT {key} FROM "w{len(statements) - 1}" ORDER BY {key})'  # noqa: S608
+    sql = f"WITH {', '.join(ctes)} SELECT {updated}, {keys}"
+    params = [param for _, statement_params in statements for param in statement_params]
+    return sql, tuple(params + [value for update in updates for value in update.values])
 
 
 def _insert_sql(

@@ -29,13 +29,18 @@ from django.db.models.signals import post_save, pre_save
 
 from langzhong_si.prepared import prepared_execute, prepared_name
 
+NO_ROW_UPDATED = "Save with update_fields did not affect any rows."  # Model.save's words
 _STATEMENTS: dict[tuple[type[models.Model], tuple[str, ...], str], tuple] = {}
 _INSERTS: dict[tuple[type[models.Model], str], tuple | None] = {}
 _UNLESS_DUPLICATE: dict[tuple[str, tuple[str, ...]], tuple] = {}
 
 
-def fields_save(obj: models.Model, fields) -> None:
-    """Save `fields` (names) of `obj` as `obj.save(update_fields=fields)` would."""
+def fields_save(obj: models.Model, fields, *, write=None) -> None:
+    """Save `fields` (names) of `obj` as `obj.save(update_fields=fields)` would.
+
+    `write(using, table, sql, values)`: may take the UPDATE (pyformat SQL and its values)
+    to run it later in the same transaction (langzhong_si.batch), and answers whether it
+    did; it then answers for the row being there, and the UPDATE is not run here."""
     fields = tuple(fields)
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
@@ -54,10 +59,11 @@ def fields_save(obj: models.Model, fields) -> None:
             for field in columns
         ]
         values.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
-        with connection.cursor() as cursor:
-            prepared_execute(connection, cursor, name, sql, values)
-            if cursor.rowcount == 0:
-                raise DatabaseError("Save with update_fields did not affect any rows.")
+        if write is None or not write(using, model._meta.db_table, sql, values):
+            with connection.cursor() as cursor:
+                prepared_execute(connection, cursor, name, sql, values)
+                if cursor.rowcount == 0:
+                    raise DatabaseError(NO_ROW_UPDATED)
     obj._state.db = using
     obj._state.adding = False
     post_save.send(

@@ -6,7 +6,7 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -20,7 +20,12 @@ from counters import services as counter_services
 from counters.models import Ticket
 from draws.models import Draw
 from draws.services import daily_seed_commit, draw_record
-from langzhong_si.batch import audit_batch_reads_only, audit_writes_batched
+from langzhong_si.batch import (
+    audit_batch_add,
+    audit_batch_reads_only,
+    audit_writes_batched,
+    batched_fields_save,
+)
 from langzhong_si.prepared import _session_new
 from sites.defaults import home_agency_id
 from staff.roles import Role
@@ -268,3 +273,140 @@ def test_a_draw_is_written_with_the_batch_under_the_key_taken_with_its_number(
     event = AuditEvent.objects.get(event_type="draw.made")
     assert event.object_id == str(draw.pk)
     assert Draw.objects.get(pk=draw.pk).chosen_id == draw.chosen_id
+
+
+# --- Status moves' UPDATEs (batched_fields_save) -------------------------------------------
+
+
+def _name_of(category) -> str:
+    return InsuranceCategory.objects.values_list("name", flat=True).get(pk=category.pk)
+
+
+@pytest.mark.postgres  # elsewhere the UPDATE runs at once
+def test_an_update_waits_for_the_batch_and_is_written_in_its_one_statement(
+    django_assert_num_queries,
+):
+    category = CategoryFactory(name="旧名称")
+    # The savepoint, the flush, the release: no statement of the UPDATE's own.
+    with (
+        django_assert_num_queries(3) as queries,
+        transaction.atomic(),
+        audit_writes_batched(),
+    ):
+        category.name = "新名称"
+        batched_fields_save(category, ["name"])
+        audit_event_record(event_type="test.event", data={"n": 1})
+    flush = queries.captured_queries[1]["sql"]
+    assert "UPDATE" in flush and "INSERT INTO" in flush
+    assert _name_of(category) == "新名称"
+    assert category.history.first().name == "新名称"  # its version, with the same write
+    assert _kinds() == [1]
+
+
+@pytest.mark.postgres
+def test_events_written_with_an_update_take_their_keys_in_the_order_recorded():
+    category = CategoryFactory()
+    with transaction.atomic(), audit_writes_batched():
+        events = [audit_event_record(event_type="test.event", data={"n": n}) for n in range(4)]
+        category.name = "新名称"
+        batched_fields_save(category, ["name"])
+    for event in events:
+        assert AuditEvent.objects.get(pk=event.pk).data == event.data
+
+
+@pytest.mark.postgres
+def test_a_read_of_the_updated_table_writes_the_update_first():
+    category = CategoryFactory(name="旧名称")
+    with transaction.atomic(), audit_writes_batched():
+        category.name = "新名称"
+        batched_fields_save(category, ["name"])
+        assert _name_of(category) == "新名称"
+
+
+@pytest.mark.postgres
+def test_an_update_whose_row_is_gone_raises_as_model_save_does():
+    category = CategoryFactory()
+    category.pk = category.pk + 1000  # no such row
+    with (
+        pytest.raises(DatabaseError, match="did not affect any rows"),
+        transaction.atomic(),
+        audit_writes_batched(),
+    ):
+        batched_fields_save(category, ["name"])
+
+
+@pytest.mark.postgres
+def test_a_second_update_of_a_table_writes_the_first_before_it_waits(django_assert_num_queries):
+    category = CategoryFactory(name="一")
+    # The savepoint, the first UPDATE's write when the second comes, the flush, the release.
+    with django_assert_num_queries(4), transaction.atomic(), audit_writes_batched():
+        category.name = "二"
+        batched_fields_save(category, ["name"])
+        category.name = "三"
+        batched_fields_save(category, ["name"])
+    assert _name_of(category) == "三"
+    assert [version.name for version in category.history.order_by("history_id")][-2:] == [
+        "二",
+        "三",
+    ]
+
+
+@pytest.mark.postgres
+def test_an_update_never_shares_a_statement_with_rows_waiting_for_its_table(
+    django_assert_num_queries,
+):
+    category = CategoryFactory(code="A", name="甲")
+    new = InsuranceCategory(code="B", name="乙")
+    # The savepoint, the waiting row's write when the UPDATE comes, the flush, the release.
+    with django_assert_num_queries(4), transaction.atomic(), audit_writes_batched():
+        assert audit_batch_add(new)
+        category.name = "丙"
+        batched_fields_save(category, ["name"])
+    assert _name_of(category) == "丙"
+    assert InsuranceCategory.objects.filter(code="B").exists()
+
+
+@pytest.mark.postgres
+def test_an_update_of_a_rolled_back_savepoint_is_dropped():
+    category = CategoryFactory(name="旧名称")
+    with transaction.atomic(), audit_writes_batched():
+        with _savepoint_rolled_back():
+            category.name = "新名称"
+            batched_fields_save(category, ["name"])
+        audit_event_record(event_type="test.event", data={"n": 1})
+    assert _name_of(category) == "旧名称"
+    assert _kinds() == [1]
+
+
+@pytest.mark.postgres
+def test_an_update_refused_inside_a_savepoint_reaches_the_block_that_opened_it():
+    taken = CategoryFactory(code="TAKEN")
+    category = CategoryFactory(code="MINE")
+    with transaction.atomic(), audit_writes_batched():
+        audit_event_record(event_type="test.event", data={"n": 1})
+        with pytest.raises(IntegrityError), transaction.atomic():  # its release writes it
+            category.code = taken.code
+            batched_fields_save(category, ["code"])
+        # The transaction goes on: the refusal was the savepoint's alone.
+        audit_event_record(event_type="test.event", data={"n": 2})
+    assert InsuranceCategory.objects.filter(code="MINE").exists()
+    assert _kinds() == [1, 2]
+
+
+def test_without_a_batch_an_update_runs_at_once(django_assert_num_queries):
+    category = CategoryFactory(name="旧名称")
+    category.name = "新名称"
+    with django_assert_num_queries(2):  # the UPDATE, its version
+        batched_fields_save(category, ["name"])
+    assert _name_of(category) == "新名称"
+
+
+def test_off_postgresql_an_update_inside_a_batch_runs_at_once(django_assert_num_queries):
+    if connection.vendor == "postgresql":
+        pytest.skip("on PostgreSQL it waits for the batch (the tests above)")
+    category = CategoryFactory(name="旧名称")
+    with transaction.atomic(), audit_writes_batched():
+        category.name = "新名称"
+        with django_assert_num_queries(1):  # the UPDATE; its version waits
+            batched_fields_save(category, ["name"])
+    assert _name_of(category) == "新名称"
