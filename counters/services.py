@@ -440,7 +440,7 @@ _READY_POOL = CompiledRead(
 )
 
 
-def _hall_dispatch(*, queue: str, site_id: int) -> int:
+def _hall_dispatch(*, queue: str, site_id: int, window_ready: bool = False) -> int:
     """Pair waiting tickets of one site's queue with clerks drawn at random among that
     site's ready windows of the queue (tickets and the random clerk stay within a site).
 
@@ -453,16 +453,23 @@ def _hall_dispatch(*, queue: str, site_id: int) -> int:
     never waits for a row lock: two never deadlock nor take one window, and a clerk's
     own ready, pause or finish waits only for a dispatch that has chosen their window.
     Returns the pairs made.
+
+    A new ticket's dispatch reads the ready pool first (in a busy hall none is ready, and
+    no ticket need be looked at); a window just made ready (`window_ready`) looks for a
+    waiting ticket first (in a quiet hall none waits, and no pool need be read).
     """
     paired = 0
     today = timezone.localdate()
     while True:
+        # clerk → window, as committed (and as this transaction changed its own window).
+        pool = None if window_ready else _ready_pool(site_id, queue)
+        if pool == {}:
+            return paired
         ticket = _NEXT_WAITING.first(site_id, today, queue, timezone.now())
         if ticket is None:
             return paired
-        # clerk → window, as committed (and as this transaction changed its own window).
-        pool = {window.clerk_id: window.pk for window in _READY_POOL.all(site_id, queue)}
-        window, left_out = None, []
+        pool = _ready_pool(site_id, queue) if pool is None else pool
+        window_ready, window, left_out = False, None, []
         while window is None and pool:
             draw = draw_record(
                 purpose=Draw.Purpose.TICKET_DISPATCH,
@@ -492,6 +499,11 @@ def _hall_dispatch(*, queue: str, site_id: int) -> int:
             # No other window was ready when the pool was read; one that became ready
             # since dispatches for itself (its ready, or its finish, runs this too).
             return paired
+
+
+def _ready_pool(site_id: int, queue: str) -> dict[int, int]:
+    """A site's ready windows of a queue: clerk → window."""
+    return {window.clerk_id: window.pk for window in _READY_POOL.all(site_id, queue)}
 
 
 def hall_dispatch_sweep() -> int:
@@ -578,7 +590,7 @@ def window_declare_ready(*, clerk) -> Window:
         if window.state != W.READY:
             window.pause_reason = ""
             window_transition(window=window, to=W.READY, actor=clerk, fields=("pause_reason",))
-        dispatched = _hall_dispatch(queue=window.queue, site_id=window.site_id)
+        dispatched = _hall_dispatch(queue=window.queue, site_id=window.site_id, window_ready=True)
     if dispatched:  # a ticket may have been handed to this window: read it as it is now
         window.refresh_from_db()
     return window
@@ -663,7 +675,7 @@ def _window_release(
     window_transition(
         window=window, to=W.READY, actor=actor, fields=("current_ticket", "pause_reason")
     )
-    _hall_dispatch(queue=window.queue, site_id=window.site_id)
+    _hall_dispatch(queue=window.queue, site_id=window.site_id, window_ready=True)
 
 
 MAX_RECALLS = 3

@@ -87,3 +87,24 @@ def test_a_busy_records_version_sends_the_signals_before_and_after_its_save(hall
         ("before", history_model, True, hall.window),
         ("after", history_model, True, hall.window),
     ]
+
+
+def test_a_busy_records_version_holds_its_author_as_the_library_does(
+    hall, django_assert_num_queries
+):
+    window = hall.window
+    window._history_user = hall.li_na
+    window.save()
+    seen = []
+
+    def before(sender, history_instance, **kwargs):
+        seen.append(history_instance)
+
+    pre_create_historical_record.connect(before)
+    try:
+        window.save()
+    finally:
+        pre_create_historical_record.disconnect(before)
+    (version,) = seen
+    with django_assert_num_queries(0):
+        assert version.history_user == hall.li_na
