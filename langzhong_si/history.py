@@ -21,7 +21,7 @@ class _BusyRecordHistory(HistoricalRecords):
         copied = self._copied(type(instance))
         if copied is None:
             return super().create_historical_record(instance, history_type, using=using)
-        history_model, columns = copied
+        history_model, attnames = copied
         using = using if self.use_base_model_db else None
         try:
             history_date = instance._history_date
@@ -29,17 +29,11 @@ class _BusyRecordHistory(HistoricalRecords):
             history_date = timezone.now()
         history_user = self.get_history_user(instance)
         reason = self.get_change_reason_for_object(instance, history_type, using)
-        own = {
-            "history_id": None, "history_date": history_date, "history_type": history_type,
-            "history_change_reason": reason, "history_user_id": getattr(history_user, "pk", None),
-        }  # fmt: skip
-        # Every column's value in the model's order: Model.__init__'s positional path (the
-        # one reads take), not its keyword path, which walks each field's default.
+        values = {attname: getattr(instance, attname) for attname in attnames}
         version = history_model(
-            *[getattr(instance, name) if copied else own[name] for name, copied in columns]
-        )
-        if history_user is not None:
-            version.history_user = history_user  # held, as the keyword path holds it
+            history_date=history_date, history_type=history_type, history_user=history_user,
+            history_change_reason=reason, **values,
+        )  # fmt: skip
         signalled = {
             "sender": history_model, "instance": instance, "history_date": history_date,
             "history_user": history_user, "history_change_reason": reason,
@@ -51,36 +45,23 @@ class _BusyRecordHistory(HistoricalRecords):
         return None
 
     def _copied(self, model):
-        """(history model, its columns in order as (attribute, copied from the record?))
-        for records of `model`, or None where the library's own path must run (a column
-        neither copied nor one of the version's own)."""
+        """(history model, attributes copied) for records of `model`, or None where the
+        library's own path must run."""
         known = self.__dict__.setdefault("_copied_by_model", {})
         if model not in known:
             descriptor = vars(model).get(self.manager_name)
             history_model = getattr(descriptor, "model", None)
-            known[model] = None
-            if (
+            plain = (
                 isinstance(descriptor, HistoryDescriptor)
                 and not self.get_m2m_fields_from_model(model)
                 and getattr(history_model, "history_relation", None) is None
-            ):
-                copied = {field.attname for field in self.fields_included(model)}
-                columns = tuple(
-                    (field.attname, field.attname in copied)
-                    for field in history_model._meta.concrete_fields
-                )
-                meta = history_model._meta
-                if meta.pk is meta.auto_field and all(
-                    copied or name in _VERSION_OWN for name, copied in columns
-                ):  # (a key the database gives: None is its value until the INSERT)
-                    known[model] = (history_model, columns)
+            )
+            known[model] = (
+                (history_model, tuple(field.attname for field in self.fields_included(model)))
+                if plain
+                else None
+            )
         return known[model]
-
-
-# A version's own columns (simple-history's), besides those it copies.
-_VERSION_OWN = {
-    "history_id", "history_date", "history_type", "history_change_reason", "history_user_id",
-}  # fmt: skip
 
 
 def history_read_by_record(*copied_keys: str) -> HistoricalRecords:
