@@ -1,4 +1,5 @@
-"""Audit events and row history written once per transaction, not once per change.
+"""Audit events, row history and status moves written once per transaction, not once per
+change.
 
 A busy service records a dozen audit events and row-history versions in one transaction,
 each its own INSERT. Inside `audit_writes_batched()` they are kept in memory and written
@@ -22,14 +23,20 @@ Nothing recorded can be lost and nothing rolled back can be written:
   first, so the transaction always sees its own writes (a statement declared to read a
   table only in part, `audit_batch_reads_only`, flushes for the rows it could read).
 
-A status move's UPDATE waits too (`batched_fields_save`, which audit.states.state_move
-uses): its row is locked by the caller already, so running it later waits for nothing and
-changes no lock's order. On PostgreSQL it joins the flush's statement as one more CTE,
-which also checks that it found its row (the error Model.save raises otherwise). Within
-one statement no part sees another's writes, so an UPDATE never joins a batch holding
-writes to its own table: those are written first. An UPDATE made inside a savepoint is
-written when the savepoint is released, so a refusal (a constraint) reaches the block
-that opened it, as it would have at once.
+A status move's UPDATE waits too, on PostgreSQL (`batched_fields_save`, which
+audit.states.state_move uses): its row is locked by the caller already, so running it
+later takes no lock on that row the transaction did not hold. It joins the flush's
+statement as one more CTE, which also checks that it found its row (the error Model.save
+raises otherwise). Within one statement no part sees another's writes, and PostgreSQL
+does not promise their order, so an UPDATE and an INSERT of the same table never share
+one: whichever was recorded first is written first. Its refusal (a constraint, its row
+gone) is raised where the flush runs, not where the move was made:
+
+- an UPDATE made inside a savepoint is written when the savepoint is released, so the
+  refusal reaches the block that opened it and rolls back that savepoint alone;
+- anywhere else (the statement that reads its table, the next savepoint's opening, the
+  block's end) a failed flush marks the transaction for rollback: what was recorded with
+  it (the move's event, its version) can then never be committed without it.
 """
 
 from collections import defaultdict
@@ -37,7 +44,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 from django.db.models import Model
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
@@ -72,6 +79,8 @@ class _Batch:
     flushing: bool = False
 
     def add(self, row: Model, *, once: bool = False) -> None:
+        if any(update.table == row._meta.db_table for update in self.updates):
+            self.flush()  # never in one statement with an UPDATE of its table
         self.rows.append((row, tuple(connections[self.alias].savepoint_ids)))
         if once:
             self.once.add(type(row))
@@ -96,24 +105,22 @@ class _Batch:
 
     def before_statement(self, execute, sql, params, many, context):
         if (self.rows or self.updates) and not self.flushing and isinstance(sql, str):
-            savepoint = sql.split()[-1].strip('"')
             if sql.startswith(_ROLLBACK_TO):
-                self.rows = [(row, open_) for row, open_ in self.rows if savepoint not in open_]
-                self.updates = [u for u in self.updates if savepoint not in u.savepoints]
-            elif (
-                sql.startswith("SAVEPOINT")
-                or (
-                    sql.startswith(_RELEASE)
-                    and any(savepoint in u.savepoints for u in self.updates)
-                )
-                or any(table in sql for table in self.tables())
-            ):
+                rolled_back = _savepoint_named(sql)
+                self.rows = [(row, open_) for row, open_ in self.rows if rolled_back not in open_]
+                self.updates = [u for u in self.updates if rolled_back not in u.savepoints]
+            elif sql.startswith(_RELEASE):
+                released = _savepoint_named(sql)
+                if any(released in update.savepoints for update in self.updates):
+                    # Its refusal is the savepoint's: the block that opened it rolls back.
+                    self.flush(failure_ends_transaction=False)
+            elif sql.startswith("SAVEPOINT") or any(table in sql for table in self.tables()):
                 # Before a savepoint: what was recorded outside it must not be written
                 # inside it, where rolling it back would take it along.
                 self.flush()
         return execute(sql, params, many, context)
 
-    def flush(self) -> None:
+    def flush(self, *, failure_ends_transaction: bool = True) -> None:
         rows, self.rows = [row for row, _ in self.rows], []
         updates, self.updates = self.updates, []
         if not rows and not updates:
@@ -121,8 +128,19 @@ class _Batch:
         self.flushing = True
         try:
             _rows_insert(connections[self.alias], rows, once=self.once, updates=updates)
+        except DatabaseError:
+            if failure_ends_transaction:
+                # What it held (a move's event, its version) is lost: nothing recorded
+                # with it may be committed, whoever catches the error.
+                transaction.set_rollback(True, using=self.alias)
+            raise
         finally:
             self.flushing = False
+
+
+def _savepoint_named(sql: str) -> str:
+    """The savepoint a RELEASE or ROLLBACK TO statement names (Django quotes it)."""
+    return sql.rsplit(None, 1)[-1].strip('"')
 
 
 def _active(alias: str) -> _Batch | None:

@@ -7,7 +7,8 @@ then post_save with `update_fields`, or `created=True`: simple-history writes it
 there, receivers see what they always saw), each field's value prepared as Model.save
 prepares it (its pre_save, so auto_now and auto_now_add stamp themselves, then its
 database form), one UPDATE of the row by primary key (the same error when the row is
-gone) or one INSERT returning the new key. Django's own path (a queryset, a filter or an
+gone; raised where the UPDATE runs, later in the transaction when a `write` hook takes
+it) or one INSERT returning the new key. Django's own path (a queryset, a filter or an
 insert query, a compiler) cost about 0.3 ms of Python a save, several times the
 statement's own. The statement is built once per model (and fields) and, on PostgreSQL
 with persistent connections, prepared once per session (langzhong_si.prepared), so the

@@ -26,7 +26,7 @@ from langzhong_si.batch import (
     audit_writes_batched,
     batched_fields_save,
 )
-from langzhong_si.prepared import _session_new
+from langzhong_si.prepared import _session_new, prepared_execute
 from sites.defaults import home_agency_id
 from staff.roles import Role
 from tests.factories import CategoryFactory, ItemFactory, make_staff
@@ -284,8 +284,9 @@ def _name_of(category) -> str:
 
 @pytest.mark.postgres  # elsewhere the UPDATE runs at once
 def test_an_update_waits_for_the_batch_and_is_written_in_its_one_statement(
-    django_assert_num_queries,
+    django_assert_num_queries, settings
 ):
+    settings.DATABASE_PREPARED_STATEMENTS = False  # its text as sent
     category = CategoryFactory(name="旧名称")
     # The savepoint, the flush, the release: no statement of the UPDATE's own.
     with (
@@ -324,15 +325,63 @@ def test_a_read_of_the_updated_table_writes_the_update_first():
 
 
 @pytest.mark.postgres
-def test_an_update_whose_row_is_gone_raises_as_model_save_does():
+def test_an_update_whose_row_is_gone_raises_as_model_save_does_when_it_is_written():
     category = CategoryFactory()
     category.pk = category.pk + 1000  # no such row
+    waited = False
     with (
         pytest.raises(DatabaseError, match="did not affect any rows"),
         transaction.atomic(),
         audit_writes_batched(),
     ):
         batched_fields_save(category, ["name"])
+        waited = True  # the UPDATE waits for the block's end
+    assert waited
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_write_of_a_waiting_update_ends_the_transaction_whoever_catches_it():
+    category = CategoryFactory()
+    category.pk = category.pk + 1000  # no such row
+    with transaction.atomic(), audit_writes_batched():
+        batched_fields_save(category, ["name"])
+        audit_event_record(event_type="test.event", data={"n": 1})
+        try:
+            with transaction.atomic():  # its opening writes the waiting update: refused
+                pass
+        except DatabaseError:
+            pass  # caught, as get_or_create's own savepoint would catch it
+    # The block ended without an error, and yet the move's event was not committed.
+    assert not AuditEvent.objects.filter(event_type="test.event").exists()
+
+
+@pytest.mark.postgres
+def test_a_read_through_a_prepared_statement_writes_a_waiting_update_first(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    category = CategoryFactory(name="旧名称")
+    sql = "SELECT name FROM catalog_insurancecategory WHERE id = %s"
+    with transaction.atomic(), audit_writes_batched():
+        category.name = "新名称"
+        batched_fields_save(category, ["name"])
+        with connection.cursor() as cursor:
+            # EXECUTE …: its tables are named in a comment only (langzhong_si.prepared).
+            prepared_execute(connection, cursor, "test_batch_read", sql, [category.pk])
+            assert cursor.fetchone() == ("新名称",)
+
+
+@pytest.mark.postgres
+def test_a_row_recorded_for_a_table_with_an_update_waiting_writes_the_update_first(
+    django_assert_num_queries,
+):
+    category = CategoryFactory(code="A", name="甲")
+    # The savepoint, the UPDATE's write when the row comes, the flush, the release.
+    with django_assert_num_queries(4), transaction.atomic(), audit_writes_batched():
+        category.name = "丙"
+        batched_fields_save(category, ["name"])
+        assert audit_batch_add(InsuranceCategory(code="B", name="乙"))
+    assert _name_of(category) == "丙"
+    assert InsuranceCategory.objects.filter(code="B").exists()
 
 
 @pytest.mark.postgres

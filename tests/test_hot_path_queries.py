@@ -37,9 +37,10 @@ def _task_drawn() -> int:
 
 
 def _moves(updates: int, *, read_next: bool = False) -> int:
-    """Status moves' UPDATEs (their rows locked already): on PostgreSQL none of their own,
-    they wait for the batch's write (langzhong_si.batch) — one statement when a read of
-    their table comes first and writes them; elsewhere one each."""
+    """Status moves' UPDATEs (their rows locked already): on PostgreSQL no statement of
+    their own, they wait for the batch's write (langzhong_si.batch); `read_next`: a read
+    of their table comes before that write and makes a write of its own first (one
+    statement for all of them). Elsewhere one statement each."""
     if connection.vendor != "postgresql":
         return updates
     return 1 if read_next else 0
@@ -123,6 +124,8 @@ def test_a_clerk_declaring_ready_calls_the_next_ticket_in_ten_queries(
 ):
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     counter_services.ticket_issue(item=hall.item)
+    # The window's READY move is written by the write the ready pool's read makes first
+    # (one of the nine; elsewhere its own UPDATE); the call's two moves with the events.
     with django_assert_num_queries(9 + _moves(2) + _draw_row() + _flush(3)):
         counter_services.window_declare_ready(clerk=hall.li_na)
 
