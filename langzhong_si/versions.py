@@ -51,19 +51,21 @@ def _bump(keys: list[str]) -> None:
 def versions_bump(*keys: str) -> None:
     """Move these versions on once the caller's transaction commits (at once outside
     one): a poll never sees a new version before the change is visible. The bumps of one
-    transaction go to the cache together (one round trip) when nothing else was asked
-    for commit in between, within the same savepoints: a savepoint rolled back drops
-    exactly the bumps made inside it."""
+    transaction made within the same savepoints go to the cache together (one round
+    trip), whatever else was asked for commit in between (the audit sequencer's nudge,
+    say: every commit hook runs after the commit, so their order shows nowhere): a
+    savepoint rolled back drops exactly the bumps made inside it."""
     wanted = [key for key in dict.fromkeys(keys) if key]
     if not wanted:
         return
     connection = transaction.get_connection()
-    if connection.in_atomic_block and connection.run_on_commit:
-        sids, last, _robust = connection.run_on_commit[-1]
-        together = getattr(last, "version_keys", None)
-        if together is not None and sids == set(connection.savepoint_ids):
-            together.extend(key for key in wanted if key not in together)
-            return
+    if connection.in_atomic_block:
+        open_now = set(connection.savepoint_ids)
+        for sids, hook, _robust in reversed(connection.run_on_commit):
+            together = getattr(hook, "version_keys", None)
+            if together is not None and sids == open_now:
+                together.extend(key for key in wanted if key not in together)
+                return
 
     def bump():
         _bump(bump.version_keys)

@@ -61,3 +61,27 @@ def test_bumps_sent_together_within_a_savepoint_rolled_back_are_all_dropped(
 def test_a_bump_outside_a_transaction_is_sent_at_once(sent):
     versions.versions_bump("tickets", "", "tickets")
     assert sent == [["tickets"]]
+
+
+def test_a_transactions_bumps_go_together_past_another_commit_hook(
+    sent, django_capture_on_commit_callbacks
+):
+    ran = []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        versions.versions_bump("tickets")
+        transaction.on_commit(lambda: ran.append("nudge"))
+        versions.versions_bump("user:1")
+    assert sent == [["tickets", "user:1"]]
+    assert ran == ["nudge"]
+
+
+def test_a_bump_in_a_savepoint_is_not_sent_with_those_made_outside_it(
+    sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        versions.versions_bump("tickets")
+        _rolled_back(["user:1"])
+        versions.versions_bump("user:2")
+        with transaction.atomic():
+            versions.versions_bump("user:3")
+    assert sent == [["tickets", "user:2"], ["user:3"]]
