@@ -55,12 +55,17 @@ def dispatch_series_problems(series, *, clerk_id: int | None, requeued: int = 0)
     return problems
 
 
-def window_of(clerk) -> Window | None:
-    window = (
-        Window.objects.select_related("current_ticket", "current_ticket__item")
-        .filter(clerk=clerk)
-        .first()
+# The clerk's window with the ticket it serves and its item; compiled once per process
+# (every workbench answer, poll and counter page reads it).
+_WINDOW_OF_CLERK = CompiledRead(
+    lambda clerk_id: Window.objects.select_related("current_ticket", "current_ticket__item").filter(
+        clerk_id=clerk_id
     )
+)
+
+
+def window_of(clerk) -> Window | None:
+    window = _WINDOW_OF_CLERK.first(clerk.pk)
     ticket = window.current_ticket if window else None
     if ticket is not None and ticket.window_id == window.pk:
         ticket.window = window  # the row just read: the workbench shows its number

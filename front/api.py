@@ -237,11 +237,10 @@ class CitizenTicketCancelApi(APIView):
 
 def _workbench(clerk) -> dict:
     window = selectors.window_of(clerk)
+    if window is not None:
+        return {"window": window, "free_windows": []}
     free = selectors.windows_for_sign_on(clerk).filter(clerk__isnull=True)
-    return {
-        "window": window,
-        "free_windows": [] if window else list(free.values_list("number", flat=True)),
-    }
+    return {"window": None, "free_windows": list(free.values_list("number", flat=True))}
 
 
 class WorkbenchApi(APIView):

@@ -24,13 +24,32 @@ def _tasks_in_scope(user):
     return scope_filter(ReviewTask.objects.all(), user, agency="case__agency")
 
 
-def inbox_tasks(*, user):
+def _open_tasks(assignee_id):
+    """The person's open tasks with their case and item, soonest due first."""
     return (
-        _tasks_in_scope(user)
-        .filter(assignee=user, status=ReviewTask.Status.OPEN)
+        ReviewTask.objects.filter(assignee_id=assignee_id, status=ReviewTask.Status.OPEN)
         .select_related("case", "case__item")
-        .order_by("due_at")
+        .order_by("due_at", "pk")
     )
+
+
+def _open_tasks_of(assignee_id, *agency_ids):
+    """Those of cases of `agency_ids` (the person's scope: _tasks_in_scope's bound)."""
+    return _open_tasks(assignee_id).filter(case__agency_id__in=agency_ids)
+
+
+# Compiled once per process (every inbox answer and poll that found a change reads it),
+# for a scope of one agency: a staff member's sites are of one agency (staff.services).
+_OPEN_TASKS_OF_AGENCY = CompiledRead(_open_tasks_of, keys=(int, int))
+
+
+def inbox_tasks(*, user) -> list[ReviewTask]:
+    scope = scope_of(user)
+    if scope.everything:
+        return list(_open_tasks(user.pk))
+    if len(scope.agency_ids) == 1:
+        return _OPEN_TASKS_OF_AGENCY.all(user.pk, *scope.agency_ids)
+    return list(_open_tasks_of(user.pk, *scope.agency_ids))  # none (nothing), or several
 
 
 # A task with its case and item, by key and assignee; compiled once (every decision
