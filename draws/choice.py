@@ -16,6 +16,7 @@ Two schemes of pool members (Draw.scheme):
 """
 
 import datetime
+import functools
 import hashlib
 import hmac
 
@@ -29,6 +30,9 @@ def seed_commitment(seed_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest()
 
 
+# Every draw of a day names its pool's members: each is worked out once per process and
+# day (about 40 keyed hashes a draw otherwise; a few kilobytes for a day's staff).
+@functools.lru_cache(maxsize=8192)
 def draw_member_pseudonym(*, key: bytes, day: datetime.date, user_id: int) -> str:
     """A person's stand-in in one day's draws: stable for the day, unlinkable across days
     without the key."""
