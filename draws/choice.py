@@ -31,8 +31,8 @@ def seed_commitment(seed_hex: str) -> str:
 
 
 # Every draw of a day names its pool's members: each is worked out once per process and
-# day (about 40 keyed hashes a draw otherwise; a few kilobytes for a day's staff).
-@functools.lru_cache(maxsize=8192)
+# day (about 40 keyed hashes a draw otherwise; at most a few megabytes held).
+@functools.lru_cache(maxsize=8192, typed=True)
 def draw_member_pseudonym(*, key: bytes, day: datetime.date, user_id: int) -> str:
     """A person's stand-in in one day's draws: stable for the day, unlinkable across days
     without the key."""
