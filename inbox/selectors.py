@@ -16,12 +16,10 @@ from staff.roles import Role
 from staff.scope import scope_filter, scope_of
 from staff.selectors import users_with_role
 
-
-def _tasks_in_scope(user):
-    """Review tasks of cases of the person's agency: a reviewer in the county hall is
-    drawn for a station's case, so the case's agency, not its site, is the bound. A task
-    of another agency is never found, even by its id and even if assigned."""
-    return scope_filter(ReviewTask.objects.all(), user, agency="case__agency")
+# The bound of a person's tasks: the case's agency, not its site (a reviewer in the
+# county hall is drawn for a station's case). A task of another agency is never found,
+# even by its id and even if assigned.
+_SCOPE_PATH = "case__agency"
 
 
 def _open_tasks(assignee_id):
@@ -33,23 +31,22 @@ def _open_tasks(assignee_id):
     )
 
 
-def _open_tasks_of(assignee_id, *agency_ids):
-    """Those of cases of `agency_ids` (the person's scope: _tasks_in_scope's bound)."""
-    return _open_tasks(assignee_id).filter(case__agency_id__in=agency_ids)
-
-
 # Compiled once per process (every inbox answer and poll that found a change reads it),
-# for a scope of one agency: a staff member's sites are of one agency (staff.services).
-_OPEN_TASKS_OF_AGENCY = CompiledRead(_open_tasks_of, keys=(int, int))
+# for a scope of one agency, as a staff member's is (staff.services): what scope_filter
+# keeps of _open_tasks for them.
+_OPEN_TASKS_OF_AGENCY = CompiledRead(
+    lambda assignee_id, agency_id: _open_tasks(assignee_id).filter(
+        **{f"{_SCOPE_PATH}_id": agency_id}
+    )
+)
 
 
 def inbox_tasks(*, user) -> list[ReviewTask]:
     scope = scope_of(user)
-    if scope.everything:
-        return list(_open_tasks(user.pk))
-    if len(scope.agency_ids) == 1:
-        return _OPEN_TASKS_OF_AGENCY.all(user.pk, *scope.agency_ids)
-    return list(_open_tasks_of(user.pk, *scope.agency_ids))  # none (nothing), or several
+    if not scope.everything and len(scope.agency_ids) == 1:
+        (agency_id,) = scope.agency_ids
+        return _OPEN_TASKS_OF_AGENCY.all(user.pk, agency_id)
+    return list(scope_filter(_open_tasks(user.pk), user, agency=_SCOPE_PATH))
 
 
 # A task with its case and item, by key and assignee; compiled once (every decision
@@ -63,7 +60,7 @@ _TASK_OF_ASSIGNEE = CompiledRead(
 
 def inbox_task(*, user, task_id: int) -> ReviewTask:
     """A task as its drawn person may see it; anyone else gets DoesNotExist (a 404), as
-    does its own assignee once its case's agency is out of their scope (_tasks_in_scope)."""
+    does its own assignee once its case's agency is out of their scope (_SCOPE_PATH)."""
     task = _TASK_OF_ASSIGNEE.first(task_id, user.pk)
     scope = scope_of(user)
     if task is None or not scope.allows_agency(task.case.agency_id):
