@@ -2,6 +2,7 @@
 checks as a real hall's records (audit chain, draw verification, state rules)."""
 
 import datetime
+import math
 from io import StringIO
 
 import pytest
@@ -18,7 +19,7 @@ from evaluation.selectors import period_report
 from inspection.draws import draws_verify
 from langzhong_si.identity import credit_code_validate
 from risk.models import ReviewTask
-from simulation.hall import HallSimulation
+from simulation.hall import APPOINTMENT_NO_SHOW_SHARE, HallSimulation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,9 +68,21 @@ def test_agents_employers_and_appointments_appear_in_the_records_in_their_shares
     booked = Appointment.objects.filter(day__range=(FIRST, LAST))
     checked_in = booked.filter(ticket__isnull=False)
     # Bookings are at the hall only (70 % of arrivals), so about 14 % of tickets, fewer
-    # in two short days' few dozen.
-    assert 0.04 <= checked_in.count() / tickets.count() <= 0.40
-    assert booked.filter(status=Appointment.Status.NO_SHOW).count() < booked.count() / 4
+    # in two short days' few dozen: 4 to 11 bookings of 58 to 73 tickets in runs seen.
+    assert checked_in.exists()
+    assert checked_in.count() / tickets.count() <= 0.40
+    # The nightly sweep leaves no booking open: each came (with a ticket) or is a no-show.
+    no_shows = booked.filter(status=Appointment.Status.NO_SHOW)
+    assert not booked.filter(status=Appointment.Status.BOOKED).exists()
+    assert not no_shows.filter(ticket__isnull=False).exists()
+    assert set(booked.filter(ticket__isnull=True).values_list("status", flat=True)) <= {
+        Appointment.Status.NO_SHOW,
+        Appointment.Status.CANCELLED,
+    }
+    # Few never come (6 %): at most three standard deviations above that share, plus one,
+    # since two short days book only a handful (4 bookings and 1 no-show is ordinary).
+    share, count = APPOINTMENT_NO_SHOW_SHARE, booked.count()
+    assert no_shows.count() <= count * share + 3 * math.sqrt(count * share * (1 - share)) + 1
     assert AuditEvent.objects.filter(event_type="appointment.checked_in").exists()
 
 
