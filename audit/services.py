@@ -16,7 +16,7 @@ from audit.context import current_request_context
 from audit.kinds import event_kind_check
 from audit.models import AuditEvent
 from langzhong_si.batch import audit_batch_add
-from langzhong_si.saves import record_insert
+from langzhong_si.saves import record_insert, record_new
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 
 GENESIS_HASH = "0" * 64
@@ -67,7 +67,8 @@ def audit_event_record(
     event_kind_check(event_type)
     context = current_request_context()
     normalised = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
-    event = AuditEvent(
+    event = record_new(
+        AuditEvent,
         # Truncated to the microsecond so the stored value hashes the same on reload.
         occurred_at=timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,

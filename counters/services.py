@@ -260,9 +260,8 @@ def ticket_site_resolve(
         return kiosk.site_id, None
     if site_id is None:
         return home_site_id(), None
-    site = Site.objects.filter(pk=site_id, active=True)
     if item is None:
-        if not site.exists():
+        if not Site.objects.filter(pk=site_id, active=True).exists():
             raise ValidationError(_("This site does not issue tickets."), code="site")
         return site_id, None
     found = _SITE_ISSUING.first(site_id, item.pk)

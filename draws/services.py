@@ -32,6 +32,7 @@ from draws.selectors import daily_seed_hex
 from langzhong_si.batch import audit_batch_add
 from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from langzhong_si.prepared import prepared_execute
+from langzhong_si.saves import record_new
 from sites.defaults import home_agency_id
 from sites.models import Agency, Site
 from staff.roles import Role
@@ -374,7 +375,8 @@ def draw_record(
     index = draw_choice_index(
         seed_hex=daily_seed_hex(seed_stored), message=message, pool_size=len(pool)
     )
-    draw = Draw(
+    draw = record_new(
+        Draw,
         pk=draw_key,
         agency_id=agency_id,
         day=day,

@@ -5,6 +5,8 @@ from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
+from langzhong_si.saves import record_new
+
 
 class _BusyRecordHistory(HistoricalRecords):
     """HistoricalRecords writing the same version with less work per save.
@@ -30,9 +32,9 @@ class _BusyRecordHistory(HistoricalRecords):
         history_user = self.get_history_user(instance)
         reason = self.get_change_reason_for_object(instance, history_type, using)
         values = {attname: getattr(instance, attname) for attname in attnames}
-        version = history_model(
-            history_date=history_date, history_type=history_type, history_user=history_user,
-            history_change_reason=reason, **values,
+        version = record_new(
+            history_model, history_date=history_date, history_type=history_type,
+            history_user=history_user, history_change_reason=reason, **values,
         )  # fmt: skip
         signalled = {
             "sender": history_model, "instance": instance, "history_date": history_date,

@@ -22,7 +22,7 @@ from langzhong_si.ratelimit import (
     failure_budgets_release,
     failure_budgets_reserve,
 )
-from langzhong_si.saves import record_insert
+from langzhong_si.saves import record_insert, record_new
 from langzhong_si.text import (
     CHANGE_REASON_MAX_LENGTH,
     text_clean,
@@ -63,8 +63,8 @@ def review_step_open(*, case, step: int, attempt: int = 1) -> ReviewTask:
     that transaction sees whom (clerk and reviewer stay blind). A rolled-back draw
     records nothing, and whoever starts it cannot see its result, so rolling back
     chooses nobody. An empty pool leaves the task awaiting its draw (retried by beat)."""
-    task = ReviewTask(
-        case=case, agency_id=case.agency_id, review_round=case.review_round,
+    task = record_new(
+        ReviewTask, case=case, agency_id=case.agency_id, review_round=case.review_round,
         step=step, role=case_chain(case)[step - 1], attempt=attempt,
     )  # fmt: skip
     return _review_task_draw_locked(task)

@@ -14,6 +14,7 @@ from audit.agency import person_agency_ids
 from audit.services import audit_event_record
 from langzhong_si.batch import audit_batch_add
 from langzhong_si.credentials import credential_new
+from langzhong_si.saves import record_new
 from langzhong_si.text import name_clean
 from sites.defaults import home_site_id
 from sites.models import Site
@@ -190,10 +191,8 @@ def notification_send(*, recipient, message: str, link: str = "", dedupe_key: st
     """Notify a staff member once per business event (the key makes it idempotent:
     one INSERT … ON CONFLICT DO NOTHING, no read, no savepoint). `recipient` is a user
     or a user id."""
-    recipient_id = getattr(recipient, "pk", recipient)
-    notification = Notification(
-        recipient_id=recipient_id, message=message[:300], link=link, dedupe_key=dedupe_key[:128]
-    )
+    notification = record_new(Notification, recipient_id=getattr(recipient, "pk", recipient),
+        message=message[:300], link=link, dedupe_key=dedupe_key[:128])  # fmt: skip
     # Inside a service's batched writes it goes with its audit events, in their statement.
     if not audit_batch_add(notification, once=True):
         Notification.objects.bulk_create([notification], ignore_conflicts=True)
