@@ -10,8 +10,9 @@ import chinese_calendar
 
 @functools.lru_cache(maxsize=4096)
 def is_working_day(day: datetime.date) -> bool:
-    """Remembered per date (the package's look-up spans its whole table each time, about
-    20 µs: a review task's due time walks the calendar an hour's session at a time)."""
+    """Whether `day` is a working day (the package's calendar; Monday to Friday beyond
+    it). Remembered per date: the package's look-up spans its whole table each time,
+    about 20 µs, and a review task's due time walks the calendar session by session."""
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:

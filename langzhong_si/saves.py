@@ -21,14 +21,18 @@ multi-table models, a model ordered with respect to another, a record without it
 expression as a value (F(), a function, a database default), a field that writes its
 value through its own SQL, and a field the database fills in besides the key. An
 unsaved related object is refused as Model.save refuses it.
+
+`record_new(Model, **values)` builds the new record `Model(**values)` builds, with less
+work per field (record_create builds with it; the busy services' events, versions and
+draws too).
 """
 
 import copy
 
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
+from django.db.models import DEFERRED
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, post_save, pre_init, pre_save
 
@@ -38,6 +42,9 @@ NO_ROW_UPDATED = "Save with update_fields did not affect any rows."  # Model.sav
 _STATEMENTS: dict[tuple[type[models.Model], tuple[str, ...], str], tuple] = {}
 _INSERTS: dict[tuple[type[models.Model], str], tuple | None] = {}
 _UNLESS_DUPLICATE: dict[tuple[str, tuple[str, ...]], tuple] = {}
+_UNPLANNED = object()
+_NEW_PLANS: dict[type[models.Model], tuple | None] = {}  # record_new's, by model
+_PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
 def fields_save(obj: models.Model, fields, *, write=None) -> None:
@@ -172,15 +179,17 @@ def record_new(model: type[models.Model], /, **values) -> models.Model:
     """`model(**values)`: the same new, unsaved record, built with less work per field.
 
     Model.__init__ asks every field, each time, how it is given (a related object, its
-    key, its default) and catches a KeyError for each one not given: 20–100 µs a record,
-    and a level-2 case builds about thirty-five (its audit events, row-history versions,
-    draws, tasks). Here each model's fields are looked at once: the record gets every
-    field's value in the same order, a related object through its descriptor (set and
-    cached as Model.__init__ sets it), a key or a plain value as it is, the field's own
-    default otherwise. Model.__init__ runs instead where it would do more: a model that
-    defines its own __init__, a field that is not a plain column (a descriptor of its
-    own, a generated or virtual field), anything listening to pre_init or post_init, or
-    a keyword that is not a field's name, its column or `pk` (a property; its error)."""
+    key, its default) and catches a KeyError for each one not given: 8–20 µs a record of
+    the busy models measured alone, about half that here, and a level-2 case builds about
+    thirty-five (its audit events, row-history versions, draws, tasks). Here each model's
+    fields are looked at once: the record gets every field's value in the same order, a
+    related object through its descriptor (set and cached as Model.__init__ sets it), a
+    key or a plain value as it is, the field's own default otherwise; a value DEFERRED
+    leaves its field unset, as there. Model.__init__ runs instead where it would do more:
+    a class of the model's that defines __init__ or __setattr__, a field that is not a
+    plain column (a descriptor of its own, a generated or virtual field), anything
+    listening to pre_init or post_init, or a keyword that is not a field's name, its
+    attribute (`actor_id`) or `pk` (a property; its error)."""
     plan = _NEW_PLANS.get(model, _UNPLANNED)
     if plan is _UNPLANNED:
         plan = _NEW_PLANS[model] = _new_plan(model)
@@ -194,31 +203,32 @@ def record_new(model: type[models.Model], /, **values) -> models.Model:
     into = obj.__dict__
     for name, attname, default in fields:
         if name in values:
+            value = values[name]
             if name == attname:
-                into[attname] = values[name]
-            else:  # a related object: its descriptor checks, sets the key and caches it
-                setattr(obj, name, values[name])
-                if attname in values:  # its key too: set after it, as Model.__init__ does
-                    setattr(obj, attname, values[attname])
+                if value is not DEFERRED:
+                    into[attname] = value
+                continue
+            if value is not DEFERRED:  # a related object: its descriptor checks and caches it
+                setattr(obj, name, value)
+            # Its key given too: set after it, as Model.__init__ sets it.
+            if values.get(attname, DEFERRED) is not DEFERRED:
+                setattr(obj, attname, values[attname])
         elif attname in values:
-            into[attname] = values[attname]
+            if values[attname] is not DEFERRED:
+                into[attname] = values[attname]
         else:
             into[attname] = default()
-    if "pk" in values:  # the key's other name (a property): set last, as Model.__init__ does
+    if values.get("pk", DEFERRED) is not DEFERRED:  # the key's other name: set last, as there
         obj.pk = values["pk"]
     return obj
 
 
-_UNPLANNED = object()
-_NEW_PLANS: dict[type[models.Model], tuple | None] = {}
-_PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
-
-
 def _new_plan(model: type[models.Model]):
     """((name, attname, default) of each field in Model.__init__'s order, every name and
-    column a keyword may give), or None where Model.__init__ must run (record_new)."""
+    attribute a keyword may give), or None where Model.__init__ must run (record_new)."""
     meta = model._meta
-    if meta.abstract or model.__init__ is not models.Model.__init__:
+    own = [klass for klass in model.__mro__ if klass not in (models.Model, object)]
+    if meta.abstract or any("__init__" in vars(k) or "__setattr__" in vars(k) for k in own):
         return None
     fields = []
     for field in meta.fields:
@@ -226,11 +236,11 @@ def _new_plan(model: type[models.Model]):
             return None
         if type(vars(model).get(field.attname)) not in _PLAIN_DESCRIPTORS:
             return None
-        if field.is_relation and not isinstance(field.remote_field, ForeignObjectRel):
-            return None
         # Field.get_default() calls the field's default maker; ForeignKey's takes a key.
-        own = type(field).get_default is models.Field.get_default
-        fields.append((field.name, field.attname, field._get_default if own else field.get_default))
+        plain = type(field).get_default is models.Field.get_default
+        fields.append(
+            (field.name, field.attname, field._get_default if plain else field.get_default)
+        )
     known = frozenset(name for name, _, _ in fields) | {attname for _, attname, _ in fields}
     known |= {"pk"}
     return tuple(fields), known

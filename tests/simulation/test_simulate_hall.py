@@ -71,7 +71,8 @@ def test_agents_employers_and_appointments_appear_in_the_records_in_their_shares
     # in two short days' few dozen: 4 to 11 bookings of 58 to 73 tickets in runs seen.
     assert checked_in.exists()
     assert checked_in.count() / tickets.count() <= 0.40
-    # The nightly sweep leaves no booking open: each came (with a ticket) or is a no-show.
+    # The nightly sweep leaves no booking open: each came (with a ticket), was cancelled
+    # or is a no-show.
     no_shows = booked.filter(status=Appointment.Status.NO_SHOW)
     assert not booked.filter(status=Appointment.Status.BOOKED).exists()
     assert not no_shows.filter(ticket__isnull=False).exists()
