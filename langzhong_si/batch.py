@@ -43,6 +43,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 from django.db.models import Model
@@ -335,7 +336,7 @@ def _insert_sql(
     keyed = objs[0].pk is not None
     if any((obj.pk is not None) != keyed for obj in objs):
         raise ValueError(f"{model.__name__} rows batched with and without their keys")
-    fields, head = _insert_head(connection, model, keyed=keyed)
+    fields, head, values_of = _insert_head(connection, model, keyed=keyed)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = head + ", ".join([row] * len(objs))
     if once:
@@ -345,8 +346,7 @@ def _insert_sql(
     params = []
     for obj in objs:
         prepared = getattr(obj, "_batch_prepared", False)  # audit_batch_insert's
-        for column, plain in fields:
-            value = getattr(obj, column.attname)
+        for value, (column, plain) in zip(values_of(obj), fields, strict=True):
             if type(value) not in plain:
                 value = column.get_db_prep_save(
                     value if prepared else column.pre_save(obj, True), connection=connection
@@ -386,10 +386,12 @@ def _plain_types(field) -> tuple:
     return _PLAIN.get(type(field), ())
 
 
-_INSERT_HEADS: dict[tuple[type[Model], bool], tuple[list, str]] = {}
+_INSERT_HEADS: dict[tuple[type[Model], bool], tuple[list, str, Callable]] = {}
 
 
-def _insert_head(connection, model: type[Model], *, keyed: bool) -> tuple[list, str]:
+def _insert_head(connection, model: type[Model], *, keyed: bool) -> tuple[list, str, Callable]:
+    """The INSERT's columns (each field with the types sent as they are), its text up to
+    its rows, and what reads a row's values of those columns at once (a tuple)."""
     if (model, keyed) not in _INSERT_HEADS:
         quote = connection.ops.quote_name
         fields = [
@@ -403,7 +405,13 @@ def _insert_head(connection, model: type[Model], *, keyed: bool) -> tuple[list, 
         columns = ", ".join(quote(field.column) for field in fields)
         table = quote(model._meta.db_table)
         head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - the model's own
-        _INSERT_HEADS[model, keyed] = ([(field, _plain_types(field)) for field in fields], head)
+        read = attrgetter(*(field.attname for field in fields))
+        values_of = read if len(fields) > 1 else lambda obj: (read(obj),)
+        _INSERT_HEADS[model, keyed] = (
+            [(field, _plain_types(field)) for field in fields],
+            head,
+            values_of,
+        )
     return _INSERT_HEADS[model, keyed]
 
 
