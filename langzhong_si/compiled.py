@@ -43,6 +43,7 @@ from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
 from langzhong_si.prepared import prepared_execute, prepared_name, prepared_statements_used
+from langzhong_si.saves import record_from_db
 
 # Stand-ins for the keys while compiling, two rounds, key n of each: integers no table
 # holds as a key, within the range of a 32-bit column (Django checks a value against its
@@ -217,6 +218,7 @@ class _Compiled:
         self.names = [column[0].target.attname for column in self.select[self.start : self.end]]
         self.types = types
         self._prepared = None
+        self._populators = {}  # by database: what sets each row's related records
 
     def prepared(self, cursor) -> tuple[str, str]:
         """The statement's name and text as a prepared statement (PostgreSQL): its
@@ -252,8 +254,15 @@ class _Compiled:
             for converter in converters:
                 value = converter(value, expression, connection)
             row[position] = value
-        obj = self.klass_info["model"].from_db(db, self.names, row[self.start : self.end])
-        for populator in get_related_populators(self.klass_info, self.select, db):
+        obj = record_from_db(self.klass_info["model"], db, self.names, row[self.start : self.end])
+        # Built once: they depend on the statement and the database only (the ORM builds
+        # them once per query and uses them for each of its rows).
+        populators = self._populators.get(db)
+        if populators is None:
+            populators = self._populators[db] = get_related_populators(
+                self.klass_info, self.select, db
+            )
+        for populator in populators:
             populator.populate(row, obj)
         for name, position in self.annotations:
             setattr(obj, name, row[position])

@@ -24,7 +24,7 @@ unsaved related object is refused as Model.save refuses it.
 
 `record_new(Model, **values)` builds the new record `Model(**values)` builds, with less
 work per field (record_create builds with it; the busy services' events, versions and
-draws too).
+draws too); `record_from_db` the record a row read makes (the compiled reads').
 """
 
 import copy
@@ -190,12 +190,10 @@ def record_new(model: type[models.Model], /, **values) -> models.Model:
     plain column (a descriptor of its own, a generated or virtual field), anything
     listening to pre_init or post_init, or a keyword that is not a field's name, its
     attribute (`actor_id`) or `pk` (a property; its error)."""
-    plan = _NEW_PLANS.get(model, _UNPLANNED)
-    if plan is _UNPLANNED:
-        plan = _NEW_PLANS[model] = _new_plan(model)
-    if plan is None or pre_init.has_listeners(model) or post_init.has_listeners(model):
+    plan = _plan_of(model)
+    if plan is None:
         return model(**values)
-    fields, known = plan
+    fields, known, _attnames = plan
     if not values.keys() <= known:
         return model(**values)
     obj = model.__new__(model)
@@ -223,9 +221,43 @@ def record_new(model: type[models.Model], /, **values) -> models.Model:
     return obj
 
 
+def record_from_db(model: type[models.Model], db: str, names, values) -> models.Model:
+    """`model.from_db(db, names, values)`: the record a row read from `db` makes, built
+    as record_new builds, where the row holds every column in the model's order (a read
+    of some columns, a model with its own from_db, or one record_new leaves to
+    Model.__init__ takes Django's own path)."""
+    plan = _plan_of(model)
+    if (
+        plan is None
+        or len(values) != len(plan[2])
+        or getattr(model.from_db, "__func__", None) is not _FROM_DB
+    ):
+        return model.from_db(db, names, values)
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    state.adding, state.db = False, db
+    obj.__dict__.update(zip(plan[2], values, strict=True))
+    return obj
+
+
+_FROM_DB = models.Model.from_db.__func__
+
+
+def _plan_of(model: type[models.Model]):
+    """`model`'s plan (_new_plan), or None where Model.__init__ must run now (it has
+    no plan, or something listens to pre_init or post_init: checked each time)."""
+    plan = _NEW_PLANS.get(model, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = _NEW_PLANS[model] = _new_plan(model)
+    if plan is None or pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return None
+    return plan
+
+
 def _new_plan(model: type[models.Model]):
     """((name, attname, default) of each field in Model.__init__'s order, every name and
-    attribute a keyword may give), or None where Model.__init__ must run (record_new)."""
+    attribute a keyword may give, the fields' attributes in order), or None where
+    Model.__init__ must run (record_new)."""
     meta = model._meta
     own = [klass for klass in model.__mro__ if klass not in (models.Model, object)]
     if meta.abstract or any("__init__" in vars(k) or "__setattr__" in vars(k) for k in own):
@@ -243,7 +275,7 @@ def _new_plan(model: type[models.Model]):
         )
     known = frozenset(name for name, _, _ in fields) | {attname for _, attname, _ in fields}
     known |= {"pk"}
-    return tuple(fields), known
+    return tuple(fields), known, tuple(attname for _, attname, _ in fields)
 
 
 def record_insert(obj: models.Model, *, unless_duplicate: tuple[str, ...] = ()) -> bool:

@@ -19,7 +19,7 @@ from counters.models import Case, Ticket
 from draws.models import Draw
 from draws.services import daily_seed_commit
 from inbox.services import review_task_decide
-from langzhong_si.saves import record_new
+from langzhong_si.saves import record_from_db, record_new
 from risk.models import ReviewTask
 from sites.models import Site
 from staff.models import Notification
@@ -209,3 +209,36 @@ def test_a_level_two_cases_records_are_built_with_it(hall, monkeypatch):
     case.refresh_from_db()
     assert case.status == Case.Status.APPROVED
     assert built == []
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model._meta.label)
+def test_a_row_of_every_column_makes_the_record_from_db_makes(model):
+    given = _given(model)
+    values = [given.get(field.attname) for field in model._meta.concrete_fields]
+    names = [field.attname for field in model._meta.concrete_fields]
+    built, reference = record_from_db(model, "default", names, values), model.from_db(
+        "default", names, values)  # fmt: skip
+    assert _state(built) == _state(reference)
+    assert (built._state.adding, built._state.db) == (False, "default")
+
+
+def test_a_row_of_some_columns_leaves_the_others_deferred_as_from_db_does():
+    names = ["id", "event_type"]
+    built = record_from_db(AuditEvent, "default", names, [5, "x.y"])
+    assert _state(built) == _state(AuditEvent.from_db("default", names, [5, "x.y"]))
+    assert "data" in built.get_deferred_fields()
+
+
+def test_a_row_read_while_something_listens_to_post_init_is_built_by_the_model():
+    heard = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance)
+
+    names = [field.attname for field in Draw._meta.concrete_fields]
+    post_init.connect(listener, sender=Draw)
+    try:
+        built = record_from_db(Draw, "default", names, [None] * len(names))
+    finally:
+        post_init.disconnect(listener, sender=Draw)
+    assert heard == [built]
