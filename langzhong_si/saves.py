@@ -45,6 +45,7 @@ _UNLESS_DUPLICATE: dict[tuple[str, tuple[str, ...]], tuple] = {}
 _UNPLANNED = object()
 _NEW_PLANS: dict[type[models.Model], tuple | None] = {}  # record_new's, by model
 _PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
+_FROM_DB = models.Model.from_db.__func__  # Model's own: record_from_db's path where it runs
 
 
 def fields_save(obj: models.Model, fields, *, write=None) -> None:
@@ -227,20 +228,16 @@ def record_from_db(model: type[models.Model], db: str, names, values) -> models.
     of some columns, a model with its own from_db, or one record_new leaves to
     Model.__init__ takes Django's own path)."""
     plan = _plan_of(model)
-    if (
-        plan is None
-        or len(values) != len(plan[2])
-        or getattr(model.from_db, "__func__", None) is not _FROM_DB
-    ):
+    if plan is None or getattr(model.from_db, "__func__", None) is not _FROM_DB:
+        return model.from_db(db, names, values)
+    _fields, _known, attnames = plan
+    if len(values) != len(attnames):
         return model.from_db(db, names, values)
     obj = model.__new__(model)
     state = obj._state = ModelState()
     state.adding, state.db = False, db
-    obj.__dict__.update(zip(plan[2], values, strict=True))
+    obj.__dict__.update(zip(attnames, values, strict=True))
     return obj
-
-
-_FROM_DB = models.Model.from_db.__func__
 
 
 def _plan_of(model: type[models.Model]):
