@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -260,12 +260,11 @@ def _draw_number_take(
     here from the column's sequence (returned last, else None): a key never drawn for,
     numbered 1."""
     seeds, draws = DailySeed._meta.db_table, Draw._meta.db_table
+    db = connections[DEFAULT_DB_ALIAS]  # once: the proxy `connection` looks it up at each use
     # The key up front lets the draw's row be written with the transaction's audit
     # events (langzhong_si.batch), one statement fewer per draw; nextval locks nothing.
     key = (
-        f"nextval(pg_get_serial_sequence('{draws}', 'id'))"
-        if connection.vendor == "postgresql"
-        else "NULL"
+        f"nextval(pg_get_serial_sequence('{draws}', 'id'))" if db.vendor == "postgresql" else "NULL"
     )
     if new_subject_of is None:
         # The numbering in the text: the index on a subject's numbers is partial
@@ -282,9 +281,9 @@ def _draw_number_take(
         name, last, subject_params = f"draws_number_take_new_{new_subject_of}", "NULL", []
         subject_key = f"nextval(pg_get_serial_sequence('{new_subject_of}', '{key_column}'))"
     # Written as SQL: the ORM's version cost more to compile than to run, three times a case.
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         prepared_execute(
-            connection,
+            db,
             cursor,
             name,
             f"SELECT {last}, s.seed, "  # noqa: S608 - the models' own tables
@@ -293,8 +292,8 @@ def _draw_number_take(
             "WHERE s.day = %s AND s.agency_id = %s ORDER BY s.id LIMIT 1",
             [
                 *subject_params,
-                connection.ops.adapt_datefield_value(day + timedelta(days=1)),
-                connection.ops.adapt_datefield_value(day),
+                db.ops.adapt_datefield_value(day + timedelta(days=1)),
+                db.ops.adapt_datefield_value(day),
                 agency,
             ],
         )

@@ -43,6 +43,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from operator import attrgetter
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
@@ -71,6 +72,7 @@ class _Update:
 @dataclass
 class _Batch:
     alias: str
+    connection: object  # the alias's database wrapper, on which the batch is open
     rows: list[tuple[Model, tuple]] = field(default_factory=list)  # (row, savepoints open)
     updates: list[_Update] = field(default_factory=list)
     # Models whose rows are written once per key: a row already there is left as it is.
@@ -82,7 +84,7 @@ class _Batch:
     def add(self, row: Model, *, once: bool = False) -> None:
         if any(update.table == row._meta.db_table for update in self.updates):
             self.flush()  # never in one statement with an UPDATE of its table
-        self.rows.append((row, tuple(connections[self.alias].savepoint_ids)))
+        self.rows.append((row, tuple(self.connection.savepoint_ids)))
         if once:
             self.once.add(type(row))
 
@@ -91,7 +93,7 @@ class _Batch:
         waiting = {row._meta.db_table for row, _ in self.rows}
         if table in waiting or any(update.table == table for update in self.updates):
             self.flush()
-        savepoints = tuple(connections[self.alias].savepoint_ids)
+        savepoints = tuple(self.connection.savepoint_ids)
         self.updates.append(_Update(table, sql, values, savepoints))
 
     def tables(self) -> set[str]:
@@ -128,7 +130,7 @@ class _Batch:
             return
         self.flushing = True
         try:
-            _rows_insert(connections[self.alias], rows, once=self.once, updates=updates)
+            _rows_insert(self.connection, rows, once=self.once, updates=updates)
         except DatabaseError:
             if failure_ends_transaction:
                 # What it held (a move's event, its version) is lost: nothing recorded
@@ -169,7 +171,7 @@ def audit_batch_insert(obj: Model, *, using: str | None = None) -> bool:
     run: the caller saves it itself."""
     alias = using or DEFAULT_DB_ALIAS
     batch = _active(alias)
-    if batch is None or connections[alias].vendor != "postgresql":
+    if batch is None or batch.connection.vendor != "postgresql":
         return False
 
     def write(row: Model) -> None:
@@ -188,7 +190,7 @@ def batched_fields_save(obj: Model, fields) -> None:
 
 def _update_kept(using: str, table: str, sql: str, values: list) -> bool:
     batch = _active(using)
-    if batch is None or connections[using].vendor != "postgresql":
+    if batch is None or batch.connection.vendor != "postgresql":
         return False
     batch.update(table, sql, values)
     return True
@@ -229,7 +231,7 @@ def audit_writes_batched(*, using: str = DEFAULT_DB_ALIAS):
     if _active(using) is not None:  # an outer block writes them
         yield
         return
-    batch = connection.audit_writes_batch = _Batch(alias=using)
+    batch = connection.audit_writes_batch = _Batch(alias=using, connection=connection)
     try:
         with connection.execute_wrapper(batch.before_statement):
             try:
@@ -275,27 +277,21 @@ def _rows_insert(
         ),
     )
     returning = bool(models) and models[-1] not in once and by_model[models[-1]][0].pk is None
-    statements = [
-        _insert_sql(
-            connection,
-            model,
-            by_model[model],
-            returning=returning and model is models[-1],
-            once=model in once,
-        )  # fmt: skip
-        for model in models
-    ]
-    if updates:
-        sql, params = _with_updates(connection, models, statements, updates, returning)
-    else:
-        ctes = ", ".join(f'"w{n}" AS ({sql})' for n, (sql, _) in enumerate(statements[:-1]))
-        sql = (f"WITH {ctes} " if ctes else "") + statements[-1][0]
-        params = tuple(param for _, statement_params in statements for param in statement_params)
+    shape = (
+        connection.alias,
+        tuple((model, len(by_model[model]), _keyed(model, by_model[model])) for model in models),
+        frozenset(model for model in models if model in once),
+        returning,
+        tuple(update.sql for update in updates),
+    )
+    name, sql = _flush_text(connection, shape)
+    params = [param for model in models for param in _insert_params(connection, by_model[model])]
+    params += [value for update in updates for value in update.values]
     with connection.cursor() as cursor:
         # The text depends on the tables and their rows' numbers: the ones a session
         # meets again (each service writes the same ones) are prepared, so the server
         # does not plan their CTEs each time.
-        prepared_execute(connection, cursor, prepared_name("ab_", sql), sql, params, varying=True)
+        prepared_execute(connection, cursor, name, sql, params, varying=True)
         if updates:
             updated, keys = cursor.fetchone()
             if updated != len(updates):  # each by its key: one row, or its row is gone
@@ -309,50 +305,90 @@ def _rows_insert(
         row._state.adding, row._state.db = False, connection.alias
 
 
-def _with_updates(connection, models, statements, updates, returning: bool):
-    """The flush with UPDATEs: every INSERT and UPDATE a CTE, the statement answering how
-    many rows the UPDATEs found and the last INSERT's new keys (taken from its sequence
-    row by row, so in key order they are in the order recorded)."""
-    ctes = [f'"w{n}" AS ({sql})' for n, (sql, _) in enumerate(statements)]
-    ctes += [f'"u{n}" AS ({update.sql} RETURNING 1)' for n, update in enumerate(updates)]
-    updated = " + ".join(f'(SELECT count(*) FROM "u{n}")' for n in range(len(updates)))  # noqa: S608
-    keys = "NULL"
-    if returning:
-        key = connection.ops.quote_name(models[-1]._meta.pk.column)
-        keys = f'ARRAY(SELECT {key} FROM "w{len(statements) - 1}" ORDER BY {key})'  # noqa: S608
-    sql = f"WITH {', '.join(ctes)} SELECT {updated}, {keys}"
-    params = [param for _, statement_params in statements for param in statement_params]
-    return sql, tuple(params + [value for update in updates for value in update.values])
-
-
-def _insert_sql(
-    connection, model: type[Model], objs: list[Model], *, returning: bool, once: bool = False
-):
-    """One multi-row INSERT of `objs` (PostgreSQL), each value prepared as Model.save
-    prepares it (the field's pre_save, then its database form). Built here rather than by
-    Django's insert compiler, which cost more than the statement on every flush. Rows
-    that come with their key (a draw's, taken from its sequence) are written with it;
-    one model's rows all come with theirs or none do."""
+def _keyed(model: type[Model], objs: list[Model]) -> bool:
+    """Whether `objs` come with their keys (a draw's, taken from its sequence): one
+    model's rows all come with theirs or none do."""
     keyed = objs[0].pk is not None
     if any((obj.pk is not None) != keyed for obj in objs):
         raise ValueError(f"{model.__name__} rows batched with and without their keys")
-    fields, head, values_of = _insert_head(connection, model, keyed=keyed)
+    return keyed
+
+
+# A flush's text and its prepared statement's name, by its shape (the tables, their rows'
+# numbers, keys and conflicts, the UPDATEs' texts): a few dozen shapes recur, each built
+# and named once. Kept up to this many, then started afresh.
+_FLUSH_TEXTS: dict[tuple, tuple[str, str]] = {}
+_FLUSH_TEXTS_KEPT = 512
+
+
+def _flush_text(connection, shape: tuple) -> tuple[str, str]:
+    known = _FLUSH_TEXTS.get(shape)
+    if known is not None:
+        return known
+    _alias, counts, once, returning, updates = shape
+    last = len(counts) - 1
+    statements = [
+        _insert_text(
+            connection,
+            model,
+            count,
+            keyed=keyed,
+            returning=returning and n == last,
+            once=model in once,
+        )  # fmt: skip
+        for n, (model, count, keyed) in enumerate(counts)
+    ]
+    if updates:
+        ctes = [f'"w{n}" AS ({sql})' for n, sql in enumerate(statements)]
+        ctes += [f'"u{n}" AS ({update} RETURNING 1)' for n, update in enumerate(updates)]
+        # How many rows the UPDATEs found, and the last INSERT's new keys (taken from its
+        # sequence row by row, so in key order they are in the order recorded).
+        updated = " + ".join(f'(SELECT count(*) FROM "u{n}")' for n in range(len(updates)))  # noqa: S608
+        keys = "NULL"
+        if returning:
+            key = connection.ops.quote_name(counts[last][0]._meta.pk.column)
+            keys = f'ARRAY(SELECT {key} FROM "w{last}" ORDER BY {key})'  # noqa: S608
+        sql = f"WITH {', '.join(ctes)} SELECT {updated}, {keys}"
+    else:
+        ctes = ", ".join(f'"w{n}" AS ({sql})' for n, sql in enumerate(statements[:-1]))
+        sql = (f"WITH {ctes} " if ctes else "") + statements[-1]
+    if len(_FLUSH_TEXTS) >= _FLUSH_TEXTS_KEPT:
+        _FLUSH_TEXTS.clear()
+    _FLUSH_TEXTS[shape] = known = (prepared_name("ab_", sql), sql)
+    return known
+
+
+def _insert_text(
+    connection, model: type[Model], count: int, *, keyed: bool, returning: bool, once: bool
+) -> str:
+    """One multi-row INSERT of `count` rows of `model` (PostgreSQL), with their keys
+    where `keyed`. Built here rather than by Django's insert compiler, which cost more
+    than the statement on every flush."""
+    fields, head, _values_of = _insert_head(connection, model, keyed=keyed)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = head + ", ".join([row] * len(objs))
+    sql = head + ", ".join([row] * count)
     if once:
         sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+    return sql
+
+
+def _insert_params(connection, objs: list[Model]) -> list:
+    """The values of _insert_text's rows for `objs` (one model's), each prepared as
+    Model.save prepares it (the field's pre_save, then its database form)."""
+    fields, _head, values_of = _insert_head(connection, type(objs[0]), keyed=objs[0].pk is not None)
     params = []
     for obj in objs:
         prepared = getattr(obj, "_batch_prepared", False)  # audit_batch_insert's
         for value, (column, plain) in zip(values_of(obj), fields, strict=True):
-            if type(value) not in plain:
+            # (A naive datetime is made aware by its field, with a warning, as in save.)
+            if type(value) not in plain or (type(value) is datetime and value.utcoffset() is None):
                 value = column.get_db_prep_save(
                     value if prepared else column.pre_save(obj, True), connection=connection
                 )
             params.append(value)
-    return sql, params
+    return params
 
 
 # Fields whose values of these exact types Model.save sends as they are (PostgreSQL through
@@ -377,12 +413,18 @@ _PLAIN = {
         (int, _NONE),
     ),
     models.BooleanField: (bool, _NONE),
+    # Stamped by no pre_save of their own (auto_now, auto_now_add: _plain_types); a
+    # datetime only when aware, as its field then sends it (_insert_sql checks).
+    models.DateField: (date, _NONE),
+    models.DateTimeField: (datetime, _NONE),
 }
 
 
 def _plain_types(field) -> tuple:
     if type(field) in (models.ForeignKey, models.OneToOneField):
         field = field.target_field
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return ()
     return _PLAIN.get(type(field), ())
 
 

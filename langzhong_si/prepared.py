@@ -100,6 +100,9 @@ def prepared_execute(
     shaped by the rows they hold). It is prepared at its second use in the session, and
     a session prepares at most PREPARED_VARYING_PER_SESSION such texts: a text met once
     costs no PREPARE, and the fixed statements keep their own PREPARED_PER_SESSION."""
+    # The cursor's own database wrapper: `connection` may be Django's proxy, which looks
+    # the wrapper up again (in context-local storage) at each of the reads below.
+    connection = getattr(cursor, "db", connection)
     if not prepared_statements_used(connection) or not _preparing(connection, name, varying):
         cursor.execute(sql, params)
         return

@@ -10,7 +10,7 @@ from the clock, never from a number an old ETag could hold.
 
 import time
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.response import Response
@@ -37,15 +37,16 @@ def version_of(key: str) -> int:
 
 
 def _bump(keys: list[str]) -> None:
-    several = getattr(cache, "incr_many_or_start", None)  # Redis: one round trip
+    backend = caches[DEFAULT_CACHE_ALIAS]  # once: `cache` looks it up at every use
+    several = getattr(backend, "incr_many_or_start", None)  # Redis: one round trip
     if several is not None:
         several([_cache_key(key) for key in keys], time.time_ns())
         return
     for key in keys:
         try:
-            cache.incr(_cache_key(key))
+            backend.incr(_cache_key(key))
         except ValueError:  # not in the cache (expired or never read): a fresh start
-            cache.add(_cache_key(key), time.time_ns())
+            backend.add(_cache_key(key), time.time_ns())
 
 
 def versions_bump(*keys: str) -> None:

@@ -2,6 +2,7 @@
 before the block ends, inside the transaction, so none is lost and none outlives a
 rollback."""
 
+import datetime
 import re
 from contextlib import contextmanager
 
@@ -20,6 +21,7 @@ from counters import services as counter_services
 from counters.models import Ticket
 from draws.models import Draw
 from draws.services import daily_seed_commit, draw_record
+from langzhong_si import batch
 from langzhong_si.batch import (
     audit_batch_add,
     audit_batch_reads_only,
@@ -28,6 +30,7 @@ from langzhong_si.batch import (
 )
 from langzhong_si.prepared import _session_new, prepared_execute
 from sites.defaults import home_agency_id
+from staff.models import Notification
 from staff.roles import Role
 from tests.factories import CategoryFactory, ItemFactory, make_staff
 
@@ -461,3 +464,74 @@ def test_an_update_inside_a_batch_waits_for_its_write_on_postgresql_only(
         with django_assert_num_queries(0 if connection.vendor == "postgresql" else 1):
             batched_fields_save(category, ["name"])
     assert _name_of(category) == "新名称"
+
+
+def test_a_naive_time_in_a_batched_row_is_made_aware_as_model_save_makes_it():
+    """A datetime is sent as it is only when aware: a naive one takes its field's own
+    path (a warning, and the default time zone), as Model.save gives it."""
+    naive = datetime.datetime(2026, 3, 1, 9, 30)  # noqa: DTZ001 - naive on purpose
+    alone = AuditEvent(event_type="test.event", occurred_at=naive, data={"n": 1})
+    batched = AuditEvent(event_type="test.event", occurred_at=naive, data={"n": 2})
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        alone.save()
+    with (
+        pytest.warns(RuntimeWarning, match="naive datetime"),
+        transaction.atomic(),
+        audit_writes_batched(),
+    ):
+        audit_batch_add(batched)
+    stored = dict(
+        AuditEvent.objects.filter(event_type="test.event").values_list("data__n", "occurred_at")
+    )
+    assert stored[2] == stored[1] == timezone.make_aware(naive)
+
+
+def test_a_batched_row_is_stamped_by_its_fields_own_auto_now_add():
+    """A time given to an auto_now_add field is not sent as it is: the field stamps the
+    row as it is written, as Model.save stamps it."""
+    recipient = make_staff(Role.CLERK)
+    long_ago = timezone.now() - datetime.timedelta(days=400)
+    before = timezone.now()
+    with transaction.atomic(), audit_writes_batched():
+        audit_batch_add(
+            Notification(recipient=recipient, message="m", dedupe_key="stamp", created_at=long_ago),
+            once=True,
+        )
+    assert Notification.objects.get(dedupe_key="stamp").created_at >= before
+
+
+@pytest.mark.postgres
+def test_a_flush_of_a_shape_met_before_reuses_its_text(settings):
+    """The text of a flush (its tables, their rows' numbers) is built once: the same
+    shape again sends the same text with its own values; another number of rows sends
+    another text."""
+    settings.DATABASE_PREPARED_STATEMENTS = False  # the texts as sent
+    texts = []
+
+    def kept(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "audit_auditevent"'):
+            texts.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(kept):
+        for events in (1, 1, 2):
+            with transaction.atomic(), audit_writes_batched():
+                for n in range(events):
+                    audit_event_record(event_type="test.event", data={"n": n})
+    first, again, larger = texts
+    assert first is again and larger != first
+    assert larger.count("), (") == first.count("), (") + 1
+    assert sorted(_kinds()) == [0, 0, 0, 1]
+
+
+@pytest.mark.postgres
+def test_the_kept_flush_texts_are_bounded(settings, monkeypatch):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    monkeypatch.setattr(batch, "_FLUSH_TEXTS", {})
+    monkeypatch.setattr(batch, "_FLUSH_TEXTS_KEPT", 2)
+    for events in (1, 2, 3, 1):
+        with transaction.atomic(), audit_writes_batched():
+            for n in range(events):
+                audit_event_record(event_type="test.event", data={"n": n})
+    assert 1 <= len(batch._FLUSH_TEXTS) <= 2
+    assert AuditEvent.objects.filter(event_type="test.event").count() == 7
