@@ -2,14 +2,12 @@
 that inspect finished cases (run by the inspection app; started through the outbox by the
 lower layers that finish cases)."""
 
-import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.core.serializers.json import DjangoJSONEncoder
-
 from audit.models import Finding
 from audit.services import audit_event_record
+from langzhong_si.jsonvalue import json_roundtrip
 from langzhong_si.saves import record_insert
 
 CASE_AUDIT_TASK = "audit.tasks.case_audit"
@@ -32,7 +30,7 @@ def finding_raise(
     """Record a finding once (the key makes re-runs harmless); True if it is new
     (inside findings_in_key_order(), True: it is written, or found there, at the
     block's end)."""
-    evidence = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
+    evidence = json_roundtrip(evidence)
     finding = Finding(
         rule=rule, severity=severity, case=case, subject=subject, evidence=evidence,
         dedupe_key=finding_key(rule, key),

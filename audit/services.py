@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +15,7 @@ from audit.context import current_request_context
 from audit.kinds import event_kind_check
 from audit.models import AuditEvent
 from langzhong_si.batch import audit_batch_add
+from langzhong_si.jsonvalue import json_roundtrip
 from langzhong_si.saves import record_insert, record_new
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 
@@ -66,7 +66,7 @@ def audit_event_record(
     """
     event_kind_check(event_type)
     context = current_request_context()
-    normalised = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
+    normalised = json_roundtrip(data or {})
     event = record_new(
         AuditEvent,
         # Truncated to the microsecond so the stored value hashes the same on reload.

@@ -39,7 +39,7 @@ from weakref import WeakKeyDictionary
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models.query import get_related_populators
+from django.db.models.query import RelatedPopulator
 from django.db.transaction import TransactionManagementError
 
 from langzhong_si.prepared import prepared_execute, prepared_name, prepared_statements_used
@@ -259,11 +259,40 @@ class _Compiled:
         # them once per query and uses them for each of its rows).
         populators = self._populators.get(db)
         if populators is None:
-            populators = self._populators[db] = get_related_populators(
-                self.klass_info, self.select, db
-            )
+            populators = self._populators[db] = _record_populators(self.klass_info, self.select, db)
         for populator in populators:
             populator.populate(row, obj)
         for name, position in self.annotations:
             setattr(obj, name, row[position])
         return obj
+
+
+def _record_populators(klass_info, select, db: str) -> list["_RecordPopulator"]:
+    """Django's get_related_populators, with populators that build as record_from_db."""
+    related = klass_info.get("related_klass_infos", [])
+    return [_RecordPopulator(info, select, db) for info in related]
+
+
+class _RecordPopulator(RelatedPopulator):
+    """Django's populator of a select_related record (its columns, setters, records
+    related in turn), the record built as record_from_db builds it: Django's own path
+    where the row does not hold every column, or the model has its own from_db."""
+
+    def __init__(self, klass_info, select, db: str):
+        super().__init__(klass_info, select, db)
+        self.related_populators = _record_populators(klass_info, select, db)
+
+    def populate(self, row, from_obj) -> None:
+        if self.reorder_for_init:
+            values = self.reorder_for_init(row)
+        else:
+            values = row[self.cols_start : self.cols_end]
+        if values[self.pk_idx] is None:
+            obj = None
+        else:
+            obj = record_from_db(self.model_cls, self.db, self.init_list, values)
+            for populator in self.related_populators:
+                populator.populate(row, obj)
+        self.local_setter(from_obj, obj)
+        if obj is not None:
+            self.remote_setter(obj, from_obj)

@@ -6,7 +6,7 @@ import re
 from unittest import mock
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import OuterRef, Subquery
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
@@ -311,3 +311,62 @@ def test_without_persistent_connections_it_runs_as_it_is(settings):
         assert CompiledRead(_items_named, keys=(int, str)).first(item.pk, item.name) == item
     assert queries[0]["sql"].startswith("SELECT")
     assert _prepared_texts() == before
+
+
+def _level_two_case(hall):
+    from cases.services import case_accept
+
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    counter_services.window_declare_ready(clerk=hall.li_na)
+    counter_services.ticket_issue(item=hall.item)
+    return case_accept(
+        clerk=hall.li_na, item_id=hall.item.pk, applicant_name="王大山",
+        id_number=make_id_number(), received_material_ids={hall.material.pk},
+    )  # fmt: skip
+
+
+def _task_read(task_id):
+    return ReviewTask.objects.select_related("case__item", "draw").filter(pk=task_id)
+
+
+def test_records_related_in_turn_are_the_orm_s_and_built_without_model_init(hall, monkeypatch):
+    """select_related's records, and theirs in turn, are the ones the ORM's read makes
+    (fields, state, cached relations), built from the row's values without
+    Model.__init__ and without a query of their own."""
+    case = _level_two_case(hall)
+    task_id = ReviewTask.objects.get(case=case).pk
+    read = CompiledRead(_task_read)
+    read.first(task_id)  # compiled (and its populators built) before counting
+    built = []
+    original = models.Model.__init__
+
+    def init(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(models.Model, "__init__", init)
+    with CaptureQueriesContext(connection) as queries:
+        task = read.first(task_id)
+        related = (task.case, task.case.item, task.draw)
+    assert built == [] and len(queries) == 1
+    orm = _task_read(task_id).get()
+    for mine, theirs in zip(related, (orm.case, orm.case.item, orm.draw), strict=True):
+        assert _fields(mine) == _fields(theirs)
+        assert (mine._state.adding, mine._state.db) == (False, "default")
+
+
+def test_a_one_to_one_record_read_with_its_holder_knows_its_holder(hall):
+    """The related record's side of a one-to-one is set too, as the ORM sets it."""
+    case = _level_two_case(hall)
+    task = CompiledRead(_task_read).first(ReviewTask.objects.get(case=case).pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert task.draw.reviewtask is task
+    assert len(queries) == 0
+
+
+def test_a_missing_related_record_is_none_as_in_the_orm(hall):
+    read = CompiledRead(lambda pk: Window.objects.select_related("current_ticket").filter(pk=pk))
+    window = read.first(hall.window.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert window.current_ticket is None
+    assert len(queries) == 0
