@@ -37,7 +37,7 @@ def draw_member_pseudonym(*, key: bytes, day: datetime.date, user_id: int) -> st
     """A person's stand-in in one day's draws: stable for the day, unlinkable across days
     without the key."""
     message = f"draw-member|{day.isoformat()}|{user_id}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:_PSEUDONYM_HEX]
+    return hmac.digest(key, message, "sha256").hex()[:_PSEUDONYM_HEX]
 
 
 def draw_pool_canonical(
@@ -60,11 +60,12 @@ def draw_message(
 def draw_choice_index(*, seed_hex: str, message: bytes, pool_size: int) -> int:
     if pool_size < 1:
         raise ValueError("cannot draw from an empty pool")
-    digest = hmac.new(bytes.fromhex(seed_hex), message, hashlib.sha256).digest()
+    # hmac.digest: HMAC-SHA256 in one call (hmac.new(...).digest() builds two objects).
+    digest = hmac.digest(bytes.fromhex(seed_hex), message, "sha256")
     return int.from_bytes(digest, "big") % pool_size
 
 
 def sample_fraction(*, seed_hex: str, subject: str) -> float:
     """A verifiable number in [0, 1) for a sampling decision about `subject`."""
-    digest = hmac.new(bytes.fromhex(seed_hex), f"sample|{subject}".encode(), hashlib.sha256)
-    return int.from_bytes(digest.digest()[:8], "big") / 2**64
+    digest = hmac.digest(bytes.fromhex(seed_hex), f"sample|{subject}".encode(), "sha256")
+    return int.from_bytes(digest[:8], "big") / 2**64

@@ -13,8 +13,8 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-# Types a round trip through JSON gives back unchanged (their exact types: a subclass, an
-# enumeration's member say, comes back as its base type's value).
+# Types a round trip through JSON gives back unchanged (their exact types: a subclass of
+# text or integer, an enumeration's member say, comes back as its base type's value).
 _SAME = frozenset({str, int, float, bool, type(None)})
 
 
@@ -35,12 +35,17 @@ def _copied(value):
     kind = type(value)
     if kind in _SAME:
         return value
+    if isinstance(value, str):
+        # A text's subclass (a choice's member): JSON writes its text, not its str().
+        return str.__str__(value)
+    if isinstance(value, int):  # an integer's (bool has none): written as the number
+        return int.__int__(value)
     if kind is dict:
         copy = {}
         for key, item in value.items():
-            if type(key) is not str:
-                raise _NotPlain
-            copy[key] = _copied(item)
+            if not isinstance(key, str):
+                raise _NotPlain  # JSON writes it as a text: the round trip does
+            copy[str.__str__(key)] = _copied(item)
         return copy
     if kind is list:
         return [_copied(item) for item in value]

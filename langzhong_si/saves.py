@@ -28,6 +28,7 @@ draws too); `record_from_db` the record a row read makes (the compiled reads').
 """
 
 import copy
+import datetime
 
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 from django.db.models import DEFERRED
@@ -126,7 +127,18 @@ def record_insert_by(obj: models.Model, write, *, using: str) -> bool:
 def _holds_expression(obj: models.Model, fields) -> bool:
     """Whether any of `fields` of `obj` holds an expression (an F(), a function, a
     database default): Model.save writes its SQL."""
-    return any(hasattr(vars(obj).get(field.attname), "resolve_expression") for field in fields)
+    values = vars(obj)
+    for field in fields:
+        value = values.get(field.attname)
+        if type(value) not in _NEVER_EXPRESSIONS and hasattr(value, "resolve_expression"):
+            return True
+    return False
+
+
+# Values of these exact types are never expressions: no look for resolve_expression.
+_NEVER_EXPRESSIONS = frozenset(
+    {str, int, bool, float, type(None), datetime.datetime, datetime.date, dict, list}
+)
 
 
 def _saves_plainly(model: type[models.Model]) -> bool:

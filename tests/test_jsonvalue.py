@@ -21,6 +21,18 @@ class _Level(models.IntegerChoices):
     ONE = 1, "one"
 
 
+class _Odd(str):
+    """A text whose str() is another text: JSON writes its own."""
+
+    def __str__(self):
+        return "other"
+
+
+class _OddNumber(int):
+    def __int__(self):
+        return 99
+
+
 def _through_json(value):
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
@@ -49,6 +61,7 @@ VALUES = [
     {"member": _Kind.A},
     {"level": _Level.ONE},
     {"lazy": gettext_lazy("Reason")},
+    {"odd": _Odd("x"), _Odd("key"): [_OddNumber(3), _Kind.A]},
     {
         "day": datetime.date(2026, 12, 5),
         "at": datetime.datetime(2026, 12, 5, 8, tzinfo=datetime.UTC),
