@@ -41,6 +41,7 @@ from django.utils import timezone
 from audit.findings import finding_raise
 from audit.models import AuditEvent, ChainSequencer
 from audit.services import GENESIS_HASH, audit_event_hash, audit_event_record
+from langzhong_si.saves import record_from_db
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +170,13 @@ def _keys_missing_record(keys: list[int]) -> None:
     )
 
 
+_COLUMNS = tuple(field.attname for field in AuditEvent._meta.concrete_fields)
+
+
 def _chain_waiting(*, now, batch_size: int) -> int:
-    waiting = list(AuditEvent.objects.filter(position__isnull=True).order_by("id")[:batch_size])
+    # Read as rows and built as record_from_db builds (no Model.__init__ per event).
+    rows = AuditEvent.objects.filter(position__isnull=True).order_by("id").values_list(*_COLUMNS)
+    waiting = [record_from_db(AuditEvent, rows.db, _COLUMNS, row) for row in rows[:batch_size]]
     if not waiting:
         return 0
     head = (
