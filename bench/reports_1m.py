@@ -43,13 +43,13 @@ FILL_SQL = """
 INSERT INTO counters_ticket (service_date, queue, sequence, is_consultation, is_priority,
     applicant_id_digest, status, issued_at, called_at, finished_at, recall_count, clerk_id,
     item_id, window_id, earlier_cancellations, flagged_retake, priority_reason, public_token,
-    requeue_count)
+    requeue_count, site_id, agency_id)
 SELECT start::date, 'A', (g %% %(per_day)s) + 1, false, false, md5('id' || (g %% 400000)),
     'done', start, start + interval '4 min', start + interval '13 min', 0,
     (%(clerks)s::int[])[1 + g %% cardinality(%(clerks)s::int[])],
     (%(items)s::bigint[])[1 + (g * 7) %% cardinality(%(items)s::bigint[])],
     (%(windows)s::bigint[])[1 + g %% cardinality(%(windows)s::bigint[])],
-    0, false, '', md5('t' || g), 0
+    0, false, '', md5('t' || g), 0, %(site)s, %(agency)s
 FROM generate_series(0, %(cases)s - 1) AS g,
      LATERAL (SELECT timestamptz '2023-01-02 08:30+08' + (g / %(per_day)s) * interval '1 day'
                  + (g %% %(per_day)s) * (interval '9 hours' / %(per_day)s) AS start) AS t;
@@ -58,7 +58,10 @@ FROM generate_series(0, %(cases)s - 1) AS g,
 INSERT INTO counters_case (number, guide_snapshot, risk_level, applicant_name,
     applicant_id_encrypted, applicant_id_digest, applicant_id_masked, checklist, status,
     review_round, current_step, accepted_at, due_date, finished_at, handler_id, item_id,
-    ticket_id, applicant_phone, review_chain, step_hours, deferred_due)
+    ticket_id, applicant_phone, review_chain, step_hours, deferred_due,
+    applicant_id_tail_digest, intake_token, agent_id_digest, agent_id_encrypted,
+    agent_id_masked, agent_name, agent_relation, applicant_kind, employer_credit_code,
+    employer_name, site_id, agency_id)
 SELECT 'B' || t.id, '{}'::jsonb, i.risk_level, '张三', 'x', t.applicant_id_digest,
     '511381********0012', '[]'::jsonb,
     CASE WHEN t.id %% 20 = 0 THEN 'notified'
@@ -71,40 +74,44 @@ SELECT 'B' || t.id, '{}'::jsonb, i.risk_level, '张三', 'x', t.applicant_id_dig
     CASE WHEN t.id %% 20 = 0 OR NOT i.at_counter THEN NULL
          WHEN i.risk_level = 0 THEN t.finished_at
          ELSE t.finished_at + (t.id %% 9) * interval '1 day' END,
-    t.clerk_id, t.item_id, t.id, '', '[]'::jsonb, 4, NULL
+    t.clerk_id, t.item_id, t.id, '', '[]'::jsonb, 4, NULL,
+    md5('tail' || t.applicant_id_digest), '', '', '', '', '', '', 'person', '', '',
+    t.site_id, t.agency_id
 FROM counters_ticket t JOIN catalog_serviceitem i ON i.id = t.item_id;
 
 -- Ratings for nine services in ten; one in 400 is bad.
-INSERT INTO counters_rating (sequence, level, reason, created_at, clerk_id, ticket_id, window_id)
+INSERT INTO counters_rating (sequence, level, reason, created_at, clerk_id, ticket_id, window_id,
+    stage, site_id, agency_id)
 SELECT 1, CASE WHEN id %% 400 = 7 THEN 2 WHEN id %% 8 = 0 THEN 4 ELSE 5 END,
     CASE WHEN id %% 400 = 7 THEN '等候时间较长' ELSE '' END,
-    finished_at + interval '1 min', clerk_id, id, window_id
+    finished_at + interval '1 min', clerk_id, id, window_id, 'acceptance', site_id, agency_id
 FROM counters_ticket WHERE id %% 10 <> 0;
 
 INSERT INTO counters_followup (callback_due, reply_due, callback_at, callback_note, reply,
-    replied_at, rating_id)
+    replied_at, rating_id, review_note, status)
 SELECT created_at::date + 1, created_at::date + 5, created_at + interval '1 day', '已回访',
-    '已答复', created_at + interval '2 days', id
+    '已答复', created_at + interval '2 days', id, '', 'replied'
 FROM counters_rating WHERE level < 3;
 
 -- One decided review task per level 1-3 counter case.
 INSERT INTO risk_reviewtask (review_round, step, role, attempt, status, created_at,
-    assigned_at, due_at, decided_at, comment, assignee_id, case_id)
+    assigned_at, due_at, decided_at, comment, assignee_id, case_id, agency_id)
 SELECT 1, 1, 'review', 1, CASE WHEN c.status = 'rejected' THEN 'rejected' ELSE 'approved' END,
     c.accepted_at, c.accepted_at, c.accepted_at + interval '4 hours',
     c.accepted_at + (c.id %% 300) * interval '1 min',
     CASE WHEN c.status = 'rejected' THEN '不符' ELSE '' END,
-    (%(deciders)s::int[])[1 + c.id %% cardinality(%(deciders)s::int[])], c.id
+    (%(deciders)s::int[])[1 + c.id %% cardinality(%(deciders)s::int[])], c.id, c.agency_id
 FROM counters_case c WHERE c.review_round = 1;
 
 -- Every finished case was considered for re-inspection once (audit.sampled), as the
--- continuous audit records it; chained with placeholder hashes (a bench database: its
--- chain does not verify, the sequencer carries on after it).
+-- continuous audit records it; chained after what is there, with placeholder hashes (a
+-- bench database: its chain does not verify, the sequencer carries on after it).
 INSERT INTO audit_auditevent (position, occurred_at, event_type, object_type, object_id,
-    outcome, data, source_ip, request_id, prev_hash, hash, chained_at)
-SELECT row_number() OVER (ORDER BY id), finished_at, 'audit.sampled', 'counters.case',
+    outcome, data, source_ip, request_id, prev_hash, hash, chained_at, agency_id)
+SELECT (SELECT coalesce(max(position), 0) FROM audit_auditevent) + row_number() OVER (ORDER BY id),
+    finished_at, 'audit.sampled', 'counters.case',
     id::text, 'success', jsonb_build_object('selected', id %% 20 = 0), NULL, '',
-    repeat('0', 64), md5(id::text) || md5(id::text), finished_at
+    repeat('0', 64), md5(id::text) || md5(id::text), finished_at, agency_id
 FROM counters_case WHERE finished_at IS NOT NULL;
 
 INSERT INTO audit_finding (rule, severity, evidence, dedupe_key, created_at, result,
@@ -121,7 +128,7 @@ TODAY_SQL = """
 INSERT INTO counters_ticket (service_date, queue, sequence, is_consultation, is_priority,
     applicant_id_digest, status, issued_at, called_at, finished_at, recall_count, clerk_id,
     item_id, window_id, earlier_cancellations, flagged_retake, priority_reason, public_token,
-    requeue_count)
+    requeue_count, site_id, agency_id)
 SELECT current_date, 'A', 100000 + g, false, false, md5('today' || g),
     CASE WHEN g <= 60 THEN 'waiting' ELSE 'done' END,
     now() - (300 - g) * interval '1 min',
@@ -129,7 +136,7 @@ SELECT current_date, 'A', 100000 + g, false, false, md5('today' || g),
     CASE WHEN g > 60 THEN now() - (280 - g) * interval '1 min' END, 0,
     CASE WHEN g > 60 THEN (%(clerks)s::int[])[1 + g %% cardinality(%(clerks)s::int[])] END,
     (%(items)s::bigint[])[1 + g %% cardinality(%(items)s::bigint[])], NULL, 0, false, '',
-    md5('today-t' || g), 0
+    md5('today-t' || g), 0, %(site)s, %(agency)s
 FROM generate_series(1, 300) AS g;
 
 UPDATE counters_case SET status = 'in_review', finished_at = NULL, current_step = 1
@@ -145,6 +152,7 @@ def fill(cases: int, *, busy_today: bool = True) -> None:
 
     from catalog.models import ServiceItem
     from counters.models import Window
+    from sites.defaults import home_agency_id, home_site_id
     from staff.roles import Role
 
     users = get_user_model().objects
@@ -157,6 +165,9 @@ def fill(cases: int, *, busy_today: bool = True) -> None:
         ),
         "items": list(ServiceItem.objects.values_list("pk", flat=True)),
         "windows": list(Window.objects.values_list("pk", flat=True)),
+        # Every row at the home hall (the demo's and the benchmarks' one site).
+        "site": home_site_id(),
+        "agency": home_agency_id(),
     }
     with connection.cursor() as cursor:
         # The audit trigger and the audited managers guard the real tables; this is a
@@ -194,6 +205,7 @@ def main() -> None:
         url = recreate_database(args.admin_url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "langzhong_si.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the timed pages' request lines
     import django
 
     django.setup()
