@@ -175,7 +175,7 @@ def audit_batch_insert(obj: Model, *, using: str | None = None) -> bool:
         return False
 
     def write(row: Model) -> None:
-        row._batch_prepared = True  # its fields' pre_save ran already (_insert_sql)
+        row._batch_prepared = True  # its fields' pre_save ran already (_insert_params)
         batch.add(row)
 
     return record_insert_by(obj, write, using=alias)
@@ -318,7 +318,7 @@ def _keyed(model: type[Model], objs: list[Model]) -> bool:
 # numbers, keys and conflicts, the UPDATEs' texts): a few dozen shapes recur, each built
 # and named once. Kept up to this many, then started afresh.
 _FLUSH_TEXTS: dict[tuple, tuple[str, str]] = {}
-_FLUSH_TEXTS_KEPT = 512
+_FLUSH_TEXTS_KEPT = 256
 
 
 def _flush_text(connection, shape: tuple) -> tuple[str, str]:
@@ -414,7 +414,7 @@ _PLAIN = {
     ),
     models.BooleanField: (bool, _NONE),
     # Stamped by no pre_save of their own (auto_now, auto_now_add: _plain_types); a
-    # datetime only when aware, as its field then sends it (_insert_sql checks).
+    # datetime only when aware, as its field then sends it (_insert_params checks).
     models.DateField: (date, _NONE),
     models.DateTimeField: (datetime, _NONE),
 }

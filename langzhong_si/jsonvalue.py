@@ -27,7 +27,7 @@ def json_roundtrip(value):
     with `value`."""
     try:
         return _copied(value)
-    except _NotPlain:
+    except (_NotPlain, RecursionError):  # (a value holding itself: JSON's own refusal)
         return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 

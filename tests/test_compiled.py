@@ -2,12 +2,15 @@
 as the ORM's own read, one statement each time, compiled at the first call only."""
 
 import datetime
+import hashlib
+import inspect
 import re
 from unittest import mock
 
 import pytest
 from django.db import connection, connections, models, transaction
 from django.db.models import OuterRef, Subquery
+from django.db.models.query import RelatedPopulator
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -370,3 +373,13 @@ def test_a_missing_related_record_is_none_as_in_the_orm(hall):
     with CaptureQueriesContext(connection) as queries:
         assert window.current_ticket is None
     assert len(queries) == 0
+
+
+def test_the_record_populator_copies_the_populate_of_this_django():
+    """_RecordPopulator.populate is Django's RelatedPopulator.populate with the record
+    built as record_from_db builds it; a Django whose populate changed fails here, for
+    the copy to be read against it again."""
+    source = inspect.getsource(RelatedPopulator.populate)
+    assert hashlib.sha256(source.encode()).hexdigest() == (
+        "c939cb628b0376fe22af9560079be71075684084e6312e39d422a66ee7b7eebe"
+    ), source

@@ -90,3 +90,10 @@ def test_the_copy_shares_nothing_with_the_value():
 def test_a_value_json_cannot_write_is_refused_as_the_round_trip_refuses_it():
     with pytest.raises(TypeError):
         json_roundtrip({"object": object()})
+
+
+def test_a_value_holding_itself_is_refused_as_the_round_trip_refuses_it():
+    value = {"list": []}
+    value["list"].append(value)
+    with pytest.raises(ValueError, match="Circular reference"):
+        json_roundtrip(value)
