@@ -16,8 +16,12 @@ functions with the most cumulative time (`--top`): where a request's CPU goes.
 `--dump DIR` keeps each kind's profile there as well (`DIR/<kind>.prof`, for pstats or
 snakeviz).
 
-The test client adds about 0.2 ms per request of its own (building the request,
-recording templates); gunicorn's parsing is not counted. Not part of the test suite.
+The test client adds about 0.1–0.2 ms per request of its own (building the request,
+recording templates); gunicorn's parsing is not counted there. `--server N` measures
+that too: it starts gunicorn as docker-compose does (sync workers, here one) and sends
+each unchanged poll (and /healthz, the cheapest request through every middleware) N
+times over HTTP, one after the other, and prints the web worker's CPU per request, read
+from the kernel: the server's whole cost of an answer. Not part of the test suite.
 Needs PostgreSQL and Redis at 127.0.0.1.
 """
 
@@ -211,6 +215,93 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
                 )
 
 
+SERVER_PORT = 8766
+
+
+def server_cpu(env: dict, tokens: dict, count: int) -> None:
+    """The web worker's CPU per unchanged poll (and per /healthz), under gunicorn."""
+    import redis
+    import requests
+
+    venv = Path(sys.executable).parent
+    logs = ROOT / "var" / "load"
+    server = subprocess.Popen(
+        [str(venv / "gunicorn"), "langzhong_si.wsgi", "--workers", "1",
+         "--bind", f"127.0.0.1:{SERVER_PORT}"],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=open(logs / "request_profile_gunicorn.log", "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{SERVER_PORT}"
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        web = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
+                                 text=True, check=True).stdout.split()[0])  # fmt: skip
+
+        def worker_seconds() -> float:
+            fields = Path(f"/proc/{web}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        # The throttles keep each sender's requests of the last minute; a screen polls every
+        # few seconds, this loop hundreds of times a second: its history is cut back to
+        # what a screen's would be, between batches (not counted: the worker's CPU only).
+        throttles = redis.Redis.from_url(env["CACHE_URL"])
+
+        def forget_throttles() -> None:
+            keys = list(throttles.scan_iter("*throttle_*"))
+            if keys:
+                throttles.delete(*keys)
+
+        clerk = requests.Session()
+        clerk.headers["Authorization"] = f"Token {tokens['clerks'][0][1]}"
+        display = requests.Session()
+        display.headers["Authorization"] = f"Device {tokens['display']}"
+        decider = requests.Session()
+        decider.get(f"{base}/login/")
+        from django.contrib.auth import get_user_model
+
+        username = (
+            get_user_model().objects.filter(groups__name="reviewer", is_active=True)
+            .order_by("pk").values_list("username", flat=True).first()
+        )  # fmt: skip
+        decider.post(f"{base}/login/", {"username": username, "password": hall_load.PASSWORD,
+                     "csrfmiddlewaretoken": decider.cookies["csrftoken"]})  # fmt: skip
+        print(f"\nUnder gunicorn (one sync worker), {count} requests each, one at a time:")
+        print(f"{'request':<26}{'worker CPU ms':>14}{'wall ms':>9}")
+        for kind, who, url in (
+            ("healthz", requests.Session(), "/healthz"),
+            ("poll window (304)", clerk, "/api/counter/"),
+            ("display (304)", display, "/api/display/"),
+            ("inbox (304)", decider, "/api/inbox/tasks/"),
+        ):
+            headers = {"X-Poll": "1"}
+            expected = 200
+            if kind != "healthz":
+                first = who.get(base + url)
+                if first.status_code != 200:
+                    raise SystemExit(f"{kind}: HTTP {first.status_code}")
+                headers["If-None-Match"], expected = first.headers["ETag"], 304
+            used = wall = 0.0
+            for batch in range(0, count, 100):
+                forget_throttles()
+                began, cpu_began = time.perf_counter(), worker_seconds()
+                for _ in range(min(100, count - batch)):
+                    answer = who.get(base + url, headers=headers)
+                    if answer.status_code != expected:
+                        raise SystemExit(f"{kind}: HTTP {answer.status_code}")
+                used += worker_seconds() - cpu_began
+                wall += time.perf_counter() - began
+            print(f"{kind:<26}{used / count * 1000:>14.2f}{wall / count * 1000:>9.2f}")
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
 def holders_of_open_tasks() -> list[str]:
     from risk.models import ReviewTask
 
@@ -237,6 +328,10 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database and accounts of the last run"
     )
+    parser.add_argument(
+        "--server", type=int, default=0, metavar="N",
+        help="also send each unchanged poll N times to gunicorn: the worker's CPU per answer",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.dump and not args.profile:
         parser.error("--dump keeps the profiles of --profile: give both")
@@ -264,6 +359,8 @@ def main() -> None:
         meter = Meter(args.profile, args.sql, args.sort)
         run(meter, tokens, args.repeat)
         meter.report(args.top, args.dump)
+        if args.server:
+            server_cpu(env, tokens, args.server)
     finally:
         os.killpg(worker.pid, 15)
         worker.wait(timeout=30)

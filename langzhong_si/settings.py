@@ -235,6 +235,12 @@ SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 SESSION_SAVE_EVERY_REQUEST = False
 # Database sessions, read with one written-out statement (operations.sessions).
 SESSION_ENGINE = "operations.sessions"
+# How long a session read from the database is remembered in CACHE_URL's cache (every
+# write goes to the row first; a session ended leaves a tombstone there). Only with a
+# cache every web process shares (Redis): with each process's own, 0, whatever is set.
+SESSION_CACHE_SECONDS = (
+    env_int("SESSION_CACHE_SECONDS", 30, minimum=0) if _CACHE_URL.startswith("redis://") else 0
+)
 # req. 3: however active, a session ends this long after sign-in.
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 

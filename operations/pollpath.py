@@ -25,7 +25,8 @@ whose access also rests on a decorator or on code in its `get` before the ETag.
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.middleware.clickjacking import XFrameOptionsMiddleware
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_resolver, get_urlconf
+from django.utils.functional import LazyObject, empty
 from rest_framework.exceptions import APIException, Throttled
 
 from audit.middleware import RequestContextMiddleware
@@ -35,6 +36,7 @@ from staff.middleware import account_passes_unchanged
 
 _ANSWER = "_early_poll_answer"
 _NONE = object()
+_RESOLVER = object()  # the key under which _matches keeps the resolver they came from
 
 
 class FastPollMiddleware:
@@ -74,14 +76,48 @@ def _unchanged_poll(request):
     return response
 
 
+# What each path asked with If-None-Match resolves to: its match when a poll's view
+# answers it, else None. Kept per URL resolver (a changed ROOT_URLCONF starts afresh),
+# at most _MATCHES_KEPT paths, then started again: resolving walks every pattern.
+_matches: dict = {}
+_MATCHES_KEPT = 1024
+
+
+def _poll_match(path: str):
+    resolver = get_resolver(get_urlconf())
+    if _matches.get(_RESOLVER) is not resolver or len(_matches) > _MATCHES_KEPT:
+        _matches.clear()
+        _matches[_RESOLVER] = resolver
+    match = _matches.get(path, _NONE)
+    if match is _NONE:
+        try:
+            match = resolver.resolve(path)
+        except Resolver404:
+            match = None
+        view_class = getattr(getattr(match, "func", None), "view_class", None)
+        if view_class is None or not hasattr(view_class, "poll_key"):
+            match = None
+        _matches[path] = match
+    return match
+
+
+def _concrete(user):
+    """The person behind request.user's lazy wrappers (authentication's, and the second
+    factor's around it), read as they read it: every check below asks several things of
+    them, each through both wrappers otherwise."""
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
+
+
 def _unchanged_poll_answer(request):
-    try:
-        match = resolve(request.path_info)
-    except Resolver404:
+    match = _poll_match(request.path_info)
+    if match is None:
         return None
-    view_class = getattr(match.func, "view_class", None)
-    if view_class is None or not hasattr(view_class, "poll_key"):
-        return None
+    view_class = match.func.view_class
+    request.user = _concrete(request.user)  # _unchanged_poll puts the wrapper back
     if not account_passes_unchanged(request):
         return None
     # As APIView.dispatch and APIView.initial do, throttles apart.

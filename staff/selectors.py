@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 
+from langzhong_si.compiled import raw_first
 from langzhong_si.sqltext import sql_text
 from staff.roles import Role
 
@@ -32,8 +33,8 @@ def user_with_account_state(user_id):
 
     user_model = get_user_model()
     if connection.vendor == "postgresql":
-        user = user_model._default_manager.raw(sql_text(ACCOUNT_STATE_SQL), [user_id])
-        user = next(iter(user), None)
+        sql = sql_text(ACCOUNT_STATE_SQL)
+        user = raw_first(user_model, "staff_account_state", sql, [user_id])
     else:
         latest = PasswordRecord.objects.filter(user=OuterRef("pk")).order_by("-set_at", "-pk")
         user = (

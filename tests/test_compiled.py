@@ -383,3 +383,32 @@ def test_the_record_populator_copies_the_populate_of_this_django():
     assert hashlib.sha256(source.encode()).hexdigest() == (
         "c939cb628b0376fe22af9560079be71075684084e6312e39d422a66ee7b7eebe"
     ), source
+
+
+# --- raw_first: a written-out statement's row as a record --------------------------------------
+
+
+def _fields(record):
+    return {field.attname: getattr(record, field.attname) for field in type(record)._meta.fields}
+
+
+@pytest.mark.postgres
+def test_a_written_out_rows_record_is_the_orms_whatever_the_columns_order():
+    from langzhong_si.compiled import raw_first
+
+    item = ItemFactory()
+    columns = ", ".join(
+        f'"{field.column}"' for field in reversed(ServiceItem._meta.concrete_fields)
+    )
+    sql = f"SELECT {columns}, 7 AS lucky FROM {ServiceItem._meta.db_table} WHERE id = %s"  # noqa: S608
+    record = raw_first(ServiceItem, "test_raw_first_item", sql, [item.pk])
+    assert _fields(record) == _fields(ServiceItem.objects.get(pk=item.pk))
+    assert (record._state.adding, record._state.db, record.lucky) == (False, "default", 7)
+
+
+@pytest.mark.postgres
+def test_a_written_out_statement_with_no_row_gives_none():
+    from langzhong_si.compiled import raw_first
+
+    sql = f"SELECT * FROM {ServiceItem._meta.db_table} WHERE id = %s"  # noqa: S608
+    assert raw_first(ServiceItem, "test_raw_first_none", sql, [-1]) is None

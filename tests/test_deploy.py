@@ -31,3 +31,22 @@ def test_production_refuses_the_development_secret_key():
         text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def _setting(name: str, **env) -> str:
+    code = (
+        f"import django; django.setup(); from django.conf import settings; print(settings.{name})"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "langzhong_si.settings", **env},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_sessions_are_remembered_only_in_a_cache_every_process_shares():
+    assert _setting("SESSION_CACHE_SECONDS", CACHE_URL="redis://127.0.0.1:6379/9") == "30"
+    assert _setting("SESSION_CACHE_SECONDS", CACHE_URL="") == "0"
+    # Each process's own cache: a sign-out in one would leave the copy in the others.
+    assert _setting("SESSION_CACHE_SECONDS", CACHE_URL="", SESSION_CACHE_SECONDS="30") == "0"

@@ -80,6 +80,22 @@ def test_an_unchanged_inbox_poll_is_an_empty_304_reading_no_task(hall):
     assert not any("risk_reviewtask" in query["sql"] for query in queries)
 
 
+def test_with_sessions_remembered_an_unchanged_inbox_poll_does_not_read_the_session(hall, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SESSION_CACHE_SECONDS = 30  # as with a Redis CACHE_URL
+    api = APIClient()
+    sign_in(api, hall.zhou)
+    first = api.get("/api/inbox/tasks/")
+    with CaptureQueriesContext(connection) as queries:
+        again = _poll(api, "/api/inbox/tasks/", first["ETag"])
+    assert again.status_code == 304
+    # The account (with its roles on PostgreSQL) and the second factor's device.
+    assert len(queries) == (2 if connection.vendor == "postgresql" else 3)
+    assert not any("django_session" in query["sql"] for query in queries)
+
+
 def test_a_task_drawn_to_a_reviewer_shows_at_the_next_inbox_poll(
     hall, clerk_api, django_capture_on_commit_callbacks
 ):

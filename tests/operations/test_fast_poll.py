@@ -5,10 +5,14 @@ disabled, token revoked, throttled — still gets its own answer at the very nex
 Each refusal is checked with the early answer in place and without it (`path`)."""
 
 import logging
+import os
 import time
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -29,10 +33,13 @@ WORKBENCH = "/api/counter/"
 DISPLAY = "/api/display/"
 
 
-@pytest.fixture(params=["early", "whole"])
+@pytest.fixture(params=["early", "whole", "remembered"])
 def path(request, settings):
-    """With the early answer (as deployed) and without it (the whole path): a refusal
-    must be the same either way."""
+    """With the early answer (as deployed), without it (the whole path), and with the
+    early answer and sessions remembered in the cache (as deployed with Redis): a refusal
+    must be the same every way."""
+    if request.param == "remembered":
+        settings.SESSION_CACHE_SECONDS = 30
     if request.param == "whole":
         settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != FAST]
     return request.param
@@ -198,7 +205,8 @@ def test_a_signed_out_person_is_refused_the_poll(hall, path):
 
 def test_a_deleted_session_is_refused_the_poll(hall, path):
     api, etag = _signed_in(hall.zhou)
-    Session.objects.all().delete()
+    api.session.delete()  # as sign-out and a new sign-in's key delete it
+    assert not Session.objects.exists()
     assert _poll(api, INBOX, etag).status_code == 403
 
 
@@ -335,3 +343,45 @@ def test_a_changed_display_poll_is_counted_once(
     assert changed.status_code == 200
     codes = [_poll(api, DISPLAY, changed["ETag"]).status_code for _ in range(2)]
     assert codes == [304, 429]
+
+
+@pytest.mark.redis
+def test_with_sessions_in_redis_a_signed_out_cookie_is_refused_the_poll(hall, settings):
+    """As deployed: sessions remembered in Redis (operations.cache), so the poll reads no
+    session row; the cookie of a session signed out is refused however it is replayed."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "operations.cache.ReusedClientRedisCache",
+            "LOCATION": os.environ["CELERY_BROKER_URL"],
+            "KEY_PREFIX": "test-fast-poll",
+        }
+    }
+    settings.SESSION_CACHE_SECONDS = 30
+    api, etag = _signed_in(hall.zhou)
+    cookie = api.cookies["sessionid"].value
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert _poll(api, INBOX, etag).status_code == 304
+        assert not any("django_session" in query["sql"] for query in queries)
+        api.logout()
+        replay = APIClient()
+        replay.cookies["sessionid"] = cookie
+        assert _poll(replay, INBOX, etag).status_code == 403
+    finally:
+        cache.clear()
+
+
+def test_a_poll_after_the_urls_change_is_resolved_by_the_new_ones(hall, settings):
+    api, etag = _signed_in(hall.zhou)
+    assert _poll(api, INBOX, etag).status_code == 304  # its match remembered
+    settings.ROOT_URLCONF = "tests.operations.urls_plain_inbox"
+    response = _poll(api, INBOX, etag)
+    assert response.status_code == 200 and response.content == b"plain"
+
+
+def test_the_paths_remembered_for_polls_are_bounded():
+    from operations import pollpath
+
+    for number in range(pollpath._MATCHES_KEPT * 2):
+        pollpath._poll_match(f"/api/nothing/{number}/")
+    assert len(pollpath._matches) <= pollpath._MATCHES_KEPT + 2

@@ -1,10 +1,14 @@
 """Sessions read with one written-out statement (operations.sessions) behave as
-Django's database sessions: a live one is read, an expired or unknown one is not."""
+Django's database sessions: a live one is read, an expired or unknown one is not. With
+SESSION_CACHE_SECONDS they are remembered in the cache, and an ended one is never read
+from its copy."""
 
 import datetime
+import time
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.utils import timezone
 
 from operations.sessions import SessionStore
@@ -38,3 +42,155 @@ def test_an_unknown_session_is_empty_and_gets_a_new_key_when_saved():
     store["colour"] = "red"
     store.save()
     assert store.session_key != "x" * 32
+
+
+# --- Remembered in the shared cache (SESSION_CACHE_SECONDS) ----------------------------------
+
+
+@pytest.fixture
+def remembered(settings):
+    """Sessions remembered as with a Redis CACHE_URL (the tests' cache is this process's
+    own, which is all one process needs)."""
+    settings.SESSION_CACHE_SECONDS = 30
+    return settings
+
+
+def test_a_saved_session_is_read_without_a_query(remembered, django_assert_num_queries):
+    key = _saved(colour="blue")
+    with django_assert_num_queries(0):
+        assert SessionStore(key)["colour"] == "blue"
+
+
+def test_a_session_read_from_the_database_is_remembered(remembered, django_assert_num_queries):
+    key = _saved(colour="blue")
+    cache.clear()
+    with django_assert_num_queries(1):
+        assert SessionStore(key)["colour"] == "blue"
+    with django_assert_num_queries(0):
+        assert SessionStore(key)["colour"] == "blue"
+
+
+def test_a_change_is_written_to_the_database_and_then_remembered(remembered):
+    key = _saved(colour="blue")
+    store = SessionStore(key)
+    store["colour"] = "green"
+    store.save()
+    assert SessionStore(key)["colour"] == "green"
+    cache.clear()
+    assert SessionStore(key)["colour"] == "green"
+
+
+def test_a_signed_out_session_is_not_read_from_its_copy(remembered, django_assert_num_queries):
+    key = _saved(colour="blue")
+    assert SessionStore(key)["colour"] == "blue"  # remembered
+    SessionStore(key).flush()
+    store = SessionStore(key)
+    with django_assert_num_queries(0):
+        assert "colour" not in store
+    assert store.session_key is None
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_the_old_key_of_a_new_sign_in_is_not_read_from_its_copy(remembered):
+    key = _saved(colour="blue")
+    store = SessionStore(key)
+    store.cycle_key()
+    assert SessionStore(store.session_key)["colour"] == "blue"
+    old = SessionStore(key)
+    assert "colour" not in old and old.session_key is None
+
+
+def _racing(monkeypatch, meanwhile):
+    """The next read lets `meanwhile` run between reading the row and remembering it (as
+    another request would, on another process)."""
+    read = SessionStore._get_session_from_db
+    pending = [meanwhile]
+
+    def racing(self):
+        row = read(self)
+        if pending:
+            pending.pop()()
+        return row
+
+    monkeypatch.setattr(SessionStore, "_get_session_from_db", racing)
+
+
+def test_a_read_racing_a_sign_out_cannot_bring_the_session_back(remembered, monkeypatch):
+    key = _saved(colour="blue")
+    cache.clear()
+    _racing(monkeypatch, lambda: SessionStore(key).flush())
+    assert SessionStore(key)["colour"] == "blue"  # read just before the sign-out
+    store = SessionStore(key)
+    assert "colour" not in store and store.session_key is None
+
+
+def test_a_read_racing_a_save_cannot_put_the_old_data_back(remembered, monkeypatch):
+    key = _saved(colour="blue")
+    cache.clear()
+
+    def save_green():
+        other = SessionStore(key)
+        other["colour"] = "green"
+        other.save()
+
+    _racing(monkeypatch, save_green)
+    assert SessionStore(key)["colour"] == "blue"  # read just before the save
+    assert SessionStore(key)["colour"] == "green"
+
+
+def test_a_copy_does_not_outlive_its_session(remembered, monkeypatch):
+    store = SessionStore()
+    store["colour"] = "blue"
+    store.set_expiry(5)
+    store.save()
+    later = time.time() + 6
+    monkeypatch.setattr(time, "time", lambda: later)  # the cache's clock
+    Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    assert "colour" not in SessionStore(store.session_key)
+
+
+def test_a_session_deleted_in_the_database_goes_with_its_copy(remembered, monkeypatch):
+    """A row deleted past the store (by hand, to sign everyone out) is read as gone once
+    the copy's SESSION_CACHE_SECONDS have passed: README says so."""
+    key = _saved(colour="blue")
+    Session.objects.all().delete()
+    assert SessionStore(key)["colour"] == "blue"  # the copy, for a while
+    later = time.time() + remembered.SESSION_CACHE_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert "colour" not in SessionStore(key)
+
+
+def test_the_cache_holds_no_session_key(remembered):
+    key = _saved(colour="blue")
+    assert cache.get(f"session:{key}") is None
+    assert not [name for name in cache._cache if key in name]
+
+
+def test_with_the_cache_down_the_session_is_read_from_the_database(remembered, monkeypatch):
+    key = _saved(colour="blue")
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "add", down)
+    assert SessionStore(key)["colour"] == "blue"
+
+
+def test_a_sign_out_the_cache_cannot_take_fails(remembered, monkeypatch):
+    key = _saved(colour="blue")
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "set", down)
+    with pytest.raises(ConnectionError):
+        SessionStore(key).flush()
+
+
+def test_without_a_shared_cache_nothing_is_remembered(settings, django_assert_num_queries):
+    settings.SESSION_CACHE_SECONDS = 0
+    key = _saved(colour="blue")
+    with django_assert_num_queries(1):
+        assert SessionStore(key)["colour"] == "blue"
+    assert not [name for name in cache._cache if "session:" in name]

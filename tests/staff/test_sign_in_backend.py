@@ -45,3 +45,31 @@ def test_a_password_set_during_the_request_is_checked_against_its_own_record(
     user.password = "changed-hash"  # as set_password leaves it before its record is read
     with django_assert_num_queries(1):  # the latest record, read again
         password_expired(user)
+
+
+@pytest.mark.postgres
+def test_the_account_read_on_postgresql_is_the_record_the_orm_reads():
+    """The written-out statement's row is made into the record the ORM makes: every field,
+    as a saved record of that database, with the password record's time and setter."""
+    from django.contrib.auth import get_user_model
+
+    from staff.selectors import user_with_account_state
+
+    clerk = make_staff(Role.CLERK)
+    clerk.first_name, clerk.last_name, clerk.email = "小", "王", "w@example.org"
+    clerk.save()
+    read = user_with_account_state(clerk.pk)
+    orm = get_user_model().objects.get(pk=clerk.pk)
+    for field in orm._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(orm, field.attname), field.name
+    assert (read._state.adding, read._state.db) == (False, orm._state.db)
+    latest = clerk.password_records.order_by("-set_at", "-pk").first()
+    assert (read.password_set_at, read.password_set_by) == (latest.set_at, latest.set_by_id)
+    assert read.role_names == [Role.CLERK.value]
+
+
+@pytest.mark.postgres
+def test_an_account_that_is_not_there_reads_as_none():
+    from staff.selectors import user_with_account_state
+
+    assert user_with_account_state(10**9) is None
