@@ -129,6 +129,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Django's PostgreSQL backend, a kept connection's health checked without a round trip
+# (langzhong_si.postgresql).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "langzhong_si.postgresql"
 # The hot hand-written queries prepared once per connection (langzhong_si.prepared): only
 # with persistent connections, never behind a pooler in transaction mode.
 DATABASE_PREPARED_STATEMENTS = env_bool(
@@ -148,6 +152,8 @@ if _REPLICA_URL:
         _REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"]["ENGINE"] = "langzhong_si.postgresql"
 DATABASE_ROUTERS = ["langzhong_si.db_router.ReportReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

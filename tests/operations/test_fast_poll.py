@@ -9,6 +9,7 @@ import os
 import time
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import connection
@@ -19,6 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from counters import services as counter_services
 from devices.models import HallDevice
 from langzhong_si.versions import TICKETS, versions_bump
+from operations.sessions import _cache_key
 from staff import services as staff_services
 from staff.middleware import LAST_ACTIVE_AT, SIGNED_IN_AT
 from staff.models import ApiToken
@@ -50,10 +52,16 @@ def _poll(api, url, etag, **extra):
 
 
 def _signed_in(user):
+    """A person at their inbox; with sessions remembered, as SESSION_CACHE_SECONDS after
+    their sign-in: their session's copy made by a poll, so the next reads none."""
     api = APIClient()
     sign_in(api, user)
     first = api.get(INBOX)
     assert first.status_code == 200
+    if settings.SESSION_CACHE_SECONDS:
+        cache.delete(_cache_key(api.cookies["sessionid"].value))  # the sign-in's mark gone
+        assert _poll(api, INBOX, first["ETag"]).status_code == 304
+        assert isinstance(cache.get(_cache_key(api.cookies["sessionid"].value)), dict)
     return api, first["ETag"]
 
 

@@ -11,7 +11,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.utils import timezone
 
-from operations.sessions import SessionStore
+from operations.sessions import SessionStore, _cache_key
 
 pytestmark = pytest.mark.django_db
 
@@ -55,44 +55,74 @@ def remembered(settings):
     return settings
 
 
-def test_a_saved_session_is_read_without_a_query(remembered, django_assert_num_queries):
-    key = _saved(colour="blue")
-    with django_assert_num_queries(0):
-        assert SessionStore(key)["colour"] == "blue"
+def _remembered_copy(key):
+    """As a read SESSION_CACHE_SECONDS after the last write makes it: the mark gone, the
+    row read and remembered."""
+    cache.delete(_cache_key(key))
+    return SessionStore(key).load()
 
 
-def test_a_session_read_from_the_database_is_remembered(remembered, django_assert_num_queries):
+def test_a_session_read_where_nothing_changed_it_of_late_is_remembered(
+    remembered, django_assert_num_queries
+):
     key = _saved(colour="blue")
-    cache.clear()
+    cache.clear()  # the save's mark gone
     with django_assert_num_queries(1):
         assert SessionStore(key)["colour"] == "blue"
     with django_assert_num_queries(0):
         assert SessionStore(key)["colour"] == "blue"
 
 
-def test_a_change_is_written_to_the_database_and_then_remembered(remembered):
+def test_a_session_just_saved_is_read_from_its_row(remembered, django_assert_num_queries):
     key = _saved(colour="blue")
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            assert SessionStore(key)["colour"] == "blue"
+
+
+def test_a_session_saved_is_remembered_again_two_seconds_later(
+    remembered, monkeypatch, django_assert_num_queries
+):
+    key = _saved(colour="blue")
+    later = time.time() + 3
+    monkeypatch.setattr(time, "time", lambda: later)  # the cache's clock
+    with django_assert_num_queries(1):
+        SessionStore(key).load()
+    with django_assert_num_queries(0):
+        assert SessionStore(key)["colour"] == "blue"
+
+
+def test_a_save_marked_late_does_not_shorten_a_sign_outs_mark(remembered, monkeypatch):
+    key = _saved(colour="blue")
+    SessionStore(key).delete()
+    SessionStore._changed(key, ended=False)  # a save just before it, marked just after
+    later = time.time() + 3
+    monkeypatch.setattr(time, "time", lambda: later)
+    # A read that took the row before the sign-out cannot put it back.
+    assert not cache.add(_cache_key(key), {"colour": "blue"})
+
+
+def test_a_change_is_read_at_once(remembered):
+    key = _saved(colour="blue")
+    _remembered_copy(key)
     store = SessionStore(key)
     store["colour"] = "green"
     store.save()
     assert SessionStore(key)["colour"] == "green"
-    cache.clear()
-    assert SessionStore(key)["colour"] == "green"
 
 
-def test_a_signed_out_session_is_not_read_from_its_copy(remembered, django_assert_num_queries):
+def test_a_signed_out_session_is_not_read_from_its_copy(remembered):
     key = _saved(colour="blue")
-    assert SessionStore(key)["colour"] == "blue"  # remembered
+    assert _remembered_copy(key) == {"colour": "blue"}
     SessionStore(key).flush()
     store = SessionStore(key)
-    with django_assert_num_queries(0):
-        assert "colour" not in store
-    assert store.session_key is None
+    assert "colour" not in store and store.session_key is None
     assert not Session.objects.filter(session_key=key).exists()
 
 
 def test_the_old_key_of_a_new_sign_in_is_not_read_from_its_copy(remembered):
     key = _saved(colour="blue")
+    _remembered_copy(key)
     store = SessionStore(key)
     store.cycle_key()
     assert SessionStore(store.session_key)["colour"] == "blue"
@@ -143,6 +173,7 @@ def test_a_copy_does_not_outlive_its_session(remembered, monkeypatch):
     store["colour"] = "blue"
     store.set_expiry(5)
     store.save()
+    assert _remembered_copy(store.session_key) == {"colour": "blue", "_session_expiry": 5}
     later = time.time() + 6
     monkeypatch.setattr(time, "time", lambda: later)  # the cache's clock
     Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
@@ -153,6 +184,7 @@ def test_a_session_deleted_in_the_database_goes_with_its_copy(remembered, monkey
     """A row deleted past the store (by hand, to sign everyone out) is read as gone once
     the copy's SESSION_CACHE_SECONDS have passed: README says so."""
     key = _saved(colour="blue")
+    _remembered_copy(key)
     Session.objects.all().delete()
     assert SessionStore(key)["colour"] == "blue"  # the copy, for a while
     later = time.time() + remembered.SESSION_CACHE_SECONDS + 1
@@ -162,6 +194,7 @@ def test_a_session_deleted_in_the_database_goes_with_its_copy(remembered, monkey
 
 def test_the_cache_holds_no_session_key(remembered):
     key = _saved(colour="blue")
+    _remembered_copy(key)
     assert cache.get(f"session:{key}") is None
     assert not [name for name in cache._cache if key in name]
 
