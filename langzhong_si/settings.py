@@ -159,12 +159,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits shared by every web process) ---------------------------------------
 _CACHE_URL = env_str("CACHE_URL", "")
-CACHES = {
+_CACHE_IN_REDIS = _CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
+if _CACHE_IN_REDIS:
     # Django's Redis cache, its client built once (operations.cache: CPU per request).
-    "default": {"BACKEND": "operations.cache.ReusedClientRedisCache", "LOCATION": _CACHE_URL}
-    if _CACHE_URL.startswith("redis://")
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
+    CACHES = {
+        "default": {"BACKEND": "operations.cache.ReusedClientRedisCache", "LOCATION": _CACHE_URL}
+    }
+elif _CACHE_URL.startswith("file://"):
+    # A folder every process of one machine shares (the embedded default's gunicorn
+    # workers and Celery worker: scripts/demo.sh): poll versions, remembered tokens and
+    # rate limits are then the same in each, as with Redis.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": _CACHE_URL.removeprefix("file://"),
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
+elif _CACHE_URL:
+    raise ImproperlyConfigured(
+        "CACHE_URL: redis://host:port/db (rediss://, unix://) or file:///a/folder"
+    )
+else:
+    # This process's own (the tests, one-off commands): never for several processes.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth ---------------------------------------------------------------------------------
 # Argon2id (staff.passwords.Argon2idHasher: 46 MiB, OWASP's parameters), about 45 ms per
@@ -244,9 +262,7 @@ SESSION_ENGINE = "operations.sessions"
 # How long a session read from the database is remembered in CACHE_URL's cache (every
 # write goes to the row first; a session ended leaves a tombstone there). Only with a
 # cache every web process shares (Redis): with each process's own, 0, whatever is set.
-SESSION_CACHE_SECONDS = (
-    env_int("SESSION_CACHE_SECONDS", 30, minimum=0) if _CACHE_URL.startswith("redis://") else 0
-)
+SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 30, minimum=0) if _CACHE_IN_REDIS else 0
 # req. 3: however active, a session ends this long after sign-in.
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 

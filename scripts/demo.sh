@@ -11,6 +11,9 @@ export HALL_HOURS_ENFORCED="${HALL_HOURS_ENFORCED:-false}"
 # Readable log lines on the console (production logs one JSON line per request and task).
 export LOG_FORMAT="${LOG_FORMAT:-plain}"
 cd "$(dirname "$0")/.."
+# One cache for the two web workers and the Celery worker (a folder, where production has
+# Redis): a change one of them makes moves the polled screens' versions for all of them.
+export CACHE_URL="${CACHE_URL:-file://$PWD/var/cache}"
 bash scripts/setup-venv.sh
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py seed_demo

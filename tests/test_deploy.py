@@ -50,3 +50,37 @@ def test_sessions_are_remembered_only_in_a_cache_every_process_shares():
     assert _setting("SESSION_CACHE_SECONDS", CACHE_URL="") == "0"
     # Each process's own cache: a sign-out in one would leave the copy in the others.
     assert _setting("SESSION_CACHE_SECONDS", CACHE_URL="", SESSION_CACHE_SECONDS="30") == "0"
+
+
+def test_a_file_cache_is_shared_by_the_processes_of_one_machine(tmp_path):
+    """The embedded default (scripts/demo.sh) runs two web workers and a Celery worker: a
+    poll version one of them moves is the version the others answer with."""
+    folder = f"file://{tmp_path / 'cache'}"
+    bump = (
+        "import django; django.setup(); from langzhong_si.versions import _bump, version_of; "
+        "version_of('tickets'); _bump(['tickets']); print(version_of('tickets'))"
+    )
+    read = "import django; django.setup(); from langzhong_si.versions import version_of; "
+    read += "print(version_of('tickets'))"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "langzhong_si.settings", "CACHE_URL": folder}
+
+    def run(code: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    moved = run(bump)
+    assert run(read) == moved
+
+
+def test_a_cache_address_of_another_kind_is_refused():
+    code = "import django; django.setup()"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "langzhong_si.settings",
+             "CACHE_URL": "memcached://127.0.0.1:11211"},
+    )  # fmt: skip
+    assert result.returncode != 0 and "CACHE_URL" in result.stderr
