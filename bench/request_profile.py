@@ -18,7 +18,7 @@ snakeviz).
 
 The test client adds about 0.1–0.2 ms per request of its own (building the request,
 recording templates); gunicorn's parsing is not counted there. `--server N` measures
-that too: it starts gunicorn as docker-compose does (sync workers, here one) and sends
+that too: it starts gunicorn with sync workers, as docker-compose does (here one), sends
 each unchanged poll (and /healthz, the cheapest request through every middleware) N
 times over HTTP, one after the other, and prints the web worker's CPU per request, read
 from the kernel: the server's whole cost of an answer. Not part of the test suite.
@@ -239,7 +239,8 @@ def server_cpu(env: dict, tokens: dict, count: int) -> None:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         web = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
                                  text=True, check=True).stdout.split()[0])  # fmt: skip
 

@@ -301,6 +301,7 @@ class _RecordPopulator(RelatedPopulator):
 # Where each of a model's fields, and each other column, stands in a written-out
 # statement's row, per model and list of the row's column names.
 _ROW_PLANS: dict[tuple, tuple] = {}
+_CONVERTED: dict[type, bool] = {}  # whether a model has a field with a converter
 
 
 def raw_first(model, name: str, sql: str, params: list, *, using: str = DEFAULT_DB_ALIAS):
@@ -308,20 +309,31 @@ def raw_first(model, name: str, sql: str, params: list, *, using: str = DEFAULT_
     or None: as `model._default_manager.raw(sql, params)` makes it (each field from the
     column of its name, every other column an attribute of that name) for less CPU. On
     PostgreSQL with persistent connections it runs as the prepared statement `name`
-    (langzhong_si.prepared), and the record is built as record_from_db builds it. Every
-    one of the model's fields must be among the columns (a `SELECT t.*` has them all);
-    for PostgreSQL: no converter is applied, as there the model's own fields need none."""
+    (langzhong_si.prepared: a schema change under a running process fails each kept
+    connection's next run of it once, as for every prepared statement). Unlike raw(): it
+    reads `using` (the default database), not through the routers; every one of the
+    model's fields must be among the columns (a `SELECT t.*` has them all; raw() would
+    defer a missing one); and no converter is applied, so a model with a field that has
+    one (from_db_value) is refused: as on PostgreSQL, where the plain fields need none."""
+    converted = _CONVERTED.get(model)
+    if converted is None:
+        fields = model._meta.concrete_fields
+        converted = _CONVERTED[model] = any(hasattr(field, "from_db_value") for field in fields)
+    if converted:
+        raise ValueError(f"raw_first: {model.__name__} has fields with converters")
     connection = connections[using]
     with connection.cursor() as cursor:
         prepared_execute(connection, cursor, name, sql, params)
         row = cursor.fetchone()
         if row is None:
             return None
-        columns = tuple(column.name for column in cursor.description)
+        columns = tuple(column[0] for column in cursor.description)
     plan = _ROW_PLANS.get((model, columns))
     if plan is None:
-        where = {column: at for at, column in enumerate(columns)}
         fields = model._meta.concrete_fields
+        where = {}
+        for at, column in enumerate(columns):
+            where.setdefault(column, at)  # the first of a name, as raw() takes it
         own = {field.column for field in fields}
         plan = _ROW_PLANS[model, columns] = (
             tuple(field.attname for field in fields),

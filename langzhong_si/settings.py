@@ -129,10 +129,6 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# Django's PostgreSQL backend, a kept connection's health checked without a round trip
-# (langzhong_si.postgresql).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "langzhong_si.postgresql"
 # The hot hand-written queries prepared once per connection (langzhong_si.prepared): only
 # with persistent connections, never behind a pooler in transaction mode.
 DATABASE_PREPARED_STATEMENTS = env_bool(
@@ -152,8 +148,6 @@ if _REPLICA_URL:
         _REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["replica"]["ENGINE"] = "langzhong_si.postgresql"
 DATABASE_ROUTERS = ["langzhong_si.db_router.ReportReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -260,8 +254,8 @@ SESSION_SAVE_EVERY_REQUEST = False
 # Database sessions, read with one written-out statement (operations.sessions).
 SESSION_ENGINE = "operations.sessions"
 # How long a session read from the database is remembered in CACHE_URL's cache (every
-# write goes to the row first; a session ended leaves a tombstone there). Only with a
-# cache every web process shares (Redis): with each process's own, 0, whatever is set.
+# write goes to the row first and leaves a mark: operations.sessions). Only in Redis,
+# which every process shares and where cache.add is atomic: otherwise 0, whatever is set.
 SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 30, minimum=0) if _CACHE_IN_REDIS else 0
 # req. 3: however active, a session ends this long after sign-in.
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)

@@ -7,11 +7,12 @@ FastPollMiddleware stands after the middleware that find out who is asking (sess
 language, CSRF, authentication, second factor: all lazy, and their response side still
 wraps the early answer) and before the rest. For a GET with If-None-Match to a view
 that names its poll version (`poll_key`), it runs the checks the whole path would run,
-with the same code and nothing remembered beyond what that path remembers: the account
-security checks (staff.middleware), then the view's own DRF content negotiation,
-authentication, permissions, the ETag (langzhong_si.versions.poll_etag) and, last, the
-view's throttles (last so a request is counted once: an answer that falls through is
-counted by the whole path). Only when every one of them passes and the ETag matches
+with the same code and nothing remembered beyond what that path remembers (but which
+view a path resolves to, kept per URL resolver): the account security checks
+(staff.middleware), then the view's own DRF content negotiation, authentication,
+permissions, the ETag (langzhong_si.versions.poll_etag) and, last, the view's throttles
+(last so a request is counted once: an answer that falls through is counted by the
+whole path). Only when every one of them passes and the ETag matches
 does it answer, with the view's own 304 passed through the response side of the
 middleware it skipped (frame options, request id, content security policy). Anything
 else — a refusal, a changed version, a throttled request, a poll that is not one
@@ -36,7 +37,6 @@ from staff.middleware import account_passes_unchanged
 
 _ANSWER = "_early_poll_answer"
 _NONE = object()
-_RESOLVER = object()  # the key under which _matches keeps the resolver they came from
 
 
 class FastPollMiddleware:
@@ -77,18 +77,22 @@ def _unchanged_poll(request):
 
 
 # What each path asked with If-None-Match resolves to: its match when a poll's view
-# answers it, else None. Kept per URL resolver (a changed ROOT_URLCONF starts afresh),
-# at most _MATCHES_KEPT paths, then started again: resolving walks every pattern.
-_matches: dict = {}
+# answers it, else None. Kept with the URL resolver they came from (a changed
+# ROOT_URLCONF starts afresh), at most _MATCHES_KEPT paths, then started again:
+# resolving walks every pattern. One (resolver, matches) pair, replaced whole, so a
+# thread never keeps a match under another resolver than its own.
+_matches: tuple = (None, {})
 _MATCHES_KEPT = 1024
 
 
 def _poll_match(path: str):
+    global _matches
     resolver = get_resolver(get_urlconf())
-    if _matches.get(_RESOLVER) is not resolver or len(_matches) > _MATCHES_KEPT:
-        _matches.clear()
-        _matches[_RESOLVER] = resolver
-    match = _matches.get(path, _NONE)
+    kept_for, matches = _matches
+    if kept_for is not resolver or len(matches) >= _MATCHES_KEPT:
+        matches = {}
+        _matches = (resolver, matches)
+    match = matches.get(path, _NONE)
     if match is _NONE:
         try:
             match = resolver.resolve(path)
@@ -97,7 +101,7 @@ def _poll_match(path: str):
         view_class = getattr(getattr(match, "func", None), "view_class", None)
         if view_class is None or not hasattr(view_class, "poll_key"):
             match = None
-        _matches[path] = match
+        matches[path] = match
     return match
 
 

@@ -11,19 +11,21 @@ cache is not shared by every web process (no CACHE_URL: each process has its own
 SESSION_CACHE_SECONDS is 0 and nothing is remembered.
 
 Only a read puts a copy in the cache, and only where nothing is there (cache.add). A
-write changes the row first, then leaves a mark in the copy's place, under which every
-read takes the row and remembers nothing: for SESSION_CACHE_SECONDS where the session
-ended (a sign-out, the old key of a new sign-in; a save does not shorten that), for two
-seconds where it was saved. A
-request that read the row just before a sign-out cannot bring the session back, nor
-one that read it just before a save put the old data over the new (unless it took
-longer than the save's mark from the row to the cache, and then only the older data:
-an earlier activity time, a second factor not yet confirmed, each asking more of the
-person, never less). Nothing else ends a session early: a disabled account, a new
-password or the account checks (staff.middleware) refuse it at the next request
-whatever its copy says, because the account is read afresh on every request. The
-cache's key is a digest of the session's key: the cache holds no key that signs anyone
-in.
+save changes the row first, then leaves a mark in the copy's place for two seconds,
+under which reads take the row and remember nothing: a request that read the row just
+before a save cannot put the old data over the new (unless it took longer than that
+from the row to the cache, and then only the older data: an earlier activity time, a
+second factor not yet confirmed, each asking more of the person, never less). An ending
+(a sign-out, the old key of a new sign-in) leaves a mark of its own, under a key no save
+writes, before the row goes, for twice a copy's life: no copy is taken while it stands,
+whoever stored it, and the copy and the mark are read in one round trip. Nothing else
+ends a session early: a disabled account, a new password or the account checks
+(staff.middleware) refuse it at the next request whatever its copy says, because the
+account is read afresh on every request. The cache's keys are digests of the session's
+key: the cache holds no key a cookie could carry (though whoever can write to it can
+write a copy, as they can write anything the cache holds). Redis only, because there
+cache.add is atomic. With the cache down, sessions are read from their rows and
+nothing is remembered.
 """
 
 import hashlib
@@ -35,14 +37,15 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import connections, router
 from django.utils import timezone
 
-# The marks a write leaves where a copy could be (operations.sessions' docstring).
-_ENDED, _SAVED = "ended", "saved"
+_SAVED = "saved"  # a save's mark, where the copy would be (the docstring above)
 _SAVED_MARK_SECONDS = 2
 logger = logging.getLogger("operations.sessions")
 
 
-def _cache_key(session_key: str) -> str:
-    return "session:" + hashlib.sha256(session_key.encode()).hexdigest()
+def _cache_keys(session_key: str) -> tuple[str, str]:
+    """The keys of a session's copy and of its ending's mark."""
+    digest = hashlib.sha256(session_key.encode()).hexdigest()
+    return f"session:{digest}", f"session-ended:{digest}"
 
 
 class SessionStore(db.SessionStore):
@@ -51,48 +54,57 @@ class SessionStore(db.SessionStore):
         if not seconds or not self.session_key:
             return super().load()
         cache = caches[DEFAULT_CACHE_ALIAS]
-        key = _cache_key(self.session_key)
+        copy_key, ended_key = _cache_keys(self.session_key)
         try:
-            found = cache.get(key)
+            found = cache.get_many([copy_key, ended_key])  # one round trip
         except Exception:  # the cache is down: the row answers, and nothing is remembered
             logger.warning("session cache unavailable; read from the database", exc_info=True)
             return super().load()
-        if isinstance(found, dict):
-            return found
+        copy = found.get(copy_key)
+        if isinstance(copy, dict) and ended_key not in found:
+            return copy
         row = self._get_session_from_db()
         if row is None:
             return {}
         data = self.decode(row.session_data)
         timeout = min(seconds, self.get_expiry_age(expiry=row.expire_date))
-        if found is None and timeout > 0:  # not changed of late: remembered, if still so
-            cache.add(key, data, timeout)
+        if not found and timeout > 0:  # no copy, no mark: remembered, if still so
+            try:
+                cache.add(copy_key, data, timeout)
+            except Exception:
+                logger.warning("session cache unavailable; not remembered", exc_info=True)
         return data
 
     def save(self, must_create=False):
         super().save(must_create)
-        self._changed(self.session_key, ended=False)
+        seconds = settings.SESSION_CACHE_SECONDS
+        if seconds and self.session_key:
+            copy_key, _ended_key = _cache_keys(self.session_key)
+            try:
+                caches[DEFAULT_CACHE_ALIAS].set(copy_key, _SAVED, min(seconds, _SAVED_MARK_SECONDS))
+            except Exception:
+                # The row holds the change; a copy left behind holds only older data (an
+                # earlier activity time, a second factor not yet confirmed), each of
+                # which asks more of the person, never less.
+                logger.warning("session cache unavailable; a copy may lag", exc_info=True)
 
     def delete(self, session_key=None):
-        super().delete(session_key)
-        self._changed(session_key or self.session_key, ended=True)
-
-    @staticmethod
-    def _changed(session_key, *, ended: bool) -> None:
-        """The row just changed (or went): for a while every read takes the row and
-        remembers nothing, so a read that took the row before the change cannot put
-        back what it took. An ended session's mark lasts as long as a copy could, and a
-        save does not shorten it; a save's lasts _SAVED_MARK_SECONDS (a read takes well
-        under a second from its row to the cache, and a person's own requests save
-        their session once a minute). Not caught: a change the cache did not take fails
-        where it is seen, rather than leave an ended session's copy behind."""
+        session_key = session_key or self.session_key
         seconds = settings.SESSION_CACHE_SECONDS
-        if not seconds or not session_key:
-            return
-        cache, key = caches[DEFAULT_CACHE_ALIAS], _cache_key(session_key)
-        if ended:
-            cache.set(key, _ENDED, seconds)
-        elif cache.get(key) != _ENDED:
-            cache.set(key, _SAVED, min(seconds, _SAVED_MARK_SECONDS))
+        if seconds and session_key:
+            # Marked before the row goes: a read in between takes the row, remembering
+            # nothing. Twice a copy's life: a read that took the row just before it and
+            # stored its copy just after cannot outlast the mark.
+            try:
+                caches[DEFAULT_CACHE_ALIAS].set(_cache_keys(session_key)[1], 1, 2 * seconds)
+            except Exception:
+                # Signed out all the same (the row goes, and the cookie): a cache that
+                # missed this and comes back within SESSION_CACHE_SECONDS may still hold
+                # a copy; logged as an error for that.
+                logger.error(
+                    "session cache unavailable; a copy may outlive its sign-out", exc_info=True
+                )
+        super().delete(session_key)
 
     def _get_session_from_db(self):
         using = router.db_for_read(self.model)

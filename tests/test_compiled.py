@@ -412,3 +412,13 @@ def test_a_written_out_statement_with_no_row_gives_none():
 
     sql = f"SELECT * FROM {ServiceItem._meta.db_table} WHERE id = %s"  # noqa: S608
     assert raw_first(ServiceItem, "test_raw_first_none", sql, [-1]) is None
+
+
+@pytest.mark.postgres
+def test_a_written_out_read_of_a_model_whose_fields_need_converting_is_refused():
+    from audit.models import AuditEvent
+    from langzhong_si.compiled import raw_first
+
+    sql = f"SELECT * FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT %s"  # noqa: S608
+    with pytest.raises(ValueError, match="converters"):  # its data is JSON
+        raw_first(AuditEvent, "test_raw_first_event", sql, [1])

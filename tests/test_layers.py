@@ -20,8 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     {"common"},  # langzhong_si's helpers: identity, text, calendar, API error shape, ...
     # langzhong_si's database helpers: prepared statements, compiled reads, one-statement
-    # saves, lean history versions, a transaction's writes batched into one statement, the
-    # PostgreSQL backend's cheaper health check.
+    # saves, lean history versions, a transaction's writes batched into one statement.
     {"data"},
     {"audit"},  # the hash-chained log, its kinds, the state-machine helper, the findings queue
     # Agencies and their sites (the county hall, township stations): what scopes the rest.
@@ -54,7 +53,7 @@ LAYERS = [
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]
 WIRING = {"settings", "urls", "api_urls", "celery", "wsgi", "asgi", "views", "__init__"}
-DATA = {"prepared", "compiled", "saves", "history", "batch", "postgresql"}
+DATA = {"prepared", "compiled", "saves", "history", "batch"}
 APPS = {name for layer in LAYERS for name in layer} - {"common", "data", "wiring"}
 LEVEL = {name: level for level, layer in enumerate(LAYERS) for name in layer}
 

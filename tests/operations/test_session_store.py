@@ -11,7 +11,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.utils import timezone
 
-from operations.sessions import SessionStore, _cache_key
+from operations.sessions import SessionStore, _cache_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def remembered(settings):
 def _remembered_copy(key):
     """As a read SESSION_CACHE_SECONDS after the last write makes it: the mark gone, the
     row read and remembered."""
-    cache.delete(_cache_key(key))
+    cache.delete(_cache_keys(key)[0])
     return SessionStore(key).load()
 
 
@@ -90,16 +90,6 @@ def test_a_session_saved_is_remembered_again_two_seconds_later(
         SessionStore(key).load()
     with django_assert_num_queries(0):
         assert SessionStore(key)["colour"] == "blue"
-
-
-def test_a_save_marked_late_does_not_shorten_a_sign_outs_mark(remembered, monkeypatch):
-    key = _saved(colour="blue")
-    SessionStore(key).delete()
-    SessionStore._changed(key, ended=False)  # a save just before it, marked just after
-    later = time.time() + 3
-    monkeypatch.setattr(time, "time", lambda: later)
-    # A read that took the row before the sign-out cannot put it back.
-    assert not cache.add(_cache_key(key), {"colour": "blue"})
 
 
 def test_a_change_is_read_at_once(remembered):
@@ -154,18 +144,48 @@ def test_a_read_racing_a_sign_out_cannot_bring_the_session_back(remembered, monk
     assert "colour" not in store and store.session_key is None
 
 
+def _save_green(key):
+    other = SessionStore(key)
+    other["colour"] = "green"
+    other.save()
+
+
 def test_a_read_racing_a_save_cannot_put_the_old_data_back(remembered, monkeypatch):
     key = _saved(colour="blue")
     cache.clear()
-
-    def save_green():
-        other = SessionStore(key)
-        other["colour"] = "green"
-        other.save()
-
-    _racing(monkeypatch, save_green)
+    _racing(monkeypatch, lambda: _save_green(key))
     assert SessionStore(key)["colour"] == "blue"  # read just before the save
     assert SessionStore(key)["colour"] == "green"
+
+
+def test_a_read_racing_a_save_and_a_sign_out_cannot_bring_the_session_back(remembered, monkeypatch):
+    """A read takes the row; another request saves; a third signs out; the read, stalled
+    past the save's mark, stores its copy: the sign-out's own mark still hides it."""
+    key = _saved(colour="blue")
+    cache.clear()
+
+    def save_then_sign_out():
+        _save_green(key)
+        SessionStore(key).flush()
+        later = time.time() + 3  # the save's mark gone, the copy stored after it
+        monkeypatch.setattr(time, "time", lambda: later)
+
+    _racing(monkeypatch, save_then_sign_out)
+    assert SessionStore(key)["colour"] == "blue"  # read before both
+    assert isinstance(cache.get(_cache_keys(key)[0]), dict), "the stalled read's copy"
+    store = SessionStore(key)
+    assert "colour" not in store and store.session_key is None
+
+
+def test_a_sign_outs_mark_outlasts_a_copy_stored_just_after_it(remembered, monkeypatch):
+    key = _saved(colour="blue")
+    SessionStore(key).flush()
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 5)
+    stalled = {"colour": "blue", "_auth_user_id": "1"}  # a read that took the row before
+    assert cache.add(_cache_keys(key)[0], stalled, remembered.SESSION_CACHE_SECONDS)
+    monkeypatch.setattr(time, "time", lambda: now + remembered.SESSION_CACHE_SECONDS + 1)
+    assert "colour" not in SessionStore(key)
 
 
 def test_a_copy_does_not_outlive_its_session(remembered, monkeypatch):
@@ -199,26 +219,37 @@ def test_the_cache_holds_no_session_key(remembered):
     assert not [name for name in cache._cache if key in name]
 
 
+def _down(*args, **kwargs):
+    raise ConnectionError("cache down")
+
+
 def test_with_the_cache_down_the_session_is_read_from_the_database(remembered, monkeypatch):
     key = _saved(colour="blue")
-
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(cache, "get", down)
-    monkeypatch.setattr(cache, "add", down)
+    monkeypatch.setattr(cache, "get_many", _down)
+    monkeypatch.setattr(cache, "add", _down)
     assert SessionStore(key)["colour"] == "blue"
 
 
-def test_a_sign_out_the_cache_cannot_take_fails(remembered, monkeypatch):
+def test_with_the_cache_down_a_session_is_saved_and_the_lag_logged(remembered, monkeypatch, caplog):
     key = _saved(colour="blue")
+    monkeypatch.setattr(cache, "set", _down)
+    store = SessionStore(key)
+    store["colour"] = "green"
+    store.save()
+    monkeypatch.undo()
+    cache.clear()
+    assert SessionStore(key)["colour"] == "green"
+    assert "a copy may lag" in caplog.text
 
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
 
-    monkeypatch.setattr(cache, "set", down)
-    with pytest.raises(ConnectionError):
-        SessionStore(key).flush()
+def test_with_the_cache_down_a_sign_out_still_signs_out_and_logs_an_error(
+    remembered, monkeypatch, caplog
+):
+    key = _saved(colour="blue")
+    monkeypatch.setattr(cache, "set", _down)
+    SessionStore(key).flush()
+    assert not Session.objects.filter(session_key=key).exists()
+    assert [r.levelname for r in caplog.records if "outlive its sign-out" in r.message] == ["ERROR"]
 
 
 def test_without_a_shared_cache_nothing_is_remembered(settings, django_assert_num_queries):
@@ -226,4 +257,4 @@ def test_without_a_shared_cache_nothing_is_remembered(settings, django_assert_nu
     key = _saved(colour="blue")
     with django_assert_num_queries(1):
         assert SessionStore(key)["colour"] == "blue"
-    assert not [name for name in cache._cache if "session:" in name]
+    assert not [name for name in cache._cache if "session" in name]
