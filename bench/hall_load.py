@@ -209,13 +209,20 @@ def start_stack(env: dict, web_workers: int, threads: int = 4) -> list[subproces
             str(logs / "beat-schedule"),
         ),
     ]
+    answering(f"{BASE}/login/", "var/load/gunicorn.log")
+    return processes
+
+
+def answering(url: str, log: str) -> None:
+    """Wait up to 20 s for `url` to answer 200 (a server just started)."""
     for _ in range(100):
         try:
-            if requests.get(f"{BASE}/login/", timeout=1).status_code == 200:
-                return processes
+            if requests.get(url, timeout=1).status_code == 200:
+                return
         except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer; see var/load/gunicorn.log")
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer; see {log}")
 
 
 def peak_memory_mb(processes: list[subprocess.Popen]) -> dict[str, float]:

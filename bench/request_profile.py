@@ -234,13 +234,7 @@ def server_cpu(env: dict, tokens: dict, count: int) -> None:
     )  # fmt: skip
     base = f"http://127.0.0.1:{SERVER_PORT}"
     try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
+        hall_load.answering(f"{base}/healthz", "var/load/request_profile_gunicorn.log")
         web = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
                                  text=True, check=True).stdout.split()[0])  # fmt: skip
 

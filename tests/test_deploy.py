@@ -33,16 +33,23 @@ def test_production_refuses_the_development_secret_key():
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
 
-def _setting(name: str, **env) -> str:
-    code = (
-        f"import django; django.setup(); from django.conf import settings; print(settings.{name})"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+def _django(code: str, **env) -> subprocess.CompletedProcess:
+    """`code` run after django.setup() in a process of its own, with `env` set."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "langzhong_si.settings", **env},
     )  # fmt: skip
+
+
+def _printed(code: str, **env) -> str:
+    result = _django(code, **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def _setting(name: str, **env) -> str:
+    return _printed(f"from django.conf import settings; print(settings.{name})", **env)
 
 
 def test_sessions_are_remembered_only_in_a_cache_every_process_shares():
@@ -56,31 +63,14 @@ def test_a_file_cache_is_shared_by_the_processes_of_one_machine(tmp_path):
     """The embedded default (scripts/demo.sh) runs two web workers and a Celery worker: a
     poll version one of them moves is the version the others answer with."""
     folder = f"file://{tmp_path / 'cache'}"
-    bump = (
-        "import django; django.setup(); from langzhong_si.versions import _bump, version_of; "
-        "version_of('tickets'); _bump(['tickets']); print(version_of('tickets'))"
+    versions = "from langzhong_si.versions import _bump, version_of; "
+    moved = _printed(
+        versions + "version_of('tickets'); _bump(['tickets']); print(version_of('tickets'))",
+        CACHE_URL=folder,
     )
-    read = "import django; django.setup(); from langzhong_si.versions import version_of; "
-    read += "print(version_of('tickets'))"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "langzhong_si.settings", "CACHE_URL": folder}
-
-    def run(code: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-            timeout=120,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
-
-    moved = run(bump)
-    assert run(read) == moved
+    assert _printed(versions + "print(version_of('tickets'))", CACHE_URL=folder) == moved
 
 
 def test_a_cache_address_of_another_kind_is_refused():
-    code = "import django; django.setup()"
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "langzhong_si.settings",
-             "CACHE_URL": "memcached://127.0.0.1:11211"},
-    )  # fmt: skip
+    result = _django("", CACHE_URL="memcached://127.0.0.1:11211")
     assert result.returncode != 0 and "CACHE_URL" in result.stderr
