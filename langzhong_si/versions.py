@@ -8,6 +8,7 @@ status change; ticket issue for the queues). A version the cache lost starts aga
 from the clock, never from a number an old ETag could hold.
 """
 
+import re
 import time
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
@@ -28,8 +29,26 @@ def _cache_key(key: str) -> str:
     return f"version:{key}"
 
 
-def version_of(key: str) -> int:
-    value = cache.get(_cache_key(key))
+# What a version's name in an ETag may look like (user_key, TICKETS): anything else an
+# If-None-Match names is never looked up ahead (version_named).
+_NAME = re.compile(r"[a-z]{1,16}(:[0-9]{1,12})?")
+
+
+def version_named(etag: str) -> str | None:
+    """The cache key of the version an ETag of poll_etag's names, for a read that can
+    take it along in a round trip it makes anyway (operations.pollpath); None when the
+    text names none. Only ever a hint: poll_etag compares the version of the key the
+    view names, whatever was read ahead."""
+    name = etag.strip('"').partition("@")[0]
+    return _cache_key(name) if _NAME.fullmatch(name) else None
+
+
+def version_of(key: str, known: dict | None = None) -> int:
+    """`key`'s version; `known`: cache entries already read in this request (by cache
+    key), taken instead of asking the cache again."""
+    value = known.get(_cache_key(key)) if known else None
+    if value is None:
+        value = cache.get(_cache_key(key))
     if value is None:
         cache.add(_cache_key(key), time.time_ns())
         value = cache.get(_cache_key(key), 0)
@@ -75,11 +94,12 @@ def versions_bump(*keys: str) -> None:
     transaction.on_commit(bump)
 
 
-def poll_etag(request, key: str, *, also: str = "") -> tuple[str, bool]:
+def poll_etag(request, key: str, *, also: str = "", known: dict | None = None) -> tuple[str, bool]:
     """The ETag of `key`'s current version, and whether the poll already holds it.
-    `also`: what else the answer shows that moves without the version (a clock)."""
+    `also`: what else the answer shows that moves without the version (a clock).
+    `known`: as version_of's."""
     # The day too: the screens show today's queues, which a new day empties unasked.
-    etag = f'"{key}@{version_of(key)}@{timezone.localdate():%Y%m%d}{also}"'
+    etag = f'"{key}@{version_of(key, known)}@{timezone.localdate():%Y%m%d}{also}"'
     return etag, request.headers.get("If-None-Match") == etag
 
 

@@ -32,7 +32,8 @@ from rest_framework.exceptions import APIException, Throttled
 
 from audit.middleware import RequestContextMiddleware
 from langzhong_si.middleware import ContentSecurityPolicyMiddleware
-from langzhong_si.versions import poll_etag, poll_not_modified
+from langzhong_si.versions import poll_etag, poll_not_modified, version_named
+from operations.sessions import SessionStore
 from staff.middleware import account_passes_unchanged
 
 _ANSWER = "_early_poll_answer"
@@ -121,6 +122,12 @@ def _unchanged_poll_answer(request):
     if match is None:
         return None
     view_class = match.func.view_class
+    session = getattr(request, "session", None)
+    if isinstance(session, SessionStore) and not hasattr(session, "_session_cache"):
+        # Not read yet: its read (of the cache's copy) takes along the version the poll
+        # names, for poll_etag below (one round trip where there were two).
+        named = version_named(request.META["HTTP_IF_NONE_MATCH"])
+        session.read_along = (named,) if named else ()
     request.user = _concrete(request.user)  # _unchanged_poll puts the wrapper back
     if not account_passes_unchanged(request):
         return None
@@ -140,7 +147,8 @@ def _unchanged_poll_answer(request):
         )
         view.perform_authentication(drf_request)
         view.check_permissions(drf_request)
-        etag, unchanged = poll_etag(drf_request, view.poll_key(drf_request))
+        known = getattr(session, "read_along_found", None)
+        etag, unchanged = poll_etag(drf_request, view.poll_key(drf_request), known=known)
         if not unchanged:
             return None
         try:

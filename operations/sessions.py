@@ -49,17 +49,25 @@ def _cache_keys(session_key: str) -> tuple[str, str]:
 
 
 class SessionStore(db.SessionStore):
+    # Other cache keys the read of the copy takes along in its round trip (set before the
+    # session is first read: operations.pollpath, the poll's version), and what it found
+    # of them (read_along_found, by key; empty when the copy was not read from the cache).
+    read_along: tuple[str, ...] = ()
+
     def load(self):
+        self.read_along_found = {}
         seconds = settings.SESSION_CACHE_SECONDS
         if not seconds or not self.session_key:
             return super().load()
         cache = caches[DEFAULT_CACHE_ALIAS]
         copy_key, ended_key = _cache_keys(self.session_key)
+        along = [key for key in self.read_along if key not in (copy_key, ended_key)]
         try:
-            found = cache.get_many([copy_key, ended_key])  # one round trip
+            found = cache.get_many([copy_key, ended_key, *along])  # one round trip
         except Exception:  # the cache is down: the row answers, and nothing is remembered
             logger.warning("session cache unavailable; read from the database", exc_info=True)
             return super().load()
+        self.read_along_found = {key: found.pop(key) for key in along if key in found}
         copy = found.get(copy_key)
         if isinstance(copy, dict) and ended_key not in found:
             return copy

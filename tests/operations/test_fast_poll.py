@@ -7,6 +7,7 @@ Each refusal is checked with the early answer in place and without it (`path`)."
 import logging
 import os
 import time
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -19,7 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from counters import services as counter_services
 from devices.models import HallDevice
-from langzhong_si.versions import TICKETS, versions_bump
+from langzhong_si.versions import TICKETS, user_key, version_named, version_of, versions_bump
 from operations.sessions import _cache_keys
 from staff import services as staff_services
 from staff.middleware import LAST_ACTIVE_AT, SIGNED_IN_AT
@@ -377,6 +378,76 @@ def test_with_sessions_in_redis_a_signed_out_cookie_is_refused_the_poll(hall, se
         assert _poll(replay, INBOX, etag).status_code == 403
     finally:
         cache.clear()
+
+
+def _in_redis(settings, prefix):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "operations.cache.ReusedClientRedisCache",
+            "LOCATION": os.environ["CELERY_BROKER_URL"],
+            "KEY_PREFIX": prefix,
+        }
+    }
+    settings.SESSION_CACHE_SECONDS = 30
+
+
+@pytest.mark.redis
+def test_with_sessions_in_redis_an_unchanged_inbox_poll_takes_one_round_trip(hall, settings):
+    """The session's copy, its ending's mark and the poll's version in one MGET."""
+    _in_redis(settings, "test-read-along")
+    api, etag = _signed_in(hall.zhou)
+    client = cache._cache.get_client(write=True)
+    try:
+        with mock.patch.object(client, "execute_command", wraps=client.execute_command) as sent:
+            assert _poll(api, INBOX, etag).status_code == 304
+        assert [call.args[0] for call in sent.call_args_list] == ["MGET"]
+    finally:
+        cache.clear()
+
+
+@pytest.mark.redis
+def test_with_sessions_in_redis_a_moved_version_read_along_is_answered_in_full(
+    hall, settings, django_capture_on_commit_callbacks
+):
+    _in_redis(settings, "test-read-along")
+    api, etag = _signed_in(hall.zhou)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            versions_bump(user_key(hall.zhou.pk))
+        changed = _poll(api, INBOX, etag)
+        assert changed.status_code == 200 and changed["ETag"] != etag
+        assert _poll(api, INBOX, changed["ETag"]).status_code == 304
+    finally:
+        cache.clear()
+
+
+@pytest.mark.parametrize(
+    "etag",
+    [
+        '"user:1@5@20261205"',
+        '"tickets@5@20261205"',
+        'W/"user:1@5"',
+        '"user:1:2@5"',
+        '"USER:1@5"',
+        '"user:１@5"',
+        '"' + "u" * 10_000 + '@5"',
+        '"session:abc@1"',
+        "",
+        "*",
+    ],
+)
+def test_only_a_plain_version_name_in_an_etag_is_read_ahead(etag):
+    named = version_named(etag)
+    expected = {'"user:1@5@20261205"': "version:user:1", '"tickets@5@20261205"': "version:tickets"}
+    assert named == expected.get(etag)
+
+
+def test_a_version_read_ahead_for_another_key_is_not_taken(db):
+    """What an ETag names is read ahead only as a hint: the version compared is the
+    view's own key's, whatever was read for another."""
+    cache.set("version:user:7", 111)
+    assert version_of("user:7", known={"version:user:8": 999}) == 111
+    assert version_of("user:7", known={"version:user:7": 222}) == 222
 
 
 def test_a_poll_after_the_urls_change_is_resolved_by_the_new_ones(hall, settings):
