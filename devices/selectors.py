@@ -3,6 +3,7 @@ import functools
 from django.db import connections, router
 
 from devices.models import HallDevice
+from langzhong_si.compiled import read_as_health_check
 from langzhong_si.credentials import credential_digest
 from staff.scope import scope_filter
 
@@ -48,10 +49,15 @@ def _device_sql(using: str, with_kind: bool) -> str:
 
 
 def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice | None:
-    with connections[using].cursor() as cursor:
-        params = [digest] if kind is None else [digest, kind]
-        cursor.execute(_device_sql(using, kind is not None), params)
-        row = cursor.fetchone()
+    connection = connections[using]
+
+    def read():
+        with connection.cursor() as cursor:
+            params = [digest] if kind is None else [digest, kind]
+            cursor.execute(_device_sql(using, kind is not None), params)
+            return cursor.fetchone()
+
+    row = read_as_health_check(connection, read)  # a device request's first read
     if row is None:
         return None
     fields = HallDevice._meta.concrete_fields

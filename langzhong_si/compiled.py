@@ -38,7 +38,7 @@ from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.db.models.query import RelatedPopulator
 from django.db.transaction import TransactionManagementError
 
@@ -298,6 +298,36 @@ class _RecordPopulator(RelatedPopulator):
             self.remote_setter(obj, from_obj)
 
 
+def read_as_health_check(connection, read):
+    """`read()` (a function that reads and writes nothing) as the request's health check
+    of its kept database connection, where it is the request's first use of it.
+
+    Django's check (CONN_HEALTH_CHECKS) sends `SELECT 1` before a request's first
+    statement and opens a new connection if that fails: one round trip more for every
+    request that reads anything, and the hot requests read one row (the account, the
+    device). Here the read itself is the check: if it fails because the connection is
+    broken (the driver says so: the server restarted or failed over, or cut an idle
+    connection), the connection is closed and the read runs once more, on a new one,
+    which is how Django's check would have ended. A read changes nothing, so running it
+    again is safe; only outside a transaction (in one, Django's own check runs). Any
+    other failure is raised as it is."""
+    if (
+        connection.connection is None
+        or not connection.health_check_enabled
+        or connection.health_check_done
+        or connection.in_atomic_block
+    ):
+        return read()
+    connection.health_check_done = True  # what Django's check sets once it has run
+    try:
+        return read()
+    except (OperationalError, InterfaceError):
+        if connection.connection is not None and not getattr(connection.connection, "closed", 0):
+            raise  # the connection works: the read itself failed
+        connection.close()
+        return read()  # a new connection (Django counts a new one as checked)
+
+
 # Where each of a model's fields, and each other column, stands in a written-out
 # statement's row, per model and list of the row's column names.
 _ROW_PLANS: dict[tuple, tuple] = {}
@@ -322,12 +352,16 @@ def raw_first(model, name: str, sql: str, params: list, *, using: str = DEFAULT_
     if converted:
         raise ValueError(f"raw_first: {model.__name__} has fields with converters")
     connection = connections[using]
-    with connection.cursor() as cursor:
-        prepared_execute(connection, cursor, name, sql, params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        columns = tuple(column[0] for column in cursor.description)
+
+    def read():
+        with connection.cursor() as cursor:
+            prepared_execute(connection, cursor, name, sql, params)
+            row = cursor.fetchone()
+            return row, row and tuple(column[0] for column in cursor.description)
+
+    row, columns = read_as_health_check(connection, read)
+    if row is None:
+        return None
     plan = _ROW_PLANS.get((model, columns))
     if plan is None:
         fields = model._meta.concrete_fields

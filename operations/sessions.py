@@ -37,6 +37,8 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import connections, router
 from django.utils import timezone
 
+from langzhong_si.compiled import read_as_health_check
+
 _SAVED = "saved"  # a save's mark, where the copy would be (the docstring above)
 _SAVED_MARK_SECONDS = 2
 logger = logging.getLogger("operations.sessions")
@@ -120,13 +122,17 @@ class SessionStore(db.SessionStore):
         if connection.vendor != "postgresql" or not self.session_key:
             return super()._get_session_from_db()
         table = connection.ops.quote_name(self.model._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT session_data, expire_date FROM {table}"  # noqa: S608 - the model's table
-                " WHERE session_key = %s AND expire_date > %s",
-                [self.session_key, timezone.now()],
-            )
-            row = cursor.fetchone()
+
+        def read():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT session_data, expire_date FROM {table}"  # noqa: S608 - the model's table
+                    " WHERE session_key = %s AND expire_date > %s",
+                    [self.session_key, timezone.now()],
+                )
+                return cursor.fetchone()
+
+        row = read_as_health_check(connection, read)  # a request's first read, often
         if row is None:
             self._session_key = None  # as Django's store does for a missing session
             return None
