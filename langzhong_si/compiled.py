@@ -33,6 +33,7 @@ EXECUTE's values.
 
 import datetime
 import inspect
+import logging
 import re
 from weakref import WeakKeyDictionary
 
@@ -44,6 +45,8 @@ from django.db.transaction import TransactionManagementError
 
 from langzhong_si.prepared import prepared_execute, prepared_name, prepared_statements_used
 from langzhong_si.saves import record_from_db
+
+logger = logging.getLogger(__name__)
 
 # Stand-ins for the keys while compiling, two rounds, key n of each: integers no table
 # holds as a key, within the range of a 32-bit column (Django checks a value against its
@@ -324,6 +327,9 @@ def read_as_health_check(connection, read):
     except (OperationalError, InterfaceError):
         if connection.connection is not None and not getattr(connection.connection, "closed", 0):
             raise  # the connection works: the read itself failed
+        # Seen after a restart or a fail-over, once per kept connection: worth a line.
+        logger.warning("database connection %s found broken at its first read; reconnected",
+                       connection.alias)  # fmt: skip
         connection.close()
         return read()  # a new connection (Django counts a new one as checked)
 
@@ -344,7 +350,10 @@ def raw_first(model, name: str, sql: str, params: list, *, using: str = DEFAULT_
     reads `using` (the default database), not through the routers; every one of the
     model's fields must be among the columns (a `SELECT t.*` has them all; raw() would
     defer a missing one); and no converter is applied, so a model with a field that has
-    one (from_db_value) is refused: as on PostgreSQL, where the plain fields need none."""
+    one (from_db_value) is refused: as on PostgreSQL, where the plain fields need none.
+    `sql` must only read: as a request's first use of its connection it is that
+    connection's health check, and runs again on a new connection when the first one was
+    found broken (read_as_health_check)."""
     converted = _CONVERTED.get(model)
     if converted is None:
         fields = model._meta.concrete_fields

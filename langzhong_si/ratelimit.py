@@ -7,14 +7,13 @@ X-Forwarded-For header never resets one (only a configured trusted proxy is beli
 
 import contextlib
 import hashlib
-import itertools
 import logging
-import os
+import secrets
 from dataclasses import dataclass
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle
 
 from langzhong_si.clientip import client_ip
@@ -98,10 +97,9 @@ if count < limit then
     allowed = 1
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]
-return {allowed, count, oldest}
+return {allowed, count, oldest or false}
 """
 _SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW).hexdigest()  # noqa: S324 - Redis' name
-_hits = itertools.count()
 
 
 def _backend(throttle_cache):
@@ -118,6 +116,7 @@ class _OneRoundTrip(SimpleRateThrottle):
     both let through on the same count). Any other cache: DRF's own."""
 
     def allow_request(self, request, view):
+        self._in_redis = False
         backend = _backend(self.cache)
         if not isinstance(backend, RedisCache):
             return super().allow_request(request, view)
@@ -128,19 +127,27 @@ class _OneRoundTrip(SimpleRateThrottle):
             return True
         self.now = self.timer()
         key = backend.make_and_validate_key(f"sliding:{self.key}")
-        # Each request's time kept apart, however many share one clock reading.
-        member = f"{self.now!r}:{os.getpid()}:{next(_hits)}"
+        # Each request's time kept apart, however many share one clock reading (on any
+        # host: process ids repeat from one container to the next).
+        member = f"{self.now!r}:{secrets.token_hex(6)}"
         args = (key, repr(self.now), self.duration, self.num_requests, member)
         client = backend._cache.get_client(key, write=True)
         try:
-            allowed, self._kept, oldest = client.evalsha(_SLIDING_WINDOW_SHA, 1, *args)
-        except NoScriptError:  # a Redis that has not seen it since it started
-            allowed, self._kept, oldest = client.eval(_SLIDING_WINDOW, 1, *args)
-        self._oldest = float(oldest) if oldest is not None else None
+            try:
+                allowed, self._kept, oldest = client.evalsha(_SLIDING_WINDOW_SHA, 1, *args)
+            except NoScriptError:  # a Redis that has not seen it since it started
+                allowed, self._kept, oldest = client.eval(_SLIDING_WINDOW, 1, *args)
+        except ResponseError:
+            # A Redis that runs no scripts (an ACL without them, a proxy): still limited,
+            # by DRF's own two round trips, and said loudly, since it should.
+            logger.error("throttle script refused by Redis; DRF's own throttle used", exc_info=True)
+            return super().allow_request(request, view)
+        self._in_redis = True
+        self._oldest = float(oldest) if oldest else None
         return bool(allowed)
 
     def wait(self):
-        if not isinstance(_backend(self.cache), RedisCache):
+        if not self._in_redis:
             return super().wait()
         # As DRF's: the time until the oldest request kept leaves the window, shared
         # among the requests that will then be let through.

@@ -53,7 +53,7 @@ def _cache_keys(session_key: str) -> tuple[str, str]:
 class SessionStore(db.SessionStore):
     # Other cache keys the read of the copy takes along in its round trip (set before the
     # session is first read: operations.pollpath, the poll's version), and what it found
-    # of them (read_along_found, by key; empty when the copy was not read from the cache).
+    # of them (read_along_found, by key; empty when the cache was not asked).
     read_along: tuple[str, ...] = ()
 
     def load(self):

@@ -209,3 +209,12 @@ def held_in_another_transaction(hold, then=None):
     finally:
         release.set()
         thread.join(10)
+
+
+def redis_keys_forget(cache, prefix: str) -> None:
+    """A Redis cache's keys under `prefix` (never FLUSHDB: the tests' Redis database is
+    the broker's too)."""
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)

@@ -3,11 +3,12 @@
 the server ended is replaced and the read runs again, as Django's own check would have
 ended."""
 
+from types import SimpleNamespace
 from unittest import mock
 
 import psycopg2
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 
 from devices.models import HallDevice
 from devices.selectors import hall_device_for_credential
@@ -87,10 +88,40 @@ def test_a_read_after_the_requests_check_is_not_a_check_again():
         connection.close()
 
 
-def test_in_a_transaction_djangos_own_check_runs():
-    person = make_staff(Role.CLERK)
-    _kept_connection()
-    usable = mock.patch.object(connection, "is_usable", wraps=connection.is_usable)
-    with usable as checked, transaction.atomic():
-        assert user_with_account_state(person.pk).pk == person.pk
-    assert checked.called
+def _stand_in(*, in_atomic_block: bool, closed: int):
+    """A connection as read_as_health_check sees it, kept and not yet checked in this
+    request, whose driver says it is broken (`closed`) or not."""
+    return SimpleNamespace(
+        alias="default",
+        connection=SimpleNamespace(closed=closed),
+        health_check_enabled=True,
+        health_check_done=False,
+        in_atomic_block=in_atomic_block,
+        close=mock.Mock(),
+    )
+
+
+def _failing_read(runs):
+    def read():
+        runs.append(1)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    return read
+
+
+def test_in_a_transaction_a_read_on_a_broken_connection_is_not_run_again():
+    """There Django's own check has run (at the transaction's start), and closing the
+    connection would hide the error behind another."""
+    runs = []
+    broken = _stand_in(in_atomic_block=True, closed=2)
+    with pytest.raises(OperationalError):
+        read_as_health_check(broken, _failing_read(runs))
+    assert runs == [1] and not broken.close.called
+
+
+def test_outside_a_transaction_a_read_on_a_broken_connection_runs_again_once():
+    runs = []
+    broken = _stand_in(in_atomic_block=False, closed=2)
+    with pytest.raises(OperationalError):
+        read_as_health_check(broken, _failing_read(runs))
+    assert runs == [1, 1] and broken.close.call_count == 1

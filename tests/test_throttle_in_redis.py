@@ -12,13 +12,14 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import RequestFactory
+from redis.exceptions import NoScriptError, ResponseError
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from devices.models import HallDevice
-from langzhong_si.ratelimit import ResilientAnonRateThrottle
+from langzhong_si.ratelimit import _SLIDING_WINDOW, ResilientAnonRateThrottle
 from operations.cache import ReusedClientRedisCache
-from tests.factories import registered_device
+from tests.factories import redis_keys_forget, registered_device
 
 pytestmark = pytest.mark.redis
 
@@ -28,10 +29,7 @@ def redis_cache():
     # The tests' own Redis database (CELERY_BROKER_URL), keys under a prefix of their own.
     cache = ReusedClientRedisCache(os.environ["CELERY_BROKER_URL"], {"KEY_PREFIX": "test-rate"})
     yield cache
-    client = cache._cache.get_client(write=True)
-    keys = list(client.scan_iter("test-rate:*"))
-    if keys:
-        client.delete(*keys)
+    redis_keys_forget(cache, "test-rate")
 
 
 class _Clock:
@@ -89,8 +87,9 @@ def test_a_throttle_in_redis_answers_as_drfs_own_for_any_sequence(redis_cache):
             gap = chance.choice([0, 0.5, 1, 5, 19.5, 20, 30, 59.9, 60, 61])
             ours_clock.now += gap
             theirs_clock.now += gap
-            ours = _throttle(redis_cache, ours_clock)
-            theirs = _throttle(theirs_cache, theirs_clock)
+            rate = "0/minute" if round_ == 4 else "3/minute"
+            ours = _throttle(redis_cache, ours_clock, rate)
+            theirs = _throttle(theirs_cache, theirs_clock, rate)
             assert isinstance(theirs.cache, LocMemCache)  # DRF's own code path
             allowed = ours.allow_request(_request(address), None)
             assert allowed == theirs.allow_request(_request(address), None)
@@ -101,6 +100,7 @@ def test_a_throttle_in_redis_answers_as_drfs_own_for_any_sequence(redis_cache):
 def test_a_throttle_in_redis_takes_one_round_trip(redis_cache):
     clock = _Clock()
     client = redis_cache._cache.get_client(write=True)
+    client.script_load(_SLIDING_WINDOW)  # as after its first use since Redis started
     with mock.patch.object(client, "execute_command", wraps=client.execute_command) as sent:
         _throttle(redis_cache, clock).allow_request(_request(), None)
     assert sent.call_count == 1
@@ -118,9 +118,31 @@ def test_requests_at_once_never_pass_more_than_the_limit_in_redis(redis_cache):
 
 
 def test_a_throttle_in_redis_works_after_redis_forgot_its_script(redis_cache):
-    redis_cache._cache.get_client(write=True).script_flush()
+    client = redis_cache._cache.get_client(write=True)
+    with mock.patch.object(client, "evalsha", side_effect=NoScriptError("NOSCRIPT")):
+        answers = [_throttle(redis_cache, _Clock()).allow_request(_request(), None) for _ in "ab"]
+    assert answers == [True, True]
+    kept = redis_cache.make_and_validate_key("sliding:throttle_anon_203.0.113.7")
+    assert client.zcard(kept) == 2  # counted all the same, by EVAL
+
+
+def test_a_redis_that_runs_no_scripts_still_limits_with_drfs_own(redis_cache, caplog):
+    client = redis_cache._cache.get_client(write=True)
+    refused = ResponseError("NOPERM this user has no permissions to run the 'evalsha' command")
+    with mock.patch.object(client, "evalsha", side_effect=refused):
+        clock = _Clock()
+        answers = [_throttle(redis_cache, clock).allow_request(_request(), None) for _ in range(4)]
+        last = _throttle(redis_cache, clock)
+        assert not last.allow_request(_request(), None)
+        assert last.wait() == pytest.approx(60)
+    assert answers == [True, True, True, False]
+    assert "throttle script refused" in caplog.text
+
+
+def test_a_rate_of_none_a_minute_refuses_every_request_in_redis(redis_cache):
     clock = _Clock()
-    assert _throttle(redis_cache, clock).allow_request(_request(), None)
+    throttle = _throttle(redis_cache, clock, rate="0/minute")
+    assert not throttle.allow_request(_request(), None)
 
 
 def test_a_throttle_in_redis_lets_through_when_redis_is_down(caplog):
@@ -154,4 +176,4 @@ def test_a_display_over_its_rate_is_refused_with_the_wait_when_the_cache_is_redi
         )
         assert default_cache._cache.get_client(write=True).zcard(kept) == 2
     finally:
-        default_cache.clear()
+        redis_keys_forget(default_cache, "test-rate")

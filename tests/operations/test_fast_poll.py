@@ -26,7 +26,13 @@ from staff import services as staff_services
 from staff.middleware import LAST_ACTIVE_AT, SIGNED_IN_AT
 from staff.models import ApiToken
 from staff.roles import Role
-from tests.factories import integration_token, make_staff, registered_device, sign_in
+from tests.factories import (
+    integration_token,
+    make_staff,
+    redis_keys_forget,
+    registered_device,
+    sign_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -377,7 +383,7 @@ def test_with_sessions_in_redis_a_signed_out_cookie_is_refused_the_poll(hall, se
         replay.cookies["sessionid"] = cookie
         assert _poll(replay, INBOX, etag).status_code == 403
     finally:
-        cache.clear()
+        redis_keys_forget(cache, "test-fast-poll")
 
 
 def _in_redis(settings, prefix):
@@ -402,7 +408,7 @@ def test_with_sessions_in_redis_an_unchanged_inbox_poll_takes_one_round_trip(hal
             assert _poll(api, INBOX, etag).status_code == 304
         assert [call.args[0] for call in sent.call_args_list] == ["MGET"]
     finally:
-        cache.clear()
+        redis_keys_forget(cache, "test-read-along")
 
 
 @pytest.mark.redis
@@ -418,7 +424,7 @@ def test_with_sessions_in_redis_a_moved_version_read_along_is_answered_in_full(
         assert changed.status_code == 200 and changed["ETag"] != etag
         assert _poll(api, INBOX, changed["ETag"]).status_code == 304
     finally:
-        cache.clear()
+        redis_keys_forget(cache, "test-read-along")
 
 
 @pytest.mark.parametrize(
