@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/request_profile.py [--database h_http_load] [--redis-db 7]
                                               [--repeat 30] [--profile] [--top 25]
+                                              [--server N [--against CHECKOUT]]
 
 Sets up a throw-away database as bench/hall_load.py does (a few clerks with API tokens,
 deciders who sign in with the form, a kiosk and a call display), starts one Celery
@@ -21,8 +22,11 @@ recording templates); gunicorn's parsing is not counted there. `--server N` meas
 that too: it starts gunicorn with sync workers, as docker-compose does (here one), sends
 each unchanged poll (and /healthz, the cheapest request through every middleware) N
 times over HTTP, one after the other, and prints the web worker's CPU per request, read
-from the kernel: the server's whole cost of an answer. Not part of the test suite.
-Needs PostgreSQL and Redis at 127.0.0.1.
+from the kernel: the server's whole cost of an answer. `--against CHECKOUT` serves
+another checkout of this project (the last release's worktree, say) beside it, sends
+the same requests to each in batches of 100, in turn, and prints both and their ratio:
+two servers measured in the same moments of a machine whose speed wanders. Not part of
+the test suite. Needs PostgreSQL and Redis at 127.0.0.1.
 """
 
 import argparse
@@ -218,28 +222,42 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
 SERVER_PORT = 8766
 
 
-def server_cpu(env: dict, tokens: dict, count: int) -> None:
-    """The web worker's CPU per unchanged poll (and per /healthz), under gunicorn."""
+def _gunicorn(env: dict, root: Path, port: int, log: Path) -> subprocess.Popen:
+    venv = Path(sys.executable).parent
+    return subprocess.Popen(
+        [str(venv / "gunicorn"), "langzhong_si.wsgi", "--workers", "1",
+         "--bind", f"127.0.0.1:{port}"],
+        cwd=root, env=env, start_new_session=True,
+        stdout=open(log, "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None) -> None:
+    """The web worker's CPU per unchanged poll (and per /healthz), under gunicorn; with
+    `against` (another checkout of this project), that checkout's worker beside it, the
+    batches sent to one then the other in turn (the first of each pair alternating), so
+    that both meet the machine's same moments."""
     import redis
     import requests
 
-    venv = Path(sys.executable).parent
     logs = ROOT / "var" / "load"
-    server = subprocess.Popen(
-        [str(venv / "gunicorn"), "langzhong_si.wsgi", "--workers", "1",
-         "--bind", f"127.0.0.1:{SERVER_PORT}"],
-        cwd=ROOT, env=env, start_new_session=True,
-        stdout=open(logs / "request_profile_gunicorn.log", "w"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{SERVER_PORT}"
+    roots = {"this": ROOT} | ({"against": against} if against else {})
+    servers, bases, workers = {}, {}, {}
     try:
-        hall_load.answering(f"{base}/healthz", "var/load/request_profile_gunicorn.log")
-        web = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
-                                 text=True, check=True).stdout.split()[0])  # fmt: skip
+        for at, (label, root) in enumerate(roots.items()):
+            log = logs / f"request_profile_gunicorn_{label}.log"
+            servers[label] = _gunicorn(env, root, SERVER_PORT + at, log)
+            bases[label] = f"http://127.0.0.1:{SERVER_PORT + at}"
+        for label, server in servers.items():
+            log = logs / f"request_profile_gunicorn_{label}.log"
+            hall_load.answering(f"{bases[label]}/healthz", str(log))
+            children = subprocess.run(["pgrep", "-P", str(server.pid)],
+                                      capture_output=True, text=True, check=True)  # fmt: skip
+            workers[label] = int(children.stdout.split()[0])
 
-        def worker_seconds() -> float:
-            fields = Path(f"/proc/{web}/stat").read_text().rsplit(")", 1)[1].split()
+        def worker_seconds(label: str) -> float:
+            fields = Path(f"/proc/{workers[label]}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
         # The throttles keep each sender's requests of the last minute; a screen polls every
@@ -252,49 +270,83 @@ def server_cpu(env: dict, tokens: dict, count: int) -> None:
             if keys:
                 throttles.delete(*keys)
 
-        clerk = requests.Session()
-        clerk.headers["Authorization"] = f"Token {tokens['clerks'][0][1]}"
-        display = requests.Session()
-        display.headers["Authorization"] = f"Device {tokens['display']}"
-        decider = requests.Session()
-        decider.get(f"{base}/login/")
         from django.contrib.auth import get_user_model
 
         username = (
             get_user_model().objects.filter(groups__name="reviewer", is_active=True)
             .order_by("pk").values_list("username", flat=True).first()
         )  # fmt: skip
-        decider.post(f"{base}/login/", {"username": username, "password": hall_load.PASSWORD,
-                     "csrfmiddlewaretoken": decider.cookies["csrftoken"]})  # fmt: skip
-        print(f"\nUnder gunicorn (one sync worker), {count} requests each, one at a time:")
-        print(f"{'request':<26}{'worker CPU ms':>14}{'wall ms':>9}")
-        for kind, who, url in (
-            ("healthz", requests.Session(), "/healthz"),
-            ("poll window (304)", clerk, "/api/counter/"),
-            ("display (304)", display, "/api/display/"),
-            ("inbox (304)", decider, "/api/inbox/tasks/"),
+
+        def senders(base: str) -> dict:
+            clerk = requests.Session()
+            clerk.headers["Authorization"] = f"Token {tokens['clerks'][0][1]}"
+            display = requests.Session()
+            display.headers["Authorization"] = f"Device {tokens['display']}"
+            decider = requests.Session()
+            decider.get(f"{base}/login/")
+            decider.post(f"{base}/login/", {"username": username, "password": hall_load.PASSWORD,
+                         "csrfmiddlewaretoken": decider.cookies["csrftoken"]})  # fmt: skip
+            return {"healthz": requests.Session(), "poll window (304)": clerk,
+                    "display (304)": display, "inbox (304)": decider}  # fmt: skip
+
+        who = {label: senders(base) for label, base in bases.items()}
+        print(f"\nUnder gunicorn (one sync worker each), {count} requests each, one at a time"
+              + (f", beside {against} (batches of 100 in turn):" if against else ":"))  # fmt: skip
+        columns = f"{'request':<26}{'worker CPU ms':>14}{'wall ms':>9}"
+        if against:
+            columns += f"{'against: CPU ms':>17}{'wall ms':>9}{'ratio':>7}"
+        print(columns)
+        for kind, url in (
+            ("healthz", "/healthz"),
+            ("poll window (304)", "/api/counter/"),
+            ("display (304)", "/api/display/"),
+            ("inbox (304)", "/api/inbox/tasks/"),
         ):
-            headers = {"X-Poll": "1"}
-            expected = 200
-            if kind != "healthz":
-                first = who.get(base + url)
-                if first.status_code != 200:
-                    raise SystemExit(f"{kind}: HTTP {first.status_code}")
-                headers["If-None-Match"], expected = first.headers["ETag"], 304
-            used = wall = 0.0
-            for batch in range(0, count, 100):
-                forget_throttles()
-                began, cpu_began = time.perf_counter(), worker_seconds()
-                for _ in range(min(100, count - batch)):
-                    answer = who.get(base + url, headers=headers)
-                    if answer.status_code != expected:
-                        raise SystemExit(f"{kind}: HTTP {answer.status_code}")
-                used += worker_seconds() - cpu_began
-                wall += time.perf_counter() - began
-            print(f"{kind:<26}{used / count * 1000:>14.2f}{wall / count * 1000:>9.2f}")
+            headers, expected = {}, 200 if kind == "healthz" else 304
+            for label, base in bases.items():
+                headers[label] = {"X-Poll": "1"}
+                if kind != "healthz":
+                    first = who[label][kind].get(base + url)
+                    if first.status_code != 200:
+                        raise SystemExit(f"{label} {kind}: HTTP {first.status_code}")
+                    headers[label]["If-None-Match"] = first.headers["ETag"]
+            used = dict.fromkeys(bases, 0.0)
+            wall = dict.fromkeys(bases, 0.0)
+            changed = dict.fromkeys(bases, 0)
+            for number, batch in enumerate(range(0, count, 100)):
+                order = list(bases) if number % 2 == 0 else list(reversed(bases))
+                for label in order:
+                    forget_throttles()
+                    began, cpu_began = time.perf_counter(), worker_seconds(label)
+                    for _ in range(min(100, count - batch)):
+                        answer = who[label][kind].get(bases[label] + url, headers=headers[label])
+                        if answer.status_code == 200 and expected == 304:
+                            # Moved on meanwhile (the worker finishing the draws of the
+                            # requests measured before): counted, and polled from there.
+                            headers[label]["If-None-Match"] = answer.headers["ETag"]
+                            changed[label] += 1
+                        elif answer.status_code != expected:
+                            raise SystemExit(f"{label} {kind}: HTTP {answer.status_code}")
+                    used[label] += worker_seconds(label) - cpu_began
+                    wall[label] += time.perf_counter() - began
+            line = (
+                f"{kind:<26}{used['this'] / count * 1000:>14.2f}{wall['this'] / count * 1000:>9.2f}"
+            )
+            if against:
+                line += (f"{used['against'] / count * 1000:>17.2f}"
+                         f"{wall['against'] / count * 1000:>9.2f}"
+                         f"{used['this'] / used['against']:>7.2f}")  # fmt: skip
+            if any(changed.values()):
+                line += (
+                    "  (answered in full: "
+                    + ", ".join(f"{label} {times}" for label, times in changed.items() if times)
+                    + ")"
+                )
+            print(line)
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        for server in servers.values():
+            os.killpg(server.pid, 15)
+            server.wait(timeout=30)
 
 
 def holders_of_open_tasks() -> list[str]:
@@ -327,7 +379,14 @@ def main() -> None:
         "--server", type=int, default=0, metavar="N",
         help="also send each unchanged poll N times to gunicorn: the worker's CPU per answer",
     )  # fmt: skip
+    parser.add_argument(
+        "--against", type=Path, metavar="CHECKOUT",
+        help="with --server: another checkout of this project served beside this one, "
+        "the same requests to each in turn (say, the last release's worktree)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.against and not args.server:
+        parser.error("--against compares the servers of --server: give both")
     if args.dump and not args.profile:
         parser.error("--dump keeps the profiles of --profile: give both")
     hall_load.DB = args.database
@@ -355,7 +414,7 @@ def main() -> None:
         run(meter, tokens, args.repeat)
         meter.report(args.top, args.dump)
         if args.server:
-            server_cpu(env, tokens, args.server)
+            server_cpu(env, tokens, args.server, args.against)
     finally:
         os.killpg(worker.pid, 15)
         worker.wait(timeout=30)
