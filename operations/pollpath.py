@@ -8,7 +8,8 @@ language, CSRF, authentication, second factor: all lazy, and their response side
 wraps the early answer) and before the rest. For a GET with If-None-Match to a view
 that names its poll version (`poll_key`), it runs the checks the whole path would run,
 with the same code and nothing remembered beyond what that path remembers (but which
-view a path resolves to, kept per URL resolver): the account security checks
+view a path resolves to, kept per URL resolver, and which renderer DRF's content
+negotiation picks, kept per view, Accept header and format): the account security checks
 (staff.middleware), then the view's own DRF content negotiation, authentication,
 permissions, the ETag (langzhong_si.versions.poll_etag) and, last, the view's throttles
 (last so a request is counted once: an answer that falls through is counted by the
@@ -29,6 +30,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.urls import Resolver404, get_resolver, get_urlconf
 from django.utils.functional import LazyObject, empty
 from rest_framework.exceptions import APIException, Throttled
+from rest_framework.settings import api_settings
 
 from audit.middleware import RequestContextMiddleware
 from langzhong_si.middleware import ContentSecurityPolicyMiddleware
@@ -106,6 +108,37 @@ def _poll_match(path: str):
     return match
 
 
+# What DRF's content negotiation picked for a poll (the renderer's class and the media
+# type), by view, Accept header, `?format=` and format suffix: the same four always pick
+# the same, and parsing the header took a tenth of an early answer's CPU. At most
+# _NEGOTIATED_KEPT of them, then started again. Whatever the negotiation refused is not
+# kept: it is refused again, down the whole path.
+_negotiated: dict = {}
+_NEGOTIATED_KEPT = 256
+
+
+def _negotiation(view, drf_request):
+    override = api_settings.URL_FORMAT_OVERRIDE
+    request = drf_request._request
+    key = (
+        type(view),
+        request.META.get("HTTP_ACCEPT"),
+        request.GET.get(override) if override else None,
+        view.format_kwarg,
+    )
+    kept = _negotiated.get(key)
+    if kept is None:
+        renderer, media_type = view.perform_content_negotiation(drf_request)
+        if len(_negotiated) >= _NEGOTIATED_KEPT:
+            _negotiated.clear()
+        _negotiated[key] = (type(renderer), media_type)
+        return renderer, media_type
+    renderer_class, media_type = kept
+    # A renderer of this request's own (DRF's renderers keep state while rendering).
+    renderer = next(one for one in view.get_renderers() if type(one) is renderer_class)
+    return renderer, media_type
+
+
 def _concrete(user):
     """The person behind request.user's lazy wrappers (authentication's, and the second
     factor's around it), read as they read it: every check below asks several things of
@@ -139,8 +172,8 @@ def _unchanged_poll_answer(request):
     view.headers = view.default_response_headers
     try:
         view.format_kwarg = view.get_format_suffix(**match.kwargs)
-        drf_request.accepted_renderer, drf_request.accepted_media_type = (
-            view.perform_content_negotiation(drf_request)
+        drf_request.accepted_renderer, drf_request.accepted_media_type = _negotiation(
+            view, drf_request
         )
         drf_request.version, drf_request.versioning_scheme = view.determine_version(
             drf_request, *match.args, **match.kwargs

@@ -464,6 +464,28 @@ def test_a_poll_after_the_urls_change_is_resolved_by_the_new_ones(hall, settings
     assert response.status_code == 200 and response.content == b"plain"
 
 
+def test_a_kept_negotiation_answers_only_the_same_accept_header_and_format(hall, path):
+    """The early answer keeps what DRF's content negotiation picked, by Accept header and
+    `?format=`: a poll that asks for what the view cannot give is refused (406) as down
+    the whole path, before and after polls it can."""
+    api, etag = _signed_in(hall.zhou)
+    assert _poll(api, INBOX, etag, HTTP_ACCEPT="application/json").status_code == 304
+    assert _poll(api, INBOX, etag, HTTP_ACCEPT="text/csv").status_code == 406
+    assert (
+        _poll(api, f"{INBOX}?format=api", etag, HTTP_ACCEPT="application/json").status_code == 406
+    )
+    assert _poll(api, INBOX, etag, HTTP_ACCEPT="application/json").status_code == 304
+
+
+def test_the_negotiations_kept_for_polls_are_bounded(hall):
+    from operations import pollpath
+
+    api, etag = _signed_in(hall.zhou)
+    for number in range(pollpath._NEGOTIATED_KEPT + 10):
+        _poll(api, INBOX, etag, HTTP_ACCEPT=f"application/json; q=0.{number % 9 + 1}, x/{number}")
+    assert len(pollpath._negotiated) <= pollpath._NEGOTIATED_KEPT
+
+
 def test_the_paths_remembered_for_polls_are_bounded():
     from operations import pollpath
 
