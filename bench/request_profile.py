@@ -335,7 +335,7 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             if against:
                 line += (f"{used['against'] / count * 1000:>17.2f}"
                          f"{wall['against'] / count * 1000:>9.2f}"
-                         f"{used['this'] / used['against']:>7.2f}")  # fmt: skip
+                         f"{used['this'] / (used['against'] or float('nan')):>7.2f}")  # fmt: skip
             if any(changed.values()):
                 line += (
                     "  (answered in full: "

@@ -9,11 +9,12 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoPermissionError, NoScriptError, ResponseError
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle
 
 from langzhong_si.clientip import client_ip
@@ -102,6 +103,21 @@ return {allowed, count, oldest or false}
 _SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW).hexdigest()  # noqa: S324 - Redis' name
 
 
+# Where Redis refused the script (its user may not run scripts, or a proxy knows no
+# EVALSHA), this process asks again only after this many seconds.
+_SCRIPTS_REFUSED_SECONDS = 300
+_scripts_refused_until = 0.0
+
+
+def _scripts_refused(error) -> bool:
+    return isinstance(error, NoPermissionError) or "unknown command" in str(error).lower()
+
+
+def _scripts_refused_for(seconds: float) -> None:
+    global _scripts_refused_until
+    _scripts_refused_until = time.monotonic() + seconds
+
+
 def _backend(throttle_cache):
     """The cache behind a throttle's (DRF's default, django.core.cache.cache, is a proxy
     that looks the default cache up at every use)."""
@@ -132,15 +148,21 @@ class _OneRoundTrip(SimpleRateThrottle):
         member = f"{self.now!r}:{secrets.token_hex(6)}"
         args = (key, repr(self.now), self.duration, self.num_requests, member)
         client = backend._cache.get_client(key, write=True)
+        if time.monotonic() < _scripts_refused_until:
+            return super().allow_request(request, view)
         try:
             try:
                 allowed, self._kept, oldest = client.evalsha(_SLIDING_WINDOW_SHA, 1, *args)
             except NoScriptError:  # a Redis that has not seen it since it started
                 allowed, self._kept, oldest = client.eval(_SLIDING_WINDOW, 1, *args)
-        except ResponseError:
+        except ResponseError as error:
+            if not _scripts_refused(error):
+                raise  # a replica, out of memory, …: as any cache failure (_FailOpen)
             # A Redis that runs no scripts (an ACL without them, a proxy): still limited,
-            # by DRF's own two round trips, and said loudly, since it should.
-            logger.error("throttle script refused by Redis; DRF's own throttle used", exc_info=True)
+            # by DRF's own two round trips, for a while, and said loudly once.
+            _scripts_refused_for(_SCRIPTS_REFUSED_SECONDS)
+            logger.error("throttle script refused by Redis; DRF's own throttle used for "
+                         "%s s", _SCRIPTS_REFUSED_SECONDS, exc_info=True)  # fmt: skip
             return super().allow_request(request, view)
         self._in_redis = True
         self._oldest = float(oldest) if oldest else None

@@ -9,7 +9,7 @@ wraps the early answer) and before the rest. For a GET with If-None-Match to a v
 that names its poll version (`poll_key`), it runs the checks the whole path would run,
 with the same code and nothing remembered beyond what that path remembers (but which
 view a path resolves to, kept per URL resolver, and which renderer DRF's content
-negotiation picks, kept per view, Accept header and format): the account security checks
+negotiation picks, kept per renderers, Accept header and format): the account security checks
 (staff.middleware), then the view's own DRF content negotiation, authentication,
 permissions, the ETag (langzhong_si.versions.poll_etag) and, last, the view's throttles
 (last so a request is counted once: an answer that falls through is counted by the
@@ -30,7 +30,8 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.urls import Resolver404, get_resolver, get_urlconf
 from django.utils.functional import LazyObject, empty
 from rest_framework.exceptions import APIException, Throttled
-from rest_framework.settings import api_settings
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.views import APIView
 
 from audit.middleware import RequestContextMiddleware
 from langzhong_si.middleware import ContentSecurityPolicyMiddleware
@@ -108,34 +109,45 @@ def _poll_match(path: str):
     return match
 
 
-# What DRF's content negotiation picked for a poll (the renderer's class and the media
-# type), by view, Accept header, `?format=` and format suffix: the same four always pick
-# the same, and parsing the header took a tenth of an early answer's CPU. At most
-# _NEGOTIATED_KEPT of them, then started again. Whatever the negotiation refused is not
-# kept: it is refused again, down the whole path.
+# What DRF's content negotiation picked for a poll (which of the view's renderers, and the
+# media type), by the renderers offered, Accept header, `?format=` and format suffix: the
+# same four always pick the same, and parsing the header took a tenth of an early
+# answer's CPU. Only for DRF's own negotiation (a view or negotiator of its own may read
+# anything), and an Accept header of at most _ACCEPT_KEPT characters; at most
+# _NEGOTIATED_KEPT of them, then started again. What the negotiation refused is not kept:
+# it is refused again, down the whole path.
 _negotiated: dict = {}
 _NEGOTIATED_KEPT = 256
+_ACCEPT_KEPT = 512
 
 
 def _negotiation(view, drf_request):
-    override = api_settings.URL_FORMAT_OVERRIDE
-    request = drf_request._request
+    negotiator = view.get_content_negotiator()
+    accept = drf_request._request.META.get("HTTP_ACCEPT")
+    if (
+        type(view).perform_content_negotiation is not APIView.perform_content_negotiation
+        or type(negotiator).select_renderer is not DefaultContentNegotiation.select_renderer
+        or (accept and len(accept) > _ACCEPT_KEPT)
+    ):
+        return view.perform_content_negotiation(drf_request)
+    # This request's own renderers (DRF's keep state while rendering), as DRF's
+    # perform_content_negotiation takes them.
+    renderers = view.get_renderers()
+    override = negotiator.settings.URL_FORMAT_OVERRIDE
     key = (
-        type(view),
-        request.META.get("HTTP_ACCEPT"),
-        request.GET.get(override) if override else None,
+        tuple((type(one), one.media_type, one.format) for one in renderers),
+        accept,
+        drf_request._request.GET.get(override) if override else None,
         view.format_kwarg,
     )
     kept = _negotiated.get(key)
-    if kept is None:
-        renderer, media_type = view.perform_content_negotiation(drf_request)
-        if len(_negotiated) >= _NEGOTIATED_KEPT:
-            _negotiated.clear()
-        _negotiated[key] = (type(renderer), media_type)
-        return renderer, media_type
-    renderer_class, media_type = kept
-    # A renderer of this request's own (DRF's renderers keep state while rendering).
-    renderer = next(one for one in view.get_renderers() if type(one) is renderer_class)
+    if kept is not None:
+        at, media_type = kept
+        return renderers[at], media_type
+    renderer, media_type = negotiator.select_renderer(drf_request, renderers, view.format_kwarg)
+    if len(_negotiated) >= _NEGOTIATED_KEPT:
+        _negotiated.clear()
+    _negotiated[key] = (next(at for at, one in enumerate(renderers) if one is renderer), media_type)
     return renderer, media_type
 
 

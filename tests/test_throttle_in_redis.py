@@ -12,11 +12,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import RequestFactory
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoPermissionError, NoScriptError, ReadOnlyError
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from devices.models import HallDevice
+from langzhong_si import ratelimit
 from langzhong_si.ratelimit import _SLIDING_WINDOW, ResilientAnonRateThrottle
 from operations.cache import ReusedClientRedisCache
 from tests.factories import redis_keys_forget, registered_device
@@ -126,17 +127,27 @@ def test_a_throttle_in_redis_works_after_redis_forgot_its_script(redis_cache):
     assert client.zcard(kept) == 2  # counted all the same, by EVAL
 
 
-def test_a_redis_that_runs_no_scripts_still_limits_with_drfs_own(redis_cache, caplog):
+def test_a_redis_that_runs_no_scripts_still_limits_with_drfs_own(redis_cache, caplog, monkeypatch):
+    monkeypatch.setattr(ratelimit, "_scripts_refused_until", 0.0)  # put back afterwards
     client = redis_cache._cache.get_client(write=True)
-    refused = ResponseError("NOPERM this user has no permissions to run the 'evalsha' command")
-    with mock.patch.object(client, "evalsha", side_effect=refused):
+    refused = NoPermissionError("this user has no permissions to run the 'evalsha' command")
+    with mock.patch.object(client, "evalsha", side_effect=refused) as asked:
         clock = _Clock()
         answers = [_throttle(redis_cache, clock).allow_request(_request(), None) for _ in range(4)]
         last = _throttle(redis_cache, clock)
         assert not last.allow_request(_request(), None)
         assert last.wait() == pytest.approx(60)
     assert answers == [True, True, True, False]
-    assert "throttle script refused" in caplog.text
+    assert asked.call_count == 1  # not asked again for a while
+    assert caplog.text.count("throttle script refused") == 1
+
+
+def test_a_redis_that_fails_a_script_otherwise_lets_through_as_when_down(redis_cache, caplog):
+    client = redis_cache._cache.get_client(write=True)
+    read_only = ReadOnlyError("You can't write against a read only replica.")
+    with mock.patch.object(client, "evalsha", side_effect=read_only):
+        assert _throttle(redis_cache, _Clock(), rate="0/minute").allow_request(_request(), None)
+    assert "not throttling" in caplog.text and "script refused" not in caplog.text
 
 
 def test_a_rate_of_none_a_minute_refuses_every_request_in_redis(redis_cache):

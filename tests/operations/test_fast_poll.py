@@ -477,6 +477,52 @@ def test_a_kept_negotiation_answers_only_the_same_accept_header_and_format(hall,
     assert _poll(api, INBOX, etag, HTTP_ACCEPT="application/json").status_code == 304
 
 
+def test_a_kept_negotiation_is_made_again_for_a_view_whose_renderers_changed():
+    """A view may give each request its own renderers: what was kept for some is never
+    taken for others."""
+    from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    from operations import pollpath
+
+    class Changing(APIView):
+        offered = [JSONRenderer]
+
+        def get_renderers(self):
+            return [renderer() for renderer in self.offered]
+
+    def negotiated():
+        view = Changing()
+        view.format_kwarg = None
+        django_request = APIRequestFactory().get("/changing/", HTTP_ACCEPT="*/*")
+        return pollpath._negotiation(view, Request(django_request))
+
+    assert type(negotiated()[0]) is JSONRenderer
+    Changing.offered = [BrowsableAPIRenderer, JSONRenderer]  # DRF takes the first for */*
+    assert type(negotiated()[0]) is BrowsableAPIRenderer
+
+
+def test_a_negotiation_of_a_views_own_is_never_kept():
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    from operations import pollpath
+
+    class OwnNegotiation(APIView):
+        def perform_content_negotiation(self, request, force=False):
+            return JSONRenderer(), request.META.get("HTTP_X_WANTED", "application/json")
+
+    for wanted in ("application/json", "application/json; indent=4"):
+        view = OwnNegotiation()
+        view.format_kwarg = None
+        asked = APIRequestFactory().get("/own/", HTTP_ACCEPT="*/*", HTTP_X_WANTED=wanted)
+        assert pollpath._negotiation(view, Request(asked))[1] == wanted
+
+
 def test_the_negotiations_kept_for_polls_are_bounded(hall):
     from operations import pollpath
 
