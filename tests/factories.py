@@ -3,6 +3,7 @@ always consistent; catalog data is built directly (it is reference data)."""
 
 import datetime
 import itertools
+import secrets
 from contextlib import contextmanager
 
 import factory
@@ -211,10 +212,16 @@ def held_in_another_transaction(hold, then=None):
         thread.join(10)
 
 
-def redis_keys_forget(cache, prefix: str) -> None:
-    """A Redis cache's keys under `prefix` (never FLUSHDB: the tests' Redis database is
-    the broker's too)."""
+def redis_key_prefix(name: str) -> str:
+    """A key prefix of one test's own: a test that forgets its keys never takes another's
+    (the tests' Redis database is shared by every test run on the machine)."""
+    return f"{name}-{secrets.token_hex(4)}"
+
+
+def redis_keys_forget(cache) -> None:
+    """A Redis cache's keys under its own prefix (never FLUSHDB: the tests' Redis database
+    is the broker's too)."""
     client = cache._cache.get_client(write=True)
-    keys = list(client.scan_iter(f"{prefix}:*"))
+    keys = list(client.scan_iter(f"{cache.key_prefix}:*"))
     if keys:
         client.delete(*keys)

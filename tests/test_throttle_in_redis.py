@@ -20,7 +20,7 @@ from devices.models import HallDevice
 from langzhong_si import ratelimit
 from langzhong_si.ratelimit import _SLIDING_WINDOW, ResilientAnonRateThrottle
 from operations.cache import ReusedClientRedisCache
-from tests.factories import redis_keys_forget, registered_device
+from tests.factories import redis_key_prefix, redis_keys_forget, registered_device
 
 pytestmark = pytest.mark.redis
 
@@ -28,9 +28,11 @@ pytestmark = pytest.mark.redis
 @pytest.fixture
 def redis_cache():
     # The tests' own Redis database (CELERY_BROKER_URL), keys under a prefix of their own.
-    cache = ReusedClientRedisCache(os.environ["CELERY_BROKER_URL"], {"KEY_PREFIX": "test-rate"})
+    cache = ReusedClientRedisCache(
+        os.environ["CELERY_BROKER_URL"], {"KEY_PREFIX": redis_key_prefix("test-rate")}
+    )
     yield cache
-    redis_keys_forget(cache, "test-rate")
+    redis_keys_forget(cache)
 
 
 class _Clock:
@@ -170,7 +172,7 @@ def test_a_display_over_its_rate_is_refused_with_the_wait_when_the_cache_is_redi
         "default": {
             "BACKEND": "operations.cache.ReusedClientRedisCache",
             "LOCATION": os.environ["CELERY_BROKER_URL"],
-            "KEY_PREFIX": "test-rate",
+            "KEY_PREFIX": redis_key_prefix("test-rate"),
         }
     }
     rates = {**SimpleRateThrottle.THROTTLE_RATES, "device": "2/minute"}
@@ -187,4 +189,4 @@ def test_a_display_over_its_rate_is_refused_with_the_wait_when_the_cache_is_redi
         )
         assert default_cache._cache.get_client(write=True).zcard(kept) == 2
     finally:
-        redis_keys_forget(default_cache, "test-rate")
+        redis_keys_forget(default_cache)

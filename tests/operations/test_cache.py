@@ -6,6 +6,7 @@ import os
 import pytest
 
 from operations.cache import ReusedClientRedisCache
+from tests.factories import redis_key_prefix, redis_keys_forget
 
 pytestmark = pytest.mark.redis
 
@@ -14,10 +15,11 @@ pytestmark = pytest.mark.redis
 def redis_cache():
     # The tests' own Redis database (CELERY_BROKER_URL), keys under a prefix of their own.
     cache = ReusedClientRedisCache(
-        os.environ["CELERY_BROKER_URL"], {"KEY_PREFIX": "test-cache", "TIMEOUT": 60}
+        os.environ["CELERY_BROKER_URL"],
+        {"KEY_PREFIX": redis_key_prefix("test-cache"), "TIMEOUT": 60},
     )
     yield cache
-    cache.delete_many(["a", "b", "c"])
+    redis_keys_forget(cache)
 
 
 def test_every_call_uses_the_same_client(redis_cache):

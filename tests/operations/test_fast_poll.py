@@ -29,6 +29,7 @@ from staff.roles import Role
 from tests.factories import (
     integration_token,
     make_staff,
+    redis_key_prefix,
     redis_keys_forget,
     registered_device,
     sign_in,
@@ -368,7 +369,7 @@ def test_with_sessions_in_redis_a_signed_out_cookie_is_refused_the_poll(hall, se
         "default": {
             "BACKEND": "operations.cache.ReusedClientRedisCache",
             "LOCATION": os.environ["CELERY_BROKER_URL"],
-            "KEY_PREFIX": "test-fast-poll",
+            "KEY_PREFIX": redis_key_prefix("test-fast-poll"),
         }
     }
     settings.SESSION_CACHE_SECONDS = 30
@@ -383,7 +384,7 @@ def test_with_sessions_in_redis_a_signed_out_cookie_is_refused_the_poll(hall, se
         replay.cookies["sessionid"] = cookie
         assert _poll(replay, INBOX, etag).status_code == 403
     finally:
-        redis_keys_forget(cache, "test-fast-poll")
+        redis_keys_forget(cache)
 
 
 def _in_redis(settings, prefix):
@@ -400,7 +401,7 @@ def _in_redis(settings, prefix):
 @pytest.mark.redis
 def test_with_sessions_in_redis_an_unchanged_inbox_poll_takes_one_round_trip(hall, settings):
     """The session's copy, its ending's mark and the poll's version in one MGET."""
-    _in_redis(settings, "test-read-along")
+    _in_redis(settings, redis_key_prefix("test-read-along"))
     api, etag = _signed_in(hall.zhou)
     client = cache._cache.get_client(write=True)
     try:
@@ -408,14 +409,14 @@ def test_with_sessions_in_redis_an_unchanged_inbox_poll_takes_one_round_trip(hal
             assert _poll(api, INBOX, etag).status_code == 304
         assert [call.args[0] for call in sent.call_args_list] == ["MGET"]
     finally:
-        redis_keys_forget(cache, "test-read-along")
+        redis_keys_forget(cache)
 
 
 @pytest.mark.redis
 def test_with_sessions_in_redis_a_moved_version_read_along_is_answered_in_full(
     hall, settings, django_capture_on_commit_callbacks
 ):
-    _in_redis(settings, "test-read-along")
+    _in_redis(settings, redis_key_prefix("test-read-along"))
     api, etag = _signed_in(hall.zhou)
     try:
         with django_capture_on_commit_callbacks(execute=True):
@@ -424,7 +425,7 @@ def test_with_sessions_in_redis_a_moved_version_read_along_is_answered_in_full(
         assert changed.status_code == 200 and changed["ETag"] != etag
         assert _poll(api, INBOX, changed["ETag"]).status_code == 304
     finally:
-        redis_keys_forget(cache, "test-read-along")
+        redis_keys_forget(cache)
 
 
 @pytest.mark.parametrize(
