@@ -113,11 +113,6 @@ def _scripts_refused(error) -> bool:
     return isinstance(error, NoPermissionError) or "unknown command" in str(error).lower()
 
 
-def _scripts_refused_for(seconds: float) -> None:
-    global _scripts_refused_until
-    _scripts_refused_until = time.monotonic() + seconds
-
-
 def _backend(throttle_cache):
     """The cache behind a throttle's (DRF's default, django.core.cache.cache, is a proxy
     that looks the default cache up at every use)."""
@@ -132,9 +127,10 @@ class _OneRoundTrip(SimpleRateThrottle):
     both let through on the same count). Any other cache: DRF's own."""
 
     def allow_request(self, request, view):
+        global _scripts_refused_until  # noqa: PLW0603 - one per process, on purpose
         self._in_redis = False
         backend = _backend(self.cache)
-        if not isinstance(backend, RedisCache):
+        if not isinstance(backend, RedisCache) or time.monotonic() < _scripts_refused_until:
             return super().allow_request(request, view)
         if self.rate is None:
             return True
@@ -148,8 +144,6 @@ class _OneRoundTrip(SimpleRateThrottle):
         member = f"{self.now!r}:{secrets.token_hex(6)}"
         args = (key, repr(self.now), self.duration, self.num_requests, member)
         client = backend._cache.get_client(key, write=True)
-        if time.monotonic() < _scripts_refused_until:
-            return super().allow_request(request, view)
         try:
             try:
                 allowed, self._kept, oldest = client.evalsha(_SLIDING_WINDOW_SHA, 1, *args)
@@ -160,7 +154,7 @@ class _OneRoundTrip(SimpleRateThrottle):
                 raise  # a replica, out of memory, …: as any cache failure (_FailOpen)
             # A Redis that runs no scripts (an ACL without them, a proxy): still limited,
             # by DRF's own two round trips, for a while, and said loudly once.
-            _scripts_refused_for(_SCRIPTS_REFUSED_SECONDS)
+            _scripts_refused_until = time.monotonic() + _SCRIPTS_REFUSED_SECONDS
             logger.error("throttle script refused by Redis; DRF's own throttle used for "
                          "%s s", _SCRIPTS_REFUSED_SECONDS, exc_info=True)  # fmt: skip
             return super().allow_request(request, view)

@@ -3,6 +3,7 @@ always consistent; catalog data is built directly (it is reference data)."""
 
 import datetime
 import itertools
+import os
 import secrets
 from contextlib import contextmanager
 
@@ -216,6 +217,18 @@ def redis_key_prefix(name: str) -> str:
     """A key prefix of one test's own: a test that forgets its keys never takes another's
     (the tests' Redis database is shared by every test run on the machine)."""
     return f"{name}-{secrets.token_hex(4)}"
+
+
+def redis_default_cache(settings, name: str) -> None:
+    """The default cache in the tests' Redis, as deployed (CACHE_URL), under a key prefix
+    of this test's own (redis_key_prefix); forget its keys with redis_keys_forget."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "operations.cache.ReusedClientRedisCache",
+            "LOCATION": os.environ["CELERY_BROKER_URL"],
+            "KEY_PREFIX": redis_key_prefix(name),
+        }
+    }
 
 
 def redis_keys_forget(cache) -> None:

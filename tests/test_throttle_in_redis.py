@@ -20,7 +20,12 @@ from devices.models import HallDevice
 from langzhong_si import ratelimit
 from langzhong_si.ratelimit import _SLIDING_WINDOW, ResilientAnonRateThrottle
 from operations.cache import ReusedClientRedisCache
-from tests.factories import redis_key_prefix, redis_keys_forget, registered_device
+from tests.factories import (
+    redis_default_cache,
+    redis_key_prefix,
+    redis_keys_forget,
+    registered_device,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -168,13 +173,7 @@ def test_a_display_over_its_rate_is_refused_with_the_wait_when_the_cache_is_redi
     hall, settings, monkeypatch
 ):
     """As deployed: DRF's throttles on the default cache (a proxy), CACHE_URL Redis."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "operations.cache.ReusedClientRedisCache",
-            "LOCATION": os.environ["CELERY_BROKER_URL"],
-            "KEY_PREFIX": redis_key_prefix("test-rate"),
-        }
-    }
+    redis_default_cache(settings, "test-rate")
     rates = {**SimpleRateThrottle.THROTTLE_RATES, "device": "2/minute"}
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
     api = APIClient()

@@ -5,7 +5,6 @@ disabled, token revoked, throttled — still gets its own answer at the very nex
 Each refusal is checked with the early answer in place and without it (`path`)."""
 
 import logging
-import os
 import time
 from unittest import mock
 
@@ -29,7 +28,7 @@ from staff.roles import Role
 from tests.factories import (
     integration_token,
     make_staff,
-    redis_key_prefix,
+    redis_default_cache,
     redis_keys_forget,
     registered_device,
     sign_in,
@@ -361,18 +360,17 @@ def test_a_changed_display_poll_is_counted_once(
     assert codes == [304, 429]
 
 
+def _in_redis(settings, name):
+    """As deployed with Redis: the cache there, sessions remembered in it."""
+    redis_default_cache(settings, name)
+    settings.SESSION_CACHE_SECONDS = 30
+
+
 @pytest.mark.redis
 def test_with_sessions_in_redis_a_signed_out_cookie_is_refused_the_poll(hall, settings):
     """As deployed: sessions remembered in Redis (operations.cache), so the poll reads no
     session row; the cookie of a session signed out is refused however it is replayed."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "operations.cache.ReusedClientRedisCache",
-            "LOCATION": os.environ["CELERY_BROKER_URL"],
-            "KEY_PREFIX": redis_key_prefix("test-fast-poll"),
-        }
-    }
-    settings.SESSION_CACHE_SECONDS = 30
+    _in_redis(settings, "test-fast-poll")
     api, etag = _signed_in(hall.zhou)
     cookie = api.cookies["sessionid"].value
     try:
@@ -387,21 +385,10 @@ def test_with_sessions_in_redis_a_signed_out_cookie_is_refused_the_poll(hall, se
         redis_keys_forget(cache)
 
 
-def _in_redis(settings, prefix):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "operations.cache.ReusedClientRedisCache",
-            "LOCATION": os.environ["CELERY_BROKER_URL"],
-            "KEY_PREFIX": prefix,
-        }
-    }
-    settings.SESSION_CACHE_SECONDS = 30
-
-
 @pytest.mark.redis
 def test_with_sessions_in_redis_an_unchanged_inbox_poll_takes_one_round_trip(hall, settings):
     """The session's copy, its ending's mark and the poll's version in one MGET."""
-    _in_redis(settings, redis_key_prefix("test-read-along"))
+    _in_redis(settings, "test-read-along")
     api, etag = _signed_in(hall.zhou)
     client = cache._cache.get_client(write=True)
     try:
@@ -416,7 +403,7 @@ def test_with_sessions_in_redis_an_unchanged_inbox_poll_takes_one_round_trip(hal
 def test_with_sessions_in_redis_a_moved_version_read_along_is_answered_in_full(
     hall, settings, django_capture_on_commit_callbacks
 ):
-    _in_redis(settings, redis_key_prefix("test-read-along"))
+    _in_redis(settings, "test-read-along")
     api, etag = _signed_in(hall.zhou)
     try:
         with django_capture_on_commit_callbacks(execute=True):
