@@ -49,6 +49,32 @@ from bench import hall_load  # noqa: E402 - after the path is set
 
 QUEUE = "request_profile"
 CLERKS = 8
+# The clerk at a browser counter (signed in with the form, at a window of their own):
+# the workbench page polls its state card.
+PANEL_CLERK = "panelclerk"
+PANEL_WINDOW = 900
+
+
+def panel_clerk() -> str:
+    """The browser clerk's window state, created and signed on the first time (the
+    workbench panel's URL carries the state it shows)."""
+    from counters.models import Window
+    from counters.services import window_sign_on
+    from staff.roles import Role
+    from staff.services import staff_member_create
+
+    window = Window.objects.filter(number=PANEL_WINDOW).first()
+    if window is None:
+        clerk = staff_member_create(
+            username=PANEL_CLERK,
+            password=hall_load.PASSWORD,
+            display_name="柜员甲",
+            employee_number="G0900",
+            roles=[Role.CLERK],
+        )
+        window = Window.objects.create(number=PANEL_WINDOW, zone="综合受理区")
+        window = window_sign_on(clerk=clerk, window_id=window.pk)
+    return window.state
 
 
 class Meter:
@@ -137,6 +163,11 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
 
     kiosk = client(authorization=f"Device {tokens['kiosk']}")
     display = client(authorization=f"Device {tokens['display']}")
+    # The browser's screens: the call display (its credential in a cookie) and a clerk's
+    # workbench (a session).
+    screen = client()
+    screen.cookies["hall_device"] = tokens["display"]
+    state = panel_clerk()
     clerks = [
         (number, client(authorization=f"Token {token}")) for number, token in tokens["clerks"]
     ]
@@ -144,24 +175,32 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
         clerk.post("/api/counter/sign-on/", {"window": number}, content_type="application/json")
     deciders: dict[str, Client] = {}
 
+    def signed_in(username: str) -> Client:
+        person = client()
+        person.get("/login/")
+        person.post(
+            "/login/",
+            {"username": username, "password": hall_load.PASSWORD,
+             "csrfmiddlewaretoken": person.cookies["csrftoken"].value},
+        )  # fmt: skip
+        return person
+
     def decider(username: str) -> Client:
         """A person at their inbox, signed in with the form (once)."""
         if username not in deciders:
-            person = client()
-            person.get("/login/")
-            person.post(
-                "/login/",
-                {"username": username, "password": hall_load.PASSWORD,
-                 "csrfmiddlewaretoken": person.cookies["csrftoken"].value},
-            )  # fmt: skip
-            deciders[username] = person
+            deciders[username] = signed_in(username)
         return deciders[username]
+
+    counter = signed_in(PANEL_CLERK)  # a clerk at a browser counter
 
     items = tokens["items"]
     poll = {"X-Poll": "1"}
 
     def conditional(kind: str, who: Client, url: str):
         first = meter.send(kind + " (200)", lambda: who.get(url))
+        if "ETag" not in first.headers:  # answered in full every time
+            meter.send(kind + " (no ETag)", lambda: who.get(url, headers=poll))
+            return first
         etag = first.headers["ETag"]
         meter.send(kind + " (304)", lambda: who.get(url, headers={"If-None-Match": etag, **poll}))
         return first
@@ -202,6 +241,8 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
                 "finish", lambda clerk=clerk: clerk.post("/api/counter/finish/")
             ).json()["window"]
         conditional("display", display, "/api/display/")
+        conditional("display screen", screen, "/display/calls/")
+        conditional("workbench panel", counter, f"/counter/panel/?state={state}")
         # The inboxes of those the worker's draws named (sign-in is not measured).
         for username in holders_of_open_tasks():
             person = decider(username)
@@ -242,6 +283,7 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
     import requests
 
     logs = ROOT / "var" / "load"
+    state = panel_clerk()
     roots = {"this": ROOT} | ({"against": against} if against else {})
     servers, bases, workers = {}, {}, {}
     try:
@@ -277,17 +319,24 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             .order_by("pk").values_list("username", flat=True).first()
         )  # fmt: skip
 
+        def signed_in(base: str, username: str) -> requests.Session:
+            person = requests.Session()
+            person.get(f"{base}/login/")
+            person.post(f"{base}/login/", {"username": username, "password": hall_load.PASSWORD,
+                        "csrfmiddlewaretoken": person.cookies["csrftoken"]})  # fmt: skip
+            return person
+
         def senders(base: str) -> dict:
             clerk = requests.Session()
             clerk.headers["Authorization"] = f"Token {tokens['clerks'][0][1]}"
             display = requests.Session()
             display.headers["Authorization"] = f"Device {tokens['display']}"
-            decider = requests.Session()
-            decider.get(f"{base}/login/")
-            decider.post(f"{base}/login/", {"username": username, "password": hall_load.PASSWORD,
-                         "csrfmiddlewaretoken": decider.cookies["csrftoken"]})  # fmt: skip
+            screen = requests.Session()
+            screen.cookies.set("hall_device", tokens["display"])
             return {"healthz": requests.Session(), "poll window (304)": clerk,
-                    "display (304)": display, "inbox (304)": decider}  # fmt: skip
+                    "display (304)": display, "inbox (304)": signed_in(base, username),
+                    "display screen (304)": screen,
+                    "workbench panel (304)": signed_in(base, PANEL_CLERK)}  # fmt: skip
 
         who = {label: senders(base) for label, base in bases.items()}
         print(f"\nUnder gunicorn (one sync worker each), {count} requests each, one at a time"
@@ -301,15 +350,20 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             ("poll window (304)", "/api/counter/"),
             ("display (304)", "/api/display/"),
             ("inbox (304)", "/api/inbox/tasks/"),
+            # What the browsers ask: the call display every 500 ms, the workbench every 2 s.
+            ("display screen (304)", "/display/calls/"),
+            ("workbench panel (304)", f"/counter/panel/?state={state}"),
         ):
-            headers, expected = {}, 200 if kind == "healthz" else 304
+            headers, expected = {}, {}
             for label, base in bases.items():
-                headers[label] = {"X-Poll": "1"}
+                headers[label], expected[label] = {"X-Poll": "1"}, 200
                 if kind != "healthz":
                     first = who[label][kind].get(base + url)
                     if first.status_code != 200:
                         raise SystemExit(f"{label} {kind}: HTTP {first.status_code}")
-                    headers[label]["If-None-Match"] = first.headers["ETag"]
+                    if "ETag" in first.headers:  # an older checkout may answer in full
+                        headers[label]["If-None-Match"] = first.headers["ETag"]
+                        expected[label] = 304
             used = dict.fromkeys(bases, 0.0)
             wall = dict.fromkeys(bases, 0.0)
             changed = dict.fromkeys(bases, 0)
@@ -320,12 +374,12 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
                     began, cpu_began = time.perf_counter(), worker_seconds(label)
                     for _ in range(min(100, count - batch)):
                         answer = who[label][kind].get(bases[label] + url, headers=headers[label])
-                        if answer.status_code == 200 and expected == 304:
+                        if answer.status_code == 200 and expected[label] == 304:
                             # Moved on meanwhile (the worker finishing the draws of the
                             # requests measured before): counted, and polled from there.
                             headers[label]["If-None-Match"] = answer.headers["ETag"]
                             changed[label] += 1
-                        elif answer.status_code != expected:
+                        elif answer.status_code != expected[label]:
                             raise SystemExit(f"{label} {kind}: HTTP {answer.status_code}")
                     used[label] += worker_seconds(label) - cpu_began
                     wall[label] += time.perf_counter() - began
@@ -336,6 +390,9 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
                 line += (f"{used['against'] / count * 1000:>17.2f}"
                          f"{wall['against'] / count * 1000:>9.2f}"
                          f"{used['this'] / (used['against'] or float('nan')):>7.2f}")  # fmt: skip
+            full = [label for label in bases if kind != "healthz" and expected[label] == 200]
+            if full:
+                line += f"  (no ETag, answered in full: {', '.join(full)})"
             if any(changed.values()):
                 line += (
                     "  (answered in full: "

@@ -10,8 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control
-from django.views.decorators.http import condition, require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import ServiceItem
 from catalog.selectors import catalog_search, categories_with_items
@@ -21,7 +20,7 @@ from devices.decorators import device_required
 from devices.models import HallDevice
 from front.forms import IntakeForm, KioskTicketForm, PauseForm
 from langzhong_si.qr import qr_svg
-from langzhong_si.versions import TICKETS, poll_etag
+from langzhong_si.versions import TICKETS, poll_etag, polled_screen, user_key
 from staff.decorators import role_required
 from staff.roles import Role
 from staff.scope import scope_of
@@ -126,13 +125,11 @@ def _call_display_calls_etag(request) -> str:
     return poll_etag(request, TICKETS, also=clock)[0]
 
 
-@require_GET
-@device_required(HallDevice.Kind.DISPLAY)
-@cache_control(private=True, no_cache=True)
-@condition(etag_func=_call_display_calls_etag)
+@polled_screen(_call_display_calls_etag, device_required(HallDevice.Kind.DISPLAY))
 def call_display_calls(request):
     """Polled every 500 ms: the browser keeps the last answer and asks again with its
-    ETag, and while no ticket moved it gets an empty 304 (no query for the calls)."""
+    ETag, and while no ticket moved it gets an empty 304 (no query for the calls),
+    answered before most of the middleware (operations.pollpath)."""
     return render(
         request, "counters/_call_display_calls.html", _call_display_context(request.hall_device)
     )
@@ -184,10 +181,23 @@ def workbench(request):
     return render(request, "counters/workbench.html", context)
 
 
-@role_required(Role.CLERK)
+def _workbench_panel_etag(request) -> str | None:
+    """The state card moves with the clerk's version (every move of their window and its
+    ticket), its "waited" with the minute, its words with the language; one ETag per state
+    the card was asked for (the URL's), none for a state that is none."""
+    state = request.GET.get("state", "")
+    if state not in Window.State.values:
+        return None
+    also = f"@{timezone.localtime():%H%M}@{get_language()}@{state}"
+    return poll_etag(request, user_key(request.user.pk), also=also)[0]
+
+
+@polled_screen(_workbench_panel_etag, role_required(Role.CLERK))
 def workbench_panel(request):
-    """The polled state card. When the state changed (a ticket was handed over), the
-    whole workbench reloads so the intake form appears."""
+    """The polled state card, every 2 s: while the clerk's window did not move, an empty
+    304, answered before most of the middleware (operations.pollpath). When the state
+    changed (a ticket was handed over), the whole workbench reloads so the intake form
+    appears."""
     window = selectors.window_of(request.user)
     if window is None or request.GET.get("state") != window.state:
         response = HttpResponse(status=204)

@@ -12,8 +12,12 @@ import re
 import time
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import condition, require_GET
 from rest_framework.response import Response
 
 # The display's version: any ticket issued, called, finished or cancelled.
@@ -97,7 +101,10 @@ def versions_bump(*keys: str) -> None:
 def poll_etag(request, key: str, *, also: str = "", known: dict | None = None) -> tuple[str, bool]:
     """The ETag of `key`'s current version, and whether the poll already holds it.
     `also`: what else the answer shows that moves without the version (a clock).
-    `known`: as version_of's."""
+    `known`: as version_of's; by default what the request's session read along
+    (operations.sessions: the version its If-None-Match names, read with the session)."""
+    if known is None:
+        known = getattr(getattr(request, "session", None), "read_along_found", None)
     # The day too: the screens show today's queues, which a new day empties unasked.
     etag = f'"{key}@{version_of(key, known)}@{timezone.localdate():%Y%m%d}{also}"'
     return etag, request.headers.get("If-None-Match") == etag
@@ -107,3 +114,56 @@ def poll_not_modified(etag: str) -> Response:
     """The answer to a poll that already holds `etag` (the view's and
     operations.pollpath's alike)."""
     return Response(status=304, headers={"ETag": etag})
+
+
+# --- Polled screens answered early -----------------------------------------------------------
+#
+# A screen polled by the browser (an HTML fragment htmx asks for every few seconds, with
+# the ETag its browser kept) is a function view. operations.pollpath answers its unchanged
+# poll before the rest of the middleware, by the view's early answer: the view's own
+# decorators (its access checks, then the ETag's) around a stand-in for its body, given
+# only when they answer 304. Declared by polled_screen on the function it returns; any
+# decorator stacked above that (functools.wraps copies the attribute) leaves it with an
+# owner that is not the view the URL names: no early answer, so that check is never
+# skipped. Access checks go to polled_screen itself.
+
+_EARLY = "early_poll_answer"
+
+
+def early_poll_of(view):
+    """The early answer `view` itself declared, or None."""
+    answer = getattr(view, _EARLY, None)
+    return answer if getattr(answer, "owner", None) is view else None
+
+
+def _body_skipped(request, *args, **kwargs):
+    return HttpResponse()  # the early answer's stand-in for the view's body: never sent
+
+
+def polled_screen(etag_func, *checks):
+    """A screen the browser polls with GET: `checks` (decorators that check access,
+    outermost first), then the ETag of `etag_func(request, ...)` on every answer, an
+    empty 304 while the poll holds it, kept by the browser only to ask again (private,
+    no-cache). The early answer passes through the very same decorators."""
+
+    def decorated(body):
+        view = require_GET(cache_control(private=True, no_cache=True)(condition(etag_func)(body)))
+        for check in reversed(checks):
+            view = check(view)
+        return view
+
+    def decorator(body):
+        view, unchanged_or_not = decorated(body), decorated(_body_skipped)
+
+        def answer(request, *args, **kwargs):
+            try:
+                response = unchanged_or_not(request, *args, **kwargs)
+            except (PermissionDenied, Http404):  # a check's refusal: the whole path's to give
+                return None
+            return response if response.status_code == 304 else None
+
+        answer.owner = view
+        setattr(view, _EARLY, answer)
+        return view
+
+    return decorator

@@ -22,6 +22,11 @@ whole path, which gives exactly the answer it gives without this middleware.
 
 A view answered here is checked by its DRF classes only: give `poll_key` to no view
 whose access also rests on a decorator or on code in its `get` before the ETag.
+
+The browser's polled screens (the call display's calls, the workbench's state card) are
+function views: each declares its early answer (langzhong_si.versions.polled_screen),
+its own access checks and ETag around a stand-in for its body. It is given here after
+the account security checks, and only when it is a 304.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -35,7 +40,7 @@ from rest_framework.views import APIView
 
 from audit.middleware import RequestContextMiddleware
 from langzhong_si.middleware import ContentSecurityPolicyMiddleware
-from langzhong_si.versions import poll_etag, poll_not_modified, version_named
+from langzhong_si.versions import early_poll_of, poll_etag, poll_not_modified, version_named
 from operations.sessions import SessionStore
 from staff.middleware import account_passes_unchanged
 
@@ -103,7 +108,9 @@ def _poll_match(path: str):
         except Resolver404:
             match = None
         view_class = getattr(getattr(match, "func", None), "view_class", None)
-        if view_class is None or not hasattr(view_class, "poll_key"):
+        if not hasattr(view_class, "poll_key") and (
+            match is None or early_poll_of(match.func) is None
+        ):
             match = None
         matches[path] = match
     return match
@@ -166,7 +173,6 @@ def _unchanged_poll_answer(request):
     match = _poll_match(request.path_info)
     if match is None:
         return None
-    view_class = match.func.view_class
     session = getattr(request, "session", None)
     if isinstance(session, SessionStore) and not hasattr(session, "_session_cache"):
         # Not read yet: its read (of the cache's copy) takes along the version the poll
@@ -176,6 +182,13 @@ def _unchanged_poll_answer(request):
     request.user = _concrete(request.user)  # _unchanged_poll puts the wrapper back
     if not account_passes_unchanged(request):
         return None
+    screen = early_poll_of(match.func)
+    if screen is not None:  # a function view's own (its checks, then its 304, or None)
+        answer = screen(request, *match.args, **match.kwargs)
+        if answer is not None:
+            request.resolver_match = match  # the request log names the view
+        return answer
+    view_class = match.func.view_class
     # As APIView.dispatch and APIView.initial do, throttles apart.
     view = view_class(**match.func.view_initkwargs)
     view.setup(request, *match.args, **match.kwargs)
@@ -192,8 +205,7 @@ def _unchanged_poll_answer(request):
         )
         view.perform_authentication(drf_request)
         view.check_permissions(drf_request)
-        known = getattr(session, "read_along_found", None)
-        etag, unchanged = poll_etag(drf_request, view.poll_key(drf_request), known=known)
+        etag, unchanged = poll_etag(drf_request, view.poll_key(drf_request))
         if not unchanged:
             return None
         try:

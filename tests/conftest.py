@@ -353,6 +353,17 @@ def browser_sign_in(browser, live_server, user, viewport=(1440, 900)):
     return page
 
 
+def browser_clerk_ready(browser, live_server, hall):
+    """li_na signed in at the browser workbench, signed on at window 1 and ready (F2)."""
+    clerk = browser_sign_in(browser, live_server, hall.li_na)
+    clerk.click(f"button[name=window][value='{hall.window.pk}']")
+    clerk.wait_for_selector("[data-counter-key=F2]")
+    clerk.wait_for_load_state("load")  # the counter keys' handler is a deferred script
+    clerk.keyboard.press("F2")
+    clerk.wait_for_selector(".state-card.state-ready")
+    return clerk
+
+
 @pytest.fixture
 def submitted_case(hall, django_capture_on_commit_callbacks):
     """li_na served a ticket and submitted a complete level-2 case (its first draw done).

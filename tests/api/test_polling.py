@@ -201,3 +201,74 @@ def test_the_display_pages_calls_are_tagged_by_language():
         with translation.override(language):
             tags.add(_call_display_calls_etag(request))
     assert len(tags) == 2
+
+
+# --- The workbench's state card (the browser's workbench polls it every 2 s) ------------------
+
+PANEL = "/counter/panel/"
+
+
+@pytest.fixture
+def panel_clerk(hall, client):
+    """A clerk at a browser counter: signed in with a session, signed on at window 1."""
+    sign_in(client, hall.li_na)
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    return client
+
+
+def _panel_poll(client, state, etag):
+    return client.get(
+        PANEL, {"state": state}, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1", HTTP_HX_REQUEST="true"
+    )
+
+
+def test_an_unchanged_state_card_is_an_empty_304_without_reading_the_window(
+    panel_clerk, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = panel_clerk.get(PANEL, {"state": "paused"})
+    assert first.status_code == 200 and "no-cache" in first["Cache-Control"] and first["ETag"]
+    with CaptureQueriesContext(connection) as queries:
+        again = _panel_poll(panel_clerk, "paused", first["ETag"])
+    assert (again.status_code, again.content) == (304, b"")
+    assert not [q for q in queries if "counters_window" in q["sql"]], "the window was read"
+
+
+def test_a_ticket_handed_to_the_window_reloads_the_workbench_at_the_next_poll(
+    panel_clerk, hall, django_capture_on_commit_callbacks
+):
+    first = panel_clerk.get(PANEL, {"state": "paused"})
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.window_declare_ready(clerk=hall.li_na)
+        counter_services.ticket_issue(item=hall.item)
+    moved = _panel_poll(panel_clerk, "paused", first["ETag"])
+    assert moved.status_code == 204 and moved["HX-Refresh"] == "true"
+    serving = panel_clerk.get(PANEL, {"state": "serving"})
+    assert serving.status_code == 200 and serving["ETag"] != first["ETag"]
+    assert _panel_poll(panel_clerk, "serving", serving["ETag"]).status_code == 304
+
+
+def test_the_state_cards_wait_moves_with_the_minute(panel_clerk, time_passes):
+    etag = panel_clerk.get(PANEL, {"state": "paused"})["ETag"]
+    assert _panel_poll(panel_clerk, "paused", etag).status_code == 304
+    time_passes(minutes=1)
+    assert _panel_poll(panel_clerk, "paused", etag).status_code == 200
+
+
+def test_a_state_card_etag_answers_only_the_state_it_was_given_for(panel_clerk, hall):
+    paused = panel_clerk.get(PANEL, {"state": "paused"})["ETag"]
+    # The same version, asked as if the card showed another state: the whole answer.
+    assert _panel_poll(panel_clerk, "ready", paused)["HX-Refresh"] == "true"
+
+
+def test_a_state_card_asked_for_no_state_has_no_etag(panel_clerk):
+    response = panel_clerk.get(PANEL, {"state": "dancing"})
+    assert response.status_code == 204 and "ETag" not in response
+
+
+def test_the_state_card_is_tagged_by_language(panel_clerk, settings):
+    chinese = panel_clerk.get(PANEL, {"state": "paused"})["ETag"]
+    panel_clerk.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language switch
+    assert _panel_poll(panel_clerk, "paused", chinese).status_code == 200

@@ -13,7 +13,7 @@ from cases import services as case_services
 from counters import services
 from counters.models import Ticket, Window
 from devices.decorators import DEVICE_COOKIE
-from tests.conftest import ARTIFACTS, browser_sign_in
+from tests.conftest import ARTIFACTS, browser_clerk_ready, browser_sign_in
 from tests.factories import as_if_awaiting_its_draw, make_id_number, registered_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -303,3 +303,47 @@ def test_a_case_waiting_for_its_draw_updates_itself_when_the_reviewer_is_drawn(
     review_task_draw(task_id=task.pk)  # the worker comes round: the draw runs
     page.wait_for_selector("[data-testid=case-progress]:not(:has-text('正在抽取'))", timeout=10_000)
     assert "无符合条件" not in page.inner_text("[data-testid=case-progress]")
+
+
+# --- the polls: an empty 304 while nothing moved ---------------------------------------------
+
+
+def _polls_answered(caplog, page, view, count):
+    """The statuses of the first `count` polls of `view` (waiting for them, 15 s at most)."""
+    for _ in range(60):
+        answered = [
+            record.status
+            for record in caplog.records
+            if record.name == "langzhong.request" and getattr(record, "view", "") == view
+        ]
+        if len(answered) >= count:
+            return answered[:count]
+        page.wait_for_timeout(250)
+    return answered
+
+
+def test_the_call_displays_browser_keeps_its_calls_and_is_answered_304_while_none_moved(
+    browser, live_server, hall, caplog
+):
+    services.ticket_issue(item=hall.item)
+    page = _device_page(browser, live_server, "display")
+    with caplog.at_level("INFO", logger="langzhong.request"):
+        page.goto(f"{live_server.url}/display/")
+        answered = _polls_answered(caplog, page, "counters:call_display_calls", 6)
+    # The first poll has no ETag to send (the page brought the calls along); the clock on
+    # the screen may turn a minute once meanwhile.
+    assert answered[0] == 200 and answered[1:].count(304) >= 4, answered
+    assert "A 1" in page.inner_text("#calls"), "the kept answer (one waiting) is still shown"
+
+
+def test_the_workbenchs_state_card_is_answered_304_until_a_ticket_is_handed_over(
+    browser, live_server, hall, caplog
+):
+    clerk = browser_clerk_ready(browser, live_server, hall)
+    with caplog.at_level("INFO", logger="langzhong.request"):
+        answered = _polls_answered(caplog, clerk, "counters:workbench_panel", 4)
+    # The first poll has no ETag to send; the minute (the "waited") may turn once meanwhile.
+    assert answered[0] == 200 and answered[1:].count(304) >= 2, answered
+    services.ticket_issue(item=hall.item)  # handed to the ready window
+    clerk.wait_for_selector("#id_applicant_name", timeout=10_000)
+    assert clerk.inner_text("[data-testid=current-ticket]") == "A001"

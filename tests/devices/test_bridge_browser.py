@@ -10,7 +10,7 @@ from counters.models import CaseDocument, Ticket
 from devices.bridge.simulator import CITIZENS
 from devices.models import HallDevice
 from langzhong_si.identity import id_number_digest
-from tests.conftest import ARTIFACTS, browser_sign_in
+from tests.conftest import ARTIFACTS, browser_clerk_ready
 from tests.test_browser_journey import _register
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,20 +18,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CARD = CITIZENS[0]
 
 
-def _clerk_ready(browser, live_server, hall):
-    clerk = browser_sign_in(browser, live_server, hall.li_na)
-    clerk.click(f"button[name=window][value='{hall.window.pk}']")
-    clerk.wait_for_selector("[data-counter-key=F2]")
-    clerk.wait_for_load_state("load")
-    clerk.keyboard.press("F2")
-    clerk.wait_for_selector(".state-card.state-ready")
-    return clerk
-
-
 def test_a_card_swipe_takes_a_ticket_fills_the_intake_and_the_pad_signs_the_receipt(
     browser, live_server, hall, simulated_bridge
 ):
-    clerk = _clerk_ready(browser, live_server, hall)
+    clerk = browser_clerk_ready(browser, live_server, hall)
 
     kiosk = browser.new_page(viewport={"width": 1080, "height": 1920})
     _register(kiosk, live_server, HallDevice.objects.create(kind="kiosk", name="kiosk"))
@@ -74,7 +64,7 @@ def test_a_verified_social_security_qr_code_fills_the_intake(
 ):
     from counters import services
 
-    clerk = _clerk_ready(browser, live_server, hall)
+    clerk = browser_clerk_ready(browser, live_server, hall)
     services.ticket_issue(item=hall.item)
     clerk.wait_for_selector("#id_applicant_name", timeout=10_000)
     clerk.click("[data-scan-qr]")
@@ -128,7 +118,7 @@ def test_the_device_controls_are_accessible_with_large_enough_targets(
     expect(kiosk.locator("#id_id_number")).to_have_value(CARD["id_number"])
     assert _axe_within(kiosk, ".kiosk-card") == []
 
-    clerk = _clerk_ready(browser, live_server, hall)
+    clerk = browser_clerk_ready(browser, live_server, hall)
     services.ticket_issue(item=hall.item)
     staff = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
     staff.add_cookies(clerk.context.cookies())

@@ -526,3 +526,186 @@ def test_the_paths_remembered_for_polls_are_bounded():
     for number in range(pollpath._MATCHES_KEPT * 2):
         pollpath._poll_match(f"/api/nothing/{number}/")
     assert len(pollpath._matches[1]) <= pollpath._MATCHES_KEPT
+
+
+# --- The browser's polled screens (function views: the call display's calls, the state card) --
+
+SCREEN = "/display/calls/"
+PANEL = "/counter/panel/?state=paused"
+
+
+def _rest_of_the_middleware_refused(monkeypatch):
+    """An early answer never reaches the middleware after FastPollMiddleware."""
+
+    def refused(self, request):
+        raise AssertionError("the whole path was taken")
+
+    monkeypatch.setattr("draws.middleware.DailySeedMiddleware.__call__", refused)
+
+
+def _screen(hall, kind=HallDevice.Kind.DISPLAY):
+    """A call display's browser: its credential in the cookie its registration left."""
+    from django.test import Client
+
+    from devices.decorators import DEVICE_COOKIE
+
+    registration = registered_device(kind, site=hall.window.site)
+    browser = Client()
+    browser.cookies[DEVICE_COOKIE] = registration.credential
+    first = browser.get(SCREEN)
+    return registration.device, browser, first.get("ETag")
+
+
+def _counter(hall):
+    """A clerk's browser at the workbench (signed in, signed on at window 1)."""
+    from django.test import Client
+
+    browser = Client()
+    sign_in(browser, hall.li_na)
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    first = browser.get(PANEL)
+    assert first.status_code == 200
+    return browser, first["ETag"]
+
+
+def test_an_unchanged_call_display_screen_poll_is_answered_before_the_rest(hall, monkeypatch):
+    _device, browser, etag = _screen(hall)
+    _rest_of_the_middleware_refused(monkeypatch)
+    # The display's browser sends no X-Poll: it is no person, and has no session.
+    assert browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_an_unchanged_state_card_poll_is_answered_before_the_rest(hall, monkeypatch):
+    browser, etag = _counter(hall)
+    _rest_of_the_middleware_refused(monkeypatch)
+    assert _poll(browser, PANEL, etag).status_code == 304
+
+
+def test_an_early_call_display_screen_304_has_the_whole_paths_headers(hall, monkeypatch):
+    _device, browser, etag = _screen(hall)
+    _same_answer_both_ways(monkeypatch, browser, SCREEN, etag)
+
+
+def test_an_early_state_card_304_has_the_whole_paths_headers(hall, monkeypatch):
+    browser, etag = _counter(hall)
+    _same_answer_both_ways(monkeypatch, browser, PANEL, etag)
+
+
+def test_an_early_state_card_304_is_logged_with_its_view_and_account(hall, caplog):
+    browser, etag = _counter(hall)
+    with caplog.at_level(logging.INFO, logger="langzhong.request"):
+        _poll(browser, PANEL, etag)
+    record = [r for r in caplog.records if r.name == "langzhong.request"][-1]
+    assert (record.view, record.status, record.user_id) == (
+        "counters:workbench_panel", 304, hall.li_na.pk
+    )  # fmt: skip
+
+
+def test_a_moved_window_is_answered_in_full_at_the_state_card(
+    hall, path, django_capture_on_commit_callbacks
+):
+    browser, etag = _counter(hall)
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.window_declare_ready(clerk=hall.li_na)
+    moved = _poll(browser, PANEL, etag)
+    assert moved.status_code == 204 and moved["HX-Refresh"] == "true"
+
+
+def test_a_disabled_display_is_refused_the_screens_poll(hall, path):
+    device, browser, etag = _screen(hall)
+    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # as the admin does
+    assert browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag).status_code == 403
+
+
+def test_a_kiosk_is_refused_the_call_display_screens_poll(hall, path):
+    _device, _display_browser, etag = _screen(hall)
+    _kiosk, kiosk_browser, _none = _screen(hall, HallDevice.Kind.KIOSK)
+    assert kiosk_browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag).status_code == 403
+
+
+def test_a_browser_without_a_device_is_refused_the_screens_poll(hall, path):
+    from django.test import Client
+
+    _device, _browser, etag = _screen(hall)
+    assert Client().get(SCREEN, HTTP_IF_NONE_MATCH=etag).status_code == 403
+
+
+def test_a_signed_out_clerk_is_refused_the_state_card(hall, path):
+    browser, etag = _counter(hall)
+    browser.logout()
+    response = _poll(browser, PANEL, etag)
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_a_clerk_whose_role_was_removed_is_refused_the_state_card(hall, path):
+    browser, etag = _counter(hall)
+    staff_services.role_revoke(
+        user=hall.li_na, role=Role.CLERK, revoked_by=make_staff(Role.SECURITY_ADMINISTRATOR)
+    )
+    assert _poll(browser, PANEL, etag).status_code == 403
+
+
+def test_a_disabled_clerk_is_refused_the_state_card(hall, path):
+    browser, etag = _counter(hall)
+    staff_services.account_active_set(
+        user=hall.li_na, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+    )
+    assert _poll(browser, PANEL, etag).status_code in (302, 403)
+
+
+def test_an_idle_clerks_session_ends_at_the_state_card(hall, path, settings):
+    browser, etag = _counter(hall)
+    session = browser.session
+    session[LAST_ACTIVE_AT] = time.time() - settings.SESSION_IDLE_SECONDS - 1
+    session.save()
+    response = _poll(browser, PANEL, etag, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Redirect"] == "/login/"
+    assert "_auth_user_id" not in browser.session, "signed out"
+
+
+def test_a_state_card_asked_without_x_poll_counts_as_activity(hall):
+    browser, etag = _counter(hall)
+    session = browser.session
+    session[LAST_ACTIVE_AT] = time.time() - 600
+    session.save()
+    assert browser.get(PANEL, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert time.time() - browser.session[LAST_ACTIVE_AT] < 5
+
+
+# --- Which function views answer early ----------------------------------------------------
+
+
+def _screen_view(*checks):
+    from langzhong_si.versions import polled_screen
+
+    @polled_screen(lambda request: '"tickets@1@20261205"', *checks)
+    def screen(request):
+        raise AssertionError("an unchanged poll reached the view")
+
+    return screen
+
+
+def test_a_decorator_stacked_above_a_polled_screen_takes_the_early_answer_away():
+    """A check stacked above polled_screen rather than given to it (functools.wraps copies
+    the early answer) leaves the view with none: the check is never skipped."""
+    from django.contrib.auth.decorators import login_required
+
+    from langzhong_si.versions import early_poll_of
+
+    assert early_poll_of(_screen_view()) is not None
+    assert early_poll_of(login_required(_screen_view())) is None
+
+
+def test_a_polled_screens_early_answer_passes_its_checks_first(rf, db):
+    from django.contrib.auth.models import AnonymousUser
+
+    from langzhong_si.versions import early_poll_of
+    from staff.decorators import role_required
+
+    request = rf.get("/", HTTP_IF_NONE_MATCH='"tickets@1@20261205"')
+    request.user = AnonymousUser()
+    assert early_poll_of(_screen_view())(request).status_code == 304
+    assert early_poll_of(_screen_view(role_required(Role.CLERK)))(request) is None  # 302
+    request.user = make_staff(Role.CLERK)
+    assert early_poll_of(_screen_view(role_required(Role.CLERK)))(request).status_code == 304
+    assert early_poll_of(_screen_view(role_required(Role.REVIEWER)))(request) is None  # 403
