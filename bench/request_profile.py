@@ -56,15 +56,17 @@ PANEL_WINDOW = 900
 
 
 def panel_clerk() -> str:
-    """The browser clerk's window state, created and signed on the first time (the
-    workbench panel's URL carries the state it shows)."""
+    """The browser clerk's window state, signed on (again, if a session of theirs ended
+    and released the window) whenever asked: the workbench panel's URL carries it."""
+    from django.contrib.auth import get_user_model
+
     from counters.models import Window
     from counters.services import window_sign_on
     from staff.roles import Role
     from staff.services import staff_member_create
 
-    window = Window.objects.filter(number=PANEL_WINDOW).first()
-    if window is None:
+    clerk = get_user_model().objects.filter(username=PANEL_CLERK).first()
+    if clerk is None:
         clerk = staff_member_create(
             username=PANEL_CLERK,
             password=hall_load.PASSWORD,
@@ -72,9 +74,10 @@ def panel_clerk() -> str:
             employee_number="G0900",
             roles=[Role.CLERK],
         )
+    window = Window.objects.filter(number=PANEL_WINDOW).first()
+    if window is None:
         window = Window.objects.create(number=PANEL_WINDOW, zone="综合受理区")
-        window = window_sign_on(clerk=clerk, window_id=window.pk)
-    return window.state
+    return window_sign_on(clerk=clerk, window_id=window.pk).state  # nothing if signed on
 
 
 class Meter:
@@ -247,6 +250,7 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
         for username in holders_of_open_tasks():
             person = decider(username)
             tasks = conditional("inbox", person, "/api/inbox/tasks/").json()
+            conditional("inbox page list", person, "/inbox/list/")
             csrf = {"X-CSRFToken": person.cookies["csrftoken"].value}
             for task in tasks:
                 meter.send(
@@ -336,7 +340,8 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             return {"healthz": requests.Session(), "poll window (304)": clerk,
                     "display (304)": display, "inbox (304)": signed_in(base, username),
                     "display screen (304)": screen,
-                    "workbench panel (304)": signed_in(base, PANEL_CLERK)}  # fmt: skip
+                    "workbench panel (304)": signed_in(base, PANEL_CLERK),
+                    "inbox page list (304)": signed_in(base, username)}  # fmt: skip
 
         who = {label: senders(base) for label, base in bases.items()}
         print(f"\nUnder gunicorn (one sync worker each), {count} requests each, one at a time"
@@ -353,12 +358,16 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             # What the browsers ask: the call display every 500 ms, the workbench every 2 s.
             ("display screen (304)", "/display/calls/"),
             ("workbench panel (304)", f"/counter/panel/?state={state}"),
+            ("inbox page list (304)", "/inbox/list/"),  # every 5 s
         ):
-            headers, expected = {}, {}
+            headers, expected, serving = {}, {}, dict(bases)
             for label, base in bases.items():
                 headers[label], expected[label] = {"X-Poll": "1"}, 200
                 if kind != "healthz":
                     first = who[label][kind].get(base + url)
+                    if first.status_code == 404 and label == "against":
+                        del serving[label]  # an older checkout without this screen
+                        continue
                     if first.status_code != 200:
                         raise SystemExit(f"{label} {kind}: HTTP {first.status_code}")
                     if "ETag" in first.headers:  # an older checkout may answer in full
@@ -368,7 +377,7 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             wall = dict.fromkeys(bases, 0.0)
             changed = dict.fromkeys(bases, 0)
             for number, batch in enumerate(range(0, count, 100)):
-                order = list(bases) if number % 2 == 0 else list(reversed(bases))
+                order = list(serving) if number % 2 == 0 else list(reversed(serving))
                 for label in order:
                     forget_throttles()
                     began, cpu_began = time.perf_counter(), worker_seconds(label)
@@ -386,11 +395,13 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             line = (
                 f"{kind:<26}{used['this'] / count * 1000:>14.2f}{wall['this'] / count * 1000:>9.2f}"
             )
-            if against:
+            if against and "against" not in serving:
+                line += f"{'(none there)':>17}"
+            elif against:
                 line += (f"{used['against'] / count * 1000:>17.2f}"
                          f"{wall['against'] / count * 1000:>9.2f}"
                          f"{used['this'] / (used['against'] or float('nan')):>7.2f}")  # fmt: skip
-            full = [label for label in bases if kind != "healthz" and expected[label] == 200]
+            full = [label for label in serving if kind != "healthz" and expected[label] == 200]
             if full:
                 line += f"  (no ETag, answered in full: {', '.join(full)})"
             if any(changed.values()):

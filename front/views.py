@@ -183,12 +183,19 @@ def workbench(request):
 
 def _workbench_panel_etag(request) -> str | None:
     """The state card moves with the clerk's version (every move of their window and its
-    ticket), its "waited" with the minute, its words with the language; one ETag per state
-    the card was asked for (the URL's), none for a state that is none."""
-    state = request.GET.get("state", "")
+    ticket), its words with the language, and once a minute: at the minutes of the
+    ticket's wait where it shows one (its issue time is in the card's URL: "waited" turns
+    then), else at the clock's. One ETag per state the card was asked for (the URL's),
+    none for a state that is none."""
+    state, since = request.GET.get("state", ""), request.GET.get("since", "")
     if state not in Window.State.values:
         return None
-    also = f"@{timezone.localtime():%H%M}@{get_language()}@{state}"
+    now = timezone.now()
+    if since.isdigit() and len(since) <= 12:
+        minute = f"{(int(now.timestamp()) - int(since)) // 60}m"
+    else:
+        minute = f"{timezone.localtime(now):%H%M}"
+    also = f"@{minute}@{get_language()}@{state}"
     return poll_etag(request, user_key(request.user.pk), also=also)[0]
 
 

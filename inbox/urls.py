@@ -6,6 +6,7 @@ from inbox import views
 # the names they had before the inbox left the case file ("cases:inbox", ...).
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/list/", views.inbox_tasks, name="inbox_tasks"),
     path("inbox/tasks/<int:task_id>/", views.task_detail, name="task_detail"),
     path("inbox/tasks/<int:task_id>/decide/", views.task_decide, name="task_decide"),
 ]

@@ -2,13 +2,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from inbox import selectors as inbox_selectors
 from inbox import services
 from inbox.forms import DecisionForm
 from inbox.services import Decision
+from langzhong_si.versions import poll_etag, polled_screen, user_key
 from risk.models import ReviewTask
 from scans.scoping import scope_writes_refused
 from staff.decorators import role_required
@@ -25,6 +26,21 @@ _DECISION_MESSAGES = {
 def inbox(request):
     return render(
         request, "risk/inbox.html", {"tasks": inbox_selectors.inbox_tasks(user=request.user)}
+    )
+
+
+def _inbox_tasks_etag(request) -> str:
+    """The list moves with the person's version (every task drawn to them, decided, or
+    taken back), its words with the language."""
+    return poll_etag(request, user_key(request.user.pk), also=f"@{get_language()}")[0]
+
+
+@polled_screen(_inbox_tasks_etag, role_required(Role.REVIEWER, Role.APPROVER))
+def inbox_tasks(request):
+    """The inbox's list, polled by the page every 5 s: a task drawn to the person shows
+    without a reload; an empty 304 while none came or went."""
+    return render(
+        request, "risk/_inbox_tasks.html", {"tasks": inbox_selectors.inbox_tasks(user=request.user)}
     )
 
 

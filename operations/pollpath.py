@@ -184,10 +184,8 @@ def _unchanged_poll_answer(request):
         return None
     screen = early_poll_of(match.func)
     if screen is not None:  # a function view's own (its checks, then its 304, or None)
-        answer = screen(request, *match.args, **match.kwargs)
-        if answer is not None:
-            request.resolver_match = match  # the request log names the view
-        return answer
+        request.resolver_match = match  # as the handler sets it before a view (and the log)
+        return screen(request, *match.args, **match.kwargs)
     view_class = match.func.view_class
     # As APIView.dispatch and APIView.initial do, throttles apart.
     view = view_class(**match.func.view_initkwargs)

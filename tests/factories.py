@@ -213,6 +213,43 @@ def held_in_another_transaction(hold, then=None):
         thread.join(10)
 
 
+def case_submitted(hall):
+    """li_na, signed on at the hall's window 1, serves the next citizen and submits a
+    complete case of the hall's level-2 item: its review is drawn."""
+    from counters import services
+
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)  # once is enough
+    services.window_declare_ready(clerk=hall.li_na)
+    services.ticket_issue(item=hall.item)
+    case = hall_case_accept(hall)
+    services.ticket_finish(clerk=hall.li_na)
+    return case
+
+
+def hall_case_accept(hall):
+    """li_na takes in a complete case of the hall's level-2 item for the citizen her
+    window serves."""
+    from cases import services as case_services
+
+    return case_services.case_accept(
+        clerk=hall.li_na,
+        item_id=hall.item.pk,
+        applicant_name="王大山",
+        id_number=make_id_number(),
+        received_material_ids={hall.material.pk},
+    )
+
+
+def minute_steady(margin: int = 10) -> None:
+    """Wait, if needed, until the clock's minute has more than `margin` seconds to run:
+    for a test that takes an ETag holding the minute and expects it back unchanged."""
+    import time
+
+    second = time.time() % 60
+    if second > 60 - margin:
+        time.sleep(60.5 - second)
+
+
 def redis_key_prefix(name: str) -> str:
     """A key prefix of one test's own: a test that forgets its keys never takes another's
     (the tests' Redis database is shared by every test run on the machine)."""

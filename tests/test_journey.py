@@ -9,7 +9,7 @@ from django.urls import reverse
 from counters.models import Case, Ticket
 from draws.models import Draw
 from risk.models import ReviewTask
-from tests.factories import make_id_number, sign_in
+from tests.factories import hall_case_accept, make_id_number, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -85,20 +85,13 @@ def test_a_level_2_case_walks_from_kiosk_to_approval(
 def test_the_clerk_sees_under_review_but_not_who_was_drawn(
     hall, client, django_capture_on_commit_callbacks
 ):
-    from cases import services as case_services
     from counters import services
 
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=True):
-        case = case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
+        case = hall_case_accept(hall)
     sign_in(client, hall.li_na)
     page = client.get(reverse("cases:case_detail", args=[case.pk])).content.decode()
     assert "周建国" not in page and hall.zhou.username not in page
@@ -107,20 +100,13 @@ def test_the_clerk_sees_under_review_but_not_who_was_drawn(
 def test_a_reviewer_cannot_open_a_task_drawn_for_someone_else(
     hall, client, django_capture_on_commit_callbacks
 ):
-    from cases import services as case_services
     from counters import services
 
     services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     services.window_declare_ready(clerk=hall.li_na)
     services.ticket_issue(item=hall.item)
     with django_capture_on_commit_callbacks(execute=True):
-        case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
+        hall_case_accept(hall)
     task = ReviewTask.objects.get()
     sign_in(client, hall.sun)
     assert client.get(reverse("cases:task_detail", args=[task.pk])).status_code == 404

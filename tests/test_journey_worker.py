@@ -3,12 +3,11 @@ consuming from Redis, as in production."""
 
 import pytest
 
-from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Case
 from inbox import services as inbox_services
 from risk.models import ReviewTask
-from tests.factories import make_id_number
+from tests.factories import hall_case_accept
 from tests.worker import celery_worker, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -23,13 +22,7 @@ def test_a_real_worker_draws_the_reviewer_and_the_approver(hall, tmp_path):
         counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
         counter_services.window_declare_ready(clerk=hall.li_na)
         counter_services.ticket_issue(item=hall.item)
-        case = case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
+        case = hall_case_accept(hall)
         wait_until(lambda: _assigned(1), what="the worker to draw the reviewer")
         review = ReviewTask.objects.get(step=1)
         assert review.assignee == hall.zhou

@@ -146,6 +146,7 @@ TABLE = {
     "audit:case_archive": ("GET", {AUDITOR, TEAM_LEAD}),
     "audit:audit_log": ("GET", {AUDIT_ADMIN}),
     "cases:inbox": ("GET", {REVIEWER, APPROVER}),
+    "cases:inbox_tasks": ("GET", {REVIEWER, APPROVER}),
     "cases:task_detail": ("GET", {REVIEWER}),
     "cases:task_decide": ("POST", {REVIEWER}),
     "risk:pool": ("GET", {TEAM_LEAD}),

@@ -68,6 +68,19 @@
   document.addEventListener("DOMContentLoaded", function () { scheduleReturn(document); });
   document.addEventListener("htmx:afterSwap", function (event) { scheduleReturn(event.target); });
 
+  // A polled list a person works in (the inbox: <div data-swap-if-changed hx-get=…>) is
+  // swapped only when its answer changed, so focus, selection and what a screen reader is
+  // reading stay put: an unchanged poll's 304 reaches the page as the answer the browser
+  // kept, the same text again.
+  var lastAnswers = new WeakMap();
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.hasAttribute("data-swap-if-changed")) return;
+    var text = event.detail.xhr.responseText;
+    if (lastAnswers.get(target) === text) event.detail.shouldSwap = false;
+    lastAnswers.set(target, text);
+  });
+
   // Report charts: <canvas data-chart="key" data-chart-type="bar|line"> drawn from the
   // page's <script type="application/json" id="chart-data"> (no inline script).
   var palette = ["#0b3d91", "#e07b00", "#198754", "#6f42c1", "#b02a37", "#0aa2c0"];

@@ -8,7 +8,13 @@ from rest_framework.test import APIClient
 from counters import services as counter_services
 from devices.models import HallDevice
 from staff.roles import Role
-from tests.factories import integration_token, make_staff, registered_device, sign_in
+from tests.factories import (
+    integration_token,
+    make_staff,
+    minute_steady,
+    registered_device,
+    sign_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +217,7 @@ PANEL = "/counter/panel/"
 @pytest.fixture
 def panel_clerk(hall, client):
     """A clerk at a browser counter: signed in with a session, signed on at window 1."""
+    minute_steady()
     sign_in(client, hall.li_na)
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
     return client
@@ -222,9 +229,7 @@ def _panel_poll(client, state, etag):
     )
 
 
-def test_an_unchanged_state_card_is_an_empty_304_without_reading_the_window(
-    panel_clerk, django_assert_max_num_queries
-):
+def test_an_unchanged_state_card_is_an_empty_304_without_reading_the_window(panel_clerk):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -250,11 +255,42 @@ def test_a_ticket_handed_to_the_window_reloads_the_workbench_at_the_next_poll(
     assert _panel_poll(panel_clerk, "serving", serving["ETag"]).status_code == 304
 
 
-def test_the_state_cards_wait_moves_with_the_minute(panel_clerk, time_passes):
+def test_the_state_card_moves_with_the_clocks_minute(panel_clerk, time_passes):
     etag = panel_clerk.get(PANEL, {"state": "paused"})["ETag"]
     assert _panel_poll(panel_clerk, "paused", etag).status_code == 304
     time_passes(minutes=1)
     assert _panel_poll(panel_clerk, "paused", etag).status_code == 200
+
+
+def test_the_state_cards_wait_moves_at_the_tickets_own_minutes(
+    panel_clerk, hall, time_passes, django_capture_on_commit_callbacks
+):
+    """ "Waited 1 minute" shows a minute after the ticket was issued, whatever the clock's
+    minute: the card's URL carries the issue time."""
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.window_declare_ready(clerk=hall.li_na)
+        ticket = counter_services.ticket_issue(item=hall.item)
+    ticket.refresh_from_db()
+    page = panel_clerk.get("/counter/").content.decode()
+    since = f"since={int(ticket.issued_at.timestamp())}"
+    assert f"?state=serving&amp;{since}" in page
+    url = f"{PANEL}?state=serving&{since}"
+    etag = panel_clerk.get(url)["ETag"]
+    time_passes(seconds=50)
+    assert panel_clerk.get(url, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1").status_code == 304
+    time_passes(seconds=15)  # 65 s waited: "1 minute"
+    moved = panel_clerk.get(url, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1")
+    assert moved.status_code == 200 and "1" in moved.content.decode()
+
+
+def test_a_new_pause_reason_shows_at_the_next_state_card_poll(
+    panel_clerk, hall, django_capture_on_commit_callbacks
+):
+    etag = panel_clerk.get(PANEL, {"state": "paused"})["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_services.window_pause(clerk=hall.li_na, reason="午间休息")
+    moved = _panel_poll(panel_clerk, "paused", etag)
+    assert moved.status_code == 200 and "午间休息" in moved.content.decode()
 
 
 def test_a_state_card_etag_answers_only_the_state_it_was_given_for(panel_clerk, hall):
@@ -272,3 +308,67 @@ def test_the_state_card_is_tagged_by_language(panel_clerk, settings):
     chinese = panel_clerk.get(PANEL, {"state": "paused"})["ETag"]
     panel_clerk.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language switch
     assert _panel_poll(panel_clerk, "paused", chinese).status_code == 200
+
+
+# --- The inbox page's list (polled every 5 s) -------------------------------------------------
+
+INBOX_LIST = "/inbox/list/"
+
+
+def test_an_unchanged_inbox_list_is_an_empty_304_without_reading_the_tasks(hall, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    minute_steady()
+    sign_in(client, hall.zhou)
+    first = client.get(INBOX_LIST)
+    assert first.status_code == 200 and "no-cache" in first["Cache-Control"]
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(INBOX_LIST, HTTP_IF_NONE_MATCH=first["ETag"], HTTP_X_POLL="1")
+    assert (again.status_code, again.content) == (304, b"")
+    assert not [q for q in queries if "risk_reviewtask" in q["sql"]], "the tasks were read"
+
+
+def test_a_task_drawn_to_a_person_is_listed_with_its_count_in_their_inbox_list_only(
+    hall, client, submitted_case
+):
+    from risk.models import ReviewTask
+
+    task = ReviewTask.objects.get(case=submitted_case[0], status=ReviewTask.Status.OPEN)
+    sign_in(client, task.assignee)
+    listed = client.get(INBOX_LIST)
+    assert submitted_case[0].number in listed.content.decode()
+    assert "1 项待办任务" in listed.content.decode()
+    other = next(person for person in (hall.zhou, hall.sun) if person != task.assignee)
+    client.logout()
+    sign_in(client, other)
+    assert submitted_case[0].number not in client.get(INBOX_LIST).content.decode()
+
+
+def _inbox_list_after_a_bump(client, person, bumped, capture):
+    from langzhong_si.versions import user_key, versions_bump
+
+    minute_steady()
+    sign_in(client, person)
+    etag = client.get(INBOX_LIST)["ETag"]
+    with capture(execute=True):
+        versions_bump(user_key(bumped.pk))
+    return client.get(INBOX_LIST, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1").status_code
+
+
+def test_the_inbox_list_moves_with_the_persons_version(
+    hall, client, django_capture_on_commit_callbacks
+):
+    assert (
+        _inbox_list_after_a_bump(client, hall.zhou, hall.zhou, django_capture_on_commit_callbacks)
+        == 200
+    )
+
+
+def test_the_inbox_list_stays_when_another_persons_version_moves(
+    hall, client, django_capture_on_commit_callbacks
+):
+    assert (
+        _inbox_list_after_a_bump(client, hall.zhou, hall.sun, django_capture_on_commit_callbacks)
+        == 304
+    )

@@ -149,24 +149,12 @@ def test_the_application_role_appends_and_reads_through_the_service(app_role):
 
 def test_the_application_role_runs_a_case_through_the_hall(app_role, hall):
     """Counter, draw, outbox, row history and the log, all as the application's role."""
-    from cases import services as case_services
-    from counters import services
     from inbox.services import review_task_decide
     from risk.models import ReviewTask
-    from tests.factories import make_id_number
+    from tests.factories import case_submitted
 
     with _django_as(app_role):
-        services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
-        services.window_declare_ready(clerk=hall.li_na)
-        services.ticket_issue(item=hall.item)
-        case = case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
-        services.ticket_finish(clerk=hall.li_na)
+        case = case_submitted(hall)
         review = ReviewTask.objects.get(case=case, step=1)
         review_task_decide(task_id=review.pk, actor=review.assignee, decision="approve")
         assert ReviewTask.objects.filter(case=case, step=2).exists()

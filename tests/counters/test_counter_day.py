@@ -25,6 +25,7 @@ from tests.factories import (
     MaterialFactory,
     WindowFactory,
     as_if_awaiting_its_draw,
+    hall_case_accept,
     make_id_number,
     make_staff,
     registered_device,
@@ -169,13 +170,7 @@ def test_the_workbench_asks_to_confirm_a_no_show(client, hall, serving):
 @pytest.fixture
 def case_at_window(hall, serving, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        return case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
+        return hall_case_accept(hall)
 
 
 def test_the_counter_keys_are_on_a_case_page_of_a_clerk_at_a_window(client, hall, case_at_window):
@@ -344,13 +339,7 @@ def test_the_display_page_lists_the_clips_and_its_sound_prompt(client, register_
 
 
 def test_a_case_waiting_for_its_draw_says_drawing_and_updates_itself(client, hall, serving):
-    case = case_services.case_accept(
-        clerk=hall.li_na,
-        item_id=hall.item.pk,
-        applicant_name="王大山",
-        id_number=make_id_number(),
-        received_material_ids={hall.material.pk},
-    )
+    case = hall_case_accept(hall)
     as_if_awaiting_its_draw(case)
     sign_in(client, hall.li_na)
     page = client.get(f"/counter/cases/{case.pk}/").content.decode()

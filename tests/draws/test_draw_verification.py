@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import services as case_services
 from counters import services as counter_services
 from counters.models import Ticket
 from draws import services
@@ -30,7 +29,7 @@ from risk import services as risk_services
 from risk.models import ReviewTask
 from sites.defaults import home_agency_id
 from staff.roles import Role
-from tests.factories import make_id_number, make_staff, sign_in
+from tests.factories import hall_case_accept, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -49,13 +48,7 @@ def _case_drawn(hall, capture):
     counter_services.window_declare_ready(clerk=hall.li_na)
     counter_services.ticket_issue(item=hall.item)
     with capture(execute=False):
-        case = case_services.case_accept(
-            clerk=hall.li_na,
-            item_id=hall.item.pk,
-            applicant_name="王大山",
-            id_number=make_id_number(),
-            received_material_ids={hall.material.pk},
-        )
+        case = hall_case_accept(hall)
     return risk_services.review_task_draw(task_id=case.tasks.get().pk)
 
 

@@ -28,6 +28,7 @@ from staff.roles import Role
 from tests.factories import (
     integration_token,
     make_staff,
+    minute_steady,
     redis_default_cache,
     redis_keys_forget,
     registered_device,
@@ -58,16 +59,18 @@ def _poll(api, url, etag, **extra):
     return api.get(url, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1", **extra)
 
 
-def _signed_in(user):
-    """A person at their inbox; with sessions remembered, as SESSION_CACHE_SECONDS after
-    their sign-in: their session's copy made by a poll, so the next reads none."""
+def _signed_in(user, url=INBOX):
+    """A person at their inbox (`url`: the API's list, or the page's); with sessions
+    remembered, as SESSION_CACHE_SECONDS after their sign-in: their session's copy made
+    by a poll, so the next reads none."""
+    minute_steady()
     api = APIClient()
     sign_in(api, user)
-    first = api.get(INBOX)
+    first = api.get(url)
     assert first.status_code == 200
     if settings.SESSION_CACHE_SECONDS:
         cache.delete(_cache_keys(api.cookies["sessionid"].value)[0])  # the sign-in's mark gone
-        assert _poll(api, INBOX, first["ETag"]).status_code == 304
+        assert _poll(api, url, first["ETag"]).status_code == 304
         assert isinstance(cache.get(_cache_keys(api.cookies["sessionid"].value)[0]), dict)
     return api, first["ETag"]
 
@@ -251,12 +254,13 @@ def test_a_disabled_account_is_refused_the_poll(hall, path):
     assert _poll(api, INBOX, etag).status_code == 403
 
 
-def test_a_removed_role_is_refused_the_poll(hall, path):
-    api, etag = _signed_in(hall.sun)
+@pytest.mark.parametrize("url", [INBOX, "/inbox/list/"])
+def test_a_removed_role_is_refused_the_poll(hall, path, url):
+    api, etag = _signed_in(hall.sun, url)
     staff_services.role_revoke(
         user=hall.sun, role=Role.REVIEWER, revoked_by=make_staff(Role.SECURITY_ADMINISTRATOR)
     )
-    assert _poll(api, INBOX, etag).status_code == 403
+    assert _poll(api, url, etag).status_code == 403
 
 
 def test_a_password_that_must_change_is_refused_the_poll(hall, path):
@@ -549,6 +553,7 @@ def _screen(hall, kind=HallDevice.Kind.DISPLAY):
 
     from devices.decorators import DEVICE_COOKIE
 
+    minute_steady()
     registration = registered_device(kind, site=hall.window.site)
     browser = Client()
     browser.cookies[DEVICE_COOKIE] = registration.credential
@@ -560,6 +565,7 @@ def _counter(hall):
     """A clerk's browser at the workbench (signed in, signed on at window 1)."""
     from django.test import Client
 
+    minute_steady()
     browser = Client()
     sign_in(browser, hall.li_na)
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
@@ -601,7 +607,7 @@ def test_an_early_state_card_304_is_logged_with_its_view_and_account(hall, caplo
     )  # fmt: skip
 
 
-def test_a_moved_window_is_answered_in_full_at_the_state_card(
+def test_a_moved_window_reloads_the_workbench_at_the_state_card(
     hall, path, django_capture_on_commit_callbacks
 ):
     browser, etag = _counter(hall)
@@ -650,7 +656,8 @@ def test_a_disabled_clerk_is_refused_the_state_card(hall, path):
     staff_services.account_active_set(
         user=hall.li_na, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
     )
-    assert _poll(browser, PANEL, etag).status_code in (302, 403)
+    response = _poll(browser, PANEL, etag)  # the session's account is no more: signed out
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
 def test_an_idle_clerks_session_ends_at_the_state_card(hall, path, settings):
@@ -709,3 +716,24 @@ def test_a_polled_screens_early_answer_passes_its_checks_first(rf, db):
     request.user = make_staff(Role.CLERK)
     assert early_poll_of(_screen_view(role_required(Role.CLERK)))(request).status_code == 304
     assert early_poll_of(_screen_view(role_required(Role.REVIEWER)))(request) is None  # 403
+
+
+# --- The inbox page's list ------------------------------------------------------------------
+
+INBOX_LIST = "/inbox/list/"
+
+
+def test_an_unchanged_inbox_list_poll_is_answered_before_the_rest(hall, monkeypatch):
+    browser, etag = _signed_in(hall.zhou, INBOX_LIST)
+    _rest_of_the_middleware_refused(monkeypatch)
+    assert _poll(browser, INBOX_LIST, etag).status_code == 304
+
+
+def test_a_missing_second_factor_is_refused_the_inbox_list(hall, path):
+    from django.test import Client
+
+    _browser, etag = _signed_in(hall.ma, INBOX_LIST)
+    unconfirmed = Client()
+    unconfirmed.force_login(hall.ma)  # another sign-in, its code not yet given
+    response = _poll(unconfirmed, INBOX_LIST, etag)
+    assert response.status_code == 302 and "two-factor" in response["Location"]

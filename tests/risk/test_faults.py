@@ -10,15 +10,13 @@ from django.utils import timezone
 
 from audit.bulk import bulk_writes_allowed
 from audit.models import AuditEvent
-from cases import services as case_services
-from counters import services as counter_services
 from draws.models import Draw
 from langzhong_si.celery import app as celery_app
 from outbox.models import OutboxMessage
 from outbox.services import outbox_relay_pending
 from risk import services as risk_services
 from risk.models import Qualification, ReviewTask
-from tests.factories import make_id_number
+from tests.factories import case_submitted
 from tests.worker import (
     broker,
     celery_worker,
@@ -32,28 +30,13 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 DRAW_TASK = "risk.tasks.review_task_draw"
 
 
-def _submit(hall):
-    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
-    counter_services.window_declare_ready(clerk=hall.li_na)
-    counter_services.ticket_issue(item=hall.item)
-    case = case_services.case_accept(
-        clerk=hall.li_na,
-        item_id=hall.item.pk,
-        applicant_name="王大山",
-        id_number=make_id_number(),
-        received_material_ids={hall.material.pk},
-    )
-    counter_services.ticket_finish(clerk=hall.li_na)
-    return case
-
-
 def _awaiting_its_draw(hall) -> ReviewTask:
     """A case whose review found nobody eligible at the intake (the one qualified
     reviewer's qualifications revoked for it, crafted in the database, restored after
     without the message a grant sends): its task awaits the draw that the worker runs."""
     with bulk_writes_allowed():
         Qualification.objects.filter(user=hall.zhou).update(revoked_at=timezone.now())
-    task = _submit(hall).tasks.get()
+    task = case_submitted(hall).tasks.get()
     assert task.status == ReviewTask.Status.AWAITING_DRAW
     with bulk_writes_allowed():
         Qualification.objects.filter(user=hall.zhou).update(revoked_at=None)
@@ -135,7 +118,7 @@ def test_with_the_broker_down_staff_work_succeeds_and_every_draw_happens_once_af
     with broker(url), private_queue() as queue:
         # The broker is not running: intakes draw by themselves, the grant that makes
         # someone eligible again for the tasks awaiting a draw commits, its retry waits.
-        drawn = _submit(hall).tasks.get()
+        drawn = case_submitted(hall).tasks.get()
         assert drawn.status == ReviewTask.Status.OPEN
         tasks = [_awaiting_its_draw(hall) for _ in range(3)]
         with bulk_writes_allowed():
