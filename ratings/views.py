@@ -5,9 +5,10 @@ ratings, the clerk's appeals and their decisions, and the public monthly results
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from catalog.selectors import public_agencies, public_agency
@@ -17,6 +18,7 @@ from counters.models import Case, Ticket
 from devices.decorators import device_required
 from devices.models import HallDevice
 from langzhong_si.dates import month_first_parse
+from langzhong_si.versions import TICKETS, poll_etag, polled_screen, user_key
 from ratings import selectors, services
 from ratings.models import Appeal, FollowUp, Rating
 from staff.decorators import role_required
@@ -55,12 +57,37 @@ def rating_pad(request):
             return render(request, "ratings/rating_pad.html", context, status=400)
         return render(request, "ratings/rating_pad.html", {**context, "thanks": True})
     context["ticket"] = selectors.ticket_awaiting_pad_rating(pad.window)
-    template = (
-        "ratings/_rating_pad_body.html"
-        if request.headers.get("HX-Request")
-        else "ratings/rating_pad.html"
-    )
-    return render(request, template, context)
+    return render(request, "ratings/rating_pad.html", context)
+
+
+def _pad_showing(request) -> str:
+    """The ticket whose form the pad shows ("" for none), as its poll says."""
+    showing = request.GET.get("showing", "")
+    return showing if showing.isdigit() and len(showing) <= 12 else ""
+
+
+def _rating_pad_poll_etag(request) -> str | None:
+    """What the pad should show moves when a ticket finishes at its window (the version of
+    the clerk signed on there; the tickets' without one), with the minute (an offer runs
+    out, a rating made on the citizen's phone) and the language; one ETag per ticket shown."""
+    window = request.hall_device.window
+    if window is None:
+        return None
+    key = user_key(window.clerk_id) if window.clerk_id else TICKETS
+    also = f"@{timezone.localtime():%H%M}@{get_language()}@{window.pk}:{_pad_showing(request)}"
+    return poll_etag(request, key, also=also)[0]
+
+
+@polled_screen(_rating_pad_poll_etag, device_required(HallDevice.Kind.PAD))
+def rating_pad_poll(request):
+    """The pad asks every 3 s whether what it shows is still what it should show: an
+    empty 204 while it is (a form being filled in is left alone), else what to show now."""
+    pad = request.hall_device
+    ticket = selectors.ticket_awaiting_pad_rating(pad.window)
+    if str(ticket.pk if ticket else "") == _pad_showing(request):
+        return HttpResponse(status=204)
+    context = {"window": pad.window, "levels": Rating.Level.choices, "ticket": ticket}
+    return render(request, "ratings/_rating_pad_body.html", context)
 
 
 def _whole(value: str | None) -> int:

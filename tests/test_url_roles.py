@@ -104,6 +104,7 @@ TABLE = {
     "cases:progress": ("GET", EVERYONE),
     "ratings:ticket_page": ("GET", EVERYONE),
     "ratings:rating_pad": ("GET", NOBODY),
+    "ratings:rating_pad_poll": ("GET", NOBODY),
     "counters:lead_queue": ("GET", {WINDOW_LEAD}),
     "ratings:follow_ups": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
     "ratings:appeals": ("GET", {TEAM_LEAD, AUDITOR}),

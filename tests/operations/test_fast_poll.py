@@ -737,3 +737,32 @@ def test_a_missing_second_factor_is_refused_the_inbox_list(hall, path):
     unconfirmed.force_login(hall.ma)  # another sign-in, its code not yet given
     response = _poll(unconfirmed, INBOX_LIST, etag)
     assert response.status_code == 302 and "two-factor" in response["Location"]
+
+
+# --- The rating pad's poll ---------------------------------------------------------------------
+
+
+def _pad(hall):
+    from django.test import Client
+
+    from devices.decorators import DEVICE_COOKIE
+
+    minute_steady()
+    registration = registered_device(HallDevice.Kind.PAD, window=hall.window)
+    browser = Client()
+    browser.cookies[DEVICE_COOKIE] = registration.credential
+    first = browser.get("/rating/poll/")
+    assert first.status_code == 204  # nothing to rate, nothing shown
+    return registration.device, browser, first["ETag"]
+
+
+def test_an_unchanged_pad_poll_is_answered_before_the_rest(hall, monkeypatch):
+    _device, browser, etag = _pad(hall)
+    _rest_of_the_middleware_refused(monkeypatch)
+    assert browser.get("/rating/poll/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_a_disabled_pad_is_refused_its_poll(hall, path):
+    device, browser, etag = _pad(hall)
+    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # as the admin does
+    assert browser.get("/rating/poll/", HTTP_IF_NONE_MATCH=etag).status_code == 403

@@ -10,7 +10,7 @@ from langzhong_si.calendar import working_days_after
 from ratings import services as rating_services
 from ratings.models import FollowUp, Rating
 from staff.roles import Role
-from tests.factories import WindowFactory, make_staff
+from tests.factories import WindowFactory, make_staff, minute_steady
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,70 @@ def test_the_pad_rates_its_windows_last_service_once(
     other_window = WindowFactory(number=9)
     with pytest.raises(PermissionDenied):
         rating_services.rating_submit(ticket_id=ticket.pk, level=4, window=other_window)
+
+
+POLL = "/rating/poll/"
+
+
+def test_the_pads_poll_leaves_the_form_shown_alone_while_its_ticket_awaits(
+    client, clerk_at_window, hall, register_device
+):
+    register_device(client, "pad", window=hall.window)
+    assert client.get(POLL).status_code == 204  # nothing to rate, nothing shown
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    offered = client.get(POLL)  # what it shows is no more what it should
+    assert (
+        offered.status_code == 200
+        and f'name="ticket" value="{ticket.pk}"' in offered.content.decode()
+    )
+    assert client.get(POLL, {"showing": ticket.pk}).status_code == 204
+
+
+def test_the_pads_poll_offers_the_next_service_in_place_of_the_last(
+    client, clerk_at_window, hall, register_device
+):
+    register_device(client, "pad", window=hall.window)
+    first = _serve_and_finish(clerk_at_window, hall.item)
+    second = _serve_and_finish(clerk_at_window, hall.item)
+    answer = client.get(POLL, {"showing": first.pk}).content.decode()
+    assert f'name="ticket" value="{second.pk}"' in answer
+    assert f'name="ticket" value="{first.pk}"' not in answer
+
+
+def test_the_pads_poll_takes_back_a_form_rated_elsewhere(
+    client, clerk_at_window, hall, register_device
+):
+    register_device(client, "pad", window=hall.window)
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    rating_services.rating_submit(ticket_id=ticket.pk, level=5, window=hall.window)
+    answer = client.get(POLL, {"showing": ticket.pk})
+    assert answer.status_code == 200 and 'name="ticket"' not in answer.content.decode()
+
+
+def test_an_unchanged_pad_poll_is_an_empty_304_without_reading_the_tickets(
+    client, clerk_at_window, hall, register_device, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    minute_steady()
+    register_device(client, "pad", window=hall.window)
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    first = client.get(POLL, {"showing": ticket.pk})
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(POLL, {"showing": ticket.pk}, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert not [q for q in queries if "counters_ticket" in q["sql"]], "the tickets were read"
+    with django_capture_on_commit_callbacks(execute=True):  # the versions move on commit
+        _serve_and_finish(clerk_at_window, hall.item)  # the next service, at the same window
+    moved = client.get(POLL, {"showing": ticket.pk}, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert moved.status_code == 200
+
+
+def test_only_a_registered_pad_is_answered_the_pads_poll(client, hall, register_device):
+    assert client.get(POLL).status_code == 403
+    register_device(client, "display")
+    assert client.get(POLL).status_code == 403
 
 
 def test_a_bad_rating_needs_a_reason_and_opens_a_follow_up(clerk_at_window, hall):

@@ -90,3 +90,30 @@ def test_the_bad_rating_loop_and_the_public_results_in_a_browser(browser, live_s
     _shot(public, "results")
     public.goto(f"{live_server.url}/t/{tickets[-1].public_token}/")
     _shot(public, "ticket-page")
+
+
+def test_the_pad_keeps_a_citizens_choice_and_reason_while_it_polls(browser, live_server, hall):
+    """The pad that was waiting offers the service just finished, and asks every 3 s
+    whether that is still the one to rate: the citizen's choice and words stay put."""
+    from devices.decorators import DEVICE_COOKIE
+    from ratings.models import Rating
+    from tests.factories import registered_device
+
+    _device, credential = registered_device("pad", hall.window)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_cookies([{"name": DEVICE_COOKIE, "value": credential, "url": live_server.url}])
+    pad = context.new_page()
+    pad.goto(f"{live_server.url}/rating/")
+    services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    (ticket,) = _serve(hall, 1)
+    pad.wait_for_selector(".pad-level.level-2", timeout=10_000)
+    pad.click(".pad-level.level-2")
+    pad.fill("#reason", "排队太久")
+    pad.wait_for_timeout(6_500)  # two polls
+    assert pad.is_checked(".pad-level.level-2 input")
+    assert pad.input_value("#reason") == "排队太久"
+    _shot(pad, "pad-filled-in")
+    pad.click("button.kiosk-consult")
+    pad.wait_for_selector(".pad-message")
+    rating = Rating.objects.get(ticket=ticket)
+    assert (rating.level, rating.reason) == (2, "排队太久")
