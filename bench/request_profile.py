@@ -55,13 +55,16 @@ PANEL_CLERK = "panelclerk"
 PANEL_WINDOW = 900
 
 
-def panel_clerk() -> str:
+def panel_clerk() -> tuple[str, str]:
     """The browser clerk's window state, signed on (again, if a session of theirs ended
-    and released the window) whenever asked: the workbench panel's URL carries it."""
+    and released the window) whenever asked: the workbench panel's URL carries it; and
+    the credential of that window's rating pad (registered afresh each time)."""
     from django.contrib.auth import get_user_model
 
     from counters.models import Window
     from counters.services import window_sign_on
+    from devices.models import HallDevice
+    from devices.services import hall_device_link_issue, hall_device_register
     from staff.roles import Role
     from staff.services import staff_member_create
 
@@ -77,7 +80,10 @@ def panel_clerk() -> str:
     window = Window.objects.filter(number=PANEL_WINDOW).first()
     if window is None:
         window = Window.objects.create(number=PANEL_WINDOW, zone="综合受理区")
-    return window_sign_on(clerk=clerk, window_id=window.pk).state  # nothing if signed on
+    pad, _created = HallDevice.objects.get_or_create(kind="pad", window=window, name="load pad")
+    secret = hall_device_link_issue(device_id=pad.pk, actor=None, reason="request profile")
+    credential = hall_device_register(secret=secret).credential
+    return window_sign_on(clerk=clerk, window_id=window.pk).state, credential  # once
 
 
 class Meter:
@@ -170,7 +176,9 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
     # workbench (a session).
     screen = client()
     screen.cookies["hall_device"] = tokens["display"]
-    state = panel_clerk()
+    state, pad_credential = panel_clerk()
+    pad = client()
+    pad.cookies["hall_device"] = pad_credential
     clerks = [
         (number, client(authorization=f"Token {token}")) for number, token in tokens["clerks"]
     ]
@@ -246,6 +254,7 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
         conditional("display", display, "/api/display/")
         conditional("display screen", screen, "/display/calls/")
         conditional("workbench panel", counter, f"/counter/panel/?state={state}")
+        conditional("rating pad", pad, "/rating/poll/")
         # The inboxes of those the worker's draws named (sign-in is not measured).
         for username in holders_of_open_tasks():
             person = decider(username)
@@ -287,7 +296,7 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
     import requests
 
     logs = ROOT / "var" / "load"
-    state = panel_clerk()
+    state, pad_credential = panel_clerk()
     roots = {"this": ROOT} | ({"against": against} if against else {})
     servers, bases, workers = {}, {}, {}
     try:
@@ -337,11 +346,14 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             display.headers["Authorization"] = f"Device {tokens['display']}"
             screen = requests.Session()
             screen.cookies.set("hall_device", tokens["display"])
+            pad = requests.Session()
+            pad.cookies.set("hall_device", pad_credential)
             return {"healthz": requests.Session(), "poll window (304)": clerk,
                     "display (304)": display, "inbox (304)": signed_in(base, username),
                     "display screen (304)": screen,
                     "workbench panel (304)": signed_in(base, PANEL_CLERK),
-                    "inbox page list (304)": signed_in(base, username)}  # fmt: skip
+                    "inbox page list (304)": signed_in(base, username),
+                    "rating pad (304)": pad}  # fmt: skip
 
         who = {label: senders(base) for label, base in bases.items()}
         print(f"\nUnder gunicorn (one sync worker each), {count} requests each, one at a time"
@@ -359,6 +371,7 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
             ("display screen (304)", "/display/calls/"),
             ("workbench panel (304)", f"/counter/panel/?state={state}"),
             ("inbox page list (304)", "/inbox/list/"),  # every 5 s
+            ("rating pad (304)", "/rating/poll/"),  # every 3 s
         ):
             headers, expected, serving = {}, {}, dict(bases)
             for label, base in bases.items():
@@ -368,7 +381,7 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
                     if first.status_code == 404 and label == "against":
                         del serving[label]  # an older checkout without this screen
                         continue
-                    if first.status_code != 200:
+                    if first.status_code not in (200, 204):  # the pad: nothing to rate
                         raise SystemExit(f"{label} {kind}: HTTP {first.status_code}")
                     if "ETag" in first.headers:  # an older checkout may answer in full
                         headers[label]["If-None-Match"] = first.headers["ETag"]
@@ -383,7 +396,7 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
                     began, cpu_began = time.perf_counter(), worker_seconds(label)
                     for _ in range(min(100, count - batch)):
                         answer = who[label][kind].get(bases[label] + url, headers=headers[label])
-                        if answer.status_code == 200 and expected[label] == 304:
+                        if answer.status_code in (200, 204) and expected[label] == 304:
                             # Moved on meanwhile (the worker finishing the draws of the
                             # requests measured before): counted, and polled from there.
                             headers[label]["If-None-Match"] = answer.headers["ETag"]

@@ -191,8 +191,10 @@ def _workbench_panel_etag(request) -> str | None:
     if state not in Window.State.values:
         return None
     now = timezone.now()
-    if since.isdigit() and len(since) <= 12:
-        minute = f"{(int(now.timestamp()) - int(since)) // 60}m"
+    if since.isascii() and since.isdigit() and len(since) <= 12:
+        # A second late: `since` is the issue time's whole second, "waited" counts from
+        # the exact time, so the text has turned when the tag does.
+        minute = f"{(int(now.timestamp()) - int(since) - 1) // 60}m"
     else:
         minute = f"{timezone.localtime(now):%H%M}"
     also = f"@{minute}@{get_language()}@{state}"

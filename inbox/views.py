@@ -40,7 +40,7 @@ def inbox_tasks(request):
     """The inbox's list, polled by the page every 5 s: a task drawn to the person shows
     without a reload; an empty 304 while none came or went."""
     return render(
-        request, "risk/_inbox_tasks.html", {"tasks": inbox_selectors.inbox_tasks(user=request.user)}
+        request, "risk/_inbox_table.html", {"tasks": inbox_selectors.inbox_tasks(user=request.user)}
     )
 
 

@@ -19,6 +19,7 @@ from counters.models import Case, Ticket, Window
 from devices.models import HallDevice
 from langzhong_si.calendar import working_days_after
 from langzhong_si.text import COMMENT_MAX_LENGTH, RATING_REASON_MAX_LENGTH, text_clean
+from langzhong_si.versions import TICKETS, user_key, versions_bump
 from ratings.models import Appeal, FollowUp, Rating
 from ratings.selectors import COMPLETION_RATED_STATES
 from ratings.transitions import appeal_transition, follow_up_transition
@@ -57,10 +58,11 @@ def _rating_record(
     if level in Rating.BAD_LEVELS and not reason:
         raise ValidationError(_("Please tell us what went wrong."), code="reason")
     with transaction.atomic(durable=True):
+        at_window = None
         if window is not None:
             # The window's row first, as finishing a service does: the "latest finished"
             # read below cannot race a finish at the same window.
-            Window.objects.select_for_update().get(pk=window.pk)
+            at_window = Window.objects.select_for_update().get(pk=window.pk)
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
         if window is not None and ticket.window_id != window.pk:
             raise PermissionDenied(_("This pad rates only its own window's services."))
@@ -94,6 +96,9 @@ def _rating_record(
         )
         if level in Rating.BAD_LEVELS:
             _follow_up_open(rating=rating, ticket=ticket)
+        # The pads' polls (ratings.views): the service rated is offered no more.
+        clerks = {ticket.clerk_id, getattr(at_window, "clerk_id", None)} - {None}
+        versions_bump(TICKETS, *(user_key(clerk_id) for clerk_id in clerks))
     return rating
 
 

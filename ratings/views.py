@@ -61,9 +61,11 @@ def rating_pad(request):
 
 
 def _pad_showing(request) -> str:
-    """The ticket whose form the pad shows ("" for none), as its poll says."""
+    """What the pad shows, as its poll says: the ticket whose form it is ("" for none),
+    and "!" after it when a refusal is shown too (taken away at the next poll)."""
     showing = request.GET.get("showing", "")
-    return showing if showing.isdigit() and len(showing) <= 12 else ""
+    ticket = showing if showing.isascii() and showing.isdigit() and len(showing) <= 12 else ""
+    return ticket + ("!" if request.GET.get("refused") else "")
 
 
 def _rating_pad_poll_etag(request) -> str | None:
@@ -84,7 +86,7 @@ def rating_pad_poll(request):
     empty 204 while it is (a form being filled in is left alone), else what to show now."""
     pad = request.hall_device
     ticket = selectors.ticket_awaiting_pad_rating(pad.window)
-    if str(ticket.pk if ticket else "") == _pad_showing(request):
+    if str(ticket.pk if ticket else "") == _pad_showing(request):  # a refusal: never
         return HttpResponse(status=204)
     context = {"window": pad.window, "levels": Rating.Level.choices, "ticket": ticket}
     return render(request, "ratings/_rating_pad_body.html", context)

@@ -72,13 +72,30 @@
   // swapped only when its answer changed, so focus, selection and what a screen reader is
   // reading stay put: an unchanged poll's 304 reaches the page as the answer the browser
   // kept, the same text again.
+  // With data-count-status="id", the list's count ([data-count], its sentence as text) is
+  // written into that status line when it changed, so a screen reader says it once.
   var lastAnswers = new WeakMap();
+  var countsBefore = new WeakMap();
+  function countIn(element) {
+    var count = element.querySelector("[data-count]");
+    return count ? count.getAttribute("data-count") : null;
+  }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     if (!target || !target.hasAttribute("data-swap-if-changed")) return;
     var text = event.detail.xhr.responseText;
     if (lastAnswers.get(target) === text) event.detail.shouldSwap = false;
     lastAnswers.set(target, text);
+    countsBefore.set(target, countIn(target));
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    var status = target && document.getElementById(target.getAttribute("data-count-status"));
+    if (!status) return;
+    var count = target.querySelector("[data-count]");
+    if (count && count.getAttribute("data-count") !== countsBefore.get(target)) {
+      status.textContent = count.textContent;
+    }
   });
 
   // Report charts: <canvas data-chart="key" data-chart-type="bar|line"> drawn from the

@@ -275,12 +275,13 @@ def test_the_state_cards_wait_moves_at_the_tickets_own_minutes(
     since = f"since={int(ticket.issued_at.timestamp())}"
     assert f"?state=serving&amp;{since}" in page
     url = f"{PANEL}?state=serving&{since}"
+    time_passes(seconds=5)
     etag = panel_clerk.get(url)["ETag"]
-    time_passes(seconds=50)
+    time_passes(seconds=45)
     assert panel_clerk.get(url, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1").status_code == 304
     time_passes(seconds=15)  # 65 s waited: "1 minute"
     moved = panel_clerk.get(url, HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1")
-    assert moved.status_code == 200 and "1" in moved.content.decode()
+    assert moved.status_code == 200 and moved["ETag"] != etag
 
 
 def test_a_new_pause_reason_shows_at_the_next_state_card_poll(
@@ -319,7 +320,6 @@ def test_an_unchanged_inbox_list_is_an_empty_304_without_reading_the_tasks(hall,
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    minute_steady()
     sign_in(client, hall.zhou)
     first = client.get(INBOX_LIST)
     assert first.status_code == 200 and "no-cache" in first["Cache-Control"]
@@ -348,7 +348,6 @@ def test_a_task_drawn_to_a_person_is_listed_with_its_count_in_their_inbox_list_o
 def _inbox_list_after_a_bump(client, person, bumped, capture):
     from langzhong_si.versions import user_key, versions_bump
 
-    minute_steady()
     sign_in(client, person)
     etag = client.get(INBOX_LIST)["ETag"]
     with capture(execute=True):

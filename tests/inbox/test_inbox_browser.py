@@ -19,7 +19,12 @@ def test_a_task_drawn_to_the_reviewer_shows_in_the_open_inbox_and_focus_stays(
     assert task.assignee == hall.zhou  # the only reviewer qualified for level 2
     page = browser_sign_in(browser, live_server, hall.zhou)
     page.goto(f"{live_server.url}/inbox/")
+    page.wait_for_timeout(5_500)  # the first poll: the list as it is
+    page.evaluate("document.querySelector('#inbox-tasks table').dataset.seen = 'yes'")
     page.focus(f"#open-task-{task.pk}")  # the reviewer is about to open it
+    page.wait_for_timeout(5_500)  # an unchanged poll: nothing is swapped, nothing said
+    assert page.get_attribute("#inbox-tasks table", "data-seen") == "yes"
+    assert page.inner_text("#inbox-status") == ""
     second = case_submitted(hall)
     page.wait_for_selector(f"#inbox-tasks :text('{second.number}')", timeout=15_000)
     assert page.evaluate("document.activeElement.id") == f"open-task-{task.pk}"

@@ -63,7 +63,6 @@ def _signed_in(user, url=INBOX):
     """A person at their inbox (`url`: the API's list, or the page's); with sessions
     remembered, as SESSION_CACHE_SECONDS after their sign-in: their session's copy made
     by a poll, so the next reads none."""
-    minute_steady()
     api = APIClient()
     sign_in(api, user)
     first = api.get(url)

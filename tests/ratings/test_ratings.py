@@ -72,7 +72,7 @@ def test_the_pads_poll_offers_the_next_service_in_place_of_the_last(
     assert f'name="ticket" value="{first.pk}"' not in answer
 
 
-def test_the_pads_poll_takes_back_a_form_rated_elsewhere(
+def test_the_pads_poll_takes_back_the_form_of_a_service_rated(
     client, clerk_at_window, hall, register_device
 ):
     register_device(client, "pad", window=hall.window)
@@ -80,6 +80,29 @@ def test_the_pads_poll_takes_back_a_form_rated_elsewhere(
     rating_services.rating_submit(ticket_id=ticket.pk, level=5, window=hall.window)
     answer = client.get(POLL, {"showing": ticket.pk})
     assert answer.status_code == 200 and 'name="ticket"' not in answer.content.decode()
+
+
+def test_a_rating_moves_the_pads_poll_on_at_once(
+    client, clerk_at_window, hall, register_device, django_capture_on_commit_callbacks
+):
+    """The pad that offered the service does not get its kept form back after the thanks:
+    the rating moves the version its poll is tagged with."""
+    minute_steady()
+    register_device(client, "pad", window=hall.window)
+    ticket = _serve_and_finish(clerk_at_window, hall.item)
+    offered = client.get(POLL)  # the waiting pad's poll: the form, kept by the browser
+    with django_capture_on_commit_callbacks(execute=True):
+        rating_services.rating_submit(ticket_id=ticket.pk, level=5, window=hall.window)
+    again = client.get(POLL, HTTP_IF_NONE_MATCH=offered["ETag"])
+    assert again.status_code == 204, "nothing to rate: what it shows, it keeps"
+
+
+def test_a_refusal_shown_on_the_waiting_pad_is_taken_away_at_its_next_poll(
+    client, hall, register_device
+):
+    register_device(client, "pad", window=hall.window)
+    answer = client.get(POLL, {"refused": "1"})
+    assert answer.status_code == 200 and "alert" not in answer.content.decode()
 
 
 def test_an_unchanged_pad_poll_is_an_empty_304_without_reading_the_tickets(

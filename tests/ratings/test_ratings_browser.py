@@ -92,7 +92,9 @@ def test_the_bad_rating_loop_and_the_public_results_in_a_browser(browser, live_s
     _shot(public, "ticket-page")
 
 
-def test_the_pad_keeps_a_citizens_choice_and_reason_while_it_polls(browser, live_server, hall):
+def test_the_pad_keeps_a_citizens_choice_and_reason_while_it_polls(
+    browser, live_server, hall, caplog
+):
     """The pad that was waiting offers the service just finished, and asks every 3 s
     whether that is still the one to rate: the citizen's choice and words stay put."""
     from devices.decorators import DEVICE_COOKIE
@@ -109,7 +111,15 @@ def test_the_pad_keeps_a_citizens_choice_and_reason_while_it_polls(browser, live
     pad.wait_for_selector(".pad-level.level-2", timeout=10_000)
     pad.click(".pad-level.level-2")
     pad.fill("#reason", "排队太久")
-    pad.wait_for_timeout(6_500)  # two polls
+    start = len(caplog.records)
+    with caplog.at_level("INFO", logger="langzhong.request"):
+        pad.wait_for_timeout(6_500)  # two polls
+    polls = [
+        record.status
+        for record in caplog.records[start:]
+        if getattr(record, "view", "") == "ratings:rating_pad_poll"
+    ]
+    assert len(polls) >= 2 and set(polls) <= {204, 304}, polls
     assert pad.is_checked(".pad-level.level-2 input")
     assert pad.input_value("#reason") == "排队太久"
     _shot(pad, "pad-filled-in")
