@@ -1,4 +1,8 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
 from django.utils import translation
 
 
@@ -53,4 +57,24 @@ class ContentSecurityPolicyMiddleware:
             else self.POLICY
         )
         response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+
+class HtmxSignInMiddleware:
+    """A screen's partial refresh (htmx: the workbench's state card, the inbox's list)
+    sent to the sign-in page, signed out in another tab say, takes the whole page there,
+    as an ended session's does (staff.middleware): the browser would follow the redirect
+    and show the sign-in form inside the panel, every few seconds."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 302 and request.headers.get("HX-Request"):
+            sign_in = resolve_url(settings.LOGIN_URL)
+            if urlsplit(response["Location"]).path == sign_in:
+                whole_page = HttpResponse(status=204)
+                whole_page["HX-Redirect"] = sign_in
+                return whole_page
         return response

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # A partial refresh sent to the sign-in page takes the whole page there.
+    "langzhong_si.middleware.HtmxSignInMiddleware",
     # An unchanged poll (workbench, inbox, call display) answered here once every check
     # of the whole path passed, without the rest of the stack (operations.pollpath).
     "operations.pollpath.FastPollMiddleware",

@@ -41,6 +41,7 @@ FAST = "operations.pollpath.FastPollMiddleware"
 INBOX = "/api/inbox/tasks/"
 WORKBENCH = "/api/counter/"
 DISPLAY = "/api/display/"
+INBOX_LIST = "/inbox/list/"  # the inbox page's
 
 
 @pytest.fixture(params=["early", "whole", "remembered"])
@@ -253,7 +254,7 @@ def test_a_disabled_account_is_refused_the_poll(hall, path):
     assert _poll(api, INBOX, etag).status_code == 403
 
 
-@pytest.mark.parametrize("url", [INBOX, "/inbox/list/"])
+@pytest.mark.parametrize("url", [INBOX, INBOX_LIST])
 def test_a_removed_role_is_refused_the_poll(hall, path, url):
     api, etag = _signed_in(hall.sun, url)
     staff_services.role_revoke(
@@ -642,6 +643,21 @@ def test_a_signed_out_clerk_is_refused_the_state_card(hall, path):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
+@pytest.mark.parametrize("screen", ["state card", "inbox list"])
+def test_a_signed_out_persons_screen_takes_the_whole_page_to_the_sign_in(hall, path, screen):
+    """Signed out in another tab: the screen's next partial refresh sends the page to the
+    sign-in, rather than showing the sign-in form inside the panel."""
+    if screen == "state card":
+        browser, etag = _counter(hall)
+        url = PANEL
+    else:
+        browser, etag = _signed_in(hall.zhou, INBOX_LIST)
+        url = INBOX_LIST
+    browser.logout()
+    response = _poll(browser, url, etag, HTTP_HX_REQUEST="true")
+    assert (response.status_code, response["HX-Redirect"]) == (204, "/login/")
+
+
 def test_a_clerk_whose_role_was_removed_is_refused_the_state_card(hall, path):
     browser, etag = _counter(hall)
     staff_services.role_revoke(
@@ -718,8 +734,6 @@ def test_a_polled_screens_early_answer_passes_its_checks_first(rf, db):
 
 
 # --- The inbox page's list ------------------------------------------------------------------
-
-INBOX_LIST = "/inbox/list/"
 
 
 def test_an_unchanged_inbox_list_poll_is_answered_before_the_rest(hall, monkeypatch):
