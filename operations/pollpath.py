@@ -23,10 +23,11 @@ whole path, which gives exactly the answer it gives without this middleware.
 A view answered here is checked by its DRF classes only: give `poll_key` to no view
 whose access also rests on a decorator or on code in its `get` before the ETag.
 
-The browser's polled screens (the call display's calls, the workbench's state card) are
-function views: each declares its early answer (langzhong_si.versions.polled_screen),
-its own access checks and ETag around a stand-in for its body. It is given here after
-the account security checks, and only when it is a 304.
+The browser's polled screens (the call display's calls, the workbench's state card, the
+inbox page's list, the rating pad's check) are function views: each declares its early
+answer (langzhong_si.versions.polled_screen), its own access checks and ETag around a
+stand-in for its body. It is given here after the account security checks, and only
+when it is a 304.
 """
 
 from django.core.exceptions import PermissionDenied

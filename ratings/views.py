@@ -69,9 +69,9 @@ def _pad_showing(request) -> str:
 
 
 def _rating_pad_poll_etag(request) -> str | None:
-    """What the pad should show moves when a ticket finishes at its window (the version of
-    the clerk signed on there; the tickets' without one), with the minute (an offer runs
-    out, a rating made on the citizen's phone) and the language; one ETag per ticket shown."""
+    """What the pad should show moves when a ticket finishes at its window or is rated (the
+    version of the clerk signed on there; the tickets' without one), with the minute (an
+    offer runs out) and the language; one ETag per ticket shown."""
     window = request.hall_device.window
     if window is None:
         return None
