@@ -74,7 +74,12 @@ class HtmxSignInMiddleware:
         if response.status_code == 302 and request.headers.get("HX-Request"):
             sign_in = resolve_url(settings.LOGIN_URL)
             if urlsplit(response["Location"]).path == sign_in:
-                whole_page = HttpResponse(status=204)
-                whole_page["HX-Redirect"] = sign_in
-                return whole_page
+                return whole_page_to(sign_in)
         return response
+
+
+def whole_page_to(url: str) -> HttpResponse:
+    """The answer to a partial refresh (htmx) that takes the whole page to `url`."""
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = url
+    return response

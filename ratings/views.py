@@ -36,7 +36,7 @@ def rating_pad(request):
     """The tablet at a window, registered as that window's pad: it offers the service
     just finished there, once, for a few minutes."""
     pad = request.hall_device
-    context = {"window": pad.window, "levels": Rating.Level.choices}
+    context = _pad_context(pad)
     if request.method == "POST":
         ticket_id, level = request.POST.get("ticket", ""), request.POST.get("level", "")
         try:
@@ -88,8 +88,11 @@ def rating_pad_poll(request):
     ticket = selectors.ticket_awaiting_pad_rating(pad.window)
     if str(ticket.pk if ticket else "") == _pad_showing(request):  # a refusal: never
         return HttpResponse(status=204)
-    context = {"window": pad.window, "levels": Rating.Level.choices, "ticket": ticket}
-    return render(request, "ratings/_rating_pad_body.html", context)
+    return render(request, "ratings/_rating_pad_body.html", {**_pad_context(pad), "ticket": ticket})
+
+
+def _pad_context(pad) -> dict:
+    return {"window": pad.window, "levels": Rating.Level.choices}
 
 
 def _whole(value: str | None) -> int:

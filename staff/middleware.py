@@ -7,11 +7,12 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from langzhong_si.middleware import whole_page_to
 from staff.passwords import password_expired
 from staff.selectors import needs_second_factor
 
@@ -43,10 +44,7 @@ def _refuse(request, url: str, message: str):
             {"error": {"code": "account_action_required", "message": message}}, status=403
         )
     if request.headers.get("HX-Request"):
-        # A partial refresh: the whole page goes to the sign-in, not the panel.
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        return whole_page_to(url)  # a partial refresh: the page goes, not the panel
     return redirect(f"{url}?next={request.get_full_path()}")
 
 

@@ -353,6 +353,22 @@ def browser_sign_in(browser, live_server, user, viewport=(1440, 900)):
     return page
 
 
+def browser_polls_answered(caplog, page, view, count):
+    """The statuses of the first `count` polls of `view` from now on (waiting for them,
+    15 s at most)."""
+    start = len(caplog.records)
+    for _ in range(60):
+        answered = [
+            record.status
+            for record in caplog.records[start:]
+            if record.name == "langzhong.request" and getattr(record, "view", "") == view
+        ]
+        if len(answered) >= count:
+            return answered[:count]
+        page.wait_for_timeout(250)
+    return answered
+
+
 def browser_clerk_ready(browser, live_server, hall):
     """li_na signed in at the browser workbench, signed on at window 1 and ready (F2)."""
     clerk = browser_sign_in(browser, live_server, hall.li_na)

@@ -12,7 +12,12 @@ from django.utils import timezone
 from counters import services
 from counters.models import Ticket, Window
 from devices.decorators import DEVICE_COOKIE
-from tests.conftest import ARTIFACTS, browser_clerk_ready, browser_sign_in
+from tests.conftest import (
+    ARTIFACTS,
+    browser_clerk_ready,
+    browser_polls_answered,
+    browser_sign_in,
+)
 from tests.factories import (
     as_if_awaiting_its_draw,
     hall_case_accept,
@@ -299,22 +304,6 @@ def test_a_case_waiting_for_its_draw_updates_itself_when_the_reviewer_is_drawn(
 # --- the polls: an empty 304 while nothing moved ---------------------------------------------
 
 
-def _polls_answered(caplog, page, view, count):
-    """The statuses of the first `count` polls of `view` from now on (waiting for them,
-    15 s at most)."""
-    start = len(caplog.records)
-    for _ in range(60):
-        answered = [
-            record.status
-            for record in caplog.records[start:]
-            if record.name == "langzhong.request" and getattr(record, "view", "") == view
-        ]
-        if len(answered) >= count:
-            return answered[:count]
-        page.wait_for_timeout(250)
-    return answered
-
-
 def test_the_call_displays_browser_keeps_its_calls_and_is_answered_304_while_none_moved(
     browser, live_server, hall, caplog
 ):
@@ -322,7 +311,7 @@ def test_the_call_displays_browser_keeps_its_calls_and_is_answered_304_while_non
     page = _device_page(browser, live_server, "display")
     with caplog.at_level("INFO", logger="langzhong.request"):
         page.goto(f"{live_server.url}/display/")
-        answered = _polls_answered(caplog, page, "counters:call_display_calls", 6)
+        answered = browser_polls_answered(caplog, page, "counters:call_display_calls", 6)
     # The first poll has no ETag to send (the page brought the calls along); the clock on
     # the screen may turn a minute once meanwhile.
     assert answered.count(304) >= 4, answered
@@ -334,7 +323,7 @@ def test_the_workbenchs_state_card_is_answered_304_until_a_ticket_is_handed_over
 ):
     clerk = browser_clerk_ready(browser, live_server, hall)
     with caplog.at_level("INFO", logger="langzhong.request"):
-        answered = _polls_answered(caplog, clerk, "counters:workbench_panel", 4)
+        answered = browser_polls_answered(caplog, clerk, "counters:workbench_panel", 4)
     # The card's first poll has no ETag to send; the minute may turn once meanwhile.
     assert answered.count(304) >= 2, answered
     services.ticket_issue(item=hall.item)  # handed to the ready window

@@ -535,6 +535,7 @@ def test_the_paths_remembered_for_polls_are_bounded():
 # --- The browser's polled screens (function views: the call display's calls, the state card) --
 
 SCREEN = "/display/calls/"
+PAD_POLL = "/rating/poll/"
 PANEL = "/counter/panel/?state=paused"
 
 
@@ -547,18 +548,24 @@ def _rest_of_the_middleware_refused(monkeypatch):
     monkeypatch.setattr("draws.middleware.DailySeedMiddleware.__call__", refused)
 
 
-def _screen(hall, kind=HallDevice.Kind.DISPLAY):
-    """A call display's browser: its credential in the cookie its registration left."""
+def _device_browser(kind, url, **where):
+    """A hall device's browser (its credential in the cookie its registration left), and
+    its first answer from `url`."""
     from django.test import Client
 
     from devices.decorators import DEVICE_COOKIE
 
     minute_steady()
-    registration = registered_device(kind, site=hall.window.site)
+    registration = registered_device(kind, **where)
     browser = Client()
     browser.cookies[DEVICE_COOKIE] = registration.credential
-    first = browser.get(SCREEN)
-    return registration.device, browser, first.get("ETag")
+    return registration.device, browser, browser.get(url)
+
+
+def _screen(hall, kind=HallDevice.Kind.DISPLAY):
+    """A call display's browser."""
+    device, browser, first = _device_browser(kind, SCREEN, site=hall.window.site)
+    return device, browser, first.get("ETag")
 
 
 def _counter(hall):
@@ -756,26 +763,18 @@ def test_a_missing_second_factor_is_refused_the_inbox_list(hall, path):
 
 
 def _pad(hall):
-    from django.test import Client
-
-    from devices.decorators import DEVICE_COOKIE
-
-    minute_steady()
-    registration = registered_device(HallDevice.Kind.PAD, window=hall.window)
-    browser = Client()
-    browser.cookies[DEVICE_COOKIE] = registration.credential
-    first = browser.get("/rating/poll/")
+    device, browser, first = _device_browser(HallDevice.Kind.PAD, PAD_POLL, window=hall.window)
     assert first.status_code == 204  # nothing to rate, nothing shown
-    return registration.device, browser, first["ETag"]
+    return device, browser, first["ETag"]
 
 
 def test_an_unchanged_pad_poll_is_answered_before_the_rest(hall, monkeypatch):
     _device, browser, etag = _pad(hall)
     _rest_of_the_middleware_refused(monkeypatch)
-    assert browser.get("/rating/poll/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
 def test_a_disabled_pad_is_refused_its_poll(hall, path):
     device, browser, etag = _pad(hall)
     HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # as the admin does
-    assert browser.get("/rating/poll/", HTTP_IF_NONE_MATCH=etag).status_code == 403
+    assert browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag).status_code == 403

@@ -11,7 +11,7 @@ from counters import services
 from ratings import services as rating_services
 from ratings.models import Appeal, FollowUp
 from staff.roles import Role
-from tests.conftest import ARTIFACTS, browser_sign_in
+from tests.conftest import ARTIFACTS, browser_polls_answered, browser_sign_in
 from tests.factories import make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -111,14 +111,8 @@ def test_the_pad_keeps_a_citizens_choice_and_reason_while_it_polls(
     pad.wait_for_selector(".pad-level.level-2", timeout=10_000)
     pad.click(".pad-level.level-2")
     pad.fill("#reason", "排队太久")
-    start = len(caplog.records)
     with caplog.at_level("INFO", logger="langzhong.request"):
-        pad.wait_for_timeout(6_500)  # two polls
-    polls = [
-        record.status
-        for record in caplog.records[start:]
-        if getattr(record, "view", "") == "ratings:rating_pad_poll"
-    ]
+        polls = browser_polls_answered(caplog, pad, "ratings:rating_pad_poll", 2)
     assert len(polls) >= 2 and set(polls) <= {204, 304}, polls
     assert pad.is_checked(".pad-level.level-2 input")
     assert pad.input_value("#reason") == "排队太久"
