@@ -31,13 +31,16 @@ so the server plans it once too: its constants are written into the text, its ke
 EXECUTE's values.
 """
 
+import contextvars
 import datetime
 import inspect
 import logging
 import re
+from contextlib import contextmanager
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.db.models.query import RelatedPopulator
@@ -340,7 +343,59 @@ _ROW_PLANS: dict[tuple, tuple] = {}
 _CONVERTED: dict[type, bool] = {}  # whether a model has a field with a converter
 
 
-def raw_first(model, name: str, sql: str, params: list, *, using: str = DEFAULT_DB_ALIAS):
+# --- A row's copy, taken along ----------------------------------------------------------------
+#
+# A row that every poll reads (the signed-in person's account) may be answered from a copy
+# kept in the shared cache, read in a round trip the request makes anyway (the session's:
+# operations.pollpath), instead of a round trip to the database. Only inside
+# row_copies(), for the cache keys it names (`wanted`): `found` holds what that round
+# trip read of them. A key found holding a copy is answered from it, with no statement;
+# a key found empty (no copy, no mark) gets the row read as a copy for `seconds`
+# (cache.add: a mark or a newer copy put there meanwhile stays); any other value there is
+# a mark (a change was made: the writer's doing) and the row is read and not copied.
+# Outside row_copies() nothing is ever taken from, or put into, the cache.
+
+
+class RowCopies:
+    def __init__(self, seconds: int, found: dict | None = None, wanted: set | None = None):
+        self.seconds, self.found, self.wanted = seconds, found or {}, wanted or set()
+        self.used = False  # whether any row was answered from a copy
+
+
+_row_copies: contextvars.ContextVar = contextvars.ContextVar("row_copies", default=None)
+
+
+@contextmanager
+def row_copies(copies: RowCopies):
+    token = _row_copies.set(copies)
+    try:
+        yield copies
+    finally:
+        _row_copies.reset(token)
+
+
+def _read_or_copy(copy: str, read):
+    """`read()`'s (row, columns), or the copy that row_copies() found of them under the
+    cache key `copy`."""
+    copies = _row_copies.get() if copy else None
+    if copies is None or copy not in copies.wanted:
+        return read()
+    kept = copies.found.get(copy)
+    if isinstance(kept, tuple) and len(kept) == 2:
+        copies.used = True
+        return kept
+    row, columns = read()
+    if kept is None and row is not None and copies.seconds > 0:
+        try:
+            caches[DEFAULT_CACHE_ALIAS].add(copy, (row, columns), copies.seconds)
+        except Exception:  # the cache is down: read from the database next time too
+            logger.warning("row copy not kept: cache unavailable", exc_info=True)
+    return row, columns
+
+
+def raw_first(
+    model, name: str, sql: str, params: list, *, using: str = DEFAULT_DB_ALIAS, copy: str = ""
+):
     """The first row of the written-out statement `sql` (pyformat) as `model`'s record,
     or None: as `model._default_manager.raw(sql, params)` makes it (each field from the
     column of its name, every other column an attribute of that name) for less CPU. On
@@ -353,7 +408,8 @@ def raw_first(model, name: str, sql: str, params: list, *, using: str = DEFAULT_
     one (from_db_value) is refused: as on PostgreSQL, where the plain fields need none.
     `sql` must only read: as a request's first use of its connection it is that
     connection's health check, and runs again on a new connection when the first one was
-    found broken (read_as_health_check)."""
+    found broken (read_as_health_check). `copy`: the cache key of the row's copy, taken
+    inside row_copies() (above), ignored outside."""
     converted = _CONVERTED.get(model)
     if converted is None:
         fields = model._meta.concrete_fields
@@ -368,7 +424,7 @@ def raw_first(model, name: str, sql: str, params: list, *, using: str = DEFAULT_
             row = cursor.fetchone()
             return row, row and tuple(column[0] for column in cursor.description)
 
-    row, columns = read_as_health_check(connection, read)
+    row, columns = _read_or_copy(copy, lambda: read_as_health_check(connection, read))
     if row is None:
         return None
     plan = _ROW_PLANS.get((model, columns))

@@ -46,6 +46,14 @@ def version_named(etag: str) -> str | None:
     return _cache_key(name) if _NAME.fullmatch(name) else None
 
 
+def person_named(etag: str) -> int | None:
+    """The person whose version (user_key) an ETag of poll_etag's names, or None: as
+    version_named's, only ever a hint of what to read ahead."""
+    name = etag.strip('"').partition("@")[0]
+    kind, _, number = name.partition(":")
+    return int(number) if kind == "user" and number and _NAME.fullmatch(name) else None
+
+
 def version_of(key: str, known: dict | None = None) -> int:
     """`key`'s version; `known`: cache entries already read in this request (by cache
     key), taken instead of asking the cache again."""

@@ -30,6 +30,8 @@ stand-in for its body. It is given here after the account security checks, and o
 when it is a 304.
 """
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -40,10 +42,18 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
 from audit.middleware import RequestContextMiddleware
+from langzhong_si.compiled import RowCopies, row_copies
 from langzhong_si.middleware import ContentSecurityPolicyMiddleware
-from langzhong_si.versions import early_poll_of, poll_etag, poll_not_modified, version_named
+from langzhong_si.versions import (
+    early_poll_of,
+    person_named,
+    poll_etag,
+    poll_not_modified,
+    version_named,
+)
 from operations.sessions import SessionStore
 from staff.middleware import account_passes_unchanged
+from staff.selectors import account_copy_key
 
 _ANSWER = "_early_poll_answer"
 _NONE = object()
@@ -74,10 +84,15 @@ def _prepared(request):
 def _unchanged_poll(request):
     """The view's 304 (or, throttled, its 429) when the whole path would give it, else
     None (and the request as it came: DRF's authentication sets request.user, which the
-    rest of the path must not see)."""
+    rest of the path must not see; and a person read from their account's copy is read
+    again, from the account, by the whole path)."""
     user, auth = request.user, getattr(request, "auth", _NONE)
-    response = _unchanged_poll_answer(request)
+    copies = RowCopies(settings.SESSION_CACHE_SECONDS)
+    with row_copies(copies):
+        response = _unchanged_poll_answer(request, copies)
     if response is None:
+        if copies.used:
+            _read_again(user, request)
         request.user = user
         if auth is not _NONE:
             request.auth = auth
@@ -170,16 +185,32 @@ def _concrete(user):
     return user
 
 
-def _unchanged_poll_answer(request):
+def _read_again(user, request):
+    """request.user's lazy wrappers (authentication's, and the second factor's around
+    it) set to read the person afresh at their next use."""
+    while isinstance(user, LazyObject):
+        inner, user._wrapped = user._wrapped, empty
+        user = inner
+    request.__dict__.pop("_cached_user", None)  # where authentication's keeps its read
+
+
+def _unchanged_poll_answer(request, copies):
     match = _poll_match(request.path_info)
     if match is None:
         return None
     session = getattr(request, "session", None)
     if isinstance(session, SessionStore) and not hasattr(session, "_session_cache"):
         # Not read yet: its read (of the cache's copy) takes along the version the poll
-        # names, for poll_etag below (one round trip where there were two).
-        named = version_named(request.META["HTTP_IF_NONE_MATCH"])
-        session.read_along = (named,) if named else ()
+        # names, for poll_etag below, and the account copy of the person it names, for
+        # their account checks (one round trip where there were two, and one to the
+        # database). Only ever hints: the version compared is the one the view names, and
+        # an account is taken from its copy only for the session's own person.
+        etag = request.META["HTTP_IF_NONE_MATCH"]
+        named, person = version_named(etag), person_named(etag)
+        copy = account_copy_key(person) if person is not None else None
+        session.read_along = tuple(key for key in (named, copy) if key)
+        if SESSION_KEY in session:  # read now: what it found of the copy is known
+            copies.found, copies.wanted = session.read_along_found, {copy} - {None}
     request.user = _concrete(request.user)  # _unchanged_poll puts the wrapper back
     if not account_passes_unchanged(request):
         return None

@@ -21,7 +21,9 @@ writes, before the row goes, for twice a copy's life: no copy is taken while it 
 whoever stored it, and the copy and the mark are read in one round trip. Nothing else
 ends a session early: a disabled account, a new password or the account checks
 (staff.middleware) refuse it at the next request whatever its copy says, because the
-account is read afresh on every request. The cache's keys are digests of the session's
+account is read afresh on every request (an unchanged poll's empty answer excepted: it may
+take the account's own copy, which every change to the account marks at once:
+operations.pollpath). The cache's keys are digests of the session's
 key: the cache holds no key a cookie could carry (though whoever can write to it can
 write a copy, as they can write anything the cache holds). Redis only, because there
 cache.add is atomic. With the cache down, sessions are read from their rows and

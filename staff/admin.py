@@ -38,13 +38,7 @@ class StaffProfileForm(forms.ModelForm):
 @admin.register(StaffProfile)
 class StaffProfileAdmin(ScopedHistoryAdmin):
     form = StaffProfileForm
-    list_display = [
-        "employee_number",
-        "display_name",
-        "window_team",
-        "sites_shown",
-        "availability",
-    ]
+    list_display = ["employee_number", "display_name", "window_team", "sites_shown", "availability"]
     # Only the agencies and sites of the listed people (never another agency's names).
     list_filter = [
         "availability",

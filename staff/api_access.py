@@ -12,7 +12,11 @@ from rest_framework.permissions import BasePermission
 
 from langzhong_si.credentials import credential_digest
 from staff.roles import Role
-from staff.selectors import api_token_for_key, api_token_refusal, user_roles
+from staff.selectors import account_copy_key, api_token_for_key, api_token_refusal, user_roles
+
+# How long a changed account's row copy is marked (longer than any read takes from the
+# database row to the cache: a read that took the old row cannot put it back).
+COPY_MARK_SECONDS = 5
 
 
 def api_token_cache_key(digest: str) -> str:
@@ -20,17 +24,24 @@ def api_token_cache_key(digest: str) -> str:
 
 
 def api_tokens_forget(*, user_id: int) -> None:
-    """Forget every remembered token of an account: now, and again once the change
-    commits (a request between the two could remember the old state)."""
+    """Forget every remembered token of an account, and mark its row copy as changed
+    (staff.selectors.account_copy_key: nothing copies it under the mark, a few seconds):
+    now, and again once the change commits (a request between the two could remember
+    the old state)."""
     from staff.models import ApiToken
 
     keys = [
         api_token_cache_key(digest)
         for digest in ApiToken.objects.filter(user_id=user_id).values_list("digest", flat=True)
     ]
-    if keys:
-        cache.delete_many(keys)
-        transaction.on_commit(lambda: cache.delete_many(keys))
+
+    def forget():
+        cache.set(account_copy_key(user_id), "changed", COPY_MARK_SECONDS)
+        if keys:
+            cache.delete_many(keys)
+
+    forget()
+    transaction.on_commit(forget)
 
 
 class StaffTokenAuthentication(BaseAuthentication):

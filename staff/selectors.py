@@ -22,10 +22,16 @@ def user_roles(user) -> set[str]:
 ACCOUNT_STATE_SQL = Path(__file__).with_name("account_state.sql")
 
 
+def account_copy_key(user_id: int) -> str:
+    """The cache key of the account's row copy (langzhong_si.compiled.row_copies: an
+    unchanged poll's, operations.pollpath), forgotten with its tokens (staff.api_access)."""
+    return f"account-copy:{user_id}"
+
+
 def user_with_account_state(user_id):
     """The account `user_id` with its latest password record (for the expiry check) and,
-    on PostgreSQL, its roles and sites (staff.scope), in one query; None if there is no
-    such account."""
+    on PostgreSQL, its roles and sites (staff.scope), in one query (or, inside
+    row_copies, its copy); None if there is no such account."""
     from django.db import connection
     from django.db.models import OuterRef, Subquery
 
@@ -34,7 +40,8 @@ def user_with_account_state(user_id):
     user_model = get_user_model()
     if connection.vendor == "postgresql":
         sql = sql_text(ACCOUNT_STATE_SQL)
-        user = raw_first(user_model, "staff_account_state", sql, [user_id])
+        copy = account_copy_key(user_id)
+        user = raw_first(user_model, "staff_account_state", sql, [user_id], copy=copy)
     else:
         latest = PasswordRecord.objects.filter(user=OuterRef("pk")).order_by("-set_at", "-pk")
         user = (

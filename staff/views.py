@@ -15,12 +15,7 @@ from staff.decorators import role_required
 from staff.models import ApiToken
 from staff.roles import Role
 from staff.scope import sites_in_scope
-from staff.selectors import (
-    api_tokens_list,
-    locked_accounts,
-    recent_notifications,
-    sign_in_history,
-)
+from staff.selectors import api_tokens_list, locked_accounts, recent_notifications, sign_in_history
 
 
 @login_required

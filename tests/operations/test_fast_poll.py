@@ -19,12 +19,20 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from counters import services as counter_services
 from devices.models import HallDevice
-from langzhong_si.versions import TICKETS, user_key, version_named, version_of, versions_bump
+from langzhong_si.versions import (
+    TICKETS,
+    person_named,
+    user_key,
+    version_named,
+    version_of,
+    versions_bump,
+)
 from operations.sessions import _cache_keys
 from staff import services as staff_services
 from staff.middleware import LAST_ACTIVE_AT, SIGNED_IN_AT
 from staff.models import ApiToken
 from staff.roles import Role
+from staff.selectors import account_copy_key
 from tests.factories import (
     integration_token,
     make_staff,
@@ -62,17 +70,24 @@ def _poll(api, url, etag, **extra):
 
 def _signed_in(user, url=INBOX):
     """A person at their inbox (`url`: the API's list, or the page's); with sessions
-    remembered, as SESSION_CACHE_SECONDS after their sign-in: their session's copy made
-    by a poll, so the next reads none."""
+    remembered, as SESSION_CACHE_SECONDS after their sign-in: their session's copy and,
+    on PostgreSQL, their account's copy made by a poll, so the next reads neither."""
     api = APIClient()
     sign_in(api, user)
     first = api.get(url)
     assert first.status_code == 200
     if settings.SESSION_CACHE_SECONDS:
-        cache.delete(_cache_keys(api.cookies["sessionid"].value)[0])  # the sign-in's mark gone
+        # The sign-in's marks gone (it saved the session and the account's last sign-in).
+        cache.delete_many([_cache_keys(api.cookies["sessionid"].value)[0], _copy_of(user)])
         assert _poll(api, url, first["ETag"]).status_code == 304
         assert isinstance(cache.get(_cache_keys(api.cookies["sessionid"].value)[0]), dict)
+        if connection.vendor == "postgresql":
+            assert isinstance(cache.get(_copy_of(user)), tuple)
     return api, first["ETag"]
+
+
+def _copy_of(user):
+    return account_copy_key(user.pk)
 
 
 def _clerk_by_token(hall):
@@ -273,11 +288,7 @@ def test_a_password_that_must_change_is_refused_the_poll(hall, path):
 
 def test_an_expired_password_is_refused_the_poll(hall, path, settings):
     api, etag = _signed_in(hall.sun)
-    settings.PASSWORD_MAX_AGE_DAYS = 1
-    from staff.models import PasswordRecord
-
-    PasswordRecord.objects.filter(user=hall.sun).update(set_at=hall.sun.date_joined.replace(
-        year=hall.sun.date_joined.year - 1))  # fmt: skip
+    settings.PASSWORD_MAX_AGE_DAYS = 0  # time alone expires it: nothing is written
     assert _account_action_required(_poll(api, INBOX, etag))
 
 
@@ -417,6 +428,138 @@ def test_with_sessions_in_redis_a_moved_version_read_along_is_answered_in_full(
         assert _poll(api, INBOX, changed["ETag"]).status_code == 304
     finally:
         redis_keys_forget(cache)
+
+
+# --- The account's copy: an unchanged poll reads no row of the database ----------------------
+
+
+@pytest.mark.postgres
+def test_with_sessions_remembered_an_unchanged_poll_reads_no_row(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    api, etag = _signed_in(hall.sun)  # no second factor: nothing else to read
+    with CaptureQueriesContext(connection) as queries:
+        assert _poll(api, INBOX, etag).status_code == 304
+    assert queries.captured_queries == []
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_with_sessions_in_redis_the_accounts_copy_comes_in_the_sessions_round_trip(hall, settings):
+    _in_redis(settings, "test-account-copy")
+    api, etag = _signed_in(hall.sun, INBOX_LIST)
+    client = cache._cache.get_client(write=True)
+    try:
+        with (
+            mock.patch.object(client, "execute_command", wraps=client.execute_command) as sent,
+            CaptureQueriesContext(connection) as queries,
+        ):
+            assert _poll(api, INBOX_LIST, etag).status_code == 304
+        assert [call.args[0] for call in sent.call_args_list] == ["MGET"]
+        assert queries.captured_queries == []
+    finally:
+        redis_keys_forget(cache)
+
+
+@pytest.mark.postgres
+def test_an_account_change_marks_its_copy(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    _signed_in(hall.sun)
+    staff_services.account_active_set(
+        user=hall.sun, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+    )
+    assert cache.get(_copy_of(hall.sun)) == "changed"
+
+
+@pytest.mark.postgres
+def test_an_answer_in_full_reads_the_account_afresh_not_its_copy(
+    hall, settings, django_capture_on_commit_callbacks
+):
+    settings.SESSION_CACHE_SECONDS = 30
+    api, etag = _signed_in(hall.sun)
+    with connection.cursor() as cursor:  # a change no signal announces: the copy lags it
+        cursor.execute("DELETE FROM auth_user_groups WHERE user_id = %s", [hall.sun.pk])
+    assert _poll(api, INBOX, etag).status_code == 304  # the copy only ever decides an empty 304
+    with django_capture_on_commit_callbacks(execute=True):
+        versions_bump(user_key(hall.sun.pk))
+    assert _poll(api, INBOX, etag).status_code == 403  # anything more: the account as it is
+
+
+@pytest.mark.postgres
+def test_a_copy_answers_the_accounts_read_without_a_query(hall, settings):
+    from langzhong_si.compiled import RowCopies, row_copies
+    from staff.selectors import user_with_account_state
+
+    key = _copy_of(hall.sun)
+    cache.delete(key)  # the account's creation marked it
+    with row_copies(RowCopies(30, found={}, wanted={key})):
+        read = user_with_account_state(hall.sun.pk)
+    kept = cache.get(key)
+    with (
+        row_copies(RowCopies(30, found={key: kept}, wanted={key})) as copies,
+        CaptureQueriesContext(connection) as queries,
+    ):
+        copied = user_with_account_state(hall.sun.pk)
+    assert queries.captured_queries == [] and copies.used
+    assert (copied.pk, copied.password, copied._role_cache) == (
+        read.pk, read.password, read._role_cache)  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_a_marked_account_is_read_and_not_copied(hall, settings):
+    from langzhong_si.compiled import RowCopies, row_copies
+    from staff.selectors import user_with_account_state
+
+    key = _copy_of(hall.sun)
+    cache.set(key, "changed", 5)
+    with (
+        row_copies(RowCopies(30, found={key: "changed"}, wanted={key})) as copies,
+        CaptureQueriesContext(connection) as queries,
+    ):
+        user_with_account_state(hall.sun.pk)
+    assert len(queries.captured_queries) == 1 and not copies.used
+    assert cache.get(key) == "changed"
+
+
+@pytest.mark.postgres
+def test_a_copy_is_taken_only_for_its_own_account(hall, settings):
+    from langzhong_si.compiled import RowCopies, row_copies
+    from staff.selectors import user_with_account_state
+
+    others = _copy_of(hall.sun)
+    cache.delete_many([others, _copy_of(hall.zhou)])  # the accounts' creation marked them
+    with row_copies(RowCopies(30, found={}, wanted={others})):
+        user_with_account_state(hall.sun.pk)
+    with (
+        row_copies(RowCopies(30, found={others: cache.get(others)}, wanted={others})) as copies,
+        CaptureQueriesContext(connection) as queries,
+    ):
+        own = user_with_account_state(hall.zhou.pk)
+    assert own.pk == hall.zhou.pk and len(queries.captured_queries) == 1 and not copies.used
+    assert cache.get(_copy_of(hall.zhou)) is None  # not wanted: not copied either
+
+
+@pytest.mark.postgres
+def test_outside_row_copies_nothing_is_copied(hall):
+    from staff.selectors import user_with_account_state
+
+    cache.delete(_copy_of(hall.sun))
+    user_with_account_state(hall.sun.pk)
+    assert cache.get(_copy_of(hall.sun)) is None
+
+
+@pytest.mark.parametrize(
+    ("etag", "person"),
+    [
+        ('"user:12@5@20261205"', 12),
+        ('"tickets@5@20261205"', None),
+        ('"user:@5"', None),
+        ('"user:１@5"', None),
+        ('"user:1:2@5"', None),
+        ('"' + "9" * 20 + '@5"', None),
+    ],
+)
+def test_only_a_plain_person_in_an_etag_is_read_ahead(etag, person):
+    assert person_named(etag) == person
 
 
 @pytest.mark.parametrize(
