@@ -374,14 +374,14 @@ def row_copies(copies: RowCopies):
         _row_copies.reset(token)
 
 
-def _read_or_copy(copy: str, read):
+def _read_or_copy(copy: str, read, fits):
     """`read()`'s (row, columns), or the copy that row_copies() found of them under the
-    cache key `copy`."""
+    cache key `copy`, if `fits(columns)` (a copy made by an older release may not)."""
     copies = _row_copies.get() if copy else None
     if copies is None or copy not in copies.wanted:
         return read()
     kept = copies.found.get(copy)
-    if isinstance(kept, tuple) and len(kept) == 2:
+    if isinstance(kept, tuple) and len(kept) == 2 and fits(kept[1]):
         copies.used = True
         return kept
     row, columns = read()
@@ -424,7 +424,12 @@ def raw_first(
             row = cursor.fetchone()
             return row, row and tuple(column[0] for column in cursor.description)
 
-    row, columns = _read_or_copy(copy, lambda: read_as_health_check(connection, read))
+    def fits(columns) -> bool:  # every field among the columns, as the statement gives them
+        return (model, columns) in _ROW_PLANS or {
+            field.column for field in model._meta.concrete_fields
+        } <= set(columns)
+
+    row, columns = _read_or_copy(copy, lambda: read_as_health_check(connection, read), fits)
     if row is None:
         return None
     plan = _ROW_PLANS.get((model, columns))

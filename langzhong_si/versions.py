@@ -109,7 +109,8 @@ def poll_etag(request, key: str, *, also: str = "", known: dict | None = None) -
     """The ETag of `key`'s current version, and whether the poll already holds it.
     `also`: what else the answer shows that moves without the version (a clock).
     `known`: as version_of's; by default what the request's session read along
-    (operations.sessions: the version its If-None-Match names, read with the session)."""
+    (operations.sessions: the version its If-None-Match names, read with the session, and
+    the named person's account copy, which version_of never takes)."""
     if known is None:
         known = getattr(getattr(request, "session", None), "read_along_found", None)
     # The day too: the screens show today's queues, which a new day empties unasked.

@@ -54,7 +54,8 @@ def _cache_keys(session_key: str) -> tuple[str, str]:
 
 class SessionStore(db.SessionStore):
     # Other cache keys the read of the copy takes along in its round trip (set before the
-    # session is first read: operations.pollpath, the poll's version), and what it found
+    # session is first read: operations.pollpath, the poll's version and its person's
+    # account copy), and what it found
     # of them (read_along_found, by key; empty when the cache was not asked).
     read_along: tuple[str, ...] = ()
 

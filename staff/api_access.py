@@ -1,5 +1,7 @@
 """The API's access for people: integration tokens (stored as digests) and role checks."""
 
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -14,9 +16,7 @@ from langzhong_si.credentials import credential_digest
 from staff.roles import Role
 from staff.selectors import account_copy_key, api_token_for_key, api_token_refusal, user_roles
 
-# How long a changed account's row copy is marked (longer than any read takes from the
-# database row to the cache: a read that took the old row cannot put it back).
-COPY_MARK_SECONDS = 5
+logger = logging.getLogger(__name__)
 
 
 def api_token_cache_key(digest: str) -> str:
@@ -25,9 +25,8 @@ def api_token_cache_key(digest: str) -> str:
 
 def api_tokens_forget(*, user_id: int) -> None:
     """Forget every remembered token of an account, and mark its row copy as changed
-    (staff.selectors.account_copy_key: nothing copies it under the mark, a few seconds):
-    now, and again once the change commits (a request between the two could remember
-    the old state)."""
+    (staff.selectors.account_copy_key: nothing copies it under the mark): now, and again
+    once the change commits (a request between the two could remember the old state)."""
     from staff.models import ApiToken
 
     keys = [
@@ -36,12 +35,15 @@ def api_tokens_forget(*, user_id: int) -> None:
     ]
 
     def forget():
-        cache.set(account_copy_key(user_id), "changed", COPY_MARK_SECONDS)
+        try:  # for twice a copy's life: a read that took the old row cannot put it back
+            cache.set(account_copy_key(user_id), "changed", 2 * settings.SESSION_CACHE_SECONDS)
+        except Exception:  # the change stands; a copy lags it SESSION_CACHE_SECONDS at most
+            logger.error("account copy not marked: cache unavailable", exc_info=True)
         if keys:
             cache.delete_many(keys)
 
     forget()
-    transaction.on_commit(forget)
+    transaction.on_commit(forget, robust=True)
 
 
 class StaffTokenAuthentication(BaseAuthentication):

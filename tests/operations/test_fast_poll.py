@@ -461,13 +461,41 @@ def test_with_sessions_in_redis_the_accounts_copy_comes_in_the_sessions_round_tr
 
 
 @pytest.mark.postgres
-def test_an_account_change_marks_its_copy(hall, settings):
+def test_an_account_change_marks_its_copy_again_once_committed(
+    hall, settings, django_capture_on_commit_callbacks
+):
     settings.SESSION_CACHE_SECONDS = 30
-    _signed_in(hall.sun)
-    staff_services.account_active_set(
-        user=hall.sun, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
-    )
+    api, etag = _signed_in(hall.sun)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_services.account_active_set(
+            user=hall.sun, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+        )
+        cache.delete(_copy_of(hall.sun))  # as if a read had put the old row back meanwhile
     assert cache.get(_copy_of(hall.sun)) == "changed"
+    assert _poll(api, INBOX, etag).status_code == 403
+
+
+@pytest.mark.postgres
+def test_an_account_change_stands_with_the_cache_down(hall, settings, caplog):
+    settings.SESSION_CACHE_SECONDS = 30
+    with mock.patch.object(cache, "set", side_effect=ConnectionError("down")):
+        staff_services.account_active_set(
+            user=hall.sun, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+        )
+    hall.sun.refresh_from_db()
+    assert not hall.sun.is_active and "account copy not marked" in caplog.text
+
+
+@pytest.mark.postgres
+def test_a_password_record_written_since_the_copy_is_refused_the_poll(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    api, etag = _signed_in(hall.sun)
+    from staff.models import PasswordRecord
+
+    record = PasswordRecord.objects.filter(user=hall.sun).latest("set_at")
+    record.set_at = record.set_at.replace(year=record.set_at.year - 1)
+    record.save()
+    assert _account_action_required(_poll(api, INBOX, etag))
 
 
 @pytest.mark.postgres
@@ -555,7 +583,7 @@ def test_outside_row_copies_nothing_is_copied(hall):
         ('"user:@5"', None),
         ('"user:１@5"', None),
         ('"user:1:2@5"', None),
-        ('"' + "9" * 20 + '@5"', None),
+        ('"user:' + "9" * 13 + '@5"', None),
     ],
 )
 def test_only_a_plain_person_in_an_etag_is_read_ahead(etag, person):
