@@ -22,7 +22,7 @@ whoever stored it, and the copy and the mark are read in one round trip. Nothing
 ends a session early: a disabled account, a new password or the account checks
 (staff.middleware) refuse it at the next request whatever its copy says, because the
 account is read afresh on every request (an unchanged poll's empty answer excepted: it may
-take the account's own copy, which every change to the account marks at once:
+take the account's own copy, which every change made through the models marks at once:
 operations.pollpath). The cache's keys are digests of the session's
 key: the cache holds no key a cookie could carry (though whoever can write to it can
 write a copy, as they can write anything the cache holds). Redis only, because there
@@ -55,8 +55,8 @@ def _cache_keys(session_key: str) -> tuple[str, str]:
 class SessionStore(db.SessionStore):
     # Other cache keys the read of the copy takes along in its round trip (set before the
     # session is first read: operations.pollpath, the poll's version and its person's
-    # account copy), and what it found
-    # of them (read_along_found, by key; empty when the cache was not asked).
+    # account copy), and what it found of them (read_along_found, by key; empty when the
+    # cache was not asked).
     read_along: tuple[str, ...] = ()
 
     def load(self):
