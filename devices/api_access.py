@@ -7,9 +7,23 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
+from devices.decorators import DEVICE_COOKIE
 from devices.models import HallDevice
 from devices.selectors import hall_device_for_credential
 from langzhong_si.ratelimit import ResilientScopedRateThrottle
+
+
+def _header_credential(request) -> str | None:
+    """The credential of `Authorization: Device <credential>`; None without that header."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    keyword = f"{HallDeviceAuthentication.keyword} "
+    return header[len(keyword) :].strip() if header.startswith(keyword) else None
+
+
+def device_credential(request) -> str:
+    """The credential a request presents: the API's header, else the screens' cookie
+    (devices.decorators), else ""."""
+    return _header_credential(request) or request.COOKIES.get(DEVICE_COOKIE, "")
 
 
 class HallDeviceAuthentication(BaseAuthentication):
@@ -20,10 +34,10 @@ class HallDeviceAuthentication(BaseAuthentication):
     keyword = "Device"
 
     def authenticate(self, request):
-        header = request.headers.get("Authorization", "")
-        if not header.startswith(f"{self.keyword} "):
+        credential = _header_credential(request)
+        if credential is None:
             return None
-        device = hall_device_for_credential(header[len(self.keyword) + 1 :].strip())
+        device = hall_device_for_credential(credential)
         if device is None:
             raise exceptions.AuthenticationFailed(_("Unknown or disabled hall device."))
         return AnonymousUser(), device

@@ -11,4 +11,7 @@ class DevicesConfig(AppConfig):
     verbose_name = _("Hall devices")
 
     def ready(self):
-        from devices import events  # noqa: F401 - declares its audit event kinds
+        from devices import (
+            events,  # noqa: F401 - declares its audit event kinds
+            signals,  # noqa: F401 - marks a changed device's row copy
+        )

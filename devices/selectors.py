@@ -3,7 +3,7 @@ import functools
 from django.db import connections, router
 
 from devices.models import HallDevice
-from langzhong_si.compiled import read_as_health_check
+from langzhong_si.compiled import read_as_health_check, read_or_copy
 from langzhong_si.credentials import credential_digest
 from staff.scope import scope_filter
 
@@ -48,8 +48,27 @@ def _device_sql(using: str, with_kind: bool) -> str:
     )
 
 
+def device_copy_key(digest: str) -> str:
+    """The cache key of the row copy (langzhong_si.compiled.row_copies: an unchanged
+    poll's, operations.pollpath) of the device whose credential has this digest. Only a
+    device at no window is copied (a display, a kiosk): a pad's window moves with its
+    clerk, which its own row does not show. Every save or deletion of a device marks its
+    copies (devices.signals)."""
+    return f"device-copy:{digest}"
+
+
+@functools.cache
+def _row_shape() -> tuple[int, int, int]:
+    """The look-up's row: how many columns, and where the window's id and the kind are."""
+    fields = [field.attname for field in HallDevice._meta.concrete_fields]
+    window = HallDevice._meta.get_field("window").related_model._meta.concrete_fields
+    return len(fields) + len(window), fields.index("window_id"), fields.index("kind")
+
+
 def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice | None:
     connection = connections[using]
+    fields = HallDevice._meta.concrete_fields
+    columns, window_at, kind_at = _row_shape()
 
     def read():
         with connection.cursor() as cursor:
@@ -57,10 +76,14 @@ def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice
             cursor.execute(_device_sql(using, kind is not None), params)
             return cursor.fetchone()
 
-    row = read_as_health_check(connection, read)  # a device request's first read
-    if row is None:
-        return None
-    fields = HallDevice._meta.concrete_fields
+    row = read_or_copy(
+        device_copy_key(digest),
+        lambda: read_as_health_check(connection, read),  # a device request's first read
+        fits=lambda kept: len(kept) == columns,
+        keep=lambda row: row is not None and row[window_at] is None,
+    )
+    if row is None or (kind is not None and row[kind_at] != kind):
+        return None  # (a copy is of the device whatever its kind: as the read, of no other)
     device = HallDevice.from_db(using, [f.attname for f in fields], row[: len(fields)])
     window_model = HallDevice._meta.get_field("window").related_model
     window = None

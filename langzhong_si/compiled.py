@@ -42,7 +42,7 @@ from weakref import WeakKeyDictionary
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
 from django.db.models.query import RelatedPopulator
 from django.db.transaction import TransactionManagementError
 
@@ -374,23 +374,48 @@ def row_copies(copies: RowCopies):
         _row_copies.reset(token)
 
 
-def _read_or_copy(copy: str, read, fits):
-    """`read()`'s (row, columns), or the copy that row_copies() found of them under the
-    cache key `copy`, if `fits(columns)` (a copy made by an older release may not)."""
+# How long a mark stands: far longer than a read takes from its row to the cache (a read
+# that stalled longer could put the old row back, for one copy's life, and copies only
+# ever decide an empty answer), and short enough that a person's copy is made again
+# seconds after their sign-in (which saves the account).
+ROW_COPY_MARK_SECONDS = 5
+
+
+def row_copy_mark(key: str) -> None:
+    """Mark the copy under the cache key `key` as changed, now and again once the
+    caller's transaction commits (a read between the two could copy the old row), for
+    ROW_COPY_MARK_SECONDS: under the mark nothing is copied, and the copy is gone. With
+    the cache down the change stands, logged: a copy lags it one copy's life at most
+    (SESSION_CACHE_SECONDS, as operations.pollpath keeps them)."""
+
+    def mark():
+        try:
+            caches[DEFAULT_CACHE_ALIAS].set(key, "changed", ROW_COPY_MARK_SECONDS)
+        except Exception:
+            logger.error("row copy %s not marked: cache unavailable", key, exc_info=True)
+
+    mark()
+    transaction.on_commit(mark, robust=True)
+
+
+def read_or_copy(copy: str, read, *, fits, keep):
+    """What `read()` returns (a row, as a tuple), or the copy that row_copies() found of
+    it under the cache key `copy`, if `fits(copy)` (a copy an older release made may
+    not); what it read is copied if `keep(it)`."""
     copies = _row_copies.get() if copy else None
     if copies is None or copy not in copies.wanted:
         return read()
     kept = copies.found.get(copy)
-    if isinstance(kept, tuple) and len(kept) == 2 and fits(kept[1]):
+    if isinstance(kept, tuple) and fits(kept):
         copies.used = True
         return kept
-    row, columns = read()
-    if kept is None and row is not None and copies.seconds > 0:
+    value = read()
+    if kept is None and copies.seconds > 0 and keep(value):
         try:
-            caches[DEFAULT_CACHE_ALIAS].add(copy, (row, columns), copies.seconds)
+            caches[DEFAULT_CACHE_ALIAS].add(copy, value, copies.seconds)
         except Exception:  # the cache is down: read from the database next time too
             logger.warning("row copy not kept: cache unavailable", exc_info=True)
-    return row, columns
+    return value
 
 
 def raw_first(
@@ -424,12 +449,18 @@ def raw_first(
             row = cursor.fetchone()
             return row, row and tuple(column[0] for column in cursor.description)
 
-    def fits(columns) -> bool:  # every field among the columns, as the statement gives them
+    def fits(kept) -> bool:  # every field among the columns, as the statement gives them
+        columns = kept[1] if len(kept) == 2 else ()
         return (model, columns) in _ROW_PLANS or {
             field.column for field in model._meta.concrete_fields
         } <= set(columns)
 
-    row, columns = _read_or_copy(copy, lambda: read_as_health_check(connection, read), fits)
+    row, columns = read_or_copy(
+        copy,
+        lambda: read_as_health_check(connection, read),
+        fits=fits,
+        keep=lambda value: value[0] is not None,
+    )
     if row is None:
         return None
     plan = _ROW_PLANS.get((model, columns))

@@ -33,8 +33,11 @@ stand-in for its body. It is given here after the account security checks, and o
 when it is a 304.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -45,7 +48,10 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
 from audit.middleware import RequestContextMiddleware
+from devices.api_access import device_credential
+from devices.selectors import device_copy_key
 from langzhong_si.compiled import RowCopies, row_copies
+from langzhong_si.credentials import credential_digest
 from langzhong_si.middleware import ContentSecurityPolicyMiddleware
 from langzhong_si.versions import (
     early_poll_of,
@@ -58,6 +64,7 @@ from operations.sessions import SessionStore
 from staff.middleware import account_passes_unchanged
 from staff.selectors import account_copy_key
 
+logger = logging.getLogger(__name__)
 _ANSWER = "_early_poll_answer"
 _NONE = object()
 
@@ -197,6 +204,25 @@ def _read_again(user, request):
     request.__dict__.pop("_cached_user", None)  # where authentication's keeps its read
 
 
+def _device_read_along(request, copies) -> None:
+    """A device's poll (its credential in the API's header or the screens' cookie): the
+    version its If-None-Match names and the device's row copy read in one round trip, for
+    poll_etag and the device's look-up (devices.selectors), where there were a round trip
+    and a query. Only ever hints, as the session's read along."""
+    credential = device_credential(request)
+    if not credential or not copies.seconds:
+        return
+    copy = device_copy_key(credential_digest(credential))
+    named = version_named(request.META["HTTP_IF_NONE_MATCH"])
+    try:
+        found = cache.get_many([key for key in (named, copy) if key])
+    except Exception:  # the cache is down: each is read where the whole path reads it
+        logger.warning("device poll read nothing along: cache unavailable", exc_info=True)
+        return
+    request.read_along_found = copies.found = found
+    copies.wanted = {copy}
+
+
 def _unchanged_poll_answer(request, copies):
     match = _poll_match(request.path_info)
     if match is None:
@@ -214,6 +240,8 @@ def _unchanged_poll_answer(request, copies):
         session.read_along = tuple(key for key in (named, copy) if key)
         if SESSION_KEY in session:  # read now: what it found of the copy is known
             copies.found, copies.wanted = session.read_along_found, {copy} - {None}
+    if not copies.wanted:
+        _device_read_along(request, copies)
     request.user = _concrete(request.user)  # _unchanged_poll puts the wrapper back
     if not account_passes_unchanged(request):
         return None

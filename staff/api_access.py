@@ -1,7 +1,5 @@
 """The API's access for people: integration tokens (stored as digests) and role checks."""
 
-import logging
-
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -12,11 +10,10 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from langzhong_si.compiled import row_copy_mark
 from langzhong_si.credentials import credential_digest
 from staff.roles import Role
 from staff.selectors import account_copy_key, api_token_for_key, api_token_refusal, user_roles
-
-logger = logging.getLogger(__name__)
 
 
 def api_token_cache_key(digest: str) -> str:
@@ -33,17 +30,10 @@ def api_tokens_forget(*, user_id: int) -> None:
         api_token_cache_key(digest)
         for digest in ApiToken.objects.filter(user_id=user_id).values_list("digest", flat=True)
     ]
-
-    def forget():
-        try:  # for twice a copy's life: a read that took the old row cannot put it back
-            cache.set(account_copy_key(user_id), "changed", 2 * settings.SESSION_CACHE_SECONDS)
-        except Exception:  # the change stands; a copy lags it SESSION_CACHE_SECONDS at most
-            logger.error("account copy not marked: cache unavailable", exc_info=True)
-        if keys:
-            cache.delete_many(keys)
-
-    forget()
-    transaction.on_commit(forget, robust=True)
+    row_copy_mark(account_copy_key(user_id))
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 class StaffTokenAuthentication(BaseAuthentication):

@@ -483,7 +483,7 @@ def test_an_account_change_stands_with_the_cache_down(hall, settings, caplog):
             user=hall.sun, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
         )
     hall.sun.refresh_from_db()
-    assert not hall.sun.is_active and "account copy not marked" in caplog.text
+    assert not hall.sun.is_active and "not marked" in caplog.text
 
 
 @pytest.mark.postgres
@@ -949,3 +949,107 @@ def test_a_disabled_pad_is_refused_its_poll(hall, path):
     device, browser, etag = _pad(hall)
     HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # as the admin does
     assert browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag).status_code == 403
+
+
+# --- A device's copy: an unchanged display poll reads no row of the database ----------------
+
+
+def _copy_of_device(device):
+    from devices.selectors import device_copy_key
+
+    return device_copy_key(device.credential_digest)
+
+
+def _copied(device, poll):
+    """The device's copy made by a poll (its registration's mark gone), then checked."""
+    cache.delete(_copy_of_device(device))
+    assert poll().status_code == 304
+    return cache.get(_copy_of_device(device))
+
+
+@pytest.mark.postgres
+def test_with_copies_kept_an_unchanged_api_display_poll_reads_no_row(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    device, api, etag = _display(hall)
+    assert isinstance(_copied(device, lambda: _poll(api, DISPLAY, etag)), tuple)
+    with CaptureQueriesContext(connection) as queries:
+        assert _poll(api, DISPLAY, etag).status_code == 304
+    assert queries.captured_queries == []
+
+
+@pytest.mark.postgres
+def test_with_copies_kept_an_unchanged_call_display_screen_poll_reads_no_row(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    device, browser, etag = _screen(hall)
+    poll = lambda: browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag)  # noqa: E731
+    assert isinstance(_copied(device, poll), tuple)
+    with CaptureQueriesContext(connection) as queries:
+        assert poll().status_code == 304
+    assert queries.captured_queries == []
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_with_copies_in_redis_a_display_reads_its_version_and_copy_in_one_round_trip(
+    hall, settings
+):
+    _in_redis(settings, "test-device-copy")
+    device, browser, etag = _screen(hall)
+    poll = lambda: browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag)  # noqa: E731
+    client = cache._cache.get_client(write=True)
+    try:
+        assert isinstance(_copied(device, poll), tuple)
+        with mock.patch.object(client, "execute_command", wraps=client.execute_command) as sent:
+            assert poll().status_code == 304
+        assert [call.args[0] for call in sent.call_args_list] == ["MGET"]
+    finally:
+        redis_keys_forget(cache)
+
+
+@pytest.mark.postgres
+def test_a_pad_at_a_window_is_never_copied(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    device, browser, etag = _pad(hall)
+    assert _copied(device, lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)) is None
+
+
+@pytest.mark.postgres
+def test_a_disabled_display_is_refused_its_poll_though_copied(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    device, api, etag = _display(hall)
+    assert isinstance(_copied(device, lambda: _poll(api, DISPLAY, etag)), tuple)
+    device.enabled = False
+    device.save(update_fields=["enabled"])  # as the admin does
+    assert cache.get(_copy_of_device(device)) == "changed"
+    assert _poll(api, DISPLAY, etag).status_code == 401
+
+
+@pytest.mark.postgres
+def test_a_new_credential_marks_the_old_ones_copy(hall, settings):
+    from devices.services import hall_device_link_issue, hall_device_register
+
+    settings.SESSION_CACHE_SECONDS = 30
+    device, api, etag = _display(hall)
+    old = _copy_of_device(device)
+    secret = hall_device_link_issue(device_id=device.pk, actor=None, reason="a new screen")
+    assert isinstance(_copied(device, lambda: _poll(api, DISPLAY, etag)), tuple)  # after it
+    hall_device_register(secret=secret)
+    assert cache.get(old) == "changed"
+    assert _poll(api, DISPLAY, etag).status_code == 401
+
+
+@pytest.mark.postgres
+def test_a_copy_of_a_display_answers_for_no_other_kind(hall, settings):
+    from devices.selectors import hall_device_for_credential
+    from langzhong_si.compiled import RowCopies, row_copies
+
+    registration = registered_device(HallDevice.Kind.DISPLAY, site=hall.window.site)
+    key = _copy_of_device(registration.device)
+    cache.delete(key)
+    with row_copies(RowCopies(30, found={}, wanted={key})):
+        hall_device_for_credential(registration.credential)
+    copy = cache.get(key)
+    with row_copies(RowCopies(30, found={key: copy}, wanted={key})):
+        assert hall_device_for_credential(registration.credential, HallDevice.Kind.PAD) is None
+        shown = hall_device_for_credential(registration.credential, HallDevice.Kind.DISPLAY)
+    assert shown.pk == registration.device.pk

@@ -1,0 +1,26 @@
+"""A device's row copy (devices.selectors.device_copy_key) marked as changed whenever the
+device is saved or deleted, however (services, admin, shell): under its credential's
+digest before the change (a new credential leaves the old one's copy behind) and after."""
+
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from devices.models import HallDevice
+from devices.selectors import device_copy_key
+from langzhong_si.compiled import row_copy_mark
+
+
+@receiver(pre_save, sender=HallDevice)
+def _device_changing(sender, instance, **kwargs):
+    if instance.pk is not None:
+        digests = HallDevice.objects.filter(pk=instance.pk).values_list("credential_digest")
+        for (digest,) in digests:
+            if digest:
+                row_copy_mark(device_copy_key(digest))
+
+
+@receiver(post_save, sender=HallDevice)
+@receiver(post_delete, sender=HallDevice)
+def _device_changed(sender, instance, **kwargs):
+    if instance.credential_digest:
+        row_copy_mark(device_copy_key(instance.credential_digest))
