@@ -79,8 +79,8 @@ def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice
     row = read_or_copy(
         device_copy_key(digest),
         lambda: read_as_health_check(connection, read),  # a device request's first read
-        fits=lambda kept: len(kept) == columns,
-        keep=lambda row: row is not None and row[window_at] is None,
+        taken=lambda kept: kept if len(kept) == columns else None,
+        kept_as=lambda row: row if row is not None and row[window_at] is None else None,
     )
     if row is None or (kind is not None and row[kind_at] != kind):
         return None  # (a copy is of the device whatever its kind: as the read, of no other)

@@ -39,6 +39,7 @@ import re
 from contextlib import contextmanager
 from weakref import WeakKeyDictionary
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -46,6 +47,7 @@ from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connec
 from django.db.models.query import RelatedPopulator
 from django.db.transaction import TransactionManagementError
 
+from langzhong_si.identity import personal_data_decrypt, personal_data_encrypt
 from langzhong_si.prepared import prepared_execute, prepared_name, prepared_statements_used
 from langzhong_si.saves import record_from_db
 
@@ -398,28 +400,71 @@ def row_copy_mark(key: str) -> None:
     transaction.on_commit(mark, robust=True)
 
 
-def read_or_copy(copy: str, read, *, fits, keep):
-    """What `read()` returns (a row, as a tuple), or the copy that row_copies() found of
-    it under the cache key `copy`, if `fits(copy)` (a copy an older release made may
-    not); what it read is copied if `keep(it)`."""
+def read_or_copy(copy: str, read, *, taken, kept_as):
+    """What `read()` returns (a row), or what `taken(kept)` makes of the copy row_copies()
+    found under the cache key `copy` (None: not to be taken, a copy an older release made
+    say: read instead); what it read is copied as `kept_as(it)` (None: not copied)."""
     copies = _row_copies.get() if copy else None
     if copies is None or copy not in copies.wanted:
         return read()
     kept = copies.found.get(copy)
-    if isinstance(kept, tuple) and fits(kept):
-        copies.used = True
-        return kept
+    if isinstance(kept, tuple):
+        value = taken(kept)
+        if value is not None:
+            copies.used = True
+            return value
     value = read()
-    if kept is None and copies.seconds > 0 and keep(value):
-        try:
-            caches[DEFAULT_CACHE_ALIAS].add(copy, value, copies.seconds)
-        except Exception:  # the cache is down: read from the database next time too
-            logger.warning("row copy not kept: cache unavailable", exc_info=True)
+    if kept is None and copies.seconds > 0:
+        stored = kept_as(value)
+        if stored is not None:
+            try:
+                caches[DEFAULT_CACHE_ALIAS].add(copy, stored, copies.seconds)
+            except Exception:  # the cache is down: read from the database next time too
+                logger.warning("row copy not kept: cache unavailable", exc_info=True)
     return value
 
 
+def _copy_sealed(value, sealed: tuple[str, ...]):
+    """A raw_first read's (row, columns) as its copy keeps it: the `sealed` columns'
+    text encrypted (langzhong_si.identity: the personal data's keys)."""
+    row, columns = value
+    if row is None:
+        return None
+    return tuple(
+        personal_data_encrypt(cell) if name in sealed and cell is not None else cell
+        for name, cell in zip(columns, row, strict=True)
+    ), columns
+
+
+def _copy_unsealed(kept, model, sealed: tuple[str, ...]):
+    """The (row, columns) a copy kept, its `sealed` columns decrypted; None if it cannot
+    be taken: not of this shape, a field missing among its columns (an older release's),
+    or a sealed column that does not decrypt (a key since retired)."""
+    if len(kept) != 2:
+        return None
+    row, columns = kept
+    if (model, columns) not in _ROW_PLANS and not {
+        field.column for field in model._meta.concrete_fields
+    } <= set(columns):
+        return None
+    try:
+        return tuple(
+            personal_data_decrypt(cell) if name in sealed and cell is not None else cell
+            for name, cell in zip(columns, row, strict=True)
+        ), columns
+    except (InvalidToken, TypeError, ValueError):
+        return None
+
+
 def raw_first(
-    model, name: str, sql: str, params: list, *, using: str = DEFAULT_DB_ALIAS, copy: str = ""
+    model,
+    name: str,
+    sql: str,
+    params: list,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    copy: str = "",
+    sealed: tuple[str, ...] = (),
 ):
     """The first row of the written-out statement `sql` (pyformat) as `model`'s record,
     or None: as `model._default_manager.raw(sql, params)` makes it (each field from the
@@ -434,7 +479,8 @@ def raw_first(
     `sql` must only read: as a request's first use of its connection it is that
     connection's health check, and runs again on a new connection when the first one was
     found broken (read_as_health_check). `copy`: the cache key of the row's copy, taken
-    inside row_copies() (above), ignored outside."""
+    inside row_copies() (above), ignored outside; `sealed`: the columns the copy keeps
+    encrypted (a password's hash: the cache holds no text of it)."""
     converted = _CONVERTED.get(model)
     if converted is None:
         fields = model._meta.concrete_fields
@@ -449,17 +495,11 @@ def raw_first(
             row = cursor.fetchone()
             return row, row and tuple(column[0] for column in cursor.description)
 
-    def fits(kept) -> bool:  # every field among the columns, as the statement gives them
-        columns = kept[1] if len(kept) == 2 else ()
-        return (model, columns) in _ROW_PLANS or {
-            field.column for field in model._meta.concrete_fields
-        } <= set(columns)
-
     row, columns = read_or_copy(
         copy,
         lambda: read_as_health_check(connection, read),
-        fits=fits,
-        keep=lambda value: value[0] is not None,
+        taken=lambda kept: _copy_unsealed(kept, model, sealed),
+        kept_as=lambda value: _copy_sealed(value, sealed),
     )
     if row is None:
         return None

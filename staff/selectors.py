@@ -40,8 +40,10 @@ def user_with_account_state(user_id):
     user_model = get_user_model()
     if connection.vendor == "postgresql":
         sql = sql_text(ACCOUNT_STATE_SQL)
-        copy = account_copy_key(user_id)
-        user = raw_first(user_model, "staff_account_state", sql, [user_id], copy=copy)
+        copy = account_copy_key(user_id)  # its password's hash kept encrypted there
+        user = raw_first(
+            user_model, "staff_account_state", sql, [user_id], copy=copy, sealed=("password",)
+        )
     else:
         latest = PasswordRecord.objects.filter(user=OuterRef("pk")).order_by("-set_at", "-pk")
         user = (

@@ -533,6 +533,38 @@ def test_a_copy_answers_the_accounts_read_without_a_query(hall, settings):
 
 
 @pytest.mark.postgres
+def test_an_accounts_copy_keeps_its_password_hash_encrypted(hall, settings):
+    from langzhong_si.identity import personal_data_decrypt
+
+    settings.SESSION_CACHE_SECONDS = 30
+    _signed_in(hall.sun)
+    row, columns = cache.get(_copy_of(hall.sun))
+    kept = row[columns.index("password")]
+    hall.sun.refresh_from_db()
+    assert hall.sun.password not in repr(row) and personal_data_decrypt(kept) == hall.sun.password
+
+
+@pytest.mark.postgres
+def test_a_copy_whose_password_does_not_decrypt_is_not_taken(hall, settings):
+    from langzhong_si.compiled import RowCopies, row_copies
+    from staff.selectors import user_with_account_state
+
+    settings.SESSION_CACHE_SECONDS = 30
+    _signed_in(hall.sun)
+    row, columns = cache.get(_copy_of(hall.sun))
+    at = columns.index("password")
+    forged = (row[:at] + ("not a token",) + row[at + 1 :], columns)
+    key = _copy_of(hall.sun)
+    with (
+        row_copies(RowCopies(30, found={key: forged}, wanted={key})) as copies,
+        CaptureQueriesContext(connection) as queries,
+    ):
+        read = user_with_account_state(hall.sun.pk)
+    assert len(queries.captured_queries) == 1 and not copies.used
+    assert read.password == hall.sun.password
+
+
+@pytest.mark.postgres
 def test_a_marked_account_is_read_and_not_copied(hall, settings):
     from langzhong_si.compiled import RowCopies, row_copies
     from staff.selectors import user_with_account_state
