@@ -1,4 +1,5 @@
 import functools
+import hashlib
 
 from django.db import connections, router
 
@@ -10,11 +11,11 @@ from staff.scope import scope_filter
 
 def hall_device_for_credential(credential: str, kind: str | None = None) -> HallDevice | None:
     """The enabled device a presented credential belongs to (of `kind`, if given), in one
-    query; None if there is none. Found by the credential's digest: a digest read from
-    the table is not a credential, since it would be hashed again. No constant-time
-    comparison is needed: the index compares digests, and how long that takes can at
-    most reveal part of a digest, which brings no one closer to a secret that hashes
-    to it."""
+    query (or, inside row_copies, from its copy); None if there is none. Found by the
+    credential's digest: a digest read from the table is not a credential, since it
+    would be hashed again. No constant-time comparison is needed: the index compares
+    digests, and how long that takes can at most reveal part of a digest, which brings
+    no one closer to a secret that hashes to it."""
     if not credential:
         return None
     using = router.db_for_read(HallDevice)
@@ -53,22 +54,26 @@ def device_copy_key(digest: str) -> str:
     poll's, operations.pollpath) of the device whose credential has this digest. Only a
     device at no window is copied (a display, a kiosk): a pad's window moves with its
     clerk, which its own row does not show. Every save or deletion of a device marks its
-    copies (devices.signals)."""
-    return f"device-copy:{digest}"
+    copies (devices.signals). The key names the row's columns (a digest): a release with
+    other columns never takes another's copies."""
+    return f"device-copy:{_row_shape()[3]}:{digest}"
 
 
 @functools.cache
-def _row_shape() -> tuple[int, int, int]:
-    """The look-up's row: how many columns, and where the window's id and the kind are."""
+def _row_shape() -> tuple[int, int, int, str]:
+    """The look-up's row: how many columns, where the window's id and the kind are, and a
+    digest of the columns' names."""
     fields = [field.attname for field in HallDevice._meta.concrete_fields]
     window = HallDevice._meta.get_field("window").related_model._meta.concrete_fields
-    return len(fields) + len(window), fields.index("window_id"), fields.index("kind")
+    names = ",".join(fields + [field.attname for field in window])
+    digest = hashlib.sha256(names.encode()).hexdigest()[:12]
+    return len(fields) + len(window), fields.index("window_id"), fields.index("kind"), digest
 
 
 def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice | None:
     connection = connections[using]
     fields = HallDevice._meta.concrete_fields
-    columns, window_at, kind_at = _row_shape()
+    columns, window_at, kind_at, _digest = _row_shape()
 
     def read():
         with connection.cursor() as cursor:

@@ -1,5 +1,6 @@
 """A device's row copy (devices.selectors.device_copy_key) marked as changed whenever the
-device is saved or deleted, however (services, admin, shell): under its credential's
+device is saved or deleted through the models (services, admin, shell: a QuerySet.update
+or raw SQL would not be seen, and none is made outside the tests): under its credential's
 digest before the change (a new credential leaves the old one's copy behind) and after."""
 
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -11,9 +12,12 @@ from langzhong_si.compiled import row_copy_mark
 
 
 @receiver(pre_save, sender=HallDevice)
-def _device_changing(sender, instance, **kwargs):
-    if instance.pk is not None:
-        digests = HallDevice.objects.filter(pk=instance.pk).values_list("credential_digest")
+def _device_changing(sender, instance, using, update_fields=None, **kwargs):
+    changing = update_fields is None or "credential_digest" in update_fields
+    if instance.pk is not None and changing:
+        digests = (
+            HallDevice.objects.using(using).filter(pk=instance.pk).values_list("credential_digest")
+        )
         for (digest,) in digests:
             if digest:
                 row_copy_mark(device_copy_key(digest))

@@ -36,6 +36,7 @@ import datetime
 import inspect
 import logging
 import re
+import time
 from contextlib import contextmanager
 from weakref import WeakKeyDictionary
 
@@ -383,21 +384,37 @@ def row_copies(copies: RowCopies):
 ROW_COPY_MARK_SECONDS = 5
 
 
-def row_copy_mark(key: str) -> None:
-    """Mark the copy under the cache key `key` as changed, now and again once the
-    caller's transaction commits (a read between the two could copy the old row), for
-    ROW_COPY_MARK_SECONDS: under the mark nothing is copied, and the copy is gone. With
-    the cache down the change stands, logged: a copy lags it one copy's life at most
-    (SESSION_CACHE_SECONDS, as operations.pollpath keeps them)."""
+def _now_and_at_commit(write, failed: str) -> None:
+    """`write()` to the cache now and again once the caller's transaction commits (a read
+    between the two could remember the state from before the change). With the cache
+    down the change stands, logged as `failed`."""
 
-    def mark():
+    def run():
         try:
-            caches[DEFAULT_CACHE_ALIAS].set(key, "changed", ROW_COPY_MARK_SECONDS)
+            write()
         except Exception:
-            logger.error("row copy %s not marked: cache unavailable", key, exc_info=True)
+            logger.error("%s: cache unavailable", failed, exc_info=True)
 
-    mark()
-    transaction.on_commit(mark, robust=True)
+    run()
+    transaction.on_commit(run, robust=True)
+
+
+def row_copy_mark(key: str) -> None:
+    """Mark the copy under the cache key `key` as changed, now and at commit, for
+    ROW_COPY_MARK_SECONDS: under the mark nothing is copied, and the copy is gone. With
+    the cache down a copy lags the change one copy's life at most (SESSION_CACHE_SECONDS,
+    as operations.pollpath keeps them)."""
+    cache = caches[DEFAULT_CACHE_ALIAS]
+    _now_and_at_commit(
+        lambda: cache.set(key, "changed", ROW_COPY_MARK_SECONDS), f"row copy {key} not marked"
+    )
+
+
+def remembered_forget(keys: list[str]) -> None:
+    """Forget these cache entries (what a change makes stale: an API key's account, say),
+    now and at commit, standing with the cache down as row_copy_mark does."""
+    cache = caches[DEFAULT_CACHE_ALIAS]
+    _now_and_at_commit(lambda: cache.delete_many(keys), f"{len(keys)} entries not forgotten")
 
 
 def read_or_copy(copy: str, read, *, taken, kept_as):
@@ -413,8 +430,10 @@ def read_or_copy(copy: str, read, *, taken, kept_as):
         if value is not None:
             copies.used = True
             return value
+    began = time.monotonic()
     value = read()
-    if kept is None and copies.seconds > 0:
+    # A read that took longer than a change's mark stands may hold the row from before it.
+    if kept is None and copies.seconds > 0 and time.monotonic() - began < ROW_COPY_MARK_SECONDS:
         stored = kept_as(value)
         if stored is not None:
             try:
@@ -440,19 +459,17 @@ def _copy_unsealed(kept, model, sealed: tuple[str, ...]):
     """The (row, columns) a copy kept, its `sealed` columns decrypted; None if it cannot
     be taken: not of this shape, a field missing among its columns (an older release's),
     or a sealed column that does not decrypt (a key since retired)."""
-    if len(kept) != 2:
-        return None
-    row, columns = kept
-    if (model, columns) not in _ROW_PLANS and not {
-        field.column for field in model._meta.concrete_fields
-    } <= set(columns):
-        return None
     try:
+        row, columns = kept
+        if (model, columns) not in _ROW_PLANS and not {
+            field.column for field in model._meta.concrete_fields
+        } <= set(columns):
+            return None
         return tuple(
             personal_data_decrypt(cell) if name in sealed and cell is not None else cell
             for name, cell in zip(columns, row, strict=True)
         ), columns
-    except (InvalidToken, TypeError, ValueError):
+    except (InvalidToken, AttributeError, TypeError, ValueError):  # not a copy of ours
         return None
 
 

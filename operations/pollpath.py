@@ -10,9 +10,9 @@ that names its poll version (`poll_key`), it runs the checks the whole path woul
 with the same code and nothing remembered beyond what that path remembers (but which
 view a path resolves to, kept per URL resolver, which renderer DRF's content
 negotiation picks, kept per renderers, Accept header and format, and the signed-in
-person's account, which may come from its copy: at most SESSION_CACHE_SECONDS old, marked
-by every change made through the models, and never used by the whole path, which reads
-the account again when the early answer falls through): the account security checks
+person's account or the device's row, either of which may come from its copy: at most
+SESSION_CACHE_SECONDS old, marked by every change made through the models, and never used
+by the whole path, which reads them again): the account security checks
 (staff.middleware), then the view's own DRF content negotiation, authentication,
 permissions, the ETag (langzhong_si.versions.poll_etag) and, last, the view's throttles
 (last so a request is counted once: an answer that falls through is counted by the

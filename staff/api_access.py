@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -10,7 +9,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
-from langzhong_si.compiled import row_copy_mark
+from langzhong_si.compiled import remembered_forget, row_copy_mark
 from langzhong_si.credentials import credential_digest
 from staff.roles import Role
 from staff.selectors import account_copy_key, api_token_for_key, api_token_refusal, user_roles
@@ -31,9 +30,8 @@ def api_tokens_forget(*, user_id: int) -> None:
         for digest in ApiToken.objects.filter(user_id=user_id).values_list("digest", flat=True)
     ]
     row_copy_mark(account_copy_key(user_id))
-    if keys:
-        cache.delete_many(keys)
-        transaction.on_commit(lambda: cache.delete_many(keys))
+    if keys:  # with the cache down: remembered API_TOKEN_CACHE_SECONDS at most
+        remembered_forget(keys)
 
 
 class StaffTokenAuthentication(BaseAuthentication):

@@ -27,6 +27,7 @@ from langzhong_si.versions import (
     version_of,
     versions_bump,
 )
+from operations import pollpath
 from operations.sessions import _cache_keys
 from staff import services as staff_services
 from staff.middleware import LAST_ACTIVE_AT, SIGNED_IN_AT
@@ -336,7 +337,7 @@ def test_a_token_whose_clerk_role_was_removed_is_refused_the_poll(hall, path):
 
 def test_a_disabled_display_is_refused_the_poll(hall, path):
     device, api, etag = _display(hall)
-    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # as the admin does
+    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # no copy made yet
     assert _poll(api, DISPLAY, etag).status_code == 401
 
 
@@ -829,7 +830,7 @@ def test_a_moved_window_reloads_the_workbench_at_the_state_card(
 
 def test_a_disabled_display_is_refused_the_screens_poll(hall, path):
     device, browser, etag = _screen(hall)
-    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # as the admin does
+    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # no copy made yet
     assert browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag).status_code == 403
 
 
@@ -979,7 +980,7 @@ def test_an_unchanged_pad_poll_is_answered_before_the_rest(hall, monkeypatch):
 
 def test_a_disabled_pad_is_refused_its_poll(hall, path):
     device, browser, etag = _pad(hall)
-    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # as the admin does
+    HallDevice.objects.filter(pk=device.pk).update(enabled=False)  # no copy made yet
     assert browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag).status_code == 403
 
 
@@ -1042,7 +1043,35 @@ def test_with_copies_in_redis_a_display_reads_its_version_and_copy_in_one_round_
 def test_a_pad_at_a_window_is_never_copied(hall, settings):
     settings.SESSION_CACHE_SECONDS = 30
     device, browser, etag = _pad(hall)
-    assert _copied(device, lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)) is None
+    with mock.patch(
+        "operations.pollpath._device_read_along", wraps=pollpath._device_read_along
+    ) as read_along:
+        assert _copied(device, lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)) is None
+    assert read_along.called
+
+
+@pytest.mark.postgres
+def test_a_deleted_display_is_refused_its_poll_though_copied(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    device, api, etag = _display(hall)
+    assert isinstance(_copied(device, lambda: _poll(api, DISPLAY, etag)), tuple)
+    device.delete()
+    assert _poll(api, DISPLAY, etag).status_code == 401
+
+
+@pytest.mark.postgres
+def test_an_account_change_stands_with_the_cache_down_for_its_tokens(hall, settings, caplog):
+    settings.SESSION_CACHE_SECONDS = 30
+    clerk, _api, _etag = _clerk_by_token(hall)
+    with (
+        mock.patch.object(cache, "set", side_effect=ConnectionError("down")),
+        mock.patch.object(cache, "delete_many", side_effect=ConnectionError("down")),
+    ):
+        staff_services.account_active_set(
+            user=clerk, active=False, changed_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+        )
+    clerk.refresh_from_db()
+    assert not clerk.is_active and "entries not forgotten" in caplog.text
 
 
 @pytest.mark.postgres
@@ -1081,7 +1110,12 @@ def test_a_copy_of_a_display_answers_for_no_other_kind(hall, settings):
     with row_copies(RowCopies(30, found={}, wanted={key})):
         hall_device_for_credential(registration.credential)
     copy = cache.get(key)
-    with row_copies(RowCopies(30, found={key: copy}, wanted={key})):
+    assert isinstance(copy, tuple)
+    with (
+        row_copies(RowCopies(30, found={key: copy}, wanted={key})) as copies,
+        CaptureQueriesContext(connection) as queries,
+    ):
         assert hall_device_for_credential(registration.credential, HallDevice.Kind.PAD) is None
         shown = hall_device_for_credential(registration.credential, HallDevice.Kind.DISPLAY)
     assert shown.pk == registration.device.pk
+    assert queries.captured_queries == [] and copies.used
