@@ -51,29 +51,30 @@ def _device_sql(using: str, with_kind: bool) -> str:
 
 def device_copy_key(digest: str) -> str:
     """The cache key of the row copy (langzhong_si.compiled.row_copies: an unchanged
-    poll's, operations.pollpath) of the device whose credential has this digest. Only a
-    device at no window is copied (a display, a kiosk): a pad's window moves with its
-    clerk, which its own row does not show. Every save or deletion of a device marks its
-    copies (devices.signals). The key names the row's columns (a digest): a release with
+    poll's, operations.pollpath) of the device whose credential has this digest, with its
+    window. Every save or deletion of a device marks its copies (devices.signals), and so
+    does a clerk signing on or off at its window (devices.services.window_device_copies_mark,
+    from the window's transition: the clerk is the one thing of the window a pad's poll
+    reads that changes). The key names the row's columns (a digest): a release with
     other columns never takes another's copies."""
-    return f"device-copy:{_row_shape()[3]}:{digest}"
+    return f"device-copy:{_row_shape()[2]}:{digest}"
 
 
 @functools.cache
-def _row_shape() -> tuple[int, int, int, str]:
-    """The look-up's row: how many columns, where the window's id and the kind are, and a
-    digest of the columns' names."""
+def _row_shape() -> tuple[int, int, str]:
+    """The look-up's row: how many columns, where the kind is, and a digest of the
+    columns' names."""
     fields = [field.attname for field in HallDevice._meta.concrete_fields]
     window = HallDevice._meta.get_field("window").related_model._meta.concrete_fields
     names = ",".join(fields + [field.attname for field in window])
     digest = hashlib.sha256(names.encode()).hexdigest()[:12]
-    return len(fields) + len(window), fields.index("window_id"), fields.index("kind"), digest
+    return len(fields) + len(window), fields.index("kind"), digest
 
 
 def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice | None:
     connection = connections[using]
     fields = HallDevice._meta.concrete_fields
-    columns, window_at, kind_at, _digest = _row_shape()
+    columns, kind_at, _digest = _row_shape()
 
     def read():
         with connection.cursor() as cursor:
@@ -85,7 +86,7 @@ def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice
         device_copy_key(digest),
         lambda: read_as_health_check(connection, read),  # a device request's first read
         taken=lambda kept: kept if len(kept) == columns else None,
-        kept_as=lambda row: row if row is not None and row[window_at] is None else None,
+        kept_as=lambda row: row,
     )
     if row is None or (kind is not None and row[kind_at] != kind):
         return None  # (a copy is of the device whatever its kind: as the read, of no other)

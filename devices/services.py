@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from devices.models import HallDevice
+from devices.selectors import device_copy_key
+from langzhong_si.compiled import row_copy_mark
 from langzhong_si.credentials import credential_digest, credential_new
 from langzhong_si.text import CHANGE_REASON_MAX_LENGTH, text_clean
 from staff.roles import Role
@@ -131,3 +133,11 @@ def hall_device_register(*, secret: str) -> Registration:
     if refused:
         raise LinkRefused
     return Registration(device, credential.secret)
+
+
+def window_device_copies_mark(*, window_id: int) -> None:
+    """The window's clerk changed: the row copies of its devices (a pad's,
+    devices.selectors.device_copy_key) hold the window as it was, and are marked."""
+    devices = HallDevice.objects.filter(window_id=window_id).exclude(credential_digest="")
+    for digest in devices.values_list("credential_digest", flat=True):
+        row_copy_mark(device_copy_key(digest))

@@ -27,7 +27,6 @@ from langzhong_si.versions import (
     version_of,
     versions_bump,
 )
-from operations import pollpath
 from operations.sessions import _cache_keys
 from staff import services as staff_services
 from staff.middleware import LAST_ACTIVE_AT, SIGNED_IN_AT
@@ -535,14 +534,14 @@ def test_a_copy_answers_the_accounts_read_without_a_query(hall, settings):
 
 @pytest.mark.postgres
 def test_an_accounts_copy_keeps_its_password_hash_encrypted(hall, settings):
-    from langzhong_si.identity import personal_data_decrypt
+    from langzhong_si.compiled import _unseal
 
     settings.SESSION_CACHE_SECONDS = 30
     _signed_in(hall.sun)
     row, columns = cache.get(_copy_of(hall.sun))
     kept = row[columns.index("password")]
     hall.sun.refresh_from_db()
-    assert hall.sun.password not in repr(row) and personal_data_decrypt(kept) == hall.sun.password
+    assert hall.sun.password not in repr(row) and _unseal(kept) == hall.sun.password
 
 
 @pytest.mark.postgres
@@ -554,7 +553,7 @@ def test_a_copy_whose_password_does_not_decrypt_is_not_taken(hall, settings):
     _signed_in(hall.sun)
     row, columns = cache.get(_copy_of(hall.sun))
     at = columns.index("password")
-    forged = (row[:at] + ("not a token",) + row[at + 1 :], columns)
+    forged = (row[:at] + (b"\x00" * 40,) + row[at + 1 :], columns)
     key = _copy_of(hall.sun)
     with (
         row_copies(RowCopies(30, found={key: forged}, wanted={key})) as copies,
@@ -1040,14 +1039,25 @@ def test_with_copies_in_redis_a_display_reads_its_version_and_copy_in_one_round_
 
 
 @pytest.mark.postgres
-def test_a_pad_at_a_window_is_never_copied(hall, settings):
+def test_with_copies_kept_an_unchanged_pad_poll_reads_no_row(hall, settings):
     settings.SESSION_CACHE_SECONDS = 30
     device, browser, etag = _pad(hall)
-    with mock.patch(
-        "operations.pollpath._device_read_along", wraps=pollpath._device_read_along
-    ) as read_along:
-        assert _copied(device, lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)) is None
-    assert read_along.called
+    poll = lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)  # noqa: E731
+    assert isinstance(_copied(device, poll), tuple)
+    with CaptureQueriesContext(connection) as queries:
+        assert poll().status_code == 304
+    assert queries.captured_queries == []
+
+
+@pytest.mark.postgres
+def test_a_clerk_signing_on_at_a_pads_window_marks_its_copy(hall, settings):
+    settings.SESSION_CACHE_SECONDS = 30
+    device, browser, etag = _pad(hall)
+    poll = lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)  # noqa: E731
+    assert isinstance(_copied(device, poll), tuple)
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    assert cache.get(_copy_of_device(device)) == "changed"
+    assert poll().status_code != 304  # its ETag now names the clerk's version
 
 
 @pytest.mark.postgres
