@@ -999,25 +999,26 @@ def _copied(device, poll):
     return cache.get(_copy_of_device(device))
 
 
+def _unchanged_with_no_row_read(device, poll) -> bool:
+    """Whether, once a poll copied the device, the next is a 304 that reads no row."""
+    assert isinstance(_copied(device, poll), tuple)
+    with CaptureQueriesContext(connection) as queries:
+        assert poll().status_code == 304
+    return queries.captured_queries == []
+
+
 @pytest.mark.postgres
 def test_with_copies_kept_an_unchanged_api_display_poll_reads_no_row(hall, settings):
     settings.SESSION_CACHE_SECONDS = 30
     device, api, etag = _display(hall)
-    assert isinstance(_copied(device, lambda: _poll(api, DISPLAY, etag)), tuple)
-    with CaptureQueriesContext(connection) as queries:
-        assert _poll(api, DISPLAY, etag).status_code == 304
-    assert queries.captured_queries == []
+    assert _unchanged_with_no_row_read(device, lambda: _poll(api, DISPLAY, etag))
 
 
 @pytest.mark.postgres
 def test_with_copies_kept_an_unchanged_call_display_screen_poll_reads_no_row(hall, settings):
     settings.SESSION_CACHE_SECONDS = 30
     device, browser, etag = _screen(hall)
-    poll = lambda: browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag)  # noqa: E731
-    assert isinstance(_copied(device, poll), tuple)
-    with CaptureQueriesContext(connection) as queries:
-        assert poll().status_code == 304
-    assert queries.captured_queries == []
+    assert _unchanged_with_no_row_read(device, lambda: browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag))
 
 
 @pytest.mark.postgres
@@ -1042,11 +1043,9 @@ def test_with_copies_in_redis_a_display_reads_its_version_and_copy_in_one_round_
 def test_with_copies_kept_an_unchanged_pad_poll_reads_no_row(hall, settings):
     settings.SESSION_CACHE_SECONDS = 30
     device, browser, etag = _pad(hall)
-    poll = lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)  # noqa: E731
-    assert isinstance(_copied(device, poll), tuple)
-    with CaptureQueriesContext(connection) as queries:
-        assert poll().status_code == 304
-    assert queries.captured_queries == []
+    assert _unchanged_with_no_row_read(
+        device, lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)
+    )
 
 
 @pytest.mark.postgres
