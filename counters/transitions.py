@@ -6,7 +6,6 @@ from django.utils.translation import gettext as _
 
 from audit.states import StateTable, state_move
 from counters.models import Ticket, Window
-from devices.services import window_device_copies_mark
 from langzhong_si.errors import StateConflict
 
 TS = Ticket.Status
@@ -96,6 +95,4 @@ def window_transition(
         obj=window, field="state", table=WINDOW_TRANSITIONS, to=to, actor=actor,
         refusal=_window_refusal, fields=("state_since", *fields), data=data,
     )  # fmt: skip
-    if "clerk" in fields:  # its pad's row copy holds the clerk before
-        window_device_copies_mark(window_id=window.pk)
     return window

@@ -52,10 +52,10 @@ def _device_sql(using: str, with_kind: bool) -> str:
 def device_copy_key(digest: str) -> str:
     """The cache key of the row copy (langzhong_si.compiled.row_copies: an unchanged
     poll's, operations.pollpath) of the device whose credential has this digest, with its
-    window. Every save or deletion of a device marks its copies (devices.signals), and so
-    does a clerk signing on or off at its window (devices.services.window_device_copies_mark,
-    from the window's transition: the clerk is the one thing of the window a pad's poll
-    reads that changes). The key names the row's columns (a digest): a release with
+    window. Every save or deletion of a device marks its copies, and so does its window
+    saved with its clerk (devices.signals): the clerk is the one thing of the window a
+    pad's poll reads that changes (its state, ticket and times in the copy go stale, and
+    no poll may read them). The key names the row's columns (a digest): a release with
     other columns never takes another's copies."""
     return f"device-copy:{_row_shape()[2]}:{digest}"
 

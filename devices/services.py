@@ -136,8 +136,8 @@ def hall_device_register(*, secret: str) -> Registration:
 
 
 def window_device_copies_mark(*, window_id: int) -> None:
-    """The window's clerk changed: the row copies of its devices (a pad's,
-    devices.selectors.device_copy_key) hold the window as it was, and are marked."""
+    """The window's clerk changed (devices.signals): the row copies of its devices (a
+    pad's, devices.selectors.device_copy_key) hold the window as it was, and are marked."""
     devices = HallDevice.objects.filter(window_id=window_id).exclude(credential_digest="")
     for digest in devices.values_list("credential_digest", flat=True):
         row_copy_mark(device_copy_key(digest))

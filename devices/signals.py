@@ -1,13 +1,16 @@
 """A device's row copy (devices.selectors.device_copy_key) marked as changed whenever the
 device is saved or deleted through the models (services, admin, shell: a QuerySet.update
 or raw SQL would not be seen, and none is made outside the tests): under its credential's
-digest before the change (a new credential leaves the old one's copy behind) and after."""
+digest before the change (a new credential leaves the old one's copy behind) and after;
+and whenever its window is saved with its clerk (a sign-on or sign-off, the admin, the
+shell), the one thing of the window a pad's poll reads that changes."""
 
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from devices.models import HallDevice
 from devices.selectors import device_copy_key
+from devices.services import window_device_copies_mark
 from langzhong_si.compiled import row_copy_mark
 
 
@@ -28,3 +31,9 @@ def _device_changing(sender, instance, using, update_fields=None, **kwargs):
 def _device_changed(sender, instance, **kwargs):
     if instance.credential_digest:
         row_copy_mark(device_copy_key(instance.credential_digest))
+
+
+@receiver(post_save, sender="counters.Window")  # named, not imported: counters is above
+def _window_saved(sender, instance, update_fields=None, **kwargs):
+    if update_fields is None or "clerk" in update_fields:
+        window_device_copies_mark(window_id=instance.pk)

@@ -534,7 +534,7 @@ def test_a_copy_answers_the_accounts_read_without_a_query(hall, settings):
 
 @pytest.mark.postgres
 def test_an_accounts_copy_keeps_its_password_hash_encrypted(hall, settings):
-    from langzhong_si.compiled import _unseal
+    from langzhong_si.compiled import _seal, _unseal
 
     settings.SESSION_CACHE_SECONDS = 30
     _signed_in(hall.sun)
@@ -542,10 +542,19 @@ def test_an_accounts_copy_keeps_its_password_hash_encrypted(hall, settings):
     kept = row[columns.index("password")]
     hall.sun.refresh_from_db()
     assert hall.sun.password not in repr(row) and _unseal(kept) == hall.sun.password
+    assert _seal(hall.sun.password) != _seal(hall.sun.password)  # a nonce each time
 
 
+@pytest.mark.parametrize(
+    "kept",
+    [
+        b"\x00" * 40,  # not sealed by us
+        "gAAAAABm-an-older-releases-fernet-token",  # an older release's (text)
+        "another key",  # sealed under another PERSONAL_DATA_KEY (made below)
+    ],
+)
 @pytest.mark.postgres
-def test_a_copy_whose_password_does_not_decrypt_is_not_taken(hall, settings):
+def test_a_copy_whose_password_does_not_decrypt_is_not_taken(hall, settings, kept):
     from langzhong_si.compiled import RowCopies, row_copies
     from staff.selectors import user_with_account_state
 
@@ -553,7 +562,13 @@ def test_a_copy_whose_password_does_not_decrypt_is_not_taken(hall, settings):
     _signed_in(hall.sun)
     row, columns = cache.get(_copy_of(hall.sun))
     at = columns.index("password")
-    forged = (row[:at] + (b"\x00" * 40,) + row[at + 1 :], columns)
+    if kept == "another key":
+        from langzhong_si.compiled import _seal
+
+        settings.PERSONAL_DATA_KEY = "a key since retired" * 3
+        kept = _seal(hall.sun.password)
+        settings.PERSONAL_DATA_KEY = "the key now" * 3
+    forged = (row[:at] + (kept,) + row[at + 1 :], columns)
     key = _copy_of(hall.sun)
     with (
         row_copies(RowCopies(30, found={key: forged}, wanted={key})) as copies,
@@ -1048,15 +1063,65 @@ def test_with_copies_kept_an_unchanged_pad_poll_reads_no_row(hall, settings):
     )
 
 
-@pytest.mark.postgres
-def test_a_clerk_signing_on_at_a_pads_window_marks_its_copy(hall, settings):
+def _pad_clerk_changed(hall, settings, change, django_capture_on_commit_callbacks):
+    """A pad copied, then `change()` made to its window's clerk: the pad's next poll."""
     settings.SESSION_CACHE_SECONDS = 30
     device, browser, etag = _pad(hall)
     poll = lambda: browser.get(PAD_POLL, HTTP_IF_NONE_MATCH=etag)  # noqa: E731
     assert isinstance(_copied(device, poll), tuple)
+    with django_capture_on_commit_callbacks(execute=True):
+        change()
+        cache.delete(_copy_of_device(device))  # as if a read had put the old row back
+    assert cache.get(_copy_of_device(device)) == "changed"  # marked again at commit
+    return poll()
+
+
+@pytest.mark.postgres
+def test_a_clerk_signing_on_at_a_pads_window_marks_its_copy(
+    hall, settings, django_capture_on_commit_callbacks
+):
+    def sign_on():
+        counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+
+    answer = _pad_clerk_changed(hall, settings, sign_on, django_capture_on_commit_callbacks)
+    assert answer.status_code == 204 and f"user:{hall.li_na.pk}@" in answer["ETag"]
+
+
+@pytest.mark.postgres
+def test_a_clerk_signing_off_at_a_pads_window_marks_its_copy(
+    hall, settings, django_capture_on_commit_callbacks
+):
     counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
-    assert cache.get(_copy_of_device(device)) == "changed"
-    assert poll().status_code != 304  # its ETag now names the clerk's version
+    answer = _pad_clerk_changed(
+        hall,
+        settings,
+        lambda: counter_services.window_sign_off(clerk=hall.li_na),
+        django_capture_on_commit_callbacks,
+    )
+    assert answer.status_code == 204 and answer["ETag"].startswith('"tickets@')
+
+
+@pytest.mark.postgres
+def test_a_window_saved_in_the_admin_marks_its_pads_copy(
+    hall, settings, django_capture_on_commit_callbacks
+):
+    from counters.models import Window
+
+    def saved():
+        window = Window.objects.get(pk=hall.window.pk)
+        window.clerk = hall.li_na
+        window.save()  # as the admin or a shell would: the whole row
+
+    answer = _pad_clerk_changed(hall, settings, saved, django_capture_on_commit_callbacks)
+    assert answer.status_code == 204 and f"user:{hall.li_na.pk}@" in answer["ETag"]
+
+
+@pytest.mark.postgres
+def test_a_window_moving_without_its_clerk_reads_no_device(hall, django_assert_num_queries):
+    from devices.signals import _window_saved
+
+    with django_assert_num_queries(0):
+        _window_saved(sender=None, instance=hall.window, update_fields=frozenset({"state"}))
 
 
 @pytest.mark.postgres
