@@ -351,9 +351,9 @@ _CONVERTED: dict[type, bool] = {}  # whether a model has a field with a converte
 
 # --- A row's copy, taken along ----------------------------------------------------------------
 #
-# A row that every poll reads (the signed-in person's account) may be answered from a copy
-# kept in the shared cache, read in a round trip the request makes anyway (the session's:
-# operations.pollpath), instead of a round trip to the database. Only inside
+# A row that every poll reads (the signed-in person's account, the hall device's) may be
+# answered from a copy kept in the shared cache, read in a round trip the request makes
+# anyway (operations.pollpath), instead of a round trip to the database. Only inside
 # row_copies(), for the cache keys it names (`wanted`): `found` holds what that round
 # trip read of them. A key found holding a copy is answered from it, with no statement;
 # a key found empty (no copy, no mark) gets the row read as a copy for `seconds`
