@@ -108,14 +108,12 @@ def versions_bump(*keys: str) -> None:
 def poll_etag(request, key: str, *, also: str = "", known: dict | None = None) -> tuple[str, bool]:
     """The ETag of `key`'s current version, and whether the poll already holds it.
     `also`: what else the answer shows that moves without the version (a clock).
-    `known`: as version_of's; by default what the request read along (a device's poll:
-    operations.pollpath) or its session did (operations.sessions): the version its
-    If-None-Match names, with the named person's or the device's row copy, which
-    version_of never takes."""
-    if known is None:  # a device's poll's, else the session's
-        known = getattr(request, "read_along_found", None) or getattr(
-            getattr(request, "session", None), "read_along_found", None
-        )
+    `known`: as version_of's; by default what the request read along
+    (operations.pollpath: with its session, or a device's poll with the device's copy):
+    the version its If-None-Match names, with the named person's or the device's row
+    copy, which version_of never takes."""
+    if known is None:
+        known = getattr(request, "read_along_found", None)
     # The day too: the screens show today's queues, which a new day empties unasked.
     etag = f'"{key}@{version_of(key, known)}@{timezone.localdate():%Y%m%d}{also}"'
     return etag, request.headers.get("If-None-Match") == etag

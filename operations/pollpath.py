@@ -238,8 +238,10 @@ def _unchanged_poll_answer(request, copies):
         named, person = version_named(etag), person_named(etag)
         copy = account_copy_key(person) if person is not None else None
         session.read_along = tuple(key for key in (named, copy) if key)
-        if SESSION_KEY in session:  # read now: what it found of the copy is known
-            copies.found, copies.wanted = session.read_along_found, {copy} - {None}
+        signed_in = SESSION_KEY in session  # read now (a key's): what it took along is known
+        request.read_along_found = getattr(session, "read_along_found", {})
+        if signed_in:
+            copies.found, copies.wanted = request.read_along_found, {copy} if copy else set()
     if not copies.wanted:
         _device_read_along(request, copies)
     request.user = _concrete(request.user)  # _unchanged_poll puts the wrapper back
