@@ -463,6 +463,34 @@ def _unseal(sealed: bytes) -> str:
     return _sealer(settings.PERSONAL_DATA_KEY).decrypt(sealed[:12], sealed[12:], None).decode()
 
 
+def cache_set_sealed(key: str, value, holder, attribute: str, timeout: float) -> None:
+    """cache.set(key, value, timeout), with the text of `holder`'s `attribute` (an object
+    inside `value`: an account and its password's hash, say) sealed in the cache as the
+    row copies keep theirs (_seal): the cache holds no text of it."""
+    text = getattr(holder, attribute)
+    setattr(holder, attribute, None if text is None else _seal(text))
+    try:
+        caches[DEFAULT_CACHE_ALIAS].set(key, value, timeout)
+    finally:
+        setattr(holder, attribute, text)
+
+
+def cache_get_unsealed(key: str, holder_of, attribute: str):
+    """What cache_set_sealed kept under `key`, the text of `holder_of(value)`'s
+    `attribute` decrypted; None when nothing is kept or it cannot be taken (sealed under
+    another key, or not sealed: an older release's)."""
+    value = caches[DEFAULT_CACHE_ALIAS].get(key)
+    if value is None:
+        return None
+    try:
+        holder = holder_of(value)
+        sealed = getattr(holder, attribute)
+        setattr(holder, attribute, None if sealed is None else _unseal(sealed))
+    except (InvalidTag, AttributeError, TypeError, ValueError):  # not kept by us
+        return None
+    return value
+
+
 def _copy_sealed(value, sealed: tuple[str, ...]):
     """A raw_first read's (row, columns) as its copy keeps it: the `sealed` columns'
     text encrypted (_seal)."""

@@ -9,7 +9,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
-from langzhong_si.compiled import remembered_forget, row_copy_mark
+from langzhong_si import compiled
 from langzhong_si.credentials import credential_digest
 from staff.roles import Role
 from staff.selectors import account_copy_key, api_token_for_key, api_token_refusal, user_roles
@@ -29,9 +29,9 @@ def api_tokens_forget(*, user_id: int) -> None:
         api_token_cache_key(digest)
         for digest in ApiToken.objects.filter(user_id=user_id).values_list("digest", flat=True)
     ]
-    row_copy_mark(account_copy_key(user_id))
+    compiled.row_copy_mark(account_copy_key(user_id))
     if keys:  # with the cache down: remembered API_TOKEN_CACHE_SECONDS at most
-        remembered_forget(keys)
+        compiled.remembered_forget(keys)
 
 
 class StaffTokenAuthentication(BaseAuthentication):
@@ -57,9 +57,10 @@ class StaffTokenAuthentication(BaseAuthentication):
 
     def authenticate_credentials(self, key: str):
         cache_key = api_token_cache_key(credential_digest(key))
-        token = cache.get(cache_key)
+        token = compiled.cache_get_unsealed(cache_key, lambda token: token.user, "password")
         if token is not None:
-            # Remembered for a few seconds (API_TOKEN_CACHE_SECONDS): no query at all.
+            # Remembered for a few seconds (API_TOKEN_CACHE_SECONDS): no query at all;
+            # its account's password hash is kept encrypted there.
             # Anything that could refuse it is forgotten at once (staff.signals), but
             # time runs on: expiry is checked here every time.
             if token.expires_at <= timezone.now():
@@ -76,7 +77,7 @@ class StaffTokenAuthentication(BaseAuthentication):
             settings.API_TOKEN_CACHE_SECONDS, (token.expires_at - timezone.now()).total_seconds()
         )
         if timeout > 0:
-            cache.set(cache_key, token, timeout=timeout)
+            compiled.cache_set_sealed(cache_key, token, token.user, "password", timeout)
         return token.user, token
 
     def authenticate_header(self, request):

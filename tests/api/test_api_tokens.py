@@ -3,6 +3,7 @@ expiring, revocable, refused for disabled accounts and expired passwords; issuin
 revoking are audit events; neither the admin nor its log ever holds a key."""
 
 import datetime
+import pickle
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -17,6 +18,7 @@ from staff import services
 from staff.api_access import StaffTokenAuthentication
 from staff.models import ApiToken, PasswordRecord
 from staff.roles import Role
+from staff.selectors import api_token_for_key
 from tests.factories import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +192,43 @@ def test_a_token_accepted_once_is_remembered_and_costs_no_query(
         from staff.selectors import user_roles
 
         assert Role.INTEGRATION.value in user_roles(user)
+
+
+def _remembered(key):
+    from django.core.cache import cache
+
+    from langzhong_si.credentials import credential_digest
+    from staff.api_access import api_token_cache_key
+
+    return cache, api_token_cache_key(credential_digest(key))
+
+
+def test_a_remembered_token_keeps_its_accounts_password_hash_only_encrypted(system, machine):
+    _token, key = services.api_token_issue(user=machine, issued_by=system)
+    StaffTokenAuthentication().authenticate_credentials(key)
+    cache, cache_key = _remembered(key)
+    kept = cache.get(cache_key)
+    assert kept is not None and kept.user.pk == machine.pk
+    assert machine.password.encode() not in pickle.dumps(kept)
+    user, _token = StaffTokenAuthentication().authenticate_credentials(key)
+    assert user.password == machine.password  # taken back decrypted
+
+
+@pytest.mark.parametrize("kept_how", ["in the clear", "under another key"])
+def test_a_remembered_token_that_does_not_decrypt_is_read_again(
+    system, machine, settings, django_assert_num_queries, kept_how
+):
+    token, key = services.api_token_issue(user=machine, issued_by=system)
+    cache, cache_key = _remembered(key)
+    if kept_how == "in the clear":  # as an older release kept it
+        cache.set(cache_key, api_token_for_key(key), 30)
+    else:
+        StaffTokenAuthentication().authenticate_credentials(key)
+        settings.PERSONAL_DATA_KEY = "another personal data key, since rotated"
+    machine._role_cache = None
+    with django_assert_num_queries(2):  # the token and its account, then its roles
+        user, _token = StaffTokenAuthentication().authenticate_credentials(key)
+    assert user.pk == machine.pk and user.password == machine.password
 
 
 def test_a_remembered_token_of_a_deactivated_account_is_refused_at_once(system, machine):
