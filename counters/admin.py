@@ -12,13 +12,20 @@ class WindowAdmin(admin.ModelAdmin):
 
     list_display = ["number", "site", "zone", "queue", "state", "clerk", "rating_pad"]
     list_filter = [("site", admin.RelatedOnlyFieldListFilter), "queue", "state"]
-    readonly_fields = ["state", "clerk", "current_ticket"]
+    # A window's state and what goes with it move only through its transitions
+    # (counters.transitions): a sign-on, a call, a pause and its reason, their times.
+    readonly_fields = ["state", "state_since", "pause_reason", "clerk", "current_ticket"]
 
     def get_readonly_fields(self, request, obj=None):
         # A window stays at its site: moving it would put its signed-on clerk into another
         # site's draws, where they may not work (counters.services.clerk_works_at).
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "site"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        # Only what the form changed: the whole row would write back the state, clerk and
+        # ticket as the page read them, undoing a sign-on or a call made meanwhile.
+        obj.save(update_fields=form.changed_data if change else None)
 
     @admin.display(description=_("rating pad"))
     def rating_pad(self, window):
