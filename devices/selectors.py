@@ -53,28 +53,33 @@ def device_copy_key(digest: str) -> str:
     """The cache key of the row copy (langzhong_si.compiled.row_copies: an unchanged
     poll's, operations.pollpath) of the device whose credential has this digest, with its
     window. Every save or deletion of a device marks its copies, and so does its window
-    saved with its clerk (devices.signals): the clerk is the one thing of the window a
-    pad's poll reads that changes (its state, ticket and times in the copy go stale, and
-    no poll may read them). The key names the row's columns (a digest): a release with
-    other columns never takes another's copies."""
+    saved with its clerk (devices.signals): of its window the copy keeps only the id and
+    the clerk (a pad's poll reads nothing else; its state, ticket and times would go
+    stale at once, so a window taken from a copy reads them afresh if asked). The key
+    names the columns kept (a digest): a release with other columns never takes
+    another's copies."""
     return f"device-copy:{_row_shape()[2]}:{digest}"
 
 
 @functools.cache
-def _row_shape() -> tuple[int, int, str]:
-    """The look-up's row: how many columns, where the kind is, and a digest of the
-    columns' names."""
+def _row_shape() -> tuple[int, int, str, tuple, tuple]:
+    """The look-up's row: how many of its columns are the device's, where the kind is, a
+    digest of the names of the columns a copy keeps, and the window's fields a copy keeps
+    (its id and clerk) with where the row has them."""
     fields = [field.attname for field in HallDevice._meta.concrete_fields]
-    window = HallDevice._meta.get_field("window").related_model._meta.concrete_fields
-    names = ",".join(fields + [field.attname for field in window])
+    window = HallDevice._meta.get_field("window").related_model._meta
+    kept = (window.pk.attname, window.get_field("clerk").attname)
+    window_names = [field.attname for field in window.concrete_fields]
+    names = ",".join(fields + [f"window.{name}" for name in kept])
     digest = hashlib.sha256(names.encode()).hexdigest()[:12]
-    return len(fields) + len(window), fields.index("kind"), digest
+    places = tuple(len(fields) + window_names.index(name) for name in kept)
+    return len(fields), fields.index("kind"), digest, kept, places
 
 
 def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice | None:
     connection = connections[using]
     fields = HallDevice._meta.concrete_fields
-    columns, kind_at, _digest = _row_shape()
+    own, kind_at, _digest, window_kept, window_places = _row_shape()
 
     def read():
         with connection.cursor() as cursor:
@@ -85,17 +90,18 @@ def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice
     row = read_or_copy(
         device_copy_key(digest),
         lambda: read_as_health_check(connection, read),  # a device request's first read
-        taken=lambda kept: kept if len(kept) == columns else None,
-        kept_as=lambda row: row,
+        taken=lambda kept: kept if len(kept) == own + len(window_kept) else None,
+        kept_as=lambda row: row and row[:own] + tuple(row[at] for at in window_places),
     )
     if row is None or (kind is not None and row[kind_at] != kind):
         return None  # (a copy is of the device whatever its kind: as the read, of no other)
-    device = HallDevice.from_db(using, [f.attname for f in fields], row[: len(fields)])
+    device = HallDevice.from_db(using, [f.attname for f in fields], row[:own])
     window_model = HallDevice._meta.get_field("window").related_model
     window = None
-    if device.window_id is not None:
+    if device.window_id is not None:  # from a copy: its id and clerk, the rest deferred
+        names = [f.attname for f in window_model._meta.concrete_fields]
         window = window_model.from_db(
-            using, [f.attname for f in window_model._meta.concrete_fields], row[len(fields) :]
+            using, window_kept if len(row) == own + len(window_kept) else names, row[own:]
         )
     HallDevice._meta.get_field("window").set_cached_value(device, window)
     return device

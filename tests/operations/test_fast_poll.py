@@ -1117,6 +1117,36 @@ def test_a_window_saved_in_the_admin_marks_its_pads_copy(
 
 
 @pytest.mark.postgres
+def test_a_pads_copy_keeps_of_its_window_only_the_id_and_clerk(hall, settings):
+    """The rest of the window moves without marking the copy (a call, a pause): taken from
+    a copy, it is not there to be read stale, and is read afresh if asked."""
+    from audit.bulk import bulk_writes_allowed
+    from counters.models import Window
+    from devices.selectors import hall_device_for_credential
+    from langzhong_si.compiled import RowCopies, row_copies
+
+    counter_services.window_sign_on(clerk=hall.li_na, window_id=hall.window.pk)
+    registration = registered_device(HallDevice.Kind.PAD, window=hall.window)
+    key = _copy_of_device(registration.device)
+    cache.delete(key)
+    with row_copies(RowCopies(30, found={}, wanted={key})):
+        read = hall_device_for_credential(registration.credential, HallDevice.Kind.PAD)
+    assert read.window.get_deferred_fields() == set()  # read from the database: whole
+    copy = cache.get(key)
+    assert Window.State.PAUSED not in copy and len(copy) == len(HallDevice._meta.fields) + 2
+    with bulk_writes_allowed():  # a write no signal sees: the copy is not marked
+        Window.objects.filter(pk=hall.window.pk).update(state=Window.State.READY)
+    with row_copies(RowCopies(30, found={key: copy}, wanted={key})) as copies:
+        taken = hall_device_for_credential(registration.credential, HallDevice.Kind.PAD)
+    assert copies.used
+    assert (taken.window.pk, taken.window.clerk_id) == (hall.window.pk, hall.li_na.pk)
+    assert "state" in taken.window.get_deferred_fields()
+    with CaptureQueriesContext(connection) as queries:
+        assert taken.window.state == Window.State.READY  # read afresh, not the copy's
+    assert len(queries.captured_queries) == 1
+
+
+@pytest.mark.postgres
 def test_a_window_moving_without_its_clerk_reads_no_device(hall, django_assert_num_queries):
     from devices.signals import _window_saved
 
