@@ -1,5 +1,7 @@
 from django import forms
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -32,19 +34,62 @@ class ReasonForm(forms.ModelForm):
         )
 
 
+def changed_fields_save(obj, form, change: bool) -> None:
+    """An admin form's save: a new row whole, a stored one only in the fields the form
+    changed. The whole row would write back every field as the page read it, undoing
+    what a service or transition wrote meanwhile (a sign-on, an availability, a device's
+    registration, a deactivation)."""
+    if not change:
+        obj.save()
+        return
+    own = {field.name for field in obj._meta.concrete_fields}
+    obj.save(update_fields=[name for name in form.changed_data if name in own])
+
+
 class ScopedHistoryAdmin(SimpleHistoryAdmin):
     """Row history only of the rows the person's admin lists (its get_queryset may be
-    scoped, e.g. to their agency): simple-history's own view falls back to the history
-    table for a row the queryset leaves out, which would show it."""
+    scoped, e.g. to their agency): simple-history's own views fall back to the history
+    table for a row the queryset leaves out, which would show it. A past version is
+    shown, never saved back: simple-history's "revert" saves every field of it (the
+    read-only and hidden ones too) with the view permission alone, past the services
+    that keep those fields (who can be drawn, a recusal)."""
 
-    def history_view(self, request, object_id, extra_context=None):
+    def _listed_check(self, request, object_id) -> None:
         pk = unquote(object_id)
         if (
             self.model._default_manager.filter(pk=pk).exists()
             and not self.get_queryset(request).filter(pk=pk).exists()
         ):
             raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._listed_check(request, object_id)
         return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        self._listed_check(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def render_history_view(self, request, template, context, **kwargs):
+        shown = context.get("adminform")
+        if shown is not None:  # a past version's page: its fields shown as text, no inputs
+            context["adminform"] = helpers.AdminForm(
+                shown.form,
+                list(shown.fieldsets),
+                {},
+                readonly_fields=list(shown.form.fields) + list(shown.readonly_fields),
+                model_admin=self,
+            )
+        return super().render_history_view(request, template, context, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        obj._history_user = request.user  # as simple-history's own
+        changed_fields_save(obj, form, change)
 
 
 class ReasonAdmin(ScopedHistoryAdmin):

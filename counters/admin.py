@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin_mixins import changed_fields_save
 from counters.models import Window
 from staff.scope import admin_scoped
 
@@ -23,9 +24,7 @@ class WindowAdmin(admin.ModelAdmin):
         return [*fields, "site"] if obj is not None else fields
 
     def save_model(self, request, obj, form, change):
-        # Only what the form changed: the whole row would write back the state, clerk and
-        # ticket as the page read them, undoing a sign-on or a call made meanwhile.
-        obj.save(update_fields=form.changed_data if change else None)
+        changed_fields_save(obj, form, change)  # not a sign-on or call made meanwhile
 
     @admin.display(description=_("rating pad"))
     def rating_pad(self, window):

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from audit.admin_mixins import changed_fields_save
 from devices.models import HallDevice
 from staff.scope import admin_scoped
 
@@ -34,6 +35,11 @@ class HallDeviceAdmin(admin.ModelAdmin):
                 site="pk" if db_field.name == "site" else "site",
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # Not the credential or link a registration wrote meanwhile (the old one would
+        # work again, a used link would be usable again).
+        changed_fields_save(obj, form, change)
 
     def get_readonly_fields(self, request, obj=None):
         # A registered device keeps what it is and where: a kiosk's credential never

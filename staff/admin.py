@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.admin_mixins import ScopedHistoryAdmin
+from audit.admin_mixins import ScopedHistoryAdmin, changed_fields_save
 from staff import services
 from staff.models import ApiToken, StaffProfile
 from staff.roles import Role
@@ -142,10 +142,10 @@ class StaffUserAdmin(UserAdmin):
         if change and "is_active" in form.changed_data:
             active = obj.is_active
             obj.is_active = not active  # the service changes it, checked and audited
-            super().save_model(request, obj, form, change)
+            changed_fields_save(obj, form, change)
             services.account_active_set(user=obj, active=active, changed_by=request.user)
             return
-        super().save_model(request, obj, form, change)
+        changed_fields_save(obj, form, change)  # not a deactivation or password meanwhile
         if not change and obj.has_usable_password():
             services.password_must_change(user=obj, set_by=request.user)
 
