@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -34,16 +35,24 @@ class ReasonForm(forms.ModelForm):
         )
 
 
-def changed_fields_save(obj, form, change: bool) -> None:
+def changed_fields_save(obj, form, change: bool, *, owned: tuple[str, ...] = ()) -> None:
     """An admin form's save: a new row whole, a stored one only in the fields the form
-    changed. The whole row would write back every field as the page read it, undoing
-    what a service or transition wrote meanwhile (a sign-on, an availability, a device's
-    registration, a deactivation)."""
+    changed, but for the `owned` ones (a service has written or refused them itself). The
+    whole row would write back every field as the page read it, undoing what a service
+    or transition wrote meanwhile (a sign-on, an availability, a device's registration, a
+    deactivation); so the row is locked and its other fields read again first, and the
+    row history's new version holds the row as it now is."""
     if not change:
         obj.save()
         return
-    own = {field.name for field in obj._meta.concrete_fields}
-    obj.save(update_fields=[name for name in form.changed_data if name in own])
+    fields = obj._meta.concrete_fields
+    saved = [f.name for f in fields if f.name in form.changed_data and f.name not in owned]
+    others = [f.name for f in fields if f.name not in saved and not f.primary_key]
+    with transaction.atomic(using=obj._state.db):
+        if others:
+            locked = type(obj)._default_manager.select_for_update()
+            obj.refresh_from_db(fields=others, from_queryset=locked)
+        obj.save(update_fields=saved)
 
 
 class ScopedHistoryAdmin(SimpleHistoryAdmin):

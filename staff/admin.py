@@ -74,7 +74,7 @@ class StaffProfileAdmin(ScopedHistoryAdmin):
             number = obj.employee_number
             obj.employee_number = form.initial["employee_number"]
             services.staff_employee_number_set(profile=obj, number=number, changed_by=request.user)
-        super().save_model(request, obj, form, change)
+        changed_fields_save(obj, form, change, owned=("employee_number",))  # its service's
 
     def save_related(self, request, form, formsets, change):
         # The sites decide what the person sees and where they can be drawn: they change
@@ -141,8 +141,7 @@ class StaffUserAdmin(UserAdmin):
     def save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data:
             active = obj.is_active
-            obj.is_active = not active  # the service changes it, checked and audited
-            changed_fields_save(obj, form, change)
+            changed_fields_save(obj, form, change, owned=("is_active",))  # set by its service
             services.account_active_set(user=obj, active=active, changed_by=request.user)
             return
         changed_fields_save(obj, form, change)  # not a deactivation or password meanwhile

@@ -71,3 +71,18 @@ def test_an_account_saved_in_the_admin_keeps_a_deactivation_made_meanwhile():
     model_admin.save_model(request, unsaved, form, change=True)
     clerk.refresh_from_db()
     assert (clerk.email, clerk.is_active) == ("clerk@example.org", False)
+
+
+def test_an_employee_number_typed_in_the_admin_as_someone_just_set_it_is_not_put_back():
+    """Its service owns it: typed as another administrator just set it, the service
+    changes nothing, and the admin's save does not write the number its page read."""
+    system = make_staff(Role.SYSTEM_ADMINISTRATOR)
+    profile = StaffProfile.objects.get(user=make_staff(Role.CLERK))
+    model_admin, request, form, unsaved = _admin_form(
+        StaffProfile, StaffProfile.objects.get(pk=profile.pk), employee_number="E-NEW-1"
+    )
+    staff_services.staff_employee_number_set(profile=profile, number="E-NEW-1", changed_by=system)
+    request.user = system
+    model_admin.save_model(request, unsaved, form, change=True)
+    profile.refresh_from_db()
+    assert profile.employee_number == "E-NEW-1"

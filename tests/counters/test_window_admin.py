@@ -52,3 +52,5 @@ def test_a_window_saved_in_the_admin_keeps_a_sign_on_made_while_it_was_saved():
     model_admin.save_model(request, unsaved, form, change=True)
     stored = Window.objects.get(pk=window.pk)
     assert (stored.zone, stored.clerk_id, stored.state) == ("B", clerk.pk, Window.State.PAUSED)
+    version = stored.history.latest("history_date", "history_id")  # the row as it now is
+    assert (version.zone, version.clerk_id, version.state) == ("B", clerk.pk, "paused")
