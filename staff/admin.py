@@ -4,8 +4,9 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -88,6 +89,17 @@ class StaffProfileAdmin(ScopedHistoryAdmin):
 
 
 admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(GroupAdmin):
+    """A role's group is never deleted (PostgreSQL refuses it too, staff 0012): every
+    member would lose the role at once, with no event of theirs."""
+
+    def has_delete_permission(self, request, obj=None):
+        kept = obj is not None and obj.name in Role.values
+        return not kept and super().has_delete_permission(request, obj)
 
 
 # Who is setting a password on the admin's password page (read by the form's save).
