@@ -23,6 +23,12 @@ class WindowAdmin(admin.ModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "site"] if obj is not None else fields
 
+    def has_delete_permission(self, request, obj=None):
+        # Not while a clerk is signed on: that would end the sign-on with no event of its
+        # own (the clerk signs off first, recorded).
+        staffed = obj is not None and obj.clerk_id is not None
+        return not staffed and super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
         changed_fields_save(obj, form, change)  # not a sign-on or call made meanwhile
 

@@ -54,3 +54,21 @@ def test_a_window_saved_in_the_admin_keeps_a_sign_on_made_while_it_was_saved():
     assert (stored.zone, stored.clerk_id, stored.state) == ("B", clerk.pk, Window.State.PAUSED)
     version = stored.history.latest("history_date", "history_id")  # the row as it now is
     assert (version.zone, version.clerk_id, version.state) == ("B", clerk.pk, "paused")
+
+
+def test_a_window_with_a_clerk_signed_on_is_not_deleted_in_the_admin():
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import sign_in
+
+    clerk = make_staff(Role.CLERK)
+    staffed = WindowFactory(number=9, site=clerk.staff_profile.sites.first())
+    empty = WindowFactory(number=10, site=staffed.site)
+    services.window_sign_on(clerk=clerk, window_id=staffed.pk)
+    browser = Client()
+    sign_in(browser, _admin_request().user)
+    delete = lambda window: reverse("admin:counters_window_delete", args=[window.pk])  # noqa: E731
+    assert browser.post(delete(staffed), {"post": "yes"}).status_code == 403
+    assert Window.objects.get(pk=staffed.pk).clerk_id == clerk.pk
+    assert browser.get(delete(empty)).status_code == 200  # an empty window still can be
