@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from backups.drill import restore_drill_last
 from operations.health import check_beat, check_worker
+from staff.scope import scope_filter
 
 
 def hall_banner() -> list[str]:
@@ -68,9 +69,10 @@ def case_open_findings(case) -> int:
     return Finding.objects.filter(case=case, result=Finding.Result.OPEN).count()
 
 
-def retention_due_cases(today: datetime.date | None = None, limit: int = 500) -> list:
+def retention_due_cases(today: datetime.date | None = None, limit: int = 500, *, user=None) -> list:
     """Closed case files whose retention has run out, not destroyed and not already
-    proposed, oldest first, at most `limit`; each carries `open_findings`."""
+    proposed, oldest first, at most `limit`, of `user`'s sites if given (staff.scope);
+    each carries `open_findings`."""
     from django.db.models import Count, Q
     from django.db.models.functions import Coalesce
 
@@ -92,6 +94,8 @@ def retention_due_cases(today: datetime.date | None = None, limit: int = 500) ->
         .select_related("item")
         .order_by("closed", "pk")
     )
+    if user is not None:
+        candidates = scope_filter(candidates, user)
     # The SQL uses today's retention; each candidate is judged as the service will judge
     # it (the longest retention its item had), so nothing listed is then refused for it.
     due = []
@@ -104,21 +108,25 @@ def retention_due_cases(today: datetime.date | None = None, limit: int = 500) ->
     return due
 
 
-def destruction_decisions_pending():
+def destruction_decisions_pending(user):
+    """The proposals awaiting a second person, of `user`'s sites."""
     from operations.models import DestructionDecision
 
     return (
-        DestructionDecision.objects.filter(status=DestructionDecision.Status.PROPOSED)
+        scope_filter(DestructionDecision.objects.all(), user, site="case__site")
+        .filter(status=DestructionDecision.Status.PROPOSED)
         .select_related("case__item", "proposed_by__staff_profile")
         .order_by("proposed_at")
     )
 
 
-def destruction_decisions_history(limit: int = 200):
+def destruction_decisions_history(user, limit: int = 200):
+    """The decisions taken, of `user`'s sites (a destroyed case keeps its site)."""
     from operations.models import DestructionDecision
 
     return (
-        DestructionDecision.objects.exclude(status=DestructionDecision.Status.PROPOSED)
+        scope_filter(DestructionDecision.objects.all(), user, site="case__site")
+        .exclude(status=DestructionDecision.Status.PROPOSED)
         .select_related(
             "case__item",
             "case__tombstone",

@@ -120,6 +120,16 @@ def _refusal_record(*, actor, obj, action: str, error: ValidationError) -> None:
         )
 
 
+def _case_in_scope(person, case) -> None:
+    """A case file outside the person's sites (another agency's) is, to them, as if it
+    did not exist: they neither propose nor decide on it. A read-only view acts on none."""
+    from staff.scope import scope_of
+
+    scope = scope_of(person)
+    if scope.read_only or not scope.allows_site(case.site_id):
+        raise case.__class__.DoesNotExist
+
+
 def destruction_propose(*, case_id: int, proposer, reason: str):
     """First of two: put a case file past its retention up for destruction."""
     from audit.services import audit_event_record
@@ -131,6 +141,7 @@ def destruction_propose(*, case_id: int, proposer, reason: str):
     try:
         with transaction.atomic(durable=True):
             case = Case.objects.select_for_update().select_related("item").get(pk=case_id)
+            _case_in_scope(proposer, case)
             role = _destruction_role(proposer)
             reason = _reason(reason)
             ended = _destroyable_check(case)
@@ -157,6 +168,7 @@ def destruction_propose(*, case_id: int, proposer, reason: str):
 
 
 def _second_person_check(decision, decider) -> str:
+    _case_in_scope(decider, decision.case)
     role = _destruction_role(decider)
     if decider.pk == decision.proposed_by_id:
         raise DestructionRefused(
@@ -341,10 +353,13 @@ def retention_review(*, today: datetime.date | None = None) -> int:
         )
         if numbers:
             for user in [*users_with_role(Role.TEAM_LEAD), *users_with_role(Role.AUDITOR)]:
+                theirs = len(retention_due_cases(today, user=user))  # of their own sites
+                if not theirs:
+                    continue
                 notification_send(
                     recipient=user,
                     message=_("%(count)d case files are past their retention: decide on them.")
-                    % {"count": len(numbers)},
+                    % {"count": theirs},
                     link=reverse("operations:retention_due"),
                     dedupe_key=f"retention:{today:%Y-%m}:{user.pk}",
                 )

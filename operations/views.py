@@ -85,8 +85,8 @@ def retention_due(request):
         request,
         "operations/retention_due.html",
         {
-            "due": retention_due_cases(limit=200),
-            "pending": destruction_decisions_pending(),
+            "due": retention_due_cases(limit=200, user=request.user),
+            "pending": destruction_decisions_pending(request.user),
         },
     )
 
@@ -98,7 +98,7 @@ def retention_history(request):
     return render(
         request,
         "operations/retention_history.html",
-        {"decisions": destruction_decisions_history()},
+        {"decisions": destruction_decisions_history(request.user)},
     )
 
 

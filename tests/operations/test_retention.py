@@ -364,3 +364,66 @@ def test_a_backup_made_after_a_destruction_passes_the_restore_drill(hall, settin
     details = {check.name: check.detail for check in result.checks}
     assert details["scans"] == "1 scans match their SHA-256"  # the kept case's
     assert kept.documents.count() == 1
+
+
+# --- Another agency's case files: as if they did not exist --------------------------------
+
+
+@pytest.fixture
+def elsewhere():
+    """A team lead and an auditor of a neighbouring agency."""
+    from types import SimpleNamespace
+
+    from tests.factories import make_agency, make_site
+
+    site = make_site(make_agency())
+    return SimpleNamespace(
+        lead=make_staff(Role.TEAM_LEAD, name="乙县组长", sites=[site]),
+        auditor=make_staff(Role.AUDITOR, name="乙县稽核", sites=[site]),
+    )
+
+
+def test_another_agencys_team_lead_cannot_propose_a_case_file_for_destruction(old_case, elsewhere):
+    with pytest.raises(Case.DoesNotExist):
+        destruction_propose(case_id=old_case.pk, proposer=elsewhere.lead, reason="到期")
+    assert not DestructionDecision.objects.filter(case=old_case).exists()
+
+
+def test_another_agencys_auditor_cannot_approve_or_decline_a_proposal(old_case, people, elsewhere):
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="到期")
+    for service, person in ((destruction_approve, "approver"), (destruction_decline, "decider")):
+        with pytest.raises(Case.DoesNotExist):
+            service(decision_id=decision.pk, reason="同意", **{person: elsewhere.auditor})
+    decision.refresh_from_db()
+    assert decision.status == DestructionDecision.Status.PROPOSED
+    assert not CaseTombstone.objects.filter(case=old_case).exists()
+
+
+def test_another_agencys_retention_page_lists_none_of_its_case_files(
+    client, old_case, people, elsewhere
+):
+    decision = destruction_propose(case_id=old_case.pk, proposer=people.lead, reason="到期")
+    sign_in(client, elsewhere.auditor)
+    page = client.get(reverse("operations:retention_due")).content.decode()
+    assert old_case.number not in page
+    answer = client.post(
+        reverse("operations:retention_approve", args=[decision.pk]), {"reason": "同意"}
+    )
+    assert answer.status_code == 404
+    sign_in(client, people.auditor)  # the case's own agency sees it
+    assert old_case.number in client.get(reverse("operations:retention_due")).content.decode()
+
+
+def test_the_due_list_of_another_agency_holds_none_of_its_case_files(old_case, elsewhere):
+    assert old_case in retention_due_cases()
+    assert old_case not in retention_due_cases(user=elsewhere.lead)
+
+
+def test_the_monthly_review_tells_each_agency_only_of_its_own_case_files(
+    old_case, people, elsewhere
+):
+    from staff.models import Notification
+
+    celery_app.tasks["operations.tasks.retention_review_monthly"].apply()
+    assert Notification.objects.filter(recipient=people.lead).exists()
+    assert not Notification.objects.filter(recipient__in=[elsewhere.lead, elsewhere.auditor]).exists()
