@@ -426,4 +426,5 @@ def test_the_monthly_review_tells_each_agency_only_of_its_own_case_files(
 
     celery_app.tasks["operations.tasks.retention_review_monthly"].apply()
     assert Notification.objects.filter(recipient=people.lead).exists()
-    assert not Notification.objects.filter(recipient__in=[elsewhere.lead, elsewhere.auditor]).exists()
+    others = [elsewhere.lead, elsewhere.auditor]
+    assert not Notification.objects.filter(recipient__in=others).exists()
