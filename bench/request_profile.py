@@ -25,7 +25,9 @@ times over HTTP, one after the other, and prints the web worker's CPU per reques
 from the kernel: the server's whole cost of an answer. `--against CHECKOUT` serves
 another checkout of this project (the last release's worktree, say) beside it, sends
 the same requests to each in batches of 100, in turn, and prints both and their ratio:
-two servers measured in the same moments of a machine whose speed wanders. Not part of
+two servers measured in the same moments of a machine whose speed wanders. Last, the
+same gunicorn serving an app that answers an empty 304 and does nothing else: gunicorn's
+own share of every figure (accepting, parsing, writing, closing). Not part of
 the test suite. Needs PostgreSQL and Redis at 127.0.0.1.
 """
 
@@ -276,15 +278,56 @@ def run(meter: Meter, tokens: dict, repeat: int) -> None:
 SERVER_PORT = 8766
 
 
-def _gunicorn(env: dict, root: Path, port: int, log: Path) -> subprocess.Popen:
+def _gunicorn(
+    env: dict, root: Path, port: int, log: Path, app: str = "langzhong_si.wsgi"
+) -> subprocess.Popen:
     venv = Path(sys.executable).parent
     return subprocess.Popen(
-        [str(venv / "gunicorn"), "langzhong_si.wsgi", "--workers", "1",
-         "--bind", f"127.0.0.1:{port}"],
+        [str(venv / "gunicorn"), app, "--workers", "1", "--bind", f"127.0.0.1:{port}"],
         cwd=root, env=env, start_new_session=True,
         stdout=open(log, "w"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
     )  # fmt: skip
+
+
+def _worker_of(server: subprocess.Popen) -> int:
+    children = subprocess.run(["pgrep", "-P", str(server.pid)],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    return int(children.stdout.split()[0])
+
+
+def _worker_seconds(worker: int) -> float:
+    fields = Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _empty_app(environ, start_response):
+    """gunicorn's own cost: an app that answers an empty 304 to a request naming its
+    ETag (200, empty, to any other: the start-up check)."""
+    named = environ.get("HTTP_IF_NONE_MATCH") == '"floor"'
+    start_response("304 Not Modified" if named else "200 OK", [("ETag", '"floor"')])
+    return [b""]
+
+
+def floor_cpu(env: dict, count: int) -> float:
+    """The web worker's CPU per request of an app that does nothing (_empty_app), under
+    the same gunicorn: the part of every answer no change to this project can take away
+    (accepting the connection, parsing, writing, closing)."""
+    import requests
+
+    log = ROOT / "var" / "load" / "request_profile_gunicorn_floor.log"
+    server = _gunicorn(env, ROOT, SERVER_PORT + 9, log, app="bench.request_profile:_empty_app")
+    try:
+        base = f"http://127.0.0.1:{SERVER_PORT + 9}/"
+        hall_load.answering(base, str(log))
+        worker, sender = _worker_of(server), requests.Session()
+        began = _worker_seconds(worker)
+        for _ in range(count):
+            sender.get(base, headers={"If-None-Match": '"floor"'})
+        return (_worker_seconds(worker) - began) / count * 1000
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
 
 
 def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None) -> None:
@@ -307,13 +350,10 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
         for label, server in servers.items():
             log = logs / f"request_profile_gunicorn_{label}.log"
             hall_load.answering(f"{bases[label]}/healthz", str(log))
-            children = subprocess.run(["pgrep", "-P", str(server.pid)],
-                                      capture_output=True, text=True, check=True)  # fmt: skip
-            workers[label] = int(children.stdout.split()[0])
+            workers[label] = _worker_of(server)
 
         def worker_seconds(label: str) -> float:
-            fields = Path(f"/proc/{workers[label]}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return _worker_seconds(workers[label])
 
         # The throttles keep each sender's requests of the last minute; a screen polls every
         # few seconds, this loop hundreds of times a second: its history is cut back to
@@ -424,6 +464,8 @@ def server_cpu(env: dict, tokens: dict, count: int, against: Path | None = None)
                     + ")"
                 )
             print(line)
+        print(f"{'gunicorn alone':<26}{floor_cpu(env, count):>14.2f}"
+              "  (an app answering an empty 304: what no change here can take away)")  # fmt: skip
     finally:
         for server in servers.values():
             os.killpg(server.pid, 15)
