@@ -169,10 +169,11 @@ def api_token_refusal(token) -> str | None:
     return None
 
 
-def api_tokens_list():
-    """The system administrator's list: prefixes, never keys."""
+def api_tokens_list(user):
+    """The system administrator's list, of their agency's accounts: prefixes, never keys."""
     from staff.models import ApiToken
+    from staff.scope import admin_people_scoped
 
-    return ApiToken.objects.select_related("user", "created_by", "revoked_by").order_by(
-        "-created_at"
-    )
+    tokens = ApiToken.objects.select_related("user", "created_by", "revoked_by")
+    scoped = admin_people_scoped(tokens, user, sites="user__staff_profile__sites")
+    return scoped.order_by("-created_at")

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.agency import person_agency_ids
 from audit.services import audit_event_record
@@ -313,7 +314,6 @@ def account_active_set(*, user, active: bool, changed_by) -> None:
 @transaction.atomic
 def second_factor_reset(*, user, reset_by) -> None:
     """Remove a person's authenticator (lost phone): they enrol again at next sign-in."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     role_manager_check(reset_by, user)
     if reset_by is None:
@@ -326,7 +326,6 @@ def second_factor_verify(*, request, code: str) -> bool:
     """Check the code against the person's authenticator (enrolling it on first use)
     and mark the session verified. Failures are audited and throttled."""
     from django_otp import login as otp_login
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from audit.models import AuditEvent
 
@@ -351,7 +350,6 @@ def second_factor_verify(*, request, code: str) -> bool:
 
 def second_factor_device(user):
     """The person's authenticator, created unconfirmed on first need (enrolment)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     device = TOTPDevice.objects.filter(user=user).order_by("-confirmed", "pk").first()
     return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
@@ -368,6 +366,7 @@ def api_token_issue(*, user, issued_by) -> tuple[ApiToken, str]:
         raise PermissionDenied(_("Only the system administrator issues API tokens."))
     if issued_by.pk == user.pk:
         raise PermissionDenied(_("Nobody issues a token to their own account."))
+    agency_manager_check(issued_by, person_agency_ids(user))  # another agency's: its own
     with transaction.atomic(durable=True):
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
         if Role.INTEGRATION.value not in user_roles(user):
@@ -406,6 +405,7 @@ def api_token_revoke(*, token_id: int, revoked_by) -> ApiToken:
         raise PermissionDenied(_("Only the system administrator revokes API tokens."))
     with transaction.atomic(durable=True):
         token = ApiToken.objects.select_for_update().get(pk=token_id)
+        agency_manager_check(revoked_by, person_agency_ids(token.user))
         if token.revoked_at is not None:
             raise ValidationError(_("This token is already revoked."), code="revoked")
         token.revoked_at = timezone.now()

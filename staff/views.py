@@ -155,7 +155,7 @@ def api_tokens(request):
     response = render(
         request,
         "staff/api_tokens.html",
-        {"tokens": api_tokens_list()[:200], "issued_key": issued_key},
+        {"tokens": api_tokens_list(request.user)[:200], "issued_key": issued_key},
     )
     response["Cache-Control"] = "no-store"
     return response

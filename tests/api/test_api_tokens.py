@@ -287,3 +287,42 @@ def test_the_admin_and_its_log_never_hold_a_key(client, system, machine):
 
 def test_the_plain_text_token_table_is_gone():
     assert "authtoken_token" not in connection.introspection.table_names()
+
+
+# --- Another agency's integration accounts: kept within that agency ----------------------
+
+
+@pytest.fixture
+def system_elsewhere():
+    from tests.factories import make_agency, make_site
+
+    return make_staff(Role.SYSTEM_ADMINISTRATOR, sites=[make_site(make_agency())])
+
+
+def test_another_agencys_system_administrator_gets_no_key_to_an_integration_account(
+    system_elsewhere, machine
+):
+    with pytest.raises(PermissionDenied):
+        services.api_token_issue(user=machine, issued_by=system_elsewhere)
+    assert not ApiToken.objects.filter(user=machine).exists()
+
+
+def test_another_agencys_system_administrator_cannot_revoke_its_key(
+    system, system_elsewhere, machine
+):
+    token, key = services.api_token_issue(user=machine, issued_by=system)
+    with pytest.raises(PermissionDenied):
+        services.api_token_revoke(token_id=token.pk, revoked_by=system_elsewhere)
+    token.refresh_from_db()
+    assert token.revoked_at is None and _get(key).status_code == 200
+
+
+def test_the_token_page_lists_only_the_agencys_own_accounts_keys(
+    client, system, system_elsewhere, machine
+):
+    token, _key = services.api_token_issue(user=machine, issued_by=system)
+    sign_in(client, system_elsewhere)
+    listed = client.get(reverse("staff:api_tokens")).content.decode()
+    assert token.prefix not in listed and machine.username not in listed
+    sign_in(client, system)
+    assert token.prefix in client.get(reverse("staff:api_tokens")).content.decode()
