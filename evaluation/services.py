@@ -7,6 +7,7 @@ from audit.services import audit_event_record
 from catalog.services import item_switch_off, item_switch_on
 from evaluation.models import COMPONENTS, EvaluationWeights
 from langzhong_si.text import REASON_MAX_LENGTH, text_clean
+from sites.selectors import deployment_keeper_check
 from staff.roles import Role
 from staff.scope import scope_of
 from staff.selectors import user_has_role
@@ -14,9 +15,11 @@ from staff.selectors import user_has_role
 
 def evaluation_weights_set(*, lead, weights: dict[str, int], reason: str) -> EvaluationWeights:
     """The team lead sets the composite score's weights: whole numbers adding up to 100,
-    with a reason. The previous weights stay on record."""
+    with a reason. The previous weights stay on record. One set for the deployment
+    (every agency's sheets are scored by it): kept by the hosting agency's team lead."""
     if not user_has_role(lead, Role.TEAM_LEAD):
         raise PermissionDenied(_("Only the team lead sets the evaluation weights."))
+    deployment_keeper_check(lead)
     reason = text_clean(reason, field=_("Reason"), max_length=REASON_MAX_LENGTH)
     if not reason:
         raise ValidationError(_("Give the reason for the change."), code="reason")

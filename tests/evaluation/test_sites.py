@@ -147,3 +147,17 @@ def test_the_live_hall_counts_only_the_agencys_own_drawable_people(other_agency)
         (row["role"], row["level"]): row["size"] for row in hall_live(viewer=lead_home)["sizes"]
     }
     assert home[("review", 3)] >= 1
+
+
+def test_another_agencys_team_lead_cannot_set_the_deployments_evaluation_weights(other_agency):
+    from django.core.exceptions import PermissionDenied
+
+    from evaluation.models import COMPONENTS, EvaluationWeights
+    from evaluation.services import evaluation_weights_set
+
+    other_lead = make_staff(Role.TEAM_LEAD, sites=[other_agency.sites.get()])
+    before = EvaluationWeights.objects.count()
+    weights = dict(zip(COMPONENTS, (20, 20, 20, 20, 10, 10), strict=True))  # a valid set
+    with pytest.raises(PermissionDenied):
+        evaluation_weights_set(lead=other_lead, weights=weights, reason="乙县自定")
+    assert EvaluationWeights.objects.count() == before
