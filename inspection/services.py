@@ -43,6 +43,8 @@ def finding_inspect(
         raise ValidationError(_("Name the kind of error."), code="error_kind")
     with transaction.atomic(durable=True):
         finding = Finding.objects.select_for_update().get(pk=finding_id)
+        if finding.subject_id == auditor.pk:  # an after-hours sign-in of their own, say
+            raise PermissionDenied(_("A finding about yourself is inspected by another auditor."))
         finding.error_kind = error_kind
         finding.comment = comment
         finding.inspected_by = auditor

@@ -58,7 +58,8 @@ def finding_detail(request, finding_id: int):
             "finding": finding,
             "results": Finding.Result.choices[1:],
             "may_inspect": user_has_role(request.user, Role.AUDITOR)
-            and not scope_of(request.user).read_only,
+            and not scope_of(request.user).read_only
+            and finding.subject_id != request.user.pk,
         },
     )
 
