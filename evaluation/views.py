@@ -235,8 +235,8 @@ def evaluation_weights(request):
                 weights={name: request.POST.get(name) for name in COMPONENTS},
                 reason=request.POST.get("reason", ""),
             )
-        except ValidationError as error:
-            for message in error.messages:
+        except (ValidationError, PermissionDenied) as error:  # another agency's lead, say
+            for message in getattr(error, "messages", error.args):
                 messages.error(request, message)
         else:
             messages.success(request, _("The new weights apply to every sheet from now on."))

@@ -810,7 +810,11 @@ class HallSimulation:
     def _audit_inspection(self) -> None:
         if self.auditor is None:
             return
-        for finding in Finding.objects.filter(result=Finding.Result.OPEN).order_by("pk")[:80]:
+        # (A finding about the auditor is another auditor's: inspection.services.)
+        open_findings = Finding.objects.filter(result=Finding.Result.OPEN).exclude(
+            subject=self.auditor
+        )
+        for finding in open_findings.order_by("pk")[:80]:
             roll = self.rng.random()
             if finding.rule in ("outside_office_hours", "finished_late") or roll >= 0.05:
                 result, kind = Finding.Result.NO_ISSUE, ""

@@ -98,8 +98,7 @@ class RoleGroupAdmin(GroupAdmin):
     member would lose the role at once, with no event of theirs."""
 
     def has_delete_permission(self, request, obj=None):
-        kept = obj is not None and obj.name in Role.values
-        return not kept and super().has_delete_permission(request, obj)
+        return not (obj and obj.name in Role.values) and super().has_delete_permission(request, obj)
 
 
 # Who is setting a password on the admin's password page (read by the form's save).
@@ -193,6 +192,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["prefix", "user__username"]
     fields = list_display + ["revoked_by"]
     readonly_fields = fields
+
+    def get_queryset(self, request):  # the agency's own accounts' keys
+        tokens = super().get_queryset(request)
+        return admin_people_scoped(tokens, request.user, sites="user__staff_profile__sites")
 
     def has_add_permission(self, request):
         return False

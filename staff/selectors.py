@@ -1,6 +1,8 @@
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Subquery
 
 from langzhong_si.compiled import raw_first
 from langzhong_si.sqltext import sql_text
@@ -33,7 +35,6 @@ def user_with_account_state(user_id):
     on PostgreSQL, its roles and sites (staff.scope), in one query (or, inside
     row_copies, its copy); None if there is no such account."""
     from django.db import connection
-    from django.db.models import OuterRef, Subquery
 
     from staff.models import PasswordRecord
 
@@ -85,7 +86,6 @@ def recent_notifications(user, limit: int = 50):
 def needs_second_factor(user) -> bool:
     """Administrators, team leads and approvers confirm each sign-in with a TOTP code,
     and so does a superuser (the installer's account, the most powerful of all)."""
-    from django.conf import settings
 
     return user.is_superuser or bool(user_roles(user) & set(settings.TWO_FACTOR_ROLES))
 
@@ -109,7 +109,6 @@ def sign_in_history(user, limit: int = 20):
 def locked_accounts():
     """Usernames locked out by repeated failed sign-ins, newest first."""
     from axes.models import AccessAttempt
-    from django.conf import settings
 
     return AccessAttempt.objects.filter(
         failures_since_start__gte=settings.AXES_FAILURE_LIMIT
@@ -120,8 +119,6 @@ def api_token_for_key(key: str):
     """The token a presented key belongs to, with its account and the account's latest
     password record (for the expiry check), in one query; None if unknown."""
     import hmac
-
-    from django.db.models import OuterRef, Subquery
 
     from langzhong_si.credentials import credential_digest
     from staff.models import ApiToken, PasswordRecord

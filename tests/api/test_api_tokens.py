@@ -326,3 +326,24 @@ def test_the_token_page_lists_only_the_agencys_own_accounts_keys(
     assert token.prefix not in listed and machine.username not in listed
     sign_in(client, system)
     assert token.prefix in client.get(reverse("staff:api_tokens")).content.decode()
+
+
+def test_the_admins_token_list_holds_only_the_agencys_own_accounts_keys(
+    client, system, system_elsewhere, machine
+):
+    from django.contrib.auth.models import Permission
+
+    token, _key = services.api_token_issue(user=machine, issued_by=system)
+    for person in (system, system_elsewhere):
+        person.is_staff = True
+        person.save(update_fields=["is_staff"])
+        person.user_permissions.add(Permission.objects.get(codename="view_apitoken"))
+
+    def listed(person) -> str:
+        sign_in(client, person)
+        page = client.get(reverse("admin:staff_apitoken_changelist"))
+        assert page.status_code == 200
+        return page.content.decode()
+
+    assert token.prefix in listed(system)
+    assert token.prefix not in listed(system_elsewhere)

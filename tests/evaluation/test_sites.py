@@ -161,3 +161,12 @@ def test_another_agencys_team_lead_cannot_set_the_deployments_evaluation_weights
     with pytest.raises(PermissionDenied):
         evaluation_weights_set(lead=other_lead, weights=weights, reason="乙县自定")
     assert EvaluationWeights.objects.count() == before
+
+
+def test_another_agencys_team_lead_is_told_why_the_weights_stay(client, other_agency):
+    from evaluation.models import COMPONENTS
+
+    sign_in(client, make_staff(Role.TEAM_LEAD, sites=[other_agency.sites.get()]))
+    form = dict(zip(COMPONENTS, (20, 20, 20, 20, 10, 10), strict=True)) | {"reason": "乙县"}
+    page = client.post("/evaluation/weights/", form, follow=True).content.decode()
+    assert "各经办机构共用的记录由主办经办机构维护。" in page
