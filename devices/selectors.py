@@ -87,10 +87,11 @@ def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice
             cursor.execute(_device_sql(using, kind is not None), params)
             return cursor.fetchone()
 
+    copied = own + len(window_kept)  # a copy's length: the device's row, its window's two
     row = read_or_copy(
         device_copy_key(digest),
         lambda: read_as_health_check(connection, read),  # a device request's first read
-        taken=lambda kept: kept if len(kept) == own + len(window_kept) else None,
+        taken=lambda kept: kept if len(kept) == copied else None,
         kept_as=lambda row: row and row[:own] + tuple(row[at] for at in window_places),
     )
     if row is None or (kind is not None and row[kind_at] != kind):
@@ -101,7 +102,7 @@ def _device_written_out(using: str, digest: str, kind: str | None) -> HallDevice
     if device.window_id is not None:  # from a copy: its id and clerk, the rest deferred
         names = [f.attname for f in window_model._meta.concrete_fields]
         window = window_model.from_db(
-            using, window_kept if len(row) == own + len(window_kept) else names, row[own:]
+            using, window_kept if len(row) == copied else names, row[own:]
         )
     HallDevice._meta.get_field("window").set_cached_value(device, window)
     return device

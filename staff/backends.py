@@ -10,8 +10,8 @@ class StaffModelBackend(ModelBackend):
     changed role or a new password shows at the very next request: only an unchanged
     poll's empty answer (or its 429) may take the account's copy (operations.pollpath),
     which every such change made through the models marks at once
-    (staff.api_access.api_tokens_forget); one that is not (raw SQL, a role's group deleted
-    in the admin, a person's sites) reaches it within SESSION_CACHE_SECONDS."""
+    (staff.api_access.api_tokens_forget); one that is not (raw SQL, a data migration, a
+    person's sites) reaches it within SESSION_CACHE_SECONDS."""
 
     def get_user(self, user_id):
         user = user_with_account_state(user_id)

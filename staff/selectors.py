@@ -86,7 +86,6 @@ def recent_notifications(user, limit: int = 50):
 def needs_second_factor(user) -> bool:
     """Administrators, team leads and approvers confirm each sign-in with a TOTP code,
     and so does a superuser (the installer's account, the most powerful of all)."""
-
     return user.is_superuser or bool(user_roles(user) & set(settings.TWO_FACTOR_ROLES))
 
 
