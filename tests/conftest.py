@@ -175,6 +175,25 @@ def on_postgres():
     return connection.vendor == "postgresql"
 
 
+@pytest.fixture(scope="session")
+def _old_databases(django_db_setup, django_db_blocker):
+    from tests.database_at import OldDatabases
+
+    built = OldDatabases()
+    yield built
+    with django_db_blocker.unblock():
+        built.drop_all()
+
+
+@pytest.fixture
+def database_at(transactional_db, _old_databases):
+    """`database_at(targets)`: the connection pointed at a copy of the database at that
+    migration state (tests/database_at.py); a MigrationExecutor on it is returned. After
+    the test the connection points at the test database again."""
+    yield _old_databases.at
+    _old_databases.back_to_head()
+
+
 @pytest.fixture
 def hall(db):
     """The personas of most journeys:

@@ -65,9 +65,8 @@ def _fill(model, **given):
     return model.objects.create(**values)
 
 
-def test_a_database_at_the_previous_release_migrates_with_nothing_lost():
-    executor = MigrationExecutor(connection)
-    executor.migrate(PREVIOUS)
+def test_a_database_at_the_previous_release_migrates_with_nothing_lost(database_at):
+    executor = database_at(PREVIOUS)
     old = executor.loader.project_state(PREVIOUS).apps
 
     user = _fill(old.get_model("auth", "User"), username="reviewer-old")
@@ -145,9 +144,8 @@ def _draw_made_at_old_head(old, *, case, reviewers):
     return task, draw
 
 
-def test_the_draws_app_takes_over_the_seeds_and_draws_with_nothing_lost(tmp_path):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_DRAWS_APP)
+def test_the_draws_app_takes_over_the_seeds_and_draws_with_nothing_lost(tmp_path, database_at):
+    executor = database_at(BEFORE_DRAWS_APP)
     executor.loader.build_graph()
     old = executor.loader.project_state(list(executor.loader.applied_migrations)).apps
     ContentType.objects.clear_cache()
@@ -201,9 +199,8 @@ def test_the_draws_app_takes_over_the_seeds_and_draws_with_nothing_lost(tmp_path
     )
 
 
-def test_the_one_open_ticket_guard_names_duplicate_tickets_instead_of_failing_blindly():
-    executor = MigrationExecutor(connection)
-    executor.migrate([("counters", "0009_ratings_and_devices_move_to_their_apps")])
+def test_the_one_open_ticket_guard_names_duplicate_tickets_instead_of_failing_blindly(database_at):
+    executor = database_at([("counters", "0009_ratings_and_devices_move_to_their_apps")])
     executor.loader.build_graph()
     old = executor.loader.project_state(list(executor.loader.applied_migrations)).apps
     category = _fill(old.get_model("catalog", "InsuranceCategory"))
@@ -219,7 +216,7 @@ def test_the_one_open_ticket_guard_names_duplicate_tickets_instead_of_failing_bl
 
     Ticket.objects.filter(sequence=9).update(status="cancelled")
     executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    executor.migrate([("counters", "0010_ticket_first_call_and_one_open_per_id_queue")])
     assert Ticket.objects.filter(status="waiting").count() == 1
 
 
@@ -262,9 +259,8 @@ def _hall_at_old_head(old):
     return ticket, kiosk, follow_up
 
 
-def test_the_ratings_and_devices_apps_take_over_their_rows_with_nothing_lost():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_SPLIT)
+def test_the_ratings_and_devices_apps_take_over_their_rows_with_nothing_lost(database_at):
+    executor = database_at(BEFORE_SPLIT)
     executor.loader.build_graph()
     old = executor.loader.project_state(list(executor.loader.applied_migrations)).apps
     ContentType.objects.clear_cache()

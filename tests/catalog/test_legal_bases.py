@@ -35,9 +35,10 @@ def test_the_shipped_catalog_cites_the_regulation_exactly_where_it_applies():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_loaded_before_gets_the_citations_by_migration_and_loses_them_on_reverse():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
+def test_a_database_loaded_before_gets_the_citations_by_migration_and_loses_them_on_reverse(
+    database_at,
+):
+    executor = database_at(BEFORE)
     old = executor.loader.project_state(BEFORE).apps
     category = old.get_model("catalog", "InsuranceCategory").objects.create(code="YL", name="养老")
     Item = old.get_model("catalog", "ServiceItem")
@@ -77,4 +78,3 @@ def test_a_database_loaded_before_gets_the_citations_by_migration_and_loses_them
     )
     assert restored["QYYL-008"] == "本局自定依据"
     assert restored["SYBX-001"] == f"{REGULATION} 第二十四条", "never appended, never removed"
-    executor.migrate(executor.loader.graph.leaf_nodes())

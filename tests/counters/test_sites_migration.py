@@ -11,15 +11,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("counters", "0014_windows_tickets_cases_at_sites")]
 
 
-def test_the_days_numbers_go_on_at_the_home_hall_after_the_migration():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
+def test_the_days_numbers_go_on_at_the_home_hall_after_the_migration(database_at):
+    executor = database_at(BEFORE)
     old = executor.loader.project_state(BEFORE).apps
     NumberSequence = old.get_model("counters", "NumberSequence")
-    Agency, Site = old.get_model("sites", "Agency"), old.get_model("sites", "Site")
-    if not Site.objects.filter(kind="hall").exists():  # an earlier test's flush emptied it
-        agency = Agency.objects.create(code="511381", name="阆中市社会保险事业管理局")
-        Site.objects.create(agency=agency, code="hall", name="阆中市社会保险服务大厅", kind="hall")
     NumberSequence.objects.create(day=timezone.localdate(), key="ticket-A", last=5)
     NumberSequence.objects.create(day=timezone.localdate(), key="case", last=3)
 

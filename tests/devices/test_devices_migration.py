@@ -15,9 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("counters", "0007_blind_scans_and_bound_devices")]
 
 
-def test_a_device_registered_before_the_digest_migration_still_works_after_it():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
+def test_a_device_registered_before_the_digest_migration_still_works_after_it(database_at):
+    executor = database_at(BEFORE)
     old = executor.loader.project_state(BEFORE).apps
     Window = old.get_model("counters", "Window")
     HallDevice = old.get_model("counters", "HallDevice")

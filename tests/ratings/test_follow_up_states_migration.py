@@ -14,9 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("ratings", "0001_initial"), ("counters", "0014_windows_tickets_cases_at_sites")]
 
 
-def test_old_follow_ups_take_the_state_their_dates_show():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
+def test_old_follow_ups_take_the_state_their_dates_show(database_at):
+    executor = database_at(BEFORE)
     old = executor.loader.project_state(BEFORE).apps
     clerk = _fill(old.get_model("auth", "User"), username="clerk-before-states")
     window = _fill(old.get_model("counters", "Window"), number=8, queue="A", state="offline")
