@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "catalog",
     "draws",
     "sites_admin",
+    "staff_admin",
     "devices",
     "counters",
     "front",

@@ -27,8 +27,9 @@ LAYERS = [
     {"sites"},
     {"outbox", "staff", "catalog"},
     # Daily seeds, the one draw function, commitments, the auditor's bundles · the admin of
-    # agencies and sites (scoped by staff.scope, so above staff).
-    {"draws", "sites_admin"},
+    # agencies and sites and the admin of accounts and profiles (scoped by staff.scope, so
+    # above staff).
+    {"draws", "sites_admin", "staff_admin"},
     {"risk"},  # policies, qualifications, pools, review tasks, recusal
     {"devices"},  # the hall's registered screens: one-time links, hashed credentials
     {"counters"},  # the hall's rules: windows, tickets, numbers, dispatch; the Case record
