@@ -475,11 +475,15 @@ def cache_set_sealed(key: str, value, holder, attribute: str, timeout: float) ->
         setattr(holder, attribute, text)
 
 
-def cache_get_unsealed(key: str, holder_of, attribute: str):
+def cache_get_unsealed(key: str, holder_of, attribute: str, *, known: dict | None = None):
     """What cache_set_sealed kept under `key`, the text of `holder_of(value)`'s
     `attribute` decrypted; None when nothing is kept or it cannot be taken (sealed under
-    another key, or not sealed: an older release's)."""
-    value = caches[DEFAULT_CACHE_ALIAS].get(key)
+    another key, or not sealed: an older release's). `known`: cache entries already read
+    in this request (by cache key), taken instead of asking the cache again, once (the
+    value taken is changed: decrypted)."""
+    value = known.pop(key, None) if known else None
+    if value is None:
+        value = caches[DEFAULT_CACHE_ALIAS].get(key)
     if value is None:
         return None
     try:

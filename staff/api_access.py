@@ -34,6 +34,20 @@ def api_tokens_forget(*, user_id: int) -> None:
         compiled.remembered_forget(keys)
 
 
+def api_key_presented(request) -> str | None:
+    """The key of `Authorization: Token <key>`; None without that header. A malformed
+    one is refused (AuthenticationFailed)."""
+    parts = get_authorization_header(request).split()
+    if not parts or parts[0].lower() != StaffTokenAuthentication.keyword.lower().encode():
+        return None
+    if len(parts) != 2:
+        raise exceptions.AuthenticationFailed(_("Invalid token header."))
+    try:
+        return parts[1].decode()
+    except UnicodeError:
+        raise exceptions.AuthenticationFailed(_("Invalid token header.")) from None
+
+
 class StaffTokenAuthentication(BaseAuthentication):
     """`Authorization: Token <key>`: an integration account's API key (staff.ApiToken,
     stored as a digest). Refused when revoked or expired, when the account is disabled
@@ -44,20 +58,17 @@ class StaffTokenAuthentication(BaseAuthentication):
     keyword = "Token"
 
     def authenticate(self, request):
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword.lower().encode():
+        key = api_key_presented(request)
+        if key is None:
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(_("Invalid token header."))
-        try:
-            key = parts[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed(_("Invalid token header.")) from None
-        return self.authenticate_credentials(key)
+        # What an unchanged poll read along (operations.pollpath): the remembered token.
+        return self.authenticate_credentials(key, getattr(request, "read_along_found", None))
 
-    def authenticate_credentials(self, key: str):
+    def authenticate_credentials(self, key: str, known: dict | None = None):
         cache_key = api_token_cache_key(credential_digest(key))
-        token = compiled.cache_get_unsealed(cache_key, lambda token: token.user, "password")
+        token = compiled.cache_get_unsealed(
+            cache_key, lambda token: token.user, "password", known=known
+        )
         if token is not None:
             # Remembered for a few seconds (API_TOKEN_CACHE_SECONDS): no query at all;
             # its account's password hash is kept encrypted there.

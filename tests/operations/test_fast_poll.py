@@ -381,6 +381,14 @@ def _in_redis(settings, name):
     settings.SESSION_CACHE_SECONDS = 30
 
 
+def _commands_sent(poll) -> tuple[int, list[str]]:
+    """`poll()`'s status and the Redis commands it sent."""
+    client = cache._cache.get_client(write=True)
+    with mock.patch.object(client, "execute_command", wraps=client.execute_command) as sent:
+        status = poll().status_code
+    return status, [call.args[0] for call in sent.call_args_list]
+
+
 @pytest.mark.redis
 def test_with_sessions_in_redis_a_signed_out_cookie_is_refused_the_poll(hall, settings):
     """As deployed: sessions remembered in Redis (operations.cache), so the poll reads no
@@ -405,11 +413,8 @@ def test_with_sessions_in_redis_an_unchanged_inbox_poll_takes_one_round_trip(hal
     """The session's copy, its ending's mark and the poll's version in one MGET."""
     _in_redis(settings, "test-read-along")
     api, etag = _signed_in(hall.zhou)
-    client = cache._cache.get_client(write=True)
     try:
-        with mock.patch.object(client, "execute_command", wraps=client.execute_command) as sent:
-            assert _poll(api, INBOX, etag).status_code == 304
-        assert [call.args[0] for call in sent.call_args_list] == ["MGET"]
+        assert _commands_sent(lambda: _poll(api, INBOX, etag)) == (304, ["MGET"])
     finally:
         redis_keys_forget(cache)
 
@@ -1044,12 +1049,43 @@ def test_with_copies_in_redis_a_display_reads_its_version_and_copy_in_one_round_
     _in_redis(settings, "test-device-copy")
     device, browser, etag = _screen(hall)
     poll = lambda: browser.get(SCREEN, HTTP_IF_NONE_MATCH=etag)  # noqa: E731
-    client = cache._cache.get_client(write=True)
     try:
         assert isinstance(_copied(device, poll), tuple)
-        with mock.patch.object(client, "execute_command", wraps=client.execute_command) as sent:
-            assert poll().status_code == 304
-        assert [call.args[0] for call in sent.call_args_list] == ["MGET"]
+        assert _commands_sent(poll) == (304, ["MGET"])
+    finally:
+        redis_keys_forget(cache)
+
+
+@pytest.mark.redis
+def test_with_tokens_in_redis_a_token_poll_reads_its_version_and_token_in_one_round_trip(
+    hall, settings
+):
+    """The remembered token (staff.api_access) and the poll's version in one MGET."""
+    _in_redis(settings, "test-token-along")
+    _clerk, api, etag = _clerk_by_token(hall)
+    try:
+        assert _poll(api, WORKBENCH, etag).status_code == 304  # the token remembered
+        assert _commands_sent(lambda: _poll(api, WORKBENCH, etag)) == (304, ["MGET"])
+    finally:
+        redis_keys_forget(cache)
+
+
+@pytest.mark.redis
+def test_with_tokens_in_redis_a_moved_version_read_along_is_answered_in_full(
+    hall, settings, django_capture_on_commit_callbacks
+):
+    """The early answer took the remembered token it read along; the whole path reads it
+    again and still accepts it."""
+    _in_redis(settings, "test-token-along")
+    clerk, api, etag = _clerk_by_token(hall)
+    try:
+        assert _poll(api, WORKBENCH, etag).status_code == 304  # the token remembered
+        with django_capture_on_commit_callbacks(execute=True):
+            versions_bump(user_key(clerk.pk))
+        with CaptureQueriesContext(connection) as queries:
+            changed = _poll(api, WORKBENCH, etag)
+        assert changed.status_code == 200 and changed["ETag"] != etag
+        assert not any("staff_apitoken" in query["sql"] for query in queries)
     finally:
         redis_keys_forget(cache)
 
