@@ -105,12 +105,17 @@ def sign_in_history(user, limit: int = 20):
     )
 
 
-def locked_accounts():
-    """Usernames locked out by repeated failed sign-ins, newest first."""
+def locked_accounts(user):
+    """Accounts locked out by repeated failed sign-ins, newest first: those `user` may
+    unlock (their agency's, and those at no site yet; staff.services.account_unlock)."""
     from axes.models import AccessAttempt
 
+    from staff.scope import admin_people_scoped
+
+    people = admin_people_scoped(get_user_model().objects.all(), user, sites="staff_profile__sites")
     return AccessAttempt.objects.filter(
-        failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+        failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+        username__in=people.values("username"),
     ).order_by("-attempt_time")
 
 

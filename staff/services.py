@@ -216,7 +216,8 @@ def role_revoke(*, user, role: Role, revoked_by) -> None:
 
 def account_unlock(*, username: str, unlocked_by) -> int:
     """The security administrator lifts one account's sign-in lockout before it expires
-    (named exactly: an empty name would clear every lockout)."""
+    (named exactly: an empty name would clear every lockout): an account of their own
+    agency's, or one at no site yet (staff.scope.agency_manager_check)."""
     from axes.utils import reset
 
     if Role.SECURITY_ADMINISTRATOR.value not in user_roles(unlocked_by):
@@ -227,6 +228,7 @@ def account_unlock(*, username: str, unlocked_by) -> int:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise ValidationError(_("No such user."), code="username")
+    agency_manager_check(unlocked_by, person_agency_ids(user))
     with transaction.atomic():
         cleared = reset(username=username)
         audit_event_record(

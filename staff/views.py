@@ -124,7 +124,7 @@ def security(request):
     return render(
         request,
         "staff/security.html",
-        {"locked": locked_accounts(), "roles": Role.choices},
+        {"locked": locked_accounts(request.user), "roles": Role.choices},
     )
 
 

@@ -261,13 +261,17 @@ def test_reactivation_is_an_audit_event_and_nobody_changes_their_own():
         services.account_active_set(user=system, active=False, changed_by=system)
 
 
+def _locked_out(client, user):
+    for _ in range(5):
+        client.post(reverse("login"), {"username": user.username, "password": "Wrong-pass-1"})
+
+
 @pytest.mark.parametrize("username", ["", "   ", "nobody-such"])
 def test_unlock_with_an_empty_or_unknown_username_is_refused_and_clears_nothing(client, username):
     from axes.models import AccessAttempt
 
     clerk = make_staff(Role.CLERK)
-    for _ in range(5):
-        client.post(reverse("login"), {"username": clerk.username, "password": "Wrong-pass-1"})
+    _locked_out(client, clerk)
     security = make_staff(Role.SECURITY_ADMINISTRATOR)
     with pytest.raises(ValidationError):
         services.account_unlock(username=username, unlocked_by=security)
@@ -288,6 +292,30 @@ def test_an_unlock_names_the_unlocked_account():
     services.account_unlock(username=clerk.username, unlocked_by=security)
     event = AuditEvent.objects.get(event_type="auth.unlocked")
     assert (event.actor_id, event.object_id) == (security.pk, str(clerk.pk))
+
+
+def test_another_agencys_security_administrator_cannot_unlock_an_account(client, hall_b):
+    from axes.models import AccessAttempt
+
+    clerk = make_staff(Role.CLERK)
+    _locked_out(client, clerk)
+    elsewhere = make_staff(Role.SECURITY_ADMINISTRATOR, sites=[hall_b])
+    with pytest.raises(PermissionDenied):
+        services.account_unlock(username=clerk.username, unlocked_by=elsewhere)
+    assert AccessAttempt.objects.filter(username=clerk.username).exists()
+    assert not AuditEvent.objects.filter(event_type="auth.unlocked").exists()
+
+
+def test_the_security_page_lists_only_the_agencys_locked_accounts(client, hall_b):
+    ours, theirs = make_staff(Role.CLERK), make_staff(Role.CLERK, sites=[hall_b])
+    new = get_user_model().objects.create_user(username="just-made", password="x")  # no site
+    for user in (ours, theirs, new):
+        _locked_out(client, user)
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    sign_in(client, security)
+    page = client.get(reverse("staff:security"))
+    listed = {attempt.username for attempt in page.context["locked"]}
+    assert listed == {ours.username, new.username}
 
 
 def test_a_second_factor_reset_is_an_event_naming_actor_and_target():
