@@ -383,6 +383,11 @@ def api_token_issue(*, user, issued_by) -> tuple[ApiToken, str]:
             )
         if not user.is_active:
             raise ValidationError(_("This account is disabled."), code="inactive")
+        if not person_agency_ids(user):  # else any agency's administrator could key it
+            raise ValidationError(
+                _("This account works at no site yet; give it its agency's site first."),
+                code="no_site",
+            )
         key, prefix, digest = credential_new()
         now = timezone.now()
         token = ApiToken.objects.create(

@@ -56,6 +56,26 @@ def test_a_key_is_stored_only_as_a_digest_and_works_once_issued(system, machine)
     assert _get(key).status_code == 200
 
 
+def test_an_account_at_no_site_gets_no_key_until_it_has_its_agencys_site(system):
+    """An account made in the admin has no site: every agency's administrator may manage
+    it, so none may key it (it would act as an intake channel of any agency)."""
+    from django.contrib.auth import get_user_model
+
+    from staff.models import StaffProfile
+    from staff.services import role_grant, staff_sites_set
+
+    bare = get_user_model().objects.create_user(username="channel-new", password="x")
+    role_grant(user=bare, role=Role.INTEGRATION, granted_by=None)
+    StaffProfile.objects.create(user=bare, display_name="受理通道", employee_number="I0001")
+    with pytest.raises(ValidationError) as refused:
+        services.api_token_issue(user=bare, issued_by=system)
+    assert refused.value.code == "no_site"
+    assert not ApiToken.objects.filter(user=bare).exists()
+    staff_sites_set(user=bare, sites=None, changed_by=None, event=False)  # the home hall
+    token, _key = services.api_token_issue(user=bare, issued_by=system)
+    assert token.user_id == bare.pk
+
+
 def test_the_system_administrator_cannot_issue_a_token_for_the_auditor(system):
     auditor = make_staff(Role.AUDITOR)
     with pytest.raises(ValidationError) as refused:
