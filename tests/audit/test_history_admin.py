@@ -91,3 +91,20 @@ def test_a_past_version_of_a_row_the_admin_does_not_list_is_not_shown():
     elsewhere.save(update_fields=["is_staff"])
     elsewhere.user_permissions.add(Permission.objects.get(codename="view_staffprofile"))
     assert _browser(elsewhere).get(url).status_code == 404
+
+
+def test_a_deleted_rows_history_is_shown_only_to_the_superuser():
+    profile, before, version_url = _reviewer_sent_on_leave()
+    viewer = make_staff(Role.SYSTEM_ADMINISTRATOR)  # the same agency's
+    viewer.is_staff = True
+    viewer.save(update_fields=["is_staff"])
+    viewer.user_permissions.add(Permission.objects.get(codename="view_staffprofile"))
+    history_url = reverse("admin:staff_staffprofile_history", args=[profile.pk])
+    browser = _browser(viewer)
+    assert browser.get(history_url).status_code == 200  # while the row is there
+    profile.delete()
+    assert browser.get(history_url).status_code == 404
+    assert browser.get(version_url).status_code == 404
+    root = _browser(_root())
+    assert root.get(history_url).status_code == 200
+    assert root.get(version_url).status_code == 200
