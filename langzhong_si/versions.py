@@ -109,9 +109,9 @@ def poll_etag(request, key: str, *, also: str = "", known: dict | None = None) -
     """The ETag of `key`'s current version, and whether the poll already holds it.
     `also`: what else the answer shows that moves without the version (a clock).
     `known`: as version_of's; by default what the request read along
-    (operations.pollpath: with its session, or a device's poll with the device's copy):
-    the version its If-None-Match names, with the named person's or the device's row
-    copy, which version_of never takes."""
+    (operations.pollpath: with its session, a device's poll with the device's copy, an API
+    key's with its remembered token): the version its If-None-Match names, with the named
+    person's or the device's row copy or the token, which version_of never takes."""
     if known is None:
         known = getattr(request, "read_along_found", None)
     # The day too: the screens show today's queues, which a new day empties unasked.

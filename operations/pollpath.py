@@ -61,7 +61,7 @@ from langzhong_si.versions import (
     version_named,
 )
 from operations.sessions import SessionStore
-from staff.api_access import api_key_presented, api_token_cache_key
+from staff.api_access import api_key_presented, api_token_remembered_key
 from staff.middleware import account_passes_unchanged
 from staff.selectors import account_copy_key
 
@@ -205,41 +205,44 @@ def _read_again(user, request):
     request.__dict__.pop("_cached_user", None)  # where authentication's keeps its read
 
 
+def _read_along(request, key: str, what: str) -> dict | None:
+    """The version the poll's If-None-Match names and `key` read in one round trip, kept
+    as what the request read along (poll_etag takes the version from it); None with the
+    cache down: each is then read where the whole path reads it. Only ever hints, as the
+    session's read along."""
+    named = version_named(request.META["HTTP_IF_NONE_MATCH"])
+    try:
+        found = cache.get_many([one for one in (named, key) if one])
+    except Exception:
+        logger.warning("%s poll read nothing along: cache unavailable", what, exc_info=True)
+        return None
+    request.read_along_found = found
+    return found
+
+
 def _device_read_along(request, copies) -> None:
     """A device's poll (its credential in the API's header or the screens' cookie): the
-    version its If-None-Match names and the device's row copy read in one round trip, for
-    poll_etag and the device's look-up (devices.selectors), where there were a round trip
-    and a query. Only ever hints, as the session's read along."""
+    device's row copy read along, for the device's look-up (devices.selectors), where
+    there were a round trip and a query."""
     credential = device_credential(request)
     if not credential or not copies.seconds:
         return
     copy = device_copy_key(credential_digest(credential))
-    named = version_named(request.META["HTTP_IF_NONE_MATCH"])
-    try:
-        found = cache.get_many([key for key in (named, copy) if key])
-    except Exception:  # the cache is down: each is read where the whole path reads it
-        logger.warning("device poll read nothing along: cache unavailable", exc_info=True)
-        return
-    request.read_along_found = copies.found = found
-    copies.wanted = {copy}
+    found = _read_along(request, copy, "device")
+    if found is not None:
+        copies.found, copies.wanted = found, {copy}
 
 
 def _token_read_along(request) -> None:
-    """An integration account's poll (its key in `Authorization: Token`): the version its
-    If-None-Match names and the key's remembered token (staff.api_access) read in one
-    round trip, where there were two. Only ever hints, as the session's read along."""
+    """An integration account's poll (its key in `Authorization: Token`): the key's
+    remembered token (staff.api_access) read along, where there were two round trips. The
+    first authentication of the request takes it, early or down the whole path."""
     try:
         key = api_key_presented(request)
     except AuthenticationFailed:  # refused as it is, down the whole path
         return
-    if key is None:
-        return
-    named = version_named(request.META["HTTP_IF_NONE_MATCH"])
-    remembered = api_token_cache_key(credential_digest(key))
-    try:
-        request.read_along_found = cache.get_many([one for one in (named, remembered) if one])
-    except Exception:  # the cache is down: each is read where the whole path reads it
-        logger.warning("token poll read nothing along: cache unavailable", exc_info=True)
+    if key is not None:
+        _read_along(request, api_token_remembered_key(key), "token")
 
 
 def _unchanged_poll_answer(request, copies):

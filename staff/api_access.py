@@ -19,6 +19,11 @@ def api_token_cache_key(digest: str) -> str:
     return f"api-token:{digest}"
 
 
+def api_token_remembered_key(key: str) -> str:
+    """Where an API key's accepted token is remembered (API_TOKEN_CACHE_SECONDS)."""
+    return api_token_cache_key(credential_digest(key))
+
+
 def api_tokens_forget(*, user_id: int) -> None:
     """Forget every remembered token of an account, and mark its row copy as changed
     (staff.selectors.account_copy_key: nothing copies it under the mark): now, and again
@@ -65,7 +70,7 @@ class StaffTokenAuthentication(BaseAuthentication):
         return self.authenticate_credentials(key, getattr(request, "read_along_found", None))
 
     def authenticate_credentials(self, key: str, known: dict | None = None):
-        cache_key = api_token_cache_key(credential_digest(key))
+        cache_key = api_token_remembered_key(key)
         token = compiled.cache_get_unsealed(
             cache_key, lambda token: token.user, "password", known=known
         )

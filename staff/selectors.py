@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 
 from langzhong_si.compiled import raw_first
 from langzhong_si.sqltext import sql_text
@@ -105,35 +105,44 @@ def sign_in_history(user, limit: int = 20):
     )
 
 
-def locked_accounts(user):
-    """Accounts locked out by repeated failed sign-ins, newest first: those `user` may
-    unlock (their agency's, and those at no site yet; staff.services.account_unlock)."""
-    from axes.models import AccessAttempt
-
+def usernames_managed_by(user):
+    """The usernames of the accounts `user` manages: their agency's, and those at no site
+    yet (staff.scope.admin_people_scoped); a subquery."""
     from staff.scope import admin_people_scoped
 
     people = admin_people_scoped(get_user_model().objects.all(), user, sites="staff_profile__sites")
+    return people.values("username")
+
+
+def locked_accounts(user):
+    """Accounts locked out by repeated failed sign-ins, newest first: those `user` may
+    unlock (staff.services.account_unlock)."""
+    from axes.models import AccessAttempt
+
     return AccessAttempt.objects.filter(
         failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-        username__in=people.values("username"),
+        username__in=usernames_managed_by(user),
     ).order_by("-attempt_time")
 
 
 def api_token_for_key(key: str):
-    """The token a presented key belongs to, with its account and the account's latest
-    password record (for the expiry check), in one query; None if unknown."""
+    """The token a presented key belongs to, with its account, the account's latest
+    password record (for the expiry check) and whether it works at a site, in one query;
+    None if unknown."""
     import hmac
 
     from langzhong_si.credentials import credential_digest
-    from staff.models import ApiToken, PasswordRecord
+    from staff.models import ApiToken, PasswordRecord, StaffProfile
 
     digest = credential_digest(key)
     latest = PasswordRecord.objects.filter(user=OuterRef("user")).order_by("-set_at", "-pk")
+    sites = StaffProfile.sites.through.objects.filter(staffprofile__user=OuterRef("user"))
     token = (
         ApiToken.objects.select_related("user")
         .annotate(
             password_set_at=Subquery(latest.values("set_at")[:1]),
             password_set_by=Subquery(latest.values("set_by")[:1]),
+            at_a_site=Exists(sites),
         )
         .filter(digest=digest)
         .first()
@@ -146,7 +155,8 @@ def api_token_for_key(key: str):
 
 def api_token_refusal(token) -> str | None:
     """Why a token may not be used now, or None: revoked, expired, a disabled account,
-    an expired (or someone else's) password, or not an integration account."""
+    an expired (or someone else's) password, not an integration account, or one at no
+    site (api_token_for_key's token)."""
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
@@ -167,6 +177,8 @@ def api_token_refusal(token) -> str | None:
         return _("This account signs in with a second factor; use a session, not a token.")
     if not user_has_role(user, Role.INTEGRATION):
         return _("API tokens are only for integration accounts, never for a person.")
+    if not token.at_a_site:  # every agency's administrator manages it: none keys it
+        return _("This account works at no site yet; give it its agency's site first.")
     return None
 
 

@@ -22,7 +22,7 @@ from audit.services import audit_event_record
 from staff import services  # a module reference: services imports this module too
 from staff.api_access import api_tokens_forget
 from staff.middleware import SIGNED_IN_AT
-from staff.models import ApiToken, PasswordRecord
+from staff.models import ApiToken, PasswordRecord, StaffProfile
 from staff.roles import DRAWN_ROLES, Role
 
 ROLE_NAMES = set(Role.values)
@@ -156,5 +156,14 @@ def _account_changed(sender, instance, **kwargs):
 @receiver(post_save, sender=ApiToken)
 @receiver(post_delete, sender=ApiToken)
 @receiver(post_save, sender=PasswordRecord)
+@receiver(post_delete, sender=StaffProfile)  # its sites gone: no key works (api_token_refusal)
 def _token_or_password_changed(sender, instance, **kwargs):
     api_tokens_forget(user_id=instance.user_id)
+
+
+@receiver(m2m_changed, sender=StaffProfile.sites.through)
+def _sites_changed(sender, instance, action, reverse, **kwargs):
+    # A person's sites (staff.services.staff_sites_set); a site's deletion takes its rows
+    # with no signal: a remembered key sees it within API_TOKEN_CACHE_SECONDS.
+    if action.startswith("post_") and not reverse:
+        api_tokens_forget(user_id=instance.user_id)

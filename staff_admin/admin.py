@@ -1,5 +1,7 @@
 import contextvars
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -16,7 +18,7 @@ from staff import services
 from staff.models import ApiToken, StaffProfile
 from staff.roles import Role
 from staff.scope import admin_people_scoped, admin_scoped
-from staff.selectors import user_roles
+from staff.selectors import user_roles, usernames_managed_by
 from staff.signals import roles_changed_by
 
 # The TOTP admin shows each authenticator's secret (and a QR code of it): with it anyone
@@ -205,3 +207,32 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _SignInRecordsScoped:
+    """django-axes' sign-in records of the accounts the person manages (their agency's,
+    and those at no site yet), read-only: a lockout is lifted on the security page
+    (audited, within the agency), never by deleting its record here, and no bulk action."""
+
+    def get_queryset(self, request):
+        records = super().get_queryset(request)
+        return records.filter(username__in=usernames_managed_by(request.user))
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
+for _model, _admin in (
+    (AccessAttempt, AccessAttemptAdmin),
+    (AccessLog, AccessLogAdmin),
+    (AccessFailureLog, AccessFailureLogAdmin),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, type(_admin.__name__, (_SignInRecordsScoped, _admin), {}))

@@ -318,6 +318,32 @@ def test_the_security_page_lists_only_the_agencys_locked_accounts(client, hall_b
     assert listed == {ours.username, new.username}
 
 
+def test_the_admins_lockouts_are_the_agencys_only_and_never_deleted_there(client, hall_b):
+    """django-axes' own admin: deleting a lockout's record would lift it with no event and
+    past the agency; it lists the agency's accounts only and deletes nothing."""
+    from axes.models import AccessAttempt
+
+    ours, theirs = make_staff(Role.CLERK), make_staff(Role.CLERK, sites=[hall_b])
+    for user in (ours, theirs):
+        _locked_out(client, user)
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    security.is_staff = True
+    security.save(update_fields=["is_staff"])
+    codenames = ["view_accessattempt", "delete_accessattempt"]
+    security.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    browser = Client()
+    sign_in(browser, security)
+    listed = browser.get("/admin/axes/accessattempt/")
+    assert ours.username in listed.content.decode()
+    assert theirs.username not in listed.content.decode()
+    attempt = AccessAttempt.objects.get(username=ours.username)
+    url = f"/admin/axes/accessattempt/{attempt.pk}/delete/"
+    assert browser.post(url, {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", "_selected_action": [attempt.pk]}
+    browser.post("/admin/axes/accessattempt/", bulk)
+    assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
+
+
 def test_a_second_factor_reset_is_an_event_naming_actor_and_target():
     lead = make_staff(Role.TEAM_LEAD)
     TOTPDevice.objects.create(user=lead, name="authenticator", confirmed=True)
