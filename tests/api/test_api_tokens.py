@@ -76,9 +76,7 @@ def test_an_account_at_no_site_gets_no_key_until_it_has_its_agencys_site(system)
     assert token.user_id == bare.pk
 
 
-def test_a_key_stops_working_at_once_when_its_account_no_longer_works_at_a_site(
-    system, machine
-):
+def test_a_key_stops_working_at_once_when_its_account_no_longer_works_at_a_site(system, machine):
     from staff.models import StaffProfile
 
     _token, key = services.api_token_issue(user=machine, issued_by=system)
