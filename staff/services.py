@@ -86,26 +86,38 @@ def staff_member_create(
     validate_password(password, get_user_model()(username=username))
     user = get_user_model().objects.create_user(username=username, password=password)
     password_changed(password, user)  # the first entry of the password history
-    StaffProfile.objects.create(
+    staff_profile_create(
         user=user,
         display_name=display_name,
         employee_number=employee_number,
         window_team=window_team,
-    )
-    if created_by is not None:  # an account of the administrator's own agency only
-        agency_manager_check(created_by, {site.agency_id for site in (sites or [])})
-    staff_sites_set(user=user, sites=sites, changed_by=created_by, event=False)
-    audit_event_record(
-        event_type="staff.created",
-        actor=created_by,
-        obj=user,
-        data={"employee_number": employee_number},
+        sites=sites,
+        created_by=created_by,
     )
     for role in roles:
         role_grant(user=user, role=role, granted_by=created_by)
     if created_by is not None:  # the person chooses their own password at first sign-in
         password_must_change(user=user, set_by=created_by)
     return user
+
+
+def staff_profile_create(
+    *, user, display_name: str, employee_number: str, window_team="", sites=None, created_by=None
+) -> StaffProfile:
+    """An account's staff profile: its name, 工号 and sites (by default the home hall), of
+    the creator's own agency; recorded as `staff.created`. An account made in the admin
+    gets its profile this way; staff_member_create makes both."""
+    if created_by is not None:  # an account of the administrator's own agency only
+        agency_manager_check(created_by, {site.agency_id for site in (sites or [])})
+    name = name_clean(display_name, field=_("Display name"))
+    with transaction.atomic():
+        profile = StaffProfile.objects.create(
+            user=user, display_name=name, employee_number=employee_number, window_team=window_team
+        )
+        staff_sites_set(user=user, sites=sites, changed_by=created_by, event=False)
+        created = {"employee_number": employee_number}
+        audit_event_record(event_type="staff.created", actor=created_by, obj=user, data=created)
+    return profile
 
 
 def staff_sites_check(sites) -> None:

@@ -59,6 +59,18 @@ class StaffProfileAdmin(ScopedHistoryAdmin):
         profiles = admin_people_scoped(super().get_queryset(request), request.user, sites="sites")
         return profiles.prefetch_related("sites")
 
+    def get_readonly_fields(self, request, obj=None):
+        # An account made in the admin gets its profile here: its account chosen once.
+        return self.readonly_fields if obj is not None else ["availability"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":  # the agency's accounts (or at no site) with no profile
+            accounts = get_user_model().objects.filter(staff_profile__isnull=True)
+            kwargs["queryset"] = admin_people_scoped(
+                accounts, request.user, sites="staff_profile__sites"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "sites":  # only the sites of the administrator's agency
             kwargs["queryset"] = admin_scoped(
@@ -71,6 +83,14 @@ class StaffProfileAdmin(ScopedHistoryAdmin):
         return "、".join(site.name for site in profile.sites.all())
 
     def save_model(self, request, obj, form, change):
+        if not change:  # through its service: the creator's agency's sites, recorded
+            obj.pk = services.staff_profile_create(
+                user=obj.user, display_name=obj.display_name, employee_number=obj.employee_number,
+                window_team=obj.window_team, sites=form.cleaned_data["sites"],
+                created_by=request.user,
+            ).pk  # fmt: skip
+            obj._state.adding = False
+            return
         # The 工号 changes through its service: the system administrator's right, checked
         # unique, with the old and new numbers in the audit event.
         if change and "employee_number" in form.changed_data:

@@ -3,6 +3,7 @@ administrator changes them (in the admin or through the service), one agency at 
 and every change is an audit event naming the sites before and after."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
@@ -161,3 +162,36 @@ def test_the_admin_lists_only_the_administrator_s_agency_s_people(sysadmin, othe
     assert clerk_b.staff_profile.display_name not in listing
     page = browser.get(reverse("admin:staff_staffprofile_change", args=[clerk_b.staff_profile.pk]))
     assert page.status_code == 302  # the admin's "no such object", as for any unknown id
+
+
+def test_an_account_made_in_the_admin_gets_its_profile_and_sites_there(
+    sysadmin, other_agency_clerk
+):
+    """The system administrator's onboarding in the admin: an account, then its profile
+    (the account chosen once, among the agency's accounts without one), recorded."""
+    clerk_b, _hall_b = other_agency_clerk
+    sysadmin.user_permissions.add(Permission.objects.get(codename="add_staffprofile"))
+    account = get_user_model().objects.create_user(username="new-clerk", password="x")
+    station = make_site(code="ql")
+    browser = Client()
+    sign_in(browser, sysadmin)
+    form = browser.get(reverse("admin:staff_staffprofile_add")).content.decode()
+    assert account.username in form and clerk_b.username not in form
+    response = browser.post(
+        reverse("admin:staff_staffprofile_add"),
+        {"user": account.pk, "display_name": "王新", "employee_number": "G0777",
+         "window_team": "", "sites": [station.pk]},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account.refresh_from_db()
+    assert account.staff_profile.employee_number == "G0777"
+    assert list(account.staff_profile.sites.all()) == [station]
+    event = AuditEvent.objects.get(event_type="staff.created", object_id=str(account.pk))
+    assert (event.actor_id, event.data) == (sysadmin.pk, {"employee_number": "G0777"})
+    taken = browser.post(
+        reverse("admin:staff_staffprofile_add"),
+        {"user": clerk_b.pk, "display_name": "冒名", "employee_number": "G0778",
+         "window_team": "", "sites": [station.pk]},
+    )  # fmt: skip
+    assert taken.status_code == 200  # not a choice: another agency's, with a profile
+    assert clerk_b.staff_profile.display_name != "冒名"
