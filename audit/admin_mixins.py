@@ -59,16 +59,20 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
     """Row history only of the rows the person's admin lists (its get_queryset may be
     scoped, e.g. to their agency): simple-history's own views fall back to the history
     table for a row the queryset leaves out, which would show it. A deleted row's history
-    only to the installing superuser: whose it was can no longer be read from the row
-    (its deletion stays in the audit log for everyone who reads that). A past version is
+    only to the installing superuser where rows belong to an agency
+    (`deleted_rows_scoped`): whose it was can no longer be read from the row (its deletion
+    stays in the audit log for everyone who reads that). A past version is
     shown, never saved back: simple-history's "revert" saves every field of it (the
     read-only and hidden ones too) with the view permission alone, past the services
     that keep those fields (who can be drawn, a recusal)."""
 
+    # False for records the whole deployment works by (the catalog).
+    deleted_rows_scoped = True
+
     def _listed_check(self, request, object_id) -> None:
         pk = unquote(object_id)
         if not self.model._default_manager.filter(pk=pk).exists():
-            if not request.user.is_superuser:
+            if self.deleted_rows_scoped and not request.user.is_superuser:
                 raise Http404
         elif not self.get_queryset(request).filter(pk=pk).exists():
             raise Http404

@@ -6,6 +6,8 @@ from catalog.services import catalog_record_edit
 
 
 class CatalogReasonAdmin(ReasonAdmin):
+    deleted_rows_scoped = False  # one catalog for every agency
+
     def record_save(self, *, instance, reason, actor):
         catalog_record_edit(instance=instance, reason=reason, actor=actor)
 

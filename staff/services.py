@@ -23,7 +23,7 @@ from staff import signals as staff_signals  # a module reference: signals import
 from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
 from staff.roles import DRAWN_ROLES, SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
 from staff.scope import agency_manager_check
-from staff.selectors import needs_second_factor, user_roles
+from staff.selectors import accounts_to_onboard, needs_second_factor, user_roles
 
 SEPARATED = {role.value for role in SEPARATED_ADMINISTRATOR_ROLES}
 
@@ -105,19 +105,32 @@ def staff_profile_create(
     *, user, display_name: str, employee_number: str, window_team="", sites=None, created_by=None
 ) -> StaffProfile:
     """An account's staff profile: its name, 工号 and sites (by default the home hall), of
-    the creator's own agency; recorded as `staff.created`. An account made in the admin
-    gets its profile this way; staff_member_create makes both."""
+    the creator's own agency; recorded as `staff.created` with the sites. An account made
+    in the admin gets its profile through staff_profile_give; staff_member_create makes
+    both."""
+    chosen = list(sites) if sites else [Site.objects.get(pk=home_site_id())]
     if created_by is not None:  # an account of the administrator's own agency only
-        agency_manager_check(created_by, {site.agency_id for site in (sites or [])})
+        agency_manager_check(created_by, {site.agency_id for site in chosen})
     name = name_clean(display_name, field=_("Display name"))
+    number = employee_number_clean(employee_number)
     with transaction.atomic():
         profile = StaffProfile.objects.create(
-            user=user, display_name=name, employee_number=employee_number, window_team=window_team
+            user=user, display_name=name, employee_number=number, window_team=window_team
         )
-        staff_sites_set(user=user, sites=sites, changed_by=created_by, event=False)
-        created = {"employee_number": employee_number}
+        staff_sites_set(user=user, sites=chosen, changed_by=created_by, event=False)
+        created = {"employee_number": number, "sites": sorted(site.code for site in chosen)}
         audit_event_record(event_type="staff.created", actor=created_by, obj=user, data=created)
     return profile
+
+
+def staff_profile_give(*, user, given_by, **profile) -> StaffProfile:
+    """The system administrator gives a staff profile (staff_profile_create's fields) to an
+    account made in the admin: one of their agency's new accounts only
+    (staff.selectors.accounts_to_onboard); roles follow on the security page."""
+    account_manager_check(given_by, user)
+    if not accounts_to_onboard(given_by).filter(pk=user.pk).exists():
+        raise PermissionDenied(_("Only your agency's new accounts get a staff profile here."))
+    return staff_profile_create(user=user, created_by=given_by, **profile)
 
 
 def staff_sites_check(sites) -> None:

@@ -163,7 +163,8 @@ def _token_or_password_changed(sender, instance, **kwargs):
 
 @receiver(m2m_changed, sender=StaffProfile.sites.through)
 def _sites_changed(sender, instance, action, reverse, **kwargs):
-    # A person's sites (staff.services.staff_sites_set); a site's deletion takes its rows
-    # with no signal: a remembered key sees it within API_TOKEN_CACHE_SECONDS.
+    # A person's sites (staff.services.staff_sites_set): their remembered keys forgotten
+    # and their account's copy marked (what they may see changed). A site's deletion takes
+    # its rows with no signal: a remembered key sees it within API_TOKEN_CACHE_SECONDS.
     if action.startswith("post_") and not reverse:
         api_tokens_forget(user_id=instance.user_id)

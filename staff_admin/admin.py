@@ -14,11 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.admin_mixins import ScopedHistoryAdmin, changed_fields_save
+from langzhong_si.text import name_clean
 from staff import services
 from staff.models import ApiToken, StaffProfile
 from staff.roles import Role
 from staff.scope import admin_people_scoped, admin_scoped
-from staff.selectors import user_roles, usernames_managed_by
+from staff.selectors import accounts_to_onboard, user_roles, usernames_managed_by
 from staff.signals import roles_changed_by
 
 # The TOTP admin shows each authenticator's secret (and a QR code of it): with it anyone
@@ -31,6 +32,9 @@ if admin.site.is_registered(TOTPDevice):
 class StaffProfileForm(forms.ModelForm):
     def clean_employee_number(self):
         return services.employee_number_clean(self.cleaned_data["employee_number"])
+
+    def clean_display_name(self):
+        return name_clean(self.cleaned_data["display_name"], field=_("Display name"))
 
     def clean_sites(self):
         sites = self.cleaned_data["sites"]
@@ -64,11 +68,8 @@ class StaffProfileAdmin(ScopedHistoryAdmin):
         return self.readonly_fields if obj is not None else ["availability"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "user":  # the agency's accounts (or at no site) with no profile
-            accounts = get_user_model().objects.filter(staff_profile__isnull=True)
-            kwargs["queryset"] = admin_people_scoped(
-                accounts, request.user, sites="staff_profile__sites"
-            )
+        if db_field.name == "user":  # the agency's new accounts (staff_profile_give)
+            kwargs["queryset"] = accounts_to_onboard(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
@@ -83,13 +84,13 @@ class StaffProfileAdmin(ScopedHistoryAdmin):
         return "、".join(site.name for site in profile.sites.all())
 
     def save_model(self, request, obj, form, change):
-        if not change:  # through its service: the creator's agency's sites, recorded
-            obj.pk = services.staff_profile_create(
-                user=obj.user, display_name=obj.display_name, employee_number=obj.employee_number,
-                window_team=obj.window_team, sites=form.cleaned_data["sites"],
-                created_by=request.user,
-            ).pk  # fmt: skip
-            obj._state.adding = False
+        if not change:  # through its service: the agency's new account, its sites, recorded
+            made = services.staff_profile_give(
+                user=obj.user, given_by=request.user, display_name=obj.display_name,
+                employee_number=obj.employee_number, window_team=obj.window_team,
+                sites=form.cleaned_data["sites"],
+            )  # fmt: skip
+            obj.pk, obj._state = made.pk, made._state
             return
         # The 工号 changes through its service: the system administrator's right, checked
         # unique, with the old and new numbers in the audit event.
@@ -236,6 +237,8 @@ class _SignInRecordsScoped:
 
     def get_queryset(self, request):
         records = super().get_queryset(request)
+        if request.user.is_superuser:  # attempts on names that are nobody's too
+            return records
         return records.filter(username__in=usernames_managed_by(request.user))
 
     def has_change_permission(self, request, obj=None):

@@ -108,3 +108,18 @@ def test_a_deleted_rows_history_is_shown_only_to_the_superuser():
     root = _browser(_root())
     assert root.get(history_url).status_code == 200
     assert root.get(version_url).status_code == 200
+
+
+def test_a_deleted_catalog_items_history_stays_shown_to_its_viewers():
+    """The catalog is every agency's: its deleted rows are nobody's to hide."""
+    from audit.services import audited_record_delete
+    from tests.factories import ItemFactory
+
+    item = ItemFactory()
+    viewer = make_staff(Role.TEAM_LEAD)
+    viewer.is_staff = True
+    viewer.save(update_fields=["is_staff"])
+    viewer.user_permissions.add(Permission.objects.get(codename="view_serviceitem"))
+    history_url = reverse("admin:catalog_serviceitem_history", args=[item.pk])
+    audited_record_delete(instance=item, reason="撤销事项", actor=_root())
+    assert _browser(viewer).get(history_url).status_code == 200

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from sites.defaults import home_site_id
+from staff.models import StaffProfile
 from staff.roles import Role
 from staff.scope import scope_of
 from staff.services import staff_sites_set
@@ -168,10 +169,13 @@ def test_an_account_made_in_the_admin_gets_its_profile_and_sites_there(
     sysadmin, other_agency_clerk
 ):
     """The system administrator's onboarding in the admin: an account, then its profile
-    (the account chosen once, among the agency's accounts without one), recorded."""
-    clerk_b, _hall_b = other_agency_clerk
+    (the account chosen once, among the agency's new accounts), recorded."""
+    from staff.services import password_must_change
+
+    clerk_b, hall_b = other_agency_clerk
     sysadmin.user_permissions.add(Permission.objects.get(codename="add_staffprofile"))
     account = get_user_model().objects.create_user(username="new-clerk", password="x")
+    password_must_change(user=account, set_by=sysadmin)  # as the admin's add form does
     station = make_site(code="ql")
     browser = Client()
     sign_in(browser, sysadmin)
@@ -187,11 +191,30 @@ def test_an_account_made_in_the_admin_gets_its_profile_and_sites_there(
     assert account.staff_profile.employee_number == "G0777"
     assert list(account.staff_profile.sites.all()) == [station]
     event = AuditEvent.objects.get(event_type="staff.created", object_id=str(account.pk))
-    assert (event.actor_id, event.data) == (sysadmin.pk, {"employee_number": "G0777"})
-    taken = browser.post(
-        reverse("admin:staff_staffprofile_add"),
-        {"user": clerk_b.pk, "display_name": "冒名", "employee_number": "G0778",
-         "window_team": "", "sites": [station.pk]},
-    )  # fmt: skip
-    assert taken.status_code == 200  # not a choice: another agency's, with a profile
-    assert clerk_b.staff_profile.display_name != "冒名"
+    assert event.actor_id == sysadmin.pk
+    assert event.data == {"employee_number": "G0777", "sites": ["ql"]}
+
+
+def test_another_agencys_new_account_is_not_offered_for_a_profile(sysadmin, other_agency_clerk):
+    """An account at no site is every agency's to manage, but only the agency that made it
+    gives it a profile: another would take an account whose first password it never set."""
+    from staff.services import password_must_change, password_set, staff_profile_give
+
+    _clerk_b, hall_b = other_agency_clerk
+    admin_b = make_staff(Role.SYSTEM_ADMINISTRATOR, sites=[hall_b])
+    theirs = get_user_model().objects.create_user(username="made-by-b", password="x")
+    password_must_change(user=theirs, set_by=admin_b)
+    root = get_user_model().objects.create_superuser("root", password="Root-pass-123")
+    sysadmin.user_permissions.add(Permission.objects.get(codename="add_staffprofile"))
+    browser = Client()
+    sign_in(browser, sysadmin)
+    form = browser.get(reverse("admin:staff_staffprofile_add")).content.decode()
+    assert theirs.username not in form and f">{root.username}<" not in form
+    with pytest.raises(PermissionDenied):
+        staff_profile_give(user=theirs, given_by=sysadmin, display_name="冒名",
+                           employee_number="G0778")  # fmt: skip
+    password_set(user=theirs, password="Reset-pass-2026", set_by=sysadmin)  # not ours for it
+    with pytest.raises(PermissionDenied):
+        staff_profile_give(user=theirs, given_by=sysadmin, display_name="冒名",
+                           employee_number="G0778")  # fmt: skip
+    assert not StaffProfile.objects.filter(user=theirs).exists()
