@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 
 from langzhong_si.compiled import raw_first
 from langzhong_si.sqltext import sql_text
@@ -116,31 +116,29 @@ def usernames_managed_by(user):
 
 def accounts_to_onboard(user):
     """The accounts `user` may give a staff profile (staff.services.staff_profile_give):
-    active, not a superuser, with no profile and no role yet, made by their agency (its
-    first password set by one of the agency's people) and whose password nobody outside
-    it set since. The installing superuser's: any such account."""
+    active, not a superuser, with no profile, role or permission yet, made by their agency
+    (its first password set by one of the agency's people) and no password of it ever set
+    by anyone outside the agency (who could then know it). The installing superuser's:
+    any such account."""
     from staff.models import PasswordRecord
     from staff.scope import scope_of
 
-    records = PasswordRecord.objects.filter(user=OuterRef("pk")).values("set_by")
-    accounts = (
-        get_user_model()
-        .objects.filter(
-            is_active=True, is_superuser=False, staff_profile__isnull=True, groups__isnull=True
-        )
-        .annotate(
-            first_set_by=Subquery(records.order_by("set_at", "pk")[:1]),
-            last_set_by=Subquery(records.order_by("-set_at", "-pk")[:1]),
-        )
-    )
+    records = PasswordRecord.objects.filter(user=OuterRef("pk"))
+    accounts = get_user_model().objects.filter(
+        is_active=True, is_superuser=False, staff_profile__isnull=True, groups__isnull=True,
+        user_permissions__isnull=True,
+    )  # fmt: skip
     if user.is_superuser:
         return accounts
-    agency_ids = scope_of(user).agency_ids
-    ours = get_user_model().objects.filter(staff_profile__sites__agency__in=agency_ids)
-    return accounts.filter(
-        Q(first_set_by__in=ours.values("pk")),
-        Q(last_set_by__in=ours.values("pk")) | Q(last_set_by__isnull=True) | Q(last_set_by=F("pk")),
+    ours = (
+        get_user_model()
+        .objects.filter(staff_profile__sites__agency__in=scope_of(user).agency_ids)
+        .values("pk")
     )
+    first = Subquery(records.order_by("set_at", "pk").values("set_by")[:1])
+    foreign = records.filter(set_by__isnull=False).exclude(set_by__in=ours)
+    made_here = accounts.annotate(first_set_by=first).filter(first_set_by__in=ours)
+    return made_here.exclude(Exists(foreign))
 
 
 def locked_accounts(user):

@@ -128,9 +128,11 @@ def staff_profile_give(*, user, given_by, **profile) -> StaffProfile:
     account made in the admin: one of their agency's new accounts only
     (staff.selectors.accounts_to_onboard); roles follow on the security page."""
     account_manager_check(given_by, user)
-    if not accounts_to_onboard(given_by).filter(pk=user.pk).exists():
-        raise PermissionDenied(_("Only your agency's new accounts get a staff profile here."))
-    return staff_profile_create(user=user, created_by=given_by, **profile)
+    with transaction.atomic():  # the account locked: no password set between check and profile
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        if not accounts_to_onboard(given_by).filter(pk=user.pk).exists():
+            raise PermissionDenied(_("Only your agency's new accounts get a staff profile here."))
+        return staff_profile_create(user=user, created_by=given_by, **profile)
 
 
 def staff_sites_check(sites) -> None:

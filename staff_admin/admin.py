@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -156,6 +156,12 @@ class StaffUserAdmin(UserAdmin):
     groups field go through the same checks and events as the security page's."""
 
     PRIVILEGE_FIELDS = ("groups", "user_permissions", "is_superuser", "is_staff")
+    # An account is made with a password (no "password sign-in off" switch): its first
+    # record names who set it, the agency that made it (staff.selectors.accounts_to_onboard).
+    add_form = UserCreationForm
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "password1", "password2")}),
+    )
 
     def get_queryset(self, request):
         # Accounts of the administrator's own agency (by the person's sites).

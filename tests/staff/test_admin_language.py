@@ -49,10 +49,13 @@ def test_another_agencys_administrator_sees_their_own_site_not_the_home_hall(cli
     assert "阆中" not in page
 
 
-def test_the_user_form_calls_password_sign_in_disabled_not_a_disability(client):
+def test_the_user_add_form_makes_an_account_with_a_password_and_says_no_disability(client):
+    """No "password sign-in disabled" switch: an account is made with a password, whose
+    record names the agency that made it (staff.selectors.accounts_to_onboard)."""
     _admin(client, Role.SYSTEM_ADMINISTRATOR, "add_user", "change_user", "view_user")
     page = client.get("/admin/auth/user/add/").content.decode()
-    assert "禁用" in page and "残疾人" not in page
+    assert 'name="usable_password"' not in page and 'name="password1"' in page
+    assert "残疾人" not in page
     assert "After you’ve created a user" not in page
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from sites.defaults import home_site_id
@@ -198,23 +199,68 @@ def test_an_account_made_in_the_admin_gets_its_profile_and_sites_there(
 def test_another_agencys_new_account_is_not_offered_for_a_profile(sysadmin, other_agency_clerk):
     """An account at no site is every agency's to manage, but only the agency that made it
     gives it a profile: another would take an account whose first password it never set."""
-    from staff.services import password_must_change, password_set, staff_profile_give
+    from staff.services import password_must_change, staff_profile_give
 
     _clerk_b, hall_b = other_agency_clerk
     admin_b = make_staff(Role.SYSTEM_ADMINISTRATOR, sites=[hall_b])
     theirs = get_user_model().objects.create_user(username="made-by-b", password="x")
     password_must_change(user=theirs, set_by=admin_b)
-    root = get_user_model().objects.create_superuser("root", password="Root-pass-123")
     sysadmin.user_permissions.add(Permission.objects.get(codename="add_staffprofile"))
     browser = Client()
     sign_in(browser, sysadmin)
     form = browser.get(reverse("admin:staff_staffprofile_add")).content.decode()
-    assert theirs.username not in form and f">{root.username}<" not in form
-    with pytest.raises(PermissionDenied):
-        staff_profile_give(user=theirs, given_by=sysadmin, display_name="冒名",
-                           employee_number="G0778")  # fmt: skip
-    password_set(user=theirs, password="Reset-pass-2026", set_by=sysadmin)  # not ours for it
+    assert theirs.username not in form
+    refused = browser.post(
+        reverse("admin:staff_staffprofile_add"),
+        {"user": theirs.pk, "display_name": "冒名", "employee_number": "G0778",
+         "window_team": "", "sites": [home_site_id()]},
+    )  # fmt: skip
+    assert refused.status_code == 200  # not a choice
     with pytest.raises(PermissionDenied):
         staff_profile_give(user=theirs, given_by=sysadmin, display_name="冒名",
                            employee_number="G0778")  # fmt: skip
     assert not StaffProfile.objects.filter(user=theirs).exists()
+
+
+def _offered(sysadmin, account) -> bool:
+    from staff.selectors import accounts_to_onboard
+
+    return accounts_to_onboard(sysadmin).filter(pk=account.pk).exists()
+
+
+def test_an_account_whose_password_another_agency_set_is_never_offered(
+    sysadmin, other_agency_clerk
+):
+    """Agency B resets the password of a new account agency A made, signs in and chooses
+    one of its own: A must not give that account a profile (B knows its password)."""
+    from staff.models import PasswordRecord
+    from staff.services import password_must_change, password_set
+
+    _clerk_b, hall_b = other_agency_clerk
+    admin_b = make_staff(Role.SYSTEM_ADMINISTRATOR, sites=[hall_b])
+    account = get_user_model().objects.create_user(username="made-by-a", password="x")
+    password_must_change(user=account, set_by=sysadmin)
+    assert _offered(sysadmin, account)
+    password_set(user=account, password="Reset-by-b-2026", set_by=admin_b)
+    assert not _offered(sysadmin, account)
+    account.set_password("Chosen-by-b-2026")  # its "own" change, as B signed in as it
+    account.save()
+    PasswordRecord.objects.create(user=account, password_hash=account.password,
+                                  set_at=timezone.now())  # fmt: skip
+    assert not _offered(sysadmin, account)
+
+
+def test_a_superuser_an_account_with_a_role_or_a_disabled_one_is_not_offered(sysadmin):
+    from staff.services import password_must_change, role_grant
+
+    made = {}
+    for name in ("root", "with-role", "disabled", "fine"):
+        if name == "root":
+            made[name] = get_user_model().objects.create_superuser(name, password="x")
+        else:
+            made[name] = get_user_model().objects.create_user(name, password="x")
+        password_must_change(user=made[name], set_by=sysadmin)
+    role_grant(user=made["with-role"], role=Role.CLERK, granted_by=None)
+    made["disabled"].is_active = False
+    made["disabled"].save(update_fields=["is_active"])
+    assert {name for name, account in made.items() if _offered(sysadmin, account)} == {"fine"}
