@@ -94,7 +94,7 @@ class StaffProfileAdmin(ScopedHistoryAdmin):
             return
         # The 工号 changes through its service: the system administrator's right, checked
         # unique, with the old and new numbers in the audit event.
-        if change and "employee_number" in form.changed_data:
+        if "employee_number" in form.changed_data:
             number = obj.employee_number
             obj.employee_number = form.initial["employee_number"]
             services.staff_employee_number_set(profile=obj, number=number, changed_by=request.user)
