@@ -4,7 +4,9 @@ the last five passwords, and a change every 90 days (enforced by the middleware)
 import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import Argon2PasswordHasher, check_password
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -124,8 +126,22 @@ def password_expired(user) -> bool:
     )
 
 
-def password_generate() -> str:
-    """A random password that passes the rules (for set-up and resets)."""
+def password_generate(username: str = "") -> str:
+    """A random password that passes the rules for an account of this name (for set-up
+    and resets). A candidate can by chance share most of its letters with the name (the
+    similarity rule): another is drawn."""
+    account = get_user_model()(username=username)
+    for _attempt in range(20):
+        candidate = _password_candidate()
+        try:
+            validate_password(candidate, account)
+        except ValidationError:
+            continue
+        return candidate
+    raise RuntimeError("no generated password passed the password rules in 20 draws")
+
+
+def _password_candidate() -> str:
     import secrets
     import string
 

@@ -312,7 +312,7 @@ class Command(BaseCommand):
         for username, name, number, roles, review, approval, team, site in people:
             if users.filter(username=username).exists():
                 continue
-            password = password_generate()
+            password = password_generate(username)
             user = staff_member_create(
                 username=username,
                 password=password,
