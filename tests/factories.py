@@ -8,6 +8,8 @@ import secrets
 from contextlib import contextmanager
 
 import factory
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from audit.bulk import bulk_writes_allowed
@@ -266,6 +268,16 @@ def redis_default_cache(settings, name: str) -> None:
             "KEY_PREFIX": redis_key_prefix(name),
         }
     }
+
+
+def default_cache_forget() -> None:
+    """The default cache emptied; in Redis, only the keys under its own prefix (a Redis
+    cache's clear() is FLUSHDB of the tests' Redis database, the Celery broker's too)."""
+    default = caches["default"]
+    if isinstance(default, RedisCache):
+        redis_keys_forget(default)
+    else:
+        default.clear()
 
 
 def redis_keys_forget(cache) -> None:

@@ -21,6 +21,7 @@ from langzhong_si import ratelimit
 from langzhong_si.ratelimit import _SLIDING_WINDOW, ResilientAnonRateThrottle
 from operations.cache import ReusedClientRedisCache
 from tests.factories import (
+    default_cache_forget,
     redis_default_cache,
     redis_key_prefix,
     redis_keys_forget,
@@ -189,3 +190,19 @@ def test_a_display_over_its_rate_is_refused_with_the_wait_when_the_cache_is_redi
         assert default_cache._cache.get_client(write=True).zcard(kept) == 2
     finally:
         redis_keys_forget(default_cache)
+
+
+def test_emptying_the_default_cache_in_redis_between_tests_leaves_others_keys(settings):
+    """The tests' Redis database is the Celery broker's too: emptying a test's cache
+    never empties it (clear() would send FLUSHDB)."""
+    redis_default_cache(settings, "test-forget")
+    client = default_cache._cache.get_client(write=True)
+    foreign = f"{redis_key_prefix('test-foreign')}:a-broker-queue"
+    client.set(foreign, "kept", ex=60)
+    try:
+        default_cache.set("own", "gone")
+        default_cache_forget()
+        assert default_cache.get("own") is None
+        assert client.get(foreign) == b"kept"
+    finally:
+        client.delete(foreign)
