@@ -150,12 +150,15 @@ class PasswordSetForm(AdminPasswordChangeForm):
 class StaffUserAdmin(UserAdmin):
     """The system administrator keeps accounts (create, disable, reset passwords);
     roles and privileges are the security administrator's, on the security page, and
-    nobody edits their own. Groups, permissions and superuser status are read-only here.
+    nobody edits their own. Superuser status, direct permissions and (after creation) the
+    username are read-only here; groups and admin access for all but the security
+    administrator.
     A password set here works for one sign-in, which asks its owner for a new one;
     setting it and (de)activating an account are audit events. Role changes in the
     groups field go through the same checks and events as the security page's."""
 
-    PRIVILEGE_FIELDS = ("groups", "user_permissions", "is_superuser", "is_staff")
+    PRIVILEGE_FIELDS = ("groups", "is_staff")
+    NOBODYS_FIELDS = ("is_superuser", "user_permissions")
     # An account is made with a password (no "password sign-in off" switch): its first
     # record names who set it, the agency that made it (staff.selectors.accounts_to_onboard).
     add_form = UserCreationForm
@@ -170,13 +173,21 @@ class StaffUserAdmin(UserAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
+        # Superuser status and permissions given past the roles' groups are nobody's to
+        # give here, the security administrator's included: they would escape the roles'
+        # rules (incompatible roles, the agency, the role events). A superuser is made on
+        # the server only (createsuperuser) and retired there.
+        readonly = [*super().get_readonly_fields(request, obj), *self.NOBODYS_FIELDS]
+        if obj is not None and not request.user.is_superuser:
+            # django-axes locks an account by its name: a rename would lift a lockout past
+            # the security administrator's unlock (and its event).
+            readonly.append("username")
         roles = user_roles(request.user)
         if Role.SECURITY_ADMINISTRATOR not in roles or (
             obj is not None and obj.pk == request.user.pk
         ):
             readonly += [*self.PRIVILEGE_FIELDS, "last_login", "date_joined"]
-        return readonly
+        return list(dict.fromkeys(readonly))
 
     def save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data:

@@ -146,6 +146,29 @@ def test_the_system_administrator_cannot_grant_a_role_in_the_admin_groups_field(
     assert len(_role_events(clerk)) == 1  # the grant at creation
 
 
+def test_the_security_administrator_cannot_make_an_account_superuser_in_the_admin():
+    _security, browser = _in_admin(Role.SECURITY_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    permission = Permission.objects.get(codename="change_user")
+    form = _user_form(clerk, [_group(Role.CLERK)])
+    response = browser.post(
+        reverse("admin:auth_user_change", args=[clerk.pk]),
+        {**form, "is_superuser": "on", "user_permissions": [permission.pk]},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    clerk = type(clerk).objects.get(pk=clerk.pk)
+    assert not clerk.is_superuser and not clerk.user_permissions.exists()
+
+
+def test_an_account_is_not_renamed_in_the_admin_so_a_lockout_by_its_name_stays():
+    _system, browser = _in_admin(Role.SYSTEM_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    form = {**_user_form(clerk, [_group(Role.CLERK)]), "username": "renamed"}
+    response = browser.post(reverse("admin:auth_user_change", args=[clerk.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert type(clerk).objects.get(pk=clerk.pk).username == clerk.username
+
+
 # --- The admin's password page ---------------------------------------------------------------
 
 
