@@ -14,6 +14,7 @@ KINDS = {
     "auth.signed_in": _("Signed in"),
     "auth.signed_out": _("Signed out"),
     "auth.sign_in_failed": _("Sign-in failed"),
+    "power.refused": _("Use of power refused"),
     "record.edited": _("Reference data edited"),
     "record.deleted": _("Reference data deleted"),
 }

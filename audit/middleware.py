@@ -1,4 +1,5 @@
 from audit.context import RequestContext, reset_request_context, set_request_context
+from audit.refusals import refusals_recorded_after
 from langzhong_si.clientip import client_ip
 from langzhong_si.requestid import request_id_accept
 
@@ -17,7 +18,9 @@ class RequestContextMiddleware:
             RequestContext(request_id=request_id, source_ip=client_ip(request) or None)
         )
         try:
-            response = self.get_response(request)
+            # A refusal met in the view is written after it (its transaction rolled back).
+            with refusals_recorded_after():
+                response = self.get_response(request)
         finally:
             reset_request_context(token)
         response["X-Request-ID"] = request_id

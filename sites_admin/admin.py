@@ -38,7 +38,10 @@ class SitesReasonAdmin(ReasonAdmin):
         raise NotImplementedError
 
     def record_save(self, *, instance, reason, actor):
-        agency_manager_check(actor, {self.agency_id_of(instance)})
+        agency_manager_check(
+            actor, {self.agency_id_of(instance)}, action=f"{self.model._meta.model_name}_save",
+            target=instance if instance.pk else None,
+        )  # fmt: skip
         if instance.pk is None:
             values = {field: getattr(instance, field) for field in self.created_fields}
             _adopt(instance, self.create(**values, created_by=actor, reason=reason))

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from audit.refusals import refusal_record
 from langzhong_si.compiled import CompiledRead
 from sites.models import Site
 from sites.selectors import sites_listed
@@ -111,15 +112,33 @@ def sites_in_scope(user):
     return sites_listed(site_ids=None if scope.everything else scope.site_ids)
 
 
-def agency_manager_check(actor, agency_ids) -> None:
+def agency_manager_check(actor, agency_ids, *, action: str, target=None) -> None:
     """Accounts, roles and sites of an agency are managed from within it: refused when
     any of `agency_ids` is outside the actor's scope, and for a read-only view. The
-    installing superuser (and set-up code, with no actor) manages every agency."""
+    installing superuser (and set-up code, with no actor) manages every agency. A refusal
+    is recorded (power_refused): `action` names what was tried, `target` on what."""
     if actor is None or actor.is_superuser:
         return
     scope = scope_of(actor)
     if scope.read_only or not all(scope.allows_agency(agency) for agency in agency_ids):
-        raise PermissionDenied(_("Another agency's accounts are managed within that agency."))
+        raise power_refused(
+            actor, _("Another agency's accounts are managed within that agency."),
+            reason="another_agency", action=action, target=target, refusal=AnotherAgency,
+        )  # fmt: skip
+
+
+class AnotherAgency(PermissionDenied):
+    """Refused: another agency's. A page that named the account answers as if it did not
+    exist (its existence is that agency's to know)."""
+
+
+def power_refused(
+    actor, message, *, reason: str, action: str, target=None, refusal=PermissionDenied
+) -> PermissionDenied:
+    """A refused use of power, recorded as a `power.refused` event (audit.refusals, which
+    writes it even though the refused transaction rolls back): raise what it returns."""
+    refusal_record(actor=actor, action=action, reason=reason, target=target)
+    return refusal(message)
 
 
 def admin_scoped(queryset, user, *, site: str = "site", agency: str | None = None):

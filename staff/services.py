@@ -1,3 +1,4 @@
+import functools
 import re
 import unicodedata
 from contextlib import nullcontext
@@ -22,7 +23,7 @@ from sites.models import Site
 from staff import signals as staff_signals  # a module reference: signals imports this one
 from staff.models import ApiToken, Notification, PasswordRecord, StaffProfile
 from staff.roles import DRAWN_ROLES, SEPARATED_ADMINISTRATOR_ROLES, Role, incompatible_pair
-from staff.scope import agency_manager_check
+from staff.scope import agency_manager_check, power_refused
 from staff.selectors import accounts_to_onboard, needs_second_factor, user_roles
 
 SEPARATED = {role.value for role in SEPARATED_ADMINISTRATOR_ROLES}
@@ -46,23 +47,24 @@ def roles_compatible_check(held: set[str]) -> None:
     )
 
 
-def role_manager_check(granted_by, user) -> None:
+def role_manager_check(granted_by, user, *, action: str) -> None:
     """Roles are the security administrator's to manage, never their own (set-up
-    scripts pass no one)."""
+    scripts pass no one). A refusal is recorded (staff.scope.power_refused)."""
     if granted_by is None:
         return
+    refused = functools.partial(power_refused, granted_by, action=action, target=user)
     if Role.SECURITY_ADMINISTRATOR.value not in user_roles(granted_by):
-        raise PermissionDenied(_("Only the security administrator manages roles."))
+        raise refused(_("Only the security administrator manages roles."), reason="role_not_held")
     if granted_by.pk == user.pk:
-        raise PermissionDenied(_("Nobody changes their own roles."))
-    agency_manager_check(granted_by, person_agency_ids(user))
+        raise refused(_("Nobody changes their own roles."), reason="own_account")
+    agency_manager_check(granted_by, person_agency_ids(user), action=action, target=user)
 
 
 @transaction.atomic
 def role_grant(*, user, role: Role, granted_by=None) -> None:
     """Grant a role. The groups signal (staff.signals) records `role.granted` once, as it
     does for a change made in the admin or in code; a role already held records nothing."""
-    role_manager_check(granted_by, user)
+    role_manager_check(granted_by, user, action="role_grant")
     roles_compatible_check(user_roles(user) | {role.value})
     group, _created = Group.objects.get_or_create(name=role.value)
     with staff_signals.roles_changed_by(granted_by):
@@ -110,7 +112,10 @@ def staff_profile_create(
     both."""
     chosen = list(sites) if sites else [Site.objects.get(pk=home_site_id())]
     if created_by is not None:  # an account of the administrator's own agency only
-        agency_manager_check(created_by, {site.agency_id for site in chosen})
+        agency_manager_check(
+            created_by, {site.agency_id for site in chosen}, action="staff_profile_create",
+            target=user,
+        )  # fmt: skip
     name = name_clean(display_name, field=_("Display name"))
     number = employee_number_clean(employee_number)
     with transaction.atomic():
@@ -127,7 +132,7 @@ def staff_profile_give(*, user, given_by, **profile) -> StaffProfile:
     """The system administrator gives a staff profile (staff_profile_create's fields) to an
     account made in the admin: one of their agency's new accounts only
     (staff.selectors.accounts_to_onboard); roles follow on the security page."""
-    account_manager_check(given_by, user)
+    account_manager_check(given_by, user, action="staff_profile_give")
     with transaction.atomic():  # the account locked: no password set between check and profile
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         if not accounts_to_onboard(given_by).filter(pk=user.pk).exists():
@@ -151,8 +156,10 @@ def staff_sites_set(*, user, sites=None, changed_by=None, event: bool = True) ->
     chosen = list(sites) if sites else [Site.objects.get(pk=home_site_id())]
     staff_sites_check(chosen)
     if event:
-        account_manager_check(changed_by, user)
-        agency_manager_check(changed_by, {site.agency_id for site in chosen})
+        account_manager_check(changed_by, user, action="staff_sites_set")
+        agency_manager_check(
+            changed_by, {site.agency_id for site in chosen}, action="staff_sites_set", target=user
+        )
     profile = user.staff_profile
     before = dict(profile.sites.values_list("pk", "code"))
     with transaction.atomic():
@@ -191,7 +198,7 @@ def staff_employee_number_set(*, profile: StaffProfile, number: str, changed_by)
     """Change a staff member's 工号 (the system administrator's right, as for accounts):
     ASCII letters, digits and hyphens, at most 16, unique; the old and new numbers are
     recorded in the audit event. The same number again changes nothing."""
-    account_manager_check(changed_by, profile.user)
+    account_manager_check(changed_by, profile.user, action="staff_employee_number_set")
     number = employee_number_clean(number)
     with transaction.atomic():
         locked = StaffProfile.objects.select_for_update().get(pk=profile.pk)
@@ -235,7 +242,7 @@ def notifications_mark_read(*, recipient) -> int:
 @transaction.atomic
 def role_revoke(*, user, role: Role, revoked_by) -> None:
     """Revoke a role; the groups signal records `role.revoked` once (if it was held)."""
-    role_manager_check(revoked_by, user)
+    role_manager_check(revoked_by, user, action="role_revoke")
     with staff_signals.roles_changed_by(revoked_by):
         user.groups.remove(*Group.objects.filter(name=role.value))
     user._role_cache = None
@@ -244,18 +251,27 @@ def role_revoke(*, user, role: Role, revoked_by) -> None:
 def account_unlock(*, username: str, unlocked_by) -> int:
     """The security administrator lifts one account's sign-in lockout before it expires
     (named exactly: an empty name would clear every lockout): an account of their own
-    agency's, or one at no site yet (staff.scope.agency_manager_check)."""
+    agency's, or one at no site yet (staff.scope.agency_manager_check). Another agency's
+    account is, to them, as if it did not exist (and the attempt is recorded)."""
     from axes.utils import reset
 
     if Role.SECURITY_ADMINISTRATOR.value not in user_roles(unlocked_by):
-        raise PermissionDenied(_("Only the security administrator unlocks accounts."))
+        raise power_refused(
+            unlocked_by, _("Only the security administrator unlocks accounts."),
+            reason="role_not_held", action="account_unlock",
+        )  # fmt: skip
     username = username.strip()
     if not username:
         raise ValidationError(_("Name the account to unlock."), code="username")
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise ValidationError(_("No such user."), code="username")
-    agency_manager_check(unlocked_by, person_agency_ids(user))
+    try:
+        agency_manager_check(
+            unlocked_by, person_agency_ids(user), action="account_unlock", target=user
+        )
+    except PermissionDenied:
+        raise ValidationError(_("No such user."), code="username") from None
     with transaction.atomic():
         cleared = reset(username=username)
         audit_event_record(
@@ -267,16 +283,18 @@ def account_unlock(*, username: str, unlocked_by) -> int:
     return cleared
 
 
-def account_manager_check(actor, user) -> None:
+def account_manager_check(actor, user, *, action: str) -> None:
     """Accounts (passwords, activation) are the system administrator's to keep, or the
-    installing superuser's; nobody uses this power on their own account."""
+    installing superuser's; nobody uses this power on their own account. A refusal is
+    recorded (staff.scope.power_refused)."""
     if actor is None or not actor.is_authenticated:
         raise PermissionDenied(_("Only the system administrator manages accounts."))
+    refused = functools.partial(power_refused, actor, action=action, target=user)
     if not (actor.is_superuser or Role.SYSTEM_ADMINISTRATOR.value in user_roles(actor)):
-        raise PermissionDenied(_("Only the system administrator manages accounts."))
+        raise refused(_("Only the system administrator manages accounts."), reason="role_not_held")
     if actor.pk == user.pk:
-        raise PermissionDenied(_("Use your account page to change your own password."))
-    agency_manager_check(actor, person_agency_ids(user))
+        raise refused(_("Use your account page to change your own password."), reason="own_account")
+    agency_manager_check(actor, person_agency_ids(user), action=action, target=user)
 
 
 def password_must_change(*, user, set_by) -> None:
@@ -300,7 +318,7 @@ def password_must_change(*, user, set_by) -> None:
 def password_set(*, user, password: str, set_by) -> None:
     """Someone else sets a person's password (a reset in the admin): audited, and the
     person must change it at their next sign-in."""
-    account_manager_check(set_by, user)
+    account_manager_check(set_by, user, action="password_set")
     validate_password(password, user)
     with transaction.atomic():
         locked = get_user_model().objects.select_for_update().get(pk=user.pk)
@@ -312,7 +330,7 @@ def password_set(*, user, password: str, set_by) -> None:
 
 def account_active_set(*, user, active: bool, changed_by) -> None:
     """Enable or disable an account; disabling also ends API access (tokens check it)."""
-    account_manager_check(changed_by, user)
+    account_manager_check(changed_by, user, action="account_active_set")
     with transaction.atomic():
         locked = get_user_model().objects.select_for_update().get(pk=user.pk)
         if locked.is_active == active:
@@ -344,7 +362,7 @@ def account_active_set(*, user, active: bool, changed_by) -> None:
 def second_factor_reset(*, user, reset_by) -> None:
     """Remove a person's authenticator (lost phone): they enrol again at next sign-in."""
 
-    role_manager_check(reset_by, user)
+    role_manager_check(reset_by, user, action="second_factor_reset")
     if reset_by is None:
         raise PermissionDenied(_("Only the security administrator resets a second factor."))
     TOTPDevice.objects.filter(user=user).delete()
@@ -391,11 +409,16 @@ def api_token_issue(*, user, issued_by) -> tuple[ApiToken, str]:
 
     from django.conf import settings
 
-    if issued_by is None or Role.SYSTEM_ADMINISTRATOR.value not in user_roles(issued_by):
+    if issued_by is None:
         raise PermissionDenied(_("Only the system administrator issues API tokens."))
+    refused = functools.partial(power_refused, issued_by, action="api_token_issue", target=user)
+    if Role.SYSTEM_ADMINISTRATOR.value not in user_roles(issued_by):
+        raise refused(_("Only the system administrator issues API tokens."), reason="role_not_held")
     if issued_by.pk == user.pk:
-        raise PermissionDenied(_("Nobody issues a token to their own account."))
-    agency_manager_check(issued_by, person_agency_ids(user))  # another agency's: its own
+        raise refused(_("Nobody issues a token to their own account."), reason="own_account")
+    agency_manager_check(  # another agency's: its own
+        issued_by, person_agency_ids(user), action="api_token_issue", target=user
+    )
     with transaction.atomic(durable=True):
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
         if Role.INTEGRATION.value not in user_roles(user):
@@ -435,11 +458,18 @@ def api_token_issue(*, user, issued_by) -> tuple[ApiToken, str]:
 
 
 def api_token_revoke(*, token_id: int, revoked_by) -> ApiToken:
-    if revoked_by is None or Role.SYSTEM_ADMINISTRATOR.value not in user_roles(revoked_by):
+    if revoked_by is None:
         raise PermissionDenied(_("Only the system administrator revokes API tokens."))
+    if Role.SYSTEM_ADMINISTRATOR.value not in user_roles(revoked_by):
+        raise power_refused(
+            revoked_by, _("Only the system administrator revokes API tokens."),
+            reason="role_not_held", action="api_token_revoke",
+        )  # fmt: skip
     with transaction.atomic(durable=True):
         token = ApiToken.objects.select_for_update().get(pk=token_id)
-        agency_manager_check(revoked_by, person_agency_ids(token.user))
+        agency_manager_check(
+            revoked_by, person_agency_ids(token.user), action="api_token_revoke", target=token.user
+        )
         if token.revoked_at is not None:
             raise ValidationError(_("This token is already revoked."), code="revoked")
         token.revoked_at = timezone.now()

@@ -129,7 +129,7 @@ def _roles_changing(instance, action, pk_set, reverse) -> None:
     actor = _role_actor.get()
     users = {user.pk: user for user, _name in changes}
     for user in users.values():
-        services.role_manager_check(actor, user)
+        services.role_manager_check(actor, user, action="role_change")
         if action == "pre_add":
             added = {name for holder, name in changes if holder.pk == user.pk}
             services.roles_compatible_check(set(user.groups.values_list("name", flat=True)) | added)

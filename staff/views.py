@@ -14,7 +14,7 @@ from staff import services
 from staff.decorators import role_required
 from staff.models import ApiToken
 from staff.roles import Role
-from staff.scope import sites_in_scope
+from staff.scope import AnotherAgency, sites_in_scope
 from staff.selectors import api_tokens_list, locked_accounts, recent_notifications, sign_in_history
 
 
@@ -114,7 +114,7 @@ def security(request):
                 elif action == "reset_second_factor":
                     services.second_factor_reset(user=user, reset_by=request.user)
                     messages.success(request, _("The authenticator is removed; they enrol again."))
-        except get_user_model().DoesNotExist:
+        except (get_user_model().DoesNotExist, AnotherAgency):  # another's: as if absent
             messages.error(request, _("No such user."))
         except ValueError:
             messages.error(request, _("Choose a role."))
@@ -146,10 +146,14 @@ def api_tokens(request):
                 )
                 messages.success(request, _("The token is revoked."))
                 return redirect("staff:api_tokens")
-        except get_user_model().DoesNotExist:
-            messages.error(request, _("No such user."))
         except (ValueError, ApiToken.DoesNotExist):
             messages.error(request, _("No such token."))
+        except AnotherAgency:  # another agency's account or token: as if absent
+            messages.error(
+                request, _("No such token.") if action == "revoke" else _("No such user.")
+            )
+        except get_user_model().DoesNotExist:
+            messages.error(request, _("No such user."))
         except (ValidationError, PermissionDenied) as error:
             messages.error(request, error.messages[0] if hasattr(error, "messages") else str(error))
     response = render(

@@ -206,7 +206,7 @@ class StaffUserAdmin(UserAdmin):
         # superuser) sets another person's password, and nobody their own here.
         user = self.get_object(request, unquote(id))
         if user is not None:
-            services.account_manager_check(request.user, user)
+            services.account_manager_check(request.user, user, action="password_set")
         token = _password_set_by.set(request.user)
         try:
             # The service's event and the admin's log entry in one transaction.

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
+from audit.refusals import refusals_recorded_after
 from audit.services import audit_log_verify
 from staff import services
 from staff.models import PasswordRecord
@@ -300,10 +301,72 @@ def test_another_agencys_security_administrator_cannot_unlock_an_account(client,
     clerk = make_staff(Role.CLERK)
     _locked_out(client, clerk)
     elsewhere = make_staff(Role.SECURITY_ADMINISTRATOR, sites=[hall_b])
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError) as refused:  # as if it did not exist
         services.account_unlock(username=clerk.username, unlocked_by=elsewhere)
+    assert refused.value.code == "username"
     assert AccessAttempt.objects.filter(username=clerk.username).exists()
     assert not AuditEvent.objects.filter(event_type="auth.unlocked").exists()
+
+
+def _refusals() -> list[tuple]:
+    return list(
+        AuditEvent.objects.filter(event_type="power.refused")
+        .order_by("id")
+        .values_list("actor_id", "object_id", "outcome", "data", "agency_id")
+    )
+
+
+def test_an_unlock_tried_on_another_agencys_account_is_a_refused_event_under_its_agency(
+    client, hall_b
+):
+    clerk = make_staff(Role.CLERK)
+    _locked_out(client, clerk)
+    elsewhere = make_staff(Role.SECURITY_ADMINISTRATOR, sites=[hall_b])
+    sign_in(client, elsewhere)
+    page = client.post(
+        reverse("staff:security"), {"action": "unlock", "username": clerk.username}, follow=True
+    )
+    assert "无此用户。" in page.content.decode()
+    refused = {"action": "account_unlock", "reason": "another_agency"}
+    assert _refusals() == [(elsewhere.pk, str(clerk.pk), "refused", refused, hall_b.agency_id)]
+
+
+def test_a_role_grant_on_another_agencys_account_is_recorded_though_its_transaction_rolled_back(
+    client, hall_b
+):
+    """The grant runs in a transaction that the refusal rolls back: the event is written
+    after it; the page answers as if the account did not exist."""
+    clerk = make_staff(Role.CLERK)
+    elsewhere = make_staff(Role.SECURITY_ADMINISTRATOR, sites=[hall_b])
+    sign_in(client, elsewhere)
+    form = {"action": "grant", "username": clerk.username, "role": Role.WINDOW_LEAD.value}
+    page = client.post(reverse("staff:security"), form, follow=True)
+    assert "无此用户。" in page.content.decode()
+    assert Role.WINDOW_LEAD.value not in services.user_roles(type(clerk).objects.get(pk=clerk.pk))
+    refused = {"action": "role_grant", "reason": "another_agency"}
+    assert _refusals() == [(elsewhere.pk, str(clerk.pk), "refused", refused, hall_b.agency_id)]
+
+
+def test_a_role_change_by_someone_without_the_role_is_a_refused_event():
+    lead = make_staff(Role.TEAM_LEAD)
+    clerk = make_staff(Role.CLERK)
+    with refusals_recorded_after(), pytest.raises(PermissionDenied):  # as in a request
+        services.role_grant(user=clerk, role=Role.WINDOW_LEAD, granted_by=lead)
+    refused = {"action": "role_grant", "reason": "role_not_held"}
+    assert [row[:4] for row in _refusals()] == [(lead.pk, str(clerk.pk), "refused", refused)]
+
+
+def test_a_refused_event_waits_for_the_request_and_survives_its_rolled_back_transaction():
+    from django.db import transaction
+
+    from staff.scope import power_refused
+
+    lead = make_staff(Role.TEAM_LEAD)
+    with refusals_recorded_after():
+        with pytest.raises(PermissionDenied), transaction.atomic():
+            raise power_refused(lead, "no", reason="role_not_held", action="tried")
+        assert _refusals() == []  # not yet: written once the request is done
+    assert len(_refusals()) == 1
 
 
 def test_the_security_page_lists_only_the_agencys_locked_accounts(client, hall_b):

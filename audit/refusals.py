@@ -1,0 +1,69 @@
+"""A refused use of power (another agency's account, a role the person does not hold,
+their own account) is itself an audit event, `power.refused`: an insider probing what
+they may not do leaves a trace.
+
+A refusal is raised inside the transaction of what it refuses, and that transaction
+rolls back with it, an event written there too. So within a request the event waits and
+is written once the view is done, in a transaction of its own
+(audit.middleware.RequestContextMiddleware, with the request's id and address); outside
+a request (the shell, a task) it is written at once, in the caller's transaction."""
+
+import contextvars
+import logging
+from contextlib import contextmanager
+
+from django.db import transaction
+
+from audit.agency import event_agency_id
+from audit.models import AuditEvent
+from audit.services import audit_event_record
+
+logger = logging.getLogger(__name__)
+_pending: contextvars.ContextVar = contextvars.ContextVar("audit_refusals", default=None)
+
+
+def refusal_record(*, actor, action: str, reason: str, target=None) -> None:
+    """Record that `actor` was refused `action` (a service's name) on `target` for
+    `reason` (a code: another_agency, own_account, role_not_held)."""
+    if actor is None or not getattr(actor, "pk", None):
+        return  # set-up code, or nobody signed in: no one to name
+    refusal = {
+        "actor": actor,
+        "obj": target if getattr(target, "pk", None) else None,
+        "data": {"action": action, "reason": reason},
+    }
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(refusal)
+        return
+    with transaction.atomic():
+        _write(refusal)
+
+
+@contextmanager
+def refusals_recorded_after():
+    """The refusals met inside the block, written after it in a transaction of their own
+    (the block's own transactions are over by then, rolled back or not)."""
+    pending = []
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+        if pending:
+            try:
+                with transaction.atomic():
+                    for refusal in pending:
+                        _write(refusal)
+            except Exception:  # the refusal still stands; the answer is already made
+                logger.error("%d refusals not recorded", len(pending), exc_info=True)
+
+
+def _write(refusal: dict) -> None:
+    # Under the actor's agency: the person probing is theirs (the target may be another's).
+    audit_event_record(
+        event_type="power.refused",
+        outcome=AuditEvent.Outcome.REFUSED,
+        agency_id=event_agency_id(obj=None, actor=refusal["actor"]),
+        **refusal,
+    )
