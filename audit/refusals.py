@@ -5,8 +5,9 @@ they may not do leaves a trace.
 A refusal is raised inside the transaction of what it refuses, and that transaction
 rolls back with it, an event written there too. So within a request the event waits and
 is written once the view is done, in a transaction of its own
-(audit.middleware.RequestContextMiddleware, with the request's id and address); outside
-a request (the shell, a task) it is written at once, in the caller's transaction."""
+(audit.middleware.RequestContextMiddleware, with the request's id and address). Outside
+a request (the shell, a task) it is written at once, in the caller's transaction, and
+goes if that rolls back: a refused service that opened its own transaction loses it."""
 
 import contextvars
 import logging
@@ -20,6 +21,7 @@ from audit.services import audit_event_record
 
 logger = logging.getLogger(__name__)
 _pending: contextvars.ContextVar = contextvars.ContextVar("audit_refusals", default=None)
+ANOTHER_AGENCY = "another_agency"
 
 
 def refusal_record(*, actor, action: str, reason: str, target=None) -> None:
@@ -27,11 +29,16 @@ def refusal_record(*, actor, action: str, reason: str, target=None) -> None:
     `reason` (a code: another_agency, own_account, role_not_held)."""
     if actor is None or not getattr(actor, "pk", None):
         return  # set-up code, or nobody signed in: no one to name
-    refusal = {
-        "actor": actor,
-        "obj": target if getattr(target, "pk", None) else None,
-        "data": {"action": action, "reason": reason},
-    }
+    data, obj = {"action": action, "reason": reason}, target
+    if reason == ANOTHER_AGENCY and getattr(target, "pk", None):
+        # Another agency's record is not named to this one (its people's names are that
+        # agency's): the name the actor gave, or the record's kind and number.
+        username = getattr(target, "username", None)
+        data["username" if username else "object"] = (
+            username or f"{target._meta.label_lower} #{target.pk}"
+        )
+        obj = None
+    refusal = {"actor": actor, "obj": obj if getattr(obj, "pk", None) else None, "data": data}
     pending = _pending.get()
     if pending is not None:
         pending.append(refusal)

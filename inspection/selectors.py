@@ -97,6 +97,37 @@ DATA_LABELS = {
     "value": _("sampling value"),
     "rate": _("sampling rate"),
     "selected": _("selected"),
+    "action": _("action tried"),
+    "object": _("object"),
+}
+
+# A refused use of power (audit.refusals): what was tried, and why it was refused.
+REFUSAL_LABELS = {
+    "action": {
+        "role_grant": _("grant a role"),
+        "role_revoke": _("revoke a role"),
+        "role_change": _("change roles"),
+        "account_unlock": _("unlock an account"),
+        "password_set": _("set a password"),
+        "account_active_set": _("enable or disable an account"),
+        "staff_profile_give": _("give a staff profile"),
+        "staff_profile_create": _("give a staff profile"),
+        "staff_sites_set": _("change a person's sites"),
+        "staff_employee_number_set": _("change an employee number"),
+        "second_factor_reset": _("reset a second factor"),
+        "api_token_issue": _("issue an API key"),
+        "api_token_revoke": _("revoke an API key"),
+        "drawable": _("change who can be drawn"),
+        "agency_save": _("save an agency"),
+        "site_save": _("save a site"),
+    },
+    "reason": {
+        "another_agency": _("another agency's"),
+        "role_not_held": _("a role not held"),
+        "own_account": _("their own account"),
+        "read_only": _("a read-only view"),
+        "superuser": _("the superuser's account"),
+    },
 }
 
 
@@ -129,7 +160,7 @@ def _code_vocabulary(key: str, object_type: str) -> dict:
         return PAPER_LABELS
     if key == "fields":
         return CORRECTED_FIELD_LABELS
-    return {}
+    return REFUSAL_LABELS.get(key, {})
 
 
 # Values never shown, whatever the event: secrets somebody might have put in the data.

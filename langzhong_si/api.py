@@ -11,7 +11,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from langzhong_si.errors import StateConflict
+from langzhong_si.errors import RefusedAsAbsent, StateConflict
 
 # Refusals raised as plain ValidationError that mean "the state does not allow it now"
 # rather than bad input; refusals raised as StateConflict need no entry here.
@@ -50,11 +50,11 @@ def api_exception_handler(exc, context):
         conflict = isinstance(exc, StateConflict) or code in CONFLICT_CODES
         http = status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST
         return Response(_body(code, " ".join(exc.messages)), status=http)
+    if isinstance(exc, (ObjectDoesNotExist, Http404, RefusedAsAbsent)):
+        return Response(_body("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
         message = str(exc) or _("You may not do this.")
         return Response(_body("permission_denied", message), status=status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, (ObjectDoesNotExist, Http404)):
-        return Response(_body("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND)
     response = exception_handler(exc, context)
     if response is None:
         return None  # a real bug: Django's 500 page (which shows nothing in production)

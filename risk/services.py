@@ -261,7 +261,7 @@ def _granting_allowed(granted_by, user) -> None:
             _("Only the team lead or the security administrator grants qualifications.")
         )
     # Who can be drawn in an agency is that agency's to decide.
-    agency_manager_check(granted_by, person_agency_ids(user), action="qualification", target=user)
+    agency_manager_check(granted_by, person_agency_ids(user), action="drawable", target=user)
 
 
 def _retry_awaiting_after_commit(key: str) -> None:

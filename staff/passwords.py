@@ -126,9 +126,9 @@ def password_expired(user) -> bool:
     )
 
 
-def password_generate(username: str = "") -> str:
-    """A random password that passes the rules for an account of this name (for set-up
-    and resets). A candidate can by chance share most of its letters with the name (the
+def password_generate(username: str) -> str:
+    """A random password that passes the rules for an account of this name (the demo's
+    set-up). A candidate can by chance share most of its letters with the name (the
     similarity rule): another is drawn."""
     account = get_user_model()(username=username)
     for _attempt in range(20):

@@ -15,8 +15,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from audit.refusals import refusal_record
+from audit.refusals import ANOTHER_AGENCY, refusal_record
 from langzhong_si.compiled import CompiledRead
+from langzhong_si.errors import RefusedAsAbsent
 from sites.models import Site
 from sites.selectors import sites_listed
 from staff.roles import Role
@@ -120,16 +121,19 @@ def agency_manager_check(actor, agency_ids, *, action: str, target=None) -> None
     if actor is None or actor.is_superuser:
         return
     scope = scope_of(actor)
-    if scope.read_only or not all(scope.allows_agency(agency) for agency in agency_ids):
+    message = _("Another agency's accounts are managed within that agency.")
+    if scope.read_only:  # the city viewer: every agency's, and none to change
+        raise power_refused(actor, message, reason="read_only", action=action, target=target)
+    if not all(scope.allows_agency(agency) for agency in agency_ids):
         raise power_refused(
-            actor, _("Another agency's accounts are managed within that agency."),
-            reason="another_agency", action=action, target=target, refusal=AnotherAgency,
+            actor, message, reason=ANOTHER_AGENCY, action=action, target=target,
+            refusal=AnotherAgency,
         )  # fmt: skip
 
 
-class AnotherAgency(PermissionDenied):
-    """Refused: another agency's. A page that named the account answers as if it did not
-    exist (its existence is that agency's to know)."""
+class AnotherAgency(RefusedAsAbsent):
+    """Refused: another agency's. A page or API call that named the account answers as if
+    it did not exist (its existence is that agency's to know)."""
 
 
 def power_refused(

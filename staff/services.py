@@ -57,6 +57,8 @@ def role_manager_check(granted_by, user, *, action: str) -> None:
         raise refused(_("Only the security administrator manages roles."), reason="role_not_held")
     if granted_by.pk == user.pk:
         raise refused(_("Nobody changes their own roles."), reason="own_account")
+    if user.is_superuser:  # at no site, so in no agency's way: in every agency's reach
+        raise refused(_("Only the superuser manages a superuser's account."), reason="superuser")
     agency_manager_check(granted_by, person_agency_ids(user), action=action, target=user)
 
 
@@ -294,6 +296,8 @@ def account_manager_check(actor, user, *, action: str) -> None:
         raise refused(_("Only the system administrator manages accounts."), reason="role_not_held")
     if actor.pk == user.pk:
         raise refused(_("Use your account page to change your own password."), reason="own_account")
+    if user.is_superuser and not actor.is_superuser:  # at no site: every agency's reach
+        raise refused(_("Only the superuser manages a superuser's account."), reason="superuser")
     agency_manager_check(actor, person_agency_ids(user), action=action, target=user)
 
 

@@ -102,18 +102,18 @@ def security(request):
                     username=request.POST.get("username", ""), unlocked_by=request.user
                 )
                 messages.success(request, _("The account is unlocked."))
-            else:
+            elif action in ("grant", "revoke"):
+                role = Role(request.POST.get("role", ""))  # before the account: says nothing of it
                 user = users.get(username=request.POST.get("username", ""))
-                if action in ("grant", "revoke"):
-                    role = Role(request.POST.get("role", ""))
-                    if action == "grant":
-                        services.role_grant(user=user, role=role, granted_by=request.user)
-                    else:
-                        services.role_revoke(user=user, role=role, revoked_by=request.user)
-                    messages.success(request, _("The roles are updated."))
-                elif action == "reset_second_factor":
-                    services.second_factor_reset(user=user, reset_by=request.user)
-                    messages.success(request, _("The authenticator is removed; they enrol again."))
+                if action == "grant":
+                    services.role_grant(user=user, role=role, granted_by=request.user)
+                else:
+                    services.role_revoke(user=user, role=role, revoked_by=request.user)
+                messages.success(request, _("The roles are updated."))
+            elif action == "reset_second_factor":
+                user = users.get(username=request.POST.get("username", ""))
+                services.second_factor_reset(user=user, reset_by=request.user)
+                messages.success(request, _("The authenticator is removed; they enrol again."))
         except (get_user_model().DoesNotExist, AnotherAgency):  # another's: as if absent
             messages.error(request, _("No such user."))
         except ValueError:

@@ -167,10 +167,12 @@ class StaffUserAdmin(UserAdmin):
     )
 
     def get_queryset(self, request):
-        # Accounts of the administrator's own agency (by the person's sites).
-        return admin_people_scoped(
+        # Accounts of the administrator's own agency (by the person's sites); a superuser's
+        # (at no site) only to a superuser.
+        accounts = admin_people_scoped(
             super().get_queryset(request), request.user, sites="staff_profile__sites"
         )
+        return accounts if request.user.is_superuser else accounts.exclude(is_superuser=True)
 
     def get_readonly_fields(self, request, obj=None):
         # Superuser status and permissions given past the roles' groups are nobody's to

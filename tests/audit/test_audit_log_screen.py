@@ -149,3 +149,16 @@ def test_the_audit_log_api_filters_and_answers_400_for_a_bad_date(client, reader
     assert "audit.log_read" not in {row["event_type"] for row in events}  # the reader's own
     bad = client.get("/api/audit/log/", {"to": "0001-01-01"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "date_range"
+
+
+def test_a_refused_use_of_power_reads_as_what_was_tried_and_why(client, reader):
+    from audit.refusals import refusal_record
+
+    security = make_staff(Role.SECURITY_ADMINISTRATOR, name="钱安全")
+    clerk = make_staff(Role.CLERK, name="李娜")
+    refusal_record(actor=security, action="role_grant", reason="role_not_held", target=clerk)
+    event = AuditEvent.objects.get(event_type="power.refused")
+    row = _row(client.get("/audit/log/").content.decode(), event)
+    assert "越权操作被拒绝" in row and "钱安全" in row and f"李娜 ({clerk.username})" in row
+    assert "所试操作:" in row and "授予角色" in row and "不具备相应角色" in row
+    assert "role_grant" not in row and "role_not_held" not in row

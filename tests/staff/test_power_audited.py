@@ -316,7 +316,7 @@ def _refusals() -> list[tuple]:
     )
 
 
-def test_an_unlock_tried_on_another_agencys_account_is_a_refused_event_under_its_agency(
+def test_an_unlock_tried_on_another_agencys_account_is_a_refused_event_of_the_actors_agency(
     client, hall_b
 ):
     clerk = make_staff(Role.CLERK)
@@ -327,8 +327,9 @@ def test_an_unlock_tried_on_another_agencys_account_is_a_refused_event_under_its
         reverse("staff:security"), {"action": "unlock", "username": clerk.username}, follow=True
     )
     assert "无此用户。" in page.content.decode()
-    refused = {"action": "account_unlock", "reason": "another_agency"}
-    assert _refusals() == [(elsewhere.pk, str(clerk.pk), "refused", refused, hall_b.agency_id)]
+    # Named by the name typed only: the other agency's record is not linked to this one.
+    refused = {"action": "account_unlock", "reason": "another_agency", "username": clerk.username}
+    assert _refusals() == [(elsewhere.pk, "", "refused", refused, hall_b.agency_id)]
 
 
 def test_a_role_grant_on_another_agencys_account_is_recorded_though_its_transaction_rolled_back(
@@ -343,8 +344,8 @@ def test_a_role_grant_on_another_agencys_account_is_recorded_though_its_transact
     page = client.post(reverse("staff:security"), form, follow=True)
     assert "无此用户。" in page.content.decode()
     assert Role.WINDOW_LEAD.value not in services.user_roles(type(clerk).objects.get(pk=clerk.pk))
-    refused = {"action": "role_grant", "reason": "another_agency"}
-    assert _refusals() == [(elsewhere.pk, str(clerk.pk), "refused", refused, hall_b.agency_id)]
+    refused = {"action": "role_grant", "reason": "another_agency", "username": clerk.username}
+    assert _refusals() == [(elsewhere.pk, "", "refused", refused, hall_b.agency_id)]
 
 
 def test_a_role_change_by_someone_without_the_role_is_a_refused_event():
@@ -467,3 +468,32 @@ def test_retire_superuser_asks_for_the_username(root, monkeypatch):
     call_command("retire_superuser", stdout=open("/dev/null", "w"))  # noqa: SIM115
     root.refresh_from_db()
     assert not root.is_superuser
+
+
+def test_a_grant_with_no_role_says_the_same_whether_or_not_the_account_exists(client, hall_b):
+    """The role is checked before the account is looked for: an answer tells nothing of
+    another agency's accounts."""
+    theirs = make_staff(Role.CLERK, sites=[hall_b])
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    sign_in(client, security)
+    answers = [
+        client.post(
+            reverse("staff:security"), {"action": "grant", "username": name, "role": ""},
+            follow=True,
+        ).context["messages"]
+        for name in (theirs.username, "nobody-such")
+    ]  # fmt: skip
+    assert [[str(m) for m in answer] for answer in answers] == [["请选择角色。"]] * 2
+
+
+def test_the_role_api_answers_another_agencys_account_as_not_found_and_records_it(hall_b):
+    from rest_framework.test import APIClient
+
+    theirs = make_staff(Role.CLERK, sites=[hall_b])
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    api = APIClient()
+    sign_in(api, security)
+    body = {"username": theirs.username, "role": Role.WINDOW_LEAD.value, "action": "grant"}
+    answer = api.post("/api/security/roles/", body, format="json")
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+    assert [row[3]["reason"] for row in _refusals()] == ["another_agency"]

@@ -149,15 +149,40 @@ def test_the_system_administrator_cannot_grant_a_role_in_the_admin_groups_field(
 def test_the_security_administrator_cannot_make_an_account_superuser_in_the_admin():
     _security, browser = _in_admin(Role.SECURITY_ADMINISTRATOR)
     clerk = make_staff(Role.CLERK)
-    permission = Permission.objects.get(codename="change_user")
-    form = _user_form(clerk, [_group(Role.CLERK)])
-    response = browser.post(
-        reverse("admin:auth_user_change", args=[clerk.pk]),
-        {**form, "is_superuser": "on", "user_permissions": [permission.pk]},
-    )
+    form = {**_user_form(clerk, [_group(Role.CLERK)]), "is_superuser": "on"}
+    response = browser.post(reverse("admin:auth_user_change", args=[clerk.pk]), form)
     assert response.status_code == 302, response.content.decode()[:2000]
-    clerk = type(clerk).objects.get(pk=clerk.pk)
-    assert not clerk.is_superuser and not clerk.user_permissions.exists()
+    assert not type(clerk).objects.get(pk=clerk.pk).is_superuser
+
+
+def test_the_security_administrator_cannot_give_a_permission_past_the_roles_in_the_admin():
+    _security, browser = _in_admin(Role.SECURITY_ADMINISTRATOR)
+    clerk = make_staff(Role.CLERK)
+    permission = Permission.objects.get(codename="change_user")
+    form = {**_user_form(clerk, [_group(Role.CLERK)]), "user_permissions": [permission.pk]}
+    response = browser.post(reverse("admin:auth_user_change", args=[clerk.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not type(clerk).objects.get(pk=clerk.pk).user_permissions.exists()
+
+
+def test_the_admin_lists_no_superuser_to_a_system_administrator():
+    _system, browser = _in_admin(Role.SYSTEM_ADMINISTRATOR)
+    root = type(_system).objects.create_superuser("root-admin", password="Root-pass-123")
+    assert "root-admin" not in browser.get(reverse("admin:auth_user_changelist")).content.decode()
+    assert browser.get(reverse("admin:auth_user_change", args=[root.pk])).status_code == 302
+
+
+def test_nobody_but_a_superuser_sets_a_superusers_password_or_resets_its_second_factor():
+    """A superuser works at no site, so every agency's administrators could reach it: a
+    password set by one and an authenticator reset by another would take it over."""
+    system = make_staff(Role.SYSTEM_ADMINISTRATOR)
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    root = type(system).objects.create_superuser("root-admin", password="Root-pass-123")
+    with pytest.raises(PermissionDenied):
+        services.password_set(user=root, password="Taken-over-9x", set_by=system)
+    with pytest.raises(PermissionDenied):
+        services.second_factor_reset(user=root, reset_by=security)
+    assert type(root).objects.get(pk=root.pk).check_password("Root-pass-123")
 
 
 def test_an_account_is_not_renamed_in_the_admin_so_a_lockout_by_its_name_stays():
