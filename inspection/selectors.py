@@ -97,6 +97,9 @@ DATA_LABELS = {
     "value": _("sampling value"),
     "rate": _("sampling rate"),
     "selected": _("selected"),
+    "sites": _("sites"),
+    "commitment": _("seed commitment"),
+    "in_draw": _("used in a draw"),
     "action": _("action tried"),
     "object": _("object"),
 }
