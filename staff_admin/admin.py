@@ -118,7 +118,15 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class RoleGroupAdmin(GroupAdmin):
     """A role's group is never deleted (PostgreSQL refuses it too, staff 0012): every
-    member would lose the role at once, with no event of theirs."""
+    member would lose the role at once, with no event of theirs. Its permissions are
+    what the role may do, for every member at once: set up by the installing superuser,
+    read-only to anyone else who may change groups."""
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.name in Role.values and not request.user.is_superuser:
+            readonly += ["name", "permissions"]
+        return readonly
 
     def has_delete_permission(self, request, obj=None):
         return not (obj and obj.name in Role.values) and super().has_delete_permission(request, obj)

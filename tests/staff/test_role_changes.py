@@ -246,3 +246,14 @@ def test_the_system_administrator_cannot_set_their_own_password_in_the_admin():
     system, browser = _in_admin(Role.SYSTEM_ADMINISTRATOR)
     url = reverse("admin:auth_user_password_change", args=[system.pk])
     assert browser.post(url, {"password1": NEW, "password2": NEW}).status_code == 403
+
+
+def test_a_roles_permissions_are_not_changed_in_the_admin_but_by_the_superuser():
+    security, browser = _in_admin(Role.SECURITY_ADMINISTRATOR)
+    security.user_permissions.add(*Permission.objects.filter(codename__in=["change_group"]))
+    group = _group(Role.CLERK)
+    before = set(group.permissions.values_list("pk", flat=True))
+    extra = Permission.objects.get(codename="change_user")
+    form = {"name": group.name, "permissions": [*before, extra.pk]}
+    browser.post(reverse("admin:auth_group_change", args=[group.pk]), form)
+    assert set(group.permissions.values_list("pk", flat=True)) == before
