@@ -11,7 +11,6 @@ goes if that rolls back: a refused service that opened its own transaction loses
 
 import contextvars
 import logging
-from contextlib import contextmanager
 
 from django.db import transaction
 
@@ -47,23 +46,26 @@ def refusal_record(*, actor, action: str, reason: str, target=None) -> None:
         _write(refusal)
 
 
-@contextmanager
-def refusals_recorded_after():
+class refusals_recorded_after:  # noqa: N801 - used as a function: `with refusals_recorded_after():`
     """The refusals met inside the block, written after it in a transaction of their own
-    (the block's own transactions are over by then, rolled back or not)."""
-    pending = []
-    token = _pending.set(pending)
-    try:
-        yield
-    finally:
-        _pending.reset(token)
-        if pending:
+    (the block's own transactions are over by then, rolled back or not). A class, not a
+    generator: every request enters it, the unchanged polls too."""
+
+    __slots__ = ("pending", "token")
+
+    def __enter__(self):
+        self.pending = []
+        self.token = _pending.set(self.pending)
+
+    def __exit__(self, *_exc) -> None:
+        _pending.reset(self.token)
+        if self.pending:
             try:
                 with transaction.atomic():
-                    for refusal in pending:
+                    for refusal in self.pending:
                         _write(refusal)
             except Exception:  # the refusal still stands; the answer is already made
-                logger.error("%d refusals not recorded", len(pending), exc_info=True)
+                logger.error("%d refusals not recorded", len(self.pending), exc_info=True)
 
 
 def _write(refusal: dict) -> None:
