@@ -25,11 +25,11 @@ ANOTHER_AGENCY = "another_agency"
 
 def refusal_record(*, actor, action: str, reason: str, target=None) -> None:
     """Record that `actor` was refused `action` (a service's name) on `target` for
-    `reason` (a code: another_agency, own_account, role_not_held)."""
+    `reason` (a code: another_agency, read_only, role_not_held, own_account, superuser)."""
     if actor is None or not getattr(actor, "pk", None):
         return  # set-up code, or nobody signed in: no one to name
-    data, obj = {"action": action, "reason": reason}, target
-    if reason == ANOTHER_AGENCY and getattr(target, "pk", None):
+    data, obj = {"tried": action, "reason": reason}, target
+    if reason in (ANOTHER_AGENCY, "read_only") and getattr(target, "pk", None):
         # Another agency's record is not named to this one (its people's names are that
         # agency's): the name the actor gave, or the record's kind and number.
         username = getattr(target, "username", None)

@@ -100,13 +100,13 @@ DATA_LABELS = {
     "sites": _("sites"),
     "commitment": _("seed commitment"),
     "in_draw": _("used in a draw"),
-    "action": _("action tried"),
+    "tried": _("action tried"),
     "object": _("object"),
 }
 
 # A refused use of power (audit.refusals): what was tried, and why it was refused.
 REFUSAL_LABELS = {
-    "action": {
+    "tried": {
         "role_grant": _("grant a role"),
         "role_revoke": _("revoke a role"),
         "role_change": _("change roles"),

@@ -155,11 +155,21 @@ def admin_scoped(queryset, user, *, site: str = "site", agency: str | None = Non
 
 def admin_people_scoped(queryset, user, *, sites: str):
     """The admin's accounts or profiles (`sites`: the path to the person's sites) of the
-    administrator's agencies, and those not yet at any site (an account just made); the
-    installing superuser sees everyone."""
+    administrator's agencies, and those not yet at any site (an account just made), never
+    a superuser (at no site too, and a superuser's alone to manage); the installing
+    superuser sees everyone."""
     scope = scope_of(user)
     if user.is_superuser or scope.everything:
         return queryset
-    return queryset.filter(
+    people = queryset.filter(
         Q(**{f"{sites}__agency__in": scope.agency_ids}) | Q(**{f"{sites}__isnull": True})
-    ).distinct()
+    )
+    # The path to the account: "staff_profile__sites" from an account, "user__staff_profile__
+    # sites" from a key, "sites" from a profile (whose account is "user").
+    path = sites.removesuffix("sites")
+    account = (
+        path.removesuffix("staff_profile__")
+        if path.endswith("staff_profile__")
+        else (f"{path}user__")
+    )
+    return people.exclude(**{f"{account}is_superuser": True}).distinct()

@@ -266,8 +266,8 @@ def account_unlock(*, username: str, unlocked_by) -> int:
     if not username:
         raise ValidationError(_("Name the account to unlock."), code="username")
     user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise ValidationError(_("No such user."), code="username")
+    if user is None or (user.is_superuser and not unlocked_by.is_superuser):
+        raise ValidationError(_("No such user."), code="username")  # a superuser's: its own
     try:
         agency_manager_check(
             unlocked_by, person_agency_ids(user), action="account_unlock", target=user
@@ -471,8 +471,8 @@ def api_token_revoke(*, token_id: int, revoked_by) -> ApiToken:
         )  # fmt: skip
     with transaction.atomic(durable=True):
         token = ApiToken.objects.select_for_update().get(pk=token_id)
-        agency_manager_check(
-            revoked_by, person_agency_ids(token.user), action="api_token_revoke", target=token.user
+        agency_manager_check(  # the key, not its account: all the actor named is its number
+            revoked_by, person_agency_ids(token.user), action="api_token_revoke", target=token
         )
         if token.revoked_at is not None:
             raise ValidationError(_("This token is already revoked."), code="revoked")

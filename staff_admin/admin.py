@@ -118,15 +118,16 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class RoleGroupAdmin(GroupAdmin):
     """A role's group is never deleted (PostgreSQL refuses it too, staff 0012): every
-    member would lose the role at once, with no event of theirs. Its permissions are
-    what the role may do, for every member at once: set up by the installing superuser,
-    read-only to anyone else who may change groups."""
+    member would lose the role at once, with no event of theirs. Groups are made and
+    changed by the installing superuser only: a role's permissions are what every member
+    may do at once, and any other group would give permissions past the roles' rules and
+    events (their changes record only roles)."""
 
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.name in Role.values and not request.user.is_superuser:
-            readonly += ["name", "permissions"]
-        return readonly
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
         return not (obj and obj.name in Role.values) and super().has_delete_permission(request, obj)
@@ -175,12 +176,10 @@ class StaffUserAdmin(UserAdmin):
     )
 
     def get_queryset(self, request):
-        # Accounts of the administrator's own agency (by the person's sites); a superuser's
-        # (at no site) only to a superuser.
-        accounts = admin_people_scoped(
+        # Accounts of the administrator's own agency (by the person's sites); no superuser.
+        return admin_people_scoped(
             super().get_queryset(request), request.user, sites="staff_profile__sites"
         )
-        return accounts if request.user.is_superuser else accounts.exclude(is_superuser=True)
 
     def get_readonly_fields(self, request, obj=None):
         # Superuser status and permissions given past the roles' groups are nobody's to

@@ -346,6 +346,25 @@ def test_another_agencys_system_administrator_cannot_revoke_its_key(
     assert token.revoked_at is None and _get(key).status_code == 200
 
 
+def test_revoking_another_agencys_key_on_the_page_is_refused_and_recorded_by_its_number(
+    client, system, system_elsewhere, machine
+):
+    """The actor named a key's number, not its account: the event names no more."""
+    token, _key = services.api_token_issue(user=machine, issued_by=system)
+    sign_in(client, system_elsewhere)
+    page = client.post(
+        reverse("staff:api_tokens"), {"action": "revoke", "token": token.pk}, follow=True
+    )
+    assert "没有这个令牌。" in page.content.decode()
+    event = AuditEvent.objects.get(event_type="power.refused")
+    assert (event.actor_id, event.object_id) == (system_elsewhere.pk, "")
+    assert event.data == {
+        "tried": "api_token_revoke", "reason": "another_agency",
+        "object": f"staff.apitoken #{token.pk}",
+    }  # fmt: skip
+    assert machine.username not in str(event.data)
+
+
 def test_the_token_page_lists_only_the_agencys_own_accounts_keys(
     client, system, system_elsewhere, machine
 ):

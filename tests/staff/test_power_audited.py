@@ -328,7 +328,7 @@ def test_an_unlock_tried_on_another_agencys_account_is_a_refused_event_of_the_ac
     )
     assert "无此用户。" in page.content.decode()
     # Named by the name typed only: the other agency's record is not linked to this one.
-    refused = {"action": "account_unlock", "reason": "another_agency", "username": clerk.username}
+    refused = {"tried": "account_unlock", "reason": "another_agency", "username": clerk.username}
     assert _refusals() == [(elsewhere.pk, "", "refused", refused, hall_b.agency_id)]
 
 
@@ -344,7 +344,7 @@ def test_a_role_grant_on_another_agencys_account_is_recorded_though_its_transact
     page = client.post(reverse("staff:security"), form, follow=True)
     assert "无此用户。" in page.content.decode()
     assert Role.WINDOW_LEAD.value not in services.user_roles(type(clerk).objects.get(pk=clerk.pk))
-    refused = {"action": "role_grant", "reason": "another_agency", "username": clerk.username}
+    refused = {"tried": "role_grant", "reason": "another_agency", "username": clerk.username}
     assert _refusals() == [(elsewhere.pk, "", "refused", refused, hall_b.agency_id)]
 
 
@@ -353,7 +353,7 @@ def test_a_role_change_by_someone_without_the_role_is_a_refused_event():
     clerk = make_staff(Role.CLERK)
     with refusals_recorded_after(), pytest.raises(PermissionDenied):  # as in a request
         services.role_grant(user=clerk, role=Role.WINDOW_LEAD, granted_by=lead)
-    refused = {"action": "role_grant", "reason": "role_not_held"}
+    refused = {"tried": "role_grant", "reason": "role_not_held"}
     assert [row[:4] for row in _refusals()] == [(lead.pk, str(clerk.pk), "refused", refused)]
 
 
@@ -497,3 +497,12 @@ def test_the_role_api_answers_another_agencys_account_as_not_found_and_records_i
     answer = api.post("/api/security/roles/", body, format="json")
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
     assert [row[3]["reason"] for row in _refusals()] == ["another_agency"]
+
+
+def test_the_security_page_lists_no_superusers_lockout(client):
+    root = get_user_model().objects.create_superuser("root-admin", password="Root-pass-123")
+    _locked_out(client, root)
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    sign_in(client, security)
+    page = client.get(reverse("staff:security"))
+    assert root.username not in {attempt.username for attempt in page.context["locked"]}

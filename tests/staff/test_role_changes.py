@@ -6,12 +6,14 @@ the system administrator's service."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
+from audit.refusals import refusals_recorded_after
 from staff import services
 from staff.models import PasswordRecord
 from staff.roles import Role
@@ -172,17 +174,40 @@ def test_the_admin_lists_no_superuser_to_a_system_administrator():
     assert browser.get(reverse("admin:auth_user_change", args=[root.pk])).status_code == 302
 
 
-def test_nobody_but_a_superuser_sets_a_superusers_password_or_resets_its_second_factor():
-    """A superuser works at no site, so every agency's administrators could reach it: a
-    password set by one and an authenticator reset by another would take it over."""
+# A superuser works at no site, so every agency's administrators could reach it: a
+# password set by one and an authenticator reset by another would take it over.
+
+
+def test_nobody_but_a_superuser_sets_a_superusers_password():
     system = make_staff(Role.SYSTEM_ADMINISTRATOR)
-    security = make_staff(Role.SECURITY_ADMINISTRATOR)
     root = type(system).objects.create_superuser("root-admin", password="Root-pass-123")
-    with pytest.raises(PermissionDenied):
+    with refusals_recorded_after(), pytest.raises(PermissionDenied):
         services.password_set(user=root, password="Taken-over-9x", set_by=system)
-    with pytest.raises(PermissionDenied):
-        services.second_factor_reset(user=root, reset_by=security)
     assert type(root).objects.get(pk=root.pk).check_password("Root-pass-123")
+    assert _refused_reasons() == ["superuser"]
+
+
+def test_nobody_but_a_superuser_resets_a_superusers_second_factor():
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    root = type(security).objects.create_superuser("root-admin", password="Root-pass-123")
+    TOTPDevice.objects.create(user=root, name="authenticator", confirmed=True)
+    with refusals_recorded_after(), pytest.raises(PermissionDenied):
+        services.second_factor_reset(user=root, reset_by=security)
+    assert TOTPDevice.objects.filter(user=root, confirmed=True).exists()
+    assert _refused_reasons() == ["superuser"]
+
+
+def test_nobody_but_a_superuser_unlocks_a_superuser_it_is_as_if_absent():
+    security = make_staff(Role.SECURITY_ADMINISTRATOR)
+    root = type(security).objects.create_superuser("root-admin", password="Root-pass-123")
+    with pytest.raises(ValidationError) as refused:
+        services.account_unlock(username=root.username, unlocked_by=security)
+    assert refused.value.code == "username"
+
+
+def _refused_reasons() -> list[str]:
+    events = AuditEvent.objects.filter(event_type="power.refused").order_by("id")
+    return [event.data["reason"] for event in events]
 
 
 def test_an_account_is_not_renamed_in_the_admin_so_a_lockout_by_its_name_stays():
@@ -210,7 +235,7 @@ def test_change_user_permission_alone_cannot_set_a_password_in_the_admin(role):
     assert not clerk.check_password(NEW)
     # Each attempt (the page, then the form) is recorded as refused, and nothing else.
     tried = AuditEvent.objects.order_by("id")[events:].values_list("event_type", "data")
-    refused = {"action": "password_set", "reason": "role_not_held"}
+    refused = {"tried": "password_set", "reason": "role_not_held"}
     assert list(tried) == [("power.refused", refused)] * 2
 
 
@@ -248,12 +273,22 @@ def test_the_system_administrator_cannot_set_their_own_password_in_the_admin():
     assert browser.post(url, {"password1": NEW, "password2": NEW}).status_code == 403
 
 
-def test_a_roles_permissions_are_not_changed_in_the_admin_but_by_the_superuser():
+def test_a_roles_permissions_are_not_changed_in_the_admin_by_anyone_but_the_superuser():
     security, browser = _in_admin(Role.SECURITY_ADMINISTRATOR)
     security.user_permissions.add(*Permission.objects.filter(codename__in=["change_group"]))
     group = _group(Role.CLERK)
     before = set(group.permissions.values_list("pk", flat=True))
     extra = Permission.objects.get(codename="change_user")
     form = {"name": group.name, "permissions": [*before, extra.pk]}
-    browser.post(reverse("admin:auth_group_change", args=[group.pk]), form)
+    answer = browser.post(reverse("admin:auth_group_change", args=[group.pk]), form)
+    assert answer.status_code == 403
     assert set(group.permissions.values_list("pk", flat=True)) == before
+
+
+def test_no_group_is_made_in_the_admin_by_anyone_but_the_superuser():
+    """Any other group would give permissions past the roles (whose changes are events)."""
+    security, browser = _in_admin(Role.SECURITY_ADMINISTRATOR)
+    security.user_permissions.add(*Permission.objects.filter(codename__in=["add_group"]))
+    extra = Permission.objects.get(codename="change_user")
+    answer = browser.post(reverse("admin:auth_group_add"), {"name": "x", "permissions": [extra.pk]})
+    assert answer.status_code == 403 and not Group.objects.filter(name="x").exists()
