@@ -114,6 +114,7 @@ class Finding(models.Model):
         "sample": _("Random sample for re-inspection"),
         "pool_shrink": _("A draw pool shrank suddenly"),
         "audit_key_missing": _("An audit event vanished before it was chained"),
+        "power_refused": _("A use of power refused (another agency's, a role not held, one's own)"),
     }
 
     rule = models.CharField(_("rule"), max_length=48)

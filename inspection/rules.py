@@ -294,7 +294,8 @@ def _sample(case) -> bool:
 
 
 def nightly_audit(*, day: datetime.date | None = None) -> int:
-    """The day-level rules: no-show rates, actions outside office hours, re-taking."""
+    """The day-level rules: no-show rates, actions outside office hours, re-taking, uses
+    of power refused."""
 
     day = day or timezone.localdate()
     fired = 0
@@ -324,6 +325,7 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
             rule="repeated_retake", severity="medium", key=f"ticket:{ticket.pk}", evidence=evidence
         )
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    fired += _powers_refused(start)
     staff_events = AuditEvent.objects.filter(
         occurred_at__gte=start, occurred_at__lt=start + timedelta(days=1), actor__isnull=False
     ).exclude(event_type__startswith="audit.")
@@ -337,6 +339,33 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
                            key=f"{day}:{event.actor_id}", subject=event.actor,
                            evidence={"first_event": event.position, "at": local.isoformat(),
                                      "type": event.event_type})  # fmt: skip
+    return fired
+
+
+def _powers_refused(start: datetime.datetime) -> int:
+    """Whoever was refused a use of power that day (audit.refusals: another agency's
+    records, a role they do not hold, their own account, a superuser's): one finding a
+    person a day, with how often and what they tried, for an auditor to ask why."""
+    refused = (
+        AuditEvent.objects.filter(
+            occurred_at__gte=start, occurred_at__lt=start + timedelta(days=1),
+            event_type="power.refused", actor__isnull=False,
+        )
+        .values("actor_id", "data__tried", "data__reason")
+        .annotate(times=Count("pk"))
+        .order_by("actor_id", "data__tried", "data__reason")
+    )  # fmt: skip
+    people: dict[int, list] = {}
+    for row in refused:
+        people.setdefault(row["actor_id"], []).append(
+            {"tried": row["data__tried"], "reason": row["data__reason"], "times": row["times"]}
+        )
+    fired = 0
+    for person, tries in people.items():
+        fired += finding_raise(
+            rule="power_refused", severity="medium", key=f"{start.date()}:{person}",
+            subject=_user(person), evidence={"refused": tries},
+        )  # fmt: skip
     return fired
 
 

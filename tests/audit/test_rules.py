@@ -332,3 +332,21 @@ def test_a_sampled_case_with_a_finding_is_audited_in_one_commit(hall, settings, 
         del connection._commit
     assert len(commits) == 1
     assert AuditEvent.objects.filter(event_type="audit.finding").count() == 2
+
+
+def test_a_person_refused_uses_of_power_is_found_once_a_day_with_what_they_tried(hall):
+    from audit.refusals import refusal_record
+
+    lead, clerk = make_staff(Role.TEAM_LEAD), make_staff(Role.CLERK)
+    for action in ("role_grant", "role_grant", "password_set"):
+        refusal_record(actor=lead, action=action, reason="role_not_held", target=clerk)
+    nightly_audit(day=timezone.localdate())
+    nightly_audit(day=timezone.localdate())  # again: nothing doubled
+    finding = Finding.objects.get(rule="power_refused")
+    assert finding.subject == lead and finding.severity == "medium"
+    assert finding.evidence == {
+        "refused": [
+            {"tried": "password_set", "reason": "role_not_held", "times": 1},
+            {"tried": "role_grant", "reason": "role_not_held", "times": 2},
+        ]
+    }
