@@ -164,12 +164,7 @@ def admin_people_scoped(queryset, user, *, sites: str):
     people = queryset.filter(
         Q(**{f"{sites}__agency__in": scope.agency_ids}) | Q(**{f"{sites}__isnull": True})
     )
-    # The path to the account: "staff_profile__sites" from an account, "user__staff_profile__
-    # sites" from a key, "sites" from a profile (whose account is "user").
-    path = sites.removesuffix("sites")
-    account = (
-        path.removesuffix("staff_profile__")
-        if path.endswith("staff_profile__")
-        else (f"{path}user__")
-    )
+    # Accounts are listed from themselves ("staff_profile__sites"), else from a row whose
+    # `user` is the account (a profile, a key, a qualification).
+    account = "" if sites == "staff_profile__sites" else "user__"
     return people.exclude(**{f"{account}is_superuser": True}).distinct()
