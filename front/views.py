@@ -20,7 +20,7 @@ from devices.decorators import device_required
 from devices.models import HallDevice
 from front.forms import IntakeForm, KioskTicketForm, PauseForm
 from langzhong_si.qr import qr_svg
-from langzhong_si.versions import TICKETS, poll_etag, polled_screen, user_key
+from langzhong_si.versions import TICKETS, next_minute, poll_etag, polled_screen, user_key
 from staff.decorators import role_required
 from staff.roles import Role
 from staff.scope import scope_of
@@ -122,7 +122,7 @@ def _call_display_calls_etag(request) -> str:
     """The calls and the queues' lengths move with the tickets' version; the clock with
     the minute; the words with the language."""
     clock = f"@{timezone.localtime():%H%M}@{get_language()}"
-    return poll_etag(request, TICKETS, also=clock)[0]
+    return poll_etag(request, TICKETS, also=clock, turns=next_minute())[0]
 
 
 @polled_screen(_call_display_calls_etag, device_required(HallDevice.Kind.DISPLAY))
@@ -194,11 +194,12 @@ def _workbench_panel_etag(request) -> str | None:
     if since.isascii() and since.isdigit() and len(since) <= 12:
         # A second late: `since` is the issue time's whole second, "waited" counts from
         # the exact time, so the text has turned when the tag does.
-        minute = f"{(int(now.timestamp()) - int(since) - 1) // 60}m"
+        waited = (int(now.timestamp()) - int(since) - 1) // 60
+        minute, turns = f"{waited}m", int(since) + 1 + (waited + 1) * 60
     else:
-        minute = f"{timezone.localtime(now):%H%M}"
+        minute, turns = f"{timezone.localtime(now):%H%M}", next_minute(now)
     also = f"@{minute}@{get_language()}@{state}"
-    return poll_etag(request, user_key(request.user.pk), also=also)[0]
+    return poll_etag(request, user_key(request.user.pk), also=also, turns=turns)[0]
 
 
 @polled_screen(_workbench_panel_etag, role_required(Role.CLERK))

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "simulation",
     "backups",
     "operations",
+    "push",
 ]
 
 MIDDLEWARE = [
@@ -159,8 +160,13 @@ _CACHE_URL = env_str("CACHE_URL", "")
 _CACHE_IN_REDIS = _CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
 if _CACHE_IN_REDIS:
     # Django's Redis cache, its client built once (operations.cache: CPU per request).
+    # CACHE_KEY_PREFIX: for deployments (or tests) sharing one Redis database.
     CACHES = {
-        "default": {"BACKEND": "operations.cache.ReusedClientRedisCache", "LOCATION": _CACHE_URL}
+        "default": {
+            "BACKEND": "operations.cache.ReusedClientRedisCache",
+            "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", ""),
+        }
     }
 elif _CACHE_URL.startswith("file://"):
     # A folder every process of one machine shares (the embedded default's gunicorn
@@ -262,6 +268,18 @@ SESSION_ENGINE = "operations.sessions"
 SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 30, minimum=0) if _CACHE_IN_REDIS else 0
 # req. 3: however active, a session ends this long after sign-in.
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
+
+# Pushed screens (push.streams, served by the ASGI process at /events/): each stream asks
+# its poll again at least this often (a person signed out or a device disabled stops
+# being told within it), ends after PUSH_STREAM_SECONDS (the browser opens it again),
+# sends a comment every PUSH_HEARTBEAT_SECONDS (proxies close idle connections); the
+# browser waits PUSH_RETRY_SECONDS before opening a dropped stream again; one process
+# holds at most PUSH_STREAMS_MAX (past it, screens keep polling).
+PUSH_RECHECK_SECONDS = env_int("PUSH_RECHECK_SECONDS", 60, minimum=1)
+PUSH_STREAM_SECONDS = env_int("PUSH_STREAM_SECONDS", 900, minimum=1)
+PUSH_HEARTBEAT_SECONDS = env_int("PUSH_HEARTBEAT_SECONDS", 20, minimum=1)
+PUSH_RETRY_SECONDS = env_int("PUSH_RETRY_SECONDS", 5, minimum=1)
+PUSH_STREAMS_MAX = env_int("PUSH_STREAMS_MAX", 2000, minimum=0)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")

@@ -48,6 +48,7 @@ urlpatterns = [
     path("", include("evaluation.urls")),
     path("", include("reporting.urls")),
     path("", include("operations.urls")),
+    path("", include("push.urls")),
 ]
 
 handler404 = "langzhong_si.api.api_not_found"

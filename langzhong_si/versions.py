@@ -8,6 +8,8 @@ status change; ticket issue for the queues). A version the cache lost starts aga
 from the clock, never from a number an old ETag could hold.
 """
 
+import contextvars
+import datetime
 import re
 import time
 
@@ -66,11 +68,19 @@ def version_of(key: str, known: dict | None = None) -> int:
     return value
 
 
+def version_channel(etag: str) -> str | None:
+    """Where the moves of the version an ETag of poll_etag's names are told (push.streams
+    listens; only a Redis cache tells, in the same round trip as the move): the version's
+    whole key in the cache, so two deployments sharing a Redis never hear each other."""
+    named = version_named(etag)
+    return caches[DEFAULT_CACHE_ALIAS].make_key(named) if named else None
+
+
 def _bump(keys: list[str]) -> None:
     backend = caches[DEFAULT_CACHE_ALIAS]  # once: `cache` looks it up at every use
     several = getattr(backend, "incr_many_or_start", None)  # Redis: one round trip
     if several is not None:
-        several([_cache_key(key) for key in keys], time.time_ns())
+        several([_cache_key(key) for key in keys], time.time_ns(), tell=True)
         return
     for key in keys:
         try:
@@ -105,9 +115,43 @@ def versions_bump(*keys: str) -> None:
     transaction.on_commit(bump)
 
 
-def poll_etag(request, key: str, *, also: str = "", known: dict | None = None) -> tuple[str, bool]:
+# When the ETag a poll was given next turns by itself (its `also`'s clock, the day): the
+# pushed screens' streams ask again then (push.streams). Set to a list by whoever wants
+# to know, for the requests it makes; poll_etag adds the instant to it.
+_turns_wanted: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "poll_turns_wanted", default=None
+)
+
+
+def poll_turns_heard(turns: list) -> contextvars.Token:
+    """From now in this context, poll_etag adds to `turns` when each ETag it makes next
+    turns by itself (seconds since the epoch). Returns the token that ends it."""
+    return _turns_wanted.set(turns)
+
+
+def poll_turns_unheard(token: contextvars.Token) -> None:
+    _turns_wanted.reset(token)
+
+
+def next_minute(now: datetime.datetime | None = None) -> float:
+    """When the clock's minute next turns (seconds since the epoch): the turn of an ETag
+    that shows the clock's minute."""
+    now = now or timezone.now()
+    return (int(now.timestamp()) // 60 + 1) * 60
+
+
+def _next_day() -> float:
+    today = timezone.localdate() + datetime.timedelta(days=1)
+    start = datetime.datetime.combine(today, datetime.time(), timezone.get_current_timezone())
+    return start.timestamp()
+
+
+def poll_etag(
+    request, key: str, *, also: str = "", known: dict | None = None, turns: float | None = None
+) -> tuple[str, bool]:
     """The ETag of `key`'s current version, and whether the poll already holds it.
-    `also`: what else the answer shows that moves without the version (a clock).
+    `also`: what else the answer shows that moves without the version (a clock);
+    `turns`: when `also` next turns by itself (next_minute for the clock's minute).
     `known`: as version_of's; by default what the request read along
     (operations.pollpath: with its session, a device's poll with the device's copy, an API
     key's with its remembered token): the version its If-None-Match names, with the named
@@ -116,6 +160,9 @@ def poll_etag(request, key: str, *, also: str = "", known: dict | None = None) -
         known = getattr(request, "read_along_found", None)
     # The day too: the screens show today's queues, which a new day empties unasked.
     etag = f'"{key}@{version_of(key, known)}@{timezone.localdate():%Y%m%d}{also}"'
+    wanted = _turns_wanted.get()
+    if wanted is not None:
+        wanted.append(min(_next_day(), turns) if turns else _next_day())
     return etag, request.headers.get("If-None-Match") == etag
 
 
@@ -143,6 +190,12 @@ def early_poll_of(view):
     """The early answer `view` itself declared, or None."""
     answer = getattr(view, _EARLY, None)
     return answer if getattr(answer, "owner", None) is view else None
+
+
+def is_polled(view) -> bool:
+    """Whether a URL's view is a polled one: a DRF view naming its poll version
+    (`poll_key`), or a screen declared by polled_screen."""
+    return hasattr(getattr(view, "view_class", None), "poll_key") or early_poll_of(view) is not None
 
 
 def _body_skipped(request, *args, **kwargs):

@@ -31,10 +31,11 @@ class ReusedClientRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = _ReusedClientRedisCacheClient
 
-    def incr_many_or_start(self, keys: list[str], start: int) -> None:
+    def incr_many_or_start(self, keys: list[str], start: int, *, tell: bool = False) -> None:
         """Add one to each of `keys`, a missing one first set to `start` (with the
         cache's default timeout): one round trip for all, where `incr` takes two per key
-        (EXISTS, then INCRBY) and `add` a third."""
+        (EXISTS, then INCRBY) and `add` a third. `tell`: each move also published on the
+        key's own channel (its whole key), in the same round trip."""
         timeout = self.get_backend_timeout()
         pipeline = self._cache.get_client(write=True).pipeline(transaction=False)
         for key in keys:
@@ -42,4 +43,6 @@ class ReusedClientRedisCache(RedisCache):
             # Django's Redis serializer stores integers as they are: INCR reads them.
             pipeline.set(key, start, ex=timeout, nx=True)
             pipeline.incr(key)
+            if tell:
+                pipeline.publish(key, b"")
         pipeline.execute()

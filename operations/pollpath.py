@@ -55,6 +55,7 @@ from langzhong_si.credentials import credential_digest
 from langzhong_si.middleware import ContentSecurityPolicyMiddleware
 from langzhong_si.versions import (
     early_poll_of,
+    is_polled,
     person_named,
     poll_etag,
     poll_not_modified,
@@ -134,10 +135,7 @@ def _poll_match(path: str):
             match = resolver.resolve(path)
         except Resolver404:
             match = None
-        view_class = getattr(getattr(match, "func", None), "view_class", None)
-        if not hasattr(view_class, "poll_key") and (
-            match is None or early_poll_of(match.func) is None
-        ):
+        if match is not None and not is_polled(match.func):
             match = None
         matches[path] = match
     return match

@@ -18,7 +18,7 @@ from counters.models import Case, Ticket
 from devices.decorators import device_required
 from devices.models import HallDevice
 from langzhong_si.dates import month_first_parse
-from langzhong_si.versions import TICKETS, poll_etag, polled_screen, user_key
+from langzhong_si.versions import TICKETS, next_minute, poll_etag, polled_screen, user_key
 from ratings import selectors, services
 from ratings.models import Appeal, FollowUp, Rating
 from staff.decorators import role_required
@@ -77,7 +77,7 @@ def _rating_pad_poll_etag(request) -> str | None:
         return None
     key = user_key(window.clerk_id) if window.clerk_id else TICKETS
     also = f"@{timezone.localtime():%H%M}@{get_language()}@{window.pk}:{_pad_showing(request)}"
-    return poll_etag(request, key, also=also)[0]
+    return poll_etag(request, key, also=also, turns=next_minute())[0]
 
 
 @polled_screen(_rating_pad_poll_etag, device_required(HallDevice.Kind.PAD))

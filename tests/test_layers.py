@@ -51,6 +51,7 @@ LAYERS = [
     # ratings and cases to the provincial platforms. Neither needs the other.
     {"backups", "reporting"},
     {"simulation", "operations"},  # the simulated hall; health, metrics, logs, retention
+    {"push"},  # the polled screens' changes pushed (server-sent events, the ASGI process)
     {"wiring"},  # langzhong_si's settings, URLs, Celery app, error pages
 ]
 WIRING = {"settings", "urls", "api_urls", "celery", "wsgi", "asgi", "views", "__init__"}

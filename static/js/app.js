@@ -98,6 +98,69 @@
     }
   });
 
+  // Pushed screens: a polled element with an id, data-push="<the events URL>" and
+  // "pushed" among its hx-trigger events opens a server-sent events stream for its poll
+  // once an answer gave it an ETag (push.streams). While the stream is ready the timer's
+  // polls are not sent, and a `changed` asks at once. Without a stream (the server
+  // answers 204, or it ends before it was ready) the element polls as it always did, and
+  // tries again later: after 1, 2, 4 … up to 10 minutes (a stream that says `changed`
+  // before it is ready, as for an answer that moved meanwhile, counts from the third).
+  var pushes = {};
+  function pushOf(id) {
+    if (!pushes[id]) pushes[id] = { source: null, key: "", ready: false, asked: false, failures: 0, notBefore: 0 };
+    return pushes[id];
+  }
+  function pushStop(push) {
+    if (push.source) push.source.close();
+    push.source = null;
+    push.ready = false;
+    push.key = "";
+  }
+  function pushFailed(push, atOnce) {
+    pushStop(push);
+    push.failures += 1;
+    if (atOnce || push.failures >= 3) {
+      push.notBefore = Date.now() + 60000 * Math.min(Math.pow(2, push.failures - 1), 10);
+    }
+  }
+  function pushed(element) {
+    return element && element.id && element.hasAttribute && element.hasAttribute("data-push");
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!pushed(event.detail.elt)) return;
+    var push = pushOf(event.detail.elt.id);
+    if (push.asked) push.asked = false;
+    else if (push.ready) event.preventDefault(); // the stream says when to ask
+  });
+  // Before the swap, which may take the element out of the page (hx-swap="outerHTML"):
+  // an event on an element no longer in it reaches no listener here.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var element = event.detail.elt;
+    if (!pushed(element) || typeof window.EventSource === "undefined") return;
+    var push = pushOf(element.id);
+    var xhr = event.detail.xhr;
+    var etag = xhr && xhr.status >= 200 && xhr.status < 300 ? xhr.getResponseHeader("ETag") : null;
+    var poll = event.detail.pathInfo && event.detail.pathInfo.finalRequestPath;
+    if (!etag || !poll) { pushStop(push); return; }
+    if (push.key === poll + " " + etag) return;
+    pushStop(push);
+    if (Date.now() < push.notBefore) return;
+    var source = new window.EventSource(element.getAttribute("data-push") + "?poll=" +
+      encodeURIComponent(poll) + "&etag=" + encodeURIComponent(etag));
+    push.source = source;
+    push.key = poll + " " + etag;
+    source.addEventListener("ready", function () { push.ready = true; push.failures = 0; });
+    source.addEventListener("changed", function () {
+      if (push.ready) pushStop(push); else pushFailed(push);
+      var current = document.getElementById(element.id);
+      if (current) { push.asked = true; window.htmx.trigger(current, "pushed"); }
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState === window.EventSource.CLOSED) pushFailed(push, true);
+      else push.ready = false; // the browser opens it again; the timer polls meanwhile
+    });
+  });
+
   // Report charts: <canvas data-chart="key" data-chart-type="bar|line"> drawn from the
   // page's <script type="application/json" id="chart-data"> (no inline script).
   var palette = ["#0b3d91", "#e07b00", "#198754", "#6f42c1", "#b02a37", "#0aa2c0"];

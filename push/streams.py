@@ -1,0 +1,332 @@
+"""Pushed screens: a polled screen's change told over server-sent events, where polling
+asked every 0.5–5 s.
+
+A screen that polls (the call display's calls, the workbench's state card, the inbox
+list, the rating pad; or an integration's API poll) opens `/events/?poll=<its poll's
+URL>&etag=<the ETag of its last answer>`. The stream asks that very poll once, as the
+screen would (its cookies and headers, its ETag in If-None-Match, through the whole
+web application: langzhong_si.wsgi's handler, the early answer included), and serves
+only while the answer is the empty 304: whoever may not poll that screen, or holds an
+old answer, is told `changed` at once and the stream ends (the screen then asks as it
+always did, and gets whatever the web application gives it). While it is open it waits
+for the version the ETag names to move (langzhong_si.versions publishes each move on its
+channel in Redis, in the same round trip) and tells `changed` then; it asks the poll
+again when its ETag turns by itself (a clock's minute, the day) and at least every
+PUSH_RECHECK_SECONDS, so a person signed out, a role removed or a device disabled stops
+being told within that time; and it ends after PUSH_STREAM_SECONDS (EventSource then
+opens it again, asking the poll once more).
+
+The stream tells nothing the poll does not: that the version moved. Only a polled
+view's URL is asked (any other is refused, so no other GET is made on anyone's
+behalf); the headers passed on are the stream's own, but If-None-Match, X-Poll, HX-Request
+and Accept, which make it the poll, and none whose name has an underscore (a WSGI server
+drops those: X_Poll must not pass for X-Poll).
+
+Served by an ASGI server (uvicorn) in a process of its own, where each open stream is a
+waiting coroutine and one Redis subscription; the hall's proxy routes /events/ to it
+(README, "Pushed screens"). Every other path it is asked is the web application's, over
+Django's ASGI handler. Without a Redis cache (the embedded default) it answers 204, as
+the web workers do (push.views): the screens keep polling.
+"""
+
+import asyncio
+import io
+import logging
+import random
+import sys
+import time
+import weakref
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.urls import Resolver404, resolve
+
+from langzhong_si.versions import is_polled, poll_turns_heard, poll_turns_unheard, version_channel
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/events/"
+# What makes the asked request the poll itself: never the stream's own.
+_POLL_HEADERS = {"HTTP_IF_NONE_MATCH", "HTTP_X_POLL", "HTTP_HX_REQUEST", "HTTP_ACCEPT"}
+_SKIPPED = {"HTTP_CONTENT_LENGTH", "HTTP_CONTENT_TYPE"}
+_POLL_MAX, _ETAG_MAX = 1024, 256
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, text: str):
+        super().__init__(text)
+        self.status, self.text = status, text
+
+
+def _asked(query_string: bytes) -> tuple[str, str, str]:
+    """The poll's path, its query and the ETag, from the stream's query; refused unless
+    the path is a polled view's, here."""
+    try:
+        query = parse_qs(query_string.decode("ascii"), strict_parsing=False)
+    except UnicodeDecodeError:
+        raise _Refused(400, "The query must be ASCII.") from None
+    poll, etag = query.get("poll", [""]), query.get("etag", [""])
+    if len(poll) != 1 or len(etag) != 1:
+        raise _Refused(400, "Give one poll and one etag.")
+    poll, etag = poll[0], etag[0]
+    if not (
+        0 < len(poll) <= _POLL_MAX
+        and poll.isascii()
+        and poll.isprintable()
+        and poll.startswith("/")
+        and not poll.startswith("//")
+        and "\\" not in poll
+        and "#" not in poll
+    ):
+        raise _Refused(400, "poll: the URL of a polled screen on this site.")
+    if not (0 < len(etag) <= _ETAG_MAX and etag.isascii() and etag.isprintable()):
+        raise _Refused(400, "etag: the ETag of the poll's last answer.")
+    path, _, poll_query = poll.partition("?")
+    try:
+        match = resolve(path)
+    except Resolver404:
+        match = None
+    if match is None or not is_polled(match.func):
+        raise _Refused(400, "poll: the URL of a polled screen on this site.")
+    if version_channel(etag) is None:
+        raise _Refused(400, "etag: the ETag of the poll's last answer.")
+    return path, poll_query, etag
+
+
+def _environ(scope, path: str, query: str, etag: str) -> dict:
+    """The poll as a WSGI request: the stream's connection and headers, the poll's URL
+    and ETag."""
+    server, client = scope.get("server") or ("localhost", 80), scope.get("client")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": scope.get("root_path", ""),
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1] or 80),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": client[0] if client else "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope.get("headers", []):
+        name = name.decode("latin1")
+        if "_" in name:
+            continue
+        key = "HTTP_" + name.upper().replace("-", "_")
+        if key in _SKIPPED or key in _POLL_HEADERS:
+            continue
+        value = value.decode("latin1")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    environ.update(HTTP_IF_NONE_MATCH=etag, HTTP_X_POLL="1", HTTP_HX_REQUEST="true")
+    environ["HTTP_ACCEPT"] = "*/*"
+    return environ
+
+
+_handler: WSGIHandler | None = None
+
+
+def _poll_asked(environ: dict) -> tuple[int, float | None]:
+    """The poll asked through the whole web application: its status, and when the ETag
+    it was compared with next turns by itself (None: not told)."""
+    global _handler
+    if _handler is None:
+        _handler = WSGIHandler()
+    statuses, turns = [], []
+
+    def start_response(status, headers, exc_info=None):
+        statuses.append(status)
+
+    token = poll_turns_heard(turns)
+    try:
+        response = _handler({**environ, "wsgi.input": io.BytesIO()}, start_response)
+        try:
+            for _chunk in response:
+                pass
+        finally:
+            response.close()
+    finally:
+        poll_turns_unheard(token)
+    return int(statuses[-1].split()[0]), min(turns) if turns else None
+
+
+_ask = sync_to_async(_poll_asked, thread_sensitive=True)
+
+
+def _redis_url() -> str | None:
+    cache = settings.CACHES.get("default", {})
+    location = cache.get("LOCATION")
+    if not cache.get("BACKEND", "").endswith("RedisCache") or not location:
+        return None
+    return location if isinstance(location, str) else location[0]
+
+
+# One Redis client (and its pool) for each event loop and address: a client is bound to
+# the loop it was made in.
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _redis(url: str):
+    import redis.asyncio
+
+    loop = asyncio.get_running_loop()
+    clients = _clients.setdefault(loop, {})
+    if url not in clients:
+        clients[url] = redis.asyncio.Redis.from_url(url)
+    return clients[url]
+
+
+async def _plain(send, status: int, text: str = "") -> None:
+    headers = [(b"cache-control", b"no-store")]
+    if text:
+        headers.append((b"content-type", b"text/plain; charset=utf-8"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
+async def _told(pubsub) -> None:
+    """Returns when the channel tells something."""
+    while await pubsub.get_message(ignore_subscribe_messages=True, timeout=None) is None:
+        pass
+
+
+async def _gone(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _next_ask(turns: float | None, now: float) -> float:
+    """When to ask the poll again: at the latest after PUSH_RECHECK_SECONDS, else just
+    after its ETag turns (spread over a second: every screen's clock turns at once)."""
+    again = now + settings.PUSH_RECHECK_SECONDS
+    if turns is not None and turns < again:
+        again = max(turns, now) + 0.2 + random.random()  # noqa: S311 - spreading, not secret
+    return again
+
+
+_open = 0  # streams open in this process
+
+
+async def stream(scope, receive, send) -> None:
+    global _open
+    try:
+        path, query, etag = _asked(scope.get("query_string", b""))
+    except _Refused as refused:
+        await _plain(send, refused.status, refused.text)
+        return
+    url = _redis_url()
+    if url is None or _open >= settings.PUSH_STREAMS_MAX:
+        await _plain(send, 204)  # no push here (or now): the screen keeps polling
+        return
+    environ = _environ(scope, path, query, etag)
+    _open += 1
+    pubsub = None
+    try:
+        pubsub = _redis(url).pubsub()
+        try:
+            # Listening before asking: a move between the answer and the subscription
+            # would otherwise never be told.
+            await pubsub.subscribe(version_channel(etag))
+        except Exception:
+            logger.warning("push: Redis unavailable, the screen keeps polling", exc_info=True)
+            await _plain(send, 204)
+            return
+        await _serve(send, receive, pubsub, environ)
+    finally:
+        _open -= 1
+        if pubsub is not None:
+            try:
+                await pubsub.aclose()
+            except Exception:  # noqa: BLE001 - the connection is dropped either way
+                logger.debug("push: closing a subscription failed", exc_info=True)
+
+
+async def _serve(send, receive, pubsub, environ) -> None:
+    status, turns = await _ask(environ)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"text/event-stream; charset=utf-8"),
+                (b"cache-control", b"no-store"),
+                (b"x-accel-buffering", b"no"),  # a proxy passes each event on at once
+            ],
+        }
+    )
+    if status != 304:
+        logger.debug(
+            "push: %s answered %s, not the 304: told changed", environ["PATH_INFO"], status
+        )
+        await _event(send, "changed", more=False)
+        return
+    retry = settings.PUSH_RETRY_SECONDS * 1000
+    await send(
+        {"type": "http.response.body", "body": f"retry: {retry}\n".encode(), "more_body": True}
+    )
+    await _event(send, "ready")
+    started = time.time()
+    ends, ask_at = started + settings.PUSH_STREAM_SECONDS, _next_ask(turns, started)
+    told, gone = asyncio.ensure_future(_told(pubsub)), asyncio.ensure_future(_gone(receive))
+    try:
+        while True:
+            now = time.time()
+            wake = min(ends, ask_at, now + settings.PUSH_HEARTBEAT_SECONDS)
+            done, _ = await asyncio.wait(
+                {told, gone}, timeout=max(0.0, wake - now), return_when=asyncio.FIRST_COMPLETED
+            )
+            if gone in done:
+                return
+            if told in done:
+                if told.exception() is not None:
+                    logger.warning("push: Redis lost", exc_info=told.exception())
+                await _event(send, "changed", more=False)  # lost: the screen asks itself
+                return
+            now = time.time()
+            if now >= ends:
+                await send({"type": "http.response.body", "body": b""})
+                return
+            if now >= ask_at:
+                status, turns = await _ask(environ)
+                if status != 304:
+                    await _event(send, "changed", more=False)
+                    return
+                ask_at = _next_ask(turns, now)
+            else:
+                await send({"type": "http.response.body", "body": b":\n\n", "more_body": True})
+    finally:
+        for task in (told, gone):
+            task.cancel()
+        await asyncio.gather(told, gone, return_exceptions=True)
+
+
+async def _event(send, name: str, *, more: bool = True) -> None:
+    body = f"event: {name}\ndata:\n\n".encode()
+    await send({"type": "http.response.body", "body": body, "more_body": more})
+
+
+def events_application(application):
+    """`application` (Django's ASGI handler) with /events/ served here."""
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":  # nothing to start or stop (Django has no hooks)
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        if scope["type"] == "http" and scope["path"] == EVENTS_PATH:
+            if scope["method"] != "GET":
+                await _plain(send, 405, "GET only.")
+                return
+            await stream(scope, receive, send)
+            return
+        await application(scope, receive, send)
+
+    return app

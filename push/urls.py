@@ -1,0 +1,9 @@
+from django.urls import path
+
+from push import views
+
+app_name = "push"
+
+urlpatterns = [
+    path("events/", views.no_stream, name="events"),
+]

@@ -1,0 +1,199 @@
+"""Pushed screens (push.streams): a polled screen's stream says `changed` when the
+version its ETag names moves, and only to whoever the poll itself answers 304; it asks
+the poll again while it is open, and refuses to ask anything that is not a poll."""
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import redis
+import yaml
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.test import Client
+
+from langzhong_si.versions import user_key, version_channel, versions_bump
+from tests.factories import redis_default_cache, redis_keys_forget, sign_in
+from tests.worker import ROOT, test_database_url, wait_until
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+INBOX_LIST = "/inbox/list/"
+
+
+def _reviewer_at_inbox(hall):
+    """zhou signed in, at the inbox page's list: the browser's cookies and the list's ETag."""
+    browser = Client()
+    sign_in(browser, hall.zhou)
+    answer = browser.get(INBOX_LIST, HTTP_X_POLL="1")
+    assert answer.status_code == 200
+    return browser, answer["ETag"]
+
+
+def _connection(address):
+    return http.client.HTTPConnection(address.removeprefix("http://"), timeout=10)
+
+
+def _open(address, poll, etag, cookies=None, **headers):
+    connection = _connection(address)
+    if cookies is not None:
+        headers["Cookie"] = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
+    connection.request(
+        "GET", "/events/?" + urlencode({"poll": poll, "etag": etag}), headers=headers
+    )
+    return connection.getresponse()
+
+
+def _next_event(stream) -> str:
+    """The next event's name (comments and the retry line skipped)."""
+    name = None
+    while True:
+        line = stream.readline()
+        if not line:
+            return "<end>"
+        line = line.decode().rstrip("\n")
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line == "" and name:
+            return name
+
+
+def test_a_stream_says_changed_when_the_screens_version_moves(events, hall):
+    browser, etag = _reviewer_at_inbox(hall)
+    stream = _open(events, INBOX_LIST, etag, browser.cookies)
+    assert stream.status == 200
+    assert stream.getheader("Content-Type").startswith("text/event-stream")
+    assert _next_event(stream) == "ready"
+    versions_bump(user_key(hall.zhou.pk))
+    assert _next_event(stream) == "changed"
+
+
+def test_a_stream_is_not_told_of_another_persons_moves(events, hall, settings):
+    settings.PUSH_HEARTBEAT_SECONDS = 1
+    browser, etag = _reviewer_at_inbox(hall)
+    stream = _open(events, INBOX_LIST, etag, browser.cookies)
+    assert _next_event(stream) == "ready"
+    versions_bump(user_key(hall.sun.pk))
+    assert stream.readline() == b":\n"  # a heartbeat after a second: nothing told
+
+
+def test_a_stream_for_an_answer_that_moved_says_changed_at_once(events, hall):
+    browser, etag = _reviewer_at_inbox(hall)
+    versions_bump(user_key(hall.zhou.pk))
+    assert _next_event(_open(events, INBOX_LIST, etag, browser.cookies)) == "changed"
+
+
+def test_a_stream_naming_another_persons_version_is_never_ready(events, hall):
+    """sun's inbox list is answered with sun's version: an ETag naming zhou's (however
+    current) is not sun's answer, so sun cannot listen to zhou's moves."""
+    _browser, zhou_etag = _reviewer_at_inbox(hall)
+    sun = Client()
+    sign_in(sun, hall.sun)
+    assert _next_event(_open(events, INBOX_LIST, zhou_etag, sun.cookies)) == "changed"
+
+
+def test_a_stream_without_a_session_is_never_ready(events, hall):
+    _browser, etag = _reviewer_at_inbox(hall)
+    assert _next_event(_open(events, INBOX_LIST, etag)) == "changed"
+
+
+def test_a_stream_stops_once_the_person_is_signed_out(events, hall, settings):
+    settings.PUSH_RECHECK_SECONDS = 1
+    browser, etag = _reviewer_at_inbox(hall)
+    stream = _open(events, INBOX_LIST, etag, browser.cookies)
+    assert _next_event(stream) == "ready"
+    Session.objects.all().delete()
+    assert _next_event(stream) == "changed"
+
+
+@pytest.mark.parametrize(
+    "poll", ["/logout/", "//elsewhere.example/inbox/list/", "/inbox/", "inbox/list/", "/nowhere/"]
+)
+def test_a_stream_asks_nothing_but_a_polled_screen(events, hall, poll):
+    browser, etag = _reviewer_at_inbox(hall)
+    refused = _open(events, poll, etag, browser.cookies)
+    assert refused.status == 400
+    assert browser.get(INBOX_LIST).status_code == 200, "still signed in: nothing was asked"
+
+
+def test_a_stream_refuses_an_etag_that_names_no_version(events, hall):
+    browser, _etag = _reviewer_at_inbox(hall)
+    assert _open(events, INBOX_LIST, "*", browser.cookies).status == 400
+
+
+def test_past_the_streams_limit_a_screen_is_told_to_keep_polling(events, hall, settings):
+    settings.PUSH_STREAMS_MAX = 0
+    browser, etag = _reviewer_at_inbox(hall)
+    assert _open(events, INBOX_LIST, etag, browser.cookies).status == 204
+
+
+def test_the_asgi_process_serves_the_rest_of_the_site(events):
+    connection = _connection(events)
+    connection.request("GET", "/healthz")
+    assert connection.getresponse().status == 200
+
+
+def test_a_version_move_is_told_on_its_channel(settings):
+    redis_default_cache(settings, "push-told")
+    etag = f'"{user_key(7)}@1@20261205"'
+    listener = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]).pubsub()
+    listener.subscribe(version_channel(etag))
+    assert listener.get_message(timeout=2)["type"] == "subscribe"
+    versions_bump(user_key(7))
+    told = listener.get_message(timeout=2)
+    listener.close()
+    redis_keys_forget(cache)
+    assert told is not None and told["channel"].decode() == version_channel(etag)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_compose_files_events_process_serves_the_streams(hall, settings):
+    """docker-compose.yml's `events` command, as it is written there, in a process of its
+    own beside this one (as beside gunicorn): a stream is ready, then told."""
+    redis_default_cache(settings, "push-process")
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["events"]
+    port = _free_port()
+    command = [
+        {"0.0.0.0": "127.0.0.1", "8001": str(port)}.get(part, part)  # noqa: S104 - replaced
+        for part in service["command"]
+    ]
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "CACHE_URL": settings.CACHES["default"]["LOCATION"],
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        "DATABASE_CONN_MAX_AGE": service["environment"]["DATABASE_CONN_MAX_AGE"],
+    }
+    venv = Path(sys.executable).parent
+    process = subprocess.Popen([str(venv / command[0]), *command[1:]], cwd=ROOT, env=env)
+    address = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(address), timeout=30, what="the events process")
+        browser, etag = _reviewer_at_inbox(hall)
+        stream = _open(address, INBOX_LIST, etag, browser.cookies)
+        assert _next_event(stream) == "ready"
+        versions_bump(user_key(hall.zhou.pk))
+        assert _next_event(stream) == "changed"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        redis_keys_forget(cache)
+
+
+def _answers(address) -> bool:
+    try:
+        connection = _connection(address)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
