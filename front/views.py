@@ -121,8 +121,9 @@ def call_display(request):
 def _call_display_calls_etag(request) -> str:
     """The calls and the queues' lengths move with the tickets' version; the clock with
     the minute; the words with the language."""
-    clock = f"@{timezone.localtime():%H%M}@{get_language()}"
-    return poll_etag(request, TICKETS, also=clock, turns=next_minute())[0]
+    now = timezone.now()
+    clock = f"@{timezone.localtime(now):%H%M}@{get_language()}"
+    return poll_etag(request, TICKETS, also=clock, turns=next_minute(now))[0]
 
 
 @polled_screen(_call_display_calls_etag, device_required(HallDevice.Kind.DISPLAY))

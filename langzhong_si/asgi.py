@@ -1,6 +1,7 @@
-"""The ASGI application: the web application, with /events/ (the pushed screens'
-streams, push.streams) served by the ASGI server itself. Run as its own process beside
-the WSGI workers (README, "Pushed screens")."""
+"""The ASGI application: the pushed screens' streams (/events/, push.streams) and the
+health check, run as a process of its own beside the WSGI workers (README, "Pushed
+screens"). Pages are gunicorn's: Django's ASGI handler would keep a database connection
+per request thread."""
 
 import os
 
@@ -11,4 +12,4 @@ django_application = get_asgi_application()
 
 from push.streams import events_application  # noqa: E402 - needs the apps loaded
 
-application = events_application(django_application)
+application = events_application(django_application, only=("/healthz",))

@@ -272,7 +272,8 @@ SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum
 # Pushed screens (push.streams, served by the ASGI process at /events/): each stream asks
 # its poll again at least this often (a person signed out or a device disabled stops
 # being told within it), ends after PUSH_STREAM_SECONDS (the browser opens it again),
-# sends a comment every PUSH_HEARTBEAT_SECONDS (proxies close idle connections); the
+# sends `alive` every PUSH_HEARTBEAT_SECONDS (proxies close idle connections; the page
+# stops trusting a stream silent for 2.5 times it); the
 # browser waits PUSH_RETRY_SECONDS before opening a dropped stream again; one process
 # holds at most PUSH_STREAMS_MAX (past it, screens keep polling).
 PUSH_RECHECK_SECONDS = env_int("PUSH_RECHECK_SECONDS", 60, minimum=1)
@@ -280,6 +281,10 @@ PUSH_STREAM_SECONDS = env_int("PUSH_STREAM_SECONDS", 900, minimum=1)
 PUSH_HEARTBEAT_SECONDS = env_int("PUSH_HEARTBEAT_SECONDS", 20, minimum=1)
 PUSH_RETRY_SECONDS = env_int("PUSH_RETRY_SECONDS", 5, minimum=1)
 PUSH_STREAMS_MAX = env_int("PUSH_STREAMS_MAX", 2000, minimum=0)
+# Ready streams one session, device or API key may hold (a page has one or two polled
+# screens); past it its screens poll. Polls asked at once, in threads of their own.
+PUSH_STREAMS_PER_HOLDER = env_int("PUSH_STREAMS_PER_HOLDER", 4, minimum=0)
+PUSH_ASK_THREADS = env_int("PUSH_ASK_THREADS", 4, minimum=1)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")

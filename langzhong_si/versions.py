@@ -70,10 +70,12 @@ def version_of(key: str, known: dict | None = None) -> int:
 
 def version_channel(etag: str) -> str | None:
     """Where the moves of the version an ETag of poll_etag's names are told (push.streams
-    listens; only a Redis cache tells, in the same round trip as the move): the version's
-    whole key in the cache, so two deployments sharing a Redis never hear each other."""
+    listens): only a Redis cache tells them (operations.cache, in the round trip of the
+    move, on a channel of the version's own); None for any other cache, or an ETag that
+    names no version."""
     named = version_named(etag)
-    return caches[DEFAULT_CACHE_ALIAS].make_key(named) if named else None
+    channel_of = getattr(caches[DEFAULT_CACHE_ALIAS], "channel_of", None)
+    return channel_of(named) if named and channel_of else None
 
 
 def _bump(keys: list[str]) -> None:

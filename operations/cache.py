@@ -35,14 +35,20 @@ class ReusedClientRedisCache(RedisCache):
         """Add one to each of `keys`, a missing one first set to `start` (with the
         cache's default timeout): one round trip for all, where `incr` takes two per key
         (EXISTS, then INCRBY) and `add` a third. `tell`: each move also published on the
-        key's own channel (its whole key), in the same round trip."""
+        key's own channel (channel_of), in the same round trip."""
         timeout = self.get_backend_timeout()
         pipeline = self._cache.get_client(write=True).pipeline(transaction=False)
         for key in keys:
-            key = self.make_and_validate_key(key)
+            made = self.make_and_validate_key(key)
             # Django's Redis serializer stores integers as they are: INCR reads them.
-            pipeline.set(key, start, ex=timeout, nx=True)
-            pipeline.incr(key)
+            pipeline.set(made, start, ex=timeout, nx=True)
+            pipeline.incr(made)
             if tell:
-                pipeline.publish(key, b"")
+                pipeline.publish(self.channel_of(key), b"")
         pipeline.execute()
+
+    def channel_of(self, key: str) -> str:
+        """Where `key`'s moves are told (incr_many_or_start's `tell`): its whole key, after
+        the number of the Redis database, whose server's channels every database shares."""
+        pool = self._cache.get_client(write=True).connection_pool
+        return f"{pool.connection_kwargs.get('db', 0)}/{self.make_and_validate_key(key)}"

@@ -24,25 +24,30 @@ drops those: X_Poll must not pass for X-Poll).
 
 Served by an ASGI server (uvicorn) in a process of its own, where each open stream is a
 waiting coroutine and one Redis subscription; the hall's proxy routes /events/ to it
-(README, "Pushed screens"). Every other path it is asked is the web application's, over
-Django's ASGI handler. Without a Redis cache (the embedded default) it answers 204, as
-the web workers do (push.views): the screens keep polling.
+(README, "Pushed screens"). Of the other paths it answers only the health check
+(langzhong_si.asgi). Without a Redis cache (the embedded default) it answers 204, as the
+web workers do (push.views): the screens keep polling. One session, device or API key
+holds at most PUSH_STREAMS_PER_HOLDER ready streams, a process PUSH_STREAMS_MAX.
 """
 
 import asyncio
+import hashlib
 import io
 import logging
 import random
+import re
 import sys
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
 
+from devices.decorators import DEVICE_COOKIE
 from langzhong_si.versions import is_polled, poll_turns_heard, poll_turns_unheard, version_channel
 
 logger = logging.getLogger(__name__)
@@ -156,7 +161,41 @@ def _poll_asked(environ: dict) -> tuple[int, float | None]:
     return int(statuses[-1].split()[0]), min(turns) if turns else None
 
 
-_ask = sync_to_async(_poll_asked, thread_sensitive=True)
+# The polls are asked in threads of their own (PUSH_ASK_THREADS): a few at once, so one
+# slow answer holds up no other stream, each thread keeping its database connection as
+# a web worker does (DATABASE_CONN_MAX_AGE). Not asgiref's one thread, nor Django's
+# ASGI handler's thread per request, whose connections outlive their threads.
+_executor: ThreadPoolExecutor | None = None
+
+
+async def _ask(environ: dict) -> tuple[int, float | None]:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(settings.PUSH_ASK_THREADS, thread_name_prefix="push-ask")
+    status, turns = await asyncio.get_running_loop().run_in_executor(
+        _executor, _poll_asked, environ
+    )
+    if status in _MISCONFIGURED or status >= 500:
+        logger.warning(
+            "push: a poll was answered %s (a proxy's Host or X-Forwarded-Proto not passed on?):"
+            " its screen keeps polling",
+            status,
+        )
+    return status, turns
+
+
+def asks_end() -> None:
+    """The asking threads stopped (at the process's end, and by the tests): with them go
+    their database connections."""
+    global _executor
+    if _executor is not None:
+        _executor.shutdown(wait=True)
+        _executor = None
+
+
+# Answers that a screen's own poll never gets: the request as the stream made it is wrong
+# (its Host not allowed, http where https is required).
+_MISCONFIGURED = {301, 308, 400}
 
 
 def _redis_url() -> str | None:
@@ -164,7 +203,9 @@ def _redis_url() -> str | None:
     location = cache.get("LOCATION")
     if not cache.get("BACKEND", "").endswith("RedisCache") or not location:
         return None
-    return location if isinstance(location, str) else location[0]
+    # As Django's RedisCache reads it: several servers, the first one written to (and so
+    # where versions_bump publishes).
+    return re.split("[;,]", location)[0] if isinstance(location, str) else location[0]
 
 
 # One Redis client (and its pool) for each event loop and address: a client is bound to
@@ -211,18 +252,31 @@ def _next_ask(turns: float | None, now: float) -> float:
 
 
 _open = 0  # streams open in this process
+_ready: dict[str, int] = {}  # ready streams by who holds them (_holder)
+
+
+def _holder(environ: dict) -> str:
+    """Who a stream's poll was answered for, as far as the request shows: its session,
+    its device's credential, its API key (a digest of them)."""
+    cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+    held = (
+        cookies.get(settings.SESSION_COOKIE_NAME, ""),
+        cookies.get(DEVICE_COOKIE, ""),
+        environ.get("HTTP_AUTHORIZATION", ""),
+    )
+    return hashlib.sha256("\0".join(held).encode()).hexdigest()
 
 
 async def stream(scope, receive, send) -> None:
     global _open
+    url = _redis_url()
+    if url is None or _open >= settings.PUSH_STREAMS_MAX:
+        await _plain(send, 204)  # no push here (or now): the screen keeps polling
+        return
     try:
         path, query, etag = _asked(scope.get("query_string", b""))
     except _Refused as refused:
         await _plain(send, refused.status, refused.text)
-        return
-    url = _redis_url()
-    if url is None or _open >= settings.PUSH_STREAMS_MAX:
-        await _plain(send, 204)  # no push here (or now): the screen keeps polling
         return
     environ = _environ(scope, path, query, etag)
     _open += 1
@@ -249,6 +303,11 @@ async def stream(scope, receive, send) -> None:
 
 async def _serve(send, receive, pubsub, environ) -> None:
     status, turns = await _ask(environ)
+    holder = _holder(environ)
+    if status == 304 and _ready.get(holder, 0) >= settings.PUSH_STREAMS_PER_HOLDER:
+        # One session, device or key holds this many already: its screens poll.
+        await _plain(send, 204)
+        return
     await send(
         {
             "type": "http.response.start",
@@ -266,11 +325,24 @@ async def _serve(send, receive, pubsub, environ) -> None:
         )
         await _event(send, "changed", more=False)
         return
+    _ready[holder] = _ready.get(holder, 0) + 1
+    try:
+        await _held(send, receive, pubsub, environ, turns)
+    finally:
+        _ready[holder] -= 1
+        if not _ready[holder]:
+            del _ready[holder]
+
+
+async def _held(send, receive, pubsub, environ, turns) -> None:
+    """A ready stream, until it is told, asked in vain, gone or past its time."""
     retry = settings.PUSH_RETRY_SECONDS * 1000
     await send(
         {"type": "http.response.body", "body": f"retry: {retry}\n".encode(), "more_body": True}
     )
-    await _event(send, "ready")
+    # The page stops trusting a stream it has heard nothing from for a while (a connection
+    # dropped without a word): an `alive` every PUSH_HEARTBEAT_SECONDS, which it is told.
+    await _event(send, "ready", str(settings.PUSH_HEARTBEAT_SECONDS))
     started = time.time()
     ends, ask_at = started + settings.PUSH_STREAM_SECONDS, _next_ask(turns, started)
     told, gone = asyncio.ensure_future(_told(pubsub)), asyncio.ensure_future(_gone(receive))
@@ -299,33 +371,40 @@ async def _serve(send, receive, pubsub, environ) -> None:
                     return
                 ask_at = _next_ask(turns, now)
             else:
-                await send({"type": "http.response.body", "body": b":\n\n", "more_body": True})
+                await _event(send, "alive")
     finally:
         for task in (told, gone):
             task.cancel()
         await asyncio.gather(told, gone, return_exceptions=True)
 
 
-async def _event(send, name: str, *, more: bool = True) -> None:
-    body = f"event: {name}\ndata:\n\n".encode()
+async def _event(send, name: str, data: str = "", *, more: bool = True) -> None:
+    body = f"event: {name}\ndata: {data}\n\n".encode()
     await send({"type": "http.response.body", "body": body, "more_body": more})
 
 
-def events_application(application):
-    """`application` (Django's ASGI handler) with /events/ served here."""
+def events_application(application, *, only: tuple | None = None):
+    """`application` (Django's ASGI handler) with /events/ served here; with `only`, the
+    only other paths it is given (404 for the rest: the deployed process is reached for
+    /events/ and its health check, and no page is served in it)."""
 
     async def app(scope, receive, send):
-        if scope["type"] == "lifespan":  # nothing to start or stop (Django has no hooks)
+        if scope["type"] == "lifespan":  # nothing to start; at the end, the asking threads
             while True:
                 message = await receive()
-                await send({"type": message["type"] + ".complete"})
                 if message["type"] == "lifespan.shutdown":
+                    asks_end()
+                    await send({"type": "lifespan.shutdown.complete"})
                     return
+                await send({"type": message["type"] + ".complete"})
         if scope["type"] == "http" and scope["path"] == EVENTS_PATH:
             if scope["method"] != "GET":
                 await _plain(send, 405, "GET only.")
                 return
             await stream(scope, receive, send)
+            return
+        if only is not None and scope["type"] == "http" and scope["path"] not in only:
+            await _plain(send, 404, "Not found.")
             return
         await application(scope, receive, send)
 

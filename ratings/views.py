@@ -76,8 +76,9 @@ def _rating_pad_poll_etag(request) -> str | None:
     if window is None:
         return None
     key = user_key(window.clerk_id) if window.clerk_id else TICKETS
-    also = f"@{timezone.localtime():%H%M}@{get_language()}@{window.pk}:{_pad_showing(request)}"
-    return poll_etag(request, key, also=also, turns=next_minute())[0]
+    now = timezone.now()
+    also = f"@{timezone.localtime(now):%H%M}@{get_language()}@{window.pk}:{_pad_showing(request)}"
+    return poll_etag(request, key, also=also, turns=next_minute(now))[0]
 
 
 @polled_screen(_rating_pad_poll_etag, device_required(HallDevice.Kind.PAD))

@@ -105,13 +105,17 @@
   // answers 204, or it ends before it was ready) the element polls as it always did, and
   // tries again later: after 1, 2, 4 … up to 10 minutes (a stream that says `changed`
   // before it is ready, as for an answer that moved meanwhile, counts from the third).
+  // A stream silent for 2.5 times its heartbeat (a connection dropped without a word)
+  // is closed and the element polls; a hidden page closes its streams (a browser holds
+  // few connections to one address) and polls as a hidden page does.
   var pushes = {};
   function pushOf(id) {
-    if (!pushes[id]) pushes[id] = { source: null, key: "", ready: false, asked: false, failures: 0, notBefore: 0 };
+    if (!pushes[id]) pushes[id] = { source: null, key: "", ready: false, asked: false, failures: 0, notBefore: 0, watchdog: null };
     return pushes[id];
   }
   function pushStop(push) {
     if (push.source) push.source.close();
+    clearTimeout(push.watchdog);
     push.source = null;
     push.ready = false;
     push.key = "";
@@ -123,6 +127,10 @@
       push.notBefore = Date.now() + 60000 * Math.min(Math.pow(2, push.failures - 1), 10);
     }
   }
+  function pushHeard(push, seconds) {
+    clearTimeout(push.watchdog);
+    push.watchdog = setTimeout(function () { pushStop(push); }, seconds * 2500);
+  }
   function pushed(element) {
     return element && element.id && element.hasAttribute && element.hasAttribute("data-push");
   }
@@ -132,34 +140,54 @@
     if (push.asked) push.asked = false;
     else if (push.ready) event.preventDefault(); // the stream says when to ask
   });
-  // Before the swap, which may take the element out of the page (hx-swap="outerHTML"):
-  // an event on an element no longer in it reaches no listener here.
-  document.addEventListener("htmx:beforeSwap", function (event) {
+  // On the element that asked, before its answer is swapped in (the swap may take it out
+  // of the page: an event on an element no longer in it reaches no listener here).
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
     var element = event.detail.elt;
-    if (!pushed(element) || typeof window.EventSource === "undefined") return;
+    if (!pushed(element) || typeof window.EventSource === "undefined" || document.hidden) return;
     var push = pushOf(element.id);
     var xhr = event.detail.xhr;
     var etag = xhr && xhr.status >= 200 && xhr.status < 300 ? xhr.getResponseHeader("ETag") : null;
-    var poll = event.detail.pathInfo && event.detail.pathInfo.finalRequestPath;
+    var poll = element.getAttribute("hx-get");
     if (!etag || !poll) { pushStop(push); return; }
     if (push.key === poll + " " + etag) return;
     pushStop(push);
     if (Date.now() < push.notBefore) return;
     var source = new window.EventSource(element.getAttribute("data-push") + "?poll=" +
       encodeURIComponent(poll) + "&etag=" + encodeURIComponent(etag));
+    var heartbeat = 20;
     push.source = source;
     push.key = poll + " " + etag;
-    source.addEventListener("ready", function () { push.ready = true; push.failures = 0; });
+    source.addEventListener("ready", function (message) {
+      heartbeat = parseInt(message.data, 10) || heartbeat;
+      push.ready = true;
+      push.failures = 0;
+      pushHeard(push, heartbeat);
+    });
+    source.addEventListener("alive", function () { if (push.source === source) pushHeard(push, heartbeat); });
     source.addEventListener("changed", function () {
       if (push.ready) pushStop(push); else pushFailed(push);
       var current = document.getElementById(element.id);
       if (current) { push.asked = true; window.htmx.trigger(current, "pushed"); }
     });
     source.addEventListener("error", function () {
+      if (push.source !== source) return;
       if (source.readyState === window.EventSource.CLOSED) pushFailed(push, true);
       else push.ready = false; // the browser opens it again; the timer polls meanwhile
     });
   });
+  // After a swap, an element that now polls another URL (the pad showing another ticket)
+  // asks with it: its stream watched the old one.
+  document.addEventListener("htmx:afterSettle", function () {
+    Object.keys(pushes).forEach(function (id) {
+      var element = document.getElementById(id);
+      var push = pushes[id];
+      if (push.key && (!element || push.key.indexOf(element.getAttribute("hx-get") + " ") !== 0)) pushStop(push);
+    });
+  });
+  function pushAllStop() { Object.keys(pushes).forEach(function (id) { pushStop(pushes[id]); }); }
+  document.addEventListener("visibilitychange", function () { if (document.hidden) pushAllStop(); });
+  window.addEventListener("pagehide", pushAllStop);
 
   // Report charts: <canvas data-chart="key" data-chart-type="bar|line"> drawn from the
   // page's <script type="application/json" id="chart-data"> (no inline script).

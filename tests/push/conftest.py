@@ -7,24 +7,26 @@ import time
 
 import pytest
 import uvicorn
-from asgiref.sync import SyncToAsync
 from django.core.cache import cache
-from django.db import connections
 
 from tests.factories import redis_default_cache, redis_keys_forget
 
 
 @pytest.fixture
 def events(settings, transactional_db):
-    """The ASGI application (langzhong_si.asgi) under uvicorn on a free loopback port,
-    with the default cache in the tests' Redis as deployed; its address."""
+    """The pushed screens' streams (push.streams) under uvicorn on a free loopback port,
+    with the pages at the same address, and the default cache in the tests' Redis as
+    deployed; its address."""
     redis_default_cache(settings, "push")
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-    from langzhong_si.asgi import application
+    from langzhong_si.asgi import django_application
+    from push.streams import events_application
 
     config = uvicorn.Config(
-        ASGIStaticFilesHandler(application),  # static files as the live server serves them
+        # The pages too (and the static files, as the live server serves them): the
+        # browser's pages and streams at one address, as behind the hall's proxy.
+        events_application(ASGIStaticFilesHandler(django_application)),
         host="127.0.0.1",
         port=0,
         lifespan="on",
@@ -42,9 +44,8 @@ def events(settings, transactional_db):
     yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     server.should_exit = True
     thread.join(10)
-    # The polls were asked in asgiref's one thread, whose connection stays open (as the
-    # WSGI workers' do, for CONN_MAX_AGE): closed; the pages' threads are gone, their
-    # connections closed once collected. So the test database can be dropped.
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    # The asking threads end with the server (its lifespan), the pages' threads with
+    # their requests: their database connections are closed once collected, so the test
+    # database can be dropped.
     gc.collect()
     redis_keys_forget(cache)

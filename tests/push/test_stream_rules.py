@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from langzhong_si.versions import next_minute, poll_turns_heard, poll_turns_unheard
 from push.streams import _environ, _next_ask, stream
+from tests.factories import minute_steady
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,11 @@ def test_the_poll_carries_the_streams_cookies_and_its_own_poll_headers():
 
 def test_a_header_named_with_an_underscore_is_not_passed_on():
     """A WSGI server drops it: X_Forwarded_For must not pass for X-Forwarded-For."""
-    environ = _environ(_scope([("x_forwarded_for", "1.2.3.4"), ("x_poll", "0")]), "/a/", "", ETAG)
+    environ = _environ(
+        _scope([("x_forwarded_for", "1.2.3.4"), ("x-real-ip", "5.6.7.8")]), "/a/", "", ETAG
+    )
     assert "HTTP_X_FORWARDED_FOR" not in environ
-    assert environ["HTTP_X_POLL"] == "1"
+    assert environ["HTTP_X_REAL_IP"] == "5.6.7.8"
 
 
 def test_the_web_workers_tell_a_screen_to_keep_polling(client):
@@ -80,6 +83,7 @@ def test_without_redis_the_stream_tells_a_screen_to_keep_polling(settings):
 def test_the_call_displays_etag_turns_with_the_minute(rf):
     from front.views import _call_display_calls_etag
 
+    minute_steady()
     turns = []
     token = poll_turns_heard(turns)
     try:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -19,7 +20,8 @@ from django.test import Client
 
 from langzhong_si.versions import user_key, version_channel, versions_bump
 from tests.factories import redis_default_cache, redis_keys_forget, sign_in
-from tests.worker import ROOT, test_database_url, wait_until
+from tests.worker import ROOT, wait_until
+from tests.worker import test_database_url as database_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -79,7 +81,7 @@ def test_a_stream_is_not_told_of_another_persons_moves(events, hall, settings):
     stream = _open(events, INBOX_LIST, etag, browser.cookies)
     assert _next_event(stream) == "ready"
     versions_bump(user_key(hall.sun.pk))
-    assert stream.readline() == b":\n"  # a heartbeat after a second: nothing told
+    assert _next_event(stream) == "alive"  # the heartbeat after a second: nothing told
 
 
 def test_a_stream_for_an_answer_that_moved_says_changed_at_once(events, hall):
@@ -111,14 +113,61 @@ def test_a_stream_stops_once_the_person_is_signed_out(events, hall, settings):
     assert _next_event(stream) == "changed"
 
 
+@pytest.fixture
+def asked(monkeypatch):
+    """The polls the streams ask (their paths), as they ask them."""
+    from push import streams
+
+    paths, ask = [], streams._poll_asked
+
+    def spied(environ):
+        paths.append(environ["PATH_INFO"])
+        return ask(environ)
+
+    monkeypatch.setattr(streams, "_poll_asked", spied)
+    return paths
+
+
 @pytest.mark.parametrize(
     "poll", ["/logout/", "//elsewhere.example/inbox/list/", "/inbox/", "inbox/list/", "/nowhere/"]
 )
-def test_a_stream_asks_nothing_but_a_polled_screen(events, hall, poll):
+def test_a_stream_asks_nothing_but_a_polled_screen(events, hall, poll, asked):
     browser, etag = _reviewer_at_inbox(hall)
     refused = _open(events, poll, etag, browser.cookies)
     assert refused.status == 400
-    assert browser.get(INBOX_LIST).status_code == 200, "still signed in: nothing was asked"
+    assert asked == []
+
+
+def test_a_stream_asks_its_poll_again_when_its_etag_turns(events, hall, asked, monkeypatch):
+    """The inbox list's ETag turns with the day: made to turn in a second, the stream asks
+    again then (not after PUSH_RECHECK_SECONDS: a minute)."""
+    monkeypatch.setattr("langzhong_si.versions._next_day", lambda: time.time() + 1)
+    browser, etag = _reviewer_at_inbox(hall)
+    stream = _open(events, INBOX_LIST, etag, browser.cookies)
+    assert _next_event(stream) == "ready"
+    wait_until(lambda: len(asked) == 2, timeout=5, what="the poll asked again")
+
+
+def test_one_session_holds_only_so_many_streams(events, hall, settings):
+    settings.PUSH_STREAMS_PER_HOLDER = 1
+    browser, etag = _reviewer_at_inbox(hall)
+    first = _open(events, INBOX_LIST, etag, browser.cookies)
+    assert _next_event(first) == "ready"
+    assert _open(events, INBOX_LIST, etag, browser.cookies).status == 204
+    first.close()
+    other = Client()
+    sign_in(other, hall.zhou)  # another session of the same person: its own
+    assert _next_event(_open(events, INBOX_LIST, etag, other.cookies)) == "ready"
+
+
+def test_a_poll_refused_for_the_streams_own_request_is_logged(events, hall, caplog):
+    """A proxy that does not pass the hall's Host on: every poll the stream asks is refused
+    (400), which a screen's own poll never is: told changed, and logged as a warning."""
+    browser, etag = _reviewer_at_inbox(hall)
+    with caplog.at_level("WARNING", logger="push.streams"):
+        stream = _open(events, INBOX_LIST, etag, browser.cookies, Host="events:8001")
+        assert _next_event(stream) == "changed"
+    assert "a poll was answered 400" in caplog.text
 
 
 def test_a_stream_refuses_an_etag_that_names_no_version(events, hall):
@@ -169,16 +218,18 @@ def test_the_compose_files_events_process_serves_the_streams(hall, settings):
     ]
     env = {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url(),
         "CACHE_URL": settings.CACHES["default"]["LOCATION"],
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-        "DATABASE_CONN_MAX_AGE": service["environment"]["DATABASE_CONN_MAX_AGE"],
     }
     venv = Path(sys.executable).parent
     process = subprocess.Popen([str(venv / command[0]), *command[1:]], cwd=ROOT, env=env)
     address = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _answers(address), timeout=30, what="the events process")
+        connection = _connection(address)
+        connection.request("GET", "/login/")
+        assert connection.getresponse().status == 404, "no page is served there"
         browser, etag = _reviewer_at_inbox(hall)
         stream = _open(address, INBOX_LIST, etag, browser.cookies)
         assert _next_event(stream) == "ready"
