@@ -281,9 +281,9 @@ PUSH_STREAM_SECONDS = env_int("PUSH_STREAM_SECONDS", 900, minimum=1)
 PUSH_HEARTBEAT_SECONDS = env_int("PUSH_HEARTBEAT_SECONDS", 20, minimum=1)
 PUSH_RETRY_SECONDS = env_int("PUSH_RETRY_SECONDS", 5, minimum=1)
 PUSH_STREAMS_MAX = env_int("PUSH_STREAMS_MAX", 2000, minimum=0)
-# Ready streams one session, device or API key may hold (a page has one or two polled
-# screens); past it its screens poll. Polls asked at once, in threads of their own.
-PUSH_STREAMS_PER_HOLDER = env_int("PUSH_STREAMS_PER_HOLDER", 4, minimum=0)
+# Ready streams one person or device may hold in one process (a page has one or two
+# polled screens): a new one ends their oldest. Polls asked at once, in threads of their own.
+PUSH_STREAMS_PER_HOLDER = env_int("PUSH_STREAMS_PER_HOLDER", 6, minimum=1)
 PUSH_ASK_THREADS = env_int("PUSH_ASK_THREADS", 4, minimum=1)
 
 # --- Internationalisation -----------------------------------------------------------------

@@ -142,9 +142,10 @@ def next_minute(now: datetime.datetime | None = None) -> float:
     return (int(now.timestamp()) // 60 + 1) * 60
 
 
-def _next_day() -> float:
-    today = timezone.localdate() + datetime.timedelta(days=1)
-    start = datetime.datetime.combine(today, datetime.time(), timezone.get_current_timezone())
+def _next_day(today: datetime.date) -> float:
+    start = datetime.datetime.combine(
+        today + datetime.timedelta(days=1), datetime.time(), timezone.get_current_timezone()
+    )
     return start.timestamp()
 
 
@@ -161,10 +162,11 @@ def poll_etag(
     if known is None:
         known = getattr(request, "read_along_found", None)
     # The day too: the screens show today's queues, which a new day empties unasked.
-    etag = f'"{key}@{version_of(key, known)}@{timezone.localdate():%Y%m%d}{also}"'
+    today = timezone.localdate()
+    etag = f'"{key}@{version_of(key, known)}@{today:%Y%m%d}{also}"'
     wanted = _turns_wanted.get()
     if wanted is not None:
-        wanted.append(min(_next_day(), turns) if turns else _next_day())
+        wanted.append(min(_next_day(today), turns) if turns else _next_day(today))
     return etag, request.headers.get("If-None-Match") == etag
 
 

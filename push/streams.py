@@ -26,12 +26,13 @@ Served by an ASGI server (uvicorn) in a process of its own, where each open stre
 waiting coroutine and one Redis subscription; the hall's proxy routes /events/ to it
 (README, "Pushed screens"). Of the other paths it answers only the health check
 (langzhong_si.asgi). Without a Redis cache (the embedded default) it answers 204, as the
-web workers do (push.views): the screens keep polling. One session, device or API key
-holds at most PUSH_STREAMS_PER_HOLDER ready streams, a process PUSH_STREAMS_MAX.
+web workers do (push.views): the screens keep polling. One person or device holds at
+most PUSH_STREAMS_PER_HOLDER ready streams in a process (a new one ends their oldest), a
+process PUSH_STREAMS_MAX; a request that shows no cookie and no `Authorization` is asked
+nothing.
 """
 
 import asyncio
-import hashlib
 import io
 import logging
 import random
@@ -43,11 +44,11 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
-from django.http.cookie import parse_cookie
-from django.urls import Resolver404, resolve
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
+from django.urls import Resolver404, resolve, set_script_prefix
+from django.utils.functional import LazyObject, empty
 
-from devices.decorators import DEVICE_COOKIE
 from langzhong_si.versions import is_polled, poll_turns_heard, poll_turns_unheard, version_channel
 
 logger = logging.getLogger(__name__)
@@ -137,28 +138,39 @@ def _environ(scope, path: str, query: str, etag: str) -> dict:
 _handler: WSGIHandler | None = None
 
 
-def _poll_asked(environ: dict) -> tuple[int, float | None]:
-    """The poll asked through the whole web application: its status, and when the ETag
-    it was compared with next turns by itself (None: not told)."""
+def _poll_asked(environ: dict) -> tuple[int, float | None, str | None]:
+    """The poll asked through the whole web application, as WSGIHandler asks it: its
+    status, when the ETag it was compared with next turns by itself (None: not told), and
+    whom it answered (_holder_of)."""
     global _handler
     if _handler is None:
         _handler = WSGIHandler()
-    statuses, turns = [], []
-
-    def start_response(status, headers, exc_info=None):
-        statuses.append(status)
-
+    turns = []
     token = poll_turns_heard(turns)
     try:
-        response = _handler({**environ, "wsgi.input": io.BytesIO()}, start_response)
+        set_script_prefix(get_script_name(environ))
+        signals.request_started.send(sender=WSGIHandler, environ=environ)
+        request = WSGIRequest({**environ, "wsgi.input": io.BytesIO()})
+        response = _handler.get_response(request)
         try:
-            for _chunk in response:
-                pass
+            status, holder = response.status_code, _holder_of(request)
         finally:
-            response.close()
+            response.close()  # request_finished: the connections' end of request
     finally:
         poll_turns_unheard(token)
-    return int(statuses[-1].split()[0]), min(turns) if turns else None
+    return status, min(turns) if turns else None, holder
+
+
+def _holder_of(request) -> str | None:
+    """Whom the poll was answered for: the hall device, else the signed-in person (a
+    session's or an API key's account), as the answer's checks found them; None if none."""
+    device = getattr(request, "hall_device", None)
+    if device is not None:
+        return f"device:{device.pk}"
+    user = request.__dict__.get("user")
+    while isinstance(user, LazyObject):  # read by the checks, or not at all
+        user = None if user._wrapped is empty else user._wrapped
+    return f"user:{user.pk}" if getattr(user, "is_authenticated", False) else None
 
 
 # The polls are asked in threads of their own (PUSH_ASK_THREADS): a few at once, so one
@@ -168,20 +180,43 @@ def _poll_asked(environ: dict) -> tuple[int, float | None]:
 _executor: ThreadPoolExecutor | None = None
 
 
-async def _ask(environ: dict) -> tuple[int, float | None]:
-    global _executor
+async def _ask(environ: dict) -> tuple[int, float | None, str | None]:
+    """The poll asked (_poll_asked) in the asking threads; a poll not answered within
+    _ASK_SECONDS counts as refused (the thread finishes it unheard)."""
+    global _executor, _asking
     if _executor is None:
         _executor = ThreadPoolExecutor(settings.PUSH_ASK_THREADS, thread_name_prefix="push-ask")
-    status, turns = await asyncio.get_running_loop().run_in_executor(
-        _executor, _poll_asked, environ
-    )
+    _asking += 1
+    try:
+        status, turns, holder = await asyncio.wait_for(
+            asyncio.get_running_loop().run_in_executor(_executor, _poll_asked, environ),
+            _ASK_SECONDS,
+        )
+    except TimeoutError:
+        logger.warning("push: a poll took over %s s to answer", _ASK_SECONDS)
+        return 504, None, None
+    finally:
+        _asking -= 1
     if status in _MISCONFIGURED or status >= 500:
+        _misconfigured_warn(status)
+    return status, turns, holder
+
+
+_ASK_SECONDS = 10
+_asking = 0  # polls being asked or waiting for a thread
+_warned_at = 0.0
+
+
+def _misconfigured_warn(status: int) -> None:
+    """Once a minute at most: anyone can send a Host the site does not allow."""
+    global _warned_at
+    if time.monotonic() - _warned_at >= 60:
+        _warned_at = time.monotonic()
         logger.warning(
             "push: a poll was answered %s (a proxy's Host or X-Forwarded-Proto not passed on?):"
             " its screen keeps polling",
             status,
         )
-    return status, turns
 
 
 def asks_end() -> None:
@@ -252,26 +287,23 @@ def _next_ask(turns: float | None, now: float) -> float:
 
 
 _open = 0  # streams open in this process
-_ready: dict[str, int] = {}  # ready streams by who holds them (_holder)
+# Ready streams by whom they serve (_holder_of), oldest first: each one's way to be ended.
+_ready: dict[str, list[asyncio.Event]] = {}
 
 
-def _holder(environ: dict) -> str:
-    """Who a stream's poll was answered for, as far as the request shows: its session,
-    its device's credential, its API key (a digest of them)."""
-    cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
-    held = (
-        cookies.get(settings.SESSION_COOKIE_NAME, ""),
-        cookies.get(DEVICE_COOKIE, ""),
-        environ.get("HTTP_AUTHORIZATION", ""),
-    )
-    return hashlib.sha256("\0".join(held).encode()).hexdigest()
+def _credentials_shown(scope) -> bool:
+    """Whether the request shows anything a poll could be answered for (a cookie, an
+    `Authorization`): without, no poll is asked."""
+    names = {name for name, _value in scope.get("headers", [])}
+    return b"cookie" in names or b"authorization" in names
 
 
 async def stream(scope, receive, send) -> None:
     global _open
     url = _redis_url()
-    if url is None or _open >= settings.PUSH_STREAMS_MAX:
-        await _plain(send, 204)  # no push here (or now): the screen keeps polling
+    busy = _open >= settings.PUSH_STREAMS_MAX or _asking >= 8 * settings.PUSH_ASK_THREADS
+    if url is None or busy or not _credentials_shown(scope):
+        await _plain(send, 204)  # no push here (or now, or for this): the screen polls
         return
     try:
         path, query, etag = _asked(scope.get("query_string", b""))
@@ -302,80 +334,93 @@ async def stream(scope, receive, send) -> None:
 
 
 async def _serve(send, receive, pubsub, environ) -> None:
-    status, turns = await _ask(environ)
-    holder = _holder(environ)
-    if status == 304 and _ready.get(holder, 0) >= settings.PUSH_STREAMS_PER_HOLDER:
-        # One session, device or key holds this many already: its screens poll.
+    status, turns, holder = await _ask(environ)
+    if status == 304 and holder is None:
         await _plain(send, 204)
         return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", b"text/event-stream; charset=utf-8"),
-                (b"cache-control", b"no-store"),
-                (b"x-accel-buffering", b"no"),  # a proxy passes each event on at once
-            ],
-        }
-    )
-    if status != 304:
-        logger.debug(
-            "push: %s answered %s, not the 304: told changed", environ["PATH_INFO"], status
-        )
-        await _event(send, "changed", more=False)
-        return
-    _ready[holder] = _ready.get(holder, 0) + 1
+    ended = asyncio.Event()
+    if status == 304:
+        # One person or device holds at most PUSH_STREAMS_PER_HOLDER ready streams (in
+        # this process): a new one ends their oldest, which is likelier a dead one (a
+        # connection dropped without a word) than a screen they are looking at.
+        held = _ready.setdefault(holder, [])
+        held.append(ended)
+        while len(held) > settings.PUSH_STREAMS_PER_HOLDER:
+            held.pop(0).set()
     try:
-        await _held(send, receive, pubsub, environ, turns)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-store"),
+                    (b"x-accel-buffering", b"no"),  # a proxy passes each event on at once
+                ],
+            }
+        )
+        if status != 304:
+            logger.debug(
+                "push: %s answered %s, not the 304: told changed", environ["PATH_INFO"], status
+            )
+            await _event(send, "changed", more=False)
+            return
+        await _held(send, receive, pubsub, environ, turns, ended)
     finally:
-        _ready[holder] -= 1
-        if not _ready[holder]:
-            del _ready[holder]
+        if status == 304:
+            held = _ready.get(holder, [])
+            if ended in held:
+                held.remove(ended)
+            if not held:
+                _ready.pop(holder, None)
 
 
-async def _held(send, receive, pubsub, environ, turns) -> None:
-    """A ready stream, until it is told, asked in vain, gone or past its time."""
+async def _held(send, receive, pubsub, environ, turns, ended) -> None:
+    """A ready stream, until it is told, asked in vain, gone, ended or past its time."""
     retry = settings.PUSH_RETRY_SECONDS * 1000
     await send(
         {"type": "http.response.body", "body": f"retry: {retry}\n".encode(), "more_body": True}
     )
     # The page stops trusting a stream it has heard nothing from for a while (a connection
     # dropped without a word): an `alive` every PUSH_HEARTBEAT_SECONDS, which it is told.
-    await _event(send, "ready", str(settings.PUSH_HEARTBEAT_SECONDS))
-    started = time.time()
+    heartbeat = settings.PUSH_HEARTBEAT_SECONDS
+    await _event(send, "ready", str(heartbeat))
+    started = said = time.time()
     ends, ask_at = started + settings.PUSH_STREAM_SECONDS, _next_ask(turns, started)
     told, gone = asyncio.ensure_future(_told(pubsub)), asyncio.ensure_future(_gone(receive))
+    over = asyncio.ensure_future(ended.wait())
     try:
         while True:
             now = time.time()
-            wake = min(ends, ask_at, now + settings.PUSH_HEARTBEAT_SECONDS)
+            wake = min(ends, ask_at, said + heartbeat)
             done, _ = await asyncio.wait(
-                {told, gone}, timeout=max(0.0, wake - now), return_when=asyncio.FIRST_COMPLETED
+                {told, gone, over},
+                timeout=max(0.0, wake - now),
+                return_when=asyncio.FIRST_COMPLETED,
             )
             if gone in done:
+                return
+            if over in done or time.time() >= ends:
+                await send({"type": "http.response.body", "body": b""})
                 return
             if told in done:
                 if told.exception() is not None:
                     logger.warning("push: Redis lost", exc_info=told.exception())
                 await _event(send, "changed", more=False)  # lost: the screen asks itself
                 return
-            now = time.time()
-            if now >= ends:
-                await send({"type": "http.response.body", "body": b""})
-                return
-            if now >= ask_at:
-                status, turns = await _ask(environ)
+            if time.time() >= ask_at:
+                status, turns, _holder = await _ask(environ)
                 if status != 304:
                     await _event(send, "changed", more=False)
                     return
-                ask_at = _next_ask(turns, now)
-            else:
+                ask_at = _next_ask(turns, time.time())
+            if time.time() - said >= heartbeat:
                 await _event(send, "alive")
+                said = time.time()
     finally:
-        for task in (told, gone):
+        for task in (told, gone, over):
             task.cancel()
-        await asyncio.gather(told, gone, return_exceptions=True)
+        await asyncio.gather(told, gone, over, return_exceptions=True)
 
 
 async def _event(send, name: str, data: str = "", *, more: bool = True) -> None:

@@ -181,6 +181,9 @@ TABLE = {
     "operations:retention_decline": ("POST", {TEAM_LEAD, AUDITOR}),
     "operations:retention_withdraw": ("POST", {TEAM_LEAD, AUDITOR}),
     "operations:hall_banner": ("GET", {TEAM_LEAD, WINDOW_LEAD}),
+    # Here (the web workers) it tells every screen to keep polling (204); the streams of
+    # the ASGI process answer only whom the screen's own poll answers (tests/push).
+    "push:events": ("GET", EVERYONE),
 }
 # Not about permissions: anyone may sign out or pick a language; the admin site has its
 # own permission system (staff flag and model permissions), tested in staff tests;

@@ -161,6 +161,7 @@
     source.addEventListener("ready", function (message) {
       heartbeat = parseInt(message.data, 10) || heartbeat;
       push.ready = true;
+      push.asked = false;
       push.failures = 0;
       pushHeard(push, heartbeat);
     });

@@ -7,7 +7,12 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from langzhong_si.versions import next_minute, poll_turns_heard, poll_turns_unheard
+from langzhong_si.versions import (
+    next_minute,
+    poll_turns_heard,
+    poll_turns_unheard,
+    version_channel,
+)
 from push.streams import _environ, _next_ask, stream
 from tests.factories import minute_steady
 
@@ -114,3 +119,20 @@ def test_a_stream_asks_again_just_after_its_etag_turns(settings):
     assert now + 30 < _next_ask(now + 30, now) <= now + 31.2
     assert _next_ask(None, now) == now + 60
     assert _next_ask(now + 600, now) == now + 60
+
+
+def test_two_redis_databases_of_one_server_tell_on_channels_of_their_own(settings):
+    """Redis' channels are the server's, not a database's."""
+    from django.core.cache import caches
+
+    channels = set()
+    for database in (5, 6):
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "operations.cache.ReusedClientRedisCache",
+                "LOCATION": f"redis://127.0.0.1:6379/{database}",
+            }
+        }
+        channels.add(version_channel(ETAG))
+        caches["default"].close()
+    assert len(channels) == 2

@@ -99,9 +99,16 @@ def test_a_stream_naming_another_persons_version_is_never_ready(events, hall):
     assert _next_event(_open(events, INBOX_LIST, zhou_etag, sun.cookies)) == "changed"
 
 
-def test_a_stream_without_a_session_is_never_ready(events, hall):
+def test_a_stream_showing_no_credentials_asks_nothing(events, hall, asked):
     _browser, etag = _reviewer_at_inbox(hall)
-    assert _next_event(_open(events, INBOX_LIST, etag)) == "changed"
+    assert _open(events, INBOX_LIST, etag).status == 204
+    assert asked == []
+
+
+def test_a_stream_whose_cookie_answers_for_nobody_is_never_ready(events, hall):
+    _browser, etag = _reviewer_at_inbox(hall)
+    stream = _open(events, INBOX_LIST, etag, Cookie="sessionid=nothing")
+    assert _next_event(stream) == "changed"
 
 
 def test_a_stream_stops_once_the_person_is_signed_out(events, hall, settings):
@@ -141,28 +148,44 @@ def test_a_stream_asks_nothing_but_a_polled_screen(events, hall, poll, asked):
 def test_a_stream_asks_its_poll_again_when_its_etag_turns(events, hall, asked, monkeypatch):
     """The inbox list's ETag turns with the day: made to turn in a second, the stream asks
     again then (not after PUSH_RECHECK_SECONDS: a minute)."""
-    monkeypatch.setattr("langzhong_si.versions._next_day", lambda: time.time() + 1)
+    monkeypatch.setattr("langzhong_si.versions._next_day", lambda today: time.time() + 1)
     browser, etag = _reviewer_at_inbox(hall)
     stream = _open(events, INBOX_LIST, etag, browser.cookies)
     assert _next_event(stream) == "ready"
     wait_until(lambda: len(asked) == 2, timeout=5, what="the poll asked again")
 
 
-def test_one_session_holds_only_so_many_streams(events, hall, settings):
+def test_a_persons_new_stream_past_their_limit_ends_their_oldest(events, hall, settings):
+    """However they show themselves (another session, a made-up API key beside it), one
+    person holds PUSH_STREAMS_PER_HOLDER ready streams: the oldest ends."""
     settings.PUSH_STREAMS_PER_HOLDER = 1
     browser, etag = _reviewer_at_inbox(hall)
     first = _open(events, INBOX_LIST, etag, browser.cookies)
     assert _next_event(first) == "ready"
-    assert _open(events, INBOX_LIST, etag, browser.cookies).status == 204
-    first.close()
     other = Client()
-    sign_in(other, hall.zhou)  # another session of the same person: its own
-    assert _next_event(_open(events, INBOX_LIST, etag, other.cookies)) == "ready"
+    sign_in(other, hall.zhou)
+    second = _open(events, INBOX_LIST, etag, other.cookies, Authorization="Token made-up")
+    assert _next_event(second) == "ready"
+    assert _next_event(first) == "<end>"
+    second.close()
+    again = _open(events, INBOX_LIST, etag, browser.cookies)
+    assert _next_event(again) == "ready", "a closed stream no longer counts"
 
 
-def test_a_poll_refused_for_the_streams_own_request_is_logged(events, hall, caplog):
+def test_a_stream_says_alive_though_it_asks_its_poll_more_often(events, hall, settings):
+    settings.PUSH_RECHECK_SECONDS, settings.PUSH_HEARTBEAT_SECONDS = 1, 2
+    browser, etag = _reviewer_at_inbox(hall)
+    stream = _open(events, INBOX_LIST, etag, browser.cookies)
+    assert _next_event(stream) == "ready"
+    started = time.monotonic()
+    assert _next_event(stream) == "alive"
+    assert time.monotonic() - started < 3.5
+
+
+def test_a_poll_refused_for_the_streams_own_request_is_logged(events, hall, caplog, monkeypatch):
     """A proxy that does not pass the hall's Host on: every poll the stream asks is refused
     (400), which a screen's own poll never is: told changed, and logged as a warning."""
+    monkeypatch.setattr("push.streams._warned_at", float("-inf"))  # once a minute at most
     browser, etag = _reviewer_at_inbox(hall)
     with caplog.at_level("WARNING", logger="push.streams"):
         stream = _open(events, INBOX_LIST, etag, browser.cookies, Host="events:8001")
