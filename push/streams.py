@@ -10,8 +10,9 @@ only while the answer is the empty 304: whoever may not poll that screen, or hol
 old answer, is told `changed` at once and the stream ends (the screen then asks as it
 always did, and gets whatever the web application gives it). While it is open it waits
 for the version the ETag names to move (langzhong_si.versions publishes each move on its
-channel in Redis, in the same round trip) and tells `changed` then; it asks the poll
-again when its ETag turns by itself (a clock's minute, the day) and at least every
+channel in Redis, in the same round trip) and tells `changed` then; it tells `changed`
+too when its ETag turns by itself (a clock's minute, the day: the answer has changed,
+and the page asks for it through every check), and asks the poll again at least every
 PUSH_RECHECK_SECONDS, so a person signed out, a role removed or a device disabled stops
 being told within that time; and it ends after PUSH_STREAM_SECONDS (EventSource then
 opens it again, asking the poll once more).
@@ -277,13 +278,15 @@ async def _gone(receive) -> None:
         pass
 
 
-def _next_ask(turns: float | None, now: float) -> float:
-    """When to ask the poll again: at the latest after PUSH_RECHECK_SECONDS, else just
-    after its ETag turns (spread over a second: every screen's clock turns at once)."""
+def _next_ask(turns: float | None, now: float) -> tuple[float, bool]:
+    """When to look again, and whether the ETag will have turned by itself then: at the
+    latest after PUSH_RECHECK_SECONDS (the poll asked again), else just after its ETag
+    turns (spread over a second: every screen's clock turns at once), when the answer
+    has surely changed and the stream says so without asking."""
     again = now + settings.PUSH_RECHECK_SECONDS
     if turns is not None and turns < again:
-        again = max(turns, now) + 0.2 + random.random()  # noqa: S311 - spreading, not secret
-    return again
+        return max(turns, now) + 0.2 + random.random(), True  # noqa: S311 - spreading
+    return again, False
 
 
 _open = 0  # streams open in this process
@@ -386,7 +389,8 @@ async def _held(send, receive, pubsub, environ, turns, ended) -> None:
     heartbeat = settings.PUSH_HEARTBEAT_SECONDS
     await _event(send, "ready", str(heartbeat))
     started = said = time.time()
-    ends, ask_at = started + settings.PUSH_STREAM_SECONDS, _next_ask(turns, started)
+    ends = started + settings.PUSH_STREAM_SECONDS
+    ask_at, turning = _next_ask(turns, started)
     told, gone = asyncio.ensure_future(_told(pubsub)), asyncio.ensure_future(_gone(receive))
     over = asyncio.ensure_future(ended.wait())
     try:
@@ -409,11 +413,14 @@ async def _held(send, receive, pubsub, environ, turns, ended) -> None:
                 await _event(send, "changed", more=False)  # lost: the screen asks itself
                 return
             if time.time() >= ask_at:
+                if turning:  # the answer surely changed: the page asks for it (every check)
+                    await _event(send, "changed", more=False)
+                    return
                 status, turns, _holder = await _ask(environ)
                 if status != 304:
                     await _event(send, "changed", more=False)
                     return
-                ask_at = _next_ask(turns, time.time())
+                ask_at, turning = _next_ask(turns, time.time())
             if time.time() - said >= heartbeat:
                 await _event(send, "alive")
                 said = time.time()

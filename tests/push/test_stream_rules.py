@@ -113,12 +113,13 @@ def test_a_workbench_cards_etag_turns_when_the_wait_turns_a_minute(rf, hall):
     assert turns == [issued + 1 + 120]
 
 
-def test_a_stream_asks_again_just_after_its_etag_turns(settings):
+def test_a_stream_looks_again_just_after_its_etag_turns_else_after_a_minute(settings):
     settings.PUSH_RECHECK_SECONDS = 60
     now = datetime.datetime(2026, 12, 5, 10, 0, 30, tzinfo=datetime.UTC).timestamp()
-    assert now + 30 < _next_ask(now + 30, now) <= now + 31.2
-    assert _next_ask(None, now) == now + 60
-    assert _next_ask(now + 600, now) == now + 60
+    at, turned = _next_ask(now + 30, now)
+    assert now + 30 < at <= now + 31.2 and turned
+    assert _next_ask(None, now) == (now + 60, False)
+    assert _next_ask(now + 600, now) == (now + 60, False)
 
 
 def test_two_redis_databases_of_one_server_tell_on_channels_of_their_own(settings):

@@ -145,14 +145,17 @@ def test_a_stream_asks_nothing_but_a_polled_screen(events, hall, poll, asked):
     assert asked == []
 
 
-def test_a_stream_asks_its_poll_again_when_its_etag_turns(events, hall, asked, monkeypatch):
-    """The inbox list's ETag turns with the day: made to turn in a second, the stream asks
-    again then (not after PUSH_RECHECK_SECONDS: a minute)."""
+def test_a_stream_says_changed_when_its_etag_turns(events, hall, asked, monkeypatch):
+    """The inbox list's ETag turns with the day: made to turn in a second, the stream says
+    changed then, without asking (the answer has changed: the page asks for it)."""
     monkeypatch.setattr("langzhong_si.versions._next_day", lambda today: time.time() + 1)
     browser, etag = _reviewer_at_inbox(hall)
     stream = _open(events, INBOX_LIST, etag, browser.cookies)
     assert _next_event(stream) == "ready"
-    wait_until(lambda: len(asked) == 2, timeout=5, what="the poll asked again")
+    started = time.monotonic()
+    assert _next_event(stream) == "changed"
+    assert time.monotonic() - started < 3
+    assert asked == [INBOX_LIST]
 
 
 def test_a_persons_new_stream_past_their_limit_ends_their_oldest(events, hall, settings):
