@@ -50,6 +50,7 @@ from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
 from django.urls import Resolver404, resolve, set_script_prefix
 from django.utils.functional import LazyObject, empty
 
+from devices.models import HallDevice
 from langzhong_si.versions import is_polled, poll_turns_heard, poll_turns_unheard, version_channel
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,9 @@ def _poll_asked(environ: dict) -> tuple[int, float | None, str | None]:
 def _holder_of(request) -> str | None:
     """Whom the poll was answered for: the hall device, else the signed-in person (a
     session's or an API key's account), as the answer's checks found them; None if none."""
-    device = getattr(request, "hall_device", None)
+    device = getattr(request, "hall_device", None)  # a device's screen (its cookie)
+    if device is None and isinstance(getattr(request, "auth", None), HallDevice):
+        device = request.auth  # a device's API poll (`Authorization: Device`)
     if device is not None:
         return f"device:{device.pk}"
     user = request.__dict__.get("user")
@@ -184,10 +187,9 @@ _executor: ThreadPoolExecutor | None = None
 async def _ask(environ: dict) -> tuple[int, float | None, str | None]:
     """The poll asked (_poll_asked) in the asking threads; a poll not answered within
     _ASK_SECONDS counts as refused (the thread finishes it unheard)."""
-    global _executor, _asking
+    global _executor
     if _executor is None:
         _executor = ThreadPoolExecutor(settings.PUSH_ASK_THREADS, thread_name_prefix="push-ask")
-    _asking += 1
     try:
         status, turns, holder = await asyncio.wait_for(
             asyncio.get_running_loop().run_in_executor(_executor, _poll_asked, environ),
@@ -196,15 +198,15 @@ async def _ask(environ: dict) -> tuple[int, float | None, str | None]:
     except TimeoutError:
         logger.warning("push: a poll took over %s s to answer", _ASK_SECONDS)
         return 504, None, None
-    finally:
-        _asking -= 1
+    except Exception:
+        logger.exception("push: asking a poll failed")
+        return 500, None, None
     if status in _MISCONFIGURED or status >= 500:
         _misconfigured_warn(status)
     return status, turns, holder
 
 
 _ASK_SECONDS = 10
-_asking = 0  # polls being asked or waiting for a thread
 _warned_at = 0.0
 
 
@@ -281,15 +283,17 @@ async def _gone(receive) -> None:
 def _next_ask(turns: float | None, now: float) -> tuple[float, bool]:
     """When to look again, and whether the ETag will have turned by itself then: at the
     latest after PUSH_RECHECK_SECONDS (the poll asked again), else just after its ETag
-    turns (spread over a second: every screen's clock turns at once), when the answer
-    has surely changed and the stream says so without asking."""
+    turns, when the answer has surely changed and the stream says so without asking."""
     again = now + settings.PUSH_RECHECK_SECONDS
     if turns is not None and turns < again:
-        return max(turns, now) + 0.2 + random.random(), True  # noqa: S311 - spreading
+        # 2–6 s after: the web workers' clocks may be a little behind this one's, and
+        # every display's clock turns at the same minute.
+        return max(turns, now) + 2 + 4 * random.random(), True  # noqa: S311 - spreading
     return again, False
 
 
 _open = 0  # streams open in this process
+_opening = 0  # of them, those whose first poll is not answered yet
 # Ready streams by whom they serve (_holder_of), oldest first: each one's way to be ended.
 _ready: dict[str, list[asyncio.Event]] = {}
 
@@ -302,9 +306,9 @@ def _credentials_shown(scope) -> bool:
 
 
 async def stream(scope, receive, send) -> None:
-    global _open
+    global _open, _opening
     url = _redis_url()
-    busy = _open >= settings.PUSH_STREAMS_MAX or _asking >= 8 * settings.PUSH_ASK_THREADS
+    busy = _open >= settings.PUSH_STREAMS_MAX or _opening >= 8 * settings.PUSH_ASK_THREADS
     if url is None or busy or not _credentials_shown(scope):
         await _plain(send, 204)  # no push here (or now, or for this): the screen polls
         return
@@ -315,6 +319,8 @@ async def stream(scope, receive, send) -> None:
         return
     environ = _environ(scope, path, query, etag)
     _open += 1
+    _opening += 1  # counted at once: no burst passes the check above before it counts
+    opening = [True]
     pubsub = None
     try:
         pubsub = _redis(url).pubsub()
@@ -326,9 +332,10 @@ async def stream(scope, receive, send) -> None:
             logger.warning("push: Redis unavailable, the screen keeps polling", exc_info=True)
             await _plain(send, 204)
             return
-        await _serve(send, receive, pubsub, environ)
+        await _serve(send, receive, pubsub, environ, opening)
     finally:
         _open -= 1
+        _opened(opening)
         if pubsub is not None:
             try:
                 await pubsub.aclose()
@@ -336,8 +343,17 @@ async def stream(scope, receive, send) -> None:
                 logger.debug("push: closing a subscription failed", exc_info=True)
 
 
-async def _serve(send, receive, pubsub, environ) -> None:
+def _opened(opening: list) -> None:
+    """The stream's first poll answered (or the stream over): no longer opening."""
+    global _opening
+    if opening[0]:
+        opening[0] = False
+        _opening -= 1
+
+
+async def _serve(send, receive, pubsub, environ, opening) -> None:
     status, turns, holder = await _ask(environ)
+    _opened(opening)
     if status == 304 and holder is None:
         await _plain(send, 204)
         return
@@ -404,7 +420,10 @@ async def _held(send, receive, pubsub, environ, turns, ended) -> None:
             )
             if gone in done:
                 return
-            if over in done or time.time() >= ends:
+            if over in done:  # a newer stream of theirs took its place: the page polls
+                await _event(send, "stop", more=False)
+                return
+            if time.time() >= ends:
                 await send({"type": "http.response.body", "body": b""})
                 return
             if told in done:

@@ -171,6 +171,9 @@
       var current = document.getElementById(element.id);
       if (current) { push.asked = true; window.htmx.trigger(current, "pushed"); }
     });
+    // A newer stream of the same person's took this one's place (they hold too many):
+    // this element polls, and tries again later.
+    source.addEventListener("stop", function () { pushFailed(push, true); });
     source.addEventListener("error", function () {
       if (push.source !== source) return;
       if (source.readyState === window.EventSource.CLOSED) pushFailed(push, true);
