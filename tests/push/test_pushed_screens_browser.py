@@ -24,15 +24,16 @@ def _asked(page, path):
     return asked
 
 
-def _minute() -> int:
-    return int(time.time() // 60)
+def _turned_since(started: float) -> bool:
+    """Whether the clock's minute turned since 7 s before `started`: a screen showing the
+    clock is told of its turn 2–6 s after it (push.streams), and asks once."""
+    return int(time.time() // 60) != int((started - 7) // 60)
 
 
 def _stream_ready(page, path, asked, every_ms):
     """Waits until the page's timed polls of `path`, sent every `every_ms`, stop (its
     stream is ready), four of its double intervals at most; then none for three of its
-    intervals (but one when the clock's minute turns meanwhile: a screen showing it is
-    told, and asks once)."""
+    intervals (but one when the clock's minute turned meanwhile: _turned_since)."""
     for _ in range(4):
         before = len(asked)
         page.wait_for_timeout(every_ms * 2)
@@ -40,17 +41,17 @@ def _stream_ready(page, path, asked, every_ms):
             break
     else:
         raise AssertionError(f"{path} still polled: {asked}")
-    quiet, minute = len(asked), _minute()
+    quiet, started = len(asked), time.time()
     page.wait_for_timeout(every_ms * 3)
-    assert len(asked) - quiet <= (_minute() != minute), asked
+    assert len(asked) - quiet <= _turned_since(started), asked
 
 
 def _asked_once_more(page, asked):
-    """Whether the page asked once (twice if the clock's minute turned meanwhile) in the
-    next 1.5 s."""
-    before, minute = len(asked), _minute()
+    """Whether the page asked once (twice if the clock's minute turned meanwhile:
+    _turned_since) in the next 1.5 s."""
+    before, started = len(asked), time.time()
     page.wait_for_timeout(1500)
-    return 1 <= len(asked) - before <= 1 + (_minute() != minute)
+    return 1 <= len(asked) - before <= 1 + _turned_since(started)
 
 
 def test_the_call_display_is_told_of_a_call_and_polls_no_more_meanwhile(
