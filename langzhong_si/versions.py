@@ -118,8 +118,8 @@ def versions_bump(*keys: str) -> None:
 
 
 # When the ETag a poll was given next turns by itself (its `also`'s clock, the day): the
-# pushed screens' streams ask again then (push.streams). Set to a list by whoever wants
-# to know, for the requests it makes; poll_etag adds the instant to it.
+# pushed screens' streams tell their screen then (push.streams). Set to a list by whoever
+# wants to know, for the requests it makes; poll_etag adds the instant to it.
 _turns_wanted: contextvars.ContextVar[list | None] = contextvars.ContextVar(
     "poll_turns_wanted", default=None
 )

@@ -137,3 +137,45 @@ def test_two_redis_databases_of_one_server_tell_on_channels_of_their_own(setting
         channels.add(version_channel(ETAG))
         caches["default"].close()
     assert len(channels) == 2
+
+
+def _etag_and_turn(etag_of, request, moment, monkeypatch):
+    monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
+    turns = []
+    token = poll_turns_heard(turns)
+    try:
+        return etag_of(request), min(turns)
+    finally:
+        poll_turns_unheard(token)
+
+
+def _at(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+
+
+@pytest.mark.parametrize("screen", ["display", "card", "waited", "pad"])
+def test_each_etag_is_the_same_until_the_turn_it_reports_and_differs_at_it(
+    rf, hall, monkeypatch, screen
+):
+    """A stream tells a screen `changed` at its ETag's turn without asking (push.streams):
+    true only if the ETag really is the same until then and differs from then."""
+    from front.views import _call_display_calls_etag, _workbench_panel_etag
+    from ratings.views import _rating_pad_poll_etag
+    from tests.factories import registered_device
+
+    start = datetime.datetime(2026, 12, 5, 10, 0, 30, tzinfo=datetime.UTC)
+    if screen == "display":
+        etag_of, request = _call_display_calls_etag, rf.get("/display/calls/")
+    elif screen == "pad":
+        etag_of, request = _rating_pad_poll_etag, rf.get("/rating/poll/")
+        request.hall_device = registered_device("pad", window=hall.window).device
+    else:
+        since = {"since": int(start.timestamp()) - 95} if screen == "waited" else {}
+        etag_of, request = (
+            _workbench_panel_etag,
+            rf.get("/counter/panel/", {"state": "serving", **since}),
+        )
+        request.user = hall.li_na
+    etag, turn = _etag_and_turn(etag_of, request, start, monkeypatch)
+    assert _etag_and_turn(etag_of, request, _at(turn - 0.001), monkeypatch)[0] == etag
+    assert _etag_and_turn(etag_of, request, _at(turn), monkeypatch)[0] != etag
