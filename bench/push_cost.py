@@ -72,6 +72,20 @@ def _process_seconds(pid: int) -> float:
     return request_profile._worker_seconds(pid)
 
 
+def _cookies(session) -> str:
+    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+
+
+def _stream_opened(poll: str, etag: str, cookies: str, timeout: float):
+    """A screen's stream asked for (its answer not read yet)."""
+    connection = http.client.HTTPConnection("127.0.0.1", EVENTS_PORT, timeout=timeout)
+    connection.request(
+        "GET", "/events/?" + urlencode({"poll": poll, "etag": etag}),
+        headers={"Cookie": cookies, "Accept": "text/event-stream"},
+    )  # fmt: skip
+    return connection
+
+
 class Stream(threading.Thread):
     """One screen, pushed: its stream held open; told `changed` (the clock's minute
     turned, say), it asks the web for the new answer as the page does and opens its
@@ -82,7 +96,7 @@ class Stream(threading.Thread):
         super().__init__(daemon=True)
         self.poll, self.etag, self.base = poll, etag, base
         self.session = session
-        self.cookies = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+        self.cookies = _cookies(session)
         self.ready, self.awaited, self.told = (
             threading.Event(),
             threading.Event(),
@@ -92,11 +106,7 @@ class Stream(threading.Thread):
 
     def run(self):
         while True:
-            self.connection = http.client.HTTPConnection("127.0.0.1", EVENTS_PORT, timeout=600)
-            self.connection.request(
-                "GET", "/events/?" + urlencode({"poll": self.poll, "etag": self.etag}),
-                headers={"Cookie": self.cookies, "Accept": "text/event-stream"},
-            )  # fmt: skip
+            self.connection = _stream_opened(self.poll, self.etag, self.cookies, 600)
             answer = self.connection.getresponse()
             if answer.status != 200:
                 raise SystemExit(f"stream: HTTP {answer.status}")
@@ -206,11 +216,7 @@ def main() -> None:
                 etag = session.get(base + url, headers={"X-Poll": "1"}).headers["ETag"]
             full = (_process_seconds(worker) - full_began) / 20 * 1000
             for _ in range(3):  # warm: the process's first asks of this screen (imports)
-                warm = http.client.HTTPConnection("127.0.0.1", EVENTS_PORT, timeout=30)
-                warm.request(
-                    "GET", "/events/?" + urlencode({"poll": url, "etag": etag}),
-                    headers={"Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.items())},
-                )  # fmt: skip
+                warm = _stream_opened(url, etag, _cookies(session), 30)
                 warm.getresponse().readline()
                 warm.close()
             began = _process_seconds(events.pid) + _process_seconds(worker)

@@ -273,9 +273,9 @@ SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum
 # its poll again at least this often (a person signed out or a device disabled stops
 # being told within it), ends after PUSH_STREAM_SECONDS (the browser opens it again),
 # sends `alive` every PUSH_HEARTBEAT_SECONDS (proxies close idle connections; the page
-# stops trusting a stream silent for 2.5 times it); the
-# browser waits PUSH_RETRY_SECONDS before opening a dropped stream again; one process
-# holds at most PUSH_STREAMS_MAX (past it, screens keep polling).
+# stops trusting a stream silent for 2.5 times it); the browser waits PUSH_RETRY_SECONDS
+# before opening a dropped stream again; one process holds at most PUSH_STREAMS_MAX
+# (past it, screens keep polling).
 PUSH_RECHECK_SECONDS = env_int("PUSH_RECHECK_SECONDS", 60, minimum=1)
 PUSH_STREAM_SECONDS = env_int("PUSH_STREAM_SECONDS", 900, minimum=1)
 PUSH_HEARTBEAT_SECONDS = env_int("PUSH_HEARTBEAT_SECONDS", 20, minimum=1)

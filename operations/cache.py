@@ -37,18 +37,23 @@ class ReusedClientRedisCache(RedisCache):
         (EXISTS, then INCRBY) and `add` a third. `tell`: each move also published on the
         key's own channel (channel_of), in the same round trip."""
         timeout = self.get_backend_timeout()
-        pipeline = self._cache.get_client(write=True).pipeline(transaction=False)
+        client = self._cache.get_client(write=True)
+        pipeline = client.pipeline(transaction=False)
         for key in keys:
             made = self.make_and_validate_key(key)
             # Django's Redis serializer stores integers as they are: INCR reads them.
             pipeline.set(made, start, ex=timeout, nx=True)
             pipeline.incr(made)
             if tell:
-                pipeline.publish(self.channel_of(key), b"")
+                pipeline.publish(_channel(client, made), b"")
         pipeline.execute()
 
     def channel_of(self, key: str) -> str:
-        """Where `key`'s moves are told (incr_many_or_start's `tell`): its whole key, after
-        the number of the Redis database, whose server's channels every database shares."""
-        pool = self._cache.get_client(write=True).connection_pool
-        return f"{pool.connection_kwargs.get('db', 0)}/{self.make_and_validate_key(key)}"
+        """Where `key`'s moves are told (incr_many_or_start's `tell`)."""
+        return _channel(self._cache.get_client(write=True), self.make_and_validate_key(key))
+
+
+def _channel(client, made_key: str) -> str:
+    """A made key's channel: the key after the number of the Redis database, whose
+    server's channels every database shares."""
+    return f"{client.connection_pool.connection_kwargs.get('db', 0)}/{made_key}"

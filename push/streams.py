@@ -68,9 +68,9 @@ class _Refused(Exception):
         self.status, self.text = status, text
 
 
-def _asked(query_string: bytes) -> tuple[str, str, str]:
-    """The poll's path, its query and the ETag, from the stream's query; refused unless
-    the path is a polled view's, here."""
+def _asked(query_string: bytes) -> tuple[str, str, str, str]:
+    """The poll's path, its query, the ETag and the channel of the version it names,
+    from the stream's query; refused unless the path is a polled view's, here."""
     try:
         query = parse_qs(query_string.decode("ascii"), strict_parsing=False)
     except UnicodeDecodeError:
@@ -98,9 +98,10 @@ def _asked(query_string: bytes) -> tuple[str, str, str]:
         match = None
     if match is None or not is_polled(match.func):
         raise _Refused(400, "poll: the URL of a polled screen on this site.")
-    if version_channel(etag) is None:
+    channel = version_channel(etag)
+    if channel is None:
         raise _Refused(400, "etag: the ETag of the poll's last answer.")
-    return path, poll_query, etag
+    return path, poll_query, etag, channel
 
 
 def _environ(scope, path: str, query: str, etag: str) -> dict:
@@ -313,7 +314,7 @@ async def stream(scope, receive, send) -> None:
         await _plain(send, 204)  # no push here (or now, or for this): the screen polls
         return
     try:
-        path, query, etag = _asked(scope.get("query_string", b""))
+        path, query, etag, channel = _asked(scope.get("query_string", b""))
     except _Refused as refused:
         await _plain(send, refused.status, refused.text)
         return
@@ -327,7 +328,7 @@ async def stream(scope, receive, send) -> None:
         try:
             # Listening before asking: a move between the answer and the subscription
             # would otherwise never be told.
-            await pubsub.subscribe(version_channel(etag))
+            await pubsub.subscribe(channel)
         except Exception:
             logger.warning("push: Redis unavailable, the screen keeps polling", exc_info=True)
             await _plain(send, 204)

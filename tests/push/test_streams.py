@@ -43,6 +43,14 @@ def _connection(address):
     return http.client.HTTPConnection(address.removeprefix("http://"), timeout=10)
 
 
+def _ready_stream(events, hall):
+    """zhou's inbox list's stream, ready."""
+    browser, etag = _reviewer_at_inbox(hall)
+    stream = _open(events, INBOX_LIST, etag, browser.cookies)
+    assert _next_event(stream) == "ready"
+    return stream
+
+
 def _open(address, poll, etag, cookies=None, **headers):
     connection = _connection(address)
     if cookies is not None:
@@ -79,9 +87,7 @@ def test_a_stream_says_changed_when_the_screens_version_moves(events, hall):
 
 def test_a_stream_is_not_told_of_another_persons_moves(events, hall, settings):
     settings.PUSH_HEARTBEAT_SECONDS = 1
-    browser, etag = _reviewer_at_inbox(hall)
-    stream = _open(events, INBOX_LIST, etag, browser.cookies)
-    assert _next_event(stream) == "ready"
+    stream = _ready_stream(events, hall)
     versions_bump(user_key(hall.sun.pk))
     assert _next_event(stream) == "alive"  # the heartbeat after a second: nothing told
 
@@ -115,9 +121,7 @@ def test_a_stream_whose_cookie_answers_for_nobody_is_never_ready(events, hall):
 
 def test_a_stream_stops_once_the_person_is_signed_out(events, hall, settings):
     settings.PUSH_RECHECK_SECONDS = 1
-    browser, etag = _reviewer_at_inbox(hall)
-    stream = _open(events, INBOX_LIST, etag, browser.cookies)
-    assert _next_event(stream) == "ready"
+    stream = _ready_stream(events, hall)
     Session.objects.all().delete()
     assert _next_event(stream) == "changed"
 
@@ -151,9 +155,7 @@ def test_a_stream_says_changed_when_its_etag_turns(events, hall, asked, monkeypa
     """The inbox list's ETag turns with the day: made to turn in a second, the stream says
     changed then, without asking (the answer has changed: the page asks for it)."""
     monkeypatch.setattr("langzhong_si.versions._next_day", lambda today: time.time() + 1)
-    browser, etag = _reviewer_at_inbox(hall)
-    stream = _open(events, INBOX_LIST, etag, browser.cookies)
-    assert _next_event(stream) == "ready"
+    stream = _ready_stream(events, hall)
     started = time.monotonic()
     assert _next_event(stream) == "changed"
     assert time.monotonic() - started < 8  # 2–6 s after the turn
@@ -180,9 +182,7 @@ def test_a_persons_new_stream_past_their_limit_ends_their_oldest(events, hall, s
 
 def test_a_stream_says_alive_though_it_asks_its_poll_more_often(events, hall, settings):
     settings.PUSH_RECHECK_SECONDS, settings.PUSH_HEARTBEAT_SECONDS = 1, 2
-    browser, etag = _reviewer_at_inbox(hall)
-    stream = _open(events, INBOX_LIST, etag, browser.cookies)
-    assert _next_event(stream) == "ready"
+    stream = _ready_stream(events, hall)
     started = time.monotonic()
     assert _next_event(stream) == "alive"
     assert time.monotonic() - started < 3.5
