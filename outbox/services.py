@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from langzhong_si.batch import audit_batch_add
 from langzhong_si.prepared import prepared_execute
 from outbox.models import OutboxMessage
 
@@ -34,7 +35,8 @@ def outbox_enqueue(
     *, task_name: str, kwargs: dict, dedupe_key: str, drain: str | None = None
 ) -> int | None:
     """Record work to run after the caller's transaction commits; returns the new
-    message's id, or None when the same work (its dedupe key) was recorded already.
+    message's id, or None when the same work (its dedupe key) was recorded already, or
+    when the message waits for the transaction's batched writes (below).
 
     Must be called inside that transaction: if it rolls back, the message is gone and
     nothing is sent. One statement (INSERT … ON CONFLICT DO NOTHING, prepared per session
@@ -47,7 +49,18 @@ def outbox_enqueue(
     (outbox_drain_nudge) instead of sending this message's own; beat runs it too. The
     sweep still sends a message the drain left undone past OUTBOX_REDELIVER_SECONDS to
     `task_name` on its own, so a drain that stopped delays the work and loses none.
+    Such a message, recorded inside `audit_writes_batched` (langzhong_si.batch), is
+    written with the block's batch, before the transaction can commit; its id is then not
+    read back (None), which a drained message's caller never needs.
     """
+    if drain is not None and audit_batch_add(
+        OutboxMessage(task_name=task_name, kwargs=kwargs, dedupe_key=dedupe_key), once=True
+    ):
+        # Written with the transaction's batched writes (ON CONFLICT DO NOTHING, as
+        # here), one statement fewer; whether it was new is not read back, and the
+        # drain is nudged either way (it finds nothing more to do when it was not).
+        transaction.on_commit(lambda: outbox_drain_nudge(drain))
+        return None
     with connection.cursor() as cursor:
         prepared_execute(
             connection, cursor, "outbox_enqueue", _ENQUEUE_SQL,

@@ -411,3 +411,34 @@ def test_marking_claimed_messages_done_is_one_statement_and_skips_those_done(
     outbox_message_done(message_id=ids[0])
     with django_assert_num_queries(1):
         assert outbox_messages_done(message_ids=ids) == 2
+
+
+def test_a_drained_message_recorded_with_batched_writes_is_written_with_them_once(
+    broker, clock, django_capture_on_commit_callbacks
+):
+    from langzhong_si.batch import audit_writes_batched
+
+    fake = broker()
+    for _ in range(2):  # the same work recorded again: still one message
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            with CaptureQueriesContext(connection) as recorded, audit_writes_batched():
+                assert _enqueue_drained(1) is None  # its id is not read back
+                assert not recorded.captured_queries  # nothing written yet
+                # A read of its table writes it first: the transaction sees its own work.
+                assert OutboxMessage.objects.filter(dedupe_key="test:1").count() == 1
+        clock[0] += 1  # the next commit's nudge is not held back by this one's
+    assert [entry[0] for entry in fake.sent] == ["tests.outbox.drain"] * 2
+
+
+def test_a_drained_message_recorded_with_batched_writes_goes_with_its_rolled_back_savepoint(clock):
+    from langzhong_si.batch import audit_writes_batched
+
+    with transaction.atomic(), audit_writes_batched():
+        _enqueue_drained(1)
+        try:
+            with transaction.atomic():
+                _enqueue_drained(2)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    assert list(OutboxMessage.objects.values_list("dedupe_key", flat=True)) == ["test:1"]
