@@ -420,12 +420,16 @@ def test_a_drained_message_recorded_with_batched_writes_is_written_with_them_onc
 
     fake = broker()
     for _ in range(2):  # the same work recorded again: still one message
-        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-            with CaptureQueriesContext(connection) as recorded, audit_writes_batched():
-                assert _enqueue_drained(1) is None  # its id is not read back
-                assert not recorded.captured_queries  # nothing written yet
-                # A read of its table writes it first: the transaction sees its own work.
-                assert OutboxMessage.objects.filter(dedupe_key="test:1").count() == 1
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            transaction.atomic(),
+            CaptureQueriesContext(connection) as recorded,
+            audit_writes_batched(),
+        ):
+            assert _enqueue_drained(1) is None  # its id is not read back
+            assert not recorded.captured_queries  # nothing written yet
+            # A read of its table writes it first: the transaction sees its own work.
+            assert OutboxMessage.objects.filter(dedupe_key="test:1").count() == 1
         clock[0] += 1  # the next commit's nudge is not held back by this one's
     assert [entry[0] for entry in fake.sent] == ["tests.outbox.drain"] * 2
 
