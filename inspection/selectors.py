@@ -85,6 +85,8 @@ DATA_LABELS = {
     "must_change": _("must change the password"),
     "prefix": _("key prefix"),
     "expires_at": _("expires at"),
+    "wrong_entries": _("wrong entries"),
+    "replaced": _("replaced an open code"),
     "materials": _("materials"),
     "employee_number": _("employee number"),
     "person": _("person"),
@@ -118,6 +120,7 @@ REFUSAL_LABELS = {
         "staff_sites_set": _("change a person's sites"),
         "staff_employee_number_set": _("change an employee number"),
         "second_factor_reset": _("reset a second factor"),
+        "sign_in_code_issue": _("give a sign-in code"),
         "api_token_issue": _("issue an API key"),
         "api_token_revoke": _("revoke an API key"),
         "drawable": _("change who can be drawn"),
@@ -130,6 +133,7 @@ REFUSAL_LABELS = {
         "own_account": _("their own account"),
         "read_only": _("a read-only view"),
         "superuser": _("the superuser's account"),
+        "set_the_password": _("a password they set"),
     },
 }
 

@@ -9,6 +9,7 @@ from front import api as front_api
 from inbox import api as inbox_api
 from inspection import api as audit_api
 from ratings import api as ratings_api
+from security_desk import api as desk_api
 from staff import api as staff_api
 
 urlpatterns = [
@@ -114,11 +115,12 @@ urlpatterns = [
         staff_api.NotificationsReadApi.as_view(),
         name="api-notifications-read",
     ),
-    path("security/roles/", staff_api.RoleChangeApi.as_view(), name="api-roles"),
-    path("security/unlock/", staff_api.UnlockApi.as_view(), name="api-unlock"),
+    path("security/roles/", desk_api.RoleChangeApi.as_view(), name="api-roles"),
+    path("security/unlock/", desk_api.UnlockApi.as_view(), name="api-unlock"),
     path(
         "security/second-factor-reset/",
-        staff_api.SecondFactorResetApi.as_view(),
+        desk_api.SecondFactorResetApi.as_view(),
         name="api-second-factor-reset",
     ),
+    path("security/sign-in-code/", desk_api.SignInCodeApi.as_view(), name="api-sign-in-code"),
 ]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 class HallLanguageMiddleware:
@@ -83,3 +84,12 @@ def whole_page_to(url: str) -> HttpResponse:
     response = HttpResponse(status=204)
     response["HX-Redirect"] = url
     return response
+
+
+def next_url(request, default: str) -> str:
+    """Where a step of signing in goes on to: the request's `next` (form or query) when
+    it stays on this site, else `default` (never another site: no open redirect)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default

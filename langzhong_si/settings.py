@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "draws",
     "sites_admin",
     "staff_admin",
+    "security_desk",
     "devices",
     "counters",
     "front",
@@ -243,6 +244,9 @@ TWO_FACTOR_ROLES = env_list(
 )
 # API tokens (integration accounts only) expire this many days after issue.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
+# A sign-in code (security_desk) expires this many hours after the security administrator
+# gives it.
+SIGN_IN_CODE_HOURS = env_int("SIGN_IN_CODE_HOURS", 24, minimum=1)
 # How long an accepted API token is remembered (in CACHE_URL's cache) before its account
 # is read again. Revocation, deactivation, a password or role change forget it at once
 # (staff.signals); expiry is checked on every request.

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("front.urls")),
     path("", include("ratings.urls")),
     path("", include("staff.urls")),
+    path("", include("security_desk.urls")),
     path("", include("inspection.urls")),
     path("", include("draws.urls")),
     path("", include("inbox.eligibility_urls")),

@@ -16,7 +16,7 @@ def home(request):
     if Role.AUDITOR in roles:
         return redirect("audit:finding_queue")
     if Role.SECURITY_ADMINISTRATOR in roles:
-        return redirect("staff:security")
+        return redirect("security_desk:security")
     if Role.AUDIT_ADMINISTRATOR in roles:
         return redirect("audit:audit_log")
     if Role.SYSTEM_ADMINISTRATOR in roles and request.user.is_staff:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from langzhong_si.batch import audit_batch_add
 from langzhong_si.prepared import prepared_execute
+from langzhong_si.saves import record_new
 from outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def outbox_enqueue(
     read back (None), which a drained message's caller never needs.
     """
     if drain is not None and audit_batch_add(
-        OutboxMessage(task_name=task_name, kwargs=kwargs, dedupe_key=dedupe_key), once=True
+        record_new(OutboxMessage, task_name=task_name, kwargs=kwargs, dedupe_key=dedupe_key),
+        once=True,
     ):
         # Written with the transaction's batched writes (ON CONFLICT DO NOTHING, as
         # here), one statement fewer; whether it was new is not read back, and the

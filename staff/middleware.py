@@ -1,6 +1,7 @@
 """Account security on every request (req. 1, 3, 4): the absolute session
-lifetime, the second factor for the roles that need it, and the 90-day password change,
-each before any other page is served."""
+lifetime, the sign-in code a password someone else set waits for, the second factor for
+the roles that need it, and the 90-day password change, each before any other page is
+served."""
 
 import time
 
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from langzhong_si.middleware import whole_page_to
-from staff.passwords import password_expired
+from staff.passwords import password_expired, sign_in_code_awaited
 from staff.selectors import needs_second_factor
 
 SIGNED_IN_AT = "signed_in_at"
@@ -22,6 +23,7 @@ LAST_ACTIVE_AT = "last_active_at"
 # is not the person at work, so it never keeps an unattended session alive.
 POLL_HEADER = "X-Poll"
 CHANGE_PAGE = "/account/password/"
+SIGN_IN_CODE_PAGE = "/account/sign-in-code/"  # security_desk's (its urls take it from here)
 
 
 def _exempt(path: str) -> bool:
@@ -62,6 +64,14 @@ def _refusal(request, user, now: float):
         or now - last_active_at > settings.SESSION_IDLE_SECONDS
     ):
         return _ENDED
+    # A password someone else set opens nothing, the authenticator's enrolment included,
+    # before the code the security administrator gave its person.
+    if sign_in_code_awaited(request):
+        if request.path == SIGN_IN_CODE_PAGE:
+            return None  # the one page it opens, within the session's limits
+        return "security_desk:sign_in_code", _(
+            "Enter the sign-in code the security administrator gave you first."
+        )
     if needs_second_factor(user) and not user.is_verified():
         return "staff:two_factor", _("Confirm your sign-in with your authenticator code first.")
     # The password page comes after the second factor (whoever has only the password

@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher, check_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -115,15 +116,43 @@ def password_state_expired(*, user, set_at, set_by_id) -> bool:
 
 
 def password_expired(user) -> bool:
-    # Read with the account by the request's sign-in (staff.backends), while the password
-    # is still the one read then.
+    return password_state_expired(user=user, **_password_set(user))
+
+
+def _password_set(user) -> dict:
+    """When and by whom the current password was set. Read with the account by the
+    request's sign-in (staff.backends) while the password is still the one read then."""
     state = getattr(user, "_password_state", None)
     if state is not None and state[0] == user.password:
-        return password_state_expired(user=user, set_at=state[1], set_by_id=state[2])
+        return {"set_at": state[1], "set_by_id": state[2]}
     latest = _latest_record(user) or {}
-    return password_state_expired(
-        user=user, set_at=latest.get("set_at"), set_by_id=latest.get("set_by_id")
-    )
+    return {"set_at": latest.get("set_at"), "set_by_id": latest.get("set_by_id")}
+
+
+def password_set_by(user) -> int | None:
+    """Who set the current password (None: its owner, or set-up)."""
+    return _password_set(user)["set_by_id"]
+
+
+# The session's note that its person entered a sign-in code for the password they signed
+# in with (security_desk): bound to that password, and to that session only.
+SIGN_IN_CODE_SESSION_KEY = "sign_in_code_for"
+
+
+def password_token(user) -> str:
+    """A keyed token of the current password's hash, for the session's note."""
+    return salted_hmac("staff.sign_in_code", user.password, algorithm="sha256").hexdigest()
+
+
+def sign_in_code_awaited(request) -> bool:
+    """Someone else set the password this person signed in with (a new account's first,
+    an administrator's reset), and this session has not had the sign-in code the security
+    administrator gave them: nothing opens until it has (staff.middleware), not even the
+    authenticator's enrolment. So neither administrator alone can sign in as another."""
+    set_by_id = password_set_by(request.user)
+    if set_by_id is None or set_by_id == request.user.pk:
+        return False
+    return request.session.get(SIGN_IN_CODE_SESSION_KEY) != password_token(request.user)
 
 
 def password_generate(username: str) -> str:

@@ -303,8 +303,11 @@ def account_manager_check(actor, user, *, action: str) -> None:
 
 def password_must_change(*, user, set_by) -> None:
     """Record that `set_by` set `user`'s current password: it works for one sign-in,
-    which leads straight to choosing a new one (staff.passwords.password_expired)."""
+    which leads straight to choosing a new one (staff.passwords.password_expired), after
+    the sign-in code (security_desk). An authenticator key made but never confirmed goes:
+    whoever held a password before may have seen it."""
     with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         latest = PasswordRecord.objects.filter(user=user).order_by("-set_at", "-pk").first()
         if latest is None or latest.password_hash != user.password:
             latest = PasswordRecord(user=user, password_hash=user.password)

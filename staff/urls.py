@@ -9,6 +9,5 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/two-factor/", views.two_factor, name="two_factor"),
     path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
-    path("security/", views.security, name="security"),
     path("api-tokens/", views.api_tokens, name="api_tokens"),
 ]

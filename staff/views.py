@@ -4,18 +4,20 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse, reverse_lazy
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from langzhong_si.middleware import next_url
 from langzhong_si.qr import qr_svg
 from staff import services
 from staff.decorators import role_required
 from staff.models import ApiToken
+from staff.passwords import sign_in_code_awaited
 from staff.roles import Role
 from staff.scope import AnotherAgency, sites_in_scope
-from staff.selectors import api_tokens_list, locked_accounts, recent_notifications, sign_in_history
+from staff.selectors import api_tokens_list, recent_notifications, sign_in_history
 
 
 @login_required
@@ -35,10 +37,7 @@ def notifications_read(request):
 
 
 def _next_url(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return reverse_lazy("home")
+    return next_url(request, reverse("home"))
 
 
 @login_required
@@ -47,6 +46,9 @@ def two_factor(request):
     first sign-in, the app is enrolled from the QR code shown here."""
     if request.user.is_verified():
         return redirect(_next_url(request))
+    if sign_in_code_awaited(request):  # whoever has only the password enrols nothing
+        query = urlencode({"next": _next_url(request)})
+        return redirect(f"{reverse('security_desk:sign_in_code')}?{query}")
     device = services.second_factor_device(request.user)
     if request.method == "POST":
         if services.second_factor_verify(request=request, code=request.POST.get("code", "")):
@@ -87,44 +89,6 @@ def account(request):
         request,
         "staff/account.html",
         {"history": sign_in_history(request.user), "sites": sites_in_scope(request.user)},
-    )
-
-
-@role_required(Role.SECURITY_ADMINISTRATOR)
-def security(request):
-    """The security administrator's desk: roles, lockouts and second factors."""
-    if request.method == "POST":
-        users = get_user_model().objects
-        action = request.POST.get("action", "")
-        try:
-            if action == "unlock":
-                services.account_unlock(
-                    username=request.POST.get("username", ""), unlocked_by=request.user
-                )
-                messages.success(request, _("The account is unlocked."))
-            elif action in ("grant", "revoke"):
-                role = Role(request.POST.get("role", ""))  # before the account: says nothing of it
-                user = users.get(username=request.POST.get("username", ""))
-                if action == "grant":
-                    services.role_grant(user=user, role=role, granted_by=request.user)
-                else:
-                    services.role_revoke(user=user, role=role, revoked_by=request.user)
-                messages.success(request, _("The roles are updated."))
-            elif action == "reset_second_factor":
-                user = users.get(username=request.POST.get("username", ""))
-                services.second_factor_reset(user=user, reset_by=request.user)
-                messages.success(request, _("The authenticator is removed; they enrol again."))
-        except (get_user_model().DoesNotExist, AnotherAgency):  # another's: as if absent
-            messages.error(request, _("No such user."))
-        except ValueError:
-            messages.error(request, _("Choose a role."))
-        except (ValidationError, PermissionDenied) as error:
-            messages.error(request, error.messages[0] if hasattr(error, "messages") else str(error))
-        return redirect("staff:security")
-    return render(
-        request,
-        "staff/security.html",
-        {"locked": locked_accounts(request.user), "roles": Role.choices},
     )
 
 

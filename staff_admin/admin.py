@@ -162,7 +162,9 @@ class StaffUserAdmin(UserAdmin):
     nobody edits their own. Superuser status, direct permissions and (after creation) the
     username are read-only here; groups and admin access for all but the security
     administrator.
-    A password set here works for one sign-in, which asks its owner for a new one;
+    A password set here opens nothing before its owner enters the sign-in code the
+    security administrator gives them (security_desk), and works for one sign-in, which
+    asks its owner for a new one;
     setting it and (de)activating an account are audit events. Role changes in the
     groups field go through the same checks and events as the security page's."""
 

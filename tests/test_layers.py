@@ -28,8 +28,8 @@ LAYERS = [
     {"outbox", "staff", "catalog"},
     # Daily seeds, the one draw function, commitments, the auditor's bundles · the admin of
     # agencies and sites and the admin of accounts and profiles (scoped by staff.scope, so
-    # above staff).
-    {"draws", "sites_admin", "staff_admin"},
+    # above staff) · the security administrator's desk and its sign-in codes.
+    {"draws", "sites_admin", "staff_admin", "security_desk"},
     {"risk"},  # policies, qualifications, pools, review tasks, recusal
     {"devices"},  # the hall's registered screens: one-time links, hashed credentials
     {"counters"},  # the hall's rules: windows, tickets, numbers, dispatch; the Case record

@@ -121,9 +121,11 @@ def test_the_security_administrator_unlocks_an_account(client):
     security = make_staff(Role.SECURITY_ADMINISTRATOR)
     admin_client = client.__class__()
     sign_in(admin_client, security)
-    page = admin_client.get(reverse("staff:security")).content.decode()
+    page = admin_client.get(reverse("security_desk:security")).content.decode()
     assert user.username in page
-    admin_client.post(reverse("staff:security"), {"action": "unlock", "username": user.username})
+    admin_client.post(
+        reverse("security_desk:security"), {"action": "unlock", "username": user.username}
+    )
     assert _post_login(client, user.username, PASSWORD).status_code == 302
     assert AuditEvent.objects.filter(event_type="auth.unlocked", actor=security).exists()
 
@@ -304,7 +306,7 @@ def test_only_the_audit_administrator_reads_the_audit_log_and_reading_is_recorde
     page = client.get(reverse("audit:audit_log"), {"verify": "1"})
     assert 'data-testid="chain-ok"' in page.content.decode()
     assert AuditEvent.objects.filter(event_type="audit.log_read", actor=reader).exists()
-    assert client.get(reverse("staff:security")).status_code == 403
+    assert client.get(reverse("security_desk:security")).status_code == 403
 
 
 def test_the_system_administrator_cannot_edit_roles_in_the_admin(client):

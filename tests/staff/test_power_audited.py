@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import AuditEvent
 from audit.refusals import refusals_recorded_after
 from audit.services import audit_log_verify
+from security_desk.services import sign_in_code_issue
 from staff import services
 from staff.models import PasswordRecord
 from staff.roles import Role
@@ -162,6 +163,13 @@ def test_a_password_set_in_the_admin_is_audited_and_forces_a_change_at_next_sign
     event = AuditEvent.objects.get(event_type="auth.password_set")
     assert (event.actor_id, event.object_id) == (system.pk, str(clerk.pk))
     client.post(reverse("login"), {"username": clerk.username, "password": NEW})
+    # Nothing before the sign-in code the security administrator gives the clerk in hand.
+    page = client.get(reverse("counters:workbench"))
+    assert page.status_code == 302 and page.url.startswith(reverse("security_desk:sign_in_code"))
+    code, _expires = sign_in_code_issue(
+        user=clerk, issued_by=make_staff(Role.SECURITY_ADMINISTRATOR)
+    )
+    client.post(reverse("security_desk:sign_in_code"), {"code": code})
     page = client.get(reverse("counters:workbench"))
     assert page.status_code == 302 and page.url.startswith(reverse("staff:password_change"))
     client.post(
@@ -183,10 +191,14 @@ def test_the_superuser_setting_an_administrators_password_cannot_sign_in_as_them
         event_type="auth.password_set", actor=root, object_id=str(audit_admin.pk)
     ).exists()
     client.post(reverse("login"), {"username": audit_admin.username, "password": NEW})
-    # The second factor first (which only the administrator has), then a forced change.
-    page = client.get(reverse("audit:audit_log"))
-    assert page.status_code == 302 and page.url.startswith(reverse("staff:two_factor"))
-    assert client.get(reverse("staff:password_change")).status_code == 302
+    # The sign-in code first (which only the security administrator gives), then the
+    # second factor (which only the administrator has), then a forced change.
+    for page in ("audit:audit_log", "staff:two_factor", "staff:password_change"):
+        answer = client.get(reverse(page))
+        assert answer.status_code == 302
+        assert answer.url.startswith(reverse("security_desk:sign_in_code"))
+    with pytest.raises(PermissionDenied):  # the password's setter gives no code for it
+        sign_in_code_issue(user=audit_admin, issued_by=root)
 
 
 def test_the_password_service_refuses_anyone_but_the_system_administrator_and_oneself():
@@ -283,7 +295,9 @@ def test_unlock_with_an_empty_or_unknown_username_is_refused_and_clears_nothing(
 def test_the_security_page_says_why_an_empty_unlock_is_refused(client):
     security = make_staff(Role.SECURITY_ADMINISTRATOR)
     sign_in(client, security)
-    page = client.post(reverse("staff:security"), {"action": "unlock", "username": ""}, follow=True)
+    page = client.post(
+        reverse("security_desk:security"), {"action": "unlock", "username": ""}, follow=True
+    )
     assert "请填写要解锁的账号。" in page.content.decode()
 
 
@@ -324,7 +338,9 @@ def test_an_unlock_tried_on_another_agencys_account_is_a_refused_event_of_the_ac
     elsewhere = make_staff(Role.SECURITY_ADMINISTRATOR, sites=[hall_b])
     sign_in(client, elsewhere)
     page = client.post(
-        reverse("staff:security"), {"action": "unlock", "username": clerk.username}, follow=True
+        reverse("security_desk:security"),
+        {"action": "unlock", "username": clerk.username},
+        follow=True,
     )
     assert "无此用户。" in page.content.decode()
     # Named by the name typed only: the other agency's record is not linked to this one.
@@ -341,7 +357,7 @@ def test_a_role_grant_on_another_agencys_account_is_recorded_though_its_transact
     elsewhere = make_staff(Role.SECURITY_ADMINISTRATOR, sites=[hall_b])
     sign_in(client, elsewhere)
     form = {"action": "grant", "username": clerk.username, "role": Role.WINDOW_LEAD.value}
-    page = client.post(reverse("staff:security"), form, follow=True)
+    page = client.post(reverse("security_desk:security"), form, follow=True)
     assert "无此用户。" in page.content.decode()
     assert Role.WINDOW_LEAD.value not in services.user_roles(type(clerk).objects.get(pk=clerk.pk))
     refused = {"tried": "role_grant", "reason": "another_agency", "username": clerk.username}
@@ -377,7 +393,7 @@ def test_the_security_page_lists_only_the_agencys_locked_accounts(client, hall_b
         _locked_out(client, user)
     security = make_staff(Role.SECURITY_ADMINISTRATOR)
     sign_in(client, security)
-    page = client.get(reverse("staff:security"))
+    page = client.get(reverse("security_desk:security"))
     listed = {attempt.username for attempt in page.context["locked"]}
     assert listed == {ours.username, new.username}
 
@@ -478,7 +494,7 @@ def test_a_grant_with_no_role_says_the_same_whether_or_not_the_account_exists(cl
     sign_in(client, security)
     answers = [
         client.post(
-            reverse("staff:security"), {"action": "grant", "username": name, "role": ""},
+            reverse("security_desk:security"), {"action": "grant", "username": name, "role": ""},
             follow=True,
         ).context["messages"]
         for name in (theirs.username, "nobody-such")
@@ -504,5 +520,5 @@ def test_the_security_page_lists_no_superusers_lockout(client):
     _locked_out(client, root)
     security = make_staff(Role.SECURITY_ADMINISTRATOR)
     sign_in(client, security)
-    page = client.get(reverse("staff:security"))
+    page = client.get(reverse("security_desk:security"))
     assert root.username not in {attempt.username for attempt in page.context["locked"]}
