@@ -33,3 +33,45 @@ def test_the_security_and_audit_administrators_work_behind_a_second_factor(brows
     log.screenshot(path=ARTIFACTS / "audit-log.png", full_page=True)
     log.goto(f"{live_server.url}/security/")
     assert "无权访问" in log.content()
+
+
+def test_a_reset_approver_enters_the_desks_sign_in_code_before_enrolling_and_choosing(
+    browser, live_server
+):
+    """The system administrator resets an approver's password; whoever has only that
+    password sees the sign-in code page, not the enrolment; the security administrator
+    gives the code on the desk, the approver types it, enrols, and chooses a password."""
+    from security_desk.models import SignInCode
+    from staff.services import password_set
+
+    system = make_staff(Role.SYSTEM_ADMINISTRATOR)
+    approver = make_staff(Role.APPROVER, name="审批人")
+    password_set(user=approver, password="Reset-pass-456", set_by=system)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", approver.username)
+    page.fill("#id_password", "Reset-pass-456")
+    page.click("form button.btn-primary")
+    page.wait_for_load_state("load")
+    assert "/account/sign-in-code/" in page.url
+    assert page.locator("[data-testid=totp-qr]").count() == 0
+    page.goto(f"{live_server.url}/account/two-factor/")  # typed in: still the code first
+    assert "/account/sign-in-code/" in page.url
+    page.screenshot(path=ARTIFACTS / "sign-in-code.png", full_page=True)
+
+    desk = browser_sign_in(browser, live_server, make_staff(Role.SECURITY_ADMINISTRATOR))
+    desk.goto(f"{live_server.url}/security/")
+    desk.fill("form:has(button[value=sign_in_code]) input[name=username]", approver.username)
+    desk.click("button[value=sign_in_code]")
+    shown = desk.locator("[data-testid=sign-in-code] .display-6")
+    shown.wait_for()
+    desk.screenshot(path=ARTIFACTS / "security-desk-sign-in-code.png", full_page=True)
+    assert SignInCode.objects.filter(user=approver, status="open").count() == 1
+
+    page.fill("#id_code", shown.inner_text())  # as read out: "1234 5678"
+    page.click("form button.btn-primary")
+    page.wait_for_selector("[data-testid=totp-qr] svg")
+    page.fill("#id_code", totp_code(approver))
+    page.click("form button.btn-primary")
+    page.wait_for_load_state("load")
+    assert "/account/password/" in page.url
