@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SignInCode(models.Model):
@@ -12,8 +13,8 @@ class SignInCode(models.Model):
     administrator can sign in as another person. Kept only as a keyed digest."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
-        USED = "used", _("entered")
+        OPEN = "open", pgettext_lazy("sign-in code", "open")
+        USED = "used", pgettext_lazy("sign-in code", "entered")
         REPLACED = "replaced", _("replaced by a newer code")
         REFUSED = "refused", _("ended by wrong entries")
 
@@ -21,6 +22,11 @@ class SignInCode(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_codes"
     )
     digest = models.CharField(max_length=64)
+    # The password it was given for: a later reset, or the person's own change, leaves it
+    # opening nothing.
+    password_record = models.ForeignKey(
+        "staff.PasswordRecord", on_delete=models.CASCADE, related_name="+"
+    )
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -20,7 +20,7 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record
 from security_desk.models import SignInCode
 from security_desk.transitions import sign_in_code_transition
-from staff.passwords import password_set_by
+from staff.passwords import password_record_id, password_set_by
 from staff.roles import Role
 from staff.scope import agency_manager_check, power_refused
 from staff.selectors import user_roles
@@ -71,7 +71,13 @@ def sign_in_code_issue(
         agency_manager_check(issued_by, agencies, action="sign_in_code_issue", target=user)
     if issued_by.pk == user.pk:
         raise refused(_("Nobody gives themselves a sign-in code."), reason="own_account")
-    if password_set_by(user) == issued_by.pk and not (from_server and issued_by.is_superuser):
+    set_by = password_set_by(user)
+    if set_by is None or set_by == user.pk:
+        raise ValidationError(
+            _("This person's password is their own: it needs no sign-in code."),
+            code="not_awaited",
+        )
+    if set_by == issued_by.pk and not (from_server and issued_by.is_superuser):
         raise refused(
             _("Whoever set a person's password gives them no sign-in code."),
             reason="set_the_password",
@@ -88,7 +94,7 @@ def sign_in_code_issue(
             replaced = True
         SignInCode.objects.create(
             user=user, digest=_digest(user.pk, code), issued_by=issued_by, issued_at=now,
-            expires_at=expires_at,
+            expires_at=expires_at, password_record_id=password_record_id(user),
         )  # fmt: skip
         audit_event_record(
             event_type="auth.sign_in_code_issued", actor=issued_by, obj=user,
@@ -99,14 +105,18 @@ def sign_in_code_issue(
 
 def sign_in_code_enter(*, user, code: str) -> bool:
     """The person enters the code they were given: True, and the code used, when it is
-    their open code and has not expired. A wrong entry is counted and recorded; the
-    WRONG_ENTRIES_ALLOWED-th ends the code (they ask for a new one)."""
+    their open code, has not expired and was given for the password they signed in with.
+    A wrong entry is counted and recorded; the WRONG_ENTRIES_ALLOWED-th ends the code
+    (they ask for a new one)."""
     entered = re.sub(r"[\s-]", "", code or "")[: CODE_DIGITS + 1]
     with transaction.atomic():
         given = SignInCode.objects.select_for_update().filter(user=user, status=S.OPEN).first()
         right = (
             given is not None
             and given.expires_at > timezone.now()
+            # Given for the password in force (not one before a later reset: its issuer
+            # may have set that one, their role changed meanwhile).
+            and given.password_record_id == password_record_id(user)
             and constant_time_compare(given.digest, _digest(user.pk, entered))
         )
         if right:

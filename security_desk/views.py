@@ -78,8 +78,12 @@ def sign_in_code(request):
     if not sign_in_code_awaited(request):
         return redirect(target)
     if request.method == "POST":
-        # Tries a person may make in an hour, right or wrong, whoever has their password.
-        budget = [FailureBudget("sign-in-code", str(request.user.pk), 10, 3600)]
+        # Wrong tries in an hour: a session's, and a person's across sessions (whoever
+        # holds their password may try from several).
+        budget = [
+            FailureBudget("sign-in-code-session", request.session.session_key or "", 10, 3600),
+            FailureBudget("sign-in-code", str(request.user.pk), 30, 3600),
+        ]
         if not failure_budgets_reserve(budget):
             messages.error(request, _("Too many tries. Ask the security administrator."))
         elif sign_in_code_enter(user=request.user, code=request.POST.get("code", "")):

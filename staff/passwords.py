@@ -129,6 +129,14 @@ def _password_set(user) -> dict:
     return {"set_at": latest.get("set_at"), "set_by_id": latest.get("set_by_id")}
 
 
+def password_record_id(user) -> int | None:
+    """The record of the current password (None: set before records were kept)."""
+    from staff.models import PasswordRecord
+
+    records = PasswordRecord.objects.filter(user=user).order_by("-set_at", "-pk")
+    return records.values_list("pk", flat=True).first()
+
+
 def password_set_by(user) -> int | None:
     """Who set the current password (None: its owner, or set-up)."""
     return _password_set(user)["set_by_id"]

@@ -41,6 +41,12 @@ def _reset(user, system) -> None:
     staff_services.password_set(user=user, password=RESET, set_by=system)
 
 
+def _awaiting(user, system):
+    """`user`, their password set by the system administrator: awaiting a code."""
+    _reset(user, system)
+    return user
+
+
 def _signed_in_with(user, password=RESET) -> Client:
     browser = Client()
     answer = browser.post(reverse("login"), {"username": user.username, "password": password})
@@ -104,7 +110,7 @@ def test_the_code_serves_only_the_session_it_was_entered_in(system, security):
     person = _signed_in_with(clerk)
     code, _expires = sign_in_code_issue(user=clerk, issued_by=security)
     person.post(reverse("security_desk:sign_in_code"), {"code": code})
-    assert not _goes_to(person.get(reverse("counters:workbench")), "security_desk:sign_in_code")
+    assert _goes_to(person.get(reverse("counters:workbench")), "staff:password_change")
     # The administrator who set the password, signing in with it meanwhile, is asked too,
     # and the code is spent.
     administrator = _signed_in_with(clerk)
@@ -140,8 +146,8 @@ def test_ones_own_password_asks_for_no_code():
 # --- The code itself ------------------------------------------------------------------------
 
 
-def test_a_code_is_kept_only_as_a_keyed_digest(security):
-    clerk = make_staff(Role.CLERK)
+def test_a_code_is_kept_only_as_a_keyed_digest(security, system):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
     code, _expires = sign_in_code_issue(user=clerk, issued_by=security)
     stored = SignInCode.objects.get(user=clerk)
     assert len(code) == 8 and code.isdigit()
@@ -151,8 +157,8 @@ def test_a_code_is_kept_only_as_a_keyed_digest(security):
     assert code not in str(event.data)
 
 
-def test_a_code_works_once(security):
-    clerk = make_staff(Role.CLERK)
+def test_a_code_works_once(security, system):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
     code, _expires = sign_in_code_issue(user=clerk, issued_by=security)
     assert sign_in_code_enter(user=clerk, code=code)
     assert not sign_in_code_enter(user=clerk, code=code)
@@ -160,8 +166,8 @@ def test_a_code_works_once(security):
     assert AuditEvent.objects.filter(event_type="auth.sign_in_code_used", actor=clerk).count() == 1
 
 
-def test_a_new_code_ends_the_one_before(security):
-    clerk = make_staff(Role.CLERK)
+def test_a_new_code_ends_the_one_before(security, system):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
     first, _expires = sign_in_code_issue(user=clerk, issued_by=security)
     second, _expires = sign_in_code_issue(user=clerk, issued_by=security)
     assert [code.status for code in SignInCode.objects.filter(user=clerk).order_by("pk")] == [
@@ -172,16 +178,16 @@ def test_a_new_code_ends_the_one_before(security):
     assert sign_in_code_enter(user=clerk, code=second)
 
 
-def test_an_expired_code_is_refused(security, settings):
-    clerk = make_staff(Role.CLERK)
+def test_an_expired_code_is_refused(security, system, settings):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
     code, expires_at = sign_in_code_issue(user=clerk, issued_by=security)
     assert expires_at - timezone.now() <= datetime.timedelta(hours=settings.SIGN_IN_CODE_HOURS)
     SignInCode.objects.filter(user=clerk).update(expires_at=timezone.now())
     assert not sign_in_code_enter(user=clerk, code=code)
 
 
-def test_too_many_wrong_entries_end_the_code(security):
-    clerk = make_staff(Role.CLERK)
+def test_too_many_wrong_entries_end_the_code(security, system):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
     code, _expires = sign_in_code_issue(user=clerk, issued_by=security)
     wrong = str((int(code) + 1) % 10**8).zfill(8)
     for _ in range(WRONG_ENTRIES_ALLOWED - 1):
@@ -192,21 +198,27 @@ def test_too_many_wrong_entries_end_the_code(security):
     assert not sign_in_code_enter(user=clerk, code=code)  # ended: the right one too
 
 
-def test_the_database_holds_one_open_code_per_person(security):
-    clerk = make_staff(Role.CLERK)
+def test_the_database_holds_one_open_code_per_person(security, system):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
     sign_in_code_issue(user=clerk, issued_by=security)
     now = timezone.now()
     with pytest.raises(IntegrityError), transaction.atomic():
         SignInCode.objects.create(
-            user=clerk, digest="0" * 64, issued_by=security, issued_at=now, expires_at=now
+            user=clerk,
+            digest="0" * 64,
+            issued_by=security,
+            issued_at=now,
+            expires_at=now,
+            password_record_id=SignInCode.objects.get(user=clerk).password_record_id,
         )
 
 
 # --- Who gives codes ------------------------------------------------------------------------
 
 
-def test_the_system_administrator_who_sets_passwords_gives_no_code_and_is_recorded(system):
+def test_the_system_administrator_who_sets_passwords_gives_no_code_and_is_recorded(system, root):
     clerk = make_staff(Role.CLERK)
+    staff_services.password_must_change(user=clerk, set_by=root)
     with refusals_recorded_after(), pytest.raises(PermissionDenied):
         sign_in_code_issue(user=clerk, issued_by=system)
     assert not SignInCode.objects.exists()
@@ -250,14 +262,17 @@ def test_an_account_at_no_site_yet_gets_no_code_from_an_agency(security, system)
     assert not SignInCode.objects.exists()
 
 
-def test_another_agencys_person_is_out_of_reach(security):
+def test_another_agencys_person_is_out_of_reach(security, root):
     theirs = make_staff(Role.CLERK, sites=[make_site(make_agency())])
+    staff_services.password_must_change(user=theirs, set_by=root)
     with pytest.raises(AnotherAgency):
         sign_in_code_issue(user=theirs, issued_by=security)
 
 
 def test_only_the_superuser_gives_a_code_for_a_superusers_account(security, root):
     other_root = type(root).objects.create_superuser("root2", password="Root-pass-456")
+    third = type(root).objects.create_superuser("root3", password="Root-pass-789")
+    staff_services.password_must_change(user=other_root, set_by=third)
     with pytest.raises(PermissionDenied):
         sign_in_code_issue(user=other_root, issued_by=security)
     code, _expires = sign_in_code_issue(user=other_root, issued_by=root)
@@ -267,8 +282,8 @@ def test_only_the_superuser_gives_a_code_for_a_superusers_account(security, root
 # --- The desk and the API -------------------------------------------------------------------
 
 
-def test_the_desk_shows_a_new_code_once_and_keeps_it_from_caches(security):
-    clerk = make_staff(Role.CLERK)
+def test_the_desk_shows_a_new_code_once_and_keeps_it_from_caches(security, system):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
     browser = Client()
     sign_in(browser, security)
     page = browser.post(
@@ -283,8 +298,9 @@ def test_the_desk_shows_a_new_code_once_and_keeps_it_from_caches(security):
     )
 
 
-def test_the_desk_answers_another_agencys_person_as_absent(security):
+def test_the_desk_answers_another_agencys_person_as_absent(security, root):
     theirs = make_staff(Role.CLERK, sites=[make_site(make_agency())])
+    staff_services.password_must_change(user=theirs, set_by=root)
     browser = Client()
     sign_in(browser, security)
     answers = [
@@ -306,8 +322,8 @@ def _code_asked(asker, username: str):
     )
 
 
-def test_the_api_gives_a_code_in_its_answer_only(security):
-    clerk = make_staff(Role.CLERK)
+def test_the_api_gives_a_code_in_its_answer_only(security, system):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
     answer = _code_asked(security, clerk.username)
     assert answer.status_code == 201 and answer["Cache-Control"] == "no-store"
     assert sign_in_code_enter(user=clerk, code=answer.json()["code"])
@@ -397,3 +413,31 @@ def test_a_wrong_entry_is_committed_with_its_event():
     browser.post(reverse("security_desk:sign_in_code"), {"code": wrong})
     assert SignInCode.objects.get(user=clerk).wrong_entries == 1
     assert AuditEvent.objects.filter(event_type="auth.sign_in_code_refused", actor=clerk).exists()
+
+
+def test_no_code_is_given_for_a_password_that_is_the_persons_own(security):
+    from django.core.exceptions import ValidationError
+
+    clerk = make_staff(Role.CLERK)
+    with pytest.raises(ValidationError):
+        sign_in_code_issue(user=clerk, issued_by=security)
+    assert not SignInCode.objects.exists()
+
+
+def test_a_code_given_before_a_later_reset_opens_nothing(system, security):
+    """Its giver may since have become the one who resets: a code serves the password it
+    was given for."""
+    clerk = _awaiting(make_staff(Role.CLERK), system)
+    code, _expires = sign_in_code_issue(user=clerk, issued_by=security)
+    staff_services.password_set(user=clerk, password="Reset-again-789", set_by=system)
+    assert not sign_in_code_enter(user=clerk, code=code)
+
+
+def test_a_partial_refresh_or_a_poll_of_an_awaiting_session_is_sent_to_the_code_page(system):
+    clerk = _awaiting(make_staff(Role.CLERK), system)
+    browser = _signed_in_with(clerk)
+    partial = browser.get(reverse("counters:workbench"), headers={"HX-Request": "true"})
+    assert partial.status_code == 204
+    assert partial["HX-Redirect"].startswith(reverse("security_desk:sign_in_code"))
+    poll = browser.get(reverse("counters:workbench"), headers={"X-Poll": "1"})
+    assert _goes_to(poll, "security_desk:sign_in_code")
