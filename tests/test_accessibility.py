@@ -317,6 +317,20 @@ def test_the_oversight_screens_are_accessible(browser, live_server, hall, screen
         page = _signed_in(browser, live_server, make_staff(role))
         page.goto(url + path)
         problems += check_screen(page, name)
+    # The desk with a code shown, and the page its person types it on.
+    from staff.services import password_must_change
+
+    clerk = make_staff(Role.CLERK)
+    password_must_change(user=clerk, set_by=make_staff(Role.SYSTEM_ADMINISTRATOR))
+    page = _signed_in(browser, live_server, make_staff(Role.SECURITY_ADMINISTRATOR))
+    page.goto(url + "/security/")
+    page.fill("form:has(button[value=sign_in_code]) input[name=username]", clerk.username)
+    page.click("button[value=sign_in_code]")
+    page.wait_for_selector("[data-testid=sign-in-code]")
+    problems += check_screen(page, "security-sign-in-code")
+    page = _signed_in(browser, live_server, clerk)
+    assert "/account/sign-in-code/" in page.url
+    problems += check_screen(page, "sign-in-code")
     assert not problems, "\n".join(problems)
 
 
