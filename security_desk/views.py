@@ -12,6 +12,7 @@ from langzhong_si.ratelimit import (
     failure_budgets_release,
     failure_budgets_reserve,
 )
+from security_desk.selectors import accounts_awaiting_code
 from security_desk.services import sign_in_code_enter, sign_in_code_issue
 from staff import services
 from staff.decorators import role_required
@@ -63,7 +64,12 @@ def security(request):
     response = render(
         request,
         "security_desk/security.html",
-        {"locked": locked_accounts(request.user), "roles": Role.choices, "given": given},
+        {
+            "locked": locked_accounts(request.user),
+            "roles": Role.choices,
+            "given": given,
+            "awaiting": accounts_awaiting_code(request.user),
+        },
     )
     response["Cache-Control"] = "no-store"
     return response

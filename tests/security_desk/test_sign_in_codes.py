@@ -441,3 +441,22 @@ def test_a_partial_refresh_or_a_poll_of_an_awaiting_session_is_sent_to_the_code_
     assert partial["HX-Redirect"].startswith(reverse("security_desk:sign_in_code"))
     poll = browser.get(reverse("counters:workbench"), headers={"X-Poll": "1"})
     assert _goes_to(poll, "security_desk:sign_in_code")
+
+
+def test_the_desk_lists_who_waits_for_a_code_with_who_set_their_password(system, security, root):
+    waiting = _awaiting(make_staff(Role.CLERK, name="等候者"), system)
+    given = _awaiting(make_staff(Role.REVIEWER), system)
+    sign_in_code_issue(user=given, issued_by=security)
+    own = make_staff(Role.CLERK)  # their own password: nothing awaited
+    theirs = make_staff(Role.CLERK, sites=[make_site(make_agency())])
+    staff_services.password_must_change(user=theirs, set_by=root)
+    from security_desk.selectors import accounts_awaiting_code
+
+    listed = {person.username: person for person in accounts_awaiting_code(security)}
+    assert set(listed) == {waiting.username, given.username}
+    assert listed[waiting.username].set_by_name == system.username
+    assert (listed[waiting.username].code_given, listed[given.username].code_given) == (False, True)
+    browser = Client()
+    sign_in(browser, security)
+    page = browser.get(reverse("security_desk:security")).content.decode()
+    assert "等候者" in page and own.username not in page and theirs.username not in page
