@@ -115,6 +115,7 @@ class Finding(models.Model):
         "pool_shrink": _("A draw pool shrank suddenly"),
         "audit_key_missing": _("An audit event vanished before it was chained"),
         "power_refused": _("A use of power refused (another agency's, a role not held, one's own)"),
+        "sign_in_code_refused": _("A sign-in code typed wrong again and again"),
     }
 
     rule = models.CharField(_("rule"), max_length=48)

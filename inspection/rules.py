@@ -41,6 +41,7 @@ from outbox.services import (
     outbox_messages_failed,
 )
 from risk.models import ReviewTask
+from security_desk.services import WRONG_ENTRIES_ALLOWED
 
 FINISHED = ("finished", "approved", "rejected", "forwarded")
 # The most finished cases one drain audits in its transaction.
@@ -326,6 +327,7 @@ def nightly_audit(*, day: datetime.date | None = None) -> int:
         )
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     fired += _powers_refused(start)
+    fired += _sign_in_codes_refused(start)
     staff_events = AuditEvent.objects.filter(
         occurred_at__gte=start, occurred_at__lt=start + timedelta(days=1), actor__isnull=False
     ).exclude(event_type__startswith="audit.")
@@ -365,6 +367,30 @@ def _powers_refused(start: datetime.datetime) -> int:
         fired += finding_raise(
             rule="power_refused", severity="medium", key=f"{start.date()}:{person}",
             subject=_user(person), evidence={"refused": tries},
+        )  # fmt: skip
+    return fired
+
+
+def _sign_in_codes_refused(start: datetime.datetime) -> int:
+    """A person whose sign-in code was typed wrong WRONG_ENTRIES_ALLOWED times or more that
+    day (enough to end a code): whoever holds the password someone else set may be
+    guessing, or keeping its person out by spending their codes. One finding a person a
+    day, for an auditor to ask them and the security administrator."""
+    wrong = (
+        AuditEvent.objects.filter(
+            occurred_at__gte=start, occurred_at__lt=start + timedelta(days=1),
+            event_type="auth.sign_in_code_refused", actor__isnull=False,
+        )
+        .values("actor_id")
+        .annotate(times=Count("pk"))
+        .filter(times__gte=WRONG_ENTRIES_ALLOWED)
+    )  # fmt: skip
+    fired = 0
+    for row in wrong:
+        fired += finding_raise(
+            rule="sign_in_code_refused", severity="medium",
+            key=f"{start.date()}:{row['actor_id']}", subject=_user(row["actor_id"]),
+            evidence={"wrong_entries": row["times"]},
         )  # fmt: skip
     return fired
 

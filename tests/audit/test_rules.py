@@ -350,3 +350,18 @@ def test_a_person_refused_uses_of_power_is_found_once_a_day_with_what_they_tried
             {"tried": "role_grant", "reason": "role_not_held", "times": 2},
         ]
     }
+
+
+def test_a_sign_in_code_typed_wrong_enough_to_end_one_is_found_once_a_day(hall):
+    from security_desk.services import WRONG_ENTRIES_ALLOWED, sign_in_code_enter
+
+    clerk, other = make_staff(Role.CLERK), make_staff(Role.CLERK)
+    for _ in range(WRONG_ENTRIES_ALLOWED):
+        sign_in_code_enter(user=clerk, code="00000000")  # no code open: each refused
+    for _ in range(WRONG_ENTRIES_ALLOWED - 1):
+        sign_in_code_enter(user=other, code="00000000")  # fewer: a typo, not a pattern
+    nightly_audit(day=timezone.localdate())
+    nightly_audit(day=timezone.localdate())  # again: nothing doubled
+    finding = Finding.objects.get(rule="sign_in_code_refused")
+    assert finding.subject == clerk and finding.severity == "medium"
+    assert finding.evidence == {"wrong_entries": WRONG_ENTRIES_ALLOWED}
