@@ -119,6 +119,24 @@ def test_a_stream_whose_cookie_answers_for_nobody_is_never_ready(events, hall):
     assert _next_event(stream) == "changed"
 
 
+def test_a_session_awaiting_its_sign_in_code_is_never_ready(events, hall):
+    """A password someone else set opens nothing before the code: not a stream either,
+    whatever current ETag its holder shows."""
+    from staff.roles import Role
+    from staff.services import password_set
+    from tests.factories import make_staff
+
+    _browser, etag = _reviewer_at_inbox(hall)
+    password_set(
+        user=hall.zhou, password="Reset-pass-456", set_by=make_staff(Role.SYSTEM_ADMINISTRATOR)
+    )
+    holder = Client()
+    holder.post("/login/", {"username": hall.zhou.username, "password": "Reset-pass-456"})
+    poll = holder.get(INBOX_LIST, HTTP_X_POLL="1")
+    assert poll.status_code == 302 and poll.url.startswith("/account/sign-in-code/")
+    assert _next_event(_open(events, INBOX_LIST, etag, holder.cookies)) == "changed"
+
+
 def test_a_stream_stops_once_the_person_is_signed_out(events, hall, settings):
     settings.PUSH_RECHECK_SECONDS = 1
     stream = _ready_stream(events, hall)
