@@ -34,16 +34,22 @@ class SignInCodeOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+def _validated(serializer_class, request) -> dict:
+    """The request's body checked by `serializer_class` (400 when it does not pass)."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
 class RoleChangeApi(APIView):
     permission_classes = [role_permission(Role.SECURITY_ADMINISTRATOR)]
 
     @extend_schema(request=RoleChangeInput, responses={200: RolesOutput})
     def post(self, request):
-        data = RoleChangeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = get_user_model().objects.get(username=data.validated_data["username"])
-        role = Role(data.validated_data["role"])
-        if data.validated_data["action"] == "grant":
+        data = _validated(RoleChangeInput, request)
+        user = get_user_model().objects.get(username=data["username"])
+        role = Role(data["role"])
+        if data["action"] == "grant":
             services.role_grant(user=user, role=role, granted_by=request.user)
         else:
             services.role_revoke(user=user, role=role, revoked_by=request.user)
@@ -56,17 +62,14 @@ class UnlockApi(APIView):
 
     @extend_schema(request=UsernameInput, responses={204: None})
     def post(self, request):
-        data = UsernameInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.account_unlock(username=data.validated_data["username"], unlocked_by=request.user)
+        username = _validated(UsernameInput, request)["username"]
+        services.account_unlock(username=username, unlocked_by=request.user)
         return Response(status=204)
 
 
 def _person_named(request):
     """The account the request's `username` names (404 when none)."""
-    data = UsernameInput(data=request.data)
-    data.is_valid(raise_exception=True)
-    return get_user_model().objects.get(username=data.validated_data["username"])
+    return get_user_model().objects.get(username=_validated(UsernameInput, request)["username"])
 
 
 class SecondFactorResetApi(APIView):

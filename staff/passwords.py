@@ -101,7 +101,7 @@ def _latest_record(user) -> dict | None:
     return (
         PasswordRecord.objects.filter(user=user)
         .order_by("-set_at", "-pk")
-        .values("set_at", "set_by_id")
+        .values("pk", "set_at", "set_by_id")
         .first()
     )
 
@@ -131,10 +131,7 @@ def _password_set(user) -> dict:
 
 def password_record_id(user) -> int | None:
     """The record of the current password (None: set before records were kept)."""
-    from staff.models import PasswordRecord
-
-    records = PasswordRecord.objects.filter(user=user).order_by("-set_at", "-pk")
-    return records.values_list("pk", flat=True).first()
+    return (_latest_record(user) or {}).get("pk")
 
 
 def password_set_by(user) -> int | None:

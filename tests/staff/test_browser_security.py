@@ -10,13 +10,19 @@ from tests.factories import make_staff, totp_code
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_security_and_audit_administrators_work_behind_a_second_factor(browser, live_server):
-    security = make_staff(Role.SECURITY_ADMINISTRATOR, name="安全管理员")
+def _password_typed(browser, live_server, username: str, password: str):
+    """A new page that has typed a name and password into the sign-in form."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", security.username)
-    page.fill("#id_password", "Demo-pass-123")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
     page.click("form button.btn-primary")
+    return page
+
+
+def test_the_security_and_audit_administrators_work_behind_a_second_factor(browser, live_server):
+    security = make_staff(Role.SECURITY_ADMINISTRATOR, name="安全管理员")
+    page = _password_typed(browser, live_server, security.username, "Demo-pass-123")
     page.wait_for_selector("[data-testid=totp-qr] svg")
     page.screenshot(path=ARTIFACTS / "two-factor-enrol.png", full_page=True)
     page.fill("#id_code", totp_code(security))
@@ -47,11 +53,7 @@ def test_a_reset_approver_enters_the_desks_sign_in_code_before_enrolling_and_cho
     system = make_staff(Role.SYSTEM_ADMINISTRATOR)
     approver = make_staff(Role.APPROVER, name="审批人")
     password_set(user=approver, password="Reset-pass-456", set_by=system)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", approver.username)
-    page.fill("#id_password", "Reset-pass-456")
-    page.click("form button.btn-primary")
+    page = _password_typed(browser, live_server, approver.username, "Reset-pass-456")
     page.wait_for_load_state("load")
     assert "/account/sign-in-code/" in page.url
     assert page.locator("[data-testid=totp-qr]").count() == 0
